@@ -1,0 +1,193 @@
+"""The minimal Keystone (#2201-#2206): version documents, token issue/validate/revoke, v2.0 token issue."""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from nodecompute.api.faults import json_response
+from nodecompute.api.keys import config_key, identity_key, services_key
+from nodecompute.api.validation import json_body
+from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
+from nodecompute.compute.models import AuthContext
+from nodecompute.identity.accounts import DOMAIN
+
+V3_UPDATED = "2020-04-07T00:00:00Z"
+V3_MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]
+
+
+def _zulu(dt) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _v3_doc(root: str) -> dict:
+    return {"id": "v3.14", "status": "stable", "updated": V3_UPDATED,
+            "links": [{"rel": "self", "href": f"{root}/v3/"}], "media-types": V3_MEDIA}
+
+
+def _v2_doc(root: str) -> dict:
+    return {"id": "v2.0", "status": "deprecated", "updated": "2016-08-04T00:00:00Z",
+            "links": [{"rel": "self", "href": f"{root}/v2.0/"}],
+            "media-types": [{"base": "application/json", "type": "application/vnd.openstack.identity-v2.0+json"}]}
+
+
+def _root(request: web.Request) -> str:
+    from nodecompute.api.urls import base_url
+
+    return f"{base_url(request)}/identity"
+
+
+async def versions(request: web.Request) -> web.Response:
+    root = _root(request)
+    body = {"versions": {"values": [_v3_doc(root), _v2_doc(root)]}}
+    return json_response(body, status=300, headers={"Location": f"{root}/v3/"})
+
+
+async def show_v3(request: web.Request) -> web.Response:
+    return json_response({"version": _v3_doc(_root(request))})
+
+
+async def show_v2(request: web.Request) -> web.Response:
+    return json_response({"version": _v2_doc(_root(request))})
+
+
+def catalog(request: web.Request) -> list[dict[str, Any]]:
+    """One entry per service; every endpoint has id, interface, region, region_id and url (clients.md)."""
+    cfg = request.app[config_key]
+    services = [("compute", "nova", f"{cfg.public_url}/compute/v2.1"),
+                ("identity", "keystone", f"{cfg.public_url}/identity/v3")]
+    if "images" in request.app[services_key]:
+        services.append(("image", "glance", f"{cfg.public_url}/image"))
+    region = cfg.identity.region
+    entries = []
+    for service_type, name, url in services:
+        sid = uuid.uuid5(uuid.NAMESPACE_URL, f"nodecompute:{service_type}").hex
+        endpoints = [{"id": uuid.uuid5(uuid.NAMESPACE_URL, f"{sid}:{iface}").hex, "interface": iface,
+                      "region": region, "region_id": region, "url": url}
+                     for iface in ("public", "internal", "admin")]
+        entries.append({"id": sid, "type": service_type, "name": name, "endpoints": endpoints})
+    return entries
+
+
+def token_body(request: web.Request, ctx: AuthContext, with_catalog: bool = True) -> dict:
+    token: dict[str, Any] = {
+        "methods": list(ctx.methods),
+        "user": {"id": ctx.user_id, "name": ctx.user_name, "domain": dict(DOMAIN), "password_expires_at": None},
+        "project": {"id": ctx.project_id, "name": ctx.project_name, "domain": dict(DOMAIN)},
+        "roles": [{"id": uuid.uuid5(uuid.NAMESPACE_URL, f"nodecompute:role:{r}").hex, "name": r} for r in ctx.roles],
+        "expires_at": _zulu(ctx.expires_at), "issued_at": _zulu(ctx.issued_at),
+        "audit_ids": [ctx.audit_id], "is_domain": False,
+    }
+    if with_catalog:
+        token["catalog"] = catalog(request)
+    return {"token": token}
+
+
+def _check_domain(obj: dict) -> None:
+    domain = obj.get("domain")
+    if domain is None:
+        return
+    if not isinstance(domain, dict):
+        raise BadRequest("Invalid domain.")
+    if domain.get("id", "default") != "default" or domain.get("name", "Default") != "Default":
+        raise Unauthorized("The request you have made requires authentication.")
+
+
+def _ref(obj: Any, what: str) -> str:
+    if not isinstance(obj, dict) or not (isinstance(obj.get("id"), str) or isinstance(obj.get("name"), str)):
+        raise BadRequest(f"Expecting to find id or name in {what}.")
+    _check_domain(obj)
+    return obj.get("id") or obj["name"]
+
+
+async def issue_v3(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    auth = body.get("auth")
+    identity = auth.get("identity") if isinstance(auth, dict) else None
+    if not isinstance(identity, dict) or not isinstance(identity.get("methods"), list):
+        raise BadRequest("Expecting to find identity in auth.")
+    scope = auth.get("scope")
+    project_ref = None
+    if scope is not None:
+        if not isinstance(scope, dict) or "project" not in scope:
+            raise BadRequest("Only project scope is supported.")
+        project_ref = _ref(scope["project"], "project")
+    service = request.app[identity_key]
+    methods = identity["methods"]
+    if "password" in methods:
+        user = (identity.get("password") or {}).get("user")
+        if not isinstance(user, dict) or not isinstance(user.get("password"), str):
+            raise BadRequest("Expecting to find password in user.")
+        token, ctx = await service.authenticate_password(_ref(user, "user"), user["password"], project_ref)
+    elif "token" in methods:
+        old = (identity.get("token") or {}).get("id")
+        if not isinstance(old, str):
+            raise BadRequest("Expecting to find id in token.")
+        token, ctx = await service.authenticate_token(old, project_ref)
+    else:
+        raise Unauthorized("Attempted to authenticate with an unsupported method.")
+    return json_response(token_body(request, ctx), status=201, headers={"X-Subject-Token": token})
+
+
+def _caller(request: web.Request) -> AuthContext:
+    ctx = request.app[identity_key].validate(request.headers.get("X-Auth-Token"))
+    if ctx is None:
+        raise Unauthorized()
+    return ctx
+
+
+async def validate_v3(request: web.Request) -> web.Response:
+    _caller(request)
+    subject = request.headers.get("X-Subject-Token")
+    ctx = request.app[identity_key].validate(subject)
+    if ctx is None:
+        raise NotFound("Could not find token.")
+    nocatalog = "nocatalog" in request.query
+    return json_response(token_body(request, ctx, with_catalog=not nocatalog), headers={"X-Subject-Token": subject})
+
+
+async def revoke_v3(request: web.Request) -> web.Response:
+    _caller(request)
+    subject = request.headers.get("X-Subject-Token")
+    if not subject:
+        raise NotFound("Could not find token.")
+    await request.app[identity_key].revoke(subject)
+    return web.Response(status=204)
+
+
+async def issue_v2(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    auth = body.get("auth")
+    if not isinstance(auth, dict):
+        raise BadRequest("Expecting to find auth in request body.")
+    project_ref = auth.get("tenantId") or auth.get("tenantName")
+    service = request.app[identity_key]
+    creds = auth.get("passwordCredentials")
+    if isinstance(creds, dict):
+        user_ref = creds.get("userId") or creds.get("username")
+        if not isinstance(user_ref, str) or not isinstance(creds.get("password"), str):
+            raise BadRequest("Expecting to find username and password in passwordCredentials.")
+        token, ctx = await service.authenticate_password(user_ref, creds["password"], project_ref)
+    elif isinstance(auth.get("token"), dict) and isinstance(auth["token"].get("id"), str):
+        token, ctx = await service.authenticate_token(auth["token"]["id"], project_ref)
+    else:
+        raise BadRequest("Expecting to find passwordCredentials or token in auth.")
+    tenant = {"id": ctx.project_id, "name": ctx.project_name, "enabled": True, "description": None}
+    service_catalog = [{
+        "type": entry["type"], "name": entry["name"],
+        "endpoints": [{"region": e["region"], "publicURL": e["url"], "internalURL": e["url"], "adminURL": e["url"],
+                       "id": e["id"], "tenantId": ctx.project_id}
+                      for e in entry["endpoints"] if e["interface"] == "public"],
+        "endpoints_links": [],
+    } for entry in catalog(request)]
+    access = {
+        "token": {"id": token, "issued_at": _zulu(ctx.issued_at),
+                  "expires": ctx.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "tenant": tenant,
+                  "audit_ids": [ctx.audit_id]},
+        "serviceCatalog": service_catalog,
+        "user": {"id": ctx.user_id, "name": ctx.user_name, "username": ctx.user_name,
+                 "roles": [{"name": r} for r in ctx.roles], "roles_links": []},
+        "metadata": {"is_admin": 0, "roles": list(ctx.roles)},
+    }
+    return json_response({"access": access})

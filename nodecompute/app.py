@@ -1,0 +1,88 @@
+"""The application factory: middlewares, routes and the resources each cleanup context opens and closes."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+
+from aiohttp import web
+
+from nodecompute.api import auth, faults, routes
+from nodecompute.api.keys import config_key, identity_key, services_key
+from nodecompute.config import Config
+from nodecompute.db.store import Store
+from nodecompute.identity import accounts
+from nodecompute.identity.service import IdentityService
+
+log = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
+
+# Extra services the server features plug in: name -> async context factory(app) yielding the service.
+ServiceFactory = Callable[[web.Application], AsyncIterator[object]]
+
+
+def create_app(cfg: Config, *, extra_services: dict[str, ServiceFactory] | None = None,
+               extra_routes: list[routes.Route] | None = None) -> web.Application:
+    app = web.Application(
+        client_max_size=MAX_BODY_BYTES,
+        middlewares=[faults.request_id_middleware, auth.microversion_middleware, faults.error_middleware,
+                     auth.auth_middleware],
+    )
+    app[config_key] = cfg
+    app[services_key] = {}
+    app.cleanup_ctx.append(_state_ctx)
+    for name, factory in (extra_services or {}).items():
+        app.cleanup_ctx.append(_service_ctx(name, factory))
+    routes.setup_routes(app, extra_routes or [])
+    return app
+
+
+async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
+    """SQLite store, bootstrap admin + clouds.yaml, identity and the API-only services."""
+    from nodecompute.compute.flavors import FlavorService
+    from nodecompute.compute.keypairs import KeypairService
+    from nodecompute.compute.quotas import QuotaService
+
+    cfg = app[config_key]
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    store = Store(cfg.db_path)
+    await store.open()
+    await store.write(accounts.bootstrap, cfg)
+    identity = IdentityService(store, cfg)
+    app[identity_key] = identity
+    quotas = QuotaService(store, cfg)
+    app[services_key].update(
+        store=store, quotas=quotas, flavors=FlavorService(store), keypairs=KeypairService(store, quotas),
+    )
+    log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
+    try:
+        yield
+    finally:
+        identity.close()
+        await store.close()
+
+
+def _service_ctx(name: str, factory: ServiceFactory) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async for service in factory(app):
+            app[services_key][name] = service
+            yield
+            app[services_key].pop(name, None)
+    return ctx
+
+
+async def serve(cfg: Config, app: web.Application, on_ready: Callable[[], None] | None = None,
+                stop: asyncio.Event | None = None) -> None:
+    """Serve until `stop` is set; call on_ready once the socket listens (sd_notify READY=1)."""
+    runner = web.AppRunner(app, access_log_format='%a "%r" %s %b %Tfs', handle_signals=False)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host=cfg.server.listen_host, port=cfg.server.listen_port)
+        await site.start()
+        log.info("listening on %s:%s, public URL %s", cfg.server.listen_host, cfg.server.listen_port, cfg.public_url)
+        if on_ready is not None:
+            on_ready()
+        await (stop or asyncio.Event()).wait()
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,85 @@
+"""Plain records passed between the service and the adapters. No I/O, no framework types."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def isotime(dt: datetime) -> str:
+    """Stored form and Nova's usec form: YYYY-MM-DDTHH:MM:SS.ffffff (UTC, no zone)."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def parse_isotime(text: str) -> datetime:
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f")
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    description: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    default_project_id: str | None
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class AuthContext:
+    """Who is calling: resolved from a token on every request."""
+
+    user_id: str
+    user_name: str
+    project_id: str
+    project_name: str
+    roles: tuple[str, ...]
+    expires_at: datetime
+    issued_at: datetime
+    audit_id: str
+    methods: tuple[str, ...] = ("password",)
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    @property
+    def can_write(self) -> bool:
+        return "admin" in self.roles or "member" in self.roles
+
+
+@dataclass(frozen=True)
+class Flavor:
+    flavorid: str
+    name: str
+    memory_mb: int
+    vcpus: int
+    root_gb: int
+    ephemeral_gb: int = 0
+    swap: int = 0
+    rxtx_factor: float = 1.0
+    is_public: bool = True
+    disabled: bool = False
+    description: str | None = None
+    serial: int = 0
+
+
+@dataclass(frozen=True)
+class Keypair:
+    user_id: str
+    name: str
+    fingerprint: str
+    public_key: str
+    type: str = "ssh"
+    created_at: datetime = field(default_factory=utcnow)
+    serial: int = 0
+    private_key: str | None = None  # only on the create response of a generated pair, never stored

@@ -1,0 +1,213 @@
+"""Configuration: config.example.toml -> frozen dataclasses, every check at load time.
+
+A key the daemon does not know, or a value of the wrong type or range, raises ConfigError naming the key
+(``[section] key``), so a typo stops the daemon at start instead of being silently ignored.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class ConfigError(Exception):
+    """A configuration key or value is wrong; the message names the key."""
+
+
+def default_data_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/nodecompute")
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "nodecompute"
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8774
+    # Base URL clients reach the daemon at (catalog and links). Empty: http://<listen_host>:<listen_port>.
+    public_url: str = ""
+    # Honour X-Forwarded-Proto / X-Forwarded-Host for links (behind a reverse proxy).
+    trust_forwarded: bool = False
+
+
+@dataclass(frozen=True)
+class IdentityConfig:
+    # Password of the bootstrap user "admin"; empty: generated once and written to <data_dir>/clouds.yaml.
+    admin_password: str = ""
+    token_ttl: int = 3600
+    region: str = "RegionOne"
+    # argon2id cost; defaults take a few tens of milliseconds on one core.
+    kdf_time_cost: int = 2
+    kdf_memory_kib: int = 19456
+
+
+@dataclass(frozen=True)
+class ComputeConfig:
+    # Empty: qemu:///embed?root=<data_dir>/libvirt (no libvirtd needed).
+    libvirt_uri: str = ""
+    virt_type: str = "auto"
+    availability_zone: str = "nova"
+    host_name: str = ""
+    vnc_listen: str = "127.0.0.1"
+    force_config_drive: bool = True
+    config_drive_format: str = "iso9660"
+    dhcp_domain: str = "novalocal"
+    deleted_retention: int = 3600
+    console_log_max_bytes: int = 1048576
+    # Host capacity the scheduler may hand out (0: what libvirt reports for the host).
+    max_vcpus: int = 0
+    max_memory_mb: int = 0
+
+
+@dataclass(frozen=True)
+class QuotaConfig:
+    instances: int = 10
+    cores: int = 20
+    ram: int = 51200
+    metadata_items: int = 128
+    injected_files: int = 5
+    injected_file_content_bytes: int = 10240
+    injected_file_path_bytes: int = 255
+    key_pairs: int = 100
+    security_groups: int = 10
+    security_group_rules: int = 20
+    floating_ips: int = 10
+    fixed_ips: int = -1
+    server_groups: int = 10
+    server_group_members: int = 10
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path = field(default_factory=default_data_dir)
+    log_level: str = "INFO"
+    server: ServerConfig = field(default_factory=ServerConfig)
+    identity: IdentityConfig = field(default_factory=IdentityConfig)
+    compute: ComputeConfig = field(default_factory=ComputeConfig)
+    quota: QuotaConfig = field(default_factory=QuotaConfig)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "nodecompute.db"
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+    @property
+    def instances_dir(self) -> Path:
+        return self.data_dir / "instances"
+
+    @property
+    def libvirt_uri(self) -> str:
+        return self.compute.libvirt_uri or f"qemu:///embed?root={self.data_dir / 'libvirt'}"
+
+    @property
+    def public_url(self) -> str:
+        if self.server.public_url:
+            return self.server.public_url.rstrip("/")
+        host = self.server.listen_host
+        if host in ("0.0.0.0", "::", ""):
+            host = "127.0.0.1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.server.listen_port}"
+
+    @property
+    def host_name(self) -> str:
+        return self.compute.host_name or os.uname().nodename
+
+
+_SECTIONS = {"server": ServerConfig, "identity": IdentityConfig, "compute": ComputeConfig, "quota": QuotaConfig}
+_CHOICES = {
+    ("compute", "virt_type"): ("auto", "kvm", "qemu"),
+    ("compute", "config_drive_format"): ("iso9660", "vfat"),
+    (None, "log_level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
+}
+_MINIMUM = {
+    ("server", "listen_port"): 1,
+    ("identity", "token_ttl"): 60,
+    ("identity", "kdf_time_cost"): 1,
+    ("identity", "kdf_memory_kib"): 1024,
+    ("compute", "deleted_retention"): 3600,
+    ("compute", "console_log_max_bytes"): 65536,
+    ("compute", "max_vcpus"): 0,
+    ("compute", "max_memory_mb"): 0,
+}
+
+
+def _check_value(section: str | None, key: str, value: Any, expected: Any) -> Any:
+    where = f"[{section}] {key}" if section else key
+    if isinstance(expected, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, got {value!r}")
+    elif isinstance(expected, int):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        low = _MINIMUM.get((section, key), -1)
+        if value < low:
+            raise ConfigError(f"{where}: must be at least {low}, got {value}")
+        if (section, key) == ("server", "listen_port") and value > 65535:
+            raise ConfigError(f"{where}: must be at most 65535, got {value}")
+    elif isinstance(expected, (str, Path)):
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        choices = _CHOICES.get((section, key))
+        if choices and value not in choices:
+            raise ConfigError(f"{where}: must be one of {', '.join(choices)}, got {value!r}")
+        if (section, key) == ("server", "public_url") and value:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ConfigError(f"{where}: must be an http(s) URL such as http://host:8774, got {value!r}")
+        if isinstance(expected, Path):
+            return Path(value).expanduser()
+    return value
+
+
+def _build(section: str, cls: type, raw: Any) -> Any:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"[{section}]: expected a table")
+    defaults = cls()
+    known = {f.name for f in dataclasses.fields(cls)}
+    values = {}
+    for key, value in raw.items():
+        if key not in known:
+            raise ConfigError(f"[{section}] {key}: unknown key (known: {', '.join(sorted(known))})")
+        values[key] = _check_value(section, key, value, getattr(defaults, key))
+    return cls(**values)
+
+
+def from_dict(raw: dict[str, Any]) -> Config:
+    top_defaults = Config()
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _SECTIONS:
+            values[key] = _build(key, _SECTIONS[key], value)
+        elif key in ("data_dir", "log_level"):
+            values[key] = _check_value(None, key, value, getattr(top_defaults, key))
+        else:
+            raise ConfigError(f"{key}: unknown key or section")
+    return Config(**values)
+
+
+def load(path: Path | None) -> Config:
+    """Read a TOML file (None: every default)."""
+    if path is None:
+        return Config()
+    try:
+        with open(path, "rb") as f:
+            raw = tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return from_dict(raw)
+
+
+def replace(cfg: Config, **changes: Any) -> Config:
+    return dataclasses.replace(cfg, **changes)

@@ -1,0 +1,127 @@
+"""Projects, users, role assignments and tokens. Functions take a sqlite-utils Database first."""
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+from sqlite_utils import Database
+
+from nodecompute.compute.errors import Conflict, NotFound
+from nodecompute.compute.models import AuthContext, Project, User, isotime, parse_isotime, utcnow
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _project(row: sqlite3.Row) -> Project:
+    return Project(id=row["id"], name=row["name"], description=row["description"], enabled=bool(row["enabled"]))
+
+
+def create_project(db: Database, name: str, description: str = "", project_id: str | None = None) -> Project:
+    pid = project_id or new_id()
+    try:
+        db.execute(
+            "INSERT INTO projects (id, name, description, created_at) VALUES (?, ?, ?, ?)",
+            [pid, name, description, isotime(utcnow())],
+        )
+    except sqlite3.IntegrityError:
+        raise Conflict(f"Project {name} already exists.") from None
+    return Project(id=pid, name=name, description=description)
+
+
+def find_project(db: Database, ref: str) -> Project | None:
+    """A project by id or, failing that, by name."""
+    row = db.execute("SELECT * FROM projects WHERE id = ? OR name = ? ORDER BY id = ? DESC", [ref, ref, ref]).fetchone()
+    return _project(row) if row else None
+
+
+def list_projects(db: Database) -> list[Project]:
+    return [_project(r) for r in db.execute("SELECT * FROM projects ORDER BY name").fetchall()]
+
+
+def create_user(db: Database, name: str, password_hash: str, project_id: str, role: str) -> User:
+    uid = new_id()
+    try:
+        db.execute(
+            "INSERT INTO users (id, name, password_hash, default_project_id, created_at) VALUES (?, ?, ?, ?, ?)",
+            [uid, name, password_hash, project_id, isotime(utcnow())],
+        )
+    except sqlite3.IntegrityError:
+        raise Conflict(f"User {name} already exists.") from None
+    grant_role(db, uid, project_id, role)
+    return User(id=uid, name=name, default_project_id=project_id)
+
+
+def grant_role(db: Database, user_id: str, project_id: str, role: str) -> None:
+    db.execute(
+        "INSERT OR IGNORE INTO role_assignments (user_id, project_id, role) VALUES (?, ?, ?)", [user_id, project_id, role]
+    )
+
+
+def find_user(db: Database, ref: str) -> tuple[User, str] | None:
+    """(user, password hash) by id or name."""
+    row = db.execute("SELECT * FROM users WHERE id = ? OR name = ? ORDER BY id = ? DESC", [ref, ref, ref]).fetchone()
+    if row is None:
+        return None
+    user = User(id=row["id"], name=row["name"], default_project_id=row["default_project_id"], enabled=bool(row["enabled"]))
+    return user, row["password_hash"]
+
+
+def set_password_hash(db: Database, user_id: str, password_hash: str) -> None:
+    db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+
+
+def list_users(db: Database) -> list[dict]:
+    rows = db.execute(
+        """SELECT u.id, u.name, p.name AS project, group_concat(r.role, ',') AS roles
+           FROM users u LEFT JOIN role_assignments r ON r.user_id = u.id LEFT JOIN projects p ON p.id = r.project_id
+           GROUP BY u.id, p.id ORDER BY u.name, p.name"""
+    ).fetchall()
+    return [dict(r) for r in rows]
+
+
+def roles_for(db: Database, user_id: str, project_id: str) -> tuple[str, ...]:
+    rows = db.execute(
+        "SELECT role FROM role_assignments WHERE user_id = ? AND project_id = ? ORDER BY role", [user_id, project_id]
+    ).fetchall()
+    return tuple(r["role"] for r in rows)
+
+
+def insert_token(db: Database, digest: str, ctx: AuthContext) -> None:
+    db.execute(
+        "INSERT INTO tokens (digest, user_id, project_id, methods, audit_id, issued_at, expires_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [digest, ctx.user_id, ctx.project_id, ",".join(ctx.methods), ctx.audit_id,
+         isotime(ctx.issued_at), isotime(ctx.expires_at)],
+    )
+    # Keep the table small: expired tokens are useless.
+    db.execute("DELETE FROM tokens WHERE expires_at < ?", [isotime(utcnow())])
+
+
+_TOKEN_QUERY = """
+SELECT t.user_id, u.name AS user_name, t.project_id, p.name AS project_name, t.methods, t.audit_id,
+       t.issued_at, t.expires_at,
+       (SELECT group_concat(role, ',') FROM role_assignments r
+         WHERE r.user_id = t.user_id AND r.project_id = t.project_id) AS roles
+FROM tokens t JOIN users u ON u.id = t.user_id JOIN projects p ON p.id = t.project_id
+WHERE t.digest = ? AND t.expires_at > ? AND u.enabled = 1 AND p.enabled = 1
+"""
+
+
+def token_context(db: Database, digest: str) -> AuthContext | None:
+    """The live context of a token digest, or None (unknown, expired, revoked, user or project disabled)."""
+    row = db.execute(_TOKEN_QUERY, [digest, isotime(utcnow())]).fetchone()
+    if row is None or not row["roles"]:
+        return None
+    return AuthContext(
+        user_id=row["user_id"], user_name=row["user_name"], project_id=row["project_id"],
+        project_name=row["project_name"], roles=tuple(sorted(row["roles"].split(","))),
+        expires_at=parse_isotime(row["expires_at"]), issued_at=parse_isotime(row["issued_at"]),
+        audit_id=row["audit_id"], methods=tuple(row["methods"].split(",")),
+    )
+
+
+def delete_token(db: Database, digest: str) -> None:
+    if db.execute("DELETE FROM tokens WHERE digest = ?", [digest]).rowcount == 0:
+        raise NotFound("Could not find token.")

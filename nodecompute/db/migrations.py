@@ -1,0 +1,120 @@
+"""Schema migrations (sqlite-utils Migrations). Numbered, applied in order, never edited once shipped:
+a change to the schema is a new function at the end."""
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("nodecompute")
+
+
+@migrations(name="0001_identity")
+def m0001_identity(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE projects (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT NOT NULL DEFAULT '',
+            enabled INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL);
+        CREATE TABLE users (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+            default_project_id TEXT REFERENCES projects(id), enabled INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL);
+        CREATE TABLE role_assignments (
+            user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('admin', 'member', 'reader')),
+            PRIMARY KEY (user_id, project_id, role));
+        CREATE TABLE tokens (
+            digest TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+            project_id TEXT REFERENCES projects(id) ON DELETE CASCADE, methods TEXT NOT NULL,
+            audit_id TEXT NOT NULL, issued_at TEXT NOT NULL, expires_at TEXT NOT NULL);
+        CREATE INDEX tokens_expires ON tokens(expires_at);
+        """
+    )
+
+
+@migrations(name="0002_flavors_keypairs_quotas")
+def m0002_flavors_keypairs_quotas(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE flavors (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, flavorid TEXT NOT NULL UNIQUE, name TEXT NOT NULL UNIQUE,
+            memory_mb INTEGER NOT NULL, vcpus INTEGER NOT NULL, root_gb INTEGER NOT NULL,
+            ephemeral_gb INTEGER NOT NULL DEFAULT 0, swap INTEGER NOT NULL DEFAULT 0,
+            rxtx_factor REAL NOT NULL DEFAULT 1.0, is_public INTEGER NOT NULL DEFAULT 1,
+            disabled INTEGER NOT NULL DEFAULT 0, description TEXT, created_at TEXT NOT NULL);
+        CREATE TABLE flavor_projects (
+            flavorid TEXT NOT NULL REFERENCES flavors(flavorid) ON DELETE CASCADE, project_id TEXT NOT NULL,
+            PRIMARY KEY (flavorid, project_id));
+        CREATE TABLE flavor_extra_specs (
+            flavorid TEXT NOT NULL REFERENCES flavors(flavorid) ON DELETE CASCADE, key TEXT NOT NULL,
+            value TEXT NOT NULL, PRIMARY KEY (flavorid, key));
+        CREATE TABLE keypairs (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, user_id TEXT NOT NULL, name TEXT NOT NULL,
+            type TEXT NOT NULL DEFAULT 'ssh', fingerprint TEXT NOT NULL, public_key TEXT NOT NULL,
+            created_at TEXT NOT NULL, UNIQUE (user_id, name));
+        CREATE TABLE project_quotas (
+            project_id TEXT NOT NULL, resource TEXT NOT NULL, hard_limit INTEGER NOT NULL,
+            PRIMARY KEY (project_id, resource));
+        CREATE TABLE quota_classes (
+            class_name TEXT NOT NULL, resource TEXT NOT NULL, hard_limit INTEGER NOT NULL,
+            PRIMARY KEY (class_name, resource));
+        """
+    )
+    now = "1970-01-01T00:00:00.000000"
+    defaults = [
+        # flavorid, name, ram MB, vcpus, disk GB; m1.nano fits the test guest (behaviour: "a small flavor").
+        ("1", "m1.tiny", 512, 1, 1),
+        ("2", "m1.small", 2048, 1, 20),
+        ("3", "m1.medium", 4096, 2, 40),
+        ("4", "m1.large", 8192, 4, 80),
+        ("5", "m1.xlarge", 16384, 8, 160),
+        ("42", "m1.nano", 128, 1, 1),
+    ]
+    db["flavors"].insert_all(
+        {"flavorid": f, "name": n, "memory_mb": r, "vcpus": v, "root_gb": d, "created_at": now}
+        for f, n, r, v, d in defaults
+    )
+
+
+@migrations(name="0003_servers_images")
+def m0003_servers_images(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE images (
+            id TEXT PRIMARY KEY, name TEXT, owner TEXT, visibility TEXT NOT NULL DEFAULT 'private',
+            status TEXT NOT NULL DEFAULT 'queued', disk_format TEXT, container_format TEXT,
+            size INTEGER, virtual_size INTEGER, checksum TEXT, os_hash_algo TEXT, os_hash_value TEXT,
+            content_sha256 TEXT, min_disk INTEGER NOT NULL DEFAULT 0, min_ram INTEGER NOT NULL DEFAULT 0,
+            protected INTEGER NOT NULL DEFAULT 0, properties TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, deleted_at TEXT, deleted INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX images_owner ON images(owner, deleted);
+        CREATE TABLE servers (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+            project_id TEXT NOT NULL, user_id TEXT NOT NULL, hostname TEXT NOT NULL,
+            flavorid TEXT NOT NULL, flavor_name TEXT NOT NULL, memory_mb INTEGER NOT NULL, vcpus INTEGER NOT NULL,
+            root_gb INTEGER NOT NULL, ephemeral_gb INTEGER NOT NULL, swap INTEGER NOT NULL,
+            image_id TEXT NOT NULL, image_sha256 TEXT, key_name TEXT, key_data TEXT, user_data BLOB,
+            config_drive INTEGER NOT NULL DEFAULT 0, access_ipv4 TEXT NOT NULL DEFAULT '',
+            access_ipv6 TEXT NOT NULL DEFAULT '', disk_config TEXT NOT NULL DEFAULT 'MANUAL',
+            availability_zone TEXT NOT NULL, vm_state TEXT NOT NULL, task_state TEXT, power_state INTEGER NOT NULL DEFAULT 0,
+            progress INTEGER NOT NULL DEFAULT 0, launch_index INTEGER NOT NULL DEFAULT 0,
+            reservation_id TEXT NOT NULL, host TEXT, locked INTEGER NOT NULL DEFAULT 0,
+            scheduler_hints TEXT NOT NULL DEFAULT '{}',
+            fault_code INTEGER, fault_message TEXT, fault_details TEXT, fault_created TEXT,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, launched_at TEXT, terminated_at TEXT,
+            deleted_at TEXT, deleted INTEGER NOT NULL DEFAULT 0);
+        CREATE INDEX servers_project ON servers(project_id, deleted, created_at);
+        CREATE INDEX servers_updated ON servers(updated_at);
+        CREATE TABLE server_metadata (
+            server_uuid TEXT NOT NULL REFERENCES servers(uuid) ON DELETE CASCADE, key TEXT NOT NULL,
+            value TEXT NOT NULL, PRIMARY KEY (server_uuid, key));
+        CREATE TABLE server_files (
+            server_uuid TEXT NOT NULL REFERENCES servers(uuid) ON DELETE CASCADE, position INTEGER NOT NULL,
+            path TEXT NOT NULL, contents BLOB NOT NULL, PRIMARY KEY (server_uuid, position));
+        """
+    )
+
+
+def apply(db: Database) -> None:
+    migrations.apply(db)

@@ -1,0 +1,87 @@
+"""Token issue, validation and revocation for the built-in minimal Keystone."""
+from __future__ import annotations
+
+import asyncio
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from datetime import timedelta
+
+from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
+from nodecompute.compute.models import AuthContext, utcnow
+from nodecompute.config import Config
+from nodecompute.db import identity as idb
+from nodecompute.db.store import Store
+from nodecompute.identity import accounts
+
+
+class AuthFailed(Unauthorized):
+    msg_fmt = "The request you have made requires authentication."
+
+
+class IdentityService:
+    def __init__(self, store: Store, cfg: Config) -> None:
+        self.store = store
+        self.cfg = cfg
+        self._hasher = accounts.password_hasher(cfg)
+        # The KDF is CPU-bound and memory-hard: keep it off the loop, bounded to the host's cores.
+        self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nc-kdf")
+
+    def close(self) -> None:
+        self._kdf.shutdown(wait=False, cancel_futures=True)
+
+    def validate(self, token: str | None) -> AuthContext | None:
+        """The context of a live token, else None. One primary-key lookup."""
+        if not token or len(token) > 512:
+            return None
+        return self.store.read(idb.token_context, accounts.token_digest(token))
+
+    async def authenticate_password(self, user_ref: str, password: str, project_ref: str | None) -> tuple[str, AuthContext]:
+        found = self.store.read(idb.find_user, user_ref)
+        loop = asyncio.get_running_loop()
+        if found is None:
+            # Spend the same time as a real check so user names cannot be probed by timing.
+            await loop.run_in_executor(self._kdf, self._hasher.hash, password)
+            raise AuthFailed()
+        user, password_hash = found
+        ok = await loop.run_in_executor(self._kdf, accounts.verify_password, self._hasher, password_hash, password)
+        if not ok or not user.enabled:
+            raise AuthFailed()
+        return await self._issue(user.id, user.name, project_ref or user.default_project_id, ("password",))
+
+    async def authenticate_token(self, token: str, project_ref: str | None) -> tuple[str, AuthContext]:
+        ctx = self.validate(token)
+        if ctx is None:
+            raise AuthFailed()
+        if project_ref is None:
+            project_ref = ctx.project_id
+        return await self._issue(ctx.user_id, ctx.user_name, project_ref, ("token",), expires_at=ctx.expires_at)
+
+    async def _issue(self, user_id: str, user_name: str, project_ref: str | None, methods: tuple[str, ...],
+                     expires_at=None) -> tuple[str, AuthContext]:
+        if project_ref is None:
+            raise BadRequest("Expecting to find a project scope in the request.")
+        project = self.store.read(idb.find_project, project_ref)
+        if project is None or not project.enabled:
+            raise AuthFailed()
+        roles = self.store.read(idb.roles_for, user_id, project.id)
+        if not roles:
+            raise AuthFailed()
+        now = utcnow()
+        ctx = AuthContext(
+            user_id=user_id, user_name=user_name, project_id=project.id, project_name=project.name, roles=roles,
+            issued_at=now, expires_at=expires_at or now + timedelta(seconds=self.cfg.identity.token_ttl),
+            audit_id=secrets.token_urlsafe(16)[:22], methods=methods,
+        )
+        token = accounts.new_token()
+        await self.store.write(idb.insert_token, accounts.token_digest(token), ctx)
+        return token, ctx
+
+    async def revoke(self, token: str) -> None:
+        if self.validate(token) is None:
+            raise NotFound("Could not find token.")
+        await self.store.write(idb.delete_token, accounts.token_digest(token))
+
+
+def with_roles(ctx: AuthContext, roles: tuple[str, ...]) -> AuthContext:
+    return replace(ctx, roles=roles)

@@ -1,0 +1,76 @@
+"""Test helpers: a thin client wrapper and the one fault-shape assertion every error test uses."""
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+NOVA_FAULTS = {
+    400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 405: "badMethod",
+    409: "conflictingRequest", 413: "overLimit", 415: "badMediaType", 501: "notImplemented",
+}
+
+
+async def assert_fault(resp, code: int, name: str | None = None, message: str | None = None) -> dict:
+    """The response is a Nova fault: status `code`, JSON `{name: {"code": code, "message": ...}}`, request ids.
+
+    `message`, when given, must be contained in the fault message.
+    """
+    assert resp.status == code, (resp.status, await resp.text())
+    assert resp.headers["Content-Type"].startswith("application/json"), resp.headers["Content-Type"]
+    assert resp.headers["x-openstack-request-id"].startswith("req-")
+    assert resp.headers["x-compute-request-id"] == resp.headers["x-openstack-request-id"]
+    body = await resp.json()
+    name = name or NOVA_FAULTS.get(code, "computeFault")
+    assert list(body) == [name], body
+    fault = body[name]
+    assert fault["code"] == code, body
+    assert isinstance(fault["message"], str) and fault["message"], body
+    if message is not None:
+        assert message in fault["message"], (message, fault["message"])
+    return fault
+
+
+async def assert_keystone_error(resp, code: int, message: str | None = None) -> dict:
+    assert resp.status == code, (resp.status, await resp.text())
+    body = await resp.json()
+    assert set(body) == {"error"}, body
+    assert body["error"]["code"] == code and body["error"]["title"] and body["error"]["message"], body
+    if message is not None:
+        assert message in body["error"]["message"]
+    return body["error"]
+
+
+class Api:
+    """Wraps the aiohttp TestClient with the compute prefix and token handling."""
+
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    async def token(self, user: str, password: str, project: str) -> str:
+        body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"name": project, "domain": {"id": "default"}}}}}
+        resp = await self.client.post("/identity/v3/auth/tokens", json=body)
+        assert resp.status == 201, await resp.text()
+        return resp.headers["X-Subject-Token"]
+
+    def request(self, method: str, path: str, token: str | None = None, *, version: str = "v2.1",
+                headers: dict[str, str] | None = None, **kwargs: Any):
+        """`path` is relative to /compute/<version>, e.g. "/flavors/detail"."""
+        hdrs = dict(headers or {})
+        if token is not None:
+            hdrs["X-Auth-Token"] = token
+        return self.client.request(method, f"/compute/{version}{path}", headers=hdrs, **kwargs)
+
+    def get(self, path, token=None, **kw):
+        return self.request("GET", path, token, **kw)
+
+    def post(self, path, token=None, **kw):
+        return self.request("POST", path, token, **kw)
+
+    def put(self, path, token=None, **kw):
+        return self.request("PUT", path, token, **kw)
+
+    def delete(self, path, token=None, **kw):
+        return self.request("DELETE", path, token, **kw)

@@ -1,0 +1,38 @@
+"""Shared fixtures: a config on a temp data dir, and the app under an aiohttp test client."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from nodecompute.config import ComputeConfig, Config, IdentityConfig, ServerConfig
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_collection_modifyitems(config, items):
+    # CI never skips the real-guest tests; a developer may opt out locally with NODECOMPUTE_SKIP_INTEGRATION=1.
+    if os.environ.get("NODECOMPUTE_SKIP_INTEGRATION") == "1" and not os.environ.get("CI"):
+        skip = pytest.mark.skip(reason="NODECOMPUTE_SKIP_INTEGRATION=1")
+        for item in items:
+            if "integration" in item.keywords:
+                item.add_marker(skip)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "data"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def cfg(data_dir: Path) -> Config:
+    """Defaults, on a temp data dir, with a cheap KDF so tests can issue hundreds of tokens."""
+    return Config(
+        data_dir=data_dir,
+        server=ServerConfig(listen_port=8774),
+        identity=IdentityConfig(admin_password="admin-secret", kdf_time_cost=1, kdf_memory_kib=1024),
+        compute=ComputeConfig(libvirt_uri="test:///default"),
+    )
