@@ -1,0 +1,144 @@
+"""Flavors: listing with Nova's visibility rules, create/delete, project access and extra specs.
+
+A non-admin sees public flavors plus private ones shared with its project; anything else is "not found", never
+"forbidden", so a private flavor's existence does not leak. Policy (who may write) is the API layer's job.
+"""
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+from urllib.parse import urlsplit
+
+from nodecompute.compute.errors import BadRequest, Forbidden, NotFound
+from nodecompute.compute.flavor_models import (
+    MAX_INT, SQL_SP_FLOAT_MAX, FlavorExtraSpecNotFound, FlavorQuery, InvalidInput,
+)
+from nodecompute.compute.models import Flavor
+from nodecompute.db import flavors as fdb
+from nodecompute.db import identity as idb
+from nodecompute.db.store import Store
+
+# Nova's valid_name_regex: printable, no leading or trailing whitespace.
+_VALID_NAME = re.compile(r"^(?![\s])[^\x00-\x1f\x7f]*(?<![\s])$")
+
+
+def flavor_id_from_ref(flavor_ref: Any) -> str:
+    """The id in a flavorRef: the id itself, or the last path segment of a full or bookmark URL (Nova)."""
+    return urlsplit(str(flavor_ref)).path.split("/")[-1]
+
+
+def _integer(value: Any, name: str, minimum: int) -> int:
+    """oslo's validate_integer, as nova.compute.flavors.create applies it."""
+    try:
+        number = int(str(value))
+    except ValueError:
+        raise InvalidInput(reason=f"{name} must be an integer") from None
+    if number < minimum:
+        raise InvalidInput(reason=f"{name} must be >= {minimum}")
+    if number > MAX_INT:
+        raise InvalidInput(reason=f"{name} must be <= {MAX_INT}")
+    return number
+
+
+def _rxtx_factor(value: Any) -> float:
+    try:
+        factor = float(value)
+        if not 0 < factor <= SQL_SP_FLOAT_MAX:
+            raise ValueError(value)
+    except ValueError:
+        raise InvalidInput(reason=f"'rxtx_factor' argument must be a float between 0 and {SQL_SP_FLOAT_MAX:g}") from None
+    return factor
+
+
+def _flavor_id(value: Any) -> str:
+    if not value:  # absent, null (or 0/"" as Nova's `if not flavorid`): a generated UUID
+        return str(uuid.uuid4())
+    flavorid = str(value)
+    if flavorid.strip() != flavorid:
+        raise InvalidInput(reason="id cannot contain leading and/or trailing whitespace(s)")
+    return flavorid
+
+
+class FlavorService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    @staticmethod
+    def _filter_project(project_id: str, is_admin: bool) -> str | None:
+        """The project an access check runs for; None (no check) for admins."""
+        return None if is_admin else project_id
+
+    def list_visible(self, project_id: str, is_admin: bool, **filters: Any) -> list[Flavor]:
+        """Filters: is_public (admins only), min_ram, min_disk, sort_key, sort_dir, limit, marker."""
+        query = FlavorQuery(project_id=project_id, is_admin=is_admin, **filters)
+        return self.store.read(fdb.list_flavors, query)
+
+    def get_for_project(self, flavor_ref: Any, project_id: str, is_admin: bool) -> Flavor:
+        """A flavor by id or URL, if the caller may see it; FlavorNotFound otherwise."""
+        flavorid = flavor_id_from_ref(flavor_ref)
+        return self.store.read(fdb.get_flavor, flavorid, self._filter_project(project_id, is_admin))
+
+    async def create(self, name: str, ram: Any, vcpus: Any, disk: Any, *, flavorid: Any = None, ephemeral: Any = 0,
+                     swap: Any = 0, rxtx_factor: Any = 1.0, is_public: bool = True) -> Flavor:
+        """Validate as nova.compute.flavors.create does, then store. 409 on a duplicate id or name."""
+        if not _VALID_NAME.search(name) or not 1 <= len(name) <= 255:
+            raise InvalidInput(reason="Flavor names can only contain printable characters and horizontal spaces.")
+        flavor = Flavor(
+            flavorid=_flavor_id(flavorid), name=name, memory_mb=_integer(ram, "memory_mb", 1),
+            vcpus=_integer(vcpus, "vcpus", 1), root_gb=_integer(disk, "root_gb", 0),
+            ephemeral_gb=_integer(ephemeral, "ephemeral_gb", 0), swap=_integer(swap, "swap", 0),
+            rxtx_factor=_rxtx_factor(rxtx_factor), is_public=bool(is_public),
+        )
+        return await self.store.write(fdb.insert_flavor, flavor)
+
+    async def delete(self, flavorid: str) -> None:
+        await self.store.write(fdb.delete_flavor, flavorid)
+
+    # -- project access (private flavors) --
+
+    def access_list(self, flavorid: str, project_id: str, is_admin: bool) -> list[str]:
+        flavor = self.get_for_project(flavorid, project_id, is_admin)
+        if flavor.is_public:
+            raise NotFound("Access list not available for public flavors.")
+        return self.store.read(fdb.flavor_projects, flavorid)
+
+    def _verify_project(self, project_id: str) -> None:
+        """Nova's identity.verify_project_id: the tenant must be a known project id."""
+        project = self.store.read(idb.find_project, project_id)
+        if project is None or project.id != project_id:
+            raise BadRequest(f"Project ID {project_id} is not a valid project.")
+
+    async def add_access(self, flavorid: str, tenant: str) -> list[str]:
+        self._verify_project(tenant)
+        flavor = self.store.read(fdb.get_flavor, flavorid)
+        if flavor.is_public:
+            raise Forbidden("Can not add access to a public flavor.")
+        return await self.store.write(fdb.add_flavor_project, flavorid, tenant)
+
+    async def remove_access(self, flavorid: str, tenant: str) -> list[str]:
+        self._verify_project(tenant)
+        return await self.store.write(fdb.remove_flavor_project, flavorid, tenant)
+
+    # -- extra specs --
+
+    def extra_specs(self, flavorid: str, project_id: str, is_admin: bool) -> dict[str, str]:
+        self.get_for_project(flavorid, project_id, is_admin)
+        return self.store.read(fdb.extra_specs, flavorid)
+
+    def extra_spec(self, flavorid: str, key: str, project_id: str, is_admin: bool) -> str:
+        specs = self.extra_specs(flavorid, project_id, is_admin)
+        if key not in specs:
+            raise FlavorExtraSpecNotFound(flavor_id=flavorid, key=key)
+        return specs[key]
+
+    async def set_extra_specs(self, flavorid: str, specs: dict[str, Any]) -> None:
+        """Create or update; numbers are stored as their text, like Nova's string column."""
+        texts = {key: str(value) for key, value in specs.items()}
+        for text in texts.values():
+            if len(text) > 255:  # a number's length, which the schema cannot check (Nova does it here)
+                raise InvalidInput(reason=f"extra_specs value has {len(text)} characters, more than 255.")
+        await self.store.write(fdb.merge_extra_specs, flavorid, texts)
+
+    async def delete_extra_spec(self, flavorid: str, key: str) -> None:
+        await self.store.write(fdb.delete_extra_spec, flavorid, key)
