@@ -1,0 +1,60 @@
+"""os-availability-zone (#1001-#1003): the one configured zone, and for admins the host and its services.
+
+One host runs everything: in the detail view it carries nova-compute in the configured zone and, like Nova's
+control services, nova-conductor and nova-scheduler in the "internal" zone (hidden from the summary views).
+"""
+from __future__ import annotations
+
+from aiohttp import web
+
+from nodecompute.api.auth import require_admin
+from nodecompute.api.faults import json_response
+from nodecompute.api.keys import config_key
+from nodecompute.compute.errors import NotFound
+from nodecompute.compute.models import isotime, utcnow
+
+INTERNAL_ZONE = "internal"
+INTERNAL_SERVICES = ("nova-conductor", "nova-scheduler")
+
+
+def _zone_name(request: web.Request) -> str:
+    return request.app[config_key].compute.availability_zone
+
+
+def _summary(zone: str) -> dict:
+    return {"zoneName": zone, "zoneState": {"available": True}, "hosts": None}
+
+
+def _hosts(host: str, services: tuple[str, ...]) -> dict:
+    state = {"available": True, "active": True, "updated_at": isotime(utcnow())}
+    return {host: {service: dict(state) for service in services}}
+
+
+async def list_zones(request: web.Request) -> web.Response:
+    return json_response({"availabilityZoneInfo": [_summary(_zone_name(request))]})
+
+
+async def list_zones_detail(request: web.Request) -> web.Response:
+    require_admin(request, "os_compute_api:os-availability-zone:detail")
+    host = request.app[config_key].host_name
+    zones = [
+        {"zoneName": INTERNAL_ZONE, "zoneState": {"available": True}, "hosts": _hosts(host, INTERNAL_SERVICES)},
+        {"zoneName": _zone_name(request), "zoneState": {"available": True},
+         "hosts": _hosts(host, ("nova-compute",))},
+    ]
+    return json_response({"availabilityZoneInfo": zones})
+
+
+async def show_zone(request: web.Request) -> web.Response:
+    """Served additively (OS-v2 seed; Nova has no such route): the zone by name, summary form."""
+    name = request.match_info["zone_name"]
+    if name != _zone_name(request):
+        raise NotFound(f"Availability zone {name} could not be found.")
+    return json_response({"availabilityZoneInfo": [_summary(name)]})
+
+
+ROUTES = [
+    ("GET", "/os-availability-zone", list_zones),
+    ("GET", "/os-availability-zone/detail", list_zones_detail),
+    ("GET", "/os-availability-zone/{zone_name}", show_zone),
+]
