@@ -8,6 +8,7 @@ from aiohttp import web
 
 from nodecompute.api.faults import json_response
 from nodecompute.api.keys import config_key, identity_key, services_key
+from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
 from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
 from nodecompute.compute.models import AuthContext
@@ -33,8 +34,6 @@ def _v2_doc(root: str) -> dict:
 
 
 def _root(request: web.Request) -> str:
-    from nodecompute.api.urls import base_url
-
     return f"{base_url(request)}/identity"
 
 
@@ -191,3 +190,30 @@ async def issue_v2(request: web.Request) -> web.Response:
         "metadata": {"is_admin": 0, "roles": list(ctx.roles)},
     }
     return json_response({"access": access})
+
+
+def _project_entity(request: web.Request, project) -> dict:
+    return {"id": project.id, "name": project.name, "description": project.description,
+            "enabled": project.enabled, "domain_id": DOMAIN["id"], "parent_id": DOMAIN["id"], "is_domain": False,
+            "tags": [], "options": {}, "links": {"self": f"{_root(request)}/v3/projects/{project.id}"}}
+
+
+async def list_projects(request: web.Request) -> web.Response:
+    """GET /v3/projects: admins see every project, others only their token's (clients resolve names this way)."""
+    ctx = _caller(request)
+    projects = request.app[identity_key].projects()
+    if not ctx.is_admin:
+        projects = [p for p in projects if p.id == ctx.project_id]
+    name = request.query.get("name")
+    if name is not None:
+        projects = [p for p in projects if p.name == name]
+    return json_response({"projects": [_project_entity(request, p) for p in projects],
+                          "links": {"self": f"{_root(request)}/v3/projects", "next": None, "previous": None}})
+
+
+async def show_project(request: web.Request) -> web.Response:
+    ctx = _caller(request)
+    project = request.app[identity_key].project(request.match_info["project_id"])
+    if project is None or (not ctx.is_admin and project.id != ctx.project_id):
+        raise NotFound(f"Could not find project: {request.match_info['project_id']}.")
+    return json_response({"project": _project_entity(request, project)})

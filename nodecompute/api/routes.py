@@ -30,6 +30,8 @@ IDENTITY_ROUTES: list[Route] = [
     ("GET", "/identity/v3/auth/tokens", identity.validate_v3),
     ("DELETE", "/identity/v3/auth/tokens", identity.revoke_v3),
     ("POST", "/identity/v2.0/tokens", identity.issue_v2),
+    ("GET", "/identity/v3/projects", identity.list_projects),
+    ("GET", "/identity/v3/projects/{project_id}", identity.show_project),
 ]
 VERSION_ROUTES: list[Route] = [
     ("GET", "/", versions.list_versions),

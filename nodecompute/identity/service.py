@@ -4,11 +4,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import timedelta
 
 from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
-from nodecompute.compute.models import AuthContext, utcnow
+from nodecompute.compute.models import AuthContext, Project, utcnow
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Store
@@ -77,11 +76,14 @@ class IdentityService:
         await self.store.write(idb.insert_token, accounts.token_digest(token), ctx)
         return token, ctx
 
+    def projects(self) -> list[Project]:
+        return self.store.read(idb.list_projects)
+
+    def project(self, ref: str) -> Project | None:
+        return self.store.read(idb.find_project, ref)
+
     async def revoke(self, token: str) -> None:
         if self.validate(token) is None:
             raise NotFound("Could not find token.")
         await self.store.write(idb.delete_token, accounts.token_digest(token))
 
-
-def with_roles(ctx: AuthContext, roles: tuple[str, ...]) -> AuthContext:
-    return replace(ctx, roles=roles)

@@ -163,3 +163,22 @@ async def test_project_in_url_must_match_token(api, admin_token, make_user):
 async def test_hundreds_of_tokens(api):
     tokens = {await api.token("admin", "admin-secret", "admin") for _ in range(100)}
     assert len(tokens) == 100
+
+
+async def test_projects_listing_for_clients(api, admin_token, make_user):
+    member = await make_user("other", "member")
+    resp = await api.client.get("/identity/v3/projects", headers={"X-Auth-Token": admin_token})
+    assert resp.status == 200
+    names = {p["name"] for p in (await resp.json())["projects"]}
+    assert {"admin", "other"} <= names
+    resp = await api.client.get("/identity/v3/projects?name=other", headers={"X-Auth-Token": admin_token})
+    (other,) = (await resp.json())["projects"]
+    assert other["domain_id"] == "default"
+    resp = await api.client.get(f"/identity/v3/projects/{other['id']}", headers={"X-Auth-Token": admin_token})
+    assert resp.status == 200 and (await resp.json())["project"]["name"] == "other"
+    resp = await api.client.get("/identity/v3/projects", headers={"X-Auth-Token": member})
+    assert [p["name"] for p in (await resp.json())["projects"]] == ["other"]
+    resp = await api.client.get("/identity/v3/projects/admin", headers={"X-Auth-Token": member})
+    await assert_keystone_error(resp, 404)
+    resp = await api.client.get("/identity/v3/projects")
+    await assert_keystone_error(resp, 401)
