@@ -1,0 +1,44 @@
+"""Storage errors.
+
+`InvalidImage` and its subclasses carry a message that is safe to show to an API user ("Image format 'vmdk' is not
+supported"); `DiskError` is a tool failure whose stderr is kept for the logs and is not meant for the user.
+"""
+from __future__ import annotations
+
+
+class StorageError(Exception):
+    """Any failure of the storage adapter."""
+
+
+class InvalidImage(StorageError):
+    """The image content cannot be used as a disk; the message is safe for the API user."""
+
+
+class ImageTooLarge(InvalidImage):
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        super().__init__(f"Image is larger than the maximum of {max_bytes} bytes")
+
+
+class FlavorDiskTooSmall(InvalidImage):
+    """Nova's FlavorDiskSmallerThanImage, with the same message."""
+
+    def __init__(self, flavor_size: int, image_size: int) -> None:
+        self.flavor_size = flavor_size
+        self.image_size = image_size
+        super().__init__(
+            f"Flavor's disk is too small for requested image. Flavor disk is {flavor_size} bytes, "
+            f"image is {image_size} bytes."
+        )
+
+
+class DiskError(StorageError):
+    """A disk tool (qemu-img, mkfs.vfat, mkswap) failed; `stderr` is for the logs."""
+
+    def __init__(self, message: str, *, command: tuple[str, ...] = (), returncode: int | None = None,
+                 stderr: str = "") -> None:
+        self.command = command
+        self.returncode = returncode
+        self.stderr = stderr
+        detail = f" (exit {returncode}): {stderr.strip()}" if returncode is not None else ""
+        super().__init__(message + detail)

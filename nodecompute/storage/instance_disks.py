@@ -1,0 +1,194 @@
+"""Per-instance disks and the base-image cache, in Nova's layout.
+
+<instances>/_base/<sha256>      the cached base: a hard link of the stored image (same inode, so removing the image
+                                never breaks a server), or a copy when the store is on another file system
+<instances>/<uuid>/disk         qcow2 overlay on the base, sized to the flavor's root disk
+<instances>/<uuid>/disk.local   ephemeral disk: raw sparse, vfat, label "ephemeral0" (Nova's default for Linux)
+<instances>/<uuid>/disk.swap    raw sparse, mkswap
+Delete renames <uuid> to <uuid>_del first (atomic), then removes the tree, as Nova does.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import os
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodecompute.storage import qemu_img
+from nodecompute.storage.errors import FlavorDiskTooSmall, InvalidImage, StorageError
+from nodecompute.storage.image_files import check_sha256
+
+GiB = 1 << 30
+MiB = 1 << 20
+ROOT, EPHEMERAL, SWAP = "disk", "disk.local", "disk.swap"
+EPHEMERAL_LABEL = "ephemeral0"
+TEMP_PREFIX = ".partial-"
+STALE_TEMP_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class InstanceDisks:
+    root: Path
+    ephemeral: Path | None
+    swap: Path | None
+    formats: dict[str, str]
+
+
+class BaseCache:
+    def __init__(self, base_dir: Path) -> None:
+        self.base_dir = Path(base_dir).absolute()
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    def path_for(self, sha256: str) -> Path:
+        return self.base_dir / check_sha256(sha256)
+
+    async def ensure(self, sha256: str, source: Path, source_format: str) -> Path:
+        """The cached base for an image, made once even when many builds ask at the same time."""
+        if source_format not in qemu_img.SUPPORTED_FORMATS:
+            raise InvalidImage(f"Image format '{source_format}' is not supported")
+        base = self.path_for(sha256)
+        async with self._locks[sha256]:
+            if not base.exists():
+                self.base_dir.mkdir(parents=True, exist_ok=True)
+                await self._materialise(Path(source), base)
+        return base
+
+    async def prune(self, in_use: set[str]) -> list[str]:
+        """Remove bases not in `in_use` (and temp files older than an hour); return the removed sha256s."""
+        removed = []
+        if not self.base_dir.is_dir():
+            return removed
+        for entry in sorted(self.base_dir.iterdir()):
+            if entry.name.startswith(TEMP_PREFIX):
+                _remove_if_stale(entry)
+                continue
+            if entry.name in in_use or not _is_sha256(entry.name):
+                continue
+            async with self._locks[entry.name]:
+                entry.unlink(missing_ok=True)
+            removed.append(entry.name)
+        return removed
+
+    async def _materialise(self, source: Path, base: Path) -> None:
+        try:
+            os.link(source, base)  # atomic on its own: the name either appears whole or not at all
+            return
+        except FileExistsError:
+            return  # another process made it
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                raise StorageError(f"cannot link base image {source}: {exc}") from exc
+        await _copy_then_rename(source, base)
+
+
+async def _copy_then_rename(source: Path, base: Path) -> None:
+    """Another file system: copy (keeping holes) into a temp name, then rename, so no half base is ever seen."""
+    fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=base.parent)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        await qemu_img.run_tool("cp", "--sparse=always", "--", str(source), str(temp))
+        temp.chmod(0o444)
+        os.replace(temp, base)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def _is_sha256(name: str) -> bool:
+    try:
+        check_sha256(name)
+    except StorageError:
+        return False
+    return True
+
+
+def _remove_if_stale(entry: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        if time.time() - entry.stat().st_mtime > STALE_TEMP_SECONDS:
+            entry.unlink()
+
+
+def root_disk_bytes(root_gb: int, image_virtual_size: int) -> int:
+    """root_gb 0 means the image's own size; a root disk smaller than the image is refused (Nova's rule)."""
+    if root_gb == 0:
+        return image_virtual_size
+    wanted = root_gb * GiB
+    if wanted < image_virtual_size:
+        raise FlavorDiskTooSmall(flavor_size=wanted, image_size=image_virtual_size)
+    return wanted
+
+
+async def create_instance_disks(inst_dir: Path, *, base: Path, base_format: str, root_gb: int,
+                                image_virtual_size: int, ephemeral_gb: int, swap_mb: int) -> InstanceDisks:
+    """Make disk (+ disk.local, disk.swap); on any failure remove what this call created and re-raise."""
+    root_bytes = root_disk_bytes(root_gb, image_virtual_size)
+    inst_dir = Path(inst_dir).absolute()
+    planned = {ROOT: inst_dir / ROOT}
+    if ephemeral_gb > 0:
+        planned[EPHEMERAL] = inst_dir / EPHEMERAL
+    if swap_mb > 0:
+        planned[SWAP] = inst_dir / SWAP
+    existing = [str(path) for path in planned.values() if path.exists()]
+    if existing:
+        raise StorageError(f"instance disks exist already: {', '.join(existing)}")
+    made_dir = not inst_dir.exists()
+    inst_dir.mkdir(parents=True, exist_ok=True)
+    steps = [qemu_img.create_overlay(base, base_format, planned[ROOT], root_bytes)]
+    if EPHEMERAL in planned:
+        steps.append(_make_ephemeral(planned[EPHEMERAL], ephemeral_gb * GiB))
+    if SWAP in planned:
+        steps.append(_make_swap(planned[SWAP], swap_mb * MiB))
+    try:
+        results = await asyncio.gather(*steps, return_exceptions=True)
+        failure = next((result for result in results if isinstance(result, BaseException)), None)
+        if failure is not None:
+            raise failure
+    except BaseException:
+        _undo(planned.values(), inst_dir if made_dir else None)
+        raise
+    formats = {name: ("qcow2" if name == ROOT else "raw") for name in planned}
+    return InstanceDisks(root=planned[ROOT], ephemeral=planned.get(EPHEMERAL), swap=planned.get(SWAP),
+                         formats=formats)
+
+
+def _undo(paths, made_dir: Path | None) -> None:
+    for path in paths:
+        path.unlink(missing_ok=True)
+    if made_dir is not None:
+        with contextlib.suppress(OSError):
+            made_dir.rmdir()  # only when empty: never remove what someone else put there
+
+
+def _sparse_file(path: Path, size_bytes: int, mode: int) -> None:
+    with open(path, "xb") as handle:
+        handle.truncate(size_bytes)
+    path.chmod(mode)
+
+
+async def _make_ephemeral(path: Path, size_bytes: int) -> None:
+    _sparse_file(path, size_bytes, 0o644)
+    await qemu_img.run_tool("mkfs.vfat", "-n", EPHEMERAL_LABEL, str(path))
+
+
+async def _make_swap(path: Path, size_bytes: int) -> None:
+    _sparse_file(path, size_bytes, 0o600)
+    await qemu_img.run_tool("mkswap", str(path))
+
+
+async def remove_instance_dir(inst_dir: Path) -> None:
+    """Nova's delete: rename <uuid> to <uuid>_del (atomic), then remove the tree. Safe to call again."""
+    inst_dir = Path(inst_dir).absolute()
+    doomed = inst_dir.with_name(inst_dir.name + "_del")
+    if doomed.exists():
+        await asyncio.to_thread(shutil.rmtree, doomed)
+    try:
+        inst_dir.rename(doomed)
+    except FileNotFoundError:
+        return
+    await asyncio.to_thread(shutil.rmtree, doomed)
