@@ -133,6 +133,7 @@ IMPLEMENTED: set[str] = {
     "os-flavor-extra-specs", "os-flavor-manage",
     "os-keypairs", "os-availability-zone",
     "os-quota-sets", "os-extended-quotas", "os-quota-class-sets", "os-used-limits", "os-used-limits-for-admin",
+    "OS-EXT-IMG-SIZE",
 }
 
 

@@ -46,10 +46,10 @@ VERSION_ROUTES: list[Route] = [
 
 def compute_routes() -> list[Route]:
     """Every compute resource module's ROUTES, in order."""
-    from nodecompute.api import extensions, flavors, keypairs, limits, zones
+    from nodecompute.api import extensions, flavors, images, keypairs, limits, zones
 
     table: list[Route] = []
-    for module in (extensions, limits, flavors, keypairs, zones):
+    for module in (extensions, limits, flavors, keypairs, zones, images):
         table.extend(module.ROUTES)
     table.extend(COMPUTE_ROUTES)
     return table
@@ -63,7 +63,9 @@ def setup_routes(app: web.Application, extra: list[Route] = ()) -> None:
         method, path, handler = route
         for version in ("v2.1", "v2"):
             router.add_route(method, f"/compute/{version}{PROJECT}{path}", handler)
-    for method, path, handler in extra:
+    from nodecompute.api.glance import GLANCE_ROUTES
+
+    for method, path, handler in GLANCE_ROUTES + list(extra):
         router.add_route(method, path, handler)
     # Any other unversioned compute path: 300 choices (Nova's versions.py::multi).
     router.add_route("GET", r"/compute/{tail:(?!v2(?:\.1)?(?:/|$)).+}", versions.choices)

@@ -1,0 +1,226 @@
+"""The Glance v2 subset (#801-#808) under /image: versions, images list/create/show/patch/delete, data upload and
+download. Errors leave in Glance's webob shape (api/faults.py renders every /image path that way).
+
+Entities are un-enveloped, `status` lowercase, custom properties at the top level, times `…Z` (clients.md pitfall 4).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import jsonschema
+from aiohttp import web
+
+from nodecompute.api import glance_query
+from nodecompute.api.auth import context, require_writer
+from nodecompute.api.faults import json_response
+from nodecompute.api.keys import services_key
+from nodecompute.api.urls import base_url
+from nodecompute.api.validation import json_body
+from nodecompute.compute import errors
+from nodecompute.compute.image_models import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES, Image
+from nodecompute.compute.image_patch import READ_ONLY, RESERVED, PatchOp, ReadOnlyAttribute, ReservedAttribute
+from nodecompute.compute.images import ImagePropertyLimit, ImageService
+
+PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
+VERSIONS = [f"v2.{n}" for n in range(7, -1, -1)]  # v2.7 (os_hash_*, os_hidden) is the newest we answer like
+DOWNLOAD_CHUNK = 1 << 20
+UUID_PATTERN = "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"
+
+ATTRIBUTES: dict[str, dict[str, Any]] = {
+    "id": {"type": "string", "pattern": UUID_PATTERN},
+    "name": {"type": ["string", "null"], "maxLength": 255},
+    "visibility": {"type": "string", "enum": list(VISIBILITIES)},
+    "protected": {"type": "boolean"},
+    "min_disk": {"type": "integer", "minimum": 0},
+    "min_ram": {"type": "integer", "minimum": 0},
+    "disk_format": {"type": ["string", "null"], "enum": [*DISK_FORMATS, None]},
+    "container_format": {"type": ["string", "null"], "enum": [*CONTAINER_FORMATS, None]},
+    "owner": {"type": ["string", "null"], "maxLength": 255},
+    "tags": {"type": "array", "items": {"type": "string", "maxLength": 255}},
+}
+PROPERTY_VALUE = {"type": "string", "maxLength": 65535}
+PROPERTY_NAME_MAX = 255
+_VALIDATORS = {name: jsonschema.Draft202012Validator(schema)
+               for name, schema in [*ATTRIBUTES.items(), ("", PROPERTY_VALUE)]}
+
+
+def _service(request: web.Request) -> ImageService:
+    return request.app[services_key]["images"]
+
+
+def _zulu(dt) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def image_entity(image: Image) -> dict[str, Any]:
+    body: dict[str, Any] = dict(image.properties)
+    body.update(
+        id=image.id, name=image.name, status=image.status, visibility=image.visibility, protected=image.protected,
+        os_hidden=False, checksum=image.checksum, os_hash_algo=image.os_hash_algo, os_hash_value=image.os_hash_value,
+        size=image.size, virtual_size=image.virtual_size, min_disk=image.min_disk, min_ram=image.min_ram,
+        disk_format=image.disk_format, container_format=image.container_format, owner=image.owner,
+        tags=list(image.tags), created_at=_zulu(image.created_at), updated_at=_zulu(image.updated_at),
+        self=f"/v2/images/{image.id}", file=f"/v2/images/{image.id}/file", schema="/v2/schemas/image",
+    )
+    return body
+
+
+@contextmanager
+def _glance_errors() -> Iterator[None]:
+    """The one service error whose Glance form differs from Nova's: too many properties is 413 here."""
+    try:
+        yield
+    except ImagePropertyLimit as exc:
+        raise errors.TooLarge(f"The limit has been exceeded on the number of allowed image properties. "
+                              f"Attempted: {exc.attempted}, Maximum: {exc.maximum}") from None
+
+
+def _check_attribute(name: str, value: Any) -> None:
+    """400 in Glance's words when `value` does not fit the schema of attribute or custom property `name`."""
+    if not name or len(name) > PROPERTY_NAME_MAX:
+        raise errors.BadRequest(f"Provided object does not match schema 'image': property name '{name[:40]}' "
+                                f"must be 1 to {PROPERTY_NAME_MAX} characters")
+    validator = _VALIDATORS.get(name) or _VALIDATORS[""]
+    error = jsonschema.exceptions.best_match(validator.iter_errors(value))
+    if error is not None:
+        raise errors.BadRequest(f"Provided object does not match schema 'image': {error.message} "
+                                f"(failed validating '{name}')")
+
+
+# Versions (#801): no token.
+
+def _versions_body(request: web.Request) -> dict:
+    href = f"{base_url(request)}/image/v2/"
+    return {"versions": [{"id": v, "status": "CURRENT" if i == 0 else "SUPPORTED",
+                          "links": [{"rel": "self", "href": href}]} for i, v in enumerate(VERSIONS)]}
+
+
+async def list_versions(request: web.Request) -> web.Response:
+    return json_response(_versions_body(request), status=300)
+
+
+async def show_versions(request: web.Request) -> web.Response:
+    return json_response(_versions_body(request))
+
+
+# Images.
+
+async def list_images(request: web.Request) -> web.Response:
+    query = glance_query.parse(request.query)
+    images = _service(request).list(context(request), query)
+    body: dict[str, Any] = {"images": [image_entity(i) for i in images], "schema": "/v2/schemas/images"}
+    body.update(glance_query.page_links(request.query, images, query.limit))
+    return json_response(body)
+
+
+def _create_parts(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
+    for name in body:
+        if name in RESERVED:
+            raise ReservedAttribute(name=name)
+        if name in READ_ONLY and name not in ("id", "owner"):
+            raise ReadOnlyAttribute(name=name)
+    for name, value in body.items():
+        _check_attribute(name, value)
+    fields = {k: v for k, v in body.items() if k in ATTRIBUTES and k != "tags"}
+    properties = {k: v for k, v in body.items() if k not in ATTRIBUTES}
+    return fields, properties, list(body.get("tags", []))
+
+
+async def create_image(request: web.Request) -> web.Response:
+    ctx = require_writer(request, "add_image")
+    fields, properties, tags = _create_parts(await json_body(request))
+    with _glance_errors():
+        image = await _service(request).create(ctx, fields, properties, tags)
+    return json_response(image_entity(image), status=201, headers={"Location": f"/v2/images/{image.id}"})
+
+
+async def show_image(request: web.Request) -> web.Response:
+    image = _service(request).get(context(request), request.match_info["image_id"])
+    return json_response(image_entity(image))
+
+
+def _pointer_name(path: Any) -> str:
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise errors.BadRequest(f"Pointer `{path}` does not start with \"/\".")
+    segments = path[1:].split("/")
+    if len(segments) != 1 or not segments[0]:
+        raise errors.BadRequest("Nested paths are not allowed")
+    return segments[0].replace("~1", "/").replace("~0", "~")
+
+
+def parse_patch(raw: bytes) -> list[PatchOp]:
+    """A JSON-patch document (draft 10, Glance's v2.1 media type) -> ops; values checked against the schema."""
+    try:
+        doc = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        raise errors.BadRequest("Malformed JSON in request body.") from None
+    if not isinstance(doc, list):
+        raise errors.BadRequest("Request body must be a JSON array of operation objects.")
+    ops = []
+    for item in doc:
+        if not isinstance(item, dict) or "op" not in item or "path" not in item:
+            raise errors.BadRequest("Operation objects must contain \"op\" and \"path\" members.")
+        if item["op"] not in ("add", "replace", "remove"):
+            raise errors.BadRequest(f"Invalid operation: `{item['op']}`. It must be one of the following: "
+                                    f"add, remove, replace.")
+        name = _pointer_name(item["path"])
+        if item["op"] != "remove":
+            if "value" not in item:
+                raise errors.BadRequest(f"Operation \"{item['op']}\" requires a member named \"value\".")
+            if name not in READ_ONLY and name not in RESERVED:
+                _check_attribute(name, item["value"])
+        ops.append(PatchOp(item["op"], name, item.get("value")))
+    return ops
+
+
+async def update_image(request: web.Request) -> web.Response:
+    ctx = require_writer(request, "modify_image")
+    if request.content_type != PATCH_TYPE:
+        raise errors.UnsupportedMediaType(f"Unsupported Content-Type; use {PATCH_TYPE}")
+    ops = parse_patch(await request.read())
+    with _glance_errors():
+        image = await _service(request).update(ctx, request.match_info["image_id"], ops)
+    return json_response(image_entity(image))
+
+
+async def delete_image(request: web.Request) -> web.Response:
+    ctx = require_writer(request, "delete_image")
+    await _service(request).delete(ctx, request.match_info["image_id"])
+    return web.Response(status=204)
+
+
+# Image data (#807-#808): streamed both ways, never held in memory.
+
+async def upload_image_data(request: web.Request) -> web.Response:
+    ctx = require_writer(request, "upload_image")
+    if request.content_type != "application/octet-stream":
+        raise errors.UnsupportedMediaType("Unsupported Content-Type; image data must be application/octet-stream")
+    chunks = request.content.iter_chunked(DOWNLOAD_CHUNK)
+    await _service(request).upload(ctx, request.match_info["image_id"], chunks, request.content_length)
+    return web.Response(status=204)
+
+
+async def download_image_data(request: web.Request) -> web.StreamResponse:
+    image, path = _service(request).data_path(context(request), request.match_info["image_id"])
+    if path is None:
+        return web.Response(status=204)
+    headers = {"Content-Type": "application/octet-stream", "Content-MD5": image.checksum or ""}
+    return web.FileResponse(path, chunk_size=DOWNLOAD_CHUNK, headers=headers)
+
+
+IMAGE = "/image/v2/images/{image_id}"
+GLANCE_ROUTES = [
+    ("GET", "/image", list_versions),
+    ("GET", "/image/", list_versions),
+    ("GET", "/image/versions", show_versions),
+    ("GET", "/image/v2/images", list_images),
+    ("POST", "/image/v2/images", create_image),
+    ("GET", IMAGE, show_image),
+    ("PATCH", IMAGE, update_image),
+    ("DELETE", IMAGE, delete_image),
+    ("PUT", IMAGE + "/file", upload_image_data),
+    ("GET", IMAGE + "/file", download_image_data),
+]

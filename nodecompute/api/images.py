@@ -1,0 +1,232 @@
+"""Nova's image proxy and image metadata (#701-#710), relative to the compute version root.
+
+Nova talks to Glance and translates its answers; here the same ImageService serves both, and this module turns
+its errors into Nova's texts ("Image not found.", "You are not allowed to delete the image.").
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+from nodecompute.api import validation
+from nodecompute.api.auth import context, require_writer
+from nodecompute.api.faults import json_response
+from nodecompute.api.keys import api_version_key, services_key
+from nodecompute.api.urls import Links, base_url
+from nodecompute.compute import errors
+from nodecompute.compute.image_models import Image, ImageQuery
+from nodecompute.compute.images import ImageNotAuthorized, ImageNotFound, ImageProtected, ImageService
+
+MAX_LIMIT = 1000
+STATUS = {"active": "ACTIVE", "queued": "SAVING", "saving": "SAVING", "deleted": "DELETED",
+          "pending_delete": "DELETED", "killed": "ERROR"}
+PROGRESS = {"queued": 25, "saving": 50, "active": 100}
+# Nova's SUPPORTED_FILTERS that map onto image properties.
+PROPERTY_FILTERS = {"server": "instance_uuid", "type": "image_type"}
+
+LIST_QUERY = {
+    "type": "object",
+    "properties": {
+        "limit": validation.query_limit,
+        "minDisk": {"type": "string", "pattern": "^[0-9]+$"},
+        "minRam": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+}
+METADATA_BODY = {
+    "type": "object", "properties": {"metadata": validation.metadata},
+    "required": ["metadata"], "additionalProperties": False,
+}
+META_BODY = {
+    "type": "object", "properties": {"meta": {**validation.metadata, "minProperties": 1, "maxProperties": 1}},
+    "required": ["meta"], "additionalProperties": False,
+}
+
+
+def _service(request: web.Request) -> ImageService:
+    return request.app[services_key]["images"]
+
+
+@contextmanager
+def _nova_errors(forbidden: str | None = None) -> Iterator[None]:
+    try:
+        yield
+    except ImageNotFound:
+        raise errors.NotFound("Image not found.") from None
+    except (ImageNotAuthorized, ImageProtected) as exc:
+        raise errors.Forbidden(forbidden or exc.message) from None
+
+
+def parse_changes_since(text: str) -> datetime:
+    """ISO 8601 with no zone (UTC), Z, +hh:mm or Helion's Z+hh:mm -> naive UTC; 400 when unparsable."""
+    value = re.sub(r"Z(?=[+-]\d\d:?\d\d$)", "", text.strip())
+    for candidate in (value, re.sub(r" (\d\d:?\d\d)$", r"+\1", value)):  # '+' arrives as ' ' when not encoded
+        try:
+            parsed = datetime.fromisoformat(candidate)
+        except ValueError:
+            continue
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        return parsed
+    raise errors.BadRequest(f"Invalid changes-since value: {text}")
+
+
+def list_query(request: web.Request) -> ImageQuery:
+    query = request.query
+    validation.validate_query(LIST_QUERY, query)
+    limit = int(query.get("limit", 0))
+    if limit < 0:
+        raise errors.BadRequest(f"Invalid input for query parameters limit. Value: {limit}. "
+                                f"limit must be a non-negative integer")
+    properties = [(name, query[key].rstrip("/").rsplit("/", 1)[-1] if key == "server" else query[key])
+                  for key, name in PROPERTY_FILTERS.items() if key in query]
+    properties += [(k[len("property-"):], v) for k, v in query.items() if k.startswith("property-")]
+    since = query.get("changes-since")
+    return ImageQuery(
+        names=(query["name"],) if "name" in query else (),
+        statuses=(query["status"].lower(),) if "status" in query else (),
+        properties=tuple(properties),
+        min_disk=int(query["minDisk"]) if "minDisk" in query else None,
+        min_ram=int(query["minRam"]) if "minRam" in query else None,
+        changes_since=parse_changes_since(since) if since is not None else None,
+        limit=min(limit or MAX_LIMIT, MAX_LIMIT), marker=query.get("marker"),
+    )
+
+
+def _links(request: web.Request, image: Image) -> list[dict[str, str]]:
+    alternate = f"{base_url(request)}/image/{context(request).project_id}/images/{image.id}"
+    return Links(request).pair("images", image.id) + [
+        {"rel": "alternate", "type": "application/vnd.openstack.image", "href": alternate}]
+
+
+def _nova_time(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def image_summary(request: web.Request, image: Image) -> dict[str, Any]:
+    return {"id": image.id, "name": image.name, "links": _links(request, image)}
+
+
+def image_detail(request: web.Request, image: Image) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": image.id, "name": image.name, "minRam": image.min_ram, "minDisk": image.min_disk,
+        "metadata": {k: str(v) for k, v in image.properties.items()},
+        "created": _nova_time(image.created_at), "updated": _nova_time(image.updated_at),
+        "status": STATUS.get(image.status, "UNKNOWN"), "progress": PROGRESS.get(image.status, 0),
+        "OS-EXT-IMG-SIZE:size": image.size, "links": _links(request, image),
+    }
+    server = image.properties.get("instance_uuid")
+    if server is not None:
+        view["server"] = {"id": server, "links": Links(request).pair("servers", server)}
+    auto = image.properties.get("auto_disk_config")
+    if auto is not None:
+        view["OS-DCF:diskConfig"] = "AUTO" if validation.to_bool(auto) else "MANUAL"
+    return view
+
+
+async def _list(request: web.Request, view, tail: str) -> web.Response:
+    query = list_query(request)
+    images = _service(request).list(context(request), query)
+    body: dict[str, Any] = {"images": [view(request, i) for i in images]}
+    if images and len(images) == query.limit:
+        body["images_links"] = Links(request).next_page(tail, images[-1].id)
+    return json_response(body)
+
+
+async def list_images(request: web.Request) -> web.Response:
+    return await _list(request, image_summary, "images")
+
+
+async def list_images_detail(request: web.Request) -> web.Response:
+    return await _list(request, image_detail, "images/detail")
+
+
+def _get(request: web.Request) -> Image:
+    with _nova_errors():
+        return _service(request).get(context(request), request.match_info["image_id"])
+
+
+async def show_image(request: web.Request) -> web.Response:
+    return json_response({"image": image_detail(request, _get(request))})
+
+
+async def delete_image(request: web.Request) -> web.Response:
+    ctx = require_writer(request, "image:delete")
+    with _nova_errors(forbidden="You are not allowed to delete the image."):
+        await _service(request).delete(ctx, request.match_info["image_id"])
+    return web.Response(status=204)
+
+
+# Image metadata (#705-#710): the image's custom properties.
+
+async def _body(request: web.Request, schema: dict) -> dict:
+    """Validated body; legacy /v2 drops unknown top-level keys instead of rejecting them."""
+    body = await validation.json_body(request)
+    if request.get(api_version_key) == (2, 0):
+        body = {k: v for k, v in body.items() if k in schema["properties"]}
+    return validation.validate(schema, body)
+
+
+async def list_metadata(request: web.Request) -> web.Response:
+    return json_response({"metadata": _get(request).properties})
+
+
+async def _set(request: web.Request, properties: dict[str, str], replace: bool) -> Image:
+    ctx = require_writer(request, "image:update_metadata")
+    with _nova_errors():
+        return await _service(request).set_properties(ctx, request.match_info["image_id"], properties,
+                                                      replace=replace)
+
+
+async def merge_metadata(request: web.Request) -> web.Response:
+    body = await _body(request, METADATA_BODY)
+    image = await _set(request, body["metadata"], replace=False)
+    return json_response({"metadata": image.properties})
+
+
+async def replace_metadata(request: web.Request) -> web.Response:
+    body = await _body(request, METADATA_BODY)
+    image = await _set(request, body["metadata"], replace=True)
+    return json_response({"metadata": image.properties})
+
+
+async def show_metadata_item(request: web.Request) -> web.Response:
+    key = request.match_info["key"]
+    properties = _get(request).properties
+    if key not in properties:
+        raise errors.NotFound()
+    return json_response({"meta": {key: properties[key]}})
+
+
+async def set_metadata_item(request: web.Request) -> web.Response:
+    body = await _body(request, META_BODY)
+    key = request.match_info["key"]
+    if key not in body["meta"]:
+        raise errors.BadRequest("Request body and URI mismatch")
+    await _set(request, body["meta"], replace=False)
+    return json_response({"meta": body["meta"]})
+
+
+async def delete_metadata_item(request: web.Request) -> web.Response:
+    ctx = require_writer(request, "image:delete_metadata")
+    with _nova_errors():
+        await _service(request).delete_property(ctx, request.match_info["image_id"], request.match_info["key"])
+    return web.Response(status=204)
+
+
+ROUTES = [
+    ("GET", "/images", list_images),
+    ("GET", "/images/detail", list_images_detail),
+    ("GET", "/images/{image_id}", show_image),
+    ("DELETE", "/images/{image_id}", delete_image),
+    ("GET", "/images/{image_id}/metadata", list_metadata),
+    ("POST", "/images/{image_id}/metadata", merge_metadata),
+    ("PUT", "/images/{image_id}/metadata", replace_metadata),
+    ("GET", "/images/{image_id}/metadata/{key}", show_metadata_item),
+    ("PUT", "/images/{image_id}/metadata/{key}", set_metadata_item),
+    ("DELETE", "/images/{image_id}/metadata/{key}", delete_metadata_item),
+]
