@@ -1,0 +1,9 @@
+#!/bin/sh
+# ACPI power button handler, installed as /etc/acpi/PWRF/00000080 (busybox acpid runs it on KEY_POWER).
+# `virsh shutdown` / QMP system_powerdown end up here: report, flush and unmount the root disk, power off.
+echo "NCGUEST poweroff" > /dev/console
+sync
+umount /mnt/config 2>/dev/null
+umount /mnt/root 2>/dev/null || mount -o remount,ro /mnt/root 2>/dev/null
+sync
+poweroff -f
