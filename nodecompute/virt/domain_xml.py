@@ -1,0 +1,183 @@
+"""Domain configuration objects <-> libvirt domain XML. No policy here: designer.py decides what goes in.
+
+Rendering is deterministic (fixed element and attribute order, mappings in their given order), so golden files
+can pin it. Our own metadata lives under NAMESPACE as
+
+    <metadata><nodecompute:instance xmlns:nodecompute="...">
+        <nodecompute:tag key="server_id">...</nodecompute:tag> ...
+    </nodecompute:instance></metadata>
+
+and `parse_tags` recognises our domains by it.
+"""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from nodecompute.virt.hostcaps import HostInfo
+
+NAMESPACE = "https://nodecompute.dev/xmlns/domain/1.0"
+PREFIX = "nodecompute"
+
+
+@dataclass(frozen=True)
+class DiskSpec:
+    path: str
+    target: str  # vda, hda ...
+    bus: str  # virtio, ide, scsi, sata
+    device: str = "disk"  # disk | cdrom
+    format: str = "qcow2"
+    serial: str | None = None
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class TimerSpec:
+    name: str  # pit, rtc, hpet ...
+    tickpolicy: str | None = None
+    present: bool | None = None
+
+
+@dataclass(frozen=True)
+class DomainSpec:
+    name: str
+    uuid: str
+    memory_mb: int
+    vcpus: int
+    disks: tuple[DiskSpec, ...]
+    console_log: str  # serial port 0 is appended to this file by QEMU
+    vnc_listen: str | None  # None: no graphics and no video device
+    tags: Mapping[str, str]
+    smbios: Mapping[str, str]  # <sysinfo type='smbios'><system> entries, in order
+    title: str = ""
+    features: tuple[str, ...] = ()  # acpi, apic ...
+    clock_offset: str = "utc"
+    timers: tuple[TimerSpec, ...] = ()
+    bios_serial: bool = False  # SeaBIOS messages on the serial console too
+    video_model: str = "vga"
+    usb_tablet: bool = False  # absolute pointer for VNC clients
+    memballoon_period: int | None = None  # stats period in seconds; None: no balloon device
+    boot_dev: str = "hd"
+
+
+def render(spec: DomainSpec, host: HostInfo) -> str:
+    dom = ET.Element("domain", {"type": host.domain_type})
+    _text(dom, "name", spec.name)
+    _text(dom, "uuid", spec.uuid)
+    if spec.title:
+        _text(dom, "title", spec.title)
+    dom.append(_metadata(spec.tags))
+    _text(dom, "memory", str(spec.memory_mb), unit="MiB")
+    _text(dom, "vcpu", str(spec.vcpus))
+    if spec.smbios:
+        dom.append(_sysinfo(spec.smbios))
+    dom.append(_os(spec, host))
+    if spec.features:
+        features = ET.SubElement(dom, "features")
+        for name in spec.features:
+            ET.SubElement(features, name)
+    dom.append(_clock(spec))
+    dom.append(_devices(spec, host))
+    ET.indent(dom, space="  ")
+    return ET.tostring(dom, encoding="unicode") + "\n"
+
+
+def parse_tags(domain_xml: str) -> dict[str, str] | None:
+    """Our tags from a domain's XML, or None when the domain carries no nodecompute metadata."""
+    instance = ET.fromstring(domain_xml).find(f"metadata/{{{NAMESPACE}}}instance")
+    if instance is None:
+        return None
+    return {tag.get("key", ""): tag.text or "" for tag in instance.findall(f"{{{NAMESPACE}}}tag")}
+
+
+def vnc_port(live_xml: str) -> int | None:
+    """The VNC TCP port of a running domain (libvirt fills it in with autoport), else None."""
+    graphics = ET.fromstring(live_xml).find("devices/graphics[@type='vnc']")
+    if graphics is None:
+        return None
+    port = int(graphics.get("port", "-1"))
+    return port if port > 0 else None
+
+
+def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, attrs)
+    element.text = text
+    return element
+
+
+def _metadata(tags: Mapping[str, str]) -> ET.Element:
+    metadata = ET.Element("metadata")
+    instance = ET.SubElement(metadata, f"{PREFIX}:instance", {f"xmlns:{PREFIX}": NAMESPACE})
+    for key, value in tags.items():
+        _text(instance, f"{PREFIX}:tag", value, key=key)
+    return metadata
+
+
+def _sysinfo(smbios: Mapping[str, str]) -> ET.Element:
+    sysinfo = ET.Element("sysinfo", {"type": "smbios"})
+    system = ET.SubElement(sysinfo, "system")
+    for name, value in smbios.items():
+        _text(system, "entry", value, name=name)
+    return sysinfo
+
+
+def _os(spec: DomainSpec, host: HostInfo) -> ET.Element:
+    os_el = ET.Element("os")
+    type_attrs = {"arch": host.arch}
+    if host.machine:
+        type_attrs["machine"] = host.machine
+    _text(os_el, "type", "hvm", **type_attrs)
+    ET.SubElement(os_el, "boot", {"dev": spec.boot_dev})
+    if spec.bios_serial:
+        ET.SubElement(os_el, "bios", {"useserial": "yes"})
+    if spec.smbios:
+        ET.SubElement(os_el, "smbios", {"mode": "sysinfo"})
+    return os_el
+
+
+def _clock(spec: DomainSpec) -> ET.Element:
+    clock = ET.Element("clock", {"offset": spec.clock_offset})
+    for timer in spec.timers:
+        attrs = {"name": timer.name}
+        if timer.tickpolicy is not None:
+            attrs["tickpolicy"] = timer.tickpolicy
+        if timer.present is not None:
+            attrs["present"] = "yes" if timer.present else "no"
+        ET.SubElement(clock, "timer", attrs)
+    return clock
+
+
+def _devices(spec: DomainSpec, host: HostInfo) -> ET.Element:
+    devices = ET.Element("devices")
+    if host.emulator:
+        _text(devices, "emulator", host.emulator)
+    for disk in spec.disks:
+        devices.append(_disk(disk))
+    serial = ET.SubElement(devices, "serial", {"type": "file"})
+    ET.SubElement(serial, "source", {"path": spec.console_log, "append": "on"})
+    ET.SubElement(serial, "target", {"port": "0"})
+    if spec.vnc_listen is not None:
+        if spec.usb_tablet:
+            ET.SubElement(devices, "input", {"type": "tablet", "bus": "usb"})
+        ET.SubElement(devices, "graphics", {"type": "vnc", "autoport": "yes", "listen": spec.vnc_listen})
+        video = ET.SubElement(devices, "video")
+        ET.SubElement(video, "model", {"type": spec.video_model})
+    if spec.memballoon_period is None:
+        ET.SubElement(devices, "memballoon", {"model": "none"})
+    else:
+        balloon = ET.SubElement(devices, "memballoon", {"model": "virtio"})
+        ET.SubElement(balloon, "stats", {"period": str(spec.memballoon_period)})
+    return devices
+
+
+def _disk(disk: DiskSpec) -> ET.Element:
+    element = ET.Element("disk", {"type": "file", "device": disk.device})
+    ET.SubElement(element, "driver", {"name": "qemu", "type": disk.format})
+    ET.SubElement(element, "source", {"file": disk.path})
+    ET.SubElement(element, "target", {"dev": disk.target, "bus": disk.bus})
+    if disk.serial:
+        _text(element, "serial", disk.serial)
+    if disk.readonly:
+        ET.SubElement(element, "readonly")
+    return element

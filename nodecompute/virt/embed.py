@@ -1,0 +1,62 @@
+"""Settings for libvirt's embedded QEMU driver (qemu:///embed?root=DIR), written before its first open.
+
+The embedded driver reads DIR/etc/qemu.conf. Two things must be set there for it to work on a plain host:
+
+- stdio_handler = "file": the default ("logd") asks virtlogd at /run/libvirt/virtlogd-sock, which nobody
+  runs for an embedded driver, and every domain start fails with "Failed to connect socket to
+  '/run/libvirt/virtlogd-sock'".
+- when the daemon runs as root, user/group = "root": the driver is then "privileged" and would run QEMU as
+  libvirt-qemu, which cannot traverse 0700/0750 data directories, and whose missing access to /dev/kvm makes
+  libvirt re-probe QEMU capabilities forever ("KVM was enabled when probing ..., but it is not available now"),
+  hanging the first define. QEMU stays confined by libvirt's seccomp sandbox
+  (-sandbox on,elevateprivileges=deny,spawn=deny,...). Operators may edit the file; it is never overwritten.
+
+A privileged embedded driver still resolves the user "libvirt-qemu" when it starts, before reading qemu.conf;
+that user must exist (Debian's libvirt-daemon-system creates it), see MISSING_QEMU_USER_HINT.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+MISSING_QEMU_USER_HINT = (
+    "the embedded QEMU driver needs the system user and group 'libvirt-qemu' when run as root "
+    "(create them: useradd --system --user-group --no-create-home --shell /usr/sbin/nologin libvirt-qemu)"
+)
+
+
+def embed_root(uri: str) -> Path | None:
+    """DIR of qemu:///embed?root=DIR, else None."""
+    parts = urlsplit(uri)
+    if parts.scheme != "qemu" or parts.path != "/embed":
+        return None
+    roots = parse_qs(parts.query).get("root")
+    return Path(roots[0]) if roots else None
+
+
+def qemu_conf_text(as_root: bool) -> str:
+    lines = [
+        "# Written by nodecompute for its embedded QEMU driver (see nodecompute/virt/embed.py).",
+        "# Edit freely: nodecompute never overwrites this file.",
+        "# No virtlogd for an embedded driver: libvirt writes QEMU's own log file itself.",
+        'stdio_handler = "file"',
+    ]
+    if as_root:
+        lines += [
+            "# Run QEMU as the daemon's user; libvirt's seccomp sandbox still confines it.",
+            'user = "root"',
+            'group = "root"',
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def ensure_qemu_conf(root: Path) -> Path:
+    """Create root/etc/qemu.conf unless it exists. Returns its path."""
+    conf = root / "etc" / "qemu.conf"
+    if not conf.exists():
+        conf.parent.mkdir(parents=True, exist_ok=True)
+        partial = conf.with_suffix(".conf.tmp")
+        partial.write_text(qemu_conf_text(as_root=os.geteuid() == 0))
+        os.replace(partial, conf)
+    return conf
