@@ -36,12 +36,10 @@ def load_config(arg: str | None) -> Config:
 def cmd_serve(args: argparse.Namespace) -> int:
     from nodecompute import sdnotify
     from nodecompute.app import create_app, serve
-    from nodecompute.server_features import server_features
 
     cfg = load_config(args.config)
     logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    services, routes = server_features(cfg)
-    app = create_app(cfg, extra_services=services, extra_routes=routes)
+    app = create_app(cfg)
 
     async def main() -> None:
         stop = asyncio.Event()

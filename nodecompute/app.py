@@ -18,11 +18,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
 
-# Extra services the server features plug in: name -> async context factory(app) yielding the service.
-ServiceFactory = Callable[[web.Application], AsyncIterator[object]]
-
-
-def create_app(cfg: Config, *, extra_services: dict[str, ServiceFactory] | None = None,
+def create_app(cfg: Config, *, with_servers: bool = True,
                extra_routes: list[routes.Route] | None = None) -> web.Application:
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
@@ -32,8 +28,8 @@ def create_app(cfg: Config, *, extra_services: dict[str, ServiceFactory] | None 
     app[config_key] = cfg
     app[services_key] = {}
     app.cleanup_ctx.append(_state_ctx)
-    for name, factory in (extra_services or {}).items():
-        app.cleanup_ctx.append(_service_ctx(name, factory))
+    if with_servers:
+        app.cleanup_ctx.append(_servers_ctx)
     routes.setup_routes(app, extra_routes or [])
     return app
 
@@ -41,6 +37,7 @@ def create_app(cfg: Config, *, extra_services: dict[str, ServiceFactory] | None 
 async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     """SQLite store, bootstrap admin + clouds.yaml, identity and the API-only services."""
     from nodecompute.compute.flavors import FlavorService
+    from nodecompute.compute.images import ImageService, image_files
     from nodecompute.compute.keypairs import KeypairService
     from nodecompute.compute.quotas import QuotaService
 
@@ -52,8 +49,11 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     identity = IdentityService(store, cfg)
     app[identity_key] = identity
     quotas = QuotaService(store, cfg)
+    images = ImageService(store, image_files(cfg), cfg, quotas)
+    await images.requeue_interrupted_uploads()
     app[services_key].update(
         store=store, quotas=quotas, flavors=FlavorService(store), keypairs=KeypairService(store, quotas),
+        images=images,
     )
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
@@ -63,13 +63,37 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
-def _service_ctx(name: str, factory: ServiceFactory) -> Callable[[web.Application], AsyncIterator[None]]:
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        async for service in factory(app):
-            app[services_key][name] = service
-            yield
-            app[services_key].pop(name, None)
-    return ctx
+async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The hypervisor connection, the server service and its reconciliation tasks."""
+    from nodecompute.compute.guests import Guests
+    from nodecompute.compute.reconcile import Reconciler
+    from nodecompute.compute.servers import ServerService
+    from nodecompute.storage.instance_disks import BaseCache
+    from nodecompute.virt.hypervisor import Hypervisor
+
+    cfg = app[config_key]
+    services = app[services_key]
+    hv = Hypervisor(cfg.libvirt_uri, virt_type=cfg.compute.virt_type)
+    await hv.open()
+    log.info("libvirt %s open: domain type %s", cfg.libvirt_uri, hv.host.domain_type)
+    guests = Guests(cfg, hv, services["images"].files, BaseCache(cfg.instances_dir / "_base"))
+    service = ServerService(services["store"], cfg, guests, flavors=services["flavors"], images=services["images"],
+                            keypairs=services["keypairs"], quotas=services["quotas"])
+    reconciler = Reconciler(service, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
+    tasks: list[asyncio.Task] = []
+    try:
+        await reconciler.at_start()
+        tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
+        services["servers"] = service
+        services["reconciler"] = reconciler
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        reconciler.close()
+        await service.close()
+        await hv.close()
 
 
 async def serve(cfg: Config, app: web.Application, on_ready: Callable[[], None] | None = None,

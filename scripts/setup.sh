@@ -23,6 +23,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# libvirt's QEMU driver (also under qemu:///embed) looks up the account it was built to run QEMU as;
+# Debian creates it in libvirt-daemon-system, which we do not need (no libvirtd), so make it here.
+if ! getent passwd libvirt-qemu >/dev/null; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    getent group kvm >/dev/null || $sudo groupadd --system kvm
+    $sudo useradd --system --user-group --no-create-home --home-dir /var/lib/libvirt \
+        --shell /usr/sbin/nologin --groups kvm libvirt-qemu
+fi
+
 python=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$python" -c 'import sys; assert sys.version_info >= (3, 11), "nodecompute needs Python 3.11 or newer"'

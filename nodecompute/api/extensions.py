@@ -134,6 +134,9 @@ IMPLEMENTED: set[str] = {
     "os-keypairs", "os-availability-zone",
     "os-quota-sets", "os-extended-quotas", "os-quota-class-sets", "os-used-limits", "os-used-limits-for-admin",
     "OS-EXT-IMG-SIZE",
+    "OS-EXT-AZ", "OS-EXT-SRV-ATTR", "OS-EXT-STS", "os-extended-status", "OS-SRV-USG", "OS-SCH-HNT",
+    "os-access-ips", "os-config-drive", "os-console-output", "os-create-server-ext", "os-multiple-create",
+    "os-personality", "os-user-data", "os-server-start-stop", "os-server-list-multi-status", "os-server-sort-keys",
 }
 
 

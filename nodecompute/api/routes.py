@@ -46,10 +46,12 @@ VERSION_ROUTES: list[Route] = [
 
 def compute_routes() -> list[Route]:
     """Every compute resource module's ROUTES, in order."""
-    from nodecompute.api import extensions, flavors, images, keypairs, limits, zones
+    from nodecompute.api import (extensions, flavors, images, keypairs, limits, server_actions, server_ips,
+                                 server_metadata, servers, zones)
 
     table: list[Route] = []
-    for module in (extensions, limits, flavors, keypairs, zones, images):
+    for module in (extensions, limits, flavors, keypairs, zones, images, servers, server_actions, server_metadata,
+                   server_ips):
         table.extend(module.ROUTES)
     table.extend(COMPUTE_ROUTES)
     return table

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
@@ -95,8 +96,9 @@ class Store:
         assert self.reader is not None, "store not open"
         return fn(self.reader, *args)
 
-    async def write(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run fn(db, *args) on the writer thread inside one BEGIN IMMEDIATE transaction."""
+    async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run fn(db, *args, **kwargs) on the writer thread inside one BEGIN IMMEDIATE transaction."""
         assert self._write_db is not None, "store not open"
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._writer, run_write, self._write_db, fn, *args)
+        call = functools.partial(fn, **kwargs) if kwargs else fn
+        return await loop.run_in_executor(self._writer, run_write, self._write_db, call, *args)

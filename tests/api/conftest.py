@@ -17,7 +17,7 @@ _names = itertools.count(1)
 
 @pytest.fixture
 async def api(aiohttp_client, cfg: Config) -> Api:
-    client = await aiohttp_client(create_app(cfg))
+    client = await aiohttp_client(create_app(cfg, with_servers=False))
     return Api(client)
 
 

@@ -14,7 +14,7 @@ from tests.conftest import REPO
 
 PACKAGE = REPO / "nodecompute"
 ALLOWED = {
-    "aiohttp": ("nodecompute.api", "nodecompute.app", "nodecompute.server_features"),
+    "aiohttp": ("nodecompute.api", "nodecompute.app"),
     "multidict": ("nodecompute.api",),
     "libvirt": ("nodecompute.virt",),
     "libvirtaio": ("nodecompute.virt",),

@@ -1,0 +1,40 @@
+"""Server addresses (#501, #502). No networking exists yet, so every server has no addresses: the list is {} and
+any network label is one the server is not on (Nova's 404 text)."""
+from __future__ import annotations
+
+from aiohttp import web
+
+from nodecompute.api import auth
+from nodecompute.api.faults import json_response
+from nodecompute.api.keys import services_key
+from nodecompute.compute.errors import NotFound
+from nodecompute.compute.server_models import Server
+
+NOT_A_MEMBER = "Instance is not a member of specified network"
+
+
+def addresses(server: Server) -> dict[str, list[dict]]:
+    """{network label: [{version, addr}]} of a server; empty until ports exist."""
+    return {}
+
+
+def _server(request: web.Request) -> Server:
+    return request.app[services_key]["servers"].get(auth.context(request), request.match_info["server_id"])
+
+
+async def list_ips(request: web.Request) -> web.Response:
+    return json_response({"addresses": addresses(_server(request))})
+
+
+async def show_ips(request: web.Request) -> web.Response:
+    label = request.match_info["network_label"]
+    on_network = addresses(_server(request))
+    if label not in on_network:
+        raise NotFound(NOT_A_MEMBER)
+    return json_response({label: on_network[label]})
+
+
+ROUTES = [
+    ("GET", "/servers/{server_id}/ips", list_ips),
+    ("GET", "/servers/{server_id}/ips/{network_label}", show_ips),
+]

@@ -1,0 +1,210 @@
+"""JSON Schemas of the server API bodies and list query (Nova's schemas/servers.py, server_metadata.py, ...).
+
+Bodies reject unknown properties on /v2.1; on the legacy /v2 endpoint `for_request` hands out a relaxed copy
+(unknown properties ignored, names may carry leading/trailing spaces, `user_data` may be null), as Nova's legacy
+v2 validator does.
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from aiohttp import web
+
+from nodecompute.api import validation as v
+from nodecompute.api.keys import api_version_key
+
+LEGACY_V2 = (2, 0)
+
+ipv4 = {"type": "string", "format": "ipv4"}
+ipv6 = {"type": "string", "format": "ipv6"}
+disk_config = {"type": "string", "enum": ["AUTO", "MANUAL"]}
+hints = {"type": "object"}
+# /v2 names: any printable text with at least one non-space character.
+legacy_name = {"type": "string", "minLength": 1, "maxLength": 255,
+               "pattern": r"^(?=[^\x00-\x1f\x7f]*[^\x00-\x20\x7f])[^\x00-\x1f\x7f]*$"}
+
+_network = {
+    "type": "object",
+    "properties": {"uuid": {"type": "string"}, "port": {"type": ["string", "null"]},
+                   "fixed_ip": {"type": "string", "format": "ipv4"}, "tag": {"type": "string"}},
+    "additionalProperties": False,
+}
+_personality_file = {
+    "type": "object",
+    "properties": {"path": {"type": "string", "minLength": 1, "maxLength": 255}, "contents": {"type": "string"}},
+    "required": ["path", "contents"],
+    "additionalProperties": False,
+}
+_security_group = {
+    "type": "object",
+    "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 255}},
+    "additionalProperties": False,
+}
+
+create = {
+    "type": "object",
+    "properties": {
+        "server": {
+            "type": "object",
+            "properties": {
+                "name": v.name,
+                "imageRef": {"type": "string", "maxLength": 2048},
+                "flavorRef": {"type": ["string", "integer"], "minLength": 1},
+                "adminPass": {"type": "string"},
+                "metadata": v.metadata,
+                # "auto"/"none" (2.37 values the CLI sends at any version) or a list; not oneOf, whose errors
+                # would lose their field name.
+                "networks": {"type": ["string", "array"], "items": _network,
+                             "if": {"type": "string"}, "then": {"enum": ["auto", "none"]}},
+                "OS-DCF:diskConfig": disk_config,
+                "accessIPv4": ipv4,
+                "accessIPv6": ipv6,
+                "personality": {"type": "array", "items": _personality_file},
+                "availability_zone": v.name,
+                "block_device_mapping": {"type": "array", "items": {"type": "object"}},
+                "block_device_mapping_v2": {"type": "array", "items": {"type": "object"}},
+                "config_drive": v.boolean,
+                "key_name": v.name,
+                "min_count": v.positive_integer,
+                "max_count": v.positive_integer,
+                "return_reservation_id": v.boolean,
+                "security_groups": {"type": "array", "items": _security_group},
+                "user_data": {"type": "string", "maxLength": 65535},
+            },
+            "required": ["name", "imageRef", "flavorRef"],
+            "additionalProperties": False,
+        },
+        "os:scheduler_hints": hints,
+        "OS-SCH-HNT:scheduler_hints": hints,
+    },
+    "required": ["server"],
+    "additionalProperties": False,
+}
+
+update = {
+    "type": "object",
+    "properties": {
+        "server": {
+            "type": "object",
+            "properties": {"name": v.name, "accessIPv4": ipv4, "accessIPv6": ipv6, "OS-DCF:diskConfig": disk_config},
+            "additionalProperties": False,
+        },
+    },
+    "required": ["server"],
+    "additionalProperties": False,
+}
+
+reboot = {
+    "type": "object",
+    "properties": {
+        "reboot": {
+            "type": "object",
+            "properties": {"type": {"type": "string", "enum": ["HARD", "Hard", "hard", "SOFT", "Soft", "soft"]}},
+            "required": ["type"],
+            "additionalProperties": False,
+        },
+    },
+    "required": ["reboot"],
+    "additionalProperties": False,
+}
+
+console_output = {
+    "type": "object",
+    "properties": {
+        "os-getConsoleOutput": {
+            "type": "object",
+            "properties": {
+                # Lines from the end; -1 and null mean all of it.
+                "length": {"type": ["integer", "string", "null"], "pattern": "^(-1|[0-9]+)$", "minimum": -1},
+            },
+            "additionalProperties": False,
+        },
+    },
+    "required": ["os-getConsoleOutput"],
+    "additionalProperties": False,
+}
+
+metadata_set = {
+    "type": "object",
+    "properties": {"metadata": v.metadata},
+    "required": ["metadata"],
+    "additionalProperties": False,
+}
+
+metadata_item = {
+    "type": "object",
+    "properties": {"meta": {**v.metadata, "minProperties": 1, "maxProperties": 1}},
+    "required": ["meta"],
+    "additionalProperties": False,
+}
+
+# List query (values are strings). Unknown keys are allowed: a non-admin's are dropped, as Nova does at 2.1.
+SORT_DIRS = ("asc", "desc")
+# Nova's VALID_SORT_KEYS that the store sorts on (it maps Nova's names to its columns).
+SORT_KEYS = (
+    "created_at", "updated_at", "display_name", "uuid", "vm_state", "task_state", "power_state", "launched_at",
+    "terminated_at", "hostname", "key_name", "availability_zone", "instance_type_id", "image_ref", "project_id",
+    "user_id", "host", "node", "launch_index", "progress", "config_drive",
+)
+# Valid keys Nova drops without sorting (SERVER_LIST_IGNORE_SORT_KEY), plus the valid ones no column here holds.
+IGNORED_SORT_KEYS = (
+    "architecture", "cell_name", "cleaned", "default_ephemeral_device", "default_swap_device", "deleted",
+    "deleted_at", "ephemeral_gb", "ephemeral_key_uuid", "id", "key_data", "launched_on", "locked", "memory_mb",
+    "os_type", "reservation_id", "root_gb", "shutdown_terminate", "user_data", "vcpus", "vm_mode",
+    "access_ip_v4", "access_ip_v6", "auto_disk_config", "display_description", "kernel_id", "locked_by",
+    "ramdisk_id", "root_device_name",
+)
+ADMIN_ONLY_SORT_KEYS = ("host", "node")
+
+list_query = {
+    "type": "object",
+    "properties": {
+        "limit": {"type": "string", "pattern": "^[0-9]+$"},
+        "marker": {"type": "string"},
+        "name": {"type": "string"},
+        "image": {"type": "string"},
+        "flavor": {"type": "string"},
+        "reservation_id": {"type": "string"},
+        "changes-since": {"type": "string"},
+        "all_tenants": {"type": "string", "pattern": r"(?i)^(|true|false|1|0|t|f|yes|no|on|off|y|n)$"},
+    },
+}
+# Repeatable query parameters, each value checked on its own.
+list_query_multi = {
+    "sort_key": {"type": "string", "enum": sorted([*SORT_KEYS, *IGNORED_SORT_KEYS])},
+    "sort_dir": {"type": "string", "enum": list(SORT_DIRS)},
+    "status": {"type": "string"},
+}
+
+
+def _relaxed(schema: Any) -> Any:
+    """Legacy v2: drop `additionalProperties: false` where no patternProperties rule applies (Nova's soft check)."""
+    if isinstance(schema, dict):
+        out = {k: _relaxed(value) for k, value in schema.items()}
+        if out.get("additionalProperties") is False and "patternProperties" not in out:
+            del out["additionalProperties"]
+        return out
+    if isinstance(schema, list):
+        return [_relaxed(item) for item in schema]
+    return schema
+
+
+def _legacy_create() -> dict:
+    schema = _relaxed(copy.deepcopy(create))
+    server = schema["properties"]["server"]["properties"]
+    for field in ("name", "availability_zone", "key_name"):
+        server[field] = legacy_name
+    server["user_data"] = {"type": ["string", "null"], "maxLength": 65535}
+    return schema
+
+
+_LEGACY = {id(create): _legacy_create()}
+_LEGACY.update({id(s): _relaxed(s) for s in (update, reboot, console_output, metadata_set, metadata_item)})
+
+
+def for_request(request: web.Request, schema: dict) -> dict:
+    """The schema as the request's endpoint applies it: strict on /v2.1, relaxed on legacy /v2."""
+    if request.get(api_version_key) == LEGACY_V2:
+        return _LEGACY[id(schema)]
+    return schema

@@ -1,0 +1,94 @@
+"""Server views (Nova's views/servers.py, openstack dialect): pure functions of a Server, a link builder and the
+caller's context. No I/O."""
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from nodecompute.api.urls import Links
+from nodecompute.compute import states
+from nodecompute.compute.models import AuthContext, isotime
+from nodecompute.compute.server_models import Server, ServerFault
+
+FAULT_STATUSES = ("ERROR", "DELETED")
+DEFAULT_SECURITY_GROUPS = [{"name": "default"}]
+
+
+def api_time(dt: datetime) -> str:
+    """`created`, `updated`, `fault.created`: YYYY-MM-DDTHH:MM:SSZ."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def usage_time(dt: datetime | None) -> str | None:
+    """`OS-SRV-USG:*`: microseconds, no zone."""
+    return isotime(dt) if dt is not None else None
+
+
+def host_id(server: Server) -> str:
+    """sha224 of project id + host (Nova's generate_hostid); "" without a host."""
+    if not server.host:
+        return ""
+    return hashlib.sha224((server.project_id + server.host).encode()).hexdigest()
+
+
+def fault_view(fault: ServerFault, ctx: AuthContext) -> dict:
+    view = {"code": fault.code, "created": api_time(fault.created), "message": fault.message}
+    if fault.details and (ctx.is_admin or fault.code != 500):
+        view["details"] = fault.details
+    return view
+
+
+def server_brief(server: Server, links: Links) -> dict:
+    return {"id": server.uuid, "links": links.pair("servers", server.uuid), "name": server.name}
+
+
+def server_detail(server: Server, links: Links, ctx: AuthContext) -> dict:
+    status = states.status_from_state(server.vm_state, server.task_state)
+    view = {
+        "id": server.uuid,
+        "name": server.name,
+        "status": status,
+        "tenant_id": server.project_id,
+        "user_id": server.user_id,
+        "metadata": dict(server.metadata),
+        "hostId": host_id(server),
+        "image": {"id": server.image_id, "links": links.bookmark("images", server.image_id)}
+        if server.image_id else "",
+        "flavor": {"id": server.flavorid, "links": links.bookmark("flavors", server.flavorid)},
+        "created": api_time(server.created_at),
+        "updated": api_time(server.updated_at),
+        "addresses": {},  # no networking yet; Nova also shows {} while building
+        "accessIPv4": server.access_ipv4 or "",
+        "accessIPv6": server.access_ipv6 or "",
+        "links": links.pair("servers", server.uuid),
+        "OS-DCF:diskConfig": server.disk_config,
+        "key_name": server.key_name,
+        "config_drive": "True" if server.config_drive else "",
+        "OS-EXT-AZ:availability_zone": server.availability_zone,
+        "OS-EXT-STS:power_state": server.power_state,
+        "OS-EXT-STS:task_state": server.task_state,
+        "OS-EXT-STS:vm_state": server.vm_state,
+        "OS-SRV-USG:launched_at": usage_time(server.launched_at),
+        "OS-SRV-USG:terminated_at": usage_time(server.terminated_at),
+        "os-extended-volumes:volumes_attached": [],
+        "security_groups": list(DEFAULT_SECURITY_GROUPS),
+    }
+    if status in states.PROGRESS_STATUSES:
+        view["progress"] = server.progress or 0
+    if status in FAULT_STATUSES and server.fault is not None:
+        view["fault"] = fault_view(server.fault, ctx)
+    if ctx.is_admin:
+        view["OS-EXT-SRV-ATTR:host"] = server.host
+        view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.host
+        view["OS-EXT-SRV-ATTR:instance_name"] = server.instance_name
+    return view
+
+
+def create_response(server: Server, links: Links, admin_pass: str) -> dict:
+    return {"server": {
+        "id": server.uuid,
+        "links": links.pair("servers", server.uuid),
+        "OS-DCF:diskConfig": server.disk_config,
+        "security_groups": list(DEFAULT_SECURITY_GROUPS),
+        "adminPass": admin_pass,
+    }}

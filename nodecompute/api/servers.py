@@ -1,0 +1,281 @@
+"""Servers: list, detail, show, create, update, delete (#201-#203, #205-#207).
+
+Each handler parses (the pure `parse_*`/`decode_*` functions below), makes one service call and renders a view.
+The service is `request.app[services_key]["servers"]` (compute/servers.py::ServerService).
+"""
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+from multidict import MultiMapping
+
+from nodecompute.api import auth
+from nodecompute.api import server_schemas as schemas
+from nodecompute.api import server_views as views
+from nodecompute.api.faults import json_response
+from nodecompute.api.keys import config_key, services_key
+from nodecompute.api.urls import Links
+from nodecompute.api.validation import json_body, to_bool, validate, validate_query
+from nodecompute.compute.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
+from nodecompute.compute.models import AuthContext
+from nodecompute.compute.server_models import CreateRequest, InjectedFileSpec, ServerFilters
+
+MAX_LIMIT = 1000
+_WHITESPACE = re.compile(r"\s")
+_BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")  # Nova's B64_REGEX
+_UPDATE_COLUMNS = {"name": "name", "accessIPv4": "access_ipv4", "accessIPv6": "access_ipv6",
+                   "OS-DCF:diskConfig": "disk_config"}
+
+
+def service(request: web.Request):
+    return request.app[services_key]["servers"]
+
+
+# ----- create body ---------------------------------------------------------------------------------------------
+
+def decode_base64(text: str) -> bytes | None:
+    """Strict base64 (line breaks allowed, as MIME wraps it); None when it is not valid."""
+    compact = _WHITESPACE.sub("", text)
+    if not _BASE64.match(compact):
+        return None
+    try:
+        return base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _personality(items: list[dict]) -> tuple[InjectedFileSpec, ...]:
+    files = []
+    for item in items:
+        contents = decode_base64(item["contents"])
+        if contents is None:
+            raise BadRequest(f"Personality content for {item['path']} cannot be decoded")
+        files.append(InjectedFileSpec(path=item["path"], contents=contents))
+    return tuple(files)
+
+
+def _user_data(value: str | None) -> bytes | None:
+    if value is None:
+        return None
+    decoded = decode_base64(value)
+    if decoded is None:
+        raise ValidationError(f"Invalid input for field/attribute user_data. Value: {value}. "
+                              f"'{value}' is not a 'base64'")
+    return decoded
+
+
+def _check_unsupported(server: dict, project_id: str) -> None:
+    """Fields whose only accepted values are the ones that need nothing this host lacks (networks, volumes)."""
+    for group in server.get("security_groups", []):
+        name = group.get("name")
+        if name != "default":
+            raise BadRequest(f"Security group {name} not found for project {project_id}.")
+    networks = server.get("networks")
+    if isinstance(networks, list) and networks:
+        first = networks[0]
+        if first.get("port"):
+            raise BadRequest(f"Port {first['port']} could not be found.")
+        if first.get("uuid"):
+            raise BadRequest(f"Network {first['uuid']} could not be found.")
+        raise BadRequest("Networks are not supported yet: send \"auto\", \"none\" or no networks.")
+    if server.get("block_device_mapping") and server.get("block_device_mapping_v2"):
+        raise BadRequest("Using different block_device_mapping syntaxes is not allowed")
+    if server.get("block_device_mapping") or server.get("block_device_mapping_v2"):
+        raise BadRequest("Block Device Mapping is Invalid: volumes are not supported yet.")
+    if server["imageRef"] == "":
+        raise BadRequest("Block Device Mapping is Invalid: Boot sequence for the instance and image/block device "
+                         "mapping combination is not valid.")
+
+
+def decode_create(body: dict, project_id: str) -> CreateRequest:
+    """A schema-valid create body -> CreateRequest; 400 for what the schema cannot say."""
+    server = body["server"]
+    _check_unsupported(server, project_id)
+    min_count = int(server.get("min_count", 1))
+    max_count = int(server.get("max_count", min_count))
+    if min_count > max_count:
+        raise BadRequest("min_count must be <= max_count")
+    hints = body.get("os:scheduler_hints", body.get("OS-SCH-HNT:scheduler_hints", {}))
+    return CreateRequest(
+        name=server["name"],
+        image_ref=server["imageRef"],
+        flavor_ref=str(server["flavorRef"]),
+        metadata=dict(server.get("metadata", {})),
+        personality=_personality(server.get("personality", [])),
+        user_data=_user_data(server.get("user_data")),
+        config_drive=to_bool(server.get("config_drive", False)),
+        key_name=server.get("key_name"),
+        availability_zone=server.get("availability_zone"),
+        access_ipv4=server.get("accessIPv4", ""),
+        access_ipv6=server.get("accessIPv6", ""),
+        disk_config=server.get("OS-DCF:diskConfig"),
+        min_count=min_count,
+        max_count=max_count,
+        return_reservation_id=to_bool(server.get("return_reservation_id", False)),
+        scheduler_hints=dict(hints),
+        admin_pass=server.get("adminPass"),
+    )
+
+
+# ----- list query ----------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ListQuery:
+    filters: ServerFilters
+    matches_nothing: bool  # a filter no server can match (an ip, another host)
+
+
+def parse_changes_since(text: str) -> datetime:
+    """ISO 8601 (behaviour.md section 7): no zone (UTC), Z, +-hh:mm, Helion's Z+-hh:mm -> naive UTC."""
+    value = text.strip()
+    value = re.sub(r"Z(?=[+-])", "", value)
+    value = re.sub(r"(\d{2}:\d{2}(?:\.\d+)?) (\d{2}:?\d{2})$", r"\1+\2", value)  # '+' decoded as a space
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadRequest("Invalid filter field: changes-since.") from None
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    return parsed
+
+
+def parse_sort(query: MultiMapping[str], ctx: AuthContext) -> tuple[tuple[str, str], ...]:
+    """Nova's get_sort_params + remove_invalid_sort_keys + process_sort_params."""
+    keys = [k.strip() for k in query.getall("sort_key", [])] or ["created_at"]
+    dirs = [d.strip() for d in query.getall("sort_dir", [])] or ["desc"]
+    for key in list(keys):
+        if key in schemas.IGNORED_SORT_KEYS:
+            if len(dirs) > keys.index(key):
+                dirs.pop(keys.index(key))
+            keys.remove(key)
+        elif key in schemas.ADMIN_ONLY_SORT_KEYS and not ctx.is_admin:
+            raise Forbidden(f"Only administrators can sort servers by {key}")
+    default_dir = dirs[0] if dirs else "desc"
+    if len(dirs) > len(keys):
+        raise BadRequest("Sort direction size exceeds sort key size")
+    dirs += [default_dir] * (len(keys) - len(dirs))
+    pairs = list(zip(keys, dirs))
+    if "created_at" not in keys:
+        pairs.append(("created_at", default_dir))
+    return tuple(pairs)
+
+
+def _validate_query(query: MultiMapping[str]) -> dict[str, Any]:
+    values = validate_query(schemas.list_query, query)
+    for key, item_schema in schemas.list_query_multi.items():
+        for value in query.getall(key, []):
+            validate({"type": "object", "properties": {key: item_schema}}, {key: value}, where="query parameters")
+    return values
+
+
+def _limit(values: dict[str, Any]) -> int:
+    limit = int(values.get("limit", 0))
+    return MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
+
+
+def parse_list_query(query: MultiMapping[str], ctx: AuthContext, host_name: str) -> ListQuery:
+    values = _validate_query(query)
+    name = values.get("name")
+    if name:
+        try:
+            re.compile(name)
+        except re.error:
+            raise BadRequest(f"Invalid regular expression for the name filter: {name}") from None
+    all_tenants = "all_tenants" in values and (values["all_tenants"] == "" or to_bool(values["all_tenants"]))
+    project = None
+    if ctx.is_admin:
+        project = query.get("project_id") or query.get("tenant_id")
+    changes_since = values.get("changes-since")
+    filters = ServerFilters(
+        name=name or None,
+        statuses=tuple(s.strip().upper() for s in query.getall("status", [])),
+        image=values["image"].rstrip("/").rsplit("/", 1)[-1] if values.get("image") else None,
+        flavor=values["flavor"].rstrip("/").rsplit("/", 1)[-1] if values.get("flavor") else None,
+        changes_since=parse_changes_since(changes_since) if changes_since is not None else None,
+        reservation_id=values.get("reservation_id") or None,
+        all_tenants=all_tenants,
+        project_id=project,
+        limit=_limit(values),
+        marker=values.get("marker"),
+        sort=parse_sort(query, ctx),
+    )
+    if filters.statuses == ("DELETED",) and not ctx.is_admin:
+        raise Forbidden("Only administrators may list deleted instances")
+    nothing = "ip" in query or (ctx.is_admin and "ip6" in query)
+    if ctx.is_admin:
+        nothing = nothing or any(query.get(k) not in (None, host_name) for k in ("host", "node"))
+    return ListQuery(filters=filters, matches_nothing=nothing)
+
+
+# ----- handlers ------------------------------------------------------------------------------------------------
+
+async def _list(request: web.Request, detail: bool) -> web.Response:
+    ctx = auth.context(request)
+    parsed = parse_list_query(request.query, ctx, request.app[config_key].host_name)
+    if parsed.filters.all_tenants and not ctx.is_admin:
+        kind = "detail" if detail else "index"
+        raise PolicyNotAuthorized(action=f"os_compute_api:servers:{kind}:get_all_tenants")
+    found = [] if parsed.matches_nothing else service(request).list(ctx, parsed.filters)
+    links = Links(request)
+    body: dict[str, Any] = {"servers": [views.server_detail(s, links, ctx) if detail else views.server_brief(s, links)
+                                        for s in found]}
+    if found and len(found) == parsed.filters.limit:
+        body["servers_links"] = links.next_page("servers/detail" if detail else "servers", found[-1].uuid)
+    return json_response(body)
+
+
+async def list_servers(request: web.Request) -> web.Response:
+    return await _list(request, detail=False)
+
+
+async def list_servers_detail(request: web.Request) -> web.Response:
+    return await _list(request, detail=True)
+
+
+async def show_server(request: web.Request) -> web.Response:
+    ctx = auth.context(request)
+    server = service(request).get(ctx, request.match_info["server_id"])
+    return json_response({"server": views.server_detail(server, Links(request), ctx)})
+
+
+async def create_server(request: web.Request) -> web.Response:
+    ctx = auth.require_writer(request, "os_compute_api:servers:create")
+    body = await json_body(request, schemas.for_request(request, schemas.create))
+    create = decode_create(body, ctx.project_id)
+    result = await service(request).create(ctx, create)
+    if create.return_reservation_id:
+        return json_response({"reservation_id": result.reservation_id}, status=202)
+    links = Links(request)
+    first = result.servers[0]
+    return json_response(views.create_response(first, links, result.admin_pass), status=202,
+                         headers={"Location": links.self_href("servers", first.uuid)})
+
+
+async def update_server(request: web.Request) -> web.Response:
+    ctx = auth.require_writer(request, "os_compute_api:servers:update")
+    body = await json_body(request, schemas.for_request(request, schemas.update))
+    values = {column: body["server"][field] for field, column in _UPDATE_COLUMNS.items() if field in body["server"]}
+    server = await service(request).update(ctx, request.match_info["server_id"], values)
+    return json_response({"server": views.server_detail(server, Links(request), ctx)})
+
+
+async def delete_server(request: web.Request) -> web.Response:
+    ctx = auth.require_writer(request, "os_compute_api:servers:delete")
+    await service(request).delete(ctx, request.match_info["server_id"])
+    return web.Response(status=204)
+
+
+ROUTES = [
+    ("GET", "/servers", list_servers),
+    ("GET", "/servers/detail", list_servers_detail),
+    ("POST", "/servers", create_server),
+    ("GET", "/servers/{server_id}", show_server),
+    ("PUT", "/servers/{server_id}", update_server),
+    ("DELETE", "/servers/{server_id}", delete_server),
+]

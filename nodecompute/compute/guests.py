@@ -1,0 +1,167 @@
+"""Guest lifecycle on this host: disks, config drive and libvirt domain for one server row.
+
+Every step that makes something (instance directory, overlay, config drive, domain) has its undo in `destroy`,
+which is idempotent: a failed or interrupted build, a delete and the start-up reconciliation all use it, so no
+step can leave an orphan behind. `crash_point` lets the crash tests kill the daemon between steps.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from dataclasses import dataclass
+from pathlib import Path
+
+from nodecompute.compute import states
+from nodecompute.compute.server_models import InjectedFileSpec, Server
+from nodecompute.config import Config
+from nodecompute.storage import configdrive, instance_disks
+from nodecompute.storage.image_files import ImageFiles
+from nodecompute.virt import designer, domain_xml
+from nodecompute.virt.hypervisor import Hypervisor
+
+log = logging.getLogger(__name__)
+
+CRASH_ENV = "NODECOMPUTE_TEST_CRASH_AT"  # test hook: SIGKILL ourselves at this build step
+BUILD_STEPS = ("row_written", "overlay_made", "drive_built", "domain_defined", "domain_started")
+
+
+def crash_point(step: str) -> None:
+    if os.environ.get(CRASH_ENV) == step:
+        log.warning("test hook: killing the daemon at build step %s", step)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass(frozen=True)
+class BootImage:
+    image_id: str
+    sha256: str
+    disk_format: str
+    virtual_size: int
+
+
+@dataclass(frozen=True)
+class DriveContent:
+    files: tuple[InjectedFileSpec, ...]
+    user_data: bytes | None
+    admin_pass: str | None
+
+
+class Guests:
+    def __init__(self, cfg: Config, hv: Hypervisor, files: ImageFiles, base_cache: instance_disks.BaseCache) -> None:
+        self.cfg = cfg
+        self.hv = hv
+        self.files = files
+        self.base_cache = base_cache
+
+    def instance_dir(self, server_uuid: str) -> Path:
+        return self.cfg.instances_dir / server_uuid
+
+    def console_log(self, server_uuid: str) -> Path:
+        return self.instance_dir(server_uuid) / "console.log"
+
+    async def make_disks(self, server: Server, image: BootImage) -> None:
+        inst = self.instance_dir(server.uuid)
+        inst.mkdir(parents=True, exist_ok=True)
+        base = await self.base_cache.ensure(image.sha256, self.files.path_for(image.sha256), image.disk_format)
+        await instance_disks.create_instance_disks(
+            inst, base=base, base_format=image.disk_format, root_gb=server.root_gb,
+            image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap,
+        )
+        self.console_log(server.uuid).touch()
+
+    def _domain_xml(self, server: Server) -> str:
+        inst = self.instance_dir(server.uuid)
+        drive = inst / "disk.config"
+        spec = designer.design_domain(
+            name=server.instance_name, uuid=server.uuid, display_name=server.name, memory_mb=server.memory_mb,
+            vcpus=server.vcpus, root=str(inst / "disk"),
+            ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
+            swap=str(inst / "disk.swap") if server.swap else None,
+            config_drive=str(drive) if server.config_drive else None,
+            console_log=str(self.console_log(server.uuid)), vnc_listen=self.cfg.compute.vnc_listen,
+            server_id=server.uuid, project_id=server.project_id,
+        )
+        return domain_xml.render(spec, self.hv.host)
+
+    async def define(self, server: Server) -> None:
+        await self.hv.define(self._domain_xml(server))
+
+    async def build_config_drive(self, server: Server, content: DriveContent) -> None:
+        """Written once, after define and before the first start (Nova); reused by hard reboots."""
+        md = configdrive.DriveMetadata(
+            uuid=server.uuid, name=server.name, hostname=server.hostname, launch_index=server.launch_index,
+            availability_zone=server.availability_zone, project_id=server.project_id,
+            reservation_id=server.reservation_id, ec2_id=server.serial, flavor_name=server.flavor_name,
+            image_id=server.image_id, meta=dict(server.metadata),
+            public_keys={server.key_name: server.key_data} if server.key_name and server.key_data else {},
+            files=tuple(configdrive.InjectedFile(path=f.path, contents=f.contents) for f in content.files),
+            user_data=content.user_data, admin_pass=content.admin_pass, network_data={},
+            dhcp_domain=self.cfg.compute.dhcp_domain,
+        )
+        tree = configdrive.build_tree(md)
+        dest = self.instance_dir(server.uuid) / "disk.config"
+        if self.cfg.compute.config_drive_format == "vfat":
+            await asyncio.to_thread(configdrive.write_vfat, tree, dest)
+        else:
+            await asyncio.to_thread(configdrive.write_iso, tree, dest)
+
+    async def start(self, server: Server, timeout: float = 60.0) -> None:
+        await self.hv.start(server.instance_name)
+        await self.wait_power(server, states.RUNNING, timeout)
+
+    async def wait_power(self, server: Server, wanted: int, timeout: float) -> bool:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if await self.hv.power_state(server.instance_name) == wanted:
+                return True
+            if loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.1)
+
+    async def power_off(self, server: Server, clean_timeout: float = 60.0, retry_interval: float = 10.0) -> None:
+        """ACPI shutdown, re-sent every retry_interval for up to clean_timeout, then destroy (Nova's power_off)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + clean_timeout
+        while loop.time() < deadline:
+            if await self.hv.power_state(server.instance_name) != states.RUNNING:
+                break
+            await self.hv.shutdown(server.instance_name)
+            if await self.wait_power(server, states.SHUTDOWN, min(retry_interval, deadline - loop.time())):
+                break
+        await self.hv.destroy(server.instance_name)
+
+    async def hard_reboot(self, server: Server) -> None:
+        """Destroy, regenerate the domain XML from the database, start (the config drive is reused)."""
+        await self.hv.destroy(server.instance_name)
+        await self.define(server)
+        await self.start(server)
+
+    async def soft_reboot(self, server: Server, timeout: float = 120.0) -> bool:
+        """ACPI shutdown, wait for the guest to power off, start again. False when the guest did not comply."""
+        before = await self.hv.domain_id(server.instance_name)
+        await self.hv.shutdown(server.instance_name)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            power = await self.hv.power_state(server.instance_name)
+            if power in (states.SHUTDOWN, states.CRASHED, states.NOSTATE):
+                await self.start(server)
+                return True
+            if power == states.RUNNING and await self.hv.domain_id(server.instance_name) != before:
+                return True  # the guest rebooted itself
+            await asyncio.sleep(0.2)
+        return False
+
+    async def destroy(self, server_uuid: str, instance_name: str) -> None:
+        """Remove the domain and every file of the server. Idempotent."""
+        await self.hv.destroy(instance_name)
+        await self.hv.undefine(instance_name)
+        await instance_disks.remove_instance_dir(self.instance_dir(server_uuid))
+
+    def read_console(self, server_uuid: str) -> str:
+        from nodecompute.virt.console import read_console_tail
+
+        return read_console_tail(self.console_log(server_uuid), self.cfg.compute.console_log_max_bytes)

@@ -1,0 +1,159 @@
+"""Keeping rows and domains true to each other (behaviour.md section 9.8, nova-facts 2.15).
+
+- At start: interrupted builds become ERROR (their partial disks and domain removed), interrupted deletes finish,
+  interrupted reboots/starts/stops are redone, tagged domains without a live row are reaped (under our own
+  qemu:///embed root) or reported (under a shared libvirtd), and instance directories without a row are removed.
+- Lifecycle events: a small record goes on the hypervisor's queue; one consumer syncs that server's power state,
+  waiting 15 s after a stop event so a reboot's stop+start does not look like a stop.
+- Periodically: the same power-state sync for every server, and the purge of deleted rows past retention.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+from datetime import timedelta
+
+from nodecompute.compute import states
+from nodecompute.compute.models import utcnow
+from nodecompute.compute.server_models import Server
+from nodecompute.db import servers as sdb
+
+log = logging.getLogger(__name__)
+
+STOP_EVENT_DELAY = 15.0
+SYNC_INTERVAL = 600.0
+INTERRUPTED_BUILD = "The server was being built when nodecompute stopped; the build was abandoned."
+
+
+class Reconciler:
+    def __init__(self, service, *, reap_orphans: bool, stop_event_delay: float = STOP_EVENT_DELAY) -> None:
+        self.service = service
+        self.store = service.store
+        self.guests = service.guests
+        self.hv = service.guests.hv
+        self.reap_orphans = reap_orphans
+        self.stop_event_delay = stop_event_delay
+        self._pending: dict[str, asyncio.TimerHandle] = {}
+
+    async def at_start(self) -> None:
+        servers = self.store.read(sdb.list_all_live)
+        by_name = {s.instance_name: s for s in servers}
+        for server in servers:
+            await self._recover(server)
+        domains = await self.hv.list_ours()
+        for name, tags in domains.items():
+            server = by_name.get(name)
+            if server is not None and server.uuid == tags.get("server"):
+                continue
+            row = self.store.read(sdb.find_server, tags.get("server", ""))
+            if self.reap_orphans or (row is not None and row.deleted):
+                log.warning("reaping domain %s (server %s has no live row)", name, tags.get("server"))
+                await self.hv.destroy(name)
+                await self.hv.undefine(name)
+            else:
+                log.warning("domain %s is tagged for server %s, which has no row; left alone", name, tags.get("server"))
+        self._remove_orphan_dirs({s.uuid for s in servers})
+        await self.service.prune_base_cache()
+
+    async def _recover(self, server: Server) -> None:
+        task = server.task_state
+        if server.vm_state == states.BUILDING or task in states.BUILD_TASKS:
+            log.warning("server %s was building at the last stop: ERROR", server.uuid)
+            await self.guests.destroy(server.uuid, server.instance_name)
+            await self.store.write(sdb.set_fault, server.uuid, 500, INTERRUPTED_BUILD)
+        elif task == states.DELETING:
+            await self.service.finish_delete(server)
+        elif task in states.SOFT_REBOOT_TASKS or task in states.HARD_REBOOT_TASKS:
+            self.service.track(server.uuid, self.service.run_reboot(server, hard=True))
+        elif task == states.POWERING_OFF:
+            await self.store.write(sdb.update_server, server.uuid, {"task_state": None})
+            await self._redo(server, self.service.stop_server)
+        elif task == states.POWERING_ON:
+            await self.store.write(sdb.update_server, server.uuid, {"task_state": None})
+            await self._redo(server, self.service.start_server)
+        else:
+            await self.sync_power_state(server.uuid)
+
+    async def _redo(self, server: Server, action) -> None:
+        from nodecompute.compute.models import AuthContext
+
+        system = AuthContext(user_id=server.user_id, user_name="nodecompute", project_id=server.project_id,
+                             project_name="", roles=("admin",), expires_at=utcnow(), issued_at=utcnow(),
+                             audit_id="reconcile")
+        try:
+            await action(system, server.uuid)
+        except Exception as exc:  # the state moved meanwhile: the sync below settles it
+            log.warning("redo of %s for server %s: %s", action.__name__, server.uuid, exc)
+
+    def _remove_orphan_dirs(self, live: set[str]) -> None:
+        root = self.guests.cfg.instances_dir
+        if not root.is_dir():
+            return
+        for entry in root.iterdir():
+            if entry.name == "_base" or not entry.is_dir():
+                continue
+            if entry.name.removesuffix("_del") not in live or entry.name.endswith("_del"):
+                log.warning("removing orphan instance directory %s", entry)
+                shutil.rmtree(entry, ignore_errors=True)
+
+    async def sync_power_state(self, server_uuid: str) -> None:
+        """Nova's _sync_instance_power_state for one server, skipped while it has a task."""
+        server = self.store.read(sdb.find_server, server_uuid)
+        if server is None or server.deleted or server.task_state is not None:
+            return
+        power = await self.hv.power_state(server.instance_name)
+        values: dict = {}
+        if power != server.power_state:
+            values["power_state"] = power
+        if server.vm_state == states.ACTIVE and power in (states.SHUTDOWN, states.CRASHED):
+            log.info("server %s shut down by itself", server.uuid)
+            await self.hv.destroy(server.instance_name)
+            values.update(vm_state=states.STOPPED, power_state=states.SHUTDOWN)
+        elif server.vm_state == states.ACTIVE and power == states.NOSTATE:
+            log.warning("server %s: domain %s is unexpectedly not found", server.uuid, server.instance_name)
+        elif server.vm_state == states.STOPPED and power not in (states.NOSTATE, states.SHUTDOWN, states.CRASHED):
+            log.info("server %s is running but should be stopped: stopping", server.uuid)
+            await self.hv.destroy(server.instance_name)
+            values["power_state"] = states.SHUTDOWN
+        if values:
+            await self.store.write(sdb.update_server, server.uuid, values, expected_task_state=(None,))
+
+    async def consume_events(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            event = await self.hv.events.get()
+            server_uuid = event.uuid
+            if server_uuid is None:
+                continue
+            previous = self._pending.pop(server_uuid, None)
+            if previous is not None:
+                previous.cancel()
+            delay = self.stop_event_delay if event.kind in ("stopped", "shutdown", "crashed") else 0.0
+            self._pending[server_uuid] = loop.call_later(delay, self._sync_soon, server_uuid)
+
+    def _sync_soon(self, server_uuid: str) -> None:
+        self._pending.pop(server_uuid, None)
+        task = asyncio.ensure_future(self.sync_power_state(server_uuid))
+        task.add_done_callback(_log_failure)
+
+    async def periodic(self, interval: float = SYNC_INTERVAL) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                for server in self.store.read(sdb.list_all_live):
+                    await self.sync_power_state(server.uuid)
+                retention = timedelta(seconds=self.guests.cfg.compute.deleted_retention)
+                await self.store.write(sdb.purge_deleted, utcnow() - retention)
+            except Exception:
+                log.exception("periodic reconciliation failed")
+
+    def close(self) -> None:
+        for handle in self._pending.values():
+            handle.cancel()
+        self._pending.clear()
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("power state sync failed", exc_info=task.exception())

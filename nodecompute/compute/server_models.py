@@ -1,0 +1,113 @@
+"""Server records and the requests the server service takes. No I/O."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ServerFault:
+    code: int
+    message: str
+    created: datetime
+    details: str | None = None
+
+
+@dataclass(frozen=True)
+class Server:
+    uuid: str
+    serial: int
+    name: str
+    project_id: str
+    user_id: str
+    hostname: str
+    flavorid: str
+    flavor_name: str
+    memory_mb: int
+    vcpus: int
+    root_gb: int
+    ephemeral_gb: int
+    swap: int
+    image_id: str
+    image_sha256: str | None
+    key_name: str | None
+    key_data: str | None
+    config_drive: bool
+    access_ipv4: str
+    access_ipv6: str
+    disk_config: str
+    availability_zone: str
+    vm_state: str
+    task_state: str | None
+    power_state: int
+    progress: int
+    launch_index: int
+    reservation_id: str
+    host: str | None
+    locked: bool
+    scheduler_hints: dict[str, Any]
+    fault: ServerFault | None
+    created_at: datetime
+    updated_at: datetime
+    launched_at: datetime | None
+    terminated_at: datetime | None
+    deleted_at: datetime | None
+    deleted: bool
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def instance_name(self) -> str:
+        """The libvirt domain name, Nova's instance_name_template."""
+        return f"instance-{self.serial:08x}"
+
+
+@dataclass(frozen=True)
+class InjectedFileSpec:
+    path: str
+    contents: bytes
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    """A validated, decoded server create request (the API layer did the schema checks)."""
+
+    name: str
+    image_ref: str
+    flavor_ref: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    personality: tuple[InjectedFileSpec, ...] = ()
+    user_data: bytes | None = None
+    config_drive: bool = False
+    key_name: str | None = None
+    availability_zone: str | None = None
+    access_ipv4: str = ""
+    access_ipv6: str = ""
+    disk_config: str | None = None
+    min_count: int = 1
+    max_count: int = 1
+    return_reservation_id: bool = False
+    scheduler_hints: dict[str, Any] = field(default_factory=dict)
+    admin_pass: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    servers: tuple[Server, ...]
+    admin_pass: str
+    reservation_id: str
+
+
+@dataclass(frozen=True)
+class ServerFilters:
+    name: str | None = None
+    statuses: tuple[str, ...] = ()
+    image: str | None = None
+    flavor: str | None = None
+    changes_since: datetime | None = None
+    reservation_id: str | None = None
+    all_tenants: bool = False
+    project_id: str | None = None
+    limit: int = 1000
+    marker: str | None = None
+    sort: tuple[tuple[str, str], ...] = (("created_at", "desc"),)

@@ -1,0 +1,238 @@
+"""Server rows, their metadata and injected files."""
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from nodecompute.compute import states
+from nodecompute.compute.errors import BadRequest, NotFound
+from nodecompute.compute.models import isotime, parse_isotime, utcnow
+from nodecompute.compute.server_models import InjectedFileSpec, Server, ServerFault, ServerFilters
+
+SORT_KEYS = {"created_at", "updated_at", "display_name", "uuid", "vm_state", "task_state", "power_state",
+             "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "instance_type_id",
+             "image_ref", "project_id", "user_id", "display_description", "host", "node", "launch_index",
+             "locked", "progress", "root_device_name", "kernel_id", "ramdisk_id", "config_drive", "id"}
+_COLUMN = {"display_name": "name", "uuid": "uuid", "id": "uuid", "instance_type_id": "flavorid",
+           "image_ref": "image_id", "node": "host"}
+_SORTABLE_COLUMNS = {"created_at", "updated_at", "name", "uuid", "vm_state", "task_state", "power_state",
+                     "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "flavorid",
+                     "image_id", "project_id", "user_id", "host", "launch_index", "locked", "progress",
+                     "config_drive"}
+
+
+def _dt(text: str | None) -> datetime | None:
+    return parse_isotime(text) if text else None
+
+
+def _server(row: sqlite3.Row, metadata: dict[str, str]) -> Server:
+    fault = None
+    if row["fault_code"] is not None:
+        fault = ServerFault(code=row["fault_code"], message=row["fault_message"] or "",
+                            created=parse_isotime(row["fault_created"]), details=row["fault_details"])
+    return Server(
+        uuid=row["uuid"], serial=row["serial"], name=row["name"], project_id=row["project_id"],
+        user_id=row["user_id"], hostname=row["hostname"], flavorid=row["flavorid"], flavor_name=row["flavor_name"],
+        memory_mb=row["memory_mb"], vcpus=row["vcpus"], root_gb=row["root_gb"], ephemeral_gb=row["ephemeral_gb"],
+        swap=row["swap"], image_id=row["image_id"], image_sha256=row["image_sha256"], key_name=row["key_name"],
+        key_data=row["key_data"], config_drive=bool(row["config_drive"]), access_ipv4=row["access_ipv4"],
+        access_ipv6=row["access_ipv6"], disk_config=row["disk_config"], availability_zone=row["availability_zone"],
+        vm_state=row["vm_state"], task_state=row["task_state"], power_state=row["power_state"],
+        progress=row["progress"], launch_index=row["launch_index"], reservation_id=row["reservation_id"],
+        host=row["host"], locked=bool(row["locked"]), scheduler_hints=json.loads(row["scheduler_hints"]),
+        fault=fault, created_at=parse_isotime(row["created_at"]), updated_at=parse_isotime(row["updated_at"]),
+        launched_at=_dt(row["launched_at"]), terminated_at=_dt(row["terminated_at"]),
+        deleted_at=_dt(row["deleted_at"]), deleted=bool(row["deleted"]), metadata=metadata,
+    )
+
+
+def _metadata_for(db: Database, uuids: list[str]) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {u: {} for u in uuids}
+    for start in range(0, len(uuids), 500):
+        chunk = uuids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in db.execute(f"SELECT server_uuid, key, value FROM server_metadata WHERE server_uuid IN ({marks})"
+                            " ORDER BY key", chunk).fetchall():
+            out[r["server_uuid"]][r["key"]] = r["value"]
+    return out
+
+
+def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str, str],
+                   files: Iterable[InjectedFileSpec]) -> list[Server]:
+    """Insert the rows of one create request (all or nothing: the caller holds the transaction)."""
+    files = list(files)
+    for row in rows:
+        row = dict(row, scheduler_hints=json.dumps(row.get("scheduler_hints", {})))
+        cols = ",".join(row)
+        db.execute(f"INSERT INTO servers ({cols}) VALUES ({','.join('?' * len(row))})", list(row.values()))
+        for key, value in metadata.items():
+            db.execute("INSERT INTO server_metadata VALUES (?, ?, ?)", [row["uuid"], key, value])
+        for position, spec in enumerate(files):
+            db.execute("INSERT INTO server_files VALUES (?, ?, ?, ?)", [row["uuid"], position, spec.path, spec.contents])
+    return [get_server(db, row["uuid"]) for row in rows]
+
+
+def get_server(db: Database, uuid: str, *, include_deleted: bool = False) -> Server:
+    row = db.execute("SELECT * FROM servers WHERE uuid = ?", [uuid]).fetchone()
+    if row is None or (row["deleted"] and not include_deleted):
+        raise NotFound(f"Instance {uuid} could not be found.")
+    return _server(row, _metadata_for(db, [uuid])[uuid])
+
+
+def find_server(db: Database, uuid: str) -> Server | None:
+    try:
+        return get_server(db, uuid, include_deleted=True)
+    except NotFound:
+        return None
+
+
+def server_files(db: Database, uuid: str) -> list[InjectedFileSpec]:
+    rows = db.execute("SELECT path, contents FROM server_files WHERE server_uuid = ? ORDER BY position", [uuid])
+    return [InjectedFileSpec(path=r["path"], contents=bytes(r["contents"])) for r in rows.fetchall()]
+
+
+def user_data(db: Database, uuid: str) -> bytes | None:
+    row = db.execute("SELECT user_data FROM servers WHERE uuid = ?", [uuid]).fetchone()
+    return bytes(row["user_data"]) if row and row["user_data"] is not None else None
+
+
+def list_servers(db: Database, f: ServerFilters, now: datetime | None = None) -> list[Server]:
+    where, args = [], []
+    if not f.all_tenants or f.project_id:
+        where.append("project_id = ?")
+        args.append(f.project_id)
+    if f.changes_since is not None:
+        where.append("updated_at >= ?")
+        args.append(isotime(f.changes_since))
+    else:
+        where.append("deleted = 0")
+    if f.name:
+        where.append("name REGEXP ?")
+        args.append(f.name)
+    if f.image:
+        where.append("image_id = ?")
+        args.append(f.image)
+    if f.flavor:
+        where.append("flavorid = ?")
+        args.append(f.flavor)
+    if f.reservation_id:
+        where.append("reservation_id = ?")
+        args.append(f.reservation_id)
+    if f.statuses:
+        clauses = []
+        for status in f.statuses:
+            for vm_state, task in states.vm_states_for_status(status):
+                if task is None:
+                    overridden = list(states.STATUS_MAP[vm_state][1])
+                    marks = ",".join("?" * len(overridden))
+                    extra = f" AND (task_state IS NULL OR task_state NOT IN ({marks}))" if overridden else ""
+                    clauses.append(f"(vm_state = ?{extra})")
+                    args.extend([vm_state, *overridden])
+                else:
+                    clauses.append("(vm_state = ? AND task_state = ?)")
+                    args.extend([vm_state, task])
+        where.append("(" + " OR ".join(clauses) + ")" if clauses else "0")
+    order = []
+    for key, direction in f.sort:
+        column = _COLUMN.get(key, key)
+        if column not in _SORTABLE_COLUMNS:
+            raise BadRequest(f"Invalid sort_key: {key}")
+        order.append(f"{column} {'ASC' if direction == 'asc' else 'DESC'}")
+    order.append("serial DESC")
+    sql = f"SELECT * FROM servers WHERE {' AND '.join(where)} ORDER BY {', '.join(order)}"
+    rows = db.execute(sql, args).fetchall()
+    if f.marker is not None:
+        ids = [r["uuid"] for r in rows]
+        if f.marker not in ids:
+            raise BadRequest(f"marker [{f.marker}] not found")
+        rows = rows[ids.index(f.marker) + 1:]
+    rows = rows[:f.limit]
+    metadata = _metadata_for(db, [r["uuid"] for r in rows])
+    return [_server(r, metadata[r["uuid"]]) for r in rows]
+
+
+def list_all_live(db: Database) -> list[Server]:
+    rows = db.execute("SELECT * FROM servers WHERE deleted = 0 ORDER BY serial").fetchall()
+    metadata = _metadata_for(db, [r["uuid"] for r in rows])
+    return [_server(r, metadata[r["uuid"]]) for r in rows]
+
+
+def update_server(db: Database, uuid: str, values: dict[str, Any], *,
+                  expected_task_state: tuple[str | None, ...] | None = None) -> Server | None:
+    """Set columns; with expected_task_state, only if the task_state is one of those (compare-and-set).
+
+    Returns the updated server, or None when the compare-and-set found another state.
+    """
+    values = dict(values)
+    values.setdefault("updated_at", isotime(utcnow()))
+    sets = ", ".join(f"{k} = ?" for k in values)
+    args = list(values.values()) + [uuid]
+    sql = f"UPDATE servers SET {sets} WHERE uuid = ? AND deleted = 0"
+    if expected_task_state is not None:
+        allowed = [t for t in expected_task_state if t is not None]
+        cond = ["task_state IS NULL"] if None in expected_task_state else []
+        if allowed:
+            cond.append(f"task_state IN ({','.join('?' * len(allowed))})")
+            args.extend(allowed)
+        sql += " AND (" + " OR ".join(cond) + ")"
+    if db.execute(sql, args).rowcount == 0:
+        return None
+    return get_server(db, uuid)
+
+
+def set_fault(db: Database, uuid: str, code: int, message: str, details: str | None = None) -> None:
+    now = isotime(utcnow())
+    db.execute("UPDATE servers SET vm_state = ?, task_state = NULL, fault_code = ?, fault_message = ?,"
+               " fault_details = ?, fault_created = ?, updated_at = ? WHERE uuid = ?",
+               [states.ERROR, code, message, details, now, now, uuid])
+
+
+def mark_deleted(db: Database, uuid: str) -> None:
+    now = isotime(utcnow())
+    db.execute("UPDATE servers SET deleted = 1, vm_state = ?, task_state = NULL, power_state = 0, deleted_at = ?,"
+               " terminated_at = ?, updated_at = ? WHERE uuid = ?", [states.DELETED, now, now, now, uuid])
+    db.execute("DELETE FROM server_files WHERE server_uuid = ?", [uuid])
+    db.execute("UPDATE servers SET user_data = NULL, key_data = NULL WHERE uuid = ?", [uuid])
+
+
+def purge_deleted(db: Database, before: datetime) -> int:
+    return db.execute("DELETE FROM servers WHERE deleted = 1 AND deleted_at < ?", [isotime(before)]).rowcount
+
+
+def replace_metadata(db: Database, uuid: str, metadata: dict[str, str]) -> None:
+    db.execute("DELETE FROM server_metadata WHERE server_uuid = ?", [uuid])
+    merge_metadata(db, uuid, metadata)
+
+
+def merge_metadata(db: Database, uuid: str, metadata: dict[str, str]) -> None:
+    for key, value in metadata.items():
+        db.execute("INSERT OR REPLACE INTO server_metadata VALUES (?, ?, ?)", [uuid, key, value])
+    db.execute("UPDATE servers SET updated_at = ? WHERE uuid = ?", [isotime(utcnow()), uuid])
+
+
+def delete_metadata_key(db: Database, uuid: str, key: str) -> None:
+    if db.execute("DELETE FROM server_metadata WHERE server_uuid = ? AND key = ?", [uuid, key]).rowcount == 0:
+        raise NotFound("Metadata item was not found")
+    db.execute("UPDATE servers SET updated_at = ? WHERE uuid = ?", [isotime(utcnow()), uuid])
+
+
+def usage(db: Database, project_id: str) -> dict[str, int]:
+    row = db.execute("SELECT count(*) AS n, coalesce(sum(vcpus), 0) AS cores, coalesce(sum(memory_mb), 0) AS ram"
+                     " FROM servers WHERE project_id = ? AND deleted = 0", [project_id]).fetchone()
+    return {"instances": row["n"], "cores": row["cores"], "ram": row["ram"]}
+
+
+def host_usage(db: Database) -> dict[str, int]:
+    row = db.execute("SELECT coalesce(sum(vcpus), 0) AS cores, coalesce(sum(memory_mb), 0) AS ram"
+                     " FROM servers WHERE deleted = 0 AND vm_state != ?", [states.ERROR]).fetchone()
+    return {"cores": row["cores"], "ram": row["ram"]}
+
+
+def image_sha256_in_use(db: Database) -> set[str]:
+    rows = db.execute("SELECT DISTINCT image_sha256 FROM servers WHERE deleted = 0 AND image_sha256 IS NOT NULL")
+    return {r["image_sha256"] for r in rows.fetchall()}
