@@ -69,6 +69,7 @@ async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
     from nodecompute.compute.reconcile import Reconciler
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
+    from nodecompute.virt.console import ConsoleLogTrimmer
     from nodecompute.virt.hypervisor import Hypervisor
 
     cfg = app[config_key]
@@ -80,9 +81,11 @@ async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
     service = ServerService(services["store"], cfg, guests, flavors=services["flavors"], images=services["images"],
                             keypairs=services["keypairs"], quotas=services["quotas"])
     reconciler = Reconciler(service, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
+    trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
     tasks: list[asyncio.Task] = []
     try:
         await reconciler.at_start()
+        trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
         services["servers"] = service
         services["reconciler"] = reconciler
@@ -92,6 +95,7 @@ async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         reconciler.close()
+        await trimmer.stop()
         await service.close()
         await hv.close()
 

@@ -70,8 +70,9 @@ def _user_data(value: str | None) -> bytes | None:
     return decoded
 
 
-def _check_unsupported(server: dict, project_id: str) -> None:
-    """Fields whose only accepted values are the ones that need nothing this host lacks (networks, volumes)."""
+def _check_unsupported(server: dict, project_id: str) -> str:
+    """Fields whose only accepted values are the ones that need nothing this host lacks (networks, volumes).
+    Returns the image to boot from."""
     for group in server.get("security_groups", []):
         name = group.get("name")
         if name != "default":
@@ -86,17 +87,38 @@ def _check_unsupported(server: dict, project_id: str) -> None:
         raise BadRequest("Networks are not supported yet: send \"auto\", \"none\" or no networks.")
     if server.get("block_device_mapping") and server.get("block_device_mapping_v2"):
         raise BadRequest("Using different block_device_mapping syntaxes is not allowed")
-    if server.get("block_device_mapping") or server.get("block_device_mapping_v2"):
+    if server.get("block_device_mapping"):
         raise BadRequest("Block Device Mapping is Invalid: volumes are not supported yet.")
-    if server["imageRef"] == "":
+    image_ref = _image_root_mapping(server.get("block_device_mapping_v2") or [], server["imageRef"])
+    if image_ref == "":
         raise BadRequest("Block Device Mapping is Invalid: Boot sequence for the instance and image/block device "
                          "mapping combination is not valid.")
+    return image_ref
+
+
+def _image_root_mapping(mappings: list[dict], image_ref: str) -> str:
+    """The image to boot from, given `block_device_mapping_v2`: the only entry accepted is the one meaning the image
+    disk itself (image -> local, boot_index 0, behaviour.md section 16), which `openstack server create --image`
+    always sends beside `imageRef`. Anything else needs volumes or local extra disks: 400."""
+    image_ref = image_ref or ""
+    for mapping in mappings:
+        source, destination = mapping.get("source_type"), mapping.get("destination_type", "local")
+        boot_index = mapping.get("boot_index")
+        if not (source == "image" and destination == "local" and str(boot_index) == "0"
+                and len(mappings) == 1):
+            raise BadRequest("Block Device Mapping is Invalid: volumes are not supported yet.")
+        uuid = mapping.get("uuid") or mapping.get("image_id") or ""
+        if not uuid or (image_ref and uuid != image_ref):
+            raise BadRequest("Block Device Mapping is Invalid: Boot sequence for the instance and image/block "
+                             "device mapping combination is not valid.")
+        image_ref = uuid
+    return image_ref
 
 
 def decode_create(body: dict, project_id: str) -> CreateRequest:
     """A schema-valid create body -> CreateRequest; 400 for what the schema cannot say."""
     server = body["server"]
-    _check_unsupported(server, project_id)
+    image_ref = _check_unsupported(server, project_id)
     min_count = int(server.get("min_count", 1))
     max_count = int(server.get("max_count", min_count))
     if min_count > max_count:
@@ -104,7 +126,7 @@ def decode_create(body: dict, project_id: str) -> CreateRequest:
     hints = body.get("os:scheduler_hints", body.get("OS-SCH-HNT:scheduler_hints", {}))
     return CreateRequest(
         name=server["name"],
-        image_ref=server["imageRef"],
+        image_ref=image_ref,
         flavor_ref=str(server["flavorRef"]),
         metadata=dict(server.get("metadata", {})),
         personality=_personality(server.get("personality", [])),

@@ -19,11 +19,13 @@ from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
 from nodecompute.storage.image_files import ImageFiles
 from nodecompute.virt import designer, domain_xml
+from nodecompute.virt.errors import HypervisorError
 from nodecompute.virt.hypervisor import Hypervisor
 
 log = logging.getLogger(__name__)
 
 CRASH_ENV = "NODECOMPUTE_TEST_CRASH_AT"  # test hook: SIGKILL ourselves at this build step
+VNC_PORT_ATTEMPTS = 5
 BUILD_STEPS = ("row_written", "overlay_made", "drive_built", "domain_defined", "domain_started")
 
 
@@ -89,7 +91,7 @@ class Guests:
         await self.hv.define(self._domain_xml(server))
 
     async def build_config_drive(self, server: Server, content: DriveContent) -> None:
-        """Written once, after define and before the first start (Nova); reused by hard reboots."""
+        """Written once, before the domain is defined and first started (Nova); reused by hard reboots."""
         md = configdrive.DriveMetadata(
             uuid=server.uuid, name=server.name, hostname=server.hostname, launch_index=server.launch_index,
             availability_zone=server.availability_zone, project_id=server.project_id,
@@ -108,8 +110,19 @@ class Guests:
             await asyncio.to_thread(configdrive.write_iso, tree, dest)
 
     async def start(self, server: Server, timeout: float = 60.0) -> None:
-        await self.hv.start(server.instance_name)
-        await self.wait_power(server, states.RUNNING, timeout)
+        for attempt in range(VNC_PORT_ATTEMPTS):
+            try:
+                await self.hv.start(server.instance_name)
+                break
+            except HypervisorError as exc:
+                # VNC autoport: libvirt probes a free port, QEMU binds it a moment later; another libvirt on
+                # this host (a second daemon, libvirtd) can take it in between. Nothing was started: try again.
+                if "Failed to find an available port" not in str(exc) or attempt == VNC_PORT_ATTEMPTS - 1:
+                    raise
+                log.warning("server %s: VNC port taken while starting, retrying", server.uuid)
+                await asyncio.sleep(0.2 * (attempt + 1))
+        if not await self.wait_power(server, states.RUNNING, timeout):
+            raise HypervisorError(f"domain {server.instance_name} did not reach running within {timeout:.0f}s")
 
     async def wait_power(self, server: Server, wanted: int, timeout: float) -> bool:
         loop = asyncio.get_running_loop()
@@ -139,19 +152,23 @@ class Guests:
         await self.define(server)
         await self.start(server)
 
-    async def soft_reboot(self, server: Server, timeout: float = 120.0) -> bool:
-        """ACPI shutdown, wait for the guest to power off, start again. False when the guest did not comply."""
+    async def soft_reboot(self, server: Server, timeout: float = 120.0, retry_interval: float = 10.0) -> bool:
+        """ACPI shutdown (re-sent every retry_interval: a guest still booting may miss the first press), wait for
+        the guest to power off, start it again. False when the guest did not comply within timeout."""
         before = await self.hv.domain_id(server.instance_name)
-        await self.hv.shutdown(server.instance_name)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
+        next_press = loop.time()
         while loop.time() < deadline:
-            power = await self.hv.power_state(server.instance_name)
-            if power in (states.SHUTDOWN, states.CRASHED, states.NOSTATE):
+            current = await self.hv.domain_id(server.instance_name)
+            if current is None:  # off (libvirt's "being shut down" state still has a domain id)
                 await self.start(server)
                 return True
-            if power == states.RUNNING and await self.hv.domain_id(server.instance_name) != before:
+            if current != before:
                 return True  # the guest rebooted itself
+            if loop.time() >= next_press:
+                await self.hv.shutdown(server.instance_name)
+                next_press = loop.time() + retry_interval
             await asyncio.sleep(0.2)
         return False
 

@@ -44,15 +44,15 @@ class Reconciler:
         domains = await self.hv.list_ours()
         for name, tags in domains.items():
             server = by_name.get(name)
-            if server is not None and server.uuid == tags.get("server"):
+            if server is not None and server.uuid == tags.get("server_id"):
                 continue
-            row = self.store.read(sdb.find_server, tags.get("server", ""))
+            row = self.store.read(sdb.find_server, tags.get("server_id", ""))
             if self.reap_orphans or (row is not None and row.deleted):
-                log.warning("reaping domain %s (server %s has no live row)", name, tags.get("server"))
+                log.warning("reaping domain %s (server %s has no live row)", name, tags.get("server_id"))
                 await self.hv.destroy(name)
                 await self.hv.undefine(name)
             else:
-                log.warning("domain %s is tagged for server %s, which has no row; left alone", name, tags.get("server"))
+                log.warning("domain %s is tagged for server %s, which has no row; left alone", name, tags.get("server_id"))
         self._remove_orphan_dirs({s.uuid for s in servers})
         await self.service.prune_base_cache()
 

@@ -206,11 +206,11 @@ class ServerService:
             await self.guests.make_disks(server, image)
             crash_point("overlay_made")
             await self._set(server, {"task_state": states.SPAWNING})
-            await self.guests.define(server)
-            crash_point("domain_defined")
             if server.config_drive:
                 await self.guests.build_config_drive(server, drive)
-                crash_point("drive_built")
+            crash_point("drive_built")
+            await self.guests.define(server)
+            crash_point("domain_defined")
             await self.guests.start(server)
             crash_point("domain_started")
             await self._set(server, {"vm_state": states.ACTIVE, "task_state": None, "power_state": states.RUNNING,

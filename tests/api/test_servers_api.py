@@ -188,6 +188,17 @@ BAD_CREATE = [
     ({"networks": [{"port": "p-1"}]}, "Port p-1 could not be found."),
     ({"networks": [{"fixed_ip": "10.0.0.5"}]}, "Networks are not supported yet"),
     ({"block_device_mapping_v2": [{"boot_index": 0, "uuid": IMAGE_ID}]}, "Block Device Mapping is Invalid"),
+    ({"block_device_mapping_v2": [{"boot_index": 0, "uuid": IMAGE_ID, "source_type": "image",
+                                   "destination_type": "volume", "volume_size": 1}]},
+     "Block Device Mapping is Invalid: volumes are not supported yet."),
+    ({"block_device_mapping_v2": [{"boot_index": 0, "uuid": IMAGE_ID, "source_type": "image",
+                                   "destination_type": "local"},
+                                  {"boot_index": -1, "source_type": "blank", "destination_type": "local",
+                                   "guest_format": "swap", "volume_size": 1}]},
+     "Block Device Mapping is Invalid: volumes are not supported yet."),
+    ({"block_device_mapping_v2": [{"boot_index": 0, "uuid": "6a1a5c4e-0000-4000-8000-000000000000",
+                                   "source_type": "image", "destination_type": "local"}]},
+     "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination"),
     ({"block_device_mapping": [{"volume_id": "v"}], "block_device_mapping_v2": [{"uuid": "v"}]},
      "Using different block_device_mapping syntaxes is not allowed"),
     ({"os:scheduler_hints": {"group": "g"}}, "Additional properties are not allowed"),
@@ -307,6 +318,23 @@ async def test_create_accepts_cli_networks_auto_and_flavor_url(api, make_user, i
     resp = await api.post("/servers", token, json=body)
     assert resp.status == 202, await resp.text()
     assert len(await _server_ids(api, token)) == 1
+
+
+async def test_create_accepts_the_cli_image_root_mapping(api, make_user, image_id):
+    """`openstack server create --image X` sends imageRef plus the image -> local boot_index 0 mapping (the image
+    disk itself); with imageRef "" that mapping alone names the image."""
+    token = await make_user("proj-a", "member")
+    root = {"uuid": image_id, "boot_index": 0, "source_type": "image", "destination_type": "local",
+            "delete_on_termination": True}
+    created = []
+    for image_ref, mapping in [(image_id, root), ("", dict(root, boot_index="0"))]:
+        resp = await api.post("/servers", token, json=_create_body(imageRef=image_ref, networks=[],
+                                                                    block_device_mapping_v2=[mapping]))
+        assert resp.status == 202, await resp.text()
+        created.append((await resp.json())["server"]["id"])
+    for server_id in created:
+        shown = (await (await api.get(f"/servers/{server_id}", token)).json())["server"]
+        assert shown["image"]["id"] == image_id
 
 
 async def _wait_idle(api: Api) -> None:

@@ -11,5 +11,6 @@ def daemon(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("daemon")).start()
     yield d
     d.stop()
+    d.kill_guests()
     if d.proc and d.proc.returncode not in (0, -15):
         print(d.log_tail())

@@ -80,6 +80,36 @@ class Daemon:
         assert self.proc is not None
         return self.proc.wait(timeout)
 
+    def qemu_pids(self) -> list[int]:
+        """QEMU processes of this daemon's guests (their command line names the embed root)."""
+        pids = []
+        for proc in Path("/proc").iterdir():
+            if not proc.name.isdigit():
+                continue
+            try:
+                cmdline = (proc / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if b"qemu-system" in cmdline.split(b"\0", 1)[0] and str(self.libvirt_root).encode() in cmdline:
+                pids.append(int(proc.name))
+        return pids
+
+    def defined_domains(self) -> list[str]:
+        """Names of the persistent domains under the embed root (read from disk, no libvirt needed)."""
+        config_dir = self.libvirt_root / "etc" / "qemu"
+        return sorted(p.stem for p in config_dir.glob("*.xml")) if config_dir.is_dir() else []
+
+    def kill_guests(self) -> None:
+        """End the QEMU processes this daemon started (guests outlive the daemon by design)."""
+        for pid in self.qemu_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 10
+        while self.qemu_pids() and time.monotonic() < deadline:
+            time.sleep(0.1)
+
     def log_tail(self, lines: int = 60) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -1,0 +1,275 @@
+"""Servers are real VMs: the test guest booted through the HTTP API reports what the API promised it.
+
+One daemon on its own qemu:///embed root (TCG) for the module. The main guest is created with everything a user can
+hand to a server (metadata, personality files, user data, a key pair, a flavor with ephemeral and swap disks) and is
+then rebooted soft and hard, stopped and started, killed behind the daemon's back, kept alive across daemon restarts
+(SIGTERM and SIGKILL) and deleted; the guest's own serial report is the proof at each step. Multiple create boots two
+more guests. The tests run in file order and share the main guest, each checking the state it leaves behind.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from tests.integration.cloud import Cloud, b64, sha256
+
+pytestmark = pytest.mark.integration
+
+GIB = 1024 ** 3
+MIB = 1024 ** 2
+PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGzLeGBh5qrcaNdPSnh0a3bqXH7ypTM5VKOS1LSqZaHc guest@test"
+FILES = {
+    "/etc/nodecompute/motd": b"hello from personality\n",
+    "/root/bin/run me.sh": b"#!/bin/sh\necho \xe2\x9c\x93\n\x00\xff binary tail",
+}
+USER_DATA = b"#cloud-config\nruncmd:\n  - echo user data reached the guest\n"
+METADATA = {"role": "web server", "equation": "a=b", "greek": "\u03b1\u03b2\u03b3"}
+
+
+@pytest.fixture(scope="module")
+def cloud(daemon) -> Cloud:
+    return Cloud(daemon)
+
+
+@pytest.fixture(scope="module")
+def image_id(cloud) -> str:
+    return cloud.import_guest()
+
+
+@pytest.fixture(scope="module")
+def flavor(cloud) -> dict:
+    body = {"flavor": {"name": "guest.disks", "ram": 128, "vcpus": 1, "disk": 1,
+                       "OS-FLV-EXT-DATA:ephemeral": 1, "swap": 16}}
+    resp = cloud.post("/flavors", body)
+    assert resp.status_code == 200, resp.text
+    return resp.json()["flavor"]
+
+
+@pytest.fixture(scope="module")
+def keypair(cloud) -> dict:
+    resp = cloud.post("/os-keypairs", {"keypair": {"name": "guest key", "public_key": PUBLIC_KEY}})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["keypair"]
+
+
+@pytest.fixture(scope="module")
+def main_guest(cloud, image_id, flavor, keypair) -> dict:
+    created = cloud.create_server(
+        name="Guest One", imageRef=image_id, flavorRef=flavor["id"], metadata=METADATA, key_name=keypair["name"],
+        user_data=b64(USER_DATA), config_drive=True,
+        personality=[{"path": path, "contents": b64(data)} for path, data in FILES.items()],
+    )
+    server_id = created["server"]["id"]
+    server = cloud.wait_status(server_id, "ACTIVE")
+    report = cloud.wait_report(server_id)
+    return {"id": server_id, "created": created, "server": server, "report": report}
+
+
+def qemu_pid_of(daemon, server: dict) -> int:
+    """The QEMU process running this server's domain (its -name is the instance name)."""
+    name = server["OS-EXT-SRV-ATTR:instance_name"].encode()
+    for pid in daemon.qemu_pids():
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            if b"guest=" + name + b"," in f.read():
+                return pid
+    raise AssertionError(f"no QEMU process for {name!r}: {daemon.qemu_pids()}")
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ", 1)[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def action(cloud: Cloud, server_id: str, body: dict) -> None:
+    resp = cloud.post(f"/servers/{server_id}/action", body)
+    assert resp.status_code == 202, resp.text
+
+
+def boot_count(cloud: Cloud, server_id: str) -> int:
+    return len(cloud.boots(server_id))
+
+
+def test_create_answers_the_minimal_body(main_guest, daemon):
+    body = main_guest["created"]["server"]
+    assert set(body) == {"id", "links", "OS-DCF:diskConfig", "security_groups", "adminPass"}
+    assert body["links"][0]["href"] == f"{daemon.url}/compute/v2.1/servers/{main_guest['id']}"
+    assert len(body["adminPass"]) == 12
+
+
+def test_guest_reports_identity_and_metadata(main_guest):
+    report = main_guest["report"]
+    assert report.value("boot=") == "1"
+    assert report.value("uuid=") == main_guest["id"]
+    assert report.value("name=") == "Guest One"
+    assert report.value("hostname=") == "guest-one.novalocal"
+    assert report.value("az=") == "nova"
+    assert sorted(report.values("meta ")) == sorted(f"{k}={v}" for k, v in METADATA.items())
+
+
+def test_guest_sees_key_files_and_user_data(main_guest):
+    report = main_guest["report"]
+    assert report.values("key ") == [f"guest key {sha256(PUBLIC_KEY.encode())}"]
+    assert sorted(report.values("file ")) == sorted(f"{path} {sha256(data)}" for path, data in FILES.items())
+    assert report.value("userdata ") == sha256(USER_DATA)
+
+
+def test_guest_disks_are_the_flavors(main_guest):
+    assert main_guest["report"].value("disk ") == f"root={1 * GIB} ephemeral={1 * GIB} swap={16 * MIB}"
+
+
+def test_show_tells_the_whole_server(main_guest, cloud, image_id, flavor, daemon):
+    server = cloud.server(main_guest["id"])
+    assert server["status"] == "ACTIVE" and server["OS-EXT-STS:vm_state"] == "active"
+    assert server["OS-EXT-STS:power_state"] == 1 and server["OS-EXT-STS:task_state"] is None
+    assert server["progress"] == 100
+    assert server["image"]["id"] == image_id and server["flavor"]["id"] == flavor["id"]
+    assert server["key_name"] == "guest key" and server["metadata"] == METADATA
+    assert server["config_drive"] == "True" and server["OS-EXT-AZ:availability_zone"] == "nova"
+    assert server["OS-SRV-USG:launched_at"] is not None and "fault" not in server
+    assert server["OS-EXT-SRV-ATTR:instance_name"] in daemon.defined_domains()
+    assert server["addresses"] == {}
+
+
+def test_console_output_through_the_api_honours_length(main_guest, cloud):
+    whole = cloud.console(main_guest["id"])
+    assert f"NCGUEST uuid={main_guest['id']}" in whole
+    tail = cloud.console(main_guest["id"], length=3)
+    assert tail.splitlines() == whole.splitlines()[-3:]
+    assert "NCGUEST ready" in "".join(tail.splitlines()[-3:])
+
+
+def test_soft_reboot_is_counted_by_the_guest(main_guest, cloud):
+    before = boot_count(cloud, main_guest["id"])
+    action(cloud, main_guest["id"], {"reboot": {"type": "SOFT"}})
+    assert cloud.server(main_guest["id"])["status"] in ("REBOOT", "ACTIVE")
+    cloud.wait_status(main_guest["id"], "ACTIVE")
+    cloud.wait_report(main_guest["id"], count=before + 1)
+    last = cloud.boots(main_guest["id"])[-1]
+    assert last.value("boot=") == str(before + 1)
+    assert last.value("uuid=") == main_guest["id"]
+
+
+def test_hard_reboot_is_counted_by_the_guest(main_guest, cloud, daemon):
+    before = boot_count(cloud, main_guest["id"])
+    old_pid = qemu_pid_of(daemon, main_guest["server"])
+    action(cloud, main_guest["id"], {"reboot": {"type": "HARD"}})
+    server = cloud.wait_status(main_guest["id"], "ACTIVE")
+    cloud.wait_report(main_guest["id"], count=before + 1)
+    assert cloud.boots(main_guest["id"])[-1].value("boot=") == str(before + 1)
+    assert qemu_pid_of(daemon, server) != old_pid  # a new QEMU: the domain was destroyed and started again
+
+
+def test_state_rules_refuse_with_a_conflict(main_guest, cloud):
+    resp = cloud.post(f"/servers/{main_guest['id']}/action", {"os-start": None})
+    assert resp.status_code == 409, resp.text
+    fault = resp.json()["conflictingRequest"]
+    assert fault["code"] == 409
+    assert fault["message"] == (f"Cannot 'start' instance {main_guest['id']} while it is in vm_state active")
+    resp = cloud.post(f"/servers/{main_guest['id']}/action", {"reboot": {"type": "SOFTLY"}})
+    assert resp.status_code == 400 and resp.json()["badRequest"]["code"] == 400
+
+
+def test_stop_and_start(main_guest, cloud, daemon):
+    before = boot_count(cloud, main_guest["id"])
+    pid = qemu_pid_of(daemon, main_guest["server"])
+    action(cloud, main_guest["id"], {"os-stop": None})
+    server = cloud.wait_status(main_guest["id"], "SHUTOFF")
+    assert server["OS-EXT-STS:power_state"] == 4 and server["OS-EXT-STS:vm_state"] == "stopped"
+    deadline = time.monotonic() + 30
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid)
+    assert guest_said_poweroff(cloud, main_guest["id"])  # it shut down cleanly on the ACPI button
+    resp = cloud.post(f"/servers/{main_guest['id']}/action", {"os-stop": None})
+    assert resp.status_code == 409
+    action(cloud, main_guest["id"], {"os-start": None})
+    cloud.wait_status(main_guest["id"], "ACTIVE")
+    cloud.wait_report(main_guest["id"], count=before + 1)
+    assert cloud.boots(main_guest["id"])[-1].value("boot=") == str(before + 1)
+
+
+def guest_said_poweroff(cloud: Cloud, server_id: str) -> bool:
+    return cloud.boots(server_id)[-1].lines[-1] == "poweroff"
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_guest_survives_daemon_stop_and_restart(main_guest, cloud, daemon, sig):
+    pid = qemu_pid_of(daemon, main_guest["server"])
+    code = daemon.stop(sig)
+    assert code == (0 if sig == signal.SIGTERM else -signal.SIGKILL)
+    time.sleep(1)
+    assert alive(pid)
+    daemon.start()
+    fresh = Cloud(daemon)
+    server = fresh.wait_status(main_guest["id"], "ACTIVE")
+    assert server["OS-EXT-STS:power_state"] == 1
+    assert qemu_pid_of(daemon, server) == pid
+    assert f"NCGUEST uuid={main_guest['id']}" in fresh.console(main_guest["id"])
+
+
+def test_guest_killed_behind_the_daemons_back_becomes_shutoff(main_guest, daemon):
+    cloud = Cloud(daemon)
+    before = boot_count(cloud, main_guest["id"])
+    os.kill(qemu_pid_of(daemon, main_guest["server"]), signal.SIGKILL)
+    server = cloud.wait_status(main_guest["id"], "SHUTOFF", timeout=60)  # after the 15 s stop-event grace
+    assert server["OS-EXT-STS:power_state"] == 4
+    action(cloud, main_guest["id"], {"os-start": None})
+    cloud.wait_status(main_guest["id"], "ACTIVE")
+    cloud.wait_report(main_guest["id"], count=before + 1)
+
+
+def test_delete_removes_domain_and_files(main_guest, daemon):
+    cloud = Cloud(daemon)
+    server = cloud.server(main_guest["id"])
+    name = server["OS-EXT-SRV-ATTR:instance_name"]
+    pid = qemu_pid_of(daemon, server)
+    instance_dir = daemon.data_dir / "instances" / main_guest["id"]
+    assert instance_dir.is_dir()
+    since = (datetime.now(timezone.utc) - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    resp = cloud.delete(f"/servers/{main_guest['id']}")
+    assert resp.status_code == 204, resp.text
+    cloud.wait_gone(main_guest["id"])
+    assert name not in daemon.defined_domains()
+    assert not alive(pid)
+    assert not instance_dir.exists()
+    listed = cloud.get(f"/servers/detail?changes-since={since}").json()["servers"]
+    assert [(s["id"], s["status"]) for s in listed if s["id"] == main_guest["id"]] == [(main_guest["id"], "DELETED")]
+
+
+def test_delete_while_building_cancels_the_build(cloud, image_id, daemon):
+    created = cloud.create_server(name="short-lived", imageRef=image_id, flavorRef="42")
+    server_id = created["server"]["id"]
+    assert cloud.delete(f"/servers/{server_id}").status_code == 204
+    cloud.wait_gone(server_id)
+    assert not (daemon.data_dir / "instances" / server_id).exists()
+    names = [s["OS-EXT-SRV-ATTR:instance_name"] for s in cloud.get("/servers/detail").json()["servers"]]
+    assert set(daemon.defined_domains()) <= set(names)
+
+
+def test_multiple_create_boots_two_guests_named_by_novas_rule(cloud, image_id, daemon):
+    resp = cloud.post("/servers", {"server": {"name": "multi", "imageRef": image_id, "flavorRef": "42",
+                                              "min_count": 2, "max_count": 2, "return_reservation_id": True}})
+    assert resp.status_code == 202, resp.text
+    reservation = resp.json()["reservation_id"]
+    listed = cloud.get(f"/servers/detail?reservation_id={reservation}").json()["servers"]
+    by_name = {s["name"]: s["id"] for s in listed}
+    assert sorted(by_name) == ["multi-1", "multi-2"]
+    for name, server_id in by_name.items():
+        cloud.wait_status(server_id, "ACTIVE")
+        report = cloud.wait_report(server_id)
+        assert report.value("name=") == name and report.value("uuid=") == server_id
+        assert report.value("hostname=") == f"{name}.novalocal"
+    for server_id in by_name.values():
+        assert cloud.delete(f"/servers/{server_id}").status_code == 204
+    for server_id in by_name.values():
+        cloud.wait_gone(server_id)
+    assert daemon.defined_domains() == [] and daemon.qemu_pids() == []
+    leftovers = [p.name for p in (daemon.data_dir / "instances").iterdir() if p.name != "_base"]
+    assert leftovers == []
