@@ -30,9 +30,9 @@ _network = {
                    "fixed_ip": {"type": "string", "format": "ipv4"}, "tag": {"type": "string"}},
     "additionalProperties": False,
 }
-_personality_file = {
+_personality_file = {  # Nova's schema sets no path length: the path limit is the injected_file_path_bytes quota (403)
     "type": "object",
-    "properties": {"path": {"type": "string", "minLength": 1, "maxLength": 255}, "contents": {"type": "string"}},
+    "properties": {"path": {"type": "string", "minLength": 1}, "contents": {"type": "string"}},
     "required": ["path", "contents"],
     "additionalProperties": False,
 }
