@@ -19,7 +19,7 @@ require_tools() {
 	for tool in mkfs.vfat mcopy syslinux cpio gzip qemu-img modprobe flock sha256sum; do
 		command -v "$tool" >/dev/null || die "missing tool $tool (see images/README.md for the Debian packages)"
 	done
-	[ -x "$BUSYBOX" ] && "$BUSYBOX" --list | grep -qx acpid || die "need a static busybox at $BUSYBOX (busybox-static)"
+	[ -x "$BUSYBOX" ] && "$BUSYBOX" --list | grep -x acpid >/dev/null || die "need a static busybox at $BUSYBOX (busybox-static)"
 }
 
 # Newest installed Debian cloud kernel, unless NODECOMPUTE_GUEST_KVER names one.
