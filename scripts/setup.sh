@@ -39,8 +39,11 @@ if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
 extras=""
-[ "$want_test" = 1 ] && extras="[test]"
-stamp=".venv/.installed$( [ "$want_test" = 1 ] && echo -test)"
+stamp=".venv/.installed"
+if [ "$want_test" = 1 ]; then
+    extras="[test]"
+    stamp=".venv/.installed-test"
+fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     .venv/bin/pip install -q --upgrade pip
     .venv/bin/pip install -q -e ".$extras"
