@@ -112,7 +112,7 @@ class Guests:
     async def start(self, server: Server, timeout: float = 60.0) -> None:
         for attempt in range(VNC_PORT_ATTEMPTS):
             try:
-                await self.hv.start(server.instance_name)
+                power = await self.hv.start(server.instance_name)
                 break
             except HypervisorError as exc:
                 # VNC autoport: libvirt probes a free port, QEMU binds it a moment later; another libvirt on
@@ -121,7 +121,7 @@ class Guests:
                     raise
                 log.warning("server %s: VNC port taken while starting, retrying", server.uuid)
                 await asyncio.sleep(0.2 * (attempt + 1))
-        if not await self.wait_power(server, states.RUNNING, timeout):
+        if power != states.RUNNING and not await self.wait_power(server, states.RUNNING, timeout):
             raise HypervisorError(f"domain {server.instance_name} did not reach running within {timeout:.0f}s")
 
     async def wait_power(self, server: Server, wanted: int, timeout: float) -> bool:

@@ -70,6 +70,9 @@ def render(spec: DomainSpec, host: HostInfo) -> str:
     dom.append(_metadata(spec.tags))
     _text(dom, "memory", str(spec.memory_mb), unit="MiB")
     _text(dom, "vcpu", str(spec.vcpus))
+    # Nova's default CPU for kvm is host-model. Under TCG libvirt's default is qemu64, which lacks x86-64-v2
+    # (SSE4.2, POPCNT) and so cannot boot RHEL 9 family kernels; "maximum" is everything TCG emulates (-cpu max).
+    ET.SubElement(dom, "cpu", {"mode": "host-model" if host.domain_type == "kvm" else "maximum"})
     if spec.smbios:
         dom.append(_sysinfo(spec.smbios))
     dom.append(_os(spec, host))

@@ -106,7 +106,10 @@ def _code(err: libvirt.libvirtError) -> int | None:
 
 
 class Hypervisor:
-    def __init__(self, uri: str, *, virt_type: str = "auto", workers: int = 4) -> None:
+    # workers: a domain start blocks its thread for 0.4 s (idle host, TCG) to several seconds (busy host); with 4,
+    # ten creates at once ran four at a time and cheap calls (define, power_state) queued behind them for seconds
+    # (bench/boot.py). Nova's libvirt calls go through eventlet's tpool, 20 threads by default.
+    def __init__(self, uri: str, *, virt_type: str = "auto", workers: int = 16) -> None:
         self.uri = uri
         self.virt_type_setting = virt_type
         self.events: asyncio.Queue[DomainEvent] = asyncio.Queue(EVENT_QUEUE_SIZE)
@@ -240,13 +243,15 @@ class Hypervisor:
     async def define(self, xml: str) -> None:
         await self._run("define", "domain", lambda conn: conn.defineXML(xml))
 
-    async def start(self, name: str) -> None:
-        """Start a defined domain; nothing to do if it already runs."""
-        def op(conn: libvirt.virConnect) -> None:
+    async def start(self, name: str) -> int:
+        """Start a defined domain (nothing to do if it already runs); returns its Nova power state, read in the same
+        worker call: a separate power_state call would queue behind other starts in the pool."""
+        def op(conn: libvirt.virConnect) -> int:
             dom = conn.lookupByName(name)
             if not dom.isActive():
                 dom.create()
-        await self._run("start", name, op)
+            return POWER_STATES.get(dom.state()[0], NOSTATE)
+        return await self._run("start", name, op)
 
     async def destroy(self, name: str) -> None:
         """Hard power off. No error if the domain is already off or does not exist."""
