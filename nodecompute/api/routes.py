@@ -61,10 +61,14 @@ def setup_routes(app: web.Application, extra: list[Route] = ()) -> None:
     router = app.router
     for method, path, handler in VERSION_ROUTES + IDENTITY_ROUTES:
         router.add_route(method, path, handler)
-    for route in compute_routes():
-        method, path, handler = route
-        for version in ("v2.1", "v2"):
-            router.add_route(method, f"/compute/{version}{PROJECT}{path}", handler)
+    # Without the project segment each path is its own entry in aiohttp's resource index (a dict lookup); with a
+    # `{project_id}` segment they all share the `/compute/<version>` key and are matched one by one, in order.
+    for version in ("v2.1", "v2"):
+        for method, path, handler in compute_routes():
+            router.add_route(method, f"/compute/{version}{path}", handler)
+    for version in ("v2.1", "v2"):
+        for method, path, handler in compute_routes():
+            router.add_route(method, f"/compute/{version}/{{project_id}}{path}", handler)
     from nodecompute.api.glance import GLANCE_ROUTES
 
     for method, path, handler in GLANCE_ROUTES + list(extra):

@@ -15,7 +15,8 @@ def isotime(dt: datetime) -> str:
 
 
 def parse_isotime(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f")
+    """The stored form back (fromisoformat: C code, a tenth of strptime's cost on every token check)."""
+    return datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -12,6 +13,12 @@ from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Store
 from nodecompute.identity import accounts
+
+
+# Validated tokens are remembered this long (keystonemiddleware caches them for 300 s by default). Only this
+# process revokes tokens, and it forgets a token the moment it revokes it; the short time bounds anything else.
+TOKEN_CACHE_SECONDS = 5.0
+TOKEN_CACHE_SIZE = 4096
 
 
 class AuthFailed(Unauthorized):
@@ -25,6 +32,7 @@ class IdentityService:
         self._hasher = accounts.password_hasher(cfg)
         # The KDF is CPU-bound and memory-hard: keep it off the loop, bounded to the host's cores.
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nc-kdf")
+        self._recent: dict[str, tuple[AuthContext, float]] = {}
 
     def close(self) -> None:
         self._kdf.shutdown(wait=False, cancel_futures=True)
@@ -33,7 +41,19 @@ class IdentityService:
         """The context of a live token, else None. One primary-key lookup."""
         if not token or len(token) > 512:
             return None
-        return self.store.read(idb.token_context, accounts.token_digest(token))
+        digest = accounts.token_digest(token)
+        now = time.monotonic()
+        hit = self._recent.get(digest)
+        if hit is not None and now - hit[1] < TOKEN_CACHE_SECONDS and hit[0].expires_at > utcnow():
+            return hit[0]
+        ctx = self.store.read(idb.token_context, digest)
+        if ctx is None:
+            self._recent.pop(digest, None)
+            return None
+        if len(self._recent) >= TOKEN_CACHE_SIZE:
+            self._recent.clear()
+        self._recent[digest] = (ctx, now)
+        return ctx
 
     async def authenticate_password(self, user_ref: str, password: str, project_ref: str | None) -> tuple[str, AuthContext]:
         found = self.store.read(idb.find_user, user_ref)
@@ -85,5 +105,7 @@ class IdentityService:
     async def revoke(self, token: str) -> None:
         if self.validate(token) is None:
             raise NotFound("Could not find token.")
-        await self.store.write(idb.delete_token, accounts.token_digest(token))
+        digest = accounts.token_digest(token)
+        self._recent.pop(digest, None)
+        await self.store.write(idb.delete_token, digest)
 
