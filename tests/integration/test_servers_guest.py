@@ -273,3 +273,22 @@ def test_multiple_create_boots_two_guests_named_by_novas_rule(cloud, image_id, d
     assert daemon.defined_domains() == [] and daemon.qemu_pids() == []
     leftovers = [p.name for p in (daemon.data_dir / "instances").iterdir() if p.name != "_base"]
     assert leftovers == []
+
+
+def test_deleting_the_image_never_breaks_its_server(cloud, daemon):
+    image_id = cloud.import_guest(name="short-lived-image")
+    server_id = cloud.create_server(name="orphaned-image", imageRef=image_id, flavorRef="42")["server"]["id"]
+    cloud.wait_status(server_id, "ACTIVE")
+    cloud.wait_report(server_id)
+    assert cloud.delete(f"/images/{image_id}").status_code == 204
+    assert cloud.get(f"/images/{image_id}").status_code == 404
+    action(cloud, server_id, {"reboot": {"type": "HARD"}})  # QEMU reopens the overlay and its base
+    cloud.wait_status(server_id, "ACTIVE")
+    cloud.wait_report(server_id, count=2)
+    last = cloud.boots(server_id)[-1]
+    assert last.value("boot=") == "2" and last.value("uuid=") == server_id
+    assert cloud.server(server_id)["image"]["id"] == image_id
+    assert cloud.delete(f"/servers/{server_id}").status_code == 204
+    cloud.wait_gone(server_id)
+    assert daemon.defined_domains() == [] and daemon.qemu_pids() == []
+    assert [p.name for p in (daemon.data_dir / "instances").iterdir() if p.name != "_base"] == []
