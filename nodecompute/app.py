@@ -6,9 +6,8 @@ import logging
 from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
-from aiohttp.abc import AbstractAccessLogger
 
-from nodecompute.api import auth, faults, routes
+from nodecompute.api import access_log, auth, faults, routes
 from nodecompute.api.keys import config_key, identity_key, services_key
 from nodecompute.config import Config
 from nodecompute.db.store import Store
@@ -101,23 +100,10 @@ async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
         await hv.close()
 
 
-class AccessLogger(AbstractAccessLogger):
-    """One line per request, `127.0.0.1 "GET /path HTTP/1.1" 200 1234 0.000512s`, without the cost of aiohttp's
-    format-string logger (it was a sixth of a flavor list's server time in bench/api.py)."""
-
-    @property
-    def enabled(self) -> bool:
-        return self.logger.isEnabledFor(logging.INFO)
-
-    def log(self, request: web.BaseRequest, response: web.StreamResponse, time: float) -> None:
-        self.logger.info('%s "%s %s HTTP/%d.%d" %d %s %.6fs', request.remote, request.method, request.path_qs,
-                         request.version.major, request.version.minor, response.status, response.body_length, time)
-
-
 async def serve(cfg: Config, app: web.Application, on_ready: Callable[[], None] | None = None,
                 stop: asyncio.Event | None = None) -> None:
     """Serve until `stop` is set; call on_ready once the socket listens (sd_notify READY=1)."""
-    runner = web.AppRunner(app, access_log_class=AccessLogger, handle_signals=False)
+    runner = web.AppRunner(app, access_log_class=access_log.AccessLogger, handle_signals=False)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host=cfg.server.listen_host, port=cfg.server.listen_port)
@@ -128,3 +114,4 @@ async def serve(cfg: Config, app: web.Application, on_ready: Callable[[], None] 
         await (stop or asyncio.Event()).wait()
     finally:
         await runner.cleanup()
+        access_log.flush()

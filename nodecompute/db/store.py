@@ -69,6 +69,9 @@ def run_write(db: Database, fn: Callable[..., T], *args: Any) -> T:
         return fn(db, *args)
 
 
+CACHE_ENTRIES = 512
+
+
 class Store:
     """Async face of the database used by the daemon."""
 
@@ -78,6 +81,8 @@ class Store:
         self._local = threading.local()
         self._write_db: Database | None = None
         self.reader: Database | None = None
+        self._cache: dict[tuple, Any] = {}
+        self._cache_version: int | None = None
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -95,6 +100,28 @@ class Store:
         """Run a read-only query function fn(db, *args) on the read connection, inline."""
         assert self.reader is not None, "store not open"
         return fn(self.reader, *args)
+
+    def cached_read(self, fn: Callable[..., T], *args: Any) -> T:
+        """store.read for hot, rarely written data: the result is kept until the database changes.
+
+        SQLite's `PRAGMA data_version` on the read connection changes whenever any other connection commits (the
+        writer thread, or a `nodecompute` command in another process), so a cached result is never stale. Args must
+        be hashable; a list result is handed out as a fresh list each time.
+        """
+        assert self.reader is not None, "store not open"
+        version = self.reader.conn.execute("PRAGMA data_version").fetchone()[0]
+        if version != self._cache_version:
+            self._cache.clear()
+            self._cache_version = version
+        key = (fn, args)
+        hit = self._cache.get(key)
+        if hit is None:
+            result = fn(self.reader, *args)
+            hit = (True, tuple(result)) if isinstance(result, list) else (False, result)
+            if len(self._cache) < CACHE_ENTRIES:
+                self._cache[key] = hit
+        was_list, value = hit
+        return list(value) if was_list else value
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run fn(db, *args, **kwargs) on the writer thread inside one BEGIN IMMEDIATE transaction."""

@@ -1,0 +1,43 @@
+"""The buffered access log writes whole lines in logging's format, within FLUSH_SECONDS or at flush()."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from types import SimpleNamespace
+
+from nodecompute.api import access_log
+
+LINE = re.compile(r'^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO aiohttp\.access: 127\.0\.0\.1 '
+                  r'"GET /compute/v2\.1/flavors\?limit=1 HTTP/1\.1" 200 42 0\.001500s$')
+
+
+def _request():
+    return SimpleNamespace(remote="127.0.0.1", method="GET", path_qs="/compute/v2.1/flavors?limit=1",
+                           version=SimpleNamespace(major=1, minor=1))
+
+
+async def test_lines_are_buffered_then_written_whole(capfd):
+    logger = logging.getLogger("aiohttp.access")
+    logger.setLevel(logging.INFO)
+    writer = access_log.AccessLogger(logger, "")
+    assert writer.enabled
+    for _ in range(3):
+        writer.log(_request(), SimpleNamespace(status=200, body_length=42), 0.0015)
+    assert capfd.readouterr().err == ""  # nothing yet: one write later
+    await asyncio.sleep(access_log.FLUSH_SECONDS + 0.1)
+    lines = capfd.readouterr().err.splitlines()
+    assert len(lines) == 3 and all(LINE.match(line) for line in lines), lines
+    writer.log(_request(), SimpleNamespace(status=200, body_length=42), 0.0015)
+    access_log.flush()  # at shutdown
+    assert LINE.match(capfd.readouterr().err.rstrip("\n"))
+
+
+async def test_a_full_buffer_is_written_at_once(capfd):
+    logger = logging.getLogger("aiohttp.access")
+    logger.setLevel(logging.INFO)
+    writer = access_log.AccessLogger(logger, "")
+    for _ in range(access_log.MAX_PENDING):
+        writer.log(_request(), SimpleNamespace(status=200, body_length=42), 0.0015)
+    assert len(capfd.readouterr().err.splitlines()) == access_log.MAX_PENDING
+    access_log.flush()
