@@ -60,7 +60,7 @@ sys.path.insert(0, str(REPO))
 
 from nodecompute.virt.embed import ensure_qemu_conf  # noqa: E402
 from tests.integration.cloud import Cloud  # noqa: E402
-from tests.integration.daemon import Daemon  # noqa: E402
+from tests.integration.daemon import Daemon, qemu_pids_under  # noqa: E402
 
 FLAVOR = "42"  # m1.nano: 128 MB, 1 vcpu, 1 GB disk
 BOOT_TIMEOUT = 180.0
@@ -301,18 +301,11 @@ class RawLibvirt:
 
 def kill_qemu_under(root: Path) -> None:
     """SIGKILL any QEMU whose command line names `root` (only after an interrupted run is there any)."""
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
+    for pid in qemu_pids_under(root):
         try:
-            cmdline = (proc / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"qemu-system" in cmdline.split(b"\0", 1)[0] and str(root).encode() in cmdline:
-            try:
-                os.kill(int(proc.name), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 # ----- c) a burst of creates ------------------------------------------------------------------------------------

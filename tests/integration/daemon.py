@@ -21,6 +21,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def qemu_pids_under(root: Path) -> list[int]:
+    """PIDs of the QEMU processes whose command line names `root` (an embed root's paths are in it)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"qemu-system" in cmdline.split(b"\0", 1)[0] and str(root).encode() in cmdline:
+            pids.append(int(proc.name))
+    return pids
+
+
 class Daemon:
     """One `nodecompute serve` process. `libvirt_root` is short (UNIX socket paths are limited to 108 bytes)."""
 
@@ -82,17 +97,7 @@ class Daemon:
 
     def qemu_pids(self) -> list[int]:
         """QEMU processes of this daemon's guests (their command line names the embed root)."""
-        pids = []
-        for proc in Path("/proc").iterdir():
-            if not proc.name.isdigit():
-                continue
-            try:
-                cmdline = (proc / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"qemu-system" in cmdline.split(b"\0", 1)[0] and str(self.libvirt_root).encode() in cmdline:
-                pids.append(int(proc.name))
-        return pids
+        return qemu_pids_under(self.libvirt_root)
 
     def defined_domains(self) -> list[str]:
         """Names of the persistent domains under the embed root (read from disk, no libvirt needed)."""
