@@ -6,15 +6,16 @@ rejected (behaviour.md section 4).
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from nodecompute.api import auth, validation
-from nodecompute.api.faults import json_response
-from nodecompute.api.keys import api_version_key, services_key
-from nodecompute.api.urls import Links
+from nodecompute.api.faults import JSON, json_response
+from nodecompute.api.keys import api_version_key, response_cache_key, services_key
+from nodecompute.api.urls import Links, base_url
 from nodecompute.compute.errors import BadRequest, MalformedBody
 from nodecompute.compute.flavor_models import SORT_DIRS, SORT_KEYS
 from nodecompute.compute.flavors import FlavorService
@@ -153,7 +154,7 @@ def _list_filters(request: web.Request) -> dict[str, Any]:
 
 
 def _list(view: Callable[[Links, Flavor], dict[str, Any]], path_tail: str) -> Callable[..., Awaitable[web.Response]]:
-    async def handler(request: web.Request) -> web.Response:
+    def render(request: web.Request) -> bytes:
         ctx = auth.context(request)
         filters = _list_filters(request)
         flavors = _service(request).list_visible(ctx.project_id, ctx.is_admin, **filters)
@@ -161,7 +162,14 @@ def _list(view: Callable[[Links, Flavor], dict[str, Any]], path_tail: str) -> Ca
         body: dict[str, Any] = {"flavors": [view(links, flavor) for flavor in flavors]}
         if flavors and len(flavors) == filters["limit"]:
             body["flavors_links"] = links.next_page(path_tail, flavors[-1].flavorid)
-        return json_response(body)
+        return json.dumps(body).encode()
+
+    async def handler(request: web.Request) -> web.Response:
+        ctx = auth.context(request)
+        key = (request.path_qs, base_url(request), request.get(api_version_key), ctx.project_id, ctx.is_admin)
+        body = request.app[response_cache_key].get_or_render(
+            _service(request).data_version(), key, lambda: render(request))
+        return web.Response(body=body, content_type=JSON, charset="UTF-8")
     return handler
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from nodecompute.api.response_cache import ResponseCache
 from nodecompute.compute.models import AuthContext
 from nodecompute.config import Config
 from nodecompute.identity.service import IdentityService
@@ -11,6 +12,7 @@ config_key = web.AppKey("config", Config)
 identity_key = web.AppKey("identity", IdentityService)
 # name -> service object ("flavors", "keypairs", "quotas", "servers", "images", ...)
 services_key = web.AppKey("services", dict)
+response_cache_key = web.AppKey("response_cache", ResponseCache)
 
 request_id_key = web.RequestKey("request_id", str)
 context_key = web.RequestKey("context", AuthContext)

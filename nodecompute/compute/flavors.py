@@ -69,6 +69,10 @@ class FlavorService:
         """The project an access check runs for; None (no check) for admins."""
         return None if is_admin else project_id
 
+    def data_version(self) -> int:
+        """Changes whenever the stored data may have changed (for caches of rendered lists)."""
+        return self.store.data_version()
+
     def list_visible(self, project_id: str, is_admin: bool, **filters: Any) -> list[Flavor]:
         """Filters: is_public (admins only), min_ram, min_disk, sort_key, sort_dir, limit, marker."""
         query = FlavorQuery(project_id=project_id, is_admin=is_admin, **filters)

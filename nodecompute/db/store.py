@@ -101,6 +101,11 @@ class Store:
         assert self.reader is not None, "store not open"
         return fn(self.reader, *args)
 
+    def data_version(self) -> int:
+        """Changes whenever another connection (the writer thread, another process) commits."""
+        assert self.reader is not None, "store not open"
+        return self.reader.conn.execute("PRAGMA data_version").fetchone()[0]
+
     def cached_read(self, fn: Callable[..., T], *args: Any) -> T:
         """store.read for hot, rarely written data: the result is kept until the database changes.
 
@@ -108,8 +113,7 @@ class Store:
         writer thread, or a `nodecompute` command in another process), so a cached result is never stale. Args must
         be hashable; a list result is handed out as a fresh list each time.
         """
-        assert self.reader is not None, "store not open"
-        version = self.reader.conn.execute("PRAGMA data_version").fetchone()[0]
+        version = self.data_version()
         if version != self._cache_version:
             self._cache.clear()
             self._cache_version = version

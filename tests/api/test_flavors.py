@@ -373,3 +373,25 @@ async def test_non_admin_cannot_write_extra_specs(api, admin_token, make_user, r
     resp = await api.delete("/flavors/1/os-extra_specs/a", token)
     await assert_fault(resp, 403, "forbidden", "os_compute_api:os-flavor-extra-specs:delete")
     assert (await (await api.get("/flavors/1/os-extra_specs/a", token)).json()) == {"a": "1"}
+
+
+async def test_lists_are_never_stale_whoever_writes(api, admin_token, cfg):
+    """The rendered lists are cached until SQLite's data_version moves: writes through the API and writes by
+    another process (here a second connection, as a `nodecompute` command would make) show at once."""
+    from nodecompute.compute.models import Flavor
+    from nodecompute.db import flavors as fdb
+    from nodecompute.db.store import connect, run_write
+
+    before = await _ids(api, admin_token)
+    assert before == await _ids(api, admin_token)  # the second answer comes from the cache
+    await _create(api, admin_token, name="via-api", id="via-api")
+    assert set(await _ids(api, admin_token)) == set(before) | {"via-api"}
+    other = connect(cfg.db_path)
+    try:
+        run_write(other, fdb.insert_flavor, Flavor(flavorid="via-cli", name="via-cli", memory_mb=64, vcpus=1,
+                                                   root_gb=1))
+    finally:
+        other.close()
+    assert "via-cli" in await _ids(api, admin_token)
+    resp = await api.get("/flavors/detail?minRam=100", admin_token)
+    assert "via-cli" not in [f["id"] for f in (await resp.json())["flavors"]]

@@ -40,14 +40,14 @@ class Daemon:
     """One `nodecompute serve` process. `libvirt_root` is short (UNIX socket paths are limited to 108 bytes)."""
 
     def __init__(self, data_dir: Path, *, libvirt_uri: str | None = None, extra: str = "",
-                 env: dict[str, str] | None = None) -> None:
+                 env: dict[str, str] | None = None, log_level: str = "DEBUG") -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.libvirt_root = Path(tempfile.mkdtemp(prefix="nc", dir="/tmp"))
         self.libvirt_uri = libvirt_uri or f"qemu:///embed?root={self.libvirt_root}"
         self.config = data_dir / "nodecompute.toml"
         self.config.write_text(
-            f'data_dir = "{data_dir}"\nlog_level = "DEBUG"\n'
+            f'data_dir = "{data_dir}"\nlog_level = "{log_level}"\n'
             f'[server]\nlisten_port = {self.port}\n'
             f'[identity]\nkdf_time_cost = 1\nkdf_memory_kib = 1024\n'
             f'[compute]\nlibvirt_uri = "{self.libvirt_uri}"\n{extra}'
