@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -15,9 +14,8 @@ from nodecompute.db.store import Store
 from nodecompute.identity import accounts
 
 
-# Validated tokens are remembered this long (keystonemiddleware caches them for 300 s by default). Only this
-# process revokes tokens, and it forgets a token the moment it revokes it; the short time bounds anything else.
-TOKEN_CACHE_SECONDS = 5.0
+# Validated tokens are remembered until the database changes (SQLite's data_version: any commit, by this daemon
+# or by a `nodecompute` command), so a revoked token or a changed account is seen at once.
 TOKEN_CACHE_SIZE = 4096
 
 
@@ -32,27 +30,30 @@ class IdentityService:
         self._hasher = accounts.password_hasher(cfg)
         # The KDF is CPU-bound and memory-hard: keep it off the loop, bounded to the host's cores.
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nc-kdf")
-        self._recent: dict[str, tuple[AuthContext, float]] = {}
+        self._recent: dict[str, AuthContext] = {}
+        self._recent_version: int | None = None
 
     def close(self) -> None:
         self._kdf.shutdown(wait=False, cancel_futures=True)
 
     def validate(self, token: str | None) -> AuthContext | None:
-        """The context of a live token, else None. One primary-key lookup."""
+        """The context of a live token, else None: one primary-key lookup, remembered until the data changes."""
         if not token or len(token) > 512:
             return None
         digest = accounts.token_digest(token)
-        now = time.monotonic()
-        hit = self._recent.get(digest)
-        if hit is not None and now - hit[1] < TOKEN_CACHE_SECONDS and hit[0].expires_at > utcnow():
-            return hit[0]
+        version = self.store.data_version()
+        if version != self._recent_version:
+            self._recent.clear()
+            self._recent_version = version
+        ctx = self._recent.get(digest)
+        if ctx is not None and ctx.expires_at > utcnow():
+            return ctx
         ctx = self.store.read(idb.token_context, digest)
         if ctx is None:
-            self._recent.pop(digest, None)
             return None
         if len(self._recent) >= TOKEN_CACHE_SIZE:
             self._recent.clear()
-        self._recent[digest] = (ctx, now)
+        self._recent[digest] = ctx
         return ctx
 
     async def authenticate_password(self, user_ref: str, password: str, project_ref: str | None) -> tuple[str, AuthContext]:
