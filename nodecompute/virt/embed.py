@@ -47,6 +47,10 @@ def qemu_conf_text(as_root: bool) -> str:
             "# Run QEMU as the daemon's user; libvirt's seccomp sandbox still confines it.",
             'user = "root"',
             'group = "root"',
+            "# QEMU as root needs no relabelling of disk, drive and log files, nor a private /dev per guest.",
+            "dynamic_ownership = 0",
+            "remember_owner = 0",
+            "namespaces = []",
         ]
     return "\n".join(lines) + "\n"
 

@@ -189,6 +189,8 @@ def test_embed_root_and_qemu_conf():
     assert 'stdio_handler = "file"' in qemu_conf_text(as_root=False)
     assert 'user = "root"' not in qemu_conf_text(as_root=False)
     assert 'user = "root"' in qemu_conf_text(as_root=True)
+    assert "dynamic_ownership = 0" in qemu_conf_text(as_root=True)  # root QEMU: no relabelling, no /dev namespace
+    assert "dynamic_ownership" not in qemu_conf_text(as_root=False)
 
 
 # -- console log -------------------------------------------------------------------------------------------------
