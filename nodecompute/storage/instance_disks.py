@@ -139,7 +139,7 @@ async def create_instance_disks(inst_dir: Path, *, base: Path, base_format: str,
         raise StorageError(f"instance disks exist already: {', '.join(existing)}")
     made_dir = not inst_dir.exists()
     inst_dir.mkdir(parents=True, exist_ok=True)
-    steps = [qemu_img.create_overlay(base, base_format, planned[ROOT], root_bytes)]
+    steps = [qemu_img.create_overlay(base, base_format, planned[ROOT], root_bytes, image_virtual_size or None)]
     if EPHEMERAL in planned:
         steps.append(_make_ephemeral(planned[EPHEMERAL], ephemeral_gb * GiB))
     if SWAP in planned:

@@ -102,11 +102,13 @@ async def check_importable(path: Path, declared_format: str | None) -> ImageInfo
     return found
 
 
-async def create_overlay(base: Path, base_format: str, dest: Path, size_bytes: int | None) -> None:
-    """A qcow2 overlay backed by `base`; its size is the base's, or `size_bytes` when that is not smaller."""
+async def create_overlay(base: Path, base_format: str, dest: Path, size_bytes: int | None,
+                         base_virtual_size: int | None = None) -> None:
+    """A qcow2 overlay backed by `base`; its size is the base's, or `size_bytes` when that is not smaller.
+    `base_virtual_size`, when the caller knows it (checked at import), saves a `qemu-img info`."""
     argv = [QEMU_IMG, "create", "-q", "-f", "qcow2", "-b", _absolute(base), "-F", base_format, _absolute(dest)]
     if size_bytes is not None:
-        base_size = (await info(base, force_share=True, fmt=base_format)).virtual_size
+        base_size = base_virtual_size or (await info(base, force_share=True, fmt=base_format)).virtual_size
         if size_bytes < base_size:
             raise InvalidImage(f"Disk size {size_bytes} is smaller than the image's virtual size {base_size}")
         argv.append(str(size_bytes))
