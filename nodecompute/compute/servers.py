@@ -231,7 +231,7 @@ class ServerService:
         host = self.guests.hv.host
         max_vcpus = self.cfg.compute.max_vcpus or int(host.vcpus * CPU_ALLOCATION_RATIO)
         max_ram = self.cfg.compute.max_memory_mb or host.memory_mb - RESERVED_HOST_MEMORY_MB
-        used = self.store.read(sdb.host_usage)  # includes this server
+        used = self.store.read(sdb.host_usage, server.serial)  # this server and every earlier one
         return used["cores"] <= max_vcpus and used["ram"] <= max_ram
 
     # ----- update, delete ----------------------------------------------------------------------------------------

@@ -111,18 +111,11 @@ def list_servers(db: Database, f: ServerFilters, now: datetime | None = None) ->
         args.append(isotime(f.changes_since))
     else:
         where.append("deleted = 0")
-    if f.name:
-        where.append("name REGEXP ?")
-        args.append(f.name)
-    if f.image:
-        where.append("image_id = ?")
-        args.append(f.image)
-    if f.flavor:
-        where.append("flavorid = ?")
-        args.append(f.flavor)
-    if f.reservation_id:
-        where.append("reservation_id = ?")
-        args.append(f.reservation_id)
+    for clause, value in (("name REGEXP ?", f.name), ("image_id = ?", f.image), ("flavorid = ?", f.flavor),
+                          ("reservation_id = ?", f.reservation_id)):
+        if value:
+            where.append(clause)
+            args.append(value)
     if f.statuses:
         clauses = []
         for status in f.statuses:
@@ -227,9 +220,12 @@ def usage(db: Database, project_id: str) -> dict[str, int]:
     return {"instances": row["n"], "cores": row["cores"], "ram": row["ram"]}
 
 
-def host_usage(db: Database) -> dict[str, int]:
+def host_usage(db: Database, up_to_serial: int) -> dict[str, int]:
+    """What live, non-ERROR servers hold, counting only those requested up to `up_to_serial` (the scheduler's queue
+    order: a server is placed beside every earlier one, never refused for one that came after it)."""
     row = db.execute("SELECT coalesce(sum(vcpus), 0) AS cores, coalesce(sum(memory_mb), 0) AS ram"
-                     " FROM servers WHERE deleted = 0 AND vm_state != ?", [states.ERROR]).fetchone()
+                     " FROM servers WHERE deleted = 0 AND vm_state != ? AND serial <= ?",
+                     [states.ERROR, up_to_serial]).fetchone()
     return {"cores": row["cores"], "ram": row["ram"]}
 
 

@@ -15,17 +15,8 @@ from nodecompute.api.keys import services_key
 from nodecompute.app import create_app
 from nodecompute.db import servers as sdb
 from tests.api.helpers import Api, assert_fault
-from tests.api.test_servers_api import _create_body, _project_id, _wait_idle, image_id  # noqa: F401 (fixture)
-
-
-@pytest.fixture
-async def api(aiohttp_client, cfg) -> Api:
-    client = await aiohttp_client(create_app(cfg))
-    yield Api(client)
-    service = client.server.app[services_key]["servers"]
-    await service.wait_idle()
-    for server in service.store.read(sdb.list_all_live):  # test:///default is shared by the whole process
-        await service.guests.destroy(server.uuid, server.instance_name)
+from tests.api.test_servers_api import (  # noqa: F401 (api, servers_api, image_id are fixtures)
+    _create_body, _project_id, _wait_idle, api, image_id, servers_api)
 
 
 async def _set_quota(api: Api, admin_token: str, project_id: str, **values) -> None:
