@@ -9,7 +9,7 @@ from aiohttp import web
 
 from nodecompute.api import access_log, auth, faults, routes
 from nodecompute.api.keys import config_key, identity_key, response_cache_key, services_key
-from nodecompute.api.response_cache import ResponseCache
+from nodecompute.caching import VersionedCache
 from nodecompute.config import Config
 from nodecompute.db.store import Store
 from nodecompute.identity import accounts
@@ -28,7 +28,7 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     )
     app[config_key] = cfg
     app[services_key] = {}
-    app[response_cache_key] = ResponseCache()
+    app[response_cache_key] = VersionedCache(max_entries=256)
     app.cleanup_ctx.append(_state_ctx)
     if with_servers:
         app.cleanup_ctx.append(_servers_ctx)

@@ -167,7 +167,7 @@ def _list(view: Callable[[Links, Flavor], dict[str, Any]], path_tail: str) -> Ca
     async def handler(request: web.Request) -> web.Response:
         ctx = auth.context(request)
         key = (request.path_qs, base_url(request), request.get(api_version_key), ctx.project_id, ctx.is_admin)
-        body = request.app[response_cache_key].get_or_render(
+        body = request.app[response_cache_key].get_or_make(
             _service(request).data_version(), key, lambda: render(request))
         return web.Response(body=body, content_type=JSON, charset="UTF-8")
     return handler

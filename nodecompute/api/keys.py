@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from nodecompute.api.response_cache import ResponseCache
 from nodecompute.compute.models import AuthContext
+from nodecompute.caching import VersionedCache
 from nodecompute.config import Config
 from nodecompute.identity.service import IdentityService
 
@@ -12,7 +12,8 @@ config_key = web.AppKey("config", Config)
 identity_key = web.AppKey("identity", IdentityService)
 # name -> service object ("flavors", "keypairs", "quotas", "servers", "images", ...)
 services_key = web.AppKey("services", dict)
-response_cache_key = web.AppKey("response_cache", ResponseCache)
+# rendered bodies of hot lists (the flavor lists), kept until the database changes
+response_cache_key = web.AppKey("response_cache", VersionedCache)
 
 request_id_key = web.RequestKey("request_id", str)
 context_key = web.RequestKey("context", AuthContext)

@@ -76,7 +76,7 @@ class FlavorService:
     def list_visible(self, project_id: str, is_admin: bool, **filters: Any) -> list[Flavor]:
         """Filters: is_public (admins only), min_ram, min_disk, sort_key, sort_dir, limit, marker."""
         query = FlavorQuery(project_id=project_id, is_admin=is_admin, **filters)
-        return self.store.cached_read(fdb.list_flavors, query)
+        return self.store.read(fdb.list_flavors, query)
 
     def get_for_project(self, flavor_ref: Any, project_id: str, is_admin: bool) -> Flavor:
         """A flavor by id or URL, if the caller may see it; FlavorNotFound otherwise."""

@@ -69,9 +69,6 @@ def run_write(db: Database, fn: Callable[..., T], *args: Any) -> T:
         return fn(db, *args)
 
 
-CACHE_ENTRIES = 512
-
-
 class Store:
     """Async face of the database used by the daemon."""
 
@@ -81,8 +78,6 @@ class Store:
         self._local = threading.local()
         self._write_db: Database | None = None
         self.reader: Database | None = None
-        self._cache: dict[tuple, Any] = {}
-        self._cache_version: int | None = None
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -102,30 +97,10 @@ class Store:
         return fn(self.reader, *args)
 
     def data_version(self) -> int:
-        """Changes whenever another connection (the writer thread, another process) commits."""
+        """SQLite's data_version on the read connection: it changes whenever another connection commits (the writer
+        thread, or a `nodecompute` command in another process). The daemon's caches (nodecompute.caching) key on it."""
         assert self.reader is not None, "store not open"
         return self.reader.conn.execute("PRAGMA data_version").fetchone()[0]
-
-    def cached_read(self, fn: Callable[..., T], *args: Any) -> T:
-        """store.read for hot, rarely written data: the result is kept until the database changes.
-
-        SQLite's `PRAGMA data_version` on the read connection changes whenever any other connection commits (the
-        writer thread, or a `nodecompute` command in another process), so a cached result is never stale. Args must
-        be hashable; a list result is handed out as a fresh list each time.
-        """
-        version = self.data_version()
-        if version != self._cache_version:
-            self._cache.clear()
-            self._cache_version = version
-        key = (fn, args)
-        hit = self._cache.get(key)
-        if hit is None:
-            result = fn(self.reader, *args)
-            hit = (True, tuple(result)) if isinstance(result, list) else (False, result)
-            if len(self._cache) < CACHE_ENTRIES:
-                self._cache[key] = hit
-        was_list, value = hit
-        return list(value) if was_list else value
 
     async def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run fn(db, *args, **kwargs) on the writer thread inside one BEGIN IMMEDIATE transaction."""

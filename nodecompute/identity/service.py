@@ -6,6 +6,7 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+from nodecompute.caching import VersionedCache
 from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
 from nodecompute.compute.models import AuthContext, Project, utcnow
 from nodecompute.config import Config
@@ -14,8 +15,8 @@ from nodecompute.db.store import Store
 from nodecompute.identity import accounts
 
 
-# Validated tokens are remembered until the database changes (SQLite's data_version: any commit, by this daemon
-# or by a `nodecompute` command), so a revoked token or a changed account is seen at once.
+# Validated tokens are remembered until the database changes (nodecompute.caching): a revoked token or a changed
+# account is seen at once, whoever committed the change.
 TOKEN_CACHE_SIZE = 4096
 
 
@@ -30,8 +31,7 @@ class IdentityService:
         self._hasher = accounts.password_hasher(cfg)
         # The KDF is CPU-bound and memory-hard: keep it off the loop, bounded to the host's cores.
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nc-kdf")
-        self._recent: dict[str, AuthContext] = {}
-        self._recent_version: int | None = None
+        self._validated: VersionedCache[AuthContext] = VersionedCache(TOKEN_CACHE_SIZE)
 
     def close(self) -> None:
         self._kdf.shutdown(wait=False, cancel_futures=True)
@@ -41,19 +41,12 @@ class IdentityService:
         if not token or len(token) > 512:
             return None
         digest = accounts.token_digest(token)
-        version = self.store.data_version()
-        if version != self._recent_version:
-            self._recent.clear()
-            self._recent_version = version
-        ctx = self._recent.get(digest)
+        ctx = self._validated.get(self.store.data_version(), digest)
         if ctx is not None and ctx.expires_at > utcnow():
             return ctx
         ctx = self.store.read(idb.token_context, digest)
-        if ctx is None:
-            return None
-        if len(self._recent) >= TOKEN_CACHE_SIZE:
-            self._recent.clear()
-        self._recent[digest] = ctx
+        if ctx is not None:
+            self._validated.put(digest, ctx)
         return ctx
 
     async def authenticate_password(self, user_ref: str, password: str, project_ref: str | None) -> tuple[str, AuthContext]:
@@ -106,7 +99,5 @@ class IdentityService:
     async def revoke(self, token: str) -> None:
         if self.validate(token) is None:
             raise NotFound("Could not find token.")
-        digest = accounts.token_digest(token)
-        self._recent.pop(digest, None)
-        await self.store.write(idb.delete_token, digest)
+        await self.store.write(idb.delete_token, accounts.token_digest(token))  # the commit empties the cache
 

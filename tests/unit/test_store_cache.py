@@ -1,9 +1,10 @@
-"""Store.cached_read is never stale: a commit by the writer thread or by another process (a `nodecompute`
-command) invalidates it, because SQLite's data_version on the read connection changes."""
+"""The daemon's caches are never stale: Store.data_version moves on a commit by the writer thread and on a commit
+by another process (a `nodecompute` command), and a VersionedCache keyed on it starts over."""
 from __future__ import annotations
 
 import sqlite3
 
+from nodecompute.caching import VersionedCache
 from nodecompute.db.store import Store
 
 calls: list[int] = []
@@ -18,23 +19,33 @@ def add(db, name: str) -> None:
     db.conn.execute("INSERT INTO things (name) VALUES (?)", (name,))
 
 
-async def test_cached_read_follows_every_commit(tmp_path):
+async def test_cache_on_data_version_follows_every_commit(tmp_path):
     store = Store(tmp_path / "state.db")
     await store.open()
+    cache: VersionedCache[list[str]] = VersionedCache(max_entries=8)
+
+    def cached_names() -> list[str]:
+        return cache.get_or_make(store.data_version(), "names", lambda: store.read(names))
+
     try:
         await store.write(lambda db: db.conn.execute("CREATE TABLE things (name TEXT)"))
         await store.write(add, "a")
         calls.clear()
-        assert store.cached_read(names) == ["a"]
-        first = store.cached_read(names)
-        first.append("mutated by a caller")
-        assert store.cached_read(names) == ["a"] and len(calls) == 1  # served from the cache, unharmed
+        assert cached_names() == ["a"]
+        assert cached_names() == ["a"] and len(calls) == 1  # served from the cache
         await store.write(add, "b")  # the daemon's writer thread
-        assert store.cached_read(names) == ["a", "b"] and len(calls) == 2
+        assert cached_names() == ["a", "b"] and len(calls) == 2
         other = sqlite3.connect(tmp_path / "state.db")  # another process, e.g. the nodecompute CLI
         with other:
             other.execute("INSERT INTO things (name) VALUES ('c')")
         other.close()
-        assert store.cached_read(names) == ["a", "b", "c"] and len(calls) == 3
+        assert cached_names() == ["a", "b", "c"] and len(calls) == 3
     finally:
         await store.close()
+
+
+def test_a_full_cache_starts_over_instead_of_growing():
+    cache: VersionedCache[int] = VersionedCache(max_entries=2)
+    for n in range(3):
+        assert cache.get_or_make(1, n, lambda n=n: n * 10) == n * 10
+    assert cache.get(1, 0) is None and cache.get(1, 2) == 20
