@@ -15,8 +15,6 @@ from nodecompute.api import identity, versions
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Route = tuple[str, str, Handler]
 
-# Optional project segment: "" or "/<project id>" (any one segment; the auth middleware checks it).
-PROJECT = r"{project_id:(?:/[^/]+)?}"
 
 COMPUTE_ROUTES: list[Route] = []  # filled by register_compute() from the resource modules
 IDENTITY_ROUTES: list[Route] = [
@@ -63,12 +61,10 @@ def setup_routes(app: web.Application, extra: list[Route] = ()) -> None:
         router.add_route(method, path, handler)
     # Without the project segment each path is its own entry in aiohttp's resource index (a dict lookup); with a
     # `{project_id}` segment they all share the `/compute/<version>` key and are matched one by one, in order.
-    for version in ("v2.1", "v2"):
-        for method, path, handler in compute_routes():
-            router.add_route(method, f"/compute/{version}{path}", handler)
-    for version in ("v2.1", "v2"):
-        for method, path, handler in compute_routes():
-            router.add_route(method, f"/compute/{version}/{{project_id}}{path}", handler)
+    table = compute_routes()
+    for prefix in ("/compute/v2.1", "/compute/v2", "/compute/v2.1/{project_id}", "/compute/v2/{project_id}"):
+        for method, path, handler in table:
+            router.add_route(method, prefix + path, handler)
     from nodecompute.api.glance import GLANCE_ROUTES
 
     for method, path, handler in GLANCE_ROUTES + list(extra):

@@ -147,10 +147,7 @@ class ServerService:
 
     def _check_injection_limits(self, ctx: AuthContext, req: CreateRequest) -> None:
         limits = self.quotas.limits(ctx.project_id)
-        allowed = limits["metadata_items"]
-        if allowed >= 0 and len(req.metadata) > allowed:
-            raise QuotaExceeded(f"Quota exceeded for metadata_items: Requested {len(req.metadata)}, but already used 0 "
-                                f"of {allowed} metadata_items")
+        _check_metadata_count(limits, len(req.metadata))
         if limits["injected_files"] >= 0 and len(req.personality) > limits["injected_files"]:
             raise QuotaExceeded("Personality file limit exceeded")
         for spec in req.personality:
@@ -338,10 +335,7 @@ class ServerService:
         server = self.get(ctx, server_id)
         self._check_metadata_state(ctx, server)
         merged = dict(metadata) if replace else {**server.metadata, **metadata}
-        allowed = self.quotas.limits(ctx.project_id)["metadata_items"]
-        if allowed >= 0 and len(merged) > allowed:
-            raise QuotaExceeded(f"Quota exceeded for metadata_items: Requested {len(merged)}, but already used 0 of "
-                                f"{allowed} metadata_items")
+        _check_metadata_count(self.quotas.limits(ctx.project_id), len(merged))
         fn = sdb.replace_metadata if replace else sdb.merge_metadata
         await self.store.write(fn, server.uuid, metadata)
         return self.store.read(sdb.get_server, server.uuid).metadata
@@ -381,6 +375,13 @@ class ServerService:
         for task in list(self._tasks.values()):
             task.cancel()
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+
+def _check_metadata_count(limits: dict[str, int], count: int) -> None:
+    """metadata_items is a per-server limit: the count is checked alone, nothing else is 'used'."""
+    allowed = limits["metadata_items"]
+    if allowed >= 0 and count > allowed:
+        raise QuotaExceeded(resource="metadata_items", req=count, used=0, allowed=allowed)
 
 
 class _BuildFailure(Exception):

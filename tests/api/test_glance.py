@@ -12,7 +12,7 @@ import pytest
 
 from nodecompute.api.keys import identity_key, services_key
 from tests.api.helpers import assert_keystone_error
-from tests.api.test_images import OCTETS, PATCH, api, gl, make_disk, project_id, qcow2  # noqa: F401 (fixtures)
+from tests.api.test_images import OCTETS, PATCH, gl, make_disk, project_id, qcow2  # noqa: F401 (fixtures)
 
 GLANCE_KEYS = {"id", "name", "status", "visibility", "protected", "os_hidden", "checksum", "os_hash_algo",
                "os_hash_value", "size", "virtual_size", "min_disk", "min_ram", "disk_format", "container_format",

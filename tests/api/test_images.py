@@ -1,7 +1,6 @@
 """Nova's image proxy and image metadata, #701-#710, through HTTP (the Glance API makes the images).
 
-The `api` fixture here overrides the shared one: the same app plus the image routes and ImageService when the
-app factory does not wire them yet. test_glance.py imports these fixtures.
+test_glance.py imports the helpers and fixtures defined here.
 """
 from __future__ import annotations
 
@@ -12,44 +11,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from nodecompute.api import glance, images as images_api
+from nodecompute.api import glance
 from nodecompute.api.keys import services_key
-from nodecompute.api.routes import PROJECT
-from nodecompute.app import create_app
-from nodecompute.compute.images import ImageService, image_files
 from nodecompute.db import identity as idb
 from tests.api.helpers import Api, assert_fault
 
 PATCH = {"Content-Type": glance.PATCH_TYPE}
 OCTETS = {"Content-Type": "application/octet-stream"}
-
-
-def _has_handler(app, handler) -> bool:
-    return any(route.handler is handler for route in app.router.routes())
-
-
-def _wire_images(app, cfg) -> None:
-    """Add what the lead's factory may not register yet: image routes and services["images"]."""
-    if not _has_handler(app, glance.list_images):
-        for method, path, handler in glance.GLANCE_ROUTES:
-            app.router.add_route(method, path, handler)
-    if not _has_handler(app, images_api.list_images):
-        for method, path, handler in images_api.ROUTES:
-            for version in ("v2.1", "v2"):
-                app.router.add_route(method, f"/compute/{version}{PROJECT}{path}", handler)
-
-    async def add_service(app):
-        services = app[services_key]
-        if "images" not in services:
-            services["images"] = ImageService(services["store"], image_files(cfg), cfg, services.get("quotas"))
-    app.on_startup.append(add_service)
-
-
-@pytest.fixture
-async def api(aiohttp_client, cfg) -> Api:
-    app = create_app(cfg, with_servers=False)
-    _wire_images(app, cfg)
-    return Api(await aiohttp_client(app))
 
 
 class Glance:

@@ -15,7 +15,7 @@ from nodecompute.__main__ import main
 from nodecompute.app import create_app
 from nodecompute.cli_images import Progress
 from tests.api.helpers import Api
-from tests.api.test_images import _wire_images, make_disk
+from tests.api.test_images import make_disk
 from tests.conftest import REPO
 
 
@@ -124,9 +124,7 @@ async def test_import_by_another_process_shows_in_both_apis(aiohttp_client, conf
     disk = tmp_path / "cirros.qcow2"
     data = make_disk(disk)
     cfg = config_mod.load(config_file)
-    app = create_app(cfg, with_servers=False)
-    _wire_images(app, cfg)
-    api = Api(await aiohttp_client(app))  # the daemon runs while the CLI writes the same database
+    api = Api(await aiohttp_client(create_app(cfg, with_servers=False)))  # the daemon runs while the CLI writes the same database
     proc = subprocess.run(
         [sys.executable, "-m", "nodecompute", "--config", str(config_file), "image", "import", str(disk),
          "--name", "cirros", "--public", "--min-disk", "1", "--property", "os_distro=cirros"],
