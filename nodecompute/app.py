@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from nodecompute.api import access_log, auth, faults, routes
-from nodecompute.api.keys import config_key, identity_key, response_cache_key, services_key
+from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, quotas_key,
+                                  reconciler_key, response_cache_key, servers_key, store_key)
 from nodecompute.caching import VersionedCache
 from nodecompute.config import Config
 from nodecompute.db.store import Store
@@ -27,7 +28,6 @@ def create_app(cfg: Config, *, with_servers: bool = True,
                      auth.auth_middleware],
     )
     app[config_key] = cfg
-    app[services_key] = {}
     app[response_cache_key] = VersionedCache(max_entries=256)
     app.cleanup_ctx.append(_state_ctx)
     if with_servers:
@@ -49,14 +49,15 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     await store.open()
     await store.write(accounts.bootstrap, cfg)
     identity = IdentityService(store, cfg)
-    app[identity_key] = identity
     quotas = QuotaService(store, cfg)
     images = ImageService(store, image_files(cfg), cfg, quotas)
     await images.requeue_interrupted_uploads()
-    app[services_key].update(
-        store=store, quotas=quotas, flavors=FlavorService(store), keypairs=KeypairService(store, quotas),
-        images=images,
-    )
+    app[store_key] = store
+    app[identity_key] = identity
+    app[quotas_key] = quotas
+    app[flavors_key] = FlavorService(store)
+    app[keypairs_key] = KeypairService(store, quotas)
+    app[images_key] = images
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield
@@ -68,29 +69,30 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
 async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
     """The hypervisor connection, the server service and its reconciliation tasks."""
     from nodecompute.compute.guests import Guests
-    from nodecompute.compute.reconcile import Reconciler
+    from nodecompute.compute.reconcile import Reconciler, Redo
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt.console import ConsoleLogTrimmer
     from nodecompute.virt.hypervisor import Hypervisor
 
-    cfg = app[config_key]
-    services = app[services_key]
+    cfg, store = app[config_key], app[store_key]
     hv = Hypervisor(cfg.libvirt_uri, virt_type=cfg.compute.virt_type)
     await hv.open()
     log.info("libvirt %s open: domain type %s", cfg.libvirt_uri, hv.host.domain_type)
-    guests = Guests(cfg, hv, services["images"].files, BaseCache(cfg.instances_dir / "_base"))
-    service = ServerService(services["store"], cfg, guests, flavors=services["flavors"], images=services["images"],
-                            keypairs=services["keypairs"], quotas=services["quotas"])
-    reconciler = Reconciler(service, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
+    guests = Guests(cfg, hv, app[images_key].files, BaseCache(cfg.instances_dir / "_base"))
+    service = ServerService(store, cfg, guests, flavors=app[flavors_key], images=app[images_key],
+                            keypairs=app[keypairs_key], quotas=app[quotas_key])
+    redo = Redo(finish_delete=service.finish_delete, reboot=service.resume_reboot, start=service.start_server,
+                stop=service.stop_server, prune_base_cache=service.prune_base_cache)
+    reconciler = Reconciler(store, guests, hv, cfg, redo, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
     tasks: list[asyncio.Task] = []
     try:
         await reconciler.at_start()
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
-        services["servers"] = service
-        services["reconciler"] = reconciler
+        app[servers_key] = service
+        app[reconciler_key] = reconciler
         yield
     finally:
         for task in tasks:

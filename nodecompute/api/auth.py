@@ -33,7 +33,7 @@ def version_text(version: tuple[int, int]) -> str:
 
 
 def identity_url(request: web.Request) -> str:
-    return f"{request.app[config_key].public_url}/identity"
+    return f"{request.config_dict[config_key].public_url}/identity"
 
 
 def _requested_version(request: web.Request) -> tuple[int, int]:
@@ -99,7 +99,7 @@ async def auth_middleware(request: web.Request, handler: faults.Handler) -> web.
     needs_token = _COMPUTE.match(path) is not None or path.startswith("/image/")
     if path in PUBLIC_PATHS or not needs_token:
         return await handler(request)
-    ctx = request.app[identity_key].validate(request.headers.get("X-Auth-Token"))
+    ctx = request.config_dict[identity_key].validate(request.headers.get("X-Auth-Token"))
     if ctx is None:
         return faults.unauthorized(request, identity_url(request))
     request[context_key] = ctx

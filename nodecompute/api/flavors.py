@@ -14,11 +14,10 @@ from aiohttp import web
 
 from nodecompute.api import auth, validation
 from nodecompute.api.faults import JSON, json_response
-from nodecompute.api.keys import api_version_key, response_cache_key, services_key
+from nodecompute.api.keys import api_version_key, flavors_key, response_cache_key
 from nodecompute.api.urls import Links, base_url
 from nodecompute.compute.errors import BadRequest, MalformedBody
 from nodecompute.compute.flavor_models import SORT_DIRS, SORT_KEYS
-from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.models import Flavor
 
 MAX_LIMIT = 1000  # Nova's [api] max_limit
@@ -74,9 +73,6 @@ CREATE_EXTRA_SPECS = {"type": "object", "properties": {"extra_specs": EXTRA_SPEC
                       "additionalProperties": False}
 UPDATE_EXTRA_SPEC = {**EXTRA_SPECS, "minProperties": 1, "maxProperties": 1}
 
-
-def _service(request: web.Request) -> FlavorService:
-    return request.app[services_key]["flavors"]
 
 
 def _drop_unknown(schema: Mapping[str, Any], value: Any) -> Any:
@@ -157,7 +153,7 @@ def _list(view: Callable[[Links, Flavor], dict[str, Any]], path_tail: str) -> Ca
     def render(request: web.Request) -> bytes:
         ctx = auth.context(request)
         filters = _list_filters(request)
-        flavors = _service(request).list_visible(ctx.project_id, ctx.is_admin, **filters)
+        flavors = request.config_dict[flavors_key].list_visible(ctx.project_id, ctx.is_admin, **filters)
         links = Links(request)
         body: dict[str, Any] = {"flavors": [view(links, flavor) for flavor in flavors]}
         if flavors and len(flavors) == filters["limit"]:
@@ -167,8 +163,8 @@ def _list(view: Callable[[Links, Flavor], dict[str, Any]], path_tail: str) -> Ca
     async def handler(request: web.Request) -> web.Response:
         ctx = auth.context(request)
         key = (request.path_qs, base_url(request), request.get(api_version_key), ctx.project_id, ctx.is_admin)
-        body = request.app[response_cache_key].get_or_make(
-            _service(request).data_version(), key, lambda: render(request))
+        body = request.config_dict[response_cache_key].get_or_make(
+            request.config_dict[flavors_key].data_version(), key, lambda: render(request))
         return web.Response(body=body, content_type=JSON, charset="UTF-8")
     return handler
 
@@ -181,14 +177,15 @@ list_flavors_detail = _list(flavor_detail, "flavors/detail")
 
 async def show_flavor(request: web.Request) -> web.Response:
     ctx = auth.context(request)
-    flavor = _service(request).get_for_project(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin)
+    flavors = request.config_dict[flavors_key]
+    flavor = flavors.get_for_project(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin)
     return json_response({"flavor": flavor_detail(Links(request), flavor)})
 
 
 async def create_flavor(request: web.Request) -> web.Response:
     spec = (await _body(request, CREATE_FLAVOR))["flavor"]
     auth.require_admin(request, POLICY % "manage:create")
-    flavor = await _service(request).create(
+    flavor = await request.config_dict[flavors_key].create(
         spec["name"], spec["ram"], spec["vcpus"], spec["disk"], flavorid=spec.get("id"),
         ephemeral=spec.get("OS-FLV-EXT-DATA:ephemeral", 0), swap=spec.get("swap", 0),
         rxtx_factor=spec.get("rxtx_factor", 1.0),
@@ -199,7 +196,7 @@ async def create_flavor(request: web.Request) -> web.Response:
 
 async def delete_flavor(request: web.Request) -> web.Response:
     auth.require_admin(request, POLICY % "manage:delete")
-    await _service(request).delete(request.match_info["flavor_id"])
+    await request.config_dict[flavors_key].delete(request.match_info["flavor_id"])
     return web.Response(status=202)
 
 
@@ -208,21 +205,21 @@ async def delete_flavor(request: web.Request) -> web.Response:
 async def list_flavor_access(request: web.Request) -> web.Response:
     ctx = auth.context(request)
     flavorid = request.match_info["flavor_id"]
-    projects = _service(request).access_list(flavorid, ctx.project_id, ctx.is_admin)
+    projects = request.config_dict[flavors_key].access_list(flavorid, ctx.project_id, ctx.is_admin)
     return json_response(_access_view(flavorid, projects))
 
 
 async def _add_tenant_access(request: web.Request, body: dict) -> web.Response:
     auth.require_admin(request, POLICY % "access:add_tenant_access")
     flavorid = request.match_info["flavor_id"]
-    projects = await _service(request).add_access(flavorid, body["addTenantAccess"]["tenant"])
+    projects = await request.config_dict[flavors_key].add_access(flavorid, body["addTenantAccess"]["tenant"])
     return json_response(_access_view(flavorid, projects))
 
 
 async def _remove_tenant_access(request: web.Request, body: dict) -> web.Response:
     auth.require_admin(request, POLICY % "access:remove_tenant_access")
     flavorid = request.match_info["flavor_id"]
-    projects = await _service(request).remove_access(flavorid, body["removeTenantAccess"]["tenant"])
+    projects = await request.config_dict[flavors_key].remove_access(flavorid, body["removeTenantAccess"]["tenant"])
     return json_response(_access_view(flavorid, projects))
 
 
@@ -248,21 +245,22 @@ async def flavor_action(request: web.Request) -> web.Response:
 
 async def list_extra_specs(request: web.Request) -> web.Response:
     ctx = auth.context(request)
-    specs = _service(request).extra_specs(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin)
+    specs = request.config_dict[flavors_key].extra_specs(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin)
     return json_response({"extra_specs": specs})
 
 
 async def create_extra_specs(request: web.Request) -> web.Response:
     body = await _body(request, CREATE_EXTRA_SPECS)
     auth.require_admin(request, POLICY % "extra-specs:create")
-    await _service(request).set_extra_specs(request.match_info["flavor_id"], body["extra_specs"])
+    await request.config_dict[flavors_key].set_extra_specs(request.match_info["flavor_id"], body["extra_specs"])
     return json_response(body)
 
 
 async def show_extra_spec(request: web.Request) -> web.Response:
     ctx = auth.context(request)
     key = request.match_info["key"]
-    value = _service(request).extra_spec(request.match_info["flavor_id"], key, ctx.project_id, ctx.is_admin)
+    flavors = request.config_dict[flavors_key]
+    value = flavors.extra_spec(request.match_info["flavor_id"], key, ctx.project_id, ctx.is_admin)
     return json_response({key: value})
 
 
@@ -271,13 +269,13 @@ async def update_extra_spec(request: web.Request) -> web.Response:
     auth.require_admin(request, POLICY % "extra-specs:update")
     if request.match_info["key"] not in body:
         raise BadRequest("Request body and URI mismatch")
-    await _service(request).set_extra_specs(request.match_info["flavor_id"], body)
+    await request.config_dict[flavors_key].set_extra_specs(request.match_info["flavor_id"], body)
     return json_response(body)
 
 
 async def delete_extra_spec(request: web.Request) -> web.Response:
     auth.require_admin(request, POLICY % "extra-specs:delete")
-    await _service(request).delete_extra_spec(request.match_info["flavor_id"], request.match_info["key"])
+    await request.config_dict[flavors_key].delete_extra_spec(request.match_info["flavor_id"], request.match_info["key"])
     return web.Response(status=200)
 
 

@@ -16,13 +16,13 @@ from aiohttp import web
 from nodecompute.api import glance_query
 from nodecompute.api.auth import context, require_writer
 from nodecompute.api.faults import json_response
-from nodecompute.api.keys import services_key
+from nodecompute.api.keys import images_key
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
 from nodecompute.compute import errors
 from nodecompute.compute.image_models import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES, Image
 from nodecompute.compute.image_patch import READ_ONLY, RESERVED, PatchOp, ReadOnlyAttribute, ReservedAttribute
-from nodecompute.compute.images import ImagePropertyLimit, ImageService
+from nodecompute.compute.images import ImagePropertyLimit
 
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 VERSIONS = [f"v2.{n}" for n in range(7, -1, -1)]  # v2.7 (os_hash_*, os_hidden) is the newest we answer like
@@ -46,9 +46,6 @@ PROPERTY_NAME_MAX = 255
 _VALIDATORS = {name: jsonschema.Draft202012Validator(schema)
                for name, schema in [*ATTRIBUTES.items(), ("", PROPERTY_VALUE)]}
 
-
-def _service(request: web.Request) -> ImageService:
-    return request.app[services_key]["images"]
 
 
 def _zulu(dt) -> str:
@@ -110,7 +107,7 @@ async def show_versions(request: web.Request) -> web.Response:
 
 async def list_images(request: web.Request) -> web.Response:
     query = glance_query.parse(request.query)
-    images = _service(request).list(context(request), query)
+    images = request.config_dict[images_key].list(context(request), query)
     body: dict[str, Any] = {"images": [image_entity(i) for i in images], "schema": "/v2/schemas/images"}
     body.update(glance_query.page_links(request.query, images, query.limit))
     return json_response(body)
@@ -133,12 +130,12 @@ async def create_image(request: web.Request) -> web.Response:
     ctx = require_writer(request, "add_image")
     fields, properties, tags = _create_parts(await json_body(request))
     with _glance_errors():
-        image = await _service(request).create(ctx, fields, properties, tags)
+        image = await request.config_dict[images_key].create(ctx, fields, properties, tags)
     return json_response(image_entity(image), status=201, headers={"Location": f"/v2/images/{image.id}"})
 
 
 async def show_image(request: web.Request) -> web.Response:
-    image = _service(request).get(context(request), request.match_info["image_id"])
+    image = request.config_dict[images_key].get(context(request), request.match_info["image_id"])
     return json_response(image_entity(image))
 
 
@@ -182,13 +179,13 @@ async def update_image(request: web.Request) -> web.Response:
         raise errors.UnsupportedMediaType(f"Unsupported Content-Type; use {PATCH_TYPE}")
     ops = parse_patch(await request.read())
     with _glance_errors():
-        image = await _service(request).update(ctx, request.match_info["image_id"], ops)
+        image = await request.config_dict[images_key].update(ctx, request.match_info["image_id"], ops)
     return json_response(image_entity(image))
 
 
 async def delete_image(request: web.Request) -> web.Response:
     ctx = require_writer(request, "delete_image")
-    await _service(request).delete(ctx, request.match_info["image_id"])
+    await request.config_dict[images_key].delete(ctx, request.match_info["image_id"])
     return web.Response(status=204)
 
 
@@ -199,12 +196,12 @@ async def upload_image_data(request: web.Request) -> web.Response:
     if request.content_type != "application/octet-stream":
         raise errors.UnsupportedMediaType("Unsupported Content-Type; image data must be application/octet-stream")
     chunks = request.content.iter_chunked(DOWNLOAD_CHUNK)
-    await _service(request).upload(ctx, request.match_info["image_id"], chunks, request.content_length)
+    await request.config_dict[images_key].upload(ctx, request.match_info["image_id"], chunks, request.content_length)
     return web.Response(status=204)
 
 
 async def download_image_data(request: web.Request) -> web.StreamResponse:
-    image, path = _service(request).data_path(context(request), request.match_info["image_id"])
+    image, path = request.config_dict[images_key].data_path(context(request), request.match_info["image_id"])
     if path is None:
         return web.Response(status=204)
     headers = {"Content-Type": "application/octet-stream", "Content-MD5": image.checksum or ""}

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from nodecompute.api.faults import json_response
-from nodecompute.api.keys import config_key, identity_key, services_key
+from nodecompute.api.keys import config_key, identity_key, images_key
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
 from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
@@ -53,10 +53,10 @@ async def show_v2(request: web.Request) -> web.Response:
 
 def catalog(request: web.Request) -> list[dict[str, Any]]:
     """One entry per service; every endpoint has id, interface, region, region_id and url (clients.md)."""
-    cfg = request.app[config_key]
+    cfg = request.config_dict[config_key]
     services = [("compute", "nova", f"{cfg.public_url}/compute/v2.1"),
                 ("identity", "keystone", f"{cfg.public_url}/identity/v3")]
-    if "images" in request.app[services_key]:
+    if images_key in request.config_dict:
         services.append(("image", "glance", f"{cfg.public_url}/image"))
     region = cfg.identity.region
     entries = []
@@ -112,7 +112,7 @@ async def issue_v3(request: web.Request) -> web.Response:
         if not isinstance(scope, dict) or "project" not in scope:
             raise BadRequest("Only project scope is supported.")
         project_ref = _ref(scope["project"], "project")
-    service = request.app[identity_key]
+    service = request.config_dict[identity_key]
     methods = identity["methods"]
     if "password" in methods:
         user = (identity.get("password") or {}).get("user")
@@ -130,7 +130,7 @@ async def issue_v3(request: web.Request) -> web.Response:
 
 
 def _caller(request: web.Request) -> AuthContext:
-    ctx = request.app[identity_key].validate(request.headers.get("X-Auth-Token"))
+    ctx = request.config_dict[identity_key].validate(request.headers.get("X-Auth-Token"))
     if ctx is None:
         raise Unauthorized()
     return ctx
@@ -139,7 +139,7 @@ def _caller(request: web.Request) -> AuthContext:
 async def validate_v3(request: web.Request) -> web.Response:
     _caller(request)
     subject = request.headers.get("X-Subject-Token")
-    ctx = request.app[identity_key].validate(subject)
+    ctx = request.config_dict[identity_key].validate(subject)
     if ctx is None:
         raise NotFound("Could not find token.")
     nocatalog = "nocatalog" in request.query
@@ -151,7 +151,7 @@ async def revoke_v3(request: web.Request) -> web.Response:
     subject = request.headers.get("X-Subject-Token")
     if not subject:
         raise NotFound("Could not find token.")
-    await request.app[identity_key].revoke(subject)
+    await request.config_dict[identity_key].revoke(subject)
     return web.Response(status=204)
 
 
@@ -161,7 +161,7 @@ async def issue_v2(request: web.Request) -> web.Response:
     if not isinstance(auth, dict):
         raise BadRequest("Expecting to find auth in request body.")
     project_ref = auth.get("tenantId") or auth.get("tenantName")
-    service = request.app[identity_key]
+    service = request.config_dict[identity_key]
     creds = auth.get("passwordCredentials")
     if isinstance(creds, dict):
         user_ref = creds.get("userId") or creds.get("username")
@@ -201,7 +201,7 @@ def _project_entity(request: web.Request, project) -> dict:
 async def list_projects(request: web.Request) -> web.Response:
     """GET /v3/projects: admins see every project, others only their token's (clients resolve names this way)."""
     ctx = _caller(request)
-    projects = request.app[identity_key].projects()
+    projects = request.config_dict[identity_key].projects()
     if not ctx.is_admin:
         projects = [p for p in projects if p.id == ctx.project_id]
     name = request.query.get("name")
@@ -213,7 +213,7 @@ async def list_projects(request: web.Request) -> web.Response:
 
 async def show_project(request: web.Request) -> web.Response:
     ctx = _caller(request)
-    project = request.app[identity_key].project(request.match_info["project_id"])
+    project = request.config_dict[identity_key].project(request.match_info["project_id"])
     if project is None or (not ctx.is_admin and project.id != ctx.project_id):
         raise NotFound(f"Could not find project: {request.match_info['project_id']}.")
     return json_response({"project": _project_entity(request, project)})

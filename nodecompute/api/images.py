@@ -16,11 +16,11 @@ from aiohttp import web
 from nodecompute.api import validation
 from nodecompute.api.auth import context, require_writer
 from nodecompute.api.faults import json_response
-from nodecompute.api.keys import api_version_key, services_key
+from nodecompute.api.keys import api_version_key, images_key
 from nodecompute.api.urls import Links, base_url
 from nodecompute.compute import errors
 from nodecompute.compute.image_models import Image, ImageQuery
-from nodecompute.compute.images import ImageNotAuthorized, ImageNotFound, ImageProtected, ImageService
+from nodecompute.compute.images import ImageNotAuthorized, ImageNotFound, ImageProtected
 
 MAX_LIMIT = 1000
 STATUS = {"active": "ACTIVE", "queued": "SAVING", "saving": "SAVING", "deleted": "DELETED",
@@ -46,9 +46,6 @@ META_BODY = {
     "required": ["meta"], "additionalProperties": False,
 }
 
-
-def _service(request: web.Request) -> ImageService:
-    return request.app[services_key]["images"]
 
 
 @contextmanager
@@ -130,7 +127,7 @@ def image_detail(request: web.Request, image: Image) -> dict[str, Any]:
 
 async def _list(request: web.Request, view, tail: str) -> web.Response:
     query = list_query(request)
-    images = _service(request).list(context(request), query)
+    images = request.config_dict[images_key].list(context(request), query)
     body: dict[str, Any] = {"images": [view(request, i) for i in images]}
     if images and len(images) == query.limit:
         body["images_links"] = Links(request).next_page(tail, images[-1].id)
@@ -147,7 +144,7 @@ async def list_images_detail(request: web.Request) -> web.Response:
 
 def _get(request: web.Request) -> Image:
     with _nova_errors():
-        return _service(request).get(context(request), request.match_info["image_id"])
+        return request.config_dict[images_key].get(context(request), request.match_info["image_id"])
 
 
 async def show_image(request: web.Request) -> web.Response:
@@ -157,7 +154,7 @@ async def show_image(request: web.Request) -> web.Response:
 async def delete_image(request: web.Request) -> web.Response:
     ctx = require_writer(request, "image:delete")
     with _nova_errors(forbidden="You are not allowed to delete the image."):
-        await _service(request).delete(ctx, request.match_info["image_id"])
+        await request.config_dict[images_key].delete(ctx, request.match_info["image_id"])
     return web.Response(status=204)
 
 
@@ -178,7 +175,7 @@ async def list_metadata(request: web.Request) -> web.Response:
 async def _set(request: web.Request, properties: dict[str, str], replace: bool) -> Image:
     ctx = require_writer(request, "image:update_metadata")
     with _nova_errors():
-        return await _service(request).set_properties(ctx, request.match_info["image_id"], properties,
+        return await request.config_dict[images_key].set_properties(ctx, request.match_info["image_id"], properties,
                                                       replace=replace)
 
 
@@ -214,7 +211,8 @@ async def set_metadata_item(request: web.Request) -> web.Response:
 async def delete_metadata_item(request: web.Request) -> web.Response:
     ctx = require_writer(request, "image:delete_metadata")
     with _nova_errors():
-        await _service(request).delete_property(ctx, request.match_info["image_id"], request.match_info["key"])
+        await request.config_dict[images_key].delete_property(ctx, request.match_info["image_id"],
+                                                              request.match_info["key"])
     return web.Response(status=204)
 
 

@@ -12,8 +12,7 @@ from aiohttp import web
 from nodecompute.api import validation
 from nodecompute.api.auth import context, require_writer
 from nodecompute.api.faults import json_response
-from nodecompute.api.keys import api_version_key, services_key
-from nodecompute.compute.keypairs import KeypairService
+from nodecompute.api.keys import api_version_key, keypairs_key
 from nodecompute.compute.models import Keypair, isotime
 
 CREATE_SCHEMA = {
@@ -37,9 +36,6 @@ CREATE_SCHEMA_V20["properties"]["keypair"]["properties"]["name"] = {
     "type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^\x00-\x1f\x7f]*$"}
 
 
-def _service(request: web.Request) -> KeypairService:
-    return request.app[services_key]["keypairs"]
-
 
 def _summary(keypair: Keypair) -> dict:
     return {"name": keypair.name, "public_key": keypair.public_key, "fingerprint": keypair.fingerprint}
@@ -54,7 +50,7 @@ def _detail(keypair: Keypair) -> dict:
 
 async def list_keypairs(request: web.Request) -> web.Response:
     ctx = context(request)
-    keypairs = _service(request).list(ctx.user_id)
+    keypairs = request.config_dict[keypairs_key].list(ctx.user_id)
     return json_response({"keypairs": [{"keypair": _summary(k)} for k in keypairs]})
 
 
@@ -63,7 +59,8 @@ async def create_keypair(request: web.Request) -> web.Response:
     legacy = request.get(api_version_key) == (2, 0)
     body = await validation.json_body(request, CREATE_SCHEMA_V20 if legacy else CREATE_SCHEMA)
     params = body["keypair"]
-    keypair = await _service(request).create(ctx.project_id, ctx.user_id, params["name"], params.get("public_key"))
+    keypairs = request.config_dict[keypairs_key]
+    keypair = await keypairs.create(ctx.project_id, ctx.user_id, params["name"], params.get("public_key"))
     view = {**_summary(keypair), "user_id": keypair.user_id}
     if keypair.private_key is not None:
         view["private_key"] = keypair.private_key
@@ -72,13 +69,13 @@ async def create_keypair(request: web.Request) -> web.Response:
 
 async def show_keypair(request: web.Request) -> web.Response:
     ctx = context(request)
-    keypair = _service(request).get(ctx.user_id, request.match_info["keypair_name"])
+    keypair = request.config_dict[keypairs_key].get(ctx.user_id, request.match_info["keypair_name"])
     return json_response({"keypair": _detail(keypair)})
 
 
 async def delete_keypair(request: web.Request) -> web.Response:
     ctx = require_writer(request, "os_compute_api:os-keypairs:delete")
-    await _service(request).delete(ctx.user_id, request.match_info["keypair_name"])
+    await request.config_dict[keypairs_key].delete(ctx.user_id, request.match_info["keypair_name"])
     return web.Response(status=202)
 
 

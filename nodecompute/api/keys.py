@@ -1,17 +1,38 @@
-"""Every typed key stored on the aiohttp application or request."""
+"""Every typed key stored on the aiohttp applications or requests.
+
+Services live on the root application, set by the cleanup contexts of app.py (startup runs before the application
+freezes); handlers read them with `request.config_dict[key]`, which also reaches the root from a dialect's
+sub-application. A reader (and a type checker) follows each key to its service class.
+"""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from nodecompute.compute.models import AuthContext
 from nodecompute.caching import VersionedCache
+from nodecompute.compute.flavors import FlavorService
+from nodecompute.compute.images import ImageService
+from nodecompute.compute.keypairs import KeypairService
+from nodecompute.compute.models import AuthContext
+from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
+from nodecompute.db.store import Store
 from nodecompute.identity.service import IdentityService
 
+if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imports them at run time
+    from nodecompute.compute.reconcile import Reconciler
+    from nodecompute.compute.servers import ServerService
+
 config_key = web.AppKey("config", Config)
+store_key = web.AppKey("store", Store)
 identity_key = web.AppKey("identity", IdentityService)
-# name -> service object ("flavors", "keypairs", "quotas", "servers", "images", ...)
-services_key = web.AppKey("services", dict)
+quotas_key = web.AppKey("quotas", QuotaService)
+flavors_key = web.AppKey("flavors", FlavorService)
+keypairs_key = web.AppKey("keypairs", KeypairService)
+images_key = web.AppKey("images", ImageService)
+servers_key: web.AppKey[ServerService] = web.AppKey("servers")
+reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
 # rendered bodies of hot lists (the flavor lists), kept until the database changes
 response_cache_key = web.AppKey("response_cache", VersionedCache)
 

@@ -6,9 +6,9 @@ from aiohttp import web
 from nodecompute.api import validation
 from nodecompute.api.auth import context, require_admin
 from nodecompute.api.faults import json_response
-from nodecompute.api.keys import api_version_key, services_key
+from nodecompute.api.keys import api_version_key, quotas_key
 from nodecompute.compute.errors import BadRequest, NotImplementedYet, PolicyNotAuthorized, ValidationError
-from nodecompute.compute.quotas import RESOURCES, QuotaService
+from nodecompute.compute.quotas import RESOURCES
 
 MAX_INT = 0x7FFFFFFF  # Nova's db.MAX_INT
 # limits key(s) for each quota resource (nova/api/openstack/compute/views/limits.py)
@@ -48,9 +48,6 @@ QUOTA_SET_UPDATE = _update_schema("quota_set", with_force=True)
 QUOTA_CLASS_UPDATE = _update_schema("quota_class_set", with_force=False)
 
 
-def _quotas(request: web.Request) -> QuotaService:
-    return request.app[services_key]["quotas"]
-
 
 # ----- limits ------------------------------------------------------------------------------------------------------
 
@@ -62,7 +59,7 @@ async def show_limits(request: web.Request) -> web.Response:
     if "tenant_id" in request.query:
         require_admin(request, "os_compute_api:limits:other_project")
         project_id = request.query.getall("tenant_id")[-1]
-    quotas = _quotas(request)
+    quotas = request.config_dict[quotas_key]
     limits = quotas.limits(project_id)
     used = quotas.displayed_usage(project_id)
     absolute = {key: limits[name] for name, keys in ABSOLUTE_NAMES.items() for key in keys}
@@ -78,7 +75,7 @@ def _target_project(request: web.Request, rule: str, *, verify: bool = True) -> 
     project_id = request.match_info["tenant_id"]
     if project_id != ctx.project_id and not ctx.is_admin:
         raise PolicyNotAuthorized(action=rule)
-    if verify and not _quotas(request).project_exists(project_id):
+    if verify and not request.config_dict[quotas_key].project_exists(project_id):
         raise BadRequest(f"Project ID {project_id} is not a valid project.")
     return project_id
 
@@ -91,19 +88,19 @@ def _user_id(request: web.Request) -> str | None:
 async def show_quota_set(request: web.Request) -> web.Response:
     project_id = _target_project(request, "os_compute_api:os-quota-sets:show")
     # Per-user limits default to the project's, and nodecompute stores no per-user overrides.
-    return json_response({"quota_set": {"id": project_id, **_quotas(request).limits(project_id)}})
+    return json_response({"quota_set": {"id": project_id, **request.config_dict[quotas_key].limits(project_id)}})
 
 
 async def show_quota_defaults(request: web.Request) -> web.Response:
     project_id = request.match_info["tenant_id"]
-    if not _quotas(request).project_exists(project_id):
+    if not request.config_dict[quotas_key].project_exists(project_id):
         raise BadRequest(f"Project ID {project_id} is not a valid project.")
-    return json_response({"quota_set": {"id": project_id, **_quotas(request).defaults()}})
+    return json_response({"quota_set": {"id": project_id, **request.config_dict[quotas_key].defaults()}})
 
 
 async def show_quota_detail(request: web.Request) -> web.Response:
     project_id = _target_project(request, "os_compute_api:os-quota-sets:detail")
-    quotas = _quotas(request)
+    quotas = request.config_dict[quotas_key]
     limits = quotas.limits(project_id)
     used = quotas.displayed_usage(project_id, _user_id(request))
     detail = {name: {"in_use": used[name], "limit": limits[name], "reserved": 0} for name in RESOURCES}
@@ -149,7 +146,7 @@ async def update_quota_set(request: web.Request) -> web.Response:
         raise NotImplementedYet("Per-user quota limits are not supported.")
     body = await _update_body(request, QUOTA_SET_UPDATE, "quota_set")
     force = validation.to_bool(body["quota_set"].get("force", False))
-    limits = await _quotas(request).update_project(project_id, _values(body, "quota_set"), force)
+    limits = await request.config_dict[quotas_key].update_project(project_id, _values(body, "quota_set"), force)
     return json_response({"quota_set": limits})
 
 
@@ -158,7 +155,7 @@ async def delete_quota_set(request: web.Request) -> web.Response:
     require_admin(request, rule)
     project_id = _target_project(request, rule, verify=False)
     if _user_id(request) is None:  # no per-user overrides exist, so a user's revert has nothing to remove
-        await _quotas(request).reset_project(project_id)
+        await request.config_dict[quotas_key].reset_project(project_id)
     return web.Response(status=202)
 
 
@@ -178,14 +175,15 @@ def _class_name(request: web.Request) -> str:
 async def show_quota_class(request: web.Request) -> web.Response:
     require_admin(request, "os_compute_api:os-quota-class-sets:show")
     name = _class_name(request)
-    return json_response({"quota_class_set": {"id": name, **_class_view(_quotas(request).class_limits(name))}})
+    limits = request.config_dict[quotas_key].class_limits(name)
+    return json_response({"quota_class_set": {"id": name, **_class_view(limits)}})
 
 
 async def update_quota_class(request: web.Request) -> web.Response:
     require_admin(request, "os_compute_api:os-quota-class-sets:update")
     name = _class_name(request)
     body = await _update_body(request, QUOTA_CLASS_UPDATE, "quota_class_set")
-    values = await _quotas(request).update_class(name, _values(body, "quota_class_set"))
+    values = await request.config_dict[quotas_key].update_class(name, _values(body, "quota_class_set"))
     return json_response({"quota_class_set": _class_view(values)})
 
 

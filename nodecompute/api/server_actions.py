@@ -12,16 +12,13 @@ from aiohttp import web
 from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
 from nodecompute.api.faults import json_response
-from nodecompute.api.keys import services_key
+from nodecompute.api.keys import servers_key
 from nodecompute.api.validation import json_body, validate
 from nodecompute.compute.errors import BadRequest, MalformedBody
 from nodecompute.compute.models import AuthContext
 
 ActionHandler = Callable[[web.Request, AuthContext, str, dict], Awaitable[web.Response]]
 
-
-def _service(request: web.Request):
-    return request.app[services_key]["servers"]
 
 
 def _accepted() -> web.Response:
@@ -30,17 +27,17 @@ def _accepted() -> web.Response:
 
 async def action_reboot(request: web.Request, ctx: AuthContext, server_id: str, body: dict) -> web.Response:
     validate(schemas.for_request(request, schemas.reboot), body)
-    await _service(request).reboot(ctx, server_id, hard=body["reboot"]["type"].upper() == "HARD")
+    await request.config_dict[servers_key].reboot(ctx, server_id, hard=body["reboot"]["type"].upper() == "HARD")
     return _accepted()
 
 
 async def action_start(request: web.Request, ctx: AuthContext, server_id: str, body: dict) -> web.Response:
-    await _service(request).start_server(ctx, server_id)
+    await request.config_dict[servers_key].start_server(ctx, server_id)
     return _accepted()
 
 
 async def action_stop(request: web.Request, ctx: AuthContext, server_id: str, body: dict) -> web.Response:
-    await _service(request).stop_server(ctx, server_id)
+    await request.config_dict[servers_key].stop_server(ctx, server_id)
     return _accepted()
 
 
@@ -48,7 +45,7 @@ async def action_console_output(request: web.Request, ctx: AuthContext, server_i
     validate(schemas.for_request(request, schemas.console_output), body)
     length = body["os-getConsoleOutput"].get("length")
     lines = None if length is None or int(length) == -1 else int(length)
-    output = _service(request).console_output(ctx, server_id, lines)
+    output = request.config_dict[servers_key].console_output(ctx, server_id, lines)
     return json_response({"output": output})
 
 

@@ -6,7 +6,7 @@ from aiohttp import web
 
 from nodecompute.api import auth
 from nodecompute.api.faults import json_response
-from nodecompute.api.keys import services_key
+from nodecompute.api.keys import servers_key
 from nodecompute.compute.errors import NotFound
 from nodecompute.compute.server_models import Server
 
@@ -19,7 +19,7 @@ def addresses(server: Server) -> dict[str, list[dict]]:
 
 
 def _server(request: web.Request) -> Server:
-    return request.app[services_key]["servers"].get(auth.context(request), request.match_info["server_id"])
+    return request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
 
 
 async def list_ips(request: web.Request) -> web.Response:

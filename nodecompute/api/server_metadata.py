@@ -6,15 +6,12 @@ from aiohttp import web
 from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
 from nodecompute.api.faults import json_response
-from nodecompute.api.keys import services_key
+from nodecompute.api.keys import servers_key
 from nodecompute.api.validation import json_body
 from nodecompute.compute.errors import BadRequest, NotFound
 
 ITEM_NOT_FOUND = "Metadata item was not found"
 
-
-def _service(request: web.Request):
-    return request.app[services_key]["servers"]
 
 
 def _ids(request: web.Request) -> tuple[str, str]:
@@ -22,14 +19,14 @@ def _ids(request: web.Request) -> tuple[str, str]:
 
 
 async def list_metadata(request: web.Request) -> web.Response:
-    server = _service(request).get(auth.context(request), request.match_info["server_id"])
+    server = request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
     return json_response({"metadata": dict(server.metadata)})
 
 
 async def _set_all(request: web.Request, rule: str, replace: bool) -> web.Response:
     ctx = auth.require_writer(request, rule)
     body = await json_body(request, schemas.for_request(request, schemas.metadata_set))
-    result = await _service(request).set_metadata(ctx, request.match_info["server_id"], body["metadata"],
+    result = await request.config_dict[servers_key].set_metadata(ctx, request.match_info["server_id"], body["metadata"],
                                                   replace=replace)
     return json_response({"metadata": dict(result)})
 
@@ -44,7 +41,7 @@ async def merge_metadata(request: web.Request) -> web.Response:
 
 async def show_metadata_item(request: web.Request) -> web.Response:
     server_id, key = _ids(request)
-    server = _service(request).get(auth.context(request), server_id)
+    server = request.config_dict[servers_key].get(auth.context(request), server_id)
     if key not in server.metadata:
         raise NotFound(ITEM_NOT_FOUND)
     return json_response({"meta": {key: server.metadata[key]}})
@@ -57,14 +54,14 @@ async def set_metadata_item(request: web.Request) -> web.Response:
     if key not in body["meta"]:
         raise BadRequest("Request body and URI mismatch")
     value = body["meta"][key]
-    await _service(request).set_metadata(ctx, server_id, {key: value}, replace=False)
+    await request.config_dict[servers_key].set_metadata(ctx, server_id, {key: value}, replace=False)
     return json_response({"meta": {key: value}})
 
 
 async def delete_metadata_item(request: web.Request) -> web.Response:
     ctx = auth.require_writer(request, "os_compute_api:server-metadata:delete")
     server_id, key = _ids(request)
-    await _service(request).delete_metadata_item(ctx, server_id, key)
+    await request.config_dict[servers_key].delete_metadata_item(ctx, server_id, key)
     return web.Response(status=204)
 
 

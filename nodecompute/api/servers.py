@@ -1,7 +1,7 @@
 """Servers: list, detail, show, create, update, delete (#201-#203, #205-#207).
 
 Each handler parses (the pure `parse_*`/`decode_*` functions below), makes one service call and renders a view.
-The service is `request.app[services_key]["servers"]` (compute/servers.py::ServerService).
+The service is `request.config_dict[servers_key]` (compute/servers.py::ServerService).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
 from nodecompute.api import server_views as views
 from nodecompute.api.faults import json_response
-from nodecompute.api.keys import config_key, services_key
+from nodecompute.api.keys import config_key, servers_key
 from nodecompute.api.urls import Links
 from nodecompute.api.validation import json_body, to_bool, validate, validate_query
 from nodecompute.compute.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
@@ -32,9 +32,6 @@ _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]
 _UPDATE_COLUMNS = {"name": "name", "accessIPv4": "access_ipv4", "accessIPv6": "access_ipv6",
                    "OS-DCF:diskConfig": "disk_config"}
 
-
-def service(request: web.Request):
-    return request.app[services_key]["servers"]
 
 
 # ----- create body ---------------------------------------------------------------------------------------------
@@ -239,11 +236,11 @@ def parse_list_query(query: MultiMapping[str], ctx: AuthContext, host_name: str)
 
 async def _list(request: web.Request, detail: bool) -> web.Response:
     ctx = auth.context(request)
-    parsed = parse_list_query(request.query, ctx, request.app[config_key].host_name)
+    parsed = parse_list_query(request.query, ctx, request.config_dict[config_key].host_name)
     if parsed.filters.all_tenants and not ctx.is_admin:
         kind = "detail" if detail else "index"
         raise PolicyNotAuthorized(action=f"os_compute_api:servers:{kind}:get_all_tenants")
-    found = [] if parsed.matches_nothing else service(request).list(ctx, parsed.filters)
+    found = [] if parsed.matches_nothing else request.config_dict[servers_key].list(ctx, parsed.filters)
     links = Links(request)
     body: dict[str, Any] = {"servers": [views.server_detail(s, links, ctx) if detail else views.server_brief(s, links)
                                         for s in found]}
@@ -262,7 +259,7 @@ async def list_servers_detail(request: web.Request) -> web.Response:
 
 async def show_server(request: web.Request) -> web.Response:
     ctx = auth.context(request)
-    server = service(request).get(ctx, request.match_info["server_id"])
+    server = request.config_dict[servers_key].get(ctx, request.match_info["server_id"])
     return json_response({"server": views.server_detail(server, Links(request), ctx)})
 
 
@@ -270,7 +267,7 @@ async def create_server(request: web.Request) -> web.Response:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
     body = await json_body(request, schemas.for_request(request, schemas.create))
     create = decode_create(body, ctx.project_id)
-    result = await service(request).create(ctx, create)
+    result = await request.config_dict[servers_key].create(ctx, create)
     if create.return_reservation_id:
         return json_response({"reservation_id": result.reservation_id}, status=202)
     links = Links(request)
@@ -283,13 +280,13 @@ async def update_server(request: web.Request) -> web.Response:
     ctx = auth.require_writer(request, "os_compute_api:servers:update")
     body = await json_body(request, schemas.for_request(request, schemas.update))
     values = {column: body["server"][field] for field, column in _UPDATE_COLUMNS.items() if field in body["server"]}
-    server = await service(request).update(ctx, request.match_info["server_id"], values)
+    server = await request.config_dict[servers_key].update(ctx, request.match_info["server_id"], values)
     return json_response({"server": views.server_detail(server, Links(request), ctx)})
 
 
 async def delete_server(request: web.Request) -> web.Response:
     ctx = auth.require_writer(request, "os_compute_api:servers:delete")
-    await service(request).delete(ctx, request.match_info["server_id"])
+    await request.config_dict[servers_key].delete(ctx, request.match_info["server_id"])
     return web.Response(status=204)
 
 

@@ -10,7 +10,7 @@ from nodecompute.api.keys import config_key
 
 
 def base_url(request: web.Request) -> str:
-    cfg = request.app[config_key]
+    cfg = request.config_dict[config_key]
     if cfg.server.public_url:
         return cfg.public_url
     scheme, host = request.scheme, request.host

@@ -18,7 +18,7 @@ INTERNAL_SERVICES = ("nova-conductor", "nova-scheduler")
 
 
 def _zone_name(request: web.Request) -> str:
-    return request.app[config_key].compute.availability_zone
+    return request.config_dict[config_key].compute.availability_zone
 
 
 def _summary(zone: str) -> dict:
@@ -36,7 +36,7 @@ async def list_zones(request: web.Request) -> web.Response:
 
 async def list_zones_detail(request: web.Request) -> web.Response:
     require_admin(request, "os_compute_api:os-availability-zone:detail")
-    host = request.app[config_key].host_name
+    host = request.config_dict[config_key].host_name
     zones = [
         {"zoneName": INTERNAL_ZONE, "zoneState": {"available": True}, "hosts": _hosts(host, INTERNAL_SERVICES)},
         {"zoneName": _zone_name(request), "zoneState": {"available": True},

@@ -19,6 +19,7 @@ from nodecompute.compute import errors
 from nodecompute.compute.image_models import ACTIVE, HASH_ALGO, QUEUED, SAVING, Image, ImageQuery
 from nodecompute.compute.image_patch import PatchOp, apply_patch, check_property_names
 from nodecompute.compute.models import AuthContext, isotime, utcnow
+from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
 from nodecompute.db import images as idb
 from nodecompute.db.store import Store
@@ -185,11 +186,11 @@ async def _capped(chunks: AsyncIterator[bytes], maximum: int) -> AsyncIterator[b
 
 
 class ImageService:
-    def __init__(self, store: Store, files: ImageFiles, cfg: Config, quotas: Any = None) -> None:
+    def __init__(self, store: Store, files: ImageFiles, cfg: Config, quotas: QuotaService | None = None) -> None:
         self.store = store
         self.files = files
         self.cfg = cfg
-        self.quotas = quotas  # QuotaService, for per-project metadata_items; cfg.quota when absent
+        self.quotas = quotas  # for per-project metadata_items; cfg.quota when absent
         self.size_cap = IMAGE_SIZE_CAP
         self._content_lock = asyncio.Lock()
 

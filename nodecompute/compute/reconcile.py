@@ -12,12 +12,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from nodecompute.compute import states
-from nodecompute.compute.models import utcnow
+from nodecompute.compute.guests import Guests
+from nodecompute.compute.models import AuthContext, utcnow
 from nodecompute.compute.server_models import Server
+from nodecompute.config import Config
 from nodecompute.db import servers as sdb
+from nodecompute.db.store import Store
+from nodecompute.virt.hypervisor import Hypervisor
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +32,25 @@ SYNC_INTERVAL = 600.0
 INTERRUPTED_BUILD = "The server was being built when nodecompute stopped; the build was abandoned."
 
 
+@dataclass(frozen=True)
+class Redo:
+    """The server service's calls that finish or redo a task interrupted by a stop (its locks and task tracking)."""
+
+    finish_delete: Callable[[Server], Awaitable[None]]
+    reboot: Callable[[Server], None]  # hard, in the background
+    start: Callable[[AuthContext, str], Awaitable[None]]
+    stop: Callable[[AuthContext, str], Awaitable[None]]
+    prune_base_cache: Callable[[], Awaitable[None]]
+
+
 class Reconciler:
-    def __init__(self, service, *, reap_orphans: bool, stop_event_delay: float = STOP_EVENT_DELAY) -> None:
-        self.service = service
-        self.store = service.store
-        self.guests = service.guests
-        self.hv = service.guests.hv
+    def __init__(self, store: Store, guests: Guests, hv: Hypervisor, cfg: Config, redo: Redo, *,
+                 reap_orphans: bool, stop_event_delay: float = STOP_EVENT_DELAY) -> None:
+        self.store = store
+        self.guests = guests
+        self.hv = hv
+        self.cfg = cfg
+        self.redo = redo
         self.reap_orphans = reap_orphans
         self.stop_event_delay = stop_event_delay
         self._pending: dict[str, asyncio.TimerHandle] = {}
@@ -54,7 +73,7 @@ class Reconciler:
             else:
                 log.warning("domain %s is tagged for server %s, which has no row; left alone", name, tags.get("server_id"))
         self._remove_orphan_dirs({s.uuid for s in servers})
-        await self.service.prune_base_cache()
+        await self.redo.prune_base_cache()
 
     async def _recover(self, server: Server) -> None:
         task = server.task_state
@@ -63,21 +82,19 @@ class Reconciler:
             await self.guests.destroy(server.uuid, server.instance_name)
             await self.store.write(sdb.set_fault, server.uuid, 500, INTERRUPTED_BUILD)
         elif task == states.DELETING:
-            await self.service.finish_delete(server)
+            await self.redo.finish_delete(server)
         elif task in states.SOFT_REBOOT_TASKS or task in states.HARD_REBOOT_TASKS:
-            self.service.track(server.uuid, self.service.run_reboot(server, hard=True))
+            self.redo.reboot(server)
         elif task == states.POWERING_OFF:
             await self.store.write(sdb.update_server, server.uuid, {"task_state": None})
-            await self._redo(server, self.service.stop_server)
+            await self._redo(server, self.redo.stop)
         elif task == states.POWERING_ON:
             await self.store.write(sdb.update_server, server.uuid, {"task_state": None})
-            await self._redo(server, self.service.start_server)
+            await self._redo(server, self.redo.start)
         else:
             await self.sync_power_state(server.uuid)
 
-    async def _redo(self, server: Server, action) -> None:
-        from nodecompute.compute.models import AuthContext
-
+    async def _redo(self, server: Server, action: Callable[[AuthContext, str], Awaitable[None]]) -> None:
         system = AuthContext(user_id=server.user_id, user_name="nodecompute", project_id=server.project_id,
                              project_name="", roles=("admin",), expires_at=utcnow(), issued_at=utcnow(),
                              audit_id="reconcile")
@@ -87,7 +104,7 @@ class Reconciler:
             log.warning("redo of %s for server %s: %s", action.__name__, server.uuid, exc)
 
     def _remove_orphan_dirs(self, live: set[str]) -> None:
-        root = self.guests.cfg.instances_dir
+        root = self.cfg.instances_dir
         if not root.is_dir():
             return
         for entry in root.iterdir():
@@ -143,7 +160,7 @@ class Reconciler:
             try:
                 for server in self.store.read(sdb.list_all_live):
                     await self.sync_power_state(server.uuid)
-                retention = timedelta(seconds=self.guests.cfg.compute.deleted_retention)
+                retention = timedelta(seconds=self.cfg.compute.deleted_retention)
                 await self.store.write(sdb.purge_deleted, utcnow() - retention)
             except Exception:
                 log.exception("periodic reconciliation failed")

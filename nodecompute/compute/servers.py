@@ -16,8 +16,12 @@ import dataclasses
 
 from nodecompute.compute import states
 from nodecompute.compute.errors import BadRequest, Conflict, Forbidden, InstanceInvalidState, NotFound, QuotaExceeded
+from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
+from nodecompute.compute.images import ImageService
+from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.models import AuthContext, isotime, utcnow
+from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.server_models import CreateRequest, CreateResult, Server, ServerFilters
 from nodecompute.config import Config
 from nodecompute.db import servers as sdb
@@ -46,7 +50,8 @@ def reservation_id() -> str:
 
 
 class ServerService:
-    def __init__(self, store: Store, cfg: Config, guests: Guests, *, flavors, images, keypairs, quotas) -> None:
+    def __init__(self, store: Store, cfg: Config, guests: Guests, *, flavors: FlavorService, images: ImageService,
+                 keypairs: KeypairService, quotas: QuotaService) -> None:
         self.store = store
         self.cfg = cfg
         self.guests = guests
@@ -269,6 +274,10 @@ class ServerService:
         expected = (None, *states.SOFT_REBOOT_TASKS, *states.HARD_REBOOT_TASKS[1:]) if hard else (None,)
         server = await self._begin(ctx, server_id, action, task, expected)
         self.track(server.uuid, self.run_reboot(server, hard))
+
+    def resume_reboot(self, server: Server) -> None:
+        """Redo a reboot a stop interrupted, hard, in the background (reconcile.py)."""
+        self.track(server.uuid, self.run_reboot(server, hard=True))
 
     async def run_reboot(self, server: Server, hard: bool) -> None:
         async def work() -> None:

@@ -6,7 +6,7 @@ import itertools
 import pytest
 
 from nodecompute.app import create_app
-from nodecompute.api.keys import services_key
+from nodecompute.api.keys import store_key
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.identity import accounts
@@ -31,7 +31,7 @@ def make_user(api: Api, cfg: Config):
     """make_user(project_name, role) -> token of a new user with that role in that project (created if needed)."""
 
     async def make(project: str, role: str = "member", name: str | None = None) -> str:
-        store = api.client.server.app[services_key]["store"]
+        store = api.client.server.app[store_key]
         user = name or f"user{next(_names)}"
 
         def create(db):

@@ -6,7 +6,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from nodecompute.api.keys import services_key
+from nodecompute.api.keys import flavors_key, store_key
 from nodecompute.compute.flavor_models import FlavorNotFound
 from nodecompute.db import identity as idb
 from tests.api.helpers import assert_fault
@@ -15,7 +15,7 @@ DEFAULT_IDS = ["1", "2", "3", "4", "42", "5"]  # Nova sorts flavorid as a string
 
 
 def _project_id(api, name: str) -> str:
-    return api.client.server.app[services_key]["store"].read(idb.find_project, name).id
+    return api.client.server.app[store_key].read(idb.find_project, name).id
 
 
 def _flavor_body(name="custom", ram=256, vcpus=1, disk=2, **extra):
@@ -240,7 +240,7 @@ async def test_private_flavor_is_invisible_to_other_projects(api, admin_token, m
                  "/flavors/priv/os-flavor-access"):
         await assert_fault(await api.get(path, token_b), 404, "itemNotFound", "Flavor priv could not be found.")
     await assert_fault(await api.get("/flavors?marker=priv", token_b), 400, "badRequest", "marker [priv] not found")
-    service = api.client.server.app[services_key]["flavors"]
+    service = api.client.server.app[flavors_key]
     with pytest.raises(FlavorNotFound):
         service.get_for_project("priv", _project_id(api, "proj-b"), False)
 
@@ -260,7 +260,7 @@ async def test_admin_is_public_filter(api, admin_token, make_user):
 
 
 async def test_disabled_flavors_are_listed_only_for_admins(api, admin_token, make_user):
-    store = api.client.server.app[services_key]["store"]
+    store = api.client.server.app[store_key]
     await store.write(lambda db: db.execute("UPDATE flavors SET disabled = 1 WHERE flavorid = '5'"))
     member = await make_user("proj-a", "member")
     assert "5" not in await _ids(api, member, "/detail")
@@ -270,7 +270,7 @@ async def test_disabled_flavors_are_listed_only_for_admins(api, admin_token, mak
 
 
 async def test_get_for_project_accepts_ids_and_urls(api, admin_token):
-    service = api.client.server.app[services_key]["flavors"]
+    service = api.client.server.app[flavors_key]
     for ref in ("42", 42, "http://h/compute/v2.1/p/flavors/42", "http://h/compute/flavors/42?x=1"):
         assert service.get_for_project(ref, "any-project", False).name == "m1.nano"
     with pytest.raises(FlavorNotFound, match="Flavor 99 could not be found."):

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from nodecompute.api.keys import identity_key, services_key
+from nodecompute.api.keys import identity_key, images_key, quotas_key
 from tests.api.helpers import assert_keystone_error
 from tests.api.test_images import OCTETS, PATCH, gl, make_disk, project_id, qcow2  # noqa: F401 (fixtures)
 
@@ -33,7 +33,7 @@ async def assert_glance_error(resp, code: int, message: str | None = None) -> di
 
 
 def store_dir(api):
-    return api.client.server.app[services_key]["images"].files.images_dir
+    return api.client.server.app[images_key].files.images_dir
 
 
 def stored(api) -> list[str]:
@@ -179,7 +179,7 @@ async def test_upload_detects_format_and_rejects_bad_input(api, gl, make_user, q
 
 async def test_upload_over_the_size_cap(api, gl, make_user, qcow2):
     token = await make_user("proj-a", "member")
-    api.client.server.app[services_key]["images"].size_cap = 4096
+    api.client.server.app[images_key].size_cap = 4096
     image = await gl.create(token, name="big", disk_format="qcow2")
 
     async def body():
@@ -228,14 +228,14 @@ async def test_upload_broken_off_requeues_and_keeps_nothing(api, gl, make_user, 
         raise ConnectionResetError("client went away")
 
     with pytest.raises(ConnectionResetError):
-        await api.client.server.app[services_key]["images"].upload(ctx, image["id"], broken())
+        await api.client.server.app[images_key].upload(ctx, image["id"], broken())
     assert (await gl.show(token, image["id"]))["status"] == "queued"
     assert stored(api) == []
 
 
 async def test_uploads_cut_by_a_restart_are_requeued(api, gl, make_user):
     token = await make_user("proj-a", "member")
-    service = api.client.server.app[services_key]["images"]
+    service = api.client.server.app[images_key]
     image = await gl.create(token, name="interrupted")
     other = await gl.create(token, name="untouched")
     await service.store.write(lambda db: db.execute("UPDATE images SET status = 'saving' WHERE id = ?",
@@ -365,7 +365,7 @@ async def test_patch_roles_isolation_and_property_limit(api, gl, make_user, admi
     await assert_glance_error(await patch(gl, reader, private["id"], op), 403)
     await assert_glance_error(await patch(gl, other, private["id"], op), 404)
     await assert_glance_error(await patch(gl, other, public["id"], op), 403)
-    await api.client.server.app[services_key]["quotas"].update_project(project_id(api, "proj-a"),
+    await api.client.server.app[quotas_key].update_project(project_id(api, "proj-a"),
                                                                        {"metadata_items": 1})
     assert (await patch(gl, member, private["id"], {"op": "add", "path": "/a", "value": "1"})).status == 200
     await assert_glance_error(await patch(gl, member, private["id"], {"op": "add", "path": "/b", "value": "2"}),

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from nodecompute.api.keys import services_key
+from nodecompute.api.keys import store_key
 from nodecompute.identity.accounts import token_digest
 from tests.api.helpers import assert_fault, assert_keystone_error
 
@@ -56,7 +56,7 @@ async def test_issue_token_v3_body_and_catalog(api):
 async def test_token_stored_only_as_digest(api):
     resp = await api.client.post("/identity/v3/auth/tokens", json=_password_body())
     token = resp.headers["X-Subject-Token"]
-    store = api.client.server.app[services_key]["store"]
+    store = api.client.server.app[store_key]
     rows = [dict(r) for r in store.reader.execute("SELECT * FROM tokens").fetchall()]
     assert all(token not in str(row.values()) for row in rows)
     assert any(row["digest"] == token_digest(token) for row in rows)
@@ -135,7 +135,7 @@ async def test_v2_token_issue(api):
 
 
 async def test_expired_token_is_rejected(api, admin_token):
-    store = api.client.server.app[services_key]["store"]
+    store = api.client.server.app[store_key]
     await store.write(lambda db: db.execute("UPDATE tokens SET expires_at = '2000-01-01T00:00:00.000000'"))
     resp = await api.get("/flavors", admin_token)
     assert resp.status == 401
@@ -152,7 +152,7 @@ async def test_project_in_url_must_match_token(api, admin_token, make_user):
     other = await make_user("other", "member")
     resp = await api.get("/flavors", admin_token)
     assert resp.status == 200
-    store = api.client.server.app[services_key]["store"]
+    store = api.client.server.app[store_key]
     admin_project = store.reader.execute("SELECT id FROM projects WHERE name='admin'").fetchone()["id"]
     resp = await api.get(f"/{admin_project}/flavors", admin_token)
     assert resp.status == 200

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nodecompute.api import glance
-from nodecompute.api.keys import services_key
+from nodecompute.api.keys import images_key, quotas_key, store_key
 from nodecompute.db import identity as idb
 from tests.api.helpers import Api, assert_fault
 
@@ -69,11 +69,11 @@ def qcow2(tmp_path) -> bytes:
 
 
 def project_id(api: Api, name: str) -> str:
-    return api.client.server.app[services_key]["store"].read(idb.find_project, name).id
+    return api.client.server.app[store_key].read(idb.find_project, name).id
 
 
 def stored_files(api: Api) -> list[Path]:
-    files = api.client.server.app[services_key]["images"].files
+    files = api.client.server.app[images_key].files
     return [p for p in files.path_for("0" * 64).parent.rglob("*") if p.is_file()]
 
 
@@ -291,8 +291,7 @@ async def test_metadata_roles(api, gl, make_user):
 
 async def test_metadata_items_quota(api, gl, make_user):
     token = await make_user("proj-a", "member")
-    services = api.client.server.app[services_key]
-    await services["quotas"].update_project(project_id(api, "proj-a"), {"metadata_items": 2})
+    await api.client.server.app[quotas_key].update_project(project_id(api, "proj-a"), {"metadata_items": 2})
     image = await gl.create(token, name="q", one="1")
     path = f"/images/{image['id']}/metadata"
     assert (await api.post(path, token, json={"metadata": {"two": "2"}})).status == 200

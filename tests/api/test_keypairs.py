@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from nodecompute.api.keys import identity_key, services_key
+from nodecompute.api.keys import identity_key, keypairs_key, store_key
 from nodecompute.compute.errors import NotFound
 from tests.api.helpers import assert_fault
 from tests.unit.test_keypair_keys import NOVA_IMPORT_FINGERPRINT, NOVA_IMPORT_KEY
@@ -44,7 +44,7 @@ async def test_generate_returns_private_key_once(api, make_user):
     assert re.fullmatch(r"([0-9a-f]{2}:){15}[0-9a-f]{2}", keypair["fingerprint"])
     shown = (await (await api.get("/os-keypairs/generated", token)).json())["keypair"]
     assert "private_key" not in shown and shown["public_key"] == keypair["public_key"]
-    store = api.client.server.app[services_key]["store"]
+    store = api.client.server.app[store_key]
     rows = [dict(r) for r in store.reader.execute("SELECT * FROM keypairs").fetchall()]
     secret = keypair["private_key"].splitlines()[1]
     assert rows and all(secret not in str(row.values()) for row in rows)
@@ -199,7 +199,7 @@ async def test_service_get_for_server_create(api, make_user):
     token = await make_user("kp-service")
     ctx = whoami(api, token)
     await create(api, token, "boot-key", ED25519_KEY)
-    service = api.client.server.app[services_key]["keypairs"]
+    service = api.client.server.app[keypairs_key]
     keypair = service.get(ctx.user_id, "boot-key")
     assert keypair.public_key == ED25519_KEY and keypair.user_id == ctx.user_id and keypair.private_key is None
     try:

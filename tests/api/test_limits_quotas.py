@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from nodecompute.api.keys import identity_key, services_key
+from nodecompute.api.keys import identity_key, keypairs_key, quotas_key, store_key
 from nodecompute.compute.errors import QuotaExceeded
 from tests.api.helpers import assert_fault
 
@@ -29,7 +29,8 @@ def whoami(api, token):
 
 
 def services(api):
-    return api.client.server.app[services_key]
+    app = api.client.server.app
+    return {"store": app[store_key], "keypairs": app[keypairs_key], "quotas": app[quotas_key]}
 
 
 async def add_servers(api, project_id, user_id, vcpus, memory_mb, count=1, deleted=False):

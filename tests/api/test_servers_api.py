@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nodecompute.api import servers
-from nodecompute.api.keys import config_key, identity_key, services_key
+from nodecompute.api.keys import config_key, identity_key, images_key, servers_key, store_key
 from nodecompute.app import create_app
 from nodecompute.compute import states
 from nodecompute.compute.models import AuthContext, isotime, utcnow
@@ -31,7 +31,7 @@ B64 = base64.b64encode
 async def servers_api(aiohttp_client, cfg) -> Api:
     client = await aiohttp_client(create_app(cfg))
     yield Api(client)
-    service = client.server.app[services_key]["servers"]
+    service = client.server.app[servers_key]
     await service.wait_idle()
     # test:///default is shared by the whole process and names domains by serial: leave no domain behind.
     for server in service.store.read(sdb.list_all_live):
@@ -45,7 +45,7 @@ async def api(servers_api) -> Api:
 
 
 def _store(api: Api):
-    return api.client.server.app[services_key]["store"]
+    return api.client.server.app[store_key]
 
 
 def _project_id(api: Api, name: str) -> str:
@@ -273,7 +273,7 @@ async def image_id(api, make_user) -> str:
     """An active 1 MiB raw image owned by proj-a, uploaded through the image service."""
     token = await make_user("proj-a", "member", name="image-owner")
     ctx = api.client.server.app[identity_key].validate(token)
-    images = api.client.server.app[services_key]["images"]
+    images = api.client.server.app[images_key]
     image = await images.create(ctx, {"name": "tiny", "disk_format": "raw", "container_format": "bare"}, {}, [])
 
     async def chunks():
@@ -338,7 +338,7 @@ async def test_create_accepts_the_cli_image_root_mapping(api, make_user, image_i
 
 
 async def _wait_idle(api: Api) -> None:
-    await api.client.server.app[services_key]["servers"].wait_idle()
+    await api.client.server.app[servers_key].wait_idle()
 
 
 async def _status(api: Api, token: str, server_id: str) -> tuple[str, int]:

@@ -11,7 +11,7 @@ import dataclasses
 
 import pytest
 
-from nodecompute.api.keys import services_key
+from nodecompute.api.keys import images_key, servers_key, store_key
 from nodecompute.app import create_app
 from nodecompute.db import servers as sdb
 from tests.api.helpers import Api, assert_fault
@@ -29,7 +29,7 @@ async def _nothing_created(api: Api, token: str, cfg) -> None:
     assert (await resp.json())["servers"] == []
     instances = cfg.instances_dir
     assert not instances.exists() or [p.name for p in instances.iterdir() if p.name != "_base"] == []
-    assert api.client.server.app[services_key]["store"].read(sdb.list_all_live) == []
+    assert api.client.server.app[store_key].read(sdb.list_all_live) == []
 
 
 @pytest.mark.parametrize("quota, body, message", [
@@ -112,7 +112,7 @@ async def test_full_host_gives_error_no_valid_host(aiohttp_client, small_host_cf
     first = await api.post("/servers", token, json=_create_body(imageRef=image, name="fits"))
     second = await api.post("/servers", token, json=_create_body(imageRef=image, name="no-room"))
     assert first.status == 202 and second.status == 202
-    service = client.server.app[services_key]["servers"]
+    service = client.server.app[servers_key]
     await service.wait_idle()
     try:
         shown = {}
@@ -138,7 +138,7 @@ def make_user_on(cfg):
     from nodecompute.identity import accounts
 
     async def make(api: Api, project: str) -> str:
-        store = api.client.server.app[services_key]["store"]
+        store = api.client.server.app[store_key]
 
         def create(db):
             if idb.find_project(db, project) is None:
@@ -157,7 +157,7 @@ def image_on():
     async def make(api: Api, token: str) -> str:
         app = api.client.server.app
         ctx = app[identity_key].validate(token)
-        images = app[services_key]["images"]
+        images = app[images_key]
         image = await images.create(ctx, {"name": "tiny", "disk_format": "raw", "container_format": "bare"}, {}, [])
 
         async def chunks():

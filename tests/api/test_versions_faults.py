@@ -90,9 +90,9 @@ async def test_malformed_body_oversized_body_and_media_type(api, admin_token):
 
 
 async def test_unexpected_exception_is_generic_500(api, admin_token, monkeypatch, caplog):
-    from nodecompute.api.keys import services_key
+    from nodecompute.api.keys import flavors_key
 
-    flavors = api.client.server.app[services_key]["flavors"]
+    flavors = api.client.server.app[flavors_key]
 
     def boom(*args, **kwargs):
         raise RuntimeError("secret internals")

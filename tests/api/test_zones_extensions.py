@@ -7,7 +7,7 @@ import re
 import pytest
 
 from nodecompute.api import extensions
-from nodecompute.api.keys import config_key, services_key
+from nodecompute.api.keys import config_key, store_key
 from nodecompute.app import create_app
 from nodecompute.db import identity as idb
 from nodecompute.identity import accounts
@@ -58,7 +58,7 @@ async def _member(api):
         idb.create_project(db, "az-members")
         accounts.create_user(db, app[config_key], "az-member", "az-members", "member", "pw-az-member")
 
-    await app[services_key]["store"].write(create)
+    await app[store_key].write(create)
     return await api.token("az-member", "pw-az-member", "az-members")
 
 
