@@ -1,4 +1,4 @@
-"""The application factory: middlewares, routes and the resources each cleanup context opens and closes."""
+"""The application factory: the root app, its faces, and the resources each cleanup context opens and closes."""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +7,11 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from nodecompute.api import access_log, auth, faults, routes
+from nodecompute.api import access_log, face, faults
+from nodecompute.api.dialects.identity import IDENTITY
+from nodecompute.api.dialects.image import IMAGE
+from nodecompute.api.dialects.openstack import OPENSTACK
+from nodecompute.api.route_table import face_routes
 from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, quotas_key,
                                   reconciler_key, response_cache_key, servers_key, store_key)
 from nodecompute.caching import VersionedCache
@@ -20,19 +24,19 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
 
-def create_app(cfg: Config, *, with_servers: bool = True,
-               extra_routes: list[routes.Route] | None = None) -> web.Application:
-    app = web.Application(
-        client_max_size=MAX_BODY_BYTES,
-        middlewares=[faults.request_id_middleware, auth.microversion_middleware, faults.error_middleware,
-                     auth.auth_middleware],
-    )
+def create_app(cfg: Config, *, with_servers: bool = True) -> web.Application:
+    """The root application: request ids, the faces (compute, identity, image; each a sub-application with its
+    dialect) and the cleanup contexts that open the services. More faces may be mounted until the app starts."""
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[faults.root_middleware])
     app[config_key] = cfg
     app[response_cache_key] = VersionedCache(max_entries=256)
     app.cleanup_ctx.append(_state_ctx)
     if with_servers:
         app.cleanup_ctx.append(_servers_ctx)
-    routes.setup_routes(app, extra_routes or [])
+    for route in face_routes("root"):
+        app.router.add_route(route.method, route.path, route.handler)
+    for dialect in (OPENSTACK, IDENTITY, IMAGE):
+        face.mount(app, dialect)
     return app
 
 

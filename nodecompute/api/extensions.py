@@ -2,7 +2,7 @@
 
 EXTENSIONS holds every alias of behaviour.md section 4.1 with Nova's name and description (extension_info.py) and
 the operations.md rows it stands for. Only the aliases in IMPLEMENTED are served; a feature that implements the
-rows of an alias adds it with `implement("alias", ...)` (or by extending the set literal below).
+rows of an alias adds it to that set.
 """
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from nodecompute.api.faults import json_response
+from nodecompute.api.respond import respond
 from nodecompute.compute.errors import NotFound
 
 NAMESPACE = "http://docs.openstack.org/compute/ext/fake_xml"
@@ -140,32 +140,23 @@ IMPLEMENTED: set[str] = {
 }
 
 
-def implement(*aliases: str) -> None:
-    """Serve these aliases from now on (a feature calls this once its rows are implemented)."""
-    unknown = [a for a in aliases if a not in BY_ALIAS]
-    if unknown:
-        raise ValueError(f"not an alias of behaviour.md section 4.1: {', '.join(unknown)}")
-    IMPLEMENTED.update(aliases)
-
-
 def _view(ext: Extension) -> dict:
     return {"name": ext.name, "alias": ext.alias, "description": ext.description, "namespace": NAMESPACE,
             "updated": UPDATED, "links": []}
 
 
-async def list_extensions(request: web.Request) -> web.Response:
-    served = sorted(alias for alias in IMPLEMENTED if alias in BY_ALIAS)
-    return json_response({"extensions": [_view(BY_ALIAS[alias]) for alias in served]})
+async def list_extensions(request: web.Request) -> web.StreamResponse:
+    return respond(request, [BY_ALIAS[alias] for alias in sorted(IMPLEMENTED) if alias in BY_ALIAS])
 
 
-async def show_extension(request: web.Request) -> web.Response:
+async def show_extension(request: web.Request) -> web.StreamResponse:
     alias = request.match_info["alias"]
     if alias not in IMPLEMENTED or alias not in BY_ALIAS:
         raise NotFound()
-    return json_response({"extension": _view(BY_ALIAS[alias])})
+    return respond(request, BY_ALIAS[alias])
 
 
-ROUTES = [
-    ("GET", "/extensions", list_extensions),
-    ("GET", "/extensions/{alias}", show_extension),
-]
+VIEWS = {
+    "#104": lambda out, found: {"extensions": [_view(ext) for ext in found]},
+    "#105": lambda out, ext: {"extension": _view(ext)},
+}

@@ -1,16 +1,14 @@
-"""Fault bodies and the middlewares that produce them.
+"""Fault bodies, and the root application's middleware (request ids, and faults for paths outside every face).
 
-Every error leaves through `error_middleware`, whatever raised it: a ComputeError from the service, aiohttp's own
-404/405/413, malformed JSON, or an unexpected exception (500 computeFault with a generic text and a logged
-traceback). The body shape depends on the service the path belongs to: Nova faults under /compute, Keystone's
-``{"error": ...}`` under /identity, Glance's webob shape under /image.
+Each face renders its own errors (api/face.py) through its dialect's `Faults`: Nova's `{name: {code, message}}`
+for compute, Keystone's `{"error": ...}` for identity, Glance's webob shape for image. The renderers are here.
 """
 from __future__ import annotations
 
 import json
 import logging
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 
 from aiohttp import web
@@ -20,98 +18,71 @@ from nodecompute.compute import errors
 
 log = logging.getLogger(__name__)
 
-# Fault name by HTTP status, per dialect (behaviour.md section 1). Only "openstack" is served today; vendor
-# dialects add their own table here without touching any handler.
-FAULT_NAMES: dict[str, dict[int, str]] = {
-    "openstack": {
-        400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 405: "badMethod",
-        409: "conflictingRequest", 413: "overLimit", 429: "overLimit", 415: "badMediaType",
-        501: "notImplemented", 503: "serviceUnavailable",
-    },
+# Nova's fault names by status (behaviour.md section 1); anything else is computeFault.
+NOVA_FAULT_NAMES: dict[int, str] = {
+    400: "badRequest", 401: "unauthorized", 403: "forbidden", 404: "itemNotFound", 405: "badMethod",
+    409: "conflictingRequest", 413: "overLimit", 429: "overLimit", 415: "badMediaType",
+    501: "notImplemented", 503: "serviceUnavailable",
 }
-DEFAULT_FAULT_NAME = {"openstack": "computeFault"}
+NOVA_DEFAULT_FAULT = "computeFault"
 JSON = "application/json"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def fault_name(code: int, dialect: str = "openstack") -> str:
-    return FAULT_NAMES[dialect].get(code, DEFAULT_FAULT_NAME[dialect])
-
-
-def nova_fault(code: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def nova_fault(code: int, name: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
     body: dict = {"code": code, "message": message}
     if code in (413, 429) and headers and "Retry-After" in headers:
         body["retryAfter"] = headers["Retry-After"]
-    return json_response({fault_name(code): body}, status=code, headers=headers)
+    return json_response({name: body}, status=code, headers=headers)
 
 
-def keystone_error(code: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def keystone_error(code: int, name: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
     title = HTTPStatus(code).phrase
     return json_response({"error": {"code": code, "title": title, "message": message}}, status=code, headers=headers)
 
 
-def glance_error(code: int, message: str, headers: dict[str, str] | None = None) -> web.Response:
+def glance_error(code: int, name: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
     phrase = HTTPStatus(code).phrase
     body = {"code": f"{code} {phrase}", "title": phrase, "message": message}
     return json_response(body, status=code, headers=headers)
 
 
-def json_response(body: object, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     return web.Response(
         body=json.dumps(body).encode(), status=status, headers=headers,
         content_type=JSON, charset="UTF-8",
     )
 
 
-def _renderer(path: str) -> Callable[..., web.Response]:
-    if path.startswith("/identity"):
-        return keystone_error
-    if path.startswith("/image"):
-        return glance_error
-    return nova_fault
-
-
 def unauthorized(request: web.Request, identity_url: str) -> web.Response:
     """401 as keystonemiddleware sends it, with the identity endpoint in WWW-Authenticate."""
     headers = {"WWW-Authenticate": f'Keystone uri="{identity_url}"'}
-    return keystone_error(401, errors.Unauthorized.msg_fmt, headers)
+    return keystone_error(401, "unauthorized", errors.Unauthorized.msg_fmt, headers)
+
+
+def _root_fault(code: int, message: str) -> web.Response:
+    return nova_fault(code, NOVA_FAULT_NAMES.get(code, NOVA_DEFAULT_FAULT), message)
 
 
 @web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def root_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Request ids on every response; Nova faults for what no face answered (an unknown path at the root)."""
     rid = f"req-{uuid.uuid4()}"
     request[request_id_key] = rid
     try:
         response = await handler(request)
-    except web.HTTPException as exc:  # only reachable when the error middleware let one through
-        exc.headers["x-openstack-request-id"] = rid
-        exc.headers["x-compute-request-id"] = rid
-        raise
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        response = _root_fault(404, errors.NotFound.msg_fmt)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            exc.headers["x-openstack-request-id"] = rid
+            exc.headers["x-compute-request-id"] = rid
+            raise
+        response = _root_fault(exc.status, exc.reason)
+    except Exception:
+        log.exception("Unexpected error on %s %s (%s)", request.method, request.path, rid)
+        response = _root_fault(500, errors.InternalError.msg_fmt)
     response.headers["x-openstack-request-id"] = rid
     response.headers["x-compute-request-id"] = rid
     return response
-
-
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    render = _renderer(request.path)
-    try:
-        return await handler(request)
-    except errors.ComputeError as exc:
-        if exc.code >= 500:
-            log.error("%s %s failed: %s", request.method, request.path, exc, exc_info=True)
-        message = exc.message if exc.safe else errors.InternalError.msg_fmt
-        return render(exc.code, message, dict(exc.headers) or None)
-    except web.HTTPRequestEntityTooLarge:
-        return render(413, errors.TooLarge.msg_fmt)
-    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
-        # Nova's router answers an unknown path and a known path with an unknown method alike: 404.
-        return render(404, "The resource could not be found.")
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        return render(exc.status, exc.reason)
-    except Exception:
-        log.exception("Unexpected error on %s %s (%s)", request.method, request.path, request.get(request_id_key))
-        return render(500, errors.InternalError.msg_fmt)

@@ -6,17 +6,17 @@ rejected (behaviour.md section 4).
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from nodecompute.api import auth, validation
-from nodecompute.api.faults import JSON, json_response
-from nodecompute.api.keys import api_version_key, flavors_key, response_cache_key
+from nodecompute.api.actions import Action, dispatch
+from nodecompute.api.keys import flavors_key, response_cache_key
+from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond, respond_cached
 from nodecompute.api.urls import Links, base_url
-from nodecompute.compute.errors import BadRequest, MalformedBody
+from nodecompute.compute.errors import BadRequest
 from nodecompute.compute.flavor_models import SORT_DIRS, SORT_KEYS
 from nodecompute.compute.models import Flavor
 
@@ -75,24 +75,6 @@ UPDATE_EXTRA_SPEC = {**EXTRA_SPECS, "minProperties": 1, "maxProperties": 1}
 
 
 
-def _drop_unknown(schema: Mapping[str, Any], value: Any) -> Any:
-    """Legacy /v2: properties the schema does not name are ignored instead of rejected."""
-    properties = schema.get("properties")
-    if not isinstance(value, dict) or properties is None:
-        return value
-    return {key: _drop_unknown(properties[key], item) for key, item in value.items() if key in properties}
-
-
-def _checked(request: web.Request, schema: Mapping[str, Any], body: dict) -> dict:
-    if request.get(api_version_key) == (2, 0):
-        body = _drop_unknown(schema, body)
-    return validation.validate(schema, body)
-
-
-async def _body(request: web.Request, schema: Mapping[str, Any]) -> dict:
-    return _checked(request, schema, await validation.json_body(request))
-
-
 # -- views --
 
 def flavor_summary(links: Links, flavor: Flavor) -> dict[str, Any]:
@@ -137,7 +119,7 @@ def _int_filter(query: dict[str, Any], name: str) -> int | None:
 
 
 def _list_filters(request: web.Request) -> dict[str, Any]:
-    query = validation.validate_query(LIST_QUERY, request.query)
+    query = parse_query(request)
     limit = int(query.get("limit") or 0)
     filters = {
         "min_ram": _int_filter(query, "minRam"), "min_disk": _int_filter(query, "minDisk"),
@@ -149,41 +131,29 @@ def _list_filters(request: web.Request) -> dict[str, Any]:
     return filters
 
 
-def _list(view: Callable[[Links, Flavor], dict[str, Any]], path_tail: str) -> Callable[..., Awaitable[web.Response]]:
-    def render(request: web.Request) -> bytes:
-        ctx = auth.context(request)
+async def list_flavors(request: web.Request) -> web.Response:
+    """#601 and #602 (the route's operation picks the summary or the detail view): rendered once per query and
+    caller until the database changes."""
+    ctx = auth.context(request)
+    service = request.config_dict[flavors_key]
+    key = (request.path_qs, base_url(request), ctx.project_id, ctx.is_admin)
+
+    def make() -> tuple[int, list[Flavor]]:
         filters = _list_filters(request)
-        flavors = request.config_dict[flavors_key].list_visible(ctx.project_id, ctx.is_admin, **filters)
-        links = Links(request)
-        body: dict[str, Any] = {"flavors": [view(links, flavor) for flavor in flavors]}
-        if flavors and len(flavors) == filters["limit"]:
-            body["flavors_links"] = links.next_page(path_tail, flavors[-1].flavorid)
-        return json.dumps(body).encode()
-
-    async def handler(request: web.Request) -> web.Response:
-        ctx = auth.context(request)
-        key = (request.path_qs, base_url(request), request.get(api_version_key), ctx.project_id, ctx.is_admin)
-        body = request.config_dict[response_cache_key].get_or_make(
-            request.config_dict[flavors_key].data_version(), key, lambda: render(request))
-        return web.Response(body=body, content_type=JSON, charset="UTF-8")
-    return handler
-
-
-list_flavors = _list(flavor_summary, "flavors")
-list_flavors_detail = _list(flavor_detail, "flavors/detail")
+        return filters["limit"], service.list_visible(ctx.project_id, ctx.is_admin, **filters)
+    return respond_cached(request, request.config_dict[response_cache_key], service.data_version(), key, make)
 
 
 # -- show, create, delete (#603-#605) --
 
-async def show_flavor(request: web.Request) -> web.Response:
+async def show_flavor(request: web.Request) -> web.StreamResponse:
     ctx = auth.context(request)
     flavors = request.config_dict[flavors_key]
-    flavor = flavors.get_for_project(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin)
-    return json_response({"flavor": flavor_detail(Links(request), flavor)})
+    return respond(request, flavors.get_for_project(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin))
 
 
-async def create_flavor(request: web.Request) -> web.Response:
-    spec = (await _body(request, CREATE_FLAVOR))["flavor"]
+async def create_flavor(request: web.Request) -> web.StreamResponse:
+    spec = (await parse_body(request))["flavor"]
     auth.require_admin(request, POLICY % "manage:create")
     flavor = await request.config_dict[flavors_key].create(
         spec["name"], spec["ram"], spec["vcpus"], spec["disk"], flavorid=spec.get("id"),
@@ -191,105 +161,118 @@ async def create_flavor(request: web.Request) -> web.Response:
         rxtx_factor=spec.get("rxtx_factor", 1.0),
         is_public=validation.to_bool(spec.get("os-flavor-access:is_public", True)),
     )
-    return json_response({"flavor": flavor_detail(Links(request), flavor)})
+    return respond(request, flavor)
 
 
-async def delete_flavor(request: web.Request) -> web.Response:
+async def delete_flavor(request: web.Request) -> web.StreamResponse:
     auth.require_admin(request, POLICY % "manage:delete")
     await request.config_dict[flavors_key].delete(request.match_info["flavor_id"])
-    return web.Response(status=202)
+    return respond(request)
 
 
 # -- access (#606-#608) --
 
-async def list_flavor_access(request: web.Request) -> web.Response:
+async def list_flavor_access(request: web.Request) -> web.StreamResponse:
     ctx = auth.context(request)
     flavorid = request.match_info["flavor_id"]
     projects = request.config_dict[flavors_key].access_list(flavorid, ctx.project_id, ctx.is_admin)
-    return json_response(_access_view(flavorid, projects))
+    return respond(request, (flavorid, projects))
 
 
-async def _add_tenant_access(request: web.Request, body: dict) -> web.Response:
+async def _add_tenant_access(request: web.Request, body: dict) -> web.StreamResponse:
     auth.require_admin(request, POLICY % "access:add_tenant_access")
     flavorid = request.match_info["flavor_id"]
     projects = await request.config_dict[flavors_key].add_access(flavorid, body["addTenantAccess"]["tenant"])
-    return json_response(_access_view(flavorid, projects))
+    return respond(request, (flavorid, projects))
 
 
-async def _remove_tenant_access(request: web.Request, body: dict) -> web.Response:
+async def _remove_tenant_access(request: web.Request, body: dict) -> web.StreamResponse:
     auth.require_admin(request, POLICY % "access:remove_tenant_access")
     flavorid = request.match_info["flavor_id"]
     projects = await request.config_dict[flavors_key].remove_access(flavorid, body["removeTenantAccess"]["tenant"])
-    return json_response(_access_view(flavorid, projects))
+    return respond(request, (flavorid, projects))
 
 
+# action key -> operation, handler (the admin check follows the body check, as in Nova)
 ACTIONS = {
-    "addTenantAccess": (ADD_TENANT, _add_tenant_access),
-    "removeTenantAccess": (REMOVE_TENANT, _remove_tenant_access),
+    "addTenantAccess": Action("#607", _add_tenant_access),
+    "removeTenantAccess": Action("#608", _remove_tenant_access),
 }
 
 
-async def flavor_action(request: web.Request) -> web.Response:
-    """Dispatch on the single body key, as Nova's wsgi action_peek does."""
-    body = await validation.json_body(request)
-    if len(body) != 1:
-        raise MalformedBody()
-    key = next(iter(body))
-    if key not in ACTIONS:
-        raise BadRequest(f"There is no such action: {key}")
-    schema, action = ACTIONS[key]
-    return await action(request, _checked(request, schema, body))
+async def flavor_action(request: web.Request) -> web.StreamResponse:
+    return await dispatch(request, ACTIONS)
 
 
 # -- extra specs (#609-#613) --
 
-async def list_extra_specs(request: web.Request) -> web.Response:
+async def list_extra_specs(request: web.Request) -> web.StreamResponse:
     ctx = auth.context(request)
-    specs = request.config_dict[flavors_key].extra_specs(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin)
-    return json_response({"extra_specs": specs})
+    flavors = request.config_dict[flavors_key]
+    return respond(request, flavors.extra_specs(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin))
 
 
-async def create_extra_specs(request: web.Request) -> web.Response:
-    body = await _body(request, CREATE_EXTRA_SPECS)
+async def create_extra_specs(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request)
     auth.require_admin(request, POLICY % "extra-specs:create")
     await request.config_dict[flavors_key].set_extra_specs(request.match_info["flavor_id"], body["extra_specs"])
-    return json_response(body)
+    return respond(request, body)
 
 
-async def show_extra_spec(request: web.Request) -> web.Response:
+async def show_extra_spec(request: web.Request) -> web.StreamResponse:
     ctx = auth.context(request)
     key = request.match_info["key"]
     flavors = request.config_dict[flavors_key]
     value = flavors.extra_spec(request.match_info["flavor_id"], key, ctx.project_id, ctx.is_admin)
-    return json_response({key: value})
+    return respond(request, {key: value})
 
 
-async def update_extra_spec(request: web.Request) -> web.Response:
-    body = await _body(request, UPDATE_EXTRA_SPEC)
+async def update_extra_spec(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request)
     auth.require_admin(request, POLICY % "extra-specs:update")
     if request.match_info["key"] not in body:
         raise BadRequest("Request body and URI mismatch")
     await request.config_dict[flavors_key].set_extra_specs(request.match_info["flavor_id"], body)
-    return json_response(body)
+    return respond(request, body)
 
 
-async def delete_extra_spec(request: web.Request) -> web.Response:
+async def delete_extra_spec(request: web.Request) -> web.StreamResponse:
     auth.require_admin(request, POLICY % "extra-specs:delete")
-    await request.config_dict[flavors_key].delete_extra_spec(request.match_info["flavor_id"], request.match_info["key"])
-    return web.Response(status=200)
+    await request.config_dict[flavors_key].delete_extra_spec(request.match_info["flavor_id"],
+                                                             request.match_info["key"])
+    return respond(request)
 
 
-ROUTES = [
-    ("GET", "/flavors", list_flavors),
-    ("GET", "/flavors/detail", list_flavors_detail),
-    ("POST", "/flavors", create_flavor),
-    ("GET", "/flavors/{flavor_id}", show_flavor),
-    ("DELETE", "/flavors/{flavor_id}", delete_flavor),
-    ("GET", "/flavors/{flavor_id}/os-flavor-access", list_flavor_access),
-    ("POST", "/flavors/{flavor_id}/action", flavor_action),
-    ("GET", "/flavors/{flavor_id}/os-extra_specs", list_extra_specs),
-    ("POST", "/flavors/{flavor_id}/os-extra_specs", create_extra_specs),
-    ("GET", "/flavors/{flavor_id}/os-extra_specs/{key}", show_extra_spec),
-    ("PUT", "/flavors/{flavor_id}/os-extra_specs/{key}", update_extra_spec),
-    ("DELETE", "/flavors/{flavor_id}/os-extra_specs/{key}", delete_extra_spec),
-]
+# -- the openstack dialect's views, statuses and schemas --
+
+def _page(view: Callable[[Links, Flavor], dict[str, Any]], path_tail: str) -> Callable[[Out, Any], dict]:
+    def render(out: Out, result: tuple[int, list[Flavor]]) -> dict[str, Any]:
+        limit, flavors = result
+        body: dict[str, Any] = {"flavors": [view(out.links, flavor) for flavor in flavors]}
+        if flavors and len(flavors) == limit:
+            body["flavors_links"] = out.links.next_page(path_tail, flavors[-1].flavorid)
+        return body
+    return render
+
+
+def _one(out: Out, flavor: Flavor) -> dict[str, Any]:
+    return {"flavor": flavor_detail(out.links, flavor)}
+
+
+def _access(out: Out, result: tuple[str, list[str]]) -> dict[str, Any]:
+    return _access_view(*result)
+
+
+def _echo(out: Out, body: Any) -> Any:
+    return body
+
+
+VIEWS = {
+    "#601": _page(flavor_summary, "flavors"), "#602": _page(flavor_detail, "flavors/detail"),
+    "#603": _one, "#604": _one, "#606": _access, "#607": _access, "#608": _access,
+    "#609": lambda out, specs: {"extra_specs": specs}, "#610": _echo, "#611": _echo, "#612": _echo,
+}
+STATUSES = {"#605": 202}
+BODIES = {"#604": CREATE_FLAVOR, "#607": ADD_TENANT, "#608": REMOVE_TENANT, "#610": CREATE_EXTRA_SPECS,
+          "#612": UPDATE_EXTRA_SPEC}
+QUERIES = {"#601": QuerySchema(LIST_QUERY), "#602": QuerySchema(LIST_QUERY)}

@@ -1,5 +1,5 @@
 """The Glance v2 subset (#801-#808) under /image: versions, images list/create/show/patch/delete, data upload and
-download. Errors leave in Glance's webob shape (api/faults.py renders every /image path that way).
+download. Errors leave in Glance's webob shape (the image face's dialect renders them so).
 
 Entities are un-enveloped, `status` lowercase, custom properties at the top level, times `…Z` (clients.md pitfall 4).
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -15,12 +16,12 @@ from aiohttp import web
 
 from nodecompute.api import glance_query
 from nodecompute.api.auth import context, require_writer
-from nodecompute.api.faults import json_response
 from nodecompute.api.keys import images_key
+from nodecompute.api.respond import Out, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
 from nodecompute.compute import errors
-from nodecompute.compute.image_models import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES, Image
+from nodecompute.compute.image_models import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES, Image, ImageQuery
 from nodecompute.compute.image_patch import READ_ONLY, RESERVED, PatchOp, ReadOnlyAttribute, ReservedAttribute
 from nodecompute.compute.images import ImagePropertyLimit
 
@@ -95,22 +96,23 @@ def _versions_body(request: web.Request) -> dict:
                           "links": [{"rel": "self", "href": href}]} for i, v in enumerate(VERSIONS)]}
 
 
-async def list_versions(request: web.Request) -> web.Response:
-    return json_response(_versions_body(request), status=300)
-
-
-async def show_versions(request: web.Request) -> web.Response:
-    return json_response(_versions_body(request))
+async def show_versions(request: web.Request) -> web.StreamResponse:
+    """#801 (300) and GET /versions (200): the operation of the route picks the status."""
+    return respond(request)
 
 
 # Images.
 
-async def list_images(request: web.Request) -> web.Response:
+async def list_images(request: web.Request) -> web.StreamResponse:
     query = glance_query.parse(request.query)
-    images = request.config_dict[images_key].list(context(request), query)
+    return respond(request, (query, request.config_dict[images_key].list(context(request), query)))
+
+
+def _list_view(out: Out, result: tuple[ImageQuery, list[Image]]) -> dict[str, Any]:
+    query, images = result
     body: dict[str, Any] = {"images": [image_entity(i) for i in images], "schema": "/v2/schemas/images"}
-    body.update(glance_query.page_links(request.query, images, query.limit))
-    return json_response(body)
+    body.update(glance_query.page_links(out.request.query, images, query.limit))
+    return body
 
 
 def _create_parts(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], list[str]]:
@@ -126,17 +128,17 @@ def _create_parts(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str],
     return fields, properties, list(body.get("tags", []))
 
 
-async def create_image(request: web.Request) -> web.Response:
+async def create_image(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "add_image")
     fields, properties, tags = _create_parts(await json_body(request))
     with _glance_errors():
         image = await request.config_dict[images_key].create(ctx, fields, properties, tags)
-    return json_response(image_entity(image), status=201, headers={"Location": f"/v2/images/{image.id}"})
+    return respond(request, image)
 
 
-async def show_image(request: web.Request) -> web.Response:
+async def show_image(request: web.Request) -> web.StreamResponse:
     image = request.config_dict[images_key].get(context(request), request.match_info["image_id"])
-    return json_response(image_entity(image))
+    return respond(request, image)
 
 
 def _pointer_name(path: Any) -> str:
@@ -173,51 +175,55 @@ def parse_patch(raw: bytes) -> list[PatchOp]:
     return ops
 
 
-async def update_image(request: web.Request) -> web.Response:
+async def update_image(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "modify_image")
     if request.content_type != PATCH_TYPE:
         raise errors.UnsupportedMediaType(f"Unsupported Content-Type; use {PATCH_TYPE}")
     ops = parse_patch(await request.read())
     with _glance_errors():
         image = await request.config_dict[images_key].update(ctx, request.match_info["image_id"], ops)
-    return json_response(image_entity(image))
+    return respond(request, image)
 
 
-async def delete_image(request: web.Request) -> web.Response:
+async def delete_image(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "delete_image")
     await request.config_dict[images_key].delete(ctx, request.match_info["image_id"])
-    return web.Response(status=204)
+    return respond(request)
 
 
 # Image data (#807-#808): streamed both ways, never held in memory.
 
-async def upload_image_data(request: web.Request) -> web.Response:
+async def upload_image_data(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "upload_image")
     if request.content_type != "application/octet-stream":
         raise errors.UnsupportedMediaType("Unsupported Content-Type; image data must be application/octet-stream")
     chunks = request.content.iter_chunked(DOWNLOAD_CHUNK)
     await request.config_dict[images_key].upload(ctx, request.match_info["image_id"], chunks, request.content_length)
-    return web.Response(status=204)
+    return respond(request)
 
 
 async def download_image_data(request: web.Request) -> web.StreamResponse:
-    image, path = request.config_dict[images_key].data_path(context(request), request.match_info["image_id"])
+    found = request.config_dict[images_key].data_path(context(request), request.match_info["image_id"])
+    return respond(request, found)
+
+
+def _data_view(out: Out, result: tuple[Image, Path | None]) -> Reply:
+    """The image's bytes streamed from its file; 204 while it has none."""
+    image, path = result
     if path is None:
-        return web.Response(status=204)
+        return Reply(status=204)
     headers = {"Content-Type": "application/octet-stream", "Content-MD5": image.checksum or ""}
-    return web.FileResponse(path, chunk_size=DOWNLOAD_CHUNK, headers=headers)
+    return Reply(headers=headers, file=path)
 
 
-IMAGE = "/image/v2/images/{image_id}"
-GLANCE_ROUTES = [
-    ("GET", "/image", list_versions),
-    ("GET", "/image/", list_versions),
-    ("GET", "/image/versions", show_versions),
-    ("GET", "/image/v2/images", list_images),
-    ("POST", "/image/v2/images", create_image),
-    ("GET", IMAGE, show_image),
-    ("PATCH", IMAGE, update_image),
-    ("DELETE", IMAGE, delete_image),
-    ("PUT", IMAGE + "/file", upload_image_data),
-    ("GET", IMAGE + "/file", download_image_data),
-]
+def _created_view(out: Out, image: Image) -> Reply:
+    return Reply(image_entity(image), headers={"Location": f"/v2/images/{image.id}"})
+
+
+# The image face's views and statuses (api/dialects/image.py).
+VIEWS = {
+    "#801": lambda out, _: _versions_body(out.request), "image:versions": lambda out, _: _versions_body(out.request),
+    "#802": _list_view, "#803": _created_view, "#804": lambda out, image: image_entity(image),
+    "#805": lambda out, image: image_entity(image), "#808": _data_view,
+}
+STATUSES = {"#801": 300, "#803": 201, "#806": 204, "#807": 204}

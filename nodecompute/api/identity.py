@@ -6,8 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from nodecompute.api.faults import json_response
+from nodecompute.api.auth import context
 from nodecompute.api.keys import config_key, identity_key, images_key
+from nodecompute.api.respond import Out, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
 from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
@@ -37,18 +38,14 @@ def _root(request: web.Request) -> str:
     return f"{base_url(request)}/identity"
 
 
-async def versions(request: web.Request) -> web.Response:
-    root = _root(request)
-    body = {"versions": {"values": [_v3_doc(root), _v2_doc(root)]}}
-    return json_response(body, status=300, headers={"Location": f"{root}/v3/"})
+async def show(request: web.Request) -> web.StreamResponse:
+    """Every version document: the operation of the route picks the view."""
+    return respond(request)
 
 
-async def show_v3(request: web.Request) -> web.Response:
-    return json_response({"version": _v3_doc(_root(request))})
-
-
-async def show_v2(request: web.Request) -> web.Response:
-    return json_response({"version": _v2_doc(_root(request))})
+def _versions_view(out: Out, _: Any) -> Reply:
+    root = _root(out.request)
+    return Reply({"versions": {"values": [_v3_doc(root), _v2_doc(root)]}}, headers={"Location": f"{root}/v3/"})
 
 
 def catalog(request: web.Request) -> list[dict[str, Any]]:
@@ -100,7 +97,7 @@ def _ref(obj: Any, what: str) -> str:
     return obj.get("id") or obj["name"]
 
 
-async def issue_v3(request: web.Request) -> web.Response:
+async def issue_v3(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
     auth = body.get("auth")
     identity = auth.get("identity") if isinstance(auth, dict) else None
@@ -126,36 +123,37 @@ async def issue_v3(request: web.Request) -> web.Response:
         token, ctx = await service.authenticate_token(old, project_ref)
     else:
         raise Unauthorized("Attempted to authenticate with an unsupported method.")
-    return json_response(token_body(request, ctx), status=201, headers={"X-Subject-Token": token})
+    return respond(request, (token, ctx))
 
 
-def _caller(request: web.Request) -> AuthContext:
-    ctx = request.config_dict[identity_key].validate(request.headers.get("X-Auth-Token"))
-    if ctx is None:
-        raise Unauthorized()
-    return ctx
+def _issued_view(out: Out, result: tuple[str, AuthContext]) -> Reply:
+    token, ctx = result
+    return Reply(token_body(out.request, ctx), headers={"X-Subject-Token": token})
 
 
-async def validate_v3(request: web.Request) -> web.Response:
-    _caller(request)
+async def validate_v3(request: web.Request) -> web.StreamResponse:
     subject = request.headers.get("X-Subject-Token")
     ctx = request.config_dict[identity_key].validate(subject)
     if ctx is None:
         raise NotFound("Could not find token.")
-    nocatalog = "nocatalog" in request.query
-    return json_response(token_body(request, ctx, with_catalog=not nocatalog), headers={"X-Subject-Token": subject})
+    return respond(request, (subject, ctx))
 
 
-async def revoke_v3(request: web.Request) -> web.Response:
-    _caller(request)
+def _validated_view(out: Out, result: tuple[str, AuthContext]) -> Reply:
+    subject, ctx = result
+    with_catalog = "nocatalog" not in out.request.query
+    return Reply(token_body(out.request, ctx, with_catalog=with_catalog), headers={"X-Subject-Token": subject})
+
+
+async def revoke_v3(request: web.Request) -> web.StreamResponse:
     subject = request.headers.get("X-Subject-Token")
     if not subject:
         raise NotFound("Could not find token.")
     await request.config_dict[identity_key].revoke(subject)
-    return web.Response(status=204)
+    return respond(request)
 
 
-async def issue_v2(request: web.Request) -> web.Response:
+async def issue_v2(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
     auth = body.get("auth")
     if not isinstance(auth, dict):
@@ -172,6 +170,11 @@ async def issue_v2(request: web.Request) -> web.Response:
         token, ctx = await service.authenticate_token(auth["token"]["id"], project_ref)
     else:
         raise BadRequest("Expecting to find passwordCredentials or token in auth.")
+    return respond(request, (token, ctx))
+
+
+def _access_view(out: Out, result: tuple[str, AuthContext]) -> dict:
+    token, ctx = result
     tenant = {"id": ctx.project_id, "name": ctx.project_name, "enabled": True, "description": None}
     service_catalog = [{
         "type": entry["type"], "name": entry["name"],
@@ -179,7 +182,7 @@ async def issue_v2(request: web.Request) -> web.Response:
                        "id": e["id"], "tenantId": ctx.project_id}
                       for e in entry["endpoints"] if e["interface"] == "public"],
         "endpoints_links": [],
-    } for entry in catalog(request)]
+    } for entry in catalog(out.request)]
     access = {
         "token": {"id": token, "issued_at": _zulu(ctx.issued_at),
                   "expires": ctx.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "tenant": tenant,
@@ -189,7 +192,7 @@ async def issue_v2(request: web.Request) -> web.Response:
                  "roles": [{"name": r} for r in ctx.roles], "roles_links": []},
         "metadata": {"is_admin": 0, "roles": list(ctx.roles)},
     }
-    return json_response({"access": access})
+    return {"access": access}
 
 
 def _project_entity(request: web.Request, project) -> dict:
@@ -198,22 +201,39 @@ def _project_entity(request: web.Request, project) -> dict:
             "tags": [], "options": {}, "links": {"self": f"{_root(request)}/v3/projects/{project.id}"}}
 
 
-async def list_projects(request: web.Request) -> web.Response:
+async def list_projects(request: web.Request) -> web.StreamResponse:
     """GET /v3/projects: admins see every project, others only their token's (clients resolve names this way)."""
-    ctx = _caller(request)
+    ctx = context(request)
     projects = request.config_dict[identity_key].projects()
     if not ctx.is_admin:
         projects = [p for p in projects if p.id == ctx.project_id]
     name = request.query.get("name")
     if name is not None:
         projects = [p for p in projects if p.name == name]
-    return json_response({"projects": [_project_entity(request, p) for p in projects],
-                          "links": {"self": f"{_root(request)}/v3/projects", "next": None, "previous": None}})
+    return respond(request, projects)
 
 
-async def show_project(request: web.Request) -> web.Response:
-    ctx = _caller(request)
+async def show_project(request: web.Request) -> web.StreamResponse:
+    ctx = context(request)
     project = request.config_dict[identity_key].project(request.match_info["project_id"])
     if project is None or (not ctx.is_admin and project.id != ctx.project_id):
         raise NotFound(f"Could not find project: {request.match_info['project_id']}.")
-    return json_response({"project": _project_entity(request, project)})
+    return respond(request, project)
+
+
+def _projects_view(out: Out, projects: list) -> dict:
+    root = _root(out.request)
+    return {"projects": [_project_entity(out.request, p) for p in projects],
+            "links": {"self": f"{root}/v3/projects", "next": None, "previous": None}}
+
+
+# The identity face's views and statuses (api/dialects/identity.py).
+VIEWS = {
+    "#2201": _versions_view,
+    "#2202": lambda out, _: {"version": _v3_doc(_root(out.request))},
+    "identity:v2.0": lambda out, _: {"version": _v2_doc(_root(out.request))},
+    "#2203": _issued_view, "#2204": _validated_view, "#2206": _access_view,
+    "identity:projects": _projects_view,
+    "identity:project": lambda out, project: {"project": _project_entity(out.request, project)},
+}
+STATUSES = {"#2201": 300, "#2203": 201, "#2205": 204}

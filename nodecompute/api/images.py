@@ -15,8 +15,8 @@ from aiohttp import web
 
 from nodecompute.api import validation
 from nodecompute.api.auth import context, require_writer
-from nodecompute.api.faults import json_response
-from nodecompute.api.keys import api_version_key, images_key
+from nodecompute.api.keys import images_key
+from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond
 from nodecompute.api.urls import Links, base_url
 from nodecompute.compute import errors
 from nodecompute.compute.image_models import Image, ImageQuery
@@ -74,7 +74,7 @@ def parse_changes_since(text: str) -> datetime:
 
 def list_query(request: web.Request) -> ImageQuery:
     query = request.query
-    validation.validate_query(LIST_QUERY, query)
+    parse_query(request)
     limit = int(query.get("limit", 0))
     if limit < 0:
         raise errors.BadRequest(f"Invalid input for query parameters limit. Value: {limit}. "
@@ -125,21 +125,10 @@ def image_detail(request: web.Request, image: Image) -> dict[str, Any]:
     return view
 
 
-async def _list(request: web.Request, view, tail: str) -> web.Response:
+async def list_images(request: web.Request) -> web.StreamResponse:
+    """#701 and #702 (the route's operation picks the summary or the detail view)."""
     query = list_query(request)
-    images = request.config_dict[images_key].list(context(request), query)
-    body: dict[str, Any] = {"images": [view(request, i) for i in images]}
-    if images and len(images) == query.limit:
-        body["images_links"] = Links(request).next_page(tail, images[-1].id)
-    return json_response(body)
-
-
-async def list_images(request: web.Request) -> web.Response:
-    return await _list(request, image_summary, "images")
-
-
-async def list_images_detail(request: web.Request) -> web.Response:
-    return await _list(request, image_detail, "images/detail")
+    return respond(request, (query.limit, request.config_dict[images_key].list(context(request), query)))
 
 
 def _get(request: web.Request) -> Image:
@@ -147,84 +136,88 @@ def _get(request: web.Request) -> Image:
         return request.config_dict[images_key].get(context(request), request.match_info["image_id"])
 
 
-async def show_image(request: web.Request) -> web.Response:
-    return json_response({"image": image_detail(request, _get(request))})
+async def show_image(request: web.Request) -> web.StreamResponse:
+    return respond(request, _get(request))
 
 
-async def delete_image(request: web.Request) -> web.Response:
+async def delete_image(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "image:delete")
     with _nova_errors(forbidden="You are not allowed to delete the image."):
         await request.config_dict[images_key].delete(ctx, request.match_info["image_id"])
-    return web.Response(status=204)
+    return respond(request)
 
 
 # Image metadata (#705-#710): the image's custom properties.
 
-async def _body(request: web.Request, schema: dict) -> dict:
-    """Validated body; legacy /v2 drops unknown top-level keys instead of rejecting them."""
-    body = await validation.json_body(request)
-    if request.get(api_version_key) == (2, 0):
-        body = {k: v for k, v in body.items() if k in schema["properties"]}
-    return validation.validate(schema, body)
-
-
-async def list_metadata(request: web.Request) -> web.Response:
-    return json_response({"metadata": _get(request).properties})
+async def list_metadata(request: web.Request) -> web.StreamResponse:
+    return respond(request, _get(request).properties)
 
 
 async def _set(request: web.Request, properties: dict[str, str], replace: bool) -> Image:
     ctx = require_writer(request, "image:update_metadata")
     with _nova_errors():
-        return await request.config_dict[images_key].set_properties(ctx, request.match_info["image_id"], properties,
-                                                      replace=replace)
+        return await request.config_dict[images_key].set_properties(ctx, request.match_info["image_id"],
+                                                                    properties, replace=replace)
 
 
-async def merge_metadata(request: web.Request) -> web.Response:
-    body = await _body(request, METADATA_BODY)
-    image = await _set(request, body["metadata"], replace=False)
-    return json_response({"metadata": image.properties})
+async def merge_metadata(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request)
+    return respond(request, (await _set(request, body["metadata"], replace=False)).properties)
 
 
-async def replace_metadata(request: web.Request) -> web.Response:
-    body = await _body(request, METADATA_BODY)
-    image = await _set(request, body["metadata"], replace=True)
-    return json_response({"metadata": image.properties})
+async def replace_metadata(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request)
+    return respond(request, (await _set(request, body["metadata"], replace=True)).properties)
 
 
-async def show_metadata_item(request: web.Request) -> web.Response:
+async def show_metadata_item(request: web.Request) -> web.StreamResponse:
     key = request.match_info["key"]
     properties = _get(request).properties
     if key not in properties:
         raise errors.NotFound()
-    return json_response({"meta": {key: properties[key]}})
+    return respond(request, {key: properties[key]})
 
 
-async def set_metadata_item(request: web.Request) -> web.Response:
-    body = await _body(request, META_BODY)
+async def set_metadata_item(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request)
     key = request.match_info["key"]
     if key not in body["meta"]:
         raise errors.BadRequest("Request body and URI mismatch")
     await _set(request, body["meta"], replace=False)
-    return json_response({"meta": body["meta"]})
+    return respond(request, body["meta"])
 
 
-async def delete_metadata_item(request: web.Request) -> web.Response:
+async def delete_metadata_item(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "image:delete_metadata")
     with _nova_errors():
         await request.config_dict[images_key].delete_property(ctx, request.match_info["image_id"],
                                                               request.match_info["key"])
-    return web.Response(status=204)
+    return respond(request)
 
 
-ROUTES = [
-    ("GET", "/images", list_images),
-    ("GET", "/images/detail", list_images_detail),
-    ("GET", "/images/{image_id}", show_image),
-    ("DELETE", "/images/{image_id}", delete_image),
-    ("GET", "/images/{image_id}/metadata", list_metadata),
-    ("POST", "/images/{image_id}/metadata", merge_metadata),
-    ("PUT", "/images/{image_id}/metadata", replace_metadata),
-    ("GET", "/images/{image_id}/metadata/{key}", show_metadata_item),
-    ("PUT", "/images/{image_id}/metadata/{key}", set_metadata_item),
-    ("DELETE", "/images/{image_id}/metadata/{key}", delete_metadata_item),
-]
+def _page(view, path_tail: str):
+    def render(out: Out, result: tuple[int, list[Image]]) -> dict[str, Any]:
+        limit, images = result
+        body: dict[str, Any] = {"images": [view(out.request, image) for image in images]}
+        if images and len(images) == limit:
+            body["images_links"] = out.links.next_page(path_tail, images[-1].id)
+        return body
+    return render
+
+
+def _metadata(out: Out, properties: dict[str, str]) -> dict:
+    return {"metadata": properties}
+
+
+def _meta(out: Out, item: dict[str, str]) -> dict:
+    return {"meta": item}
+
+
+VIEWS = {
+    "#701": _page(image_summary, "images"), "#702": _page(image_detail, "images/detail"),
+    "#703": lambda out, image: {"image": image_detail(out.request, image)},
+    "#705": _metadata, "#706": _metadata, "#707": _metadata, "#708": _meta, "#709": _meta,
+}
+STATUSES = {"#704": 204, "#710": 204}
+BODIES = {"#706": METADATA_BODY, "#707": METADATA_BODY, "#709": META_BODY}
+QUERIES = {"#701": QuerySchema(LIST_QUERY), "#702": QuerySchema(LIST_QUERY)}

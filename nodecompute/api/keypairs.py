@@ -11,8 +11,9 @@ from aiohttp import web
 
 from nodecompute.api import validation
 from nodecompute.api.auth import context, require_writer
-from nodecompute.api.faults import json_response
-from nodecompute.api.keys import api_version_key, keypairs_key
+from nodecompute.api.dialect import Versioned
+from nodecompute.api.keys import keypairs_key
+from nodecompute.api.respond import parse_body, respond
 from nodecompute.compute.models import Keypair, isotime
 
 CREATE_SCHEMA = {
@@ -28,10 +29,9 @@ CREATE_SCHEMA = {
     "required": ["keypair"],
     "additionalProperties": False,
 }
-# Legacy /v2: unknown properties are ignored and the name may carry leading/trailing spaces (Nova's create_v20).
+# Legacy /v2: the name may carry leading/trailing spaces (Nova's create_v20); unknown properties are dropped by the
+# dialect's legacy validation.
 CREATE_SCHEMA_V20 = copy.deepcopy(CREATE_SCHEMA)
-CREATE_SCHEMA_V20["additionalProperties"] = True
-CREATE_SCHEMA_V20["properties"]["keypair"]["additionalProperties"] = True
 CREATE_SCHEMA_V20["properties"]["keypair"]["properties"]["name"] = {
     "type": "string", "minLength": 1, "maxLength": 255, "pattern": r"^[^\x00-\x1f\x7f]*$"}
 
@@ -48,40 +48,40 @@ def _detail(keypair: Keypair) -> dict:
     }
 
 
-async def list_keypairs(request: web.Request) -> web.Response:
-    ctx = context(request)
-    keypairs = request.config_dict[keypairs_key].list(ctx.user_id)
-    return json_response({"keypairs": [{"keypair": _summary(k)} for k in keypairs]})
+async def list_keypairs(request: web.Request) -> web.StreamResponse:
+    return respond(request, request.config_dict[keypairs_key].list(context(request).user_id))
 
 
-async def create_keypair(request: web.Request) -> web.Response:
+async def create_keypair(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "os_compute_api:os-keypairs:create")
-    legacy = request.get(api_version_key) == (2, 0)
-    body = await validation.json_body(request, CREATE_SCHEMA_V20 if legacy else CREATE_SCHEMA)
-    params = body["keypair"]
-    keypairs = request.config_dict[keypairs_key]
-    keypair = await keypairs.create(ctx.project_id, ctx.user_id, params["name"], params.get("public_key"))
+    params = (await parse_body(request))["keypair"]
+    keypair = await request.config_dict[keypairs_key].create(ctx.project_id, ctx.user_id, params["name"],
+                                                             params.get("public_key"))
+    return respond(request, keypair)
+
+
+async def show_keypair(request: web.Request) -> web.StreamResponse:
+    ctx = context(request)
+    return respond(request, request.config_dict[keypairs_key].get(ctx.user_id, request.match_info["keypair_name"]))
+
+
+async def delete_keypair(request: web.Request) -> web.StreamResponse:
+    ctx = require_writer(request, "os_compute_api:os-keypairs:delete")
+    await request.config_dict[keypairs_key].delete(ctx.user_id, request.match_info["keypair_name"])
+    return respond(request)
+
+
+def _created(out, keypair: Keypair) -> dict:
     view = {**_summary(keypair), "user_id": keypair.user_id}
     if keypair.private_key is not None:
         view["private_key"] = keypair.private_key
-    return json_response({"keypair": view})
+    return {"keypair": view}
 
 
-async def show_keypair(request: web.Request) -> web.Response:
-    ctx = context(request)
-    keypair = request.config_dict[keypairs_key].get(ctx.user_id, request.match_info["keypair_name"])
-    return json_response({"keypair": _detail(keypair)})
-
-
-async def delete_keypair(request: web.Request) -> web.Response:
-    ctx = require_writer(request, "os_compute_api:os-keypairs:delete")
-    await request.config_dict[keypairs_key].delete(ctx.user_id, request.match_info["keypair_name"])
-    return web.Response(status=202)
-
-
-ROUTES = [
-    ("GET", "/os-keypairs", list_keypairs),
-    ("POST", "/os-keypairs", create_keypair),
-    ("GET", "/os-keypairs/{keypair_name}", show_keypair),
-    ("DELETE", "/os-keypairs/{keypair_name}", delete_keypair),
-]
+VIEWS = {
+    "#901": lambda out, keypairs: {"keypairs": [{"keypair": _summary(k)} for k in keypairs]},
+    "#902": _created,
+    "#903": lambda out, keypair: {"keypair": _detail(keypair)},
+}
+STATUSES = {"#904": 202}
+BODIES = {"#902": Versioned(CREATE_SCHEMA_V20, ((2, 1), CREATE_SCHEMA))}

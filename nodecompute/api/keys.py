@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from nodecompute.api.dialect import Bound, Dialect
 from nodecompute.caching import VersionedCache
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.images import ImageService
@@ -36,6 +37,12 @@ reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
 # rendered bodies of hot lists (the flavor lists), kept until the database changes
 response_cache_key = web.AppKey("response_cache", VersionedCache)
 
+# on each face's sub-application: its dialect, and the table row + version root of each registered aiohttp route
+dialect_key = web.AppKey("dialect", Dialect)
+bindings_key = web.AppKey("bindings", dict)
+
 request_id_key = web.RequestKey("request_id", str)
+bound_key = web.RequestKey("bound", Bound)  # the matched route's row, root and dialect (face middleware)
+op_key = web.RequestKey("op", str)  # set by an action dispatcher: the action's operation id, for respond()
 context_key = web.RequestKey("context", AuthContext)
 api_version_key = web.RequestKey("api_version", tuple)  # (2, 1) on /v2.1; (2, 0) on legacy /v2

@@ -5,8 +5,8 @@ from aiohttp import web
 
 from nodecompute.api import validation
 from nodecompute.api.auth import context, require_admin
-from nodecompute.api.faults import json_response
-from nodecompute.api.keys import api_version_key, quotas_key
+from nodecompute.api.keys import quotas_key
+from nodecompute.api.respond import parse_body, respond
 from nodecompute.compute.errors import BadRequest, NotImplementedYet, PolicyNotAuthorized, ValidationError
 from nodecompute.compute.quotas import RESOURCES
 
@@ -60,11 +60,14 @@ async def show_limits(request: web.Request) -> web.Response:
         require_admin(request, "os_compute_api:limits:other_project")
         project_id = request.query.getall("tenant_id")[-1]
     quotas = request.config_dict[quotas_key]
-    limits = quotas.limits(project_id)
-    used = quotas.displayed_usage(project_id)
+    return respond(request, (quotas.limits(project_id), quotas.displayed_usage(project_id)))
+
+
+def _limits_view(out, result: tuple[dict[str, int], dict[str, int]]) -> dict:
+    limits, used = result
     absolute = {key: limits[name] for name, keys in ABSOLUTE_NAMES.items() for key in keys}
     absolute.update({key: used[name] for key, name in USED_NAMES.items()})
-    return json_response({"limits": {"rate": [], "absolute": absolute}})
+    return {"limits": {"rate": [], "absolute": absolute}}
 
 
 # ----- os-quota-sets -----------------------------------------------------------------------------------------------
@@ -88,14 +91,14 @@ def _user_id(request: web.Request) -> str | None:
 async def show_quota_set(request: web.Request) -> web.Response:
     project_id = _target_project(request, "os_compute_api:os-quota-sets:show")
     # Per-user limits default to the project's, and nodecompute stores no per-user overrides.
-    return json_response({"quota_set": {"id": project_id, **request.config_dict[quotas_key].limits(project_id)}})
+    return respond(request, (project_id, request.config_dict[quotas_key].limits(project_id)))
 
 
 async def show_quota_defaults(request: web.Request) -> web.Response:
     project_id = request.match_info["tenant_id"]
     if not request.config_dict[quotas_key].project_exists(project_id):
         raise BadRequest(f"Project ID {project_id} is not a valid project.")
-    return json_response({"quota_set": {"id": project_id, **request.config_dict[quotas_key].defaults()}})
+    return respond(request, (project_id, request.config_dict[quotas_key].defaults()))
 
 
 async def show_quota_detail(request: web.Request) -> web.Response:
@@ -104,7 +107,7 @@ async def show_quota_detail(request: web.Request) -> web.Response:
     limits = quotas.limits(project_id)
     used = quotas.displayed_usage(project_id, _user_id(request))
     detail = {name: {"in_use": used[name], "limit": limits[name], "reserved": 0} for name in RESOURCES}
-    return json_response({"quota_set": {"id": project_id, **detail}})
+    return respond(request, (project_id, detail))
 
 
 def _values(body: dict, wrapper: str) -> dict[str, int]:
@@ -128,26 +131,16 @@ def _values(body: dict, wrapper: str) -> dict[str, int]:
     return out
 
 
-async def _update_body(request: web.Request, schema: dict, wrapper: str) -> dict:
-    if request.get(api_version_key) == (2, 0):  # legacy v2: unknown properties are ignored, not refused
-        body = await validation.json_body(request)
-        if isinstance(body.get(wrapper), dict):
-            known = set(schema["properties"][wrapper]["properties"])
-            body = {wrapper: {k: v for k, v in body[wrapper].items() if k in known}}
-        return validation.validate(schema, body)
-    return await validation.json_body(request, schema)
-
-
 async def update_quota_set(request: web.Request) -> web.Response:
     rule = "os_compute_api:os-quota-sets:update"
     require_admin(request, rule)
     project_id = _target_project(request, rule)
     if _user_id(request) is not None:
         raise NotImplementedYet("Per-user quota limits are not supported.")
-    body = await _update_body(request, QUOTA_SET_UPDATE, "quota_set")
+    body = await parse_body(request)
     force = validation.to_bool(body["quota_set"].get("force", False))
     limits = await request.config_dict[quotas_key].update_project(project_id, _values(body, "quota_set"), force)
-    return json_response({"quota_set": limits})
+    return respond(request, limits)
 
 
 async def delete_quota_set(request: web.Request) -> web.Response:
@@ -156,7 +149,7 @@ async def delete_quota_set(request: web.Request) -> web.Response:
     project_id = _target_project(request, rule, verify=False)
     if _user_id(request) is None:  # no per-user overrides exist, so a user's revert has nothing to remove
         await request.config_dict[quotas_key].reset_project(project_id)
-    return web.Response(status=202)
+    return respond(request)
 
 
 # ----- os-quota-class-sets -----------------------------------------------------------------------------------------
@@ -175,25 +168,31 @@ def _class_name(request: web.Request) -> str:
 async def show_quota_class(request: web.Request) -> web.Response:
     require_admin(request, "os_compute_api:os-quota-class-sets:show")
     name = _class_name(request)
-    limits = request.config_dict[quotas_key].class_limits(name)
-    return json_response({"quota_class_set": {"id": name, **_class_view(limits)}})
+    return respond(request, (name, request.config_dict[quotas_key].class_limits(name)))
 
 
 async def update_quota_class(request: web.Request) -> web.Response:
     require_admin(request, "os_compute_api:os-quota-class-sets:update")
     name = _class_name(request)
-    body = await _update_body(request, QUOTA_CLASS_UPDATE, "quota_class_set")
+    body = await parse_body(request)
     values = await request.config_dict[quotas_key].update_class(name, _values(body, "quota_class_set"))
-    return json_response({"quota_class_set": _class_view(values)})
+    return respond(request, values)
 
 
-ROUTES = [
-    ("GET", "/limits", show_limits),
-    ("GET", "/os-quota-sets/{tenant_id}/defaults", show_quota_defaults),
-    ("GET", "/os-quota-sets/{tenant_id}/detail", show_quota_detail),
-    ("GET", "/os-quota-sets/{tenant_id}", show_quota_set),
-    ("PUT", "/os-quota-sets/{tenant_id}", update_quota_set),
-    ("DELETE", "/os-quota-sets/{tenant_id}", delete_quota_set),
-    ("GET", "/os-quota-class-sets/{class_name}", show_quota_class),
-    ("PUT", "/os-quota-class-sets/{class_name}", update_quota_class),
-]
+def _quota_set(out, result: tuple[str, dict]) -> dict:
+    project_id, values = result
+    return {"quota_set": {"id": project_id, **values}}
+
+
+def _quota_class(out, result: tuple[str, dict[str, int]]) -> dict:
+    name, values = result
+    return {"quota_class_set": {"id": name, **_class_view(values)}}
+
+
+VIEWS = {
+    "#106": _limits_view, "#107": _quota_set, "#108": _quota_set, "#109": _quota_set,
+    "#110": lambda out, limits: {"quota_set": limits}, "#112": _quota_class,
+    "#113": lambda out, values: {"quota_class_set": _class_view(values)},
+}
+STATUSES = {"#111": 202}
+BODIES = {"#110": QUOTA_SET_UPDATE, "#113": QUOTA_CLASS_UPDATE}

@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from nodecompute.api import auth
-from nodecompute.api.faults import json_response
 from nodecompute.api.keys import servers_key
+from nodecompute.api.respond import respond
 from nodecompute.compute.errors import NotFound
 from nodecompute.compute.server_models import Server
 
@@ -22,19 +22,16 @@ def _server(request: web.Request) -> Server:
     return request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
 
 
-async def list_ips(request: web.Request) -> web.Response:
-    return json_response({"addresses": addresses(_server(request))})
+async def list_ips(request: web.Request) -> web.StreamResponse:
+    return respond(request, addresses(_server(request)))
 
 
-async def show_ips(request: web.Request) -> web.Response:
+async def show_ips(request: web.Request) -> web.StreamResponse:
     label = request.match_info["network_label"]
     on_network = addresses(_server(request))
     if label not in on_network:
         raise NotFound(NOT_A_MEMBER)
-    return json_response({label: on_network[label]})
+    return respond(request, (label, on_network[label]))
 
 
-ROUTES = [
-    ("GET", "/servers/{server_id}/ips", list_ips),
-    ("GET", "/servers/{server_id}/ips/{network_label}", show_ips),
-]
+VIEWS = {"#501": lambda out, found: {"addresses": found}, "#502": lambda out, item: {item[0]: item[1]}}

@@ -1,20 +1,15 @@
 """JSON Schemas of the server API bodies and list query (Nova's schemas/servers.py, server_metadata.py, ...).
 
-Bodies reject unknown properties on /v2.1; on the legacy /v2 endpoint `for_request` hands out a relaxed copy
-(unknown properties ignored, names may carry leading/trailing spaces, `user_data` may be null), as Nova's legacy
-v2 validator does.
+Bodies reject unknown properties on /v2.1; on the legacy /v2 endpoint the openstack dialect drops them before the
+check (respond.relax), and the create body takes Nova's v2.0 names and null `user_data`.
 """
 from __future__ import annotations
 
 import copy
-from typing import Any
-
-from aiohttp import web
 
 from nodecompute.api import validation as v
-from nodecompute.api.keys import api_version_key
-
-LEGACY_V2 = (2, 0)
+from nodecompute.api.dialect import Versioned
+from nodecompute.api.respond import QuerySchema
 
 ipv4 = {"type": "string", "format": "ipv4"}
 ipv6 = {"type": "string", "format": "ipv6"}
@@ -178,20 +173,10 @@ list_query_multi = {
 }
 
 
-def _relaxed(schema: Any) -> Any:
-    """Legacy v2: drop `additionalProperties: false` where no patternProperties rule applies (Nova's soft check)."""
-    if isinstance(schema, dict):
-        out = {k: _relaxed(value) for k, value in schema.items()}
-        if out.get("additionalProperties") is False and "patternProperties" not in out:
-            del out["additionalProperties"]
-        return out
-    if isinstance(schema, list):
-        return [_relaxed(item) for item in schema]
-    return schema
-
-
 def _legacy_create() -> dict:
-    schema = _relaxed(copy.deepcopy(create))
+    """Legacy /v2 create: names may carry leading/trailing spaces and `user_data` may be null (Nova's create_v20);
+    unknown properties are dropped by the dialect's legacy validation (respond.relax)."""
+    schema = copy.deepcopy(create)
     server = schema["properties"]["server"]["properties"]
     for field in ("name", "availability_zone", "key_name"):
         server[field] = legacy_name
@@ -199,12 +184,14 @@ def _legacy_create() -> dict:
     return schema
 
 
-_LEGACY = {id(create): _legacy_create()}
-_LEGACY.update({id(s): _relaxed(s) for s in (update, reboot, console_output, metadata_set, metadata_item)})
+# Any value: Nova's start and stop actions take `{"os-start": null}` and check nothing inside.
+start = {"type": "object", "properties": {"os-start": {}}, "required": ["os-start"], "additionalProperties": False}
+stop = {"type": "object", "properties": {"os-stop": {}}, "required": ["os-stop"], "additionalProperties": False}
 
-
-def for_request(request: web.Request, schema: dict) -> dict:
-    """The schema as the request's endpoint applies it: strict on /v2.1, relaxed on legacy /v2."""
-    if request.get(api_version_key) == LEGACY_V2:
-        return _LEGACY[id(schema)]
-    return schema
+# The openstack dialect's request schemas by operation: /v2 (2.0) takes the first, /v2.1 the second.
+BODIES = {
+    "#203": Versioned(_legacy_create(), ((2, 1), create)), "#206": update,
+    "#302": reboot, "#309": start, "#310": stop, "#1603": console_output,
+    "#402": metadata_set, "#403": metadata_set, "#405": metadata_item,
+}
+QUERIES = {"#201": QuerySchema(list_query, list_query_multi), "#202": QuerySchema(list_query, list_query_multi)}

@@ -1,14 +1,15 @@
 """Server views (Nova's views/servers.py, openstack dialect): pure functions of a Server, a link builder and the
-caller's context. No I/O."""
+caller's context. No I/O. VIEWS and STATUSES are the openstack dialect's for #201-#207."""
 from __future__ import annotations
 
 import hashlib
 from datetime import datetime
 
+from nodecompute.api.respond import Out, Reply
 from nodecompute.api.urls import Links
 from nodecompute.compute import states
 from nodecompute.compute.models import AuthContext, isotime
-from nodecompute.compute.server_models import Server, ServerFault
+from nodecompute.compute.server_models import CreateRequest, CreateResult, Server, ServerFault
 
 FAULT_STATUSES = ("ERROR", "DELETED")
 DEFAULT_SECURITY_GROUPS = [{"name": "default"}]
@@ -92,3 +93,32 @@ def create_response(server: Server, links: Links, admin_pass: str) -> dict:
         "security_groups": list(DEFAULT_SECURITY_GROUPS),
         "adminPass": admin_pass,
     }}
+
+
+def _page(detail: bool):
+    def render(out: Out, result: tuple[list[Server], int]) -> dict:
+        found, limit = result
+        links = out.links
+        body: dict = {"servers": [server_detail(s, links, out.ctx) if detail else server_brief(s, links)
+                                  for s in found]}
+        if found and len(found) == limit:
+            body["servers_links"] = links.next_page("servers/detail" if detail else "servers", found[-1].uuid)
+        return body
+    return render
+
+
+def _one(out: Out, server: Server) -> dict:
+    return {"server": server_detail(server, out.links, out.ctx)}
+
+
+def _created(out: Out, result: tuple[CreateRequest, CreateResult]) -> dict | Reply:
+    create, created = result
+    if create.return_reservation_id:
+        return {"reservation_id": created.reservation_id}
+    first = created.servers[0]
+    return Reply(create_response(first, out.links, created.admin_pass),
+                 headers={"Location": out.links.self_href("servers", first.uuid)})
+
+
+VIEWS = {"#201": _page(detail=False), "#202": _page(detail=True), "#203": _created, "#205": _one, "#206": _one}
+STATUSES = {"#203": 202, "#207": 204}

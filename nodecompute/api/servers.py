@@ -1,7 +1,8 @@
 """Servers: list, detail, show, create, update, delete (#201-#203, #205-#207).
 
-Each handler parses (the pure `parse_*`/`decode_*` functions below), makes one service call and renders a view.
-The service is `request.config_dict[servers_key]` (compute/servers.py::ServerService).
+Each handler parses (the pure `parse_*`/`decode_*` functions below), makes one service call and responds; the
+dialect picks the view and status (server_views.py for the openstack dialect). The service is
+`request.config_dict[servers_key]` (compute/servers.py::ServerService).
 """
 from __future__ import annotations
 
@@ -17,11 +18,9 @@ from multidict import MultiMapping
 
 from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
-from nodecompute.api import server_views as views
-from nodecompute.api.faults import json_response
 from nodecompute.api.keys import config_key, servers_key
-from nodecompute.api.urls import Links
-from nodecompute.api.validation import json_body, to_bool, validate, validate_query
+from nodecompute.api.respond import parse_body, parse_query, respond
+from nodecompute.api.validation import to_bool
 from nodecompute.compute.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
 from nodecompute.compute.models import AuthContext
 from nodecompute.compute.server_models import CreateRequest, InjectedFileSpec, ServerFilters
@@ -185,21 +184,13 @@ def parse_sort(query: MultiMapping[str], ctx: AuthContext) -> tuple[tuple[str, s
     return tuple(pairs)
 
 
-def _validate_query(query: MultiMapping[str]) -> dict[str, Any]:
-    values = validate_query(schemas.list_query, query)
-    for key, item_schema in schemas.list_query_multi.items():
-        for value in query.getall(key, []):
-            validate({"type": "object", "properties": {key: item_schema}}, {key: value}, where="query parameters")
-    return values
-
-
 def _limit(values: dict[str, Any]) -> int:
     limit = int(values.get("limit", 0))
     return MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
 
 
-def parse_list_query(query: MultiMapping[str], ctx: AuthContext, host_name: str) -> ListQuery:
-    values = _validate_query(query)
+def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: AuthContext, host_name: str) -> ListQuery:
+    """`values`: the query as its schema checked it (respond.parse_query); `query`: every value of it."""
     name = values.get("name")
     if name:
         try:
@@ -234,67 +225,42 @@ def parse_list_query(query: MultiMapping[str], ctx: AuthContext, host_name: str)
 
 # ----- handlers ------------------------------------------------------------------------------------------------
 
-async def _list(request: web.Request, detail: bool) -> web.Response:
+async def _list(request: web.Request, kind: str) -> web.StreamResponse:
     ctx = auth.context(request)
-    parsed = parse_list_query(request.query, ctx, request.config_dict[config_key].host_name)
+    parsed = parse_list_query(parse_query(request), request.query, ctx, request.config_dict[config_key].host_name)
     if parsed.filters.all_tenants and not ctx.is_admin:
-        kind = "detail" if detail else "index"
         raise PolicyNotAuthorized(action=f"os_compute_api:servers:{kind}:get_all_tenants")
     found = [] if parsed.matches_nothing else request.config_dict[servers_key].list(ctx, parsed.filters)
-    links = Links(request)
-    body: dict[str, Any] = {"servers": [views.server_detail(s, links, ctx) if detail else views.server_brief(s, links)
-                                        for s in found]}
-    if found and len(found) == parsed.filters.limit:
-        body["servers_links"] = links.next_page("servers/detail" if detail else "servers", found[-1].uuid)
-    return json_response(body)
+    return respond(request, (found, parsed.filters.limit))
 
 
-async def list_servers(request: web.Request) -> web.Response:
-    return await _list(request, detail=False)
+async def list_servers(request: web.Request) -> web.StreamResponse:
+    return await _list(request, "index")
 
 
-async def list_servers_detail(request: web.Request) -> web.Response:
-    return await _list(request, detail=True)
+async def list_servers_detail(request: web.Request) -> web.StreamResponse:
+    return await _list(request, "detail")
 
 
-async def show_server(request: web.Request) -> web.Response:
-    ctx = auth.context(request)
-    server = request.config_dict[servers_key].get(ctx, request.match_info["server_id"])
-    return json_response({"server": views.server_detail(server, Links(request), ctx)})
+async def show_server(request: web.Request) -> web.StreamResponse:
+    server = request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
+    return respond(request, server)
 
 
-async def create_server(request: web.Request) -> web.Response:
+async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
-    body = await json_body(request, schemas.for_request(request, schemas.create))
-    create = decode_create(body, ctx.project_id)
-    result = await request.config_dict[servers_key].create(ctx, create)
-    if create.return_reservation_id:
-        return json_response({"reservation_id": result.reservation_id}, status=202)
-    links = Links(request)
-    first = result.servers[0]
-    return json_response(views.create_response(first, links, result.admin_pass), status=202,
-                         headers={"Location": links.self_href("servers", first.uuid)})
+    create = decode_create(await parse_body(request), ctx.project_id)
+    return respond(request, (create, await request.config_dict[servers_key].create(ctx, create)))
 
 
-async def update_server(request: web.Request) -> web.Response:
+async def update_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:update")
-    body = await json_body(request, schemas.for_request(request, schemas.update))
+    body = await parse_body(request)
     values = {column: body["server"][field] for field, column in _UPDATE_COLUMNS.items() if field in body["server"]}
-    server = await request.config_dict[servers_key].update(ctx, request.match_info["server_id"], values)
-    return json_response({"server": views.server_detail(server, Links(request), ctx)})
+    return respond(request, await request.config_dict[servers_key].update(ctx, request.match_info["server_id"], values))
 
 
-async def delete_server(request: web.Request) -> web.Response:
+async def delete_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:delete")
     await request.config_dict[servers_key].delete(ctx, request.match_info["server_id"])
-    return web.Response(status=204)
-
-
-ROUTES = [
-    ("GET", "/servers", list_servers),
-    ("GET", "/servers/detail", list_servers_detail),
-    ("POST", "/servers", create_server),
-    ("GET", "/servers/{server_id}", show_server),
-    ("PUT", "/servers/{server_id}", update_server),
-    ("DELETE", "/servers/{server_id}", delete_server),
-]
+    return respond(request)

@@ -6,7 +6,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from nodecompute.api.keys import config_key
+from nodecompute.api.keys import bound_key, config_key
 
 
 def base_url(request: web.Request) -> str:
@@ -20,25 +20,22 @@ def base_url(request: web.Request) -> str:
     return f"{scheme}://{host}"
 
 
-def compute_version_segment(request: web.Request) -> str:
-    """'v2' or 'v2.1', as the request used."""
-    parts = request.path.split("/")
-    return parts[2] if len(parts) > 2 and parts[1] == "compute" else "v2.1"
-
-
 def url_project(request: web.Request) -> str:
     return request.match_info.get("project_id", "").lstrip("/")
 
 
 class Links:
-    """Builds Nova's self/bookmark links for one request (behaviour.md section 5)."""
+    """Builds Nova's self/bookmark links for one request (behaviour.md section 5): self links under the version
+    root the request used (`/compute/v2.1`, `/compute/v2`), bookmarks under the face's prefix."""
 
     def __init__(self, request: web.Request) -> None:
         self.base = base_url(request)
+        bound = request[bound_key]
         project = url_project(request)
         suffix = f"/{project}" if project else ""
-        self.versioned = f"{self.base}/compute/{compute_version_segment(request)}{suffix}"
-        self.bookmark_root = f"{self.base}/compute{suffix}"
+        face = f"{self.base}{bound.dialect.prefix}"
+        self.versioned = f"{face}{bound.root.path if bound.root else ''}{suffix}"
+        self.bookmark_root = f"{face}{suffix}"
         self.request = request
 
     def self_href(self, collection: str, item_id: str) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from nodecompute.api.auth import require_admin
-from nodecompute.api.faults import json_response
 from nodecompute.api.keys import config_key
+from nodecompute.api.respond import respond
 from nodecompute.compute.errors import NotFound
 from nodecompute.compute.models import isotime, utcnow
 
@@ -31,7 +31,7 @@ def _hosts(host: str, services: tuple[str, ...]) -> dict:
 
 
 async def list_zones(request: web.Request) -> web.Response:
-    return json_response({"availabilityZoneInfo": [_summary(_zone_name(request))]})
+    return respond(request, [_summary(_zone_name(request))])
 
 
 async def list_zones_detail(request: web.Request) -> web.Response:
@@ -42,7 +42,7 @@ async def list_zones_detail(request: web.Request) -> web.Response:
         {"zoneName": _zone_name(request), "zoneState": {"available": True},
          "hosts": _hosts(host, ("nova-compute",))},
     ]
-    return json_response({"availabilityZoneInfo": zones})
+    return respond(request, zones)
 
 
 async def show_zone(request: web.Request) -> web.Response:
@@ -50,11 +50,11 @@ async def show_zone(request: web.Request) -> web.Response:
     name = request.match_info["zone_name"]
     if name != _zone_name(request):
         raise NotFound(f"Availability zone {name} could not be found.")
-    return json_response({"availabilityZoneInfo": [_summary(name)]})
+    return respond(request, [_summary(name)])
 
 
-ROUTES = [
-    ("GET", "/os-availability-zone", list_zones),
-    ("GET", "/os-availability-zone/detail", list_zones_detail),
-    ("GET", "/os-availability-zone/{zone_name}", show_zone),
-]
+def _zones(out, zones: list[dict]) -> dict:
+    return {"availabilityZoneInfo": zones}
+
+
+VIEWS = {"#1001": _zones, "#1002": _zones, "#1003": _zones}

@@ -68,6 +68,3 @@ ALLOWED: dict[str, tuple[str, ...]] = {
     "stop": (ACTIVE, ERROR),
     "update_metadata": (ACTIVE, PAUSED_VM, SUSPENDED_VM, STOPPED),
 }
-
-# libvirt domain state -> power_state
-DOMAIN_POWER = {0: NOSTATE, 1: RUNNING, 2: RUNNING, 3: PAUSED, 4: SHUTDOWN, 5: SHUTDOWN, 6: CRASHED, 7: SUSPENDED}

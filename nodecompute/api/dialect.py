@@ -1,0 +1,165 @@
+"""The dialect seam: what one face of the API says differently from another (dialects.md section 2).
+
+A `Dialect` is mounted as its own aiohttp sub-application (api/face.py) and holds, for its routes:
+
+- `faults`: the fault body renderer, fault names by status, and overrides by error class (D13, D15);
+- `statuses`, `views`, `bodies`, `queries`: per operation id, each a `Versioned` value (the value in force at the
+  request's microversion): success status, view function, request body schema, query schema;
+- `validation`: strict, or the legacy-v2 relaxation (unknown body properties dropped before the check), per version;
+- `roots`: its version roots (`/v2.1` negotiates microversions, `/v2` is fixed at 2.0; vendor dialects have none);
+- `routes`: the rows of the route table it serves (its route filter: the core rows minus what it lacks, plus its own).
+
+Handlers never name a status or a view: `respond()` (api/respond.py) looks both up here for the request's operation
+and version, so a new dialect or microversion is data added here, not a copied handler.
+"""
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from aiohttp import web
+
+from nodecompute.compute.errors import ComputeError, NotFound
+
+if TYPE_CHECKING:
+    from nodecompute.api.route_table import Route
+
+T = TypeVar("T")
+Version = tuple[int, int]
+LEGACY_V2: Version = (2, 0)
+STRICT = "strict"
+LEGACY = "legacy"  # Nova's legacy v2 validation: properties a schema does not name are dropped, not refused
+
+
+class Versioned(Generic[T]):
+    """A value that changes at microversions: `Versioned(a)` is `a` at every version; `Versioned(a, ((2, 26), b))` is
+    `a` below 2.26 and `b` from 2.26 on. Versions below the first step (legacy v2 is 2.0) get the first value."""
+
+    __slots__ = ("first", "steps")
+
+    def __init__(self, first: T, *steps: tuple[Version, T]) -> None:
+        self.first = first
+        self.steps = tuple(sorted(steps, key=lambda step: step[0]))
+
+    def at(self, version: Version) -> T:
+        value = self.first
+        for since, later in self.steps:
+            if version < since:
+                break
+            value = later
+        return value
+
+    def then(self, since: Version, value: T) -> Versioned[T]:
+        """This value up to `since`, `value` from it on."""
+        return Versioned(self.first, *(step for step in self.steps if step[0] < since), (since, value))
+
+    def __repr__(self) -> str:
+        return f"Versioned({self.first!r}, {', '.join(map(repr, self.steps))})"
+
+
+def versioned(values: Mapping[str, Any]) -> dict[str, Versioned[Any]]:
+    """Wrap each plain value of a table in `Versioned` (the common case: one value at every version)."""
+    return {key: value if isinstance(value, Versioned) else Versioned(value) for key, value in values.items()}
+
+
+Renderer = Callable[[int, str, str, "Mapping[str, str] | None"], web.Response]  # (status, name, message, headers)
+
+
+@dataclass(frozen=True)
+class Faults:
+    """How a face renders errors: the body shape, the fault name per status, and overrides by error class (the
+    first class of the error's MRO found in `by_class` wins: QuotaExceeded -> (413, "overLimit") in a vendor
+    dialect, D15)."""
+
+    render: Renderer
+    names: Mapping[int, str]
+    default_name: str
+    by_class: Mapping[type[ComputeError], tuple[int, str]] = field(default_factory=dict)
+
+    def classify(self, exc: ComputeError) -> tuple[int, str]:
+        for cls in type(exc).__mro__:
+            rule = self.by_class.get(cls)
+            if rule is not None:
+                return rule
+        return exc.code, self.names.get(exc.code, self.default_name)
+
+    def response(self, exc: ComputeError, message: str) -> web.Response:
+        status, name = self.classify(exc)
+        return self.render(status, name, message, dict(exc.headers) or None)
+
+
+@dataclass(frozen=True)
+class Microversions:
+    """Microversion negotiation of one version root (behaviour.md section 4): the service name of the
+    OpenStack-API-Version header, the legacy header, and the range served."""
+
+    service: str
+    legacy_header: str
+    min: Version
+    max: Version
+
+
+@dataclass(frozen=True)
+class VersionRoot:
+    """A version root under the face's prefix: "/v2.1" (microversions), "/v2" (fixed at 2.0), "" (unversioned).
+    `project_segment`: its routes are also served under `<root>/{project_id}` (Nova's router)."""
+
+    path: str
+    fixed: Version = LEGACY_V2
+    microversions: Microversions | None = None
+    project_segment: bool = False
+
+
+@dataclass(frozen=True)
+class Dialect:
+    name: str
+    prefix: str
+    roots: tuple[VersionRoot, ...]
+    routes: tuple[Route, ...]
+    faults: Faults
+    statuses: Mapping[str, Versioned[int]] = field(default_factory=dict)
+    views: Mapping[str, Versioned[Any]] = field(default_factory=dict)
+    bodies: Mapping[str, Versioned[Any]] = field(default_factory=dict)
+    queries: Mapping[str, Versioned[Any]] = field(default_factory=dict)
+    validation: Versioned[str] = Versioned(STRICT)
+    unmatched_needs_token: bool = True  # an unknown path under a version root answers 401 before 404
+    checks_url_project: bool = False  # a `{project_id}` in the URL must be the token's project (400 otherwise)
+    unknown_route: Callable[[str, str], ComputeError] = lambda method, path: NotFound()  # (method, root-relative path)
+
+    @property
+    def microversions(self) -> Microversions | None:
+        return next((root.microversions for root in self.roots if root.microversions), None)
+
+    def status(self, op: str, version: Version) -> int:
+        found = self.statuses.get(op)
+        return 200 if found is None else found.at(version)
+
+    def derive(self, **changes: Any) -> Dialect:
+        """A dialect like this one with `changes`; mappings are merged entry by entry (a vendor dialect overrides
+        the rows it changes and inherits the rest)."""
+        merged = {}
+        for name, value in changes.items():
+            current = getattr(self, name)
+            if isinstance(current, Mapping) and isinstance(value, Mapping):
+                value = {**current, **value}
+            merged[name] = value
+        return dataclasses.replace(self, **merged)
+
+
+def route_filter(table: Iterable[Route], face: str, lacks: Iterable[str] = (),
+                 adds: Iterable[Route] = ()) -> tuple[Route, ...]:
+    """A dialect's routes: the core rows of `face` minus the operations it lacks, plus its own rows."""
+    missing = set(lacks)
+    return tuple(route for route in table if route.face == face and route.op not in missing) + tuple(adds)
+
+
+@dataclass(frozen=True)
+class Bound:
+    """One registered aiohttp route: the table row it serves, under which version root, in which dialect.
+    Built once at mount; the face middleware finds it with one dict lookup per request."""
+
+    dialect: Dialect
+    route: Route | None  # None: no route matched (the 404/405 path)
+    root: VersionRoot | None

@@ -1,0 +1,16 @@
+"""The image face: the Glance v2 subset at /image, Glance's error shape, no microversions."""
+from __future__ import annotations
+
+from nodecompute.api import faults, glance
+from nodecompute.api.dialect import Dialect, Faults, VersionRoot, route_filter, versioned
+from nodecompute.api.route_table import ROUTES
+
+IMAGE = Dialect(
+    name="image",
+    prefix="/image",
+    roots=(VersionRoot(""),),
+    routes=route_filter(ROUTES, "image"),
+    faults=Faults(faults.glance_error, {}, "error"),
+    statuses=versioned(glance.STATUSES),
+    views=versioned(glance.VIEWS),
+)

@@ -1,0 +1,42 @@
+"""The `openstack` dialect: the compute face as upstream Nova v2.1 answers (dialects.md rule 1).
+
+Mounted at /compute with two version roots, each also under a `{project_id}` segment: /v2.1 negotiates
+microversions (versions.MICROVERSIONS) and validates bodies strictly; /v2 is the legacy API, fixed at 2.0, with
+Nova's legacy relaxation (unknown body properties dropped). The views, statuses and schemas are the resource
+modules' own tables; a route Nova has and nodecompute does not serve yet answers 404 saying so (api/catalog.py).
+"""
+from __future__ import annotations
+
+from nodecompute.api import (catalog, extensions, faults, flavors, images, keypairs, limits, server_actions,
+                             server_ips, server_metadata, server_schemas, server_views, versions, zones)
+from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
+from nodecompute.api.route_table import ROUTES
+
+_MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, server_views, server_schemas,
+            server_actions, server_metadata, server_ips)
+
+
+def _merged(name: str) -> dict:
+    table: dict = {}
+    for module in _MODULES:
+        table.update(getattr(module, name, {}))
+    return versioned(table)
+
+
+NOVA_FAULTS = Faults(faults.nova_fault, faults.NOVA_FAULT_NAMES, faults.NOVA_DEFAULT_FAULT)
+
+OPENSTACK = Dialect(
+    name="openstack",
+    prefix="/compute",
+    roots=(VersionRoot("/v2.1", microversions=versions.MICROVERSIONS, project_segment=True),
+           VersionRoot("/v2", fixed=(2, 0), project_segment=True)),
+    routes=route_filter(ROUTES, "compute"),
+    faults=NOVA_FAULTS,
+    statuses=_merged("STATUSES"),
+    views=_merged("VIEWS"),
+    bodies=_merged("BODIES"),
+    queries=_merged("QUERIES"),
+    validation=Versioned(LEGACY, ((2, 1), STRICT)),
+    checks_url_project=True,
+    unknown_route=catalog.unknown_route,
+)

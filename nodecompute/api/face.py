@@ -1,0 +1,163 @@
+"""A face of the API: one dialect mounted as its own aiohttp sub-application, with its one middleware.
+
+`mount()` registers every route of the dialect under each version root (and under `<root>/{project_id}` where the
+root allows it, as Nova's router does), remembering for each registered aiohttp route the table row it serves
+(`Bound`). Project-less paths are plain resources: aiohttp finds the sub-application by its prefix, then the route
+by one dict lookup of the whole path in the sub-application's index.
+
+The middleware, per request: finds the `Bound` (one dict lookup), fixes the API version (microversion negotiation
+on a root that has them: 400/406 and the version headers on every answer, faults included), checks the token when
+the route's row says so (and the URL's project against the token's), runs the handler, and renders any error in
+the dialect's fault shape, an unknown route included (the dialect names it: Nova's catalog says "not implemented
+yet" for the routes Nova has).
+"""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from nodecompute.api import auth, faults, microversions
+from nodecompute.api.dialect import Bound, Dialect, VersionRoot
+from nodecompute.api.keys import api_version_key, bindings_key, bound_key, dialect_key, request_id_key
+from nodecompute.api.route_table import Route
+from nodecompute.compute import errors
+
+log = logging.getLogger(__name__)
+
+
+
+def mount(app: web.Application, dialect: Dialect) -> web.Application:
+    """Add `dialect` to `app` (before `app` freezes) as a sub-application at its prefix."""
+    sub = web.Application(middlewares=[face_middleware])
+    bindings: dict[web.AbstractRoute, Bound] = {}
+    for route in dialect.routes:
+        if not route.versioned:
+            root = _root_of(dialect, route.path)
+            bindings[sub.router.add_route(route.method, route.path, route.handler)] = Bound(dialect, route, root)
+    for prefix, root in _prefixes(dialect):
+        for route in dialect.routes:
+            if route.versioned:
+                added = sub.router.add_route(route.method, prefix + route.path, route.handler)
+                bindings[added] = Bound(dialect, route, root)
+    sub[dialect_key] = dialect
+    sub[bindings_key] = bindings
+    sub[_public_key] = frozenset(dialect.prefix + path for path in _public_paths(dialect))
+    sub[_unmatched_key] = {root.path: Bound(dialect, None, root) for root in dialect.roots}
+    app.add_subapp(dialect.prefix, sub)
+    return sub
+
+
+def _prefixes(dialect: Dialect) -> list[tuple[str, VersionRoot]]:
+    """Every root, then every root with its project segment: the project-less paths stay plain resources."""
+    plain = [(root.path, root) for root in dialect.roots]
+    with_project = [(root.path + "/{project_id}", root) for root in dialect.roots if root.project_segment]
+    return plain + with_project
+
+
+def _public_paths(dialect: Dialect) -> set[str]:
+    """Paths (under the prefix) of the rows that need no token: an unknown method on them needs none either."""
+    paths = set()
+    for route in dialect.routes:
+        if not route.token:
+            paths.update([route.path] if not route.versioned else [root.path + route.path for root in dialect.roots])
+    return paths
+
+
+def _root_of(dialect: Dialect, path: str) -> VersionRoot | None:
+    """The version root a path under the prefix belongs to ("/v2.1/servers" -> /v2.1), if any."""
+    for root in sorted(dialect.roots, key=lambda r: len(r.path), reverse=True):
+        if path == root.path or path.startswith(root.path + "/"):
+            return root
+    return None
+
+
+_public_key = web.AppKey("public_paths", frozenset)
+_unmatched_key = web.AppKey("unmatched", dict)
+
+
+def _bound(request: web.Request) -> Bound:
+    app = request.app
+    bound = app[bindings_key].get(request.match_info.route)
+    if bound is not None:
+        return bound
+    dialect = app[dialect_key]
+    root = _root_of(dialect, request.path[len(dialect.prefix):])
+    return app[_unmatched_key].get(root.path) if root is not None else Bound(dialect, None, None)
+
+
+def _needs_token(request: web.Request, bound: Bound) -> bool:
+    if bound.route is not None:
+        return bound.route.token
+    return (bound.root is not None and bound.dialect.unmatched_needs_token
+            and request.path not in request.app[_public_key])
+
+
+@web.middleware
+async def face_middleware(request: web.Request, handler: faults.Handler) -> web.StreamResponse:
+    bound = _bound(request)
+    root = bound.root
+    mv = root.microversions if root is not None else None
+    if mv is None:
+        request[api_version_key] = root.fixed if root is not None else bound.dialect.roots[0].fixed
+        return await _serve(request, handler, bound)
+    try:
+        version = microversions.requested(request.headers, mv)
+    except (errors.BadRequest, errors.NotAcceptable) as exc:
+        response: web.StreamResponse = bound.dialect.faults.response(exc, exc.message)
+        version = mv.min
+    else:
+        request[api_version_key] = version
+        route = bound.route
+        if route is not None and route.since is not None and version < route.since:
+            bound = Bound(bound.dialect, None, root)  # not at this version: answered as a route it lacks
+            handler = _not_found
+        response = await _serve(request, handler, bound)
+    microversions.add_headers(response.headers, mv, version)
+    return response
+
+
+async def _not_found(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPNotFound()
+
+
+async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) -> web.StreamResponse:
+    dialect = bound.dialect
+    request[bound_key] = bound
+    try:
+        if _needs_token(request, bound):
+            failure = auth.check_token(request, dialect.checks_url_project)
+            if failure is not None:
+                return failure
+        return await handler(request)
+    except errors.ComputeError as exc:
+        if exc.code >= 500:
+            log.error("%s %s failed: %s", request.method, request.path, exc, exc_info=True)
+        return dialect.faults.response(exc, exc.message if exc.safe else errors.InternalError.msg_fmt)
+    except web.HTTPRequestEntityTooLarge:
+        return dialect.faults.response(errors.TooLarge(), errors.TooLarge.msg_fmt)
+    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+        exc = _unknown(request, bound)
+        return dialect.faults.response(exc, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        error = errors.ComputeError(exc.reason)
+        error.code = exc.status
+        return dialect.faults.response(error, exc.reason)
+    except Exception:
+        log.exception("Unexpected error on %s %s (%s)", request.method, request.path, request.get(request_id_key))
+        return dialect.faults.response(errors.InternalError(), errors.InternalError.msg_fmt)
+
+
+def _unknown(request: web.Request, bound: Bound) -> errors.ComputeError:
+    """The dialect's answer to a path or method it has no route for (Nova's router: 404 for both)."""
+    if bound.root is None:
+        return errors.NotFound()
+    relative = request.path[len(bound.dialect.prefix) + len(bound.root.path):]
+    return bound.dialect.unknown_route(request.method, relative)
+
+
+def route_rows(app: web.Application) -> list[Route]:
+    """The table rows served by a mounted face (tests, docs)."""
+    return [bound.route for bound in app[bindings_key].values() if bound.route is not None]

@@ -1,0 +1,148 @@
+"""The one ordered route table: every route of every face (Nova's ROUTE_LIST is the model).
+
+Each row names its face, a stable operation id (`#<row>` of the operations checklist where it has a row, else
+`<face>:<name>`), the method, the path, the handler, whether it needs a token, and whether the path is relative to
+the face's version roots (`versioned`: compute rows are served under /v2.1 and /v2, each with and without a
+`{project_id}` segment) or to the face's prefix. The token check and the public paths derive from `token`; the
+dialects' views, statuses and schemas are keyed by `op`; `actions` is an action dispatcher's table (each key an
+operation of its own); `since` is the first microversion that routes the row. Literal paths come before
+parametrised ones (`/servers/detail` before `/servers/{server_id}`).
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import NamedTuple
+
+from aiohttp import web
+
+from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, server_actions,
+                             server_ips, server_metadata, servers, versions, zones)
+from nodecompute.api.actions import Action
+from nodecompute.api.dialect import Version
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Route(NamedTuple):
+    face: str  # "root", "compute", "identity", "image"
+    op: str
+    method: str
+    path: str
+    handler: Handler
+    token: bool = True
+    versioned: bool = True
+    actions: Mapping[str, Action] | None = None
+    since: Version | None = None  # the first microversion that has it (404 below, on a root with microversions)
+
+
+def _compute(op: str, method: str, path: str, handler: Handler, **kw) -> Route:
+    return Route("compute", op, method, path, handler, **kw)
+
+
+def _identity(op: str, method: str, path: str, handler: Handler, token: bool = False) -> Route:
+    return Route("identity", op, method, path, handler, token=token)
+
+
+def _image(op: str, method: str, path: str, handler: Handler, token: bool = True) -> Route:
+    return Route("image", op, method, path, handler, token=token)
+
+
+_public = {"token": False, "versioned": False}
+SERVER = "/servers/{server_id}"
+FLAVOR = "/flavors/{flavor_id}"
+IMAGE = "/v2/images/{image_id}"
+
+ROUTES: tuple[Route, ...] = (
+    Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
+    # compute version documents (the documents with a trailing slash need a token, as in Nova)
+    _compute("#101", "GET", "", versions.show, **_public),
+    _compute("#101", "GET", "/", versions.show, **_public),
+    _compute("#102", "GET", "/v2", versions.show, **_public),
+    _compute("#102", "GET", "/v2/", versions.show, versioned=False),
+    _compute("#103", "GET", "/v2.1", versions.show, **_public),
+    _compute("#103", "GET", "/v2.1/", versions.show, versioned=False),
+    _compute("compute:choices", "GET", r"/{tail:(?!v2(?:\.1)?(?:/|$)).+}", versions.choices, **_public),
+    # compute, relative to each version root
+    _compute("#104", "GET", "/extensions", extensions.list_extensions),
+    _compute("#105", "GET", "/extensions/{alias}", extensions.show_extension),
+    _compute("#106", "GET", "/limits", limits.show_limits),
+    _compute("#108", "GET", "/os-quota-sets/{tenant_id}/defaults", limits.show_quota_defaults),
+    _compute("#109", "GET", "/os-quota-sets/{tenant_id}/detail", limits.show_quota_detail),
+    _compute("#107", "GET", "/os-quota-sets/{tenant_id}", limits.show_quota_set),
+    _compute("#110", "PUT", "/os-quota-sets/{tenant_id}", limits.update_quota_set),
+    _compute("#111", "DELETE", "/os-quota-sets/{tenant_id}", limits.delete_quota_set),
+    _compute("#112", "GET", "/os-quota-class-sets/{class_name}", limits.show_quota_class),
+    _compute("#113", "PUT", "/os-quota-class-sets/{class_name}", limits.update_quota_class),
+    _compute("#601", "GET", "/flavors", flavors.list_flavors),
+    _compute("#602", "GET", "/flavors/detail", flavors.list_flavors),
+    _compute("#604", "POST", "/flavors", flavors.create_flavor),
+    _compute("#603", "GET", FLAVOR, flavors.show_flavor),
+    _compute("#605", "DELETE", FLAVOR, flavors.delete_flavor),
+    _compute("#606", "GET", FLAVOR + "/os-flavor-access", flavors.list_flavor_access),
+    _compute("compute:flavor-action", "POST", FLAVOR + "/action", flavors.flavor_action, actions=flavors.ACTIONS),
+    _compute("#609", "GET", FLAVOR + "/os-extra_specs", flavors.list_extra_specs),
+    _compute("#610", "POST", FLAVOR + "/os-extra_specs", flavors.create_extra_specs),
+    _compute("#611", "GET", FLAVOR + "/os-extra_specs/{key}", flavors.show_extra_spec),
+    _compute("#612", "PUT", FLAVOR + "/os-extra_specs/{key}", flavors.update_extra_spec),
+    _compute("#613", "DELETE", FLAVOR + "/os-extra_specs/{key}", flavors.delete_extra_spec),
+    _compute("#901", "GET", "/os-keypairs", keypairs.list_keypairs),
+    _compute("#902", "POST", "/os-keypairs", keypairs.create_keypair),
+    _compute("#903", "GET", "/os-keypairs/{keypair_name}", keypairs.show_keypair),
+    _compute("#904", "DELETE", "/os-keypairs/{keypair_name}", keypairs.delete_keypair),
+    _compute("#1001", "GET", "/os-availability-zone", zones.list_zones),
+    _compute("#1002", "GET", "/os-availability-zone/detail", zones.list_zones_detail),
+    _compute("#1003", "GET", "/os-availability-zone/{zone_name}", zones.show_zone),
+    _compute("#701", "GET", "/images", images.list_images),
+    _compute("#702", "GET", "/images/detail", images.list_images),
+    _compute("#703", "GET", "/images/{image_id}", images.show_image),
+    _compute("#704", "DELETE", "/images/{image_id}", images.delete_image),
+    _compute("#705", "GET", "/images/{image_id}/metadata", images.list_metadata),
+    _compute("#706", "POST", "/images/{image_id}/metadata", images.merge_metadata),
+    _compute("#707", "PUT", "/images/{image_id}/metadata", images.replace_metadata),
+    _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item),
+    _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item),
+    _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item),
+    _compute("#201", "GET", "/servers", servers.list_servers),
+    _compute("#202", "GET", "/servers/detail", servers.list_servers_detail),
+    _compute("#203", "POST", "/servers", servers.create_server),
+    _compute("#205", "GET", SERVER, servers.show_server),
+    _compute("#206", "PUT", SERVER, servers.update_server),
+    _compute("#207", "DELETE", SERVER, servers.delete_server),
+    _compute("#301", "POST", SERVER + "/action", server_actions.server_action, actions=server_actions.ACTIONS),
+    _compute("#401", "GET", SERVER + "/metadata", server_metadata.list_metadata),
+    _compute("#402", "PUT", SERVER + "/metadata", server_metadata.replace_metadata),
+    _compute("#403", "POST", SERVER + "/metadata", server_metadata.merge_metadata),
+    _compute("#404", "GET", SERVER + "/metadata/{key}", server_metadata.show_metadata_item),
+    _compute("#405", "PUT", SERVER + "/metadata/{key}", server_metadata.set_metadata_item),
+    _compute("#406", "DELETE", SERVER + "/metadata/{key}", server_metadata.delete_metadata_item),
+    _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
+    _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
+    # identity, relative to /identity
+    _identity("#2201", "GET", "", identity.show),
+    _identity("#2201", "GET", "/", identity.show),
+    _identity("#2202", "GET", "/v3", identity.show),
+    _identity("#2202", "GET", "/v3/", identity.show),
+    _identity("identity:v2.0", "GET", "/v2.0", identity.show),
+    _identity("identity:v2.0", "GET", "/v2.0/", identity.show),
+    _identity("#2203", "POST", "/v3/auth/tokens", identity.issue_v3),
+    _identity("#2204", "GET", "/v3/auth/tokens", identity.validate_v3, token=True),
+    _identity("#2205", "DELETE", "/v3/auth/tokens", identity.revoke_v3, token=True),
+    _identity("#2206", "POST", "/v2.0/tokens", identity.issue_v2),
+    _identity("identity:projects", "GET", "/v3/projects", identity.list_projects, token=True),
+    _identity("identity:project", "GET", "/v3/projects/{project_id}", identity.show_project, token=True),
+    # image (the Glance v2 subset), relative to /image
+    _image("#801", "GET", "", glance.show_versions, token=False),
+    _image("#801", "GET", "/", glance.show_versions, token=False),
+    _image("image:versions", "GET", "/versions", glance.show_versions, token=False),
+    _image("#802", "GET", "/v2/images", glance.list_images),
+    _image("#803", "POST", "/v2/images", glance.create_image),
+    _image("#804", "GET", IMAGE, glance.show_image),
+    _image("#805", "PATCH", IMAGE, glance.update_image),
+    _image("#806", "DELETE", IMAGE, glance.delete_image),
+    _image("#807", "PUT", IMAGE + "/file", glance.upload_image_data),
+    _image("#808", "GET", IMAGE + "/file", glance.download_image_data),
+)
+
+
+def face_routes(face: str) -> tuple[Route, ...]:
+    return tuple(route for route in ROUTES if route.face == face)
