@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from nodecompute.caching import VersionedCache
-from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
+from nodecompute.compute.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from nodecompute.compute.models import AuthContext, Project, utcnow
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
@@ -22,6 +22,12 @@ TOKEN_CACHE_SIZE = 4096
 
 class AuthFailed(Unauthorized):
     msg_fmt = "The request you have made requires authentication."
+
+
+class ForbiddenAction(Forbidden):
+    """Keystone's policy refusal (a SecurityError: the message names only the action)."""
+
+    msg_fmt = "You are not authorized to perform the requested action: %(action)s."
 
 
 class IdentityService:
@@ -96,8 +102,12 @@ class IdentityService:
     def project(self, ref: str) -> Project | None:
         return self.store.read(idb.find_project, ref)
 
-    async def revoke(self, token: str) -> None:
-        if self.validate(token) is None:
+    async def revoke(self, caller: AuthContext, token: str) -> None:
+        """Keystone's identity:revoke_token rule: an admin, or the token's own user."""
+        subject = self.validate(token)
+        if subject is None:
             raise NotFound("Could not find token.")
+        if not caller.is_admin and caller.user_id != subject.user_id:
+            raise ForbiddenAction(action="identity:revoke_token")
         await self.store.write(idb.delete_token, accounts.token_digest(token))  # the commit empties the cache
 
