@@ -173,7 +173,7 @@ def add_account_commands(sub: argparse._SubParsersAction) -> None:
     s.set_defaults(func=cmd_user_set_password)
     for action, func, text in (
         ("disable", cmd_user_enable, "disable a user and revoke its tokens"),
-        ("enable", cmd_user_enable, "enable a disabled user"),
+        ("enable", cmd_user_enable, "enable a disabled user; also lifts a lockout"),
         ("delete", cmd_user_delete, "delete a user, its role assignments and tokens"),
         ("revoke-tokens", cmd_user_revoke_tokens, "revoke every token of a user"),
     ):

@@ -44,6 +44,10 @@ class IdentityConfig:
     # argon2id cost; defaults take a few tens of milliseconds on one core.
     kdf_time_cost: int = 2
     kdf_memory_kib: int = 19456
+    # Keystone's [security_compliance] lockout: after this many wrong passwords in a row a user is refused for
+    # lockout_duration seconds (0: never locked, Keystone's default). The bootstrap admin is never locked.
+    lockout_failure_attempts: int = 0
+    lockout_duration: int = 1800
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,8 @@ _MINIMUM = {
     ("identity", "token_ttl"): 60,
     ("identity", "kdf_time_cost"): 1,
     ("identity", "kdf_memory_kib"): 1024,
+    ("identity", "lockout_failure_attempts"): 0,
+    ("identity", "lockout_duration"): 1,
     ("compute", "deleted_retention"): 3600,
     ("compute", "console_log_max_bytes"): 65536,
     ("compute", "max_vcpus"): 0,

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from datetime import datetime
 
 from sqlite_utils import Database
 
@@ -73,10 +74,26 @@ def set_password_hash(db: Database, user_id: str, password_hash: str) -> None:
 
 
 def set_user_enabled(db: Database, user_id: str, enabled: bool) -> None:
-    """Keystone revokes a user's tokens when it is disabled: re-enabling it must not revive them."""
+    """Keystone revokes a user's tokens when it is disabled (re-enabling it must not revive them), and enabling a
+    user clears its failed password count, which lifts a lockout."""
     db.execute("UPDATE users SET enabled = ? WHERE id = ?", [int(enabled), user_id])
-    if not enabled:
+    if enabled:
+        set_failed_auth(db, user_id, 0, None)
+    else:
         delete_user_tokens(db, user_id)
+
+
+def failed_auth(db: Database, user_id: str) -> tuple[int, datetime | None]:
+    """(failed password attempts since the last success, time of the last one)."""
+    row = db.execute("SELECT failed_auth_count, failed_auth_at FROM users WHERE id = ?", [user_id]).fetchone()
+    if row is None:
+        return 0, None
+    return row[0], parse_isotime(row[1]) if row[1] else None
+
+
+def set_failed_auth(db: Database, user_id: str, count: int, at: datetime | None) -> None:
+    db.execute("UPDATE users SET failed_auth_count = ?, failed_auth_at = ? WHERE id = ?",
+               [count, isotime(at) if at else None, user_id])
 
 
 def set_project_enabled(db: Database, project_id: str, enabled: bool) -> None:

@@ -12,7 +12,7 @@ from nodecompute.compute.models import AuthContext, Project, utcnow
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Store
-from nodecompute.identity import accounts
+from nodecompute.identity import accounts, lockout
 
 
 # Validated tokens are remembered until the database changes (nodecompute.caching): a revoked token or a changed
@@ -63,9 +63,18 @@ class IdentityService:
             await loop.run_in_executor(self._kdf, self._hasher.hash, password)
             raise AuthFailed()
         user, password_hash = found
+        guarded = lockout.applies(self.cfg, user)
+        if guarded:
+            self.store.read(lockout.check, self.cfg, user.id, utcnow())
         ok = await loop.run_in_executor(self._kdf, accounts.verify_password, self._hasher, password_hash, password)
-        if not ok or not user.enabled:
+        if not ok:
+            if guarded:
+                await self.store.write(lockout.record_failure, self.cfg, user.id, utcnow())
             raise AuthFailed()
+        if not user.enabled:
+            raise AuthFailed()
+        if guarded:
+            await self.store.write(lockout.record_success, self.cfg, user.id, utcnow())
         return await self._issue(user.id, user.name, project_ref or user.default_project_id, ("password",))
 
     async def authenticate_token(self, token: str, project_ref: str | None) -> tuple[str, AuthContext]:
