@@ -40,6 +40,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("virEventAsyncIOImpl").setLevel(logging.INFO)  # libvirtaio logs every timer at DEBUG
+    for warning in config_mod.warnings(cfg):
+        logging.getLogger("nodecompute").warning("%s", warning)
     app = create_app(cfg)
 
     async def main() -> None:
@@ -58,6 +60,8 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     print(f"config OK: data_dir={cfg.data_dir} listen={cfg.server.listen_host}:{cfg.server.listen_port} "
           f"public_url={cfg.public_url} libvirt={cfg.libvirt_uri} virt_type={cfg.compute.virt_type}")
+    for warning in config_mod.warnings(cfg):
+        print(f"nodecompute: warning: {warning}", file=sys.stderr)
     return 0
 
 
