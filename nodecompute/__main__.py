@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from nodecompute.filemodes import restrict_umask
+
+    restrict_umask()  # state and secrets are the daemon user's alone, whatever the caller's umask
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

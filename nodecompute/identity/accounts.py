@@ -6,12 +6,12 @@ to a few tens of milliseconds. Tokens are 32 random bytes (urlsafe base64); only
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from nodecompute import filemodes
 from nodecompute.compute.models import Project, User
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
@@ -47,11 +47,8 @@ def token_digest(token: str) -> str:
 
 
 def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    filemodes.make_dir(path.parent)
+    filemodes.write_atomically(path, text.encode())
 
 
 def admin_password(cfg: Config) -> str:
