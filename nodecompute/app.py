@@ -98,6 +98,8 @@ async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
     await hv.open()
     log.info("libvirt %s open: domain type %s", cfg.libvirt_uri, hv.host.domain_type)
     guests = Guests(cfg, hv, services["images"].files, BaseCache(cfg.instances_dir / "_base"))
+    # On the path to guest disks: under qemu:///system QEMU (libvirt-qemu) must traverse them (filemodes).
+    await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
     service = ServerService(services["store"], cfg, guests, flavors=services["flavors"], images=services["images"],
                             keypairs=services["keypairs"], quotas=services["quotas"])
     reconciler = Reconciler(service, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))

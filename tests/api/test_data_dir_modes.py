@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from nodecompute import filemodes
 from nodecompute.api.keys import services_key
 from nodecompute.app import create_app
 from nodecompute.db import servers as sdb
@@ -96,3 +97,13 @@ async def test_an_open_data_dir_is_tightened_at_start(umask_022, aiohttp_client,
     found = not_private(data)
     assert found == {"notes.txt": "0o644", "instances/1234/disk.local": "0o777"}  # not ours; a link is not followed
     assert stat.S_IMODE(outside.stat().st_mode) == 0o644
+
+
+async def test_under_system_the_guest_path_is_opened_to_libvirt_qemu_at_start(aiohttp_client, cfg, monkeypatch):
+    """Before the first build: a private instances/_base made by that build would keep libvirt-qemu from the base."""
+    gid = 4242 if os.geteuid() == 0 else os.getgid()
+    monkeypatch.setattr(filemodes, "guest_dir_access", lambda uri: filemodes.DirAccess(0o750, gid))
+    await aiohttp_client(create_app(cfg))
+    for path in (cfg.data_dir, cfg.instances_dir, cfg.instances_dir / "_base"):
+        assert (stat.S_IMODE(path.stat().st_mode), path.stat().st_gid) == (0o750, gid), path
+    assert not_private(cfg.data_dir) == {".": "0o750", "instances": "0o750", "instances/_base": "0o750"}
