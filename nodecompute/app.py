@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from nodecompute import filemodes
 from nodecompute.api import access_log, auth, faults, routes
 from nodecompute.api.keys import config_key, identity_key, response_cache_key, services_key
 from nodecompute.caching import VersionedCache
@@ -44,7 +45,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     from nodecompute.compute.quotas import QuotaService
 
     cfg = app[config_key]
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(prepare_data_dir, cfg)
     store = Store(cfg.db_path)
     await store.open()
     await store.write(accounts.bootstrap, cfg)
@@ -65,6 +66,23 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
+def prepare_data_dir(cfg: Config) -> None:
+    """Make the data directory, and bring what it holds to its modes (nodecompute.filemodes): the entries the
+    daemon owns, recursively; anything else an operator put there is left alone (the directory is 0700 anyway)."""
+    guest = filemodes.guest_dir_access(cfg.libvirt_uri)
+    filemodes.make_dir(cfg.data_dir, guest)
+    access = filemodes.data_dir_access(cfg.data_dir, cfg.instances_dir, guest)
+    changed = filemodes.apply_dir_access(cfg.data_dir, guest)
+    db = cfg.db_path.name
+    owned = {db, f"{db}-wal", f"{db}-shm", f"{db}-journal", "clouds.yaml", "admin-password", "libvirt",
+             cfg.images_dir.name, cfg.instances_dir.name}
+    for entry in sorted(cfg.data_dir.iterdir()):
+        if entry.name in owned:
+            changed += filemodes.enforce_tree(entry, access)
+    if changed:
+        log.warning("tightened the modes of %d files and directories under %s", changed, cfg.data_dir)
+
+
 async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
     """The hypervisor connection, the server service and its reconciliation tasks."""
     from nodecompute.compute.guests import Guests
@@ -80,6 +98,8 @@ async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
     await hv.open()
     log.info("libvirt %s open: domain type %s", cfg.libvirt_uri, hv.host.domain_type)
     guests = Guests(cfg, hv, services["images"].files, BaseCache(cfg.instances_dir / "_base"))
+    # On the path to guest disks: under qemu:///system QEMU (libvirt-qemu) must traverse them (filemodes).
+    await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
     service = ServerService(services["store"], cfg, guests, flavors=services["flavors"], images=services["images"],
                             keypairs=services["keypairs"], quotas=services["quotas"])
     reconciler = Reconciler(service, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))

@@ -147,11 +147,11 @@ async def validate_v3(request: web.Request) -> web.Response:
 
 
 async def revoke_v3(request: web.Request) -> web.Response:
-    _caller(request)
+    caller = _caller(request)
     subject = request.headers.get("X-Subject-Token")
     if not subject:
         raise NotFound("Could not find token.")
-    await request.app[identity_key].revoke(subject)
+    await request.app[identity_key].revoke(caller, subject)
     return web.Response(status=204)
 
 
