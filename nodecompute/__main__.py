@@ -1,7 +1,7 @@
 """The `nodecompute` command: serve the API, manage projects and users, check the config, import images.
 
-Management commands write the same SQLite file the running daemon uses (WAL, busy timeout), and the daemon keeps
-no cache of it, so a user created here can log in at once.
+Management commands write the same SQLite file the running daemon uses (WAL, busy timeout); the daemon's caches
+follow SQLite's data_version, so a user created, disabled or revoked here is seen by the next request.
 """
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("virEventAsyncIOImpl").setLevel(logging.INFO)  # libvirtaio logs every timer at DEBUG
+    for warning in config_mod.warnings(cfg):
+        logging.getLogger("nodecompute").warning("%s", warning)
     app = create_app(cfg)
 
     async def main() -> None:
@@ -54,58 +56,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_db(cfg: Config):
-    from nodecompute.db.store import open_and_migrate
-
-    return open_and_migrate(cfg.db_path)
-
-
-def cmd_project_create(args: argparse.Namespace) -> int:
-    from nodecompute.db import identity as idb
-    from nodecompute.db.store import run_write
-
-    db = _open_db(load_config(args.config))
-    project = run_write(db, idb.create_project, args.name, args.description or "")
-    print(f"project {project.name} id {project.id}")
-    return 0
-
-
-def cmd_project_list(args: argparse.Namespace) -> int:
-    from nodecompute.db import identity as idb
-
-    db = _open_db(load_config(args.config))
-    for project in idb.list_projects(db):
-        print(f"{project.id}  {project.name}  {project.description}")
-    return 0
-
-
-def cmd_user_create(args: argparse.Namespace) -> int:
-    from nodecompute.db.store import run_write
-    from nodecompute.identity import accounts
-
-    cfg = load_config(args.config)
-    db = _open_db(cfg)
-    password = args.password or accounts.generate_password()
-    user = run_write(db, accounts.create_user, cfg, args.name, args.project, args.role, password)
-    print(f"user {user.name} id {user.id} role {args.role} in project {args.project}")
-    if not args.password:
-        print(f"password: {password}")
-    return 0
-
-
-def cmd_user_list(args: argparse.Namespace) -> int:
-    from nodecompute.db import identity as idb
-
-    db = _open_db(load_config(args.config))
-    for row in idb.list_users(db):
-        print(f"{row['id']}  {row['name']}  project={row['project'] or '-'}  roles={row['roles'] or '-'}")
-    return 0
-
-
 def cmd_config_check(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     print(f"config OK: data_dir={cfg.data_dir} listen={cfg.server.listen_host}:{cfg.server.listen_port} "
           f"public_url={cfg.public_url} libvirt={cfg.libvirt_uri} virt_type={cfg.compute.virt_type}")
+    for warning in config_mod.warnings(cfg):
+        print(f"nodecompute: warning: {warning}", file=sys.stderr)
     return 0
 
 
@@ -116,21 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the API daemon").set_defaults(func=cmd_serve)
 
-    project = sub.add_parser("project", help="manage projects").add_subparsers(dest="action", required=True)
-    p = project.add_parser("create", help="create a project")
-    p.add_argument("name")
-    p.add_argument("--description")
-    p.set_defaults(func=cmd_project_create)
-    project.add_parser("list", help="list projects").set_defaults(func=cmd_project_list)
+    from nodecompute.cli_accounts import add_account_commands
 
-    user = sub.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
-    u = user.add_parser("create", help="create a user, or grant an existing one a role in a project")
-    u.add_argument("name")
-    u.add_argument("--project", required=True)
-    u.add_argument("--role", required=True, choices=("admin", "member", "reader"))
-    u.add_argument("--password", help="default: generated and printed")
-    u.set_defaults(func=cmd_user_create)
-    user.add_parser("list", help="list users and their roles").set_defaults(func=cmd_user_list)
+    add_account_commands(sub)
 
     conf = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     conf.add_parser("check", help="load the config and report the first wrong key").set_defaults(func=cmd_config_check)
@@ -142,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from nodecompute.filemodes import restrict_umask
+
+    restrict_umask()  # state and secrets are the daemon user's alone, whatever the caller's umask
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -7,13 +7,14 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from nodecompute import filemodes
 from nodecompute.api import access_log, face, faults
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.route_table import face_routes
 from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, quotas_key,
                                   reconciler_key, response_cache_key, servers_key, store_key)
+from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import Config
 from nodecompute.db.store import Store
@@ -48,7 +49,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     from nodecompute.compute.quotas import QuotaService
 
     cfg = app[config_key]
-    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(prepare_data_dir, cfg)
     store = Store(cfg.db_path)
     await store.open()
     await store.write(accounts.bootstrap, cfg)
@@ -70,6 +71,23 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
+def prepare_data_dir(cfg: Config) -> None:
+    """Make the data directory, and bring what it holds to its modes (nodecompute.filemodes): the entries the
+    daemon owns, recursively; anything else an operator put there is left alone (the directory is 0700 anyway)."""
+    guest = filemodes.guest_dir_access(cfg.libvirt_uri)
+    filemodes.make_dir(cfg.data_dir, guest)
+    access = filemodes.data_dir_access(cfg.data_dir, cfg.instances_dir, guest)
+    changed = filemodes.apply_dir_access(cfg.data_dir, guest)
+    db = cfg.db_path.name
+    owned = {db, f"{db}-wal", f"{db}-shm", f"{db}-journal", "clouds.yaml", "admin-password", "libvirt",
+             cfg.images_dir.name, cfg.instances_dir.name}
+    for entry in sorted(cfg.data_dir.iterdir()):
+        if entry.name in owned:
+            changed += filemodes.enforce_tree(entry, access)
+    if changed:
+        log.warning("tightened the modes of %d files and directories under %s", changed, cfg.data_dir)
+
+
 async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
     """The hypervisor connection, the server service and its reconciliation tasks."""
     from nodecompute.compute.guests import Guests
@@ -84,6 +102,8 @@ async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
     await hv.open()
     log.info("libvirt %s open: domain type %s", cfg.libvirt_uri, hv.host.domain_type)
     guests = Guests(cfg, hv, app[images_key].files, BaseCache(cfg.instances_dir / "_base"))
+    # On the path to guest disks: under qemu:///system QEMU (libvirt-qemu) must traverse them (filemodes).
+    await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
     service = ServerService(store, cfg, guests, flavors=app[flavors_key], images=app[images_key],
                             keypairs=app[keypairs_key], quotas=app[quotas_key])
     redo = Redo(finish_delete=service.finish_delete, reboot=service.resume_reboot, start=service.start_server,

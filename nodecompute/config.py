@@ -6,6 +6,7 @@ A key the daemon does not know, or a value of the wrong type or range, raises Co
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ def default_data_dir() -> Path:
 class ServerConfig:
     listen_host: str = "127.0.0.1"
     listen_port: int = 8774
-    # Base URL clients reach the daemon at (catalog and links). Empty: http://<listen_host>:<listen_port>.
+    # Base URL clients reach the daemon at (catalog, clouds.yaml, links). Empty: links follow the request's Host
+    # header (Nova, Keystone); the catalog and clouds.yaml say http://<listen_host>:<listen_port>.
     public_url: str = ""
     # Honour X-Forwarded-Proto / X-Forwarded-Host for links (behind a reverse proxy).
     trust_forwarded: bool = False
@@ -44,6 +46,10 @@ class IdentityConfig:
     # argon2id cost; defaults take a few tens of milliseconds on one core.
     kdf_time_cost: int = 2
     kdf_memory_kib: int = 19456
+    # Keystone's [security_compliance] lockout: after this many wrong passwords in a row a user is refused for
+    # lockout_duration seconds (0: never locked, Keystone's default). The bootstrap admin is never locked.
+    lockout_failure_attempts: int = 0
+    lockout_duration: int = 1800
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,8 @@ _MINIMUM = {
     ("identity", "token_ttl"): 60,
     ("identity", "kdf_time_cost"): 1,
     ("identity", "kdf_memory_kib"): 1024,
+    ("identity", "lockout_failure_attempts"): 0,
+    ("identity", "lockout_duration"): 1,
     ("compute", "deleted_retention"): 3600,
     ("compute", "console_log_max_bytes"): 65536,
     ("compute", "max_vcpus"): 0,
@@ -207,6 +215,27 @@ def load(path: Path | None) -> Config:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
     return from_dict(raw)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a host name other than localhost: other machines may reach it
+
+
+def warnings(cfg: Config) -> list[str]:
+    """Settings that load but are likely wrong; `config check` prints them and the daemon logs them at start."""
+    found = []
+    if not cfg.server.public_url and not is_loopback(cfg.server.listen_host):
+        found.append(
+            f"[server] listen_host {cfg.server.listen_host!r} is not a loopback address but public_url is empty: "
+            f"links in responses follow each request's Host header, and the catalog and clouds.yaml advertise "
+            f"{cfg.public_url}; set [server] public_url to the URL clients reach this daemon at"
+        )
+    return found
 
 
 def replace(cfg: Config, **changes: Any) -> Config:

@@ -20,6 +20,16 @@ def pytest_collection_modifyitems(config, items):
                 item.add_marker(skip)
 
 
+@pytest.fixture(autouse=True)
+def _keep_umask():
+    """`nodecompute`'s main() sets umask 077 for the process; tests calling it in-process must not change the umask
+    the next test runs under."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    yield
+    os.umask(umask)
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     path = tmp_path / "data"
@@ -36,3 +46,16 @@ def cfg(data_dir: Path) -> Config:
         identity=IdentityConfig(admin_password="admin-secret", kdf_time_cost=1, kdf_memory_kib=1024),
         compute=ComputeConfig(libvirt_uri="test:///default"),
     )
+
+
+@pytest.fixture
+def cfg_file(cfg: Config, tmp_path: Path) -> Path:
+    """`cfg` as a TOML file, for the `nodecompute` CLI working on the same data directory as the app under test."""
+    path = tmp_path / "nodecompute.toml"
+    path.write_text(
+        f'data_dir = "{cfg.data_dir}"\n'
+        f'[identity]\nadmin_password = "{cfg.identity.admin_password}"\n'
+        f'kdf_time_cost = {cfg.identity.kdf_time_cost}\nkdf_memory_kib = {cfg.identity.kdf_memory_kib}\n'
+        f'[compute]\nlibvirt_uri = "{cfg.compute.libvirt_uri}"\n'
+    )
+    return path

@@ -149,7 +149,7 @@ async def revoke_v3(request: web.Request) -> web.StreamResponse:
     subject = request.headers.get("X-Subject-Token")
     if not subject:
         raise NotFound("Could not find token.")
-    await request.config_dict[identity_key].revoke(subject)
+    await request.config_dict[identity_key].revoke(context(request), subject)
     return respond(request)
 
 

@@ -13,6 +13,7 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from nodecompute import filemodes
 from nodecompute.compute import states
 from nodecompute.compute.server_models import InjectedFileSpec, Server
 from nodecompute.config import Config
@@ -56,6 +57,7 @@ class Guests:
         self.hv = hv
         self.files = files
         self.base_cache = base_cache
+        self.dir_access = filemodes.guest_dir_access(cfg.libvirt_uri)  # 0750 group libvirt-qemu under system
 
     def instance_dir(self, server_uuid: str) -> Path:
         return self.cfg.instances_dir / server_uuid
@@ -65,13 +67,14 @@ class Guests:
 
     async def make_disks(self, server: Server, image: BootImage) -> None:
         inst = self.instance_dir(server.uuid)
-        inst.mkdir(parents=True, exist_ok=True)
+        filemodes.make_dir(inst, self.dir_access)
         base = await self.base_cache.ensure(image.sha256, self.files.path_for(image.sha256), image.disk_format)
         await instance_disks.create_instance_disks(
             inst, base=base, base_format=image.disk_format, root_gb=server.root_gb,
             image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap,
         )
-        self.console_log(server.uuid).touch()
+        # Ours, 0600, before QEMU (root under qemu:///embed) appends to it: it can show an admin password.
+        filemodes.create_file(self.console_log(server.uuid))
 
     def _domain_xml(self, server: Server) -> str:
         inst = self.instance_dir(server.uuid)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from datetime import datetime
 
 from sqlite_utils import Database
 
@@ -72,9 +73,61 @@ def set_password_hash(db: Database, user_id: str, password_hash: str) -> None:
     db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
 
 
+def set_user_enabled(db: Database, user_id: str, enabled: bool) -> None:
+    """Keystone revokes a user's tokens when it is disabled (re-enabling it must not revive them), and enabling a
+    user clears its failed password count, which lifts a lockout."""
+    db.execute("UPDATE users SET enabled = ? WHERE id = ?", [int(enabled), user_id])
+    if enabled:
+        set_failed_auth(db, user_id, 0, None)
+    else:
+        delete_user_tokens(db, user_id)
+
+
+def failed_auth(db: Database, user_id: str) -> tuple[int, datetime | None]:
+    """(failed password attempts since the last success, time of the last one)."""
+    row = db.execute("SELECT failed_auth_count, failed_auth_at FROM users WHERE id = ?", [user_id]).fetchone()
+    if row is None:
+        return 0, None
+    return row[0], parse_isotime(row[1]) if row[1] else None
+
+
+def set_failed_auth(db: Database, user_id: str, count: int, at: datetime | None) -> None:
+    db.execute("UPDATE users SET failed_auth_count = ?, failed_auth_at = ? WHERE id = ?",
+               [count, isotime(at) if at else None, user_id])
+
+
+def set_project_enabled(db: Database, project_id: str, enabled: bool) -> None:
+    """Disabling a project revokes every token scoped to it (Keystone)."""
+    db.execute("UPDATE projects SET enabled = ? WHERE id = ?", [int(enabled), project_id])
+    if not enabled:
+        db.execute("DELETE FROM tokens WHERE project_id = ?", [project_id])
+
+
+def delete_user(db: Database, user_id: str) -> None:
+    db.execute("DELETE FROM users WHERE id = ?", [user_id])  # role assignments and tokens cascade
+
+
+def delete_project(db: Database, project_id: str) -> None:
+    db.execute("UPDATE users SET default_project_id = NULL WHERE default_project_id = ?", [project_id])
+    db.execute("DELETE FROM project_quotas WHERE project_id = ?", [project_id])
+    db.execute("DELETE FROM flavor_projects WHERE project_id = ?", [project_id])
+    db.execute("DELETE FROM projects WHERE id = ?", [project_id])  # role assignments and tokens cascade
+
+
+def project_resources(db: Database, project_id: str) -> dict[str, int]:
+    """What the project still owns in compute and image: servers and images not deleted."""
+    servers = db.execute("SELECT count(*) FROM servers WHERE project_id = ? AND deleted = 0", [project_id]).fetchone()
+    images = db.execute("SELECT count(*) FROM images WHERE owner = ? AND deleted = 0", [project_id]).fetchone()
+    return {"servers": servers[0], "images": images[0]}
+
+
+def delete_user_tokens(db: Database, user_id: str) -> int:
+    return db.execute("DELETE FROM tokens WHERE user_id = ?", [user_id]).rowcount
+
+
 def list_users(db: Database) -> list[dict]:
     rows = db.execute(
-        """SELECT u.id, u.name, p.name AS project, group_concat(r.role, ',') AS roles
+        """SELECT u.id, u.name, u.enabled, p.name AS project, group_concat(r.role, ',') AS roles
            FROM users u LEFT JOIN role_assignments r ON r.user_id = u.id LEFT JOIN projects p ON p.id = r.project_id
            GROUP BY u.id, p.id ORDER BY u.name, p.name"""
     ).fetchall()

@@ -116,5 +116,16 @@ def m0003_servers_images(db: Database) -> None:
     )
 
 
+@migrations(name="0004_identity_lockout")
+def m0004_identity_lockout(db: Database) -> None:
+    """Keystone's failed_auth_count / failed_auth_at, for [identity] lockout_failure_attempts."""
+    db.executescript(
+        """
+        ALTER TABLE users ADD COLUMN failed_auth_count INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN failed_auth_at TEXT;
+        """
+    )
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

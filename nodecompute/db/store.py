@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from sqlite_utils import Database
 
 from nodecompute.db import migrations
+from nodecompute.filemodes import create_file, make_dir
 
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 10.0
@@ -58,7 +59,8 @@ def immediate(db: Database) -> Iterator[Database]:
 
 
 def open_and_migrate(path: Path) -> Database:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dir(path.parent)
+    create_file(path)  # 0600 before SQLite opens it: SQLite gives -wal and -shm the database file's mode
     db = connect(path)
     migrations.apply(db)
     return db

@@ -6,13 +6,13 @@ to a few tens of milliseconds. Tokens are 32 random bytes (urlsafe base64); only
 from __future__ import annotations
 
 import hashlib
-import os
 import secrets
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from nodecompute.compute.models import User
+from nodecompute import filemodes
+from nodecompute.compute.models import Project, User
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Database
@@ -47,11 +47,8 @@ def token_digest(token: str) -> str:
 
 
 def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    filemodes.make_dir(path.parent)
+    filemodes.write_atomically(path, text.encode())
 
 
 def admin_password(cfg: Config) -> str:
@@ -113,15 +110,89 @@ def _yaml_quote(text: str) -> str:
 
 
 def create_user(db: Database, cfg: Config, name: str, project_ref: str, role: str, password: str) -> User:
+    """A new user with `role` in the project; an existing name is an error (its password is never touched here)."""
+    _check_role(role)
+    project = _project(db, project_ref)
+    if idb.find_user(db, name) is not None:
+        raise ValueError(f"user {name!r} exists already: change its password with `nodecompute user set-password "
+                         f"{name}`, give it a role with `nodecompute user grant {name}`")
+    return idb.create_user(db, name, password_hasher(cfg).hash(password), project.id, role)
+
+
+def grant_role(db: Database, user_ref: str, project_ref: str, role: str) -> tuple[User, Project]:
+    _check_role(role)
+    user, project = _user(db, user_ref), _project(db, project_ref)
+    idb.grant_role(db, user.id, project.id, role)
+    return user, project
+
+
+def set_password(db: Database, cfg: Config, user_ref: str, password: str) -> User:
+    user = _user(db, user_ref)
+    if user.name == ADMIN_USER:
+        raise ValueError("the bootstrap admin's password is [identity] admin_password (or <data_dir>/admin-password)")
+    idb.set_password_hash(db, user.id, password_hasher(cfg).hash(password))
+    idb.delete_user_tokens(db, user.id)  # Keystone revokes a user's tokens when its password changes
+    return user
+
+
+def set_user_enabled(db: Database, user_ref: str, enabled: bool) -> User:
+    """Disable (revoking every token of the user, as Keystone does) or enable a user."""
+    user = _user(db, user_ref)
+    if not enabled and user.name == ADMIN_USER:
+        raise ValueError("the bootstrap admin user cannot be disabled")
+    idb.set_user_enabled(db, user.id, enabled)
+    return user
+
+
+def delete_user(db: Database, user_ref: str) -> User:
+    user = _user(db, user_ref)
+    if user.name == ADMIN_USER:
+        raise ValueError("the bootstrap admin user cannot be deleted")
+    idb.delete_user(db, user.id)
+    return user
+
+
+def revoke_tokens(db: Database, user_ref: str) -> tuple[User, int]:
+    user = _user(db, user_ref)
+    return user, idb.delete_user_tokens(db, user.id)
+
+
+def set_project_enabled(db: Database, project_ref: str, enabled: bool) -> Project:
+    """Disable (revoking every token scoped to the project) or enable a project."""
+    project = _project(db, project_ref)
+    if not enabled and project.name == ADMIN_PROJECT:
+        raise ValueError("the bootstrap admin project cannot be disabled")
+    idb.set_project_enabled(db, project.id, enabled)
+    return project
+
+
+def delete_project(db: Database, project_ref: str) -> Project:
+    """Delete a project that owns no server and no image (they would be left without an owner who can act)."""
+    project = _project(db, project_ref)
+    if project.name == ADMIN_PROJECT:
+        raise ValueError("the bootstrap admin project cannot be deleted")
+    owned = {kind: count for kind, count in idb.project_resources(db, project.id).items() if count}
+    if owned:
+        listed = " and ".join(f"{count} {kind}" for kind, count in owned.items())
+        raise ValueError(f"project {project.name!r} still owns {listed}: delete them first")
+    idb.delete_project(db, project.id)
+    return project
+
+
+def _check_role(role: str) -> None:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    hashed = password_hasher(cfg).hash(password)
-    project = idb.find_project(db, project_ref)
-    if project is None:
-        raise ValueError(f"no project {project_ref!r}")
-    found = idb.find_user(db, name)
+
+
+def _user(db: Database, ref: str) -> User:
+    found = idb.find_user(db, ref)
     if found is None:
-        return idb.create_user(db, name, hashed, project.id, role)
-    user, _ = found
-    idb.grant_role(db, user.id, project.id, role)
-    return user
+        raise ValueError(f"no user {ref!r}")
+    return found[0]
+
+
+def _project(db: Database, ref: str) -> Project:
+    project = idb.find_project(db, ref)
+    if project is None:
+        raise ValueError(f"no project {ref!r}")
+    return project

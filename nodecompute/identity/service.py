@@ -7,12 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from nodecompute.caching import VersionedCache
-from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
+from nodecompute.compute.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from nodecompute.compute.models import AuthContext, Project, utcnow
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Store
-from nodecompute.identity import accounts
+from nodecompute.identity import accounts, lockout
 
 
 # Validated tokens are remembered until the database changes (nodecompute.caching): a revoked token or a changed
@@ -22,6 +22,12 @@ TOKEN_CACHE_SIZE = 4096
 
 class AuthFailed(Unauthorized):
     msg_fmt = "The request you have made requires authentication."
+
+
+class ForbiddenAction(Forbidden):
+    """Keystone's policy refusal (a SecurityError: the message names only the action)."""
+
+    msg_fmt = "You are not authorized to perform the requested action: %(action)s."
 
 
 class IdentityService:
@@ -57,9 +63,18 @@ class IdentityService:
             await loop.run_in_executor(self._kdf, self._hasher.hash, password)
             raise AuthFailed()
         user, password_hash = found
+        guarded = lockout.applies(self.cfg, user)
+        if guarded:
+            self.store.read(lockout.check, self.cfg, user.id, utcnow())
         ok = await loop.run_in_executor(self._kdf, accounts.verify_password, self._hasher, password_hash, password)
-        if not ok or not user.enabled:
+        if not ok:
+            if guarded:
+                await self.store.write(lockout.record_failure, self.cfg, user.id, utcnow())
             raise AuthFailed()
+        if not user.enabled:
+            raise AuthFailed()
+        if guarded:
+            await self.store.write(lockout.record_success, self.cfg, user.id, utcnow())
         return await self._issue(user.id, user.name, project_ref or user.default_project_id, ("password",))
 
     async def authenticate_token(self, token: str, project_ref: str | None) -> tuple[str, AuthContext]:
@@ -96,8 +111,12 @@ class IdentityService:
     def project(self, ref: str) -> Project | None:
         return self.store.read(idb.find_project, ref)
 
-    async def revoke(self, token: str) -> None:
-        if self.validate(token) is None:
+    async def revoke(self, caller: AuthContext, token: str) -> None:
+        """Keystone's identity:revoke_token rule: an admin, or the token's own user."""
+        subject = self.validate(token)
+        if subject is None:
             raise NotFound("Could not find token.")
+        if not caller.is_admin and caller.user_id != subject.user_id:
+            raise ForbiddenAction(action="identity:revoke_token")
         await self.store.write(idb.delete_token, accounts.token_digest(token))  # the commit empties the cache
 

@@ -1,8 +1,8 @@
 """The local image store's files: content-addressed, written once, never half-visible.
 
 An upload is copied into a temp file beside the store while md5 (Glance "checksum"), sha512 ("os_hash_value") and
-sha256 (the file name) are computed in the same pass; the copy is checked with qemu-img, made read-only and linked
-to images/<sha256>. Linking (not renaming) makes "stored once" atomic: when the name exists already, the other
+sha256 (the file name) are computed in the same pass; the copy is checked with qemu-img, made 0600 (private, like
+everything under the data directory) and linked to images/<sha256>. Linking (not renaming) makes "stored once" atomic: when the name exists already, the other
 copy won and ours is dropped. The DB rows pointing at the content belong to the image service, not here.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from nodecompute.filemodes import FILE_MODE, make_dir
 from nodecompute.storage import qemu_img
 from nodecompute.storage.errors import ImageTooLarge, StorageError
 
@@ -133,8 +134,8 @@ class ImageFiles:
         self.path_for(sha256).unlink(missing_ok=True)
 
     async def _store(self, fill: Callable[[_HashingWriter], object], declared_format: str | None) -> StoredImage:
-        self.images_dir.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.images_dir)
+        make_dir(self.images_dir)
+        fd, name = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=self.images_dir)  # 0600
         temp = Path(name)
         try:
             with os.fdopen(fd, "wb") as target:
@@ -143,7 +144,7 @@ class ImageFiles:
                 await self._in_thread(writer, writer.finish)
             found = await qemu_img.check_importable(temp, declared_format)
             sha256 = writer.sha256.hexdigest()
-            temp.chmod(0o444)
+            temp.chmod(FILE_MODE)  # private: an image is a tenant's disk
             self._publish(temp, sha256)
         finally:
             temp.unlink(missing_ok=True)

@@ -6,6 +6,7 @@
 <instances>/<uuid>/disk.local   ephemeral disk: raw sparse, vfat, label "ephemeral0" (Nova's default for Linux)
 <instances>/<uuid>/disk.swap    raw sparse, mkswap
 Delete renames <uuid> to <uuid>_del first (atomic), then removes the tree, as Nova does.
+Every file here is created 0600 and every directory 0700 whatever the umask (nodecompute.filemodes).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from nodecompute.filemodes import FILE_MODE, create_file, make_dir
 from nodecompute.storage import qemu_img
 from nodecompute.storage.errors import FlavorDiskTooSmall, InvalidImage, StorageError
 from nodecompute.storage.image_files import check_sha256
@@ -55,7 +57,7 @@ class BaseCache:
         base = self.path_for(sha256)
         async with self._locks[sha256]:
             if not base.exists():
-                self.base_dir.mkdir(parents=True, exist_ok=True)
+                make_dir(self.base_dir)  # made at start with the right modes; here only if removed since
                 await self._materialise(Path(source), base)
         return base
 
@@ -94,7 +96,7 @@ async def _copy_then_rename(source: Path, base: Path) -> None:
     temp = Path(name)
     try:
         await qemu_img.run_tool("cp", "--sparse=always", "--", str(source), str(temp))
-        temp.chmod(0o444)
+        temp.chmod(FILE_MODE)
         os.replace(temp, base)
     finally:
         temp.unlink(missing_ok=True)
@@ -138,8 +140,8 @@ async def create_instance_disks(inst_dir: Path, *, base: Path, base_format: str,
     if existing:
         raise StorageError(f"instance disks exist already: {', '.join(existing)}")
     made_dir = not inst_dir.exists()
-    inst_dir.mkdir(parents=True, exist_ok=True)
-    steps = [qemu_img.create_overlay(base, base_format, planned[ROOT], root_bytes, image_virtual_size or None)]
+    make_dir(inst_dir)
+    steps = [_make_overlay(base, base_format, planned[ROOT], root_bytes, image_virtual_size or None)]
     if EPHEMERAL in planned:
         steps.append(_make_ephemeral(planned[EPHEMERAL], ephemeral_gb * GiB))
     if SWAP in planned:
@@ -165,19 +167,32 @@ def _undo(paths, made_dir: Path | None) -> None:
             made_dir.rmdir()  # only when empty: never remove what someone else put there
 
 
-def _sparse_file(path: Path, size_bytes: int, mode: int) -> None:
-    with open(path, "xb") as handle:
-        handle.truncate(size_bytes)
-    path.chmod(mode)
+async def _make_overlay(base: Path, base_format: str, dest: Path, size_bytes: int,
+                        base_virtual_size: int | None) -> None:
+    create_file(dest)  # 0600 before qemu-img writes it (qemu-img keeps an existing file's mode)
+    try:
+        await qemu_img.create_overlay(base, base_format, dest, size_bytes, base_virtual_size)
+    except BaseException:
+        dest.unlink(missing_ok=True)
+        raise
+
+
+def _sparse_file(path: Path, size_bytes: int) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        os.ftruncate(fd, size_bytes)
+    finally:
+        os.close(fd)
 
 
 async def _make_ephemeral(path: Path, size_bytes: int) -> None:
-    _sparse_file(path, size_bytes, 0o644)
+    _sparse_file(path, size_bytes)
     await qemu_img.run_tool("mkfs.vfat", "-n", EPHEMERAL_LABEL, str(path))
 
 
 async def _make_swap(path: Path, size_bytes: int) -> None:
-    _sparse_file(path, size_bytes, 0o600)
+    _sparse_file(path, size_bytes)
     await qemu_img.run_tool("mkswap", str(path))
 
 

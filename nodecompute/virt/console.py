@@ -25,6 +25,8 @@ import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from nodecompute.filemodes import open_new
+
 log = logging.getLogger(__name__)
 
 DEFAULT_TRIM_INTERVAL = 5.0
@@ -54,7 +56,7 @@ def trim_console_log(path: str | os.PathLike, max_bytes: int) -> int:
         return 0
     rotated = rotated_path(path)
     partial = rotated.with_name(rotated.name + ".tmp")
-    with open(path, "rb") as src, open(partial, "wb") as dst:
+    with open(path, "rb") as src, open_new(partial) as dst:
         src.seek(max(0, size - max_bytes))
         dst.write(src.read(max_bytes))
         dst.write(src.read())  # whatever the guest wrote since the stat

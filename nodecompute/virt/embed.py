@@ -20,6 +20,8 @@ import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from nodecompute.filemodes import PRIVATE, apply_dir_access, make_dir, write_atomically
+
 MISSING_QEMU_USER_HINT = (
     "the embedded QEMU driver needs the system user and group 'libvirt-qemu' when run as root "
     "(create them: useradd --system --user-group --no-create-home --shell /usr/sbin/nologin libvirt-qemu)"
@@ -56,11 +58,11 @@ def qemu_conf_text(as_root: bool) -> str:
 
 
 def ensure_qemu_conf(root: Path) -> Path:
-    """Create root/etc/qemu.conf unless it exists. Returns its path."""
+    """Make the root 0700 and create root/etc/qemu.conf unless it exists. Returns its path."""
+    make_dir(root)
+    apply_dir_access(root, PRIVATE)  # the driver's state, QEMU logs and sockets are the daemon's alone
     conf = root / "etc" / "qemu.conf"
     if not conf.exists():
-        conf.parent.mkdir(parents=True, exist_ok=True)
-        partial = conf.with_suffix(".conf.tmp")
-        partial.write_text(qemu_conf_text(as_root=os.geteuid() == 0))
-        os.replace(partial, conf)
+        make_dir(conf.parent)
+        write_atomically(conf, qemu_conf_text(as_root=os.geteuid() == 0).encode())
     return conf

@@ -182,3 +182,23 @@ async def test_projects_listing_for_clients(api, admin_token, make_user):
     await assert_keystone_error(resp, 404)
     resp = await api.client.get("/identity/v3/projects")
     await assert_keystone_error(resp, 401)
+
+
+async def test_revoke_needs_an_admin_or_the_tokens_own_user(api, admin_token, make_user):
+    alice = await make_user("demo", "member", name="alice")
+    alice_second = await api.token("alice", "pw-alice", "demo")
+    bob = await make_user("demo", "member", name="bob")
+    resp = await api.client.delete("/identity/v3/auth/tokens", headers={"X-Auth-Token": bob, "X-Subject-Token": alice})
+    await assert_keystone_error(resp, 403, "You are not authorized to perform the requested action: "
+                                           "identity:revoke_token.")
+    assert (await api.get("/flavors", alice)).status == 200
+    resp = await api.client.delete("/identity/v3/auth/tokens",
+                                   headers={"X-Auth-Token": alice_second, "X-Subject-Token": alice})
+    assert resp.status == 204
+    assert (await api.get("/flavors", alice)).status == 401
+    resp = await api.client.delete("/identity/v3/auth/tokens",
+                                   headers={"X-Auth-Token": admin_token, "X-Subject-Token": alice_second})
+    assert resp.status == 204
+    assert (await api.get("/flavors", alice_second)).status == 401
+    resp = await api.client.delete("/identity/v3/auth/tokens", headers={"X-Auth-Token": bob, "X-Subject-Token": "x"})
+    await assert_keystone_error(resp, 404)

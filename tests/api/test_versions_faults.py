@@ -1,6 +1,9 @@
 """Version documents (#101-#103), microversion negotiation and the fault contract for every kind of error."""
 from __future__ import annotations
 
+import dataclasses
+
+from nodecompute.app import create_app
 from tests.api.helpers import assert_fault
 
 
@@ -112,3 +115,26 @@ async def test_request_ids_on_success(api, admin_token):
     rid = resp.headers["x-openstack-request-id"]
     assert rid.startswith("req-") and len(rid) == 40
     assert resp.headers["x-compute-request-id"] == rid
+
+
+async def test_links_follow_the_host_header_and_the_catalog_does_not(api, admin_token, aiohttp_client, cfg):
+    """What the README says about public_url: empty, links follow Host (as Nova and Keystone do); the catalog and
+    WWW-Authenticate say http://<listen_host>:<listen_port>. Set, everything says public_url."""
+    host = {"Host": "cloud.example.org:9999"}
+    doc = (await (await api.client.get("/compute/v2.1", headers=host)).json())["version"]
+    assert doc["links"][0]["href"] == "http://cloud.example.org:9999/compute/v2.1/"
+    resp = await api.get("/flavors", admin_token, headers=host)
+    assert (await resp.json())["flavors"][0]["links"][0]["href"].startswith("http://cloud.example.org:9999/compute/")
+    resp = await api.client.get("/compute/v2.1/flavors", headers=host)
+    assert resp.headers["WWW-Authenticate"] == 'Keystone uri="http://127.0.0.1:8774/identity"'
+    resp = await api.client.get("/identity/v3/auth/tokens",
+                                headers={**host, "X-Auth-Token": admin_token, "X-Subject-Token": admin_token})
+    urls = {e["url"] for entry in (await resp.json())["token"]["catalog"] for e in entry["endpoints"]}
+    assert all(url.startswith("http://127.0.0.1:8774/") for url in urls)
+
+    server = dataclasses.replace(cfg.server, public_url="https://cloud.example.net")
+    fixed = await aiohttp_client(create_app(dataclasses.replace(cfg, server=server), with_servers=False))
+    doc = (await (await fixed.get("/compute/v2.1", headers=host)).json())["version"]
+    assert doc["links"][0]["href"] == "https://cloud.example.net/compute/v2.1/"
+    resp = await fixed.get("/compute/v2.1/flavors", headers=host)
+    assert resp.headers["WWW-Authenticate"] == 'Keystone uri="https://cloud.example.net/identity"'

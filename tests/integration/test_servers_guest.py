@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import stat
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -122,6 +123,20 @@ def test_guest_sees_key_files_and_user_data(main_guest):
 
 def test_guest_disks_are_the_flavors(main_guest):
     assert main_guest["report"].value("disk ") == f"root={1 * GIB} ephemeral={1 * GIB} swap={16 * MIB}"
+
+
+def test_guest_files_are_private(main_guest, daemon):
+    """Disks, config drive and console log (which the running QEMU, root under qemu:///embed, appends to) are
+    0600, their directories 0700; so is the embedded driver's root with QEMU's own logs (issue 6, item 5)."""
+    inst = daemon.data_dir / "instances" / main_guest["id"]
+    files = {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in inst.iterdir()}
+    assert {"disk", "disk.local", "disk.swap", "disk.config", "console.log"} <= set(files)
+    assert set(files.values()) == {"0o600"}, files
+    assert (inst / "console.log").stat().st_size > 0  # QEMU appended to the file we made
+    for directory in (daemon.data_dir, inst.parent, inst, inst.parent / "_base", daemon.libvirt_root):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700, directory
+    qemu_logs = list(daemon.libvirt_root.rglob("*.log"))
+    assert qemu_logs and {oct(stat.S_IMODE(p.stat().st_mode)) for p in qemu_logs} == {"0o600"}
 
 
 def test_show_tells_the_whole_server(main_guest, cloud, image_id, flavor, daemon):

@@ -75,3 +75,29 @@ def test_config_check_command_names_the_bad_key(tmp_path):
     result = subprocess.run([sys.executable, "-m", "nodecompute", "--config", str(EXAMPLE), "config", "check"],
                             capture_output=True, text=True)
     assert result.returncode == 0 and "config OK" in result.stdout
+
+
+@pytest.mark.parametrize("server, warned", [
+    ({}, False),
+    ({"listen_host": "127.0.0.2"}, False),
+    ({"listen_host": "::1"}, False),
+    ({"listen_host": "localhost"}, False),
+    ({"listen_host": "0.0.0.0"}, True),
+    ({"listen_host": "192.0.2.10"}, True),
+    ({"listen_host": "cloud.example.org"}, True),
+    ({"listen_host": "0.0.0.0", "public_url": "http://cloud.example.org:8774"}, False),
+])
+def test_warning_when_listening_beyond_loopback_without_public_url(server, warned):
+    found = config.warnings(config.from_dict({"server": server}))
+    assert bool(found) == warned
+    if warned:
+        assert "public_url is empty" in found[0] and "Host header" in found[0]
+
+
+def test_config_check_command_prints_the_warning(tmp_path):
+    path = tmp_path / "open.toml"
+    path.write_text('[server]\nlisten_host = "0.0.0.0"\n')
+    result = subprocess.run([sys.executable, "-m", "nodecompute", "--config", str(path), "config", "check"],
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "config OK" in result.stdout
+    assert "warning: [server] listen_host '0.0.0.0' is not a loopback address but public_url is empty" in result.stderr

@@ -46,7 +46,7 @@ async def test_store_from_path_checksums_match_hashlib(tmp_path):
     assert (stored.size, stored.disk_format, stored.virtual_size) == (src.stat().st_size, "qcow2", 64 * MiB)
     assert stored.path == files.path_for(sha256) == files.images_dir / sha256
     assert stored.path.read_bytes() == src.read_bytes()
-    assert stat.S_IMODE(stored.path.stat().st_mode) == 0o444
+    assert stat.S_IMODE(stored.path.stat().st_mode) == 0o600  # private, not world-readable
     assert calls[-1] == (stored.size, stored.size)
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
     assert len(calls) == -(-stored.size // CHUNK_BYTES)

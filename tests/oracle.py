@@ -1,0 +1,205 @@
+"""Nova's record as a test oracle: Tempest's per-microversion response schemas, and Nova's api_samples key sets.
+
+(a) `tempest_schema(method, path, action, version)` finds the response schema Tempest validates Nova's answer with
+    at a microversion (its service clients pick a module from their `schema_versions_info`; some operations use
+    the v2_1 module at every version), and `validate_with_tempest(...)` checks a status and body against it with
+    Tempest's own validator and format checkers.
+(b) `sample_keys(...)` returns the key structures recorded from Nova's doc/api_samples (tests/data/nova/
+    samples.json, written by tests/tools/record_nova.py) at the nearest sample version at or below the requested
+    one, and `key_differences(...)` / `assert_keys_like_nova(...)` compare a body with them: keys recursively,
+    never values; lists by their first item; maps whose keys are data (metadata, addresses, extra specs, ...) are
+    compared as maps only.
+
+Paths may use any parameter names (`/servers/{id}`): operations are matched on the path's shape.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from nodecompute.api.nova_operations import ACTION, in_range, path_shape, version_key
+
+DATA = Path(__file__).resolve().parent / "data" / "nova"
+SCHEMAS = "tempest.lib.api_schema.response.compute"
+CLIENTS = "tempest.lib.services.compute"
+
+SERVER, FLAVOR = "/servers/{server_id}", "/flavors/{flavor_id}"
+SPECS, IMAGE = FLAVOR + "/os-extra_specs", "/images/{image_id}"
+QUOTAS = "/os-quota-sets/{tenant_id}"
+
+# (method, path, action) -> (client module whose schema_versions_info picks the version module, or None for the
+# v2_1 module at every version; the v2_1 schema module; attribute), as Tempest's service clients do.
+TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
+    ("GET", "/", None): (None, "versions", "get_one_version"),
+    ("GET", "/extensions", None): (None, "extensions", "list_extensions"),
+    ("GET", "/limits", None): ("limits_client", "limits", "get_limit"),
+    ("GET", QUOTAS, None): ("quotas_client", "quotas", "get_quota_set"),
+    ("GET", QUOTAS + "/defaults", None): ("quotas_client", "quotas", "get_quota_set"),
+    ("GET", QUOTAS + "/detail", None): ("quotas_client", "quotas", "get_quota_set_details"),
+    ("PUT", QUOTAS, None): ("quotas_client", "quotas", "update_quota_set"),
+    ("DELETE", QUOTAS, None): ("quotas_client", "quotas", "delete_quota"),
+    ("GET", "/os-quota-class-sets/{id}", None): ("quota_classes_client", "quota_classes", "get_quota_class_set"),
+    ("PUT", "/os-quota-class-sets/{id}", None): ("quota_classes_client", "quota_classes", "update_quota_class_set"),
+    ("GET", "/flavors", None): ("flavors_client", "flavors", "list_flavors"),
+    ("GET", "/flavors/detail", None): ("flavors_client", "flavors", "list_flavors_details"),
+    ("GET", FLAVOR, None): ("flavors_client", "flavors", "create_update_get_flavor_details"),
+    ("POST", "/flavors", None): ("flavors_client", "flavors", "create_update_get_flavor_details"),
+    ("PUT", FLAVOR, None): ("flavors_client", "flavors", "create_update_get_flavor_details"),
+    ("DELETE", FLAVOR, None): (None, "flavors", "delete_flavor"),
+    ("GET", FLAVOR + "/os-flavor-access", None): (None, "flavors_access", "add_remove_list_flavor_access"),
+    ("POST", FLAVOR + "/action", "addTenantAccess"): (None, "flavors_access", "add_remove_list_flavor_access"),
+    ("POST", FLAVOR + "/action", "removeTenantAccess"): (None, "flavors_access", "add_remove_list_flavor_access"),
+    ("GET", SPECS, None): (None, "flavors_extra_specs", "set_get_flavor_extra_specs"),
+    ("POST", SPECS, None): (None, "flavors_extra_specs", "set_get_flavor_extra_specs"),
+    ("GET", SPECS + "/{key}", None): (None, "flavors_extra_specs", "set_get_flavor_extra_specs_key"),
+    ("PUT", SPECS + "/{key}", None): (None, "flavors_extra_specs", "set_get_flavor_extra_specs_key"),
+    ("DELETE", SPECS + "/{key}", None): (None, "flavors_extra_specs", "unset_flavor_extra_specs"),
+    ("GET", "/os-keypairs", None): ("keypairs_client", "keypairs", "list_keypairs"),
+    ("POST", "/os-keypairs", None): ("keypairs_client", "keypairs", "create_keypair"),
+    ("GET", "/os-keypairs/{keypair_name}", None): ("keypairs_client", "keypairs", "get_keypair"),
+    ("DELETE", "/os-keypairs/{keypair_name}", None): ("keypairs_client", "keypairs", "delete_keypair"),
+    ("GET", "/os-availability-zone", None): (None, "availability_zone", "list_availability_zone_list"),
+    ("GET", "/os-availability-zone/detail", None): (None, "availability_zone", "list_availability_zone_list_detail"),
+    ("GET", "/images", None): (None, "images", "list_images"),
+    ("GET", "/images/detail", None): (None, "images", "list_images_details"),
+    ("GET", IMAGE, None): (None, "images", "get_image"),
+    ("DELETE", IMAGE, None): (None, "images", "delete"),
+    ("GET", IMAGE + "/metadata", None): (None, "images", "image_metadata"),
+    ("POST", IMAGE + "/metadata", None): (None, "images", "image_metadata"),
+    ("PUT", IMAGE + "/metadata", None): (None, "images", "image_metadata"),
+    ("GET", IMAGE + "/metadata/{key}", None): (None, "images", "image_meta_item"),
+    ("PUT", IMAGE + "/metadata/{key}", None): (None, "images", "image_meta_item"),
+    ("DELETE", IMAGE + "/metadata/{key}", None): (None, "images", "delete"),
+    ("GET", "/servers", None): ("servers_client", "servers", "list_servers"),
+    ("GET", "/servers/detail", None): ("servers_client", "servers", "list_servers_detail"),
+    ("POST", "/servers", None): (None, "servers", "create_server"),
+    ("GET", SERVER, None): ("servers_client", "servers", "get_server"),
+    ("PUT", SERVER, None): ("servers_client", "servers", "update_server"),
+    ("DELETE", SERVER, None): (None, "servers", "delete_server"),
+    ("POST", ACTION, "reboot"): (None, "servers", "server_actions_common_schema"),
+    ("POST", ACTION, "os-start"): (None, "servers", "server_actions_common_schema"),
+    ("POST", ACTION, "os-stop"): (None, "servers", "server_actions_common_schema"),
+    ("POST", ACTION, "os-getConsoleOutput"): (None, "servers", "get_console_output"),
+    ("GET", SERVER + "/metadata", None): (None, "servers", "list_server_metadata"),
+    ("PUT", SERVER + "/metadata", None): (None, "servers", "set_server_metadata"),
+    ("POST", SERVER + "/metadata", None): (None, "servers", "update_server_metadata"),
+    ("GET", SERVER + "/metadata/{key}", None): (None, "servers", "set_show_server_metadata_item"),
+    ("PUT", SERVER + "/metadata/{key}", None): (None, "servers", "set_show_server_metadata_item"),
+    ("DELETE", SERVER + "/metadata/{key}", None): (None, "servers", "delete_server_metadata_item"),
+    ("GET", SERVER + "/ips", None): (None, "servers", "list_addresses"),
+    ("GET", SERVER + "/ips/{network_label}", None): (None, "servers", "list_addresses_by_network"),
+}
+_BY_SHAPE = {(method, path_shape(path), action): value for (method, path, action), value in TEMPEST.items()}
+
+# Maps whose keys are data, not fields (dotted paths; "[]" stands for a list item, "" for the body itself).
+DATA_KEYED = {"metadata", "meta", "addresses", "extra_specs", "properties", "scheduler_hints", "hosts"}
+DATA_KEYED_ROOTS = {("GET", path_shape(SPECS + "/{key}")), ("PUT", path_shape(SPECS + "/{key}")),
+                    ("GET", path_shape(SERVER + "/ips/{network_label}"))}
+
+
+def _versions_info(client: str) -> list[dict[str, Any]]:
+    module = importlib.import_module(f"{CLIENTS}.{client}")
+    found = [value.schema_versions_info for value in vars(module).values()
+             if isinstance(value, type) and "schema_versions_info" in vars(value)]
+    assert len(found) == 1, client
+    return found[0]
+
+
+def tempest_schema(method: str, path: str, action: str | None, version: str) -> dict[str, Any]:
+    """Tempest's response schema (`status_code`, `response_body`) for an operation at a microversion."""
+    client, module, attribute = _BY_SHAPE[(method, path_shape(path), action)]
+    chosen = importlib.import_module(f"{SCHEMAS}.v2_1.{module}")
+    if client is not None:
+        for entry in _versions_info(client):
+            if in_range(version, entry["min"] or "2.1", entry["max"]):
+                chosen = entry["schema"]
+    return getattr(chosen, attribute)
+
+
+def validate_with_tempest(method: str, path: str, action: str | None, version: str, status: int, body: Any) -> None:
+    """Raise AssertionError unless `status` and `body` are what Tempest accepts from Nova at `version`."""
+    import jsonschema
+    from tempest.lib.common.jsonschema_validator import FORMAT_CHECKER, JSONSCHEMA_VALIDATOR
+
+    schema = tempest_schema(method, path, action, version)
+    expected = schema["status_code"]
+    assert status in expected, f"{method} {path} {action or ''} at {version}: status {status}, Nova's {expected}"
+    if schema.get("response_body"):
+        try:
+            jsonschema.validate(body, schema["response_body"], cls=JSONSCHEMA_VALIDATOR,
+                                format_checker=FORMAT_CHECKER)
+        except jsonschema.ValidationError as error:
+            raise AssertionError(f"{method} {path} {action or ''} at {version}: {error.message} "
+                                 f"at {list(error.absolute_path)}") from None
+    else:
+        assert not body, f"{method} {path} at {version}: Nova answers no body, got {body!r}"
+
+
+@cache
+def _samples() -> tuple[dict[str, Any], ...]:
+    return tuple(json.loads((DATA / "samples.json").read_text()))
+
+
+def sample_keys(method: str, path: str, action: str | None, version: str, side: str = "response",
+                base: str = "/v2.1") -> tuple[str, list[Any]]:
+    """(sample version, key structures) of Nova's samples at the nearest version at or below `version`."""
+    shape = path_shape(path)
+    matching = [s for s in _samples() if (s["base"], s["method"], path_shape(s["path"]), s["action"], s["side"])
+                == (base, method, shape, action, side) and version_key(s["version"]) <= version_key(version)]
+    if not matching:
+        return "", []
+    nearest = max(matching, key=lambda s: version_key(s["version"]))["version"]
+    return nearest, [s["keys"] for s in matching if s["version"] == nearest]
+
+
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", type(None): "null"}
+
+
+def key_structure(value: Any) -> Any:
+    """A body's keys and JSON types, the way tests/tools/record_nova.py writes a sample."""
+    if isinstance(value, dict):
+        return {key: key_structure(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [key_structure(value[0])] if value else []
+    return _JSON_TYPES[type(value)]
+
+
+def _walk(mine: Any, nova: Any, where: str, data_keyed: set[str], found: list[str]) -> None:
+    if isinstance(nova, dict) and isinstance(mine, dict):
+        bare = where.replace("[].", "").replace("[]", "")
+        if bare in data_keyed or bare.rsplit(".", 1)[-1] in data_keyed:
+            return
+        for key in sorted(set(nova) - set(mine)):
+            found.append(f"missing {where + '.' if where else ''}{key}")
+        for key in sorted(set(mine) - set(nova)):
+            found.append(f"extra {where + '.' if where else ''}{key}")
+        for key in sorted(set(mine) & set(nova)):
+            _walk(mine[key], nova[key], f"{where + '.' if where else ''}{key}", data_keyed, found)
+    elif isinstance(nova, list) and isinstance(mine, list) and nova and mine:
+        _walk(mine[0], nova[0], where + "[]", data_keyed, found)
+    elif isinstance(nova, dict) != isinstance(mine, dict) and "null" not in (nova, mine):
+        found.append(f"type of {where}: {'object' if isinstance(mine, dict) else mine} (Nova: "
+                     f"{'object' if isinstance(nova, dict) else nova})")
+
+
+def key_differences(body: Any, nova_keys: Any, data_keyed: set[str] | None = None) -> list[str]:
+    """How `body`'s keys differ from one recorded structure: "missing a.b", "extra a.c" (values never compared)."""
+    found: list[str] = []
+    _walk(key_structure(body), nova_keys, "", DATA_KEYED if data_keyed is None else data_keyed, found)
+    return found
+
+
+def assert_keys_like_nova(body: Any, method: str, path: str, action: str | None, version: str,
+                          side: str = "response", optional: tuple[str, ...] = ()) -> None:
+    """Pass when `body` has the keys of one of Nova's samples at the nearest version (differences listed in
+    `optional`, e.g. "missing server.OS-EXT-SRV-ATTR:host" for a non-admin, are allowed)."""
+    sample_version, structures = sample_keys(method, path, action, version, side)
+    assert structures, f"no Nova sample for {method} {path} {action or ''} at or below {version}"
+    if (method, path_shape(path)) in DATA_KEYED_ROOTS:
+        return
+    best = min((key_differences(body, keys) for keys in structures), key=len)
+    left = [difference for difference in best if difference not in optional]
+    assert not left, f"{method} {path} {action or ''} at {version} (Nova's sample {sample_version}): {left}"

@@ -1,0 +1,133 @@
+"""The microversion ladder (nodecompute/api/microversion_ladder.py) checked as data: one step per version from 2.2 to
+Nova's maximum, each touching real catalog operations, each todo, done, not applicable (with its answer) or owned by
+a named feature consistently with what it touches; and docs/microversions.md is what render_markdown() writes."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from nodecompute.api import microversion_ladder as ladder_module
+from nodecompute.api.microversion_ladder import (EVERY_ROUTE, KINDS, OWNERS, SERVED, STATUSES, Change, Step, feature_of,
+                                                 highest_complete, ladder, render_markdown)
+from nodecompute.api.nova_catalog import find
+from nodecompute.api.nova_operations import NOVA_MAX_VERSION, version_key
+from tests.conftest import REPO
+
+STEPS = ladder()
+NOVA = json.loads((REPO / "tests" / "data" / "nova" / "routes.json").read_text())
+
+
+def _operation(touch):
+    return find(touch[0], touch[1], touch[2] if len(touch) > 2 else None)
+
+
+def test_every_version_from_2_2_to_novas_maximum_once_in_order():
+    assert NOVA_MAX_VERSION == NOVA["max_version"] == "2.104"
+    versions = [step.version for step in STEPS]
+    assert versions == [f"2.{minor}" for minor in range(2, 105)]
+    assert versions == [v for v in NOVA["versions"] if v != "2.1"]
+
+
+def test_each_step_is_described_and_has_changes_of_known_kinds():
+    for step in STEPS:
+        assert step.summary and "|" not in step.summary, step.version
+        assert step.changes, step.version
+        for change in step.changes:
+            assert change.kind in KINDS, step.version
+            assert change.touches, step.version
+            assert len(set(change.touches)) == len(change.touches), step.version
+
+
+def test_every_touch_is_a_catalog_operation_in_range_around_the_step():
+    for step in STEPS:
+        for touch in step.touches:
+            if touch == EVERY_ROUTE:
+                continue
+            operation = _operation(touch)
+            assert operation is not None, (step.version, touch)
+            # a step touches an operation that exists just before it (removed, changed) or from it on (new)
+            assert operation.available_at(step.version) or operation.max_version is not None and version_key(
+                operation.max_version) < version_key(step.version), (step.version, touch)
+
+
+def test_new_and_removed_routes_match_the_catalog_ranges():
+    for step in STEPS:
+        for change in step.changes:
+            for touch in change.touches:
+                operation = _operation(touch)
+                if change.kind == "new-route":
+                    assert operation.min_version == step.version, (step.version, touch)
+                if change.kind == "removed-route":
+                    assert version_key(operation.max_version)[1] + 1 == version_key(step.version)[1], touch
+
+
+def test_status_owner_and_answer_are_consistent():
+    for step in STEPS:
+        assert step.status in STATUSES, step.version
+        assert set(step.also) <= set(OWNERS), step.version
+        features = {feature_of(touch) for touch in step.touches} - {None}
+        served = [touch for touch in step.touches if touch in SERVED or touch == EVERY_ROUTE]
+        if step.status == "owned":
+            assert step.owner in OWNERS and not step.answer, step.version
+            assert features <= {step.owner, *step.also}, step.version
+            behaviour_only = all(change.kind == "behaviour" for change in step.changes)
+            assert not served or behaviour_only, (step.version, served)
+        elif step.status == "n/a":
+            assert step.answer and step.owner is None, step.version
+        else:
+            assert step.owner is None and not step.answer, step.version
+            assert served, f"{step.version} is {step.status} but touches no served route"
+            assert features <= set(step.also), (step.version, features)
+
+
+def test_steps_owned_by_each_feature_are_the_ones_issues_name():
+    owned = {step.version: step.owner for step in STEPS if step.status == "owned"}
+    assert owned["2.6"] == owned["2.99"] == "consoles"
+    assert owned["2.53"] == owned["2.56"] == owned["2.95"] == "host-views"
+    assert owned["2.79"] == owned["2.89"] == owned["2.101"] == owned["2.103"] == "volumes"
+    assert owned["2.45"] == owned["2.54"] == "server-actions"
+    not_applicable = {step.version for step in STEPS if step.status == "n/a"}
+    assert {"2.69", "2.41", "2.81"} <= not_applicable
+    todo = {step.version for step in STEPS if step.status == "todo"}
+    assert {"2.2", "2.26", "2.47", "2.52", "2.55", "2.61", "2.90", "2.96", "2.100", "2.102", "2.104"} <= todo
+
+
+def test_served_set_names_catalog_operations():
+    assert all(_operation(touch) is not None for touch in SERVED)
+
+
+def _step(version, status, owner=None):
+    return Step(version, "s", (Change("behaviour", (EVERY_ROUTE,)),), status, owner)
+
+
+@pytest.mark.parametrize("statuses, highest", [
+    ((), "2.1"),
+    (("todo", "done"), "2.1"),
+    (("done", "n/a", "owned", "todo", "done"), "2.4"),
+    (("done", "owned", "n/a"), "2.4"),
+])
+def test_highest_complete(statuses, highest):
+    steps = tuple(_step(f"2.{index + 2}", status, "volumes" if status == "owned" else None)
+                  for index, status in enumerate(statuses))
+    assert highest_complete(steps) == highest
+
+
+def test_highest_complete_today_is_2_1():
+    # 2.2 (keypair type, 201/204) is on served routes and not implemented yet
+    assert highest_complete() == "2.1"
+
+
+def test_docs_microversions_md_is_current():
+    assert (REPO / "docs" / "microversions.md").read_text() == render_markdown(), (
+        "docs/microversions.md is stale: regenerate it with "
+        ".venv/bin/python -c 'from nodecompute.api.microversion_ladder import render_markdown as r; "
+        "open(\"docs/microversions.md\", \"w\").write(r())'")
+
+
+def test_render_shows_each_state():
+    text = render_markdown()
+    assert "| 2.2 |" in text and "| todo |" in text
+    assert "owned by host-views" in text and "n/a: " in text
+    assert f"**{highest_complete()}**" in text
+    assert ladder_module.__doc__
