@@ -54,13 +54,16 @@ def unknown_route(method: str, path: str) -> ComputeError:
     return NotFound(NOT_IMPLEMENTED.format(method=op.method, path=op.path, name=op.nova_name))
 
 
+def _same_path(op: Operation, route: Route) -> bool:
+    if not route.versioned:  # a version document, written from the face's prefix
+        return route.path == op.base + op.path
+    return op.base == VERSION_ROOT and path_shape(route.path) == path_shape(op.path)
+
+
 def served_by(op: Operation, routes: Iterable[Route]) -> Route | None:
     """The route that serves a catalog operation (the dispatcher route for an action key), if any."""
-    shape = path_shape(op.path)
     for route in routes:
-        if route.face != "compute" or not route.versioned or route.method != op.method:
-            continue
-        if path_shape(route.path) != shape:
+        if route.face != "compute" or route.method != op.method or not _same_path(op, route):
             continue
         if op.action is None or (route.actions is not None and op.action in route.actions):
             return route

@@ -272,7 +272,7 @@ VIEWS = {
     "#603": _one, "#604": _one, "#606": _access, "#607": _access, "#608": _access,
     "#609": lambda out, specs: {"extra_specs": specs}, "#610": _echo, "#611": _echo, "#612": _echo,
 }
-STATUSES = {"#605": 202}
+STATUSES = {"#605": 202, "#613": 200}  # 200 with no body (Nova)
 BODIES = {"#604": CREATE_FLAVOR, "#607": ADD_TENANT, "#608": REMOVE_TENANT, "#610": CREATE_EXTRA_SPECS,
           "#612": UPDATE_EXTRA_SPEC}
 QUERIES = {"#601": QuerySchema(LIST_QUERY), "#602": QuerySchema(LIST_QUERY)}

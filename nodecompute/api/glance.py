@@ -17,7 +17,7 @@ from aiohttp import web
 from nodecompute.api import glance_query
 from nodecompute.api.auth import context, require_writer
 from nodecompute.api.keys import images_key
-from nodecompute.api.respond import Out, Reply, respond
+from nodecompute.api.respond import Out, RawBody, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
 from nodecompute.compute import errors
@@ -44,8 +44,18 @@ ATTRIBUTES: dict[str, dict[str, Any]] = {
 }
 PROPERTY_VALUE = {"type": "string", "maxLength": 65535}
 PROPERTY_NAME_MAX = 255
+# The create body (#803): the attributes above, any other name a custom property. Checked one property at a time
+# (`_check_attribute`), in Glance's words.
+IMAGE_BODY = {"type": "object", "properties": ATTRIBUTES, "additionalProperties": PROPERTY_VALUE}
 _VALIDATORS = {name: jsonschema.Draft202012Validator(schema)
-               for name, schema in [*ATTRIBUTES.items(), ("", PROPERTY_VALUE)]}
+               for name, schema in [*IMAGE_BODY["properties"].items(), ("", IMAGE_BODY["additionalProperties"])]}
+# The update body (#805): a JSON patch, as `parse_patch` reads it (with Glance's messages); values as IMAGE_BODY.
+PATCH_BODY = {"type": "array", "items": {
+    "type": "object", "required": ["op", "path"],
+    "properties": {"op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/[^/]+$"},
+                   "value": {}},
+}}
+DATA_BODY = RawBody("application/octet-stream")  # #807
 
 
 
@@ -195,8 +205,8 @@ async def delete_image(request: web.Request) -> web.StreamResponse:
 
 async def upload_image_data(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "upload_image")
-    if request.content_type != "application/octet-stream":
-        raise errors.UnsupportedMediaType("Unsupported Content-Type; image data must be application/octet-stream")
+    if request.content_type != DATA_BODY.media_type:
+        raise errors.UnsupportedMediaType(f"Unsupported Content-Type; image data must be {DATA_BODY.media_type}")
     chunks = request.content.iter_chunked(DOWNLOAD_CHUNK)
     await request.config_dict[images_key].upload(ctx, request.match_info["image_id"], chunks, request.content_length)
     return respond(request)
@@ -227,3 +237,4 @@ VIEWS = {
     "#805": lambda out, image: image_entity(image), "#808": _data_view,
 }
 STATUSES = {"#801": 300, "#803": 201, "#806": 204, "#807": 204}
+BODIES = {"#803": IMAGE_BODY, "#805": PATCH_BODY, "#807": DATA_BODY}

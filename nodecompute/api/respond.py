@@ -58,6 +58,12 @@ class Out:
         return self._links
 
 
+class RawBody(NamedTuple):
+    """An operation whose body is not JSON (image data): its media type stands where a schema would."""
+
+    media_type: str
+
+
 class QuerySchema(NamedTuple):
     """A query's schema: `single` checks the last value of each parameter, `repeated` each value of the parameters
     that may repeat (`?status=A&status=B`)."""

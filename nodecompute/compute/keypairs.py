@@ -10,7 +10,7 @@ import string
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from nodecompute.compute.errors import BadRequest, Forbidden
+from nodecompute.compute.errors import BadRequest, QuotaExceeded
 from nodecompute.compute.models import Keypair, utcnow
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.db import keypairs as keypairs_db
@@ -26,7 +26,9 @@ class InvalidKeypair(BadRequest):
     msg_fmt = "Keypair data is invalid: %(reason)s"
 
 
-class KeypairLimitExceeded(Forbidden):
+class KeypairLimitExceeded(QuotaExceeded):
+    """A quota error like the others (403 in Nova, 413 overLimit in the vendor dialects, dialects.md D15)."""
+
     msg_fmt = "Quota exceeded, too many key pairs."
 
 

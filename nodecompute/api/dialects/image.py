@@ -13,4 +13,5 @@ IMAGE = Dialect(
     faults=Faults(faults.glance_error, {}, "error"),
     statuses=versioned(glance.STATUSES),
     views=versioned(glance.VIEWS),
+    bodies=versioned(glance.BODIES),
 )
