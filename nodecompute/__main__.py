@@ -65,10 +65,23 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+CONFIG_HELP = ("TOML config file (default: $NODECOMPUTE_CONFIG, /etc/nodecompute/nodecompute.toml if present, else "
+               "built-in defaults); before or after the command")
+
+
+def _config_on_every_command(parser: argparse.ArgumentParser) -> None:
+    """Let every command take --config after its name too (`nodecompute config check --config X`). SUPPRESS keeps a
+    value given before the command when the command's own parser does not see one."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument("--config", default=argparse.SUPPRESS, help=CONFIG_HELP)
+                _config_on_every_command(command)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nodecompute", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="TOML config file (default: $NODECOMPUTE_CONFIG, "
-                        "/etc/nodecompute/nodecompute.toml if present, else built-in defaults)")
+    parser.add_argument("--config", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the API daemon").set_defaults(func=cmd_serve)
 
@@ -82,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     from nodecompute.cli_images import add_image_commands
 
     add_image_commands(sub)
+    _config_on_every_command(parser)
     return parser
 
 
