@@ -83,6 +83,12 @@ def ensure_bridge(ipr: IPRoute, name: str, *, mtu: int | None = None) -> int:
 def ensure_tap(ipr: IPRoute, name: str, *, mac: str, master: str, mtu: int | None = None) -> int:
     """A persistent tap in bridge `master`, made before QEMU opens it (libvirt type='ethernet', managed='no').
 
+    Chosen over `<interface type='bridge'>` with a named target (which also hot-plugs under qemu:///embed): the
+    daemon owns the tap's lifetime, so it exists before QEMU starts (per-port nft rules can be in place before the
+    guest's first packet), survives a guest stop and a daemon restart under its recorded name, and is deleted only
+    by the daemon. Checked by hand: QEMU under qemu:///embed opens such a tap at start and on hot-plug, and libvirt
+    leaves it (and its MAC) in place when the domain is destroyed.
+
     Its own MAC is the guest's with the first byte fe, as libvirt sets on the taps it makes: the bridge never takes
     the guest's address as its own, and the tap never sorts below a real port.
     """

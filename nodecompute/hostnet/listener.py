@@ -55,6 +55,20 @@ class ListenerRegistry:
         with self._lock:
             return self._by_cookie.get(netns_cookie(sock))
 
+    def is_current(self, home: Home, sock: socket.socket) -> bool:
+        """Whether a listener still lives in the namespace now known by its name (False after that namespace was
+        deleted and made again, e.g. by restore(): the listener must then be opened again)."""
+        namespace = self.namespace_of(sock)
+        if namespace is None:
+            return False
+        try:
+            with home.inside(namespace):
+                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        except HostNetError:
+            return False
+        with probe:
+            return netns_cookie(probe) == netns_cookie(sock)
+
     def forget(self, namespace: str) -> None:
         with self._lock:
             for cookie in [c for c, ns in self._by_cookie.items() if ns == namespace]:

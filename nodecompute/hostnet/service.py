@@ -135,6 +135,10 @@ class HostNet:
         """The namespace of a listener opened here, or of a connection one of them accepted."""
         return self._listeners.namespace_of(sock)
 
+    async def listener_is_current(self, sock: socket.socket) -> bool:
+        """False when the listener's namespace was deleted (and perhaps made again): open a new listener."""
+        return await self.run(self._listeners.is_current, self._worker.home, sock)
+
     # DHCP and routers -----------------------------------------------------------------------------------------
 
     def dhcp_namespace(self, network_id: str) -> str:

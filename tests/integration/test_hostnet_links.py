@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 import time
 from pathlib import Path
@@ -62,6 +63,23 @@ async def test_sysctls_are_set_inside_a_namespace_only(bed):
     finally:
         await bed.hostnet.delete_namespace(namespace)
     assert namespace not in await bed.hostnet.list_namespaces()
+
+
+async def test_a_listener_knows_its_namespace_and_when_that_namespace_was_made_again(bed):
+    namespace = bed.hostnet.router_namespace(new_id())
+    await bed.hostnet.ensure_namespace(namespace)
+    sock = await bed.hostnet.open_listener(namespace, "0.0.0.0", 9697)
+    try:
+        assert bed.hostnet.namespace_of(sock) == namespace
+        assert await bed.hostnet.listener_is_current(sock)
+        with socket.socket() as host_socket:
+            assert bed.hostnet.namespace_of(host_socket) is None
+        ip("netns", "del", namespace)  # lost behind the adapter's back...
+        await bed.hostnet.ensure_namespace(namespace)  # ...and made again, as restore() does
+        assert not await bed.hostnet.listener_is_current(sock)
+    finally:
+        sock.close()
+        await bed.hostnet.delete_namespace(namespace)
 
 
 async def test_a_cancelled_call_still_finishes_its_job(bed):
