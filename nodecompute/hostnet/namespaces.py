@@ -72,7 +72,8 @@ class Home:
 
     @contextlib.contextmanager
     def inside(self, name: str) -> Iterator[None]:
-        """Run the body on this thread inside namespace `name`, then come back (even when the body fails)."""
+        """Run the body on this thread inside namespace `name`, then come back to the host (even when the body
+        fails). Not nestable: the way back is always the host namespace."""
         try:
             fd = os.open(namespace_path(name), os.O_RDONLY | os.O_CLOEXEC)
         except FileNotFoundError as exc:

@@ -53,7 +53,7 @@ async def topo():
         for network in (net_one, net_two):
             await bed.hostnet.ensure_network(network, bed.ports(network))
         router = Router(new_id(), interfaces=(leg(net_one, str(one[1])), leg(net_two, str(two[1]))),
-                        gateway=leg(external, str(ext[2])), metadata_port=METADATA_PORT)
+                        gateway=leg(external, str(ext[2])), gateway_ip=str(ext[100]), metadata_port=METADATA_PORT)
         bed.router_ids.append(router.id)
         await bed.hostnet.ensure_router(router)
         await asyncio.gather(asyncio.to_thread(guest_one.dhcp, bed.hook), asyncio.to_thread(guest_two.dhcp, bed.hook))
@@ -77,6 +77,7 @@ async def fetch(guest, url: str, seconds: int = 3) -> dict | None:
 async def test_router_forwards_between_subnets_and_its_gateway_answers_ping(topo):
     one, two, _ = topo.cidrs
     host_forwarding = Path("/proc/sys/net/ipv4/ip_forward").read_text()
+    await topo.bed.hostnet.ensure_router(topo.router)  # again: everything exists, nothing breaks
     assert await asyncio.to_thread(topo.guest_one.ping, str(one[1]))  # its own gateway
     assert await asyncio.to_thread(topo.guest_one.ping, str(two[1]))  # the router's other leg
     assert await asyncio.to_thread(topo.guest_one.ping, str(two[10]))  # a guest on the other subnet
@@ -85,6 +86,9 @@ async def test_router_forwards_between_subnets_and_its_gateway_answers_ping(topo
     assert await topo.bed.hostnet.get_sysctl(topo.bed.hostnet.router_namespace(topo.router.id),
                                              "net.ipv4.ip_forward") == "1"
     assert Path("/proc/sys/net/ipv4/ip_forward").read_text() == host_forwarding  # the host's is never touched
+    routes = subprocess.run(["ip", "netns", "exec", topo.bed.hostnet.router_namespace(topo.router.id), "ip", "-4",
+                             "route"], capture_output=True, text=True, check=True).stdout
+    assert f"default via {topo.external[100]} dev qg-{topo.router.gateway.port_id[:11]}" in routes
 
 
 async def test_snat_lets_a_guest_reach_the_outside_from_the_gateway_address(topo):
