@@ -3,7 +3,8 @@
 - only nodecompute.api (and the app factory) import aiohttp;
 - only nodecompute.virt imports libvirt, libvirtaio or qemu.qmp;
 - only nodecompute.db imports sqlite_utils or sqlite3;
-- nodecompute.compute imports neither api nor aiohttp; adapters import nothing from api.
+- nodecompute.compute imports neither api nor aiohttp; adapters import nothing from api;
+- nodecompute.hostnet (host networking) imports no other nodecompute package: callers hand it its own dataclasses.
 """
 from __future__ import annotations
 
@@ -28,6 +29,8 @@ FORBIDDEN_INTERNAL = {
     "nodecompute.storage": ("nodecompute.api", "nodecompute.app", "nodecompute.db", "nodecompute.virt"),
     "nodecompute.db": ("nodecompute.api", "nodecompute.app", "nodecompute.virt", "nodecompute.storage"),
     "nodecompute.identity": ("nodecompute.api", "nodecompute.app"),
+    "nodecompute.hostnet": ("nodecompute.api", "nodecompute.app", "nodecompute.compute", "nodecompute.db",
+                            "nodecompute.virt", "nodecompute.storage"),
 }
 
 
