@@ -1,7 +1,8 @@
 """nftables through Debian's `nft` binary with JSON in and out (the Python binding is not on PyPI).
 
 - `apply(commands)` runs one transaction, `nft -j -f -` with one `{"nftables": [...]}` document: the kernel takes
-  all of it or nothing. `list_table`, `list_tables` read back; `delete_tables` removes tables that may be absent.
+  all of it or nothing. `list_table`, `list_tables`, `list_ruleset` read back; `delete_tables` removes tables that
+  may be absent.
 - Every call runs as a subprocess on the event loop (never blocking it); `netns=` runs it inside a named network
   namespace (`ip netns exec`), for the router namespaces' NAT tables.
 - A failure is an `NftError` carrying nft's own stderr.
@@ -96,6 +97,11 @@ async def list_table(family: str, name: str, *, netns: str | None = None) -> lis
         if exc.no_such_object:
             return None
         raise
+
+
+async def list_ruleset(*, netns: str | None = None) -> list[dict[str, Any]]:
+    """Every object of the namespace's ruleset (`nft -j list ruleset`)."""
+    return _objects(await run_nft("-j", "list", "ruleset", netns=netns))
 
 
 async def list_tables(*, netns: str | None = None) -> list[tuple[str, str]]:

@@ -293,6 +293,18 @@ async def test_a_failed_diff_falls_back_to_a_full_rebuild(kernel_ready, caplog):
         await nft.delete_tables(our_tables(lab.prefix) + our_tables(twin.prefix))
 
 
+async def test_removing_the_tables_leaves_nothing_of_ours(lab):
+    br = lab.bridge()
+    a = lab.guest("a", br, 10)
+    applier = nft.RulesetApplier()
+    await applier.converge(build_ruleset(lab.prefix, FirewallModel((Network(br, lab.zone(0)),),
+                                                                   (port(a, 1, "open"),), (OPEN,))))
+    assert len([o for o in await nft.list_ruleset() if lab.prefix in json.dumps(o)]) > 20
+    await applier.remove(our_tables(lab.prefix))
+    assert [o for o in await nft.list_ruleset() if lab.prefix in json.dumps(o)] == []
+    await applier.remove(our_tables(lab.prefix))          # absent tables are no error
+
+
 async def test_the_unit_goldens_load_into_the_kernel(kernel_ready):
     prefix = Lab().tag
     try:
