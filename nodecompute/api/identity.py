@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from nodecompute.api import identity_schemas
 from nodecompute.api.auth import context
 from nodecompute.api.keys import config_key, identity_key, images_key
 from nodecompute.api.respond import Out, Reply, respond
@@ -99,7 +100,7 @@ def _ref(obj: Any, what: str) -> str:
 
 async def issue_v3(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
-    auth = body.get("auth")
+    auth = identity_schemas.check_v3(body)
     identity = auth.get("identity") if isinstance(auth, dict) else None
     if not isinstance(identity, dict) or not isinstance(identity.get("methods"), list):
         raise BadRequest("Expecting to find identity in auth.")
@@ -155,7 +156,7 @@ async def revoke_v3(request: web.Request) -> web.StreamResponse:
 
 async def issue_v2(request: web.Request) -> web.StreamResponse:
     body = await json_body(request)
-    auth = body.get("auth")
+    auth = identity_schemas.check_v2(body)
     if not isinstance(auth, dict):
         raise BadRequest("Expecting to find auth in request body.")
     project_ref = auth.get("tenantId") or auth.get("tenantName")
@@ -237,3 +238,8 @@ VIEWS = {
     "identity:project": lambda out, project: {"project": _project_entity(out.request, project)},
 }
 STATUSES = {"#2201": 300, "#2203": 201, "#2205": 204}
+# The token request bodies: Keystone validates the `auth` object (identity_schemas.check_v3/check_v2, its messages).
+BODIES = {
+    "#2203": {"type": "object", "properties": {"auth": identity_schemas.TOKEN_ISSUE_V3}, "required": ["auth"]},
+    "#2206": {"type": "object", "properties": {"auth": identity_schemas.TOKEN_ISSUE_V2}, "required": ["auth"]},
+}

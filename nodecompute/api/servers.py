@@ -21,11 +21,13 @@ from nodecompute.api import server_schemas as schemas
 from nodecompute.api.keys import config_key, servers_key
 from nodecompute.api.respond import parse_body, parse_query, respond
 from nodecompute.api.validation import to_bool
+from nodecompute.compute import regex
 from nodecompute.compute.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
 from nodecompute.compute.models import AuthContext
 from nodecompute.compute.server_models import CreateRequest, InjectedFileSpec, ServerFilters
 
 MAX_LIMIT = 1000
+REGEX_FILTERS = ("name", "ip", "ip6")
 _WHITESPACE = re.compile(r"\s")
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")  # Nova's B64_REGEX
 _UPDATE_COLUMNS = {"name": "name", "accessIPv4": "access_ipv4", "accessIPv6": "access_ipv6",
@@ -192,11 +194,9 @@ def _limit(values: dict[str, Any]) -> int:
 def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: AuthContext, host_name: str) -> ListQuery:
     """`values`: the query as its schema checked it (respond.parse_query); `query`: every value of it."""
     name = values.get("name")
-    if name:
-        try:
-            re.compile(name)
-        except re.error:
-            raise BadRequest(f"Invalid regular expression for the name filter: {name}") from None
+    for field in REGEX_FILTERS:  # RE2 checks them all (the store matches `name`; `ip`/`ip6` match nothing here)
+        if values.get(field):
+            regex.compile_filter(values[field], field)
     all_tenants = "all_tenants" in values and (values["all_tenants"] == "" or to_bool(values["all_tenants"]))
     project = None
     if ctx.is_admin:
@@ -230,7 +230,7 @@ async def _list(request: web.Request, kind: str) -> web.StreamResponse:
     parsed = parse_list_query(parse_query(request), request.query, ctx, request.config_dict[config_key].host_name)
     if parsed.filters.all_tenants and not ctx.is_admin:
         raise PolicyNotAuthorized(action=f"os_compute_api:servers:{kind}:get_all_tenants")
-    found = [] if parsed.matches_nothing else request.config_dict[servers_key].list(ctx, parsed.filters)
+    found = [] if parsed.matches_nothing else await request.config_dict[servers_key].list(ctx, parsed.filters)
     return respond(request, (found, parsed.filters.limit))
 
 

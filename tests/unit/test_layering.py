@@ -3,6 +3,8 @@
 - only nodecompute.api (and the app factory) import aiohttp;
 - only nodecompute.virt imports libvirt, libvirtaio or qemu.qmp;
 - only nodecompute.db imports sqlite_utils or sqlite3;
+- only nodecompute.hostnet imports pyroute2, and it imports no other nodecompute package (its inputs are its own
+  records);
 - nodecompute.compute imports neither api nor aiohttp; adapters import nothing from api.
 """
 from __future__ import annotations
@@ -21,6 +23,7 @@ ALLOWED = {
     "qemu": ("nodecompute.virt",),
     "sqlite_utils": ("nodecompute.db",),
     "sqlite3": ("nodecompute.db",),
+    "pyroute2": ("nodecompute.hostnet",),
 }
 FORBIDDEN_INTERNAL = {
     "nodecompute.compute": ("nodecompute.api", "nodecompute.app"),
@@ -28,6 +31,8 @@ FORBIDDEN_INTERNAL = {
     "nodecompute.storage": ("nodecompute.api", "nodecompute.app", "nodecompute.db", "nodecompute.virt"),
     "nodecompute.db": ("nodecompute.api", "nodecompute.app", "nodecompute.virt", "nodecompute.storage"),
     "nodecompute.identity": ("nodecompute.api", "nodecompute.app"),
+    "nodecompute.hostnet": ("nodecompute.api", "nodecompute.app", "nodecompute.compute", "nodecompute.db",
+                            "nodecompute.virt", "nodecompute.storage", "nodecompute.identity"),
 }
 
 

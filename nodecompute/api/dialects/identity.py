@@ -13,5 +13,6 @@ IDENTITY = Dialect(
     faults=Faults(faults.keystone_error, {}, "error"),
     statuses=versioned(identity.STATUSES),
     views=versioned(identity.VIEWS),
+    bodies=versioned(identity.BODIES),
     unmatched_needs_token=False,
 )

@@ -1,0 +1,126 @@
+"""A network's DHCP: its namespace, the DHCP port's leg into the bridge, the dnsmasq files and process.
+
+Blocking steps for the worker thread. ensure() is idempotent: it makes what is missing, rewrites the hosts and
+options files, sends SIGHUP when only they changed, and restarts dnsmasq when its command line differs (a subnet
+or the upstream servers changed: dnsmasq re-reads only the files on SIGHUP).
+"""
+from __future__ import annotations
+
+import pwd
+import shutil
+import stat
+from pathlib import Path
+
+from nodecompute.hostnet import dnsmasq, links, namespaces
+from nodecompute.hostnet.dhcp_config import DhcpFiles, dhcp_subnets, dnsmasq_argv, hosts_file, leg_addresses, \
+    opts_file
+from nodecompute.hostnet.errors import HostNetError
+from nodecompute.hostnet.names import DaemonNames, bridge_name, dhcp_leg_name, tap_name
+from nodecompute.hostnet.specs import Network, Port
+from nodecompute.hostnet.worker import Worker
+
+
+class Dhcp:
+    def __init__(self, worker: Worker, names: DaemonNames, state_dir: Path, user: str) -> None:
+        self.worker = worker
+        self.names = names
+        self.state_dir = state_dir
+        self.user = user
+
+    def files(self, network_id: str) -> DhcpFiles:
+        return DhcpFiles(self.state_dir / self.names.dhcp_dir_name(network_id))
+
+    def ensure(self, network: Network, ports: tuple[Port, ...]) -> int | None:
+        """Everything for the network's DHCP; returns dnsmasq's pid (None: the network needs no DHCP)."""
+        if network.dhcp_port is None or not dhcp_subnets(network):
+            self.delete(network.id)
+            return None
+        namespace = self.names.dhcp_namespace(network.id)
+        inner = dhcp_leg_name(network.dhcp_port.id)
+        new_leg = self._ensure_leg(network, namespace, inner)
+        files = self.files(network.id)
+        changed = self._write_files(files, network, ports)
+        argv = dnsmasq_argv(dnsmasq.binary(), network, files, inner, self.user)
+        pid = dnsmasq.running_pid(files.pid)
+        if pid is not None and dnsmasq.cmdline(pid) == argv and not new_leg:
+            if changed:
+                dnsmasq.reload(pid)
+            return pid
+        dnsmasq.stop(files.pid)
+        return dnsmasq.start(self.worker.home, namespace, argv)
+
+    def _ensure_leg(self, network: Network, namespace: str, inner: str) -> bool:
+        """The DHCP port's veth, addressed and up; True when the veth was (re)made (dnsmasq must then restart:
+        it knows its interface by index)."""
+        port = network.dhcp_port
+        assert port is not None
+        host = tap_name(port.id)
+        self.worker.home.create(namespace)
+        with self.worker.ipr() as ipr, self.worker.ipr(namespace) as nsr:
+            bridge = links.ensure_bridge(ipr, bridge_name(network.id), mtu=network.mtu)
+            links.ensure_loopback_up(nsr)
+            with namespaces.handle(namespace) as fd:
+                made = links.ensure_veth(ipr, nsr, fd, host, inner)
+            links.no_ipv6(host)
+            links.set_up(ipr, host, master=bridge, mtu=network.mtu)
+            links.ensure_addresses(nsr, inner, leg_addresses(network))
+            links.set_up(nsr, inner, mac=port.mac, mtu=network.mtu)
+        return made
+
+    def _write_files(self, files: DhcpFiles, network: Network, ports: tuple[Port, ...]) -> bool:
+        """Write the hosts and options files (atomically, readable by dnsmasq's user); True when either changed."""
+        files.directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+        changed = False
+        for path, text in ((files.hosts, hosts_file(network, ports)), (files.opts, opts_file(network))):
+            try:
+                if path.read_text() == text:
+                    continue
+            except FileNotFoundError:
+                pass
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(text)
+            tmp.chmod(0o644)
+            tmp.replace(path)
+            changed = True
+        return changed
+
+    def delete(self, network_id: str, dhcp_port_id: str | None = None) -> None:
+        """Stop dnsmasq, remove the namespace (with its leg) and the files. Idempotent."""
+        files = self.files(network_id)
+        dnsmasq.stop(files.pid)
+        if dhcp_port_id is not None:
+            with self.worker.ipr() as ipr:
+                links.delete_link(ipr, tap_name(dhcp_port_id))
+        destroy_namespace(self.worker, self.names.dhcp_namespace(network_id))
+        shutil.rmtree(files.directory, ignore_errors=True)
+
+    def check_reachable(self) -> None:
+        """dnsmasq re-reads its files after dropping to its user: every directory above them must let it pass."""
+        account = pwd.getpwnam(self.user)
+        path = self.state_dir.absolute()
+        for directory in (path, *path.parents):
+            if not directory.exists():
+                continue
+            st = directory.stat()
+            if st.st_uid == account.pw_uid:
+                ok = st.st_mode & stat.S_IXUSR
+            elif st.st_gid == account.pw_gid:
+                ok = st.st_mode & stat.S_IXGRP
+            else:
+                ok = st.st_mode & stat.S_IXOTH
+            if not ok:
+                raise HostNetError(f"dnsmasq runs as {self.user} and cannot reach {directory} (mode "
+                                   f"{stat.filemode(st.st_mode)}): give the DHCP state directory traversable parents")
+
+
+def destroy_namespace(worker: Worker, namespace: str) -> None:
+    """Delete every interface inside one of our namespaces (veth pairs die at once, host ends included), then the
+    namespace itself. The namespace is this daemon's, so all it holds is ours."""
+    if not namespaces.exists(namespace):
+        namespaces.remove(namespace)
+        return
+    with worker.ipr(namespace) as nsr:
+        for link in nsr.link("dump"):
+            if link.get("ifname") != "lo":
+                links.delete_link(nsr, link.get("ifname"))
+    namespaces.remove(namespace)

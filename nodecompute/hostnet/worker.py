@@ -1,0 +1,83 @@
+"""One dedicated thread for every blocking host networking call (pyroute2, setns, dnsmasq, nft).
+
+pyroute2's IPRoute is blocking. All jobs run on a single worker thread, so they never race each other (two ensure
+calls for one bridge run one after the other) and nothing else in the daemon waits for them. A job is shielded from
+cancellation: a cancelled caller stops waiting, but the job runs to its end (half a veth pair is worse than a late
+one); its failure is then logged instead of lost.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from nodecompute.hostnet.errors import HostNetError
+from nodecompute.hostnet.namespaces import Home
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class Worker:
+    def __init__(self) -> None:
+        self.home = Home()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hostnet")
+        self._closed = False
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(*args) on the worker thread, starting from the host namespace."""
+        if self._closed:
+            raise HostNetError("the host networking adapter is closed")
+        future = asyncio.get_running_loop().run_in_executor(self._executor, self._job, fn, args)
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            future.add_done_callback(_log_orphan_failure)
+            raise
+
+    def _job(self, fn: Callable[..., T], args: tuple) -> T:
+        self.home.check()
+        try:
+            return fn(*args)
+        except HostNetError:
+            raise
+        except NetlinkError as exc:
+            raise HostNetError(f"{_name(fn)}: netlink: {exc}") from exc
+        except OSError as exc:
+            raise HostNetError(f"{_name(fn)}: {exc}") from exc
+
+    def close(self) -> None:
+        self._closed = True
+        self._executor.shutdown(wait=True)
+        self.home.close()
+
+    # helpers for jobs (they run on the worker thread) ------------------------------------------------------
+
+    @contextlib.contextmanager
+    def ipr(self, namespace: str | None = None) -> Iterator[IPRoute]:
+        """An IPRoute bound to `namespace` (None: the host). Its socket is made inside the namespace, so it keeps
+        working there after the thread has come back."""
+        if namespace is None:
+            ipr = IPRoute()
+        else:
+            with self.home.inside(namespace):
+                ipr = IPRoute()
+        try:
+            yield ipr
+        finally:
+            ipr.close()
+
+
+def _log_orphan_failure(future: asyncio.Future) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("host networking job failed after its caller was cancelled", exc_info=future.exception())
+
+
+def _name(fn: Callable) -> str:
+    return getattr(fn, "__qualname__", repr(fn))
