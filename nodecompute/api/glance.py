@@ -54,6 +54,7 @@ PATCH_BODY = {"type": "array", "items": {
     "type": "object", "required": ["op", "path"],
     "properties": {"op": {"enum": ["add", "replace", "remove"]}, "path": {"type": "string", "pattern": "^/[^/]+$"},
                    "value": {}},
+    "if": {"properties": {"op": {"enum": ["add", "replace"]}}}, "then": {"required": ["value"]},
 }}
 DATA_BODY = RawBody("application/octet-stream")  # #807
 
