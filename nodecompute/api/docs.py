@@ -63,8 +63,8 @@ def _catalog(dialect: Dialect) -> list[str]:
     served = [op for op in CATALOG if served_by(op, dialect.routes) is not None]
     lines = ["## Compute: every operation of Nova's API", "",
              f"{len(CATALOG)} operations in Nova's catalog (one per method and path, and one per action key), "
-             f"{len(served)} served by nodecompute. Paths are relative to `/compute` (every `/v2.1` path is also served "
-             "under `/v2`, and both also with a `{project_id}` segment). An "
+             f"{len(served)} served by nodecompute. Paths are relative to `/compute` (every `/v2.1` path is also "
+             "served under `/v2`, and both also with a `{project_id}` segment). An "
              "operation not served answers 404 saying it is not implemented yet (an action key: 400 \"There is no "
              "such action\").", "",
              "| method | path | action | Nova | Nova's microversions | served | from | row |",

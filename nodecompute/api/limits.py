@@ -51,7 +51,7 @@ QUOTA_CLASS_UPDATE = _update_schema("quota_class_set", with_force=False)
 
 # ----- limits ------------------------------------------------------------------------------------------------------
 
-async def show_limits(request: web.Request) -> web.Response:
+async def show_limits(request: web.Request) -> web.StreamResponse:
     """Absolute limits and live usage; `?tenant_id=` (admin only) for another project; `reserved` is accepted and
     changes nothing, as there are no reservations."""
     ctx = context(request)
@@ -88,20 +88,20 @@ def _user_id(request: web.Request) -> str | None:
     return values[0] if values else None
 
 
-async def show_quota_set(request: web.Request) -> web.Response:
+async def show_quota_set(request: web.Request) -> web.StreamResponse:
     project_id = _target_project(request, "os_compute_api:os-quota-sets:show")
     # Per-user limits default to the project's, and nodecompute stores no per-user overrides.
     return respond(request, (project_id, request.config_dict[quotas_key].limits(project_id)))
 
 
-async def show_quota_defaults(request: web.Request) -> web.Response:
+async def show_quota_defaults(request: web.Request) -> web.StreamResponse:
     project_id = request.match_info["tenant_id"]
     if not request.config_dict[quotas_key].project_exists(project_id):
         raise BadRequest(f"Project ID {project_id} is not a valid project.")
     return respond(request, (project_id, request.config_dict[quotas_key].defaults()))
 
 
-async def show_quota_detail(request: web.Request) -> web.Response:
+async def show_quota_detail(request: web.Request) -> web.StreamResponse:
     project_id = _target_project(request, "os_compute_api:os-quota-sets:detail")
     quotas = request.config_dict[quotas_key]
     limits = quotas.limits(project_id)
@@ -131,7 +131,7 @@ def _values(body: dict, wrapper: str) -> dict[str, int]:
     return out
 
 
-async def update_quota_set(request: web.Request) -> web.Response:
+async def update_quota_set(request: web.Request) -> web.StreamResponse:
     rule = "os_compute_api:os-quota-sets:update"
     require_admin(request, rule)
     project_id = _target_project(request, rule)
@@ -143,7 +143,7 @@ async def update_quota_set(request: web.Request) -> web.Response:
     return respond(request, limits)
 
 
-async def delete_quota_set(request: web.Request) -> web.Response:
+async def delete_quota_set(request: web.Request) -> web.StreamResponse:
     rule = "os_compute_api:os-quota-sets:delete"
     require_admin(request, rule)
     project_id = _target_project(request, rule, verify=False)
@@ -165,13 +165,13 @@ def _class_name(request: web.Request) -> str:
     return name
 
 
-async def show_quota_class(request: web.Request) -> web.Response:
+async def show_quota_class(request: web.Request) -> web.StreamResponse:
     require_admin(request, "os_compute_api:os-quota-class-sets:show")
     name = _class_name(request)
     return respond(request, (name, request.config_dict[quotas_key].class_limits(name)))
 
 
-async def update_quota_class(request: web.Request) -> web.Response:
+async def update_quota_class(request: web.Request) -> web.StreamResponse:
     require_admin(request, "os_compute_api:os-quota-class-sets:update")
     name = _class_name(request)
     body = await parse_body(request)

@@ -30,11 +30,11 @@ def _hosts(host: str, services: tuple[str, ...]) -> dict:
     return {host: {service: dict(state) for service in services}}
 
 
-async def list_zones(request: web.Request) -> web.Response:
+async def list_zones(request: web.Request) -> web.StreamResponse:
     return respond(request, [_summary(_zone_name(request))])
 
 
-async def list_zones_detail(request: web.Request) -> web.Response:
+async def list_zones_detail(request: web.Request) -> web.StreamResponse:
     require_admin(request, "os_compute_api:os-availability-zone:detail")
     host = request.config_dict[config_key].host_name
     zones = [
@@ -45,7 +45,7 @@ async def list_zones_detail(request: web.Request) -> web.Response:
     return respond(request, zones)
 
 
-async def show_zone(request: web.Request) -> web.Response:
+async def show_zone(request: web.Request) -> web.StreamResponse:
     """Served additively (OS-v2 seed; Nova has no such route): the zone by name, summary form."""
     name = request.match_info["zone_name"]
     if name != _zone_name(request):

@@ -18,8 +18,8 @@ async def test_novas_routes_not_served_yet_say_so(api, admin_token):
 
 
 async def test_the_project_segment_reaches_the_same_answer(api, admin_token):
-    resp = await api.client.post("/identity/v3/auth/tokens", json={"auth": {"identity": {"methods": ["token"], "token": {
-        "id": admin_token}}}})
+    body = {"auth": {"identity": {"methods": ["token"], "token": {"id": admin_token}}}}
+    resp = await api.client.post("/identity/v3/auth/tokens", json=body)
     project_id = (await resp.json())["token"]["project"]["id"]
     fault = await assert_fault(await api.get(f"/{project_id}/servers/x/tags", admin_token), 404, "itemNotFound")
     assert "GET /servers/{server_id}/tags" in fault["message"]
