@@ -62,6 +62,9 @@ class ComputeConfig:
     # Host capacity the scheduler may hand out (0: what libvirt reports for the host).
     max_vcpus: int = 0
     max_memory_mb: int = 0
+    # GiB of local disk (root + ephemeral + swap) the servers may hold in all (0: the size of the file system
+    # holding the instances directory, as Nova's DISK_GB inventory).
+    max_disk_gb: int = 0
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,7 @@ _MINIMUM = {
     ("compute", "console_log_max_bytes"): 65536,
     ("compute", "max_vcpus"): 0,
     ("compute", "max_memory_mb"): 0,
+    ("compute", "max_disk_gb"): 0,
 }
 
 

@@ -63,6 +63,14 @@ class Guests:
     def console_log(self, server_uuid: str) -> Path:
         return self.instance_dir(server_uuid) / "console.log"
 
+    def disk_capacity(self) -> int:
+        """Bytes of the file system holding the instance disks (Nova's DISK_GB inventory: its total size)."""
+        path = self.cfg.instances_dir
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        fs = os.statvfs(path)
+        return fs.f_blocks * fs.f_frsize
+
     async def make_disks(self, server: Server, image: BootImage) -> None:
         inst = self.instance_dir(server.uuid)
         inst.mkdir(parents=True, exist_ok=True)
