@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -15,12 +17,16 @@ from nodecompute.db.store import Store
 from nodecompute.identity import accounts
 from nodecompute.identity.service import IdentityService
 
+if TYPE_CHECKING:
+    from nodecompute.virt.hypervisor import Hypervisor
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
 
-def create_app(cfg: Config, *, with_servers: bool = True,
-               extra_routes: list[routes.Route] | None = None) -> web.Application:
+def create_app(cfg: Config, *, with_servers: bool = True, extra_routes: list[routes.Route] | None = None,
+               hypervisor_factory: Callable[[Config], Hypervisor] | None = None) -> web.Application:
+    """`hypervisor_factory` makes the (unopened) hypervisor; tests hand in a scripted one."""
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[faults.request_id_middleware, auth.microversion_middleware, faults.error_middleware,
@@ -31,7 +37,7 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     app[response_cache_key] = VersionedCache(max_entries=256)
     app.cleanup_ctx.append(_state_ctx)
     if with_servers:
-        app.cleanup_ctx.append(_servers_ctx)
+        app.cleanup_ctx.append(functools.partial(_servers_ctx, make_hypervisor=hypervisor_factory or _hypervisor))
     routes.setup_routes(app, extra_routes or [])
     return app
 
@@ -65,18 +71,23 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
-async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
+def _hypervisor(cfg: Config) -> Hypervisor:
+    from nodecompute.virt.hypervisor import Hypervisor
+
+    return Hypervisor(cfg.libvirt_uri, virt_type=cfg.compute.virt_type)
+
+
+async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config], Hypervisor]) -> AsyncIterator[None]:
     """The hypervisor connection, the server service and its reconciliation tasks."""
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt.console import ConsoleLogTrimmer
-    from nodecompute.virt.hypervisor import Hypervisor
 
     cfg = app[config_key]
     services = app[services_key]
-    hv = Hypervisor(cfg.libvirt_uri, virt_type=cfg.compute.virt_type)
+    hv = make_hypervisor(cfg)
     await hv.open()
     log.info("libvirt %s open: domain type %s", cfg.libvirt_uri, hv.host.domain_type)
     guests = Guests(cfg, hv, services["images"].files, BaseCache(cfg.instances_dir / "_base"))

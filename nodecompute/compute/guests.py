@@ -18,6 +18,7 @@ from nodecompute.compute.server_models import InjectedFileSpec, Server
 from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
 from nodecompute.storage.image_files import ImageFiles
+from nodecompute.threads import run_in_thread
 from nodecompute.virt import designer, domain_xml
 from nodecompute.virt.errors import HypervisorError
 from nodecompute.virt.hypervisor import Hypervisor
@@ -112,10 +113,8 @@ class Guests:
         )
         tree = configdrive.build_tree(md)
         dest = self.instance_dir(server.uuid) / "disk.config"
-        if self.cfg.compute.config_drive_format == "vfat":
-            await asyncio.to_thread(configdrive.write_vfat, tree, dest)
-        else:
-            await asyncio.to_thread(configdrive.write_iso, tree, dest)
+        write = configdrive.write_vfat if self.cfg.compute.config_drive_format == "vfat" else configdrive.write_iso
+        await run_in_thread(write, tree, dest)  # a delete's undo must not race a drive still being written
 
     async def start(self, server: Server, timeout: float = 60.0) -> None:
         for attempt in range(VNC_PORT_ATTEMPTS):

@@ -1,8 +1,10 @@
 """ServerService: what the server API asks for, with Nova's checks, states and background tasks.
 
 Create writes the rows first (BUILD) and returns; a tracked background task per server makes the disks, the
-domain and the config drive. Actions check the allowed states, then compare-and-set the task_state so two
-actions cannot race, and run in the background under a per-server lock.
+domain and the config drive. Deleting a building server cancels that task: the step in flight finishes (thread
+calls are never abandoned, nodecompute/threads.py), then the build's undo removes what the steps made. Actions
+check the allowed states, then compare-and-set the task_state so two actions cannot race, and run in the
+background under a per-server lock.
 """
 from __future__ import annotations
 

@@ -3,6 +3,8 @@
 - libvirtaio is registered once per process on the running loop (it is what makes qemu:///embed work and what
   delivers lifecycle events); opening on a different loop than the registered one is refused.
 - Lifecycle events only become DomainEvent records on `events`; a consumer elsewhere acts on them.
+- A call is never abandoned in its thread: a cancelled caller waits for the call to return, then is cancelled
+  (nodecompute/threads.py), so whatever it did (a defineXML) is there for the caller's undo.
 - Errors leave as HypervisorError / DomainNotFound (errors.py); libvirt's own stderr printing is silenced.
 - A connection found dead (isAlive false) is reopened once and the call retried (qubesd's pattern).
 - Only one qemu:///embed root can be opened per process, for the life of the process (libvirt: "Cannot open
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 import libvirt
 import libvirtaio
 
+from nodecompute.threads import run_in_thread
 from nodecompute.virt import domain_xml
 from nodecompute.virt.embed import MISSING_QEMU_USER_HINT, embed_root, ensure_qemu_conf
 from nodecompute.virt.errors import DomainNotFound, HypervisorError
@@ -122,10 +125,10 @@ class Hypervisor:
         self._closed = False
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking function in the libvirt thread pool."""
+        """Run a blocking function in the libvirt thread pool; a cancellation takes effect once it has returned."""
         if self._closed:
             raise HypervisorError(f"the connection to {self.uri} is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await run_in_thread(fn, *args, executor=self._executor)
 
     # connection ---------------------------------------------------------------------------------------------
 
