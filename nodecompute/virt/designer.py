@@ -3,6 +3,7 @@
 - Local disks on virtio in the order root, ephemeral, swap (vda, vdb, vdc: each takes the next free name);
   root qcow2 (overlay), ephemeral and swap raw, as nodecompute/storage/instance_disks.py makes them.
 - The config drive is a raw, read-only cdrom on IDE (machine 'pc'), first free IDE name: hda (Nova).
+- The server's name only in our metadata element (Nova: nova:instance/nova:name), never in <title>.
 - SMBIOS as Nova writes it, so cloud-init and friends recognise an OpenStack guest.
 - ACPI/APIC, UTC clock with Nova's x86 timers, a virtio balloon with 10 s stats.
 - Serial port 0 appended to the console log file; SeaBIOS also prints there (bios useserial), so even a guest
@@ -35,7 +36,7 @@ def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vc
     return DomainSpec(
         name=name,
         uuid=uuid,
-        title=display_name,
+        display_name=display_name,
         memory_mb=memory_mb,
         vcpus=vcpus,
         disks=_disks(((root, root_format), (ephemeral, ephemeral_format), (swap, swap_format)), config_drive),

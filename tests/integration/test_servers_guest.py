@@ -253,6 +253,19 @@ def test_delete_while_building_cancels_the_build(cloud, image_id, daemon):
     assert set(daemon.defined_domains()) <= set(names)
 
 
+def test_a_name_ending_in_a_newline_boots(cloud, image_id, daemon):
+    """Nova's name pattern lets a trailing newline through; libvirt refuses one in a domain <title>, so the name
+    lives only in our metadata element (as Nova keeps it in nova:name)."""
+    name = "trailing newline\n"
+    server_id = cloud.create_server(name=name, imageRef=image_id, flavorRef="42")["server"]["id"]
+    server = cloud.wait_status(server_id, "ACTIVE")
+    assert server["name"] == name
+    definition = daemon.libvirt_root / "etc" / "qemu" / f"{server['OS-EXT-SRV-ATTR:instance_name']}.xml"
+    assert "<nodecompute:name>trailing newline\n</nodecompute:name>" in definition.read_text()
+    assert cloud.delete(f"/servers/{server_id}").status_code == 204
+    cloud.wait_gone(server_id)
+
+
 def test_multiple_create_boots_two_guests_named_by_novas_rule(cloud, image_id, daemon):
     resp = cloud.post("/servers", {"server": {"name": "multi", "imageRef": image_id, "flavorRef": "42",
                                               "min_count": 2, "max_count": 2, "return_reservation_id": True}})
