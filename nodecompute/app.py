@@ -12,7 +12,7 @@ from aiohttp import web
 from nodecompute.api import access_log, auth, faults, routes
 from nodecompute.api.keys import config_key, identity_key, response_cache_key, services_key
 from nodecompute.caching import VersionedCache
-from nodecompute.config import Config
+from nodecompute.config import ComputeConfig, Config
 from nodecompute.db.store import Store
 from nodecompute.identity import accounts
 from nodecompute.identity.service import IdentityService
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
+SYSTEM_QEMU_GROUP = "libvirt-qemu"  # the group QEMU runs as under qemu:///system (Debian)
 
 def create_app(cfg: Config, *, with_servers: bool = True, extra_routes: list[routes.Route] | None = None,
                hypervisor_factory: Callable[[Config], Hypervisor] | None = None) -> web.Application:
@@ -83,14 +84,20 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.compute.reconcile import Reconciler
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
+    from nodecompute.virt import displays
     from nodecompute.virt.console import ConsoleLogTrimmer
 
     cfg = app[config_key]
     services = app[services_key]
+    qemu_group = SYSTEM_QEMU_GROUP if cfg.libvirt_uri.startswith("qemu:///system") else None
+    display_dir = displays.prepare(displays.socket_dir(cfg.data_dir), qemu_group=qemu_group)
+    log.info("VNC displays are UNIX sockets in %s", display_dir)
+    if cfg.compute.vnc_listen != ComputeConfig.vnc_listen:
+        log.warning("[compute] vnc_listen = %r is ignored: displays are UNIX sockets", cfg.compute.vnc_listen)
     hv = make_hypervisor(cfg)
     await hv.open()
     log.info("libvirt %s open: domain type %s", cfg.libvirt_uri, hv.host.domain_type)
-    guests = Guests(cfg, hv, services["images"].files, BaseCache(cfg.instances_dir / "_base"))
+    guests = Guests(cfg, hv, services["images"].files, BaseCache(cfg.instances_dir / "_base"), display_dir)
     service = ServerService(services["store"], cfg, guests, flavors=services["flavors"], images=services["images"],
                             keypairs=services["keypairs"], quotas=services["quotas"])
     reconciler = Reconciler(service, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))

@@ -53,7 +53,7 @@ class ComputeConfig:
     virt_type: str = "auto"
     availability_zone: str = "nova"
     host_name: str = ""
-    vnc_listen: str = "127.0.0.1"
+    vnc_listen: str = "127.0.0.1"  # unused: displays are UNIX sockets (virt/displays.py); accepted for old files
     force_config_drive: bool = True
     config_drive_format: str = "iso9660"
     dhcp_domain: str = "novalocal"

@@ -52,7 +52,7 @@ class DomainSpec:
     vcpus: int
     disks: tuple[DiskSpec, ...]
     console_log: str  # serial port 0 is appended to this file by QEMU
-    vnc_listen: str | None  # None: no graphics and no video device
+    vnc_socket: str | None  # the VNC display's UNIX socket; None: no graphics and no video device
     tags: Mapping[str, str]
     smbios: Mapping[str, str]  # <sysinfo type='smbios'><system> entries, in order
     display_name: str = ""  # the server's name, in our metadata only
@@ -97,13 +97,26 @@ def parse_tags(domain_xml: str) -> dict[str, str] | None:
     return {tag.get("key", ""): tag.text or "" for tag in instance.findall(f"{{{NAMESPACE}}}tag")}
 
 
-def vnc_port(live_xml: str) -> int | None:
-    """The VNC TCP port of a running domain (libvirt fills it in with autoport), else None."""
-    graphics = ET.fromstring(live_xml).find("devices/graphics[@type='vnc']")
-    if graphics is None:
+def vnc_socket(domain_xml: str) -> str | None:
+    """The UNIX socket of a domain's VNC display, None when it has no display or one on TCP."""
+    graphics = ET.fromstring(domain_xml).find("devices/graphics[@type='vnc']")
+    return None if graphics is None else _socket_of(graphics)
+
+
+def vnc_tcp_address(domain_xml: str) -> str | None:
+    """"address[:port]" of a VNC display on TCP (domains defined before displays became UNIX sockets), else None."""
+    graphics = ET.fromstring(domain_xml).find("devices/graphics[@type='vnc']")
+    if graphics is None or _socket_of(graphics) is not None:
         return None
+    listen = graphics.find("listen[@type='address']")
+    address = graphics.get("listen") or (listen.get("address") if listen is not None else None) or "127.0.0.1"
     port = int(graphics.get("port", "-1"))
-    return port if port > 0 else None
+    return f"{address}:{port}" if port > 0 else address
+
+
+def _socket_of(graphics: ET.Element) -> str | None:
+    listen = graphics.find("listen[@type='socket']")
+    return graphics.get("socket") or (listen.get("socket") if listen is not None else None)
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
@@ -164,10 +177,11 @@ def _devices(spec: DomainSpec, host: HostInfo) -> ET.Element:
     serial = ET.SubElement(devices, "serial", {"type": "file"})
     ET.SubElement(serial, "source", {"path": spec.console_log, "append": "on"})
     ET.SubElement(serial, "target", {"port": "0"})
-    if spec.vnc_listen is not None:
+    if spec.vnc_socket is not None:
         if spec.usb_tablet:
             ET.SubElement(devices, "input", {"type": "tablet", "bus": "usb"})
-        ET.SubElement(devices, "graphics", {"type": "vnc", "autoport": "yes", "listen": spec.vnc_listen})
+        graphics = ET.SubElement(devices, "graphics", {"type": "vnc"})
+        ET.SubElement(graphics, "listen", {"type": "socket", "socket": spec.vnc_socket})
         video = ET.SubElement(devices, "video")
         ET.SubElement(video, "model", {"type": spec.video_model})
     if spec.memballoon_period is None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -309,8 +309,17 @@ class Hypervisor:
     async def live_xml(self, name: str) -> str:
         return await self._run("xml", name, lambda conn: conn.lookupByName(name).XMLDesc(0))
 
-    async def vnc_port(self, name: str) -> int | None:
-        return domain_xml.vnc_port(await self.live_xml(name))
+    async def vnc_socket(self, name: str) -> str | None:
+        """The UNIX socket of the domain's VNC display (None: no display, or one on TCP)."""
+        return domain_xml.vnc_socket(await self.live_xml(name))
+
+    async def tcp_displays(self) -> dict[str, str]:
+        """name -> address, for our domains whose VNC display still listens on TCP (defined before displays became
+        UNIX sockets; the running QEMU keeps it until the domain is started again from a new definition)."""
+        def op(conn: libvirt.virConnect) -> dict[str, str]:
+            found = {name: domain_xml.vnc_tcp_address(xml) for name, xml, _tags in _our_domain_xml(conn)}
+            return {name: address for name, address in found.items() if address is not None}
+        return await self._run("list", "domains", op)
 
 
 def _undefine(dom: libvirt.virDomain) -> None:
@@ -326,14 +335,18 @@ def _undefine(dom: libvirt.virDomain) -> None:
 
 
 def _our_domains(conn: libvirt.virConnect) -> dict[str, dict[str, str]]:
-    ours: dict[str, dict[str, str]] = {}
+    return {name: tags for name, _xml, tags in _our_domain_xml(conn)}
+
+
+def _our_domain_xml(conn: libvirt.virConnect) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(name, XML, tags) of every domain carrying nodecompute metadata (the live XML of running ones)."""
     for dom in conn.listAllDomains(0):
         try:
-            tags = domain_xml.parse_tags(dom.XMLDesc(0))
+            xml = dom.XMLDesc(0)
         except libvirt.libvirtError as err:
             if _code(err) == libvirt.VIR_ERR_NO_DOMAIN:
                 continue  # undefined while we listed
             raise
+        tags = domain_xml.parse_tags(xml)
         if tags is not None:
-            ours[dom.name()] = tags
-    return ours
+            yield dom.name(), xml, tags
