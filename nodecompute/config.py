@@ -59,7 +59,7 @@ class ComputeConfig:
     virt_type: str = "auto"
     availability_zone: str = "nova"
     host_name: str = ""
-    vnc_listen: str = "127.0.0.1"
+    vnc_listen: str = "127.0.0.1"  # unused: displays are UNIX sockets (virt/displays.py); accepted for old files
     force_config_drive: bool = True
     config_drive_format: str = "iso9660"
     dhcp_domain: str = "novalocal"
@@ -68,6 +68,9 @@ class ComputeConfig:
     # Host capacity the scheduler may hand out (0: what libvirt reports for the host).
     max_vcpus: int = 0
     max_memory_mb: int = 0
+    # GiB of local disk (root + ephemeral + swap) the servers may hold in all (0: the size of the file system
+    # holding the instances directory, as Nova's DISK_GB inventory).
+    max_disk_gb: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,6 +149,7 @@ _MINIMUM = {
     ("compute", "console_log_max_bytes"): 65536,
     ("compute", "max_vcpus"): 0,
     ("compute", "max_memory_mb"): 0,
+    ("compute", "max_disk_gb"): 0,
 }
 
 
