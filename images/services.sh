@@ -14,7 +14,7 @@ start_dhcp() {
 	local ifname=$1
 	ip link set "$ifname" up
 	udhcpc -i "$ifname" -s "$NC_DIR/udhcpc-hook" -p "$RUN_DIR/udhcpc.$ifname.pid" -b -t 3 -T 1 -A 5 \
-		-O staticroutes -x hostname:"$(hostname)" >/dev/null 2>&1
+		-O staticroutes >/dev/null 2>&1
 }
 
 stop_dhcp() {
