@@ -171,3 +171,12 @@ def test_hot_plugged_nic_gets_a_lease_and_the_hook_applies_routes(guest, channel
     guest.qmp.execute("device_del", id="nic1")
     guest.qmp.wait_event("DEVICE_DELETED", 30, device="nic1")
     guest.wait_for_line(f"nic-removed {ifname}")
+
+
+def test_hot_plugged_nic_without_dhcp_says_so(guest):
+    # A NIC with no network behind it: 3 unanswered discovers, then the no-lease line.
+    guest.qmp.execute("device_add", driver="virtio-net-pci", id="nic2", mac="52:54:00:aa:bb:02")
+    ifname = guest.wait_for_match(r"nic (eth\d) mac=52:54:00:aa:bb:02 ip=none").group(1)
+    guest.qmp.execute("device_del", id="nic2")
+    guest.qmp.wait_event("DEVICE_DELETED", 30, device="nic2")
+    guest.wait_for_line(f"nic-removed {ifname}")
