@@ -26,19 +26,6 @@ load_modules() {
 	done </etc/nodecompute/modules.list
 }
 
-# Prints the device holding the filesystem labelled $1 (any of the given labels), waiting up to $2 tenths of a second.
-wait_for_label() {
-	local tries=0 label
-	while [ "$tries" -lt "$2" ]; do
-		for label in $1; do
-			findfs "LABEL=$label" 2>/dev/null && return 0
-		done
-		sleep 0.1
-		tries=$((tries + 1))
-	done
-	return 1
-}
-
 count_boot() {
 	local root=$1 count
 	mkdir -p "$ROOT_MNT"

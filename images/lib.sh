@@ -34,6 +34,19 @@ tagged_say() {
 	return 0
 }
 
+# Prints the device holding the filesystem labelled $1 (any of the given labels), waiting up to $2 tenths of a
+# second (by the clock: under a loaded host each findfs takes a while).
+wait_for_label() {
+	local deadline=$(($(uptime_centiseconds) + $2 * 10)) label
+	while :; do
+		for label in $1; do
+			findfs "LABEL=$label" 2>/dev/null && return 0
+		done
+		[ "$(uptime_centiseconds)" -lt "$deadline" ] || return 1
+		sleep 0.1
+	done
+}
+
 # Whole-disk name of a device node: /dev/vda -> vda, /dev/sda1 -> sda.
 disk_name() {
 	local name=${1##*/}
@@ -86,4 +99,11 @@ uptime_seconds() {
 	local up idle
 	read -r up idle </proc/uptime
 	echo "${up%.*}"
+}
+
+# Hundredths of a second since boot ("12.08" -> 1208; the "1" prefix keeps "08" from reading as octal).
+uptime_centiseconds() {
+	local up idle
+	read -r up idle </proc/uptime
+	echo $((${up%.*} * 100 + 1${up#*.} - 100))
 }
