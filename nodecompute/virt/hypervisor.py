@@ -130,6 +130,11 @@ class Hypervisor:
             raise HypervisorError(f"the connection to {self.uri} is closed")
         return await run_in_thread(fn, *args, executor=self._executor)
 
+    async def run(self, action: str, name: str, op: Callable[[libvirt.virConnect], T]) -> T:
+        """op(conn) in the pool for the adapters beside this one (host_stats, domain_stats): the same retry on a
+        dead connection and the same error translation (HypervisorError, DomainNotFound) as the calls below."""
+        return await self._run(action, name, op)
+
     # connection ---------------------------------------------------------------------------------------------
 
     async def open(self) -> None:
