@@ -1,7 +1,8 @@
 """Open console sessions by server, so that stopping or deleting a server closes its consoles (the revocation hook).
 
-Every console connection (a noVNC or serial websocket, a Cyclades VNC connection) registers a close callback under
-its server's id for as long as it is open; `close_server(server_id)` runs them all. One registry is shared by every
+Every console connection (a noVNC or serial websocket, a Cyclades VNC connection), and every Cyclades console
+listener still waiting for its connection, registers a close callback under its server's id for as long as it is
+open; `close_server(server_id)` runs them all. One registry is shared by every
 console listener of the daemon.
 """
 from __future__ import annotations
@@ -21,19 +22,27 @@ class ConsoleSessions:
         self._by_server: dict[str, dict[int, Closer]] = {}
         self._ids = iter(range(1, 1 << 62))
 
+    def add(self, server_id: str, close: Closer) -> int:
+        """Registers `close` for the server; returns the key that `discard` takes."""
+        session = next(self._ids)
+        self._by_server.setdefault(server_id, {})[session] = close
+        return session
+
+    def discard(self, server_id: str, session: int) -> None:
+        sessions = self._by_server.get(server_id)
+        if sessions is not None:
+            sessions.pop(session, None)
+            if not sessions:
+                del self._by_server[server_id]
+
     @contextlib.contextmanager
     def track(self, server_id: str, close: Closer) -> Iterator[None]:
         """Registers `close` for the body of the with-block (the life of one console connection)."""
-        session = next(self._ids)
-        self._by_server.setdefault(server_id, {})[session] = close
+        session = self.add(server_id, close)
         try:
             yield
         finally:
-            sessions = self._by_server.get(server_id)
-            if sessions is not None:
-                sessions.pop(session, None)
-                if not sessions:
-                    del self._by_server[server_id]
+            self.discard(server_id, session)
 
     def count(self, server_id: str | None = None) -> int:
         if server_id is not None:
