@@ -1,7 +1,7 @@
 """The Cyclades one-shot VNC authenticating proxy against a fake guest display on a UNIX socket.
 
-The test's RFB client computes the VNC authentication answer itself (its own bit reversal, DES through
-cryptography), checked first against the DES standard's known answer; tests/integration/test_console_novnc.py
+The test's RFB client (tests/rfb_client.py) computes the VNC authentication answer itself (its own bit reversal,
+DES through cryptography), checked here against the DES standard's known answer; tests/integration/test_console_novnc.py
 checks the same client against QEMU's own VNC authentication.
 """
 from __future__ import annotations
@@ -13,25 +13,13 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
 
 from nodecompute.api.console_sessions import ConsoleSessions
 from nodecompute.api.vnc_auth_proxy import ConsoleUnavailable, VncAuthProxy, vnc_auth_response
+from tests.rfb_client import Viewer, client_answer, des_encrypt
 
 SERVER = "cccccccc-0000-4000-8000-000000000003"
 SERVER_INIT = struct.pack(">HH", 720, 400) + bytes(16) + struct.pack(">I", 4) + b"QEMU"
-
-
-def des_encrypt(key: bytes, block: bytes) -> bytes:
-    encryptor = Cipher(TripleDES(key * 3), modes.ECB()).encryptor()
-    return encryptor.update(block) + encryptor.finalize()
-
-
-def client_answer(password: bytes, challenge: bytes) -> bytes:
-    """What a VNC viewer sends: each password byte mirrored (bit 0 <-> bit 7), DES over the two 8-byte halves."""
-    key = bytes(sum(((byte >> bit) & 1) << (7 - bit) for bit in range(8)) for byte in password[:8].ljust(8, b"\0"))
-    return des_encrypt(key, challenge[:8]) + des_encrypt(key, challenge[8:])
 
 
 def test_the_test_clients_des_is_des():
@@ -78,48 +66,6 @@ class FakeDisplay:
             writer.close()
 
 
-class Viewer:
-    """A minimal RFB client doing VNC authentication."""
-
-    def __init__(self, reader, writer) -> None:
-        self.reader, self.writer = reader, writer
-
-    @classmethod
-    async def connect(cls, port: int) -> Viewer:
-        return cls(*await asyncio.open_connection("127.0.0.1", port))
-
-    async def authenticate(self, password: bytes, version: bytes = b"RFB 003.008\n") -> tuple[int, bytes]:
-        """Returns (SecurityResult, reason)."""
-        assert await self.reader.readexactly(12) == b"RFB 003.008\n"
-        self.writer.write(version)
-        if version == b"RFB 003.003\n":
-            assert struct.unpack(">I", await self.reader.readexactly(4))[0] == 2
-        else:
-            count = (await self.reader.readexactly(1))[0]
-            assert await self.reader.readexactly(count) == b"\x02"  # only VNC authentication is offered
-            self.writer.write(b"\x02")
-        challenge = await self.reader.readexactly(16)
-        self.writer.write(client_answer(password, challenge))
-        result = struct.unpack(">I", await self.reader.readexactly(4))[0]
-        reason = b""
-        if result and version == b"RFB 003.008\n":
-            reason = await self.reader.readexactly(struct.unpack(">I", await self.reader.readexactly(4))[0])
-        return result, reason
-
-    async def init(self) -> bytes:
-        self.writer.write(b"\x01")  # ClientInit, shared
-        return await self.reader.readexactly(len(SERVER_INIT))
-
-    async def closed(self) -> bool:
-        try:
-            return await asyncio.wait_for(self.reader.read(1), 5) == b""
-        except ConnectionError:
-            return True
-
-    def close(self) -> None:
-        self.writer.close()
-
-
 @pytest.fixture
 async def display():
     directory = Path(tempfile.mkdtemp(prefix="ncvnc-"))
@@ -152,7 +98,7 @@ async def test_the_right_password_reaches_the_display(proxy, display):
     assert len(console.password) == 8 and console.password.isalnum()
     viewer = await Viewer.connect(console.port)
     assert await viewer.authenticate(console.password.encode()) == (0, b"")
-    assert await viewer.init() == SERVER_INIT  # the display's own ServerInit, after None on the inside
+    assert await viewer.init() == (720, 400, b"QEMU")  # the display's own ServerInit, after None on the inside
     viewer.writer.write(b"\x04\x01\x00\x00\x00\x00\xff\x0d")  # a KeyEvent travels through
     assert await viewer.reader.readexactly(8) == b"\x04\x01\x00\x00\x00\x00\xff\x0d"
     assert display.received == b"\x04\x01\x00\x00\x00\x00\xff\x0d"
@@ -166,7 +112,7 @@ async def test_an_rfb_33_viewer_works_too(proxy, display):
     console = await proxy.open(SERVER, str(display.path))
     viewer = await Viewer.connect(console.port)
     assert await viewer.authenticate(console.password.encode(), b"RFB 003.003\n") == (0, b"")
-    assert await viewer.init() == SERVER_INIT
+    assert await viewer.init() == (720, 400, b"QEMU")
     viewer.close()
 
 
