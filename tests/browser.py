@@ -127,7 +127,7 @@ class Browser:
     async def new_page(self, width: int = 1024, height: int = 768) -> Page:
         target = (await self.send("Target.createTarget", {"url": "about:blank"}))["targetId"]
         session = (await self.send("Target.attachToTarget", {"targetId": target, "flatten": True}))["sessionId"]
-        page = Page(self, session)
+        page = Page(self, session, target)
         self._pages[session] = page
         for domain in ("Page", "Runtime", "Log"):
             await page.send(f"{domain}.enable")
@@ -205,8 +205,8 @@ def key_for(char: str) -> tuple[str, int, bool]:
 
 
 class Page:
-    def __init__(self, browser: Browser, session: str) -> None:
-        self.browser, self.session = browser, session
+    def __init__(self, browser: Browser, session: str, target: str) -> None:
+        self.browser, self.session, self.target = browser, session, target
         self.console_messages: list[str] = []
         self._loaded = asyncio.Event()
 
@@ -226,6 +226,10 @@ class Page:
         elif method == "Log.entryAdded":
             entry = params.get("entry", {})
             self.console_messages.append(f"log.{entry.get('level')} ({entry.get('source')}): {entry.get('text')}")
+
+    async def close(self) -> None:
+        await self.browser.send("Target.closeTarget", {"targetId": self.target})
+        self.browser._pages.pop(self.session, None)
 
     async def open(self, url: str, timeout: float = 30.0) -> None:
         self._loaded.clear()

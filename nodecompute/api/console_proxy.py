@@ -135,6 +135,8 @@ async def console_websocket(request: web.Request) -> web.StreamResponse:
         if target.kind not in settings.kinds:
             raise ConsoleTokenInvalid()
     except ConsoleTokenInvalid:
+        # Nova's log line for it; the browser sees the websocket fail (code 1006), as with Nova.
+        log.info("console websocket refused: The token '***' is invalid or has expired")
         raise _refuse(web.HTTPForbidden, "Invalid console token.") from None
     refusal = origin_refusal(request, settings)
     if refusal:

@@ -5,7 +5,8 @@ leak it through a Referer (`Referrer-Policy: no-referrer`). noVNC's pages keep t
 `<script type="module">`); rather than allowing every inline script, the Content-Security-Policy of each page
 names the SHA-256 of that page's own inline scripts, read from the file when the listener starts.
 
-`vnc_auto.html?token=<token>&title=...` (the URL form of the Helion and K5 dialects, and of old Nova) redirects to
+`vnc_auto.html?token=<token>&title=...` (the URL form of the Helion and K5 dialects, and of old Nova) and
+`vnc_auto.html?path=%3Ftoken%3D<token>` (Nova's default base URL) redirect to
 `vnc_lite.html?path=%3Ftoken%3D<token>`, which hands the token to the websocket exactly as Nova's URL does.
 """
 from __future__ import annotations
@@ -111,12 +112,18 @@ async def serve_file(request: web.Request) -> web.StreamResponse:
 
 
 async def vnc_auto(request: web.Request) -> web.StreamResponse:
-    """The Helion/K5 URL form: the token goes into vnc_lite.html's `path` (the websocket's query)."""
-    token = request.query.get("token", "")
-    if not token or len(token) > MAX_TOKEN_LENGTH:
+    """vnc_auto.html, in both URL forms, goes on to vnc_lite.html with the token in `path` (the websocket's query).
+
+    `?token=<token>&title=...`: the Helion and K5 dialects (and noVNC before 1.1);
+    `?path=%3Ftoken%3D<token>`: Nova's own form when its base URL names vnc_auto.html (its default).
+    """
+    token, path = request.query.get("token", ""), request.query.get("path", "")
+    if token and len(token) <= MAX_TOKEN_LENGTH:
+        path = "?token=" + token
+    elif not path.startswith("?token=") or len(path) > MAX_TOKEN_LENGTH + 7:
         raise web.HTTPBadRequest(text="A console URL needs its token.", headers=COMMON_HEADERS)
     # Set as is: web.HTTPFound would normalise the URL and decode the %3F that vnc_lite.html's `path` needs.
-    location = "vnc_lite.html?path=" + quote("?token=" + token, safe="")
+    location = "vnc_lite.html?path=" + quote(path, safe="")
     return web.Response(status=302, headers=dict(COMMON_HEADERS, **{"Cache-Control": "no-store", "Location": location}))
 
 

@@ -331,7 +331,10 @@ async def test_vnc_auto_hands_the_token_to_the_websocket_path(make_listener, nov
     assert resp.headers["Location"] == "vnc_lite.html?path=%3Ftoken%3Dtok-vnc-a"
     resp = await client.get("/vnc_auto.html?token=a%26b%3Dc%23d", allow_redirects=False)
     assert resp.headers["Location"] == "vnc_lite.html?path=%3Ftoken%3Da%26b%3Dc%23d"
-    assert (await client.get("/vnc_auto.html?title=x", allow_redirects=False)).status == 400
+    resp = await client.get("/vnc_auto.html?path=%3Ftoken%3Dtok-vnc-a", allow_redirects=False)  # Nova's form
+    assert resp.headers["Location"] == "vnc_lite.html?path=%3Ftoken%3Dtok-vnc-a"
+    for query in ("title=x", "path=%2Fetc", "token=" + "x" * 256):
+        assert (await client.get("/vnc_auto.html?" + query, allow_redirects=False)).status == 400, query
 
 
 def test_a_directory_without_novnc_is_refused_at_start(tmp_path, sessions):

@@ -246,11 +246,25 @@ async def test_keystrokes_reach_the_guest(console_page, guest):
     # The marker itself appears in the console log once the test guest runs a shell on tty1 (consoles issue).
 
 
+async def test_the_vnc_auto_url_form_connects_too(console_page, browser, proxy_url, token_and_resolver, sessions):
+    """The Helion and K5 dialects' URL: vnc_auto.html?token=<token>&title=<name>(<uuid>)."""
+    page = await browser.new_page()
+    await page.open(f"{proxy_url}/vnc_auto.html?token={token_and_resolver[0]}&title=vm1({SERVER_ID})")
+    await page.wait_for(f"{STATUS}.startsWith('Connected')", timeout=30)
+    assert sessions.count(SERVER_ID) == 2  # the console page of the tests above stays connected (shared)
+    await page.close()
+    deadline = time.monotonic() + 10
+    while sessions.count(SERVER_ID) != 1:
+        assert time.monotonic() < deadline, "closing the page ends its session"
+        await asyncio.sleep(0.1)
+
+
 async def test_a_bad_token_and_a_foreign_origin_are_refused(browser, proxy_url, token_and_resolver, sessions):
     page = await browser.new_page()
     await page.open(f"{proxy_url}/vnc_lite.html?path=%3Ftoken%3Dnot-a-token")
     await page.wait_for(f"{STATUS}.includes('went wrong') || {STATUS} === 'Disconnected'")
     assert not (await page.evaluate(STATUS)).startswith("Connected")
+    await page.close()
 
     # A page of another site opens a websocket to the proxy with a valid token (cross-site websocket hijacking).
     async def evil_page(_):
@@ -273,6 +287,7 @@ async def test_a_bad_token_and_a_foreign_origin_are_refused(browser, proxy_url, 
         await page.open(f"http://127.0.0.2:{port}/")
         assert await page.wait_for("document.title.startsWith('closed') && document.title") == "closed 1006"
         assert sessions.count(SERVER_ID) == open_sessions  # no session was opened for it
+        await page.close()
     finally:
         await runner.cleanup()
     async with aiohttp.ClientSession() as client:
@@ -283,8 +298,9 @@ async def test_a_bad_token_and_a_foreign_origin_are_refused(browser, proxy_url, 
 
 
 async def test_revocation_closes_the_open_console(console_page, sessions):
-    assert sessions.count(SERVER_ID) >= 1
-    assert await sessions.close_server(SERVER_ID) >= 1
+    assert await console_page.evaluate(STATUS) != "Disconnected"
+    assert sessions.count(SERVER_ID) == 1
+    assert await sessions.close_server(SERVER_ID) == 1
     await console_page.wait_for(f"{STATUS} === 'Disconnected'", timeout=10)
     assert sessions.count(SERVER_ID) == 0
 
