@@ -152,7 +152,7 @@ async def proxy_url(token_and_resolver, sessions):
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    port = site._server.sockets[0].getsockname()[1]
+    port = runner.addresses[0][1]
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
 
@@ -281,7 +281,7 @@ async def test_a_bad_token_and_a_foreign_origin_are_refused(browser, proxy_url, 
     site = web.TCPSite(runner, "127.0.0.2", 0)  # another origin, still loopback
     await site.start()
     try:
-        port = site._server.sockets[0].getsockname()[1]
+        port = runner.addresses[0][1]
         open_sessions = sessions.count(SERVER_ID)
         page = await browser.new_page()
         await page.open(f"http://127.0.0.2:{port}/")
