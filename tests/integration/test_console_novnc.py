@@ -6,8 +6,9 @@ token; Chromium opens Nova's URL form `vnc_lite.html?path=%3Ftoken%3D<token>`. T
 QEMU's own screendump of the same display. Keystrokes typed in Chromium must arrive in QEMU's input layer as the
 same keys (QEMU's `input_event_key_*` trace) and be read by the guest's keyboard driver (`pckbd_kbd_read_data`):
 the test guest has no shell on tty1 yet, so finding `echo MARKER-...`'s output in the console log is left to the
-consoles issue. Also: a bad token and a foreign Origin are refused, revocation closes the open session, and the
-Cyclades proxy reaches the same display (its test viewer first checked against QEMU's own VNC authentication).
+consoles issue. Also: a bad token and a foreign Origin are refused, revocation closes the open session, the
+Cyclades proxy reaches the same display (its test viewer first checked against QEMU's own VNC authentication), and
+the serial listener carries the guest's serial port (a socket with a log, as libvirt's) to a websocket client.
 """
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ class Qemu:
     def __init__(self, workdir: Path, *args: str) -> None:
         self.workdir = workdir
         self.vnc, self.qmp, self.trace = workdir / "vnc.sock", workdir / "qmp.sock", workdir / "trace.log"
-        self.serial = workdir / "serial.log"
+        self.serial, self.serial_socket = workdir / "serial.log", workdir / "serial.sock"
         self.args = args
         self.process: subprocess.Popen | None = None
 
@@ -61,8 +62,11 @@ class Qemu:
         self.process = subprocess.Popen(
             ["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-m", "192", "-smp", "1", "-nic", "none",
              "-display", "none", "-vnc", f"unix:{self.vnc}{vnc_options}",
-             "-qmp", f"unix:{self.qmp},server=on,wait=off", "-serial", f"file:{self.serial}",
-             "-D", str(self.trace), "-trace", "input_event_key_number", "-trace", "input_event_key_qcode", "-trace", "pckbd_kbd_read_data", *self.args],
+             "-qmp", f"unix:{self.qmp},server=on,wait=off",
+             # An interactive serial port with a log, as libvirt's <serial type='unix'> with <log file=.../>.
+             "-chardev", f"socket,id=serial0,path={self.serial_socket},server=on,wait=off,logfile={self.serial}",
+             "-serial", "chardev:serial0", "-D", str(self.trace), "-trace", "input_event_key_number",
+             "-trace", "input_event_key_qcode", "-trace", "pckbd_kbd_read_data", *self.args],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         return self
 
@@ -131,28 +135,39 @@ def sessions():
 
 
 @pytest.fixture(scope="module")
-def token_and_resolver(guest):
-    token, record = issue_token(SERVER_ID, "novnc", now=time.time(), ttl=600)
-    records = {record.digest: record}  # the store: digests only
+def tokens_and_resolver(guest):
+    """One token per console kind, and a resolver over a store that keeps digests only."""
+    sockets = {"novnc": guest.vnc, "serial": guest.serial_socket}
+    tokens, records = {}, {}
+    for kind in sockets:
+        tokens[kind], record = issue_token(SERVER_ID, kind, now=time.time(), ttl=600)
+        records[record.digest] = record
 
     async def resolve(presented: str) -> ConsoleTarget:
-        found = check_token(records.get(lookup_digest(presented)), kinds=("novnc",), now=time.time())
-        return ConsoleTarget(found.kind, str(guest.vnc), found.server_id)
+        found = check_token(records.get(lookup_digest(presented)), kinds=tuple(sockets), now=time.time())
+        return ConsoleTarget(found.kind, str(sockets[found.kind]), found.server_id)
 
-    return token, resolve
+    return tokens, resolve
+
+
+@pytest.fixture(scope="module")
+def token_and_resolver(tokens_and_resolver):
+    return tokens_and_resolver[0]["novnc"], tokens_and_resolver[1]
+
+
+async def start_listener(app: web.Application) -> tuple[web.AppRunner, int]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, runner.addresses[0][1]
 
 
 @pytest.fixture(scope="module")
 async def proxy_url(token_and_resolver, sessions):
     novnc_dir = Config().novnc_dir
     assert (novnc_dir / "vnc_lite.html").is_file(), "run scripts/setup.sh: it unpacks noVNC into .venv/share/novnc"
-    app = create_console_app(resolve=token_and_resolver[1], sessions=sessions, kinds=("novnc",),
-                             novnc_dir=novnc_dir)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, port = await start_listener(create_console_app(resolve=token_and_resolver[1], sessions=sessions,
+                                                           kinds=("novnc",), novnc_dir=novnc_dir))
     yield f"http://127.0.0.1:{port}"
     await runner.cleanup()
 
@@ -278,8 +293,7 @@ async def test_a_bad_token_and_a_foreign_origin_are_refused(browser, proxy_url, 
     evil.router.add_get("/", evil_page)
     runner = web.AppRunner(evil)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.2", 0)  # another origin, still loopback
-    await site.start()
+    await web.TCPSite(runner, "127.0.0.2", 0).start()  # another origin, still loopback
     try:
         port = runner.addresses[0][1]
         open_sessions = sessions.count(SERVER_ID)
@@ -333,3 +347,30 @@ async def test_the_cyclades_proxy_opens_the_guests_display(guest):
         viewer.close()
     finally:
         await proxy.close()
+
+
+async def test_the_serial_console_reaches_the_guests_serial_port(guest, tokens_and_resolver, sessions):
+    """Last: the guest powers off. The serial listener splices a websocket to QEMU's serial socket."""
+    tokens, resolve = tokens_and_resolver
+    runner, port = await start_listener(create_console_app(resolve=resolve, sessions=sessions, kinds=("serial",),
+                                                           public_scheme="ws"))
+    try:
+        async with aiohttp.ClientSession() as client:
+            with pytest.raises(aiohttp.WSServerHandshakeError):  # the VNC token opens no serial console
+                await client.ws_connect(f"ws://127.0.0.1:{port}/?token={tokens['novnc']}")
+            ws = await client.ws_connect(f"ws://127.0.0.1:{port}/?token={tokens['serial']}", protocols=("binary",))
+            await asyncio.to_thread(guest.wait_for_serial, "NCGUEST ready", 120)  # its power button handler runs
+            await guest.qmp_command("system_powerdown")  # the guest's acpid says "NCGUEST poweroff" on ttyS0
+            received = b""
+            deadline = time.monotonic() + 60
+            while b"NCGUEST poweroff" not in received:
+                assert time.monotonic() < deadline, f"serial console gave {received[-500:]!r}"
+                message = await asyncio.wait_for(ws.receive(), 60)
+                if message.type is not aiohttp.WSMsgType.BINARY:
+                    break
+                received += message.data
+            assert b"NCGUEST poweroff" in received
+            assert b"NCGUEST poweroff" in guest.serial.read_bytes()  # the log kept it too
+            await ws.close()
+    finally:
+        await runner.cleanup()
