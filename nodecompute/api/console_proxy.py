@@ -101,9 +101,10 @@ def request_token(request: web.Request) -> str:
 
 def host_name(host_header: str | None) -> str:
     """The host part of a Host header: 'example.org:6080' -> 'example.org', '[::1]:6080' -> '::1'."""
-    if not host_header:
+    try:
+        return (urlsplit("//" + host_header).hostname or "").lower() if host_header else ""
+    except ValueError:  # "[::1" and the like
         return ""
-    return (urlsplit("//" + host_header).hostname or "").lower()
 
 
 def origin_refusal(request: web.Request, settings: ProxySettings) -> str | None:
@@ -111,11 +112,15 @@ def origin_refusal(request: web.Request, settings: ProxySettings) -> str | None:
     origin = request.headers.get("Origin")
     if origin is None:
         return None
-    parts = urlsplit(origin)
-    scheme = request.headers.get("X-Forwarded-Proto", parts.scheme)
-    if not parts.hostname or not scheme:
+    try:
+        parts = urlsplit(origin)
+        hostname = parts.hostname
+    except ValueError:
         return "Origin header not valid."
-    if parts.hostname not in settings.allowed_origins | {host_name(request.headers.get("Host"))}:
+    scheme = request.headers.get("X-Forwarded-Proto", parts.scheme)
+    if not hostname or not scheme:
+        return "Origin header not valid."
+    if hostname not in settings.allowed_origins | {host_name(request.headers.get("Host"))}:
         return "Origin header does not match this host."
     if scheme not in settings.expected_schemes:
         return "Origin header protocol does not match this host."

@@ -197,6 +197,8 @@ async def test_acceptable_origins(make_listener, headers, scheme):
     ({"Origin": "http://127.0.0.1.evil.example.com"}, "http", "Origin header does not match this host."),
     ({"Origin": "null"}, "http", "Origin header not valid."),
     ({"Origin": "127.0.0.1"}, "http", "Origin header not valid."),
+    ({"Origin": "http://[::1"}, "http", "Origin header not valid."),
+    ({"Origin": "http://127.0.0.1", "Host": "[::1"}, "http", "Origin header does not match this host."),
     ({"Origin": "https://127.0.0.1"}, "http", "Origin header protocol does not match this host."),
     ({"Origin": "http://127.0.0.1"}, "https", "Origin header protocol does not match this host."),
     ({"Origin": "https://127.0.0.1", "X-Forwarded-Proto": "http"}, "https",
