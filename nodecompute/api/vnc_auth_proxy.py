@@ -80,8 +80,11 @@ class VncAuthProxy:
     """
 
     def __init__(self, *, host: str, port_min: int, port_max: int, window: float = 30.0,
-                 sessions: ConsoleSessions | None = None, handshake_timeout: float = HANDSHAKE_TIMEOUT) -> None:
+                 sessions: ConsoleSessions | None = None, handshake_timeout: float = HANDSHAKE_TIMEOUT,
+                 public_host: str | None = None) -> None:
+        """host: the address listeners bind; public_host: the host the answer names (default: host)."""
         self.host, self.port_min, self.port_max, self.window = host, port_min, port_max, window
+        self.public_host = public_host or host
         self.sessions = sessions or ConsoleSessions()
         self.handshake_timeout = handshake_timeout
         self._alive: set[_OneShot] = set()
@@ -90,7 +93,7 @@ class VncAuthProxy:
         """A new listener for the guest's display; ConsoleUnavailable when every port of the range is taken."""
         one_shot = _OneShot(self, server_id, socket_path, new_password())
         port = await one_shot.listen()
-        return VncConsole(self.host, port, one_shot.password, time.time() + self.window)
+        return VncConsole(self.public_host, port, one_shot.password, time.time() + self.window)
 
     async def close(self) -> None:
         """Stops this proxy's listeners and connections (daemon shutdown)."""

@@ -172,6 +172,13 @@ async def test_an_unreachable_display_fails_the_authentication_politely(proxy, d
     assert await viewer.authenticate(console.password.encode()) == (1, b"Console unavailable")
 
 
+async def test_the_answer_names_the_public_host(display):
+    proxy = VncAuthProxy(host="127.0.0.1", public_host="cloud.example.org", port_min=43310, port_max=43319)
+    console = await proxy.open(SERVER, str(display.path))
+    assert console.host == "cloud.example.org" and not await refused(console.port)
+    await proxy.close()
+
+
 async def test_an_exhausted_range_is_reported(display):
     proxy = VncAuthProxy(host="127.0.0.1", port_min=43300, port_max=43301, window=5)
     consoles = [await proxy.open(SERVER, str(display.path)) for _ in range(2)]
