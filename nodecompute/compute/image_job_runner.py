@@ -113,6 +113,7 @@ class ImageJobs:
         self.throttle = throttle  # test-only: holds conversions at chosen progress points
         self._slots = asyncio.Semaphore(settings.max_running)
         self._tasks: dict[str, asyncio.Task] = {}
+        self._started: set[str] = set()  # jobs whose task has begun (a task cancelled before that runs no code)
 
     # Requests.
 
@@ -201,7 +202,7 @@ class ImageJobs:
         task = self._tasks.get(export_id)
         if task is not None and not task.done():
             task.cancel()
-        else:
+        if task is None or task.done() or export_id not in self._started:
             await self._settle(EXPORT, export_id)
         return job
 
@@ -242,12 +243,17 @@ class ImageJobs:
     def _launch(self, job: Job) -> None:
         task = asyncio.create_task(self._run(job.kind, job.id), name=f"k5-{job.kind}-{job.id}")
         self._tasks[job.id] = task
-        task.add_done_callback(lambda _done, job_id=job.id: self._tasks.pop(job_id, None))
+        task.add_done_callback(lambda _done, job_id=job.id: self._forget(job_id))
+
+    def _forget(self, job_id: str) -> None:
+        self._tasks.pop(job_id, None)
+        self._started.discard(job_id)
 
     def _start_if_queued(self, job: Job) -> Job:
         return jobs.start(job, self.clock()) if job.status == jobs.QUEUED else job
 
     async def _run(self, kind: str, job_id: str) -> None:
+        self._started.add(job_id)
         try:
             async with self._slots:
                 job = await self.store.update(kind, job_id, self._start_if_queued)

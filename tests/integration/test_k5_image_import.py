@@ -18,7 +18,7 @@ from nodecompute.compute.image_job_runner import ImageJobs, JobSettings, Service
 from nodecompute.compute.image_job_store import InMemoryJobStore
 from nodecompute.compute.image_jobs import IMPORT, ExportJob
 from nodecompute.compute.images import ImageService
-from nodecompute.compute.models import utcnow
+from nodecompute.compute.models import AuthContext, utcnow
 from nodecompute.db import images as idb
 from nodecompute.db.store import Store
 from nodecompute.storage.image_files import ImageFiles
@@ -223,6 +223,41 @@ async def test_cancelling_an_export_while_processing_leaves_no_file(world, guest
     with pytest.raises(K5JobError) as raised:
         await jobs.cancel_export(P, export.id)
     assert raised.value.code.code == "40402"
+
+
+async def test_exports_wait_queued_behind_a_running_job_and_fail_when_their_image_went(world, guest_vmdk):
+    for name in ("exports2", "exports3"):
+        (world.root.root / P / name).mkdir()
+    jobs = world.jobs(max_running=1)
+    await jobs.submit_import(P, import_body(guest_vmdk[1]))
+    await jobs.wait_idle()
+    jobs.throttle = hold = HoldAt(20)
+    second = await jobs.submit_import(P, import_body(guest_vmdk[1], id="aaaaaaaa" + IMAGE_ID[8:]))
+    await asyncio.wait_for(hold.reached.wait(), 30)
+    waiting = await jobs.submit_export(P, {"image_id": IMAGE_ID, "storage_container": CONTAINER})
+    unstarted = await jobs.submit_export(P, {"image_id": IMAGE_ID, "storage_container": CONTAINER + "2"})
+    assert (await jobs.cancel_export(P, unstarted.id)).status == "cancelling"  # before its task ever ran
+    blocked = await jobs.submit_export(P, {"image_id": IMAGE_ID, "storage_container": CONTAINER + "3"})
+    with pytest.raises(K5JobError) as raised:
+        await jobs.submit_export(P, {"image_id": IMAGE_ID, "storage_container": CONTAINER})
+    assert raised.value.code.code == "40015"
+    for _ in range(3):
+        await asyncio.sleep(0)  # the tasks start and wait for the one slot, which the held import has
+    assert (await jobs.export_status(P, blocked.id))["export_status"] == "queued"
+    assert (await jobs.cancel_export(P, blocked.id)).status == "cancelling"
+    now = utcnow()
+    owner = AuthContext(user_id="u", user_name="u", project_id=P, project_name="p", roles=("member",),
+                        expires_at=now, issued_at=now, audit_id="a")
+    await world.service.delete(owner, IMAGE_ID)
+    hold.released.set()
+    await asyncio.wait_for(jobs.wait_idle(), 30)
+    assert (await jobs.import_status(P, second.id))["import_status"] == "succeeded"
+    statuses = {e["export_id"]: e["export_status"] for e in (await jobs.list_exports(P))["exports"]}
+    assert statuses == {waiting.id: "failed", unstarted.id: "canceled", blocked.id: "canceled"}
+    assert (await jobs.export_status(P, waiting.id))["error_message"] == "Specified id is not found."
+    for name in ("exports", "exports2", "exports3"):
+        assert os.listdir(world.root.root / P / name) == []
+    assert world.leftovers() == []
 
 
 async def crashed_while_processing(world: World, body: dict) -> tuple[InMemoryJobStore, str]:
