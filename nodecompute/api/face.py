@@ -25,6 +25,9 @@ from nodecompute.compute import errors
 
 log = logging.getLogger(__name__)
 
+_public_key = web.AppKey("public_paths", frozenset)  # full paths of the rows that need no token
+_unmatched_key = web.AppKey("unmatched", dict)  # version root path -> the Bound of an unknown path under it
+
 
 
 def mount(app: web.Application, dialect: Dialect) -> web.Application:
@@ -70,10 +73,6 @@ def _root_of(dialect: Dialect, path: str) -> VersionRoot | None:
         if path == root.path or path.startswith(root.path + "/"):
             return root
     return None
-
-
-_public_key = web.AppKey("public_paths", frozenset)
-_unmatched_key = web.AppKey("unmatched", dict)
 
 
 def _bound(request: web.Request) -> Bound:
