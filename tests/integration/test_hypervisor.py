@@ -2,7 +2,7 @@
 
 The domains boot an empty qcow2 disk: SeaBIOS finds nothing to boot, but the domain runs, and SeaBIOS prints
 to the serial console (bios useserial), which proves the console log mechanism with real QEMU output.
-One embedded root serves the whole session: libvirt allows a single embed root per process.
+One embedded root serves the whole session (embed_uri in conftest.py): libvirt allows a single embed root per process.
 """
 from __future__ import annotations
 
@@ -28,13 +28,6 @@ from nodecompute.virt.hypervisor import DomainEvent, Hypervisor
 pytestmark = pytest.mark.integration
 EVENT_TIMEOUT = 30.0
 CONSOLE_TIMEOUT = 60.0
-
-
-@pytest.fixture(scope="session")
-def embed_uri():
-    root = Path(tempfile.mkdtemp(prefix="nc", dir="/tmp"))  # short: QEMU monitor socket paths are <= 108 bytes
-    yield f"qemu:///embed?root={root}"
-    shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
