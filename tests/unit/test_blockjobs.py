@@ -1,5 +1,6 @@
-"""The failure paths of virt/blockjobs.py that a real guest does not produce on demand (a job that never ends,
-one that fails, a mirror that never gets ready), on a scripted libvirt domain. The real paths run on a real guest
+"""The failure paths of virt/blockjobs.py and disk_devices.detach_disk that a real guest does not produce on demand
+(a job that never ends, one that fails, a mirror that never gets ready, a guest that lets go of a disk only when
+asked again), on a scripted libvirt domain. The real paths run on a real guest
 in tests/integration/test_blockjobs.py."""
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 import libvirt
 import pytest
 
-from nodecompute.virt import blockjobs
-from nodecompute.virt.errors import BlockJobFailed, DomainNotRunning
+from nodecompute.virt import blockjobs, disk_devices
+from nodecompute.virt.errors import BlockJobFailed, DeviceStillAttached, DomainNotRunning
 
 RUNNING = {"type": libvirt.VIR_DOMAIN_JOB_UNBOUNDED, "operation": libvirt.VIR_DOMAIN_JOB_OPERATION_BACKUP}
 NONE = {"type": libvirt.VIR_DOMAIN_JOB_NONE}
@@ -142,3 +143,49 @@ async def test_a_failed_copy_into_an_existing_volume_keeps_the_volume(tmp_path):
     flags = libvirt.VIR_DOMAIN_BLOCK_COPY_TRANSIENT_JOB | libvirt.VIR_DOMAIN_BLOCK_COPY_REUSE_EXT
     assert dom.calls == [f"blockCopy {flags}", "blockJobAbort 0"]
     assert existing.exists()  # not ours to remove
+
+
+class UnplugDomain:
+    """A running domain with a volume on vdb whose guest lets go after `release_after` unplug requests."""
+
+    def __init__(self, release_after: int | None) -> None:
+        self.release_after = release_after  # None: never
+        self.requests = 0
+        self.live = True
+        self.defined = True
+
+    def isActive(self) -> int:
+        return 1
+
+    def XMLDesc(self, flags: int = 0) -> str:
+        has = self.defined if flags & libvirt.VIR_DOMAIN_XML_INACTIVE else self.live
+        disk = "<disk type='file'><source file='/v'/><target dev='vdb' bus='virtio'/></disk>" if has else ""
+        root = "<disk type='file'><source file='/r'/><target dev='vda'/></disk>"
+        return f"<domain><devices>{root}{disk}</devices></domain>"
+
+    def detachDeviceFlags(self, xml: str, flags: int) -> None:
+        assert "dev=\"vdb\"" in xml
+        if flags == libvirt.VIR_DOMAIN_AFFECT_CONFIG:
+            self.defined = False
+            return
+        assert flags == libvirt.VIR_DOMAIN_AFFECT_LIVE
+        self.requests += 1
+        if self.release_after is not None and self.requests >= self.release_after:
+            self.live = False
+
+
+async def test_unplug_is_asked_again_until_the_guest_lets_go():
+    dom = UnplugDomain(release_after=3)
+    await disk_devices.detach_disk(ScriptedHypervisor(dom), "instance-1", "vdb", attempts=4, wait_seconds=0.05,
+                                   poll_seconds=0.01)
+    assert (dom.requests, dom.live, dom.defined) == (3, False, False)
+
+
+async def test_a_guest_that_never_lets_go_keeps_the_disk_in_both_definitions():
+    dom = UnplugDomain(release_after=None)
+    with pytest.raises(DeviceStillAttached) as caught:
+        await disk_devices.detach_disk(ScriptedHypervisor(dom), "instance-1", "vdb", attempts=3, wait_seconds=0.05,
+                                       poll_seconds=0.01)
+    assert str(caught.value) == ("Device detach failed for vdb: the guest did not release it after 3 attempts of "
+                                 "0.05 s; it is still attached")
+    assert (dom.requests, dom.live, dom.defined) == (3, True, True)
