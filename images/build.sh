@@ -8,18 +8,26 @@ RECIPE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 OUT_DIR=${NODECOMPUTE_IMAGE_OUT:-$RECIPE_DIR/out}
 IMAGE_NAME=nodecompute-testguest
 DISK_MIB=${NODECOMPUTE_IMAGE_MIB:-32}
-RECIPE_FILES=(build.sh init.sh metadata.awk acpi-poweroff.sh syslinux.cfg modules.txt)
+RECIPE_FILES=(build.sh init.sh lib.sh profile.sh services.sh metadata.sh metadata.awk mds-get.sh udhcpc-hook.sh hotplug.sh
+	channel.sh commands.sh banner.sh chpasswd.sh acpi-poweroff.sh syslinux.cfg modules.txt)
 BUSYBOX=/bin/busybox
+QEMU_GA=/usr/sbin/qemu-ga
 
 log() { echo "build.sh: $*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 require_tools() {
 	local tool
-	for tool in mkfs.vfat mcopy syslinux cpio gzip qemu-img modprobe flock sha256sum; do
+	for tool in mkfs.vfat mcopy syslinux cpio gzip qemu-img modprobe flock sha256sum ldd; do
 		command -v "$tool" >/dev/null || die "missing tool $tool (see images/README.md for the Debian packages)"
 	done
 	[ -x "$BUSYBOX" ] && "$BUSYBOX" --list | grep -x acpid >/dev/null || die "need a static busybox at $BUSYBOX (busybox-static)"
+	[ -x "$QEMU_GA" ] || die "need the QEMU guest agent at $QEMU_GA (qemu-guest-agent)"
+}
+
+# The guest agent's shared libraries and ELF interpreter, as absolute paths (resolved on this host with ldd).
+agent_libraries() {
+	ldd "$QEMU_GA" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u
 }
 
 # Newest installed Debian cloud kernel, unless NODECOMPUTE_GUEST_KVER names one.
@@ -43,7 +51,7 @@ cache_key() {
 		done
 		echo "== kernel $kver"
 		echo "== disk $DISK_MIB"
-		sha256sum "$BUSYBOX"
+		sha256sum "$BUSYBOX" "$QEMU_GA" $(agent_libraries | xargs readlink -f)
 	} | sha256sum | cut -d' ' -f1
 }
 
@@ -55,18 +63,53 @@ resolve_modules() {
 	done | awk -v prefix="/lib/modules/$kver/" '$1 == "insmod" { sub(prefix, "", $2); if (!seen[$2]++) print $2 }'
 }
 
+# The root account (password locked until the guest agent sets one) for guest-set-user-password and `pwhash`.
+add_accounts() {
+	local etc=$1
+	echo 'root:x:0:0:root:/root:/bin/sh' >"$etc/passwd"
+	echo 'root:x:0:' >"$etc/group"
+	echo 'root:!:19000:0:99999:7:::' >"$etc/shadow"
+	chmod 0600 "$etc/shadow"
+}
+
+add_guest_agent() {
+	local tree=$1 library
+	install -D -m 0755 "$QEMU_GA" "$tree/usr/sbin/qemu-ga"
+	for library in $(agent_libraries); do
+		install -D -m 0755 "$(readlink -f "$library")" "$tree$library"
+	done
+	install -m 0755 "$RECIPE_DIR/chpasswd.sh" "$tree/usr/sbin/chpasswd"
+}
+
+add_commands() {
+	local tree=$1 name
+	install -D -m 0755 "$RECIPE_DIR/commands.sh" "$tree/usr/local/bin/ncguest-command"
+	for name in $(sed -n 's/^COMMANDS="\(.*\)"$/\1/p' "$RECIPE_DIR/commands.sh"); do
+		ln -s ncguest-command "$tree/usr/local/bin/$name"
+	done
+}
+
 make_initramfs_tree() {
-	local kver=$1 tree=$2 module
-	mkdir -p "$tree"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,mnt,run,var/log,etc/nodecompute,etc/acpi/PWRF}
+	local kver=$1 tree=$2 module nc=$2/etc/nodecompute
+	mkdir -p "$tree"/{bin,sbin,usr/bin,usr/sbin,proc,sys,dev,tmp,mnt,run,root,var/log,etc/acpi/PWRF} "$nc"
+	ln -s ../run "$tree/var/run"
 	cp "$BUSYBOX" "$tree/bin/busybox"
 	ln -s busybox "$tree/bin/sh"
 	install -m 0755 "$RECIPE_DIR/init.sh" "$tree/init"
-	install -m 0644 "$RECIPE_DIR/metadata.awk" "$tree/etc/nodecompute/metadata.awk"
+	install -m 0644 "$RECIPE_DIR"/{lib.sh,profile.sh,services.sh,metadata.sh,metadata.awk} "$nc/"
+	install -m 0755 "$RECIPE_DIR/mds-get.sh" "$nc/mds-get"
+	install -m 0755 "$RECIPE_DIR/udhcpc-hook.sh" "$nc/udhcpc-hook"
+	install -m 0755 "$RECIPE_DIR/hotplug.sh" "$nc/hotplug"
+	install -m 0755 "$RECIPE_DIR/channel.sh" "$nc/channel"
+	install -m 0755 "$RECIPE_DIR/banner.sh" "$nc/banner"
 	install -m 0755 "$RECIPE_DIR/acpi-poweroff.sh" "$tree/etc/acpi/PWRF/00000080"
-	resolve_modules "$kver" >"$tree/etc/nodecompute/modules.list"
+	add_commands "$tree"
+	add_accounts "$tree/etc"
+	add_guest_agent "$tree"
+	resolve_modules "$kver" >"$nc/modules.list"
 	while read -r module; do
 		install -D -m 0644 "/lib/modules/$kver/$module" "$tree/lib/modules/$kver/$module"
-	done <"$tree/etc/nodecompute/modules.list"
+	done <"$nc/modules.list"
 }
 
 make_initramfs() {

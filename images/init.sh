@@ -3,20 +3,21 @@
 # See images/README.md for the meaning of each line.
 
 /bin/busybox --install -s
-export PATH=/sbin:/bin:/usr/sbin:/usr/bin
+export PATH=/usr/local/bin:/sbin:/bin:/usr/sbin:/usr/bin
 
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /run/ncguest /var/log /tmp
+mount -t devpts devpts /dev/pts
 exec </dev/console >/dev/console 2>&1
+# Only emergencies reach the consoles from now on (an unknown NMI is one: see README, "NMI").
 dmesg -n 1
 
 KVER=$(uname -r)
-META_AWK=/etc/nodecompute/metadata.awk
-
-say() {
-	printf 'NCGUEST %s\n' "$*"
-}
+. /etc/nodecompute/lib.sh
+. /etc/nodecompute/services.sh
+. /etc/nodecompute/metadata.sh
 
 load_modules() {
 	local module
@@ -25,69 +26,56 @@ load_modules() {
 	done </etc/nodecompute/modules.list
 }
 
-# Prints the device holding the filesystem labelled $1 (any of the given labels), waiting up to $2 tenths of a second.
-wait_for_label() {
-	local tries=0 label
-	while [ "$tries" -lt "$2" ]; do
-		for label in $1; do
-			findfs "LABEL=$label" 2>/dev/null && return 0
-		done
-		sleep 0.1
-		tries=$((tries + 1))
-	done
-	return 1
-}
-
-# Whole-disk name of a device node: /dev/vda -> vda, /dev/sda1 -> sda.
-disk_name() {
-	local name=${1##*/}
-	if [ -e "/sys/class/block/$name/partition" ]; then
-		name=$(readlink -f "/sys/class/block/$name/..")
-		name=${name##*/}
-	fi
-	echo "$name"
-}
-
-disk_bytes() {
-	[ -n "$1" ] || { echo 0; return; }
-	echo $(($(cat "/sys/block/$(disk_name "$1")/size") * 512))
-}
-
 count_boot() {
 	local root=$1 count
-	mkdir -p /mnt/root
-	if ! mount -t vfat -o rw "$root" /mnt/root; then
+	mkdir -p "$ROOT_MNT"
+	if ! mount -t vfat -o rw "$root" "$ROOT_MNT"; then
 		say "error=rootmount"
 		return
 	fi
-	count=$(cat /mnt/root/bootcount 2>/dev/null)
+	count=$(cat "$ROOT_MNT/bootcount" 2>/dev/null)
 	case "$count" in '' | *[!0-9]*) count=0 ;; esac
 	count=$((count + 1))
-	echo "$count" >/mnt/root/bootcount
+	echo "$count" >"$ROOT_MNT/bootcount"
 	sync
 	say "boot=$count"
 }
 
-report_config_drive() {
-	local dev drive=/mnt/config/openstack
-	dev=$(wait_for_label config-2 30) || { say "configdrive=none"; return; }
-	mkdir -p /mnt/config
-	if ! mount -o ro "$dev" /mnt/config; then
-		say "error=configmount"
+report_machine() {
+	say "mem total_kb=$(awk '$1 == "MemTotal:" { print $2 }' /proc/meminfo)"
+	say "cpus=$(grep -c '^processor' /proc/cpuinfo)"
+}
+
+# Files written by `writefile` on an earlier boot (or into the image this disk was copied from).
+report_root_files() {
+	local file
+	for file in "$ROOT_FILES"/*; do
+		[ -f "$file" ] || continue
+		say "rootfile ${file##*/} $(awk 'NR > 1 { printf "\\n" } { printf "%s", $0 }' "$file")"
+	done
+}
+
+# DHCP on every NIC present at boot, in parallel (background jobs of /init: `wait` for them).
+start_boot_dhcp() {
+	local net
+	for net in /sys/class/net/*; do
+		is_guest_nic "${net##*/}" && start_dhcp "${net##*/}" &
+	done
+}
+
+# The config drive, else (once the boot NICs' DHCP is done) the metadata service.
+report_instance_metadata() {
+	if mount_config_drive; then
+		wait
+		say "source=configdrive"
+		report_metadata /mnt/config cat
 		return
 	fi
-	if [ ! -f "$drive/latest/meta_data.json" ]; then
-		say "error=nometadata"
-		return
+	wait
+	if have_lease && fetch_metadata_service; then
+		say "source=metadata-service"
+		report_metadata "$MDS_DIR" "$MDS_GET"
 	fi
-	awk -v base="$drive" -v scratch=/tmp/nc.value -f "$META_AWK" "$drive/latest/meta_data.json"
-	if [ -f "$drive/latest/user_data" ]; then
-		set -- $(sha256sum "$drive/latest/user_data")
-		say "userdata $1"
-	else
-		say "userdata none"
-	fi
-	say "metajson $(base64 -w0 "$drive/latest/meta_data.json")"
 }
 
 # The disk carrying a swap signature (SWAPSPACE2 at the end of the first 4 KiB page), if any.
@@ -105,24 +93,45 @@ find_swap_disk() {
 }
 
 report_disks() {
-	local root=$1 ephemeral swap
+	local root=$1 ephemeral swap disk
 	ephemeral=$(wait_for_label "ephemeral0 EPHEMERAL0" 1)
 	swap=$(find_swap_disk)
 	say "disk root=$(disk_bytes "$root") ephemeral=$(disk_bytes "$ephemeral") swap=$(disk_bytes "$swap")"
+	for disk in /sys/block/*; do
+		is_reported_disk "${disk##*/}" && say "disk-present $(disk_facts "${disk##*/}")"
+	done
 }
 
-start_power_button_handler() {
-	mkdir -p /var/log
-	acpid -c /etc/acpi -l /var/log/acpid.log
+# Port names arrive from the host shortly after the ports: wait up to 1 s for every port to have one.
+wait_for_port_names() {
+	local tries=0 port
+	while [ "$tries" -lt 10 ]; do
+		for port in /sys/class/virtio-ports/*; do
+			[ -e "$port" ] && [ ! -s "$port/name" ] && break
+			port=
+		done
+		[ -z "$port" ] && return
+		sleep 0.1
+		tries=$((tries + 1))
+	done
 }
 
 load_modules
+ip link set lo up
 ROOT_DEV=$(wait_for_label NCROOT 100) || say "error=noroot"
 [ -n "$ROOT_DEV" ] && count_boot "$ROOT_DEV"
-report_config_drive
+report_machine
+report_root_files
+start_boot_dhcp
+report_instance_metadata
 report_disks "$ROOT_DEV"
+wait_for_port_names
+start_port_services
+uevent "$NC_DIR/hotplug" </dev/null >/dev/null 2>&1 &
 start_power_button_handler
 say "ready"
+start_user_script
+start_shells
 
 # PID 1 must never exit; waiting also reaps orphaned children.
 while :; do

@@ -1,11 +1,15 @@
-# Reads an OpenStack config drive meta_data.json and reports it as NCGUEST lines (busybox awk).
-# Usage: awk -v base=/mnt/config/openstack -v scratch=/tmp/nc.value -f metadata.awk meta_data.json
+# Reads an OpenStack meta_data.json and reports it as NCGUEST lines (busybox awk).
+# Usage: awk -v base=/mnt/config/openstack -v getter=cat -v scratch=/tmp/nc.value \
+#            [-v hostname_file=/run/ncguest/hostname] -f metadata.awk meta_data.json
+#        awk -v mode=ec2 -f metadata.awk ec2/latest/meta-data.json      (prints instance-id=)
+# `getter PATH` prints a document: cat on a config drive, mds-get (path under /openstack) for the metadata service.
 #
 # A small JSON parser flattens the document into leaves P[i] (path, components joined by SUBSEP) and V[i]
 # (decoded value: UTF-8 bytes for strings, the literal token for numbers/true/false/null), in document order,
 # so key order in the file does not matter. Then the report:
 #   uuid=, name=, hostname=, az=, one "meta K=V" per meta entry, one "key NAME SHA256" per public key, and for
-#   each files entry: copy base/<content_path> to <path> in the guest root, then "file PATH SHA256".
+#   each files entry: copy base/<content_path> to <path> in the guest root, then "file PATH SHA256"; one
+#   "device type=... bus=... address=... [mac=...] [serial=...] tags=a,b" per devices entry.
 # Printed names/values show newline and CR as \n and \r; hashes are over the exact decoded bytes.
 
 { text = text $0 "\n" }
@@ -13,9 +17,14 @@
 END {
 	pos = 1
 	n = 0
+	if (getter == "")
+		getter = "cat"
 	skip_ws()
 	parse_value("")
-	report()
+	if (mode == "ec2")
+		say("instance-id=" shown(get("instance-id")))
+	else
+		report()
 }
 
 function fail(what) {
@@ -217,7 +226,7 @@ function copy_file(src, dst,   dir) {
 	sub(/\/[^\/]*$/, "", dir)
 	if (dir == "")
 		dir = "/"
-	return system("mkdir -p " shell_quoted(dir) " && cat " shell_quoted(src) " > " shell_quoted(dst))
+	return system("mkdir -p " shell_quoted(dir) " && " getter " " shell_quoted(src) " > " shell_quoted(dst))
 }
 
 function report_files(   k, path, src) {
@@ -233,7 +242,27 @@ function report_files(   k, path, src) {
 	}
 }
 
+# Nova's tagged devices: type, bus, address, then mac (nics) or serial (disks) when present, then the tags.
+function report_devices(   k, prefix, line, field, fields, t, tags) {
+	split("bus address mac serial", fields, " ")
+	for (k = 0; (join(join("devices", k), "type") in IDX); k++) {
+		prefix = join("devices", k)
+		line = "device type=" shown(get(join(prefix, "type")))
+		for (field = 1; field <= 4; field++)
+			if (join(prefix, fields[field]) in IDX)
+				line = line " " fields[field] "=" shown(get(join(prefix, fields[field])))
+		tags = ""
+		for (t = 0; (join(join(prefix, "tags"), t) in IDX); t++)
+			tags = tags (t ? "," : "") shown(get(join(join(prefix, "tags"), t)))
+		say(line " tags=" tags)
+	}
+}
+
 function report(   i, key) {
+	if (hostname_file != "") {
+		printf "%s", get("hostname") > hostname_file
+		close(hostname_file)
+	}
 	say("uuid=" shown(get("uuid")))
 	say("name=" shown(get("name")))
 	say("hostname=" shown(get("hostname")))
@@ -249,4 +278,5 @@ function report(   i, key) {
 			say("key " shown(key) " " sha256_of_string(V[i]))
 	}
 	report_files()
+	report_devices()
 }

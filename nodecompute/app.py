@@ -2,8 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -11,17 +13,22 @@ from nodecompute import filemodes
 from nodecompute.api import access_log, auth, faults, routes
 from nodecompute.api.keys import config_key, identity_key, response_cache_key, services_key
 from nodecompute.caching import VersionedCache
-from nodecompute.config import Config
+from nodecompute.config import ComputeConfig, Config
 from nodecompute.db.store import Store
 from nodecompute.identity import accounts
 from nodecompute.identity.service import IdentityService
 
+if TYPE_CHECKING:
+    from nodecompute.virt.hypervisor import Hypervisor
+
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
+SYSTEM_QEMU_GROUP = "libvirt-qemu"  # the group QEMU runs as under qemu:///system (Debian)
 
-def create_app(cfg: Config, *, with_servers: bool = True,
-               extra_routes: list[routes.Route] | None = None) -> web.Application:
+def create_app(cfg: Config, *, with_servers: bool = True, extra_routes: list[routes.Route] | None = None,
+               hypervisor_factory: Callable[[Config], Hypervisor] | None = None) -> web.Application:
+    """`hypervisor_factory` makes the (unopened) hypervisor; tests hand in a scripted one."""
     app = web.Application(
         client_max_size=MAX_BODY_BYTES,
         middlewares=[faults.request_id_middleware, auth.microversion_middleware, faults.error_middleware,
@@ -32,7 +39,7 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     app[response_cache_key] = VersionedCache(max_entries=256)
     app.cleanup_ctx.append(_state_ctx)
     if with_servers:
-        app.cleanup_ctx.append(_servers_ctx)
+        app.cleanup_ctx.append(functools.partial(_servers_ctx, make_hypervisor=hypervisor_factory or _hypervisor))
     routes.setup_routes(app, extra_routes or [])
     return app
 
@@ -83,21 +90,32 @@ def prepare_data_dir(cfg: Config) -> None:
         log.warning("tightened the modes of %d files and directories under %s", changed, cfg.data_dir)
 
 
-async def _servers_ctx(app: web.Application) -> AsyncIterator[None]:
+def _hypervisor(cfg: Config) -> Hypervisor:
+    from nodecompute.virt.hypervisor import Hypervisor
+
+    return Hypervisor(cfg.libvirt_uri, virt_type=cfg.compute.virt_type)
+
+
+async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config], Hypervisor]) -> AsyncIterator[None]:
     """The hypervisor connection, the server service and its reconciliation tasks."""
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
+    from nodecompute.virt import displays
     from nodecompute.virt.console import ConsoleLogTrimmer
-    from nodecompute.virt.hypervisor import Hypervisor
 
     cfg = app[config_key]
     services = app[services_key]
-    hv = Hypervisor(cfg.libvirt_uri, virt_type=cfg.compute.virt_type)
+    qemu_group = SYSTEM_QEMU_GROUP if cfg.libvirt_uri.startswith("qemu:///system") else None
+    display_dir = displays.prepare(displays.socket_dir(cfg.data_dir), qemu_group=qemu_group)
+    log.info("VNC displays are UNIX sockets in %s", display_dir)
+    if cfg.compute.vnc_listen != ComputeConfig.vnc_listen:
+        log.warning("[compute] vnc_listen = %r is ignored: displays are UNIX sockets", cfg.compute.vnc_listen)
+    hv = make_hypervisor(cfg)
     await hv.open()
     log.info("libvirt %s open: domain type %s", cfg.libvirt_uri, hv.host.domain_type)
-    guests = Guests(cfg, hv, services["images"].files, BaseCache(cfg.instances_dir / "_base"))
+    guests = Guests(cfg, hv, services["images"].files, BaseCache(cfg.instances_dir / "_base"), display_dir)
     # On the path to guest disks: under qemu:///system QEMU (libvirt-qemu) must traverse them (filemodes).
     await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
     service = ServerService(services["store"], cfg, guests, flavors=services["flavors"], images=services["images"],

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,7 +60,7 @@ class ComputeConfig:
     virt_type: str = "auto"
     availability_zone: str = "nova"
     host_name: str = ""
-    vnc_listen: str = "127.0.0.1"
+    vnc_listen: str = "127.0.0.1"  # unused: displays are UNIX sockets (virt/displays.py); accepted for old files
     force_config_drive: bool = True
     config_drive_format: str = "iso9660"
     dhcp_domain: str = "novalocal"
@@ -68,6 +69,9 @@ class ComputeConfig:
     # Host capacity the scheduler may hand out (0: what libvirt reports for the host).
     max_vcpus: int = 0
     max_memory_mb: int = 0
+    # GiB of local disk (root + ephemeral + swap) the servers may hold in all (0: the size of the file system
+    # holding the instances directory, as Nova's DISK_GB inventory).
+    max_disk_gb: int = 0
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,25 @@ class QuotaConfig:
 
 
 @dataclass(frozen=True)
+class ConsoleConfig:
+    # noVNC's files (vnc_lite.html, core/, app/), unpacked by scripts/setup.sh. Empty: <virtualenv>/share/novnc.
+    novnc_dir: str = ""
+    # The console listeners (nova-novncproxy's and nova-serialproxy's ports by default).
+    listen_host: str = "127.0.0.1"
+    novncproxy_port: int = 6080
+    serialproxy_port: int = 6083
+    # Seconds a console URL's token stays valid (reusable until then, as Nova's are).
+    token_ttl: int = 600
+    # Origin host names a console websocket accepts besides the one in its Host header (Nova's allowed_origins).
+    allowed_origins: tuple[str, ...] = ()
+    # The one-shot VNC authenticating proxy of the Cyclades console action: its port range and how long a
+    # console waits for its one connection.
+    vncauth_port_min: int = 25000
+    vncauth_port_max: int = 30000
+    vncauth_window: int = 30
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path = field(default_factory=default_data_dir)
     log_level: str = "INFO"
@@ -96,6 +119,7 @@ class Config:
     identity: IdentityConfig = field(default_factory=IdentityConfig)
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     quota: QuotaConfig = field(default_factory=QuotaConfig)
+    console: ConsoleConfig = field(default_factory=ConsoleConfig)
 
     @property
     def db_path(self) -> Path:
@@ -128,8 +152,14 @@ class Config:
     def host_name(self) -> str:
         return self.compute.host_name or os.uname().nodename
 
+    @property
+    def novnc_dir(self) -> Path:
+        return Path(self.console.novnc_dir).expanduser() if self.console.novnc_dir else \
+            Path(sys.prefix) / "share" / "novnc"
 
-_SECTIONS = {"server": ServerConfig, "identity": IdentityConfig, "compute": ComputeConfig, "quota": QuotaConfig}
+
+_SECTIONS = {"server": ServerConfig, "identity": IdentityConfig, "compute": ComputeConfig, "quota": QuotaConfig,
+             "console": ConsoleConfig}
 _CHOICES = {
     ("compute", "virt_type"): ("auto", "kvm", "qemu"),
     ("compute", "config_drive_format"): ("iso9660", "vfat"),
@@ -146,7 +176,16 @@ _MINIMUM = {
     ("compute", "console_log_max_bytes"): 65536,
     ("compute", "max_vcpus"): 0,
     ("compute", "max_memory_mb"): 0,
+    ("compute", "max_disk_gb"): 0,
+    ("console", "novncproxy_port"): 1,
+    ("console", "serialproxy_port"): 1,
+    ("console", "token_ttl"): 10,
+    ("console", "vncauth_port_min"): 1,
+    ("console", "vncauth_port_max"): 1,
+    ("console", "vncauth_window"): 1,
 }
+_PORTS = {("server", "listen_port"), ("console", "novncproxy_port"), ("console", "serialproxy_port"),
+          ("console", "vncauth_port_min"), ("console", "vncauth_port_max")}
 
 
 def _check_value(section: str | None, key: str, value: Any, expected: Any) -> Any:
@@ -160,8 +199,12 @@ def _check_value(section: str | None, key: str, value: Any, expected: Any) -> An
         low = _MINIMUM.get((section, key), -1)
         if value < low:
             raise ConfigError(f"{where}: must be at least {low}, got {value}")
-        if (section, key) == ("server", "listen_port") and value > 65535:
+        if (section, key) in _PORTS and value > 65535:
             raise ConfigError(f"{where}: must be at most 65535, got {value}")
+    elif isinstance(expected, tuple):
+        if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+            raise ConfigError(f"{where}: expected a list of non-empty strings, got {value!r}")
+        return tuple(value)
     elif isinstance(expected, (str, Path)):
         if not isinstance(value, str):
             raise ConfigError(f"{where}: expected a string, got {value!r}")
@@ -187,7 +230,11 @@ def _build(section: str, cls: type, raw: Any) -> Any:
         if key not in known:
             raise ConfigError(f"[{section}] {key}: unknown key (known: {', '.join(sorted(known))})")
         values[key] = _check_value(section, key, value, getattr(defaults, key))
-    return cls(**values)
+    built = cls(**values)
+    if isinstance(built, ConsoleConfig) and built.vncauth_port_min > built.vncauth_port_max:
+        raise ConfigError(f"[{section}] vncauth_port_min: must not exceed vncauth_port_max "
+                          f"({built.vncauth_port_min} > {built.vncauth_port_max})")
+    return built
 
 
 def from_dict(raw: dict[str, Any]) -> Config:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -31,10 +33,12 @@ def _keep_umask():
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
-    path = tmp_path / "data"
-    path.mkdir()
-    return path
+def data_dir() -> Path:
+    """A short path, unlike tmp_path (60 bytes and more): under it the VNC display sockets fit the 107 bytes of a UNIX
+    socket path, so the daemon keeps them there instead of making a runtime directory in /run for every test."""
+    path = Path(tempfile.mkdtemp(prefix="ncdata", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
 
 
 @pytest.fixture

@@ -6,6 +6,10 @@ Same format and stream (stderr) as the other log lines. Going through `logging` 
 quarter of a flavor list's server time (bench/api.py), so lines are collected and written with one write(2) at
 most FLUSH_SECONDS later, or at once when MAX_PENDING lines wait, and at shutdown (`flush`). Whole lines only:
 a line is never split by another writer. Shown when the `aiohttp.access` logger is enabled for INFO.
+
+Query strings are logged with the value of every secret-looking parameter (`token`, `password`, `secret`, `auth`,
+`credential`, `signature`, a name ending in `key`, ... in any case) replaced by `***`, as oslo's mask_password does:
+the key stays, so the line still says what was sent.
 """
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ import asyncio
 import logging
 import os
 import sys
+import re
 import time as timemod
+from urllib.parse import unquote_plus
 
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
@@ -25,6 +31,30 @@ _pending: list[str] = []
 _flush_handle: asyncio.TimerHandle | None = None
 _stamp_second = -1
 _stamp_text = ""
+
+MASK = "***"
+# A parameter name (lowercased, separators dropped) holding a secret: any of these words in it, or ending in "key"
+# (api_key, access_key, private_key, X-Key), except the API's own non-secret `sort_key`.
+_SECRET_WORDS = re.compile(r"token|passw|pwd|secret|auth|credential|signature|session|cookie|key$")
+_NOT_SECRET = frozenset({"sortkey"})
+_SEPARATORS = re.compile(r"[^a-z0-9]")
+
+
+def _is_secret(name: str) -> bool:
+    key = _SEPARATORS.sub("", unquote_plus(name).lower())
+    return key not in _NOT_SECRET and _SECRET_WORDS.search(key) is not None
+
+
+def redact(path_qs: str) -> str:
+    """`path_qs` with the values of secret query parameters replaced by MASK (keys kept)."""
+    path, mark, query = path_qs.partition("?")
+    if not mark:
+        return path_qs
+    items = []
+    for item in query.split("&"):
+        name, eq, _ = item.partition("=")
+        items.append(f"{name}={MASK}" if eq and _is_secret(name) else item)
+    return f"{path}?{'&'.join(items)}"
 
 
 def _timestamp(now: float) -> str:
@@ -61,7 +91,7 @@ class AccessLogger(AbstractAccessLogger):
         version = request.version
         _pending.append(
             f'{_timestamp(timemod.time())} INFO {self.logger.name}: {request.remote} "{request.method} '
-            f'{request.path_qs} HTTP/{version.major}.{version.minor}" {response.status} {response.body_length} '
+            f'{redact(request.path_qs)} HTTP/{version.major}.{version.minor}" {response.status} {response.body_length} '
             f"{time:.6f}s\n"
         )
         if len(_pending) >= MAX_PENDING:

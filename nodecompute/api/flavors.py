@@ -135,7 +135,7 @@ def _int_filter(query: dict[str, Any], name: str) -> int | None:
     if name not in query:
         return None
     try:
-        return int(query[name])
+        return validation.int_filter(query[name])
     except ValueError:
         raise BadRequest(f"Invalid {name} filter [{query[name]}]") from None
 

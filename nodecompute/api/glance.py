@@ -5,7 +5,6 @@ Entities are un-enveloped, `status` lowercase, custom properties at the top leve
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -18,7 +17,7 @@ from nodecompute.api.auth import context, require_writer
 from nodecompute.api.faults import json_response
 from nodecompute.api.keys import services_key
 from nodecompute.api.urls import base_url
-from nodecompute.api.validation import json_body
+from nodecompute.api.validation import json_body, parse_json
 from nodecompute.compute import errors
 from nodecompute.compute.image_models import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES, Image
 from nodecompute.compute.image_patch import READ_ONLY, RESERVED, PatchOp, ReadOnlyAttribute, ReservedAttribute
@@ -27,6 +26,7 @@ from nodecompute.compute.images import ImagePropertyLimit, ImageService
 PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
 VERSIONS = [f"v2.{n}" for n in range(7, -1, -1)]  # v2.7 (os_hash_*, os_hidden) is the newest we answer like
 DOWNLOAD_CHUNK = 1 << 20
+MAX_INT = 0x7FFFFFFF  # min_disk and min_ram are 32-bit integer columns in Glance's database
 UUID_PATTERN = "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"
 
 ATTRIBUTES: dict[str, dict[str, Any]] = {
@@ -34,8 +34,8 @@ ATTRIBUTES: dict[str, dict[str, Any]] = {
     "name": {"type": ["string", "null"], "maxLength": 255},
     "visibility": {"type": "string", "enum": list(VISIBILITIES)},
     "protected": {"type": "boolean"},
-    "min_disk": {"type": "integer", "minimum": 0},
-    "min_ram": {"type": "integer", "minimum": 0},
+    "min_disk": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
+    "min_ram": {"type": "integer", "minimum": 0, "maximum": MAX_INT},
     "disk_format": {"type": ["string", "null"], "enum": [*DISK_FORMATS, None]},
     "container_format": {"type": ["string", "null"], "enum": [*CONTAINER_FORMATS, None]},
     "owner": {"type": ["string", "null"], "maxLength": 255},
@@ -154,8 +154,8 @@ def _pointer_name(path: Any) -> str:
 def parse_patch(raw: bytes) -> list[PatchOp]:
     """A JSON-patch document (draft 10, Glance's v2.1 media type) -> ops; values checked against the schema."""
     try:
-        doc = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
+        doc = parse_json(raw) if raw else None
+    except ValueError:
         raise errors.BadRequest("Malformed JSON in request body.") from None
     if not isinstance(doc, list):
         raise errors.BadRequest("Request body must be a JSON array of operation objects.")

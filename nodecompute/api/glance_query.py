@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 
 from multidict import MultiMapping
 
+from nodecompute.api.validation import int_filter
 from nodecompute.compute.errors import BadRequest
 from nodecompute.compute.image_models import SORT_COLUMNS, Image, ImageQuery
 
@@ -47,7 +48,7 @@ def _size(query: MultiMapping[str], key: str) -> int | None:
     if key not in query:
         return None
     try:
-        return int(query[key])
+        return int_filter(query[key])
     except ValueError:
         raise BadRequest("Unable to filter using the specified range.") from None
 

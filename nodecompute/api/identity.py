@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from nodecompute.api import identity_schemas
 from nodecompute.api.faults import json_response
 from nodecompute.api.keys import config_key, identity_key, services_key
 from nodecompute.api.urls import base_url
@@ -102,7 +103,7 @@ def _ref(obj: Any, what: str) -> str:
 
 async def issue_v3(request: web.Request) -> web.Response:
     body = await json_body(request)
-    auth = body.get("auth")
+    auth = identity_schemas.check_v3(body)
     identity = auth.get("identity") if isinstance(auth, dict) else None
     if not isinstance(identity, dict) or not isinstance(identity.get("methods"), list):
         raise BadRequest("Expecting to find identity in auth.")
@@ -157,7 +158,7 @@ async def revoke_v3(request: web.Request) -> web.Response:
 
 async def issue_v2(request: web.Request) -> web.Response:
     body = await json_body(request)
-    auth = body.get("auth")
+    auth = identity_schemas.check_v2(body)
     if not isinstance(auth, dict):
         raise BadRequest("Expecting to find auth in request body.")
     project_ref = auth.get("tenantId") or auth.get("tenantName")

@@ -90,8 +90,8 @@ def list_query(request: web.Request) -> ImageQuery:
         names=(query["name"],) if "name" in query else (),
         statuses=(query["status"].lower(),) if "status" in query else (),
         properties=tuple(properties),
-        min_disk=int(query["minDisk"]) if "minDisk" in query else None,
-        min_ram=int(query["minRam"]) if "minRam" in query else None,
+        min_disk=validation.int_filter(query["minDisk"]) if "minDisk" in query else None,
+        min_ram=validation.int_filter(query["minRam"]) if "minRam" in query else None,
         changes_since=parse_changes_since(since) if since is not None else None,
         limit=min(limit or MAX_LIMIT, MAX_LIMIT), marker=query.get("marker"),
     )

@@ -36,6 +36,35 @@ _personality_file = {  # Nova's schema sets no path length: the path limit is th
     "required": ["path", "contents"],
     "additionalProperties": False,
 }
+# Block device mappings as Nova's schemas/servers.py types them (only the image root disk is then accepted, by
+# servers.py; the types keep every other value from reaching it as the wrong kind of thing).
+uuid = {"type": "string", "format": "uuid"}
+_legacy_bdm_properties = {
+    "virtual_name": {"type": "string", "maxLength": 255},
+    "volume_id": uuid,
+    "snapshot_id": uuid,
+    "volume_size": {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": 0x7FFFFFFF},
+    "device_name": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[a-zA-Z0-9._/-]*$"},
+    "delete_on_termination": v.boolean,
+    "no_device": {},
+    "connection_info": {"type": "string", "maxLength": 16777215},
+}
+_legacy_bdm = {"type": "object", "properties": _legacy_bdm_properties, "additionalProperties": False}
+_bdm_v2 = {
+    "type": "object",
+    "properties": {
+        **_legacy_bdm_properties,
+        "source_type": {"type": "string", "enum": ["volume", "image", "snapshot", "blank"]},
+        "uuid": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[a-zA-Z0-9._-]*$"},
+        "image_id": uuid,
+        "destination_type": {"type": "string", "enum": ["local", "volume"]},
+        "guest_format": {"type": "string", "maxLength": 255},
+        "device_type": {"type": "string", "maxLength": 255},
+        "disk_bus": {"type": "string", "maxLength": 255},
+        "boot_index": {"type": ["integer", "string", "null"], "pattern": "^-?[0-9]+$"},
+    },
+    "additionalProperties": False,
+}
 _security_group = {
     "type": "object",
     "properties": {"name": {"type": "string", "minLength": 1, "maxLength": 255}},
@@ -62,8 +91,8 @@ create = {
                 "accessIPv6": ipv6,
                 "personality": {"type": "array", "items": _personality_file},
                 "availability_zone": v.name,
-                "block_device_mapping": {"type": "array", "items": {"type": "object"}},
-                "block_device_mapping_v2": {"type": "array", "items": {"type": "object"}},
+                "block_device_mapping": {"type": "array", "items": _legacy_bdm},
+                "block_device_mapping_v2": {"type": "array", "items": _bdm_v2},
                 "config_drive": v.boolean,
                 "key_name": v.name,
                 "min_count": v.positive_integer,

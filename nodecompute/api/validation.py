@@ -6,6 +6,7 @@ Body errors read "Invalid input for field/attribute <name>. Value: <value>. <mes
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,63 @@ from nodecompute.compute.errors import MalformedBody, UnsupportedMediaType, Vali
 JSON_TYPES = ("application/json", "application/vnd.openstack.compute+json", "text/plain", "application/octet-stream", "")
 
 _validators: dict[int, jsonschema.protocols.Validator] = {}
+# Deeper than any body the API takes (a Keystone password auth is 6 levels), far below what would make the decoder,
+# jsonschema or json.dumps recurse past Python's stack.
+MAX_DEPTH = 32
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"{text} overflows a double")
+    return value
+
+
+def _valid_text(text: str) -> bool:
+    """False for a lone surrogate (a `\\ud800` escape or its raw bytes): no UTF-8 encoder, SQLite's included,
+    accepts it."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _check_tree(doc: Any) -> None:
+    """ValueError when `doc` nests deeper than MAX_DEPTH or holds a string (key or value) that is not Unicode text."""
+    stack = [(doc, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, str):
+            if not _valid_text(node):
+                raise ValueError("lone surrogate in a JSON string")
+            continue
+        if not isinstance(node, (dict, list)):
+            continue
+        if depth > MAX_DEPTH:
+            raise ValueError("JSON nested too deeply")
+        if isinstance(node, dict):
+            stack.extend((key, depth) for key in node)
+            node = node.values()
+        stack.extend((child, depth + 1) for child in node)
+
+
+def parse_json(raw: bytes) -> Any:
+    """The one parser of JSON request bodies: ValueError for anything that is not JSON a handler can safely use
+    (bad UTF-8 or syntax, NaN/Infinity, a number overflowing a double, an integer past Python's digit limit,
+    nesting deeper than MAX_DEPTH, a lone surrogate). Integers stay exact: each schema bounds its own fields."""
+    try:
+        doc = json.loads(raw, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except RecursionError:  # the C decoder gave up on the nesting before reaching MAX_DEPTH's check
+        raise ValueError("JSON nested too deeply") from None
+    _check_tree(doc)
+    return doc
 
 
 def _validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
@@ -50,8 +108,8 @@ async def json_body(request: web.Request, schema: Mapping[str, Any] | None = Non
         raise UnsupportedMediaType()
     raw = await request.read()
     try:
-        body = json.loads(raw) if raw else None
-    except (ValueError, UnicodeDecodeError):
+        body = parse_json(raw) if raw else None
+    except ValueError:  # UnicodeDecodeError and json's errors included
         raise MalformedBody() from None
     if body is None or not isinstance(body, dict):
         raise MalformedBody("The request body must be a JSON object." if body is not None else None)
@@ -102,3 +160,12 @@ def to_bool(value: Any) -> bool:
 
 def to_int(value: Any) -> int:
     return int(value)
+
+
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def int_filter(text: str) -> int:
+    """A query's integer bound, clamped to SQLite's 64-bit integers (a bound beyond them selects what the 64-bit
+    bound selects, and SQLite cannot bind it). ValueError when `text` is not an integer."""
+    return min(max(int(text), INT64_MIN), INT64_MAX)

@@ -1,8 +1,8 @@
 """Guest lifecycle on this host: disks, config drive and libvirt domain for one server row.
 
-Every step that makes something (instance directory, overlay, config drive, domain) has its undo in `destroy`,
-which is idempotent: a failed or interrupted build, a delete and the start-up reconciliation all use it, so no
-step can leave an orphan behind. `crash_point` lets the crash tests kill the daemon between steps.
+Every step that makes something (instance directory, overlay, config drive, domain, display socket) has its undo
+in `destroy`, which is idempotent: a failed or interrupted build, a delete and the start-up reconciliation all use
+it, so no step can leave an orphan behind. `crash_point` lets the crash tests kill the daemon between steps.
 """
 from __future__ import annotations
 
@@ -19,14 +19,14 @@ from nodecompute.compute.server_models import InjectedFileSpec, Server
 from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
 from nodecompute.storage.image_files import ImageFiles
-from nodecompute.virt import designer, domain_xml
+from nodecompute.threads import run_in_thread
+from nodecompute.virt import designer, displays, domain_xml
 from nodecompute.virt.errors import HypervisorError
 from nodecompute.virt.hypervisor import Hypervisor
 
 log = logging.getLogger(__name__)
 
 CRASH_ENV = "NODECOMPUTE_TEST_CRASH_AT"  # test hook: SIGKILL ourselves at this build step
-VNC_PORT_ATTEMPTS = 5
 BUILD_STEPS = ("row_written", "overlay_made", "drive_built", "domain_defined", "domain_started")
 
 
@@ -52,18 +52,31 @@ class DriveContent:
 
 
 class Guests:
-    def __init__(self, cfg: Config, hv: Hypervisor, files: ImageFiles, base_cache: instance_disks.BaseCache) -> None:
+    def __init__(self, cfg: Config, hv: Hypervisor, files: ImageFiles, base_cache: instance_disks.BaseCache,
+                 display_dir: Path) -> None:
         self.cfg = cfg
         self.hv = hv
         self.files = files
         self.base_cache = base_cache
         self.dir_access = filemodes.guest_dir_access(cfg.libvirt_uri)  # 0750 group libvirt-qemu under system
+        self.display_dir = display_dir  # VNC display sockets (virt/displays.py: prepared and checked at start)
 
     def instance_dir(self, server_uuid: str) -> Path:
         return self.cfg.instances_dir / server_uuid
 
     def console_log(self, server_uuid: str) -> Path:
         return self.instance_dir(server_uuid) / "console.log"
+
+    def display_socket(self, server_uuid: str) -> Path:
+        return displays.socket_path(self.display_dir, server_uuid)
+
+    def disk_capacity(self) -> int:
+        """Bytes of the file system holding the instance disks (Nova's DISK_GB inventory: its total size)."""
+        path = self.cfg.instances_dir
+        while not path.exists() and path != path.parent:
+            path = path.parent
+        fs = os.statvfs(path)
+        return fs.f_blocks * fs.f_frsize
 
     async def make_disks(self, server: Server, image: BootImage) -> None:
         inst = self.instance_dir(server.uuid)
@@ -85,7 +98,7 @@ class Guests:
             ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
             swap=str(inst / "disk.swap") if server.swap else None,
             config_drive=str(drive) if server.config_drive else None,
-            console_log=str(self.console_log(server.uuid)), vnc_listen=self.cfg.compute.vnc_listen,
+            console_log=str(self.console_log(server.uuid)), vnc_socket=str(self.display_socket(server.uuid)),
             server_id=server.uuid, project_id=server.project_id,
         )
         return domain_xml.render(spec, self.hv.host)
@@ -107,23 +120,12 @@ class Guests:
         )
         tree = configdrive.build_tree(md)
         dest = self.instance_dir(server.uuid) / "disk.config"
-        if self.cfg.compute.config_drive_format == "vfat":
-            await asyncio.to_thread(configdrive.write_vfat, tree, dest)
-        else:
-            await asyncio.to_thread(configdrive.write_iso, tree, dest)
+        write = configdrive.write_vfat if self.cfg.compute.config_drive_format == "vfat" else configdrive.write_iso
+        await run_in_thread(write, tree, dest)  # a delete's undo must not race a drive still being written
 
     async def start(self, server: Server, timeout: float = 60.0) -> None:
-        for attempt in range(VNC_PORT_ATTEMPTS):
-            try:
-                power = await self.hv.start(server.instance_name)
-                break
-            except HypervisorError as exc:
-                # VNC autoport: libvirt probes a free port, QEMU binds it a moment later; another libvirt on
-                # this host (a second daemon, libvirtd) can take it in between. Nothing was started: try again.
-                if "Failed to find an available port" not in str(exc) or attempt == VNC_PORT_ATTEMPTS - 1:
-                    raise
-                log.warning("server %s: VNC port taken while starting, retrying", server.uuid)
-                await asyncio.sleep(0.2 * (attempt + 1))
+        power = await self.hv.start(server.instance_name)
+        displays.restrict(self.display_socket(server.uuid))  # QEMU made it anew (0775, in a 0700 directory)
         if power != states.RUNNING and not await self.wait_power(server, states.RUNNING, timeout):
             raise HypervisorError(f"domain {server.instance_name} did not reach running within {timeout:.0f}s")
 
@@ -179,6 +181,7 @@ class Guests:
         """Remove the domain and every file of the server. Idempotent."""
         await self.hv.destroy(instance_name)
         await self.hv.undefine(instance_name)
+        self.display_socket(server_uuid).unlink(missing_ok=True)
         await instance_disks.remove_instance_dir(self.instance_dir(server_uuid))
 
     def read_console(self, server_uuid: str) -> str:

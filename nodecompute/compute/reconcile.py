@@ -2,7 +2,9 @@
 
 - At start: interrupted builds become ERROR (their partial disks and domain removed), interrupted deletes finish,
   interrupted reboots/starts/stops are redone, tagged domains without a live row are reaped (under our own
-  qemu:///embed root) or reported (under a shared libvirtd), and instance directories without a row are removed.
+  qemu:///embed root) or reported (under a shared libvirtd), instance directories and display sockets without a
+  row are removed, and servers whose VNC display still listens on TCP (defined before displays became UNIX
+  sockets) are named in the log: they keep it until their next stop/start or hard reboot.
 - Lifecycle events: a small record goes on the hypervisor's queue; one consumer syncs that server's power state,
   waiting 15 s after a stop event so a reboot's stop+start does not look like a stop.
 - Periodically: the same power-state sync for every server, and the purge of deleted rows past retention.
@@ -54,6 +56,8 @@ class Reconciler:
             else:
                 log.warning("domain %s is tagged for server %s, which has no row; left alone", name, tags.get("server_id"))
         self._remove_orphan_dirs({s.uuid for s in servers})
+        self._remove_orphan_sockets({s.uuid for s in servers})
+        await self._report_tcp_displays(by_name)
         await self.service.prune_base_cache()
 
     async def _recover(self, server: Server) -> None:
@@ -96,6 +100,21 @@ class Reconciler:
             if entry.name.removesuffix("_del") not in live or entry.name.endswith("_del"):
                 log.warning("removing orphan instance directory %s", entry)
                 shutil.rmtree(entry, ignore_errors=True)
+
+    def _remove_orphan_sockets(self, live: set[str]) -> None:
+        root = self.guests.display_dir
+        for entry in root.glob("*.sock") if root.is_dir() else ():
+            if entry.name.removesuffix(".sock") not in live:
+                log.warning("removing orphan display socket %s", entry)
+                entry.unlink(missing_ok=True)
+
+    async def _report_tcp_displays(self, by_name: dict[str, Server]) -> None:
+        for name, address in sorted((await self.hv.tcp_displays()).items()):
+            server = by_name.get(name)
+            if server is not None:
+                log.warning("server %s (domain %s) still has its VNC display on TCP %s, defined before displays "
+                            "became UNIX sockets: it moves to %s at its next stop/start or hard reboot",
+                            server.uuid, name, address, self.guests.display_socket(server.uuid))
 
     async def sync_power_state(self, server_uuid: str) -> None:
         """Nova's _sync_instance_power_state for one server, skipped while it has a task."""

@@ -27,6 +27,7 @@ class Server:
     memory_mb: int
     vcpus: int
     root_gb: int
+    root_disk_bytes: int  # root_gb in bytes, or the image's virtual size when the flavor's disk is 0
     ephemeral_gb: int
     swap: int
     image_id: str

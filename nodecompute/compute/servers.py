@@ -1,8 +1,10 @@
 """ServerService: what the server API asks for, with Nova's checks, states and background tasks.
 
 Create writes the rows first (BUILD) and returns; a tracked background task per server makes the disks, the
-domain and the config drive. Actions check the allowed states, then compare-and-set the task_state so two
-actions cannot race, and run in the background under a per-server lock.
+domain and the config drive. Deleting a building server cancels that task: the step in flight finishes (thread
+calls are never abandoned, nodecompute/threads.py), then the build's undo removes what the steps made. Actions
+check the allowed states, then compare-and-set the task_state so two actions cannot race, and run in the
+background under a per-server lock.
 """
 from __future__ import annotations
 
@@ -23,13 +25,16 @@ from nodecompute.config import Config
 from nodecompute.db import servers as sdb
 from nodecompute.db.store import Store
 from nodecompute.storage import configdrive
+from nodecompute.storage.instance_disks import root_disk_bytes
 
 log = logging.getLogger(__name__)
 
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
+ZERO_DISK_FLAVOR = "Only volume-backed servers are allowed for flavors with zero disk."
 PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")
 CPU_ALLOCATION_RATIO = 4.0  # Nova's initial_cpu_allocation_ratio
 RESERVED_HOST_MEMORY_MB = 512
+GIB = 1 << 30
 
 
 def generate_password(length: int = 12) -> str:
@@ -65,13 +70,16 @@ class ServerService:
             raise NotFound(f"Instance {server_id} could not be found.")
         return server
 
-    def list(self, ctx: AuthContext, filters: ServerFilters) -> list[Server]:
+    async def list(self, ctx: AuthContext, filters: ServerFilters) -> list[Server]:
         if filters.all_tenants and not ctx.is_admin:
             raise Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.")
         project = filters.project_id if ctx.is_admin and filters.project_id else ctx.project_id
         if filters.all_tenants and not filters.project_id:
             project = None
-        return self.store.read(sdb.list_servers, dataclasses.replace(filters, project_id=project))
+        filters = dataclasses.replace(filters, project_id=project)
+        if filters.name:  # a user's regex runs on every candidate row: off the event loop
+            return await self.store.read_in_thread(sdb.list_servers, filters)
+        return self.store.read(sdb.list_servers, filters)
 
     def console_output(self, ctx: AuthContext, server_id: str, length: int | None) -> str:
         server = self.get(ctx, server_id)
@@ -89,7 +97,7 @@ class ServerService:
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
         flavor = self._flavor_for_boot(ctx, req.flavor_ref)
         image = self._image_for_boot(ctx, req.image_ref)
-        self._check_fit(flavor, image)
+        self._check_fit(ctx, flavor, image)
         key_data = None
         if req.key_name is not None:
             try:
@@ -133,8 +141,11 @@ class ServerService:
         return image
 
     @staticmethod
-    def _check_fit(flavor, image) -> None:
+    def _check_fit(ctx: AuthContext, flavor, image) -> None:
+        """Nova's _validate_flavor_image_nostatus for an image-backed server (there are no volumes yet)."""
         gib = 1024 ** 3
+        if image.min_ram > flavor.memory_mb:
+            raise BadRequest("Flavor's memory is too small for requested image.")
         if flavor.root_gb:
             if image.min_disk > flavor.root_gb:
                 raise BadRequest(f"Flavor's disk is too small for requested image. Flavor disk is "
@@ -142,8 +153,10 @@ class ServerService:
             if (image.virtual_size or 0) > flavor.root_gb * gib:
                 raise BadRequest(f"Flavor's disk is too small for requested image. Flavor disk is "
                                  f"{flavor.root_gb * gib} bytes, image is {image.virtual_size} bytes.")
-        if image.min_ram > flavor.memory_mb:
-            raise BadRequest("Flavor's memory is too small for requested image.")
+        elif not ctx.is_admin:
+            # os_compute_api:servers:create:zero_disk_flavor (admin only): the root disk would be the image's
+            # virtual size, whatever it is. Admins get that, and the host's disk room counts it.
+            raise Forbidden(ZERO_DISK_FLAVOR)
 
     def _check_injection_limits(self, ctx: AuthContext, req: CreateRequest) -> None:
         limits = self.quotas.limits(ctx.project_id)
@@ -182,7 +195,9 @@ class ServerService:
                 "uuid": server_uuid, "name": name, "project_id": ctx.project_id, "user_id": ctx.user_id,
                 "hostname": configdrive.sanitize_hostname(name, server_uuid),
                 "flavorid": flavor.flavorid, "flavor_name": flavor.name, "memory_mb": flavor.memory_mb,
-                "vcpus": flavor.vcpus, "root_gb": flavor.root_gb, "ephemeral_gb": flavor.ephemeral_gb,
+                "vcpus": flavor.vcpus, "root_gb": flavor.root_gb,
+                "root_disk_bytes": root_disk_bytes(flavor.root_gb, image.virtual_size or 0),
+                "ephemeral_gb": flavor.ephemeral_gb,
                 "swap": flavor.swap, "image_id": image.id, "image_sha256": image.content_sha256,
                 "key_name": req.key_name, "key_data": key_data, "user_data": req.user_data,
                 "config_drive": int(bool(wants_drive)), "access_ipv4": req.access_ipv4,
@@ -228,8 +243,9 @@ class ServerService:
         host = self.guests.hv.host
         max_vcpus = self.cfg.compute.max_vcpus or int(host.vcpus * CPU_ALLOCATION_RATIO)
         max_ram = self.cfg.compute.max_memory_mb or host.memory_mb - RESERVED_HOST_MEMORY_MB
+        max_disk = self.cfg.compute.max_disk_gb * GIB or self.guests.disk_capacity()
         used = self.store.read(sdb.host_usage, server.serial)  # this server and every earlier one
-        return used["cores"] <= max_vcpus and used["ram"] <= max_ram
+        return used["cores"] <= max_vcpus and used["ram"] <= max_ram and used["disk"] <= max_disk
 
     # ----- update, delete ----------------------------------------------------------------------------------------
 

@@ -127,5 +127,18 @@ def m0004_identity_lockout(db: Database) -> None:
     )
 
 
+@migrations(name="0005_server_root_disk_bytes")
+def m0005_server_root_disk_bytes(db: Database) -> None:
+    """The root disk a server really gets: the flavor's disk, or the image's virtual size for a flavor with disk 0
+    (the host's disk room counts it). Existing rows take their image's size when the image row is still there."""
+    db.executescript(
+        """
+        ALTER TABLE servers ADD COLUMN root_disk_bytes INTEGER NOT NULL DEFAULT 0;
+        UPDATE servers SET root_disk_bytes = CASE WHEN root_gb > 0 THEN root_gb * 1073741824
+            ELSE coalesce((SELECT virtual_size FROM images WHERE images.id = servers.image_id), 0) END;
+        """
+    )
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

@@ -38,8 +38,9 @@ def _server(row: sqlite3.Row, metadata: dict[str, str]) -> Server:
     return Server(
         uuid=row["uuid"], serial=row["serial"], name=row["name"], project_id=row["project_id"],
         user_id=row["user_id"], hostname=row["hostname"], flavorid=row["flavorid"], flavor_name=row["flavor_name"],
-        memory_mb=row["memory_mb"], vcpus=row["vcpus"], root_gb=row["root_gb"], ephemeral_gb=row["ephemeral_gb"],
-        swap=row["swap"], image_id=row["image_id"], image_sha256=row["image_sha256"], key_name=row["key_name"],
+        memory_mb=row["memory_mb"], vcpus=row["vcpus"], root_gb=row["root_gb"], root_disk_bytes=row["root_disk_bytes"],
+        ephemeral_gb=row["ephemeral_gb"], swap=row["swap"], image_id=row["image_id"],
+        image_sha256=row["image_sha256"], key_name=row["key_name"],
         key_data=row["key_data"], config_drive=bool(row["config_drive"]), access_ipv4=row["access_ipv4"],
         access_ipv6=row["access_ipv6"], disk_config=row["disk_config"], availability_zone=row["availability_zone"],
         vm_state=row["vm_state"], task_state=row["task_state"], power_state=row["power_state"],
@@ -222,11 +223,13 @@ def usage(db: Database, project_id: str) -> dict[str, int]:
 
 def host_usage(db: Database, up_to_serial: int) -> dict[str, int]:
     """What live, non-ERROR servers hold, counting only those requested up to `up_to_serial` (the scheduler's queue
-    order: a server is placed beside every earlier one, never refused for one that came after it)."""
-    row = db.execute("SELECT coalesce(sum(vcpus), 0) AS cores, coalesce(sum(memory_mb), 0) AS ram"
+    order: a server is placed beside every earlier one, never refused for one that came after it). Disk in bytes:
+    root, ephemeral and swap."""
+    row = db.execute("SELECT coalesce(sum(vcpus), 0) AS cores, coalesce(sum(memory_mb), 0) AS ram,"
+                     " coalesce(sum(root_disk_bytes + ephemeral_gb * 1073741824 + swap * 1048576), 0) AS disk"
                      " FROM servers WHERE deleted = 0 AND vm_state != ? AND serial <= ?",
                      [states.ERROR, up_to_serial]).fetchone()
-    return {"cores": row["cores"], "ram": row["ram"]}
+    return {"cores": row["cores"], "ram": row["ram"], "disk": row["disk"]}
 
 
 def image_sha256_in_use(db: Database) -> set[str]:

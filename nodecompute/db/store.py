@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
+from nodecompute.compute import regex
 from nodecompute.db import migrations
 from nodecompute.filemodes import create_file, make_dir
 
@@ -35,14 +36,13 @@ def connect(path: Path) -> Database:
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA foreign_keys=ON")
     db.execute("PRAGMA synchronous=NORMAL")
+    # User-supplied patterns (the servers `name` filter): RE2, linear time, never Python's backtracking `re`.
     db.conn.create_function("REGEXP", 2, _regexp, deterministic=True)
     return db
 
 
 def _regexp(pattern: str, value: str | None) -> bool:
-    import re
-
-    return value is not None and re.search(pattern, value) is not None
+    return regex.search(pattern, value)
 
 
 @contextlib.contextmanager
@@ -80,6 +80,9 @@ class Store:
         self._local = threading.local()
         self._write_db: Database | None = None
         self.reader: Database | None = None
+        # Reads whose cost the caller chooses (a regex filter on every row) run here, on their own connection.
+        self._slow_reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nc-db-slow-reader")
+        self._slow_db: Database | None = None
 
     async def open(self) -> None:
         loop = asyncio.get_running_loop()
@@ -89,6 +92,9 @@ class Store:
     async def close(self) -> None:
         if self.reader is not None:
             self.reader.close()
+        if self._slow_db is not None:
+            await asyncio.get_running_loop().run_in_executor(self._slow_reader, self._slow_db.close)
+        self._slow_reader.shutdown(wait=True)
         if self._write_db is not None:
             await asyncio.get_running_loop().run_in_executor(self._writer, self._write_db.close)
         self._writer.shutdown(wait=True)
@@ -97,6 +103,17 @@ class Store:
         """Run a read-only query function fn(db, *args) on the read connection, inline."""
         assert self.reader is not None, "store not open"
         return fn(self.reader, *args)
+
+    async def read_in_thread(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run fn(db, *args) on a reader thread with its own connection: for reads whose cost depends on user input
+        (a `name REGEXP ?` filter evaluated on every candidate row), which must never hold the event loop."""
+        assert self.reader is not None, "store not open"
+        return await asyncio.get_running_loop().run_in_executor(self._slow_reader, self._run_slow_read, fn, args)
+
+    def _run_slow_read(self, fn: Callable[..., T], args: tuple) -> T:
+        if self._slow_db is None:  # made on the thread that uses it
+            self._slow_db = connect(self.path)
+        return fn(self._slow_db, *args)
 
     def data_version(self) -> int:
         """SQLite's data_version on the read connection: it changes whenever another connection commits (the writer

@@ -1,5 +1,6 @@
 """Host networking adapter: bridges, taps, veths and namespaces (pyroute2, the only importer), one dnsmasq per
-network, routers with their own nftables NAT table, and listeners inside namespaces. Imports nothing from the
+network, routers with their own nftables NAT table, listeners inside namespaces, and the nftables tables that
+enforce security groups and anti-spoofing (nft.py, secgroups.py, probe.py). Imports nothing from the
 compute service or the API; its inputs are the records of specs.py."""
 from nodecompute.hostnet.errors import HostNetError, NamespaceStuck
 from nodecompute.hostnet.names import DaemonNames, bridge_name, daemon_prefix, dhcp_leg_name, gateway_leg_name, \

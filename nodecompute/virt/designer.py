@@ -3,12 +3,13 @@
 - Local disks on virtio in the order root, ephemeral, swap (vda, vdb, vdc: each takes the next free name);
   root qcow2 (overlay), ephemeral and swap raw, as nodecompute/storage/instance_disks.py makes them.
 - The config drive is a raw, read-only cdrom on IDE (machine 'pc'), first free IDE name: hda (Nova).
+- The server's name only in our metadata element (Nova: nova:instance/nova:name), never in <title>.
 - SMBIOS as Nova writes it, so cloud-init and friends recognise an OpenStack guest.
 - ACPI/APIC, UTC clock with Nova's x86 timers, a virtio balloon with 10 s stats.
 - Serial port 0 appended to the console log file; SeaBIOS also prints there (bios useserial), so even a guest
   that never boots leaves "No bootable device." in its console output.
-- VNC with autoport on the given listen address, a VGA video device and a USB tablet; nothing of that when
-  vnc_listen is None.
+- VNC on the given UNIX socket (never a TCP port: see displays.py), a VGA video device and a USB tablet; nothing
+  of that when vnc_socket is None.
 """
 from __future__ import annotations
 
@@ -29,18 +30,18 @@ CONFIG_DRIVE_BUS = "ide"
 
 def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vcpus: int, root: str,
                   ephemeral: str | None, swap: str | None, config_drive: str | None, console_log: str,
-                  vnc_listen: str | None, server_id: str, project_id: str, root_format: str = "qcow2",
+                  vnc_socket: str | None, server_id: str, project_id: str, root_format: str = "qcow2",
                   ephemeral_format: str = "raw", swap_format: str = "raw") -> DomainSpec:
     """Formats are always explicit: a raw disk declared qcow2 fails, a qcow2 declared raw is a host-file leak."""
     return DomainSpec(
         name=name,
         uuid=uuid,
-        title=display_name,
+        display_name=display_name,
         memory_mb=memory_mb,
         vcpus=vcpus,
         disks=_disks(((root, root_format), (ephemeral, ephemeral_format), (swap, swap_format)), config_drive),
         console_log=console_log,
-        vnc_listen=vnc_listen,
+        vnc_socket=vnc_socket,
         tags={"server_id": server_id, "project_id": project_id},
         smbios=nova_smbios(uuid),
         features=("acpi", "apic"),
@@ -48,7 +49,7 @@ def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vc
         timers=NOVA_X86_TIMERS,
         bios_serial=True,
         video_model="vga",
-        usb_tablet=vnc_listen is not None,
+        usb_tablet=vnc_socket is not None,
         memballoon_period=MEM_STATS_PERIOD_SECONDS,
     )
 

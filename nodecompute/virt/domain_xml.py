@@ -4,13 +4,17 @@ Rendering is deterministic (fixed element and attribute order, mappings in their
 can pin it. Our own metadata lives under NAMESPACE as
 
     <metadata><nodecompute:instance xmlns:nodecompute="...">
+        <nodecompute:name>the server's name</nodecompute:name>
         <nodecompute:tag key="server_id">...</nodecompute:tag> ...
     </nodecompute:instance></metadata>
 
-and `parse_tags` recognises our domains by it.
+and `parse_tags` recognises our domains by it. The server's name is only there, as Nova keeps it only in its
+nova:instance/nova:name: libvirt refuses a <title> with a newline, which a valid server name may end with.
+Text that XML 1.0 cannot carry at all (most C0 controls, U+FFFE/U+FFFF, lone surrogates) becomes U+FFFD.
 """
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +23,7 @@ from nodecompute.virt.hostcaps import HostInfo
 
 NAMESPACE = "https://nodecompute.dev/xmlns/domain/1.0"
 PREFIX = "nodecompute"
+_NOT_XML_CHAR = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 @dataclass(frozen=True)
@@ -47,10 +52,10 @@ class DomainSpec:
     vcpus: int
     disks: tuple[DiskSpec, ...]
     console_log: str  # serial port 0 is appended to this file by QEMU
-    vnc_listen: str | None  # None: no graphics and no video device
+    vnc_socket: str | None  # the VNC display's UNIX socket; None: no graphics and no video device
     tags: Mapping[str, str]
     smbios: Mapping[str, str]  # <sysinfo type='smbios'><system> entries, in order
-    title: str = ""
+    display_name: str = ""  # the server's name, in our metadata only
     features: tuple[str, ...] = ()  # acpi, apic ...
     clock_offset: str = "utc"
     timers: tuple[TimerSpec, ...] = ()
@@ -65,9 +70,7 @@ def render(spec: DomainSpec, host: HostInfo) -> str:
     dom = ET.Element("domain", {"type": host.domain_type})
     _text(dom, "name", spec.name)
     _text(dom, "uuid", spec.uuid)
-    if spec.title:
-        _text(dom, "title", spec.title)
-    dom.append(_metadata(spec.tags))
+    dom.append(_metadata(spec.display_name, spec.tags))
     _text(dom, "memory", str(spec.memory_mb), unit="MiB")
     _text(dom, "vcpu", str(spec.vcpus))
     # Nova's default CPU for kvm is host-model. Under TCG libvirt's default is qemu64, which lacks x86-64-v2
@@ -94,24 +97,38 @@ def parse_tags(domain_xml: str) -> dict[str, str] | None:
     return {tag.get("key", ""): tag.text or "" for tag in instance.findall(f"{{{NAMESPACE}}}tag")}
 
 
-def vnc_port(live_xml: str) -> int | None:
-    """The VNC TCP port of a running domain (libvirt fills it in with autoport), else None."""
-    graphics = ET.fromstring(live_xml).find("devices/graphics[@type='vnc']")
-    if graphics is None:
+def vnc_socket(domain_xml: str) -> str | None:
+    """The UNIX socket of a domain's VNC display, None when it has no display or one on TCP."""
+    graphics = ET.fromstring(domain_xml).find("devices/graphics[@type='vnc']")
+    return None if graphics is None else _socket_of(graphics)
+
+
+def vnc_tcp_address(domain_xml: str) -> str | None:
+    """"address[:port]" of a VNC display on TCP (domains defined before displays became UNIX sockets), else None."""
+    graphics = ET.fromstring(domain_xml).find("devices/graphics[@type='vnc']")
+    if graphics is None or _socket_of(graphics) is not None:
         return None
+    listen = graphics.find("listen[@type='address']")
+    address = graphics.get("listen") or (listen.get("address") if listen is not None else None) or "127.0.0.1"
     port = int(graphics.get("port", "-1"))
-    return port if port > 0 else None
+    return f"{address}:{port}" if port > 0 else address
+
+
+def _socket_of(graphics: ET.Element) -> str | None:
+    listen = graphics.find("listen[@type='socket']")
+    return graphics.get("socket") or (listen.get("socket") if listen is not None else None)
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attrs: str) -> ET.Element:
     element = ET.SubElement(parent, tag, attrs)
-    element.text = text
+    element.text = _NOT_XML_CHAR.sub("\ufffd", text)
     return element
 
 
-def _metadata(tags: Mapping[str, str]) -> ET.Element:
+def _metadata(display_name: str, tags: Mapping[str, str]) -> ET.Element:
     metadata = ET.Element("metadata")
     instance = ET.SubElement(metadata, f"{PREFIX}:instance", {f"xmlns:{PREFIX}": NAMESPACE})
+    _text(instance, f"{PREFIX}:name", display_name)
     for key, value in tags.items():
         _text(instance, f"{PREFIX}:tag", value, key=key)
     return metadata
@@ -160,10 +177,11 @@ def _devices(spec: DomainSpec, host: HostInfo) -> ET.Element:
     serial = ET.SubElement(devices, "serial", {"type": "file"})
     ET.SubElement(serial, "source", {"path": spec.console_log, "append": "on"})
     ET.SubElement(serial, "target", {"port": "0"})
-    if spec.vnc_listen is not None:
+    if spec.vnc_socket is not None:
         if spec.usb_tablet:
             ET.SubElement(devices, "input", {"type": "tablet", "bus": "usb"})
-        ET.SubElement(devices, "graphics", {"type": "vnc", "autoport": "yes", "listen": spec.vnc_listen})
+        graphics = ET.SubElement(devices, "graphics", {"type": "vnc"})
+        ET.SubElement(graphics, "listen", {"type": "socket", "socket": spec.vnc_socket})
         video = ET.SubElement(devices, "video")
         ET.SubElement(video, "model", {"type": spec.video_model})
     if spec.memballoon_period is None:

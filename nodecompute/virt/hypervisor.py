@@ -3,6 +3,8 @@
 - libvirtaio is registered once per process on the running loop (it is what makes qemu:///embed work and what
   delivers lifecycle events); opening on a different loop than the registered one is refused.
 - Lifecycle events only become DomainEvent records on `events`; a consumer elsewhere acts on them.
+- A call is never abandoned in its thread: a cancelled caller waits for the call to return, then is cancelled
+  (nodecompute/threads.py), so whatever it did (a defineXML) is there for the caller's undo.
 - Errors leave as HypervisorError / DomainNotFound (errors.py); libvirt's own stderr printing is silenced.
 - A connection found dead (isAlive false) is reopened once and the call retried (qubesd's pattern).
 - Only one qemu:///embed root can be opened per process, for the life of the process (libvirt: "Cannot open
@@ -14,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -22,6 +24,7 @@ from typing import Any, TypeVar
 import libvirt
 import libvirtaio
 
+from nodecompute.threads import run_in_thread
 from nodecompute.virt import domain_xml
 from nodecompute.virt.embed import MISSING_QEMU_USER_HINT, embed_root, ensure_qemu_conf
 from nodecompute.virt.errors import DomainNotFound, HypervisorError
@@ -122,10 +125,15 @@ class Hypervisor:
         self._closed = False
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """Run a blocking function in the libvirt thread pool."""
+        """Run a blocking function in the libvirt thread pool; a cancellation takes effect once it has returned."""
         if self._closed:
             raise HypervisorError(f"the connection to {self.uri} is closed")
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        return await run_in_thread(fn, *args, executor=self._executor)
+
+    async def run(self, action: str, name: str, op: Callable[[libvirt.virConnect], T]) -> T:
+        """op(conn) in the pool for the adapters beside this one (host_stats, domain_stats): the same retry on a
+        dead connection and the same error translation (HypervisorError, DomainNotFound) as the calls below."""
+        return await self._run(action, name, op)
 
     # connection ---------------------------------------------------------------------------------------------
 
@@ -306,8 +314,17 @@ class Hypervisor:
     async def live_xml(self, name: str) -> str:
         return await self._run("xml", name, lambda conn: conn.lookupByName(name).XMLDesc(0))
 
-    async def vnc_port(self, name: str) -> int | None:
-        return domain_xml.vnc_port(await self.live_xml(name))
+    async def vnc_socket(self, name: str) -> str | None:
+        """The UNIX socket of the domain's VNC display (None: no display, or one on TCP)."""
+        return domain_xml.vnc_socket(await self.live_xml(name))
+
+    async def tcp_displays(self) -> dict[str, str]:
+        """name -> address, for our domains whose VNC display still listens on TCP (defined before displays became
+        UNIX sockets; the running QEMU keeps it until the domain is started again from a new definition)."""
+        def op(conn: libvirt.virConnect) -> dict[str, str]:
+            found = {name: domain_xml.vnc_tcp_address(xml) for name, xml, _tags in _our_domain_xml(conn)}
+            return {name: address for name, address in found.items() if address is not None}
+        return await self._run("list", "domains", op)
 
 
 def _undefine(dom: libvirt.virDomain) -> None:
@@ -323,14 +340,18 @@ def _undefine(dom: libvirt.virDomain) -> None:
 
 
 def _our_domains(conn: libvirt.virConnect) -> dict[str, dict[str, str]]:
-    ours: dict[str, dict[str, str]] = {}
+    return {name: tags for name, _xml, tags in _our_domain_xml(conn)}
+
+
+def _our_domain_xml(conn: libvirt.virConnect) -> Iterator[tuple[str, str, dict[str, str]]]:
+    """(name, XML, tags) of every domain carrying nodecompute metadata (the live XML of running ones)."""
     for dom in conn.listAllDomains(0):
         try:
-            tags = domain_xml.parse_tags(dom.XMLDesc(0))
+            xml = dom.XMLDesc(0)
         except libvirt.libvirtError as err:
             if _code(err) == libvirt.VIR_ERR_NO_DOMAIN:
                 continue  # undefined while we listed
             raise
+        tags = domain_xml.parse_tags(xml)
         if tags is not None:
-            ours[dom.name()] = tags
-    return ours
+            yield dom.name(), xml, tags

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import json
+import subprocess
 
 import pytest
 
@@ -166,3 +168,109 @@ def image_on():
         await images.upload(ctx, image.id, chunks())
         return image.id
     return make
+
+
+# ----- flavors with zero disk, and the host's disk -----------------------------------------------------------------
+
+ZERO_DISK_REFUSAL = "Only volume-backed servers are allowed for flavors with zero disk."
+GIB = 1 << 30
+
+
+async def _flavor(api: Api, admin_token: str, name: str, disk: int, **extra) -> str:
+    body = {"flavor": {"name": name, "ram": 64, "vcpus": 1, "disk": disk, **extra}}
+    resp = await api.post("/flavors", admin_token, json=body)
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["flavor"]["id"]
+
+
+async def _qcow2_image(api: Api, token: str, tmp_path, virtual_size: int) -> str:
+    """An active qcow2 image of `virtual_size` bytes (a few hundred KiB of metadata on disk)."""
+    from nodecompute.api.keys import identity_key
+
+    path = tmp_path / "sparse.qcow2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(path), str(virtual_size)], check=True)
+    app = api.client.server.app
+    ctx = app[identity_key].validate(token)
+    images = app[services_key]["images"]
+    image = await images.create(ctx, {"name": "sparse", "disk_format": "qcow2", "container_format": "bare",
+                                      "visibility": "public"}, {}, [])
+
+    async def chunks():
+        yield path.read_bytes()
+
+    await images.upload(ctx, image.id, chunks())
+    return image.id
+
+
+async def test_zero_disk_flavor_refuses_image_backed_servers_of_members(api, make_user, admin_token, cfg, image_id):
+    """Nova's os_compute_api:servers:create:zero_disk_flavor (admin only): a member could otherwise boot an image of
+    any virtual size on a public flavor with disk 0."""
+    flavor = await _flavor(api, admin_token, "zero.disk", 0)
+    token = await make_user("proj-a", "member")
+    resp = await api.post("/servers", token, json=_create_body(imageRef=image_id, flavorRef=flavor))
+    await assert_fault(resp, 403, "forbidden", ZERO_DISK_REFUSAL)
+    await _nothing_created(api, token, cfg)
+
+
+@pytest.fixture
+def small_disk_cfg(cfg):
+    """A host whose instances may hold 1 GiB of disk in all."""
+    return dataclasses.replace(cfg, compute=dataclasses.replace(cfg.compute, max_disk_gb=1))
+
+
+async def test_host_room_counts_disk_and_the_images_size_for_zero_disk_flavors(aiohttp_client, small_disk_cfg,
+                                                                               tmp_path):
+    client = await aiohttp_client(create_app(small_disk_cfg))
+    api = Api(client)
+    admin = await api.token("admin", "admin-secret", "admin")
+    zero = await _flavor(api, admin, "zero.disk", 0)
+    swap = await _flavor(api, admin, "swap.only", 0, swap=512)
+    big = await _qcow2_image(api, admin, tmp_path, 2 * GIB)  # virtual size beyond the host's disk
+    small = await _qcow2_image(api, admin, tmp_path, 256 << 20)
+    service = client.server.app[services_key]["servers"]
+
+    async def boot(name: str, image: str, flavor: str) -> dict:
+        resp = await api.post("/servers", admin, json=_create_body(name=name, imageRef=image, flavorRef=flavor))
+        assert resp.status == 202, await resp.text()
+        await service.wait_idle()
+        server_id = (await resp.json())["server"]["id"]
+        return (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]
+
+    try:
+        too_big = await boot("too-big", big, zero)  # an admin may use the flavor: the root disk is the image's size
+        assert too_big["status"] == "ERROR", too_big
+        assert too_big["fault"]["message"] == "No valid host was found. There are not enough hosts available."
+        assert not (small_disk_cfg.instances_dir / too_big["id"]).exists()
+        fits = await boot("fits", small, zero)  # 256 MiB of the 1 GiB
+        assert fits["status"] == "ACTIVE", fits
+        overlay = small_disk_cfg.instances_dir / fits["id"] / "disk"
+        info = json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(overlay)], check=True,
+                                         capture_output=True, text=True).stdout)
+        assert info["virtual-size"] == 256 << 20
+        assert (await boot("also-fits", small, swap))["status"] == "ACTIVE"  # 256 MiB root + 512 MiB swap
+        full = await boot("full", small, zero)  # another 256 MiB: 1.25 GiB in all
+        assert full["status"] == "ERROR" and "No valid host" in full["fault"]["message"], full
+    finally:
+        for server in service.store.read(sdb.list_all_live):
+            await service.guests.destroy(server.uuid, server.instance_name)
+
+
+async def test_host_room_counts_flavor_disks(aiohttp_client, small_disk_cfg, make_user_on, image_on):
+    client = await aiohttp_client(create_app(small_disk_cfg))
+    api = Api(client)
+    token = await make_user_on(api, "proj-a")
+    image = await image_on(api, token)
+    service = client.server.app[services_key]["servers"]
+    ids = []
+    for name in ("first", "second"):  # m1.nano: 1 GB of disk each
+        resp = await api.post("/servers", token, json=_create_body(imageRef=image, name=name))
+        assert resp.status == 202, await resp.text()
+        ids.append((await resp.json())["server"]["id"])
+    await service.wait_idle()
+    try:
+        shown = [(await (await api.get(f"/servers/{i}", token)).json())["server"] for i in ids]
+        assert [(s["name"], s["status"]) for s in shown] == [("first", "ACTIVE"), ("second", "ERROR")]
+        assert "No valid host" in shown[1]["fault"]["message"]
+    finally:
+        for server in service.store.read(sdb.list_all_live):
+            await service.guests.destroy(server.uuid, server.instance_name)

@@ -14,6 +14,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,7 @@ class Guest:
         server = subprocess.Popen(["ip", "netns", "exec", listener.namespace, "busybox", "timeout", "5",
                                    "busybox", "nc", "-l", "-p", str(port)], stdout=subprocess.PIPE, text=True)
         try:
+            listener.wait_listening(port)  # busybox nc may exit 0 on a refused connect: never send before the listen
             for _ in range(50):
                 sent = self.run("sh", "-c", f"echo '{text}' | busybox nc -w 1 {address} {port}")
                 if sent.returncode == 0:
@@ -95,6 +97,15 @@ class Guest:
         finally:
             server.kill()
             server.wait()
+
+    def wait_listening(self, port: int, seconds: float = 5.0) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            table = self.run("busybox", "netstat", "-ltn").stdout
+            if any(line.split()[3].endswith(f":{port}") for line in table.splitlines() if line.startswith("tcp")):
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"nothing listens on port {port} in {self.namespace}")
 
     def address(self) -> str:
         out = self.run("busybox", "ip", "-4", "-o", "addr", "show", "dev", "eth0").stdout.split()

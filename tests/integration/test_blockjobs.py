@@ -42,16 +42,6 @@ GiB = 1 << 30
 DETACH_FAST = {"wait_seconds": 5.0, "poll_seconds": 0.1}  # Nova's 8 x 20 s is for slow guests, not this one
 
 
-@pytest.fixture(scope="module")
-async def hv(embed_uri):
-    started = time.monotonic()
-    hypervisor = Hypervisor(embed_uri)
-    await hypervisor.open()
-    print(f"\nopen {embed_uri}: {time.monotonic() - started:.2f}s")
-    yield hypervisor
-    await hypervisor.close()
-
-
 class Guest:
     def __init__(self, hv: Hypervisor, workdir: Path) -> None:
         self.hv = hv

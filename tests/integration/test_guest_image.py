@@ -2,8 +2,9 @@
 
 No libvirt here: QEMU runs directly (-machine pc -accel tcg) with the image as a qcow2 overlay on virtio, a
 config drive ISO (label config-2) on IDE, a vfat ephemeral disk and a swap disk, exactly as nodecompute wires
-them. The guest's NCGUEST serial lines are checked one by one, then an ACPI power button press (QEMU monitor
-`system_powerdown`) must make it power itself off, and a second boot must count boot=2 on the root disk.
+them. The guest's NCGUEST serial lines are checked one by one, then an ACPI power button press (QMP
+`system_powerdown`) must make it power itself off, and a second boot must count boot=2 on the root disk; that
+boot has a NIC on QEMU's restricted user network (DHCP, no host traffic) and no config drive.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import base64
 import hashlib
 import json
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,17 +20,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.integration.guest_vm import BUILD_SCRIPT, READY_TIMEOUT, GuestVM, build_image
 
 pytestmark = pytest.mark.integration
 
-BUILD_SCRIPT = REPO / "images" / "build.sh"
-READY_TIMEOUT = 120.0
 POWEROFF_TIMEOUT = 60.0
 MIB = 1024 * 1024
 ROOT_BYTES = 64 * MIB
 EPHEMERAL_BYTES = 24 * MIB
 SWAP_BYTES = 8 * MIB
+SECOND_BOOT_MAC = "52:54:00:12:34:56"
 
 PUBLIC_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTheGuestTest nodecompute@test\n"
 FILE_CONTENT = b"#!/bin/sh\necho personality \xe2\x9c\x93\n\x00\xff trailing"
@@ -68,79 +67,13 @@ class BootReport:
         return found[0]
 
 
-class QemuGuest:
-    """One qemu-system-x86_64 process (TCG) with a serial log file and an HMP monitor socket."""
-
-    def __init__(self, workdir: Path, drive_args: list[str]):
-        self.serial_path = workdir / f"serial-{time.monotonic_ns()}.log"
-        self.monitor_path = workdir / "monitor.sock"
-        self.drive_args = drive_args
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        command = [
-            "qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-m", "192", "-smp", "1",
-            "-display", "none", "-nic", "none", "-no-reboot",
-            "-serial", f"file:{self.serial_path}",
-            "-monitor", f"unix:{self.monitor_path},server=on,wait=off",
-            *self.drive_args,
-        ]
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-    def serial_text(self) -> str:
-        if not self.serial_path.exists():
-            return ""
-        return self.serial_path.read_bytes().decode("utf-8", errors="replace")
-
-    def report_lines(self) -> list[str]:
-        lines = []
-        for raw in self.serial_text().splitlines():
-            start = raw.find("NCGUEST ")
-            if start >= 0:
-                lines.append(raw[start + len("NCGUEST "):].rstrip("\r"))
-        return lines
-
-    def wait_for_line(self, wanted: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while wanted not in self.report_lines():
-            if self.process.poll() is not None:
-                raise AssertionError(f"QEMU exited ({self.process.returncode}) before {wanted!r}:\n"
-                                     f"{self.process.stderr.read().decode()}\n{self.serial_text()}")
-            if time.monotonic() > deadline:
-                raise AssertionError(f"no NCGUEST {wanted!r} within {timeout}s:\n{self.serial_text()}")
-            time.sleep(0.2)
-
-    def press_power_button(self) -> None:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as monitor:
-            monitor.connect(str(self.monitor_path))
-            monitor.sendall(b"system_powerdown\n")
-            time.sleep(0.5)
-
-    def wait_exit(self, timeout: float) -> int | None:
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-
-    def kill(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(10)
-        if self.process and self.process.stderr:
-            self.process.stderr.close()
-
-
-def boot_and_power_off(workdir: Path, drive_args: list[str]) -> BootReport:
+def boot_and_power_off(workdir: Path, args: list[str]) -> BootReport:
     """Boots until `NCGUEST ready`, presses the ACPI power button, and waits for QEMU to exit by itself."""
-    guest = QemuGuest(workdir, drive_args)
-    started = time.monotonic()
-    guest.start()
+    guest = GuestVM(workdir, args)
     try:
-        guest.wait_for_line("ready", READY_TIMEOUT)
-        ready_seconds = time.monotonic() - started
-        guest.press_power_button()
-        exit_code = guest.wait_exit(POWEROFF_TIMEOUT)
-        return BootReport(guest.report_lines(), ready_seconds, exit_code, guest.serial_text())
+        ready_seconds = guest.boot()
+        exit_code = guest.power_off(POWEROFF_TIMEOUT)
+        return BootReport(guest.lines(), ready_seconds, exit_code, guest.serial_text())
     finally:
         guest.kill()
 
@@ -157,14 +90,14 @@ def sha256(data: bytes) -> str:
 
 @pytest.fixture(scope="session")
 def guest_image() -> Path:
-    image = Path(run("bash", str(BUILD_SCRIPT)).stdout.strip().splitlines()[-1])
+    image = build_image()
     assert image.is_file()
     return image
 
 
 @pytest.fixture(scope="module")
 def workdir():
-    # Short path: the monitor's UNIX socket path must stay under 108 bytes.
+    # Short path: QEMU's UNIX socket paths must stay under 108 bytes.
     path = Path(tempfile.mkdtemp(prefix="ncguest-"))
     yield path
     shutil.rmtree(path)
@@ -225,8 +158,9 @@ def first_boot(guest_disks, workdir) -> BootReport:
 
 @pytest.fixture(scope="module")
 def second_boot(first_boot, guest_disks, workdir) -> BootReport:
-    """Same root disk again, now without config drive, ephemeral or swap disk."""
-    return boot_and_power_off(workdir, virtio_drive(guest_disks["root"], "qcow2"))
+    """Same root disk again, now without config drive, ephemeral or swap disk, but with a NIC."""
+    nic = ["-netdev", "user,id=n0,restrict=on", "-device", f"virtio-net-pci,netdev=n0,mac={SECOND_BOOT_MAC}"]
+    return boot_and_power_off(workdir, virtio_drive(guest_disks["root"], "qcow2") + nic)
 
 
 def test_build_is_a_small_qcow2_and_cached(guest_image):
@@ -278,6 +212,22 @@ def test_reports_disk_sizes(first_boot):
     assert first_boot.value("disk ") == f"root={ROOT_BYTES} ephemeral={EPHEMERAL_BYTES} swap={SWAP_BYTES}"
 
 
+def test_first_boot_reports_its_source_machine_and_every_disk(first_boot):
+    assert first_boot.value("source=") == "configdrive"
+    assert 150_000 < int(first_boot.value("mem total_kb=")) <= 192 * 1024
+    assert first_boot.value("cpus=") == "1"
+    assert first_boot.values("disk-present ") == [
+        f"vda sectors={ROOT_BYTES // 512} serial=none marker=none",
+        f"vdb sectors={EPHEMERAL_BYTES // 512} serial=none marker=none",
+        f"vdc sectors={SWAP_BYTES // 512} serial=none marker=none",
+    ]
+
+
+def test_cloud_config_user_data_is_only_hashed(first_boot):
+    assert not first_boot.values("userscript"), first_boot.serial_log
+    assert first_boot.values("metadata-service") == [] and first_boot.values("nic ") == []
+
+
 def test_acpi_power_button_powers_off(first_boot):
     assert first_boot.lines[-1] == "poweroff", first_boot.serial_log
     assert first_boot.exit_code == 0, "QEMU did not exit by itself after system_powerdown"
@@ -290,3 +240,12 @@ def test_second_boot_counts_two_and_sees_no_extra_disks(second_boot):
     assert second_boot.value("disk ") == f"root={ROOT_BYTES} ephemeral=0 swap=0"
     assert second_boot.lines[-1] == "poweroff"
     assert second_boot.exit_code == 0
+
+
+def test_second_boot_gets_a_dhcp_lease_and_finds_no_metadata_service(second_boot):
+    # QEMU's restricted user network hands out no router and no DNS server, so no gateway and no route to
+    # 169.254.169.254: the guest gives up on the metadata service at once.
+    assert second_boot.value("nic ") == f"eth0 mac={SECOND_BOOT_MAC} ip=10.0.2.15/24 gw=none"
+    assert second_boot.value("metadata-service=") == "none"
+    assert second_boot.values("source=") == []
+    assert second_boot.ready_seconds < READY_TIMEOUT

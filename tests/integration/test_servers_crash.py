@@ -46,6 +46,7 @@ class Snapshot:
     base: dict[str, tuple] = field(default_factory=dict)  # <data_dir>/instances/_base/<sha256> -> (size, inode, mtime)
     domains: list[str] = field(default_factory=list)
     qemu: list[int] = field(default_factory=list)
+    displays: list[str] = field(default_factory=list)  # VNC display sockets in <data_dir>/vnc
 
     def building(self) -> list[str]:
         return [sid for sid, s in self.live.items() if s["status"] == "BUILD"]
@@ -83,8 +84,10 @@ def snapshot(cloud: Cloud) -> Snapshot:
     deleted = {sid: s for sid, s in every.items() if sid not in live}
     assert all(s["status"] == "DELETED" for s in deleted.values()), deleted
     files, base = _tree(daemon.data_dir / "instances")
+    sockets = daemon.data_dir / "vnc"
     return Snapshot(live=live, deleted=deleted, instance_files=files, base=base,
-                    domains=daemon.defined_domains(), qemu=sorted(daemon.qemu_pids()))
+                    domains=daemon.defined_domains(), qemu=sorted(daemon.qemu_pids()),
+                    displays=sorted(p.name for p in sockets.iterdir()) if sockets.is_dir() else [])
 
 
 def assert_nothing_on_host(snap: Snapshot) -> None:
@@ -94,6 +97,7 @@ def assert_nothing_on_host(snap: Snapshot) -> None:
     assert snap.base == {}
     assert snap.domains == []
     assert snap.qemu == []
+    assert snap.displays == []
 
 
 def assert_only_new_row(before: Snapshot, after: Snapshot, new_id: str) -> None:
@@ -105,6 +109,7 @@ def assert_only_new_row(before: Snapshot, after: Snapshot, new_id: str) -> None:
     assert after.base == before.base
     assert after.domains == before.domains
     assert after.qemu == before.qemu
+    assert after.displays == before.displays
 
 
 def stored_sha256(daemon: Daemon) -> str:
@@ -250,6 +255,8 @@ def test_sigkill_during_build_leaves_no_orphan(crash_host, crash_daemon, step):
         assert created_id is None or inst == created_id
         expected = {"disk", "console.log"} | ({"disk.config"} if step != "overlay_made" else set())
         assert {path.split("/", 1)[1] for path in leftover if "/" in path} == expected
+        # the guest that outlived the daemon still has its display socket
+        assert (daemon.data_dir / "vnc" / f"{inst}.sock").exists() == (step == "domain_started")
     assert len(daemon.defined_domains()) == (1 if step in ("domain_defined", "domain_started") else 0)
     assert len(daemon.qemu_pids()) == (1 if step == "domain_started" else 0)  # the guest outlived the daemon
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import stat
 import time
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
@@ -152,6 +154,28 @@ def test_show_tells_the_whole_server(main_guest, cloud, image_id, flavor, daemon
     assert server["addresses"] == {}
 
 
+def display_socket(daemon, server_id: str) -> Path:
+    return daemon.data_dir / "vnc" / f"{server_id}.sock"
+
+
+def assert_private_display(daemon, server_id: str) -> None:
+    """The guest's VNC display is a UNIX socket only the daemon's user can open, and it answers."""
+    path = display_socket(daemon, server_id)
+    assert stat.S_ISSOCK(path.stat().st_mode) and stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    with socket.socket(socket.AF_UNIX) as client:
+        client.settimeout(10)
+        client.connect(str(path))
+        assert client.recv(12) == b"RFB 003.008\n"
+
+
+def test_display_is_a_unix_socket_and_no_tcp_port(main_guest, daemon):
+    assert_private_display(daemon, main_guest["id"])
+    with open(f"/proc/{qemu_pid_of(daemon, main_guest['server'])}/cmdline", "rb") as f:
+        argv = f.read().split(b"\0")
+    assert argv[argv.index(b"-vnc") + 1].startswith(b"vnc=unix:" + bytes(display_socket(daemon, main_guest["id"])))
+
+
 def test_console_output_through_the_api_honours_length(main_guest, cloud):
     whole = cloud.console(main_guest["id"])
     assert f"NCGUEST uuid={main_guest['id']}" in whole
@@ -208,6 +232,7 @@ def test_stop_and_start(main_guest, cloud, daemon):
     cloud.wait_status(main_guest["id"], "ACTIVE")
     cloud.wait_report(main_guest["id"], count=before + 1)
     assert cloud.boots(main_guest["id"])[-1].value("boot=") == str(before + 1)
+    assert_private_display(daemon, main_guest["id"])  # the new QEMU made it anew, and it is private again
 
 
 def guest_said_poweroff(cloud: Cloud, server_id: str) -> bool:
@@ -254,6 +279,7 @@ def test_delete_removes_domain_and_files(main_guest, daemon):
     assert name not in daemon.defined_domains()
     assert not alive(pid)
     assert not instance_dir.exists()
+    assert not display_socket(daemon, main_guest["id"]).exists()
     listed = cloud.get(f"/servers/detail?changes-since={since}").json()["servers"]
     assert [(s["id"], s["status"]) for s in listed if s["id"] == main_guest["id"]] == [(main_guest["id"], "DELETED")]
 
@@ -266,6 +292,19 @@ def test_delete_while_building_cancels_the_build(cloud, image_id, daemon):
     assert not (daemon.data_dir / "instances" / server_id).exists()
     names = [s["OS-EXT-SRV-ATTR:instance_name"] for s in cloud.get("/servers/detail").json()["servers"]]
     assert set(daemon.defined_domains()) <= set(names)
+
+
+def test_a_name_ending_in_a_newline_boots(cloud, image_id, daemon):
+    """Nova's name pattern lets a trailing newline through; libvirt refuses one in a domain <title>, so the name
+    lives only in our metadata element (as Nova keeps it in nova:name)."""
+    name = "trailing newline\n"
+    server_id = cloud.create_server(name=name, imageRef=image_id, flavorRef="42")["server"]["id"]
+    server = cloud.wait_status(server_id, "ACTIVE")
+    assert server["name"] == name
+    definition = daemon.libvirt_root / "etc" / "qemu" / f"{server['OS-EXT-SRV-ATTR:instance_name']}.xml"
+    assert "<nodecompute:name>trailing newline\n</nodecompute:name>" in definition.read_text()
+    assert cloud.delete(f"/servers/{server_id}").status_code == 204
+    cloud.wait_gone(server_id)
 
 
 def test_multiple_create_boots_two_guests_named_by_novas_rule(cloud, image_id, daemon):

@@ -8,6 +8,7 @@ import urllib.request
 
 import pytest
 
+from nodecompute.virt import displays
 from tests.conftest import REPO
 from tests.integration.daemon import Daemon
 
@@ -46,3 +47,4 @@ def test_sd_notify_ready_after_listening(tmp_path):
     finally:
         daemon.stop()
         listener.close()
+        shutil.rmtree(displays.runtime_dir(daemon.data_dir), ignore_errors=True)  # tmp_path: too deep for sockets

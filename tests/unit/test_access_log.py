@@ -1,4 +1,5 @@
-"""The buffered access log writes whole lines in logging's format, within FLUSH_SECONDS or at flush()."""
+"""The buffered access log writes whole lines in logging's format, within FLUSH_SECONDS or at flush(), with the
+values of secret query parameters masked."""
 from __future__ import annotations
 
 import asyncio
@@ -41,3 +42,25 @@ async def test_a_full_buffer_is_written_at_once(capfd):
         writer.log(_request(), SimpleNamespace(status=200, body_length=42), 0.0015)
     assert len(capfd.readouterr().err.splitlines()) == access_log.MAX_PENDING
     access_log.flush()
+
+
+async def test_secret_query_values_are_masked_keys_kept(capfd):
+    logger = logging.getLogger("aiohttp.access")
+    logger.setLevel(logging.INFO)
+    request = SimpleNamespace(remote="127.0.0.1", method="GET", version=SimpleNamespace(major=1, minor=1),
+                              path_qs="/compute/v2.1/servers?token=tok1&limit=2&X-Auth-Token=tok2&sort_key=name"
+                                      "&Password=pw%3D1&api_key=k1&auth=a1&credential_id=c1&SECRET=s1&name=web")
+    access_log.AccessLogger(logger, "").log(request, SimpleNamespace(status=200, body_length=42), 0.0015)
+    access_log.flush()
+    line = capfd.readouterr().err
+    assert ('"GET /compute/v2.1/servers?token=***&limit=2&X-Auth-Token=***&sort_key=name&Password=***&api_key=***'
+            '&auth=***&credential_id=***&SECRET=***&name=web HTTP/1.1" 200 42') in line, line
+    assert not any(secret in line for secret in ("tok1", "tok2", "pw", "k1", "a1", "c1", "s1")), line
+
+
+def test_redact_leaves_other_queries_alone():
+    assert access_log.redact("/compute/v2.1/flavors/detail") == "/compute/v2.1/flavors/detail"
+    assert access_log.redact("/image/v2/images?limit=1&marker=x&key_name=k&tok") == \
+        "/image/v2/images?limit=1&marker=x&key_name=k&tok"
+    assert access_log.redact("/x?%74oken=abc&os_password=p&secret_key=") == \
+        "/x?%74oken=***&os_password=***&secret_key=***"

@@ -5,6 +5,7 @@ import dataclasses
 import subprocess
 import sys
 import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -50,6 +51,12 @@ def test_every_example_key_is_known():
     ({"quota": {"cores": -2}}, "[quota] cores: must be at least -1"),
     ({"nonsense": 1}, "nonsense: unknown key"),
     ({"log_level": "LOUD"}, "log_level: must be one of"),
+    ({"console": {"allowed_origins": "example.org"}}, "[console] allowed_origins: expected a list"),
+    ({"console": {"allowed_origins": ["ok", 3]}}, "[console] allowed_origins: expected a list"),
+    ({"console": {"novncproxy_port": 65536}}, "[console] novncproxy_port: must be at most 65535"),
+    ({"console": {"vncauth_port_min": 26000, "vncauth_port_max": 25999}},
+     "[console] vncauth_port_min: must not exceed vncauth_port_max"),
+    ({"console": {"vncauth_window": 0}}, "[console] vncauth_window: must be at least 1"),
 ])
 def test_wrong_keys_and_values_name_the_key(raw, needle):
     with pytest.raises(config.ConfigError) as info:
@@ -63,6 +70,15 @@ def test_derived_values(tmp_path):
     assert cfg.libvirt_uri == f"qemu:///embed?root={tmp_path}/libvirt"
     cfg = config.from_dict({"server": {"public_url": "https://cloud.example.org/"}})
     assert cfg.public_url == "https://cloud.example.org"
+
+
+def test_console_values(tmp_path):
+    cfg = config.from_dict({})
+    assert cfg.novnc_dir == Path(sys.prefix) / "share" / "novnc"  # where scripts/setup.sh unpacks noVNC
+    assert (cfg.console.novncproxy_port, cfg.console.serialproxy_port, cfg.console.token_ttl) == (6080, 6083, 600)
+    cfg = config.from_dict({"console": {"novnc_dir": str(tmp_path), "allowed_origins": ["a.example", "b.example"]}})
+    assert cfg.novnc_dir == tmp_path
+    assert cfg.console.allowed_origins == ("a.example", "b.example")
 
 
 def test_config_check_command_names_the_bad_key(tmp_path):

@@ -1,5 +1,5 @@
-"""nodecompute.virt without a hypervisor: domain XML goldens, tags, VNC port, host capabilities, virt type choice,
-console log capping. Regenerate the goldens after an intended change with NODECOMPUTE_REGEN_GOLDEN=1."""
+"""nodecompute.virt without a hypervisor: domain XML goldens, tags, VNC displays, host capabilities, virt type
+choice, console log capping. Regenerate the goldens after an intended change with NODECOMPUTE_REGEN_GOLDEN=1."""
 from __future__ import annotations
 
 import os
@@ -17,6 +17,7 @@ from nodecompute.virt.hostcaps import HostInfo, choose_virt_type, host_info_from
 DATA = Path(__file__).resolve().parent.parent / "data"
 UUID = "6a3f1c2e-0d4b-4c43-9f7e-3c1d2b9a8e11"
 INST = f"/var/lib/nodecompute/instances/{UUID}"
+VNC_SOCKET = f"/var/lib/nodecompute/vnc/{UUID}.sock"
 TCG_HOST = HostInfo(domain_type="qemu", arch="x86_64", machine="pc", emulator="/usr/bin/qemu-system-x86_64",
                     hostname="node1", vcpus=2, memory_mb=4096)
 
@@ -25,7 +26,7 @@ def full_spec() -> domain_xml.DomainSpec:
     return designer.design_domain(
         name="instance-0000002a", uuid=UUID, display_name="web & db <1>", memory_mb=512, vcpus=2,
         root=f"{INST}/disk", ephemeral=f"{INST}/disk.local", swap=f"{INST}/disk.swap",
-        config_drive=f"{INST}/disk.config", console_log=f"{INST}/console.log", vnc_listen="127.0.0.1",
+        config_drive=f"{INST}/disk.config", console_log=f"{INST}/console.log", vnc_socket=VNC_SOCKET,
         server_id=UUID, project_id="0c4e939acacf4376bdcd1129f1a054ad",
     )
 
@@ -33,7 +34,7 @@ def full_spec() -> domain_xml.DomainSpec:
 def minimal_spec() -> domain_xml.DomainSpec:
     return designer.design_domain(
         name="instance-00000001", uuid=UUID, display_name="", memory_mb=64, vcpus=1, root=f"{INST}/disk",
-        ephemeral=None, swap=None, config_drive=None, console_log=f"{INST}/console.log", vnc_listen=None,
+        ephemeral=None, swap=None, config_drive=None, console_log=f"{INST}/console.log", vnc_socket=None,
         server_id=UUID, project_id="p",
     )
 
@@ -69,13 +70,32 @@ def test_full_domain_disk_layout_and_smbios():
     assert entries == {"manufacturer": "OpenStack Foundation", "product": "OpenStack Nova", "serial": UUID,
                        "uuid": UUID, "family": "Virtual Machine"}
     assert dom.find("os/smbios").get("mode") == "sysinfo"
-    assert dom.findtext("title") == "web & db <1>"
+    assert dom.find("title") is None  # libvirt refuses titles with a newline: the name is in our metadata only
+    assert dom.findtext(f"metadata/{{{domain_xml.NAMESPACE}}}instance/{{{domain_xml.NAMESPACE}}}name") == \
+        "web & db <1>"
+
+
+@pytest.mark.parametrize(("name", "stored"), [
+    ("ends in a newline\n", "ends in a newline\n"),  # Nova's name pattern lets a trailing newline through
+    ("tab\tand\x7f del", "tab\tand\x7f del"),
+    ("bell\x07 \ufffe \ud800 \U0001f600", "bell\ufffd \ufffd \ufffd \U0001f600"),  # no XML 1.0 character
+])
+def test_any_name_makes_well_formed_xml(name, stored):
+    spec = designer.design_domain(
+        name="instance-00000001", uuid=UUID, display_name=name, memory_mb=64, vcpus=1, root="/r", ephemeral=None,
+        swap=None, config_drive=None, console_log="/l", vnc_socket=None, server_id=UUID, project_id="p")
+    xml = domain_xml.render(spec, TCG_HOST)
+    xml.encode()  # no lone surrogate left: libvirt's binding must be able to encode it
+    dom = ET.fromstring(xml)
+    assert dom.find("title") is None
+    assert dom.findtext(f"metadata/{{{domain_xml.NAMESPACE}}}instance/{{{domain_xml.NAMESPACE}}}name") == stored
+    assert domain_xml.parse_tags(xml) == {"server_id": UUID, "project_id": "p"}
 
 
 def test_swap_without_ephemeral_takes_next_free_name():
     spec = designer.design_domain(
         name="i", uuid=UUID, display_name="", memory_mb=64, vcpus=1, root="/r", ephemeral=None, swap="/s",
-        config_drive="/c", console_log="/l", vnc_listen=None, server_id=UUID, project_id="p")
+        config_drive="/c", console_log="/l", vnc_socket=None, server_id=UUID, project_id="p")
     assert [(d.path, d.target) for d in spec.disks] == [("/r", "vda"), ("/s", "vdb"), ("/c", "hda")]
 
 
@@ -114,14 +134,29 @@ def test_parse_tags_is_none_for_foreign_domains():
     assert domain_xml.parse_tags(foreign) is None
 
 
-@pytest.mark.parametrize(("graphics", "port"), [
-    ("<graphics type='vnc' port='5901' autoport='yes' listen='127.0.0.1'/>", 5901),
-    ("<graphics type='vnc' port='-1' autoport='yes'/>", None),
-    ("<graphics type='spice' port='5930'/>", None),
-    ("", None),
+def test_vnc_display_is_a_unix_socket_only():
+    dom = ET.fromstring(domain_xml.render(full_spec(), TCG_HOST))
+    (graphics,) = dom.findall("devices/graphics")
+    assert graphics.attrib == {"type": "vnc"}  # no port, no autoport, no listen address
+    assert [listen.attrib for listen in graphics] == [{"type": "socket", "socket": VNC_SOCKET}]
+
+
+@pytest.mark.parametrize(("graphics", "socket", "tcp"), [
+    # as we define it, and as libvirt shows it back
+    (f"<graphics type='vnc'><listen type='socket' socket='{VNC_SOCKET}'/></graphics>", VNC_SOCKET, None),
+    (f"<graphics type='vnc' socket='{VNC_SOCKET}'><listen type='socket' socket='{VNC_SOCKET}'/></graphics>",
+     VNC_SOCKET, None),
+    # defined before displays became sockets: running (libvirt filled the port in) and not running
+    ("<graphics type='vnc' port='5901' autoport='yes' listen='127.0.0.1'>"
+     "<listen type='address' address='127.0.0.1'/></graphics>", None, "127.0.0.1:5901"),
+    ("<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>", None, "127.0.0.1"),
+    ("<graphics type='spice' port='5930'/>", None, None),
+    ("", None, None),
 ])
-def test_vnc_port(graphics, port):
-    assert domain_xml.vnc_port(f"<domain><devices>{graphics}</devices></domain>") == port
+def test_vnc_socket_and_tcp_address(graphics, socket, tcp):
+    xml = f"<domain><devices>{graphics}</devices></domain>"
+    assert domain_xml.vnc_socket(xml) == socket
+    assert domain_xml.vnc_tcp_address(xml) == tcp
 
 
 # -- host capabilities and virt type -----------------------------------------------------------------------------

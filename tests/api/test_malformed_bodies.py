@@ -1,0 +1,302 @@
+"""No request body, well-formed or not, gets a 5xx (behaviour.md section 1): every JSON-accepting route of the route
+tables (compute, identity, Glance) is walked with a valid sample body in which each value in turn is replaced by a
+value of the wrong type, an integer far beyond 64 bits, a float overflow, deep nesting; and with whole bodies that
+are deeply nested, not objects, or not JSON. Refusals keep each service's fault shape.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from nodecompute.api import glance
+from nodecompute.api.keys import identity_key, services_key
+from nodecompute.api.routes import IDENTITY_ROUTES, compute_routes
+from tests.api.helpers import Api, assert_fault, assert_keystone_error
+from tests.api.test_servers_api import (  # noqa: F401 (api, servers_api are fixtures)
+    _insert, _project_id, _wait_idle, api, servers_api)
+
+DEEP = object()  # stands for arrays nested DEPTH levels deep (past Python's recursion limit), written by _encode
+DEPTH = 20_000  # 40 KB: within the 112 KiB body limit, so the parser sees it
+MID = object()  # nested MID_DEPTH levels: parses, but deeper than any body needs
+MID_DEPTH = 500
+WRONG: list[Any] = [None, True, -1, 2**70, -(10**40), 1.5, "", "x" * 300, "\ud800", [], [1], {}, {"a": None}, DEEP, MID]
+RAW_BODIES = [b"[" * DEPTH, b'{"a":' * (DEPTH // 2) + b"1" + b"}" * (DEPTH // 2), b"[1, 2", b"\xff\xfe",
+              b'"\xed\xa0\x80"', b'{"a": "\xed\xa0\x80"}', b"", b"NaN", b'{"a": Infinity}', b"1e999",
+              str(2**70).encode(), b"9" * 5000]
+NOT_JSON_ROUTES = {("PUT", "/image/v2/images/{image_id}/file")}  # image data: octet-stream
+
+SERVER = {"name": "vm", "imageRef": "IMAGE", "flavorRef": "42", "metadata": {"k": "v"}, "min_count": 1,
+          "max_count": 1, "networks": "none", "personality": [{"path": "/p", "contents": "aGk="}],
+          "block_device_mapping_v2": [{"boot_index": 0, "uuid": "IMAGE", "source_type": "image",
+                                       "destination_type": "local", "delete_on_termination": True,
+                                       "volume_size": 1}],
+          "security_groups": [{"name": "default"}], "config_drive": True, "user_data": "aGk=",
+          "accessIPv4": "1.2.3.4", "OS-DCF:diskConfig": "AUTO", "availability_zone": "nova", "adminPass": "p",
+          "return_reservation_id": False}
+# Booting from the image mapping alone, imageRef empty (what a client sends for --block-device source=image).
+SERVER_BDM_ONLY = {"name": "vm", "imageRef": "", "flavorRef": "42", "networks": [], "block_device_mapping_v2": [
+    {"boot_index": "0", "uuid": "IMAGE", "source_type": "image", "destination_type": "local"}]}
+V3_PASSWORD = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+    "name": "admin", "domain": {"id": "default", "name": "Default"}, "password": "admin-secret"}}},
+    "scope": {"project": {"name": "admin", "domain": {"id": "default"}}}}}
+V3_TOKEN = {"auth": {"identity": {"methods": ["token"], "token": {"id": "TOKEN"}},
+                     "scope": {"project": {"id": "PROJECT"}}}}
+V2 = {"auth": {"passwordCredentials": {"username": "admin", "password": "admin-secret"}, "tenantName": "admin"}}
+V2_TOKEN = {"auth": {"token": {"id": "TOKEN"}, "tenantId": "PROJECT"}}
+QUOTAS = {"instances": 20, "cores": 20, "ram": 51200, "metadata_items": 128, "key_pairs": 100}
+
+# (method, path) -> sample bodies; the compute paths are relative to /compute/v2.1.
+SAMPLES: dict[tuple[str, str], list[Any]] = {
+    ("PUT", "/os-quota-sets/{tenant_id}"): [{"quota_set": {**QUOTAS, "force": True}}],
+    ("PUT", "/os-quota-class-sets/{class_name}"): [{"quota_class_set": QUOTAS}],
+    ("POST", "/flavors"): [{"flavor": {"name": "f", "ram": 64, "vcpus": 1, "disk": 1, "id": "fz",
+                                       "OS-FLV-EXT-DATA:ephemeral": 0, "swap": 0, "rxtx_factor": 1.0,
+                                       "os-flavor-access:is_public": False}}],
+    ("POST", "/flavors/{flavor_id}/action"): [{"addTenantAccess": {"tenant": "PROJECT"}},
+                                              {"removeTenantAccess": {"tenant": "PROJECT"}}],
+    ("POST", "/flavors/{flavor_id}/os-extra_specs"): [{"extra_specs": {"hw:cpu_policy": "shared", "n": 1}}],
+    ("PUT", "/flavors/{flavor_id}/os-extra_specs/{key}"): [{"k": "v"}],
+    ("POST", "/os-keypairs"): [{"keypair": {"name": "kp", "type": "ssh", "public_key": "ssh-ed25519 AAAA"}}],
+    ("POST", "/images/{image_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/images/{image_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/images/{image_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
+    ("POST", "/servers"): [{"server": SERVER, "os:scheduler_hints": {"group": "g"}}, {"server": SERVER_BDM_ONLY}],
+    ("PUT", "/servers/{server_id}"): [{"server": {"name": "n", "accessIPv4": "1.2.3.4",
+                                                  "OS-DCF:diskConfig": "AUTO"}}],
+    ("POST", "/servers/{server_id}/action"): [{"reboot": {"type": "SOFT"}}, {"os-stop": None},
+                                              {"os-start": None}, {"os-getConsoleOutput": {"length": 5}}],
+    ("PUT", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("POST", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
+    ("POST", "/identity/v3/auth/tokens"): [V3_PASSWORD, V3_TOKEN],
+    ("POST", "/identity/v2.0/tokens"): [V2, V2_TOKEN],
+    ("POST", "/image/v2/images"): [{"name": "i", "disk_format": "raw", "container_format": "bare",
+                                    "visibility": "private", "min_disk": 1, "min_ram": 1, "tags": ["t"],
+                                    "protected": False, "prop": "v"}],
+    ("PATCH", "/image/v2/images/{image_id}"): [[{"op": "replace", "path": "/name", "value": "n"},
+                                                {"op": "add", "path": "/min_ram", "value": 1},
+                                                {"op": "add", "path": "/prop", "value": "v"},
+                                                {"op": "remove", "path": "/prop2"}]],
+}
+
+
+def _json_routes() -> set[tuple[str, str]]:
+    table = compute_routes() + IDENTITY_ROUTES + glance.GLANCE_ROUTES
+    return {(m, p) for m, p, _ in table if m in ("POST", "PUT", "PATCH")} - NOT_JSON_ROUTES
+
+
+def test_every_json_route_has_a_sample():
+    assert set(SAMPLES) == _json_routes()
+
+
+def _encode(body: Any) -> bytes:
+    """JSON text of `body`, DEEP written as arrays nested DEPTH levels (json.dumps itself would recurse)."""
+    text = json.dumps(body, default=lambda o: "\0DEEP\0" if o is DEEP else "\0MID\0")
+    text = text.replace('"\\u0000DEEP\\u0000"', "[" * DEPTH + "]" * DEPTH)
+    return text.replace('"\\u0000MID\\u0000"', "[" * MID_DEPTH + "]" * MID_DEPTH).encode()
+
+
+def _mutations(body: Any):
+    """(where, body) for the body with each value in turn (the root included) replaced by each WRONG value."""
+    def paths(node: Any, path: tuple):
+        yield path
+        items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
+        for key, child in items:
+            yield from paths(child, path + (key,))
+
+    def replaced(node: Any, path: tuple, value: Any) -> Any:
+        if not path:
+            return value
+        copy = dict(node) if isinstance(node, dict) else list(node)
+        copy[path[0]] = replaced(node[path[0]], path[1:], value)
+        return copy
+
+    for path in paths(body, ()):
+        for value in WRONG:
+            yield path, replaced(body, path, value)
+
+
+@pytest.fixture
+async def world(api: Api, admin_token):
+    """Ids the sample paths and bodies point at: a server, a flavor, an active image, all in the admin project."""
+    pid = _project_id(api, "admin")
+    app = api.client.server.app
+    images = app[services_key]["images"]
+    ctx = app[identity_key].validate(admin_token)
+    image = await images.create(ctx, {"name": "walk", "disk_format": "raw", "container_format": "bare"}, {}, [])
+
+    async def chunks():
+        yield b"\0" * (1 << 20)
+
+    await images.upload(ctx, image.id, chunks())
+    image_id = image.id
+    server = await _insert(api, pid, name="target")
+    flavor = await api.post("/flavors", admin_token, json={"flavor": {"name": "walk", "ram": 64, "vcpus": 1,
+                                                                      "disk": 1, "id": "walk"}})
+    assert flavor.status == 200, await flavor.text()
+    return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k",
+            "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
+            "TOKEN": admin_token}
+
+
+def _fill(text: str, world: dict[str, str]) -> str:
+    for name, value in world.items():
+        text = text.replace(name, value)
+    return text
+
+
+def _url(path: str) -> str:
+    """Identity and Glance paths are absolute; compute paths are relative to /compute/v2.1."""
+    return path if path.startswith(("/identity", "/image/")) else "/compute/v2.1" + path
+
+
+def _fault_shape_ok(url: str, status: int, doc: Any) -> bool:
+    """A 4xx body in the shape of the service the path belongs to (api/faults.py)."""
+    if url.startswith("/identity"):
+        return set(doc) == {"error"} and doc["error"]["code"] == status and doc["error"]["title"] \
+            and doc["error"]["message"]
+    if url.startswith("/image/"):
+        return doc["code"].startswith(f"{status} ") and doc["title"] and doc["message"]
+    (fault,) = doc.values()
+    return fault["code"] == status and fault["message"]
+
+
+async def _send(api: Api, method: str, path: str, raw: bytes, token: str) -> tuple[int, Any]:
+    headers = {"X-Auth-Token": token, "Content-Type": "application/json"}
+    if method == "PATCH":
+        headers["Content-Type"] = glance.PATCH_TYPE
+    url = _url(path)
+    resp = await api.client.request(method, url, data=raw, headers=headers)
+    text = await resp.text()
+    if 400 <= resp.status < 500:
+        assert _fault_shape_ok(url, resp.status, json.loads(text)), (raw[:200], resp.status, text)
+    return resp.status, text
+
+
+@pytest.mark.parametrize("route", sorted(SAMPLES), ids=lambda r: f"{r[0]} {r[1]}")
+async def test_no_body_gives_a_5xx(api, world, route):
+    method, template = route
+    path = _fill(template, world)
+    samples = [json.loads(_fill(json.dumps(sample), world)) for sample in SAMPLES[route]]
+    bodies = [_encode(body) for sample in samples for _, body in _mutations(sample)]
+    bodies += [_encode(body) for body in (DEEP, MID, {"a": DEEP}, {"a": MID})] + RAW_BODIES
+    failures = []
+    for raw in bodies:
+        status, text = await _send(api, method, path, raw, world["TOKEN"])
+        if status >= 500:
+            failures.append((raw[:200], status, text[:300]))
+    await _wait_idle(api)
+    assert failures == [], failures
+
+
+# The handlers that read a query string (grep request.query in nodecompute/api), and what they read.
+QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/detail", "/images", "/images/detail",
+                "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
+                "/image/v2/images")
+QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
+              "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
+              "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
+              "nocatalog", "custom_prop")
+QUERY_VALUES = ("9" * 40, "-" + "9" * 40, "in:" + "9" * 40, "[")
+
+
+def test_query_routes_exist():
+    paths = {p for m, p, _ in compute_routes() + IDENTITY_ROUTES + glance.GLANCE_ROUTES if m == "GET"}
+    assert set(QUERY_ROUTES) <= paths
+
+
+@pytest.mark.parametrize("route", QUERY_ROUTES)
+async def test_no_query_gives_a_5xx(api, world, route):
+    url = _url(_fill(route, world))
+    failures = []
+    for key in QUERY_KEYS:
+        for value in QUERY_VALUES:
+            resp = await api.client.get(url, params={key: value}, headers={"X-Auth-Token": world["TOKEN"],
+                                                                            "X-Subject-Token": world["TOKEN"]})
+            text = await resp.read()
+            if resp.status >= 500:
+                failures.append((key, value[:10], resp.status, text[:200]))
+    assert failures == [], failures
+
+
+async def test_deep_json_is_a_400_in_each_services_shape(api, world):
+    deep = b'{"server": ' + b"[" * DEPTH + b"]" * DEPTH + b"}"
+    headers = {"X-Auth-Token": world["TOKEN"], "Content-Type": "application/json"}
+    await assert_fault(await api.post("/servers", data=deep, headers=headers), 400, "badRequest",
+                       "Malformed request body")
+    resp = await api.client.post("/identity/v2.0/tokens", data=deep, headers=headers)
+    await assert_keystone_error(resp, 400)
+    resp = await api.client.patch(f"/image/v2/images/{world['{image_id}']}", data=b"[" * MID_DEPTH + b"]" * MID_DEPTH,
+                                  headers={**headers, "Content-Type": glance.PATCH_TYPE})
+    assert resp.status == 400 and (await resp.json())["message"] == "Malformed JSON in request body."
+
+
+def _v3(user: dict | None = None, token: Any = None, scope: Any = None) -> dict:
+    identity: dict[str, Any] = {"methods": ["token" if token is not None else "password"]}
+    if token is not None:
+        identity["token"] = token
+    else:
+        identity["password"] = {"user": user}
+    return {"auth": {"identity": identity, **({"scope": scope} if scope is not None else {})}}
+
+
+@pytest.mark.parametrize("path, body, message", [
+    ("v3/auth/tokens", _v3({"name": "admin", "password": 5}),
+     "Invalid input for field 'identity/password/user/password': 5 is not of type 'string'"),
+    ("v3/auth/tokens", _v3({"id": "", "password": "x"}), "Expecting to find id or name in user. The server could "
+     "not comply with the request since it is either malformed or otherwise incorrect."),
+    ("v3/auth/tokens", _v3({"id": ["admin"], "password": "x"}),
+     "Invalid input for field 'identity/password/user/id': ['admin'] is not of type 'string'"),
+    ("v3/auth/tokens", {"auth": {"identity": {"methods": ["password"], "password": True}}},
+     "Invalid input for field 'identity/password': True is not of type 'object'"),
+    ("v3/auth/tokens", _v3(token={"id": 2**70}),
+     f"Invalid input for field 'identity/token/id': {2**70} is not of type 'string'"),
+    ("v3/auth/tokens", _v3(token={"id": ""}), "Expecting to find id in token."),
+    ("v3/auth/tokens", _v3({"name": "admin", "password": "x"}, scope={"project": {"id": ""}}),
+     "Expecting to find id or name in project."),
+    ("v3/auth/tokens", {"auth": {"identity": {"methods": "password"}}},
+     "Invalid input for field 'identity/methods': 'password' is not of type 'array'"),
+    ("v3/auth/tokens", {"nope": {}}, "Expecting to find auth in request body."),
+    ("v2.0/tokens", {"auth": {"passwordCredentials": {"username": "admin", "password": 5}}},
+     "Invalid input for field 'passwordCredentials/password': 5 is not of type 'string'"),
+    ("v2.0/tokens", {"auth": {"passwordCredentials": {"username": "", "password": "x"}}},
+     "Expecting to find username or userId in passwordCredentials."),
+    ("v2.0/tokens", {"auth": {"passwordCredentials": {"username": "admin", "password": "x"}, "tenantName": 2**70}},
+     f"Invalid input for field 'tenantName': {2**70} is not of type 'string'"),
+    ("v2.0/tokens", {"auth": {"token": {"id": ""}}}, "Expecting to find id in token."),
+    ("v2.0/tokens", {"auth": {"token": "abc"}}, "Invalid input for field 'token': 'abc' is not of type 'object'"),
+    ("v2.0/tokens", {"auth": None}, "Expecting to find auth in request body."),
+])
+async def test_token_requests_are_checked_with_keystones_messages(api, path, body, message):
+    resp = await api.client.post(f"/identity/{path}", json=body)
+    error = await assert_keystone_error(resp, 400, message)
+    assert error["title"] == "Bad Request"
+
+
+async def test_block_device_mapping_fields_are_typed(api, world):
+    bdm = {"boot_index": "0", "uuid": True, "source_type": "image", "destination_type": "local"}
+    body = {"server": {"name": "vm", "imageRef": "", "flavorRef": "42", "block_device_mapping_v2": [bdm]}}
+    await assert_fault(await api.post("/servers", world["TOKEN"], json=body), 400, "badRequest",
+                       "Invalid input for field/attribute uuid. Value: True. True is not of type 'string'")
+    body["server"]["block_device_mapping_v2"] = [{**bdm, "uuid": world["IMAGE"], "boot_index": {}}]
+    await assert_fault(await api.post("/servers", world["TOKEN"], json=body), 400, "badRequest", "boot_index")
+    body["server"]["block_device_mapping_v2"] = [{**bdm, "uuid": world["IMAGE"]}]
+    body["server"]["block_device_mapping"] = [{"volume_size": 2**70}]
+    await assert_fault(await api.post("/servers", world["TOKEN"], json=body), 400, "badRequest", "volume_size")
+
+
+async def test_integers_beyond_64_bits_in_image_properties_are_a_400(api, world):
+    headers = {"X-Auth-Token": world["TOKEN"]}
+    resp = await api.client.post("/image/v2/images", json={"name": "i", "min_disk": 2**70}, headers=headers)
+    assert resp.status == 400, await resp.text()
+    assert "greater than the maximum of 2147483647" in (await resp.json())["message"]
+    patch = json.dumps([{"op": "replace", "path": "/min_ram", "value": 2**70}])
+    resp = await api.client.patch(f"/image/v2/images/{world['IMAGE']}", data=patch,
+                                  headers={**headers, "Content-Type": glance.PATCH_TYPE})
+    assert resp.status == 400, await resp.text()
+    resp = await api.post(f"/images/{world['IMAGE']}/metadata", world["TOKEN"], json={"metadata": {"k": 2**70}})
+    await assert_fault(resp, 400, "badRequest", "is not of type 'string'")
+    resp = await api.client.get("/image/v2/images", params={"size_min": str(2**70)}, headers=headers)
+    assert resp.status == 200 and (await resp.json())["images"] == []

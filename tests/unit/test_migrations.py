@@ -1,0 +1,26 @@
+"""Schema migrations on a database that holds rows from before them."""
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from nodecompute.db import migrations
+
+GIB = 1 << 30
+
+
+def _server(uuid: str, serial: int, image_id: str, root_gb: int) -> dict:
+    return {"serial": serial, "uuid": uuid, "name": uuid, "project_id": "p", "user_id": "u", "hostname": uuid,
+            "flavorid": "f", "flavor_name": "f", "memory_mb": 64, "vcpus": 1, "root_gb": root_gb, "ephemeral_gb": 0,
+            "swap": 0, "image_id": image_id, "availability_zone": "nova", "vm_state": "active",
+            "reservation_id": "r-1", "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"}
+
+
+def test_root_disk_bytes_of_existing_servers():
+    db = Database(memory=True)
+    migrations.migrations.apply(db, stop_before="0005_server_root_disk_bytes")
+    db["images"].insert({"id": "img", "virtual_size": 3 * GIB, "created_at": "t", "updated_at": "t"})
+    db["servers"].insert_all([_server("flavor-disk", 1, "img", 2), _server("zero-disk", 2, "img", 0),
+                              _server("zero-disk-image-gone", 3, "purged", 0)])
+    migrations.apply(db)
+    got = {r["uuid"]: r["root_disk_bytes"] for r in db.query("SELECT uuid, root_disk_bytes FROM servers")}
+    assert got == {"flavor-disk": 2 * GIB, "zero-disk": 3 * GIB, "zero-disk-image-gone": 0}
