@@ -37,7 +37,7 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodecompute.filemodes import FILE_MODE, make_dir
+from nodecompute.filemodes import FILE_MODE, PRIVATE, DirAccess, make_dir
 from nodecompute.storage import qemu_img
 from nodecompute.storage.errors import DiskError, InvalidImage, InvalidSize, NoSpace, StorageError
 from nodecompute.storage.image_files import TEMP_PREFIX as IMAGE_TEMP_PREFIX
@@ -58,10 +58,14 @@ class VolumeFile:
 
 
 class VolumeFiles:
-    def __init__(self, root: Path, *, reserved_bytes: int = 0, executor: Executor | None = None) -> None:
+    def __init__(self, root: Path, *, reserved_bytes: int = 0, executor: Executor | None = None,
+                 dir_access: DirAccess = PRIVATE) -> None:
+        """dir_access: how the volumes directory is made; under qemu:///system QEMU (libvirt-qemu) must reach the
+        files of attached volumes, so the service passes filemodes.guest_dir_access(uri) as for instances/."""
         self.volumes_dir = Path(root).absolute() / "volumes"
         self.reserved_bytes = reserved_bytes
         self.executor = executor
+        self.dir_access = dir_access
 
     def volume_path(self, volume_id: str) -> Path:
         return self.volumes_dir / f"volume-{_check_id(volume_id)}"
@@ -195,7 +199,7 @@ class VolumeFiles:
         """fill(temp) writes the content; then fsync, 0600, link to dest, fsync the directory. No stray temp."""
         if dest.exists():
             raise StorageError(f"{dest.name} exists already")
-        make_dir(self.volumes_dir)
+        make_dir(self.volumes_dir, self.dir_access)
         self._ensure_space(self.volumes_dir, needed)
         temp = _temp_in(self.volumes_dir, f"{TEMP_PREFIX}{dest.name}.")
         try:

@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from nodecompute.filemodes import DirAccess
 from nodecompute.storage import qemu_img, volumes
 from nodecompute.storage.errors import DiskError, InvalidImage, InvalidSize, NoSpace, StorageError
 from nodecompute.storage.image_files import ImageFiles
@@ -84,6 +85,13 @@ async def test_create_empty_is_a_private_standalone_qcow2(files):
     assert stat.S_IMODE(made.path.stat().st_mode) == 0o600
     assert stat.S_IMODE(files.volumes_dir.stat().st_mode) == 0o700
     assert listing(files.volumes_dir) == [made.path.name]  # no temp left
+
+
+async def test_the_volumes_directory_gets_the_access_it_is_given(tmp_path):
+    files = VolumeFiles(tmp_path / "data", dir_access=DirAccess(0o750, os.getgid()))
+    await files.create_empty(new_id(), 1)
+    assert stat.S_IMODE(files.volumes_dir.stat().st_mode) == 0o750  # whatever the umask
+    assert stat.S_IMODE(next(files.volumes_dir.iterdir()).stat().st_mode) == 0o600  # files stay private
 
 
 async def test_create_refuses_an_existing_volume_and_keeps_it(files):
