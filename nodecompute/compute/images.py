@@ -8,6 +8,7 @@ image row references them (checked and removed under one lock, so an upload fini
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
@@ -303,6 +304,21 @@ class ImageService:
             await asyncio.shield(self.store.write(_reset_upload_tx, image_id))
             raise
         return await self._commit_upload(image_id, stored)
+
+    async def create_with_content(self, image: Image, stored: StoredImage) -> Image:
+        """Register bytes already in the store (a K5 import's converted file) as `image`, a queued record from
+        new_image with the caller's id: active at once. An id in use raises Conflict, and the bytes go unless another
+        image uses them."""
+        created = None
+        async with self._content_lock:
+            if not self.files.path_for(stored.sha256).exists():
+                raise errors.Conflict(f"The data of image {image.id} was removed while it was registered.")
+            with contextlib.suppress(errors.Conflict):
+                created = await self.store.write(create_tx, with_content(image, stored))
+        if created is None:
+            await self.release_content(stored.sha256)
+            raise errors.Conflict(f"Image with identifier {image.id} already exists!")
+        return created
 
     async def _commit_upload(self, image_id: str, stored: StoredImage) -> Image:
         async with self._content_lock:

@@ -3,7 +3,9 @@
 An upload is copied into a temp file beside the store while md5 (Glance "checksum"), sha512 ("os_hash_value") and
 sha256 (the file name) are computed in the same pass; the copy is checked with qemu-img, made 0600 (private, like
 everything under the data directory) and linked to images/<sha256>. Linking (not renaming) makes "stored once" atomic: when the name exists already, the other
-copy won and ours is dropped. The DB rows pointing at the content belong to the image service, not here.
+copy won and ours is dropped. A file a converter already wrote beside the store (a K5 import's qemu-img output) is
+adopted the same way: hashed in place, checked, linked. The DB rows pointing at the content belong to the image
+service, not here.
 """
 from __future__ import annotations
 
@@ -49,8 +51,8 @@ class _Stopped(Exception):
 class _HashingWriter:
     """Writes chunks to a file and feeds the three digests, one pass over the data."""
 
-    def __init__(self, target: BinaryIO) -> None:
-        self.target = target
+    def __init__(self, target: BinaryIO | None) -> None:
+        self.target = target  # None: only hash (a file already in place)
         self.stop = threading.Event()  # set when the caller is cancelled: the copying thread gives up
         self.size = 0
         self.md5 = hashlib.md5(usedforsecurity=False)
@@ -60,7 +62,8 @@ class _HashingWriter:
     def write(self, chunk: bytes | memoryview) -> None:
         if self.stop.is_set():
             raise _Stopped()
-        self._write_keeping_holes(memoryview(chunk))
+        if self.target is not None:
+            self._write_keeping_holes(memoryview(chunk))
         self.md5.update(chunk)
         self.sha256.update(chunk)
         self.sha512.update(chunk)
@@ -129,6 +132,23 @@ class ImageFiles:
 
         return await self._store(fill, declared_format)
 
+    async def adopt(self, temp: Path, declared_format: str | None) -> StoredImage:
+        """Take a finished file that a converter wrote inside the store's directory (a K5 import's qemu-img output)
+        into the store: hashed in place, checked like an upload, made private and linked to images/<sha256>. The
+        temp name is gone afterwards, whatever happens."""
+        temp = Path(temp)
+        if temp.parent != self.images_dir or not temp.name.startswith(TEMP_PREFIX):
+            raise StorageError(f"{temp} is not a temp file of {self.images_dir}")
+        try:
+            writer = _HashingWriter(None)
+            await self._in_thread(writer, _copy_file, temp, writer, lambda done, total: None)
+            found = await qemu_img.check_importable(temp, declared_format)
+            temp.chmod(FILE_MODE)
+            self._publish(temp, writer.sha256.hexdigest())
+        finally:
+            temp.unlink(missing_ok=True)
+        return self._stored(writer, found)
+
     async def remove(self, sha256: str) -> None:
         """Drop the content; servers keep working because their base is a hard link (or copy) of it."""
         self.path_for(sha256).unlink(missing_ok=True)
@@ -143,11 +163,14 @@ class ImageFiles:
                 await fill(writer)
                 await self._in_thread(writer, writer.finish)
             found = await qemu_img.check_importable(temp, declared_format)
-            sha256 = writer.sha256.hexdigest()
             temp.chmod(FILE_MODE)  # private: an image is a tenant's disk
-            self._publish(temp, sha256)
+            self._publish(temp, writer.sha256.hexdigest())
         finally:
             temp.unlink(missing_ok=True)
+        return self._stored(writer, found)
+
+    def _stored(self, writer: _HashingWriter, found: qemu_img.ImageInfo) -> StoredImage:
+        sha256 = writer.sha256.hexdigest()
         return StoredImage(sha256=sha256, path=self.path_for(sha256), size=writer.size, md5=writer.md5.hexdigest(),
                            sha512=writer.sha512.hexdigest(), disk_format=found.format,
                            virtual_size=found.virtual_size)

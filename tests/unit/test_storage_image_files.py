@@ -155,3 +155,37 @@ async def test_sparse_raw_images_stay_sparse_in_the_store(tmp_path):
     with stored.path.open("rb") as handle:
         handle.seek(10 * MiB + 1000)
         assert handle.read(18) == b"data in the middle"
+
+
+async def test_adopt_takes_a_finished_temp_file_into_the_store(tmp_path):
+    files = ImageFiles(tmp_path / "store")
+    files.images_dir.mkdir(parents=True)
+    temp = raw_with_data(files.images_dir / ".incoming-k5import-job1", 3 * MiB)
+    md5, sha256, sha512 = hashes(temp)
+    stored = await files.adopt(temp, "raw")
+    assert (stored.md5, stored.sha256, stored.sha512, stored.size) == (md5, sha256, sha512, 3 * MiB)
+    assert (stored.disk_format, stored.virtual_size) == ("raw", 3 * MiB)
+    assert listing(files) == [sha256]  # linked under its sha256, the temp name gone
+    assert stat.S_IMODE(stored.path.stat().st_mode) == 0o600
+
+
+async def test_adopt_refuses_a_disk_with_a_backing_file_and_leaves_nothing(tmp_path):
+    files = ImageFiles(tmp_path / "store")
+    files.images_dir.mkdir(parents=True)
+    base = qcow2_with_data(tmp_path / "base.qcow2")
+    temp = files.images_dir / ".incoming-k5import-job2"
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base), "-F", "qcow2", str(temp)], check=True)
+    with pytest.raises(InvalidImage, match="backing file"):
+        await files.adopt(temp, None)
+    assert listing(files) == []
+
+
+async def test_adopt_takes_only_temp_files_of_the_store(tmp_path):
+    files = ImageFiles(tmp_path / "store")
+    files.images_dir.mkdir(parents=True)
+    outside = raw_with_data(tmp_path / ".incoming-elsewhere", MiB)
+    named = raw_with_data(files.images_dir / "not-a-temp", MiB)
+    for path in (outside, named):
+        with pytest.raises(StorageError):
+            await files.adopt(path, "raw")
+        assert path.exists()  # refused before anything was done to it
