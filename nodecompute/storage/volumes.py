@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import json
 import math
 import os
 import re
 import tempfile
-import threading
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
@@ -46,7 +44,6 @@ from nodecompute.storage.image_files import ImageFiles, StoredImage
 GiB = 1 << 30
 VOLUME_FORMAT = "qcow2"
 TEMP_PREFIX = ".partial-"  # the same prefix nodecompute/virt/blockjobs.py gives a backup job's target
-HASH_CHUNK_BYTES = 4 << 20
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -123,8 +120,9 @@ class VolumeFiles:
         return _volume_file(path, size)
 
     async def upload_to_image(self, volume_id: str, image_files: ImageFiles, disk_format: str) -> StoredImage:
-        """Convert a detached volume into the image store (raw or qcow2), with what the store records for an
-        import: size, md5, sha256 (the file's name), sha512, format, virtual size."""
+        """Convert a detached volume into the image store (raw or qcow2): written beside the store, fsynced, then
+        adopted by it (hashed in place, checked like an upload, linked to images/<sha256>), so the result carries
+        what the store records for an import: size, md5, sha256, sha512, format, virtual size."""
         if disk_format not in qemu_img.SUPPORTED_FORMATS:
             raise InvalidImage(f"Image format '{disk_format}' is not supported")
         source = self.volume_path(volume_id)
@@ -136,18 +134,11 @@ class VolumeFiles:
         try:
             await qemu_img.run_tool(qemu_img.QEMU_IMG, "convert", "-q", "-f", VOLUME_FORMAT, "-O", disk_format,
                                     str(source), str(temp))
-            stop = threading.Event()
-            digests = await self._in_thread(_digest_and_sync, temp, stop, stop=stop)
-            found = await qemu_img.check_importable(temp, disk_format)
-            temp.chmod(FILE_MODE)
-            with contextlib.suppress(FileExistsError):  # the same content is stored already: keep that one
-                os.link(temp, image_files.path_for(digests.sha256))
-            _sync_dir(target_dir)
-        finally:
+            await self._in_thread(_sync_file, temp)
+        except BaseException:
             temp.unlink(missing_ok=True)
-        return StoredImage(sha256=digests.sha256, path=image_files.path_for(digests.sha256), size=digests.size,
-                           md5=digests.md5, sha512=digests.sha512, disk_format=found.format,
-                           virtual_size=found.virtual_size)
+            raise
+        return await image_files.adopt(temp, disk_format)  # removes the temp name whatever happens
 
     # reading and removing -------------------------------------------------------------------------------------
 
@@ -222,18 +213,16 @@ class VolumeFiles:
         if wanted > available:
             raise NoSpace(str(directory), wanted, available)
 
-    async def _in_thread(self, func: Callable, *args: object, stop: threading.Event | None = None):
-        """File work in a thread. A cancelled caller sets `stop` and waits for the thread to end (it uses the temp
-        file the caller then removes)."""
+    async def _in_thread(self, func: Callable, *args: object):
+        """File work in a thread, awaited to its end even when the caller is cancelled (it uses the temp file the
+        caller then removes)."""
         future = asyncio.get_running_loop().run_in_executor(self.executor, func, *args)
         try:
             return await asyncio.shield(future)
         except asyncio.CancelledError:
-            if stop is not None:
-                stop.set()
             await asyncio.wait([future])
             if not future.cancelled():
-                future.exception()  # retrieved: the thread's _Stopped is expected
+                future.exception()  # retrieved: the caller is cancelled whatever the thread did
             raise
 
 
@@ -322,31 +311,3 @@ def _remove(path: Path) -> None:
     except FileNotFoundError:
         return
     _sync_dir(path.parent)
-
-
-@dataclass(frozen=True)
-class _Digests:
-    size: int
-    md5: str
-    sha256: str
-    sha512: str
-
-
-class _Stopped(Exception):
-    """The caller of a thread was cancelled; the thread gives up."""
-
-
-def _digest_and_sync(path: Path, stop: threading.Event) -> _Digests:
-    """Glance's checksum (md5) and os_hash_value (sha512), the store's sha256, in one read; then fsync."""
-    md5, sha256, sha512 = hashlib.md5(usedforsecurity=False), hashlib.sha256(), hashlib.sha512()
-    size = 0
-    with path.open("rb", buffering=0) as source:
-        while chunk := source.read(HASH_CHUNK_BYTES):
-            if stop.is_set():
-                raise _Stopped()
-            for digest in (md5, sha256, sha512):
-                digest.update(chunk)
-            size += len(chunk)
-        os.fsync(source.fileno())
-    return _Digests(size=size, md5=md5.hexdigest(), sha256=sha256.hexdigest(), sha512=sha512.hexdigest())
-
