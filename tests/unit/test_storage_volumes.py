@@ -264,6 +264,10 @@ async def test_a_failing_qemu_img_leaves_no_file(files, tmp_path, image, monkeyp
     with pytest.raises(DiskError, match="injected failure"):
         await files.snapshot_volume(new_id(), volume_id)
     assert listing(files.volumes_dir) == [f"volume-{volume_id}"]
+    store = ImageFiles(tmp_path / "data")
+    with pytest.raises(DiskError, match="injected failure"):
+        await files.upload_to_image(volume_id, store, "raw")
+    assert listing(store.images_dir) == []
 
 
 async def test_an_impossible_size_leaves_no_file(files):
