@@ -130,7 +130,7 @@ def singular(name: str) -> str:
 
 
 def default_node(key: str, value: Any) -> Node:
-    """How a key no schema mentions is written: links, metadata, nested elements, wrapped lists."""
+    """How a key no schema mentions is written: links, metadata, nested elements, wrapped lists, text."""
     if key == "links":
         return LINKS
     if key == "metadata" and isinstance(value, dict):
@@ -138,7 +138,7 @@ def default_node(key: str, value: Any) -> Node:
     if isinstance(value, list):
         items_are_dicts = any(isinstance(item, dict) for item in value)
         return ListOf(Entity(singular(key)) if items_are_dicts else Text(singular(key)), wrapper=key)
-    return Entity(key)
+    return Entity(key) if isinstance(value, dict) else Text(key)
 
 
 # ------------------------------------------------------------------------------------------------------ values

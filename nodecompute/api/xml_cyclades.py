@@ -79,6 +79,7 @@ KINDS: dict[str, Kind] = {
     "attachments": Kind("attachments", ListOf(ATTACHMENT, "attachments")),
     "network": Kind("network", NETWORK), "stats": Kind("stats", STATS), "console": Kind("console", CONSOLE),
     "diagnostics": Kind("diagnostics", ListOf(DIAGNOSTIC, "diagnostics")),
+    "password": Kind("password", Text("password")),
 }
 
 

@@ -120,7 +120,7 @@ KINDS: dict[str, Kind] = {
     "availabilityZoneInfo": Kind("availabilityZoneInfo", ListOf(ZONE, "availabilityZones")),
     **_pair("instanceAction", "instanceActions", INSTANCE_ACTION),
     "console": Kind("console", CONSOLE), "output": Kind("output", Text("output")),
-    "adminPass": Kind("adminPass", Text("adminPass")),
+    "adminPass": Kind("adminPass", Text("adminPass")), "password": Kind("password", Text("password")),
     **_pair("volume", "volumes", VOLUME, VOLUME_NS), **_pair("snapshot", "snapshots", SNAPSHOT, VOLUME_NS),
     **_pair("volume_type", "volume_types", VOLUME_TYPE, VOLUME_NS),
     **_pair("volumeAttachment", "volumeAttachments", Entity("volumeAttachment")),

@@ -100,6 +100,7 @@ DOCS: list[tuple[str, object, str | None]] = [
     ("volume attachments (001)", {"volumeAttachments": [{"device": "", "serverId": 1134, "id": 9, "volumeId": 9},
                                                         {"device": "", "serverId": 1134, "id": 99, "volumeId": 99}]},
      None),
+    ("server password not set", {"password": ""}, None),
     ("metadata (000:1487)", {"metadata": {"OS": "Linux", "role": "webmail", "users": "root,maild"}}, None),
     ("fault", {"badRequest": {"code": 400, "message": "Malformed server id", "details": ""}}, None),
     ("fault while building", {"buildInProgress": {"code": 409, "message": "Server is being built.", "details": "x"}},

@@ -327,3 +327,10 @@ def test_an_external_entity_reads_nothing(tmp_path, monkeypatch):
         parse_request(_external(secret.as_uri()), "server_update")
     assert "NODECOMPUTE-SECRET-MARKER" not in str(refused.value)
     assert not [path for path in opened if "secret" in str(path)]
+
+
+def test_a_scalar_where_the_schema_expects_an_object_is_written_as_text():
+    """A list of names where the schema has objects (security_groups) used to recurse without end."""
+    root = _root({"server": {"id": SRV, "security_groups": ["default"]}})
+    assert [(g.tag.rpartition("}")[2], g.text) for g in root.find(f"{{{xml_helion.COMPUTE_NS}}}security_groups")] \
+        == [("security_group", "default")]

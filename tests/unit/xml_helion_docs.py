@@ -97,6 +97,9 @@ DOCS: list[tuple[str, dict, str | None]] = [
     ("console", {"console": {"type": "novnc", "url": f"{H}:6080/vnc_auto.html?token=t&title=vm 1({SRV})"}}, None),
     ("console output", {"output": "Begin: Loading\r\n  [ OK ]\r\r\n\tlast line"}, None),
     ("rescue password", {"adminPass": "MySecretPass"}, None),
+    ("server password not set", {"password": ""}, None),
+    ("keys no schema names (strings)", {"server": {"id": SRV, "tags": ["a", "b"], "extra": {"k": "v", "deep": {
+        "x": "y"}}, "items": [{"a": "1"}, {"a": "2"}], "note": None}}, None),
     ("volumes (os-volumes)", {"volumes": [{
         "id": VOL, "status": "in-use", "size": 1, "availabilityZone": "nova", "createdAt": "2026-01-01T00:00:00.000000",
         "displayName": None, "displayDescription": None, "volumeType": "None", "snapshotId": None, "metadata": {},
