@@ -239,6 +239,24 @@ def ec2_meta_data(md: DriveMetadata, version: str, *, for_drive: bool = True) ->
     return document
 
 
+def openstack_version_files(md: DriveMetadata, version: str, *, random_seed: bytes | None = None,
+                            include_admin_pass: bool = True) -> dict[str, bytes]:
+    """The files of openstack/<version>/, name -> contents, in Nova's order: meta_data.json, user_data (when
+    given), vendor_data.json (>= HAVANA), network_data.json (>= LIBERTY), vendor_data2.json (>= NEWTON_TWO).
+    The drive and the metadata service (include_admin_pass=False) both serve these."""
+    files = {"meta_data.json": _dumps(openstack_meta_data(md, version, random_seed=random_seed,
+                                                          include_admin_pass=include_admin_pass))}
+    if md.user_data is not None:
+        files["user_data"] = md.user_data
+    if _at_least(version, HAVANA):
+        files["vendor_data.json"] = _dumps(dict(md.vendor_data))
+    if _at_least(version, LIBERTY):
+        files["network_data.json"] = _dumps(dict(md.network_data))
+    if _at_least(version, NEWTON_TWO):
+        files["vendor_data2.json"] = _dumps({"static": dict(md.vendor_data)})
+    return files
+
+
 def build_tree(md: DriveMetadata, *, random_seed: bytes | None = None,
                ec2_skip_versions: Sequence[str] = EC2_SKIP_VERSIONS) -> dict[str, bytes]:
     """Every file of the drive, path (relative, '/'-separated) -> contents, in the order Nova yields them."""
@@ -250,16 +268,8 @@ def build_tree(md: DriveMetadata, *, random_seed: bytes | None = None,
             tree[f"ec2/{version}/user-data"] = md.user_data
         tree[f"ec2/{version}/meta-data.json"] = _dumps(ec2_meta_data(md, version))
     for version in (*OPENSTACK_VERSIONS, LATEST):
-        prefix = f"openstack/{version}"
-        tree[f"{prefix}/meta_data.json"] = _dumps(openstack_meta_data(md, version, random_seed=random_seed))
-        if md.user_data is not None:
-            tree[f"{prefix}/user_data"] = md.user_data
-        if _at_least(version, HAVANA):
-            tree[f"{prefix}/vendor_data.json"] = _dumps(dict(md.vendor_data))
-        if _at_least(version, LIBERTY):
-            tree[f"{prefix}/network_data.json"] = _dumps(dict(md.network_data))
-        if _at_least(version, NEWTON_TWO):
-            tree[f"{prefix}/vendor_data2.json"] = _dumps({"static": dict(md.vendor_data)})
+        for name, contents in openstack_version_files(md, version, random_seed=random_seed).items():
+            tree[f"openstack/{version}/{name}"] = contents
     for index, injected in enumerate(md.files):
         tree[f"openstack/content/{index:04d}"] = injected.contents
     return tree

@@ -42,3 +42,17 @@ class DiskError(StorageError):
         self.stderr = stderr
         detail = f" (exit {returncode}): {stderr.strip()}" if returncode is not None else ""
         super().__init__(message + detail)
+
+
+class InvalidSize(StorageError):
+    """A requested disk size that cannot be honoured (smaller than the source, not a grow); safe for the API user."""
+
+
+class NoSpace(StorageError):
+    """Not enough free space where a disk would be written; checked before writing, so nothing was written."""
+
+    def __init__(self, directory: str, needed: int, available: int) -> None:
+        self.directory = directory
+        self.needed = needed
+        self.available = available
+        super().__init__(f"Not enough free space in {directory}: {needed} bytes needed, {available} available")

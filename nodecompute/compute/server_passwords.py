@@ -1,0 +1,25 @@
+"""The password a guest posts to the metadata service (openstack/<version>/password), kept per server.
+
+Nova keeps it in the instance's system metadata (password_0..3, 255 characters each); the guest (cloudbase-init)
+posts it encrypted with the server's public key, once: a second post is refused while one is stored. The same
+value is what os-server-password (#1604) returns and #1605 clears. The store is injected into the metadata service
+(api/metadata_service.py); its methods are coroutines so a SQLite-backed store never blocks the event loop.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+CHUNKS, CHUNK_LENGTH = 4, 255
+MAX_PASSWORD_BYTES = CHUNKS * CHUNK_LENGTH  # Nova's password.MAX_SIZE: a larger POST is a 400
+
+
+class AlreadySet(Exception):
+    """The server already has a posted password (the metadata service answers 409)."""
+
+
+class PasswordStore(Protocol):
+    async def get(self, server_id: str) -> str | None:
+        """The stored password, or None when there is none."""
+
+    async def set_once(self, server_id: str, value: str) -> None:
+        """Store `value` unless a password is already stored (then raise AlreadySet, atomically)."""
