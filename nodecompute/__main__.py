@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from nodecompute import config as config_mod
-from nodecompute.compute.errors import ComputeError
+from nodecompute.domain.errors import ComputeError
 from nodecompute.config import Config, ConfigError
 
 DEFAULT_CONFIG_PATHS = (Path("/etc/nodecompute/nodecompute.toml"),)

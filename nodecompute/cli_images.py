@@ -11,10 +11,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from nodecompute.compute.image_models import DISK_FORMATS, ImageQuery
+from nodecompute.domain.image_models import DISK_FORMATS, ImageQuery
 from nodecompute.compute.image_patch import check_property_names
 from nodecompute.compute.images import create_tx, delete_tx, image_files, new_image, with_content
-from nodecompute.compute.models import AuthContext, utcnow
+from nodecompute.domain.models import AuthContext, utcnow
 from nodecompute.db import identity as idb
 from nodecompute.db import images as imgdb
 from nodecompute.db.store import open_and_migrate, run_write

@@ -15,7 +15,7 @@ from aiohttp import web
 from nodecompute.api import auth, validation
 from nodecompute.api.keys import op_key
 from nodecompute.api.respond import check_body
-from nodecompute.compute.errors import BadRequest, MalformedBody
+from nodecompute.domain.errors import BadRequest, MalformedBody
 
 ActionHandler = Callable[[web.Request, dict], Awaitable[web.StreamResponse]]
 

@@ -11,8 +11,8 @@ from aiohttp import web
 
 from nodecompute.api import faults
 from nodecompute.api.keys import config_key, context_key, identity_key
-from nodecompute.compute.errors import BadRequest, PolicyNotAuthorized
-from nodecompute.compute.models import AuthContext
+from nodecompute.domain.errors import BadRequest, PolicyNotAuthorized
+from nodecompute.domain.models import AuthContext
 
 
 def identity_url(request: web.Request) -> str:

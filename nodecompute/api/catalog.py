@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from nodecompute.api.nova_catalog import CATALOG, Operation
 from nodecompute.api.nova_operations import path_shape
-from nodecompute.compute.errors import ComputeError, NotFound
+from nodecompute.domain.errors import ComputeError, NotFound
 
 if TYPE_CHECKING:
     from nodecompute.api.route_table import Route

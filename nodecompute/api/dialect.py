@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiohttp import web
 
-from nodecompute.compute.errors import ComputeError, NotFound
+from nodecompute.domain.errors import ComputeError, NotFound
 
 if TYPE_CHECKING:
     from nodecompute.api.route_table import Route

@@ -11,7 +11,7 @@ from typing import NamedTuple
 from aiohttp import web
 
 from nodecompute.api.respond import respond
-from nodecompute.compute.errors import NotFound
+from nodecompute.domain.errors import NotFound
 
 NAMESPACE = "http://docs.openstack.org/compute/ext/fake_xml"
 UPDATED = "2014-12-03T00:00:00Z"

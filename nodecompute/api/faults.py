@@ -14,7 +14,7 @@ from http import HTTPStatus
 from aiohttp import web
 
 from nodecompute.api.keys import request_id_key
-from nodecompute.compute import errors
+from nodecompute.domain import errors
 
 log = logging.getLogger(__name__)
 

@@ -16,9 +16,9 @@ from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.keys import flavors_key, response_cache_key
 from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond, respond_cached
 from nodecompute.api.urls import Links, base_url
-from nodecompute.compute.errors import BadRequest
-from nodecompute.compute.flavor_models import SORT_DIRS, SORT_KEYS
-from nodecompute.compute.models import Flavor
+from nodecompute.domain.errors import BadRequest
+from nodecompute.domain.flavor_models import SORT_DIRS, SORT_KEYS
+from nodecompute.domain.models import Flavor
 
 MAX_LIMIT = 1000  # Nova's [api] max_limit
 POLICY = "os_compute_api:os-flavor-%s"

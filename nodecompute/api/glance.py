@@ -19,8 +19,8 @@ from nodecompute.api.keys import images_key
 from nodecompute.api.respond import Out, RawBody, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body, parse_json
-from nodecompute.compute import errors
-from nodecompute.compute.image_models import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES, Image, ImageQuery
+from nodecompute.domain import errors
+from nodecompute.domain.image_models import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES, Image, ImageQuery
 from nodecompute.compute.image_patch import READ_ONLY, RESERVED, PatchOp, ReadOnlyAttribute, ReservedAttribute
 from nodecompute.compute.images import ImagePropertyLimit
 

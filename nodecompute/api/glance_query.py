@@ -12,8 +12,8 @@ from urllib.parse import urlencode
 from multidict import MultiMapping
 
 from nodecompute.api.validation import int_filter
-from nodecompute.compute.errors import BadRequest
-from nodecompute.compute.image_models import SORT_COLUMNS, Image, ImageQuery
+from nodecompute.domain.errors import BadRequest
+from nodecompute.domain.image_models import SORT_COLUMNS, Image, ImageQuery
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000

@@ -12,8 +12,8 @@ from nodecompute.api.keys import config_key, identity_key, images_key
 from nodecompute.api.respond import Out, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
-from nodecompute.compute.errors import BadRequest, NotFound, Unauthorized
-from nodecompute.compute.models import AuthContext
+from nodecompute.domain.errors import BadRequest, NotFound, Unauthorized
+from nodecompute.domain.models import AuthContext
 from nodecompute.identity.accounts import DOMAIN
 
 V3_UPDATED = "2020-04-07T00:00:00Z"

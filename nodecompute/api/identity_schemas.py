@@ -15,7 +15,7 @@ from typing import Any
 
 import jsonschema
 
-from nodecompute.compute.errors import BadRequest
+from nodecompute.domain.errors import BadRequest
 
 _TAIL = (" The server could not comply with the request since it is either malformed or otherwise incorrect."
          " The client is assumed to be in error.")

@@ -18,8 +18,8 @@ from nodecompute.api.auth import context, require_writer
 from nodecompute.api.keys import images_key
 from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond
 from nodecompute.api.urls import Links, base_url
-from nodecompute.compute import errors
-from nodecompute.compute.image_models import Image, ImageQuery
+from nodecompute.domain import errors
+from nodecompute.domain.image_models import Image, ImageQuery
 from nodecompute.compute.images import ImageNotAuthorized, ImageNotFound, ImageProtected
 
 MAX_LIMIT = 1000

@@ -14,7 +14,7 @@ from nodecompute.api.auth import context, require_writer
 from nodecompute.api.dialect import Versioned
 from nodecompute.api.keys import keypairs_key
 from nodecompute.api.respond import parse_body, respond
-from nodecompute.compute.models import Keypair, isotime
+from nodecompute.domain.models import Keypair, isotime
 
 CREATE_SCHEMA = {
     "type": "object",

@@ -15,7 +15,7 @@ from nodecompute.caching import VersionedCache
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
-from nodecompute.compute.models import AuthContext
+from nodecompute.domain.models import AuthContext
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
 from nodecompute.db.store import Store

@@ -7,7 +7,7 @@ from nodecompute.api import validation
 from nodecompute.api.auth import context, require_admin
 from nodecompute.api.keys import quotas_key
 from nodecompute.api.respond import parse_body, respond
-from nodecompute.compute.errors import BadRequest, NotImplementedYet, PolicyNotAuthorized, ValidationError
+from nodecompute.domain.errors import BadRequest, NotImplementedYet, PolicyNotAuthorized, ValidationError
 from nodecompute.compute.quotas import RESOURCES
 
 MAX_INT = 0x7FFFFFFF  # Nova's db.MAX_INT

@@ -12,7 +12,7 @@ import re
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from nodecompute.api.dialect import Microversions, Version
-from nodecompute.compute.errors import BadRequest, NotAcceptable
+from nodecompute.domain.errors import BadRequest, NotAcceptable
 
 _VERSION = re.compile(r"^(\d+)\.(\d+)$|^latest$")
 

@@ -21,7 +21,7 @@ from nodecompute.api.faults import JSON, json_response
 from nodecompute.api.keys import api_version_key, bound_key, context_key, op_key
 from nodecompute.api.urls import Links
 from nodecompute.caching import VersionedCache
-from nodecompute.compute.models import AuthContext
+from nodecompute.domain.models import AuthContext
 
 FILE_CHUNK = 1 << 20
 

@@ -7,8 +7,8 @@ from aiohttp import web
 from nodecompute.api import auth
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import respond
-from nodecompute.compute.errors import NotFound
-from nodecompute.compute.server_models import Server
+from nodecompute.domain.errors import NotFound
+from nodecompute.domain.server_models import Server
 
 NOT_A_MEMBER = "Instance is not a member of specified network"
 

@@ -6,7 +6,7 @@ from aiohttp import web
 from nodecompute.api import auth
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import parse_body, respond
-from nodecompute.compute.errors import BadRequest, NotFound
+from nodecompute.domain.errors import BadRequest, NotFound
 
 ITEM_NOT_FOUND = "Metadata item was not found"
 

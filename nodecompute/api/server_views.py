@@ -7,9 +7,9 @@ from datetime import datetime
 
 from nodecompute.api.respond import Out, Reply
 from nodecompute.api.urls import Links
-from nodecompute.compute import states
-from nodecompute.compute.models import AuthContext, isotime
-from nodecompute.compute.server_models import CreateRequest, CreateResult, Server, ServerFault
+from nodecompute.domain import states
+from nodecompute.domain.models import AuthContext, isotime
+from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFault
 
 FAULT_STATUSES = ("ERROR", "DELETED")
 DEFAULT_SECURITY_GROUPS = [{"name": "default"}]

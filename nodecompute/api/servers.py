@@ -21,10 +21,10 @@ from nodecompute.api import server_schemas as schemas
 from nodecompute.api.keys import config_key, servers_key
 from nodecompute.api.respond import parse_body, parse_query, respond
 from nodecompute.api.validation import to_bool
-from nodecompute.compute import regex
-from nodecompute.compute.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
-from nodecompute.compute.models import AuthContext
-from nodecompute.compute.server_models import CreateRequest, InjectedFileSpec, ServerFilters
+from nodecompute.domain import regex
+from nodecompute.domain.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
+from nodecompute.domain.models import AuthContext
+from nodecompute.domain.server_models import CreateRequest, InjectedFileSpec, ServerFilters
 
 MAX_LIMIT = 1000
 REGEX_FILTERS = ("name", "ip", "ip6")

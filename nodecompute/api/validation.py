@@ -14,7 +14,7 @@ import jsonschema
 from aiohttp import web
 from multidict import MultiMapping
 
-from nodecompute.compute.errors import MalformedBody, UnsupportedMediaType, ValidationError
+from nodecompute.domain.errors import MalformedBody, UnsupportedMediaType, ValidationError
 
 JSON_TYPES = ("application/json", "application/vnd.openstack.compute+json", "text/plain", "application/octet-stream", "")
 

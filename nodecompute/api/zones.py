@@ -10,8 +10,8 @@ from aiohttp import web
 from nodecompute.api.auth import require_admin
 from nodecompute.api.keys import config_key
 from nodecompute.api.respond import respond
-from nodecompute.compute.errors import NotFound
-from nodecompute.compute.models import isotime, utcnow
+from nodecompute.domain.errors import NotFound
+from nodecompute.domain.models import isotime, utcnow
 
 INTERNAL_ZONE = "internal"
 INTERNAL_SERVICES = ("nova-conductor", "nova-scheduler")

@@ -10,11 +10,11 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from nodecompute.compute.errors import BadRequest, Forbidden, NotFound
-from nodecompute.compute.flavor_models import (
+from nodecompute.domain.errors import BadRequest, Forbidden, NotFound
+from nodecompute.domain.flavor_models import (
     MAX_INT, SQL_SP_FLOAT_MAX, FlavorExtraSpecNotFound, FlavorQuery, InvalidInput,
 )
-from nodecompute.compute.models import Flavor
+from nodecompute.domain.models import Flavor
 from nodecompute.db import flavors as fdb
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Store

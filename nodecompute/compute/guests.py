@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodecompute import filemodes
-from nodecompute.compute import states
-from nodecompute.compute.server_models import InjectedFileSpec, Server
+from nodecompute.domain import states
+from nodecompute.domain.server_models import InjectedFileSpec, Server
 from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
 from nodecompute.storage.image_files import ImageFiles

@@ -18,7 +18,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from nodecompute.compute import errors
+from nodecompute.domain import errors
 from nodecompute.compute.image_job_errors import ExportCode, ImportCode, K5JobError
 from nodecompute.compute.image_jobs import ImportRequest
 from nodecompute.compute.image_patch import check_property_names

@@ -26,15 +26,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from nodecompute.compute import errors
+from nodecompute.domain import errors
 from nodecompute.compute import image_jobs as jobs
 from nodecompute.compute.image_job_errors import ExportCode, ExportFailure, ImportCode, ImportFailure, K5JobError
 from nodecompute.compute.image_job_requests import parse_export_request, parse_import_request
 from nodecompute.compute.image_job_store import JobNotFound, JobStore
 from nodecompute.compute.image_jobs import EXPORT, IMPORT, ExportJob, ImportJob, ImportRequest, Job
-from nodecompute.compute.image_models import ACTIVE, Image
+from nodecompute.domain.image_models import ACTIVE, Image
 from nodecompute.compute.images import ImageService, new_image
-from nodecompute.compute.models import utcnow
+from nodecompute.domain.models import utcnow
 from nodecompute.db import images as idb
 from nodecompute.storage import image_import as transfer
 from nodecompute.storage.errors import DiskError, InvalidImage, StorageError

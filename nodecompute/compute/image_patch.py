@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from nodecompute.compute import errors
-from nodecompute.compute.image_models import QUEUED, Image
+from nodecompute.domain import errors
+from nodecompute.domain.image_models import QUEUED, Image
 
 MUTABLE = ("name", "min_disk", "min_ram", "visibility", "protected", "tags")
 MUTABLE_WHILE_QUEUED = ("disk_format", "container_format")

@@ -16,10 +16,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from nodecompute.compute import errors
-from nodecompute.compute.image_models import ACTIVE, HASH_ALGO, QUEUED, SAVING, Image, ImageQuery
+from nodecompute.domain import errors
+from nodecompute.domain.image_models import ACTIVE, HASH_ALGO, QUEUED, SAVING, Image, ImageQuery
 from nodecompute.compute.image_patch import PatchOp, apply_patch, check_property_names
-from nodecompute.compute.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, isotime, utcnow
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
 from nodecompute.db import images as idb

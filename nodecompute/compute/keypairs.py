@@ -10,8 +10,8 @@ import string
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from nodecompute.compute.errors import BadRequest, QuotaExceeded
-from nodecompute.compute.models import Keypair, utcnow
+from nodecompute.domain.errors import BadRequest, QuotaExceeded
+from nodecompute.domain.models import Keypair, utcnow
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.db import keypairs as keypairs_db
 from nodecompute.db.store import Store

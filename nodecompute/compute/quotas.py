@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from dataclasses import fields
 
-from nodecompute.compute.errors import BadRequest, QuotaExceeded
+from nodecompute.domain.errors import BadRequest, QuotaExceeded
 from nodecompute.config import Config, QuotaConfig
 from nodecompute.db import keypairs as keypairs_db
 from nodecompute.db import quotas as quotas_db

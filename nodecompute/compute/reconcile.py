@@ -18,10 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from nodecompute.compute import states
+from nodecompute.domain import states
 from nodecompute.compute.guests import Guests
-from nodecompute.compute.models import AuthContext, utcnow
-from nodecompute.compute.server_models import Server
+from nodecompute.domain.models import AuthContext, utcnow
+from nodecompute.domain.server_models import Server
 from nodecompute.config import Config
 from nodecompute.db import servers as sdb
 from nodecompute.db.store import Store

@@ -16,15 +16,15 @@ import uuid as uuidlib
 from collections.abc import Awaitable, Callable
 import dataclasses
 
-from nodecompute.compute import states
-from nodecompute.compute.errors import BadRequest, Conflict, Forbidden, InstanceInvalidState, NotFound, QuotaExceeded
+from nodecompute.domain import states
+from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, InstanceInvalidState, NotFound, QuotaExceeded
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
-from nodecompute.compute.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, isotime, utcnow
 from nodecompute.compute.quotas import QuotaService
-from nodecompute.compute.server_models import CreateRequest, CreateResult, Server, ServerFilters
+from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFilters
 from nodecompute.config import Config
 from nodecompute.db import servers as sdb
 from nodecompute.db.store import Store

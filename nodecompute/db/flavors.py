@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from nodecompute.compute.flavor_models import (
+from nodecompute.domain.flavor_models import (
     FlavorAccessExists, FlavorAccessNotFound, FlavorExists, FlavorExtraSpecNotFound, FlavorIdExists, FlavorNotFound,
     FlavorQuery, MarkerNotFound,
 )
-from nodecompute.compute.models import Flavor, isotime, utcnow
+from nodecompute.domain.models import Flavor, isotime, utcnow
 
 # SQL expression each API sort key orders by. Columns Nova has and we do not (updated_at, vcpu_weight) are NULL
 # for every unmodified Nova flavor, so they sort as a constant (ties broken by serial, as Nova breaks them by id).

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlite_utils import Database
 
-from nodecompute.compute.errors import Conflict, NotFound
-from nodecompute.compute.models import AuthContext, Project, User, isotime, parse_isotime, utcnow
+from nodecompute.domain.errors import Conflict, NotFound
+from nodecompute.domain.models import AuthContext, Project, User, isotime, parse_isotime, utcnow
 
 
 def new_id() -> str:

@@ -11,8 +11,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from nodecompute.compute.image_models import DELETED, SORT_COLUMNS, Image, ImageQuery
-from nodecompute.compute.models import isotime, parse_isotime
+from nodecompute.domain.image_models import DELETED, SORT_COLUMNS, Image, ImageQuery
+from nodecompute.domain.models import isotime, parse_isotime
 
 TAGS_KEY = "nodecompute:tags"
 _COLUMNS = ("id", "name", "owner", "visibility", "status", "disk_format", "container_format", "size", "virtual_size",

@@ -6,8 +6,8 @@ import sqlite3
 
 from sqlite_utils import Database
 
-from nodecompute.compute.errors import Conflict, NotFound
-from nodecompute.compute.models import Keypair, isotime, parse_isotime
+from nodecompute.domain.errors import Conflict, NotFound
+from nodecompute.domain.models import Keypair, isotime, parse_isotime
 
 
 class KeypairQuotaReached(Exception):

@@ -9,10 +9,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from nodecompute.compute import states
-from nodecompute.compute.errors import BadRequest, NotFound
-from nodecompute.compute.models import isotime, parse_isotime, utcnow
-from nodecompute.compute.server_models import InjectedFileSpec, Server, ServerFault, ServerFilters
+from nodecompute.domain import states
+from nodecompute.domain.errors import BadRequest, NotFound
+from nodecompute.domain.models import isotime, parse_isotime, utcnow
+from nodecompute.domain.server_models import InjectedFileSpec, Server, ServerFault, ServerFilters
 
 SORT_KEYS = {"created_at", "updated_at", "display_name", "uuid", "vm_state", "task_state", "power_state",
              "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "instance_type_id",

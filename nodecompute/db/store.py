@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from sqlite_utils import Database
 
-from nodecompute.compute import regex
+from nodecompute.domain import regex
 from nodecompute.db import migrations
 from nodecompute.filemodes import create_file, make_dir
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from nodecompute import filemodes
-from nodecompute.compute.models import Project, User
+from nodecompute.domain.models import Project, User
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Database

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from nodecompute.compute.errors import Unauthorized
-from nodecompute.compute.models import User
+from nodecompute.domain.errors import Unauthorized
+from nodecompute.domain.models import User
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Database

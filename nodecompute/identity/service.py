@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from nodecompute.caching import VersionedCache
-from nodecompute.compute.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from nodecompute.compute.models import AuthContext, Project, utcnow
+from nodecompute.domain.errors import BadRequest, Forbidden, NotFound, Unauthorized
+from nodecompute.domain.models import AuthContext, Project, utcnow
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Store

@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 import pycdlib
 
-from nodecompute.compute.errors import ComputeError
+from nodecompute.storage.errors import StorageError
 
 FOLSOM, GRIZZLY, HAVANA, LIBERTY = "2012-08-10", "2013-04-04", "2013-10-17", "2015-10-15"
 NEWTON_ONE, NEWTON_TWO, OCATA, ROCKY = "2016-06-30", "2016-10-06", "2017-02-22", "2018-08-27"
@@ -40,12 +40,13 @@ RANDOM_SEED_BYTES = 512
 _FILE_MODE, _DIR_MODE = 0o100444, 0o040555  # what genisoimage -r records
 
 
-class ConfigDriveError(ComputeError):
-    """Mastering the drive failed (tool missing, disk full...). Details are for the log, not the API user."""
+class ConfigDriveError(StorageError):
+    """Mastering the drive failed (tool missing, disk full...). Details are for the log, not the API user: the build
+    that hit it records its own fault."""
 
-    code = 500
-    msg_fmt = "Failed to build the config drive: %(reason)s"
-    safe = False
+    def __init__(self, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"Failed to build the config drive: {reason}")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import identity_key
 from nodecompute.api.route_table import ROUTES, Route
 from nodecompute.app import create_app
-from nodecompute.compute.errors import QuotaExceeded
+from nodecompute.domain.errors import QuotaExceeded
 from tests.api.helpers import Api, assert_fault
 
 ED25519_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHkV4P0vH9wFq0kqGfP8x5gqnP3Ph0jO1aP3p6VJv5yX seam@test"

@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nodecompute.api.keys import flavors_key, store_key
-from nodecompute.compute.flavor_models import FlavorNotFound
+from nodecompute.domain.flavor_models import FlavorNotFound
 from nodecompute.db import identity as idb
 from tests.api.helpers import assert_fault
 
@@ -378,7 +378,7 @@ async def test_non_admin_cannot_write_extra_specs(api, admin_token, make_user, r
 async def test_lists_are_never_stale_whoever_writes(api, admin_token, cfg):
     """The rendered lists are cached until SQLite's data_version moves: writes through the API and writes by
     another process (here a second connection, as a `nodecompute` command would make) show at once."""
-    from nodecompute.compute.models import Flavor
+    from nodecompute.domain.models import Flavor
     from nodecompute.db import flavors as fdb
     from nodecompute.db.store import connect, run_write
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from nodecompute.api.keys import identity_key, keypairs_key, quotas_key, store_key
-from nodecompute.compute.errors import QuotaExceeded
+from nodecompute.domain.errors import QuotaExceeded
 from tests.api.helpers import assert_fault
 
 DEFAULTS = {

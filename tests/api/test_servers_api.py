@@ -17,8 +17,8 @@ import pytest
 from nodecompute.api import servers
 from nodecompute.api.keys import config_key, identity_key, images_key, servers_key, store_key
 from nodecompute.app import create_app
-from nodecompute.compute import states
-from nodecompute.compute.models import AuthContext, isotime, utcnow
+from nodecompute.domain import states
+from nodecompute.domain.models import AuthContext, isotime, utcnow
 from nodecompute.db import identity as idb
 from nodecompute.db import servers as sdb
 from tests.api.helpers import Api, assert_fault

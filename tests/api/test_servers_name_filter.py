@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from nodecompute.compute import regex
+from nodecompute.domain import regex
 from tests.api.helpers import assert_fault
 from tests.api.test_servers_api import (  # noqa: F401 (api, servers_api are fixtures)
     _insert, _project_id, _server_ids, api, servers_api)

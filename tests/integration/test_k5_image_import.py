@@ -18,7 +18,7 @@ from nodecompute.compute.image_job_runner import ImageJobs, JobSettings, Service
 from nodecompute.compute.image_job_store import InMemoryJobStore
 from nodecompute.compute.image_jobs import IMPORT, ExportJob
 from nodecompute.compute.images import ImageService
-from nodecompute.compute.models import AuthContext, utcnow
+from nodecompute.domain.models import AuthContext, utcnow
 from nodecompute.db import images as idb
 from nodecompute.db.store import Store
 from nodecompute.storage.image_files import ImageFiles

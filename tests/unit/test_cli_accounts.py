@@ -41,7 +41,7 @@ def _token(db, user: str, project: str) -> str:
     """Insert a live token for the user in the project, as the daemon would."""
     from datetime import timedelta
 
-    from nodecompute.compute.models import AuthContext, utcnow
+    from nodecompute.domain.models import AuthContext, utcnow
 
     found, _ = idb.find_user(db, user)
     scope = idb.find_project(db, project)

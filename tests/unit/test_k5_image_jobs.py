@@ -16,7 +16,7 @@ from nodecompute.compute.image_job_runner import ImageJobs, JobSettings
 from nodecompute.compute.image_job_store import InMemoryJobStore, JobNotFound
 from nodecompute.compute.image_jobs import (CANCELED, CANCELLING, EXPORT, FAILED, IMPORT, PROCESSING, QUEUED,
                                             SUCCEEDED, ExportJob, ImportJob, ImportRequest, TransitionError)
-from nodecompute.compute.image_models import ACTIVE, Image
+from nodecompute.domain.image_models import ACTIVE, Image
 from nodecompute.storage.image_files import ImageFiles
 from nodecompute.storage.object_paths import ObjectRoot
 

@@ -5,7 +5,8 @@
 - only nodecompute.db imports sqlite_utils or sqlite3;
 - only nodecompute.hostnet imports pyroute2, and it imports no other nodecompute package (its inputs are its own
   records);
-- nodecompute.compute imports neither api nor aiohttp; adapters import nothing from api.
+- nodecompute.compute imports neither api nor aiohttp; adapters import nothing from api and nothing from compute:
+  the records, errors and state tables they share live in nodecompute.domain, which imports no other package.
 """
 from __future__ import annotations
 
@@ -27,10 +28,15 @@ ALLOWED = {
 }
 FORBIDDEN_INTERNAL = {
     "nodecompute.compute": ("nodecompute.api", "nodecompute.app"),
-    "nodecompute.virt": ("nodecompute.api", "nodecompute.app", "nodecompute.db", "nodecompute.storage"),
-    "nodecompute.storage": ("nodecompute.api", "nodecompute.app", "nodecompute.db", "nodecompute.virt"),
-    "nodecompute.db": ("nodecompute.api", "nodecompute.app", "nodecompute.virt", "nodecompute.storage"),
-    "nodecompute.identity": ("nodecompute.api", "nodecompute.app"),
+    "nodecompute.virt": ("nodecompute.api", "nodecompute.app", "nodecompute.compute", "nodecompute.db",
+                         "nodecompute.storage"),
+    "nodecompute.storage": ("nodecompute.api", "nodecompute.app", "nodecompute.compute", "nodecompute.db",
+                            "nodecompute.virt"),
+    "nodecompute.db": ("nodecompute.api", "nodecompute.app", "nodecompute.compute", "nodecompute.virt",
+                       "nodecompute.storage"),
+    "nodecompute.identity": ("nodecompute.api", "nodecompute.app", "nodecompute.compute"),
+    "nodecompute.domain": ("nodecompute.api", "nodecompute.app", "nodecompute.compute", "nodecompute.db",
+                           "nodecompute.virt", "nodecompute.storage", "nodecompute.identity", "nodecompute.hostnet"),
     "nodecompute.hostnet": ("nodecompute.api", "nodecompute.app", "nodecompute.compute", "nodecompute.db",
                             "nodecompute.virt", "nodecompute.storage", "nodecompute.identity"),
 }

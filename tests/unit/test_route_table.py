@@ -113,7 +113,7 @@ def test_the_image_patch_schema_says_what_parse_patch_reads(doc):
     import jsonschema
 
     from nodecompute.api import glance
-    from nodecompute.compute.errors import BadRequest
+    from nodecompute.domain.errors import BadRequest
 
     try:
         glance.parse_patch(json.dumps(doc).encode())

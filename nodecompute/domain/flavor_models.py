@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nodecompute.compute.errors import BadRequest, Conflict, NotFound
+from nodecompute.domain.errors import BadRequest, Conflict, NotFound
 
 # Nova's flavor list sort keys (schemas/flavors.py VALID_SORT_KEYS) and directions.
 SORT_KEYS = (

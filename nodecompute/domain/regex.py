@@ -14,7 +14,7 @@ import functools
 
 import re2
 
-from nodecompute.compute.errors import BadRequest
+from nodecompute.domain.errors import BadRequest
 
 # RE2's memory budget for one compiled pattern and its DFA cache (its default is 8 MiB). A pattern whose program
 # does not fit is refused at compile time ("pattern too large"); when the DFA cache fills, RE2 falls back to its
