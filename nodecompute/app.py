@@ -125,8 +125,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
     service = ServerService(store, cfg, guests, flavors=app[flavors_key], images=app[images_key],
                             keypairs=app[keypairs_key], quotas=app[quotas_key])
-    redo = Redo(finish_delete=service.finish_delete, reboot=service.resume_reboot, start=service.start_server,
-                stop=service.stop_server, prune_base_cache=service.prune_base_cache)
+    redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
+                prune_base_cache=service.prune_base_cache)
     reconciler = Reconciler(store, guests, hv, cfg, redo, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
     tasks: list[asyncio.Task] = []

@@ -1,7 +1,8 @@
 """Keeping rows and domains true to each other (behaviour.md section 9.8, nova-facts 2.15).
 
 - At start: interrupted builds become ERROR (their partial disks and domain removed), interrupted deletes finish,
-  interrupted reboots/starts/stops are redone, tagged domains without a live row are reaped (under our own
+  interrupted actions (reboots, starts, stops: the `interrupted`/`replay` columns of domain/states.py ACTIONS) run
+  again, tagged domains without a live row are reaped (under our own
   qemu:///embed root) or reported (under a shared libvirtd), instance directories and display sockets without a
   row are removed, and servers whose VNC display still listens on TCP (defined before displays became UNIX
   sockets) are named in the log: they keep it until their next stop/start or hard reboot.
@@ -20,7 +21,7 @@ from datetime import timedelta
 
 from nodecompute.domain import states
 from nodecompute.compute.guests import Guests
-from nodecompute.domain.models import AuthContext, utcnow
+from nodecompute.domain.models import utcnow
 from nodecompute.domain.server_models import Server
 from nodecompute.config import Config
 from nodecompute.db import servers as sdb
@@ -39,9 +40,7 @@ class Redo:
     """The server service's calls that finish or redo a task interrupted by a stop (its locks and task tracking)."""
 
     finish_delete: Callable[[Server], Awaitable[None]]
-    reboot: Callable[[Server], None]  # hard, in the background
-    start: Callable[[AuthContext, str], Awaitable[None]]
-    stop: Callable[[AuthContext, str], Awaitable[None]]
+    replay: Callable[[Server], Awaitable[bool]]  # server_actions.py: False when no action was interrupted
     prune_base_cache: Callable[[], Awaitable[None]]
 
 
@@ -87,25 +86,8 @@ class Reconciler:
             await self.store.write(sdb.set_fault, server.uuid, 500, INTERRUPTED_BUILD)
         elif task == states.DELETING:
             await self.redo.finish_delete(server)
-        elif task in states.SOFT_REBOOT_TASKS or task in states.HARD_REBOOT_TASKS:
-            self.redo.reboot(server)
-        elif task == states.POWERING_OFF:
-            await self.store.write(sdb.update_server, server.uuid, {"task_state": None})
-            await self._redo(server, self.redo.stop)
-        elif task == states.POWERING_ON:
-            await self.store.write(sdb.update_server, server.uuid, {"task_state": None})
-            await self._redo(server, self.redo.start)
-        else:
+        elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)
-
-    async def _redo(self, server: Server, action: Callable[[AuthContext, str], Awaitable[None]]) -> None:
-        system = AuthContext(user_id=server.user_id, user_name="nodecompute", project_id=server.project_id,
-                             project_name="", roles=("admin",), expires_at=utcnow(), issued_at=utcnow(),
-                             audit_id="reconcile")
-        try:
-            await action(system, server.uuid)
-        except Exception as exc:  # the state moved meanwhile: the sync below settles it
-            log.warning("redo of %s for server %s: %s", action.__name__, server.uuid, exc)
 
     def _remove_orphan_dirs(self, live: set[str]) -> None:
         root = self.cfg.instances_dir

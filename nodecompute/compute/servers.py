@@ -1,10 +1,9 @@
 """ServerService: what the server API asks for, with Nova's checks, states and background tasks.
 
-Create writes the rows first (BUILD) and returns; a tracked background task per server makes the disks, the
-domain and the config drive. Deleting a building server cancels that task: the step in flight finishes (thread
-calls are never abandoned, nodecompute/threads.py), then the build's undo removes what the steps made. Actions
-check the allowed states, then compare-and-set the task_state so two actions cannot race, and run in the
-background under a per-server lock.
+Create writes the rows first (BUILD) and returns; a tracked background task per server (server_tasks.py) makes the
+disks, the domain and the config drive. Deleting a building server cancels that task: the step in flight finishes
+(thread calls are never abandoned, nodecompute/threads.py), then the build's undo removes what the steps made.
+Actions are data (server_actions.py, driven by domain/states.py ACTIONS).
 """
 from __future__ import annotations
 
@@ -13,18 +12,21 @@ import logging
 import secrets
 import traceback
 import uuid as uuidlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 import dataclasses
 
 from nodecompute.domain import states
-from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, InstanceInvalidState, NotFound, QuotaExceeded
+from nodecompute.domain.errors import BadRequest, Forbidden, InstanceInvalidState, NotFound, QuotaExceeded
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.domain.models import AuthContext, isotime, utcnow
 from nodecompute.compute.quotas import QuotaService
-from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFilters
+from nodecompute.compute.server_access import check_writable, visible_server
+from nodecompute.compute.server_actions import ServerActions
+from nodecompute.compute.server_tasks import ServerTasks
+from nodecompute.domain.server_models import ActionRequest, CreateRequest, CreateResult, Server, ServerFilters
 from nodecompute.config import Config
 from nodecompute.db import servers as sdb
 from nodecompute.db.store import Store
@@ -64,16 +66,13 @@ class ServerService:
         self.images = images
         self.keypairs = keypairs
         self.quotas = quotas
-        self._tasks: dict[str, asyncio.Task] = {}
-        self._locks: dict[str, asyncio.Lock] = {}
+        self.tasks = ServerTasks()
+        self.actions = ServerActions(store, guests, self.tasks)
 
     # ----- reads -------------------------------------------------------------------------------------------------
 
     def get(self, ctx: AuthContext, server_id: str) -> Server:
-        server = self.store.read(sdb.get_server, server_id)
-        if server.project_id != ctx.project_id and not ctx.is_admin:
-            raise NotFound(f"Instance {server_id} could not be found.")
-        return server
+        return visible_server(self.store, ctx, server_id)
 
     async def list(self, ctx: AuthContext, filters: ServerFilters) -> list[Server]:
         if filters.all_tenants and not ctx.is_admin:
@@ -255,7 +254,7 @@ class ServerService:
     # ----- update, delete ----------------------------------------------------------------------------------------
 
     async def update(self, ctx: AuthContext, server_id: str, values: dict) -> Server:
-        self._check_writable(ctx, self.get(ctx, server_id))
+        check_writable(ctx, self.get(ctx, server_id))
         updated = await self.store.write(sdb.update_server, server_id, values)
         if updated is None:
             raise NotFound(f"Instance {server_id} could not be found.")
@@ -263,13 +262,10 @@ class ServerService:
 
     async def delete(self, ctx: AuthContext, server_id: str) -> None:
         server = self.get(ctx, server_id)
-        self._check_writable(ctx, server)
-        running = self._tasks.get(server.uuid)
-        if running is not None:  # a build is cancelled and cleaned up; an action is abandoned
-            running.cancel()
-            await asyncio.gather(running, return_exceptions=True)
+        check_writable(ctx, server)
+        await self.tasks.cancel(server.uuid)  # a build is cancelled and cleaned up; an action is abandoned
         await self.store.write(sdb.update_server, server.uuid, {"task_state": states.DELETING})
-        async with self._lock(server.uuid):
+        async with self.tasks.lock(server.uuid):
             await self.finish_delete(server)
 
     async def finish_delete(self, server: Server) -> None:
@@ -282,76 +278,15 @@ class ServerService:
         in_use = self.store.read(sdb.image_sha256_in_use)
         await self.guests.base_cache.prune(in_use)
 
-    # ----- actions -----------------------------------------------------------------------------------------------
+    # ----- actions (server_actions.py) -------------------------------------------------------------------------
 
-    async def reboot(self, ctx: AuthContext, server_id: str, hard: bool) -> None:
-        action = "reboot_hard" if hard else "reboot"
-        task = states.REBOOTING_HARD if hard else states.REBOOTING
-        expected = (None, *states.SOFT_REBOOT_TASKS, *states.HARD_REBOOT_TASKS[1:]) if hard else (None,)
-        server = await self._begin(ctx, server_id, action, task, expected)
-        self.track(server.uuid, self.run_reboot(server, hard))
-
-    def resume_reboot(self, server: Server) -> None:
-        """Redo a reboot a stop interrupted, hard, in the background (reconcile.py)."""
-        self.track(server.uuid, self.run_reboot(server, hard=True))
-
-    async def run_reboot(self, server: Server, hard: bool) -> None:
-        async def work() -> None:
-            if hard or not await self.guests.soft_reboot(server):
-                if not hard:
-                    log.warning("server %s did not shut down for a soft reboot; rebooting hard", server.uuid)
-                await self._set(server, {"task_state": states.REBOOT_STARTED_HARD if hard else states.REBOOT_STARTED})
-                await self.guests.hard_reboot(server)
-            await self._set(server, {"vm_state": states.ACTIVE, "task_state": None, "power_state": states.RUNNING})
-        await self._guarded(server, "reboot", work)
-
-    async def start_server(self, ctx: AuthContext, server_id: str) -> None:
-        server = await self._begin(ctx, server_id, "start", states.POWERING_ON, (None,))
-
-        async def work() -> None:
-            await self.guests.define(server)
-            await self.guests.start(server)
-            await self._set(server, {"vm_state": states.ACTIVE, "task_state": None, "power_state": states.RUNNING})
-        self.track(server.uuid, self._guarded(server, "start", work))
-
-    async def stop_server(self, ctx: AuthContext, server_id: str) -> None:
-        server = await self._begin(ctx, server_id, "stop", states.POWERING_OFF, (None,))
-
-        async def work() -> None:
-            await self.guests.power_off(server)
-            await self._set(server, {"vm_state": states.STOPPED, "task_state": None, "power_state": states.SHUTDOWN})
-        self.track(server.uuid, self._guarded(server, "stop", work))
-
-    async def _begin(self, ctx: AuthContext, server_id: str, action: str, task: str,
-                     expected: tuple[str | None, ...]) -> Server:
-        server = self.get(ctx, server_id)
-        self._check_writable(ctx, server)
-        name = "reboot" if action == "reboot_hard" else action
-        if server.vm_state not in states.ALLOWED[action]:
-            raise InstanceInvalidState(action=name, uuid=server.uuid, attr="vm_state", state=server.vm_state)
-        if server.task_state not in expected:
-            raise InstanceInvalidState(action=name, uuid=server.uuid, attr="task_state", state=server.task_state)
-        updated = await self.store.write(sdb.update_server, server.uuid, {"task_state": task},
-                                         expected_task_state=expected)
-        if updated is None:
-            current = self.store.read(sdb.get_server, server.uuid)
-            raise InstanceInvalidState(action=name, uuid=server.uuid, attr="task_state", state=current.task_state)
-        return updated
-
-    async def _guarded(self, server: Server, action: str, work: Callable[[], Awaitable[None]]) -> None:
-        async with self._lock(server.uuid):
-            try:
-                await work()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.error("%s of server %s failed: %s", action, server.uuid, exc, exc_info=True)
-                await self.store.write(sdb.set_fault, server.uuid, 500, f"{action} failed: {exc}", traceback.format_exc())
+    async def act(self, ctx: AuthContext, server_id: str, req: ActionRequest) -> None:
+        await self.actions.request(ctx, server_id, req)
 
     # ----- metadata ----------------------------------------------------------------------------------------------
 
     def _check_metadata_state(self, ctx: AuthContext, server: Server) -> None:
-        self._check_writable(ctx, server)
+        check_writable(ctx, server)
         if server.vm_state not in states.ALLOWED["update_metadata"] or server.task_state is not None:
             attr, state = ("task_state", server.task_state) if server.task_state else ("vm_state", server.vm_state)
             raise InstanceInvalidState(action="update_metadata", uuid=server.uuid, attr=attr, state=state)
@@ -372,34 +307,19 @@ class ServerService:
 
     # ----- helpers -----------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_writable(ctx: AuthContext, server: Server) -> None:
-        if not ctx.can_write:
-            raise Forbidden("Policy doesn't allow os_compute_api:servers to be performed.")
-        if server.locked and not ctx.is_admin:
-            raise Conflict(f"Instance {server.uuid} is locked")
-
     async def _set(self, server: Server, values: dict) -> None:
         await self.store.write(sdb.update_server, server.uuid, values)
 
-    def _lock(self, server_uuid: str) -> asyncio.Lock:
-        return self._locks.setdefault(server_uuid, asyncio.Lock())
-
     def track(self, server_uuid: str, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks[server_uuid] = task
-        task.add_done_callback(lambda t, u=server_uuid: self._tasks.pop(u, None) if self._tasks.get(u) is t else None)
+        self.tasks.track(server_uuid, coro)
 
     async def wait_idle(self) -> None:
         """Wait for every background task (tests, shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        await self.tasks.wait_idle()
 
     async def close(self) -> None:
         """On shutdown: background tasks stop where they are; guests keep running."""
-        for task in list(self._tasks.values()):
-            task.cancel()
-        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+        await self.tasks.close()
 
 
 def _check_metadata_count(limits: dict[str, int], count: int) -> None:

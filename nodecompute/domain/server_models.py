@@ -112,3 +112,18 @@ class ServerFilters:
     limit: int = 1000
     marker: str | None = None
     sort: tuple[tuple[str, str], ...] = (("created_at", "desc"),)
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A server action that runs in the background: its name in domain/states.py ACTIONS (the API parsed the body
+    into it: "reboot" with type HARD is "reboot_hard")."""
+
+    action: str
+
+
+@dataclass(frozen=True)
+class ConsoleOutputRequest:
+    """os-getConsoleOutput: the last `length` lines, or all of them (None)."""
+
+    length: int | None = None

@@ -47,7 +47,7 @@ async def test_delete_while_define_runs_leaves_no_definition(aiohttp_client, cfg
     name = service.store.read(sdb.get_server, server_id).instance_name
     try:
         await define.wait_reached()  # defineXML is about to run in its thread
-        build = service._tasks[server_id]
+        build = service.tasks.running(server_id)
         delete = asyncio.create_task(api.delete(f"/servers/{server_id}", admin))
         await _until(lambda: delete.done() or build.cancelling() > 0)  # the delete has cancelled the build
         define.release()
