@@ -104,6 +104,7 @@ def _hypervisor(cfg: Config) -> Hypervisor:
 
 async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config], Hypervisor]) -> AsyncIterator[None]:
     """The hypervisor connection, the server service and its reconciliation tasks."""
+    from nodecompute.compute import placement
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
     from nodecompute.compute.servers import ServerService
@@ -123,7 +124,9 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     guests = Guests(cfg, hv, app[images_key].files, BaseCache(cfg.instances_dir / "_base"), display_dir)
     # On the path to guest disks: under qemu:///system QEMU (libvirt-qemu) must traverse them (filemodes).
     await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
-    service = ServerService(store, cfg, guests, flavors=app[flavors_key], images=app[images_key],
+    capacity = placement.host_capacity(cfg.compute, host_vcpus=hv.host.vcpus, host_memory_mb=hv.host.memory_mb,
+                                       disk_total=guests.disk_capacity())
+    service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
                             keypairs=app[keypairs_key], quotas=app[quotas_key])
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache)

@@ -22,7 +22,10 @@ from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_po
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.compute import placement
+from nodecompute.compute.block_devices import plan_block_devices
 from nodecompute.compute.quotas import QuotaService
+from nodecompute.compute.requested_networks import plan_networks
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions
 from nodecompute.compute.server_tasks import ServerTasks
@@ -31,16 +34,11 @@ from nodecompute.config import Config
 from nodecompute.db import servers as sdb
 from nodecompute.db.store import Store
 from nodecompute.storage import configdrive
-from nodecompute.storage.instance_disks import root_disk_bytes
 
 log = logging.getLogger(__name__)
 
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
-ZERO_DISK_FLAVOR = "Only volume-backed servers are allowed for flavors with zero disk."
 PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")
-CPU_ALLOCATION_RATIO = 4.0  # Nova's initial_cpu_allocation_ratio
-RESERVED_HOST_MEMORY_MB = 512
-GIB = 1 << 30
 
 
 def generate_password(length: int = 12) -> str:
@@ -57,11 +55,12 @@ def reservation_id() -> str:
 
 
 class ServerService:
-    def __init__(self, store: Store, cfg: Config, guests: Guests, *, flavors: FlavorService, images: ImageService,
-                 keypairs: KeypairService, quotas: QuotaService) -> None:
+    def __init__(self, store: Store, cfg: Config, guests: Guests, *, capacity: placement.HostCapacity,
+                 flavors: FlavorService, images: ImageService, keypairs: KeypairService, quotas: QuotaService) -> None:
         self.store = store
         self.cfg = cfg
         self.guests = guests
+        self.capacity = capacity
         self.flavors = flavors
         self.images = images
         self.keypairs = keypairs
@@ -99,9 +98,11 @@ class ServerService:
     # ----- create ------------------------------------------------------------------------------------------------
 
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
+        plan_networks(req, ctx.project_id)
+        devices = plan_block_devices(req.image_ref, req.block_devices)
         flavor = self._flavor_for_boot(ctx, req.flavor_ref)
-        image = self._image_for_boot(ctx, req.image_ref)
-        self._check_fit(ctx, flavor, image)
+        image = self._image_for_boot(ctx, devices.image_ref)
+        placement.check_fit(ctx, flavor, image)
         key_data = None
         if req.key_name is not None:
             try:
@@ -111,8 +112,8 @@ class ServerService:
         zone = req.availability_zone
         if zone and zone != self.cfg.compute.availability_zone:
             raise BadRequest("The requested availability zone is not available")
-        self._check_injection_limits(ctx, req)
-        count = self._count_within_quota(ctx, flavor, req.min_count, req.max_count)
+        placement.check_injection_limits(self.quotas.limits(ctx.project_id), len(req.metadata), req.personality)
+        count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
         admin_pass = req.admin_pass or generate_password()
         rows = self._rows(ctx, req, flavor, image, key_data, count)
         servers = await self.store.write(sdb.insert_servers, rows, req.metadata, req.personality)
@@ -144,46 +145,6 @@ class ServerService:
             raise BadRequest(f"Image {image_id} is not active.")
         return image
 
-    @staticmethod
-    def _check_fit(ctx: AuthContext, flavor, image) -> None:
-        """Nova's _validate_flavor_image_nostatus for an image-backed server (there are no volumes yet)."""
-        gib = 1024 ** 3
-        if image.min_ram > flavor.memory_mb:
-            raise BadRequest("Flavor's memory is too small for requested image.")
-        if flavor.root_gb:
-            if image.min_disk > flavor.root_gb:
-                raise BadRequest(f"Flavor's disk is too small for requested image. Flavor disk is "
-                                 f"{flavor.root_gb * gib} bytes, minimum requested disk is {image.min_disk * gib} bytes.")
-            if (image.virtual_size or 0) > flavor.root_gb * gib:
-                raise BadRequest(f"Flavor's disk is too small for requested image. Flavor disk is "
-                                 f"{flavor.root_gb * gib} bytes, image is {image.virtual_size} bytes.")
-        elif not ctx.is_admin:
-            # os_compute_api:servers:create:zero_disk_flavor (admin only): the root disk would be the image's
-            # virtual size, whatever it is. Admins get that, and the host's disk room counts it.
-            raise Forbidden(ZERO_DISK_FLAVOR)
-
-    def _check_injection_limits(self, ctx: AuthContext, req: CreateRequest) -> None:
-        limits = self.quotas.limits(ctx.project_id)
-        _check_metadata_count(limits, len(req.metadata))
-        if limits["injected_files"] >= 0 and len(req.personality) > limits["injected_files"]:
-            raise QuotaExceeded("Personality file limit exceeded")
-        for spec in req.personality:
-            if limits["injected_file_path_bytes"] >= 0 and len(spec.path.encode()) > limits["injected_file_path_bytes"]:
-                raise QuotaExceeded(f"Personality file path exceeds maximum {limits['injected_file_path_bytes']}")
-            if limits["injected_file_content_bytes"] >= 0 and len(spec.contents) > limits["injected_file_content_bytes"]:
-                raise QuotaExceeded(
-                    f"Personality file content exceeds maximum {limits['injected_file_content_bytes']}")
-
-    def _count_within_quota(self, ctx: AuthContext, flavor, min_count: int, max_count: int) -> int:
-        per_instance = {"instances": 1, "cores": flavor.vcpus, "ram": flavor.memory_mb}
-        room = self.quotas.headroom(ctx.project_id, ctx.user_id, per_instance)
-        if room < min_count:
-            # Let the quota service word the refusal for the resource that ran out (Nova's message).
-            self.quotas.check(ctx.project_id, ctx.user_id, {k: v * min_count for k, v in per_instance.items()})
-            raise QuotaExceeded("Quota exceeded for instances: Requested %d, but already used and reserved more "
-                                "than allowed" % min_count)
-        return min(max_count, room)
-
     def _rows(self, ctx, req: CreateRequest, flavor, image, key_data, count: int) -> list[dict]:
         now = isotime(utcnow())
         rid = reservation_id()
@@ -200,7 +161,7 @@ class ServerService:
                 "hostname": configdrive.sanitize_hostname(name, server_uuid),
                 "flavorid": flavor.flavorid, "flavor_name": flavor.name, "memory_mb": flavor.memory_mb,
                 "vcpus": flavor.vcpus, "root_gb": flavor.root_gb,
-                "root_disk_bytes": root_disk_bytes(flavor.root_gb, image.virtual_size or 0),
+                "root_disk_bytes": placement.root_disk_bytes(flavor.root_gb, image.virtual_size or 0),
                 "ephemeral_gb": flavor.ephemeral_gb,
                 "swap": flavor.swap, "image_id": image.id, "image_sha256": image.content_sha256,
                 "key_name": req.key_name, "key_data": key_data, "user_data": req.user_data,
@@ -243,13 +204,9 @@ class ServerService:
             await self.store.write(sdb.set_fault, server.uuid, 500, message, details)
 
     async def _host_has_room(self, server: Server) -> bool:
-        """The one-host scheduler: the server must fit the host's capacity beside every other server."""
-        host = self.guests.hv.host
-        max_vcpus = self.cfg.compute.max_vcpus or int(host.vcpus * CPU_ALLOCATION_RATIO)
-        max_ram = self.cfg.compute.max_memory_mb or host.memory_mb - RESERVED_HOST_MEMORY_MB
-        max_disk = self.cfg.compute.max_disk_gb * GIB or self.guests.disk_capacity()
-        used = self.store.read(sdb.host_usage, server.serial)  # this server and every earlier one
-        return used["cores"] <= max_vcpus and used["ram"] <= max_ram and used["disk"] <= max_disk
+        """The one-host scheduler: the server must fit the host's capacity beside every earlier server."""
+        used = placement.HostUsage(**self.store.read(sdb.host_usage, server.serial))
+        return placement.host_has_room(self.capacity, used)
 
     # ----- update, delete ----------------------------------------------------------------------------------------
 
@@ -295,7 +252,7 @@ class ServerService:
         server = self.get(ctx, server_id)
         self._check_metadata_state(ctx, server)
         merged = dict(metadata) if replace else {**server.metadata, **metadata}
-        _check_metadata_count(self.quotas.limits(ctx.project_id), len(merged))
+        placement.check_metadata_count(self.quotas.limits(ctx.project_id), len(merged))
         fn = sdb.replace_metadata if replace else sdb.merge_metadata
         await self.store.write(fn, server.uuid, metadata)
         return self.store.read(sdb.get_server, server.uuid).metadata
@@ -320,13 +277,6 @@ class ServerService:
     async def close(self) -> None:
         """On shutdown: background tasks stop where they are; guests keep running."""
         await self.tasks.close()
-
-
-def _check_metadata_count(limits: dict[str, int], count: int) -> None:
-    """metadata_items is a per-server limit: the count is checked alone, nothing else is 'used'."""
-    allowed = limits["metadata_items"]
-    if allowed >= 0 and count > allowed:
-        raise QuotaExceeded(resource="metadata_items", req=count, used=0, allowed=allowed)
 
 
 class _BuildFailure(Exception):

@@ -70,6 +70,37 @@ class InjectedFileSpec:
 
 
 @dataclass(frozen=True)
+class BlockDeviceRequest:
+    """One block device mapping of a create request, as given (block_device_mapping_v2, or the legacy
+    block_device_mapping with legacy=True); compute/block_devices.py decides what it means."""
+
+    source_type: str | None = None  # image | volume | snapshot | blank
+    destination_type: str | None = None  # local | volume
+    boot_index: int | None = None
+    uuid: str | None = None  # of the image, volume or snapshot (v2's uuid or image_id)
+    volume_id: str | None = None
+    snapshot_id: str | None = None
+    volume_size: int | None = None  # GiB
+    device_name: str | None = None
+    device_type: str | None = None
+    disk_bus: str | None = None
+    guest_format: str | None = None
+    delete_on_termination: bool = False
+    no_device: bool = False
+    legacy: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkRequest:
+    """One entry of a create request's `networks` list; compute/requested_networks.py decides what it means."""
+
+    uuid: str | None = None
+    port: str | None = None
+    fixed_ip: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
 class CreateRequest:
     """A validated, decoded server create request (the API layer did the schema checks)."""
 
@@ -90,6 +121,9 @@ class CreateRequest:
     return_reservation_id: bool = False
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     admin_pass: str | None = None
+    block_devices: tuple[BlockDeviceRequest, ...] = ()
+    networks: str | tuple[NetworkRequest, ...] | None = None  # "auto", "none", a list, or not given
+    security_groups: tuple[str, ...] = ()  # names
 
 
 @dataclass(frozen=True)

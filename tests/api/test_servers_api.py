@@ -101,7 +101,7 @@ def test_decode_create_defaults_and_conversions():
                    "personality": [{"path": "/etc/motd", "contents": B64(b"hi").decode()}],
                    "networks": "auto", "security_groups": [{"name": "default"}]},
         "os:scheduler_hints": {"group": "g"},
-    }, "p1")
+    })
     assert (req.flavor_ref, req.min_count, req.max_count) == ("42", 2, 2)
     assert req.config_drive and req.return_reservation_id
     assert req.user_data == b"#!/bin/sh\n"
@@ -114,7 +114,7 @@ def test_decode_create_accepts_wrapped_base64_and_helion_hints_key():
     wrapped = base64.encodebytes(b"x" * 100).decode()  # MIME: lines of 76 characters
     req = servers.decode_create({"server": {"name": "vm", "imageRef": IMAGE_ID, "flavorRef": "1",
                                             "user_data": wrapped, "networks": []},
-                                 "OS-SCH-HNT:scheduler_hints": {"same_host": "x"}}, "p1")
+                                 "OS-SCH-HNT:scheduler_hints": {"same_host": "x"}})
     assert req.user_data == b"x" * 100 and req.scheduler_hints == {"same_host": "x"}
 
 
