@@ -89,17 +89,19 @@ class Guests:
         # Ours, 0600, before QEMU (root under qemu:///embed) appends to it: it can show an admin password.
         filemodes.create_file(self.console_log(server.uuid))
 
-    def _domain_xml(self, server: Server) -> str:
+    def disks(self, server: Server) -> list[designer.GuestDisk]:
+        """The server's disks in boot order (volumes will follow the local ones)."""
         inst = self.instance_dir(server.uuid)
-        drive = inst / "disk.config"
+        return designer.image_backed_disks(
+            root=str(inst / "disk"), ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
+            swap=str(inst / "disk.swap") if server.swap else None,
+            config_drive=str(inst / "disk.config") if server.config_drive else None)
+
+    def _domain_xml(self, server: Server) -> str:
         spec = designer.design_domain(
             name=server.instance_name, uuid=server.uuid, display_name=server.name, memory_mb=server.memory_mb,
-            vcpus=server.vcpus, root=str(inst / "disk"),
-            ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
-            swap=str(inst / "disk.swap") if server.swap else None,
-            config_drive=str(drive) if server.config_drive else None,
-            console_log=str(self.console_log(server.uuid)), vnc_socket=str(self.display_socket(server.uuid)),
-            server_id=server.uuid, project_id=server.project_id,
+            vcpus=server.vcpus, disks=self.disks(server), console_log=str(self.console_log(server.uuid)),
+            vnc_socket=str(self.display_socket(server.uuid)), server_id=server.uuid, project_id=server.project_id,
         )
         return domain_xml.render(spec, self.hv.host)
 
