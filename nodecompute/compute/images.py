@@ -36,10 +36,6 @@ class ImageNotFound(errors.NotFound):
     msg_fmt = "No image found with ID %(image_id)s"
 
 
-class MarkerNotFound(errors.BadRequest):
-    msg_fmt = "marker [%(marker)s] not found"
-
-
 class ImageNotAuthorized(errors.Forbidden):
     msg_fmt = "Not authorized for image %(image_id)s."
 
@@ -210,7 +206,7 @@ class ImageService:
             deleted_too = query.changes_since is not None
             marker = self.store.read(lambda db: idb.get_image(db, query.marker, include_deleted=deleted_too))
             if marker is None or not marker.visible_to(ctx.project_id, ctx.is_admin):
-                raise MarkerNotFound(marker=query.marker)
+                raise errors.MarkerNotFound(marker=query.marker)
         return self.store.read(idb.list_images, query, visible_to, marker)
 
     def get_for_boot(self, image_ref: str, project_id: str) -> Image:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
-from nodecompute.domain.errors import Conflict, Forbidden, NotFound
+from nodecompute.domain.errors import Conflict, Forbidden, InstanceNotFound
 from nodecompute.domain.models import AuthContext
 from nodecompute.domain.server_models import Server
 
@@ -12,7 +12,7 @@ def visible_server(store: Store, ctx: AuthContext, server_id: str) -> Server:
     """The live server, if the caller's project owns it or the caller is an admin; else 404."""
     server = store.read(servers_db.get_server, server_id)
     if server.project_id != ctx.project_id and not ctx.is_admin:
-        raise NotFound(f"Instance {server_id} could not be found.")
+        raise InstanceNotFound(instance_id=server_id)
     return server
 
 

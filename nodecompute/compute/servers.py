@@ -16,7 +16,7 @@ from collections.abc import Awaitable
 import dataclasses
 
 from nodecompute.domain import states
-from nodecompute.domain.errors import BadRequest, Forbidden, InstanceInvalidState, NotFound, QuotaExceeded
+from nodecompute.domain.errors import BadRequest, Forbidden, InstanceInvalidState, InstanceNotFound, NotFound
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
 from nodecompute.compute.images import ImageService
@@ -214,7 +214,7 @@ class ServerService:
         check_writable(ctx, self.get(ctx, server_id))
         updated = await self.store.write(sdb.update_server, server_id, values)
         if updated is None:
-            raise NotFound(f"Instance {server_id} could not be found.")
+            raise InstanceNotFound(instance_id=server_id)
         return updated
 
     async def delete(self, ctx: AuthContext, server_id: str) -> None:

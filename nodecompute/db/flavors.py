@@ -14,8 +14,9 @@ from sqlite_utils import Database
 
 from nodecompute.domain.flavor_models import (
     FlavorAccessExists, FlavorAccessNotFound, FlavorExists, FlavorExtraSpecNotFound, FlavorIdExists, FlavorNotFound,
-    FlavorQuery, MarkerNotFound,
+    FlavorQuery,
 )
+from nodecompute.domain.errors import MarkerNotFound
 from nodecompute.domain.models import Flavor, isotime, utcnow
 
 # SQL expression each API sort key orders by. Columns Nova has and we do not (updated_at, vcpu_weight) are NULL

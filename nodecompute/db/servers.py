@@ -10,7 +10,8 @@ from typing import Any
 from sqlite_utils import Database
 
 from nodecompute.domain import states
-from nodecompute.domain.errors import BadRequest, NotFound
+from nodecompute.domain.errors import (BadRequest, InstanceNotFound, MarkerNotFound, MetadataItemNotFound,
+                                       NotFound)
 from nodecompute.domain.models import isotime, parse_isotime, utcnow
 from nodecompute.domain.server_models import InjectedFileSpec, Server, ServerFault, ServerFilters
 
@@ -81,7 +82,7 @@ def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str,
 def get_server(db: Database, uuid: str, *, include_deleted: bool = False) -> Server:
     row = db.execute("SELECT * FROM servers WHERE uuid = ?", [uuid]).fetchone()
     if row is None or (row["deleted"] and not include_deleted):
-        raise NotFound(f"Instance {uuid} could not be found.")
+        raise InstanceNotFound(instance_id=uuid)
     return _server(row, _metadata_for(db, [uuid])[uuid])
 
 
@@ -143,7 +144,7 @@ def list_servers(db: Database, f: ServerFilters, now: datetime | None = None) ->
     if f.marker is not None:
         ids = [r["uuid"] for r in rows]
         if f.marker not in ids:
-            raise BadRequest(f"marker [{f.marker}] not found")
+            raise MarkerNotFound(marker=f.marker)
         rows = rows[ids.index(f.marker) + 1:]
     rows = rows[:f.limit]
     metadata = _metadata_for(db, [r["uuid"] for r in rows])
@@ -211,7 +212,7 @@ def merge_metadata(db: Database, uuid: str, metadata: dict[str, str]) -> None:
 
 def delete_metadata_key(db: Database, uuid: str, key: str) -> None:
     if db.execute("DELETE FROM server_metadata WHERE server_uuid = ? AND key = ?", [uuid, key]).rowcount == 0:
-        raise NotFound("Metadata item was not found")
+        raise MetadataItemNotFound()
     db.execute("UPDATE servers SET updated_at = ? WHERE uuid = ?", [isotime(utcnow()), uuid])
 
 
