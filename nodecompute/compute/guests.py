@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodecompute import filemodes
+from nodecompute.compute import metadata_documents
 from nodecompute.domain import states
 from nodecompute.domain.server_models import InjectedFileSpec, Server
 from nodecompute.config import Config
@@ -110,17 +111,17 @@ class Guests:
 
     async def build_config_drive(self, server: Server, content: DriveContent) -> None:
         """Written once, before the domain is defined and first started (Nova); reused by hard reboots."""
-        md = configdrive.DriveMetadata(
+        md = metadata_documents.DriveMetadata(
             uuid=server.uuid, name=server.name, hostname=server.hostname, launch_index=server.launch_index,
             availability_zone=server.availability_zone, project_id=server.project_id,
             reservation_id=server.reservation_id, ec2_id=server.serial, flavor_name=server.flavor_name,
             image_id=server.image_id, meta=dict(server.metadata),
             public_keys={server.key_name: server.key_data} if server.key_name and server.key_data else {},
-            files=tuple(configdrive.InjectedFile(path=f.path, contents=f.contents) for f in content.files),
+            files=tuple(metadata_documents.InjectedFile(path=f.path, contents=f.contents) for f in content.files),
             user_data=content.user_data, admin_pass=content.admin_pass, network_data={},
             dhcp_domain=self.cfg.compute.dhcp_domain,
         )
-        tree = configdrive.build_tree(md)
+        tree = metadata_documents.build_tree(md)
         dest = self.instance_dir(server.uuid) / "disk.config"
         write = configdrive.write_vfat if self.cfg.compute.config_drive_format == "vfat" else configdrive.write_iso
         await run_in_thread(write, tree, dest)  # a delete's undo must not race a drive still being written

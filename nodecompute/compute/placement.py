@@ -52,11 +52,6 @@ def host_has_room(capacity: HostCapacity, used: HostUsage) -> bool:
     return used.cores <= capacity.vcpus and used.ram <= capacity.memory_mb and used.disk <= capacity.disk_bytes
 
 
-def root_disk_bytes(root_gb: int, image_virtual_size: int) -> int:
-    """The root disk's size: the flavor's, or the image's own when the flavor's disk is 0."""
-    return root_gb * GIB if root_gb else image_virtual_size
-
-
 def check_fit(ctx: AuthContext, flavor: Flavor, image: Image) -> None:
     """Nova's _validate_flavor_image_nostatus for an image-backed server."""
     if image.min_ram > flavor.memory_mb:

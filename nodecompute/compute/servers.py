@@ -21,6 +21,7 @@ from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
+from nodecompute.compute.metadata_documents import sanitize_hostname
 from nodecompute.domain.models import AuthContext, isotime, utcnow
 from nodecompute.compute import placement
 from nodecompute.compute.block_devices import plan_block_devices
@@ -29,11 +30,11 @@ from nodecompute.compute.requested_networks import plan_networks
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions
 from nodecompute.compute.server_tasks import ServerTasks
-from nodecompute.domain.server_models import ActionRequest, CreateRequest, CreateResult, Server, ServerFilters
+from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
+                                              root_disk_bytes)
 from nodecompute.config import Config
 from nodecompute.db import servers as sdb
 from nodecompute.db.store import Store
-from nodecompute.storage import configdrive
 
 log = logging.getLogger(__name__)
 
@@ -158,10 +159,10 @@ class ServerService:
             name = f"{req.name}-{index + 1}" if count > 1 else req.name
             rows.append({
                 "uuid": server_uuid, "name": name, "project_id": ctx.project_id, "user_id": ctx.user_id,
-                "hostname": configdrive.sanitize_hostname(name, server_uuid),
+                "hostname": sanitize_hostname(name, server_uuid),
                 "flavorid": flavor.flavorid, "flavor_name": flavor.name, "memory_mb": flavor.memory_mb,
                 "vcpus": flavor.vcpus, "root_gb": flavor.root_gb,
-                "root_disk_bytes": placement.root_disk_bytes(flavor.root_gb, image.virtual_size or 0),
+                "root_disk_bytes": root_disk_bytes(flavor.root_gb, image.virtual_size or 0),
                 "ephemeral_gb": flavor.ephemeral_gb,
                 "swap": flavor.swap, "image_id": image.id, "image_sha256": image.content_sha256,
                 "key_name": req.key_name, "key_data": key_data, "user_data": req.user_data,

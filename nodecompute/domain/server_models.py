@@ -6,6 +6,14 @@ from datetime import datetime
 from typing import Any
 
 
+GIB = 1 << 30
+
+
+def root_disk_bytes(root_gb: int, image_virtual_size: int) -> int:
+    """The root disk's size: the flavor's, or the image's own when the flavor's disk is 0 (Nova)."""
+    return root_gb * GIB if root_gb else image_virtual_size
+
+
 @dataclass(frozen=True)
 class ServerFault:
     code: int

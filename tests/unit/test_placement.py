@@ -14,7 +14,8 @@ from nodecompute.config import ComputeConfig
 from nodecompute.domain.errors import BadRequest, Forbidden, QuotaExceeded
 from nodecompute.domain.image_models import Image
 from nodecompute.domain.models import AuthContext, Flavor
-from nodecompute.domain.server_models import BlockDeviceRequest, CreateRequest, InjectedFileSpec, NetworkRequest
+from nodecompute.domain.server_models import (BlockDeviceRequest, CreateRequest, InjectedFileSpec, NetworkRequest,
+                                              root_disk_bytes)
 
 GIB = 1 << 30
 IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
@@ -59,8 +60,8 @@ def test_a_zero_disk_flavor_is_for_admins():
 
 
 def test_root_disk_bytes_is_the_flavors_or_the_images():
-    assert placement.root_disk_bytes(2, GIB) == 2 * GIB
-    assert placement.root_disk_bytes(0, 12345) == 12345
+    assert root_disk_bytes(2, GIB) == 2 * GIB
+    assert root_disk_bytes(0, 12345) == 12345
 
 
 # ----- host ------------------------------------------------------------------------------------------------------
