@@ -15,7 +15,7 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, quotas_key,
-                                  reconciler_key, response_cache_key, servers_key, store_key)
+                                  reconciler_key, response_cache_key, servers_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+store_key = web.AppKey("store", Store)  # the services' SQLite store (tests reach it here too; handlers never do)
 MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
 SYSTEM_QEMU_GROUP = "libvirt-qemu"  # the group QEMU runs as under qemu:///system (Debian)
 

@@ -10,13 +10,13 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from nodecompute.cli import load_config
 from nodecompute.config import Config
 
 ROLE_CHOICES = ("admin", "member", "reader")
 
 
 def _write(args: argparse.Namespace, fn: Callable[..., Any], *fn_args: Any, with_cfg: bool = False) -> Any:
-    from nodecompute.__main__ import load_config
     from nodecompute.db.store import open_and_migrate, run_write
 
     cfg: Config = load_config(args.config)
@@ -28,7 +28,6 @@ def _write(args: argparse.Namespace, fn: Callable[..., Any], *fn_args: Any, with
 
 
 def _read(args: argparse.Namespace, fn: Callable[..., Any]) -> Any:
-    from nodecompute.__main__ import load_config
     from nodecompute.db.store import open_and_migrate
 
     db = open_and_migrate(load_config(args.config).db_path)

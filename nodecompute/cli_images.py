@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from nodecompute.domain.image_models import DISK_FORMATS, ImageQuery
+from nodecompute.cli import load_config
 from nodecompute.compute.image_patch import check_property_names
 from nodecompute.compute.images import create_tx, delete_tx, image_files, new_image, with_content
 from nodecompute.domain.models import AuthContext, utcnow
@@ -71,7 +72,6 @@ def _owner_tx(db, ref: str) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from nodecompute.__main__ import load_config
 
     cfg = load_config(args.config)
     source = Path(args.file)
@@ -103,7 +103,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from nodecompute.__main__ import load_config
 
     db = open_and_migrate(load_config(args.config).db_path)
     for image in imgdb.list_images(db, ImageQuery(limit=LIST_ALL), None):
@@ -113,7 +112,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from nodecompute.__main__ import load_config
 
     cfg = load_config(args.config)
     db = open_and_migrate(cfg.db_path)

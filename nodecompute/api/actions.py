@@ -7,23 +7,15 @@ unknown key is 400 "There is no such action".
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import NamedTuple
+from collections.abc import Mapping
 
 from aiohttp import web
 
 from nodecompute.api import auth, validation
 from nodecompute.api.keys import op_key
 from nodecompute.api.respond import check_body
+from nodecompute.api.routing import Action, ActionHandler  # noqa: F401 (the dispatch tables import them from here)
 from nodecompute.domain.errors import BadRequest, MalformedBody
-
-ActionHandler = Callable[[web.Request, dict], Awaitable[web.StreamResponse]]
-
-
-class Action(NamedTuple):
-    op: str
-    handler: ActionHandler
-    policy: str | None = None
 
 
 def action_key(body: dict, too_many_keys: str | None = None) -> str:

@@ -17,17 +17,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
+from nodecompute.api.routing import Route, Version
 from nodecompute.domain.errors import ComputeError, NotFound
 
-if TYPE_CHECKING:
-    from nodecompute.api.route_table import Route
-
 T = TypeVar("T")
-Version = tuple[int, int]
 LEGACY_V2: Version = (2, 0)
 STRICT = "strict"
 LEGACY = "legacy"  # Nova's legacy v2 validation: properties a schema does not name are dropped, not refused

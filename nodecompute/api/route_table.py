@@ -10,29 +10,9 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import NamedTuple
-
-from aiohttp import web
-
 from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, server_actions,
                              server_ips, server_metadata, servers, versions, zones)
-from nodecompute.api.actions import Action
-from nodecompute.api.dialect import Version
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class Route(NamedTuple):
-    face: str  # "root", "compute", "identity", "image"
-    op: str
-    method: str
-    path: str
-    handler: Handler
-    token: bool = True
-    versioned: bool = True
-    actions: Mapping[str, Action] | None = None
-    since: Version | None = None  # the first microversion that has it (404 below, on a root with microversions)
+from nodecompute.api.routing import Handler, Route
 
 
 def _compute(op: str, method: str, path: str, handler: Handler, **kw) -> Route:

@@ -5,8 +5,7 @@ import itertools
 
 import pytest
 
-from nodecompute.app import create_app
-from nodecompute.api.keys import store_key
+from nodecompute.app import create_app, store_key
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.identity import accounts

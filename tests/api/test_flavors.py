@@ -6,7 +6,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from nodecompute.api.keys import flavors_key, store_key
+from nodecompute.api.keys import flavors_key
+from nodecompute.app import store_key
 from nodecompute.domain.flavor_models import FlavorNotFound
 from nodecompute.db import identity as idb
 from tests.api.helpers import assert_fault

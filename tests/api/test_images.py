@@ -12,7 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nodecompute.api import glance
-from nodecompute.api.keys import images_key, quotas_key, store_key
+from nodecompute.api.keys import images_key, quotas_key
+from nodecompute.app import store_key
 from nodecompute.db import identity as idb
 from tests.api.helpers import Api, assert_fault
 

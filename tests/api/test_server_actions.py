@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nodecompute.api.keys import reconciler_key, servers_key, store_key
-from nodecompute.app import create_app
+from nodecompute.api.keys import reconciler_key, servers_key
+from nodecompute.app import create_app, store_key
 from nodecompute.db import servers as servers_db
 from nodecompute.domain import states
 from tests.api.helpers import Api, upload_raw_image

@@ -15,8 +15,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nodecompute.api import servers
-from nodecompute.api.keys import config_key, identity_key, images_key, servers_key, store_key
-from nodecompute.app import create_app
+from nodecompute.api.keys import config_key, identity_key, images_key, servers_key
+from nodecompute.app import create_app, store_key
 from nodecompute.domain import states
 from nodecompute.domain.models import AuthContext, isotime, utcnow
 from nodecompute.db import identity as idb

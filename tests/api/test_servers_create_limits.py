@@ -13,8 +13,8 @@ import subprocess
 
 import pytest
 
-from nodecompute.api.keys import images_key, servers_key, store_key
-from nodecompute.app import create_app
+from nodecompute.api.keys import images_key, servers_key
+from nodecompute.app import create_app, store_key
 from nodecompute.db import servers as sdb
 from tests.api.helpers import Api, assert_fault
 from tests.api.test_servers_api import (  # noqa: F401 (api, servers_api, image_id are fixtures)

@@ -11,8 +11,8 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from nodecompute.api.keys import reconciler_key, servers_key, store_key
-from nodecompute.app import create_app
+from nodecompute.api.keys import reconciler_key, servers_key
+from nodecompute.app import create_app, store_key
 from nodecompute.db import servers as sdb
 from tests.api.helpers import Api
 from tests.api.test_servers_build_cancel import _raw_image

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from nodecompute.api import extensions
-from nodecompute.api.keys import config_key, store_key
-from nodecompute.app import create_app
+from nodecompute.api.keys import config_key
+from nodecompute.app import create_app, store_key
 from nodecompute.db import identity as idb
 from nodecompute.identity import accounts
 from tests.api.helpers import Api, assert_fault

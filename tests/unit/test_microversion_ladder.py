@@ -8,8 +8,9 @@ import json
 import pytest
 
 from nodecompute.api import microversion_ladder as ladder_module
-from nodecompute.api.microversion_ladder import (EVERY_ROUTE, KINDS, OWNERS, SERVED, STATUSES, Change, Step, feature_of,
-                                                 highest_complete, ladder, render_markdown)
+from nodecompute.api.microversion_ladder import (EVERY_ROUTE, KINDS, OWNERS, SERVED, STATUSES, Change, Step,
+                                                 feature_of)
+from nodecompute.api.microversion_steps import highest_complete, ladder, render_markdown
 from nodecompute.api.nova_catalog import find
 from nodecompute.api.nova_operations import NOVA_MAX_VERSION, version_key
 from tests.conftest import REPO
@@ -121,7 +122,7 @@ def test_highest_complete_today_is_2_1():
 def test_docs_microversions_md_is_current():
     assert (REPO / "docs" / "microversions.md").read_text() == render_markdown(), (
         "docs/microversions.md is stale: regenerate it with "
-        ".venv/bin/python -c 'from nodecompute.api.microversion_ladder import render_markdown as r; "
+        ".venv/bin/python -c 'from nodecompute.api.microversion_steps import render_markdown as r; "
         "open(\"docs/microversions.md\", \"w\").write(r())'")
 
 
