@@ -14,12 +14,13 @@ from nodecompute.api import access_log, face, faults
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, quotas_key,
-                                  reconciler_key, response_cache_key, servers_key)
+from nodecompute.api.keys import (clock_key, config_key, flavors_key, identity_key, images_key, keypairs_key,
+                                  quotas_key, reconciler_key, response_cache_key, servers_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config
 from nodecompute.db.store import Store
+from nodecompute.domain.models import Clock, utcnow
 from nodecompute.identity import accounts
 from nodecompute.identity.service import IdentityService
 
@@ -33,12 +34,15 @@ MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
 SYSTEM_QEMU_GROUP = "libvirt-qemu"  # the group QEMU runs as under qemu:///system (Debian)
 
 def create_app(cfg: Config, *, with_servers: bool = True,
-               hypervisor_factory: Callable[[Config], Hypervisor] | None = None) -> web.Application:
+               hypervisor_factory: Callable[[Config], Hypervisor] | None = None,
+               clock: Clock = utcnow) -> web.Application:
     """The root application: request ids, the faces (compute, identity, image; each a sub-application with its
     dialect) and the cleanup contexts that open the services. More faces may be mounted until the app starts.
-    `hypervisor_factory` makes the (unopened) hypervisor; tests hand in a scripted one."""
+    `hypervisor_factory` makes the (unopened) hypervisor; tests hand in a scripted one. `clock` (naive UTC now)
+    reaches every service through its constructor; tests hand in one they move."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[faults.root_middleware])
     app[config_key] = cfg
+    app[clock_key] = clock
     app[response_cache_key] = VersionedCache(max_entries=256)
     app.cleanup_ctx.append(_state_ctx)
     if with_servers:
@@ -57,20 +61,20 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     from nodecompute.compute.keypairs import KeypairService
     from nodecompute.compute.quotas import QuotaService
 
-    cfg = app[config_key]
+    cfg, clock = app[config_key], app[clock_key]
     await asyncio.to_thread(prepare_data_dir, cfg)
     store = Store(cfg.db_path)
     await store.open()
-    await store.write(accounts.bootstrap, cfg)
-    identity = IdentityService(store, cfg)
+    await store.write(accounts.bootstrap, cfg, clock())
+    identity = IdentityService(store, cfg, clock)
     quotas = QuotaService(store, cfg)
-    images = ImageService(store, image_files(cfg), cfg, quotas)
+    images = ImageService(store, image_files(cfg), cfg, quotas, clock=clock)
     await images.requeue_interrupted_uploads()
     app[store_key] = store
     app[identity_key] = identity
     app[quotas_key] = quotas
-    app[flavors_key] = FlavorService(store)
-    app[keypairs_key] = KeypairService(store, quotas)
+    app[flavors_key] = FlavorService(store, clock)
+    app[keypairs_key] = KeypairService(store, quotas, clock)
     app[images_key] = images
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
@@ -113,7 +117,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.virt import displays
     from nodecompute.virt.console import ConsoleLogTrimmer
 
-    cfg, store = app[config_key], app[store_key]
+    cfg, store, clock = app[config_key], app[store_key], app[clock_key]
     qemu_group = SYSTEM_QEMU_GROUP if cfg.libvirt_uri.startswith("qemu:///system") else None
     display_dir = displays.prepare(displays.socket_dir(cfg.data_dir), qemu_group=qemu_group)
     log.info("VNC displays are UNIX sockets in %s", display_dir)
@@ -128,10 +132,11 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     capacity = placement.host_capacity(cfg.compute, host_vcpus=hv.host.vcpus, host_memory_mb=hv.host.memory_mb,
                                        disk_total=guests.disk_capacity())
     service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
-                            keypairs=app[keypairs_key], quotas=app[quotas_key])
+                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock)
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache)
-    reconciler = Reconciler(store, guests, hv, cfg, redo, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
+    reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
+                            reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
     tasks: list[asyncio.Task] = []
     try:

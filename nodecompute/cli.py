@@ -9,7 +9,9 @@ from pathlib import Path
 
 from nodecompute import config as config_mod
 from nodecompute.config import Config
+from nodecompute.domain.models import Clock, utcnow
 
+clock: Clock = utcnow  # what the commands stamp their rows with (the daemon's is create_app's)
 DEFAULT_CONFIG_PATHS = (Path("/etc/nodecompute/nodecompute.toml"),)
 CONFIG_HELP = ("TOML config file (default: $NODECOMPUTE_CONFIG, /etc/nodecompute/nodecompute.toml if present, else "
                "built-in defaults); before or after the command")

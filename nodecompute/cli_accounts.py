@@ -7,9 +7,11 @@ takes effect on the very next request.
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 from typing import Any
 
+from nodecompute import cli
 from nodecompute.cli import load_config
 from nodecompute.config import Config
 
@@ -44,7 +46,7 @@ def _enabled(flag: bool) -> str:
 def cmd_project_create(args: argparse.Namespace) -> int:
     from nodecompute.db import identity as idb
 
-    project = _write(args, idb.create_project, args.name, args.description or "")
+    project = _write(args, functools.partial(idb.create_project, now=cli.clock()), args.name, args.description or "")
     print(f"project {project.name} id {project.id}")
     return 0
 
@@ -78,7 +80,8 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     from nodecompute.identity import accounts
 
     password = args.password or accounts.generate_password()
-    user = _write(args, accounts.create_user, args.name, args.project, args.role, password, with_cfg=True)
+    user = _write(args, functools.partial(accounts.create_user, now=cli.clock()), args.name, args.project, args.role,
+                  password, with_cfg=True)
     print(f"user {user.name} id {user.id} role {args.role} in project {args.project}")
     if not args.password:
         print(f"password: {password}")

@@ -16,7 +16,7 @@ from nodecompute.caching import VersionedCache
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
-from nodecompute.domain.models import AuthContext
+from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
 from nodecompute.identity.service import IdentityService
@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imp
     from nodecompute.compute.servers import ServerService
 
 config_key = web.AppKey("config", Config)
+clock_key: web.AppKey[Clock] = web.AppKey("clock")  # create_app's clock: naive UTC now
 identity_key = web.AppKey("identity", IdentityService)
 quotas_key = web.AppKey("quotas", QuotaService)
 flavors_key = web.AppKey("flavors", FlavorService)

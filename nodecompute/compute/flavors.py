@@ -14,7 +14,7 @@ from nodecompute.domain.errors import BadRequest, Forbidden, NotFound
 from nodecompute.domain.flavor_models import (
     MAX_INT, SQL_SP_FLOAT_MAX, FlavorExtraSpecNotFound, FlavorQuery, InvalidInput,
 )
-from nodecompute.domain.models import Flavor
+from nodecompute.domain.models import Clock, Flavor
 from nodecompute.db import flavors as fdb
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Store
@@ -61,8 +61,9 @@ def _flavor_id(value: Any) -> str:
 
 
 class FlavorService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
+        self.clock = clock
 
     @staticmethod
     def _filter_project(project_id: str, is_admin: bool) -> str | None:
@@ -94,7 +95,7 @@ class FlavorService:
             ephemeral_gb=_integer(ephemeral, "ephemeral_gb", 0), swap=_integer(swap, "swap", 0),
             rxtx_factor=_rxtx_factor(rxtx_factor), is_public=bool(is_public),
         )
-        return await self.store.write(fdb.insert_flavor, flavor)
+        return await self.store.write(fdb.insert_flavor, flavor, self.clock())
 
     async def delete(self, flavorid: str) -> None:
         await self.store.write(fdb.delete_flavor, flavorid)

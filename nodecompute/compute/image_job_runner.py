@@ -336,7 +336,8 @@ class ImageJobs:
         fields = {"id": r.image_id, "name": r.name, "disk_format": "raw", "container_format": "bare",
                   "min_disk": r.min_disk, "min_ram": r.min_ram, "visibility": "private"}
         try:
-            await self.catalog.create_with_content(new_image(job.project_id, fields, r.properties, []), stored)
+            await self.catalog.create_with_content(new_image(job.project_id, fields, r.properties, [], self.clock()),
+                                                   stored)
         except errors.Conflict:
             return await self._fail(IMPORT, job.id, ImportFailure.ID_IN_USE.format(image_id=r.image_id))
         await self.store.update(IMPORT, job.id, lambda j: jobs.complete(j, self.clock()))

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nodecompute.domain.errors import BadRequest, QuotaExceeded
-from nodecompute.domain.models import Keypair, utcnow
+from nodecompute.domain.models import Clock, Keypair
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.db import keypairs as keypairs_db
 from nodecompute.db.store import Store
@@ -69,9 +69,10 @@ def validate_name(name: str) -> None:
 
 
 class KeypairService:
-    def __init__(self, store: Store, quotas: QuotaService) -> None:
+    def __init__(self, store: Store, quotas: QuotaService, clock: Clock) -> None:
         self.store = store
         self.quotas = quotas
+        self.clock = clock
 
     def list(self, user_id: str) -> list[Keypair]:
         return self.store.read(keypairs_db.list_keypairs, user_id)
@@ -94,7 +95,7 @@ class KeypairService:
         else:
             print_ = fingerprint(public_key)
         record = Keypair(user_id=user_id, name=name, fingerprint=print_, public_key=public_key,
-                         type=KEYPAIR_TYPE_SSH, created_at=utcnow())
+                         type=KEYPAIR_TYPE_SSH, created_at=self.clock())
         try:
             stored = await self.store.write(keypairs_db.insert_keypair, record, limit)
         except keypairs_db.KeypairQuotaReached:

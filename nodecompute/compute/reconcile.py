@@ -21,7 +21,7 @@ from datetime import timedelta
 
 from nodecompute.domain import states
 from nodecompute.compute.guests import Guests
-from nodecompute.domain.models import utcnow
+from nodecompute.domain.models import Clock
 from nodecompute.domain.server_models import Server
 from nodecompute.config import Config
 from nodecompute.db import servers as sdb
@@ -45,9 +45,10 @@ class Redo:
 
 
 class Reconciler:
-    def __init__(self, store: Store, guests: Guests, hv: Hypervisor, cfg: Config, redo: Redo, *,
+    def __init__(self, store: Store, guests: Guests, hv: Hypervisor, cfg: Config, redo: Redo, *, clock: Clock,
                  reap_orphans: bool, stop_event_delay: float = STOP_EVENT_DELAY) -> None:
         self.store = store
+        self.clock = clock
         self.guests = guests
         self.hv = hv
         self.cfg = cfg
@@ -83,7 +84,7 @@ class Reconciler:
         if server.vm_state == states.BUILDING or task in states.BUILD_TASKS:
             log.warning("server %s was building at the last stop: ERROR", server.uuid)
             await self.guests.destroy(server.uuid, server.instance_name)
-            await self.store.write(sdb.set_fault, server.uuid, 500, INTERRUPTED_BUILD)
+            await self.store.write(sdb.set_fault, server.uuid, 500, INTERRUPTED_BUILD, now=self.clock())
         elif task == states.DELETING:
             await self.redo.finish_delete(server)
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
@@ -135,7 +136,8 @@ class Reconciler:
             await self.hv.destroy(server.instance_name)
             values["power_state"] = states.SHUTDOWN
         if values:
-            await self.store.write(sdb.update_server, server.uuid, values, expected_task_state=(None,))
+            await self.store.write(sdb.update_server, server.uuid, values, now=self.clock(),
+                                   expected_task_state=(None,))
 
     async def consume_events(self) -> None:
         loop = asyncio.get_running_loop()
@@ -162,7 +164,7 @@ class Reconciler:
                 for server in self.store.read(sdb.list_all_live):
                     await self.sync_power_state(server.uuid)
                 retention = timedelta(seconds=self.cfg.compute.deleted_retention)
-                await self.store.write(sdb.purge_deleted, utcnow() - retention)
+                await self.store.write(sdb.purge_deleted, self.clock() - retention)
             except Exception:
                 log.exception("periodic reconciliation failed")
 

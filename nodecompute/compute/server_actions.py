@@ -38,7 +38,7 @@ from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
 from nodecompute.domain.errors import InstanceInvalidState
-from nodecompute.domain.models import AuthContext
+from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.domain.server_models import ActionRequest, Server
 
 log = logging.getLogger(__name__)
@@ -77,10 +77,11 @@ WORK: dict[str, Work] = {
 
 
 class ServerActions:
-    def __init__(self, store: Store, guests: Guests, tasks: ServerTasks) -> None:
+    def __init__(self, store: Store, guests: Guests, tasks: ServerTasks, clock: Clock) -> None:
         self.store = store
         self.guests = guests
         self.tasks = tasks
+        self.clock = clock
 
     async def request(self, ctx: AuthContext, server_id: str, req: ActionRequest) -> None:
         """Check and begin the action, then run its work in the background."""
@@ -116,24 +117,26 @@ class ServerActions:
     async def _begin(self, server: Server, rule: states.ActionRule,
                      expected: tuple[str | None, ...]) -> Server | None:
         return await self.store.write(servers_db.update_server, server.uuid, {"task_state": rule.task},
-                                      expected_task_state=expected)
+                                      now=self.clock(), expected_task_state=expected)
 
     async def _run(self, name: str, server: Server) -> None:
         rule = states.ACTIONS[name]
 
         async def started() -> None:
             if rule.started is not None:
-                await self.store.write(servers_db.update_server, server.uuid, {"task_state": rule.started})
+                await self.store.write(servers_db.update_server, server.uuid, {"task_state": rule.started},
+                                       now=self.clock())
 
         async with self.tasks.lock(server.uuid):
             try:
                 await WORK[name](self.guests, server, started)
                 vm_state, power_state = rule.done
                 await self.store.write(servers_db.update_server, server.uuid,
-                                       {"vm_state": vm_state, "task_state": None, "power_state": power_state})
+                                       {"vm_state": vm_state, "task_state": None, "power_state": power_state},
+                                       now=self.clock())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.error("%s of server %s failed: %s", rule.message_name, server.uuid, exc, exc_info=True)
                 await self.store.write(servers_db.set_fault, server.uuid, 500, f"{rule.message_name} failed: {exc}",
-                                       traceback.format_exc())
+                                       traceback.format_exc(), now=self.clock())

@@ -22,7 +22,7 @@ from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_po
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.metadata_documents import sanitize_hostname
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, Clock, isotime
 from nodecompute.compute import placement
 from nodecompute.compute.block_devices import plan_block_devices
 from nodecompute.compute.quotas import QuotaService
@@ -57,8 +57,10 @@ def reservation_id() -> str:
 
 class ServerService:
     def __init__(self, store: Store, cfg: Config, guests: Guests, *, capacity: placement.HostCapacity,
-                 flavors: FlavorService, images: ImageService, keypairs: KeypairService, quotas: QuotaService) -> None:
+                 flavors: FlavorService, images: ImageService, keypairs: KeypairService, quotas: QuotaService,
+                 clock: Clock) -> None:
         self.store = store
+        self.clock = clock
         self.cfg = cfg
         self.guests = guests
         self.capacity = capacity
@@ -67,7 +69,7 @@ class ServerService:
         self.keypairs = keypairs
         self.quotas = quotas
         self.tasks = ServerTasks()
-        self.actions = ServerActions(store, guests, self.tasks)
+        self.actions = ServerActions(store, guests, self.tasks, clock)
 
     # ----- reads -------------------------------------------------------------------------------------------------
 
@@ -147,7 +149,7 @@ class ServerService:
         return image
 
     def _rows(self, ctx, req: CreateRequest, flavor, image, key_data, count: int) -> list[dict]:
-        now = isotime(utcnow())
+        now = isotime(self.clock())
         rid = reservation_id()
         disk_config = req.disk_config or (
             "AUTO" if str(image.properties.get("auto_disk_config", "")).lower() == "true" else "MANUAL")
@@ -192,7 +194,7 @@ class ServerService:
             await self.guests.start(server)
             crash_point("domain_started")
             await self._set(server, {"vm_state": states.ACTIVE, "task_state": None, "power_state": states.RUNNING,
-                                     "launched_at": isotime(utcnow()), "progress": 100})
+                                     "launched_at": isotime(self.clock()), "progress": 100})
             log.info("server %s (%s) is ACTIVE", server.uuid, server.instance_name)
         except asyncio.CancelledError:
             await asyncio.shield(self.guests.destroy(server.uuid, server.instance_name))
@@ -202,7 +204,7 @@ class ServerService:
             await self.guests.destroy(server.uuid, server.instance_name)
             message = str(exc) if isinstance(exc, _BuildFailure) else f"Build of instance {server.uuid} failed: {exc}"
             details = None if isinstance(exc, _BuildFailure) else traceback.format_exc()
-            await self.store.write(sdb.set_fault, server.uuid, 500, message, details)
+            await self.store.write(sdb.set_fault, server.uuid, 500, message, details, now=self.clock())
 
     async def _host_has_room(self, server: Server) -> bool:
         """The one-host scheduler: the server must fit the host's capacity beside every earlier server."""
@@ -213,7 +215,7 @@ class ServerService:
 
     async def update(self, ctx: AuthContext, server_id: str, values: dict) -> Server:
         check_writable(ctx, self.get(ctx, server_id))
-        updated = await self.store.write(sdb.update_server, server_id, values)
+        updated = await self.store.write(sdb.update_server, server_id, values, now=self.clock())
         if updated is None:
             raise InstanceNotFound(instance_id=server_id)
         return updated
@@ -222,13 +224,13 @@ class ServerService:
         server = self.get(ctx, server_id)
         check_writable(ctx, server)
         await self.tasks.cancel(server.uuid)  # a build is cancelled and cleaned up; an action is abandoned
-        await self.store.write(sdb.update_server, server.uuid, {"task_state": states.DELETING})
+        await self.store.write(sdb.update_server, server.uuid, {"task_state": states.DELETING}, now=self.clock())
         async with self.tasks.lock(server.uuid):
             await self.finish_delete(server)
 
     async def finish_delete(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)
-        await self.store.write(sdb.mark_deleted, server.uuid)
+        await self.store.write(sdb.mark_deleted, server.uuid, now=self.clock())
         await self.prune_base_cache()
         log.info("server %s deleted", server.uuid)
 
@@ -255,18 +257,18 @@ class ServerService:
         merged = dict(metadata) if replace else {**server.metadata, **metadata}
         placement.check_metadata_count(self.quotas.limits(ctx.project_id), len(merged))
         fn = sdb.replace_metadata if replace else sdb.merge_metadata
-        await self.store.write(fn, server.uuid, metadata)
+        await self.store.write(fn, server.uuid, metadata, now=self.clock())
         return self.store.read(sdb.get_server, server.uuid).metadata
 
     async def delete_metadata_item(self, ctx: AuthContext, server_id: str, key: str) -> None:
         server = self.get(ctx, server_id)
         self._check_metadata_state(ctx, server)
-        await self.store.write(sdb.delete_metadata_key, server.uuid, key)
+        await self.store.write(sdb.delete_metadata_key, server.uuid, key, now=self.clock())
 
     # ----- helpers -----------------------------------------------------------------------------------------------
 
     async def _set(self, server: Server, values: dict) -> None:
-        await self.store.write(sdb.update_server, server.uuid, values)
+        await self.store.write(sdb.update_server, server.uuid, values, now=self.clock())
 
     def track(self, server_uuid: str, coro: Awaitable[None]) -> None:
         self.tasks.track(server_uuid, coro)

@@ -1,11 +1,15 @@
 """Plain records passed between the service and the adapters. No I/O, no framework types."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
+
+Clock = Callable[[], datetime]  # naive UTC now; the services get one through their constructors (app.py, cli.py)
 
 
 def utcnow() -> datetime:
+    """The system clock: the default the composition roots (create_app, the CLI) hand to the services."""
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
@@ -80,7 +84,7 @@ class Keypair:
     name: str
     fingerprint: str
     public_key: str
+    created_at: datetime
     type: str = "ssh"
-    created_at: datetime = field(default_factory=utcnow)
     serial: int = 0
     private_key: str | None = None  # only on the create response of a generated pair, never stored

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -63,17 +64,18 @@ def admin_password(cfg: Config) -> str:
     return password
 
 
-def bootstrap(db: Database, cfg: Config) -> str:
+def bootstrap(db: Database, cfg: Config, now: datetime) -> str:
     """Make sure project `admin` and user `admin` (role admin) exist and the password matches; write clouds.yaml.
 
     Returns the admin password. Safe to run on every start; the caller holds the write transaction.
     """
     hasher = password_hasher(cfg)
     password = admin_password(cfg)
-    project = idb.find_project(db, ADMIN_PROJECT) or idb.create_project(db, ADMIN_PROJECT, "Bootstrap project")
+    project = (idb.find_project(db, ADMIN_PROJECT)
+               or idb.create_project(db, ADMIN_PROJECT, "Bootstrap project", now=now))
     found = idb.find_user(db, ADMIN_USER)
     if found is None:
-        idb.create_user(db, ADMIN_USER, hasher.hash(password), project.id, "admin")
+        idb.create_user(db, ADMIN_USER, hasher.hash(password), project.id, "admin", now=now)
     else:
         user, password_hash = found
         if not verify_password(hasher, password_hash, password):
@@ -109,14 +111,15 @@ def _yaml_quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def create_user(db: Database, cfg: Config, name: str, project_ref: str, role: str, password: str) -> User:
+def create_user(db: Database, cfg: Config, name: str, project_ref: str, role: str, password: str, *,
+                now: datetime) -> User:
     """A new user with `role` in the project; an existing name is an error (its password is never touched here)."""
     _check_role(role)
     project = _project(db, project_ref)
     if idb.find_user(db, name) is not None:
         raise ValueError(f"user {name!r} exists already: change its password with `nodecompute user set-password "
                          f"{name}`, give it a role with `nodecompute user grant {name}`")
-    return idb.create_user(db, name, password_hasher(cfg).hash(password), project.id, role)
+    return idb.create_user(db, name, password_hasher(cfg).hash(password), project.id, role, now=now)
 
 
 def grant_role(db: Database, user_ref: str, project_ref: str, role: str) -> tuple[User, Project]:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from nodecompute.caching import VersionedCache
 from nodecompute.domain.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from nodecompute.domain.models import AuthContext, Project, utcnow
+from nodecompute.domain.models import AuthContext, Clock, Project
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.db.store import Store
@@ -31,9 +31,10 @@ class ForbiddenAction(Forbidden):
 
 
 class IdentityService:
-    def __init__(self, store: Store, cfg: Config) -> None:
+    def __init__(self, store: Store, cfg: Config, clock: Clock) -> None:
         self.store = store
         self.cfg = cfg
+        self.clock = clock
         self._hasher = accounts.password_hasher(cfg)
         # The KDF is CPU-bound and memory-hard: keep it off the loop, bounded to the host's cores.
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nc-kdf")
@@ -48,9 +49,10 @@ class IdentityService:
             return None
         digest = accounts.token_digest(token)
         ctx = self._validated.get(self.store.data_version(), digest)
-        if ctx is not None and ctx.expires_at > utcnow():
+        now = self.clock()
+        if ctx is not None and ctx.expires_at > now:
             return ctx
-        ctx = self.store.read(idb.token_context, digest)
+        ctx = self.store.read(idb.token_context, digest, now)
         if ctx is not None:
             self._validated.put(digest, ctx)
         return ctx
@@ -65,16 +67,16 @@ class IdentityService:
         user, password_hash = found
         guarded = lockout.applies(self.cfg, user)
         if guarded:
-            self.store.read(lockout.check, self.cfg, user.id, utcnow())
+            self.store.read(lockout.check, self.cfg, user.id, self.clock())
         ok = await loop.run_in_executor(self._kdf, accounts.verify_password, self._hasher, password_hash, password)
         if not ok:
             if guarded:
-                await self.store.write(lockout.record_failure, self.cfg, user.id, utcnow())
+                await self.store.write(lockout.record_failure, self.cfg, user.id, self.clock())
             raise AuthFailed()
         if not user.enabled:
             raise AuthFailed()
         if guarded:
-            await self.store.write(lockout.record_success, self.cfg, user.id, utcnow())
+            await self.store.write(lockout.record_success, self.cfg, user.id, self.clock())
         return await self._issue(user.id, user.name, project_ref or user.default_project_id, ("password",))
 
     async def authenticate_token(self, token: str, project_ref: str | None) -> tuple[str, AuthContext]:
@@ -95,7 +97,7 @@ class IdentityService:
         roles = self.store.read(idb.roles_for, user_id, project.id)
         if not roles:
             raise AuthFailed()
-        now = utcnow()
+        now = self.clock()
         ctx = AuthContext(
             user_id=user_id, user_name=user_name, project_id=project.id, project_name=project.name, roles=roles,
             issued_at=now, expires_at=expires_at or now + timedelta(seconds=self.cfg.identity.token_ttl),

@@ -5,6 +5,7 @@ import itertools
 
 import pytest
 
+from nodecompute.domain.models import utcnow
 from nodecompute.app import create_app, store_key
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
@@ -35,8 +36,8 @@ def make_user(api: Api, cfg: Config):
 
         def create(db):
             if idb.find_project(db, project) is None:
-                idb.create_project(db, project)
-            return accounts.create_user(db, cfg, user, project, role, "pw-" + user)
+                idb.create_project(db, project, now=utcnow())
+            return accounts.create_user(db, cfg, user, project, role, "pw-" + user, now=utcnow())
 
         await store.write(create)
         return await api.token(user, "pw-" + user, project)

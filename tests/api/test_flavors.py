@@ -10,6 +10,7 @@ from nodecompute.api.keys import flavors_key
 from nodecompute.app import store_key
 from nodecompute.domain.flavor_models import FlavorNotFound
 from nodecompute.db import identity as idb
+from nodecompute.domain.models import utcnow
 from tests.api.helpers import assert_fault
 
 DEFAULT_IDS = ["1", "2", "3", "4", "42", "5"]  # Nova sorts flavorid as a string
@@ -390,7 +391,7 @@ async def test_lists_are_never_stale_whoever_writes(api, admin_token, cfg):
     other = connect(cfg.db_path)
     try:
         run_write(other, fdb.insert_flavor, Flavor(flavorid="via-cli", name="via-cli", memory_mb=64, vcpus=1,
-                                                   root_gb=1))
+                                                   root_gb=1), utcnow())
     finally:
         other.close()
     assert "via-cli" in await _ids(api, admin_token)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from nodecompute.domain.models import utcnow
 from nodecompute.api.keys import reconciler_key, servers_key
 from nodecompute.app import create_app, store_key
 from nodecompute.db import servers as servers_db
@@ -93,7 +94,7 @@ async def test_an_interrupted_action_is_replayed_at_start(scripted, vm_state, po
     if power_state == states.SHUTDOWN:
         await hv.destroy(name)
     await app[store_key].write(servers_db.update_server, server_id, {
-        "vm_state": vm_state, "power_state": power_state, "task_state": task_state})
+        "vm_state": vm_state, "power_state": power_state, "task_state": task_state}, now=utcnow())
     hv.calls.clear()
     await app[reconciler_key].at_start()
     await app[servers_key].wait_idle()

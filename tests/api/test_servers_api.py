@@ -422,7 +422,7 @@ async def test_fault_and_progress_follow_status(api, make_user, admin_token):
     server = await _insert(api, _project_id(api, "proj-a"), vm_state=states.BUILDING, task_state=states.SPAWNING)
     body = (await (await api.get(f"/servers/{server.uuid}", token)).json())["server"]
     assert (body["status"], body["progress"]) == ("BUILD", 0) and "fault" not in body
-    await _store(api).write(sdb.set_fault, server.uuid, 500, "Build failed: boom", "Traceback ...")
+    await _store(api).write(sdb.set_fault, server.uuid, 500, "Build failed: boom", "Traceback ...", now=utcnow())
     body = (await (await api.get(f"/servers/{server.uuid}", token)).json())["server"]
     assert body["status"] == "ERROR" and "progress" not in body
     assert body["fault"]["message"] == "Build failed: boom" and body["fault"]["code"] == 500
@@ -449,7 +449,7 @@ async def test_show_404_for_names_other_projects_and_deleted(api, make_user):
     await assert_fault(await api.get("/servers/named", token_a), 404, "itemNotFound",
                        "Instance named could not be found.")
     await assert_fault(await api.get(f"/servers/{server.uuid}", token_b), 404, "itemNotFound")
-    await _store(api).write(sdb.mark_deleted, server.uuid)
+    await _store(api).write(sdb.mark_deleted, server.uuid, now=utcnow())
     await assert_fault(await api.get(f"/servers/{server.uuid}", token_a), 404, "itemNotFound")
 
 
@@ -491,7 +491,7 @@ async def test_changes_since_includes_deleted(api, make_user):
     pid = _project_id(api, "proj-a")
     old = await _insert(api, pid, when=utcnow() - timedelta(days=2))
     gone = await _insert(api, pid)
-    await _store(api).write(sdb.mark_deleted, gone.uuid)
+    await _store(api).write(sdb.mark_deleted, gone.uuid, now=utcnow())
     since = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     resp = await api.get("/servers/detail", token, params={"changes-since": since})
     found = (await resp.json())["servers"]

@@ -13,6 +13,7 @@ import subprocess
 
 import pytest
 
+from nodecompute.domain.models import utcnow
 from nodecompute.api.keys import images_key, servers_key
 from nodecompute.app import create_app, store_key
 from nodecompute.db import servers as sdb
@@ -144,8 +145,8 @@ def make_user_on(cfg):
 
         def create(db):
             if idb.find_project(db, project) is None:
-                idb.create_project(db, project)
-            return accounts.create_user(db, cfg, "capacity-user", project, "member", "pw-capacity")
+                idb.create_project(db, project, now=utcnow())
+            return accounts.create_user(db, cfg, "capacity-user", project, "member", "pw-capacity", now=utcnow())
 
         await store.write(create)
         return await api.token("capacity-user", "pw-capacity", project)

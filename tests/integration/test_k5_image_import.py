@@ -101,7 +101,7 @@ async def world(cfg, tmp_path, guest_vmdk):
     store = Store(cfg.db_path)
     await store.open()
     files = ImageFiles(cfg.data_dir)
-    service = ImageService(store, files, cfg)
+    service = ImageService(store, files, cfg, clock=utcnow)
     yield World(root, files, service, ServiceCatalog(service))
     await store.close()
 

@@ -9,6 +9,7 @@ from nodecompute import config as config_mod
 from nodecompute.__main__ import main
 from nodecompute.db import identity as idb
 from nodecompute.db.store import open_and_migrate, run_write
+from nodecompute.domain.models import utcnow
 from nodecompute.identity import accounts
 
 
@@ -27,7 +28,7 @@ def nc(cfg_file: Path, capsys):
 @pytest.fixture
 def db(cfg_file: Path):
     database = open_and_migrate(config_mod.load(cfg_file).db_path)
-    run_write(database, accounts.bootstrap, config_mod.load(cfg_file))
+    run_write(database, accounts.bootstrap, config_mod.load(cfg_file), utcnow())
     yield database
     database.close()
 
@@ -53,7 +54,7 @@ def _token(db, user: str, project: str) -> str:
 
 
 def _live(db, token: str) -> bool:
-    return idb.token_context(db, accounts.token_digest(token)) is not None
+    return idb.token_context(db, accounts.token_digest(token), utcnow()) is not None
 
 
 def test_user_create_on_an_existing_user_is_an_error_naming_set_password(nc, db, cfg_file):
