@@ -1,12 +1,12 @@
 """The server API through HTTP (#201-#203, #205-#207, #302, #309, #310, #401-#406, #501-#502, #1603) without a
-running guest: validation, views, filters, paging, sorting, roles, tenancy and action dispatch.
+running guest: validation, views, filters, paging, sorting, roles, tenancy and action dispatch (the pure parsing is
+tests/unit/test_server_requests.py's, the views tests/unit/test_server_views.py's).
 
 The app is the real one on the libvirt test driver (`test:///default`); list/filter tests insert server rows
 straight through nodecompute.db.servers.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import uuid
 from datetime import datetime, timedelta
@@ -14,17 +14,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from nodecompute.api import servers
 from nodecompute.api.keys import config_key, identity_key, images_key, servers_key
 from nodecompute.app import create_app, store_key
 from nodecompute.domain import states
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import isotime, utcnow
 from nodecompute.db import identity as idb
 from nodecompute.db import servers as sdb
 from tests.api.helpers import Api, assert_fault
 
 IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
-B64 = base64.b64encode
 
 
 @pytest.fixture
@@ -89,66 +87,6 @@ async def _server_ids(api: Api, token: str, query: str = "", detail: bool = Fals
 def _create_body(**server) -> dict:
     body = {"name": "vm", "imageRef": IMAGE_ID, "flavorRef": "42", **server}
     return {"server": {k: v for k, v in body.items() if v is not None}}
-
-
-# ----- pure parsing ---------------------------------------------------------------------------------------------
-
-def test_decode_create_defaults_and_conversions():
-    req = servers.decode_create({
-        "server": {"name": "vm", "imageRef": f"http://h/compute/images/{IMAGE_ID}", "flavorRef": 42,
-                   "min_count": "2", "config_drive": "True", "return_reservation_id": "yes",
-                   "user_data": B64(b"#!/bin/sh\n").decode(),
-                   "personality": [{"path": "/etc/motd", "contents": B64(b"hi").decode()}],
-                   "networks": "auto", "security_groups": [{"name": "default"}]},
-        "os:scheduler_hints": {"group": "g"},
-    })
-    assert (req.flavor_ref, req.min_count, req.max_count) == ("42", 2, 2)
-    assert req.config_drive and req.return_reservation_id
-    assert req.user_data == b"#!/bin/sh\n"
-    assert [(f.path, f.contents) for f in req.personality] == [("/etc/motd", b"hi")]
-    assert req.scheduler_hints == {"group": "g"}
-    assert req.image_ref.endswith(IMAGE_ID) and req.access_ipv4 == "" and req.disk_config is None
-
-
-def test_decode_create_accepts_wrapped_base64_and_helion_hints_key():
-    wrapped = base64.encodebytes(b"x" * 100).decode()  # MIME: lines of 76 characters
-    req = servers.decode_create({"server": {"name": "vm", "imageRef": IMAGE_ID, "flavorRef": "1",
-                                            "user_data": wrapped, "networks": []},
-                                 "OS-SCH-HNT:scheduler_hints": {"same_host": "x"}})
-    assert req.user_data == b"x" * 100 and req.scheduler_hints == {"same_host": "x"}
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("2024-05-06T07:08:09", datetime(2024, 5, 6, 7, 8, 9)),
-    ("2024-05-06T07:08:09.123456", datetime(2024, 5, 6, 7, 8, 9, 123456)),
-    ("2024-05-06T07:08:09Z", datetime(2024, 5, 6, 7, 8, 9)),
-    ("2024-05-06T09:08:09+02:00", datetime(2024, 5, 6, 7, 8, 9)),
-    ("2024-05-06T09:08:09Z+02:00", datetime(2024, 5, 6, 7, 8, 9)),
-    ("2024-05-06T09:08:09 02:00", datetime(2024, 5, 6, 7, 8, 9)),  # '+' unescaped in the URL
-])
-def test_changes_since_formats(text, expected):
-    assert servers.parse_changes_since(text) == expected
-
-
-def _ctx(admin: bool = False) -> AuthContext:
-    now = utcnow()
-    return AuthContext("u", "u", "p", "p", ("admin",) if admin else ("member",), now, now, "a")
-
-
-def test_sort_params_pairing_follows_nova():
-    from multidict import MultiDict
-
-    def sort(*pairs, admin=False):
-        return servers.parse_sort(MultiDict(pairs), _ctx(admin))
-
-    assert sort() == (("created_at", "desc"),)
-    assert sort(("sort_dir", "asc")) == (("created_at", "asc"),)
-    assert sort(("sort_key", "display_name")) == (("display_name", "desc"), ("created_at", "desc"))
-    assert sort(("sort_key", "display_name"), ("sort_key", "uuid"), ("sort_dir", "asc")) == (
-        ("display_name", "asc"), ("uuid", "asc"), ("created_at", "asc"))
-    assert sort(("sort_key", "vcpus"), ("sort_key", "display_name"), ("sort_dir", "asc"), ("sort_dir", "desc")) == (
-        ("display_name", "desc"), ("created_at", "desc"))  # ignored key dropped with its direction
-    assert sort(("sort_key", "host"), admin=True) == (("host", "desc"), ("created_at", "desc"))
 
 
 # ----- create validation ----------------------------------------------------------------------------------------
