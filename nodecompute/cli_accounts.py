@@ -44,17 +44,18 @@ def _enabled(flag: bool) -> str:
 
 
 def cmd_project_create(args: argparse.Namespace) -> int:
-    from nodecompute.db import identity as idb
+    from nodecompute.db import identity as identity_db
 
-    project = _write(args, functools.partial(idb.create_project, now=cli.clock()), args.name, args.description or "")
+    create = functools.partial(identity_db.create_project, now=cli.clock())
+    project = _write(args, create, args.name, args.description or "")
     print(f"project {project.name} id {project.id}")
     return 0
 
 
 def cmd_project_list(args: argparse.Namespace) -> int:
-    from nodecompute.db import identity as idb
+    from nodecompute.db import identity as identity_db
 
-    for project in _read(args, idb.list_projects):
+    for project in _read(args, identity_db.list_projects):
         print(f"{project.id}  {project.name}  {_enabled(project.enabled)}  {project.description}")
     return 0
 
@@ -133,9 +134,9 @@ def cmd_user_revoke_tokens(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    from nodecompute.db import identity as idb
+    from nodecompute.db import identity as identity_db
 
-    for row in _read(args, idb.list_users):
+    for row in _read(args, identity_db.list_users):
         print(f"{row['id']}  {row['name']}  {_enabled(row['enabled'])}  project={row['project'] or '-'}  "
               f"roles={row['roles'] or '-'}")
     return 0

@@ -17,8 +17,8 @@ from nodecompute.cli import load_config
 from nodecompute.compute.image_patch import check_property_names
 from nodecompute.compute.images import create_tx, delete_tx, image_files, new_image, with_content
 from nodecompute.domain.models import AuthContext
-from nodecompute.db import identity as idb
-from nodecompute.db import images as imgdb
+from nodecompute.db import identity as identity_db
+from nodecompute.db import images as images_db
 from nodecompute.db.store import open_and_migrate, run_write
 from nodecompute.identity.accounts import ADMIN_PROJECT
 from nodecompute.storage.errors import InvalidImage
@@ -27,9 +27,7 @@ LIST_ALL = 1 << 31
 
 
 def _operator(project_id: str = "") -> AuthContext:
-    now = cli.clock()
-    return AuthContext(user_id="nodecompute-cli", user_name="nodecompute-cli", project_id=project_id,
-                       project_name="", roles=("admin",), expires_at=now, issued_at=now, audit_id="cli")
+    return AuthContext.system("nodecompute-cli", cli.clock(), project_id)
 
 
 class Progress:
@@ -64,9 +62,9 @@ def _properties(pairs: list[str]) -> dict[str, str]:
 
 
 def _owner_tx(db, ref: str) -> str:
-    project = idb.find_project(db, ref)
+    project = identity_db.find_project(db, ref)
     if project is None and ref == ADMIN_PROJECT:
-        project = idb.create_project(db, ADMIN_PROJECT, "Bootstrap project", now=cli.clock())
+        project = identity_db.create_project(db, ADMIN_PROJECT, "Bootstrap project", now=cli.clock())
     if project is None:
         raise ValueError(f"project {ref!r} not found")
     return project.id
@@ -105,7 +103,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     db = open_and_migrate(load_config(args.config).db_path)
-    for image in imgdb.list_images(db, ImageQuery(limit=LIST_ALL), None):
+    for image in images_db.list_images(db, ImageQuery(limit=LIST_ALL), None):
         print(f"{image.id}  {image.name or '-'}  {image.status}  {image.visibility}  {image.disk_format or '-'}  "
               f"{image.size if image.size is not None else '-'}  owner={image.owner}")
     return 0
@@ -115,7 +113,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     db = open_and_migrate(cfg.db_path)
     image = run_write(db, delete_tx, _operator(), args.id, cli.clock())
-    if image.content_sha256 and not imgdb.content_referenced(db, image.content_sha256):
+    if image.content_sha256 and not images_db.content_referenced(db, image.content_sha256):
         asyncio.run(image_files(cfg).remove(image.content_sha256))
     print(f"image {image.id} deleted")
     return 0

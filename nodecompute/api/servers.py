@@ -10,7 +10,6 @@ import base64
 import binascii
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
@@ -20,14 +19,13 @@ from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
 from nodecompute.api.keys import config_key, servers_key
 from nodecompute.api.respond import parse_body, parse_query, respond
-from nodecompute.api.validation import to_bool
+from nodecompute.api.validation import page_size, parse_changes_since, to_bool
 from nodecompute.domain import regex
 from nodecompute.domain.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
-from nodecompute.domain.models import AuthContext
+from nodecompute.domain.models import AuthContext, id_from_ref
 from nodecompute.domain.server_models import (BlockDeviceRequest, CreateRequest, InjectedFileSpec, NetworkRequest,
                                               ServerFilters)
 
-MAX_LIMIT = 1000
 REGEX_FILTERS = ("name", "ip", "ip6")
 _WHITESPACE = re.compile(r"\s")
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")  # Nova's B64_REGEX
@@ -141,20 +139,6 @@ class ListQuery:
     matches_nothing: bool  # a filter no server can match (an ip, another host)
 
 
-def parse_changes_since(text: str) -> datetime:
-    """ISO 8601 (behaviour.md section 7): no zone (UTC), Z, +-hh:mm, Helion's Z+-hh:mm -> naive UTC."""
-    value = text.strip()
-    value = re.sub(r"Z(?=[+-])", "", value)
-    value = re.sub(r"(\d{2}:\d{2}(?:\.\d+)?) (\d{2}:?\d{2})$", r"\1+\2", value)  # '+' decoded as a space
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest("Invalid filter field: changes-since.") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    return parsed
-
-
 def parse_sort(query: MultiMapping[str], ctx: AuthContext) -> tuple[tuple[str, str], ...]:
     """Nova's get_sort_params + remove_invalid_sort_keys + process_sort_params."""
     keys = [k.strip() for k in query.getall("sort_key", [])] or ["created_at"]
@@ -176,11 +160,6 @@ def parse_sort(query: MultiMapping[str], ctx: AuthContext) -> tuple[tuple[str, s
     return tuple(pairs)
 
 
-def _limit(values: dict[str, Any]) -> int:
-    limit = int(values.get("limit", 0))
-    return MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
-
-
 def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: AuthContext, host_name: str) -> ListQuery:
     """`values`: the query as its schema checked it (respond.parse_query); `query`: every value of it."""
     name = values.get("name")
@@ -195,13 +174,13 @@ def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: Auth
     filters = ServerFilters(
         name=name or None,
         statuses=tuple(s.strip().upper() for s in query.getall("status", [])),
-        image=values["image"].rstrip("/").rsplit("/", 1)[-1] if values.get("image") else None,
-        flavor=values["flavor"].rstrip("/").rsplit("/", 1)[-1] if values.get("flavor") else None,
+        image=id_from_ref(values["image"]) if values.get("image") else None,
+        flavor=id_from_ref(values["flavor"]) if values.get("flavor") else None,
         changes_since=parse_changes_since(changes_since) if changes_since is not None else None,
         reservation_id=values.get("reservation_id") or None,
         all_tenants=all_tenants,
         project_id=project,
-        limit=_limit(values),
+        limit=page_size(int(values.get("limit", 0))),
         marker=values.get("marker"),
         sort=parse_sort(query, ctx),
     )

@@ -19,10 +19,10 @@ from typing import Any
 from nodecompute.domain import errors
 from nodecompute.domain.image_models import ACTIVE, HASH_ALGO, QUEUED, SAVING, Image, ImageQuery
 from nodecompute.compute.image_patch import PatchOp, apply_patch, check_property_names
-from nodecompute.domain.models import AuthContext, Clock, isotime
+from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
-from nodecompute.db import images as idb
+from nodecompute.db import images as images_db
 from nodecompute.db.store import Store
 from nodecompute.storage.errors import ImageTooLarge as StoredTooLarge
 from nodecompute.storage.errors import InvalidImage
@@ -109,13 +109,13 @@ def _check_publicize(ctx: AuthContext, before: str | None, after: str) -> None:
 # Write transactions: each runs whole on the writer thread inside BEGIN IMMEDIATE.
 
 def create_tx(db, image: Image) -> Image:
-    if idb.image_exists(db, image.id):
+    if images_db.image_exists(db, image.id):
         raise errors.Conflict(f"Image with identifier {image.id} already exists!")
-    return idb.insert_image(db, image)
+    return images_db.insert_image(db, image)
 
 
 def _patch_tx(db, ctx: AuthContext, image_id: str, ops: list[PatchOp], limit: int, now: datetime) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
     changed = apply_patch(image, ops, now)
     _check_publicize(ctx, image.visibility, changed.visibility)
     if len(changed.properties) > len(image.properties):
@@ -123,53 +123,53 @@ def _patch_tx(db, ctx: AuthContext, image_id: str, ops: list[PatchOp], limit: in
     if len(changed.tags) > MAX_TAGS:
         raise errors.TooLarge(f"The limit has been exceeded on the number of allowed image tags. "
                               f"Attempted: {len(changed.tags)}, Maximum: {MAX_TAGS}")
-    return idb.save_image(db, changed)
+    return images_db.save_image(db, changed)
 
 
 def _properties_tx(db, ctx: AuthContext, image_id: str, properties: dict[str, str], replace: bool,
                    limit: int, now: datetime) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
     merged = dict(properties) if replace else {**image.properties, **properties}
     _check_limit(len(merged), limit)
-    return idb.save_image(db, dataclasses.replace(image, properties=merged, updated_at=now))
+    return images_db.save_image(db, dataclasses.replace(image, properties=merged, updated_at=now))
 
 
 def _delete_property_tx(db, ctx: AuthContext, image_id: str, key: str, now: datetime) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
     if key not in image.properties:
         raise errors.NotFound("Invalid metadata key")
     remaining = {k: v for k, v in image.properties.items() if k != key}
-    return idb.save_image(db, dataclasses.replace(image, properties=remaining, updated_at=now))
+    return images_db.save_image(db, dataclasses.replace(image, properties=remaining, updated_at=now))
 
 
 def delete_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
     if image.protected:
         raise ImageProtected(image_id=image_id)
     if image.status == SAVING:
         raise errors.Conflict(f"Image {image_id} could not be deleted because its data is being uploaded.")
-    idb.mark_deleted(db, image_id, isotime(now))
+    images_db.mark_deleted(db, image_id, isotime(now))
     return image
 
 
 def _begin_upload_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
     if image.status != QUEUED:
         raise ImageStateConflict(current=image.status, new=SAVING)
-    return idb.save_image(db, dataclasses.replace(image, status=SAVING, updated_at=now), expected_status=QUEUED)
+    return images_db.save_image(db, dataclasses.replace(image, status=SAVING, updated_at=now), expected_status=QUEUED)
 
 
 def _reset_upload_tx(db, image_id: str, now: datetime) -> None:
-    image = idb.get_image(db, image_id)
+    image = images_db.get_image(db, image_id)
     if image is not None and image.status == SAVING:
-        idb.save_image(db, dataclasses.replace(image, status=QUEUED, updated_at=now), expected_status=SAVING)
+        images_db.save_image(db, dataclasses.replace(image, status=QUEUED, updated_at=now), expected_status=SAVING)
 
 
 def _finish_upload_tx(db, image_id: str, stored: StoredImage, now: datetime) -> Image | None:
-    image = idb.get_image(db, image_id)
+    image = images_db.get_image(db, image_id)
     if image is None or image.status != SAVING:
         return None
-    return idb.save_image(db, with_content(image, stored, now), expected_status=SAVING)
+    return images_db.save_image(db, with_content(image, stored, now), expected_status=SAVING)
 
 
 async def _capped(chunks: AsyncIterator[bytes], maximum: int) -> AsyncIterator[bytes]:
@@ -195,7 +195,7 @@ class ImageService:
     # Reads (inline on the read connection).
 
     def get(self, ctx: AuthContext, image_id: str) -> Image:
-        image = self.store.read(idb.get_image, image_id)
+        image = self.store.read(images_db.get_image, image_id)
         if image is None or not image.visible_to(ctx.project_id, ctx.is_admin):
             raise ImageNotFound(image_id=image_id)
         return image
@@ -205,15 +205,15 @@ class ImageService:
         marker = None
         if query.marker is not None:
             deleted_too = query.changes_since is not None
-            marker = self.store.read(lambda db: idb.get_image(db, query.marker, include_deleted=deleted_too))
+            marker = self.store.read(lambda db: images_db.get_image(db, query.marker, include_deleted=deleted_too))
             if marker is None or not marker.visible_to(ctx.project_id, ctx.is_admin):
                 raise errors.MarkerNotFound(marker=query.marker)
-        return self.store.read(idb.list_images, query, visible_to, marker)
+        return self.store.read(images_db.list_images, query, visible_to, marker)
 
     def get_for_boot(self, image_ref: str, project_id: str) -> Image:
         """The active image a server of `project_id` may boot: `image_ref` is an id or a URL ending in it."""
-        image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
-        image = self.store.read(idb.get_image, image_id)
+        image_id = id_from_ref(image_ref)
+        image = self.store.read(images_db.get_image, image_id)
         if image is None or not image.visible_to(project_id):
             raise ImageNotFound(f"Image {image_id} could not be found.")
         if image.status != ACTIVE:
@@ -269,16 +269,16 @@ class ImageService:
         if image.content_sha256:
             await self.release_content(image.content_sha256)
         before = self.clock() - timedelta(seconds=self.cfg.compute.deleted_retention)
-        await self.store.write(idb.purge_deleted, isotime(before))
+        await self.store.write(images_db.purge_deleted, isotime(before))
 
     async def requeue_interrupted_uploads(self) -> int:
         """At start: uploads a previous process was receiving can never finish; their images go back to queued."""
-        return await self.store.write(idb.requeue_saving, isotime(self.clock()))
+        return await self.store.write(images_db.requeue_saving, isotime(self.clock()))
 
     async def release_content(self, sha256: str) -> bool:
         """Remove the bytes when no live image references them any more; True when removed."""
         async with self._content_lock:
-            if self.store.read(idb.content_referenced, sha256):
+            if self.store.read(images_db.content_referenced, sha256):
                 return False
             await self.files.remove(sha256)
             return True

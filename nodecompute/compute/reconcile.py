@@ -24,7 +24,7 @@ from nodecompute.compute.guests import Guests
 from nodecompute.domain.models import Clock
 from nodecompute.domain.server_models import Server
 from nodecompute.config import Config
-from nodecompute.db import servers as sdb
+from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
 from nodecompute.virt.hypervisor import Hypervisor
 
@@ -58,7 +58,7 @@ class Reconciler:
         self._pending: dict[str, asyncio.TimerHandle] = {}
 
     async def at_start(self) -> None:
-        servers = self.store.read(sdb.list_all_live)
+        servers = self.store.read(servers_db.list_all_live)
         by_name = {s.instance_name: s for s in servers}
         for server in servers:
             await self._recover(server)
@@ -67,7 +67,7 @@ class Reconciler:
             server = by_name.get(name)
             if server is not None and server.uuid == tags.get("server_id"):
                 continue
-            row = self.store.read(sdb.find_server, tags.get("server_id", ""))
+            row = self.store.read(servers_db.find_server, tags.get("server_id", ""))
             if self.reap_orphans or (row is not None and row.deleted):
                 log.warning("reaping domain %s (server %s has no live row)", name, tags.get("server_id"))
                 await self.hv.destroy(name)
@@ -84,7 +84,7 @@ class Reconciler:
         if server.vm_state == states.BUILDING or task in states.BUILD_TASKS:
             log.warning("server %s was building at the last stop: ERROR", server.uuid)
             await self.guests.destroy(server.uuid, server.instance_name)
-            await self.store.write(sdb.set_fault, server.uuid, 500, INTERRUPTED_BUILD, now=self.clock())
+            await self.store.write(servers_db.set_fault, server.uuid, 500, INTERRUPTED_BUILD, now=self.clock())
         elif task == states.DELETING:
             await self.redo.finish_delete(server)
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
@@ -118,7 +118,7 @@ class Reconciler:
 
     async def sync_power_state(self, server_uuid: str) -> None:
         """Nova's _sync_instance_power_state for one server, skipped while it has a task."""
-        server = self.store.read(sdb.find_server, server_uuid)
+        server = self.store.read(servers_db.find_server, server_uuid)
         if server is None or server.deleted or server.task_state is not None:
             return
         power = await self.hv.power_state(server.instance_name)
@@ -136,7 +136,7 @@ class Reconciler:
             await self.hv.destroy(server.instance_name)
             values["power_state"] = states.SHUTDOWN
         if values:
-            await self.store.write(sdb.update_server, server.uuid, values, now=self.clock(),
+            await self.store.write(servers_db.update_server, server.uuid, values, now=self.clock(),
                                    expected_task_state=(None,))
 
     async def consume_events(self) -> None:
@@ -161,10 +161,10 @@ class Reconciler:
         while True:
             await asyncio.sleep(interval)
             try:
-                for server in self.store.read(sdb.list_all_live):
+                for server in self.store.read(servers_db.list_all_live):
                     await self.sync_power_state(server.uuid)
                 retention = timedelta(seconds=self.cfg.compute.deleted_retention)
-                await self.store.write(sdb.purge_deleted, self.clock() - retention)
+                await self.store.write(servers_db.purge_deleted, self.clock() - retention)
             except Exception:
                 log.exception("periodic reconciliation failed")
 

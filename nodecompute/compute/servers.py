@@ -22,7 +22,7 @@ from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_po
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.metadata_documents import sanitize_hostname
-from nodecompute.domain.models import AuthContext, Clock, isotime
+from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
 from nodecompute.compute import placement
 from nodecompute.compute.block_devices import plan_block_devices
 from nodecompute.compute.quotas import QuotaService
@@ -33,7 +33,7 @@ from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
                                               root_disk_bytes)
 from nodecompute.config import Config
-from nodecompute.db import servers as sdb
+from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
 
 log = logging.getLogger(__name__)
@@ -84,8 +84,8 @@ class ServerService:
             project = None
         filters = dataclasses.replace(filters, project_id=project)
         if filters.name:  # a user's regex runs on every candidate row: off the event loop
-            return await self.store.read_in_thread(sdb.list_servers, filters)
-        return self.store.read(sdb.list_servers, filters)
+            return await self.store.read_in_thread(servers_db.list_servers, filters)
+        return self.store.read(servers_db.list_servers, filters)
 
     def console_output(self, ctx: AuthContext, server_id: str, length: int | None) -> str:
         server = self.get(ctx, server_id)
@@ -119,7 +119,7 @@ class ServerService:
         count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
         admin_pass = req.admin_pass or generate_password()
         rows = self._rows(ctx, req, flavor, image, key_data, count)
-        servers = await self.store.write(sdb.insert_servers, rows, req.metadata, req.personality)
+        servers = await self.store.write(servers_db.insert_servers, rows, req.metadata, req.personality)
         crash_point("row_written")
         drive = DriveContent(files=req.personality, user_data=req.user_data, admin_pass=admin_pass)
         boot = BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
@@ -129,7 +129,7 @@ class ServerService:
         return CreateResult(servers=tuple(servers), admin_pass=admin_pass, reservation_id=rows[0]["reservation_id"])
 
     def _flavor_for_boot(self, ctx: AuthContext, ref: str):
-        flavor_id = ref.rstrip("/").rsplit("/", 1)[-1]
+        flavor_id = id_from_ref(ref)
         try:
             flavor = self.flavors.get_for_project(flavor_id, ctx.project_id, ctx.is_admin)
         except NotFound:
@@ -139,7 +139,7 @@ class ServerService:
         return flavor
 
     def _image_for_boot(self, ctx: AuthContext, ref: str):
-        image_id = ref.rstrip("/").rsplit("/", 1)[-1]
+        image_id = id_from_ref(ref)
         try:
             image = self.images.get_for_boot(image_id, ctx.project_id)
         except NotFound:
@@ -204,18 +204,18 @@ class ServerService:
             await self.guests.destroy(server.uuid, server.instance_name)
             message = str(exc) if isinstance(exc, _BuildFailure) else f"Build of instance {server.uuid} failed: {exc}"
             details = None if isinstance(exc, _BuildFailure) else traceback.format_exc()
-            await self.store.write(sdb.set_fault, server.uuid, 500, message, details, now=self.clock())
+            await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
 
     async def _host_has_room(self, server: Server) -> bool:
         """The one-host scheduler: the server must fit the host's capacity beside every earlier server."""
-        used = placement.HostUsage(**self.store.read(sdb.host_usage, server.serial))
+        used = placement.HostUsage(**self.store.read(servers_db.host_usage, server.serial))
         return placement.host_has_room(self.capacity, used)
 
     # ----- update, delete ----------------------------------------------------------------------------------------
 
     async def update(self, ctx: AuthContext, server_id: str, values: dict) -> Server:
         check_writable(ctx, self.get(ctx, server_id))
-        updated = await self.store.write(sdb.update_server, server_id, values, now=self.clock())
+        updated = await self.store.write(servers_db.update_server, server_id, values, now=self.clock())
         if updated is None:
             raise InstanceNotFound(instance_id=server_id)
         return updated
@@ -224,18 +224,18 @@ class ServerService:
         server = self.get(ctx, server_id)
         check_writable(ctx, server)
         await self.tasks.cancel(server.uuid)  # a build is cancelled and cleaned up; an action is abandoned
-        await self.store.write(sdb.update_server, server.uuid, {"task_state": states.DELETING}, now=self.clock())
+        await self.store.write(servers_db.update_server, server.uuid, {"task_state": states.DELETING}, now=self.clock())
         async with self.tasks.lock(server.uuid):
             await self.finish_delete(server)
 
     async def finish_delete(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)
-        await self.store.write(sdb.mark_deleted, server.uuid, now=self.clock())
+        await self.store.write(servers_db.mark_deleted, server.uuid, now=self.clock())
         await self.prune_base_cache()
         log.info("server %s deleted", server.uuid)
 
     async def prune_base_cache(self) -> None:
-        in_use = self.store.read(sdb.image_sha256_in_use)
+        in_use = self.store.read(servers_db.image_sha256_in_use)
         await self.guests.base_cache.prune(in_use)
 
     # ----- actions (server_actions.py) -------------------------------------------------------------------------
@@ -256,19 +256,19 @@ class ServerService:
         self._check_metadata_state(ctx, server)
         merged = dict(metadata) if replace else {**server.metadata, **metadata}
         placement.check_metadata_count(self.quotas.limits(ctx.project_id), len(merged))
-        fn = sdb.replace_metadata if replace else sdb.merge_metadata
+        fn = servers_db.replace_metadata if replace else servers_db.merge_metadata
         await self.store.write(fn, server.uuid, metadata, now=self.clock())
-        return self.store.read(sdb.get_server, server.uuid).metadata
+        return self.store.read(servers_db.get_server, server.uuid).metadata
 
     async def delete_metadata_item(self, ctx: AuthContext, server_id: str, key: str) -> None:
         server = self.get(ctx, server_id)
         self._check_metadata_state(ctx, server)
-        await self.store.write(sdb.delete_metadata_key, server.uuid, key, now=self.clock())
+        await self.store.write(servers_db.delete_metadata_key, server.uuid, key, now=self.clock())
 
     # ----- helpers -----------------------------------------------------------------------------------------------
 
     async def _set(self, server: Server, values: dict) -> None:
-        await self.store.write(sdb.update_server, server.uuid, values, now=self.clock())
+        await self.store.write(servers_db.update_server, server.uuid, values, now=self.clock())
 
     def track(self, server_uuid: str, coro: Awaitable[None]) -> None:
         self.tasks.track(server_uuid, coro)

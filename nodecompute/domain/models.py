@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 Clock = Callable[[], datetime]  # naive UTC now; the services get one through their constructors (app.py, cli.py)
 
@@ -16,6 +17,18 @@ def utcnow() -> datetime:
 def isotime(dt: datetime) -> str:
     """Stored form and Nova's usec form: YYYY-MM-DDTHH:MM:SS.ffffff (UTC, no zone)."""
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def zulu(dt: datetime, *, micro: bool = False) -> str:
+    """The API's UTC timestamps with a Z: YYYY-MM-DDTHH:MM:SSZ (Nova's created/updated, Glance, Keystone v2, K5), or
+    with microseconds (Keystone v3's issued_at and expires_at)."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
+
+
+def id_from_ref(ref: object) -> str:
+    """The id in a reference: the id itself, or the last path segment of a full or bookmark URL (Nova's
+    get_id_from_href for imageRef, flavorRef and the list filters); a trailing slash is ignored."""
+    return urlsplit(str(ref)).path.rstrip("/").rsplit("/", 1)[-1]
 
 
 def parse_isotime(text: str) -> datetime:
@@ -52,6 +65,13 @@ class AuthContext:
     issued_at: datetime
     audit_id: str
     methods: tuple[str, ...] = ("password",)
+
+    @classmethod
+    def system(cls, name: str, now: datetime, project_id: str = "") -> AuthContext:
+        """nodecompute acting on its own (a command, a background job): an admin, in `project_id`, that no token
+        carries; `name` is its user and audit id in logs and records."""
+        return cls(user_id=name, user_name=name, project_id=project_id, project_name="", roles=("admin",),
+                   expires_at=now, issued_at=now, audit_id=name)
 
     @property
     def is_admin(self) -> bool:

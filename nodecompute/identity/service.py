@@ -10,7 +10,7 @@ from nodecompute.caching import VersionedCache
 from nodecompute.domain.errors import BadRequest, Forbidden, NotFound, Unauthorized
 from nodecompute.domain.models import AuthContext, Clock, Project
 from nodecompute.config import Config
-from nodecompute.db import identity as idb
+from nodecompute.db import identity as identity_db
 from nodecompute.db.store import Store
 from nodecompute.identity import accounts, lockout
 
@@ -52,13 +52,13 @@ class IdentityService:
         now = self.clock()
         if ctx is not None and ctx.expires_at > now:
             return ctx
-        ctx = self.store.read(idb.token_context, digest, now)
+        ctx = self.store.read(identity_db.token_context, digest, now)
         if ctx is not None:
             self._validated.put(digest, ctx)
         return ctx
 
     async def authenticate_password(self, user_ref: str, password: str, project_ref: str | None) -> tuple[str, AuthContext]:
-        found = self.store.read(idb.find_user, user_ref)
+        found = self.store.read(identity_db.find_user, user_ref)
         loop = asyncio.get_running_loop()
         if found is None:
             # Spend the same time as a real check so user names cannot be probed by timing.
@@ -91,10 +91,10 @@ class IdentityService:
                      expires_at=None) -> tuple[str, AuthContext]:
         if project_ref is None:
             raise BadRequest("Expecting to find a project scope in the request.")
-        project = self.store.read(idb.find_project, project_ref)
+        project = self.store.read(identity_db.find_project, project_ref)
         if project is None or not project.enabled:
             raise AuthFailed()
-        roles = self.store.read(idb.roles_for, user_id, project.id)
+        roles = self.store.read(identity_db.roles_for, user_id, project.id)
         if not roles:
             raise AuthFailed()
         now = self.clock()
@@ -104,14 +104,14 @@ class IdentityService:
             audit_id=secrets.token_urlsafe(16)[:22], methods=methods,
         )
         token = accounts.new_token()
-        await self.store.write(idb.insert_token, accounts.token_digest(token), ctx)
+        await self.store.write(identity_db.insert_token, accounts.token_digest(token), ctx)
         return token, ctx
 
     def projects(self) -> list[Project]:
-        return self.store.read(idb.list_projects)
+        return self.store.read(identity_db.list_projects)
 
     def project(self, ref: str) -> Project | None:
-        return self.store.read(idb.find_project, ref)
+        return self.store.read(identity_db.find_project, ref)
 
     async def revoke(self, caller: AuthContext, token: str) -> None:
         """Keystone's identity:revoke_token rule: an admin, or the token's own user."""
@@ -120,5 +120,5 @@ class IdentityService:
             raise NotFound("Could not find token.")
         if not caller.is_admin and caller.user_id != subject.user_id:
             raise ForbiddenAction(action="identity:revoke_token")
-        await self.store.write(idb.delete_token, accounts.token_digest(token))  # the commit empties the cache
+        await self.store.write(identity_db.delete_token, accounts.token_digest(token))  # the commit empties the cache
 

@@ -8,7 +8,7 @@ import pytest
 from nodecompute.domain.models import utcnow
 from nodecompute.app import create_app, store_key
 from nodecompute.config import Config
-from nodecompute.db import identity as idb
+from nodecompute.db import identity as identity_db
 from nodecompute.identity import accounts
 from tests.api.helpers import Api
 
@@ -35,8 +35,8 @@ def make_user(api: Api, cfg: Config):
         user = name or f"user{next(_names)}"
 
         def create(db):
-            if idb.find_project(db, project) is None:
-                idb.create_project(db, project, now=utcnow())
+            if identity_db.find_project(db, project) is None:
+                identity_db.create_project(db, project, now=utcnow())
             return accounts.create_user(db, cfg, user, project, role, "pw-" + user, now=utcnow())
 
         await store.write(create)

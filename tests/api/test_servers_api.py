@@ -18,8 +18,8 @@ from nodecompute.api.keys import config_key, identity_key, images_key, servers_k
 from nodecompute.app import create_app, store_key
 from nodecompute.domain import states
 from nodecompute.domain.models import isotime, utcnow
-from nodecompute.db import identity as idb
-from nodecompute.db import servers as sdb
+from nodecompute.db import identity as identity_db
+from nodecompute.db import servers as servers_db
 from tests.api.helpers import Api, assert_fault
 
 IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
@@ -32,7 +32,7 @@ async def servers_api(aiohttp_client, cfg) -> Api:
     service = client.server.app[servers_key]
     await service.wait_idle()
     # test:///default is shared by the whole process and names domains by serial: leave no domain behind.
-    for server in service.store.read(sdb.list_all_live):
+    for server in service.store.read(servers_db.list_all_live):
         await service.guests.destroy(server.uuid, server.instance_name)
 
 
@@ -47,7 +47,7 @@ def _store(api: Api):
 
 
 def _project_id(api: Api, name: str) -> str:
-    return _store(api).read(idb.find_project, name).id
+    return _store(api).read(identity_db.find_project, name).id
 
 
 def _row(project_id: str, **over) -> dict:
@@ -66,7 +66,7 @@ def _row(project_id: str, **over) -> dict:
 
 
 async def _insert(api: Api, project_id: str, metadata: dict | None = None, **over):
-    return (await _store(api).write(sdb.insert_servers, [_row(project_id, **over)], metadata or {}, []))[0]
+    return (await _store(api).write(servers_db.insert_servers, [_row(project_id, **over)], metadata or {}, []))[0]
 
 
 async def _insert_many(api: Api, project_id: str, count: int, **over) -> list:
@@ -360,7 +360,7 @@ async def test_fault_and_progress_follow_status(api, make_user, admin_token):
     server = await _insert(api, _project_id(api, "proj-a"), vm_state=states.BUILDING, task_state=states.SPAWNING)
     body = (await (await api.get(f"/servers/{server.uuid}", token)).json())["server"]
     assert (body["status"], body["progress"]) == ("BUILD", 0) and "fault" not in body
-    await _store(api).write(sdb.set_fault, server.uuid, 500, "Build failed: boom", "Traceback ...", now=utcnow())
+    await _store(api).write(servers_db.set_fault, server.uuid, 500, "Build failed: boom", "Traceback ...", now=utcnow())
     body = (await (await api.get(f"/servers/{server.uuid}", token)).json())["server"]
     assert body["status"] == "ERROR" and "progress" not in body
     assert body["fault"]["message"] == "Build failed: boom" and body["fault"]["code"] == 500
@@ -387,7 +387,7 @@ async def test_show_404_for_names_other_projects_and_deleted(api, make_user):
     await assert_fault(await api.get("/servers/named", token_a), 404, "itemNotFound",
                        "Instance named could not be found.")
     await assert_fault(await api.get(f"/servers/{server.uuid}", token_b), 404, "itemNotFound")
-    await _store(api).write(sdb.mark_deleted, server.uuid, now=utcnow())
+    await _store(api).write(servers_db.mark_deleted, server.uuid, now=utcnow())
     await assert_fault(await api.get(f"/servers/{server.uuid}", token_a), 404, "itemNotFound")
 
 
@@ -429,7 +429,7 @@ async def test_changes_since_includes_deleted(api, make_user):
     pid = _project_id(api, "proj-a")
     old = await _insert(api, pid, when=utcnow() - timedelta(days=2))
     gone = await _insert(api, pid)
-    await _store(api).write(sdb.mark_deleted, gone.uuid, now=utcnow())
+    await _store(api).write(servers_db.mark_deleted, gone.uuid, now=utcnow())
     since = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     resp = await api.get("/servers/detail", token, params={"changes-since": since})
     found = (await resp.json())["servers"]
@@ -601,7 +601,7 @@ async def test_action_body_validation(api, make_user, body, message):
     token = await make_user("proj-a", "member")
     server = await _insert(api, _project_id(api, "proj-a"))
     await assert_fault(await _action(api, token, server.uuid, body), 400, "badRequest", message)
-    assert _store(api).read(sdb.get_server, server.uuid).task_state is None
+    assert _store(api).read(servers_db.get_server, server.uuid).task_state is None
 
 
 @pytest.mark.parametrize("body", [{"reboot": {"type": "HARD"}}, {"os-start": None}, {"os-stop": None},

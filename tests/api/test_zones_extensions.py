@@ -10,7 +10,7 @@ from nodecompute.domain.models import utcnow
 from nodecompute.api import extensions
 from nodecompute.api.keys import config_key
 from nodecompute.app import create_app, store_key
-from nodecompute.db import identity as idb
+from nodecompute.db import identity as identity_db
 from nodecompute.identity import accounts
 from tests.api.helpers import Api, assert_fault
 
@@ -56,7 +56,7 @@ async def _member(api):
     app = api.client.server.app
 
     def create(db):
-        idb.create_project(db, "az-members", now=utcnow())
+        identity_db.create_project(db, "az-members", now=utcnow())
         accounts.create_user(db, app[config_key], "az-member", "az-members", "member", "pw-az-member",
                              now=utcnow())
 

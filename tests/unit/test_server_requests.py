@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from multidict import MultiDict
 
-from nodecompute.api import servers
+from nodecompute.api import servers, validation
 from nodecompute.domain.errors import BadRequest, Forbidden
 from nodecompute.domain.models import AuthContext
 from nodecompute.domain.server_models import BlockDeviceRequest, NetworkRequest
@@ -95,12 +95,14 @@ def test_strict_base64(text, decoded):
     ("2024-05-06T09:08:09 02:00", datetime(2024, 5, 6, 7, 8, 9)),  # '+' unescaped in the URL
 ])
 def test_changes_since_formats(text, expected):
-    assert servers.parse_changes_since(text) == expected
+    assert validation.parse_changes_since(text) == expected
 
 
 def test_changes_since_refuses_what_is_not_a_time():
     with pytest.raises(BadRequest, match="Invalid filter field: changes-since."):
-        servers.parse_changes_since("yesterday")
+        validation.parse_changes_since("yesterday")
+    with pytest.raises(BadRequest, match="Invalid changes-since value: soon"):  # the image list's words
+        validation.parse_changes_since("soon", "Invalid changes-since value: soon")
 
 
 def test_sort_params_pairing_follows_nova():
