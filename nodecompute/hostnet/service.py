@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pyroute2 import IPRoute
 
-from nodecompute.hostnet import dnsmasq, links, namespaces
+from nodecompute.hostnet import dnsmasq, links, namespaces, privileges
 from nodecompute.hostnet.dhcp import Dhcp, destroy_namespace
 from nodecompute.hostnet.listener import ListenerRegistry
 from nodecompute.hostnet.names import DaemonNames, bridge_name, tap_name
@@ -51,6 +51,9 @@ class HostNet:
 
     def check(self) -> None:
         """Fail early, with the reason, when the host cannot run what the adapter needs."""
+        lacking = privileges.describe_missing()
+        if lacking is not None:
+            raise HostNetError(lacking)
         dnsmasq.binary()
         nft_binary()
         self.state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
