@@ -132,7 +132,8 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
     except errors.ComputeError as exc:
         if exc.code >= 500:
             log.error("%s %s failed: %s", request.method, request.path, exc, exc_info=True)
-        return dialect.faults.response(exc, exc.message if exc.safe else errors.InternalError.msg_fmt)
+        safe = exc.safe and not isinstance(exc, errors.InternalError)
+        return dialect.faults.response(exc, exc.message if safe else dialect.faults.internal_message)
     except web.HTTPRequestEntityTooLarge:
         return dialect.faults.response(errors.TooLarge(), errors.TooLarge.msg_fmt)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
@@ -146,7 +147,7 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
         return dialect.faults.response(error, exc.reason)
     except Exception:
         log.exception("Unexpected error on %s %s (%s)", request.method, request.path, request.get(request_id_key))
-        return dialect.faults.response(errors.InternalError(), errors.InternalError.msg_fmt)
+        return dialect.faults.response(errors.InternalError(), dialect.faults.internal_message)
 
 
 def _unknown(request: web.Request, bound: Bound) -> errors.ComputeError:

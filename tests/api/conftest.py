@@ -5,14 +5,25 @@ import itertools
 
 import pytest
 
+from nodecompute import app as app_module
 from nodecompute.app import create_app
 from nodecompute.api.keys import store_key
 from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.identity import accounts
 from tests.api.helpers import Api
+from tests.api.network_fakes import RecordingHostNet
 
 _names = itertools.count(1)
+
+
+@pytest.fixture(autouse=True)
+def hostnet(monkeypatch) -> RecordingHostNet:
+    """Every app made in an API test gets this recording host side (networking on, nothing made on the host)
+    unless the test hands create_app a hostnet_factory of its own."""
+    fake = RecordingHostNet()
+    monkeypatch.setattr(app_module, "_hostnet", lambda cfg: fake)
+    return fake
 
 
 @pytest.fixture
