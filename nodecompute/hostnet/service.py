@@ -57,6 +57,7 @@ class HostNet:
         dnsmasq.binary()
         nft_binary()
         self.state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.state_dir.chmod(0o755)  # whatever the daemon's umask (077): dnsmasq's user must pass through it
         self._dhcp.check_reachable()
 
     def close(self) -> None:

@@ -73,6 +73,7 @@ def leftovers():
 
 
 async def _start(aiohttp_client, cfg) -> tuple[object, Net]:
+    os.umask(0o077)  # the daemon's (nodecompute's main sets it): what it makes for dnsmasq must still be reachable
     client = await aiohttp_client(create_app(cfg, with_servers=False, hostnet_factory=real_hostnet))
     return client, Net(client, await Api(client).token("admin", "admin-secret", "admin"))
 
