@@ -86,7 +86,7 @@ async def body(request: web.Request) -> Any:
 async def values(request: web.Request, ctx: AuthContext, resource: str, attrs: Mapping[str, Attr],
                  create: bool) -> dict[str, Any]:
     """The checked attributes of a create or update; admin-only ones refused for others, the project settled."""
-    found = parse(await body(request), resource, attrs, create, ctx.is_admin)
+    found = parse(await body(request), resource, attrs, create)
     denied = admin_only(found, attrs)
     if denied and not ctx.is_admin:
         action = "create" if create else "update"

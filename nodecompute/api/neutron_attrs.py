@@ -145,8 +145,9 @@ def _host_routes(value: Any) -> list[HostRoute]:
     for item in _list(value or []):
         if not isinstance(item, dict) or set(item) != {"destination", "nexthop"}:
             raise Reason(f"Invalid data format for hostroute: '{item}'")
-        destination = _cidr(item["destination"]) if item["destination"] is not None else _cidr("")
-        route = HostRoute(str(ipaddress.ip_network(destination, strict=False)), _ip(item["nexthop"]))
+        if not isinstance(item["destination"], str):
+            raise Reason(f"'{item['destination']}' is not a valid IP subnet")
+        route = HostRoute(str(ipaddress.ip_network(_cidr(item["destination"]), strict=False)), _ip(item["nexthop"]))
         if route in routes:
             raise Reason(f"Duplicate hostroute '{item}'")
         routes.append(route)
@@ -243,7 +244,7 @@ def schema(resource: str, attrs: Mapping[str, Attr], create: bool) -> dict[str, 
     return {"type": "object", "properties": {resource: inner}, "required": [resource], "additionalProperties": False}
 
 
-def parse(body: Any, resource: str, attrs: Mapping[str, Attr], create: bool, is_admin: bool) -> dict[str, Any]:
+def parse(body: Any, resource: str, attrs: Mapping[str, Attr], create: bool) -> dict[str, Any]:
     """The resource's attributes from a request body, checked and converted, in Neutron's words."""
     if not body:
         raise HTTPBadRequest("Resource body required")

@@ -15,7 +15,7 @@ from nodecompute.domain.network_errors import PolicyNotAuthorized
 from nodecompute.domain.network_models import Port, PortRequest
 
 register_attributes("ports", views.port(Port(id="", project_id="", network_id="", mac_address="")))
-RENAMED = {"binding:host_id": "host_id", "security_groups": "security_groups"}
+RENAMED = {"binding:host_id": "host_id"}  # the request's name -> the service's
 IGNORED = ("binding:vnic_type", "binding:profile")  # only their one value is accepted: nothing to store
 
 

@@ -71,8 +71,8 @@ async def show_quota_default(request: web.Request) -> web.StreamResponse:
 
 
 async def update_quota(request: web.Request) -> web.StreamResponse:
-    ctx = admin(request, "update_quota")
-    values = parse(await body(request), "quota", QUOTA, create=False, is_admin=ctx.is_admin)
+    admin(request, "update_quota")
+    values = parse(await body(request), "quota", QUOTA, create=False)
     force = values.pop("force", False)
     values.pop("check_limit", None)
     project_id = request.match_info["project_id"]

@@ -8,6 +8,7 @@ exact names the daemon hands it.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import socket
@@ -61,8 +62,11 @@ class HostNet:
         self._dhcp.check_reachable()
 
     def close(self) -> None:
-        """Stop the worker thread. Everything made stays (guests keep their network while the daemon restarts)."""
+        """Stop the worker thread. Everything made stays (guests keep their network while the daemon restarts); only
+        an empty state directory goes (no network has DHCP files in it)."""
         self._worker.close()
+        with contextlib.suppress(OSError):
+            self.state_dir.rmdir()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._worker.run(fn, *args)

@@ -114,6 +114,7 @@ async def test_dhcp_serves_the_port_address_and_survives_a_restart(aiohttp_clien
     assert not _link_exists(bridge) and namespace not in _namespaces() and not state.exists()
     assert hostnet_pkg.dnsmasq.running_pid(state / "pid") is None
     await client.close()
+    assert not Path(cfg.network.state_dir).exists()  # an empty state directory goes with the daemon
 
 
 async def test_a_start_sweeps_this_daemons_unrecorded_namespaces(aiohttp_client, cfg, leftovers):
