@@ -172,11 +172,6 @@ def _resources_view(out: Out, _: Any) -> dict:
                           for name in ("subnet", "network", "port")]}
 
 
-async def not_found(request: web.Request) -> web.StreamResponse:
-    """Neutron answers `/v2.0` without its slash with 404."""
-    raise HTTPNotFound()
-
-
 # Extensions (#2802) ----------------------------------------------------------------------------------------------
 
 def _extension(alias: str, name: str, description: str) -> dict:

@@ -220,3 +220,8 @@ async def test_a_host_failure_on_delete_keeps_the_network(net, hostnet):
     await assert_neutron_fault(await net.delete(f"/networks/{network['id']}"), 500, "HTTPInternalServerError")
     assert (await net.ok("GET", f"/networks/{network['id']}"))["network"]["id"] == network["id"]
     await net.ok("DELETE", f"/networks/{network['id']}", 204)
+
+
+async def test_the_v2_root_needs_its_slash_and_unknown_paths_a_token(api, net):
+    await assert_neutron_fault(await net.get(""), 404, "HTTPNotFound")  # /networking/v2.0, as Neutron
+    await assert_keystone_error(await api.client.get("/networking/v2.0/nothing"), 401)
