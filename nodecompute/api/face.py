@@ -19,7 +19,7 @@ import logging
 from aiohttp import web
 
 from nodecompute.api import auth, faults, microversions
-from nodecompute.api.dialect import LEGACY_V2, Bound, Dialect, VersionRoot, served_at
+from nodecompute.api.dialect import LEGACY_V2, Bound, Dialect, Microversions, VersionRoot, served_at
 from nodecompute.api.keys import api_version_key, bindings_key, bound_key, dialect_key, request_id_key
 from nodecompute.api.route_table import Route
 from nodecompute.domain import errors
@@ -103,12 +103,8 @@ async def face_middleware(request: web.Request, handler: faults.Handler) -> web.
     else:
         try:
             version = microversions.requested(request.headers, mv)
-        except microversions.UnsupportedVersion as exc:  # 406: the fault names the version asked for
-            response = bound.dialect.faults.response(exc, exc.message)
-            microversions.add_headers(response.headers, mv, exc.version)
-            return response
-        except errors.BadRequest as exc:  # malformed: Nova's fault names no version
-            return bound.dialect.faults.response(exc, exc.message)
+        except (microversions.UnsupportedVersion, errors.BadRequest) as exc:
+            return _version_refused(request, bound, mv, exc)
     request[api_version_key] = version
     route = bound.route
     if route is not None and not served_at(version, route.since, route.until):
@@ -116,6 +112,21 @@ async def face_middleware(request: web.Request, handler: faults.Handler) -> web.
     response = await _serve(request, handler, bound)
     if mv is not None:
         microversions.add_headers(response.headers, mv, version)
+    return response
+
+
+def _version_refused(request: web.Request, bound: Bound, mv: Microversions, exc: errors.ComputeError
+                     ) -> web.StreamResponse:
+    """A malformed (400) or unsupported (406) version, after the token check as in Nova, where Keystone's
+    middleware answers 401 before the API reads the version. A 406 names the version asked for; a malformed
+    version's fault names none."""
+    if _needs_token(request, bound):
+        unauthorized = auth.check_token(request, check_url_project=False)
+        if unauthorized is not None:
+            return unauthorized
+    response = bound.dialect.faults.response(exc, exc.message)
+    if isinstance(exc, microversions.UnsupportedVersion):
+        microversions.add_headers(response.headers, mv, exc.version)
     return response
 
 

@@ -81,6 +81,17 @@ async def test_out_of_range_is_406_naming_the_version_asked(api, admin_token, as
     _served_at(resp, asked)
 
 
+async def test_the_token_is_checked_before_the_version(api):
+    """In Nova Keystone's middleware answers 401 before the API reads the version header."""
+    for asked in ("compute 2.200", "compute two"):
+        resp = await api.get("/flavors", headers={"OpenStack-API-Version": asked})
+        assert resp.status == 401, asked
+        assert "OpenStack-API-Version" not in resp.headers
+    # the version documents need no token: the version decides
+    await assert_fault(await api.client.get("/compute/v2.1", headers={"OpenStack-API-Version": "compute 2.200"}),
+                       406, "computeFault")
+
+
 async def test_version_headers_and_vary_on_every_v21_answer(api, admin_token):
     mv = {"OpenStack-API-Version": "compute 2.5"}
     answers = [
