@@ -68,14 +68,15 @@ def _owner(request: web.Request, action: str, asked: str | None) -> str:
     return user_id
 
 
-def _asked_user(request: web.Request) -> str | None:
+def _asked_user(request: web.Request, query: dict[str, Any] | None = None) -> str | None:
     """`?user_id=` where the request's version knows it (the first value, as Nova reads it)."""
-    return request.query.getall("user_id")[0] if "user_id" in parse_query(request, known_only=True) else None
+    query = parse_query(request, known_only=True) if query is None else query
+    return request.query.getall("user_id")[0] if "user_id" in query else None
 
 
 async def list_keypairs(request: web.Request) -> web.StreamResponse:
     query = parse_query(request, known_only=True)
-    user_id = _owner(request, "index", _asked_user(request))
+    user_id = _owner(request, "index", _asked_user(request, query))
     limit = marker = None
     if "limit" in query_names(request):  # paging from 2.35
         limit, marker = min(int(query.get("limit", MAX_LIMIT)), MAX_LIMIT), query.get("marker")
