@@ -5,13 +5,15 @@ Each row names its face, a stable operation id (`#<row>` of the operations check
 the face's version roots (`versioned`: compute rows are served under /v2.1 and /v2, each with and without a
 `{project_id}` segment) or to the face's prefix. The token check and the public paths derive from `token`; the
 dialects' views, statuses and schemas are keyed by `op`; `actions` is an action dispatcher's table (each key an
-operation of its own); `since` is the first microversion that routes the row. Literal paths come before
+operation of its own); `since` and `until` are the first and last microversions that route the row (Nova's range
+for the operation: tests/unit/test_route_table.py checks them against nova_catalog). Literal paths come before
 parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, server_actions,
-                             server_ips, server_metadata, servers, versions, zones)
+from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
+                             neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
+                             server_metadata, servers, versions, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -27,10 +29,20 @@ def _image(op: str, method: str, path: str, handler: Handler, token: bool = True
     return Route("image", op, method, path, handler, token=token)
 
 
+def _network(op: str, method: str, path: str, handler: Handler, token: bool = True) -> Route:
+    return Route("network", op, method, path, handler, token=token)
+
+
 _public = {"token": False, "versioned": False}
 SERVER = "/servers/{server_id}"
 FLAVOR = "/flavors/{flavor_id}"
 IMAGE = "/v2/images/{image_id}"
+NETWORK = "/v2.0/networks/{network_id}"
+SUBNET = "/v2.0/subnets/{subnet_id}"
+PORT = "/v2.0/ports/{port_id}"
+QUOTA = "/v2.0/quotas/{project_id}"
+PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and volume proxies too)
+IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
@@ -72,16 +84,16 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1001", "GET", "/os-availability-zone", zones.list_zones),
     _compute("#1002", "GET", "/os-availability-zone/detail", zones.list_zones_detail),
     _compute("#1003", "GET", "/os-availability-zone/{zone_name}", zones.show_zone),
-    _compute("#701", "GET", "/images", images.list_images),
-    _compute("#702", "GET", "/images/detail", images.list_images),
-    _compute("#703", "GET", "/images/{image_id}", images.show_image),
-    _compute("#704", "DELETE", "/images/{image_id}", images.delete_image),
-    _compute("#705", "GET", "/images/{image_id}/metadata", images.list_metadata),
-    _compute("#706", "POST", "/images/{image_id}/metadata", images.merge_metadata),
-    _compute("#707", "PUT", "/images/{image_id}/metadata", images.replace_metadata),
-    _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item),
-    _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item),
-    _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item),
+    _compute("#701", "GET", "/images", images.list_images, **PROXY),
+    _compute("#702", "GET", "/images/detail", images.list_images, **PROXY),
+    _compute("#703", "GET", "/images/{image_id}", images.show_image, **PROXY),
+    _compute("#704", "DELETE", "/images/{image_id}", images.delete_image, **PROXY),
+    _compute("#705", "GET", "/images/{image_id}/metadata", images.list_metadata, **IMAGE_META),
+    _compute("#706", "POST", "/images/{image_id}/metadata", images.merge_metadata, **IMAGE_META),
+    _compute("#707", "PUT", "/images/{image_id}/metadata", images.replace_metadata, **IMAGE_META),
+    _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
+    _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
+    _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
     _compute("#201", "GET", "/servers", servers.list_servers),
     _compute("#202", "GET", "/servers/detail", servers.list_servers_detail),
     _compute("#203", "POST", "/servers", servers.create_server),
@@ -121,6 +133,33 @@ ROUTES: tuple[Route, ...] = (
     _image("#806", "DELETE", IMAGE, glance.delete_image),
     _image("#807", "PUT", IMAGE + "/file", glance.upload_image_data),
     _image("#808", "GET", IMAGE + "/file", glance.download_image_data),
+    # network (the Neutron v2.0 subset), relative to /networking
+    _network("#2801", "GET", "", neutron.show_versions, token=False),
+    _network("#2801", "GET", "/", neutron.show_versions, token=False),
+    _network("network:v2.0", "GET", "/v2.0/", neutron.show_versions),
+    _network("#2802", "GET", "/v2.0/extensions", neutron.list_extensions),
+    _network("network:extension", "GET", "/v2.0/extensions/{alias}", neutron.show_extension),
+    _network("#2803", "GET", "/v2.0/networks", neutron_networks.list_networks),
+    _network("#2803", "POST", "/v2.0/networks", neutron_networks.create_network),
+    _network("#2804", "GET", NETWORK, neutron_networks.show_network),
+    _network("#2804", "PUT", NETWORK, neutron_networks.update_network),
+    _network("#2804", "DELETE", NETWORK, neutron_networks.delete_network),
+    _network("#2805", "GET", "/v2.0/subnets", neutron_networks.list_subnets),
+    _network("#2805", "POST", "/v2.0/subnets", neutron_networks.create_subnet),
+    _network("#2806", "GET", SUBNET, neutron_networks.show_subnet),
+    _network("#2806", "PUT", SUBNET, neutron_networks.update_subnet),
+    _network("#2806", "DELETE", SUBNET, neutron_networks.delete_subnet),
+    _network("#2807", "GET", "/v2.0/ports", neutron_ports.list_ports),
+    _network("#2807", "POST", "/v2.0/ports", neutron_ports.create_port),
+    _network("#2808", "GET", PORT, neutron_ports.show_port),
+    _network("#2808", "PUT", PORT, neutron_ports.update_port),
+    _network("#2808", "DELETE", PORT, neutron_ports.delete_port),
+    _network("network:quotas", "GET", "/v2.0/quotas", neutron_quotas.list_quotas),
+    _network("network:quota-details", "GET", QUOTA + "/details", neutron_quotas.show_quota_details),
+    _network("network:quota-default", "GET", QUOTA + "/default", neutron_quotas.show_quota_default),
+    _network("#2818", "GET", QUOTA, neutron_quotas.show_quota),
+    _network("#2818", "PUT", QUOTA, neutron_quotas.update_quota),
+    _network("#2818", "DELETE", QUOTA, neutron_quotas.delete_quota),
 )
 
 

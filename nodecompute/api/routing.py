@@ -21,12 +21,14 @@ class Action(NamedTuple):
     op: str
     handler: ActionHandler
     policy: str | None = None
+    since: Version | None = None  # the first microversion that has the key
+    until: Version | None = None  # the last one
 
 
 class Route(NamedTuple):
     """One row of the route table."""
 
-    face: str  # "root", "compute", "identity", "image"
+    face: str  # "root", "compute", "identity", "image", "network"
     op: str
     method: str
     path: str
@@ -35,3 +37,4 @@ class Route(NamedTuple):
     versioned: bool = True
     actions: Mapping[str, Action] | None = None
     since: Version | None = None  # the first microversion that has it (404 below, on a root with microversions)
+    until: Version | None = None  # the last microversion that has it (404 above)

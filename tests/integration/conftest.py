@@ -35,7 +35,7 @@ def pytest_runtest_makereport(item, call):
 def daemon(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("daemon")).start()
     yield d
-    d.close()
+    d.close()  # guests, networks, libvirt root
     if d.proc and d.proc.returncode not in (0, -15):
         print(d.log_tail())
 
