@@ -16,6 +16,7 @@ from pathlib import Path
 from nodecompute import filemodes
 from nodecompute.compute import metadata_documents
 from nodecompute.domain import states
+from nodecompute.domain.guest_channels import TEST_CHANNEL
 from nodecompute.domain.server_models import InjectedFileSpec, Server
 from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
@@ -71,6 +72,15 @@ class Guests:
     def display_socket(self, server_uuid: str) -> Path:
         return displays.socket_path(self.display_dir, server_uuid)
 
+    def channel_socket(self, server_uuid: str) -> Path:
+        """The test command channel's UNIX socket (beside the display's: the same directory, the same rules)."""
+        return displays.channel_path(self.display_dir, server_uuid)
+
+    def channels(self, server: Server) -> list[domain_xml.ChannelSpec]:
+        """The server's virtio-serial channels: the test channel on our socket, the agent's where libvirt likes."""
+        return [domain_xml.ChannelSpec(name, str(self.channel_socket(server.uuid)) if name == TEST_CHANNEL else None)
+                for name in server.guest_channels]
+
     def disk_capacity(self) -> int:
         """Bytes of the file system holding the instance disks (Nova's DISK_GB inventory: its total size)."""
         path = self.cfg.instances_dir
@@ -103,6 +113,7 @@ class Guests:
             name=server.instance_name, uuid=server.uuid, display_name=server.name, memory_mb=server.memory_mb,
             vcpus=server.vcpus, disks=self.disks(server), console_log=str(self.console_log(server.uuid)),
             vnc_socket=str(self.display_socket(server.uuid)), server_id=server.uuid, project_id=server.project_id,
+            channels=self.channels(server),
         )
         return domain_xml.render(spec, self.hv.host)
 
@@ -129,6 +140,7 @@ class Guests:
     async def start(self, server: Server, timeout: float = 60.0) -> None:
         power = await self.hv.start(server.instance_name)
         displays.restrict(self.display_socket(server.uuid))  # QEMU made it anew (0775, in a 0700 directory)
+        displays.restrict(self.channel_socket(server.uuid))  # the same, when there is a test channel
         if power != states.RUNNING and not await self.wait_power(server, states.RUNNING, timeout):
             raise HypervisorError(f"domain {server.instance_name} did not reach running within {timeout:.0f}s")
 
@@ -185,6 +197,7 @@ class Guests:
         await self.hv.destroy(instance_name)
         await self.hv.undefine(instance_name)
         self.display_socket(server_uuid).unlink(missing_ok=True)
+        self.channel_socket(server_uuid).unlink(missing_ok=True)
         await instance_disks.remove_instance_dir(self.instance_dir(server_uuid))
 
     def read_console(self, server_uuid: str) -> str:

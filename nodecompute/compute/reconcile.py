@@ -26,6 +26,7 @@ from nodecompute.domain.server_models import Server
 from nodecompute.config import Config
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
+from nodecompute.virt import displays
 from nodecompute.virt.hypervisor import Hypervisor
 
 log = logging.getLogger(__name__)
@@ -102,11 +103,13 @@ class Reconciler:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def _remove_orphan_sockets(self, live: set[str]) -> None:
+        """Display and test channel sockets (virt/displays.py) of servers without a live row."""
         root = self.guests.display_dir
-        for entry in root.glob("*.sock") if root.is_dir() else ():
-            if entry.name.removesuffix(".sock") not in live:
-                log.warning("removing orphan display socket %s", entry)
-                entry.unlink(missing_ok=True)
+        for suffix in (displays.SOCKET_SUFFIX, displays.CHANNEL_SUFFIX):
+            for entry in root.glob(f"*{suffix}") if root.is_dir() else ():
+                if entry.name.removesuffix(suffix) not in live:
+                    log.warning("removing orphan socket %s", entry)
+                    entry.unlink(missing_ok=True)
 
     async def _report_tcp_displays(self, by_name: dict[str, Server]) -> None:
         for name, address in sorted((await self.hv.tcp_displays()).items()):

@@ -16,6 +16,7 @@ from collections.abc import Awaitable
 import dataclasses
 
 from nodecompute.domain import states
+from nodecompute.domain.guest_channels import channels_for
 from nodecompute.domain.errors import BadRequest, Forbidden, InstanceInvalidState, InstanceNotFound, NotFound
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
@@ -173,6 +174,7 @@ class ServerService:
                 "availability_zone": self.cfg.compute.availability_zone, "vm_state": states.BUILDING,
                 "task_state": states.SCHEDULING, "power_state": states.NOSTATE, "launch_index": index,
                 "reservation_id": rid, "host": self.cfg.host_name, "scheduler_hints": req.scheduler_hints,
+                "guest_channels": channels_for(image.properties),
                 "created_at": now, "updated_at": now,
             })
         return rows

@@ -196,3 +196,10 @@ def m0006_networking_core(db: Database) -> None:
 
 def apply(db: Database) -> None:
     migrations.apply(db)
+
+
+@migrations(name="0007_servers_guest_channels")
+def m0007_servers_guest_channels(db: Database) -> None:
+    """The virtio-serial channels a server's domain carries (names, JSON), chosen from its image's properties at
+    create: kept on the row because every define (start, hard reboot) renders the domain from the row."""
+    db.executescript("ALTER TABLE servers ADD COLUMN guest_channels TEXT NOT NULL DEFAULT '[]';")

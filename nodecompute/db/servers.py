@@ -50,6 +50,7 @@ def _server(row: sqlite3.Row, metadata: dict[str, str]) -> Server:
         fault=fault, created_at=parse_isotime(row["created_at"]), updated_at=parse_isotime(row["updated_at"]),
         launched_at=_dt(row["launched_at"]), terminated_at=_dt(row["terminated_at"]),
         deleted_at=_dt(row["deleted_at"]), deleted=bool(row["deleted"]), metadata=metadata,
+        guest_channels=tuple(json.loads(row["guest_channels"])),
     )
 
 
@@ -69,7 +70,8 @@ def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str,
     """Insert the rows of one create request (all or nothing: the caller holds the transaction)."""
     files = list(files)
     for row in rows:
-        row = dict(row, scheduler_hints=json.dumps(row.get("scheduler_hints", {})))
+        row = dict(row, scheduler_hints=json.dumps(row.get("scheduler_hints", {})),
+                   guest_channels=json.dumps(list(row.get("guest_channels", ()))))
         cols = ",".join(row)
         db.execute(f"INSERT INTO servers ({cols}) VALUES ({','.join('?' * len(row))})", list(row.values()))
         for key, value in metadata.items():

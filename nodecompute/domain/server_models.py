@@ -64,6 +64,7 @@ class Server:
     deleted_at: datetime | None
     deleted: bool
     metadata: dict[str, str] = field(default_factory=dict)
+    guest_channels: tuple[str, ...] = ()  # virtio-serial port names (domain/guest_channels.py)
 
     @property
     def instance_name(self) -> str:

@@ -12,6 +12,7 @@
   that never boots leaves "No bootable device." in its console output.
 - VNC on the given UNIX socket (never a TCP port: see displays.py), a VGA video device and a USB tablet; nothing
   of that when vnc_socket is None.
+- virtio-serial channels as given (domain/guest_channels.py chooses them; libvirt adds the controller).
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nodecompute.virt.disk_devices import next_device_name
-from nodecompute.virt.domain_xml import DiskSpec, DomainSpec, TimerSpec
+from nodecompute.virt.domain_xml import ChannelSpec, DiskSpec, DomainSpec, TimerSpec
 
 SMBIOS_MANUFACTURER = "OpenStack Foundation"
 SMBIOS_PRODUCT = "OpenStack Nova"
@@ -69,7 +70,7 @@ def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
 
 def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vcpus: int,
                   disks: Sequence[GuestDisk], console_log: str, vnc_socket: str | None, server_id: str,
-                  project_id: str) -> DomainSpec:
+                  project_id: str, channels: Sequence[ChannelSpec] = ()) -> DomainSpec:
     return DomainSpec(
         name=name,
         uuid=uuid,
@@ -88,6 +89,7 @@ def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vc
         video_model="vga",
         usb_tablet=vnc_socket is not None,
         memballoon_period=MEM_STATS_PERIOD_SECONDS,
+        channels=tuple(channels),
     )
 
 

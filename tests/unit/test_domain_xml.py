@@ -287,3 +287,31 @@ def test_trim_keeps_tail_and_writer_with_o_append_continues(tmp_path):
         assert trim_console_log(log, 1000) == 0  # under the cap: untouched
     finally:
         os.close(fd)
+
+
+# -- channels ----------------------------------------------------------------------------------------------------
+
+def test_channels_render_as_virtio_serial_ports_on_unix_sockets():
+    spec = designer.design_domain(
+        name="i", uuid=UUID, display_name="", memory_mb=64, vcpus=1, disks=designer.image_backed_disks(root="/r"),
+        console_log="/l", vnc_socket=None, server_id=UUID, project_id="p",
+        channels=[domain_xml.ChannelSpec("org.nodecompute.test.0", f"/run/vnc/{UUID}.chan"),
+                  domain_xml.ChannelSpec("org.qemu.guest_agent.0")])
+    xml = domain_xml.render(spec, TCG_HOST)
+    found = [(c.get("type"), c.find("source").attrib, c.find("target").attrib)
+             for c in ET.fromstring(xml).findall("devices/channel")]
+    assert found == [
+        ("unix", {"mode": "bind", "path": f"/run/vnc/{UUID}.chan"},
+         {"type": "virtio", "name": "org.nodecompute.test.0"}),
+        ("unix", {"mode": "bind"}, {"type": "virtio", "name": "org.qemu.guest_agent.0"}),  # libvirt picks the path
+    ]
+    assert domain_xml.channels(xml) == {"org.nodecompute.test.0": (f"/run/vnc/{UUID}.chan", None),
+                                        "org.qemu.guest_agent.0": (None, None)}
+    assert domain_xml.channels(domain_xml.render(minimal_spec(), TCG_HOST)) == {}
+
+
+def test_live_channel_state_is_read_back():
+    live = ("<domain><devices><channel type='unix'><source mode='bind' path='/x/qga.0'/>"
+            "<target type='virtio' name='org.qemu.guest_agent.0' state='connected'/></channel>"
+            "<channel type='pty'><target type='serial'/></channel></devices></domain>")
+    assert domain_xml.channels(live) == {"org.qemu.guest_agent.0": ("/x/qga.0", "connected")}
