@@ -203,3 +203,17 @@ def m0007_servers_guest_channels(db: Database) -> None:
     """The virtio-serial channels a server's domain carries (names, JSON), chosen from its image's properties at
     create: kept on the row because every define (start, hard reboot) renders the domain from the row."""
     db.executescript("ALTER TABLE servers ADD COLUMN guest_channels TEXT NOT NULL DEFAULT '[]';")
+
+
+@migrations(name="0008_console_tokens")
+def m0008_console_tokens(db: Database) -> None:
+    """Console URL tokens (domain/console_tokens.py): only the SHA-256 digest, bound to one server and one console
+    kind, with the expiry in seconds since the epoch. A server's rows go when it is stopped or deleted."""
+    db.executescript(
+        """
+        CREATE TABLE console_tokens (
+            digest TEXT PRIMARY KEY, server_id TEXT NOT NULL, kind TEXT NOT NULL, expires_at REAL NOT NULL);
+        CREATE INDEX console_tokens_server ON console_tokens(server_id);
+        CREATE INDEX console_tokens_expires ON console_tokens(expires_at);
+        """
+    )

@@ -10,6 +10,7 @@ libvirt's test driver) shared by the whole module.
 from __future__ import annotations
 
 import itertools
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -227,6 +228,19 @@ async def _ips_by_label(world: World, version: str) -> Call:
                 "address yet, so every label is one it is not on", status=404)
 
 
+def _console(body: dict) -> Case:
+    """A console of the shared server: its display and serial sockets made as QEMU would (test:/// has none)."""
+    async def case(world: World, version: str) -> Call:
+        guests = world.api.client.server.app[servers_key].guests
+        for path in (guests.display_socket(world.server_id), guests.serial_socket(world.server_id)):
+            if not path.exists():
+                with socket.socket(socket.AF_UNIX) as listener:
+                    listener.bind(str(path))
+        return Call(f"/servers/{world.server_id}" + ("/remote-consoles" if "remote_console" in body else "/action"),
+                    body)
+    return case
+
+
 CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/", None): _fixed("/"),
     ("GET", "/extensions", None): _fixed("/extensions"),
@@ -279,6 +293,9 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("POST", ACTION, "os-stop"): _action({"os-stop": None}),
     ("POST", ACTION, "os-start"): _action({"os-start": None}, stopped=True),
     ("POST", ACTION, "os-getConsoleOutput"): _fixed("/servers/{server}/action", {"os-getConsoleOutput": {}}),
+    ("POST", ACTION, "os-getVNCConsole"): _console({"os-getVNCConsole": {"type": "novnc"}}),
+    ("POST", ACTION, "os-getSerialConsole"): _console({"os-getSerialConsole": {"type": "serial"}}),
+    ("POST", SERVER + "/remote-consoles", None): _console({"remote_console": {"protocol": "vnc", "type": "novnc"}}),
     ("GET", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata"),
     ("PUT", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata", {"metadata": {"role": "oracle"}}),
     ("POST", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata", {"metadata": {"zone": "a"}}),
