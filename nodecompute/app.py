@@ -134,7 +134,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         return
     services = NetworkServices.make(app[store_key], cfg, net)
     try:
-        await services.host.restore()
+        await services.restore()
         app[network_key] = services
         log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))
         yield

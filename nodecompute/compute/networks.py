@@ -19,6 +19,7 @@ from typing import Any
 
 from nodecompute.compute.network_host import HostSync
 from nodecompute.compute.network_quotas import NetworkQuotaService, check_room
+from nodecompute.compute.router_host import RouterHost
 from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
@@ -40,12 +41,14 @@ class NetworkCore:
         self.cfg = cfg
         self.host = host
         self.quotas = quotas
+        self.l3 = RouterHost(store, host.net)  # the routers' host side
         self.lock = asyncio.Lock()
 
     def network(self, ctx: AuthContext, network_id: str) -> Network:
-        """The network if the caller may see it (its own, shared, or any for an admin)."""
+        """The network if the caller may see it (its own, shared or external, or any for an admin)."""
         network = self.store.read(networks_db.get_network, network_id)
-        if network is None or not (ctx.is_admin or network.project_id == ctx.project_id or network.shared):
+        if network is None or not (ctx.is_admin or network.project_id == ctx.project_id or network.shared
+                                   or network.external):
             raise NetworkNotFound(net_id=network_id)
         return network
 
@@ -118,6 +121,9 @@ class NetworkService:
         changes = {k: v for k, v in changes.items() if k != "router:external"}
         async with self.core.lock:
             network = self.core.owned_network(ctx, network_id, "update_network")
+            if network.external and set(changes) - {"description", "router:external"}:
+                raise InvalidInput(error_message=f"the external network {network_id} is configuration ([network] "
+                                                 f"external_*): only its description changes through the API")
             if changes.get("shared") is False and network.shared:
                 self._check_unshare(network)
             await self.core.store.write(networks_db.update_network, network_id, changes, isotime(utcnow()))
@@ -133,6 +139,9 @@ class NetworkService:
     async def delete(self, ctx: AuthContext, network_id: str) -> None:
         async with self.core.lock:
             network = self.core.owned_network(ctx, network_id, "delete_network")
+            if network.external:
+                raise NetworkInUse(net_id=network_id, reason="It is the external network of this cloud's "
+                                                             "configuration ([network] external_cidr)")
             ports = self.core.store.read(lambda db: ports_db.list_ports(db, network_id=network_id))
             if any(not p.is_dhcp for p in ports):
                 raise NetworkInUse(net_id=network_id)
@@ -153,7 +162,7 @@ def _delete_rows(db: Any, network_id: str) -> None:
     networks_db.delete_network(db, network_id)
 
 
-@dataclass(frozen=True)
+@dataclass
 class NetworkServices:
     """The networking service as the API sees it: one object per resource over one shared core."""
 
@@ -162,14 +171,38 @@ class NetworkServices:
     ports: Any  # compute.ports.PortService
     quotas: NetworkQuotaService
     host: HostSync
+    routers: Any = None  # compute.routers.RouterService
+    interfaces: Any = None  # compute.router_interfaces.RouterInterfaceService
+    floating_ips: Any = None  # compute.floating_ips.FloatingIpService
+    auto_topology: Any = None  # compute.auto_topology.AutoTopologyService
 
     @classmethod
     def make(cls, store: Store, cfg: Config, net: Any) -> NetworkServices:
         """Services over `net`, a hostnet.HostNet (or a stand-in with its methods)."""
+        from nodecompute.compute.auto_topology import AutoTopologyService
+        from nodecompute.compute.floating_ips import FloatingIpService
         from nodecompute.compute.ports import PortService
+        from nodecompute.compute.router_interfaces import RouterInterfaceService
+        from nodecompute.compute.routers import RouterService
         from nodecompute.compute.subnets import SubnetService
 
         quotas = NetworkQuotaService(store, cfg)
         host = HostSync(store, net, cfg)
         core = NetworkCore(store, cfg, host, quotas)
-        return cls(NetworkService(core), SubnetService(core), PortService(core), quotas, host)
+        subnets, ports, routers = SubnetService(core), PortService(core), RouterService(core)
+        services = cls(NetworkService(core), subnets, ports, quotas, host, routers,
+                       RouterInterfaceService(core, routers, subnets, ports), FloatingIpService(core))
+        services.auto_topology = AutoTopologyService(services)
+        return services
+
+    async def restore(self) -> None:
+        """At start: the configured external network's rows, then the host as the database says."""
+        from nodecompute.compute.external_network import ensure_external_network
+
+        await ensure_external_network(self.networks.core.store, self.networks.core.cfg, self.host)
+        await self.host.restore()
+
+    async def ensure_auto_topology(self, ctx: AuthContext, project_id: str) -> str:
+        """The project's auto-allocated network (made with its subnet and router on the default external network
+        at first call): what the server side boots `networks: "auto"` on."""
+        return await self.auto_topology.ensure(ctx, project_id)
