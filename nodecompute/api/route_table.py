@@ -17,8 +17,8 @@ from typing import NamedTuple
 from aiohttp import web
 
 from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
-                             neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
-                             server_metadata, servers, versions, zones)
+                             neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas, neutron_routers,
+                             server_actions, server_ips, server_metadata, servers, versions, zones)
 from nodecompute.api.actions import Action
 from nodecompute.api.dialect import Version
 
@@ -62,6 +62,9 @@ NETWORK = "/v2.0/networks/{network_id}"
 SUBNET = "/v2.0/subnets/{subnet_id}"
 PORT = "/v2.0/ports/{port_id}"
 QUOTA = "/v2.0/quotas/{project_id}"
+ROUTER = "/v2.0/routers/{router_id}"
+FLOATINGIP = "/v2.0/floatingips/{floatingip_id}"
+TOPOLOGY = "/v2.0/auto-allocated-topology/{project_id}"
 PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and volume proxies too)
 IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
 
@@ -175,6 +178,20 @@ ROUTES: tuple[Route, ...] = (
     _network("#2808", "GET", PORT, neutron_ports.show_port),
     _network("#2808", "PUT", PORT, neutron_ports.update_port),
     _network("#2808", "DELETE", PORT, neutron_ports.delete_port),
+    _network("#2813", "GET", "/v2.0/routers", neutron_routers.list_routers),
+    _network("#2813", "POST", "/v2.0/routers", neutron_routers.create_router),
+    _network("#2814", "GET", ROUTER, neutron_routers.show_router),
+    _network("#2814", "PUT", ROUTER, neutron_routers.update_router),
+    _network("#2814", "DELETE", ROUTER, neutron_routers.delete_router),
+    _network("#2815", "PUT", ROUTER + "/add_router_interface", neutron_routers.add_router_interface),
+    _network("#2815", "PUT", ROUTER + "/remove_router_interface", neutron_routers.remove_router_interface),
+    _network("#2816", "GET", "/v2.0/floatingips", neutron_floatingips.list_floatingips),
+    _network("#2816", "POST", "/v2.0/floatingips", neutron_floatingips.create_floatingip),
+    _network("#2817", "GET", FLOATINGIP, neutron_floatingips.show_floatingip),
+    _network("#2817", "PUT", FLOATINGIP, neutron_floatingips.update_floatingip),
+    _network("#2817", "DELETE", FLOATINGIP, neutron_floatingips.delete_floatingip),
+    _network("network:auto-allocated-topology", "GET", TOPOLOGY, neutron_routers.show_auto_topology),
+    _network("network:auto-allocated-topology", "DELETE", TOPOLOGY, neutron_routers.delete_auto_topology),
     _network("network:quotas", "GET", "/v2.0/quotas", neutron_quotas.list_quotas),
     _network("network:quota-details", "GET", QUOTA + "/details", neutron_quotas.show_quota_details),
     _network("network:quota-default", "GET", QUOTA + "/default", neutron_quotas.show_quota_default),
