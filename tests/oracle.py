@@ -91,6 +91,10 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("DELETE", SERVER + "/metadata/{key}", None): (None, "servers", "delete_server_metadata_item"),
     ("GET", SERVER + "/ips", None): (None, "servers", "list_addresses"),
     ("GET", SERVER + "/ips/{network_label}", None): (None, "servers", "list_addresses_by_network"),
+    ("GET", "/os-floating-ips", None): (None, "floating_ips", "list_floating_ips"),
+    ("POST", "/os-floating-ips", None): (None, "floating_ips", "create_get_floating_ip"),
+    ("GET", "/os-floating-ips/{floating_ip_id}", None): (None, "floating_ips", "create_get_floating_ip"),
+    ("DELETE", "/os-floating-ips/{floating_ip_id}", None): (None, "floating_ips", "add_remove_floating_ip"),
 }
 _BY_SHAPE = {(method, path_shape(path), action): value for (method, path, action), value in TEMPEST.items()}
 

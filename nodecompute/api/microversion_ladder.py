@@ -80,6 +80,8 @@ SERVED: frozenset[Touch] = frozenset({
     *((method, "/servers/{server_id}/metadata") for method in ("GET", "POST", "PUT")),
     *((method, "/servers/{server_id}/metadata/{key}") for method in ("GET", "PUT", "DELETE")),
     ("GET", "/servers/{server_id}/ips"), ("GET", "/servers/{server_id}/ips/{network_label}"),
+    ("GET", "/os-floating-ips"), ("POST", "/os-floating-ips"), ("GET", "/os-floating-ips/{floating_ip_id}"),
+    ("DELETE", "/os-floating-ips/{floating_ip_id}"), ("GET", "/os-floating-ip-pools"),
 })
 
 

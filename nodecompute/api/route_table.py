@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
+from nodecompute.api import (extensions, flavors, floating_ips, glance, identity, images, keypairs, limits, neutron,
                              neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas, neutron_routers,
                              server_actions, server_ips, server_metadata, servers, versions, zones)
 from nodecompute.api.actions import Action
@@ -118,6 +118,11 @@ ROUTES: tuple[Route, ...] = (
     _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
     _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
     _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
+    _compute("#1401", "GET", "/os-floating-ips", floating_ips.list_floating_ips, **PROXY),
+    _compute("#1402", "POST", "/os-floating-ips", floating_ips.create_floating_ip, **PROXY),
+    _compute("#1403", "GET", "/os-floating-ips/{floating_ip_id}", floating_ips.show_floating_ip, **PROXY),
+    _compute("#1404", "DELETE", "/os-floating-ips/{floating_ip_id}", floating_ips.delete_floating_ip, **PROXY),
+    _compute("#1405", "GET", "/os-floating-ip-pools", floating_ips.list_pools, **PROXY),
     _compute("#201", "GET", "/servers", servers.list_servers),
     _compute("#202", "GET", "/servers/detail", servers.list_servers_detail),
     _compute("#203", "POST", "/servers", servers.create_server),

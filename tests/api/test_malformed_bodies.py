@@ -120,6 +120,7 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
         "port_id": "{port_id}", "fixed_ip_address": "PORTIP", "description": "d", "project_id": "PROJECT"}}],
     ("PUT", "/networking/v2.0/floatingips/{floatingip_id}"): [{"floatingip": {
         "port_id": "{port_id}", "fixed_ip_address": "PORTIP", "description": "d"}}],
+    ("POST", "/os-floating-ips"): [{"pool": "public"}],
 }
 
 
@@ -283,7 +284,7 @@ QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/d
                 "/image/v2/images", "/networking/v2.0/networks", "/networking/v2.0/subnets", "/networking/v2.0/ports",
                 "/networking/v2.0/networks/{network_id}", "/networking/v2.0/routers", "/networking/v2.0/floatingips",
                 "/networking/v2.0/routers/{router_id}", "/networking/v2.0/floatingips/{floatingip_id}",
-                "/networking/v2.0/auto-allocated-topology/{project_id}")
+                "/networking/v2.0/auto-allocated-topology/{project_id}", "/os-floating-ips", "/os-floating-ip-pools")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
