@@ -23,9 +23,10 @@ NETWORK_NAME, SUBNET_NAME, ROUTER_NAME = "auto_allocated_network", "auto_allocat
 
 
 class AutoTopologyService:
-    def __init__(self, services: Any) -> None:
-        self.services = services  # compute.networks.NetworkServices
-        self.store = services.networks.core.store
+    def __init__(self, core: Any, networks: Any, subnets: Any, routers: Any, interfaces: Any) -> None:
+        """Over the services of networks, subnets, routers and router interfaces (compute.network_services)."""
+        self.core, self.store = core, core.store
+        self.networks, self.subnets, self.routers, self.interfaces = networks, subnets, routers, interfaces
         self.lock = asyncio.Lock()  # one build at a time (its steps take the networking lock themselves)
 
     @staticmethod
@@ -61,21 +62,21 @@ class AutoTopologyService:
     async def _build(self, ctx: AuthContext, project_id: str, external: str) -> str:
         made: dict[str, Any] = {}
         try:
-            network = await self.services.networks.create(ctx, project_id, {"name": NETWORK_NAME,
+            network = await self.networks.create(ctx, project_id, {"name": NETWORK_NAME,
                                                                              "admin_state_up": False})
             made["network"] = network.id
             cidr = self._free_cidr()
             if cidr is None:
                 raise AutoAllocationFailure(reason="Unable to provide project private network")
-            subnet = await self.services.subnets.create(ctx, project_id, {
+            subnet = await self.subnets.create(ctx, project_id, {
                 "network_id": network.id, "cidr": cidr, "ip_version": 4, "name": SUBNET_NAME})
-            router = await self.services.routers.create(ctx, project_id, {
+            router = await self.routers.create(ctx, project_id, {
                 "name": ROUTER_NAME, "external_gateway_info": {"network_id": external}})
             made["router"] = router.id
-            await self.services.interfaces.add(ctx, router.id, subnet.id, None)
+            await self.interfaces.add(ctx, router.id, subnet.id, None)
             made["interface"] = subnet.id
             await self.store.write(routers_db.insert_auto_topology, project_id, network.id, router.id)
-            await self.services.networks.update(ctx, network.id, {"admin_state_up": True})
+            await self.networks.update(ctx, network.id, {"admin_state_up": True})
             return network.id
         except ComputeError:
             await self._cleanup(ctx, made)
@@ -83,7 +84,7 @@ class AutoTopologyService:
 
     def _free_cidr(self) -> str | None:
         used = [ipaddress.IPv4Network(s.cidr) for s in self.store.read(networks_db.list_subnets)]
-        for allowed in self.services.networks.core.cfg.network.subnet_ranges:
+        for allowed in self.core.cfg.network.subnet_ranges:
             pool = ipaddress.IPv4Network(allowed)
             if pool.prefixlen > PREFIXLEN:
                 continue
@@ -108,11 +109,11 @@ class AutoTopologyService:
     async def _cleanup(self, ctx: AuthContext, made: dict[str, Any], strict: bool = False) -> None:
         steps = []
         if "interface" in made:
-            steps.append(lambda: self.services.interfaces.remove(ctx, made["router"], made["interface"], None))
+            steps.append(lambda: self.interfaces.remove(ctx, made["router"], made["interface"], None))
         if made.get("router"):
-            steps.append(lambda: self.services.routers.delete(ctx, made["router"]))
+            steps.append(lambda: self.routers.delete(ctx, made["router"]))
         if "network" in made:
-            steps.append(lambda: self.services.networks.delete(ctx, made["network"]))
+            steps.append(lambda: self.networks.delete(ctx, made["network"]))
         for step in steps:
             try:
                 await step()

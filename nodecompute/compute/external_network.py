@@ -12,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 import uuid
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from nodecompute.compute import ipam
@@ -21,18 +22,18 @@ from nodecompute.db import identity as identity_db
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db.store import Store
-from nodecompute.domain.models import isotime, utcnow
+from nodecompute.domain.models import isotime
 from nodecompute.domain.network_models import AllocationPool, Network, Subnet
 from nodecompute.identity.accounts import ADMIN_PROJECT
 
 
-def _wanted(cfg: Config, project_id: str, network_id: str, subnet_id: str) -> tuple[Network, Subnet]:
+def _wanted(cfg: Config, project_id: str, network_id: str, subnet_id: str,
+            now: datetime) -> tuple[Network, Subnet]:
     conf = cfg.network
     net = ipaddress.IPv4Network(conf.external_cidr)
     gateway = conf.external_gateway or ipam.default_gateway(net)
     pools = tuple(AllocationPool(first, last) for first, last in pool_ranges(conf.external_pool)) \
         or ipam.default_pools(net, gateway)
-    now = utcnow()
     network = Network(id=network_id, project_id=project_id, name=conf.external_name, shared=False, external=True,
                       is_default=conf.external_default, mtu=conf.mtu, created_at=now, updated_at=now)
     subnet = Subnet(id=subnet_id, project_id=project_id, network_id=network_id, cidr=str(net),
@@ -45,7 +46,7 @@ def _in_use(db: Any, network_id: str) -> int:
     return len(ports_db.list_ports(db, network_id=network_id))
 
 
-def _sync(db: Any, cfg: Config) -> tuple[str | None, Network | None]:
+def _sync(db: Any, cfg: Config, at: datetime) -> tuple[str | None, Network | None]:
     """Inside one write: the rows as configured. Returns (id of a network to remove from the host, the network)."""
     existing = networks_db.external_network(db)
     if not cfg.network.external_cidr:
@@ -57,12 +58,12 @@ def _sync(db: Any, cfg: Config) -> tuple[str | None, Network | None]:
         _delete(db, existing.id)
         return existing.id, None
     project = identity_db.find_project(db, ADMIN_PROJECT)
-    network, subnet = _wanted(cfg, project.id, existing.id if existing else str(uuid.uuid4()), str(uuid.uuid4()))
+    network, subnet = _wanted(cfg, project.id, existing.id if existing else str(uuid.uuid4()), str(uuid.uuid4()), at)
     if existing is None:
         networks_db.insert_network(db, network)
         networks_db.insert_subnet(db, subnet)
         return None, network
-    now = isotime(utcnow())
+    now = isotime(at)
     changes = {k: getattr(network, k) for k in ("name", "shared", "is_default", "mtu")
                if getattr(network, k) != getattr(existing, k)}
     if changes:
@@ -99,9 +100,9 @@ def _delete(db: Any, network_id: str) -> None:
     networks_db.delete_network(db, network_id)
 
 
-async def ensure_external_network(store: Store, cfg: Config, host: Any) -> Network | None:
+async def ensure_external_network(store: Store, cfg: Config, host: Any, now: datetime) -> Network | None:
     """The configured external network's rows and bridge (`host`: the networking service's HostSync)."""
-    gone, network = await store.write(_sync, cfg)
+    gone, network = await store.write(_sync, cfg, now)
     if gone is not None:
         await host.remove(Network(id=gone, project_id=""), [], [])
     return network

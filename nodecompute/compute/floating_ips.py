@@ -18,7 +18,7 @@ from nodecompute.compute.networks import NetworkCore
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db import routers as routers_db
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, isotime
 from nodecompute.domain.network_errors import (BadRequest, ExternalGatewayForFloatingIPNotFound, FloatingIPNotFound,
                                                FloatingIPPortAlreadyAssociated, PortNotFound)
 from nodecompute.domain.network_models import (FLOATINGIP_OWNER, NETWORK_OWNER_PREFIX, ROUTER_INTERFACE_OWNER,
@@ -67,7 +67,7 @@ class FloatingIpService:
         if fields.get("fixed_ip_address") and not fields.get("port_id"):
             raise fip_error("fixed_ip_address cannot be specified without a port_id")
         limit = self.core.quotas.limits(project_id)["floatingip"]
-        fip_id, now = str(uuid.uuid4()), utcnow()
+        fip_id, now = str(uuid.uuid4()), self.core.clock()
 
         async with self.core.lock:
             network = self.core.network(ctx, fields["floating_network_id"])
@@ -116,7 +116,7 @@ class FloatingIpService:
                            "router_id": found.router_id, "status": found.status}
                 if "description" in fields:
                     changes["description"] = fields["description"]
-                routers_db.update_floatingip(db, floatingip_id, changes, isotime(utcnow()))
+                routers_db.update_floatingip(db, floatingip_id, changes, isotime(self.core.clock()))
                 return found
 
             found = await self.core.store.write(write)
@@ -130,7 +130,7 @@ class FloatingIpService:
                        "router_id": before.router_id, "status": before.status}
             await self.core.l3.apply_or_undo(
                 after.router_id, lambda db: routers_db.update_floatingip(db, floatingip_id, restore,
-                                                                         isotime(utcnow())),
+                                                                         isotime(self.core.clock())),
                 floating_only=True)
         if before.router_id and before.router_id != after.router_id:
             await self.core.l3.apply_logged(before.router_id, floating_only=True)

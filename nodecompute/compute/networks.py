@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from nodecompute.compute.network_host import HostSync
@@ -25,7 +24,7 @@ from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db.store import Store
 from nodecompute.domain.errors import InternalError
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, Clock, isotime
 from nodecompute.domain.network_errors import (InvalidInput, InvalidSharedSetting, NetworkInUse, NetworkNotFound,
                                                PolicyNotAuthorized)
 from nodecompute.domain.network_models import Network
@@ -36,12 +35,13 @@ log = logging.getLogger(__name__)
 class NetworkCore:
     """What the network, subnet and port services share: the store, the host side, the quotas and the lock."""
 
-    def __init__(self, store: Store, cfg: Config, host: HostSync, quotas: NetworkQuotaService) -> None:
+    def __init__(self, store: Store, cfg: Config, host: HostSync, quotas: NetworkQuotaService, clock: Clock) -> None:
         self.store = store
         self.cfg = cfg
         self.host = host
         self.quotas = quotas
         self.l3 = RouterHost(store, host.net)  # the routers' host side
+        self.clock = clock
         self.lock = asyncio.Lock()
 
     def network(self, ctx: AuthContext, network_id: str) -> Network:
@@ -97,7 +97,7 @@ class NetworkService:
         if fields.get("router:external"):
             raise InvalidInput(error_message="router:external is read-only on this cloud: the external network is "
                                              "configuration")
-        now = utcnow()
+        now = self.core.clock()
         network = Network(
             id=str(uuid.uuid4()), project_id=project_id, name=fields.get("name", ""),
             description=fields.get("description", ""), admin_state_up=fields.get("admin_state_up", True),
@@ -126,7 +126,7 @@ class NetworkService:
                                                  f"external_*): only its description changes through the API")
             if changes.get("shared") is False and network.shared:
                 self._check_unshare(network)
-            await self.core.store.write(networks_db.update_network, network_id, changes, isotime(utcnow()))
+            await self.core.store.write(networks_db.update_network, network_id, changes, isotime(self.core.clock()))
             if "mtu" in changes and changes["mtu"] != network.mtu:
                 await self.core.apply_logged(network_id)
         return self.get(ctx, network_id)
@@ -160,49 +160,3 @@ def _delete_rows(db: Any, network_id: str) -> None:
     for subnet in networks_db.list_subnets(db, network_id):
         networks_db.delete_subnet(db, subnet.id)
     networks_db.delete_network(db, network_id)
-
-
-@dataclass
-class NetworkServices:
-    """The networking service as the API sees it: one object per resource over one shared core."""
-
-    networks: NetworkService
-    subnets: Any  # compute.subnets.SubnetService
-    ports: Any  # compute.ports.PortService
-    quotas: NetworkQuotaService
-    host: HostSync
-    routers: Any = None  # compute.routers.RouterService
-    interfaces: Any = None  # compute.router_interfaces.RouterInterfaceService
-    floating_ips: Any = None  # compute.floating_ips.FloatingIpService
-    auto_topology: Any = None  # compute.auto_topology.AutoTopologyService
-
-    @classmethod
-    def make(cls, store: Store, cfg: Config, net: Any) -> NetworkServices:
-        """Services over `net`, a hostnet.HostNet (or a stand-in with its methods)."""
-        from nodecompute.compute.auto_topology import AutoTopologyService
-        from nodecompute.compute.floating_ips import FloatingIpService
-        from nodecompute.compute.ports import PortService
-        from nodecompute.compute.router_interfaces import RouterInterfaceService
-        from nodecompute.compute.routers import RouterService
-        from nodecompute.compute.subnets import SubnetService
-
-        quotas = NetworkQuotaService(store, cfg)
-        host = HostSync(store, net, cfg)
-        core = NetworkCore(store, cfg, host, quotas)
-        subnets, ports, routers = SubnetService(core), PortService(core), RouterService(core)
-        services = cls(NetworkService(core), subnets, ports, quotas, host, routers,
-                       RouterInterfaceService(core, routers, subnets, ports), FloatingIpService(core))
-        services.auto_topology = AutoTopologyService(services)
-        return services
-
-    async def restore(self) -> None:
-        """At start: the configured external network's rows, then the host as the database says."""
-        from nodecompute.compute.external_network import ensure_external_network
-
-        await ensure_external_network(self.networks.core.store, self.networks.core.cfg, self.host)
-        await self.host.restore()
-
-    async def ensure_auto_topology(self, ctx: AuthContext, project_id: str) -> str:
-        """The project's auto-allocated network (made with its subnet and router on the default external network
-        at first call): what the server side boots `networks: "auto"` on."""
-        return await self.auto_topology.ensure(ctx, project_id)

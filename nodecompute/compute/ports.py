@@ -18,7 +18,7 @@ from nodecompute.compute.networks import NetworkCore
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db import routers as routers_db
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, isotime
 from nodecompute.domain.network_errors import (BadRequest, InvalidInput, MacAddressInUse, PolicyNotAuthorized,
                                                PortNotFound, PortSecurityAndIPRequiredForSecurityGroups,
                                                PortSecurityPortHasSecurityGroup, SecurityGroupNotFound,
@@ -62,7 +62,7 @@ class PortService:
             fixed_ips = allocate(db, network, request.fixed_ips, request.device_owner)
             security = network.port_security_enabled if request.port_security_enabled is None \
                 else request.port_security_enabled
-            now = utcnow()
+            now = self.core.clock()
             port = Port(
                 id=port_id, project_id=request.project_id, network_id=network.id,
                 mac_address=request.mac_address or new_mac(db), name=request.name, description=request.description,
@@ -109,6 +109,7 @@ class PortService:
                     raise InvalidInput(error_message=f"The port {port_id} belongs to router or floating IP "
                                                      f"{port.device_id}")
             network = self.core.store.read(networks_db.get_network, port.network_id)
+            now = self.core.clock()
 
             def write(db: Any) -> None:
                 values = dict(changes)
@@ -124,10 +125,10 @@ class PortService:
                 security = values.get("port_security_enabled", port.port_security_enabled)
                 if groups is not None:
                     request = PortRequest(port.network_id, port.project_id, security_group_ids=tuple(groups))
-                    ports_db.set_security_groups(db, port_id, self._groups(db, ctx, request, security, utcnow()))
+                    ports_db.set_security_groups(db, port_id, self._groups(db, ctx, request, security, now))
                 elif not security and port.security_group_ids:
                     raise PortSecurityPortHasSecurityGroup()
-                ports_db.update_port(db, port_id, values, isotime(utcnow()))
+                ports_db.update_port(db, port_id, values, isotime(now))
 
             await self.core.store.write(write)
             if {"fixed_ips", "mac_address"} & set(changes):
@@ -144,7 +145,7 @@ class PortService:
                 raise ServicePortInUse(port_id=port_id, reason=f"has device owner {port.device_owner}")
 
             def delete(db: Any) -> set[str]:
-                routers = routers_db.disassociate_port(db, port_id, isotime(utcnow()))
+                routers = routers_db.disassociate_port(db, port_id, isotime(self.core.clock()))
                 ports_db.delete_port(db, port_id)
                 return routers
 

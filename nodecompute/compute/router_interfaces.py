@@ -19,7 +19,7 @@ from nodecompute.compute.subnets import SubnetService
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db import routers as routers_db
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, isotime
 from nodecompute.domain.network_errors import (PolicyNotAuthorized, PortInUse, RouterInterfaceInUseByFloatingIP,
                                                RouterInterfaceNotFound, RouterInterfaceNotFoundForSubnet,
                                                SubnetMismatchForPort)
@@ -56,7 +56,7 @@ class RouterInterfaceService:
             raise router_error(f"Cannot add interface to router because subnet {subnet.id} is not owned by project "
                                f"making the request")
         limit = self.core.quotas.limits(router.project_id)["port"]
-        now = utcnow()
+        now = self.core.clock()
         port_id = str(uuid.uuid4())
 
         def insert(db: Any) -> Port:
@@ -85,7 +85,7 @@ class RouterInterfaceService:
         if len({s.id for s in subnets}) > 1:
             raise router_error("Cannot have multiple IPv4 subnets on router port")
         _check_in_pools_or_owner(ctx, port, subnets)
-        now = isotime(utcnow())
+        now = isotime(self.core.clock())
         before = {"device_id": port.device_id, "device_owner": port.device_owner, "status": port.status,
                   "host_id": port.host_id, "vif_type": port.vif_type}
 
@@ -122,7 +122,7 @@ class RouterInterfaceService:
 
             def write(db: Any) -> None:
                 ports_db.delete_port(db, port.id)
-                routers_db.update_router(db, router.id, {}, isotime(utcnow()))
+                routers_db.update_router(db, router.id, {}, isotime(self.core.clock()))
 
             await self.core.store.write(write)
             await self.core.l3.apply_logged(router.id)

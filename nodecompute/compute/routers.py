@@ -19,7 +19,7 @@ from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db import routers as routers_db
 from nodecompute.domain.errors import InternalError
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, isotime
 from nodecompute.domain.network_errors import (BadRequest, RouterExternalGatewayInUseByFloatingIp, RouterInUse,
                                                RouterNotFound)
 from nodecompute.domain.network_models import (ROUTER_GATEWAY_OWNER, ROUTER_INTERFACE_OWNER, Network, Port, Router,
@@ -47,7 +47,7 @@ class RouterService:
 
     async def create(self, ctx: AuthContext, project_id: str, fields: dict[str, Any]) -> Router:
         gateway = fields.get("external_gateway_info")
-        now = utcnow()
+        now = self.core.clock()
         router = Router(id=str(uuid.uuid4()), project_id=project_id, name=fields.get("name", ""),
                         description=fields.get("description", ""),
                         admin_state_up=fields.get("admin_state_up", True),
@@ -64,7 +64,7 @@ class RouterService:
                     self._add_gateway(db, router, network, gateway)
 
             await self.core.store.write(insert)
-            await self.core.l3.apply_or_undo(router.id, lambda db: _delete_rows(db, router.id))
+            await self.core.l3.apply_or_undo(router.id, lambda db: _delete_rows(db, router.id, isotime(now)))
         return self.get(ctx, router.id)
 
     async def update(self, ctx: AuthContext, router_id: str, changes: dict[str, Any]) -> Router:
@@ -78,7 +78,7 @@ class RouterService:
                 if gateway is not UNSET:
                     values["enable_snat"] = (gateway or {}).get("enable_snat", True)
                     self._change_gateway(db, router, network, gateway or {})
-                routers_db.update_router(db, router_id, values, isotime(utcnow()))
+                routers_db.update_router(db, router_id, values, isotime(self.core.clock()))
 
             await self.core.store.write(write)
             await self.core.l3.apply_logged(router_id)
@@ -95,7 +95,7 @@ class RouterService:
                 await self.core.host.net.delete_router(router_id)
             except Exception as exc:
                 raise InternalError() from exc
-            await self.core.store.write(_delete_rows, router_id)
+            await self.core.store.write(_delete_rows, router_id, isotime(self.core.clock()))
 
     # the gateway --------------------------------------------------------------------------------------------------
 
@@ -119,7 +119,7 @@ class RouterService:
         if current is not None:
             if routers_db.list_floatingips(db, router_id=router.id):
                 raise RouterExternalGatewayInUseByFloatingIp(router_id=router.id, net_id=current.network_id)
-            routers_db.update_router(db, router.id, {"gw_port_id": None}, isotime(utcnow()))
+            routers_db.update_router(db, router.id, {"gw_port_id": None}, isotime(self.core.clock()))
             ports_db.delete_port(db, current.port_id)
         if network is not None:
             self._add_gateway(db, router, network, gateway)
@@ -129,7 +129,7 @@ class RouterService:
         subnets = networks_db.list_subnets(db, network.id)
         self._check_external_ips(db, network, asked or [])
         check_no_router_overlap(db, router.id, subnets)
-        now = utcnow()
+        now = self.core.clock()
         port = Port(id=str(uuid.uuid4()), project_id="", network_id=network.id, mac_address=new_mac(db),
                     fixed_ips=allocate(db, network, asked, ROUTER_GATEWAY_OWNER), device_id=router.id,
                     device_owner=ROUTER_GATEWAY_OWNER, status="ACTIVE", host_id=self.core.cfg.host_name,
@@ -180,13 +180,13 @@ def check_no_router_overlap(db: Any, router_id: str, new: list[Subnet]) -> None:
                                    f"subnet {old.id}")
 
 
-def _delete_rows(db: Any, router_id: str) -> None:
+def _delete_rows(db: Any, router_id: str, now: str) -> None:
     """The router, its gateway port (its interfaces are gone or never were) and its floating IPs' NAT."""
     router = routers_db.get_router(db, router_id)
     if router is None:
         return
     if router.gw_port_id is not None:
-        routers_db.update_router(db, router_id, {"gw_port_id": None}, isotime(utcnow()))
+        routers_db.update_router(db, router_id, {"gw_port_id": None}, now)
         ports_db.delete_port(db, router.gw_port_id)
     for port in routers_db.router_ports(db, router_id):
         ports_db.delete_port(db, port.id)

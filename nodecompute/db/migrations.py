@@ -194,8 +194,15 @@ def m0006_networking_core(db: Database) -> None:
     )
 
 
-@migrations(name="0007_routers_floating_ips")
-def m0007_routers_floating_ips(db: Database) -> None:
+@migrations(name="0007_servers_guest_channels")
+def m0007_servers_guest_channels(db: Database) -> None:
+    """The virtio-serial channels a server's domain carries (names, JSON), chosen from its image's properties at
+    create: kept on the row because every define (start, hard reboot) renders the domain from the row."""
+    db.executescript("ALTER TABLE servers ADD COLUMN guest_channels TEXT NOT NULL DEFAULT '[]';")
+
+
+@migrations(name="0008_routers_floating_ips")
+def m0008_routers_floating_ips(db: Database) -> None:
     """Neutron's L3: routers (their legs are ports owned by them), floating IPs (each holding its address through a
     port on the external network), the external network's is_default, and the auto-allocated topologies."""
     db.executescript(
