@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from nodecompute.api import validation
 from nodecompute.api.auth import context, require_writer
 from nodecompute.api.keys import network_key
 from nodecompute.api.respond import parse_body, respond
@@ -22,7 +23,7 @@ from nodecompute.domain.models import AuthContext
 from nodecompute.domain.network_errors import FloatingIPNotFound, IpAddressGenerationFailure, OverQuota
 
 POLICY = "os_compute_api:os-floating-ips:%s"
-CREATE_BODY = {"type": "object", "properties": {"pool": {"type": ["string", "null"]}}}
+CREATE_BODY = {"type": "object", "properties": {"pool": {"type": ["string", "null"]}}}  # null: _create_body
 
 
 def _networking(request: web.Request) -> Any:
@@ -90,10 +91,22 @@ def _is_uuid(text: str) -> bool:
     return True
 
 
+async def _create_body(request: web.Request) -> dict | None:
+    """Nova takes no body at all, and a JSON null (its schema allows it), as well as an object."""
+    raw = await request.read()
+    if not raw:
+        return None
+    try:
+        if validation.parse_json(raw) is None:
+            return None
+    except ValueError:
+        pass  # parse_body answers Nova's fault for it
+    return await parse_body(request)
+
+
 async def create_floating_ip(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, POLICY % "create")
-    body = await parse_body(request) if await request.read() else None  # Nova takes no body at all too
-    pool = (body or {}).get("pool")
+    pool = ((await _create_body(request)) or {}).get("pool")
     services = _networking(request)
     if services is None:
         raise NotFound("Floating IP pool not found.")

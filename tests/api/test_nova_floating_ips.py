@@ -46,6 +46,10 @@ async def test_allocate_show_list_release(api, member, net):
     assert neutron["floating_ip_address"] == "203.0.113.10"  # one floating IP, seen from both faces
     default = (await _ok(await api.post("/os-floating-ips", member)))["floating_ip"]  # no body: the default pool
     assert (default["ip"], default["pool"]) == ("203.0.113.11", "public")
+    null = (await _ok(await api.post("/os-floating-ips", member, data="null",
+                                     headers={"Content-Type": "application/json"})))["floating_ip"]
+    assert (null["ip"], null["pool"]) == ("203.0.113.12", "public")  # Nova's schema takes a null body too
+    await _ok(await api.delete(f"/os-floating-ips/{null['id']}", member), 202)
     assert (await _ok(await api.get(f"/os-floating-ips/{made['id']}", member)))["floating_ip"] == made
     listed = (await _ok(await api.get("/os-floating-ips", member)))["floating_ips"]
     assert sorted(f["ip"] for f in listed) == ["203.0.113.10", "203.0.113.11"]
