@@ -1,5 +1,5 @@
 """The networking service as the API sees it: one object per resource (networks, subnets, ports, quotas, routers,
-their interfaces, floating IPs, the auto-allocated topology) over one shared NetworkCore (networks.py), and the
+their interfaces, floating IPs, the auto-allocated topology, servers' floating IPs) over one shared NetworkCore (networks.py), and the
 host side they keep in step."""
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from nodecompute.compute.networks import NetworkCore, NetworkService
 from nodecompute.compute.ports import PortService
 from nodecompute.compute.router_interfaces import RouterInterfaceService
 from nodecompute.compute.routers import RouterService
+from nodecompute.compute.server_floating_ips import ServerFloatingIps
 from nodecompute.compute.subnets import SubnetService
 from nodecompute.config import Config
 from nodecompute.db.store import Store
@@ -32,6 +33,7 @@ class NetworkServices:
     interfaces: RouterInterfaceService
     floating_ips: FloatingIpService
     auto_topology: AutoTopologyService
+    server_floating_ips: ServerFloatingIps  # what servers' floating IP actions and addresses use
 
     @classmethod
     def make(cls, store: Store, cfg: Config, net: Any, clock: Clock) -> NetworkServices:
@@ -43,7 +45,9 @@ class NetworkServices:
             RouterService(core)
         interfaces = RouterInterfaceService(core, routers, subnets, ports)
         auto = AutoTopologyService(core, networks, subnets, routers, interfaces)
-        return cls(networks, subnets, ports, quotas, host, routers, interfaces, FloatingIpService(core), auto)
+        floating_ips = FloatingIpService(core)
+        return cls(networks, subnets, ports, quotas, host, routers, interfaces, floating_ips, auto,
+                   ServerFloatingIps(core, floating_ips))
 
     async def restore(self) -> None:
         """At start: the configured external network's rows, then the host as the database says."""
