@@ -130,6 +130,7 @@ class Neutron:
 def test_router_and_floating_ip_with_the_cli(lab):
     daemon, external, standins = lab
     tenant, tag, api = daemon.subnet_range, secrets.token_hex(2), Neutron(daemon)
+    host_forwarding = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     (public,) = api.call("GET", "/networks?router:external=true")["networks"]
     assert (public["name"], public["is_default"]) == ("public", True)
     network = api.call("POST", "/networks", 201, network={"name": "l3net"})["network"]
@@ -157,6 +158,8 @@ def test_router_and_floating_ip_with_the_cli(lab):
     guest.serve_peers()
 
     assert guest.ping(subnet["gateway_ip"])  # the router's leg answers
+    forwarding = run("ip", "netns", "exec", namespace, "sysctl", "-n", "net.ipv4.ip_forward").stdout.strip()
+    assert forwarding == "1" and Path("/proc/sys/net/ipv4/ip_forward").read_text() == host_forwarding
     assert guest.peer_seen_by(str(external[1])) == gateway_ip  # SNAT to the router's gateway address
 
     floating = _json(daemon, "floating", "ip", "create", "public")
