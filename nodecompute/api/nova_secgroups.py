@@ -5,7 +5,7 @@ exists) is Nova's 403 SecurityGroupLimitExceeded and on delete its 400, each wit
 lets through as a 500 (renaming the default group) is a 400 here: a 500 means a server fault.
 
 The server's groups (#1508) and addSecurityGroup/removeSecurityGroup (#1509-#1510) come with the server side of
-networking.
+networking; their core is compute/server_security_groups.py (NetworkServices.server_groups), with Nova's faults.
 """
 from __future__ import annotations
 

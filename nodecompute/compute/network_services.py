@@ -12,6 +12,7 @@ from nodecompute.compute.network_quotas import NetworkQuotaService
 from nodecompute.compute.networks import NetworkCore, NetworkService
 from nodecompute.compute.ports import PortService
 from nodecompute.compute.security_groups import SecurityGroupService
+from nodecompute.compute.server_security_groups import ServerSecurityGroups
 from nodecompute.compute.subnets import SubnetService
 from nodecompute.config import Config
 from nodecompute.db.store import Store
@@ -24,6 +25,7 @@ class NetworkServices:
     subnets: SubnetService
     ports: PortService
     security_groups: SecurityGroupService
+    server_groups: ServerSecurityGroups  # what the server side asks of the groups (server create, #1508-#1510)
     quotas: NetworkQuotaService
     host: HostSync
     firewall: Firewall
@@ -35,5 +37,5 @@ class NetworkServices:
         host = HostSync(store, net, cfg)
         firewall = Firewall(store, net, enabled=cfg.network.security_groups)
         core = NetworkCore(store, cfg, host, quotas, clock, firewall)
-        return cls(NetworkService(core), SubnetService(core), PortService(core), SecurityGroupService(core), quotas,
-                   host, firewall)
+        return cls(NetworkService(core), SubnetService(core), PortService(core), SecurityGroupService(core),
+                   ServerSecurityGroups(core), quotas, host, firewall)
