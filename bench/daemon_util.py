@@ -170,7 +170,7 @@ class Daemon:
         for name in sorted(os.listdir(netns)) if netns.is_dir() else []:
             if name.startswith(self.network_prefix + "-"):
                 subprocess.run(["ip", "netns", "del", name], capture_output=True)
-        for family, table in our_tables(self.network_prefix):
+        for family, table in our_tables(self.network_prefix) if shutil.which("nft") else []:
             subprocess.run(["nft", "delete", "table", family, table], capture_output=True)
         shutil.rmtree(self.network_state_dir, ignore_errors=True)
 
