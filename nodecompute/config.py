@@ -139,6 +139,10 @@ class NetworkConfig:
     external_default: bool = True
     # A host interface joined to the external network's bridge (the way to real hosts). Empty: no uplink.
     external_uplink: str = ""
+    # Security groups and anti-spoofing enforced with nftables (README "Networking"). A host whose kernel lacks a
+    # feature they need stops networking from starting (enabled = true: the daemon refuses to start; auto: off with
+    # the reason) unless this is false: guests' traffic then goes unfiltered, and the daemon says so at start.
+    security_groups: bool = True
 
 
 @dataclass(frozen=True)

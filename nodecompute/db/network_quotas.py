@@ -5,7 +5,8 @@ from sqlite_utils import Database
 
 # resource -> the table whose rows of the project count against it
 USAGE_TABLES = {"network": "networks", "subnet": "subnets", "port": "ports", "router": "routers",
-                "floatingip": "floatingips", "security_group": "security_groups"}
+                "floatingip": "floatingips", "security_group": "security_groups",
+                "security_group_rule": "security_group_rules"}
 
 
 def project_limits(db: Database, project_id: str) -> dict[str, int]:
