@@ -36,6 +36,9 @@ def _string(max_len: int = NAME_MAX) -> Check:
     return check
 
 
+string_check = _string  # for the other resource modules' maps
+
+
 def to_boolean(value: Any) -> bool:
     """neutron-lib's convert_to_boolean (its failure is InvalidInput, not a Reason)."""
     if isinstance(value, bool):
@@ -232,7 +235,7 @@ PORT: dict[str, Attr] = {
 }
 # Attributes every resource shows that no request may set.
 READ_ONLY = frozenset({"id", "status", "subnets", "created_at", "updated_at", "revision_number", "l2_adjacency",
-                       "binding:vif_type", "binding:vif_details"})
+                       "binding:vif_type", "binding:vif_details", "is_default", "router_id", "port_details"})
 
 
 def schema(resource: str, attrs: Mapping[str, Attr], create: bool) -> dict[str, Any]:

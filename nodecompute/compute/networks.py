@@ -16,8 +16,11 @@ import logging
 import uuid
 from typing import Any
 
+from nodecompute.compute.default_group import ensure_default
+from nodecompute.compute.firewall import Firewall
 from nodecompute.compute.network_host import HostSync
 from nodecompute.compute.network_quotas import NetworkQuotaService, check_room
+from nodecompute.compute.router_host import RouterHost
 from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
@@ -34,18 +37,22 @@ log = logging.getLogger(__name__)
 class NetworkCore:
     """What the network, subnet and port services share: the store, the host side, the quotas and the lock."""
 
-    def __init__(self, store: Store, cfg: Config, host: HostSync, quotas: NetworkQuotaService, clock: Clock) -> None:
+    def __init__(self, store: Store, cfg: Config, host: HostSync, quotas: NetworkQuotaService, clock: Clock,
+                 firewall: Firewall) -> None:
         self.store = store
         self.cfg = cfg
         self.host = host
         self.quotas = quotas
+        self.l3 = RouterHost(store, host.net)  # the routers' host side
         self.clock = clock
+        self.firewall = firewall
         self.lock = asyncio.Lock()
 
     def network(self, ctx: AuthContext, network_id: str) -> Network:
-        """The network if the caller may see it (its own, shared, or any for an admin)."""
+        """The network if the caller may see it (its own, shared or external, or any for an admin)."""
         network = self.store.read(networks_db.get_network, network_id)
-        if network is None or not (ctx.is_admin or network.project_id == ctx.project_id or network.shared):
+        if network is None or not (ctx.is_admin or network.project_id == ctx.project_id or network.shared
+                                   or network.external):
             raise NetworkNotFound(net_id=network_id)
         return network
 
@@ -58,7 +65,7 @@ class NetworkCore:
 
     async def apply_or_undo(self, network_id: str, undo: Any) -> None:
         """Bring the host in line with the network's rows; when that fails, run `undo` (a write that restores
-        the rows), bring the host back in line with them, and answer 500."""
+        the rows), bring the host back in line with them, and answer 500. The firewall follows the rows."""
         try:
             await self.host.apply(network_id)
         except Exception as exc:
@@ -69,6 +76,8 @@ class NetworkCore:
             except Exception as again:
                 log.error("host networking still fails for network %s: %s", network_id, again)
             raise InternalError() from exc
+        finally:
+            await self.firewall.sync_logged()
 
     async def apply_logged(self, network_id: str) -> None:
         """The host after a change that the database already holds for good (a delete): a failure is logged and
@@ -78,6 +87,7 @@ class NetworkCore:
         except Exception as exc:
             log.error("host networking failed for network %s (repaired at the next change or start): %s",
                       network_id, exc)
+        await self.firewall.sync_logged()
 
 
 class NetworkService:
@@ -106,6 +116,8 @@ class NetworkService:
         def insert(db: Any) -> None:
             check_room(limit, networks_db.count_networks(db, project_id), "network")
             networks_db.insert_network(db, network)
+            if project_id == ctx.project_id or ctx.is_admin:
+                ensure_default(db, project_id, now)  # as Neutron, before the network's first port
 
         async with self.core.lock:
             await self.core.store.write(insert)
@@ -118,6 +130,9 @@ class NetworkService:
         changes = {k: v for k, v in changes.items() if k != "router:external"}
         async with self.core.lock:
             network = self.core.owned_network(ctx, network_id, "update_network")
+            if network.external and set(changes) - {"description", "router:external"}:
+                raise InvalidInput(error_message=f"the external network {network_id} is configuration ([network] "
+                                                 f"external_*): only its description changes through the API")
             if changes.get("shared") is False and network.shared:
                 self._check_unshare(network)
             await self.core.store.write(networks_db.update_network, network_id, changes, isotime(self.core.clock()))
@@ -133,6 +148,9 @@ class NetworkService:
     async def delete(self, ctx: AuthContext, network_id: str) -> None:
         async with self.core.lock:
             network = self.core.owned_network(ctx, network_id, "delete_network")
+            if network.external:
+                raise NetworkInUse(net_id=network_id, reason="It is the external network of this cloud's "
+                                                             "configuration ([network] external_cidr)")
             ports = self.core.store.read(lambda db: ports_db.list_ports(db, network_id=network_id))
             if any(not p.is_dhcp for p in ports):
                 raise NetworkInUse(net_id=network_id)
