@@ -158,6 +158,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.compute import placement
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
+    from nodecompute.compute.server_ports import ServerPorts
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt import displays
@@ -178,7 +179,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     capacity = placement.host_capacity(cfg.compute, host_vcpus=hv.host.vcpus, host_memory_mb=hv.host.memory_mb,
                                        disk_total=guests.disk_capacity())
     service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
-                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock)
+                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock,
+                            ports=ServerPorts(store, cfg, app.get(network_key), clock))
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
@@ -187,6 +189,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     tasks: list[asyncio.Task] = []
     try:
         await reconciler.at_start()
+        await service.ports.reconcile()
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
         app[servers_key] = service

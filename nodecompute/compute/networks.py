@@ -41,6 +41,16 @@ class NetworkCore:
         self.quotas = quotas
         self.clock = clock
         self.lock = asyncio.Lock()
+        # The port hooks: objects with `async port_bound(port)` / `async port_unbound(port)` (either optional),
+        # called when a port is plugged into a server (after its rows and DHCP entry, before its tap is made and
+        # the guest starts) and before it leaves its server. Security groups' firewall applier registers here.
+        self.port_hooks: list[Any] = []
+
+    async def run_hooks(self, event: str, port: Any) -> None:
+        for hook in self.port_hooks:
+            method = getattr(hook, event, None)
+            if method is not None:
+                await method(port)
 
     def network(self, ctx: AuthContext, network_id: str) -> Network:
         """The network if the caller may see it (its own, shared, or any for an admin)."""
@@ -134,7 +144,7 @@ class NetworkService:
         async with self.core.lock:
             network = self.core.owned_network(ctx, network_id, "delete_network")
             ports = self.core.store.read(lambda db: ports_db.list_ports(db, network_id=network_id))
-            if any(not p.is_dhcp for p in ports):
+            if any(not p.is_dhcp for p in ports):  # a server's ports too: the server goes first (Nova: 409)
                 raise NetworkInUse(net_id=network_id)
             subnets = self.core.store.read(networks_db.list_subnets, network_id)
             try:

@@ -7,6 +7,7 @@ managed with its subnets: it is listed like any port but cannot be deleted or re
 """
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from typing import Any
 
@@ -16,11 +17,13 @@ from nodecompute.compute.networks import NetworkCore
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.domain.models import AuthContext, isotime
-from nodecompute.domain.network_errors import (InvalidInput, MacAddressInUse, PolicyNotAuthorized, PortNotFound,
+from nodecompute.domain.network_errors import (InvalidInput, MacAddressInUse, PolicyNotAuthorized, PortInUse,
+                                               PortNotFound,
                                                PortSecurityAndIPRequiredForSecurityGroups,
                                                PortSecurityPortHasSecurityGroup, SecurityGroupNotFound,
                                                ServicePortInUse)
-from nodecompute.domain.network_models import DHCP_OWNER, NETWORK_OWNER_PREFIX, Network, Port, PortRequest
+from nodecompute.domain.network_models import (DHCP_OWNER, NETWORK_OWNER_PREFIX, Binding, Network, Port,
+                                               PortRequest)
 
 DHCP_PORT_FIELDS = frozenset({"name", "description", "admin_state_up"})  # what an update may change on it
 
@@ -44,7 +47,8 @@ class PortService:
             raise PortNotFound(port_id=port_id)
         return port
 
-    async def create(self, ctx: AuthContext, request: PortRequest) -> Port:
+    async def create(self, ctx: AuthContext, request: PortRequest, binding: Binding | None = None) -> Port:
+        """A new port; with `binding`, made already plugged into a server (compute/server_ports.py)."""
         if request.device_owner == DHCP_OWNER:
             raise InvalidInput(error_message=f"device_owner {DHCP_OWNER} is reserved for the port the network makes "
                                              f"for its DHCP")
@@ -67,6 +71,8 @@ class PortService:
                 security_group_ids=self._groups(db, ctx, request, security, now), host_id=request.host_id,
                 created_at=now, updated_at=now,
             )
+            if binding is not None:
+                port = dataclasses.replace(port, **_bound_values(binding))
             ports_db.insert_port(db, port)
 
         async with self.core.lock:
@@ -74,7 +80,10 @@ class PortService:
             _check_owner_only(ctx, network, request)
             await self.core.store.write(insert, network)
             await self.core.apply_or_undo(network.id, lambda db: ports_db.delete_port(db, port_id))
-        return self.get(ctx, port_id)
+        port = self.get(ctx, port_id)
+        if binding is not None:
+            await self.core.run_hooks("port_bound", port)
+        return port
 
     def _groups(self, db: Any, ctx: AuthContext, request: PortRequest, security: bool, now) -> tuple[str, ...]:
         asked = request.security_group_ids
@@ -131,6 +140,50 @@ class PortService:
                                                                f"which goes with the network's last DHCP subnet")
             await self.core.store.write(ports_db.delete_port, port_id)
             await self.core.apply_logged(port.network_id)
+
+
+    # ----- the server side's seam (compute/server_ports.py) ------------------------------------------------------
+
+    async def bind(self, ctx: AuthContext, port_id: str, binding: Binding) -> Port:
+        """Plug an existing port into a server: 409 when another device has it. The DHCP host entry takes the
+        server's host name; then the `port_bound` hooks run (before the tap exists and the guest starts)."""
+        async with self.core.lock:
+            port = self.get(ctx, port_id)
+            if port.device_id or port.is_dhcp:
+                raise PortInUse(port_id=port_id, net_id=port.network_id, device_id=port.device_id or port.device_owner)
+            now = isotime(self.core.clock())
+            await self.core.store.write(ports_db.update_port, port_id, _bound_values(binding), now)
+            await self.core.apply_or_undo(port.network_id, lambda db: ports_db.update_port(
+                db, port_id, _unbound_values(), now))
+        bound = self.core.store.read(ports_db.get_port, port_id)
+        await self.core.run_hooks("port_bound", bound)
+        return bound
+
+    async def release(self, port_id: str, *, delete: bool) -> None:
+        """Unplug a port from its server (no caller checks: the server's own teardown): deleted when the server made
+        it, else unbound (device, owner, binding and host name cleared, status DOWN). The `port_unbound` hooks run
+        first. Nothing when the port is gone already."""
+        port = self.core.store.read(ports_db.get_port, port_id)
+        if port is None:
+            return
+        await self.core.run_hooks("port_unbound", port)
+        async with self.core.lock:
+            if delete:
+                await self.core.store.write(ports_db.delete_port, port_id)
+            else:
+                await self.core.store.write(ports_db.update_port, port_id, _unbound_values(),
+                                            isotime(self.core.clock()))
+            await self.core.apply_logged(port.network_id)
+
+
+def _bound_values(binding: Binding) -> dict[str, Any]:
+    return {"device_id": binding.device_id, "device_owner": binding.device_owner, "host_id": binding.host_id,
+            "hostname": binding.hostname, "vif_type": binding.vif_type, "status": "ACTIVE"}
+
+
+def _unbound_values() -> dict[str, Any]:
+    return {"device_id": "", "device_owner": "", "host_id": "", "hostname": "", "vif_type": "unbound",
+            "status": "DOWN"}
 
 
 def _check_owner_only(ctx: AuthContext, network: Network, request: PortRequest) -> None:

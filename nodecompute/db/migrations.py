@@ -203,3 +203,17 @@ def m0007_servers_guest_channels(db: Database) -> None:
     """The virtio-serial channels a server's domain carries (names, JSON), chosen from its image's properties at
     create: kept on the row because every define (start, hard reboot) renders the domain from the row."""
     db.executescript("ALTER TABLE servers ADD COLUMN guest_channels TEXT NOT NULL DEFAULT '[]';")
+
+
+@migrations(name="0008_servernet_interfaces")
+def m0008_servernet_interfaces(db: Database) -> None:
+    """The ports each server is plugged into (compute/server_ports.py): the device tag, whether the server made the
+    port (then it goes with the server; a port handed in is only unbound), and the order the NICs were plugged."""
+    db.executescript(
+        """
+        CREATE TABLE server_interfaces (
+            port_id TEXT PRIMARY KEY, server_uuid TEXT NOT NULL, tag TEXT, made_by_server INTEGER NOT NULL,
+            position INTEGER NOT NULL);
+        CREATE INDEX server_interfaces_server ON server_interfaces(server_uuid);
+        """
+    )

@@ -116,3 +116,16 @@ class PortRequest:
     port_security_enabled: bool | None = None  # None: the network's
     security_group_ids: tuple[str, ...] | None = None  # None: the project's default group
     host_id: str = ""
+
+
+@dataclass(frozen=True)
+class Binding:
+    """What plugging a port into a server writes on it (Nova's port binding): the device, the host, the DHCP host
+    name (the server's), and the VIF type: `tap`, the daemon's own tap on the network's bridge."""
+
+    device_id: str
+    device_owner: str  # "compute:<availability zone>"
+    host_id: str
+    hostname: str = ""
+    vif_type: str = "tap"
+

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nodecompute.hostnet import HostNetError, Network, Port, Recorded, Swept
+from nodecompute.hostnet import HostNetError, Network, Port, Recorded, Swept, tap_name
 
 
 @dataclass
@@ -18,6 +18,7 @@ class RecordingHostNet:
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, network id)
     failing: dict[str, int] = field(default_factory=dict)  # method -> how many next calls fail
     swept: list[Recorded] = field(default_factory=list)
+    taps: dict[str, Port] = field(default_factory=dict)  # the guest taps the host holds, by name
     closed: bool = False
     check_error: str | None = None
 
@@ -49,11 +50,24 @@ class RecordingHostNet:
         self.networks.pop(network.id, None)
         self.hosts.pop(network.id, None)
 
+    async def ensure_tap(self, port: Port, *, mtu: int | None = None) -> str:
+        self.calls.append(("ensure_tap", port.id))
+        self._maybe_fail("ensure_tap")
+        self.taps[tap_name(port.id)] = port
+        return tap_name(port.id)
+
+    async def delete_link(self, name: str) -> bool:
+        self.calls.append(("delete_link", name))
+        return self.taps.pop(name, None) is not None
+
     async def restore(self, networks, ports, routers) -> None:
         ports = tuple(ports)
         for network in networks:
             self.calls.append(("restore", network.id))
             await self.ensure_network(network, [p for p in ports if p.network_id == network.id])
+        for port in ports:
+            if port.plugged:
+                await self.ensure_tap(port)
 
     async def sweep(self, recorded: Recorded) -> Swept:
         self.swept.append(recorded)

@@ -143,8 +143,8 @@ def test_other_mappings_are_400(image_ref, mappings, message):
 
 @pytest.mark.parametrize("networks, mode", [(None, "auto"), ("auto", "auto"), ("none", "none"), ((), "auto")])
 def test_networks_without_ports(networks, mode):
-    plan = plan_networks(CreateRequest("vm", IMAGE, "1", networks=networks, security_groups=("default",)), "p")
-    assert (plan.mode, plan.requests, plan.security_groups) == (mode, (), ("default",))
+    plan = plan_networks(CreateRequest("vm", IMAGE, "1", networks=networks, security_groups=("default",)), _ctx())
+    assert (plan.mode, plan.nics, plan.security_groups) == (mode, (), ("default",))
 
 
 @pytest.mark.parametrize("req, message", [
@@ -156,4 +156,4 @@ def test_networks_without_ports(networks, mode):
 ])
 def test_requested_networks_are_400(req, message):
     with pytest.raises(BadRequest, match=message):
-        plan_networks(req, "p")
+        plan_networks(req, _ctx())
