@@ -91,6 +91,10 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("DELETE", SERVER + "/metadata/{key}", None): (None, "servers", "delete_server_metadata_item"),
     ("GET", SERVER + "/ips", None): (None, "servers", "list_addresses"),
     ("GET", SERVER + "/ips/{network_label}", None): (None, "servers", "list_addresses_by_network"),
+    ("GET", SERVER + "/os-interface", None): ("interfaces_client", "interfaces", "list_interfaces"),
+    ("POST", SERVER + "/os-interface", None): ("interfaces_client", "interfaces", "get_create_interfaces"),
+    ("GET", SERVER + "/os-interface/{port_id}", None): ("interfaces_client", "interfaces", "get_create_interfaces"),
+    ("DELETE", SERVER + "/os-interface/{port_id}", None): ("interfaces_client", "interfaces", "delete_interface"),
 }
 _BY_SHAPE = {(method, path_shape(path), action): value for (method, path, action), value in TEMPEST.items()}
 

@@ -80,6 +80,8 @@ SERVED: frozenset[Touch] = frozenset({
     *((method, "/servers/{server_id}/metadata") for method in ("GET", "POST", "PUT")),
     *((method, "/servers/{server_id}/metadata/{key}") for method in ("GET", "PUT", "DELETE")),
     ("GET", "/servers/{server_id}/ips"), ("GET", "/servers/{server_id}/ips/{network_label}"),
+    ("GET", "/servers/{server_id}/os-interface"), ("POST", "/servers/{server_id}/os-interface"),
+    ("GET", "/servers/{server_id}/os-interface/{port_id}"), ("DELETE", "/servers/{server_id}/os-interface/{port_id}"),
 })
 
 

@@ -12,7 +12,8 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 from __future__ import annotations
 
 from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
-                             neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
+                             neutron_networks, neutron_ports, neutron_quotas, server_actions, server_interfaces,
+                             server_ips,
                              server_metadata, servers, versions, zones)
 from nodecompute.api.routing import Handler, Route
 
@@ -109,6 +110,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#406", "DELETE", SERVER + "/metadata/{key}", server_metadata.delete_metadata_item),
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
+    _compute("#1301", "GET", SERVER + "/os-interface", server_interfaces.list_interfaces),
+    _compute("#1302", "POST", SERVER + "/os-interface", server_interfaces.attach_interface),
+    _compute("#1303", "GET", SERVER + "/os-interface/{port_id}", server_interfaces.show_interface),
+    _compute("#1304", "DELETE", SERVER + "/os-interface/{port_id}", server_interfaces.detach_interface),
     # identity, relative to /identity
     _identity("#2201", "GET", "", identity.show),
     _identity("#2201", "GET", "/", identity.show),

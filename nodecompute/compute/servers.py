@@ -29,6 +29,7 @@ from nodecompute.compute.block_devices import plan_block_devices
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.network_data import nic_devices
 from nodecompute.compute.requested_networks import NicRequest
+from nodecompute.compute.server_interfaces import InterfaceService
 from nodecompute.compute.server_ports import ServerPorts
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions
@@ -75,6 +76,7 @@ class ServerService:
         guests.interfaces = self.ports.interfaces
         self.tasks = ServerTasks()
         self.actions = ServerActions(store, guests, self.tasks, clock)
+        self.interfaces = InterfaceService(store, self.ports, guests, self.tasks)
 
     # ----- reads -------------------------------------------------------------------------------------------------
 

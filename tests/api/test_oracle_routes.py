@@ -38,7 +38,7 @@ from nodecompute.api.microversions import version_text
 from nodecompute.api.nova_catalog import CATALOG, Operation
 from nodecompute.api.nova_operations import path_shape, version_key
 from nodecompute.app import create_app, store_key
-from nodecompute.config import ComputeConfig, Config, IdentityConfig, ServerConfig
+from nodecompute.config import ComputeConfig, Config, IdentityConfig, NetworkConfig, ServerConfig
 from nodecompute.db import identity as identity_db
 from nodecompute.db import servers as servers_db
 from nodecompute.domain.models import utcnow
@@ -46,6 +46,7 @@ from nodecompute.identity import accounts
 from tests import oracle
 from tests.api.conftest import LADDER_TOP, ladder_dialect
 from tests.api.helpers import Api
+from tests.api.network_fakes import RecordingHostNet
 from tests.api.oracle_cases import CASES, Call, World
 
 Version = tuple[int, int]
@@ -150,9 +151,12 @@ async def world():
     data_dir = Path(tempfile.mkdtemp(prefix="ncoracle", dir="/tmp"))
     cfg = Config(data_dir=data_dir, server=ServerConfig(listen_port=8774),
                  identity=IdentityConfig(admin_password="admin-secret", kdf_time_cost=1, kdf_memory_kib=1024),
-                 compute=ComputeConfig(libvirt_uri="test:///default"))
+                 compute=ComputeConfig(libvirt_uri="test:///default"),
+                 network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), state_dir=str(data_dir / "hostnet")))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(app_module, "OPENSTACK", ladder_dialect())
+        host = RecordingHostNet()  # networking on, nothing made on the host
+        patch.setattr(app_module, "_hostnet", lambda cfg: host)
         client = TestClient(TestServer(create_app(cfg)))
         await client.start_server()
     api = Api(client)

@@ -12,6 +12,7 @@ import pycdlib
 import pytest
 
 from nodecompute.api.keys import reconciler_key, servers_key
+from nodecompute.compute import server_interfaces
 from nodecompute.app import store_key
 from nodecompute.db import server_nics as nics_db
 from nodecompute.db import servers as servers_db
@@ -234,3 +235,87 @@ async def test_deleting_a_network_with_a_server_on_it_is_409(cloud):
     await _active(api, admin, server_id)
     assert (await net.delete(f"/networks/{network['id']}")).status == 409
     assert reconciler_key in api.client.server.app
+
+
+# ----- interface attachments (#1301-#1304) -------------------------------------------------------------------------
+
+@pytest.fixture
+def hotplug(monkeypatch) -> list[tuple]:
+    """libvirt's test driver has no device hot-plug: record what the service asks of virt (the real hot-plug into a
+    running guest is tests/integration/test_servers_network_guest.py's)."""
+    calls: list[tuple] = []
+
+    async def attach(hv, name, nic):
+        calls.append(("attach", name, nic))
+        return True
+
+    async def detach(hv, name, mac):
+        calls.append(("detach", name, mac))
+
+    monkeypatch.setattr(server_interfaces.nic_devices, "attach_interface", attach)
+    monkeypatch.setattr(server_interfaces.nic_devices, "detach_interface", detach)
+    return calls
+
+
+async def test_interfaces_list_attach_show_detach(cloud, hotplug):
+    api, admin, net, image_id, hostnet = cloud
+    network, _subnet = await _network(net)
+    other, _ = await _network(net, "other", "198.18.11.0/24")
+    server_id = (await _create(api, admin, image_id, networks=[{"uuid": network["id"]}]))["server"]["id"]
+    await _active(api, admin, server_id)
+    version = {"OpenStack-API-Version": "compute 2.49"}  # attach takes a tag; views show it from 2.70
+    listed = (await (await api.get(f"/servers/{server_id}/os-interface", admin)).json())["interfaceAttachments"]
+    assert len(listed) == 1 and set(listed[0]) == {"net_id", "port_id", "mac_addr", "port_state", "fixed_ips"}
+    assert listed[0]["port_state"] == "ACTIVE" and listed[0]["net_id"] == network["id"]
+    resp = await api.post(f"/servers/{server_id}/os-interface", admin, headers=version,
+                          json={"interfaceAttachment": {"net_id": other["id"], "tag": "back"}})
+    assert resp.status == 200, await resp.text()
+    attached = (await resp.json())["interfaceAttachment"]
+    assert attached["net_id"] == other["id"] and "tag" not in attached
+    assert [n.tag for n in api.client.server.app[store_key].read(servers_db.get_server, server_id).nics] == [
+        None, "back"]
+    assert tap_name(attached["port_id"]) in hostnet.taps
+    (what, _name, nic), = hotplug
+    assert (what, nic.mac, nic.tap) == ("attach", attached["mac_addr"], tap_name(attached["port_id"]))
+    shown = await api.get(f"/servers/{server_id}/os-interface/{attached['port_id']}", admin, headers=version)
+    assert (await shown.json())["interfaceAttachment"] == attached
+    server = (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]
+    assert set(server["addresses"]) == {"private", "other"}
+    resp = await api.delete(f"/servers/{server_id}/os-interface/{attached['port_id']}", admin)
+    assert resp.status == 202
+    assert (await net.get(f"/ports/{attached['port_id']}")).status == 404
+    assert tap_name(attached["port_id"]) not in hostnet.taps
+    assert hotplug[-1][0::2] == ("detach", attached["mac_addr"])
+    missing = await api.get(f"/servers/{server_id}/os-interface/{attached['port_id']}", admin)
+    await assert_fault(missing, 404, "itemNotFound")
+
+
+async def test_a_refused_hot_plug_leaves_no_port_or_tap(cloud):
+    api, admin, net, image_id, hostnet = cloud  # the test driver refuses attachDeviceFlags: as a failing QEMU
+    network, _subnet = await _network(net)
+    server_id = (await _create(api, admin, image_id, networks="none", version="2.37"))["server"]["id"]
+    await _active(api, admin, server_id)
+    resp = await api.post(f"/servers/{server_id}/os-interface", admin,
+                          json={"interfaceAttachment": {"net_id": network["id"]}})
+    await assert_fault(resp, 500, "computeFault", f"Failed to attach network adapter device to {server_id}")
+    assert (await net.ok("GET", f"/ports?device_id={server_id}"))["ports"] == []
+    assert hostnet.taps == {} and api.client.server.app[store_key].read(nics_db.recorded) == []
+
+
+async def test_attach_refusals(cloud):
+    api, admin, net, image_id, _hostnet = cloud
+    network, _subnet = await _network(net)
+    server_id = (await _create(api, admin, image_id))["server"]["id"]
+    await _active(api, admin, server_id)
+    path = f"/servers/{server_id}/os-interface"
+    port = await net.port(network["id"])
+    both = {"interfaceAttachment": {"net_id": network["id"], "port_id": port["id"]}}
+    await assert_fault(await api.post(path, admin, json=both), 400, "badRequest",
+                       "Must not input both network_id and port_id")
+    unknown = {"interfaceAttachment": {"net_id": "9a8f1b1e-0000-4000-8000-000000000000"}}
+    await assert_fault(await api.post(path, admin, json=unknown), 404, "itemNotFound")
+    tagged = {"interfaceAttachment": {"port_id": port["id"], "tag": "x"}}
+    await assert_fault(await api.post(path, admin, json=tagged), 400, "badRequest")  # tag from 2.49
+    used = (await net.ok("GET", f"/ports?device_id={server_id}"))["ports"][0]
+    await assert_fault(await api.post(path, admin, json={"interfaceAttachment": {"port_id": used["id"]}}),
+                       409, "conflictingRequest")
