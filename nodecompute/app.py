@@ -141,6 +141,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
     try:
         await services.host.restore()
         app[network_key] = services
+        app[quotas_key].network = services.quotas  # Nova's network quotas are the networking service's
         log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))
         yield
     finally:

@@ -95,6 +95,8 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", SERVER + "/os-interface", None): ("interfaces_client", "interfaces", "get_create_interfaces"),
     ("GET", SERVER + "/os-interface/{port_id}", None): ("interfaces_client", "interfaces", "get_create_interfaces"),
     ("DELETE", SERVER + "/os-interface/{port_id}", None): ("interfaces_client", "interfaces", "delete_interface"),
+    ("GET", "/os-tenant-networks", None): (None, "tenant_networks", "list_tenant_networks"),
+    ("GET", "/os-tenant-networks/{network_id}", None): (None, "tenant_networks", "get_tenant_network"),
 }
 _BY_SHAPE = {(method, path_shape(path), action): value for (method, path, action), value in TEMPEST.items()}
 

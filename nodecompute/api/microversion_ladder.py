@@ -82,6 +82,8 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/servers/{server_id}/ips"), ("GET", "/servers/{server_id}/ips/{network_label}"),
     ("GET", "/servers/{server_id}/os-interface"), ("POST", "/servers/{server_id}/os-interface"),
     ("GET", "/servers/{server_id}/os-interface/{port_id}"), ("DELETE", "/servers/{server_id}/os-interface/{port_id}"),
+    ("GET", "/os-networks"), ("GET", "/os-networks/{network_id}"), ("GET", "/os-tenant-networks"),
+    ("GET", "/os-tenant-networks/{network_id}"),
 })
 
 

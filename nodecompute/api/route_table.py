@@ -12,7 +12,8 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 from __future__ import annotations
 
 from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
-                             neutron_networks, neutron_ports, neutron_quotas, server_actions, server_interfaces,
+                             network_proxies, neutron_networks, neutron_ports, neutron_quotas, server_actions,
+                             server_interfaces,
                              server_ips,
                              server_metadata, servers, versions, zones)
 from nodecompute.api.routing import Handler, Route
@@ -95,6 +96,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
     _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
     _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
+    _compute("#1306", "GET", "/os-networks", network_proxies.list_networks, **PROXY),
+    _compute("#1307", "GET", "/os-networks/{network_id}", network_proxies.show_network, **PROXY),
+    _compute("#1308", "GET", "/os-tenant-networks", network_proxies.list_networks, **PROXY),
+    _compute("#1309", "GET", "/os-tenant-networks/{network_id}", network_proxies.show_network, **PROXY),
     _compute("#201", "GET", "/servers", servers.list_servers),
     _compute("#202", "GET", "/servers/detail", servers.list_servers_detail),
     _compute("#203", "POST", "/servers", servers.create_server),

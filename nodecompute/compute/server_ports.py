@@ -81,9 +81,13 @@ class ServerPorts:
             await self.plug_one(ctx, server, nic)
 
     async def plug_one(self, ctx: AuthContext, server: Server, nic: NicRequest) -> Port:
-        if nic.port_id:
-            await self.store.write(nics_db.add, server.uuid, nic.port_id, nic.tag, False)  # recorded first: a
-            return await self.net.ports.bind(ctx, nic.port_id, self.binding(server))  # crash never deletes it
+        if nic.port_id:  # recorded first, so a crash right after the bind never leaves it unaccounted for
+            await self.store.write(nics_db.add, server.uuid, nic.port_id, nic.tag, False)
+            try:
+                return await self.net.ports.bind(ctx, nic.port_id, self.binding(server))
+            except Exception:  # not bound (taken meanwhile, gone): the undo must not unbind another's port
+                await self.store.write(nics_db.remove, nic.port_id)
+                raise
         request = PortRequest(network_id=nic.network_id, project_id=server.project_id,
                               fixed_ips=({"ip_address": nic.fixed_ip},) if nic.fixed_ip else None,
                               device_id=server.uuid, device_owner=COMPUTE_OWNER_PREFIX + server.availability_zone,
@@ -93,7 +97,10 @@ class ServerPorts:
         return port
 
     async def interfaces(self, server: Server) -> list[InterfaceSpec]:
-        """The domain's NICs, each on its tap (made here when missing)."""
+        """The domain's NICs, each on its tap (made here when missing); none while networking is off (a daemon
+        restarted without privileges defines its guests without their NICs rather than not at all)."""
+        if not self.enabled:
+            return []
         specs = []
         for nic in server.nics:
             port = self.store.read(ports_db.get_port, nic.port_id)

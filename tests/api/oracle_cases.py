@@ -141,7 +141,7 @@ Case = Callable[[World, str], Awaitable[Call]]
 def _fixed(path: str, body: Any = None, optional: tuple[str, ...] = ()) -> Case:
     async def case(world: World, version: str) -> Call:
         return Call(path.format(image=world.image_id, server=world.server_id, project=world.project_id,
-                                quotas=world.quota_project_id), body, optional=optional)
+                                quotas=world.quota_project_id, network=world.network_id), body, optional=optional)
     return case
 
 
@@ -324,4 +324,8 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("POST", SERVER + "/os-interface", None): _attach_interface,
     ("GET", SERVER + "/os-interface/{port_id}", None): _interface,
     ("DELETE", SERVER + "/os-interface/{port_id}", None): _detach_interface,
+    ("GET", "/os-networks", None): _fixed("/os-networks"),
+    ("GET", "/os-networks/{network_id}", None): _fixed("/os-networks/{network}"),
+    ("GET", "/os-tenant-networks", None): _fixed("/os-tenant-networks"),
+    ("GET", "/os-tenant-networks/{network_id}", None): _fixed("/os-tenant-networks/{network}"),
 }
