@@ -1,6 +1,6 @@
 """Servers on a project network, proved by the test guest: its address by DHCP from the port the server got, the
 network_data.json of its config drive, a second guest reached by ping, a NIC hot-plugged into the running guest
-and unplugged again, and nothing left on the host (tap, port, bridge, namespace, dnsmasq) once the servers and the
+and unplugged again, the guests still connected after the daemon is SIGKILLed and restarted, and nothing left on the host (tap, port, bridge, namespace, dnsmasq) once the servers and the
 network are deleted.
 
 One daemon and two guests for the module (booted together, each with a config drive and the command channel);
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 
@@ -114,6 +115,19 @@ def test_a_nic_hot_plugged_into_the_running_guest_gets_its_address(cloud, networ
     cloud.wait_report(server_id, last_line="nic-removed eth1")
     assert [p["id"] for p in _neutron(cloud, "GET", f"/ports?device_id={server_id}")["ports"]] == [first]
     assert not Path(f"/sys/class/net/{tap_name(attached['port_id'])}").exists()
+
+
+def test_after_a_sigkill_and_a_restart_the_guests_still_reach_each_other(cloud, daemon, network, guests):
+    pid = running_pid(daemon.dhcp_dir(network["id"]) / "pid")
+    daemon.stop(signal.SIGKILL)
+    daemon.start()
+    for guest in guests.values():
+        server = cloud.wait_status(guest["server"]["id"], "ACTIVE")
+        assert _master(tap_name(_port_of(cloud, server["id"])["id"])) == bridge_name(network["id"])
+    assert running_pid(daemon.dhcp_dir(network["id"]) / "pid") == pid  # found again, not restarted
+    other = _port_of(cloud, guests["a"]["server"]["id"])["fixed_ips"][0]["ip_address"]
+    answer = guest_channel.run(cloud, daemon, guests["b"]["server"], f"ping -c 1 -W 2 {other}")
+    assert answer.rc == 0, answer
 
 
 def test_deleting_the_servers_and_the_network_leaves_nothing(cloud, daemon, network, guests):
