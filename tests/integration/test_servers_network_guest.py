@@ -20,6 +20,7 @@ from nodecompute.hostnet import bridge_name, tap_name
 from nodecompute.hostnet.dnsmasq import running_pid
 from tests.integration import guest_channel
 from tests.integration.cloud import Cloud
+from tests.integration.test_clients_foundation import openstack_cli
 
 pytestmark = pytest.mark.integration
 
@@ -115,6 +116,30 @@ def test_a_nic_hot_plugged_into_the_running_guest_gets_its_address(cloud, networ
     cloud.wait_report(server_id, last_line="nic-removed eth1")
     assert [p["id"] for p in _neutron(cloud, "GET", f"/ports?device_id={server_id}")["ports"]] == [first]
     assert not Path(f"/sys/class/net/{tap_name(attached['port_id'])}").exists()
+
+
+def test_the_stock_cli_creates_a_server_on_the_network_and_adds_and_removes_a_port(cloud, daemon, network, guests):
+    created = _cli_json(daemon, "server", "create", "--image", "testguest", "--flavor", "42", "--network", "lab",
+                        "--wait", "cli-vm")
+    port = _port_of(cloud, created["id"])
+    assert port["network_id"] == network["id"] and port["status"] == "ACTIVE"
+    assert _master(tap_name(port["id"])) == bridge_name(network["id"])
+    openstack_cli(daemon, "server", "delete", "--wait", "cli-vm")
+    assert not Path(f"/sys/class/net/{tap_name(port['id'])}").exists()
+    server_id = guests["b"]["server"]["id"]
+    extra = _cli_json(daemon, "port", "create", "--network", "lab", "cli-port")
+    openstack_cli(daemon, "server", "add", "port", server_id, extra["id"])
+    cloud.wait_report(server_id, last_line=f"nic eth1 mac={extra['mac_address']} "
+                      f"ip={extra['fixed_ips'][0]['ip_address']}/{network['subnet']['cidr'].split('/')[1]} "
+                      f"gw={network['subnet']['gateway_ip']}")
+    openstack_cli(daemon, "server", "remove", "port", server_id, extra["id"])
+    kept = _cli_json(daemon, "port", "show", "cli-port")
+    assert (kept["device_id"], kept["status"]) == ("", "DOWN")  # a given port is unbound, not deleted
+    openstack_cli(daemon, "port", "delete", "cli-port")
+
+
+def _cli_json(daemon, *args: str) -> dict:
+    return json.loads(openstack_cli(daemon, *args, "-f", "json").stdout)
 
 
 def test_after_a_sigkill_and_a_restart_the_guests_still_reach_each_other(cloud, daemon, network, guests):
