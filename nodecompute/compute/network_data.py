@@ -2,7 +2,8 @@
 and _build_device_metadata; behaviour.md 13.5). Pure functions of the records.
 
 - links: one per NIC, named after its tap, with the port's MAC (which cloud-init matches against the guest's NICs),
-  type `tap` (the VIF type of the daemon's ports), `mtu` null when the subnet has a DHCP server, `vif_id` the port.
+  type `bridge` (the ports' VIF type: a tap in a Linux bridge), `mtu` null when the subnet has a DHCP server,
+  `vif_id` the port.
 - networks: the first IPv4 subnet of each NIC: `ipv4_dhcp` (nothing else) on a DHCP subnet, else `ipv4` with the
   address, netmask, the default route via the gateway and the subnet's host routes, and its DNS servers.
 - services: the DNS servers of every subnet, once each. `{}` for a server without a NIC.
@@ -31,7 +32,7 @@ def network_data(nics: Sequence[ServerNic], subnets: Mapping[str, Subnet]) -> di
     for nic in nics:
         subnet, address = _first_ipv4(nic, subnets)
         dhcp = subnet is not None and subnet.enable_dhcp
-        links.append({"id": nic.tap, "vif_id": nic.port_id, "type": "tap", "mtu": None if dhcp else nic.mtu,
+        links.append({"id": nic.tap, "vif_id": nic.port_id, "type": "bridge", "mtu": None if dhcp else nic.mtu,
                       "ethernet_mac_address": nic.mac})
         if subnet is None:
             continue

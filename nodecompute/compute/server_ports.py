@@ -4,8 +4,9 @@
 - `plug` (the build's NETWORKING step) makes or binds each port (device id, `compute:<zone>` owner, binding host,
   the server's host name for DHCP, status ACTIVE) and records it in server_interfaces, one at a time, so a failure
   midway is unwound by `unplug_all` like a delete.
-- `interfaces` makes each port's tap in its network's bridge (the host side, hostnet) and answers the domain's
-  NICs: libvirt gets them as `type='ethernet'` on those taps. Called by every define (build, hard reboot).
+- `interfaces` makes each port's tap in its network's bridge (the host side, hostnet), plugs the port on it
+  (`PortService.bind`: its security groups are in the kernel before the guest sends anything) and answers the
+  domain's NICs: libvirt gets them as `type='ethernet'` on those taps. Called by every define (build, hard reboot).
 - `unplug_all` (server delete, failed build): tap removed, then the port deleted when the server made it, else
   unbound. `attach`/`detach` do the same for one port of a running or stopped server (hot-plug through virt).
 - `reconcile` at start: the records and compute ports of servers that are gone are released.
@@ -84,7 +85,7 @@ class ServerPorts:
         if nic.port_id:  # recorded first, so a crash right after the bind never leaves it unaccounted for
             await self.store.write(nics_db.add, server.uuid, nic.port_id, nic.tag, False)
             try:
-                return await self.net.ports.bind(ctx, nic.port_id, self.binding(server))
+                return await self.net.ports.attach_to_server(ctx, nic.port_id, self.binding(server))
             except Exception:  # not bound (taken meanwhile, gone): the undo must not unbind another's port
                 await self.store.write(nics_db.remove, nic.port_id)
                 raise
@@ -107,6 +108,7 @@ class ServerPorts:
             if port is None:
                 continue
             await self.net.host.ensure_tap(port, nic.mtu)
+            await self.net.ports.bind(nic.port_id, nic.tap, self.cfg.host_name)  # filtered before the guest runs
             specs.append(self.interface_spec(nic))
         return specs
 
@@ -115,8 +117,10 @@ class ServerPorts:
         return InterfaceSpec(mac=nic.mac, tap=nic.tap, mtu=nic.mtu, pci_slot=netdata.nic_pci_slot(nic))
 
     async def unplug(self, nic: ServerNic) -> None:
-        """The NIC's tap, then its port (deleted or unbound), then its record: each step idempotent."""
+        """Out of the firewall, then its tap, then its port (deleted or given back), then its record: each step
+        idempotent."""
         if self.enabled:
+            await self.net.ports.unbind(nic.port_id)
             await self.net.host.delete_tap(nic.tap)
             await self.net.ports.release(nic.port_id, delete=nic.made_by_server)
         await self.store.write(nics_db.remove, nic.port_id)

@@ -177,9 +177,9 @@ async def test_the_config_drive_describes_the_ports(cloud, tmp_path):
         iso.close()
     dhcp_port, static_port = ports[network["id"]], ports[static["id"]]
     assert data["links"] == [
-        {"id": tap_name(dhcp_port["id"]), "vif_id": dhcp_port["id"], "type": "tap", "mtu": None,
+        {"id": tap_name(dhcp_port["id"]), "vif_id": dhcp_port["id"], "type": "bridge", "mtu": None,
          "ethernet_mac_address": dhcp_port["mac_address"]},
-        {"id": tap_name(static_port["id"]), "vif_id": static_port["id"], "type": "tap", "mtu": 1500,
+        {"id": tap_name(static_port["id"]), "vif_id": static_port["id"], "type": "bridge", "mtu": 1500,
          "ethernet_mac_address": static_port["mac_address"]}]
     assert data["networks"][0] == {"id": "network0", "type": "ipv4_dhcp", "link": tap_name(dhcp_port["id"]),
                                    "network_id": network["id"]}

@@ -88,7 +88,7 @@ def test_the_guest_reads_network_data_from_its_config_drive(cloud, daemon, netwo
     assert answer.rc == 0, answer
     data = json.loads("".join(answer.out))
     port = _port_of(cloud, server["id"])
-    assert data["links"] == [{"id": tap_name(port["id"]), "vif_id": port["id"], "type": "tap", "mtu": None,
+    assert data["links"] == [{"id": tap_name(port["id"]), "vif_id": port["id"], "type": "bridge", "mtu": None,
                               "ethernet_mac_address": port["mac_address"]}]
     assert data["networks"] == [{"id": "network0", "type": "ipv4_dhcp", "link": tap_name(port["id"]),
                                  "network_id": network["id"]}]

@@ -44,7 +44,7 @@ def test_a_static_subnet_gives_address_routes_and_dns():
                     enable_dhcp=False, dns_nameservers=("198.18.3.53",),
                     host_routes=(HostRoute("198.19.0.0/16", "198.18.3.254"),))
     data = network_data((_nic(),), {"s1": subnet})
-    assert data["links"] == [{"id": "tap3f1c2d4e-5a", "vif_id": PORT, "type": "tap", "mtu": 1450,
+    assert data["links"] == [{"id": "tap3f1c2d4e-5a", "vif_id": PORT, "type": "bridge", "mtu": 1450,
                               "ethernet_mac_address": "fa:16:3e:00:00:01"}]
     assert data["networks"] == [{
         "id": "network0", "type": "ipv4", "link": "tap3f1c2d4e-5a", "network_id": NET, "ip_address": "198.18.3.5",
