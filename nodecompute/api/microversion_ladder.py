@@ -86,6 +86,8 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/servers/{server_id}/os-interface/{port_id}"), ("DELETE", "/servers/{server_id}/os-interface/{port_id}"),
     ("GET", "/os-networks"), ("GET", "/os-networks/{network_id}"), ("GET", "/os-tenant-networks"),
     ("GET", "/os-tenant-networks/{network_id}"),
+    ("GET", "/os-floating-ips"), ("POST", "/os-floating-ips"), ("GET", "/os-floating-ips/{floating_ip_id}"),
+    ("DELETE", "/os-floating-ips/{floating_ip_id}"), ("GET", "/os-floating-ip-pools"),
     ("GET", "/os-security-groups"), ("POST", "/os-security-groups"),
     *((method, "/os-security-groups/{security_group_id}") for method in ("GET", "PUT", "DELETE")),
     ("POST", "/os-security-group-rules"), ("DELETE", "/os-security-group-rules/{security_group_rule_id}"),

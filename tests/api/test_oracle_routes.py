@@ -162,7 +162,8 @@ async def world():
     cfg = Config(data_dir=data_dir, server=ServerConfig(listen_port=8774),
                  identity=IdentityConfig(admin_password="admin-secret", kdf_time_cost=1, kdf_memory_kib=1024),
                  compute=ComputeConfig(libvirt_uri="test:///default"),
-                 network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), state_dir=str(data_dir / "hostnet")))
+                 network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), external_cidr="203.0.113.0/24",
+                                       state_dir=str(data_dir / "hostnet")))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(app_module, "OPENSTACK", ladder_dialect())
         client = TestClient(TestServer(create_app(cfg, hostnet_factory=lambda cfg: RecordingHostNet())))
