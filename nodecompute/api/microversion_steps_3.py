@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nodecompute.api.microversion_ladder import (CREATE, DETAIL, EVERY_ROUTE, FLAVOR_VIEWS, KEYPAIRS, LIMITS, LIST,
                                                  QUOTA_CLASSES, QUOTA_SETS, REBUILD, SERVER_VIEWS, SHOW, UPDATE, Step,
-                                                 act, change, not_applicable, owned, todo)
+                                                 act, change, done, not_applicable, owned, todo)
 from nodecompute.api.microversion_steps_2 import (AGGREGATES, EVENTS, INSTANCE_ACTIONS, MIGRATIONS, NO_AGGREGATES,
                                                   REMOTE, SERVER_MIGRATION, SERVICES)
 
@@ -88,8 +88,8 @@ STEPS: tuple[Step, ...] = (
                    "down, so the minimal down-cell records never appear",
                    "Servers and services in a cell that is down are listed with a minimal record instead of failing",
                    change("view-field", (LIST, DETAIL, SHOW, SERVICES[0]), "status=UNKNOWN")),
-    owned("2.70", "volumes", "Volume attachments and interfaces show their device `tag`",
-          change("view-field", ATTACHMENTS + INTERFACES, "tag"), also=("networking",)),
+    done("2.70", "Volume attachments and interfaces show their device `tag` (interfaces done; volume attachments "
+         "come with the volumes feature)", change("view-field", ATTACHMENTS + INTERFACES, "tag"), also=("volumes",)),
     todo("2.71", "Server show, update and rebuild include `server_groups`",
          change("view-field", (SHOW, UPDATE, REBUILD), "server_groups"), also=("server-actions",)),
     owned("2.72", "networking", "Create accepts Neutron ports that carry a resource request (minimum bandwidth)",

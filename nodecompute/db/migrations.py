@@ -286,5 +286,17 @@ def m0010_console_tokens(db: Database) -> None:
             digest TEXT PRIMARY KEY, server_id TEXT NOT NULL, kind TEXT NOT NULL, expires_at REAL NOT NULL);
         CREATE INDEX console_tokens_server ON console_tokens(server_id);
         CREATE INDEX console_tokens_expires ON console_tokens(expires_at);
+
+
+@migrations(name="0011_servernet_interfaces")
+def m0011_servernet_interfaces(db: Database) -> None:
+    """The ports each server is plugged into (compute/server_ports.py): the device tag, whether the server made the
+    port (then it goes with the server; a port handed in is only unbound), and the order the NICs were plugged."""
+    db.executescript(
+        """
+        CREATE TABLE server_interfaces (
+            port_id TEXT PRIMARY KEY, server_uuid TEXT NOT NULL, tag TEXT, made_by_server INTEGER NOT NULL,
+            position INTEGER NOT NULL);
+        CREATE INDEX server_interfaces_server ON server_interfaces(server_uuid);
         """
     )
