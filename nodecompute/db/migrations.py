@@ -286,6 +286,8 @@ def m0010_console_tokens(db: Database) -> None:
             digest TEXT PRIMARY KEY, server_id TEXT NOT NULL, kind TEXT NOT NULL, expires_at REAL NOT NULL);
         CREATE INDEX console_tokens_server ON console_tokens(server_id);
         CREATE INDEX console_tokens_expires ON console_tokens(expires_at);
+        """
+    )
 
 
 @migrations(name="0011_servernet_interfaces")
