@@ -83,6 +83,12 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", ACTION, "os-start"): (None, "servers", "server_actions_common_schema"),
     ("POST", ACTION, "os-stop"): (None, "servers", "server_actions_common_schema"),
     ("POST", ACTION, "os-getConsoleOutput"): (None, "servers", "get_console_output"),
+    **{("POST", ACTION, key): (None, "servers", "server_actions_common_schema")
+       for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
+                   "trigger_crash_dump")},
+    ("GET", SERVER + "/os-instance-actions", None): ("servers_client", "servers", "list_instance_actions"),
+    ("GET", SERVER + "/os-instance-actions/{request_id}", None): ("servers_client", "servers",
+                                                                   "show_instance_action"),
     ("GET", SERVER + "/metadata", None): (None, "servers", "list_server_metadata"),
     ("PUT", SERVER + "/metadata", None): (None, "servers", "set_server_metadata"),
     ("POST", SERVER + "/metadata", None): (None, "servers", "update_server_metadata"),

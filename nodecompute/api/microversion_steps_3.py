@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nodecompute.api.microversion_ladder import (CREATE, DETAIL, EVERY_ROUTE, FLAVOR_VIEWS, KEYPAIRS, LIMITS, LIST,
                                                  QUOTA_CLASSES, QUOTA_SETS, REBUILD, SERVER_VIEWS, SHOW, UPDATE, Step,
-                                                 act, change, not_applicable, owned, todo)
+                                                 act, change, done, not_applicable, owned, todo)
 from nodecompute.api.microversion_steps_2 import (AGGREGATES, EVENTS, INSTANCE_ACTIONS, MIGRATIONS, NO_AGGREGATES,
                                                   REMOTE, SERVER_MIGRATION, SERVICES)
 
@@ -53,9 +53,9 @@ STEPS: tuple[Step, ...] = (
                 "injected_file_path_bytes"),
          change("request-body", (QUOTA_SETS[1], QUOTA_CLASSES[1]), "injected_files", "injected_file_content_bytes",
                 "injected_file_path_bytes"), also=("server-actions",)),
-    owned("2.58", "server-actions", "Instance actions page with `limit`/`marker`, filter by `changes-since` and "
-          "show `updated_at`", change("query", INSTANCE_ACTIONS[0], "limit", "marker", "changes-since"),
-          change("view-field", INSTANCE_ACTIONS, "updated_at", "links")),
+    done("2.58", "Instance actions page with `limit`/`marker`, filter by `changes-since` and "
+         "show `updated_at`", change("query", INSTANCE_ACTIONS[0], "limit", "marker", "changes-since"),
+         change("view-field", INSTANCE_ACTIONS, "updated_at", "links")),
     owned("2.59", "host-views", "Migrations page with `limit`/`marker`, filter by `changes-since`, show `uuid`; "
           "unknown os-migrations query parameters give 400",
           change("query", MIGRATIONS, "limit", "marker", "changes-since"),
@@ -65,8 +65,8 @@ STEPS: tuple[Step, ...] = (
          also=("volumes",)),
     todo("2.61", "Flavor views carry `extra_specs` (when policy lets the user read them)",
          change("view-field", FLAVOR_VIEWS, "extra_specs")),
-    owned("2.62", "server-actions", "Instance action events show `host` and `hostId`",
-          change("view-field", INSTANCE_ACTIONS[1], "events.host", "events.hostId")),
+    done("2.62", "Instance action events show `host` and `hostId`",
+         change("view-field", INSTANCE_ACTIONS[1], "events.host", "events.hostId")),
     todo("2.63", "Create and rebuild take `trusted_image_certificates`; servers show it (answered as a cloud "
          "without certificate validation)",
          change("request-body", (CREATE, REBUILD), "trusted_image_certificates"),
@@ -110,8 +110,8 @@ STEPS: tuple[Step, ...] = (
                    change("request-body", EVENTS, "events.name=power-update")),
     owned("2.77", "server-actions", "Unshelving a shelved-offloaded server takes an `availability_zone`",
           change("request-body", act("unshelve"), "availability_zone")),
-    owned("2.78", "server-actions", "GET /servers/{server_id}/topology shows the guest's NUMA topology",
-          change("new-route", ("GET", "/servers/{server_id}/topology"))),
+    done("2.78", "GET /servers/{server_id}/topology shows the guest's NUMA topology",
+         change("new-route", ("GET", "/servers/{server_id}/topology"))),
     owned("2.79", "volumes", "Volume attach takes `delete_on_termination`; attachments show it",
           change("request-body", ATTACHMENTS[1], "delete_on_termination"),
           change("view-field", ATTACHMENTS, "delete_on_termination")),
@@ -128,8 +128,8 @@ STEPS: tuple[Step, ...] = (
          "`user_id`",
          change("query", (LIST, DETAIL), "availability_zone", "config_drive", "key_name", "created_at",
                 "launched_at", "terminated_at", "power_state", "task_state", "vm_state", "progress", "user_id")),
-    owned("2.84", "server-actions", "Failed instance action events show `details`",
-          change("view-field", INSTANCE_ACTIONS[1], "events.details")),
+    done("2.84", "Failed instance action events show `details`",
+         change("view-field", INSTANCE_ACTIONS[1], "events.details")),
     owned("2.85", "volumes", "PUT on a volume attachment can change `delete_on_termination`",
           change("request-body", ("PUT", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
                  "volumeAttachment.delete_on_termination")),

@@ -11,7 +11,7 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
+from nodecompute.api import (extensions, flavors, glance, identity, images, instance_actions, keypairs, limits, neutron,
                              neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
                              server_metadata, servers, versions, zones)
 from nodecompute.api.routing import Handler, Route
@@ -101,6 +101,9 @@ ROUTES: tuple[Route, ...] = (
     _compute("#206", "PUT", SERVER, servers.update_server),
     _compute("#207", "DELETE", SERVER, servers.delete_server),
     _compute("#301", "POST", SERVER + "/action", server_actions.server_action, actions=server_actions.ACTIONS),
+    _compute("#214", "GET", SERVER + "/topology", instance_actions.show_topology, since=(2, 78)),
+    _compute("#1701", "GET", SERVER + "/os-instance-actions", instance_actions.list_actions),
+    _compute("#1702", "GET", SERVER + "/os-instance-actions/{request_id}", instance_actions.show_action),
     _compute("#401", "GET", SERVER + "/metadata", server_metadata.list_metadata),
     _compute("#402", "PUT", SERVER + "/metadata", server_metadata.replace_metadata),
     _compute("#403", "POST", SERVER + "/metadata", server_metadata.merge_metadata),

@@ -22,7 +22,7 @@ from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
 from nodecompute.storage.image_files import ImageFiles
 from nodecompute.threads import run_in_thread
-from nodecompute.virt import designer, displays, domain_xml
+from nodecompute.virt import designer, displays, domain_xml, guest_power
 from nodecompute.virt.errors import HypervisorError
 from nodecompute.virt.hypervisor import Hypervisor
 
@@ -167,8 +167,11 @@ class Guests:
         await self.hv.destroy(server.instance_name)
 
     async def hard_reboot(self, server: Server) -> None:
-        """Destroy, regenerate the domain XML from the database, start (the config drive is reused)."""
+        """Destroy, regenerate the domain XML from the database, start (the config drive is reused). A suspended
+        server's saved memory is dropped: it boots afresh (Nova undefines the domain with its managed save)."""
         await self.hv.destroy(server.instance_name)
+        if await guest_power.drop_managed_save(self.hv, server.instance_name):
+            log.info("server %s: dropped the saved memory of its suspend for a hard reboot", server.uuid)
         await self.define(server)
         await self.start(server)
 
@@ -191,6 +194,23 @@ class Guests:
                 next_press = loop.time() + retry_interval
             await asyncio.sleep(0.2)
         return False
+
+    async def pause(self, server: Server) -> None:
+        await guest_power.pause(self.hv, server.instance_name)
+
+    async def unpause(self, server: Server) -> None:
+        await guest_power.unpause(self.hv, server.instance_name)
+
+    async def suspend(self, server: Server) -> None:
+        """Managed save: the memory to disk, the domain off (power state SHUTDOWN, as Nova shows a suspended one)."""
+        await guest_power.managed_save(self.hv, server.instance_name)
+
+    async def resume(self, server: Server) -> None:
+        """Start the domain as it is defined: libvirt restores the saved memory (Nova recreates it from its XML)."""
+        await self.start(server)
+
+    async def inject_nmi(self, server: Server) -> None:
+        await guest_power.inject_nmi(self.hv, server.instance_name)
 
     async def destroy(self, server_uuid: str, instance_name: str) -> None:
         """Remove the domain and every file of the server. Idempotent."""

@@ -203,3 +203,25 @@ def m0007_servers_guest_channels(db: Database) -> None:
     """The virtio-serial channels a server's domain carries (names, JSON), chosen from its image's properties at
     create: kept on the row because every define (start, hard reboot) renders the domain from the row."""
     db.executescript("ALTER TABLE servers ADD COLUMN guest_channels TEXT NOT NULL DEFAULT '[]';")
+
+
+@migrations(name="0008_server_actions_locks_and_records")
+def m0008_server_actions_locks_and_records(db: Database) -> None:
+    """Who locked a server and why (Nova's locked_by owner|admin, 2.73 locked_reason), and the instance action
+    record (os-instance-actions): one row per API request that acted on a server, its events beneath it."""
+    db.executescript(
+        """
+        ALTER TABLE servers ADD COLUMN locked_by TEXT;
+        ALTER TABLE servers ADD COLUMN locked_reason TEXT;
+        CREATE TABLE instance_actions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, server_uuid TEXT NOT NULL, action TEXT NOT NULL,
+            request_id TEXT NOT NULL, project_id TEXT, user_id TEXT, start_time TEXT NOT NULL, message TEXT,
+            updated_at TEXT NOT NULL);
+        CREATE INDEX instance_actions_server ON instance_actions(server_uuid, start_time);
+        CREATE TABLE instance_action_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            action_id INTEGER NOT NULL REFERENCES instance_actions(id) ON DELETE CASCADE, event TEXT NOT NULL,
+            start_time TEXT NOT NULL, finish_time TEXT, result TEXT, traceback TEXT, details TEXT, host TEXT);
+        CREATE INDEX instance_action_events_action ON instance_action_events(action_id);
+        """
+    )

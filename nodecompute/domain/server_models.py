@@ -65,6 +65,8 @@ class Server:
     deleted: bool
     metadata: dict[str, str] = field(default_factory=dict)
     guest_channels: tuple[str, ...] = ()  # virtio-serial port names (domain/guest_channels.py)
+    locked_by: str | None = None  # "owner" or "admin" while locked (Nova)
+    locked_reason: str | None = None  # 2.73
 
     @property
     def instance_name(self) -> str:
