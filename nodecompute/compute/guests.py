@@ -195,15 +195,20 @@ class Guests:
             await asyncio.sleep(0.2)
         return False
 
+    # Each of these is a no-op when the domain is already where it leads: a replay after a stop (reconcile.py) runs
+    # them again on a domain the first run may have reached.
     async def pause(self, server: Server) -> None:
-        await guest_power.pause(self.hv, server.instance_name)
+        if await self.hv.power_state(server.instance_name) != states.PAUSED:
+            await guest_power.pause(self.hv, server.instance_name)
 
     async def unpause(self, server: Server) -> None:
-        await guest_power.unpause(self.hv, server.instance_name)
+        if await self.hv.power_state(server.instance_name) != states.RUNNING:
+            await guest_power.unpause(self.hv, server.instance_name)
 
     async def suspend(self, server: Server) -> None:
         """Managed save: the memory to disk, the domain off (power state SHUTDOWN, as Nova shows a suspended one)."""
-        await guest_power.managed_save(self.hv, server.instance_name)
+        if await self.hv.power_state(server.instance_name) in (states.RUNNING, states.PAUSED):
+            await guest_power.managed_save(self.hv, server.instance_name)
 
     async def resume(self, server: Server) -> None:
         """Start the domain as it is defined: libvirt restores the saved memory (Nova recreates it from its XML)."""
