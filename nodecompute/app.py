@@ -214,7 +214,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     consoles = ConsoleService(store, guests, ttl=cfg.console.token_ttl, clock=clock)
     guests.on_consoles_gone = consoles.revoke  # stop and delete revoke the tokens and close open consoles
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
-                prune_base_cache=service.prune_base_cache)
+                prune_base_cache=service.prune_base_cache, reclaim=service.reclaim)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
                             reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
@@ -225,7 +225,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
         listeners = await start_listeners(cfg, consoles)
         await service.ports.reconcile()
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
-        tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
+        tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic()),
+                 asyncio.create_task(reconciler.reclaim_periodically())]
         app[servers_key] = service
         app[reconciler_key] = reconciler
         app[consoles_key] = consoles

@@ -68,6 +68,12 @@ class ComputeConfig:
     dhcp_domain: str = "novalocal"
     deleted_retention: int = 3600
     console_log_max_bytes: int = 1048576
+    # Seconds a SOFT reboot waits for the guest to power off on ACPI before rebooting it HARD (Nova's
+    # [libvirt] wait_soft_reboot_seconds).
+    wait_soft_reboot_seconds: int = 120
+    # Seconds a deleted server stays SOFT_DELETED (restorable) before a periodic task reclaims it; 0: DELETE
+    # deletes at once (Nova's reclaim_instance_interval).
+    reclaim_instance_interval: int = 0
     # Host capacity the scheduler may hand out (0: what libvirt reports for the host).
     max_vcpus: int = 0
     max_memory_mb: int = 0
@@ -228,6 +234,8 @@ _MINIMUM = {
     ("identity", "lockout_duration"): 1,
     ("compute", "deleted_retention"): 3600,
     ("compute", "console_log_max_bytes"): 65536,
+    ("compute", "wait_soft_reboot_seconds"): 1,
+    ("compute", "reclaim_instance_interval"): 0,
     ("compute", "max_vcpus"): 0,
     ("compute", "max_memory_mb"): 0,
     ("compute", "max_disk_gb"): 0,

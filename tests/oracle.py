@@ -88,6 +88,12 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", ACTION, "os-getVNCConsole"): (None, "servers", "get_vnc_console"),
     ("POST", ACTION, "os-getSerialConsole"): (None, "servers", "get_vnc_console"),
     ("POST", SERVER + "/remote-consoles", None): ("servers_client", "servers", "get_remote_consoles"),
+    **{("POST", ACTION, key): (None, "servers", "server_actions_common_schema")
+       for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
+                   "trigger_crash_dump")},
+    ("GET", SERVER + "/os-instance-actions", None): ("servers_client", "servers", "list_instance_actions"),
+    ("GET", SERVER + "/os-instance-actions/{request_id}", None): ("servers_client", "servers",
+                                                                   "show_instance_action"),
     ("GET", SERVER + "/metadata", None): (None, "servers", "list_server_metadata"),
     ("PUT", SERVER + "/metadata", None): (None, "servers", "set_server_metadata"),
     ("POST", SERVER + "/metadata", None): (None, "servers", "update_server_metadata"),

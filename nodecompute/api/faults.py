@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 
 from aiohttp import web
 
 from nodecompute.api.keys import request_id_key
-from nodecompute.domain import errors
+from nodecompute.domain import errors, request_ids
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +83,9 @@ def _root_fault(code: int, message: str) -> web.Response:
 @web.middleware
 async def root_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Request ids on every response; Nova faults for what no face answered (an unknown path at the root)."""
-    rid = f"req-{uuid.uuid4()}"
+    rid = request_ids.new()
     request[request_id_key] = rid
+    request_ids.set_current(rid)  # the instance action record names it
     try:
         response = await handler(request)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):

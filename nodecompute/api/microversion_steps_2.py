@@ -79,8 +79,8 @@ STEPS: tuple[Step, ...] = (
                  "policies=soft-anti-affinity")),
     todo("2.16", "Servers show `host_status` (admin by default): UP, DOWN, MAINTENANCE, UNKNOWN or empty",
          change("view-field", (DETAIL, SHOW), "host_status")),
-    owned("2.17", "server-actions", "New action `trigger_crash_dump` injects an NMI (202)",
-          change("new-route", act("trigger_crash_dump"))),
+    done("2.17", "New action `trigger_crash_dump` injects an NMI (202)",
+         change("new-route", act("trigger_crash_dump"))),
     done("2.18", "The project id in the URL becomes optional (signalling only: routes work both ways)",
          change("behaviour", EVERY_ROUTE, "/v2.1/{project_id}/...", "/v2.1/...")),
     todo("2.19", "Servers get a `description`, set at create, update and rebuild",
@@ -90,8 +90,8 @@ STEPS: tuple[Step, ...] = (
           change("behaviour", (("POST", "/servers/{server_id}/os-volume_attachments"),
                                ("DELETE", "/servers/{server_id}/os-volume_attachments/{volume_id}")),
                  "SHELVED", "SHELVED_OFFLOADED")),
-    owned("2.21", "server-actions", "Instance actions are listed for deleted servers too",
-          change("behaviour", INSTANCE_ACTIONS, "deleted servers")),
+    done("2.21", "Instance actions are listed for deleted servers too",
+         change("behaviour", INSTANCE_ACTIONS, "deleted servers")),
     owned("2.22", "host-views", "A running live migration can be forced to complete",
           change("new-route", ("POST", SERVER_MIGRATION + "/action", "force_complete"))),
     owned("2.23", "host-views", "Server migrations list and show; os-migrations shows `migration_type` and a link "
@@ -188,9 +188,9 @@ STEPS: tuple[Step, ...] = (
                 "networks", "security_groups", "security_group_rules"),
          change("request-body", QUOTA_CLASSES[1], "fixed_ips", "floating_ips", "networks", "security_groups",
                 "security_group_rules")),
-    owned("2.51", "server-actions", "Non-admins see instance action `events` (without `traceback`); the "
-          "volume-extended external event (os-server-external-events is not served: 404)",
-          change("view-field", INSTANCE_ACTIONS[1], "events"),
-          change("request-body", EVENTS, "events.name=volume-extended")),
+    done("2.51", "Non-admins see instance action `events` (without `traceback`); the "
+         "volume-extended external event (os-server-external-events is not served: 404)",
+         change("view-field", INSTANCE_ACTIONS[1], "events"),
+         change("request-body", EVENTS, "events.name=volume-extended")),
     todo("2.52", "Create takes `tags`", change("request-body", CREATE, "tags")),
 )

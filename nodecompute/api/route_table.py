@@ -11,7 +11,7 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, keypairs, limits, neutron,
+from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, instance_actions, keypairs, limits, neutron,
                              network_proxies, neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas,
                              neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules, server_actions,
                              server_interfaces, server_ips, server_metadata, servers, versions, zones)
@@ -133,6 +133,9 @@ ROUTES: tuple[Route, ...] = (
     _compute("#207", "DELETE", SERVER, servers.delete_server),
     _compute("#301", "POST", SERVER + "/action", server_actions.server_action, actions=server_actions.ACTIONS),
     _compute("#1607", "POST", SERVER + "/remote-consoles", consoles.create_remote_console, since=(2, 6)),
+    _compute("#214", "GET", SERVER + "/topology", instance_actions.show_topology, since=(2, 78)),
+    _compute("#1701", "GET", SERVER + "/os-instance-actions", instance_actions.list_actions),
+    _compute("#1702", "GET", SERVER + "/os-instance-actions/{request_id}", instance_actions.show_action),
     _compute("#401", "GET", SERVER + "/metadata", server_metadata.list_metadata),
     _compute("#402", "PUT", SERVER + "/metadata", server_metadata.replace_metadata),
     _compute("#403", "POST", SERVER + "/metadata", server_metadata.merge_metadata),

@@ -1,5 +1,6 @@
-"""POST /servers/{server_id}/action (#301): reboot (#302), os-start (#309), os-stop (#310), os-getConsoleOutput
-(#1603).
+"""POST /servers/{server_id}/action (#301): reboot (#302), os-start (#309), os-stop (#310), pause/unpause
+(#313/#314), suspend/resume (#315/#316), lock/unlock (#317/#318), forceDelete/restore (#325/#326),
+trigger_crash_dump (#329, 2.17), os-getConsoleOutput (#1603).
 
 ACTIONS is the dispatcher's table (api/actions.py): action key -> operation, handler, policy. The policy (a writer
 of the server's project) is checked before the body; the body is checked against the dialect's schema of the
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from nodecompute.api import auth, consoles
 from nodecompute.api.actions import Action, ActionHandler, dispatch
-from nodecompute.api.keys import servers_key
+from nodecompute.api.keys import api_version_key, servers_key
 from nodecompute.api.respond import respond
 from nodecompute.domain.server_models import ActionRequest, ConsoleOutputRequest
 
@@ -31,6 +32,18 @@ def parse_start(body: dict) -> ActionRequest:
 
 def parse_stop(body: dict) -> ActionRequest:
     return ActionRequest("stop")
+
+
+def parse_simple(key: str, action: str) -> Callable[[dict], ActionRequest]:
+    """An action whose body carries nothing (Nova takes any value, or null for trigger_crash_dump)."""
+    return lambda body: ActionRequest(action)
+
+
+def parse_lock_reason(body: dict, version: tuple[int, int]) -> str | None:
+    """{"lock": null | {} | {"locked_reason": "..."}}: the reason counts from 2.73 (before, Nova's schema takes
+    any value under `lock` and looks into none)."""
+    lock = body["lock"]
+    return lock.get("locked_reason") if version >= (2, 73) and isinstance(lock, dict) else None
 
 
 def parse_console_output(body: dict) -> ConsoleOutputRequest:
@@ -50,6 +63,29 @@ def state_action(parse: Callable[[dict], ActionRequest]) -> ActionHandler:
     return handler
 
 
+async def action_lock(request: web.Request, body: dict) -> web.StreamResponse:
+    service = request.config_dict[servers_key]
+    reason = parse_lock_reason(body, request[api_version_key])
+    await service.locks.lock(auth.context(request), request.match_info["server_id"], reason)
+    return respond(request)
+
+
+async def action_unlock(request: web.Request, body: dict) -> web.StreamResponse:
+    service = request.config_dict[servers_key]
+    await service.locks.unlock(auth.context(request), request.match_info["server_id"])
+    return respond(request)
+
+
+async def action_force_delete(request: web.Request, body: dict) -> web.StreamResponse:
+    await request.config_dict[servers_key].force_delete(auth.context(request), request.match_info["server_id"])
+    return respond(request)
+
+
+async def action_restore(request: web.Request, body: dict) -> web.StreamResponse:
+    await request.config_dict[servers_key].restore(auth.context(request), request.match_info["server_id"])
+    return respond(request)
+
+
 async def action_console_output(request: web.Request, body: dict) -> web.StreamResponse:
     service = request.config_dict[servers_key]
     req = parse_console_output(body)
@@ -61,6 +97,19 @@ ACTIONS = {
     "reboot": Action("#302", state_action(parse_reboot), "os_compute_api:servers:reboot"),
     "os-start": Action("#309", state_action(parse_start), "os_compute_api:servers:start"),
     "os-stop": Action("#310", state_action(parse_stop), "os_compute_api:servers:stop"),
+    "pause": Action("#313", state_action(parse_simple("pause", "pause")), "os_compute_api:os-pause-server:pause"),
+    "unpause": Action("#314", state_action(parse_simple("unpause", "unpause")),
+                      "os_compute_api:os-pause-server:unpause"),
+    "suspend": Action("#315", state_action(parse_simple("suspend", "suspend")),
+                      "os_compute_api:os-suspend-server:suspend"),
+    "resume": Action("#316", state_action(parse_simple("resume", "resume")),
+                     "os_compute_api:os-suspend-server:resume"),
+    "lock": Action("#317", action_lock, "os_compute_api:os-lock-server:lock"),
+    "unlock": Action("#318", action_unlock, "os_compute_api:os-lock-server:unlock"),
+    "forceDelete": Action("#325", action_force_delete, "os_compute_api:os-deferred-delete:force"),
+    "restore": Action("#326", action_restore, "os_compute_api:os-deferred-delete:restore"),
+    "trigger_crash_dump": Action("#329", state_action(parse_simple("trigger_crash_dump", "trigger_crash_dump")),
+                                 "os_compute_api:servers:trigger_crash_dump", since=(2, 17)),
     "os-getConsoleOutput": Action("#1603", action_console_output, "os_compute_api:os-console-output"),
     **consoles.ACTIONS,
 }
@@ -71,4 +120,5 @@ async def server_action(request: web.Request) -> web.StreamResponse:
 
 
 VIEWS = {"#1603": lambda out, output: {"output": output}}
-STATUSES = {"#302": 202, "#309": 202, "#310": 202}
+STATUSES = {op: 202 for op in ("#302", "#309", "#310", "#313", "#314", "#315", "#316", "#317", "#318", "#325",
+                                "#326", "#329")}

@@ -217,10 +217,28 @@ def _legacy_create() -> dict:
 start = {"type": "object", "properties": {"os-start": {}}, "required": ["os-start"], "additionalProperties": False}
 stop = {"type": "object", "properties": {"os-stop": {}}, "required": ["os-stop"], "additionalProperties": False}
 
+
+
+def _any_value(key: str, value: dict | None = None) -> dict:
+    """An action body of one key whose value Nova does not look into ({} any value; trigger_crash_dump: null)."""
+    return {"type": "object", "properties": {key: value if value is not None else {}}, "required": [key],
+            "additionalProperties": False}
+
+
+lock_v273 = _any_value("lock", {
+    "type": ["object", "null"],
+    "properties": {"locked_reason": {"type": "string", "minLength": 1, "maxLength": 255}},
+    "additionalProperties": False,
+})
+
 # The openstack dialect's request schemas by operation: /v2 (2.0) takes the first, /v2.1 the second.
 BODIES = {
     "#203": Versioned(_legacy_create(), ((2, 1), create)), "#206": update,
     "#302": reboot, "#309": start, "#310": stop, "#1603": console_output,
+    "#313": _any_value("pause"), "#314": _any_value("unpause"), "#315": _any_value("suspend"),
+    "#316": _any_value("resume"), "#317": Versioned(_any_value("lock"), ((2, 73), lock_v273)),
+    "#318": _any_value("unlock"), "#325": _any_value("forceDelete"), "#326": _any_value("restore"),
+    "#329": _any_value("trigger_crash_dump", {"type": "null"}),
     "#402": metadata_set, "#403": metadata_set, "#405": metadata_item,
 }
 QUERIES = {"#201": QuerySchema(list_query, list_query_multi), "#202": QuerySchema(list_query, list_query_multi)}

@@ -23,7 +23,7 @@ from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
 from nodecompute.storage.image_files import ImageFiles
 from nodecompute.threads import run_in_thread
-from nodecompute.virt import designer, displays, domain_xml
+from nodecompute.virt import designer, displays, domain_xml, guest_power
 from nodecompute.virt.errors import HypervisorError
 from nodecompute.virt.hypervisor import Hypervisor
 
@@ -188,8 +188,11 @@ class Guests:
             await self.on_consoles_gone(server_uuid)
 
     async def hard_reboot(self, server: Server) -> None:
-        """Destroy, regenerate the domain XML from the database, start (the config drive is reused)."""
+        """Destroy, regenerate the domain XML from the database, start (the config drive is reused). A suspended
+        server's saved memory is dropped: it boots afresh (Nova undefines the domain with its managed save)."""
         await self.hv.destroy(server.instance_name)
+        if await guest_power.drop_managed_save(self.hv, server.instance_name):
+            log.info("server %s: dropped the saved memory of its suspend for a hard reboot", server.uuid)
         await self.define(server)
         await self.start(server)
 
@@ -212,6 +215,28 @@ class Guests:
                 next_press = loop.time() + retry_interval
             await asyncio.sleep(0.2)
         return False
+
+    # Each of these is a no-op when the domain is already where it leads: a replay after a stop (reconcile.py) runs
+    # them again on a domain the first run may have reached.
+    async def pause(self, server: Server) -> None:
+        if await self.hv.power_state(server.instance_name) != states.PAUSED:
+            await guest_power.pause(self.hv, server.instance_name)
+
+    async def unpause(self, server: Server) -> None:
+        if await self.hv.power_state(server.instance_name) != states.RUNNING:
+            await guest_power.unpause(self.hv, server.instance_name)
+
+    async def suspend(self, server: Server) -> None:
+        """Managed save: the memory to disk, the domain off (power state SHUTDOWN, as Nova shows a suspended one)."""
+        if await self.hv.power_state(server.instance_name) in (states.RUNNING, states.PAUSED):
+            await guest_power.managed_save(self.hv, server.instance_name)
+
+    async def resume(self, server: Server) -> None:
+        """Start the domain as it is defined: libvirt restores the saved memory (Nova recreates it from its XML)."""
+        await self.start(server)
+
+    async def inject_nmi(self, server: Server) -> None:
+        await guest_power.inject_nmi(self.hv, server.instance_name)
 
     async def destroy(self, server_uuid: str, instance_name: str) -> None:
         """Remove the domain and every file of the server. Idempotent."""

@@ -8,7 +8,8 @@
   sockets) are named in the log: they keep it until their next stop/start or hard reboot.
 - Lifecycle events: a small record goes on the hypervisor's queue; one consumer syncs that server's power state,
   waiting 15 s after a stop event so a reboot's stop+start does not look like a stop.
-- Periodically: the same power-state sync for every server, and the purge of deleted rows past retention.
+- Periodically: the same power-state sync for every server, and the purge of deleted rows past retention; and,
+  with a reclaim interval, the reclaim of soft-deleted servers.
 """
 from __future__ import annotations
 
@@ -43,6 +44,7 @@ class Redo:
     finish_delete: Callable[[Server], Awaitable[None]]
     replay: Callable[[Server], Awaitable[bool]]  # server_actions.py: False when no action was interrupted
     prune_base_cache: Callable[[], Awaitable[None]]
+    reclaim: Callable[[], Awaitable[int]] | None = None  # servers.py: reclaims the soft-deleted servers due
 
 
 class Reconciler:
@@ -170,6 +172,18 @@ class Reconciler:
                 await self.store.write(servers_db.purge_deleted, self.clock() - retention)
             except Exception:
                 log.exception("periodic reconciliation failed")
+
+    async def reclaim_periodically(self) -> None:
+        """Nova's _reclaim_queued_deletes every reclaim_instance_interval seconds (never when it is 0)."""
+        interval = self.cfg.compute.reclaim_instance_interval
+        if interval <= 0 or self.redo.reclaim is None:
+            return
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.redo.reclaim()
+            except Exception:
+                log.exception("reclaiming soft-deleted servers failed")
 
     def close(self) -> None:
         for handle in self._pending.values():

@@ -2,27 +2,18 @@
 shows while it runs and where it ends; WORK below says what it does to the guest. Every action runs the same way:
 
 1. `request` checks the caller (a writer; a locked server only for admins), the vm_state against the rule's
-   `allowed` and the task_state against its `expected`, then compare-and-sets the task_state to the rule's `task`
-   (two actions cannot race), and tracks the work in the background;
-2. the work runs under the server's lock (server_tasks.py); `started()` moves the task_state to the rule's
-   `started` when the guest itself is touched; when the work returns the server takes the rule's `done` states
-   with no task; when it raises, the server gets a fault and ERROR.
+   `allowed`, the task_state against its `expected` and that the server was launched once (Nova's
+   check_instance_state), then compare-and-sets the task_state to the rule's `task` (two actions cannot race),
+   records the instance action (instance_actions.py) and tracks the work in the background;
+2. the work runs under the server's lock (server_tasks.py) as the action's event; `started()` moves the task_state
+   to the rule's `started` when the guest itself is touched; when the work returns the server takes the rule's
+   `done` states with no task; when it raises, the server gets a fault and ERROR (an action without a task, the
+   crash dump, only records the failed event, as Nova).
 3. At start-up, reconcile.py hands every server whose task_state says a stop cut an action short to `replay`,
    which runs the rule's `replay` action from the beginning (the states were checked when it was first asked).
 
-Adding an action is a row and a line, plus the adapter calls its work makes. Pause (issue 17), for example:
-
-    # domain/states.py ACTIONS
-    "pause": ActionRule("pause", allowed=(ACTIVE,), task=PAUSING, done=(PAUSED_VM, PAUSED),
-                        interrupted=(PAUSING,), replay="pause"),
-    "unpause": ActionRule("unpause", allowed=(PAUSED_VM,), task=UNPAUSING, done=(ACTIVE, RUNNING),
-                          interrupted=(UNPAUSING,), replay="unpause"),
-    # WORK below
-    "pause": lambda guests, server, started: guests.pause(server),
-    "unpause": lambda guests, server, started: guests.unpause(server),
-    # the two thin adapter calls: Guests.pause/unpause -> Hypervisor.pause/unpause (virDomainSuspend/Resume)
-
-and on the API side a parse function and an entry in api/server_actions.py ACTIONS.
+Adding an action is a row in ACTIONS and a line in WORK, plus the adapter calls its work makes; on the API side a
+parse function and an entry in api/server_actions.py ACTIONS. Lock and unlock change no guest: server_locks.py.
 """
 from __future__ import annotations
 
@@ -32,13 +23,14 @@ import traceback
 from collections.abc import Awaitable, Callable
 
 from nodecompute.compute.guests import Guests
+from nodecompute.compute.instance_actions import ActionLog
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
 from nodecompute.domain.errors import InstanceInvalidState
-from nodecompute.domain.models import AuthContext, Clock
+from nodecompute.domain.models import AuthContext, Clock, isotime
 from nodecompute.domain.server_models import ActionRequest, Server
 
 log = logging.getLogger(__name__)
@@ -48,7 +40,7 @@ Work = Callable[[Guests, Server, Started], Awaitable[None]]
 
 
 async def _reboot_soft(guests: Guests, server: Server, started: Started) -> None:
-    if not await guests.soft_reboot(server):
+    if not await guests.soft_reboot(server, timeout=guests.cfg.compute.wait_soft_reboot_seconds):
         log.warning("server %s did not shut down for a soft reboot; rebooting hard", server.uuid)
         await started()
         await guests.hard_reboot(server)
@@ -68,38 +60,58 @@ async def _stop(guests: Guests, server: Server, started: Started) -> None:
     await guests.power_off(server)
 
 
+async def _soft_delete(guests: Guests, server: Server, started: Started) -> None:
+    await guests.hv.destroy(server.instance_name)  # Nova's libvirt driver: power_off without a clean shutdown
+
+
 WORK: dict[str, Work] = {
     "reboot": _reboot_soft,
     "reboot_hard": _reboot_hard,
     "start": _start,
     "stop": _stop,
+    "pause": lambda guests, server, started: guests.pause(server),
+    "unpause": lambda guests, server, started: guests.unpause(server),
+    "suspend": lambda guests, server, started: guests.suspend(server),
+    "resume": lambda guests, server, started: guests.resume(server),
+    "trigger_crash_dump": lambda guests, server, started: guests.inject_nmi(server),
+    "soft_delete": _soft_delete,
+    "restore": _start,  # Nova's libvirt driver has no restore: it powers the guest on
+}
+# Columns an action sets beside its done states (time -> values): a soft-deleted server's deletion time starts the
+# reclaim interval; a restore clears it.
+DONE_VALUES: dict[str, Callable[[str], dict]] = {
+    "soft_delete": lambda at: {"deleted_at": at, "terminated_at": at},
+    "restore": lambda at: {"deleted_at": None, "terminated_at": None},
 }
 
 
 class ServerActions:
-    def __init__(self, store: Store, guests: Guests, tasks: ServerTasks, clock: Clock) -> None:
+    def __init__(self, store: Store, guests: Guests, tasks: ServerTasks, clock: Clock, log: ActionLog) -> None:
         self.store = store
         self.guests = guests
         self.tasks = tasks
         self.clock = clock
+        self.log = log
 
     async def request(self, ctx: AuthContext, server_id: str, req: ActionRequest) -> None:
         """Check and begin the action, then run its work in the background."""
         rule = states.ACTIONS[req.action]
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
-        if server.vm_state not in rule.allowed:
-            raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="vm_state",
-                                       state=server.vm_state)
-        if server.task_state not in rule.expected:
-            raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="task_state",
-                                       state=server.task_state)
-        updated = await self._begin(server, rule, rule.expected)
+        check_state(rule, server)
+        await self.begin(ctx, req.action, server, rule.expected)
+
+    async def begin(self, ctx: AuthContext | None, name: str, server: Server,
+                    expected: tuple[str | None, ...]) -> None:
+        """Compare-and-set the task, record the action, run the work in the background (the checks were made)."""
+        rule = states.ACTIONS[name]
+        updated = await self._begin(server, rule, expected)
         if updated is None:
             current = self.store.read(servers_db.get_server, server.uuid)
             raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="task_state",
                                        state=current.task_state)
-        self.tasks.track(server.uuid, self._run(req.action, updated))
+        action_id = await self.log.start(ctx, server, rule.record)
+        self.tasks.track(server.uuid, self._run(name, updated, action_id))
 
     async def replay(self, server: Server) -> bool:
         """Run again, in the background, the action a stop interrupted (start-up reconciliation). False when the
@@ -111,15 +123,18 @@ class ServerActions:
                     name)
         updated = await self._begin(server, states.ACTIONS[name], (server.task_state,))
         if updated is not None:
-            self.tasks.track(server.uuid, self._run(name, updated))
+            self.tasks.track(server.uuid, self._run(name, updated, None))
         return True
 
     async def _begin(self, server: Server, rule: states.ActionRule,
                      expected: tuple[str | None, ...]) -> Server | None:
+        if rule.task is None:  # a stateless action (crash dump): the task must still be idle
+            current = self.store.read(servers_db.get_server, server.uuid)
+            return current if current.task_state in expected else None
         return await self.store.write(servers_db.update_server, server.uuid, {"task_state": rule.task},
                                       now=self.clock(), expected_task_state=expected)
 
-    async def _run(self, name: str, server: Server) -> None:
+    async def _run(self, name: str, server: Server, action_id: int | None) -> None:
         rule = states.ACTIONS[name]
 
         async def started() -> None:
@@ -129,14 +144,30 @@ class ServerActions:
 
         async with self.tasks.lock(server.uuid):
             try:
-                await WORK[name](self.guests, server, started)
-                vm_state, power_state = rule.done
-                await self.store.write(servers_db.update_server, server.uuid,
-                                       {"vm_state": vm_state, "task_state": None, "power_state": power_state},
-                                       now=self.clock())
+                async with self.log.event(action_id, rule.event):
+                    await WORK[name](self.guests, server, started)
+                if rule.done is not None:
+                    vm_state, power_state = rule.done
+                    now = self.clock()
+                    values = {"vm_state": vm_state, "task_state": None, "power_state": power_state,
+                              **DONE_VALUES.get(name, lambda at: {})(isotime(now))}
+                    await self.store.write(servers_db.update_server, server.uuid, values, now=now)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.error("%s of server %s failed: %s", rule.message_name, server.uuid, exc, exc_info=True)
-                await self.store.write(servers_db.set_fault, server.uuid, 500, f"{rule.message_name} failed: {exc}",
-                                       traceback.format_exc(), now=self.clock())
+                if rule.task is not None:
+                    await self.store.write(servers_db.set_fault, server.uuid, 500,
+                                           f"{rule.message_name} failed: {exc}", traceback.format_exc(),
+                                           now=self.clock())
+
+
+def check_state(rule: states.ActionRule, server: Server) -> None:
+    """Nova's check_instance_state: the vm_state, then the task_state, then that it was launched once."""
+    if server.vm_state not in rule.allowed:
+        raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="vm_state", state=server.vm_state)
+    if server.task_state not in rule.expected:
+        raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="task_state",
+                                   state=server.task_state)
+    if server.launched_at is None:
+        raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="launched_at", state=None)

@@ -14,6 +14,7 @@ import traceback
 import uuid as uuidlib
 from collections.abc import Awaitable
 import dataclasses
+from datetime import timedelta
 
 from nodecompute.domain import states
 from nodecompute.domain.guest_channels import channels_for
@@ -32,16 +33,20 @@ from nodecompute.compute.requested_networks import NicRequest
 from nodecompute.compute.server_interfaces import InterfaceService
 from nodecompute.compute.server_ports import ServerPorts
 from nodecompute.compute.server_access import check_writable, visible_server
+from nodecompute.compute.instance_actions import ActionLog
 from nodecompute.compute.server_actions import ServerActions
+from nodecompute.compute.server_locks import ServerLocks
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
                                               root_disk_bytes)
 from nodecompute.config import Config
+from nodecompute.db import instance_actions as actions_db
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
 
 log = logging.getLogger(__name__)
 
+BUILD_EVENT = "compute__do_build_and_run_instance"
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
 PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")
 
@@ -75,7 +80,9 @@ class ServerService:
         self.ports = ports or ServerPorts(store, cfg, None, clock)
         guests.interfaces = self.ports.interfaces
         self.tasks = ServerTasks()
-        self.actions = ServerActions(store, guests, self.tasks, clock)
+        self.action_log = ActionLog(store, clock, cfg.host_name)
+        self.actions = ServerActions(store, guests, self.tasks, clock, self.action_log)
+        self.locks = ServerLocks(store, clock, self.action_log)
         self.interfaces = InterfaceService(store, self.ports, guests, self.tasks)
 
     # ----- reads -------------------------------------------------------------------------------------------------
@@ -132,7 +139,8 @@ class ServerService:
         boot = BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
                          virtual_size=image.virtual_size)
         for server in servers:
-            self.track(server.uuid, self._build(server, boot, drive, ctx, plan.nics))
+            action_id = await self.action_log.start(ctx, server, "create")
+            self.track(server.uuid, self._build_recorded(server, boot, drive, ctx, plan.nics, action_id))
         return CreateResult(servers=tuple(servers), admin_pass=admin_pass, reservation_id=rows[0]["reservation_id"])
 
     def _flavor_for_boot(self, ctx: AuthContext, ref: str):
@@ -185,6 +193,14 @@ class ServerService:
             })
         return rows
 
+    async def _build_recorded(self, server: Server, image: BootImage, drive: DriveContent, ctx: AuthContext,
+                              nics: tuple[NicRequest, ...], action_id: int) -> None:
+        try:
+            async with self.action_log.event(action_id, BUILD_EVENT):
+                await self._build(server, image, drive, ctx, nics)
+        except _BuildFailed:
+            pass  # the server has its fault; the event its Error
+
     async def _build(self, server: Server, image: BootImage, drive: DriveContent, ctx: AuthContext,
                      nics: tuple[NicRequest, ...]) -> None:
         try:
@@ -219,6 +235,7 @@ class ServerService:
             message = str(exc) if isinstance(exc, _BuildFailure) else f"Build of instance {server.uuid} failed: {exc}"
             details = None if isinstance(exc, _BuildFailure) else traceback.format_exc()
             await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
+            raise _BuildFailed(message) from exc
 
     async def _undo_build(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)
@@ -239,12 +256,47 @@ class ServerService:
         return updated
 
     async def delete(self, ctx: AuthContext, server_id: str) -> None:
+        """DELETE: a soft delete when a reclaim interval is set and the server was launched once, else at once."""
         server = self.get(ctx, server_id)
         check_writable(ctx, server)
+        if self.cfg.compute.reclaim_instance_interval > 0 and server.launched_at is not None:
+            await self.tasks.cancel(server.uuid)  # Nova's soft delete checks no task either
+            await self.actions.begin(ctx, "soft_delete", server, (server.task_state,))
+            return
+        await self.hard_delete(ctx, server)
+
+    async def force_delete(self, ctx: AuthContext, server_id: str) -> None:
+        """forceDelete (#325): at once, in any state (Nova checks only the lock)."""
+        server = self.get(ctx, server_id)
+        check_writable(ctx, server)
+        await self.hard_delete(ctx, server)
+
+    async def restore(self, ctx: AuthContext, server_id: str) -> None:
+        """restore (#326): a SOFT_DELETED server powers on again."""
+        await self.actions.request(ctx, server_id, ActionRequest("restore"))
+
+    async def hard_delete(self, ctx: AuthContext | None, server: Server) -> None:
+        """Delete now. Asked by nobody (ctx None: the reclaim), the event joins the server's last action (Nova)."""
+        if ctx is None:
+            action_id = self.store.read(actions_db.last_action_id, server.uuid)
+        else:
+            action_id = await self.action_log.start(ctx, server, "delete")
         await self.tasks.cancel(server.uuid)  # a build is cancelled and cleaned up; an action is abandoned
         await self.store.write(servers_db.update_server, server.uuid, {"task_state": states.DELETING}, now=self.clock())
         async with self.tasks.lock(server.uuid):
-            await self.finish_delete(server)
+            async with self.action_log.event(action_id, "compute_terminate_instance"):
+                await self.finish_delete(server)
+
+    async def reclaim(self) -> int:
+        """Nova's _reclaim_queued_deletes: delete the SOFT_DELETED servers idle for the reclaim interval."""
+        interval = self.cfg.compute.reclaim_instance_interval
+        if interval <= 0:
+            return 0
+        due = self.store.read(servers_db.soft_deleted_before, self.clock() - timedelta(seconds=interval))
+        for server in due:
+            log.info("reclaiming soft-deleted server %s", server.uuid)
+            await self.hard_delete(None, server)
+        return len(due)
 
     async def finish_delete(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)
@@ -299,6 +351,10 @@ class ServerService:
     async def close(self) -> None:
         """On shutdown: background tasks stop where they are; guests keep running."""
         await self.tasks.close()
+
+
+class _BuildFailed(Exception):
+    """A build failed and its failure was recorded (the server's fault)."""
 
 
 class _BuildFailure(Exception):

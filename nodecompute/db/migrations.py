@@ -272,10 +272,6 @@ def m0009_routers_floating_ips(db: Database) -> None:
     )
 
 
-def apply(db: Database) -> None:
-    migrations.apply(db)
-
-
 @migrations(name="0010_console_tokens")
 def m0010_console_tokens(db: Database) -> None:
     """Console URL tokens (domain/console_tokens.py): only the SHA-256 digest, bound to one server and one console
@@ -302,3 +298,29 @@ def m0011_servernet_interfaces(db: Database) -> None:
         CREATE INDEX server_interfaces_server ON server_interfaces(server_uuid);
         """
     )
+
+
+@migrations(name="0012_server_actions_locks_and_records")
+def m0012_server_actions_locks_and_records(db: Database) -> None:
+    """Who locked a server and why (Nova's locked_by owner|admin, 2.73 locked_reason), and the instance action
+    record (os-instance-actions): one row per API request that acted on a server, its events beneath it."""
+    db.executescript(
+        """
+        ALTER TABLE servers ADD COLUMN locked_by TEXT;
+        ALTER TABLE servers ADD COLUMN locked_reason TEXT;
+        CREATE TABLE instance_actions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, server_uuid TEXT NOT NULL, action TEXT NOT NULL,
+            request_id TEXT NOT NULL, project_id TEXT, user_id TEXT, start_time TEXT NOT NULL, message TEXT,
+            updated_at TEXT NOT NULL);
+        CREATE INDEX instance_actions_server ON instance_actions(server_uuid, start_time);
+        CREATE TABLE instance_action_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            action_id INTEGER NOT NULL REFERENCES instance_actions(id) ON DELETE CASCADE, event TEXT NOT NULL,
+            start_time TEXT NOT NULL, finish_time TEXT, result TEXT, traceback TEXT, details TEXT, host TEXT);
+        CREATE INDEX instance_action_events_action ON instance_action_events(action_id);
+        """
+    )
+
+
+def apply(db: Database) -> None:
+    migrations.apply(db)

@@ -51,7 +51,8 @@ def _server(row: sqlite3.Row, metadata: dict[str, str], nics: tuple[ServerNic, .
         fault=fault, created_at=parse_isotime(row["created_at"]), updated_at=parse_isotime(row["updated_at"]),
         launched_at=_dt(row["launched_at"]), terminated_at=_dt(row["terminated_at"]),
         deleted_at=_dt(row["deleted_at"]), deleted=bool(row["deleted"]), metadata=metadata,
-        guest_channels=tuple(json.loads(row["guest_channels"])), nics=nics,
+        guest_channels=tuple(json.loads(row["guest_channels"])), nics=nics, locked_by=row["locked_by"],
+        locked_reason=row["locked_reason"],
     )
 
 
@@ -204,7 +205,17 @@ def mark_deleted(db: Database, uuid: str, *, now: datetime) -> None:
     db.execute("UPDATE servers SET user_data = NULL, key_data = NULL WHERE uuid = ?", [uuid])
 
 
+def soft_deleted_before(db: Database, before: datetime) -> list[Server]:
+    """SOFT_DELETED servers with no task, deleted before `before` (the reclaim's candidates)."""
+    rows = db.execute("SELECT uuid FROM servers WHERE deleted = 0 AND vm_state = ? AND task_state IS NULL"
+                      " AND deleted_at < ? ORDER BY serial", [states.SOFT_DELETED, isotime(before)]).fetchall()
+    return [get_server(db, r["uuid"]) for r in rows]
+
+
 def purge_deleted(db: Database, before: datetime) -> int:
+    """Deleted rows past retention go, with their instance action record."""
+    db.execute("DELETE FROM instance_actions WHERE server_uuid IN (SELECT uuid FROM servers WHERE deleted = 1"
+               " AND deleted_at < ?)", [isotime(before)])
     return db.execute("DELETE FROM servers WHERE deleted = 1 AND deleted_at < ?", [isotime(before)]).rowcount
 
 

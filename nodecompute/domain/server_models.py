@@ -86,6 +86,8 @@ class Server:
     metadata: dict[str, str] = field(default_factory=dict)
     guest_channels: tuple[str, ...] = ()  # virtio-serial port names (domain/guest_channels.py)
     nics: tuple[ServerNic, ...] = ()  # its ports, in the order they were plugged
+    locked_by: str | None = None  # "owner" or "admin" while locked (Nova)
+    locked_reason: str | None = None  # 2.73
 
     @property
     def instance_name(self) -> str:

@@ -17,6 +17,8 @@ SCHEDULING, NETWORKING, BLOCK_DEVICE_MAPPING, SPAWNING = "scheduling", "networki
 REBOOTING, REBOOT_PENDING, REBOOT_STARTED = "rebooting", "reboot_pending", "reboot_started"
 REBOOTING_HARD, REBOOT_PENDING_HARD, REBOOT_STARTED_HARD = "rebooting_hard", "reboot_pending_hard", "reboot_started_hard"
 POWERING_OFF, POWERING_ON, DELETING = "powering-off", "powering-on", "deleting"
+PAUSING, UNPAUSING, SUSPENDING, RESUMING = "pausing", "unpausing", "suspending", "resuming"
+SOFT_DELETING, RESTORING = "soft-deleting", "restoring"
 
 BUILD_TASKS = (SCHEDULING, NETWORKING, BLOCK_DEVICE_MAPPING, SPAWNING)
 SOFT_REBOOT_TASKS = (REBOOTING, REBOOT_PENDING, REBOOT_STARTED)
@@ -68,37 +70,68 @@ class ActionRule:
 
     It may start when the server's vm_state is in `allowed` and its task_state in `expected` (None: idle); while it
     runs the task_state is `task` (then `started`, if set, once the guest itself is touched); when it is done the
-    server is `done` = (vm_state, power_state) with no task. `message_name` is the action's name in Nova's
-    "Cannot '<name>' instance ..." conflict. A server found at start-up with a task_state in `interrupted` had this
-    action cut short by a stop: the action named `replay` runs again from the beginning.
+    server is `done` = (vm_state, power_state) with no task. An action with no `task` (trigger_crash_dump) changes
+    no state: it only touches the guest. `message_name` is the action's name in Nova's "Cannot '<name>' instance
+    ..." conflict. A server found at start-up with a task_state in `interrupted` had this action cut short by a
+    stop: the action named `replay` runs again from the beginning. `record` is the action's name in the instance
+    action record (os-instance-actions), `event` the name of its one event there (Nova's compute_<method>).
     """
 
     message_name: str
     allowed: tuple[str, ...]
-    task: str
-    done: tuple[str, int]
+    task: str | None
+    done: tuple[str, int] | None
     expected: tuple[str | None, ...] = (None,)
     started: str | None = None
     interrupted: tuple[str, ...] = ()
     replay: str | None = None
+    record: str = ""
+    event: str = ""
 
 
-# The server actions that run in the background (name -> rule). Adding one (pause: issue 17) is a row here, its
-# work in compute/server_actions.py WORK and the thin adapter calls that work makes.
+# vm_states Nova's trigger_crash_dump accepts (vm_states.ALLOW_TRIGGER_CRASH_DUMP)
+ALLOW_TRIGGER_CRASH_DUMP = (ACTIVE, PAUSED_VM, RESCUED, RESIZED, ERROR)
+LIVE_VM_STATES = tuple(state for state in STATUS_MAP if state != DELETED)
+
+# The server actions that run in the background (name -> rule). Adding one is a row here, its work in
+# compute/server_actions.py WORK and the thin adapter calls that work makes.
 ACTIONS: dict[str, ActionRule] = {
     "reboot": ActionRule(
         "reboot", allowed=(ACTIVE,), task=REBOOTING, started=REBOOT_STARTED, done=(ACTIVE, RUNNING),
-        interrupted=SOFT_REBOOT_TASKS, replay="reboot_hard"),
+        interrupted=SOFT_REBOOT_TASKS, replay="reboot_hard", record="reboot", event="compute_reboot_instance"),
     "reboot_hard": ActionRule(
         "reboot", allowed=(ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM, ERROR), task=REBOOTING_HARD,
         expected=(None, *SOFT_REBOOT_TASKS, *HARD_REBOOT_TASKS[1:]), started=REBOOT_STARTED_HARD,
-        done=(ACTIVE, RUNNING), interrupted=HARD_REBOOT_TASKS, replay="reboot_hard"),
+        done=(ACTIVE, RUNNING), interrupted=HARD_REBOOT_TASKS, replay="reboot_hard", record="reboot",
+        event="compute_reboot_instance"),
     "start": ActionRule(
         "start", allowed=(STOPPED,), task=POWERING_ON, done=(ACTIVE, RUNNING), interrupted=(POWERING_ON,),
-        replay="start"),
+        replay="start", record="start", event="compute_start_instance"),
     "stop": ActionRule(
         "stop", allowed=(ACTIVE, ERROR), task=POWERING_OFF, done=(STOPPED, SHUTDOWN), interrupted=(POWERING_OFF,),
-        replay="stop"),
+        replay="stop", record="stop", event="compute_stop_instance"),
+    "pause": ActionRule(
+        "pause", allowed=(ACTIVE,), task=PAUSING, done=(PAUSED_VM, PAUSED), interrupted=(PAUSING,), replay="pause",
+        record="pause", event="compute_pause_instance"),
+    "unpause": ActionRule(
+        "unpause", allowed=(PAUSED_VM,), task=UNPAUSING, done=(ACTIVE, RUNNING), interrupted=(UNPAUSING,),
+        replay="unpause", record="unpause", event="compute_unpause_instance"),
+    "suspend": ActionRule(  # libvirt's managed save: the domain is off, its memory in a file
+        "suspend", allowed=(ACTIVE,), task=SUSPENDING, done=(SUSPENDED_VM, SHUTDOWN), interrupted=(SUSPENDING,),
+        replay="suspend", record="suspend", event="compute_suspend_instance"),
+    "resume": ActionRule(
+        "resume", allowed=(SUSPENDED_VM,), task=RESUMING, done=(ACTIVE, RUNNING), interrupted=(RESUMING,),
+        replay="resume", record="resume", event="compute_resume_instance"),
+    "trigger_crash_dump": ActionRule(
+        "trigger_crash_dump", allowed=ALLOW_TRIGGER_CRASH_DUMP, task=None, done=None, record="trigger_crash_dump",
+        event="compute_trigger_crash_dump"),
+    # DELETE with a reclaim interval (compute/server_deletes.py): any state, any task, once launched (Nova).
+    "soft_delete": ActionRule(
+        "soft_delete", allowed=LIVE_VM_STATES, task=SOFT_DELETING, done=(SOFT_DELETED, SHUTDOWN),
+        interrupted=(SOFT_DELETING,), replay="soft_delete", record="delete", event="compute_soft_delete_instance"),
+    "restore": ActionRule(
+        "restore", allowed=(SOFT_DELETED,), task=RESTORING, done=(ACTIVE, RUNNING), interrupted=(RESTORING,),
+        replay="restore", record="restore", event="compute_restore_instance"),
 }
 
 

@@ -16,6 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from nodecompute.api.keys import identity_key, images_key, servers_key
+from nodecompute.app import store_key
+from nodecompute.db import servers as servers_db
+from nodecompute.domain import states
+from nodecompute.domain.models import utcnow
 from nodecompute.api.nova_operations import ACTION, version_key
 from tests.api.helpers import Api
 from tests.api.test_keypairs import ED25519_KEY
@@ -258,6 +262,33 @@ def _action(body: dict, stopped: bool = False) -> Case:
     return case
 
 
+def _action_after(body: dict, *before: dict) -> Case:
+    """An action on a new server the `before` actions brought to the state it needs (paused, suspended, locked)."""
+    async def case(world: World, version: str) -> Call:
+        server_id = await world.server()
+        for earlier in before:
+            await world.call("POST", f"/servers/{server_id}/action", earlier, ok=202)
+            await world.idle()
+        return Call(f"/servers/{server_id}/action", body)
+    return case
+
+
+async def _restore(world: World, version: str) -> Call:
+    """The world runs without a reclaim interval (its deletes are immediate): the server is made SOFT_DELETED in
+    its row, as a DELETE with an interval leaves it."""
+    server_id = await world.server()
+    store = world.api.client.server.app[store_key]
+    await store.write(servers_db.update_server, server_id, {"vm_state": states.SOFT_DELETED,
+                                                            "power_state": states.SHUTDOWN}, now=utcnow())
+    return Call(f"/servers/{server_id}/action", {"restore": None})
+
+
+async def _instance_action(world: World, version: str) -> Call:
+    listed = await world.call("GET", f"/servers/{world.server_id}/os-instance-actions", ok=200)
+    request_id = listed["instanceActions"][-1]["request_id"]  # the create, with its build event
+    return Call(f"/servers/{world.server_id}/os-instance-actions/{request_id}")
+
+
 def _server_meta_item(body: Any = None) -> Case:
     async def case(world: World, version: str) -> Call:
         await world.call("POST", f"/servers/{world.server_id}/metadata", {"metadata": {"tier": "db"}}, ok=200)
@@ -401,6 +432,18 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("POST", ACTION, "reboot"): _action({"reboot": {"type": "SOFT"}}),
     ("POST", ACTION, "os-stop"): _action({"os-stop": None}),
     ("POST", ACTION, "os-start"): _action({"os-start": None}, stopped=True),
+    ("POST", ACTION, "pause"): _action({"pause": None}),
+    ("POST", ACTION, "unpause"): _action_after({"unpause": None}, {"pause": None}),
+    ("POST", ACTION, "suspend"): _action({"suspend": None}),
+    ("POST", ACTION, "resume"): _action_after({"resume": None}, {"suspend": None}),
+    ("POST", ACTION, "lock"): _action({"lock": None}),
+    ("POST", ACTION, "unlock"): _action_after({"unlock": None}, {"lock": None}),
+    ("POST", ACTION, "forceDelete"): _action({"forceDelete": None}),
+    ("POST", ACTION, "restore"): _restore,
+    ("POST", ACTION, "trigger_crash_dump"): _action({"trigger_crash_dump": None}),
+    ("GET", SERVER + "/topology", None): _fixed("/servers/{server}/topology"),
+    ("GET", SERVER + "/os-instance-actions", None): _fixed("/servers/{server}/os-instance-actions"),
+    ("GET", SERVER + "/os-instance-actions/{request_id}", None): _instance_action,
     ("POST", ACTION, "os-getConsoleOutput"): _fixed("/servers/{server}/action", {"os-getConsoleOutput": {}}),
     ("POST", ACTION, "os-getVNCConsole"): _console({"os-getVNCConsole": {"type": "novnc"}}),
     ("POST", ACTION, "os-getSerialConsole"): _console({"os-getSerialConsole": {"type": "serial"}}),
