@@ -14,8 +14,9 @@ from nodecompute.api import access_log, face, faults
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, quotas_key,
-                                  reconciler_key, response_cache_key, servers_key, store_key)
+from nodecompute.api.dialects.volume import VOLUME
+from nodecompute.api.keys import (block_storage_key, config_key, flavors_key, identity_key, images_key, keypairs_key,
+                                  quotas_key, reconciler_key, response_cache_key, servers_key, store_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config
@@ -33,8 +34,8 @@ SYSTEM_QEMU_GROUP = "libvirt-qemu"  # the group QEMU runs as under qemu:///syste
 
 def create_app(cfg: Config, *, with_servers: bool = True,
                hypervisor_factory: Callable[[Config], Hypervisor] | None = None) -> web.Application:
-    """The root application: request ids, the faces (compute, identity, image; each a sub-application with its
-    dialect) and the cleanup contexts that open the services. More faces may be mounted until the app starts.
+    """The root application: request ids, the faces (compute, identity, image, volume; each a sub-application
+    with its dialect) and the cleanup contexts that open the services. More faces may be mounted until the app starts.
     `hypervisor_factory` makes the (unopened) hypervisor; tests hand in a scripted one."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[faults.root_middleware])
     app[config_key] = cfg
@@ -44,13 +45,15 @@ def create_app(cfg: Config, *, with_servers: bool = True,
         app.cleanup_ctx.append(functools.partial(_servers_ctx, make_hypervisor=hypervisor_factory or _hypervisor))
     for route in face_routes("root"):
         app.router.add_route(route.method, route.path, route.handler)
-    for dialect in (OPENSTACK, IDENTITY, IMAGE):
+    for dialect in (OPENSTACK, IDENTITY, IMAGE, VOLUME):
         face.mount(app, dialect)
     return app
 
 
 async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
-    """SQLite store, bootstrap admin + clouds.yaml, identity and the API-only services."""
+    """SQLite store, bootstrap admin + clouds.yaml, identity and the API-only services (block storage included:
+    its files are qemu-img's, it needs no hypervisor)."""
+    from nodecompute.compute.block_storage import block_storage
     from nodecompute.compute.flavors import FlavorService
     from nodecompute.compute.images import ImageService, image_files
     from nodecompute.compute.keypairs import KeypairService
@@ -65,16 +68,20 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     quotas = QuotaService(store, cfg)
     images = ImageService(store, image_files(cfg), cfg, quotas)
     await images.requeue_interrupted_uploads()
+    blocks = block_storage(store, cfg, images, filemodes.guest_dir_access(cfg.libvirt_uri))
+    await blocks.start()
     app[store_key] = store
     app[identity_key] = identity
     app[quotas_key] = quotas
     app[flavors_key] = FlavorService(store)
     app[keypairs_key] = KeypairService(store, quotas)
     app[images_key] = images
+    app[block_storage_key] = blocks
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield
     finally:
+        await blocks.close()
         identity.close()
         await store.close()
 
@@ -84,11 +91,11 @@ def prepare_data_dir(cfg: Config) -> None:
     daemon owns, recursively; anything else an operator put there is left alone (the directory is 0700 anyway)."""
     guest = filemodes.guest_dir_access(cfg.libvirt_uri)
     filemodes.make_dir(cfg.data_dir, guest)
-    access = filemodes.data_dir_access(cfg.data_dir, cfg.instances_dir, guest)
+    access = filemodes.data_dir_access(cfg.data_dir, cfg.instances_dir, guest, cfg.volumes_dir)
     changed = filemodes.apply_dir_access(cfg.data_dir, guest)
     db = cfg.db_path.name
     owned = {db, f"{db}-wal", f"{db}-shm", f"{db}-journal", "clouds.yaml", "admin-password", "libvirt",
-             cfg.images_dir.name, cfg.instances_dir.name}
+             cfg.images_dir.name, cfg.instances_dir.name, cfg.volumes_dir.name}
     for entry in sorted(cfg.data_dir.iterdir()):
         if entry.name in owned:
             changed += filemodes.enforce_tree(entry, access)

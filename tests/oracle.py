@@ -91,6 +91,16 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("DELETE", SERVER + "/metadata/{key}", None): (None, "servers", "delete_server_metadata_item"),
     ("GET", SERVER + "/ips", None): (None, "servers", "list_addresses"),
     ("GET", SERVER + "/ips/{network_label}", None): (None, "servers", "list_addresses_by_network"),
+    ("GET", "/os-volumes", None): (None, "volumes", "list_volumes"),
+    ("GET", "/os-volumes/detail", None): (None, "volumes", "list_volumes"),
+    ("POST", "/os-volumes", None): (None, "volumes", "create_get_volume"),
+    ("GET", "/os-volumes/{volume_id}", None): (None, "volumes", "create_get_volume"),
+    ("DELETE", "/os-volumes/{volume_id}", None): (None, "volumes", "delete_volume"),
+    ("GET", "/os-snapshots", None): (None, "snapshots", "list_snapshots"),
+    ("GET", "/os-snapshots/detail", None): (None, "snapshots", "list_snapshots"),
+    ("POST", "/os-snapshots", None): (None, "snapshots", "create_get_snapshot"),
+    ("GET", "/os-snapshots/{snapshot_id}", None): (None, "snapshots", "create_get_snapshot"),
+    ("DELETE", "/os-snapshots/{snapshot_id}", None): (None, "snapshots", "delete_snapshot"),
 }
 _BY_SHAPE = {(method, path_shape(path), action): value for (method, path, action), value in TEMPEST.items()}
 

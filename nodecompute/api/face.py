@@ -111,6 +111,9 @@ async def face_middleware(request: web.Request, handler: faults.Handler) -> web.
         if route is not None and route.since is not None and version < route.since:
             bound = Bound(bound.dialect, None, root)  # not at this version: answered as a route it lacks
             handler = _not_found
+        elif route is not None and route.until is not None and version > route.until:
+            bound = Bound(bound.dialect, None, root)  # removed at a later version: Nova's bare 404
+            handler = _removed
         response = await _serve(request, handler, bound)
     microversions.add_headers(response.headers, mv, version)
     return response
@@ -120,12 +123,16 @@ async def _not_found(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound()
 
 
+async def _removed(request: web.Request) -> web.StreamResponse:
+    raise errors.NotFound()
+
+
 async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) -> web.StreamResponse:
     dialect = bound.dialect
     request[bound_key] = bound
     try:
         if _needs_token(request, bound):
-            failure = auth.check_token(request, dialect.checks_url_project)
+            failure = auth.check_token(request, dialect.checks_url_project, dialect.url_project_message)
             if failure is not None:
                 return failure
         return await handler(request)

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from nodecompute.api.dialect import Bound, Dialect
 from nodecompute.caching import VersionedCache
+from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
@@ -32,6 +33,7 @@ quotas_key = web.AppKey("quotas", QuotaService)
 flavors_key = web.AppKey("flavors", FlavorService)
 keypairs_key = web.AppKey("keypairs", KeypairService)
 images_key = web.AppKey("images", ImageService)
+block_storage_key = web.AppKey("block_storage", BlockStorage)  # volumes, snapshots, types, quotas (/volume)
 servers_key: web.AppKey[ServerService] = web.AppKey("servers")
 reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
 # rendered bodies of hot lists (the flavor lists), kept until the database changes

@@ -80,6 +80,9 @@ SERVED: frozenset[Touch] = frozenset({
     *((method, "/servers/{server_id}/metadata") for method in ("GET", "POST", "PUT")),
     *((method, "/servers/{server_id}/metadata/{key}") for method in ("GET", "PUT", "DELETE")),
     ("GET", "/servers/{server_id}/ips"), ("GET", "/servers/{server_id}/ips/{network_label}"),
+    ("GET", "/os-volumes"), ("GET", "/os-volumes/detail"), ("POST", "/os-volumes"), ("GET", "/os-volumes/{volume_id}"),
+    ("DELETE", "/os-volumes/{volume_id}"), ("GET", "/os-snapshots"), ("GET", "/os-snapshots/detail"),
+    ("POST", "/os-snapshots"), ("GET", "/os-snapshots/{snapshot_id}"), ("DELETE", "/os-snapshots/{snapshot_id}"),
 })
 
 

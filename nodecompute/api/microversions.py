@@ -1,7 +1,7 @@
 """Microversion negotiation for a version root that has them (behaviour.md section 4, nova-facts.md).
 
 The requested version comes from `OpenStack-API-Version: <service> X.Y` (which wins) or the legacy header
-(`X-OpenStack-Nova-API-Version: X.Y`); none means the minimum, `latest` the maximum. A malformed value is 400, one
+(`X-OpenStack-Nova-API-Version: X.Y`; Cinder has none); none means the minimum, `latest` the maximum. A malformed value is 400, one
 outside the served range 406. Every response of the root, faults included, names the version it was served at and
 says `Vary` on both headers.
 """
@@ -29,7 +29,7 @@ def requested(headers: CIMultiDictProxy[str], mv: Microversions) -> Version:
             parts = item.strip().split(None, 1)
             if len(parts) == 2 and parts[0].lower() == mv.service:
                 value = parts[1].strip()
-    if value is None:
+    if value is None and mv.legacy_header:
         value = headers.get(mv.legacy_header)
     if value is None:
         return mv.min
@@ -51,5 +51,8 @@ def requested(headers: CIMultiDictProxy[str], mv: Microversions) -> Version:
 def add_headers(headers: CIMultiDict[str], mv: Microversions, version: Version) -> None:
     text = version_text(version)
     headers["OpenStack-API-Version"] = f"{mv.service} {text}"
-    headers[mv.legacy_header] = text
-    headers["Vary"] = f"OpenStack-API-Version, {mv.legacy_header}"
+    if mv.legacy_header:
+        headers[mv.legacy_header] = text
+        headers["Vary"] = f"OpenStack-API-Version, {mv.legacy_header}"
+    else:
+        headers["Vary"] = "OpenStack-API-Version"

@@ -15,8 +15,9 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, server_actions,
-                             server_ips, server_metadata, servers, versions, zones)
+from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, os_volumes,
+                             server_actions, server_ips, server_metadata, servers, versions, volume_actions,
+                             volume_limits, volume_snapshots, volume_types, volume_versions, volumes, zones)
 from nodecompute.api.actions import Action
 from nodecompute.api.dialect import Version
 
@@ -33,6 +34,7 @@ class Route(NamedTuple):
     versioned: bool = True
     actions: Mapping[str, Action] | None = None
     since: Version | None = None  # the first microversion that has it (404 below, on a root with microversions)
+    until: Version | None = None  # the last microversion that has it (Nova's bare 404 above)
 
 
 def _compute(op: str, method: str, path: str, handler: Handler, **kw) -> Route:
@@ -47,10 +49,17 @@ def _image(op: str, method: str, path: str, handler: Handler, token: bool = True
     return Route("image", op, method, path, handler, token=token)
 
 
+def _volume(op: str, method: str, path: str, handler: Handler, **kw) -> Route:
+    return Route("volume", op, method, path, handler, **kw)
+
+
 _public = {"token": False, "versioned": False}
 SERVER = "/servers/{server_id}"
 FLAVOR = "/flavors/{flavor_id}"
 IMAGE = "/v2/images/{image_id}"
+PROXY_UNTIL = (2, 35)  # Nova's proxies to other services answer 404 from 2.36
+VOLUME, SNAPSHOT, VOLUME_TYPE = "/volumes/{volume_id}", "/snapshots/{snapshot_id}", "/types/{type_id}"
+QUOTA_SET = "/os-quota-sets/{tenant_id}"
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
@@ -117,6 +126,17 @@ ROUTES: tuple[Route, ...] = (
     _compute("#406", "DELETE", SERVER + "/metadata/{key}", server_metadata.delete_metadata_item),
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
+    # Nova's block storage proxies, on the block storage service of the /volume face
+    _compute("#1201", "GET", "/os-volumes", os_volumes.list_volumes, until=PROXY_UNTIL),
+    _compute("#1202", "GET", "/os-volumes/detail", os_volumes.list_volumes, until=PROXY_UNTIL),
+    _compute("#1203", "POST", "/os-volumes", os_volumes.create_volume, until=PROXY_UNTIL),
+    _compute("#1204", "GET", "/os-volumes/{volume_id}", os_volumes.show_volume, until=PROXY_UNTIL),
+    _compute("#1205", "DELETE", "/os-volumes/{volume_id}", os_volumes.delete_volume, until=PROXY_UNTIL),
+    _compute("#1206", "GET", "/os-snapshots", os_volumes.list_snapshots, until=PROXY_UNTIL),
+    _compute("#1207", "GET", "/os-snapshots/detail", os_volumes.list_snapshots, until=PROXY_UNTIL),
+    _compute("#1208", "POST", "/os-snapshots", os_volumes.create_snapshot, until=PROXY_UNTIL),
+    _compute("#1209", "GET", "/os-snapshots/{snapshot_id}", os_volumes.show_snapshot, until=PROXY_UNTIL),
+    _compute("#1210", "DELETE", "/os-snapshots/{snapshot_id}", os_volumes.delete_snapshot, until=PROXY_UNTIL),
     # identity, relative to /identity
     _identity("#2201", "GET", "", identity.show),
     _identity("#2201", "GET", "/", identity.show),
@@ -141,6 +161,47 @@ ROUTES: tuple[Route, ...] = (
     _image("#806", "DELETE", IMAGE, glance.delete_image),
     _image("#807", "PUT", IMAGE + "/file", glance.upload_image_data),
     _image("#808", "GET", IMAGE + "/file", glance.download_image_data),
+    # block storage (Cinder v3 at 3.0 under /volume/v3, the same core under /volume/v2), relative to /volume
+    _volume("#1231", "GET", "", volume_versions.show, **_public),
+    _volume("#1231", "GET", "/", volume_versions.show, **_public),
+    _volume("volume:v3", "GET", "/v3", volume_versions.show, **_public),
+    _volume("volume:v3", "GET", "/v3/", volume_versions.show, **_public),
+    # ... and relative to each version root
+    _volume("#1214", "GET", "/types", volume_types.list_types),
+    _volume("volume:type-create", "POST", "/types", volume_types.create_type),
+    _volume("#1215", "GET", VOLUME_TYPE, volume_types.show_type),
+    _volume("volume:type-update", "PUT", VOLUME_TYPE, volume_types.update_type),
+    _volume("volume:type-delete", "DELETE", VOLUME_TYPE, volume_types.delete_type),
+    _volume("volume:extra-specs", "GET", VOLUME_TYPE + "/extra_specs", volume_types.list_extra_specs),
+    _volume("volume:extra-specs-set", "POST", VOLUME_TYPE + "/extra_specs", volume_types.set_extra_specs),
+    _volume("volume:extra-spec", "GET", VOLUME_TYPE + "/extra_specs/{key}", volume_types.show_extra_spec),
+    _volume("volume:extra-spec-set", "PUT", VOLUME_TYPE + "/extra_specs/{key}", volume_types.update_extra_spec),
+    _volume("volume:extra-spec-delete", "DELETE", VOLUME_TYPE + "/extra_specs/{key}",
+            volume_types.delete_extra_spec),
+    _volume("#1216", "GET", "/volumes", volumes.list_volumes),
+    _volume("#1217", "GET", "/volumes/detail", volumes.list_volumes),
+    _volume("#1218", "POST", "/volumes", volumes.create_volume),
+    _volume("#1219", "GET", VOLUME, volumes.show_volume),
+    _volume("#1220", "PUT", VOLUME, volumes.update_volume),
+    _volume("#1221", "DELETE", VOLUME, volumes.delete_volume),
+    _volume("volume:action", "POST", VOLUME + "/action", volume_actions.volume_action, actions=volume_actions.ACTIONS),
+    _volume("volume:metadata", "GET", VOLUME + "/metadata", volumes.list_metadata),
+    _volume("volume:metadata-merge", "POST", VOLUME + "/metadata", volumes.merge_metadata),
+    _volume("volume:metadata-replace", "PUT", VOLUME + "/metadata", volumes.replace_metadata),
+    _volume("volume:metadata-item", "GET", VOLUME + "/metadata/{key}", volumes.show_metadata_item),
+    _volume("volume:metadata-item-set", "PUT", VOLUME + "/metadata/{key}", volumes.set_metadata_item),
+    _volume("volume:metadata-item-delete", "DELETE", VOLUME + "/metadata/{key}", volumes.delete_metadata_item),
+    _volume("#1224", "GET", "/snapshots", volume_snapshots.list_snapshots),
+    _volume("#1225", "GET", "/snapshots/detail", volume_snapshots.list_snapshots),
+    _volume("#1227", "POST", "/snapshots", volume_snapshots.create_snapshot),
+    _volume("#1226", "GET", SNAPSHOT, volume_snapshots.show_snapshot),
+    _volume("#1228", "PUT", SNAPSHOT, volume_snapshots.update_snapshot),
+    _volume("#1229", "DELETE", SNAPSHOT, volume_snapshots.delete_snapshot),
+    _volume("#1233", "GET", "/limits", volume_limits.show_limits),
+    _volume("volume:quota-defaults", "GET", QUOTA_SET + "/defaults", volume_limits.show_quota_defaults),
+    _volume("#1234", "GET", QUOTA_SET, volume_limits.show_quota_set),
+    _volume("volume:quota-update", "PUT", QUOTA_SET, volume_limits.update_quota_set),
+    _volume("volume:quota-delete", "DELETE", QUOTA_SET, volume_limits.delete_quota_set),
 )
 
 

@@ -1,5 +1,5 @@
 """No request body, well-formed or not, gets a 5xx (behaviour.md section 1): every JSON-accepting route of the route
-tables (compute, identity, Glance) is walked with a valid sample body in which each value in turn is replaced by a
+tables (compute, identity, Glance, block storage) is walked with a valid sample body in which each value in turn is replaced by a
 value of the wrong type, an integer far beyond 64 bits, a float overflow, deep nesting; and with whole bodies that
 are deeply nested, not objects, or not JSON. Refusals keep each service's fault shape.
 """
@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from nodecompute.api import glance
-from nodecompute.api.keys import identity_key, images_key
+from nodecompute.api.keys import block_storage_key, identity_key, images_key
 from nodecompute.api.route_table import ROUTES
+from nodecompute.domain.volume_models import VolumeCreate
 from tests.api.helpers import Api, assert_fault, assert_keystone_error
 from tests.api.test_servers_api import (  # noqa: F401 (api, servers_api are fixtures)
     _insert, _project_id, _wait_idle, api, servers_api)
@@ -79,13 +80,45 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
                                                 {"op": "add", "path": "/min_ram", "value": 1},
                                                 {"op": "add", "path": "/prop", "value": "v"},
                                                 {"op": "remove", "path": "/prop2"}]],
+    ("POST", "/os-volumes"): [{"volume": {"size": 1, "display_name": "n", "display_description": "d",
+                                          "volume_type": "__DEFAULT__", "metadata": {"k": "v"},
+                                          "availability_zone": "nova", "snapshot_id": "SNAPSHOT"}}],
+    ("POST", "/os-snapshots"): [{"snapshot": {"volume_id": "VOLUME", "force": True, "display_name": "n",
+                                              "display_description": "d"}}],
+    ("POST", "/volume/v3/types"): [{"volume_type": {"name": "t", "description": "d", "extra_specs": {"k": "v"},
+                                                    "os-volume-type-access:is_public": True}}],
+    ("PUT", "/volume/v3/types/{type_id}"): [{"volume_type": {"name": "t2", "description": "d", "is_public": True}}],
+    ("POST", "/volume/v3/types/{type_id}/extra_specs"): [{"extra_specs": {"k": "v", "n": None}}],
+    ("PUT", "/volume/v3/types/{type_id}/extra_specs/{key}"): [{"k": "v"}],
+    ("POST", "/volume/v3/volumes"): [{"volume": {"size": 1, "name": "n", "description": "d",
+                                                 "volume_type": "__DEFAULT__", "availability_zone": "nova",
+                                                 "metadata": {"k": "v"}, "snapshot_id": "SNAPSHOT",
+                                                 "imageRef": "IMAGE", "source_volid": "VOLUME",
+                                                 "multiattach": False},
+                                      "OS-SCH-HNT:scheduler_hints": {"same_host": []}}],
+    ("PUT", "/volume/v3/volumes/{volume_id}"): [{"volume": {"name": "n", "description": "d",
+                                                            "metadata": {"k": "v"}}}],
+    ("POST", "/volume/v3/volumes/{volume_id}/action"): [
+        {"os-extend": {"new_size": 2}}, {"os-set_bootable": {"bootable": True}},
+        {"os-volume_upload_image": {"image_name": "i", "force": False, "disk_format": "raw",
+                                    "container_format": "bare"}}],
+    ("POST", "/volume/v3/volumes/{volume_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/volume/v3/volumes/{volume_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/volume/v3/volumes/{volume_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
+    ("POST", "/volume/v3/snapshots"): [{"snapshot": {"volume_id": "VOLUME", "name": "n", "description": "d",
+                                                     "force": True, "metadata": {"k": "v"}}}],
+    ("PUT", "/volume/v3/snapshots/{snapshot_id}"): [{"snapshot": {"name": "n", "description": "d"}}],
+    ("PUT", "/volume/v3/os-quota-sets/{tenant_id}"): [{"quota_set": {"volumes": 20, "gigabytes": 2000,
+                                                                     "snapshots": 20, "id": "x"}}],
 }
 
 
 def _table() -> list[tuple[str, str]]:
-    """(method, path) of every route: compute relative to /compute/v2.1, identity and image from the root."""
+    """(method, path) of every route: compute relative to /compute/v2.1, identity, image and volume (its v3 root)
+    from the root."""
     prefix = {"identity": "/identity", "image": "/image"}
     rows = [(r.method, r.path) for r in ROUTES if r.face == "compute" and r.versioned]
+    rows += [(r.method, "/volume/v3" + r.path) for r in ROUTES if r.face == "volume" and r.versioned]
     return rows + [(r.method, prefix[r.face] + r.path) for r in ROUTES if r.face in prefix]
 
 
@@ -142,9 +175,16 @@ async def world(api: Api, admin_token):
     flavor = await api.post("/flavors", admin_token, json={"flavor": {"name": "walk", "ram": 64, "vcpus": 1,
                                                                       "disk": 1, "id": "walk"}})
     assert flavor.status == 200, await flavor.text()
+    block = app[block_storage_key]
+    volume = await block.volumes.create(ctx, VolumeCreate(size=1, name="walk"))
+    await block.wait_idle()
+    snapshot = await block.snapshots.create(ctx, volume.id, "walk", None, False)
+    volume_type = await block.types.create(ctx, "walk", None, {}, True)
+    await block.wait_idle()
     return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k",
             "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
-            "TOKEN": admin_token}
+            "TOKEN": admin_token, "{volume_id}": volume.id, "VOLUME": volume.id, "{snapshot_id}": snapshot.id,
+            "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id}
 
 
 def _fill(text: str, world: dict[str, str]) -> str:
@@ -154,8 +194,8 @@ def _fill(text: str, world: dict[str, str]) -> str:
 
 
 def _url(path: str) -> str:
-    """Identity and Glance paths are absolute; compute paths are relative to /compute/v2.1."""
-    return path if path.startswith(("/identity", "/image/")) else "/compute/v2.1" + path
+    """Identity, Glance and volume paths are absolute; compute paths are relative to /compute/v2.1."""
+    return path if path.startswith(("/identity", "/image/", "/volume/")) else "/compute/v2.1" + path
 
 
 def _fault_shape_ok(url: str, status: int, doc: Any) -> bool:
@@ -194,17 +234,22 @@ async def test_no_body_gives_a_5xx(api, world, route):
         if status >= 500:
             failures.append((raw[:200], status, text[:300]))
     await _wait_idle(api)
+    await api.client.server.app[block_storage_key].wait_idle()
     assert failures == [], failures
 
 
 # The handlers that read a query string (grep request.query in nodecompute/api), and what they read.
 QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/detail", "/images", "/images/detail",
                 "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
-                "/image/v2/images")
+                "/image/v2/images", "/os-volumes", "/os-volumes/detail", "/os-snapshots", "/os-snapshots/detail",
+                "/volume/v3/volumes", "/volume/v3/volumes/detail", "/volume/v3/snapshots",
+                "/volume/v3/snapshots/detail", "/volume/v3/types", "/volume/v3/limits",
+                "/volume/v3/os-quota-sets/{tenant_id}")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
-              "nocatalog", "custom_prop")
+              "nocatalog", "custom_prop", "offset", "usage", "metadata", "bootable", "size", "is_public",
+              "display_name", "volume_id")
 QUERY_VALUES = ("9" * 40, "-" + "9" * 40, "in:" + "9" * 40, "[")
 
 

@@ -1,0 +1,48 @@
+"""What block storage needs from the attachments code (issue 20): where an attached volume's disk runs.
+
+A volume held by a running (or paused) QEMU cannot be read by qemu-img (its image lock refuses, and a copy would
+not be a point in time). A snapshot of an in-use volume (`force`), or a new volume cloned from one, is therefore
+libvirt's backup job on the domain's disk (virt/blockjobs.py `backup_disk`), which needs the domain and the
+disk's target. The attachments code satisfies `AttachedDisks`; `LiveCopier` is the path that uses it.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from nodecompute.domain.volume_errors import InvalidVolume
+
+if TYPE_CHECKING:  # libvirt is imported only where a hypervisor exists (the daemon, the real-guest tests)
+    from nodecompute.virt.hypervisor import Hypervisor
+
+
+@dataclass(frozen=True)
+class AttachedDisk:
+    domain: str  # the libvirt domain the volume is attached to
+    target: str  # its disk target there (vdb)
+
+
+class AttachedDisks(Protocol):
+    def disk_of(self, volume_id: str) -> AttachedDisk | None:
+        """The running domain's disk that is this volume, or None when no running domain holds it (an attached
+        volume of a stopped server is a file qemu-img may read)."""
+
+
+class LiveCopier:
+    """Copies an attached volume as it is now into a new standalone qcow2 at `dest` (libvirt's backup job)."""
+
+    def __init__(self, hv: Hypervisor, disks: AttachedDisks) -> None:
+        self.hv = hv
+        self.disks = disks
+
+    def holds(self, volume_id: str) -> bool:
+        return self.disks.disk_of(volume_id) is not None
+
+    async def copy(self, volume_id: str, dest: Path) -> None:
+        from nodecompute.virt import blockjobs
+
+        disk = self.disks.disk_of(volume_id)
+        if disk is None:
+            raise InvalidVolume(reason=f"Volume {volume_id} is not attached to a running server")
+        await blockjobs.backup_disk(self.hv, disk.domain, disk.target, dest)
