@@ -179,7 +179,7 @@ def key_structure(value: Any) -> Any:
 
 def _walk(mine: Any, nova: Any, where: str, data_keyed: set[str], found: list[str]) -> None:
     if isinstance(nova, dict) and isinstance(mine, dict):
-        bare = where.replace("[].", "").replace("[]", "")
+        bare = where.replace("[]", "")  # "servers[].metadata" is a data-keyed map too
         if bare in data_keyed or bare.rsplit(".", 1)[-1] in data_keyed:
             return
         for key in sorted(set(nova) - set(mine)):
