@@ -67,7 +67,8 @@ async def update_volume(request: web.Request) -> web.StreamResponse:
 
 
 async def delete_volume(request: web.Request) -> web.StreamResponse:
-    await block(request).volumes.delete(context(request), request.match_info["volume_id"])
+    cascade = "cascade" in request.query and schemas.strict_bool(request.query.getall("cascade")[-1], "cascade")
+    await block(request).volumes.delete(context(request), request.match_info["volume_id"], cascade)
     return respond(request)
 
 

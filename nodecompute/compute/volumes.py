@@ -247,24 +247,32 @@ class VolumeService:
 
     # delete ---------------------------------------------------------------------------------------------------
 
-    async def delete(self, ctx: AuthContext, volume_id: str) -> None:
+    async def delete(self, ctx: AuthContext, volume_id: str, cascade: bool = False) -> None:
+        """Cinder's delete; with `cascade` (`openstack volume delete --purge`) its snapshots go too, when each is
+        available or error (and, for a non-admin, the caller's)."""
         require_member(ctx, "volume:delete")
         volume = self.get(ctx, volume_id)
-        if not await self.store.write(_begin_delete_tx, volume.id):
+        owner = None if ctx.is_admin else ctx.project_id
+        if not await self.store.write(_begin_delete_tx, volume.id, cascade, owner):
             raise InvalidVolume(reason=DELETE_REFUSED)
         self.jobs.start(f"delete of volume {volume.id}", self.finish_delete(volume.id))
 
     async def finish_delete(self, volume_id: str) -> None:
-        """Remove the file, then the row (a volume in deleting at start-up is finished here too)."""
+        """Remove the files (the snapshots a cascade took along, then the volume's), then the rows (a volume in
+        deleting at start-up is finished here too)."""
+        snapshots = [s.id for s in self.store.read(sdb.of_volume, volume_id)]
         try:
-            async with self.jobs.holding(volume_id):
+            async with self.jobs.holding(volume_id, *snapshots):
+                for snapshot_id in snapshots:
+                    await self.files.delete_snapshot(snapshot_id)
                 await self.files.delete_volume(volume_id)
         except Exception:
             log.exception("volume %s could not be deleted", volume_id)
             await self.store.write(vdb.update_volume, volume_id, {"status": vm.ERROR_DELETING}, (vm.DELETING,))
             return
-        await self.store.write(vdb.delete_volume, volume_id)
-        self.jobs.forget(volume_id)
+        await self.store.write(_delete_rows_tx, volume_id)
+        for item in (volume_id, *snapshots):
+            self.jobs.forget(item)
 
 
 def _check_source_states(snapshot: vm.Snapshot | None, source: vm.Volume | None) -> None:
@@ -299,9 +307,22 @@ def _create_tx(db, volume: vm.Volume, limits: dict[str, int], type_name: str) ->
     return vdb.insert_volume(db, volume)
 
 
-def _begin_delete_tx(db, volume_id: str) -> bool:
+def _begin_delete_tx(db, volume_id: str, cascade: bool, owner: str | None) -> bool:
     volume = vdb.get_volume(db, volume_id)
-    if volume is None or volume.status not in vm.DELETABLE or volume.attached or vdb.has_snapshots(db, volume_id):
+    if volume is None or volume.status not in vm.DELETABLE or volume.attached:
         return False
+    snapshots = sdb.of_volume(db, volume_id)
+    if snapshots and not cascade:
+        return False
+    if any(s.status not in vm.SNAPSHOT_DELETABLE or owner not in (None, s.project_id) for s in snapshots):
+        return False
+    for snapshot in snapshots:
+        sdb.update_snapshot(db, snapshot.id, {"status": vm.SNAP_DELETING})
     vdb.update_volume(db, volume_id, {"status": vm.DELETING}, vm.DELETABLE)
     return True
+
+
+def _delete_rows_tx(db, volume_id: str) -> None:
+    for snapshot in sdb.of_volume(db, volume_id):
+        sdb.delete_snapshot(db, snapshot.id)
+    vdb.delete_volume(db, volume_id)

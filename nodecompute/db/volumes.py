@@ -115,10 +115,6 @@ def delete_volume(db: Database, volume_id: str) -> None:
     db.execute("DELETE FROM volumes WHERE id = ?", [volume_id])
 
 
-def has_snapshots(db: Database, volume_id: str) -> bool:
-    return db.execute("SELECT 1 FROM volume_snapshots WHERE volume_id = ? LIMIT 1", [volume_id]).fetchone() is not None
-
-
 def in_status(db: Database, statuses: Iterable[str]) -> list[Volume]:
     """Volumes of every project in one of `statuses` (start-up reconciliation)."""
     statuses = tuple(statuses)

@@ -222,6 +222,22 @@ async def test_delete_follows_cinders_conditions(member: Cinder):
     assert member.files() == []
 
 
+async def test_cascade_deletes_the_snapshots_too(member: Cinder):
+    volume = await member.create()
+    first = await member.snapshot(volume["id"])
+    second = await member.snapshot(volume["id"])
+    await member.fault("DELETE", f"/volumes/{volume['id']}?cascade=maybe", 400,
+                       message="Value 'maybe' for 'cascade' is not a boolean.")
+    await member.fault("DELETE", f"/volumes/{volume['id']}?cascade=False", 400, message="have snapshots")
+    async with member.app[block_storage_key].jobs.holding(volume["id"]):
+        await member.ok("DELETE", f"/volumes/{volume['id']}?cascade=True", 202)  # openstack volume delete --purge
+        assert (await member.ok("GET", f"/snapshots/{first['id']}", 200))["snapshot"]["status"] == "deleting"
+    await member.idle()
+    for path in (f"/volumes/{volume['id']}", f"/snapshots/{first['id']}", f"/snapshots/{second['id']}"):
+        await member.fault("GET", path, 404)
+    assert member.files() == []
+
+
 async def test_a_creating_volume_cannot_be_deleted(member: Cinder):
     body = await member.ok("POST", "/volumes", 202, json={"volume": {"size": 1}})
     await member.fault("DELETE", f"/volumes/{body['volume']['id']}", 400, message="Invalid volume: Volume status")
