@@ -197,6 +197,7 @@ ROUTES: tuple[Route, ...] = (
     _volume("#1226", "GET", SNAPSHOT, volume_snapshots.show_snapshot),
     _volume("#1228", "PUT", SNAPSHOT, volume_snapshots.update_snapshot),
     _volume("#1229", "DELETE", SNAPSHOT, volume_snapshots.delete_snapshot),
+    _volume("volume:snapshot-action", "POST", SNAPSHOT + "/action", volume_snapshots.snapshot_action),
     _volume("#1233", "GET", "/limits", volume_limits.show_limits),
     _volume("volume:quota-defaults", "GET", QUOTA_SET + "/defaults", volume_limits.show_quota_defaults),
     _volume("#1234", "GET", QUOTA_SET, volume_limits.show_quota_set),

@@ -133,4 +133,4 @@ def _begin_extend_tx(db, volume_id: str, new_size: int, limits: dict[str, int], 
     over_quota(limits, vdb.usage(db, volume.project_id), {"gigabytes": increase, f"gigabytes_{type_name}": increase},
                resource="volumes", size=increase)
     vdb.update_volume(db, volume_id, {"status": vm.EXTENDING, "extend_to": new_size,
-                                      "previous_status": vm.AVAILABLE})
+                                      "previous_status": vm.AVAILABLE}, (vm.AVAILABLE,))

@@ -14,7 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from nodecompute.domain.models import isotime, parse_isotime, utcnow
-from nodecompute.domain.volume_models import Attachment, Volume
+from nodecompute.domain.volume_models import VOLUME_STATUSES, Attachment, Volume, may_move
 
 SORT_COLUMNS = {"id", "name", "description", "size", "status", "created_at", "updated_at", "availability_zone",
                 "bootable", "user_id", "project_id", "volume_type_id", "snapshot_id", "source_volid"}
@@ -94,6 +94,8 @@ def update_volume(db: Database, volume_id: str, values: dict[str, Any],
     matched (gone, or in another status)."""
     values = dict(values)
     assert set(values) <= _WRITABLE, set(values) - _WRITABLE
+    if "status" in values and expected is not None:
+        _check_moves(tuple(expected), values["status"])
     values.setdefault("updated_at", isotime(utcnow()))
     for key in ("metadata", "image_metadata"):
         if key in values and values[key] is not None:
@@ -109,6 +111,14 @@ def update_volume(db: Database, volume_id: str, values: dict[str, Any],
     if db.execute(sql, params).rowcount == 0:
         return None
     return get_volume(db, volume_id)
+
+
+def _check_moves(expected: tuple[str, ...], new: str) -> None:
+    """A compare-and-set status change must be one of Cinder's moves (domain/volume_models.py TRANSITIONS); the
+    statuses Cinder has and one host never does (error_restoring...) are not checked."""
+    wrong = [old for old in expected if old in VOLUME_STATUSES and not may_move(old, new)]
+    if wrong:
+        raise ValueError(f"not a volume status transition: {', '.join(wrong)} -> {new}")
 
 
 def delete_volume(db: Database, volume_id: str) -> None:

@@ -108,6 +108,7 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("POST", "/volume/v3/snapshots"): [{"snapshot": {"volume_id": "VOLUME", "name": "n", "description": "d",
                                                      "force": True, "metadata": {"k": "v"}}}],
     ("PUT", "/volume/v3/snapshots/{snapshot_id}"): [{"snapshot": {"name": "n", "description": "d"}}],
+    ("POST", "/volume/v3/snapshots/{snapshot_id}/action"): [{"fcx-restore": {}}, {"os-reset_status": None}],
     ("PUT", "/volume/v3/os-quota-sets/{tenant_id}"): [{"quota_set": {"volumes": 20, "gigabytes": 2000,
                                                                      "snapshots": 20, "id": "x"}}],
 }

@@ -115,6 +115,13 @@ async def test_cinders_refusals_as_nova_translates_them(member: Cinder, admin: C
                        message="Policy doesn't allow os_compute_api:os-volumes:delete to be performed.")
 
 
+async def test_compute_volume_types_stay_404(member: Cinder):
+    """#1211, #1212 are Helion's: Nova v2.1 has no os-volume-types."""
+    for path in ("/os-volume-types", "/os-volume-types/x"):
+        fault = await assert_fault(await member.api.get(path, member.token), 404)
+        assert fault["message"] == "The resource could not be found."
+
+
 @pytest.fixture
 async def until_2_40(aiohttp_client, cfg) -> Api:
     app = create_app(cfg, with_servers=False)

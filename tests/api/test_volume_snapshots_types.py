@@ -49,6 +49,13 @@ async def test_snapshot_lifecycle_with_cinders_bodies(member: Cinder):
     assert member.files() == [f"volume-{volume['id']}"]
 
 
+async def test_snapshot_actions_are_unknown_here(member: Cinder):
+    """#1230 (K5's fcx-restore) in the openstack dialect: Cinder's unknown action."""
+    snapshot = await member.snapshot((await member.create())["id"])
+    await member.fault("POST", f"/snapshots/{snapshot['id']}/action", 400, json={"fcx-restore": {}},
+                       message="There is no such action: fcx-restore")
+
+
 async def test_snapshot_needs_an_available_volume_or_force(member: Cinder):
     volume = await member.create()
     store = member.app[store_key]
