@@ -11,6 +11,7 @@ from nodecompute.api.catalog import served_by, served_op_id
 from nodecompute.api.dialect import Dialect, VersionRoot
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
+from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.microversions import version_text
@@ -19,7 +20,7 @@ from nodecompute.api.nova_operations import path_shape, version_key
 from nodecompute.api.route_table import ROUTES, Route
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-FACES = (OPENSTACK, IDENTITY, IMAGE, VOLUME)
+FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME)
 
 HEADER = """# The nodecompute API
 
@@ -84,10 +85,10 @@ def _catalog(dialect: Dialect) -> list[str]:
 
 def _elsewhere(dialect: Dialect) -> list[str]:
     lines = ["## Served routes outside Nova's compute catalog", "",
-             "The version documents, the identity, image and volume faces, and routes served in addition to "
-             "Nova's. A versioned route is shown under its face's first version root (the volume face serves the "
-             "same routes under `/volume/v2`; both faces also with a `{project_id}` segment); an action route lists "
-             "its action keys.", "",
+             "The version documents, the identity, image, network and volume faces, and routes served in addition "
+             "to Nova's. A versioned route is shown under its face's first version root (the volume face serves "
+             "the same routes under `/volume/v2`; compute and volume also with a `{project_id}` segment); an "
+             "action route lists its action keys.", "",
              "| face | method | path | token | operation |", "|---|---|---|---|---|"]
     for route in ROUTES:
         if route.face == "compute" and (route.actions or any(served_by(op, (route,)) for op in CATALOG)):

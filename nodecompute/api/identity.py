@@ -8,7 +8,7 @@ from aiohttp import web
 
 from nodecompute.api import identity_schemas
 from nodecompute.api.auth import context
-from nodecompute.api.keys import block_storage_key, config_key, identity_key, images_key
+from nodecompute.api.keys import block_storage_key, config_key, identity_key, images_key, network_key
 from nodecompute.api.respond import Out, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
@@ -58,6 +58,8 @@ def catalog(request: web.Request, project_id: str) -> list[dict[str, Any]]:
                 ("identity", "keystone", f"{cfg.public_url}/identity/v3")]
     if images_key in request.config_dict:
         services.append(("image", "glance", f"{cfg.public_url}/image"))
+    if network_key in request.config_dict:  # only when networking runs on this host
+        services.append(("network", "neutron", f"{cfg.public_url}/networking"))
     if block_storage_key in request.config_dict:
         volume_url = f"{cfg.public_url}/volume/v3/{project_id}"
         services += [("block-storage", "cinder", volume_url), ("volumev3", "cinderv3", volume_url)]

@@ -159,6 +159,10 @@ def todo(version: str, summary: str, *changes: Change, also: tuple[str, ...] = (
     return Step(version, summary, changes, "todo", None, also)
 
 
+def done(version: str, summary: str, *changes: Change, also: tuple[str, ...] = ()) -> Step:
+    return Step(version, summary, changes, "done", None, also)
+
+
 def owned(version: str, owner: str, summary: str, *changes: Change, also: tuple[str, ...] = ()) -> Step:
     return Step(version, summary, changes, "owned", owner, also)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nodecompute.api.microversion_ladder import (CREATE, DETAIL, EVERY_ROUTE, KEYPAIRS, LIMITS, LIST, QUOTA_CLASSES,
                                                  QUOTA_SETS, REBUILD, SERVER_VIEWS, SHOW, UPDATE, Step, act, change,
-                                                 not_applicable, owned, todo)
+                                                 done, not_applicable, owned, todo)
 
 REMOTE = ("POST", "/servers/{server_id}/remote-consoles")
 OLD_CONSOLES = tuple(act(key) for key in ("os-getVNCConsole", "os-getSPICEConsole", "os-getSerialConsole",
@@ -36,7 +36,7 @@ NO_AGGREGATES = "404 at every version: nodecompute serves no os-aggregates (one 
 EVENTS = ("POST", "/os-server-external-events")
 
 STEPS: tuple[Step, ...] = (
-    todo("2.2", "Keypairs get a `type` (ssh or x509, default ssh); create answers 201 and delete 204",
+    done("2.2", "Keypairs get a `type` (ssh or x509, default ssh); create answers 201 and delete 204",
          change("request-body", ("POST", "/os-keypairs"), "type"),
          change("view-field", KEYPAIRS[:3], "type"),
          change("status", KEYPAIRS[1], "201"), change("status", KEYPAIRS[3], "204")),
@@ -53,13 +53,13 @@ STEPS: tuple[Step, ...] = (
     owned("2.6", "consoles", "One remote console API, POST /servers/{id}/remote-consoles, replaces the four "
           "os-get*Console actions (404 from 2.6)",
           change("new-route", REMOTE), change("removed-route", OLD_CONSOLES)),
-    todo("2.7", "Granting a project access to a public flavor is refused with 409",
+    done("2.7", "Granting a project access to a public flavor is refused with 409",
          change("status", ("POST", "/flavors/{flavor_id}/action", "addTenantAccess"), "409")),
     owned("2.8", "consoles", "Remote consoles accept protocol `mks` with type `webmks`",
           change("request-body", REMOTE, "remote_console.protocol=mks", "remote_console.type=webmks")),
     todo("2.9", "Servers show `locked` (true when anyone holds a lock)",
          change("view-field", SERVER_VIEWS, "locked"), also=("server-actions",)),
-    todo("2.10", "Admins list, show, create and delete other users' keypairs with `user_id`; keypairs show "
+    done("2.10", "Admins list, show, create and delete other users' keypairs with `user_id`; keypairs show "
          "`user_id`",
          change("query", (KEYPAIRS[0], KEYPAIRS[2], KEYPAIRS[3]), "user_id"),
          change("request-body", KEYPAIRS[1], "keypair.user_id")),
@@ -81,7 +81,7 @@ STEPS: tuple[Step, ...] = (
          change("view-field", (DETAIL, SHOW), "host_status")),
     owned("2.17", "server-actions", "New action `trigger_crash_dump` injects an NMI (202)",
           change("new-route", act("trigger_crash_dump"))),
-    todo("2.18", "The project id in the URL becomes optional (signalling only: routes work both ways)",
+    done("2.18", "The project id in the URL becomes optional (signalling only: routes work both ways)",
          change("behaviour", EVERY_ROUTE, "/v2.1/{project_id}/...", "/v2.1/...")),
     todo("2.19", "Servers get a `description`, set at create, update and rebuild",
          change("request-body", (CREATE, UPDATE, REBUILD), "description"),
@@ -111,7 +111,7 @@ STEPS: tuple[Step, ...] = (
          change("view-field", SERVER_VIEWS, "tags"),
          change("query", (LIST, DETAIL), "tags", "tags-any", "not-tags", "not-tags-any"),
          also=("server-actions",)),
-    todo("2.27", "The `OpenStack-API-Version: compute 2.x` header works beside `X-OpenStack-Nova-API-Version`",
+    done("2.27", "The `OpenStack-API-Version: compute 2.x` header works beside `X-OpenStack-Nova-API-Version`",
          change("header", EVERY_ROUTE, "OpenStack-API-Version", "Vary")),
     owned("2.28", "host-views", "Hypervisor `cpu_info` becomes an object instead of a JSON string",
           change("view-field", (("GET", "/os-hypervisors/detail"), HYPERVISOR), "cpu_info")),
@@ -129,9 +129,9 @@ STEPS: tuple[Step, ...] = (
          change("request-body", CREATE, "block_device_mapping_v2.tag"), also=("host-views",)),
     owned("2.34", "host-views", "Live migration pre-checks run in the background: no 400 when they fail",
           change("behaviour", act("os-migrateLive"), "202 instead of 400")),
-    todo("2.35", "Keypair list pages with `limit` and `marker` (sorted by name) and links the next page",
+    done("2.35", "Keypair list pages with `limit` and `marker` (sorted by name) and links the next page",
          change("query", KEYPAIRS[0], "limit", "marker"), change("view-field", KEYPAIRS[0], "keypairs_links")),
-    todo("2.36", "The image, network, volume and baremetal proxies and fping answer 404; limits and quota sets "
+    done("2.36", "The image, network, volume and baremetal proxies and fping answer 404; limits and quota sets "
          "drop the network keys",
          change("removed-route", PROXIES),
          change("view-field", LIMITS, "maxSecurityGroups", "maxSecurityGroupRules", "maxTotalFloatingIps",
@@ -140,14 +140,14 @@ STEPS: tuple[Step, ...] = (
                 "security_group_rules"),
          change("request-body", QUOTA_SETS[1], "fixed_ips", "floating_ips", "networks", "security_groups",
                 "security_group_rules"),
-         also=("networking",)),  # os-volumes and os-snapshots answer 404 from 2.36 (route_table PROXY_UNTIL)
+         also=("networking",)),  # os-volumes and os-snapshots are served up to 2.35 (route_table PROXY)
     todo("2.37", "Create requires `networks`: a list, \"auto\" or \"none\"; network `uuid` must be a UUID; the "
          "`networks` item `tag` is lost (until 2.42)",
          change("request-body", CREATE, "networks", "networks=auto", "networks=none", "networks.uuid",
                 "networks.tag")),
     todo("2.38", "An unknown `status` filter on the server lists gives 400",
          change("query", (LIST, DETAIL), "status"), change("status", (LIST, DETAIL), "400")),
-    todo("2.39", "The image metadata proxy answers 404; limits drop `maxImageMeta`",
+    done("2.39", "The image metadata proxy answers 404; limits drop `maxImageMeta`",
          change("removed-route", IMAGE_METADATA), change("view-field", LIMITS, "maxImageMeta")),
     owned("2.40", "host-views", "Usage pages with `limit` and `marker` and links the next page",
           change("query", USAGE, "limit", "marker"), change("view-field", USAGE, "tenant_usages_links")),
@@ -167,7 +167,7 @@ STEPS: tuple[Step, ...] = (
     owned("2.45", "server-actions", "createImage and createBackup answer `{\"image_id\"}` instead of a Location "
           "header", change("view-field", (act("createImage"), act("createBackup")), "image_id"),
           change("header", (act("createImage"), act("createBackup")), "Location")),
-    todo("2.46", "Responses carry `X-OpenStack-Request-ID` beside `X-Compute-Request-ID` (signalling only)",
+    done("2.46", "Responses carry `X-OpenStack-Request-ID` beside `X-Compute-Request-ID` (signalling only)",
          change("header", EVERY_ROUTE, "X-OpenStack-Request-ID")),
     todo("2.47", "Servers embed their flavor (`original_name`, `vcpus`, `ram`, `disk`, `ephemeral`, `swap`, "
          "`extra_specs`) instead of an id and links",
@@ -182,7 +182,7 @@ STEPS: tuple[Step, ...] = (
           change("request-body", (("POST", "/servers/{server_id}/os-interface"),
                                   ("POST", "/servers/{server_id}/os-volume_attachments")), "tag"),
           also=("volumes",)),
-    todo("2.50", "Quota classes show `server_groups` and `server_group_members` and drop the network quotas",
+    done("2.50", "Quota classes show `server_groups` and `server_group_members` and drop the network quotas",
          change("view-field", QUOTA_CLASSES, "server_groups", "server_group_members", "fixed_ips", "floating_ips",
                 "networks", "security_groups", "security_group_rules"),
          change("request-body", QUOTA_CLASSES[1], "fixed_ips", "floating_ips", "networks", "security_groups",

@@ -5,7 +5,8 @@ Each row names its face, a stable operation id (`#<row>` of the operations check
 the face's version roots (`versioned`: compute rows are served under /v2.1 and /v2, each with and without a
 `{project_id}` segment) or to the face's prefix. The token check and the public paths derive from `token`; the
 dialects' views, statuses and schemas are keyed by `op`; `actions` is an action dispatcher's table (each key an
-operation of its own); `since` is the first microversion that routes the row. Literal paths come before
+operation of its own); `since` and `until` are the first and last microversions that route the row (Nova's range
+for the operation: tests/unit/test_route_table.py checks them against nova_catalog). Literal paths come before
 parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, os_volumes,
-                             server_actions, server_ips, server_metadata, servers, versions, volume_actions,
-                             volume_limits, volume_snapshots, volume_types, volume_versions, volumes, zones)
+from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
+                             neutron_networks, neutron_ports, neutron_quotas, os_volumes, server_actions, server_ips,
+                             server_metadata, servers, versions, volume_actions, volume_limits, volume_snapshots,
+                             volume_types, volume_versions, volumes, zones)
 from nodecompute.api.actions import Action
 from nodecompute.api.dialect import Version
 
@@ -25,7 +27,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Route(NamedTuple):
-    face: str  # "root", "compute", "identity", "image"
+    face: str  # "root", "compute", "identity", "image", "network", "volume"
     op: str
     method: str
     path: str
@@ -33,8 +35,8 @@ class Route(NamedTuple):
     token: bool = True
     versioned: bool = True
     actions: Mapping[str, Action] | None = None
-    since: Version | None = None  # the first microversion that has it (404 below, on a root with microversions)
-    until: Version | None = None  # the last microversion that has it (Nova's bare 404 above)
+    since: Version | None = None  # the first microversion that has it (404 below)
+    until: Version | None = None  # the last microversion that has it (404 above)
 
 
 def _compute(op: str, method: str, path: str, handler: Handler, **kw) -> Route:
@@ -49,6 +51,10 @@ def _image(op: str, method: str, path: str, handler: Handler, token: bool = True
     return Route("image", op, method, path, handler, token=token)
 
 
+def _network(op: str, method: str, path: str, handler: Handler, token: bool = True) -> Route:
+    return Route("network", op, method, path, handler, token=token)
+
+
 def _volume(op: str, method: str, path: str, handler: Handler, **kw) -> Route:
     return Route("volume", op, method, path, handler, **kw)
 
@@ -57,7 +63,12 @@ _public = {"token": False, "versioned": False}
 SERVER = "/servers/{server_id}"
 FLAVOR = "/flavors/{flavor_id}"
 IMAGE = "/v2/images/{image_id}"
-PROXY_UNTIL = (2, 35)  # Nova's proxies to other services answer 404 from 2.36
+NETWORK = "/v2.0/networks/{network_id}"
+SUBNET = "/v2.0/subnets/{subnet_id}"
+PORT = "/v2.0/ports/{port_id}"
+QUOTA = "/v2.0/quotas/{project_id}"
+PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and volume proxies too)
+IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
 VOLUME, SNAPSHOT, VOLUME_TYPE = "/volumes/{volume_id}", "/snapshots/{snapshot_id}", "/types/{type_id}"
 QUOTA_SET = "/os-quota-sets/{tenant_id}"
 
@@ -101,16 +112,16 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1001", "GET", "/os-availability-zone", zones.list_zones),
     _compute("#1002", "GET", "/os-availability-zone/detail", zones.list_zones_detail),
     _compute("#1003", "GET", "/os-availability-zone/{zone_name}", zones.show_zone),
-    _compute("#701", "GET", "/images", images.list_images),
-    _compute("#702", "GET", "/images/detail", images.list_images),
-    _compute("#703", "GET", "/images/{image_id}", images.show_image),
-    _compute("#704", "DELETE", "/images/{image_id}", images.delete_image),
-    _compute("#705", "GET", "/images/{image_id}/metadata", images.list_metadata),
-    _compute("#706", "POST", "/images/{image_id}/metadata", images.merge_metadata),
-    _compute("#707", "PUT", "/images/{image_id}/metadata", images.replace_metadata),
-    _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item),
-    _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item),
-    _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item),
+    _compute("#701", "GET", "/images", images.list_images, **PROXY),
+    _compute("#702", "GET", "/images/detail", images.list_images, **PROXY),
+    _compute("#703", "GET", "/images/{image_id}", images.show_image, **PROXY),
+    _compute("#704", "DELETE", "/images/{image_id}", images.delete_image, **PROXY),
+    _compute("#705", "GET", "/images/{image_id}/metadata", images.list_metadata, **IMAGE_META),
+    _compute("#706", "POST", "/images/{image_id}/metadata", images.merge_metadata, **IMAGE_META),
+    _compute("#707", "PUT", "/images/{image_id}/metadata", images.replace_metadata, **IMAGE_META),
+    _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
+    _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
+    _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
     _compute("#201", "GET", "/servers", servers.list_servers),
     _compute("#202", "GET", "/servers/detail", servers.list_servers_detail),
     _compute("#203", "POST", "/servers", servers.create_server),
@@ -127,16 +138,16 @@ ROUTES: tuple[Route, ...] = (
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
     # Nova's block storage proxies, on the block storage service of the /volume face
-    _compute("#1201", "GET", "/os-volumes", os_volumes.list_volumes, until=PROXY_UNTIL),
-    _compute("#1202", "GET", "/os-volumes/detail", os_volumes.list_volumes, until=PROXY_UNTIL),
-    _compute("#1203", "POST", "/os-volumes", os_volumes.create_volume, until=PROXY_UNTIL),
-    _compute("#1204", "GET", "/os-volumes/{volume_id}", os_volumes.show_volume, until=PROXY_UNTIL),
-    _compute("#1205", "DELETE", "/os-volumes/{volume_id}", os_volumes.delete_volume, until=PROXY_UNTIL),
-    _compute("#1206", "GET", "/os-snapshots", os_volumes.list_snapshots, until=PROXY_UNTIL),
-    _compute("#1207", "GET", "/os-snapshots/detail", os_volumes.list_snapshots, until=PROXY_UNTIL),
-    _compute("#1208", "POST", "/os-snapshots", os_volumes.create_snapshot, until=PROXY_UNTIL),
-    _compute("#1209", "GET", "/os-snapshots/{snapshot_id}", os_volumes.show_snapshot, until=PROXY_UNTIL),
-    _compute("#1210", "DELETE", "/os-snapshots/{snapshot_id}", os_volumes.delete_snapshot, until=PROXY_UNTIL),
+    _compute("#1201", "GET", "/os-volumes", os_volumes.list_volumes, **PROXY),
+    _compute("#1202", "GET", "/os-volumes/detail", os_volumes.list_volumes, **PROXY),
+    _compute("#1203", "POST", "/os-volumes", os_volumes.create_volume, **PROXY),
+    _compute("#1204", "GET", "/os-volumes/{volume_id}", os_volumes.show_volume, **PROXY),
+    _compute("#1205", "DELETE", "/os-volumes/{volume_id}", os_volumes.delete_volume, **PROXY),
+    _compute("#1206", "GET", "/os-snapshots", os_volumes.list_snapshots, **PROXY),
+    _compute("#1207", "GET", "/os-snapshots/detail", os_volumes.list_snapshots, **PROXY),
+    _compute("#1208", "POST", "/os-snapshots", os_volumes.create_snapshot, **PROXY),
+    _compute("#1209", "GET", "/os-snapshots/{snapshot_id}", os_volumes.show_snapshot, **PROXY),
+    _compute("#1210", "DELETE", "/os-snapshots/{snapshot_id}", os_volumes.delete_snapshot, **PROXY),
     # identity, relative to /identity
     _identity("#2201", "GET", "", identity.show),
     _identity("#2201", "GET", "/", identity.show),
@@ -161,6 +172,33 @@ ROUTES: tuple[Route, ...] = (
     _image("#806", "DELETE", IMAGE, glance.delete_image),
     _image("#807", "PUT", IMAGE + "/file", glance.upload_image_data),
     _image("#808", "GET", IMAGE + "/file", glance.download_image_data),
+    # network (the Neutron v2.0 subset), relative to /networking
+    _network("#2801", "GET", "", neutron.show_versions, token=False),
+    _network("#2801", "GET", "/", neutron.show_versions, token=False),
+    _network("network:v2.0", "GET", "/v2.0/", neutron.show_versions),
+    _network("#2802", "GET", "/v2.0/extensions", neutron.list_extensions),
+    _network("network:extension", "GET", "/v2.0/extensions/{alias}", neutron.show_extension),
+    _network("#2803", "GET", "/v2.0/networks", neutron_networks.list_networks),
+    _network("#2803", "POST", "/v2.0/networks", neutron_networks.create_network),
+    _network("#2804", "GET", NETWORK, neutron_networks.show_network),
+    _network("#2804", "PUT", NETWORK, neutron_networks.update_network),
+    _network("#2804", "DELETE", NETWORK, neutron_networks.delete_network),
+    _network("#2805", "GET", "/v2.0/subnets", neutron_networks.list_subnets),
+    _network("#2805", "POST", "/v2.0/subnets", neutron_networks.create_subnet),
+    _network("#2806", "GET", SUBNET, neutron_networks.show_subnet),
+    _network("#2806", "PUT", SUBNET, neutron_networks.update_subnet),
+    _network("#2806", "DELETE", SUBNET, neutron_networks.delete_subnet),
+    _network("#2807", "GET", "/v2.0/ports", neutron_ports.list_ports),
+    _network("#2807", "POST", "/v2.0/ports", neutron_ports.create_port),
+    _network("#2808", "GET", PORT, neutron_ports.show_port),
+    _network("#2808", "PUT", PORT, neutron_ports.update_port),
+    _network("#2808", "DELETE", PORT, neutron_ports.delete_port),
+    _network("network:quotas", "GET", "/v2.0/quotas", neutron_quotas.list_quotas),
+    _network("network:quota-details", "GET", QUOTA + "/details", neutron_quotas.show_quota_details),
+    _network("network:quota-default", "GET", QUOTA + "/default", neutron_quotas.show_quota_default),
+    _network("#2818", "GET", QUOTA, neutron_quotas.show_quota),
+    _network("#2818", "PUT", QUOTA, neutron_quotas.update_quota),
+    _network("#2818", "DELETE", QUOTA, neutron_quotas.delete_quota),
     # block storage (Cinder v3 at 3.0 under /volume/v3, the same core under /volume/v2), relative to /volume
     _volume("#1231", "GET", "", volume_versions.show, **_public),
     _volume("#1231", "GET", "/", volume_versions.show, **_public),

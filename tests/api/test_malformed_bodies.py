@@ -1,7 +1,7 @@
 """No request body, well-formed or not, gets a 5xx (behaviour.md section 1): every JSON-accepting route of the route
-tables (compute, identity, Glance, block storage) is walked with a valid sample body in which each value in turn is replaced by a
-value of the wrong type, an integer far beyond 64 bits, a float overflow, deep nesting; and with whole bodies that
-are deeply nested, not objects, or not JSON. Refusals keep each service's fault shape.
+tables (compute, identity, Glance, Neutron, block storage) is walked with a valid sample body in which each value
+in turn is replaced by a value of the wrong type, an integer far beyond 64 bits, a float overflow, deep nesting; and
+with whole bodies that are deeply nested, not objects, or not JSON. Refusals keep each service's fault shape.
 """
 from __future__ import annotations
 
@@ -80,6 +80,30 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
                                                 {"op": "add", "path": "/min_ram", "value": 1},
                                                 {"op": "add", "path": "/prop", "value": "v"},
                                                 {"op": "remove", "path": "/prop2"}]],
+    ("POST", "/networking/v2.0/networks"): [{"network": {"name": "n", "description": "d", "admin_state_up": True,
+                                                         "shared": False, "mtu": 1400, "port_security_enabled": True,
+                                                         "router:external": False, "project_id": "PROJECT"}}],
+    ("PUT", "/networking/v2.0/networks/{network_id}"): [{"network": {"name": "n", "admin_state_up": True,
+                                                                     "shared": True, "mtu": 1450}}],
+    ("POST", "/networking/v2.0/subnets"): [{"subnet": {
+        "network_id": "NETWORK", "cidr": "198.18.201.0/24", "ip_version": 4, "name": "s", "gateway_ip": "198.18.201.1",
+        "allocation_pools": [{"start": "198.18.201.10", "end": "198.18.201.20"}], "enable_dhcp": True,
+        "dns_nameservers": ["198.18.255.1"], "host_routes": [{"destination": "198.19.0.0/24",
+                                                              "nexthop": "198.18.201.254"}]}}],
+    ("PUT", "/networking/v2.0/subnets/{subnet_id}"): [{"subnet": {
+        "name": "s", "gateway_ip": "198.18.200.1", "enable_dhcp": True, "dns_nameservers": ["198.18.255.1"],
+        "allocation_pools": [{"start": "198.18.200.100", "end": "198.18.200.120"}],
+        "host_routes": [{"destination": "198.19.0.0/24", "nexthop": "198.18.200.254"}]}}],
+    ("POST", "/networking/v2.0/ports"): [{"port": {
+        "network_id": "NETWORK", "name": "p", "mac_address": "fa:16:3e:00:00:99", "admin_state_up": True,
+        "fixed_ips": [{"subnet_id": "SUBNET", "ip_address": "198.18.200.50"}], "device_id": "d",
+        "device_owner": "compute:nova", "port_security_enabled": True, "security_groups": ["GROUP"],
+        "binding:host_id": "h", "binding:vnic_type": "normal", "binding:profile": {}}}],
+    ("PUT", "/networking/v2.0/ports/{port_id}"): [{"port": {
+        "name": "p", "fixed_ips": [{"subnet_id": "SUBNET"}], "device_id": "d", "admin_state_up": False,
+        "security_groups": ["GROUP"], "mac_address": "fa:16:3e:00:00:98"}}],
+    ("PUT", "/networking/v2.0/quotas/{project_id}"): [{"quota": {"network": 50, "subnet": 50, "port": 100,
+                                                                 "force": True}}],
     ("POST", "/os-volumes"): [{"volume": {"size": 1, "display_name": "n", "display_description": "d",
                                           "volume_type": "__DEFAULT__", "metadata": {"k": "v"},
                                           "availability_zone": "nova", "snapshot_id": "SNAPSHOT"}}],
@@ -115,9 +139,9 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
 
 
 def _table() -> list[tuple[str, str]]:
-    """(method, path) of every route: compute relative to /compute/v2.1, identity, image and volume (its v3 root)
-    from the root."""
-    prefix = {"identity": "/identity", "image": "/image"}
+    """(method, path) of every route: compute relative to /compute/v2.1, identity, image, network and volume (its v3
+    root) from the root."""
+    prefix = {"identity": "/identity", "image": "/image", "network": "/networking"}
     rows = [(r.method, r.path) for r in ROUTES if r.face == "compute" and r.versioned]
     rows += [(r.method, "/volume/v3" + r.path) for r in ROUTES if r.face == "volume" and r.versioned]
     return rows + [(r.method, prefix[r.face] + r.path) for r in ROUTES if r.face in prefix]
@@ -176,6 +200,14 @@ async def world(api: Api, admin_token):
     flavor = await api.post("/flavors", admin_token, json={"flavor": {"name": "walk", "ram": 64, "vcpus": 1,
                                                                       "disk": 1, "id": "walk"}})
     assert flavor.status == 200, await flavor.text()
+    headers = {"X-Auth-Token": admin_token}
+    made = await api.client.post("/networking/v2.0/networks", json={"network": {"name": "walk"}}, headers=headers)
+    network = (await made.json())["network"]["id"]
+    made = await api.client.post("/networking/v2.0/subnets", headers=headers, json={"subnet": {
+        "network_id": network, "cidr": "198.18.200.0/24", "ip_version": 4}})
+    subnet = (await made.json())["subnet"]["id"]
+    made = await api.client.post("/networking/v2.0/ports", json={"port": {"network_id": network}}, headers=headers)
+    port = (await made.json())["port"]
     block = app[block_storage_key]
     volume = await block.volumes.create(ctx, VolumeCreate(size=1, name="walk"))
     await block.wait_idle()
@@ -184,7 +216,9 @@ async def world(api: Api, admin_token):
     await block.wait_idle()
     return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k",
             "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
-            "TOKEN": admin_token, "{volume_id}": volume.id, "VOLUME": volume.id, "{snapshot_id}": snapshot.id,
+            "TOKEN": admin_token, "{network_id}": network, "NETWORK": network, "{subnet_id}": subnet,
+            "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
+            "{alias}": "quotas", "{volume_id}": volume.id, "VOLUME": volume.id, "{snapshot_id}": snapshot.id,
             "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id}
 
 
@@ -195,8 +229,8 @@ def _fill(text: str, world: dict[str, str]) -> str:
 
 
 def _url(path: str) -> str:
-    """Identity, Glance and volume paths are absolute; compute paths are relative to /compute/v2.1."""
-    return path if path.startswith(("/identity", "/image/", "/volume/")) else "/compute/v2.1" + path
+    """Identity, Glance, Neutron and volume paths are absolute; compute paths are relative to /compute/v2.1."""
+    return path if path.startswith(("/identity", "/image/", "/networking", "/volume/")) else "/compute/v2.1" + path
 
 
 def _fault_shape_ok(url: str, status: int, doc: Any) -> bool:
@@ -206,6 +240,10 @@ def _fault_shape_ok(url: str, status: int, doc: Any) -> bool:
             and doc["error"]["message"]
     if url.startswith("/image/"):
         return doc["code"].startswith(f"{status} ") and doc["title"] and doc["message"]
+    if url.startswith("/networking"):
+        if status == 401:
+            return doc["error"]["code"] == 401  # keystonemiddleware's, as on every face
+        return set(doc) == {"NeutronError"} and doc["NeutronError"]["type"] and doc["NeutronError"]["message"]
     (fault,) = doc.values()
     return fault["code"] == status and fault["message"]
 
@@ -242,15 +280,17 @@ async def test_no_body_gives_a_5xx(api, world, route):
 # The handlers that read a query string (grep request.query in nodecompute/api), and what they read.
 QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/detail", "/images", "/images/detail",
                 "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
-                "/image/v2/images", "/os-volumes", "/os-volumes/detail", "/os-snapshots", "/os-snapshots/detail",
-                "/volume/v3/volumes", "/volume/v3/volumes/detail", "/volume/v3/snapshots",
+                "/image/v2/images", "/networking/v2.0/networks", "/networking/v2.0/subnets", "/networking/v2.0/ports",
+                "/networking/v2.0/networks/{network_id}", "/os-volumes", "/os-volumes/detail", "/os-snapshots",
+                "/os-snapshots/detail", "/volume/v3/volumes", "/volume/v3/volumes/detail", "/volume/v3/snapshots",
                 "/volume/v3/snapshots/detail", "/volume/v3/types", "/volume/v3/limits",
                 "/volume/v3/os-quota-sets/{tenant_id}")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
-              "nocatalog", "custom_prop", "offset", "usage", "metadata", "bootable", "size", "is_public",
-              "display_name", "volume_id")
+              "nocatalog", "custom_prop", "fields", "page_reverse", "admin_state_up", "mtu", "fixed_ips",
+              "device_owner", "network_id", "ip_version", "shared", "router:external", "revision_number", "offset",
+              "usage", "metadata", "bootable", "size", "display_name", "volume_id")
 QUERY_VALUES = ("9" * 40, "-" + "9" * 40, "in:" + "9" * 40, "[")
 
 

@@ -274,7 +274,7 @@ async def test_wrong_project_content_type_and_version_are_refused_as_cinder_does
     await member.fault("POST", "/volumes", 400, data=b"{}", headers={"Content-Type": "application/xml"},
                        message="Unsupported Content-Type")
     resp = await member.request("GET", "/volumes", headers={"OpenStack-API-Version": "volume 3.1"})
-    assert resp.status == 406 and resp.headers["OpenStack-API-Version"] == "volume 3.0"
+    assert resp.status == 406 and resp.headers["OpenStack-API-Version"] == "volume 3.1"  # the one asked for
     body = await resp.json()
     assert body["computeFault"]["message"] == ("Version 3.1 is not supported by the API. Minimum is 3.0 and maximum "
                                                "is 3.0.")

@@ -10,13 +10,15 @@ from nodecompute.api import docs
 from nodecompute.api.catalog import nova_operation, served_by, served_op_id, unknown_route
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
+from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.nova_catalog import CATALOG
+from nodecompute.api.nova_operations import version_key
 from nodecompute.api.respond import RawBody
 from nodecompute.api.route_table import ROUTES
 
-DIALECTS = (OPENSTACK, IDENTITY, IMAGE, VOLUME)
+DIALECTS = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME)
 OP_ID = re.compile(r"^(#\d+|[a-z]+:[a-z0-9.-]+)$")
 # The paths that needed no token before the table existed (auth.PUBLIC_PATHS): the rows' token flags give them.
 PUBLIC = {
@@ -24,6 +26,7 @@ PUBLIC = {
     "/identity", "/identity/", "/identity/v3", "/identity/v3/", "/identity/v2.0", "/identity/v2.0/",
     "/identity/v3/auth/tokens", "/identity/v2.0/tokens",
     "/image", "/image/", "/image/versions",
+    "/networking", "/networking/",
     "/volume", "/volume/", "/volume/v3", "/volume/v3/",
 }
 
@@ -134,3 +137,23 @@ def test_the_image_patch_schema_says_what_parse_patch_reads(doc):
     except BadRequest:
         read = False
     assert read == jsonschema.Draft202012Validator(glance.PATCH_BODY).is_valid(doc)
+
+
+def _range(op) -> tuple:
+    """A catalog operation's range as a route or action states it (None: from 2.1, or still served)."""
+    since = None if op.min_version == "2.1" else version_key(op.min_version)
+    return since, None if op.max_version is None else version_key(op.max_version)
+
+
+def test_microversion_ranges_are_novas():
+    """Every served operation is routed in exactly Nova's range: the row's `since`/`until`, an action key's own."""
+    checked = 0
+    for op in CATALOG:
+        route = served_by(op, OPENSTACK.routes)
+        if route is None or not route.versioned or op.gone:
+            continue
+        holder = route.actions[op.action] if op.action is not None else route
+        assert (holder.since, holder.until) == _range(op), (op.method, op.path, op.action)
+        checked += 1
+    assert checked >= 55
+    assert any(route.until == (2, 35) for route in OPENSTACK.routes)  # the image proxy
