@@ -109,7 +109,8 @@ class VolumeService:
             id=str(uuid.uuid4()), project_id=ctx.project_id, user_id=ctx.user_id, name=req.name,
             description=req.description, size=size, status=vm.CREATING, availability_zone=zone,
             volume_type_id=volume_type.id, created_at=utcnow(), snapshot_id=req.snapshot_id,
-            source_volid=req.source_volid, image_id=image.id if image else None, metadata=dict(req.metadata or {}))
+            source_volid=req.source_volid, image_id=image.id if image and not (snapshot or source) else None,
+            metadata=dict(req.metadata or {}))
         limits = self.quotas.limits(ctx.project_id)
         check_size_limit(limits, size)
         created = await self.store.write(_create_tx, volume, limits, volume_type.name)
@@ -173,16 +174,16 @@ class VolumeService:
         values: dict = {"status": vm.AVAILABLE}
         try:
             async with self.jobs.holding(snapshot.id if snapshot else None, source.id if source else None):
-                if image is not None:
-                    await self.files.create_from_image(volume.id, self.images.files.path_for(image.content_sha256),
-                                                       image.disk_format, volume.size)
-                    values.update(bootable=True, image_metadata=image_metadata(image))
-                elif snapshot is not None:
+                if snapshot is not None:  # Cinder's order when a request names several sources
                     await self.files.create_from_snapshot(volume.id, snapshot.id, volume.size)
                     values.update(self._inherited(snapshot.volume_id))
                 elif source is not None:
                     await self._clone(volume, source)
                     values.update(bootable=source.bootable, image_metadata=source.image_metadata)
+                elif image is not None:
+                    await self.files.create_from_image(volume.id, self.images.files.path_for(image.content_sha256),
+                                                       image.disk_format, volume.size)
+                    values.update(bootable=True, image_metadata=image_metadata(image))
                 else:
                     await self.files.create_empty(volume.id, volume.size)
         except Exception:
