@@ -40,12 +40,6 @@ SNAP_CREATING, SNAP_AVAILABLE, SNAP_DELETING = "creating", "available", "deletin
 SNAP_ERROR, SNAP_ERROR_DELETING = "error", "error_deleting"
 SNAPSHOT_DELETABLE = (SNAP_AVAILABLE, SNAP_ERROR)
 
-# attachment statuses (Cinder's attach_status)
-ATTACHED, DETACHED = "attached", "detached"
-
-DEFAULT_TYPE = "__DEFAULT__"
-DEFAULT_TYPE_DESCRIPTION = "Default Volume Type"
-
 
 def may_move(current: str, new: str) -> bool:
     return new in TRANSITIONS.get(current, ())
@@ -146,13 +140,3 @@ class ListQuery:
     limit: int | None = None
     offset: int = 0
     all_projects: bool = False
-
-
-@dataclass(frozen=True)
-class Usage:
-    """What a project holds, by quota resource name (volumes, gigabytes, snapshots, and <name>_<type>)."""
-
-    counts: dict[str, int]
-
-    def get(self, resource: str) -> int:
-        return self.counts.get(resource, 0)
