@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from nodecompute.compute.volume_quotas import check_size_limit, over_quota
 from nodecompute.compute.volumes import VolumeService, require_member
-from nodecompute.db import volumes as vdb
+from nodecompute.db import volumes as volumes_db
 from nodecompute.domain import volume_models as vm
 from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.image_models import CONTAINER_FORMATS, DISK_FORMATS, Image
@@ -64,7 +64,7 @@ class VolumeActions:
             values = {"status": vm.ERROR_EXTENDING, "extend_to": None, "previous_status": None}
         else:
             values = {"status": vm.AVAILABLE, "size": new_size, "extend_to": None, "previous_status": None}
-        await self.store.write(vdb.update_volume, volume_id, values, (vm.EXTENDING,))
+        await self.store.write(volumes_db.update_volume, volume_id, values, (vm.EXTENDING,))
 
     # os-volume_upload_image -----------------------------------------------------------------------------------
 
@@ -78,7 +78,7 @@ class VolumeActions:
         if container_format not in CONTAINER_FORMATS:
             raise BadRequest(f"Container format '{container_format}' is not supported: the image store keeps "
                              f"{' and '.join(CONTAINER_FORMATS)} images")
-        moved = await self.store.write(vdb.update_volume, volume.id,
+        moved = await self.store.write(volumes_db.update_volume, volume.id,
                                        {"status": vm.UPLOADING, "previous_status": volume.status}, (vm.AVAILABLE,))
         if moved is None:
             raise InvalidVolume(reason=f"Volume {volume.id} status must be available")
@@ -87,10 +87,10 @@ class VolumeActions:
                 ctx, {"name": image_name, "disk_format": disk_format, "container_format": container_format},
                 _custom_properties(volume), [])
         except BaseException:
-            await self.store.write(vdb.update_volume, volume.id, {"status": volume.status, "previous_status": None},
+            await self.store.write(volumes_db.update_volume, volume.id, {"status": volume.status, "previous_status": None},
                                    (vm.UPLOADING,))
             raise
-        await self.store.write(vdb.update_volume, volume.id, {"upload_image_id": image.id}, (vm.UPLOADING,))
+        await self.store.write(volumes_db.update_volume, volume.id, {"upload_image_id": image.id}, (vm.UPLOADING,))
         self.volumes.jobs.start(f"upload of volume {volume.id}", self._convert(ctx, volume.id, image, disk_format))
         return Upload(volume=moved, image=image, volume_type=self.volumes.types.by_id(volume.volume_type_id))
 
@@ -103,7 +103,7 @@ class VolumeActions:
         except Exception:
             log.exception("volume %s could not be uploaded to image %s", volume_id, image.id)
             await images.delete_unfinished(image.id)
-        await self.store.write(vdb.update_volume, volume_id,
+        await self.store.write(volumes_db.update_volume, volume_id,
                                {"status": vm.AVAILABLE, "previous_status": None, "upload_image_id": None},
                                (vm.UPLOADING,))
 
@@ -112,7 +112,7 @@ class VolumeActions:
     async def set_bootable(self, ctx: AuthContext, volume_id: str, bootable: bool) -> None:
         require_member(ctx, "volume_extension:volume_actions:set_bootable")
         self.volumes.get(ctx, volume_id)
-        await self.store.write(vdb.update_volume, volume_id, {"bootable": bootable})
+        await self.store.write(volumes_db.update_volume, volume_id, {"bootable": bootable})
 
 
 def _custom_properties(volume: vm.Volume) -> dict[str, str]:
@@ -123,14 +123,14 @@ def _custom_properties(volume: vm.Volume) -> dict[str, str]:
 
 
 def _begin_extend_tx(db, volume_id: str, new_size: int, limits: dict[str, int], type_name: str) -> None:
-    volume = vdb.get_volume(db, volume_id)
+    volume = volumes_db.get_volume(db, volume_id)
     if volume is None or volume.status != vm.AVAILABLE:
         status = volume.status if volume else "deleted"
         raise InvalidVolume(reason=f"Volume {volume_id} status must be '{{'status': 'available'}}' to extend, "
                                    f"currently {status}.")
     check_size_limit(limits, new_size)
     increase = new_size - volume.size
-    over_quota(limits, vdb.usage(db, volume.project_id), {"gigabytes": increase, f"gigabytes_{type_name}": increase},
+    over_quota(limits, volumes_db.usage(db, volume.project_id), {"gigabytes": increase, f"gigabytes_{type_name}": increase},
                resource="volumes", size=increase)
-    vdb.update_volume(db, volume_id, {"status": vm.EXTENDING, "extend_to": new_size,
+    volumes_db.update_volume(db, volume_id, {"status": vm.EXTENDING, "extend_to": new_size,
                                       "previous_status": vm.AVAILABLE}, (vm.AVAILABLE,))

@@ -10,8 +10,8 @@ over its limit, in Cinder's order (volumes, gigabytes, then the type's).
 from __future__ import annotations
 
 from nodecompute.config import Config
-from nodecompute.db import volume_types as tdb
-from nodecompute.db import volumes as vdb
+from nodecompute.db import volume_types as volume_types_db
+from nodecompute.db import volumes as volumes_db
 from nodecompute.db.store import Store
 from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.volume_errors import (InvalidInput, SnapshotLimitExceeded, VolumeLimitExceeded,
@@ -66,7 +66,7 @@ class VolumeQuotas:
 
     def resources(self) -> list[str]:
         names = list(base_defaults(self.cfg))
-        for type_name in self.store.read(tdb.type_names):
+        for type_name in self.store.read(volume_types_db.type_names):
             names += [f"{resource}_{type_name}" for resource in PER_TYPE]
         return names
 
@@ -77,12 +77,12 @@ class VolumeQuotas:
 
     def limits(self, project_id: str) -> dict[str, int]:
         values = self.defaults()
-        overrides = self.store.read(tdb.project_limits, project_id)
+        overrides = self.store.read(volume_types_db.project_limits, project_id)
         values.update({name: limit for name, limit in overrides.items() if name in values})
         return values
 
     def usage(self, project_id: str) -> dict[str, int]:
-        counts = self.store.read(vdb.usage, project_id)
+        counts = self.store.read(volumes_db.usage, project_id)
         return {name: counts.get(name, 0) if name != "per_volume_gigabytes" else 0 for name in self.resources()}
 
     def detail(self, project_id: str) -> dict[str, dict[str, int]]:
@@ -112,11 +112,11 @@ class VolumeQuotas:
             if value < used.get(key, 0):
                 raise BadRequest(f"Quota {key} limit must be equal or greater than existing resources. Current "
                                  f"usage is {used.get(key, 0)} and the requested limit is {value}.")
-        await self.store.write(tdb.set_project_limits, project_id, values)
+        await self.store.write(volume_types_db.set_project_limits, project_id, values)
         return self.limits(project_id)
 
     async def reset(self, project_id: str) -> None:
-        await self.store.write(tdb.delete_project_limits, project_id)
+        await self.store.write(volume_types_db.delete_project_limits, project_id)
 
 
 def _integer(value: object, name: str) -> int:

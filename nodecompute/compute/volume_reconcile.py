@@ -18,8 +18,8 @@ import re
 
 from nodecompute.compute.volume_snapshots import SnapshotService
 from nodecompute.compute.volumes import VolumeService
-from nodecompute.db import volume_snapshots as sdb
-from nodecompute.db import volumes as vdb
+from nodecompute.db import volume_snapshots as volume_snapshots_db
+from nodecompute.db import volumes as volumes_db
 from nodecompute.domain import volume_models as vm
 from nodecompute.storage.errors import StorageError
 from nodecompute.storage.volumes import GiB
@@ -33,21 +33,21 @@ async def reconcile(volumes: VolumeService, snapshots: SnapshotService) -> None:
     removed = files.remove_partials()
     if removed:
         log.warning("removed %d partial volume files left by an interrupted write: %s", len(removed), removed)
-    for volume in store.read(vdb.in_status, (vm.CREATING, vm.DOWNLOADING)):
+    for volume in store.read(volumes_db.in_status, (vm.CREATING, vm.DOWNLOADING)):
         log.warning("volume %s was being created when the daemon stopped: error", volume.id)
         await files.delete_volume(volume.id)
-        await store.write(vdb.update_volume, volume.id, {"status": vm.ERROR}, (volume.status,))
-    for snapshot in store.read(sdb.in_status, (vm.SNAP_CREATING,)):
+        await store.write(volumes_db.update_volume, volume.id, {"status": vm.ERROR}, (volume.status,))
+    for snapshot in store.read(volume_snapshots_db.in_status, (vm.SNAP_CREATING,)):
         log.warning("snapshot %s was being made when the daemon stopped: error", snapshot.id)
         await files.delete_snapshot(snapshot.id)
-        await store.write(sdb.update_snapshot, snapshot.id, {"status": vm.SNAP_ERROR}, (vm.SNAP_CREATING,))
-    for volume in store.read(vdb.in_status, (vm.EXTENDING,)):
+        await store.write(volume_snapshots_db.update_snapshot, snapshot.id, {"status": vm.SNAP_ERROR}, (vm.SNAP_CREATING,))
+    for volume in store.read(volumes_db.in_status, (vm.EXTENDING,)):
         await _settle_extend(volumes, volume)
-    for volume in store.read(vdb.in_status, (vm.UPLOADING,)):
+    for volume in store.read(volumes_db.in_status, (vm.UPLOADING,)):
         await _settle_upload(volumes, volume)
-    for snapshot in store.read(sdb.in_status, (vm.SNAP_DELETING,)):
+    for snapshot in store.read(volume_snapshots_db.in_status, (vm.SNAP_DELETING,)):
         await snapshots.finish_delete(snapshot.id)
-    for volume in store.read(vdb.in_status, (vm.DELETING,)):
+    for volume in store.read(volumes_db.in_status, (vm.DELETING,)):
         await volumes.finish_delete(volume.id)
     _remove_orphans(volumes)
 
@@ -62,7 +62,7 @@ async def _settle_extend(volumes: VolumeService, volume: vm.Volume) -> None:
         size = max(volume.size, math.ceil(found.virtual_size / GiB))
         log.warning("volume %s was being extended when the daemon stopped: available at %d GiB", volume.id, size)
         values = {"status": vm.AVAILABLE, "size": size, "extend_to": None, "previous_status": None}
-    await volumes.store.write(vdb.update_volume, volume.id, values, (vm.EXTENDING,))
+    await volumes.store.write(volumes_db.update_volume, volume.id, values, (vm.EXTENDING,))
 
 
 async def _settle_upload(volumes: VolumeService, volume: vm.Volume) -> None:
@@ -70,7 +70,7 @@ async def _settle_upload(volumes: VolumeService, volume: vm.Volume) -> None:
         await volumes.images.delete_unfinished(volume.upload_image_id)
     log.warning("volume %s was being uploaded to an image when the daemon stopped: back to %s", volume.id,
                 volume.previous_status or vm.AVAILABLE)
-    await volumes.store.write(vdb.update_volume, volume.id, {"status": volume.previous_status or vm.AVAILABLE,
+    await volumes.store.write(volumes_db.update_volume, volume.id, {"status": volume.previous_status or vm.AVAILABLE,
                                                              "previous_status": None, "upload_image_id": None},
                               (vm.UPLOADING,))
 
@@ -79,7 +79,7 @@ def _remove_orphans(volumes: VolumeService) -> None:
     directory = volumes.files.volumes_dir
     if not directory.is_dir():
         return
-    known = {"volume": volumes.store.read(vdb.all_ids), "snapshot": volumes.store.read(sdb.all_ids)}
+    known = {"volume": volumes.store.read(volumes_db.all_ids), "snapshot": volumes.store.read(volume_snapshots_db.all_ids)}
     for entry in directory.iterdir():
         match = _FILE.match(entry.name)
         if match and match.group(2) not in known[match.group(1)]:

@@ -15,8 +15,8 @@ import uuid
 from nodecompute.compute.volume_listing import SNAPSHOT_COLUMNS, page, snapshot_filters, sort_keys
 from nodecompute.compute.volume_quotas import over_quota, snapshot_deltas
 from nodecompute.compute.volumes import VolumeService, require_member
-from nodecompute.db import volume_snapshots as sdb
-from nodecompute.db import volumes as vdb
+from nodecompute.db import volume_snapshots as volume_snapshots_db
+from nodecompute.db import volumes as volumes_db
 from nodecompute.domain import volume_models as vm
 from nodecompute.domain.models import AuthContext, utcnow
 from nodecompute.domain.volume_errors import InvalidSnapshot, InvalidVolume, SnapshotNotFound
@@ -37,7 +37,7 @@ class SnapshotService:
     def list(self, ctx: AuthContext, query: vm.ListQuery) -> list[vm.Snapshot]:
         sort = sort_keys(query.sort, SNAPSHOT_COLUMNS, name_alias=False)
         project = None if ctx.is_admin and query.all_projects else ctx.project_id
-        snapshots = self.store.read(sdb.list_snapshots, project, sort)
+        snapshots = self.store.read(volume_snapshots_db.list_snapshots, project, sort)
         wanted = snapshot_filters(query.filters, ctx.is_admin)
         return page(snapshots, wanted, query.marker, query.limit, query.offset,
                     lambda marker: SnapshotNotFound(snapshot_id=marker))
@@ -59,7 +59,7 @@ class SnapshotService:
         live = self.volumes.live
         try:
             async with self.jobs.holding(snapshot.volume_id, snapshot.id):
-                volume = self.store.read(vdb.get_volume, snapshot.volume_id)
+                volume = self.store.read(volumes_db.get_volume, snapshot.volume_id)
                 if volume is not None and volume.status == vm.IN_USE and live is not None \
                         and live.holds(volume.id):
                     await live.copy(volume.id, self.files.snapshot_path(snapshot.id))
@@ -68,17 +68,17 @@ class SnapshotService:
         except Exception:
             log.exception("snapshot %s could not be made", snapshot.id)
             await self.files.delete_snapshot(snapshot.id)
-            await self.store.write(sdb.update_snapshot, snapshot.id, {"status": vm.SNAP_ERROR},
+            await self.store.write(volume_snapshots_db.update_snapshot, snapshot.id, {"status": vm.SNAP_ERROR},
                                    (vm.SNAP_CREATING,))
             return
         values = {"status": vm.SNAP_AVAILABLE, "progress": "100%"}
-        if await self.store.write(sdb.update_snapshot, snapshot.id, values, (vm.SNAP_CREATING,)) is None:
+        if await self.store.write(volume_snapshots_db.update_snapshot, snapshot.id, values, (vm.SNAP_CREATING,)) is None:
             await self.files.delete_snapshot(snapshot.id)
 
     async def update(self, ctx: AuthContext, snapshot_id: str, values: dict) -> vm.Snapshot:
         require_member(ctx, "volume:update_snapshot")
         self.get(ctx, snapshot_id)
-        updated = await self.store.write(sdb.update_snapshot, snapshot_id, values)
+        updated = await self.store.write(volume_snapshots_db.update_snapshot, snapshot_id, values)
         if updated is None:
             raise SnapshotNotFound(snapshot_id=snapshot_id)
         return updated
@@ -86,7 +86,7 @@ class SnapshotService:
     async def delete(self, ctx: AuthContext, snapshot_id: str) -> None:
         require_member(ctx, "volume:delete_snapshot")
         self.get(ctx, snapshot_id)
-        moved = await self.store.write(sdb.update_snapshot, snapshot_id, {"status": vm.SNAP_DELETING},
+        moved = await self.store.write(volume_snapshots_db.update_snapshot, snapshot_id, {"status": vm.SNAP_DELETING},
                                        vm.SNAPSHOT_DELETABLE)
         if moved is None:
             raise InvalidSnapshot(reason="Snapshot status must be available or error and must not be part of a "
@@ -99,21 +99,21 @@ class SnapshotService:
                 await self.files.delete_snapshot(snapshot_id)
         except Exception:
             log.exception("snapshot %s could not be deleted", snapshot_id)
-            await self.store.write(sdb.update_snapshot, snapshot_id, {"status": vm.SNAP_ERROR_DELETING},
+            await self.store.write(volume_snapshots_db.update_snapshot, snapshot_id, {"status": vm.SNAP_ERROR_DELETING},
                                    (vm.SNAP_DELETING,))
             return
-        await self.store.write(sdb.delete_snapshot, snapshot_id)
+        await self.store.write(volume_snapshots_db.delete_snapshot, snapshot_id)
         self.jobs.forget(snapshot_id)
 
 
 def _create_tx(db, snapshot: vm.Snapshot, force: bool, limits: dict[str, int], type_name: str) -> vm.Snapshot:
-    volume = vdb.get_volume(db, snapshot.volume_id)
+    volume = volumes_db.get_volume(db, snapshot.volume_id)
     if volume.status == vm.ERROR:
         raise InvalidVolume(reason="The snapshot cannot be created when the volume is in error status.")
     valid = (vm.AVAILABLE, vm.IN_USE) if force else (vm.AVAILABLE,)
     if volume.status not in valid:
         raise InvalidVolume(reason=f"Volume {volume.id} status must be {', '.join(valid)}, but current status "
                                    f"is: {volume.status}.")
-    over_quota(limits, vdb.usage(db, snapshot.project_id), snapshot_deltas(type_name, snapshot.size),
+    over_quota(limits, volumes_db.usage(db, snapshot.project_id), snapshot_deltas(type_name, snapshot.size),
                resource="snapshots", size=snapshot.size)
-    return sdb.insert_snapshot(db, snapshot)
+    return volume_snapshots_db.insert_snapshot(db, snapshot)

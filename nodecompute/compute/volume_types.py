@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 
 from nodecompute.config import Config
-from nodecompute.db import volume_types as tdb
-from nodecompute.db import volumes as vdb
+from nodecompute.db import volume_types as volume_types_db
+from nodecompute.db import volumes as volumes_db
 from nodecompute.db.store import Store
 from nodecompute.domain.errors import BadRequest, ComputeError, PolicyNotAuthorized
 from nodecompute.domain.models import AuthContext, utcnow
@@ -50,7 +50,7 @@ class VolumeTypeService:
 
     def default(self) -> VolumeType:
         name = self.cfg.volume.default_volume_type
-        found = self.store.read(tdb.find_type, name)
+        found = self.store.read(volume_types_db.find_type, name)
         if found is None:
             raise DefaultTypeMissing(volume_type_name=name)
         return found
@@ -62,19 +62,19 @@ class VolumeTypeService:
                 return self.default()
             except DefaultTypeMissing:
                 raise VolumeTypeNotFound("Default volume type can not be found.") from None
-        found = self.store.read(tdb.get_type, type_id)
+        found = self.store.read(volume_types_db.get_type, type_id)
         if found is None or not (found.is_public or ctx.is_admin):
             raise VolumeTypeNotFound(volume_type_id=type_id)
         return found
 
     def by_id(self, type_id: str) -> VolumeType | None:
-        return self.store.read(tdb.get_type, type_id)
+        return self.store.read(volume_types_db.get_type, type_id)
 
     def get_by_name_or_id(self, ctx: AuthContext, identity: str) -> VolumeType:
         """What a volume create names: an id when it looks like one, else a name."""
         if _is_uuid(identity):
             return self.get(ctx, identity)
-        found = self.store.read(tdb.find_type, identity)
+        found = self.store.read(volume_types_db.find_type, identity)
         if found is None or not (found.is_public or ctx.is_admin):
             raise VolumeTypeNotFoundByName(volume_type_name=identity)
         return found
@@ -82,7 +82,7 @@ class VolumeTypeService:
     def list(self, ctx: AuthContext, is_public: bool | None = True) -> list[VolumeType]:
         """Non-admins: the public types. Admins: `is_public` True (default) public ones, False private ones,
         None every type."""
-        types = self.store.read(tdb.list_types, not ctx.is_admin)
+        types = self.store.read(volume_types_db.list_types, not ctx.is_admin)
         if ctx.is_admin and is_public is not None:
             types = [t for t in types if t.is_public == is_public]
         return types
@@ -95,7 +95,7 @@ class VolumeTypeService:
         record = VolumeType(id=str(uuid.uuid4()), name=name, description=description, is_public=is_public,
                             extra_specs=dict(extra_specs or {}),
                             created_at=utcnow())
-        created = await self.store.write(tdb.insert_type, record)
+        created = await self.store.write(volume_types_db.insert_type, record)
         if created is None:
             raise VolumeTypeExists(id=name)
         return created
@@ -120,7 +120,7 @@ class VolumeTypeService:
         found = self.get(ctx, type_id)
         if found.name == self.cfg.volume.default_volume_type:
             raise BadRequest(f"The volume type {found.id} is a default volume type and cannot be deleted.")
-        if len(self.store.read(tdb.list_types, False)) == 1:
+        if len(self.store.read(volume_types_db.list_types, False)) == 1:
             raise BadRequest(f"The volume type {found.id} is the only currently defined volume type and cannot "
                              f"be deleted.")
         if not await self.store.write(_delete_tx, found.id):
@@ -147,7 +147,7 @@ class VolumeTypeService:
     async def delete_extra_spec(self, ctx: AuthContext, type_id: str, key: str) -> None:
         found = self.get(ctx, type_id)
         _admin(ctx, "volume_extension:types_extra_specs:delete")
-        if self.store.read(vdb.type_in_use, found.id):
+        if self.store.read(volumes_db.type_in_use, found.id):
             raise BadRequest("Volume Type is currently in use.")
         if key not in found.extra_specs:
             raise ExtraSpecsNotFound(volume_type_id=type_id, extra_specs_key=key)
@@ -162,22 +162,22 @@ def _admin(ctx: AuthContext, rule: str) -> None:
 
 
 def _update_tx(db, type_id: str, values: dict, old_name: str) -> VolumeType | None:
-    updated = tdb.update_type(db, type_id, values)
+    updated = volume_types_db.update_type(db, type_id, values)
     new_name = values.get("name")
     if updated is not None and new_name and new_name != old_name:
-        tdb.rename_type_quotas(db, old_name, new_name)
+        volume_types_db.rename_type_quotas(db, old_name, new_name)
     return updated
 
 
 def _delete_tx(db, type_id: str) -> bool:
-    if vdb.type_in_use(db, type_id):
+    if volumes_db.type_in_use(db, type_id):
         return False
-    tdb.delete_type(db, type_id)
+    volume_types_db.delete_type(db, type_id)
     return True
 
 
 def _set_specs_tx(db, type_id: str, specs: dict) -> bool:
-    if vdb.type_in_use(db, type_id):
+    if volumes_db.type_in_use(db, type_id):
         return False
-    tdb.update_type(db, type_id, {"extra_specs": specs})
+    volume_types_db.update_type(db, type_id, {"extra_specs": specs})
     return True

@@ -21,8 +21,8 @@ from nodecompute.compute.volume_listing import VOLUME_COLUMNS, page, sort_keys, 
 from nodecompute.compute.volume_quotas import VolumeQuotas, check_size_limit, over_quota, volume_deltas
 from nodecompute.compute.volume_types import VolumeTypeService
 from nodecompute.config import Config
-from nodecompute.db import volume_snapshots as sdb
-from nodecompute.db import volumes as vdb
+from nodecompute.db import volume_snapshots as volume_snapshots_db
+from nodecompute.db import volumes as volumes_db
 from nodecompute.db.store import Store
 from nodecompute.domain import volume_models as vm
 from nodecompute.domain.errors import BadRequest, Conflict, NotFound, PolicyNotAuthorized
@@ -75,7 +75,7 @@ class VolumeService:
     # reads ----------------------------------------------------------------------------------------------------
 
     def get(self, ctx: AuthContext, volume_id: str) -> vm.Volume:
-        volume = self.store.read(vdb.get_volume, volume_id)
+        volume = self.store.read(volumes_db.get_volume, volume_id)
         if volume is None or (volume.project_id != ctx.project_id and not ctx.is_admin):
             raise VolumeNotFound(volume_id=volume_id)
         return volume
@@ -83,13 +83,13 @@ class VolumeService:
     def list(self, ctx: AuthContext, query: vm.ListQuery) -> list[vm.Volume]:
         sort = sort_keys(query.sort, VOLUME_COLUMNS, name_alias=True)
         project = None if ctx.is_admin and query.all_projects else ctx.project_id
-        volumes = self.store.read(vdb.list_volumes, project, sort)
+        volumes = self.store.read(volumes_db.list_volumes, project, sort)
         wanted = volume_filters(query.filters, ctx.is_admin)
         return page(volumes, wanted, query.marker, query.limit, query.offset,
                     lambda marker: VolumeNotFound(volume_id=marker))
 
     def snapshot_of(self, ctx: AuthContext, snapshot_id: str) -> vm.Snapshot:
-        snapshot = self.store.read(sdb.get_snapshot, snapshot_id)
+        snapshot = self.store.read(volume_snapshots_db.get_snapshot, snapshot_id)
         if snapshot is None or (snapshot.project_id != ctx.project_id and not ctx.is_admin):
             raise SnapshotNotFound(snapshot_id=snapshot_id)
         return snapshot
@@ -155,7 +155,7 @@ class VolumeService:
     def _zone(self, requested: str | None, snapshot: vm.Snapshot | None, source: vm.Volume | None) -> str:
         zone = self.cfg.volume.availability_zone
         if requested is None:
-            origin = source or (self.store.read(vdb.get_volume, snapshot.volume_id) if snapshot else None)
+            origin = source or (self.store.read(volumes_db.get_volume, snapshot.volume_id) if snapshot else None)
             return origin.availability_zone if origin is not None else zone
         if requested != zone:
             raise InvalidAvailabilityZone(az=requested)
@@ -189,13 +189,13 @@ class VolumeService:
         except Exception:
             log.exception("volume %s could not be made", volume.id)
             await self.files.delete_volume(volume.id)
-            await self.store.write(vdb.update_volume, volume.id, {"status": vm.ERROR}, (vm.CREATING,))
+            await self.store.write(volumes_db.update_volume, volume.id, {"status": vm.ERROR}, (vm.CREATING,))
             return
-        if await self.store.write(vdb.update_volume, volume.id, values, (vm.CREATING,)) is None:
+        if await self.store.write(volumes_db.update_volume, volume.id, values, (vm.CREATING,)) is None:
             await self.files.delete_volume(volume.id)  # the row left creating meanwhile: no file without it
 
     def _inherited(self, volume_id: str) -> dict:
-        origin = self.store.read(vdb.get_volume, volume_id)
+        origin = self.store.read(volumes_db.get_volume, volume_id)
         if origin is None:
             return {}
         return {"bootable": origin.bootable, "image_metadata": origin.image_metadata}
@@ -218,7 +218,7 @@ class VolumeService:
     async def update(self, ctx: AuthContext, volume_id: str, values: dict) -> vm.Volume:
         require_member(ctx, "volume:update")
         self.get(ctx, volume_id)
-        updated = await self.store.write(vdb.update_volume, volume_id, values)
+        updated = await self.store.write(volumes_db.update_volume, volume_id, values)
         if updated is None:
             raise VolumeNotFound(volume_id=volume_id)
         return updated
@@ -261,7 +261,7 @@ class VolumeService:
     async def finish_delete(self, volume_id: str) -> None:
         """Remove the files (the snapshots a cascade took along, then the volume's), then the rows (a volume in
         deleting at start-up is finished here too)."""
-        snapshots = [s.id for s in self.store.read(sdb.of_volume, volume_id)]
+        snapshots = [s.id for s in self.store.read(volume_snapshots_db.of_volume, volume_id)]
         try:
             async with self.jobs.holding(volume_id, *snapshots):
                 for snapshot_id in snapshots:
@@ -269,7 +269,7 @@ class VolumeService:
                 await self.files.delete_volume(volume_id)
         except Exception:
             log.exception("volume %s could not be deleted", volume_id)
-            await self.store.write(vdb.update_volume, volume_id, {"status": vm.ERROR_DELETING}, (vm.DELETING,))
+            await self.store.write(volumes_db.update_volume, volume_id, {"status": vm.ERROR_DELETING}, (vm.DELETING,))
             return
         await self.store.write(_delete_rows_tx, volume_id)
         for item in (volume_id, *snapshots):
@@ -303,27 +303,27 @@ def _size(size: int | None, snapshot: vm.Snapshot | None, source: vm.Volume | No
 
 
 def _create_tx(db, volume: vm.Volume, limits: dict[str, int], type_name: str) -> vm.Volume:
-    over_quota(limits, vdb.usage(db, volume.project_id), volume_deltas(type_name, volume.size),
+    over_quota(limits, volumes_db.usage(db, volume.project_id), volume_deltas(type_name, volume.size),
                resource="volumes", size=volume.size)
-    return vdb.insert_volume(db, volume)
+    return volumes_db.insert_volume(db, volume)
 
 
 def _begin_delete_tx(db, volume_id: str, cascade: bool, owner: str | None) -> bool:
-    volume = vdb.get_volume(db, volume_id)
+    volume = volumes_db.get_volume(db, volume_id)
     if volume is None or volume.status not in vm.DELETABLE or volume.attached:
         return False
-    snapshots = sdb.of_volume(db, volume_id)
+    snapshots = volume_snapshots_db.of_volume(db, volume_id)
     if snapshots and not cascade:
         return False
     if any(s.status not in vm.SNAPSHOT_DELETABLE or owner not in (None, s.project_id) for s in snapshots):
         return False
     for snapshot in snapshots:
-        sdb.update_snapshot(db, snapshot.id, {"status": vm.SNAP_DELETING})
-    vdb.update_volume(db, volume_id, {"status": vm.DELETING}, vm.DELETABLE)
+        volume_snapshots_db.update_snapshot(db, snapshot.id, {"status": vm.SNAP_DELETING})
+    volumes_db.update_volume(db, volume_id, {"status": vm.DELETING}, vm.DELETABLE)
     return True
 
 
 def _delete_rows_tx(db, volume_id: str) -> None:
-    for snapshot in sdb.of_volume(db, volume_id):
-        sdb.delete_snapshot(db, snapshot.id)
-    vdb.delete_volume(db, volume_id)
+    for snapshot in volume_snapshots_db.of_volume(db, volume_id):
+        volume_snapshots_db.delete_snapshot(db, snapshot.id)
+    volumes_db.delete_volume(db, volume_id)

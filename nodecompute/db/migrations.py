@@ -197,8 +197,15 @@ def m0006_networking_core(db: Database) -> None:
     )
 
 
-@migrations(name="0007_volumes_snapshots_types")
-def m0007_volumes_snapshots_types(db: Database) -> None:
+@migrations(name="0007_servers_guest_channels")
+def m0007_servers_guest_channels(db: Database) -> None:
+    """The virtio-serial channels a server's domain carries (names, JSON), chosen from its image's properties at
+    create: kept on the row because every define (start, hard reboot) renders the domain from the row."""
+    db.executescript("ALTER TABLE servers ADD COLUMN guest_channels TEXT NOT NULL DEFAULT '[]';")
+
+
+@migrations(name="0008_volumes_snapshots_types")
+def m0008_volumes_snapshots_types(db: Database) -> None:
     """Block storage (issue 19): volume types (with Cinder's default type), volumes, their attachments, snapshots
     and the projects' block storage quotas (apart from the compute ones: the resource names are Cinder's).
     Metadata, image metadata and extra specs are JSON objects in their rows."""

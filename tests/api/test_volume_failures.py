@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from nodecompute.api.keys import block_storage_key, images_key, store_key
-from nodecompute.app import create_app
-from nodecompute.db import volume_snapshots as sdb
-from nodecompute.db import volumes as vdb
+from nodecompute.api.keys import block_storage_key, images_key
+from nodecompute.app import create_app, store_key
+from nodecompute.db import volume_snapshots as volume_snapshots_db
+from nodecompute.db import volumes as volumes_db
 from nodecompute.domain.image_models import ImageQuery
 from nodecompute.storage import qemu_img, volumes as storage_volumes
 from tests.api.helpers import Api
@@ -136,9 +136,9 @@ async def test_the_start_up_reconciliation_tells_the_truth(member: Cinder, aioht
                          ("same", {"status": "extending", "extend_to": 2}),
                          ("uploading", {"status": "uploading", "previous_status": "available",
                                         "upload_image_id": image.id})):
-        await store.write(vdb.update_volume, made[name]["id"], values)
-    await store.write(sdb.update_snapshot, snap_creating["id"], {"status": "creating"})
-    await store.write(sdb.update_snapshot, snap_deleting["id"], {"status": "deleting"})
+        await store.write(volumes_db.update_volume, made[name]["id"], values)
+    await store.write(volume_snapshots_db.update_snapshot, snap_creating["id"], {"status": "creating"})
+    await store.write(volume_snapshots_db.update_snapshot, snap_deleting["id"], {"status": "deleting"})
     files.volume_path(made["partial"]["id"]).unlink()
     (files.volumes_dir / f".partial-volume-{made['partial']['id']}.abc").write_bytes(b"half written")
     subprocess.run(["qemu-img", "resize", "-q", "-f", "qcow2", str(files.volume_path(made["grown"]["id"])), "3G"],

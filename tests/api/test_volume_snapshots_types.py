@@ -2,8 +2,9 @@
 Cinder's bodies, statuses and rules."""
 from __future__ import annotations
 
-from nodecompute.api.keys import block_storage_key, store_key
-from nodecompute.db import volumes as vdb
+from nodecompute.api.keys import block_storage_key
+from nodecompute.app import store_key
+from nodecompute.db import volumes as volumes_db
 from nodecompute.domain.models import utcnow
 from nodecompute.domain.volume_models import Attachment
 from tests.api.volume_helpers import Cinder, admin, compare, member  # noqa: F401 (fixtures)
@@ -59,8 +60,8 @@ async def test_snapshot_actions_are_unknown_here(member: Cinder):
 async def test_snapshot_needs_an_available_volume_or_force(member: Cinder):
     volume = await member.create()
     store = member.app[store_key]
-    await store.write(vdb.update_volume, volume["id"], {"status": "in-use"})
-    await store.write(vdb.insert_attachment, Attachment(id="a1", volume_id=volume["id"], server_id="s1",
+    await store.write(volumes_db.update_volume, volume["id"], {"status": "in-use"})
+    await store.write(volumes_db.insert_attachment, Attachment(id="a1", volume_id=volume["id"], server_id="s1",
                                                         device="/dev/vdb", attached_at=utcnow()))
     await member.fault("POST", "/snapshots", 400, json={"snapshot": {"volume_id": volume["id"]}},
                        message=f"Invalid volume: Volume {volume['id']} status must be available, but current status "
@@ -68,7 +69,7 @@ async def test_snapshot_needs_an_available_volume_or_force(member: Cinder):
     # forced: the volume of a stopped server is a file qemu-img may read (no running domain holds it here)
     forced = await member.snapshot(volume["id"], force=True)
     assert forced["status"] == "available"
-    await store.write(vdb.update_volume, volume["id"], {"status": "error"})
+    await store.write(volumes_db.update_volume, volume["id"], {"status": "error"})
     await member.fault("POST", "/snapshots", 400, json={"snapshot": {"volume_id": volume["id"], "force": True}},
                        message="Invalid volume: The snapshot cannot be created when the volume is in error status.")
     missing = "11111111-2222-3333-4444-555555555555"

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import subprocess
 
-from nodecompute.api.keys import block_storage_key, store_key
-from nodecompute.db import volumes as vdb
+from nodecompute.api.keys import block_storage_key
+from nodecompute.app import store_key
+from nodecompute.db import volumes as volumes_db
 from nodecompute.domain.models import utcnow
 from nodecompute.domain.volume_models import Attachment
 from tests.api.volume_helpers import (Cinder, admin, compare, make_qcow2, member, qcow2,  # noqa: F401 (fixtures)
@@ -208,7 +209,7 @@ async def test_delete_follows_cinders_conditions(member: Cinder):
     store = member.app[store_key]
     attachment = Attachment(id="a1", volume_id=volume["id"], server_id="s1", device="/dev/vdb",
                             attached_at=utcnow())
-    await store.write(vdb.insert_attachment, attachment)
+    await store.write(volumes_db.insert_attachment, attachment)
     await member.idle()
     await member.fault("DELETE", f"/volumes/{volume['id']}", 400, message=refused)
     await store.write(lambda db: db.execute("DELETE FROM volume_attachments"))

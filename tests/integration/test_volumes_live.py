@@ -17,7 +17,7 @@ from nodecompute.compute.block_storage import block_storage
 from nodecompute.compute.images import ImageService, image_files
 from nodecompute.compute.volume_attach_side import AttachedDisk, LiveCopier
 from nodecompute.config import ComputeConfig, Config, IdentityConfig
-from nodecompute.db import volumes as vdb
+from nodecompute.db import volumes as volumes_db
 from nodecompute.db.store import Store
 from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.models import AuthContext, utcnow
@@ -84,8 +84,8 @@ async def test_an_in_use_volume_is_snapshotted_and_cloned_by_the_backup_job(hv, 
         locator = Locator()
         locator.disks[volume.id] = AttachedDisk(domain=name, target="vda")
         blocks.attach_live_copies(LiveCopier(hv, locator))
-        await blocks.volumes.store.write(vdb.update_volume, volume.id, {"status": "in-use"})
-        await blocks.volumes.store.write(vdb.insert_attachment, Attachment(
+        await blocks.volumes.store.write(volumes_db.update_volume, volume.id, {"status": "in-use"})
+        await blocks.volumes.store.write(volumes_db.insert_attachment, Attachment(
             id=str(uuid.uuid4()), volume_id=volume.id, server_id="server", device="/dev/vda", attached_at=utcnow()))
         with pytest.raises(BadRequest, match="status must be available, but current status is: in-use"):
             await blocks.snapshots.create(ctx, volume.id, "unforced", None, False)

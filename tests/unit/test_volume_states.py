@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodecompute.db import volumes as vdb
+from nodecompute.db import volumes as volumes_db
 from nodecompute.db.store import open_and_migrate
 from nodecompute.domain import volume_models as vm
 from nodecompute.domain.models import utcnow
@@ -53,8 +53,8 @@ def test_the_compare_and_set_refuses_a_move_cinder_does_not_make(tmp_path):
     type_id = db.execute("SELECT id FROM volume_types").fetchone()[0]
     volume = vm.Volume(id="v", project_id="p", user_id="u", name=None, description=None, size=1, status="in-use",
                        availability_zone="nova", volume_type_id=type_id, created_at=utcnow())
-    vdb.insert_volume(db, volume)
+    volumes_db.insert_volume(db, volume)
     with pytest.raises(ValueError, match="not a volume status transition: in-use -> deleting"):
-        vdb.update_volume(db, "v", {"status": "deleting"}, ("in-use",))
-    assert vdb.update_volume(db, "v", {"status": "deleting"}, ("available",)) is None  # not in that status
-    assert vdb.update_volume(db, "v", {"status": "detaching"}, ("in-use",)).status == "detaching"
+        volumes_db.update_volume(db, "v", {"status": "deleting"}, ("in-use",))
+    assert volumes_db.update_volume(db, "v", {"status": "deleting"}, ("available",)) is None  # not in that status
+    assert volumes_db.update_volume(db, "v", {"status": "detaching"}, ("in-use",)).status == "detaching"
