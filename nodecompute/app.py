@@ -79,7 +79,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     quotas = QuotaService(store, cfg)
     images = ImageService(store, image_files(cfg), cfg, quotas, clock=clock)
     await images.requeue_interrupted_uploads()
-    blocks = block_storage(store, cfg, images, filemodes.guest_dir_access(cfg.libvirt_uri))
+    blocks = block_storage(store, cfg, images, filemodes.guest_dir_access(cfg.libvirt_uri), clock)
     await blocks.start()
     app[store_key] = store
     app[identity_key] = identity

@@ -20,6 +20,7 @@ from nodecompute.compute.volume_types import VolumeTypeService
 from nodecompute.compute.volumes import VolumeService
 from nodecompute.config import Config
 from nodecompute.db.store import Store
+from nodecompute.domain.models import Clock
 from nodecompute.filemodes import DirAccess
 from nodecompute.storage.volumes import VolumeFiles
 
@@ -49,12 +50,14 @@ class BlockStorage:
         await self.jobs.close()
 
 
-def block_storage(store: Store, cfg: Config, images: ImageService, dir_access: DirAccess) -> BlockStorage:
-    """`dir_access`: how <data dir>/volumes is made (filemodes.guest_dir_access: QEMU opens attached volumes)."""
+def block_storage(store: Store, cfg: Config, images: ImageService, dir_access: DirAccess,
+                  clock: Clock) -> BlockStorage:
+    """`dir_access`: how <data dir>/volumes is made (filemodes.guest_dir_access: QEMU opens attached volumes);
+    `clock` stamps the rows."""
     files = VolumeFiles(cfg.data_dir, reserved_bytes=cfg.volume.reserved_mb * MiB, dir_access=dir_access)
     jobs = Jobs()
-    types = VolumeTypeService(store, cfg)
+    types = VolumeTypeService(store, cfg, clock)
     quotas = VolumeQuotas(store, cfg)
-    volumes = VolumeService(store, cfg, files, images, types, quotas, jobs)
+    volumes = VolumeService(store, cfg, files, images, types, quotas, jobs, clock)
     return BlockStorage(volumes=volumes, actions=VolumeActions(volumes), snapshots=SnapshotService(volumes),
                         types=types, quotas=quotas, jobs=jobs)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 
 from nodecompute.compute.volume_quotas import check_size_limit, over_quota
 from nodecompute.compute.volumes import VolumeService, require_member
@@ -52,7 +53,8 @@ class VolumeActions:
                                       f"{volume.size}, extended: {new_size}).")
         limits = self.volumes.quotas.limits(volume.project_id)
         type_name = volume.volume_type_name or ""
-        await self.store.write(_begin_extend_tx, volume.id, new_size, limits, type_name)
+        await self.store.write(_begin_extend_tx, volume.id, new_size, limits, type_name,
+                               self.volumes.clock())
         self.volumes.jobs.start(f"extend of volume {volume.id}", self._grow(volume.id, new_size))
 
     async def _grow(self, volume_id: str, new_size: int) -> None:
@@ -64,7 +66,7 @@ class VolumeActions:
             values = {"status": vm.ERROR_EXTENDING, "extend_to": None, "previous_status": None}
         else:
             values = {"status": vm.AVAILABLE, "size": new_size, "extend_to": None, "previous_status": None}
-        await self.store.write(volumes_db.update_volume, volume_id, values, (vm.EXTENDING,))
+        await self.store.write(volumes_db.update_volume, volume_id, values, (vm.EXTENDING,), now=self.volumes.clock())
 
     # os-volume_upload_image -----------------------------------------------------------------------------------
 
@@ -79,7 +81,8 @@ class VolumeActions:
             raise BadRequest(f"Container format '{container_format}' is not supported: the image store keeps "
                              f"{' and '.join(CONTAINER_FORMATS)} images")
         moved = await self.store.write(volumes_db.update_volume, volume.id,
-                                       {"status": vm.UPLOADING, "previous_status": volume.status}, (vm.AVAILABLE,))
+                                       {"status": vm.UPLOADING, "previous_status": volume.status}, (vm.AVAILABLE,),
+                                       now=self.volumes.clock())
         if moved is None:
             raise InvalidVolume(reason=f"Volume {volume.id} status must be available")
         try:
@@ -87,10 +90,12 @@ class VolumeActions:
                 ctx, {"name": image_name, "disk_format": disk_format, "container_format": container_format},
                 _custom_properties(volume), [])
         except BaseException:
-            await self.store.write(volumes_db.update_volume, volume.id, {"status": volume.status, "previous_status": None},
-                                   (vm.UPLOADING,))
+            await self.store.write(volumes_db.update_volume, volume.id,
+                                   {"status": volume.status, "previous_status": None}, (vm.UPLOADING,),
+                                   now=self.volumes.clock())
             raise
-        await self.store.write(volumes_db.update_volume, volume.id, {"upload_image_id": image.id}, (vm.UPLOADING,))
+        await self.store.write(volumes_db.update_volume, volume.id, {"upload_image_id": image.id}, (vm.UPLOADING,),
+                               now=self.volumes.clock())
         self.volumes.jobs.start(f"upload of volume {volume.id}", self._convert(ctx, volume.id, image, disk_format))
         return Upload(volume=moved, image=image, volume_type=self.volumes.types.by_id(volume.volume_type_id))
 
@@ -105,14 +110,14 @@ class VolumeActions:
             await images.delete_unfinished(image.id)
         await self.store.write(volumes_db.update_volume, volume_id,
                                {"status": vm.AVAILABLE, "previous_status": None, "upload_image_id": None},
-                               (vm.UPLOADING,))
+                               (vm.UPLOADING,), now=self.volumes.clock())
 
     # os-set_bootable ------------------------------------------------------------------------------------------
 
     async def set_bootable(self, ctx: AuthContext, volume_id: str, bootable: bool) -> None:
         require_member(ctx, "volume_extension:volume_actions:set_bootable")
         self.volumes.get(ctx, volume_id)
-        await self.store.write(volumes_db.update_volume, volume_id, {"bootable": bootable})
+        await self.store.write(volumes_db.update_volume, volume_id, {"bootable": bootable}, now=self.volumes.clock())
 
 
 def _custom_properties(volume: vm.Volume) -> dict[str, str]:
@@ -122,7 +127,8 @@ def _custom_properties(volume: vm.Volume) -> dict[str, str]:
             if key not in CORE_PROPERTIES and not key.startswith("os_glance")}
 
 
-def _begin_extend_tx(db, volume_id: str, new_size: int, limits: dict[str, int], type_name: str) -> None:
+def _begin_extend_tx(db, volume_id: str, new_size: int, limits: dict[str, int], type_name: str,
+                     now: datetime) -> None:
     volume = volumes_db.get_volume(db, volume_id)
     if volume is None or volume.status != vm.AVAILABLE:
         status = volume.status if volume else "deleted"
@@ -130,7 +136,7 @@ def _begin_extend_tx(db, volume_id: str, new_size: int, limits: dict[str, int], 
                                    f"currently {status}.")
     check_size_limit(limits, new_size)
     increase = new_size - volume.size
-    over_quota(limits, volumes_db.usage(db, volume.project_id), {"gigabytes": increase, f"gigabytes_{type_name}": increase},
-               resource="volumes", size=increase)
+    over_quota(limits, volumes_db.usage(db, volume.project_id),
+               {"gigabytes": increase, f"gigabytes_{type_name}": increase}, resource="volumes", size=increase)
     volumes_db.update_volume(db, volume_id, {"status": vm.EXTENDING, "extend_to": new_size,
-                                      "previous_status": vm.AVAILABLE}, (vm.AVAILABLE,))
+                                      "previous_status": vm.AVAILABLE}, (vm.AVAILABLE,), now=now)

@@ -36,11 +36,13 @@ async def reconcile(volumes: VolumeService, snapshots: SnapshotService) -> None:
     for volume in store.read(volumes_db.in_status, (vm.CREATING, vm.DOWNLOADING)):
         log.warning("volume %s was being created when the daemon stopped: error", volume.id)
         await files.delete_volume(volume.id)
-        await store.write(volumes_db.update_volume, volume.id, {"status": vm.ERROR}, (volume.status,))
+        await store.write(volumes_db.update_volume, volume.id, {"status": vm.ERROR}, (volume.status,),
+                          now=volumes.clock())
     for snapshot in store.read(volume_snapshots_db.in_status, (vm.SNAP_CREATING,)):
         log.warning("snapshot %s was being made when the daemon stopped: error", snapshot.id)
         await files.delete_snapshot(snapshot.id)
-        await store.write(volume_snapshots_db.update_snapshot, snapshot.id, {"status": vm.SNAP_ERROR}, (vm.SNAP_CREATING,))
+        await store.write(volume_snapshots_db.update_snapshot, snapshot.id, {"status": vm.SNAP_ERROR},
+                          (vm.SNAP_CREATING,), now=volumes.clock())
     for volume in store.read(volumes_db.in_status, (vm.EXTENDING,)):
         await _settle_extend(volumes, volume)
     for volume in store.read(volumes_db.in_status, (vm.UPLOADING,)):
@@ -62,7 +64,7 @@ async def _settle_extend(volumes: VolumeService, volume: vm.Volume) -> None:
         size = max(volume.size, math.ceil(found.virtual_size / GiB))
         log.warning("volume %s was being extended when the daemon stopped: available at %d GiB", volume.id, size)
         values = {"status": vm.AVAILABLE, "size": size, "extend_to": None, "previous_status": None}
-    await volumes.store.write(volumes_db.update_volume, volume.id, values, (vm.EXTENDING,))
+    await volumes.store.write(volumes_db.update_volume, volume.id, values, (vm.EXTENDING,), now=volumes.clock())
 
 
 async def _settle_upload(volumes: VolumeService, volume: vm.Volume) -> None:
@@ -72,14 +74,15 @@ async def _settle_upload(volumes: VolumeService, volume: vm.Volume) -> None:
                 volume.previous_status or vm.AVAILABLE)
     await volumes.store.write(volumes_db.update_volume, volume.id, {"status": volume.previous_status or vm.AVAILABLE,
                                                              "previous_status": None, "upload_image_id": None},
-                              (vm.UPLOADING,))
+                              (vm.UPLOADING,), now=volumes.clock())
 
 
 def _remove_orphans(volumes: VolumeService) -> None:
     directory = volumes.files.volumes_dir
     if not directory.is_dir():
         return
-    known = {"volume": volumes.store.read(volumes_db.all_ids), "snapshot": volumes.store.read(volume_snapshots_db.all_ids)}
+    known = {"volume": volumes.store.read(volumes_db.all_ids),
+             "snapshot": volumes.store.read(volume_snapshots_db.all_ids)}
     for entry in directory.iterdir():
         match = _FILE.match(entry.name)
         if match and match.group(2) not in known[match.group(1)]:

@@ -18,7 +18,7 @@ from nodecompute.compute.volumes import VolumeService, require_member
 from nodecompute.db import volume_snapshots as volume_snapshots_db
 from nodecompute.db import volumes as volumes_db
 from nodecompute.domain import volume_models as vm
-from nodecompute.domain.models import AuthContext, utcnow
+from nodecompute.domain.models import AuthContext
 from nodecompute.domain.volume_errors import InvalidSnapshot, InvalidVolume, SnapshotNotFound
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class SnapshotService:
         volume = self.volumes.get(ctx, volume_id)
         snapshot = vm.Snapshot(id=str(uuid.uuid4()), project_id=ctx.project_id, user_id=ctx.user_id,
                                volume_id=volume.id, name=name, description=description, size=volume.size,
-                               status=vm.SNAP_CREATING, volume_type_id=volume.volume_type_id, created_at=utcnow(),
-                               metadata=dict(metadata or {}))
+                               status=vm.SNAP_CREATING, volume_type_id=volume.volume_type_id,
+                               created_at=self.volumes.clock(), metadata=dict(metadata or {}))
         limits = self.volumes.quotas.limits(ctx.project_id)
         created = await self.store.write(_create_tx, snapshot, force, limits, volume.volume_type_name or "")
         self.jobs.start(f"snapshot {snapshot.id} of volume {volume.id}", self._copy(created))
@@ -69,16 +69,18 @@ class SnapshotService:
             log.exception("snapshot %s could not be made", snapshot.id)
             await self.files.delete_snapshot(snapshot.id)
             await self.store.write(volume_snapshots_db.update_snapshot, snapshot.id, {"status": vm.SNAP_ERROR},
-                                   (vm.SNAP_CREATING,))
+                                   (vm.SNAP_CREATING,), now=self.volumes.clock())
             return
         values = {"status": vm.SNAP_AVAILABLE, "progress": "100%"}
-        if await self.store.write(volume_snapshots_db.update_snapshot, snapshot.id, values, (vm.SNAP_CREATING,)) is None:
+        if await self.store.write(volume_snapshots_db.update_snapshot, snapshot.id, values, (vm.SNAP_CREATING,),
+                                  now=self.volumes.clock()) is None:
             await self.files.delete_snapshot(snapshot.id)
 
     async def update(self, ctx: AuthContext, snapshot_id: str, values: dict) -> vm.Snapshot:
         require_member(ctx, "volume:update_snapshot")
         self.get(ctx, snapshot_id)
-        updated = await self.store.write(volume_snapshots_db.update_snapshot, snapshot_id, values)
+        updated = await self.store.write(volume_snapshots_db.update_snapshot, snapshot_id, values,
+                                         now=self.volumes.clock())
         if updated is None:
             raise SnapshotNotFound(snapshot_id=snapshot_id)
         return updated
@@ -87,7 +89,7 @@ class SnapshotService:
         require_member(ctx, "volume:delete_snapshot")
         self.get(ctx, snapshot_id)
         moved = await self.store.write(volume_snapshots_db.update_snapshot, snapshot_id, {"status": vm.SNAP_DELETING},
-                                       vm.SNAPSHOT_DELETABLE)
+                                       vm.SNAPSHOT_DELETABLE, now=self.volumes.clock())
         if moved is None:
             raise InvalidSnapshot(reason="Snapshot status must be available or error and must not be part of a "
                                          "group.")
@@ -100,7 +102,7 @@ class SnapshotService:
         except Exception:
             log.exception("snapshot %s could not be deleted", snapshot_id)
             await self.store.write(volume_snapshots_db.update_snapshot, snapshot_id, {"status": vm.SNAP_ERROR_DELETING},
-                                   (vm.SNAP_DELETING,))
+                                   (vm.SNAP_DELETING,), now=self.volumes.clock())
             return
         await self.store.write(volume_snapshots_db.delete_snapshot, snapshot_id)
         self.jobs.forget(snapshot_id)

@@ -8,13 +8,14 @@ be deleted; the configured default type cannot be deleted. Renaming a type renam
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from nodecompute.config import Config
 from nodecompute.db import volume_types as volume_types_db
 from nodecompute.db import volumes as volumes_db
 from nodecompute.db.store import Store
 from nodecompute.domain.errors import BadRequest, ComputeError, PolicyNotAuthorized
-from nodecompute.domain.models import AuthContext, utcnow
+from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.domain.volume_errors import (ExtraSpecsNotFound, VolumeTypeExists, VolumeTypeNotFound,
                                               VolumeTypeNotFoundByName)
 from nodecompute.domain.volume_models import VolumeType
@@ -42,8 +43,9 @@ def _is_uuid(text: str) -> bool:
 
 
 class VolumeTypeService:
-    def __init__(self, store: Store, cfg: Config) -> None:
+    def __init__(self, store: Store, cfg: Config, clock: Clock) -> None:
         self.store = store
+        self.clock = clock
         self.cfg = cfg
 
     # reads ----------------------------------------------------------------------------------------------------
@@ -94,7 +96,7 @@ class VolumeTypeService:
         _admin(ctx, "volume_extension:types_manage")
         record = VolumeType(id=str(uuid.uuid4()), name=name, description=description, is_public=is_public,
                             extra_specs=dict(extra_specs or {}),
-                            created_at=utcnow())
+                            created_at=self.clock())
         created = await self.store.write(volume_types_db.insert_type, record)
         if created is None:
             raise VolumeTypeExists(id=name)
@@ -110,7 +112,7 @@ class VolumeTypeService:
         old = self.get(ctx, type_id)
         values = {key: value for key, value in (("name", name), ("description", description),
                                                 ("is_public", is_public)) if value is not None}
-        updated = await self.store.write(_update_tx, type_id, values, old.name)
+        updated = await self.store.write(_update_tx, type_id, values, old.name, self.clock())
         if updated is None:
             raise VolumeTypeExists(id=name)
         return updated
@@ -141,7 +143,7 @@ class VolumeTypeService:
         _admin(ctx, "volume_extension:types_extra_specs:create")
         found = self.get(ctx, type_id)
         merged = {**found.extra_specs, **specs}
-        if not await self.store.write(_set_specs_tx, found.id, merged):
+        if not await self.store.write(_set_specs_tx, found.id, merged, self.clock()):
             raise BadRequest("Volume Type is currently in use.")
 
     async def delete_extra_spec(self, ctx: AuthContext, type_id: str, key: str) -> None:
@@ -152,7 +154,7 @@ class VolumeTypeService:
         if key not in found.extra_specs:
             raise ExtraSpecsNotFound(volume_type_id=type_id, extra_specs_key=key)
         remaining = {k: v for k, v in found.extra_specs.items() if k != key}
-        if not await self.store.write(_set_specs_tx, found.id, remaining):
+        if not await self.store.write(_set_specs_tx, found.id, remaining, self.clock()):
             raise BadRequest("Volume Type is currently in use.")
 
 
@@ -161,8 +163,8 @@ def _admin(ctx: AuthContext, rule: str) -> None:
         raise PolicyNotAuthorized(action=rule)
 
 
-def _update_tx(db, type_id: str, values: dict, old_name: str) -> VolumeType | None:
-    updated = volume_types_db.update_type(db, type_id, values)
+def _update_tx(db, type_id: str, values: dict, old_name: str, now: datetime) -> VolumeType | None:
+    updated = volume_types_db.update_type(db, type_id, values, now)
     new_name = values.get("name")
     if updated is not None and new_name and new_name != old_name:
         volume_types_db.rename_type_quotas(db, old_name, new_name)
@@ -176,8 +178,8 @@ def _delete_tx(db, type_id: str) -> bool:
     return True
 
 
-def _set_specs_tx(db, type_id: str, specs: dict) -> bool:
+def _set_specs_tx(db, type_id: str, specs: dict, now: datetime) -> bool:
     if volumes_db.type_in_use(db, type_id):
         return False
-    volume_types_db.update_type(db, type_id, {"extra_specs": specs})
+    volume_types_db.update_type(db, type_id, {"extra_specs": specs}, now)
     return True

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import uuid
+from datetime import datetime
 
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.volume_attach_side import LiveCopier
@@ -27,7 +28,7 @@ from nodecompute.db.store import Store
 from nodecompute.domain import volume_models as vm
 from nodecompute.domain.errors import BadRequest, Conflict, NotFound, PolicyNotAuthorized
 from nodecompute.domain.image_models import ACTIVE, Image, ImageQuery
-from nodecompute.domain.models import AuthContext, utcnow
+from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.domain.volume_errors import (ImageUnacceptable, InvalidAvailabilityZone, InvalidInput,
                                               InvalidSnapshot, InvalidVolume, SnapshotNotFound,
                                               VolumeMetadataNotFound, VolumeNotFound)
@@ -62,8 +63,9 @@ def image_metadata(image: Image) -> dict[str, str]:
 
 class VolumeService:
     def __init__(self, store: Store, cfg: Config, files: VolumeFiles, images: ImageService,
-                 types: VolumeTypeService, quotas: VolumeQuotas, jobs: Jobs) -> None:
+                 types: VolumeTypeService, quotas: VolumeQuotas, jobs: Jobs, clock: Clock) -> None:
         self.store = store
+        self.clock = clock
         self.cfg = cfg
         self.files = files
         self.images = images
@@ -108,7 +110,7 @@ class VolumeService:
         volume = vm.Volume(
             id=str(uuid.uuid4()), project_id=ctx.project_id, user_id=ctx.user_id, name=req.name,
             description=req.description, size=size, status=vm.CREATING, availability_zone=zone,
-            volume_type_id=volume_type.id, created_at=utcnow(), snapshot_id=req.snapshot_id,
+            volume_type_id=volume_type.id, created_at=self.clock(), snapshot_id=req.snapshot_id,
             source_volid=req.source_volid, image_id=image.id if image and not (snapshot or source) else None,
             metadata=dict(req.metadata or {}))
         limits = self.quotas.limits(ctx.project_id)
@@ -189,9 +191,11 @@ class VolumeService:
         except Exception:
             log.exception("volume %s could not be made", volume.id)
             await self.files.delete_volume(volume.id)
-            await self.store.write(volumes_db.update_volume, volume.id, {"status": vm.ERROR}, (vm.CREATING,))
+            await self.store.write(volumes_db.update_volume, volume.id, {"status": vm.ERROR}, (vm.CREATING,),
+                                   now=self.clock())
             return
-        if await self.store.write(volumes_db.update_volume, volume.id, values, (vm.CREATING,)) is None:
+        if await self.store.write(volumes_db.update_volume, volume.id, values, (vm.CREATING,),
+                                  now=self.clock()) is None:
             await self.files.delete_volume(volume.id)  # the row left creating meanwhile: no file without it
 
     def _inherited(self, volume_id: str) -> dict:
@@ -218,7 +222,7 @@ class VolumeService:
     async def update(self, ctx: AuthContext, volume_id: str, values: dict) -> vm.Volume:
         require_member(ctx, "volume:update")
         self.get(ctx, volume_id)
-        updated = await self.store.write(volumes_db.update_volume, volume_id, values)
+        updated = await self.store.write(volumes_db.update_volume, volume_id, values, now=self.clock())
         if updated is None:
             raise VolumeNotFound(volume_id=volume_id)
         return updated
@@ -254,7 +258,7 @@ class VolumeService:
         require_member(ctx, "volume:delete")
         volume = self.get(ctx, volume_id)
         owner = None if ctx.is_admin else ctx.project_id
-        if not await self.store.write(_begin_delete_tx, volume.id, cascade, owner):
+        if not await self.store.write(_begin_delete_tx, volume.id, cascade, owner, self.clock()):
             raise InvalidVolume(reason=DELETE_REFUSED)
         self.jobs.start(f"delete of volume {volume.id}", self.finish_delete(volume.id))
 
@@ -269,7 +273,8 @@ class VolumeService:
                 await self.files.delete_volume(volume_id)
         except Exception:
             log.exception("volume %s could not be deleted", volume_id)
-            await self.store.write(volumes_db.update_volume, volume_id, {"status": vm.ERROR_DELETING}, (vm.DELETING,))
+            await self.store.write(volumes_db.update_volume, volume_id, {"status": vm.ERROR_DELETING}, (vm.DELETING,),
+                                   now=self.clock())
             return
         await self.store.write(_delete_rows_tx, volume_id)
         for item in (volume_id, *snapshots):
@@ -308,7 +313,7 @@ def _create_tx(db, volume: vm.Volume, limits: dict[str, int], type_name: str) ->
     return volumes_db.insert_volume(db, volume)
 
 
-def _begin_delete_tx(db, volume_id: str, cascade: bool, owner: str | None) -> bool:
+def _begin_delete_tx(db, volume_id: str, cascade: bool, owner: str | None, now: datetime) -> bool:
     volume = volumes_db.get_volume(db, volume_id)
     if volume is None or volume.status not in vm.DELETABLE or volume.attached:
         return False
@@ -318,8 +323,8 @@ def _begin_delete_tx(db, volume_id: str, cascade: bool, owner: str | None) -> bo
     if any(s.status not in vm.SNAPSHOT_DELETABLE or owner not in (None, s.project_id) for s in snapshots):
         return False
     for snapshot in snapshots:
-        volume_snapshots_db.update_snapshot(db, snapshot.id, {"status": vm.SNAP_DELETING})
-    volumes_db.update_volume(db, volume_id, {"status": vm.DELETING}, vm.DELETABLE)
+        volume_snapshots_db.update_snapshot(db, snapshot.id, {"status": vm.SNAP_DELETING}, now=now)
+    volumes_db.update_volume(db, volume_id, {"status": vm.DELETING}, vm.DELETABLE, now=now)
     return True
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from nodecompute.domain.models import isotime, parse_isotime, utcnow
+from nodecompute.domain.models import isotime, parse_isotime
 from nodecompute.domain.volume_models import Snapshot
 
 SORT_COLUMNS = {"id", "name", "description", "size", "status", "created_at", "updated_at", "volume_id", "project_id",
@@ -57,11 +58,11 @@ def insert_snapshot(db: Database, snapshot: Snapshot) -> Snapshot:
 
 
 def update_snapshot(db: Database, snapshot_id: str, values: dict[str, Any],
-                    expected: Iterable[str] | None = None) -> Snapshot | None:
+                    expected: Iterable[str] | None = None, *, now: datetime) -> Snapshot | None:
     """Write `values` (and updated_at); with `expected`, only while the status is one of them."""
     values = dict(values)
     assert set(values) <= _WRITABLE, set(values) - _WRITABLE
-    values.setdefault("updated_at", isotime(utcnow()))
+    values.setdefault("updated_at", isotime(now))
     if "metadata" in values:
         values["metadata"] = json.dumps(values["metadata"])
     sql = f"UPDATE volume_snapshots SET {', '.join(f'{k} = ?' for k in values)} WHERE id = ?"

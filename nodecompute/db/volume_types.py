@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from nodecompute.domain.models import isotime, parse_isotime, utcnow
+from nodecompute.domain.models import isotime, parse_isotime
 from nodecompute.domain.volume_models import VolumeType
 
 
@@ -29,7 +30,8 @@ def find_type(db: Database, name: str) -> VolumeType | None:
 
 
 def list_types(db: Database, public_only: bool) -> list[VolumeType]:
-    sql = "SELECT * FROM volume_types" + (" WHERE is_public = 1" if public_only else "") + " ORDER BY created_at DESC, id DESC"
+    where = " WHERE is_public = 1" if public_only else ""
+    sql = f"SELECT * FROM volume_types{where} ORDER BY created_at DESC, id DESC"
     return [_type(row) for row in db.execute(sql).fetchall()]
 
 
@@ -49,9 +51,9 @@ def insert_type(db: Database, volume_type: VolumeType) -> VolumeType | None:
     return get_type(db, volume_type.id)
 
 
-def update_type(db: Database, type_id: str, values: dict[str, Any]) -> VolumeType | None:
+def update_type(db: Database, type_id: str, values: dict[str, Any], now: datetime) -> VolumeType | None:
     """None when the new name is taken."""
-    values = dict(values, updated_at=isotime(utcnow()))
+    values = dict(values, updated_at=isotime(now))
     if "extra_specs" in values:
         values["extra_specs"] = json.dumps(values["extra_specs"])
     if "is_public" in values:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Any
 
 from sqlite_utils import Database
 
-from nodecompute.domain.models import isotime, parse_isotime, utcnow
+from nodecompute.domain.models import isotime, parse_isotime
 from nodecompute.domain.volume_models import VOLUME_STATUSES, Attachment, Volume, may_move
 
 SORT_COLUMNS = {"id", "name", "description", "size", "status", "created_at", "updated_at", "availability_zone",
@@ -89,14 +90,14 @@ def insert_volume(db: Database, volume: Volume) -> Volume:
 
 
 def update_volume(db: Database, volume_id: str, values: dict[str, Any],
-                  expected: Iterable[str] | None = None) -> Volume | None:
+                  expected: Iterable[str] | None = None, *, now: datetime) -> Volume | None:
     """Write `values` (and updated_at); with `expected`, only while the status is one of them. None when no row
     matched (gone, or in another status)."""
     values = dict(values)
     assert set(values) <= _WRITABLE, set(values) - _WRITABLE
     if "status" in values and expected is not None:
         _check_moves(tuple(expected), values["status"])
-    values.setdefault("updated_at", isotime(utcnow()))
+    values.setdefault("updated_at", isotime(now))
     for key in ("metadata", "image_metadata"):
         if key in values and values[key] is not None:
             values[key] = json.dumps(values[key])

@@ -9,6 +9,7 @@ from nodecompute.api.keys import block_storage_key, images_key
 from nodecompute.app import store_key
 from nodecompute.db import volumes as volumes_db
 from nodecompute.domain.image_models import ImageQuery
+from nodecompute.domain.models import utcnow
 from tests.api.volume_helpers import Cinder, admin, compare, member, qcow2, store_image  # noqa: F401 (fixtures)
 from tests.cinder_oracle import SAMPLES, validate_named
 from tests.oracle import key_differences
@@ -51,11 +52,11 @@ async def test_extend_refusals_are_cinders(member: Cinder, admin: Cinder):
                                "(current: 2, extended: 2).")
     assert resp.status == 400
     store = member.app[store_key]
-    await store.write(volumes_db.update_volume, volume["id"], {"status": "in-use"})
+    await store.write(volumes_db.update_volume, volume["id"], {"status": "in-use"}, now=utcnow())
     await member.fault("POST", f"/volumes/{volume['id']}/action", 400, json={"os-extend": {"new_size": 3}},
                        message=f"Invalid volume: Volume {volume['id']} status must be '{{'status': 'available'}}' "
                                f"to extend, currently in-use.")
-    await store.write(volumes_db.update_volume, volume["id"], {"status": "available"})
+    await store.write(volumes_db.update_volume, volume["id"], {"status": "available"}, now=utcnow())
     await admin.ok("PUT", f"/os-quota-sets/{member.project_id}", 200,
                    json={"quota_set": {"gigabytes": 4, "per_volume_gigabytes": 3}})
     await member.fault("POST", f"/volumes/{volume['id']}/action", 413, json={"os-extend": {"new_size": 4}},
@@ -111,7 +112,7 @@ async def test_upload_refusals(member: Cinder):
     await member.fault("POST", f"/volumes/{volume['id']}/action", 400,
                        json={"os-volume_upload_image": {"disk_format": "raw"}},
                        message="'image_name' is a required property")
-    await member.app[store_key].write(volumes_db.update_volume, volume["id"], {"status": "in-use"})
+    await member.app[store_key].write(volumes_db.update_volume, volume["id"], {"status": "in-use"}, now=utcnow())
     await member.fault("POST", f"/volumes/{volume['id']}/action", 400,
                        json={"os-volume_upload_image": {"image_name": "x", "force": True}},
                        message=f"Invalid volume: Volume {volume['id']} status must be available")

@@ -15,6 +15,7 @@ from nodecompute.app import create_app, store_key
 from nodecompute.db import volume_snapshots as volume_snapshots_db
 from nodecompute.db import volumes as volumes_db
 from nodecompute.domain.image_models import ImageQuery
+from nodecompute.domain.models import utcnow
 from nodecompute.storage import qemu_img, volumes as storage_volumes
 from tests.api.helpers import Api
 from tests.api.volume_helpers import (Cinder, admin, make_qcow2, member, qcow2, qemu_io,  # noqa: F401 (fixtures)
@@ -136,9 +137,9 @@ async def test_the_start_up_reconciliation_tells_the_truth(member: Cinder, aioht
                          ("same", {"status": "extending", "extend_to": 2}),
                          ("uploading", {"status": "uploading", "previous_status": "available",
                                         "upload_image_id": image.id})):
-        await store.write(volumes_db.update_volume, made[name]["id"], values)
-    await store.write(volume_snapshots_db.update_snapshot, snap_creating["id"], {"status": "creating"})
-    await store.write(volume_snapshots_db.update_snapshot, snap_deleting["id"], {"status": "deleting"})
+        await store.write(volumes_db.update_volume, made[name]["id"], values, now=utcnow())
+    await store.write(volume_snapshots_db.update_snapshot, snap_creating["id"], {"status": "creating"}, now=utcnow())
+    await store.write(volume_snapshots_db.update_snapshot, snap_deleting["id"], {"status": "deleting"}, now=utcnow())
     files.volume_path(made["partial"]["id"]).unlink()
     (files.volumes_dir / f".partial-volume-{made['partial']['id']}.abc").write_bytes(b"half written")
     subprocess.run(["qemu-img", "resize", "-q", "-f", "qcow2", str(files.volume_path(made["grown"]["id"])), "3G"],

@@ -60,7 +60,7 @@ async def test_snapshot_actions_are_unknown_here(member: Cinder):
 async def test_snapshot_needs_an_available_volume_or_force(member: Cinder):
     volume = await member.create()
     store = member.app[store_key]
-    await store.write(volumes_db.update_volume, volume["id"], {"status": "in-use"})
+    await store.write(volumes_db.update_volume, volume["id"], {"status": "in-use"}, now=utcnow())
     await store.write(volumes_db.insert_attachment, Attachment(id="a1", volume_id=volume["id"], server_id="s1",
                                                         device="/dev/vdb", attached_at=utcnow()))
     await member.fault("POST", "/snapshots", 400, json={"snapshot": {"volume_id": volume["id"]}},
@@ -69,7 +69,7 @@ async def test_snapshot_needs_an_available_volume_or_force(member: Cinder):
     # forced: the volume of a stopped server is a file qemu-img may read (no running domain holds it here)
     forced = await member.snapshot(volume["id"], force=True)
     assert forced["status"] == "available"
-    await store.write(volumes_db.update_volume, volume["id"], {"status": "error"})
+    await store.write(volumes_db.update_volume, volume["id"], {"status": "error"}, now=utcnow())
     await member.fault("POST", "/snapshots", 400, json={"snapshot": {"volume_id": volume["id"], "force": True}},
                        message="Invalid volume: The snapshot cannot be created when the volume is in error status.")
     missing = "11111111-2222-3333-4444-555555555555"

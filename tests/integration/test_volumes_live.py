@@ -61,7 +61,8 @@ async def blocks(tmp_path):
                  compute=ComputeConfig(libvirt_uri="test:///default"))
     store = Store(cfg.db_path)
     await store.open()
-    made = block_storage(store, cfg, ImageService(store, image_files(cfg), cfg), PRIVATE)
+    made = block_storage(store, cfg, ImageService(store, image_files(cfg), cfg, clock=utcnow), PRIVATE,
+                        utcnow)
     await made.start()
     yield made
     await made.close()
@@ -84,7 +85,7 @@ async def test_an_in_use_volume_is_snapshotted_and_cloned_by_the_backup_job(hv, 
         locator = Locator()
         locator.disks[volume.id] = AttachedDisk(domain=name, target="vda")
         blocks.attach_live_copies(LiveCopier(hv, locator))
-        await blocks.volumes.store.write(volumes_db.update_volume, volume.id, {"status": "in-use"})
+        await blocks.volumes.store.write(volumes_db.update_volume, volume.id, {"status": "in-use"}, now=utcnow())
         await blocks.volumes.store.write(volumes_db.insert_attachment, Attachment(
             id=str(uuid.uuid4()), volume_id=volume.id, server_id="server", device="/dev/vda", attached_at=utcnow()))
         with pytest.raises(BadRequest, match="status must be available, but current status is: in-use"):

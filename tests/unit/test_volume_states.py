@@ -55,6 +55,7 @@ def test_the_compare_and_set_refuses_a_move_cinder_does_not_make(tmp_path):
                        availability_zone="nova", volume_type_id=type_id, created_at=utcnow())
     volumes_db.insert_volume(db, volume)
     with pytest.raises(ValueError, match="not a volume status transition: in-use -> deleting"):
-        volumes_db.update_volume(db, "v", {"status": "deleting"}, ("in-use",))
-    assert volumes_db.update_volume(db, "v", {"status": "deleting"}, ("available",)) is None  # not in that status
-    assert volumes_db.update_volume(db, "v", {"status": "detaching"}, ("in-use",)).status == "detaching"
+        volumes_db.update_volume(db, "v", {"status": "deleting"}, ("in-use",), now=utcnow())
+    # not in that status
+    assert volumes_db.update_volume(db, "v", {"status": "deleting"}, ("available",), now=utcnow()) is None
+    assert volumes_db.update_volume(db, "v", {"status": "detaching"}, ("in-use",), now=utcnow()).status == "detaching"
