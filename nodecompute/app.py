@@ -19,7 +19,7 @@ from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.keys import (block_storage_key, clock_key, config_key, flavors_key, identity_key, images_key,
                                   keypairs_key, network_key, network_off_key, quotas_key, reconciler_key,
-                                  response_cache_key, servers_key)
+                                  response_cache_key, servers_key, volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
@@ -166,6 +166,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
     from nodecompute.compute.servers import ServerService
+    from nodecompute.compute.volume_attach_side import LibvirtDiskPlug, LiveCopier
+    from nodecompute.compute.volume_attachments import VolumeAttachments
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt import displays
     from nodecompute.virt.console import ConsoleLogTrimmer
@@ -186,6 +188,11 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
                                        disk_total=guests.disk_capacity())
     service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
                             keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock)
+    blocks = app[block_storage_key]
+    plug = LibvirtDiskPlug(hv, blocks.volumes.files.volumes_dir, cfg.volume.detach_attempts,
+                           cfg.volume.detach_wait_seconds)
+    attachments = VolumeAttachments(service, blocks, plug, clock)
+    blocks.attach_live_copies(LiveCopier(hv, attachments))
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
@@ -198,6 +205,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
         app[servers_key] = service
         app[reconciler_key] = reconciler
+        app[volume_attachments_key] = attachments
         yield
     finally:
         for task in tasks:

@@ -107,6 +107,10 @@ class VolumeConfig:
     quota_backup_gigabytes: int = 1000
     quota_groups: int = 10
     per_volume_size_limit: int = -1
+    # Detaching a volume from a running guest: unplug requests and the wait after each for the guest to let go
+    # (Nova's [libvirt] device_detach_attempts and device_detach_timeout); then the volume stays in-use.
+    detach_attempts: int = 8
+    detach_wait_seconds: float = 20.0
 
 
 @dataclass(frozen=True)

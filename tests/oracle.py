@@ -101,6 +101,11 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", "/os-snapshots", None): (None, "snapshots", "create_get_snapshot"),
     ("GET", "/os-snapshots/{snapshot_id}", None): (None, "snapshots", "create_get_snapshot"),
     ("DELETE", "/os-snapshots/{snapshot_id}", None): (None, "snapshots", "delete_snapshot"),
+    ("GET", SERVER + "/os-volume_attachments", None): ("servers_client", "servers", "list_volume_attachments"),
+    ("POST", SERVER + "/os-volume_attachments", None): ("servers_client", "servers", "attach_volume"),
+    ("GET", SERVER + "/os-volume_attachments/{volume_id}", None): ("servers_client", "servers",
+                                                                   "show_volume_attachment"),
+    ("DELETE", SERVER + "/os-volume_attachments/{volume_id}", None): (None, "servers", "detach_volume"),
 }
 _BY_SHAPE = {(method, path_shape(path), action): value for (method, path, action), value in TEMPEST.items()}
 

@@ -83,6 +83,9 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/os-volumes"), ("GET", "/os-volumes/detail"), ("POST", "/os-volumes"), ("GET", "/os-volumes/{volume_id}"),
     ("DELETE", "/os-volumes/{volume_id}"), ("GET", "/os-snapshots"), ("GET", "/os-snapshots/detail"),
     ("POST", "/os-snapshots"), ("GET", "/os-snapshots/{snapshot_id}"), ("DELETE", "/os-snapshots/{snapshot_id}"),
+    ("GET", "/servers/{server_id}/os-volume_attachments"), ("POST", "/servers/{server_id}/os-volume_attachments"),
+    ("GET", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
+    ("DELETE", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
 })
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nodecompute.api.microversion_ladder import (CREATE, DETAIL, EVERY_ROUTE, FLAVOR_VIEWS, KEYPAIRS, LIMITS, LIST,
                                                  QUOTA_CLASSES, QUOTA_SETS, REBUILD, SERVER_VIEWS, SHOW, UPDATE, Step,
-                                                 act, change, not_applicable, owned, todo)
+                                                 act, change, done, not_applicable, owned, todo)
 from nodecompute.api.microversion_steps_2 import (AGGREGATES, EVENTS, INSTANCE_ACTIONS, MIGRATIONS, NO_AGGREGATES,
                                                   REMOTE, SERVER_MIGRATION, SERVICES)
 
@@ -88,8 +88,8 @@ STEPS: tuple[Step, ...] = (
                    "down, so the minimal down-cell records never appear",
                    "Servers and services in a cell that is down are listed with a minimal record instead of failing",
                    change("view-field", (LIST, DETAIL, SHOW, SERVICES[0]), "status=UNKNOWN")),
-    owned("2.70", "volumes", "Volume attachments and interfaces show their device `tag`",
-          change("view-field", ATTACHMENTS + INTERFACES, "tag"), also=("networking",)),
+    done("2.70", "Volume attachments and interfaces show their device `tag` (attachments done; interfaces: "
+         "networking)", change("view-field", ATTACHMENTS + INTERFACES, "tag"), also=("networking",)),
     todo("2.71", "Server show, update and rebuild include `server_groups`",
          change("view-field", (SHOW, UPDATE, REBUILD), "server_groups"), also=("server-actions",)),
     owned("2.72", "networking", "Create accepts Neutron ports that carry a resource request (minimum bandwidth)",
@@ -112,9 +112,9 @@ STEPS: tuple[Step, ...] = (
           change("request-body", act("unshelve"), "availability_zone")),
     owned("2.78", "server-actions", "GET /servers/{server_id}/topology shows the guest's NUMA topology",
           change("new-route", ("GET", "/servers/{server_id}/topology"))),
-    owned("2.79", "volumes", "Volume attach takes `delete_on_termination`; attachments show it",
-          change("request-body", ATTACHMENTS[1], "delete_on_termination"),
-          change("view-field", ATTACHMENTS, "delete_on_termination")),
+    done("2.79", "Volume attach takes `delete_on_termination`; attachments show it",
+         change("request-body", ATTACHMENTS[1], "delete_on_termination"),
+         change("view-field", ATTACHMENTS, "delete_on_termination")),
     owned("2.80", "host-views", "Migrations show `user_id` and `project_id`; os-migrations filters by them",
           change("query", MIGRATIONS, "user_id", "project_id"),
           change("view-field", (MIGRATIONS,) + SERVER_MIGRATIONS, "user_id", "project_id")),
@@ -144,8 +144,8 @@ STEPS: tuple[Step, ...] = (
                  "disk_available_least", "cpu_info", "uptime"),
           change("removed-route", (("GET", "/os-hypervisors/statistics"),
                                    ("GET", "/os-hypervisors/{hypervisor_id}/uptime")))),
-    owned("2.89", "volumes", "Volume attachments show `attachment_id` and `bdm_uuid` and drop `id`",
-          change("view-field", (ATTACHMENTS[0], ATTACHMENTS[2]), "attachment_id", "bdm_uuid", "id")),
+    done("2.89", "Volume attachments show `attachment_id` and `bdm_uuid` and drop `id`",
+         change("view-field", (ATTACHMENTS[0], ATTACHMENTS[2]), "attachment_id", "bdm_uuid", "id")),
     todo("2.90", "Create, update and rebuild take a `hostname`; `OS-EXT-SRV-ATTR:hostname` is shown to everyone",
          change("request-body", (CREATE, UPDATE, REBUILD), "hostname"),
          change("view-field", SERVER_VIEWS, "OS-EXT-SRV-ATTR:hostname"), also=("server-actions",)),
@@ -173,8 +173,8 @@ STEPS: tuple[Step, ...] = (
           change("view-field", ("GET", "/os-console-auth-tokens/{console_token}"), "tls_port")),
     todo("2.100", "Servers show the `scheduler_hints` given at create",
          change("view-field", SERVER_VIEWS, "scheduler_hints"), also=("server-actions",)),
-    owned("2.101", "volumes", "Volume attach answers 202 with no body instead of 200 and the attachment",
-          change("status", ATTACHMENTS[1], "202"), change("view-field", ATTACHMENTS[1], "volumeAttachment")),
+    done("2.101", "Volume attach answers 202 with no body instead of 200 and the attachment",
+         change("status", ATTACHMENTS[1], "202"), change("view-field", ATTACHMENTS[1], "volumeAttachment")),
     todo("2.102", "Flavors filter by `name` and drop `rxtx_factor` and `OS-FLV-DISABLED:disabled`; unknown query "
          "parameters give 400 on every route",
          change("query", FLAVOR_LISTS, "name", "sort_key=rxtx_factor"),

@@ -14,7 +14,7 @@ from __future__ import annotations
 from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
                              neutron_networks, neutron_ports, neutron_quotas, os_volumes, server_actions, server_ips,
                              server_metadata, servers, versions, volume_actions, volume_limits, volume_snapshots,
-                             volume_types, volume_versions, volumes, zones)
+                             volume_attachments, volume_types, volume_versions, volumes, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -116,6 +116,11 @@ ROUTES: tuple[Route, ...] = (
     _compute("#406", "DELETE", SERVER + "/metadata/{key}", server_metadata.delete_metadata_item),
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
+    # a server's volumes (attachments hot-plugged into its guest)
+    _compute("#1101", "GET", SERVER + "/os-volume_attachments", volume_attachments.list_attachments),
+    _compute("#1102", "POST", SERVER + "/os-volume_attachments", volume_attachments.attach),
+    _compute("#1103", "GET", SERVER + "/os-volume_attachments/{volume_id}", volume_attachments.show_attachment),
+    _compute("#1105", "DELETE", SERVER + "/os-volume_attachments/{volume_id}", volume_attachments.detach),
     # Nova's block storage proxies, on the block storage service of the /volume face
     _compute("#1201", "GET", "/os-volumes", os_volumes.list_volumes, **PROXY),
     _compute("#1202", "GET", "/os-volumes/detail", os_volumes.list_volumes, **PROXY),

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,8 @@ class Guests:
         self.base_cache = base_cache
         self.dir_access = filemodes.guest_dir_access(cfg.libvirt_uri)  # 0750 group libvirt-qemu under system
         self.display_dir = display_dir  # VNC display sockets (virt/displays.py: prepared and checked at start)
+        # a server's attached volumes as disks (set by the attachments service, compute/volume_attachments.py)
+        self.volume_disks: Callable[[str], list[designer.GuestDisk]] = lambda server_uuid: []
 
     def instance_dir(self, server_uuid: str) -> Path:
         return self.cfg.instances_dir / server_uuid
@@ -101,12 +104,12 @@ class Guests:
         filemodes.create_file(self.console_log(server.uuid))
 
     def disks(self, server: Server) -> list[designer.GuestDisk]:
-        """The server's disks in boot order (volumes will follow the local ones)."""
+        """The server's disks in boot order: the local ones, then its attached volumes."""
         inst = self.instance_dir(server.uuid)
         return designer.image_backed_disks(
             root=str(inst / "disk"), ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
             swap=str(inst / "disk.swap") if server.swap else None,
-            config_drive=str(inst / "disk.config") if server.config_drive else None)
+            config_drive=str(inst / "disk.config") if server.config_drive else None) + self.volume_disks(server.uuid)
 
     def _domain_xml(self, server: Server) -> str:
         spec = designer.design_domain(

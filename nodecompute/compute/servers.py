@@ -12,7 +12,7 @@ import logging
 import secrets
 import traceback
 import uuid as uuidlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 import dataclasses
 
 from nodecompute.domain import states
@@ -71,6 +71,8 @@ class ServerService:
         self.quotas = quotas
         self.tasks = ServerTasks()
         self.actions = ServerActions(store, guests, self.tasks, clock)
+        # a deleted server's volumes are let go (set by the attachments service, compute/volume_attachments.py)
+        self.release_volumes: Callable[[Server], Awaitable[None]] | None = None
 
     # ----- reads -------------------------------------------------------------------------------------------------
 
@@ -232,6 +234,8 @@ class ServerService:
 
     async def finish_delete(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)
+        if self.release_volumes is not None:
+            await self.release_volumes(server)
         await self.store.write(servers_db.mark_deleted, server.uuid, now=self.clock())
         await self.prune_base_cache()
         log.info("server %s deleted", server.uuid)

@@ -7,6 +7,7 @@ disk's target. The attachments code satisfies `AttachedDisks`; `LiveCopier` is t
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -46,3 +47,38 @@ class LiveCopier:
         if disk is None:
             raise InvalidVolume(reason=f"Volume {volume_id} is not attached to a running server")
         await blockjobs.backup_disk(self.hv, disk.domain, disk.target, dest)
+
+
+class LibvirtDiskPlug:
+    """The attachments code's DiskPlug on libvirt (virt/disk_devices.py): a volume's virtio disk with its serial,
+    the cache mode the volumes directory takes, and Nova's detach retries from [volume]."""
+
+    def __init__(self, hv: Hypervisor, volumes_dir: Path, detach_attempts: int, detach_wait_seconds: float) -> None:
+        self.hv = hv
+        self.volumes_dir = volumes_dir
+        self.cache: str | None = None  # probed on the first plug (the directory holds a volume by then)
+        self.detach_attempts = detach_attempts
+        self.detach_wait_seconds = detach_wait_seconds
+
+    async def used_names(self, domain: str) -> set[str]:
+        from nodecompute.virt import disk_devices
+
+        return await disk_devices.used_device_names(self.hv, domain)
+
+    async def plug(self, domain: str, path: str, target: str, serial: str) -> None:
+        from nodecompute.virt import disk_devices
+
+        if self.cache is None:
+            self.cache = await asyncio.to_thread(disk_devices.cache_mode_for, self.volumes_dir)
+        disk = disk_devices.VolumeDisk(path=path, target=target, serial=disk_devices.serial_for(serial),
+                                       cache=self.cache)
+        await disk_devices.attach_disk(self.hv, domain, disk)
+
+    async def unplug(self, domain: str, target: str) -> None:
+        from nodecompute.virt import disk_devices
+
+        try:
+            await disk_devices.detach_disk(self.hv, domain, target, attempts=self.detach_attempts,
+                                           wait_seconds=self.detach_wait_seconds)
+        except disk_devices.DiskNotFound:
+            pass  # already gone (a crash between the unplug and the row): detached

@@ -244,5 +244,18 @@ def m0008_volumes_snapshots_types(db: Database) -> None:
                                "is_public": 1, "extra_specs": "{}", "created_at": now})
 
 
+@migrations(name="0009_volume_attachments_tags")
+def m0009_volume_attachments_tags(db: Database) -> None:
+    """Attachments (issue 20): the tag (2.49) and delete_on_termination (2.79) Nova keeps on its block device
+    mapping, and the lookup by server."""
+    db.executescript(
+        """
+        ALTER TABLE volume_attachments ADD COLUMN tag TEXT;
+        ALTER TABLE volume_attachments ADD COLUMN delete_on_termination INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX volume_attachments_server ON volume_attachments(server_id);
+        """
+    )
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

@@ -29,7 +29,8 @@ def _dt(text: str | None):
 
 def _attachment(row: sqlite3.Row) -> Attachment:
     return Attachment(id=row["id"], volume_id=row["volume_id"], server_id=row["server_id"], device=row["device"],
-                      attached_at=_dt(row["attached_at"]), attached_host=row["attached_host"])
+                      attached_at=_dt(row["attached_at"]), attached_host=row["attached_host"], tag=row["tag"],
+                      delete_on_termination=bool(row["delete_on_termination"]))
 
 
 def _volume(row: sqlite3.Row, attachments: tuple[Attachment, ...]) -> Volume:
@@ -169,8 +170,13 @@ def usage(db: Database, project_id: str) -> dict[str, int]:
 
 
 def insert_attachment(db: Database, attachment: Attachment) -> None:
-    """For the attachments code (issue 20) and its tests."""
-    db.execute("INSERT INTO volume_attachments (id, volume_id, server_id, device, attached_host, attached_at) "
-               "VALUES (?, ?, ?, ?, ?, ?)",
+    db.execute("INSERT INTO volume_attachments (id, volume_id, server_id, device, attached_host, attached_at, tag, "
+               "delete_on_termination) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                [attachment.id, attachment.volume_id, attachment.server_id, attachment.device,
-                attachment.attached_host, isotime(attachment.attached_at) if attachment.attached_at else None])
+                attachment.attached_host, isotime(attachment.attached_at) if attachment.attached_at else None,
+                attachment.tag, int(attachment.delete_on_termination)])
+
+
+def attachment_rows(db: Database, where: str, params: list[Any]) -> list[Attachment]:
+    sql = f"SELECT * FROM volume_attachments WHERE {where} ORDER BY rowid"
+    return [_attachment(row) for row in db.execute(sql, params).fetchall()]

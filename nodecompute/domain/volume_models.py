@@ -51,8 +51,20 @@ class Attachment:
     volume_id: str
     server_id: str
     device: str | None
-    attached_at: datetime | None
+    attached_at: datetime | None  # None while the hot-plug runs (the volume is attaching)
     attached_host: str | None = None
+    tag: str | None = None
+    delete_on_termination: bool = False
+
+
+@dataclass(frozen=True)
+class AttachRequest:
+    """A volume attach as Nova's os-volume_attachments takes it."""
+
+    volume_id: str
+    device: str | None = None  # /dev/vdb; None: the next free one
+    tag: str | None = None  # 2.49
+    delete_on_termination: bool = False  # 2.79
 
 
 @dataclass(frozen=True)

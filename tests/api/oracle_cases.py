@@ -14,9 +14,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nodecompute.api.keys import block_storage_key, identity_key, images_key, servers_key
+from nodecompute.api.keys import block_storage_key, identity_key, images_key, servers_key, volume_attachments_key
 from nodecompute.api.nova_operations import ACTION, version_key
-from nodecompute.domain.volume_models import VolumeCreate
+from nodecompute.domain.volume_models import AttachRequest, VolumeCreate
+from tests.api.attachment_fakes import RecordingPlug
 from tests.api.helpers import Api
 from tests.api.test_keypairs import ED25519_KEY
 
@@ -266,6 +267,25 @@ def _snapshots(path: str) -> Case:
     return case
 
 
+async def _attached(world: World) -> str:
+    """A volume attached to the shared server (libvirt's test driver has no hot-plug: a recording plug)."""
+    app = world.api.client.server.app
+    attachments = app[volume_attachments_key]
+    if not isinstance(attachments.plug, RecordingPlug):
+        attachments.plug = RecordingPlug()
+    volume_id = await _volume(world)
+    await attachments.attach(app[identity_key].validate(world.admin), world.server_id, AttachRequest(volume_id))
+    return volume_id
+
+
+def _attachments(path: str, attach: bool = True) -> Case:
+    async def case(world: World, version: str) -> Call:
+        volume_id = await _attached(world) if attach else await _volume(world)
+        body = None if attach else {"volumeAttachment": {"volumeId": volume_id}}
+        return Call(path.format(server=world.server_id, volume=volume_id), body)
+    return case
+
+
 async def _create_snapshot(world: World, version: str) -> Call:
     return Call("/os-snapshots", {"snapshot": {"volume_id": await _volume(world), "display_name": "snap"}})
 
@@ -338,6 +358,13 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/os-snapshots", None): _snapshots("/os-snapshots"),
     ("GET", "/os-snapshots/detail", None): _snapshots("/os-snapshots/detail"),
     ("POST", "/os-snapshots", None): _create_snapshot,
+    ("GET", SERVER + "/os-volume_attachments", None): _attachments("/servers/{server}/os-volume_attachments"),
+    ("POST", SERVER + "/os-volume_attachments", None): _attachments("/servers/{server}/os-volume_attachments",
+                                                                    attach=False),
+    ("GET", SERVER + "/os-volume_attachments/{volume_id}", None): _attachments(
+        "/servers/{server}/os-volume_attachments/{volume}"),
+    ("DELETE", SERVER + "/os-volume_attachments/{volume_id}", None): _attachments(
+        "/servers/{server}/os-volume_attachments/{volume}"),
     ("GET", "/os-snapshots/{snapshot_id}", None): _snapshots("/os-snapshots/{snapshot}"),
     ("DELETE", "/os-snapshots/{snapshot_id}", None): _snapshots("/os-snapshots/{snapshot}"),
 }

@@ -71,6 +71,8 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("POST", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
+    ("POST", "/servers/{server_id}/os-volume_attachments"): [{"volumeAttachment": {"volumeId": "VOLUME",
+                                                                                    "device": "/dev/vdb"}}],
     ("POST", "/identity/v3/auth/tokens"): [V3_PASSWORD, V3_TOKEN],
     ("POST", "/identity/v2.0/tokens"): [V2, V2_TOKEN],
     ("POST", "/image/v2/images"): [{"name": "i", "disk_format": "raw", "container_format": "bare",
