@@ -104,6 +104,24 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/networking/v2.0/ports/{port_id}"): [{"port": {
         "name": "p", "fixed_ips": [{"subnet_id": "SUBNET"}], "device_id": "d", "admin_state_up": False,
         "security_groups": ["GROUP"], "mac_address": "fa:16:3e:00:00:98"}}],
+    ("POST", "/networking/v2.0/security-groups"): [{"security_group": {"name": "g", "description": "d",
+                                                                       "project_id": "PROJECT"}}],
+    ("PUT", "/networking/v2.0/security-groups/{security_group_id}"): [{"security_group": {"name": "g2",
+                                                                                          "description": "d2"}}],
+    ("POST", "/networking/v2.0/security-group-rules"): [{"security_group_rule": {
+        "security_group_id": "USERGROUP", "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+        "port_range_min": 22, "port_range_max": 23, "remote_ip_prefix": "198.18.0.0/16", "description": "d"}},
+        {"security_group_rule": {"security_group_id": "USERGROUP", "direction": "egress", "protocol": "icmp",
+                                 "port_range_min": 8, "port_range_max": 0, "remote_group_id": "GROUP"}}],
+    ("POST", "/os-security-groups"): [{"security_group": {"name": "g", "description": "d"}}],
+    ("PUT", "/os-security-groups/{security_group_id}"): [{"security_group": {"name": "g3", "description": "d3"}}],
+    ("POST", "/os-security-group-rules"): [
+        {"security_group_rule": {"parent_group_id": "USERGROUP", "ip_protocol": "tcp", "from_port": 80,
+                                 "to_port": 81, "cidr": "198.18.0.0/24"}},
+        {"security_group_rule": {"parent_group_id": "USERGROUP", "ip_protocol": "icmp", "from_port": -1,
+                                 "to_port": -1, "group_id": "GROUP"}}],
+    ("POST", "/os-security-group-default-rules"): [{"security_group_default_rule": {
+        "ip_protocol": "udp", "from_port": 53, "to_port": 53, "cidr": "198.18.0.0/16"}}],
     ("PUT", "/networking/v2.0/quotas/{project_id}"): [{"quota": {"network": 50, "subnet": 50, "port": 100,
                                                                  "force": True}}],
     ("POST", "/os-volumes"): [{"volume": {"size": 1, "display_name": "n", "display_description": "d",
@@ -216,12 +234,15 @@ async def world(api: Api, admin_token):
     snapshot = await block.snapshots.create(ctx, volume.id, "walk", None, False)
     volume_type = await block.types.create(ctx, "walk", None, {}, True)
     await block.wait_idle()
+    made = await api.client.post("/networking/v2.0/security-groups", headers=headers,
+                                 json={"security_group": {"name": "walk"}})
+    group = (await made.json())["security_group"]["id"]
     return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k",
             "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
             "TOKEN": admin_token, "{network_id}": network, "NETWORK": network, "{subnet_id}": subnet,
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
             "{alias}": "quotas", "{volume_id}": volume.id, "VOLUME": volume.id, "{snapshot_id}": snapshot.id,
-            "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id}
+            "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id, "{security_group_id}": group, "USERGROUP": group}
 
 
 def _fill(text: str, world: dict[str, str]) -> str:
@@ -286,13 +307,16 @@ QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/d
                 "/networking/v2.0/networks/{network_id}", "/os-volumes", "/os-volumes/detail", "/os-snapshots",
                 "/os-snapshots/detail", "/volume/v3/volumes", "/volume/v3/volumes/detail", "/volume/v3/snapshots",
                 "/volume/v3/snapshots/detail", "/volume/v3/types", "/volume/v3/limits",
-                "/volume/v3/os-quota-sets/{tenant_id}")
+                "/volume/v3/os-quota-sets/{tenant_id}", "/networking/v2.0/security-groups",
+                "/networking/v2.0/security-group-rules", "/os-security-groups", "/os-security-groups/{security_group_id}",
+                "/os-security-group-default-rules")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
               "nocatalog", "custom_prop", "fields", "page_reverse", "admin_state_up", "mtu", "fixed_ips",
               "device_owner", "network_id", "ip_version", "shared", "router:external", "revision_number", "offset",
-              "usage", "metadata", "bootable", "size", "display_name", "volume_id")
+              "usage", "metadata", "bootable", "size", "display_name", "volume_id", "direction", "protocol", "port_range_min", "ethertype", "remote_ip_prefix",
+              "security_group_id", "remote_group_id")
 QUERY_VALUES = ("9" * 40, "-" + "9" * 40, "in:" + "9" * 40, "[")
 
 
