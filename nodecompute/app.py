@@ -228,6 +228,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     tasks: list[asyncio.Task] = []
     try:
         await reconciler.at_start()
+        await attachments.at_start()
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
         app[servers_key] = service

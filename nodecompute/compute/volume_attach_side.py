@@ -74,6 +74,15 @@ class LibvirtDiskPlug:
                                        cache=self.cache)
         await disk_devices.attach_disk(self.hv, domain, disk)
 
+    async def target_of(self, domain: str, path: str) -> str | None:
+        from nodecompute.virt import disk_devices
+
+        for persistent in (False, True):
+            for disk in await disk_devices.list_disks(self.hv, domain, persistent=persistent):
+                if disk.source == path:
+                    return disk.target
+        return None
+
     async def unplug(self, domain: str, target: str) -> None:
         from nodecompute.virt import disk_devices
 

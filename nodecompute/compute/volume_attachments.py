@@ -53,6 +53,9 @@ class DiskPlug(Protocol):
 
     async def unplug(self, domain: str, target: str) -> None: ...
 
+    async def target_of(self, domain: str, path: str) -> str | None:
+        """The domain's disk (live or defined) whose source is `path`; None when it has none (or no domain)."""
+
 
 class VolumeAttachments:
     def __init__(self, servers: ServerService, blocks: BlockStorage, plug: DiskPlug, clock: Clock) -> None:
@@ -173,6 +176,40 @@ class VolumeAttachments:
                 except Exception as exc:  # Nova logs and goes on: the volume stays, available
                     log.warning("volume %s of deleted server %s was not deleted: %s", attachment.volume_id,
                                 server.uuid, exc)
+
+    # start ------------------------------------------------------------------------------------------------------
+
+    async def at_start(self) -> None:
+        """What a stop or a crash interrupted, settled by what the domain holds: an attach whose plug happened is
+        finished (in-use, with the disk's name), else undone (available, no row); a detach whose unplug happened
+        is finished (available), else the volume is in-use again (detach it again)."""
+        for attachment in self.store.read(attachments_db.pending):
+            target = await self._target(attachment)
+            if target is None:
+                await self.store.write(_unreserve_tx, attachment, self.clock())
+            else:
+                await self.store.write(_attached_tx, attachment, f"/dev/{target}", self.clock())
+            log.warning("volume %s was being attached to server %s when the daemon stopped: %s", attachment.volume_id,
+                        attachment.server_id, "attached" if target else "not attached")
+        for volume in self.store.read(volumes_db.in_status, (vm.DETACHING,)):
+            for attachment in self.store.read(attachments_db.of_volume, volume.id):
+                if await self._target(attachment) is None:
+                    await self.store.write(_detached_tx, attachment, self.clock())
+                else:
+                    await self.store.write(volumes_db.update_volume, volume.id, {"status": vm.IN_USE},
+                                           (vm.DETACHING,), now=self.clock())
+                log.warning("volume %s was being detached when the daemon stopped: now %s", volume.id,
+                            self.store.read(volumes_db.get_volume, volume.id).status)
+
+    async def _target(self, attachment: vm.Attachment) -> str | None:
+        server = self._live_server(attachment.server_id)
+        if server is None:
+            return None
+        try:
+            return await self.plug.target_of(server.instance_name,
+                                             str(self.blocks.volumes.files.volume_path(attachment.volume_id)))
+        except DomainNotFound:
+            return None
 
     # helpers ----------------------------------------------------------------------------------------------------
 

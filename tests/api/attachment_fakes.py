@@ -13,6 +13,7 @@ class RecordingPlug:
         self.calls: list[tuple[str, ...]] = []
         self.fail_next: Exception | None = None
         self.gone: set[str] = set()  # domains that vanished behind our back
+        self.sources: dict[str, dict[str, str]] = {}  # domain -> target -> volume file
 
     async def used_names(self, domain: str) -> set[str]:
         if domain in self.gone:
@@ -25,6 +26,12 @@ class RecordingPlug:
             failure, self.fail_next = self.fail_next, None
             raise failure
         self.disks.setdefault(domain, {"vda", "hda"}).add(target)
+        self.sources.setdefault(domain, {})[target] = path
+
+    async def target_of(self, domain: str, path: str) -> str | None:
+        if domain in self.gone:
+            raise DomainNotFound(f"list disks of {domain}: no such domain")
+        return next((target for target, source in self.sources.get(domain, {}).items() if source == path), None)
 
     async def unplug(self, domain: str, target: str) -> None:
         self.calls.append(("unplug", domain, target))
@@ -32,3 +39,4 @@ class RecordingPlug:
             failure, self.fail_next = self.fail_next, None
             raise failure
         self.disks[domain].discard(target)
+        self.sources.get(domain, {}).pop(target, None)

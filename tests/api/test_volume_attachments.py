@@ -13,7 +13,9 @@ from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import block_storage_key, servers_key, volume_attachments_key
 from nodecompute.app import create_app, store_key
 from nodecompute.db import servers as servers_db
+from nodecompute.db import volumes as volumes_db
 from nodecompute.domain.models import utcnow
+from nodecompute.domain.volume_models import Attachment
 from nodecompute.virt.errors import DeviceStillAttached
 from tests.api.attachment_fakes import RecordingPlug
 from tests.api.helpers import Api, assert_fault, upload_raw_image
@@ -223,3 +225,30 @@ async def test_deleting_a_server_lets_its_volumes_go(cloud: Cloud):
     assert (shown["status"], shown["attachments"]) == ("available", [])
     await cloud.cinder.fault("GET", f"/volumes/{dropped['id']}", 404)
     assert not cloud.cinder.volume_file(dropped["id"]).exists()
+
+
+async def test_start_settles_attaches_and_detaches_a_stop_interrupted(cloud: Cloud):
+    """Rows as a SIGKILL leaves them; the domain's disks say what happened (the real restart: integration)."""
+    server_id = await cloud.server()
+    app = cloud.api.client.server.app
+    store, service = app[store_key], app[volume_attachments_key]
+    instance = app[servers_key].get(cloud.cinder.ctx, server_id).instance_name
+    plugged, unplugged, held, released = [(await cloud.cinder.create(name=name))["id"]
+                                          for name in ("plugged", "unplugged", "held", "released")]
+    for volume_id in (held, released):
+        await cloud.attach(server_id, volume_id)
+        await store.write(volumes_db.update_volume, volume_id, {"status": "detaching"}, ("in-use",), now=utcnow())
+    cloud.plug.sources[instance] = {t: s for t, s in cloud.plug.sources[instance].items()
+                                    if s != str(cloud.cinder.volume_file(released))}  # its unplug happened
+    for volume_id in (plugged, unplugged):
+        await store.write(volumes_db.update_volume, volume_id, {"status": "attaching"}, ("available",), now=utcnow())
+        await store.write(volumes_db.insert_attachment, Attachment(
+            id=volume_id[::-1], volume_id=volume_id, server_id=server_id, device=None, attached_at=None))
+    cloud.plug.sources[instance]["vdf"] = str(cloud.cinder.volume_file(plugged))  # its plug happened
+
+    await service.at_start()
+    listed = await cloud.call("GET", f"/servers/{server_id}/os-volume_attachments", 200)
+    assert sorted((a["volumeId"], a["device"]) for a in listed["volumeAttachments"]) == sorted(
+        [(held, "/dev/vdb"), (plugged, "/dev/vdf")])
+    assert [cloud.volume_status(v) for v in (plugged, unplugged, held, released)] == [
+        "in-use", "available", "in-use", "available"]
