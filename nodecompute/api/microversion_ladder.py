@@ -88,6 +88,8 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/servers/{server_id}/os-volume_attachments"), ("POST", "/servers/{server_id}/os-volume_attachments"),
     ("GET", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
     ("DELETE", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
+    ("GET", "/os-floating-ips"), ("POST", "/os-floating-ips"), ("GET", "/os-floating-ips/{floating_ip_id}"),
+    ("DELETE", "/os-floating-ips/{floating_ip_id}"), ("GET", "/os-floating-ip-pools"),
     ("GET", "/os-security-groups"), ("POST", "/os-security-groups"),
     *((method, "/os-security-groups/{security_group_id}") for method in ("GET", "PUT", "DELETE")),
     ("POST", "/os-security-group-rules"), ("DELETE", "/os-security-group-rules/{security_group_rule_id}"),
