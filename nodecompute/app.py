@@ -17,8 +17,8 @@ from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
-from nodecompute.api.keys import (block_storage_key, clock_key, config_key, flavors_key, identity_key, images_key,
-                                  keypairs_key, network_key, network_off_key, quotas_key, reconciler_key,
+from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, flavors_key, identity_key,
+                                  images_key, keypairs_key, network_key, network_off_key, quotas_key, reconciler_key,
                                   response_cache_key, servers_key, volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
@@ -158,6 +158,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         await services.restore()
         await services.firewall.start()
         app[network_key] = services
+        app[quotas_key].network = services.quotas  # Nova's network quotas are the networking service's
         log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))
         yield
     finally:
@@ -189,9 +190,12 @@ def _hypervisor(cfg: Config) -> Hypervisor:
 
 async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config], Hypervisor]) -> AsyncIterator[None]:
     """The hypervisor connection, the server service and its reconciliation tasks."""
+    from nodecompute.api.console_listeners import start_listeners
     from nodecompute.compute import placement
+    from nodecompute.compute.consoles import ConsoleService
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
+    from nodecompute.compute.server_ports import ServerPorts
     from nodecompute.compute.servers import ServerService
     from nodecompute.compute.volume_attach_side import LibvirtDiskPlug, LiveCopier
     from nodecompute.compute.volume_attachments import VolumeAttachments
@@ -214,7 +218,10 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     capacity = placement.host_capacity(cfg.compute, host_vcpus=hv.host.vcpus, host_memory_mb=hv.host.memory_mb,
                                        disk_total=guests.disk_capacity())
     service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
-                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock)
+                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock,
+                            ports=ServerPorts(store, cfg, app.get(network_key), clock))
+    consoles = ConsoleService(store, guests, ttl=cfg.console.token_ttl, clock=clock)
+    guests.on_consoles_gone = consoles.revoke  # stop and delete revoke the tokens and close open consoles
     blocks = app[block_storage_key]
     plug = LibvirtDiskPlug(hv, blocks.volumes.files.volumes_dir, cfg.volume.detach_attempts,
                            cfg.volume.detach_wait_seconds)
@@ -226,16 +233,22 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
                             reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
     tasks: list[asyncio.Task] = []
+    listeners = None
     try:
         await reconciler.at_start()
+        listeners = await start_listeners(cfg, consoles)
+        await service.ports.reconcile()
         await attachments.at_start()
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
         app[servers_key] = service
         app[reconciler_key] = reconciler
         app[volume_attachments_key] = attachments
+        app[consoles_key] = consoles
         yield
     finally:
+        if listeners is not None:
+            await listeners.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -11,11 +11,12 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (extensions, flavors, floating_ips, glance, identity, images, keypairs, limits, neutron,
-                             neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas, neutron_routers,
-                             neutron_secgroups, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
-                             server_ips, server_metadata, servers, versions, volume_actions, volume_attachments,
-                             volume_limits, volume_snapshots, volume_types, volume_versions, volumes, zones)
+from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, keypairs, limits,
+                             network_proxies, neutron, neutron_floatingips, neutron_networks, neutron_ports,
+                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules,
+                             os_volumes, server_actions, server_interfaces, server_ips, server_metadata, servers,
+                             versions, volume_actions, volume_attachments, volume_limits, volume_snapshots,
+                             volume_types, volume_versions, volumes, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -109,6 +110,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
     _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
     _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
+    _compute("#1306", "GET", "/os-networks", network_proxies.list_networks, **PROXY),
+    _compute("#1307", "GET", "/os-networks/{network_id}", network_proxies.show_network, **PROXY),
+    _compute("#1308", "GET", "/os-tenant-networks", network_proxies.list_networks, **PROXY),
+    _compute("#1309", "GET", "/os-tenant-networks/{network_id}", network_proxies.show_network, **PROXY),
     _compute("#1401", "GET", "/os-floating-ips", floating_ips.list_floating_ips, **PROXY),
     _compute("#1402", "POST", "/os-floating-ips", floating_ips.create_floating_ip, **PROXY),
     _compute("#1403", "GET", "/os-floating-ips/{floating_ip_id}", floating_ips.show_floating_ip, **PROXY),
@@ -135,6 +140,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#206", "PUT", SERVER, servers.update_server),
     _compute("#207", "DELETE", SERVER, servers.delete_server),
     _compute("#301", "POST", SERVER + "/action", server_actions.server_action, actions=server_actions.ACTIONS),
+    _compute("#1607", "POST", SERVER + "/remote-consoles", consoles.create_remote_console, since=(2, 6)),
     _compute("#401", "GET", SERVER + "/metadata", server_metadata.list_metadata),
     _compute("#402", "PUT", SERVER + "/metadata", server_metadata.replace_metadata),
     _compute("#403", "POST", SERVER + "/metadata", server_metadata.merge_metadata),
@@ -159,6 +165,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1208", "POST", "/os-snapshots", os_volumes.create_snapshot, **PROXY),
     _compute("#1209", "GET", "/os-snapshots/{snapshot_id}", os_volumes.show_snapshot, **PROXY),
     _compute("#1210", "DELETE", "/os-snapshots/{snapshot_id}", os_volumes.delete_snapshot, **PROXY),
+    _compute("#1301", "GET", SERVER + "/os-interface", server_interfaces.list_interfaces),
+    _compute("#1302", "POST", SERVER + "/os-interface", server_interfaces.attach_interface),
+    _compute("#1303", "GET", SERVER + "/os-interface/{port_id}", server_interfaces.show_interface),
+    _compute("#1304", "DELETE", SERVER + "/os-interface/{port_id}", server_interfaces.detach_interface),
     # identity, relative to /identity
     _identity("#2201", "GET", "", identity.show),
     _identity("#2201", "GET", "/", identity.show),

@@ -273,8 +273,36 @@ def m0009_routers_floating_ips(db: Database) -> None:
     )
 
 
-@migrations(name="0010_volumes_snapshots_types")
-def m0010_volumes_snapshots_types(db: Database) -> None:
+@migrations(name="0010_console_tokens")
+def m0010_console_tokens(db: Database) -> None:
+    """Console URL tokens (domain/console_tokens.py): only the SHA-256 digest, bound to one server and one console
+    kind, with the expiry in seconds since the epoch. A server's rows go when it is stopped or deleted."""
+    db.executescript(
+        """
+        CREATE TABLE console_tokens (
+            digest TEXT PRIMARY KEY, server_id TEXT NOT NULL, kind TEXT NOT NULL, expires_at REAL NOT NULL);
+        CREATE INDEX console_tokens_server ON console_tokens(server_id);
+        CREATE INDEX console_tokens_expires ON console_tokens(expires_at);
+        """
+    )
+
+
+@migrations(name="0011_servernet_interfaces")
+def m0011_servernet_interfaces(db: Database) -> None:
+    """The ports each server is plugged into (compute/server_ports.py): the device tag, whether the server made the
+    port (then it goes with the server; a port handed in is only unbound), and the order the NICs were plugged."""
+    db.executescript(
+        """
+        CREATE TABLE server_interfaces (
+            port_id TEXT PRIMARY KEY, server_uuid TEXT NOT NULL, tag TEXT, made_by_server INTEGER NOT NULL,
+            position INTEGER NOT NULL);
+        CREATE INDEX server_interfaces_server ON server_interfaces(server_uuid);
+        """
+    )
+
+
+@migrations(name="0012_volumes_snapshots_types")
+def m0012_volumes_snapshots_types(db: Database) -> None:
     """Block storage (issue 19): volume types (with Cinder's default type), volumes, their attachments, snapshots
     and the projects' block storage quotas (apart from the compute ones: the resource names are Cinder's).
     Metadata, image metadata and extra specs are JSON objects in their rows."""
@@ -313,8 +341,8 @@ def m0010_volumes_snapshots_types(db: Database) -> None:
                                "is_public": 1, "extra_specs": "{}", "created_at": now})
 
 
-@migrations(name="0011_volume_attachments_tags")
-def m0011_volume_attachments_tags(db: Database) -> None:
+@migrations(name="0013_volume_attachments_tags")
+def m0013_volume_attachments_tags(db: Database) -> None:
     """Attachments (issue 20): the tag (2.49) and delete_on_termination (2.79) Nova keeps on its block device
     mapping, and the lookup by server."""
     db.executescript(
