@@ -16,9 +16,10 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.keys import (clock_key, config_key, consoles_key, flavors_key, identity_key, images_key,
-                                  keypairs_key, network_key, network_off_key, quotas_key, reconciler_key,
-                                  response_cache_key, servers_key)
+from nodecompute.api.dialects.volume import VOLUME
+from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, flavors_key, identity_key,
+                                  images_key, keypairs_key, network_key, network_off_key, quotas_key, reconciler_key,
+                                  response_cache_key, servers_key, volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
@@ -40,9 +41,9 @@ def create_app(cfg: Config, *, with_servers: bool = True,
                hypervisor_factory: Callable[[Config], Hypervisor] | None = None,
                hostnet_factory: Callable[[Config], Any] | None = None,
                clock: Clock = utcnow) -> web.Application:
-    """The root application: request ids, the faces (compute, identity, image, network; each a sub-application
-    with its dialect) and the cleanup contexts that open the services. More faces may be mounted until the app
-    starts. `hypervisor_factory` makes the (unopened) hypervisor and `hostnet_factory` the host networking
+    """The root application: request ids, the faces (compute, identity, image, network, volume; each a
+    sub-application with its dialect) and the cleanup contexts that open the services. More faces may be mounted
+    until the app starts. `hypervisor_factory` makes the (unopened) hypervisor and `hostnet_factory` the host networking
     adapter; tests hand in a scripted one and a recording one. `clock` (naive UTC now) reaches every service
     through its constructor; tests hand in one they move."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[faults.root_middleware])
@@ -55,13 +56,15 @@ def create_app(cfg: Config, *, with_servers: bool = True,
         app.cleanup_ctx.append(functools.partial(_servers_ctx, make_hypervisor=hypervisor_factory or _hypervisor))
     for route in face_routes("root"):
         app.router.add_route(route.method, route.path, route.handler)
-    for dialect in (OPENSTACK, IDENTITY, IMAGE, NETWORK):
+    for dialect in (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME):
         face.mount(app, dialect)
     return app
 
 
 async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
-    """SQLite store, bootstrap admin + clouds.yaml, identity and the API-only services."""
+    """SQLite store, bootstrap admin + clouds.yaml, identity and the API-only services (block storage included:
+    its files are qemu-img's, it needs no hypervisor)."""
+    from nodecompute.compute.block_storage import block_storage
     from nodecompute.compute.flavors import FlavorService
     from nodecompute.compute.images import ImageService, image_files
     from nodecompute.compute.keypairs import KeypairService
@@ -76,16 +79,20 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     quotas = QuotaService(store, cfg)
     images = ImageService(store, image_files(cfg), cfg, quotas, clock=clock)
     await images.requeue_interrupted_uploads()
+    blocks = block_storage(store, cfg, images, filemodes.guest_dir_access(cfg.libvirt_uri), clock)
+    await blocks.start()
     app[store_key] = store
     app[identity_key] = identity
     app[quotas_key] = quotas
     app[flavors_key] = FlavorService(store, clock)
     app[keypairs_key] = KeypairService(store, quotas, clock)
     app[images_key] = images
+    app[block_storage_key] = blocks
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield
     finally:
+        await blocks.close()
         identity.close()
         await store.close()
 
@@ -95,11 +102,11 @@ def prepare_data_dir(cfg: Config) -> None:
     daemon owns, recursively; anything else an operator put there is left alone (the directory is 0700 anyway)."""
     guest = filemodes.guest_dir_access(cfg.libvirt_uri)
     filemodes.make_dir(cfg.data_dir, guest)
-    access = filemodes.data_dir_access(cfg.data_dir, cfg.instances_dir, guest)
+    access = filemodes.data_dir_access(cfg.data_dir, cfg.instances_dir, guest, cfg.volumes_dir)
     changed = filemodes.apply_dir_access(cfg.data_dir, guest)
     db = cfg.db_path.name
     owned = {db, f"{db}-wal", f"{db}-shm", f"{db}-journal", "clouds.yaml", "admin-password", "libvirt",
-             cfg.images_dir.name, cfg.instances_dir.name}
+             cfg.images_dir.name, cfg.instances_dir.name, cfg.volumes_dir.name}
     for entry in sorted(cfg.data_dir.iterdir()):
         if entry.name in owned:
             changed += filemodes.enforce_tree(entry, access)
@@ -190,6 +197,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.compute.reconcile import Reconciler, Redo
     from nodecompute.compute.server_ports import ServerPorts
     from nodecompute.compute.servers import ServerService
+    from nodecompute.compute.volume_attach_side import LibvirtDiskPlug, LiveCopier
+    from nodecompute.compute.volume_attachments import VolumeAttachments
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt import displays
     from nodecompute.virt.console import ConsoleLogTrimmer
@@ -213,6 +222,11 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
                             ports=ServerPorts(store, cfg, app.get(network_key), clock))
     consoles = ConsoleService(store, guests, ttl=cfg.console.token_ttl, clock=clock)
     guests.on_consoles_gone = consoles.revoke  # stop and delete revoke the tokens and close open consoles
+    blocks = app[block_storage_key]
+    plug = LibvirtDiskPlug(hv, blocks.volumes.files.volumes_dir, cfg.volume.detach_attempts,
+                           cfg.volume.detach_wait_seconds)
+    attachments = VolumeAttachments(service, blocks, plug, clock)
+    blocks.attach_live_copies(LiveCopier(hv, attachments))
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache, reclaim=service.reclaim)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
@@ -224,11 +238,13 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
         await reconciler.at_start()
         listeners = await start_listeners(cfg, consoles)
         await service.ports.reconcile()
+        await attachments.at_start()
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic()),
                  asyncio.create_task(reconciler.reclaim_periodically())]
         app[servers_key] = service
         app[reconciler_key] = reconciler
+        app[volume_attachments_key] = attachments
         app[consoles_key] = consoles
         yield
     finally:

@@ -101,6 +101,27 @@ class QuotaConfig:
 
 
 @dataclass(frozen=True)
+class VolumeConfig:
+    # The block storage service at /volume (Cinder v3 at 3.0): its availability zone, the type of volumes created
+    # without one, the free space volume writes leave on the file system holding <data dir>/volumes, and the
+    # quota defaults of every project (Cinder's; -1 is unlimited; per-type quotas default to -1).
+    availability_zone: str = "nova"
+    default_volume_type: str = "__DEFAULT__"
+    reserved_mb: int = 0
+    quota_volumes: int = 10
+    quota_snapshots: int = 10
+    quota_gigabytes: int = 1000
+    quota_backups: int = 10
+    quota_backup_gigabytes: int = 1000
+    quota_groups: int = 10
+    per_volume_size_limit: int = -1
+    # Detaching a volume from a running guest: unplug requests and the wait after each for the guest to let go
+    # (Nova's [libvirt] device_detach_attempts and device_detach_timeout); then the volume stays in-use.
+    detach_attempts: int = 8
+    detach_wait_seconds: float = 20.0
+
+
+@dataclass(frozen=True)
 class ConsoleConfig:
     # noVNC's files (vnc_lite.html, core/, app/), unpacked by scripts/setup.sh. Empty: <virtualenv>/share/novnc.
     novnc_dir: str = ""
@@ -179,6 +200,7 @@ class Config:
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     network_quota: NetworkQuotaConfig = field(default_factory=NetworkQuotaConfig)
+    volume: VolumeConfig = field(default_factory=VolumeConfig)
 
     @property
     def db_path(self) -> Path:
@@ -187,6 +209,10 @@ class Config:
     @property
     def images_dir(self) -> Path:
         return self.data_dir / "images"
+
+    @property
+    def volumes_dir(self) -> Path:
+        return self.data_dir / "volumes"
 
     @property
     def instances_dir(self) -> Path:
@@ -218,7 +244,8 @@ class Config:
 
 
 _SECTIONS = {"server": ServerConfig, "identity": IdentityConfig, "compute": ComputeConfig, "quota": QuotaConfig,
-             "console": ConsoleConfig, "network": NetworkConfig, "network_quota": NetworkQuotaConfig}
+             "console": ConsoleConfig, "network": NetworkConfig, "network_quota": NetworkQuotaConfig,
+             "volume": VolumeConfig}
 _CHOICES = {
     ("compute", "virt_type"): ("auto", "kvm", "qemu"),
     ("compute", "config_drive_format"): ("iso9660", "vfat"),
@@ -246,6 +273,7 @@ _MINIMUM = {
     ("console", "vncauth_port_max"): 1,
     ("console", "vncauth_window"): 1,
     ("network", "mtu"): 68,
+    ("volume", "reserved_mb"): 0,
 }
 _PORTS = {("server", "listen_port"), ("console", "novncproxy_port"), ("console", "serialproxy_port"),
           ("console", "vncauth_port_min"), ("console", "vncauth_port_max")}

@@ -7,10 +7,10 @@ its mode explicitly as well, and at start the daemon brings what exists to these
 data directory made by an older version or by hand is tightened.
 
 Under qemu:///system QEMU runs as libvirt-qemu and must reach the guests' files. The directories on that path
-(the data directory, instances/, instances/<uuid>/ and instances/_base/) are then 0750 with group libvirt-qemu,
-and nothing else opens up: libvirt's DAC driver, with its default dynamic_ownership = 1, chowns each disk, base
-image, config drive and console log to libvirt-qemu while the guest runs and gives it back afterwards, so the files
-themselves stay 0600. (With dynamic_ownership = 0 the files would need group read and write for libvirt-qemu;
+(the data directory, instances/, instances/<uuid>/, instances/_base/ and volumes/) are then 0750 with group
+libvirt-qemu, and nothing else opens up: libvirt's DAC driver, with its default dynamic_ownership = 1, chowns each
+disk, base image, config drive and console log to libvirt-qemu while the guest runs and gives it back afterwards,
+so the files themselves stay 0600. (With dynamic_ownership = 0 the files would need group read and write for libvirt-qemu;
 that setting is not supported.)
 """
 from __future__ import annotations
@@ -65,9 +65,13 @@ def guest_dir_access(libvirt_uri: str) -> DirAccess:
     return DirAccess(GUEST_DIR_MODE, gid)
 
 
-def data_dir_access(data_dir: Path, instances_dir: Path, guest: DirAccess) -> Callable[[Path], DirAccess]:
-    """For enforce_tree: `guest` for the directories on the path to guest disks, PRIVATE for every other one."""
+def data_dir_access(data_dir: Path, instances_dir: Path, guest: DirAccess,
+                    volumes_dir: Path | None = None) -> Callable[[Path], DirAccess]:
+    """For enforce_tree: `guest` for the directories on the path to guest disks (attached volumes included),
+    PRIVATE for every other one."""
     on_guest_path = {Path(data_dir), Path(instances_dir), Path(instances_dir) / "_base"}
+    if volumes_dir is not None:
+        on_guest_path.add(Path(volumes_dir))
 
     def access(path: Path) -> DirAccess:
         return guest if path in on_guest_path or path.parent == instances_dir else PRIVATE

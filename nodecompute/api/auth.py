@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from nodecompute.api import faults
+from nodecompute.api.dialect import NOVA_URL_PROJECT
 from nodecompute.api.keys import config_key, context_key, identity_key
 from nodecompute.domain.errors import BadRequest, PolicyNotAuthorized
 from nodecompute.domain.models import AuthContext
@@ -19,9 +20,11 @@ def identity_url(request: web.Request) -> str:
     return f"{request.config_dict[config_key].public_url}/identity"
 
 
-def check_token(request: web.Request, check_url_project: bool) -> web.Response | None:
+def check_token(request: web.Request, check_url_project: bool,
+                url_project_message: str = NOVA_URL_PROJECT) -> web.Response | None:
     """Validate X-Auth-Token and keep the caller's context on the request; a 401 response when it is not valid.
-    With `check_url_project`, a `{project_id}` in the URL must be the token's project (400 otherwise)."""
+    With `check_url_project`, a `{project_id}` in the URL must be the token's project (400 otherwise, with
+    `url_project_message` formatted with `url` and `token`)."""
     ctx = request.config_dict[identity_key].validate(request.headers.get("X-Auth-Token"))
     if ctx is None:
         return faults.unauthorized(request, identity_url(request))
@@ -29,10 +32,7 @@ def check_token(request: web.Request, check_url_project: bool) -> web.Response |
     if check_url_project:
         url_project = request.match_info.get("project_id", "").lstrip("/")
         if url_project and url_project != ctx.project_id:
-            raise BadRequest(
-                f"Malformed request URL: URL's project_id '{url_project}' doesn't match Context's project_id "
-                f"'{ctx.project_id}'"
-            )
+            raise BadRequest(url_project_message.format(url=url_project, token=ctx.project_id))
     return None
 
 

@@ -31,6 +31,7 @@ LEGACY_V2: Version = (2, 0)
 FIRST_MICROVERSION: Version = (2, 1)
 STRICT = "strict"
 LEGACY = "legacy"  # Nova's legacy v2 validation: properties a schema does not name are dropped, not refused
+NOVA_URL_PROJECT = "Malformed request URL: URL's project_id '{url}' doesn't match Context's project_id '{token}'"
 
 
 class Versioned(Generic[T]):
@@ -106,10 +107,10 @@ class Faults:
 @dataclass(frozen=True)
 class Microversions:
     """Microversion negotiation of one version root (behaviour.md section 4): the service name of the
-    OpenStack-API-Version header, the legacy header, and the range served."""
+    OpenStack-API-Version header, the legacy header (None: the service has none), and the range served."""
 
     service: str
-    legacy_header: str
+    legacy_header: str | None
     min: Version
     max: Version
 
@@ -139,6 +140,7 @@ class Dialect:
     validation: Versioned[str] = Versioned(STRICT)
     unmatched_needs_token: bool = True  # an unknown path under a version root answers 401 before 404
     checks_url_project: bool = False  # a `{project_id}` in the URL must be the token's project (400 otherwise)
+    url_project_message: str = NOVA_URL_PROJECT  # formatted with `url` and `token`
     unknown_route: Callable[[str, str], ComputeError] = lambda method, path: NotFound()  # (method, root-relative path)
 
     @property

@@ -13,6 +13,7 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
+from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.microversions import version_text
 from nodecompute.api.nova_catalog import CATALOG, Operation
 from nodecompute.api.nova_operations import path_shape, version_key
@@ -20,7 +21,7 @@ from nodecompute.api.route_table import ROUTES
 from nodecompute.api.routing import Route
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK)
+FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME)
 
 HEADER = """# The nodecompute API
 
@@ -56,9 +57,10 @@ def _range(op: Operation) -> str:
 
 
 def _served_from(op: Operation, route: Route, dialect: Dialect) -> str:
+    """The microversions a route serves an operation at: "2.1", or "2.1 to 2.35" for one removed later."""
     floor = dialect.microversions.min if dialect.microversions else (2, 1)
     since = max([floor, version_key(op.min_version)] + ([route.since] if route.since else []))
-    return version_text(since)
+    return version_text(since) + (f" to {version_text(route.until)}" if route.until else "")
 
 
 def _catalog(dialect: Dialect) -> list[str]:
@@ -84,17 +86,20 @@ def _catalog(dialect: Dialect) -> list[str]:
 
 def _elsewhere(dialect: Dialect) -> list[str]:
     lines = ["## Served routes outside Nova's compute catalog", "",
-             "The version documents, the identity, image and network faces, and routes served in addition to "
-             "Nova's.", "",
+             "The version documents, the identity, image, network and volume faces, and routes served in addition "
+             "to Nova's. A versioned route is shown under its face's first version root (the volume face serves "
+             "the same routes under `/volume/v2`; compute and volume also with a `{project_id}` segment); an "
+             "action route lists its action keys.", "",
              "| face | method | path | token | operation |", "|---|---|---|---|---|"]
     for route in ROUTES:
         if route.face == "compute" and (route.actions or any(served_by(op, (route,)) for op in CATALOG)):
             continue
-        prefix = "" if route.face == "root" else next(d.prefix for d in FACES if d.routes[0].face == route.face)
-        where = prefix + ("/v2.1" if route.face == "compute" and route.versioned else "") + route.path
+        face = next((d for d in FACES if d.routes[0].face == route.face), None)
+        prefix = face.prefix if face else ""
+        where = prefix + (face.roots[0].path if face and route.versioned else "") + route.path
         where = (where or "/").replace("|", "\\|")
-        lines.append(f"| {route.face} | {route.method} | `{where}` | {'token' if route.token else ''} | "
-                     f"{route.op} |")
+        ops = route.op + "".join(f"; `{key}` {action.op}" for key, action in (route.actions or {}).items())
+        lines.append(f"| {route.face} | {route.method} | `{where}` | {'token' if route.token else ''} | {ops} |")
     return lines + [""]
 
 

@@ -140,7 +140,7 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
     request[bound_key] = bound
     try:
         if _needs_token(request, bound):
-            failure = auth.check_token(request, dialect.checks_url_project)
+            failure = auth.check_token(request, dialect.checks_url_project, dialect.url_project_message)
             if failure is not None:
                 return failure
         return await handler(request)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from nodecompute.api import identity_schemas
 from nodecompute.api.auth import context
-from nodecompute.api.keys import config_key, identity_key, images_key, network_key
+from nodecompute.api.keys import block_storage_key, config_key, identity_key, images_key, network_key
 from nodecompute.api.respond import Out, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
@@ -45,8 +45,10 @@ def _versions_view(out: Out, _: Any) -> Reply:
     return Reply({"versions": {"values": [_v3_doc(root), _v2_doc(root)]}}, headers={"Location": f"{root}/v3/"})
 
 
-def catalog(request: web.Request) -> list[dict[str, Any]]:
-    """One entry per service; every endpoint has id, interface, region, region_id and url (clients.md)."""
+def catalog(request: web.Request, project_id: str) -> list[dict[str, Any]]:
+    """One entry per service; every endpoint has id, interface, region, region_id and url (clients.md). Block
+    storage is Cinder v3 under two types, as DevStack registers it: `block-storage` (what openstacksdk and the CLI
+    look up first) and its alias `volumev3`, at /volume/v3/<project> (v2 is for the vendor dialects)."""
     cfg = request.config_dict[config_key]
     services = [("compute", "nova", f"{cfg.public_url}/compute/v2.1"),
                 ("identity", "keystone", f"{cfg.public_url}/identity/v3")]
@@ -54,6 +56,9 @@ def catalog(request: web.Request) -> list[dict[str, Any]]:
         services.append(("image", "glance", f"{cfg.public_url}/image"))
     if network_key in request.config_dict:  # only when networking runs on this host
         services.append(("network", "neutron", f"{cfg.public_url}/networking"))
+    if block_storage_key in request.config_dict:
+        volume_url = f"{cfg.public_url}/volume/v3/{project_id}"
+        services += [("block-storage", "cinder", volume_url), ("volumev3", "cinderv3", volume_url)]
     region = cfg.identity.region
     entries = []
     for service_type, name, url in services:
@@ -75,7 +80,7 @@ def token_body(request: web.Request, ctx: AuthContext, with_catalog: bool = True
         "audit_ids": [ctx.audit_id], "is_domain": False,
     }
     if with_catalog:
-        token["catalog"] = catalog(request)
+        token["catalog"] = catalog(request, ctx.project_id)
     return {"token": token}
 
 
@@ -181,7 +186,7 @@ def _access_view(out: Out, result: tuple[str, AuthContext]) -> dict:
                        "id": e["id"], "tenantId": ctx.project_id}
                       for e in entry["endpoints"] if e["interface"] == "public"],
         "endpoints_links": [],
-    } for entry in catalog(out.request)]
+    } for entry in catalog(out.request, ctx.project_id)]
     access = {
         "token": {"id": token, "issued_at": zulu(ctx.issued_at, micro=True),
                   "expires": zulu(ctx.expires_at), "tenant": tenant,

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from nodecompute.api.dialect import Bound, Dialect
 from nodecompute.caching import VersionedCache
+from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imp
     from nodecompute.compute.network_services import NetworkServices
     from nodecompute.compute.reconcile import Reconciler
     from nodecompute.compute.servers import ServerService
+    from nodecompute.compute.volume_attachments import VolumeAttachments
 
 config_key = web.AppKey("config", Config)
 clock_key: web.AppKey[Clock] = web.AppKey("clock")  # create_app's clock: naive UTC now
@@ -34,8 +36,10 @@ quotas_key = web.AppKey("quotas", QuotaService)
 flavors_key = web.AppKey("flavors", FlavorService)
 keypairs_key = web.AppKey("keypairs", KeypairService)
 images_key = web.AppKey("images", ImageService)
+block_storage_key = web.AppKey("block_storage", BlockStorage)  # volumes, snapshots, types, quotas (/volume)
 servers_key: web.AppKey[ServerService] = web.AppKey("servers")
 reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
+volume_attachments_key: web.AppKey[VolumeAttachments] = web.AppKey("volume_attachments")  # with the servers
 consoles_key: web.AppKey[ConsoleService] = web.AppKey("consoles")  # console URLs and tokens (with the servers)
 # the networking service (absent when networking is off on this host; `network_off_key` then says why)
 network_key: web.AppKey[NetworkServices] = web.AppKey("network")

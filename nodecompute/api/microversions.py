@@ -38,14 +38,17 @@ def _folded(headers: CIMultiDictProxy[str], name: str) -> str | None:
     return ",".join(value.strip() for value in values) if values else None
 
 
-def requested_text(headers: CIMultiDictProxy[str], service: str, legacy_header: str) -> str | None:
-    """The version string a request asks for, or None (microversion_parse.get_version)."""
+def requested_text(headers: CIMultiDictProxy[str], service: str, legacy_header: str | None) -> str | None:
+    """The version string a request asks for, or None (microversion_parse.get_version; Cinder has no legacy
+    header)."""
     standard = _folded(headers, STANDARD_HEADER)
     if standard:
         for item in reversed(standard.split(",")):
             parts = item.strip().split(None, 1)
             if len(parts) == 2 and parts[0].lower() == service.lower():
                 return parts[1].strip()
+    if legacy_header is None:
+        return None
     legacy = _folded(headers, legacy_header)
     return None if legacy is None else legacy.split(",")[-1].strip()
 
@@ -70,6 +73,7 @@ def add_headers(headers: CIMultiDict[str], mv: Microversions, version: Version) 
     """The served version in both headers, and both request headers added to `Vary` (kept beside any other)."""
     text = version_text(version)
     headers[STANDARD_HEADER] = f"{mv.service} {text}"
-    headers[mv.legacy_header] = text
-    ours = f"{STANDARD_HEADER}, {mv.legacy_header}"
+    if mv.legacy_header:
+        headers[mv.legacy_header] = text
+    ours = f"{STANDARD_HEADER}, {mv.legacy_header}" if mv.legacy_header else STANDARD_HEADER
     headers["Vary"] = f"{headers['Vary']}, {ours}" if headers.get("Vary") else ours

@@ -11,10 +11,12 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, instance_actions, keypairs, limits, neutron,
-                             network_proxies, neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas,
-                             neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules, server_actions,
-                             server_interfaces, server_ips, server_metadata, servers, versions, zones)
+from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, instance_actions,
+                             keypairs, limits, network_proxies, neutron, neutron_floatingips, neutron_networks, neutron_ports,
+                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules,
+                             os_volumes, server_actions, server_interfaces, server_ips, server_metadata, servers,
+                             versions, volume_actions, volume_attachments, volume_limits, volume_snapshots,
+                             volume_types, volume_versions, volumes, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -34,6 +36,10 @@ def _network(op: str, method: str, path: str, handler: Handler, token: bool = Tr
     return Route("network", op, method, path, handler, token=token)
 
 
+def _volume(op: str, method: str, path: str, handler: Handler, **kw) -> Route:
+    return Route("volume", op, method, path, handler, **kw)
+
+
 _public = {"token": False, "versioned": False}
 SERVER = "/servers/{server_id}"
 FLAVOR = "/flavors/{flavor_id}"
@@ -51,6 +57,8 @@ FLOATINGIP = "/v2.0/floatingips/{floatingip_id}"
 TOPOLOGY = "/v2.0/auto-allocated-topology/{project_id}"
 PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and volume proxies too)
 IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
+VOLUME, SNAPSHOT, VOLUME_TYPE = "/volumes/{volume_id}", "/snapshots/{snapshot_id}", "/types/{type_id}"
+QUOTA_SET = "/os-quota-sets/{tenant_id}"
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
@@ -144,6 +152,22 @@ ROUTES: tuple[Route, ...] = (
     _compute("#406", "DELETE", SERVER + "/metadata/{key}", server_metadata.delete_metadata_item),
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
+    # a server's volumes (attachments hot-plugged into its guest)
+    _compute("#1101", "GET", SERVER + "/os-volume_attachments", volume_attachments.list_attachments),
+    _compute("#1102", "POST", SERVER + "/os-volume_attachments", volume_attachments.attach),
+    _compute("#1103", "GET", SERVER + "/os-volume_attachments/{volume_id}", volume_attachments.show_attachment),
+    _compute("#1105", "DELETE", SERVER + "/os-volume_attachments/{volume_id}", volume_attachments.detach),
+    # Nova's block storage proxies, on the block storage service of the /volume face
+    _compute("#1201", "GET", "/os-volumes", os_volumes.list_volumes, **PROXY),
+    _compute("#1202", "GET", "/os-volumes/detail", os_volumes.list_volumes, **PROXY),
+    _compute("#1203", "POST", "/os-volumes", os_volumes.create_volume, **PROXY),
+    _compute("#1204", "GET", "/os-volumes/{volume_id}", os_volumes.show_volume, **PROXY),
+    _compute("#1205", "DELETE", "/os-volumes/{volume_id}", os_volumes.delete_volume, **PROXY),
+    _compute("#1206", "GET", "/os-snapshots", os_volumes.list_snapshots, **PROXY),
+    _compute("#1207", "GET", "/os-snapshots/detail", os_volumes.list_snapshots, **PROXY),
+    _compute("#1208", "POST", "/os-snapshots", os_volumes.create_snapshot, **PROXY),
+    _compute("#1209", "GET", "/os-snapshots/{snapshot_id}", os_volumes.show_snapshot, **PROXY),
+    _compute("#1210", "DELETE", "/os-snapshots/{snapshot_id}", os_volumes.delete_snapshot, **PROXY),
     _compute("#1301", "GET", SERVER + "/os-interface", server_interfaces.list_interfaces),
     _compute("#1302", "POST", SERVER + "/os-interface", server_interfaces.attach_interface),
     _compute("#1303", "GET", SERVER + "/os-interface/{port_id}", server_interfaces.show_interface),
@@ -222,6 +246,48 @@ ROUTES: tuple[Route, ...] = (
     _network("#2818", "GET", QUOTA, neutron_quotas.show_quota),
     _network("#2818", "PUT", QUOTA, neutron_quotas.update_quota),
     _network("#2818", "DELETE", QUOTA, neutron_quotas.delete_quota),
+    # block storage (Cinder v3 at 3.0 under /volume/v3, the same core under /volume/v2), relative to /volume
+    _volume("#1231", "GET", "", volume_versions.show, **_public),
+    _volume("#1231", "GET", "/", volume_versions.show, **_public),
+    _volume("volume:v3", "GET", "/v3", volume_versions.show, **_public),
+    _volume("volume:v3", "GET", "/v3/", volume_versions.show, **_public),
+    # ... and relative to each version root
+    _volume("#1214", "GET", "/types", volume_types.list_types),
+    _volume("volume:type-create", "POST", "/types", volume_types.create_type),
+    _volume("#1215", "GET", VOLUME_TYPE, volume_types.show_type),
+    _volume("volume:type-update", "PUT", VOLUME_TYPE, volume_types.update_type),
+    _volume("volume:type-delete", "DELETE", VOLUME_TYPE, volume_types.delete_type),
+    _volume("volume:extra-specs", "GET", VOLUME_TYPE + "/extra_specs", volume_types.list_extra_specs),
+    _volume("volume:extra-specs-set", "POST", VOLUME_TYPE + "/extra_specs", volume_types.set_extra_specs),
+    _volume("volume:extra-spec", "GET", VOLUME_TYPE + "/extra_specs/{key}", volume_types.show_extra_spec),
+    _volume("volume:extra-spec-set", "PUT", VOLUME_TYPE + "/extra_specs/{key}", volume_types.update_extra_spec),
+    _volume("volume:extra-spec-delete", "DELETE", VOLUME_TYPE + "/extra_specs/{key}",
+            volume_types.delete_extra_spec),
+    _volume("#1216", "GET", "/volumes", volumes.list_volumes),
+    _volume("#1217", "GET", "/volumes/detail", volumes.list_volumes),
+    _volume("#1218", "POST", "/volumes", volumes.create_volume),
+    _volume("#1219", "GET", VOLUME, volumes.show_volume),
+    _volume("#1220", "PUT", VOLUME, volumes.update_volume),
+    _volume("#1221", "DELETE", VOLUME, volumes.delete_volume),
+    _volume("volume:action", "POST", VOLUME + "/action", volume_actions.volume_action, actions=volume_actions.ACTIONS),
+    _volume("volume:metadata", "GET", VOLUME + "/metadata", volumes.list_metadata),
+    _volume("volume:metadata-merge", "POST", VOLUME + "/metadata", volumes.merge_metadata),
+    _volume("volume:metadata-replace", "PUT", VOLUME + "/metadata", volumes.replace_metadata),
+    _volume("volume:metadata-item", "GET", VOLUME + "/metadata/{key}", volumes.show_metadata_item),
+    _volume("volume:metadata-item-set", "PUT", VOLUME + "/metadata/{key}", volumes.set_metadata_item),
+    _volume("volume:metadata-item-delete", "DELETE", VOLUME + "/metadata/{key}", volumes.delete_metadata_item),
+    _volume("#1224", "GET", "/snapshots", volume_snapshots.list_snapshots),
+    _volume("#1225", "GET", "/snapshots/detail", volume_snapshots.list_snapshots),
+    _volume("#1227", "POST", "/snapshots", volume_snapshots.create_snapshot),
+    _volume("#1226", "GET", SNAPSHOT, volume_snapshots.show_snapshot),
+    _volume("#1228", "PUT", SNAPSHOT, volume_snapshots.update_snapshot),
+    _volume("#1229", "DELETE", SNAPSHOT, volume_snapshots.delete_snapshot),
+    _volume("volume:snapshot-action", "POST", SNAPSHOT + "/action", volume_snapshots.snapshot_action),
+    _volume("#1233", "GET", "/limits", volume_limits.show_limits),
+    _volume("volume:quota-defaults", "GET", QUOTA_SET + "/defaults", volume_limits.show_quota_defaults),
+    _volume("#1234", "GET", QUOTA_SET, volume_limits.show_quota_set),
+    _volume("volume:quota-update", "PUT", QUOTA_SET, volume_limits.update_quota_set),
+    _volume("volume:quota-delete", "DELETE", QUOTA_SET, volume_limits.delete_quota_set),
 )
 
 

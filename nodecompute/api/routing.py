@@ -28,7 +28,7 @@ class Action(NamedTuple):
 class Route(NamedTuple):
     """One row of the route table."""
 
-    face: str  # "root", "compute", "identity", "image", "network"
+    face: str  # "root", "compute", "identity", "image", "network", "volume"
     op: str
     method: str
     path: str

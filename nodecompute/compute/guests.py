@@ -68,6 +68,8 @@ class Guests:
         self.on_consoles_gone: Callable[[str], Awaitable[None]] | None = None
         # The server's NICs for its domain, their taps made (compute/server_ports.py); none without networking.
         self.interfaces: Callable[[Server], Awaitable[Sequence[domain_xml.InterfaceSpec]]] | None = None
+        # a server's attached volumes as disks (set by the attachments service, compute/volume_attachments.py)
+        self.volume_disks: Callable[[str], list[designer.GuestDisk]] = lambda server_uuid: []
 
     def instance_dir(self, server_uuid: str) -> Path:
         return self.cfg.instances_dir / server_uuid
@@ -111,12 +113,12 @@ class Guests:
         filemodes.create_file(self.console_log(server.uuid))
 
     def disks(self, server: Server) -> list[designer.GuestDisk]:
-        """The server's disks in boot order (volumes will follow the local ones)."""
+        """The server's disks in boot order: the local ones, then its attached volumes."""
         inst = self.instance_dir(server.uuid)
         return designer.image_backed_disks(
             root=str(inst / "disk"), ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
             swap=str(inst / "disk.swap") if server.swap else None,
-            config_drive=str(inst / "disk.config") if server.config_drive else None)
+            config_drive=str(inst / "disk.config") if server.config_drive else None) + self.volume_disks(server.uuid)
 
     def _domain_xml(self, server: Server, interfaces: Sequence[domain_xml.InterfaceSpec] = ()) -> str:
         spec = designer.design_domain(

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -271,6 +271,15 @@ class ImageService:
         before = self.clock() - timedelta(seconds=self.cfg.compute.deleted_retention)
         await self.store.write(images_db.purge_deleted, isotime(before))
 
+    async def delete_unfinished(self, image_id: str) -> bool:
+        """Delete an image that never got its data (queued or saving): what a volume upload that failed or was
+        interrupted leaves, as Cinder deletes it. True when deleted."""
+        image = self.store.read(images_db.get_image, image_id)
+        if image is None or image.status not in (QUEUED, SAVING):
+            return False
+        await self.store.write(images_db.mark_deleted, image_id, isotime(self.clock()))
+        return True
+
     async def requeue_interrupted_uploads(self) -> int:
         """At start: uploads a previous process was receiving can never finish; their images go back to queued."""
         return await self.store.write(images_db.requeue_saving, isotime(self.clock()))
@@ -298,6 +307,18 @@ class ImageService:
         except InvalidImage as exc:
             await asyncio.shield(self.store.write(_reset_upload_tx, image_id, self.clock()))
             raise errors.BadRequest(str(exc)) from None
+        except BaseException:
+            await asyncio.shield(self.store.write(_reset_upload_tx, image_id, self.clock()))
+            raise
+        return await self._commit_upload(image_id, stored)
+
+    async def upload_produced(self, ctx: AuthContext, image_id: str,
+                              produce: Callable[[], Awaitable[StoredImage]]) -> Image:
+        """queued -> saving -> active on bytes `produce()` puts in the store (a volume the block storage service
+        converts and the store adopts); on any failure the image goes back to queued and nothing stays stored."""
+        await self.store.write(_begin_upload_tx, ctx, image_id, self.clock())
+        try:
+            stored = await produce()
         except BaseException:
             await asyncio.shield(self.store.write(_reset_upload_tx, image_id, self.clock()))
             raise

@@ -12,7 +12,7 @@ import logging
 import secrets
 import traceback
 import uuid as uuidlib
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 import dataclasses
 from datetime import timedelta
 
@@ -84,6 +84,8 @@ class ServerService:
         self.actions = ServerActions(store, guests, self.tasks, clock, self.action_log)
         self.locks = ServerLocks(store, clock, self.action_log)
         self.interfaces = InterfaceService(store, self.ports, guests, self.tasks)
+        # a deleted server's volumes are let go (set by the attachments service, compute/volume_attachments.py)
+        self.release_volumes: Callable[[Server], Awaitable[None]] | None = None
 
     # ----- reads -------------------------------------------------------------------------------------------------
 
@@ -301,6 +303,8 @@ class ServerService:
     async def finish_delete(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)
         await self.ports.unplug_all(server.uuid)
+        if self.release_volumes is not None:
+            await self.release_volumes(server)
         await self.store.write(servers_db.mark_deleted, server.uuid, now=self.clock())
         await self.prune_base_cache()
         log.info("server %s deleted", server.uuid)

@@ -113,21 +113,24 @@ def delete_project(db: Database, project_id: str) -> None:
     db.execute("DELETE FROM project_quotas WHERE project_id = ?", [project_id])
     db.execute("DELETE FROM flavor_projects WHERE project_id = ?", [project_id])
     db.execute("DELETE FROM network_quotas WHERE project_id = ?", [project_id])
+    db.execute("DELETE FROM volume_quotas WHERE project_id = ?", [project_id])
     db.execute("DELETE FROM security_groups WHERE project_id = ?", [project_id])  # its ports are gone (refused else)
     db.execute("DELETE FROM projects WHERE id = ?", [project_id])  # role assignments and tokens cascade
 
 
 def project_resources(db: Database, project_id: str) -> dict[str, int]:
-    """What the project still owns in compute, image and network: servers and images not deleted, networks, ports,
-    routers and floating IPs."""
+    """What the project still owns in compute, image, network and block storage: servers and images not deleted,
+    networks, ports, routers, floating IPs, volumes and snapshots."""
     servers = db.execute("SELECT count(*) FROM servers WHERE project_id = ? AND deleted = 0", [project_id]).fetchone()
     images = db.execute("SELECT count(*) FROM images WHERE owner = ? AND deleted = 0", [project_id]).fetchone()
     networks = db.execute("SELECT count(*) FROM networks WHERE project_id = ?", [project_id]).fetchone()
     ports = db.execute("SELECT count(*) FROM ports WHERE project_id = ?", [project_id]).fetchone()
     routers = db.execute("SELECT count(*) FROM routers WHERE project_id = ?", [project_id]).fetchone()
     fips = db.execute("SELECT count(*) FROM floatingips WHERE project_id = ?", [project_id]).fetchone()
+    volumes = db.execute("SELECT count(*) FROM volumes WHERE project_id = ?", [project_id]).fetchone()
+    snapshots = db.execute("SELECT count(*) FROM volume_snapshots WHERE project_id = ?", [project_id]).fetchone()
     return {"servers": servers[0], "images": images[0], "networks": networks[0], "ports": ports[0],
-            "routers": routers[0], "floating IPs": fips[0]}
+            "routers": routers[0], "floating IPs": fips[0], "volumes": volumes[0], "snapshots": snapshots[0]}
 
 
 def delete_user_tokens(db: Database, user_id: str) -> int:

@@ -3,6 +3,7 @@ a change to the schema is a new function at the end."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime, timezone
 
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
@@ -318,6 +319,57 @@ def m0012_server_actions_locks_and_records(db: Database) -> None:
             action_id INTEGER NOT NULL REFERENCES instance_actions(id) ON DELETE CASCADE, event TEXT NOT NULL,
             start_time TEXT NOT NULL, finish_time TEXT, result TEXT, traceback TEXT, details TEXT, host TEXT);
         CREATE INDEX instance_action_events_action ON instance_action_events(action_id);
+
+
+@migrations(name="0013_volumes_snapshots_types")
+def m0013_volumes_snapshots_types(db: Database) -> None:
+    """Block storage (issue 19): volume types (with Cinder's default type), volumes, their attachments, snapshots
+    and the projects' block storage quotas (apart from the compute ones: the resource names are Cinder's).
+    Metadata, image metadata and extra specs are JSON objects in their rows."""
+    db.executescript(
+        """
+        CREATE TABLE volume_types (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT, is_public INTEGER NOT NULL DEFAULT 1,
+            extra_specs TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, updated_at TEXT);
+        CREATE TABLE volumes (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL,
+            user_id TEXT NOT NULL, name TEXT, description TEXT, size INTEGER NOT NULL, status TEXT NOT NULL,
+            availability_zone TEXT NOT NULL, volume_type_id TEXT NOT NULL REFERENCES volume_types(id),
+            snapshot_id TEXT, source_volid TEXT, image_id TEXT, bootable INTEGER NOT NULL DEFAULT 0,
+            metadata TEXT NOT NULL DEFAULT '{}', image_metadata TEXT, previous_status TEXT, extend_to INTEGER,
+            upload_image_id TEXT, created_at TEXT NOT NULL, updated_at TEXT);
+        CREATE INDEX volumes_project ON volumes(project_id, created_at);
+        CREATE TABLE volume_attachments (
+            id TEXT PRIMARY KEY, volume_id TEXT NOT NULL REFERENCES volumes(id), server_id TEXT NOT NULL,
+            device TEXT, attached_host TEXT, attached_at TEXT);
+        CREATE INDEX volume_attachments_volume ON volume_attachments(volume_id);
+        CREATE TABLE volume_snapshots (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            volume_id TEXT NOT NULL REFERENCES volumes(id), project_id TEXT NOT NULL, user_id TEXT NOT NULL,
+            name TEXT, description TEXT, size INTEGER NOT NULL, status TEXT NOT NULL,
+            progress TEXT NOT NULL DEFAULT '0%', volume_type_id TEXT, metadata TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL, updated_at TEXT);
+        CREATE INDEX volume_snapshots_project ON volume_snapshots(project_id, created_at);
+        CREATE INDEX volume_snapshots_volume ON volume_snapshots(volume_id);
+        CREATE TABLE volume_quotas (
+            project_id TEXT NOT NULL, resource TEXT NOT NULL, hard_limit INTEGER NOT NULL,
+            PRIMARY KEY (project_id, resource));
+        """
+    )
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    db["volume_types"].insert({"id": str(uuid.uuid4()), "name": "__DEFAULT__", "description": "Default Volume Type",
+                               "is_public": 1, "extra_specs": "{}", "created_at": now})
+
+
+@migrations(name="0014_volume_attachments_tags")
+def m0014_volume_attachments_tags(db: Database) -> None:
+    """Attachments (issue 20): the tag (2.49) and delete_on_termination (2.79) Nova keeps on its block device
+    mapping, and the lookup by server."""
+    db.executescript(
+        """
+        ALTER TABLE volume_attachments ADD COLUMN tag TEXT;
+        ALTER TABLE volume_attachments ADD COLUMN delete_on_termination INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX volume_attachments_server ON volume_attachments(server_id);
         """
     )
 

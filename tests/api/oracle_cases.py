@@ -15,12 +15,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nodecompute.api.keys import identity_key, images_key, servers_key
+from nodecompute.api.keys import block_storage_key, identity_key, images_key, servers_key, volume_attachments_key
 from nodecompute.app import store_key
 from nodecompute.db import servers as servers_db
 from nodecompute.domain import states
 from nodecompute.domain.models import utcnow
 from nodecompute.api.nova_operations import ACTION, version_key
+from nodecompute.domain.volume_models import AttachRequest, VolumeCreate
+from tests.api.attachment_fakes import RecordingPlug
 from tests.api.helpers import Api
 from tests.api.test_keypairs import ED25519_KEY
 
@@ -333,6 +335,65 @@ def _console(body: dict) -> Case:
     return case
 
 
+# Nova's os-volumes samples show an attached volume; the proxies' volumes here are detached (`attachments: [{}]`)
+DETACHED = tuple(f"missing {where}.attachments[].{key}" for where in ("volume", "volumes[]")
+                 for key in ("device", "id", "serverId", "volumeId"))
+
+
+async def _volume(world: World) -> str:
+    """An available volume of the admin's (block storage quotas lifted: every version of every case makes some)."""
+    app = world.api.client.server.app
+    block = app[block_storage_key]
+    ctx = app[identity_key].validate(world.admin)
+    await block.quotas.update(ctx.project_id, {"volumes": -1, "gigabytes": -1, "snapshots": -1})
+    volume = await block.volumes.create(ctx, VolumeCreate(size=1, name=world.name("vol")))
+    await block.wait_idle()
+    return volume.id
+
+
+async def _snapshot(world: World) -> str:
+    app = world.api.client.server.app
+    block = app[block_storage_key]
+    snapshot = await block.snapshots.create(app[identity_key].validate(world.admin), await _volume(world),
+                                            world.name("snap"), None, False)
+    await block.wait_idle()
+    return snapshot.id
+
+
+def _volumes(path: str, **kw: Any) -> Case:
+    async def case(world: World, version: str) -> Call:
+        volume_id = await _volume(world)
+        return Call(path.format(volume=volume_id), kw.get("body"), optional=DETACHED)
+    return case
+
+
+def _snapshots(path: str) -> Case:
+    async def case(world: World, version: str) -> Call:
+        return Call(path.format(snapshot=await _snapshot(world)))
+    return case
+
+
+async def _attached(world: World) -> str:
+    """A volume attached to the shared server (libvirt's test driver has no hot-plug: a recording plug)."""
+    app = world.api.client.server.app
+    attachments = app[volume_attachments_key]
+    if not isinstance(attachments.plug, RecordingPlug):
+        attachments.plug = RecordingPlug()
+    volume_id = await _volume(world)
+    await attachments.attach(app[identity_key].validate(world.admin), world.server_id, AttachRequest(volume_id))
+    return volume_id
+
+
+def _attachments(path: str, attach: bool = True) -> Case:
+    async def case(world: World, version: str) -> Call:
+        volume_id = await _attached(world) if attach else await _volume(world)
+        body = None if attach else {"volumeAttachment": {"volumeId": volume_id}}
+        return Call(path.format(server=world.server_id, volume=volume_id), body)
+    return case
+
+
+async def _create_snapshot(world: World, version: str) -> Call:
+    return Call("/os-snapshots", {"snapshot": {"volume_id": await _volume(world), "display_name": "snap"}})
 async def _floating_ip(world: World) -> str:
     """A new floating IP of the world's project, from the external network (`public`, the oracle world's)."""
     return (await world.call("POST", "/os-floating-ips", {"pool": "public"}, ok=200))["floating_ip"]["id"]
@@ -456,6 +517,23 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("DELETE", SERVER + "/metadata/{key}", None): _server_meta_item(),
     ("GET", SERVER + "/ips", None): _fixed("/servers/{server}/ips"),
     ("GET", SERVER + "/ips/{network_label}", None): _ips_by_label,
+    ("GET", "/os-volumes", None): _volumes("/os-volumes"),
+    ("GET", "/os-volumes/detail", None): _volumes("/os-volumes/detail"),
+    ("POST", "/os-volumes", None): _volumes("/os-volumes", body={"volume": {"size": 1, "display_name": "n"}}),
+    ("GET", "/os-volumes/{volume_id}", None): _volumes("/os-volumes/{volume}"),
+    ("DELETE", "/os-volumes/{volume_id}", None): _volumes("/os-volumes/{volume}"),
+    ("GET", "/os-snapshots", None): _snapshots("/os-snapshots"),
+    ("GET", "/os-snapshots/detail", None): _snapshots("/os-snapshots/detail"),
+    ("POST", "/os-snapshots", None): _create_snapshot,
+    ("GET", SERVER + "/os-volume_attachments", None): _attachments("/servers/{server}/os-volume_attachments"),
+    ("POST", SERVER + "/os-volume_attachments", None): _attachments("/servers/{server}/os-volume_attachments",
+                                                                    attach=False),
+    ("GET", SERVER + "/os-volume_attachments/{volume_id}", None): _attachments(
+        "/servers/{server}/os-volume_attachments/{volume}"),
+    ("DELETE", SERVER + "/os-volume_attachments/{volume_id}", None): _attachments(
+        "/servers/{server}/os-volume_attachments/{volume}"),
+    ("GET", "/os-snapshots/{snapshot_id}", None): _snapshots("/os-snapshots/{snapshot}"),
+    ("DELETE", "/os-snapshots/{snapshot_id}", None): _snapshots("/os-snapshots/{snapshot}"),
     ("GET", SERVER + "/os-interface", None): _fixed("/servers/{server}/os-interface"),
     ("POST", SERVER + "/os-interface", None): _attach_interface,
     ("GET", SERVER + "/os-interface/{port_id}", None): _interface,

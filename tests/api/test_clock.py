@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from nodecompute.api.keys import servers_key
+from nodecompute.api.keys import block_storage_key, servers_key
 from nodecompute.app import create_app
 from nodecompute.db import servers as servers_db
 from tests.api.helpers import Api, assert_keystone_error, upload_raw_image
@@ -73,3 +73,23 @@ async def test_rows_and_views_carry_the_injected_time(clocked):
     assert (await api.delete(f"/servers/{server_id}", admin)).status == 204
     since = (await (await api.get("/servers/detail?changes-since=2031-02-03T05:00:00Z", admin)).json())["servers"]
     assert [(s["id"], s["status"], s["updated"]) for s in since] == [(server_id, "DELETED", "2031-02-03T05:10:06Z")]
+
+
+async def test_block_storage_rows_carry_the_injected_time(clocked):
+    from tests.api.volume_helpers import Cinder
+
+    api, clock = clocked
+    cinder = Cinder(api, await api.token("admin", "admin-secret", "admin"))
+    volume = await cinder.create(name="v")
+    assert (volume["created_at"], volume["updated_at"]) == ("2031-02-03T04:05:06.789000",) * 2
+    clock.move(minutes=1)
+    snapshot = await cinder.snapshot(volume["id"])
+    assert snapshot["created_at"] == "2031-02-03T04:06:06.789000"
+    clock.move(minutes=1)
+    await cinder.ok("PUT", f"/volumes/{volume['id']}", 200, json={"volume": {"name": "w"}})
+    assert (await cinder.show(volume["id"]))["updated_at"] == "2031-02-03T04:07:06.789000"
+    made = await cinder.ok("POST", "/types", 200, json={"volume_type": {"name": "gold"}})
+    clock.move(minutes=1)
+    await cinder.ok("PUT", f"/types/{made['volume_type']['id']}", 200, json={"volume_type": {"description": "d"}})
+    shown = api.client.server.app[block_storage_key].types.get(cinder.ctx, made["volume_type"]["id"])  # no times in
+    assert (shown.created_at, shown.updated_at) == (START + timedelta(minutes=2), START + timedelta(minutes=3))  # views

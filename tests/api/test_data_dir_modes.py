@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from nodecompute import filemodes
-from nodecompute.api.keys import servers_key
+from nodecompute.api.keys import block_storage_key, identity_key, servers_key
 from nodecompute.app import create_app
 from nodecompute.db import servers as servers_db
+from nodecompute.domain.volume_models import VolumeCreate
 from nodecompute.virt.console import trim_console_log
 from tests.api.helpers import Api
 from tests.api.test_images import Glance, make_disk
@@ -62,9 +63,15 @@ async def test_state_is_private_after_start_import_and_create(umask_022, aiohttp
         log = inst / "console.log"
         log.write_bytes(b"x" * 200_000)
         assert trim_console_log(log, 65536) > 0  # makes console.log.0
+        block = client.server.app[block_storage_key]
+        ctx = client.server.app[identity_key].validate(admin)
+        volume = await block.volumes.create(ctx, VolumeCreate(size=1))
+        await block.wait_idle()
+        await block.snapshots.create(ctx, volume.id, None, None, False)
+        await block.wait_idle()
         found = modes(cfg.data_dir)
         assert {"nodecompute.db", "nodecompute.db-wal", "nodecompute.db-shm", "clouds.yaml", "images",
-                f"instances/{server_id}/console.log.0", "instances/_base"} <= set(found)
+                f"instances/{server_id}/console.log.0", "instances/_base", f"volumes/volume-{volume.id}"} <= set(found)
         assert not_private(cfg.data_dir) == {}
     finally:
         # test:///default is shared by the whole process and names domains by serial: leave no domain behind.
@@ -80,10 +87,10 @@ async def test_an_open_data_dir_is_tightened_at_start(umask_022, aiohttp_client,
     outside.write_text("not under the data dir")
     outside.chmod(0o644)
     data.chmod(0o755)
-    for name in ("images", "instances/1234/", "instances/_base", "libvirt/etc", "libvirt/run/qemu"):
+    for name in ("images", "instances/1234/", "instances/_base", "libvirt/etc", "libvirt/run/qemu", "volumes"):
         (data / name).mkdir(parents=True, mode=0o755)
     for name in ("nodecompute.db", "clouds.yaml", "images/abc", "instances/1234/console.log", "instances/1234/disk",
-                 "libvirt/etc/qemu.conf", "libvirt/run/qemu/x.pid"):
+                 "libvirt/etc/qemu.conf", "libvirt/run/qemu/x.pid", "volumes/volume-copied-by-hand"):
         (data / name).write_bytes(b"")
         (data / name).chmod(0o644)
     (data / "nodecompute.db").unlink()  # an empty file is not a database; let the app make a real one
@@ -103,7 +110,15 @@ async def test_under_system_the_guest_path_is_opened_to_libvirt_qemu_at_start(ai
     """Before the first build: a private instances/_base made by that build would keep libvirt-qemu from the base."""
     gid = 4242 if os.geteuid() == 0 else os.getgid()
     monkeypatch.setattr(filemodes, "guest_dir_access", lambda uri: filemodes.DirAccess(0o750, gid))
-    await aiohttp_client(create_app(cfg))
+    client = await aiohttp_client(create_app(cfg))
     for path in (cfg.data_dir, cfg.instances_dir, cfg.instances_dir / "_base"):
         assert (stat.S_IMODE(path.stat().st_mode), path.stat().st_gid) == (0o750, gid), path
     assert not_private(cfg.data_dir) == {".": "0o750", "instances": "0o750", "instances/_base": "0o750"}
+    # the volumes directory is on the guest path too (attached volumes), the volume files stay private
+    block = client.server.app[block_storage_key]
+    ctx = client.server.app[identity_key].validate(await Api(client).token("admin", "admin-secret", "admin"))
+    await block.volumes.create(ctx, VolumeCreate(size=1))
+    await block.wait_idle()
+    assert (stat.S_IMODE(cfg.volumes_dir.stat().st_mode), cfg.volumes_dir.stat().st_gid) == (0o750, gid)
+    assert not_private(cfg.data_dir) == {".": "0o750", "instances": "0o750", "instances/_base": "0o750",
+                                         "volumes": "0o750"}

@@ -1,7 +1,7 @@
 """No request body, well-formed or not, gets a 5xx (behaviour.md section 1): every JSON-accepting route of the route
-tables (compute, identity, Glance, Neutron) is walked with a valid sample body in which each value in turn is
-replaced by a value of the wrong type, an integer far beyond 64 bits, a float overflow, deep nesting; and with whole
-bodies that are deeply nested, not objects, or not JSON. Refusals keep each service's fault shape.
+tables (compute, identity, Glance, Neutron, block storage) is walked with a valid sample body in which each value
+in turn is replaced by a value of the wrong type, an integer far beyond 64 bits, a float overflow, deep nesting; and
+with whole bodies that are deeply nested, not objects, or not JSON. Refusals keep each service's fault shape.
 """
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ import pytest
 from nodecompute.compute import server_interfaces
 
 from nodecompute.api import glance
-from nodecompute.api.keys import identity_key, images_key
+from nodecompute.api.keys import block_storage_key, identity_key, images_key
 from nodecompute.api.route_table import ROUTES
+from nodecompute.domain.volume_models import VolumeCreate
 from tests.api.helpers import Api, assert_fault, assert_keystone_error
 from tests.api.test_servers_api import (  # noqa: F401 (api, servers_api are fixtures)
     _insert, _project_id, _wait_idle, api, servers_api)
@@ -76,6 +77,8 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("POST", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
+    ("POST", "/servers/{server_id}/os-volume_attachments"): [{"volumeAttachment": {"volumeId": "VOLUME",
+                                                                                    "device": "/dev/vdb"}}],
     ("POST", "/servers/{server_id}/os-interface"): [{"interfaceAttachment": {
         "net_id": "6a1a5c4e-0000-4000-8000-000000000000", "fixed_ips": [{"ip_address": "198.18.200.60"}]}}],
     ("POST", "/identity/v3/auth/tokens"): [V3_PASSWORD, V3_TOKEN],
@@ -129,6 +132,37 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
         "ip_protocol": "udp", "from_port": 53, "to_port": 53, "cidr": "198.18.0.0/16"}}],
     ("PUT", "/networking/v2.0/quotas/{project_id}"): [{"quota": {"network": 50, "subnet": 50, "port": 100,
                                                                  "force": True}}],
+    ("POST", "/os-volumes"): [{"volume": {"size": 1, "display_name": "n", "display_description": "d",
+                                          "volume_type": "__DEFAULT__", "metadata": {"k": "v"},
+                                          "availability_zone": "nova", "snapshot_id": "SNAPSHOT"}}],
+    ("POST", "/os-snapshots"): [{"snapshot": {"volume_id": "VOLUME", "force": True, "display_name": "n",
+                                              "display_description": "d"}}],
+    ("POST", "/volume/v3/types"): [{"volume_type": {"name": "t", "description": "d", "extra_specs": {"k": "v"},
+                                                    "os-volume-type-access:is_public": True}}],
+    ("PUT", "/volume/v3/types/{type_id}"): [{"volume_type": {"name": "t2", "description": "d", "is_public": True}}],
+    ("POST", "/volume/v3/types/{type_id}/extra_specs"): [{"extra_specs": {"k": "v", "n": None}}],
+    ("PUT", "/volume/v3/types/{type_id}/extra_specs/{key}"): [{"k": "v"}],
+    ("POST", "/volume/v3/volumes"): [{"volume": {"size": 1, "name": "n", "description": "d",
+                                                 "volume_type": "__DEFAULT__", "availability_zone": "nova",
+                                                 "metadata": {"k": "v"}, "snapshot_id": "SNAPSHOT",
+                                                 "imageRef": "IMAGE", "source_volid": "VOLUME",
+                                                 "multiattach": False},
+                                      "OS-SCH-HNT:scheduler_hints": {"same_host": []}}],
+    ("PUT", "/volume/v3/volumes/{volume_id}"): [{"volume": {"name": "n", "description": "d",
+                                                            "metadata": {"k": "v"}}}],
+    ("POST", "/volume/v3/volumes/{volume_id}/action"): [
+        {"os-extend": {"new_size": 2}}, {"os-set_bootable": {"bootable": True}},
+        {"os-volume_upload_image": {"image_name": "i", "force": False, "disk_format": "qcow2",
+                                    "container_format": "bare"}}],  # qcow2: a raw 1 GiB image is slow to hash
+    ("POST", "/volume/v3/volumes/{volume_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/volume/v3/volumes/{volume_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/volume/v3/volumes/{volume_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
+    ("POST", "/volume/v3/snapshots"): [{"snapshot": {"volume_id": "VOLUME", "name": "n", "description": "d",
+                                                     "force": True, "metadata": {"k": "v"}}}],
+    ("PUT", "/volume/v3/snapshots/{snapshot_id}"): [{"snapshot": {"name": "n", "description": "d"}}],
+    ("POST", "/volume/v3/snapshots/{snapshot_id}/action"): [{"fcx-restore": {}}, {"os-reset_status": None}],
+    ("PUT", "/volume/v3/os-quota-sets/{tenant_id}"): [{"quota_set": {"volumes": 20, "gigabytes": 2000,
+                                                                     "snapshots": 20, "id": "x"}}],
     ("POST", "/networking/v2.0/routers"): [{"router": {
         "name": "r", "description": "d", "admin_state_up": True, "project_id": "PROJECT", "external_gateway_info": {
             "network_id": "EXTERNAL", "enable_snat": True,
@@ -150,9 +184,11 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
 
 
 def _table() -> list[tuple[str, str]]:
-    """(method, path) of every route: compute relative to /compute/v2.1, identity, image and network from the root."""
+    """(method, path) of every route: compute relative to /compute/v2.1, identity, image, network and volume (its v3
+    root) from the root."""
     prefix = {"identity": "/identity", "image": "/image", "network": "/networking"}
     rows = [(r.method, r.path) for r in ROUTES if r.face == "compute" and r.versioned]
+    rows += [(r.method, "/volume/v3" + r.path) for r in ROUTES if r.face == "volume" and r.versioned]
     return rows + [(r.method, prefix[r.face] + r.path) for r in ROUTES if r.face in prefix]
 
 
@@ -248,6 +284,12 @@ async def world(api: Api, admin_token, monkeypatch):
     subnet = (await made.json())["subnet"]["id"]
     made = await api.client.post("/networking/v2.0/ports", json={"port": {"network_id": network}}, headers=headers)
     port = (await made.json())["port"]
+    block = app[block_storage_key]
+    volume = await block.volumes.create(ctx, VolumeCreate(size=1, name="walk"))
+    await block.wait_idle()
+    snapshot = await block.snapshots.create(ctx, volume.id, "walk", None, False)
+    volume_type = await block.types.create(ctx, "walk", None, {}, True)
+    await block.wait_idle()
     made = await api.client.post("/networking/v2.0/security-groups", headers=headers,
                                  json={"security_group": {"name": "walk"}})
     group = (await made.json())["security_group"]["id"]
@@ -255,8 +297,9 @@ async def world(api: Api, admin_token, monkeypatch):
             "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
             "TOKEN": admin_token, "{network_id}": network, "NETWORK": network, "{subnet_id}": subnet,
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
-            "{security_group_id}": group, "USERGROUP": group,
-            "{alias}": "quotas", **await _l3_world(api, headers, network, subnet, port)}
+            "{alias}": "quotas", "{volume_id}": volume.id, "VOLUME": volume.id, "{snapshot_id}": snapshot.id,
+            "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id, "{security_group_id}": group, "USERGROUP": group,
+            **await _l3_world(api, headers, network, subnet, port)}
 
 
 def _fill(text: str, world: dict[str, str]) -> str:
@@ -266,8 +309,8 @@ def _fill(text: str, world: dict[str, str]) -> str:
 
 
 def _url(path: str) -> str:
-    """Identity and Glance paths are absolute; compute paths are relative to /compute/v2.1."""
-    return path if path.startswith(("/identity", "/image/", "/networking")) else "/compute/v2.1" + path
+    """Identity, Glance, Neutron and volume paths are absolute; compute paths are relative to /compute/v2.1."""
+    return path if path.startswith(("/identity", "/image/", "/networking", "/volume/")) else "/compute/v2.1" + path
 
 
 def _fault_shape_ok(url: str, status: int, doc: Any) -> bool:
@@ -310,6 +353,7 @@ async def test_no_body_gives_a_5xx(api, world, route):
         if status >= 500:
             failures.append((raw[:200], status, text[:300]))
     await _wait_idle(api)
+    await api.client.server.app[block_storage_key].wait_idle()
     assert failures == [], failures
 
 
@@ -317,7 +361,10 @@ async def test_no_body_gives_a_5xx(api, world, route):
 QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/detail", "/images", "/images/detail",
                 "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
                 "/image/v2/images", "/networking/v2.0/networks", "/networking/v2.0/subnets", "/networking/v2.0/ports",
-                "/networking/v2.0/networks/{network_id}", "/networking/v2.0/routers", "/networking/v2.0/floatingips",
+                "/networking/v2.0/networks/{network_id}", "/os-volumes", "/os-volumes/detail", "/os-snapshots",
+                "/os-snapshots/detail", "/volume/v3/volumes", "/volume/v3/volumes/detail", "/volume/v3/snapshots",
+                "/volume/v3/snapshots/detail", "/volume/v3/types", "/volume/v3/limits",
+                "/volume/v3/os-quota-sets/{tenant_id}", "/networking/v2.0/routers", "/networking/v2.0/floatingips",
                 "/networking/v2.0/routers/{router_id}", "/networking/v2.0/floatingips/{floatingip_id}",
                 "/networking/v2.0/auto-allocated-topology/{project_id}", "/os-floating-ips", "/os-floating-ip-pools",
                 "/networking/v2.0/security-groups", "/networking/v2.0/security-group-rules", "/os-security-groups",
@@ -328,6 +375,7 @@ QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "
               "nocatalog", "custom_prop", "fields", "page_reverse", "admin_state_up", "mtu", "fixed_ips",
               "device_owner", "network_id", "ip_version", "shared", "router:external", "revision_number",
               "external_gateway_info", "floating_ip_address", "port_id", "router_id", "is_default",
+              "usage", "metadata", "bootable", "size", "display_name", "volume_id",
               "offset", "direction", "protocol", "port_range_min", "ethertype", "remote_ip_prefix",
               "security_group_id", "remote_group_id")
 QUERY_VALUES = ("9" * 40, "-" + "9" * 40, "in:" + "9" * 40, "[")

@@ -160,6 +160,22 @@ def test_delete_project_refused_while_it_owns_networks_and_cleans_its_network_ro
     assert db.execute("SELECT count(*) FROM security_groups").fetchone()[0] == 0
 
 
+def test_delete_project_refused_while_it_owns_volumes_and_drops_its_volume_quotas(nc, db):
+    nc("project", "create", "demo")
+    project = identity_db.find_project(db, "demo")
+    type_id = db.execute("SELECT id FROM volume_types").fetchone()[0]
+    db.execute("INSERT INTO volumes (id, project_id, user_id, size, status, availability_zone, volume_type_id, "
+               "created_at) VALUES ('v1', ?, 'u', 1, 'available', 'nova', ?, 'x')", [project.id, type_id])
+    db.execute("INSERT INTO volume_quotas VALUES (?, 'volumes', 3)", [project.id])
+    db.conn.commit()
+    code, _, err = nc("project", "delete", "demo")
+    assert code == 1 and "still owns 1 volumes" in err
+    db.execute("DELETE FROM volumes WHERE id = 'v1'")
+    db.conn.commit()
+    assert nc("project", "delete", "demo")[0] == 0
+    assert db.execute("SELECT count(*) FROM volume_quotas").fetchone()[0] == 0
+
+
 def test_bootstrap_admin_cannot_be_disabled_or_deleted(nc, db):
     for args in (("user", "disable", "admin"), ("user", "delete", "admin"), ("project", "disable", "admin"),
                  ("project", "delete", "admin")):

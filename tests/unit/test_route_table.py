@@ -12,12 +12,13 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
+from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.nova_catalog import CATALOG
 from nodecompute.api.nova_operations import version_key
 from nodecompute.api.respond import RawBody
 from nodecompute.api.route_table import ROUTES
 
-DIALECTS = (OPENSTACK, IDENTITY, IMAGE, NETWORK)
+DIALECTS = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME)
 OP_ID = re.compile(r"^(#\d+|[a-z]+:[a-z0-9.-]+)$")
 # The paths that needed no token before the table existed (auth.PUBLIC_PATHS): the rows' token flags give them.
 PUBLIC = {
@@ -26,6 +27,7 @@ PUBLIC = {
     "/identity/v3/auth/tokens", "/identity/v2.0/tokens",
     "/image", "/image/", "/image/versions",
     "/networking", "/networking/",
+    "/volume", "/volume/", "/volume/v3", "/volume/v3/",
 }
 
 
@@ -64,8 +66,19 @@ def test_row_numbers_agree_with_novas_catalog():
 
 def test_every_action_key_is_a_nova_action_of_its_route():
     for route in ROUTES:
+        if route.face != "compute":
+            continue
         for key in route.actions or {}:
             assert any(op.action == key and served_by(op, (route,)) is route for op in CATALOG), (route.path, key)
+
+
+def test_volume_action_keys_are_cinders():
+    """The volume face's action route serves Cinder 3.0's keys (cinder/api/contrib/volume_actions.py)."""
+    (route,) = [r for r in ROUTES if r.face == "volume" and r.actions]
+    assert route.path == "/volumes/{volume_id}/action"
+    assert set(route.actions) == {"os-volume_upload_image", "os-extend", "os-set_bootable"}
+    assert {key: action.op for key, action in route.actions.items() if action.op.startswith("#")} == {
+        "os-volume_upload_image": "#1222", "os-extend": "#1223"}
 
 
 def test_public_paths_derive_from_the_token_flag():

@@ -1,0 +1,264 @@
+"""Volume attachments (Nova's os-volume_attachments, #1101-#1105): a volume hot-plugged into a server's guest.
+
+Attach (Nova's attach_volume with Cinder's attachment flow on one host): the volume moves available -> attaching
+and the attachment row is written in one transaction, then under the server's lock the device name is chosen
+(disk_devices.next_device_name over the domain's disks: the requested one when free, else the next free vdX) and
+the virtio disk is plugged (LIVE|CONFIG on a running or paused guest, CONFIG on a stopped one); then the row gets
+its device and the volume goes in-use. A failed plug puts the volume back to available and removes the row.
+
+Detach answers 202 at once (the volume is detaching) and unplugs in the background: Nova's retry loop
+(`[volume] detach_attempts` x `detach_wait_seconds`) until the guest lets go; then the row goes and the volume is
+available. A guest that never lets go keeps the disk, and the volume goes back to in-use.
+
+A server's domain is always designed with its attached volumes after its local disks (Guests.volume_disks), so a
+hard reboot or a start keeps them; deleting a server detaches its volumes (available again) or, for attachments
+made with delete_on_termination, deletes them.
+"""
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Protocol
+
+from nodecompute.compute.block_storage import BlockStorage
+from nodecompute.compute.server_access import check_writable
+from nodecompute.compute.servers import ServerService
+from nodecompute.compute.volume_attach_side import AttachedDisk
+from nodecompute.db import volume_attachments as attachments_db
+from nodecompute.db import volumes as volumes_db
+from nodecompute.domain import states
+from nodecompute.domain import volume_models as vm
+from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, InstanceInvalidState, NotFound
+from nodecompute.domain.models import AuthContext, Clock
+from nodecompute.domain.server_models import Server
+from nodecompute.db import servers as servers_db
+from nodecompute.virt import designer
+from nodecompute.virt.disk_devices import next_device_name
+from nodecompute.virt.errors import DeviceStillAttached, DomainNotFound, InvalidDevicePath, TooManyDisks
+
+log = logging.getLogger(__name__)
+ATTACHABLE = (states.ACTIVE, states.PAUSED_VM, states.STOPPED, states.RESIZED, states.SOFT_DELETED, states.SHELVED,
+              states.SHELVED_OFFLOADED)  # Nova's attach_volume/detach_volume vm_states (task_state None)
+LIVE = (states.ACTIVE, states.PAUSED_VM)  # a domain that runs: the plug is live too
+MAX_DISKS = 26 * 27  # vda ... vdzz
+
+
+class DiskPlug(Protocol):
+    """The hot-plug calls (virt/disk_devices.py in the daemon; tests on libvirt's test driver record them)."""
+
+    async def used_names(self, domain: str) -> set[str]: ...
+
+    async def plug(self, domain: str, path: str, target: str, serial: str) -> None: ...
+
+    async def unplug(self, domain: str, target: str) -> None: ...
+
+    async def target_of(self, domain: str, path: str) -> str | None:
+        """The domain's disk (live or defined) whose source is `path`; None when it has none (or no domain)."""
+
+
+class VolumeAttachments:
+    def __init__(self, servers: ServerService, blocks: BlockStorage, plug: DiskPlug, clock: Clock) -> None:
+        self.servers = servers
+        self.store = servers.store
+        self.blocks = blocks
+        self.plug = plug
+        self.clock = clock
+        servers.guests.volume_disks = self.guest_disks
+        servers.release_volumes = self.release_server
+
+    # reads ------------------------------------------------------------------------------------------------------
+
+    def list(self, ctx: AuthContext, server_id: str) -> list[vm.Attachment]:
+        server = self.servers.get(ctx, server_id)
+        return self.store.read(attachments_db.of_server, server.uuid)
+
+    def get(self, ctx: AuthContext, server_id: str, volume_id: str) -> vm.Attachment:
+        server = self.servers.get(ctx, server_id)
+        found = self.store.read(attachments_db.find, server.uuid, volume_id)
+        if found is None:
+            raise NotFound(f"Instance {server_id} is not attached to volume {volume_id}")
+        return found
+
+    def guest_disks(self, server_uuid: str) -> list[designer.GuestDisk]:
+        """The attached volumes as the domain's disks, after the local ones (each keeps its device name)."""
+        return [designer.GuestDisk(str(self.blocks.volumes.files.volume_path(a.volume_id)), "qcow2",
+                                   serial=a.volume_id[:20], requested=a.device)
+                for a in self.store.read(attachments_db.of_server, server_uuid) if a.attached_at is not None]
+
+    def disk_of(self, volume_id: str) -> AttachedDisk | None:
+        """block storage's AttachedDisks: the running domain's disk that is this volume."""
+        for attachment in self.store.read(attachments_db.of_volume, volume_id):
+            server = self._live_server(attachment.server_id)
+            if server is not None and server.vm_state in LIVE and attachment.device:
+                return AttachedDisk(server.instance_name, attachment.device.removeprefix("/dev/"))
+        return None
+
+    # attach -----------------------------------------------------------------------------------------------------
+
+    async def attach(self, ctx: AuthContext, server_id: str, req: vm.AttachRequest, *,
+                     shelved_ok: bool = True) -> vm.Attachment:
+        """`shelved_ok`: a shelved server takes volumes (Nova from 2.20)."""
+        server = self._writable(ctx, server_id, "attach_volume", shelved_ok)
+        volume = self.blocks.volumes.get(ctx, req.volume_id)
+        if req.tag and server.vm_state == states.SHELVED_OFFLOADED:
+            raise BadRequest("Tagged volume attachment is not supported for shelved-offloaded instances.")
+        attachment = vm.Attachment(id=str(uuid.uuid4()), volume_id=volume.id, server_id=server.uuid, device=None,
+                                   attached_at=None, attached_host=server.host, tag=req.tag,
+                                   delete_on_termination=req.delete_on_termination)
+        await self.store.write(_reserve_tx, attachment, self.clock())
+        try:
+            async with self.servers.tasks.lock(server.uuid):
+                device = await self._plug(self._live_server(server.uuid) or server, volume.id, req.device)
+        except BaseException:
+            await self.store.write(_unreserve_tx, attachment, self.clock())
+            raise
+        await self.store.write(_attached_tx, attachment, device, self.clock())
+        log.info("volume %s attached to server %s as %s", volume.id, server.uuid, device)
+        return self.store.read(attachments_db.find, server.uuid, volume.id)
+
+    async def _plug(self, server: Server, volume_id: str, requested: str | None) -> str:
+        if server.vm_state == states.SHELVED_OFFLOADED:  # no domain: the device is chosen at unshelve
+            return requested or ""
+        try:
+            used = await self.plug.used_names(server.instance_name)
+        except DomainNotFound:  # the reconciler puts such a server right; nothing to plug into meanwhile
+            raise Conflict(f"Cannot 'attach_volume' instance {server.uuid}: its domain is not on this host") from None
+        try:
+            target = next_device_name(used, requested=requested, max_devices=MAX_DISKS)
+        except InvalidDevicePath as exc:
+            raise (Conflict(str(exc)) if exc.in_use else BadRequest(str(exc))) from None
+        except TooManyDisks as exc:
+            raise Forbidden(str(exc)) from None
+        await self.plug.plug(server.instance_name, str(self.blocks.volumes.files.volume_path(volume_id)), target,
+                             volume_id)
+        return f"/dev/{target}"
+
+    # detach -----------------------------------------------------------------------------------------------------
+
+    async def detach(self, ctx: AuthContext, server_id: str, volume_id: str, *, shelved_ok: bool = True) -> None:
+        server = self._writable(ctx, server_id, "detach_volume", shelved_ok)
+        self.blocks.volumes.get(ctx, volume_id)  # 404 for a volume that is not there (Nova asks Cinder)
+        attachment = self.get(ctx, server.uuid, volume_id)
+        moved = await self.store.write(volumes_db.update_volume, volume_id, {"status": vm.DETACHING}, (vm.IN_USE,),
+                                       now=self.clock())
+        if moved is None:
+            status = self.blocks.volumes.get(ctx, volume_id).status
+            raise BadRequest(f"Invalid volume: Unable to detach volume. Volume status must be 'in-use' and "
+                             f"attach_status must be 'attached' to detach. Currently: status: '{status}'")
+        self.blocks.jobs.start(f"detach of volume {volume_id}", self._unplug(server, attachment))
+
+    async def _unplug(self, server: Server, attachment: vm.Attachment) -> None:
+        async with self.servers.tasks.lock(server.uuid):
+            current = self._live_server(server.uuid)
+            try:
+                if current is not None and current.vm_state != states.SHELVED_OFFLOADED and attachment.device:
+                    await self.plug.unplug(current.instance_name, attachment.device.removeprefix("/dev/"))
+            except Exception as exc:
+                level = logging.WARNING if isinstance(exc, DeviceStillAttached) else logging.ERROR
+                log.log(level, "detach of volume %s from server %s failed: %s", attachment.volume_id, server.uuid,
+                        exc, exc_info=not isinstance(exc, DeviceStillAttached))
+                await self.store.write(volumes_db.update_volume, attachment.volume_id, {"status": vm.IN_USE},
+                                       (vm.DETACHING,), now=self.clock())
+                return
+            await self.store.write(_detached_tx, attachment, self.clock())
+            log.info("volume %s detached from server %s", attachment.volume_id, server.uuid)
+
+    async def release_server(self, server: Server) -> None:
+        """A deleted server's volumes (its domain is gone): available again, or deleted with
+        delete_on_termination (Nova's _local_cleanup_bdm_volumes)."""
+        for attachment in self.store.read(attachments_db.of_server, server.uuid):
+            await self.store.write(_detached_tx, attachment, self.clock())
+            if attachment.delete_on_termination:
+                try:
+                    await self.blocks.volumes.delete(AuthContext.system("nodecompute", self.clock()),
+                                                     attachment.volume_id)
+                except Exception as exc:  # Nova logs and goes on: the volume stays, available
+                    log.warning("volume %s of deleted server %s was not deleted: %s", attachment.volume_id,
+                                server.uuid, exc)
+
+    # start ------------------------------------------------------------------------------------------------------
+
+    async def at_start(self) -> None:
+        """What a stop or a crash interrupted, settled by what the domain holds: an attach whose plug happened is
+        finished (in-use, with the disk's name), else undone (available, no row); a detach whose unplug happened
+        is finished (available), else the volume is in-use again (detach it again)."""
+        for attachment in self.store.read(attachments_db.pending):
+            target = await self._target(attachment)
+            if target is None:
+                await self.store.write(_unreserve_tx, attachment, self.clock())
+            else:
+                await self.store.write(_attached_tx, attachment, f"/dev/{target}", self.clock())
+            log.warning("volume %s was being attached to server %s when the daemon stopped: %s", attachment.volume_id,
+                        attachment.server_id, "attached" if target else "not attached")
+        for volume in self.store.read(volumes_db.in_status, (vm.DETACHING,)):
+            for attachment in self.store.read(attachments_db.of_volume, volume.id):
+                if await self._target(attachment) is None:
+                    await self.store.write(_detached_tx, attachment, self.clock())
+                else:
+                    await self.store.write(volumes_db.update_volume, volume.id, {"status": vm.IN_USE},
+                                           (vm.DETACHING,), now=self.clock())
+                log.warning("volume %s was being detached when the daemon stopped: now %s", volume.id,
+                            self.store.read(volumes_db.get_volume, volume.id).status)
+
+    async def _target(self, attachment: vm.Attachment) -> str | None:
+        server = self._live_server(attachment.server_id)
+        if server is None:
+            return None
+        try:
+            return await self.plug.target_of(server.instance_name,
+                                             str(self.blocks.volumes.files.volume_path(attachment.volume_id)))
+        except DomainNotFound:
+            return None
+
+    # helpers ----------------------------------------------------------------------------------------------------
+
+    def _writable(self, ctx: AuthContext, server_id: str, action: str, shelved_ok: bool) -> Server:
+        server = self.servers.get(ctx, server_id)
+        check_writable(ctx, server)
+        shelved = server.vm_state in (states.SHELVED, states.SHELVED_OFFLOADED)
+        if server.vm_state not in ATTACHABLE or (shelved and not shelved_ok):
+            raise InstanceInvalidState(action=action, uuid=server.uuid, attr="vm_state", state=server.vm_state)
+        if server.task_state is not None:
+            raise InstanceInvalidState(action=action, uuid=server.uuid, attr="task_state", state=server.task_state)
+        return server
+
+    def _live_server(self, server_uuid: str) -> Server | None:
+        try:
+            return self.store.read(servers_db.get_server, server_uuid)
+        except NotFound:
+            return None
+
+
+def _reserve_tx(db, attachment: vm.Attachment, now: datetime) -> None:
+    volume = volumes_db.get_volume(db, attachment.volume_id)
+    others = attachments_db.of_volume(db, attachment.volume_id)
+    if any(a.server_id == attachment.server_id for a in others):
+        raise BadRequest(f"Invalid volume: volume {attachment.volume_id} already attached")
+    if others:
+        servers = " ".join(a.server_id for a in others)
+        raise BadRequest(f"Invalid volume: volume {attachment.volume_id} is already attached to instances: "
+                         f"{servers}")
+    if volume is None or volumes_db.update_volume(db, volume.id, {"status": vm.ATTACHING}, (vm.AVAILABLE,),
+                                                  now=now) is None:
+        status = volume.status if volume else "deleted"
+        raise BadRequest(f"Invalid input received: Invalid volume: Volume {attachment.volume_id} status must be "
+                         f"available or downloading to reserve, but the current status is {status}. (HTTP 400)")
+    volumes_db.insert_attachment(db, attachment)
+
+
+def _unreserve_tx(db, attachment: vm.Attachment, now: datetime) -> None:
+    attachments_db.delete(db, attachment.id)
+    volumes_db.update_volume(db, attachment.volume_id, {"status": vm.AVAILABLE}, (vm.ATTACHING,), now=now)
+
+
+def _attached_tx(db, attachment: vm.Attachment, device: str, now: datetime) -> None:
+    attachments_db.set_attached(db, attachment.id, device or None, now)
+    volumes_db.update_volume(db, attachment.volume_id, {"status": vm.IN_USE}, (vm.ATTACHING,), now=now)
+
+
+def _detached_tx(db, attachment: vm.Attachment, now: datetime) -> None:
+    attachments_db.delete(db, attachment.id)
+    volumes_db.update_volume(db, attachment.volume_id, {"status": vm.DETACHING}, (vm.IN_USE,), now=now)
+    volumes_db.update_volume(db, attachment.volume_id, {"status": vm.AVAILABLE}, (vm.DETACHING, vm.ATTACHING),
+                             now=now)

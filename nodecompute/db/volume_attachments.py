@@ -1,0 +1,43 @@
+"""Volume attachments (Nova's block device mappings of volumes): one row per volume attached to a server, written
+by compute/volume_attachments.py in the same transaction as the volume's status."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from nodecompute.db.volumes import attachment_rows
+from nodecompute.domain.models import isotime
+from nodecompute.domain.volume_models import Attachment
+
+
+def of_server(db: Database, server_id: str) -> list[Attachment]:
+    """In the order they were made."""
+    return attachment_rows(db, "server_id = ?", [server_id])
+
+
+def of_volume(db: Database, volume_id: str) -> list[Attachment]:
+    return attachment_rows(db, "volume_id = ?", [volume_id])
+
+
+def find(db: Database, server_id: str, volume_id: str) -> Attachment | None:
+    found = attachment_rows(db, "server_id = ? AND volume_id = ?", [server_id, volume_id])
+    return found[0] if found else None
+
+
+def pending(db: Database) -> list[Attachment]:
+    """Attachments whose hot-plug never finished (no attached_at)."""
+    return attachment_rows(db, "attached_at IS NULL", [])
+
+
+def set_attached(db: Database, attachment_id: str, device: str, now: datetime) -> None:
+    db.execute("UPDATE volume_attachments SET device = ?, attached_at = ? WHERE id = ?",
+               [device, isotime(now), attachment_id])
+
+
+def set_delete_on_termination(db: Database, attachment_id: str, value: bool) -> None:
+    db.execute("UPDATE volume_attachments SET delete_on_termination = ? WHERE id = ?", [int(value), attachment_id])
+
+
+def delete(db: Database, attachment_id: str) -> None:
+    db.execute("DELETE FROM volume_attachments WHERE id = ?", [attachment_id])
