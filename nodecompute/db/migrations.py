@@ -319,6 +319,8 @@ def m0012_server_actions_locks_and_records(db: Database) -> None:
             action_id INTEGER NOT NULL REFERENCES instance_actions(id) ON DELETE CASCADE, event TEXT NOT NULL,
             start_time TEXT NOT NULL, finish_time TEXT, result TEXT, traceback TEXT, details TEXT, host TEXT);
         CREATE INDEX instance_action_events_action ON instance_action_events(action_id);
+        """
+    )
 
 
 @migrations(name="0013_volumes_snapshots_types")
