@@ -75,7 +75,8 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("DELETE", IMAGE + "/metadata/{key}", None): (None, "images", "delete"),
     ("GET", "/servers", None): ("servers_client", "servers", "list_servers"),
     ("GET", "/servers/detail", None): ("servers_client", "servers", "list_servers_detail"),
-    ("POST", "/servers", None): (None, "servers", "create_server"),
+    # Nova answers adminPass by default ([api] enable_instance_password): Tempest's client validates with this then
+    ("POST", "/servers", None): (None, "servers", "create_server_with_admin_pass"),
     ("GET", SERVER, None): ("servers_client", "servers", "get_server"),
     ("PUT", SERVER, None): ("servers_client", "servers", "update_server"),
     ("DELETE", SERVER, None): (None, "servers", "delete_server"),
@@ -89,6 +90,12 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("GET", SERVER + "/metadata/{key}", None): (None, "servers", "set_show_server_metadata_item"),
     ("PUT", SERVER + "/metadata/{key}", None): (None, "servers", "set_show_server_metadata_item"),
     ("DELETE", SERVER + "/metadata/{key}", None): (None, "servers", "delete_server_metadata_item"),
+    ("GET", SERVER + "/tags", None): ("servers_client", "servers", "list_tags"),  # from 2.26
+    ("PUT", SERVER + "/tags", None): ("servers_client", "servers", "update_all_tags"),
+    ("DELETE", SERVER + "/tags", None): ("servers_client", "servers", "delete_all_tags"),
+    ("GET", SERVER + "/tags/{tag}", None): ("servers_client", "servers", "check_tag_existence"),
+    ("PUT", SERVER + "/tags/{tag}", None): ("servers_client", "servers", "update_tag"),
+    ("DELETE", SERVER + "/tags/{tag}", None): ("servers_client", "servers", "delete_tag"),
     ("GET", SERVER + "/ips", None): (None, "servers", "list_addresses"),
     ("GET", SERVER + "/ips/{network_label}", None): (None, "servers", "list_addresses_by_network"),
 }
@@ -169,7 +176,7 @@ def key_structure(value: Any) -> Any:
 
 def _walk(mine: Any, nova: Any, where: str, data_keyed: set[str], found: list[str]) -> None:
     if isinstance(nova, dict) and isinstance(mine, dict):
-        bare = where.replace("[].", "").replace("[]", "")
+        bare = where.replace("[]", "")  # "servers[].addresses" -> "servers.addresses"
         if bare in data_keyed or bare.rsplit(".", 1)[-1] in data_keyed:
             return
         for key in sorted(set(nova) - set(mine)):
