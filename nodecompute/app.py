@@ -15,7 +15,7 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, quotas_key,
-                                  reconciler_key, response_cache_key, servers_key, store_key)
+                                  reconciler_key, response_cache_key, server_tags_key, servers_key, store_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config
@@ -106,6 +106,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     """The hypervisor connection, the server service and its reconciliation tasks."""
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
+    from nodecompute.compute.server_tags import ServerTags
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt import displays
@@ -135,6 +136,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
         app[servers_key] = service
+        app[server_tags_key] = ServerTags(store, service)
         app[reconciler_key] = reconciler
         yield
     finally:

@@ -117,7 +117,9 @@ async def face_middleware(request: web.Request, handler: faults.Handler) -> web.
 
 
 async def _not_found(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPNotFound()
+    """A route below its first microversion: Nova's bare 404 (VersionNotFoundForAPIMethod shows no message of its
+    own), not the catalog's "not implemented yet"."""
+    raise errors.NotFound()
 
 
 async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) -> web.StreamResponse:

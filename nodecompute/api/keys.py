@@ -23,6 +23,7 @@ from nodecompute.identity.service import IdentityService
 
 if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imports them at run time
     from nodecompute.compute.reconcile import Reconciler
+    from nodecompute.compute.server_tags import ServerTags
     from nodecompute.compute.servers import ServerService
 
 config_key = web.AppKey("config", Config)
@@ -33,6 +34,7 @@ flavors_key = web.AppKey("flavors", FlavorService)
 keypairs_key = web.AppKey("keypairs", KeypairService)
 images_key = web.AppKey("images", ImageService)
 servers_key: web.AppKey[ServerService] = web.AppKey("servers")
+server_tags_key: web.AppKey[ServerTags] = web.AppKey("server_tags")
 reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
 # rendered bodies of hot lists (the flavor lists), kept until the database changes
 response_cache_key = web.AppKey("response_cache", VersionedCache)

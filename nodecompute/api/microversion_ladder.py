@@ -80,6 +80,8 @@ SERVED: frozenset[Touch] = frozenset({
     *((method, "/servers/{server_id}/metadata") for method in ("GET", "POST", "PUT")),
     *((method, "/servers/{server_id}/metadata/{key}") for method in ("GET", "PUT", "DELETE")),
     ("GET", "/servers/{server_id}/ips"), ("GET", "/servers/{server_id}/ips/{network_label}"),
+    *((method, "/servers/{server_id}/tags") for method in ("GET", "PUT", "DELETE")),
+    *((method, "/servers/{server_id}/tags/{tag}") for method in ("GET", "PUT", "DELETE")),
 })
 
 
@@ -154,6 +156,10 @@ def change(kind: str, touches: Touch | tuple[Touch, ...], *names: str) -> Change
 
 def todo(version: str, summary: str, *changes: Change, also: tuple[str, ...] = ()) -> Step:
     return Step(version, summary, changes, "todo", None, also)
+
+
+def done(version: str, summary: str, *changes: Change, also: tuple[str, ...] = ()) -> Step:
+    return Step(version, summary, changes, "done", None, also)
 
 
 def owned(version: str, owner: str, summary: str, *changes: Change, also: tuple[str, ...] = ()) -> Step:

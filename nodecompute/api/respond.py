@@ -137,6 +137,12 @@ def relax(schema: Mapping[str, Any], value: Any) -> Any:
     return value
 
 
+def rules(request: web.Request) -> Any:
+    """The behaviour knobs of the request's operation at its version (Dialect.rules)."""
+    dialect, version, op = _face(request)
+    return dialect.rules[op].at(version)
+
+
 def parse_query(request: web.Request, query: MultiMapping[str] | None = None) -> dict[str, Any]:
     """The query parameters (the last value of each), checked against the operation's query schema."""
     dialect, version, op = _face(request)

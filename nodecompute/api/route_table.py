@@ -16,7 +16,7 @@ from typing import NamedTuple
 from aiohttp import web
 
 from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, server_actions,
-                             server_ips, server_metadata, servers, versions, zones)
+                             server_ips, server_metadata, server_tags, servers, versions, zones)
 from nodecompute.api.actions import Action
 from nodecompute.api.dialect import Version
 
@@ -51,6 +51,7 @@ _public = {"token": False, "versioned": False}
 SERVER = "/servers/{server_id}"
 FLAVOR = "/flavors/{flavor_id}"
 IMAGE = "/v2/images/{image_id}"
+TAGS = (2, 26)  # server tags
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
@@ -115,6 +116,12 @@ ROUTES: tuple[Route, ...] = (
     _compute("#404", "GET", SERVER + "/metadata/{key}", server_metadata.show_metadata_item),
     _compute("#405", "PUT", SERVER + "/metadata/{key}", server_metadata.set_metadata_item),
     _compute("#406", "DELETE", SERVER + "/metadata/{key}", server_metadata.delete_metadata_item),
+    _compute("#208", "GET", SERVER + "/tags", server_tags.list_tags, since=TAGS),
+    _compute("#209", "PUT", SERVER + "/tags", server_tags.replace_tags, since=TAGS),
+    _compute("#210", "DELETE", SERVER + "/tags", server_tags.delete_tags, since=TAGS),
+    _compute("#211", "GET", SERVER + "/tags/{tag}", server_tags.check_tag, since=TAGS),
+    _compute("#212", "PUT", SERVER + "/tags/{tag}", server_tags.add_tag, since=TAGS),
+    _compute("#213", "DELETE", SERVER + "/tags/{tag}", server_tags.delete_tag, since=TAGS),
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
     # identity, relative to /identity

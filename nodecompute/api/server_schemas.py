@@ -6,10 +6,13 @@ check (respond.relax), and the create body takes Nova's v2.0 names and null `use
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import NamedTuple
 
 from nodecompute.api import validation as v
 from nodecompute.api.dialect import Versioned
 from nodecompute.api.respond import QuerySchema
+from nodecompute.api.server_tags import MAX_TAGS, TAG
 
 ipv4 = {"type": "string", "format": "ipv4"}
 ipv6 = {"type": "string", "format": "ipv6"}
@@ -22,7 +25,7 @@ legacy_name = {"type": "string", "minLength": 1, "maxLength": 255,
 _network = {
     "type": "object",
     "properties": {"uuid": {"type": "string"}, "port": {"type": ["string", "null"]},
-                   "fixed_ip": {"type": "string", "format": "ipv4"}, "tag": {"type": "string"}},
+                   "fixed_ip": {"type": "string", "format": "ipv4"}},
     "additionalProperties": False,
 }
 _personality_file = {  # Nova's schema sets no path length: the path limit is the injected_file_path_bytes quota (403)
@@ -77,10 +80,7 @@ create = {
                 "flavorRef": {"type": ["string", "integer"], "minLength": 1},
                 "adminPass": {"type": "string"},
                 "metadata": v.metadata,
-                # "auto"/"none" (2.37 values the CLI sends at any version) or a list; not oneOf, whose errors
-                # would lose their field name.
-                "networks": {"type": ["string", "array"], "items": _network,
-                             "if": {"type": "string"}, "then": {"enum": ["auto", "none"]}},
+                "networks": {"type": "array", "items": _network},
                 "OS-DCF:diskConfig": disk_config,
                 "accessIPv4": ipv4,
                 "accessIPv6": ipv6,
@@ -106,6 +106,50 @@ create = {
     "additionalProperties": False,
 }
 
+# Nova's parameter_types.description: printable text, null allowed (no description)
+description = {"type": ["string", "null"], "minLength": 0, "maxLength": 255, "pattern": r"^[^\x00-\x1f\x7f]*$"}
+
+
+def _variant(base: dict, change: Callable[[dict], None]) -> dict:
+    """A copy of a create or update schema with `change` applied to its `server` object schema."""
+    schema = copy.deepcopy(base)
+    change(schema["properties"]["server"])
+    return schema
+
+
+def _add(**properties) -> Callable[[dict], None]:
+    return lambda server: server["properties"].update(copy.deepcopy(properties))
+
+
+def _tag_items(networks: bool = False, bdm: bool = False) -> Callable[[dict], None]:
+    """Device tags (2.32, 2.42): on `networks` items and/or `block_device_mapping_v2` items."""
+    def change(server: dict) -> None:
+        found = server["properties"]
+        if networks:
+            found["networks"]["items"]["properties"]["tag"] = dict(TAG)
+        if bdm:
+            found["block_device_mapping_v2"]["items"]["properties"]["tag"] = dict(TAG)
+    return change
+
+
+def _networks_required(server: dict) -> None:
+    """2.37: `networks` is required, a list (each `uuid` a UUID) or "auto" or "none"; not oneOf, whose errors
+    would lose their field name. The item `tag` of 2.32 is lost (until 2.42)."""
+    items = copy.deepcopy(_network)
+    items["properties"]["uuid"] = {"type": "string", "format": "uuid"}
+    server["properties"]["networks"] = {"type": ["string", "array"], "items": items,
+                                        "if": {"type": "string"}, "then": {"enum": ["auto", "none"]}}
+    server["required"] = [*server["required"], "networks"]
+
+
+# The create body at each microversion that changed it (Nova's create_v219 ... create_v252).
+create_v219 = _variant(create, _add(description=description))
+create_v232 = _variant(create_v219, _tag_items(networks=True, bdm=True))
+create_v233 = _variant(create_v219, _tag_items(networks=True))  # Nova's bug: the bdm tag only at 2.32
+create_v237 = _variant(create_v233, _networks_required)
+create_v242 = _variant(create_v237, _tag_items(networks=True, bdm=True))
+create_v252 = _variant(create_v242, _add(tags={"type": "array", "items": TAG, "maxItems": MAX_TAGS}))
+
 update = {
     "type": "object",
     "properties": {
@@ -118,6 +162,7 @@ update = {
     "required": ["server"],
     "additionalProperties": False,
 }
+update_v219 = _variant(update, _add(description=description))
 
 reboot = {
     "type": "object",
@@ -217,10 +262,37 @@ def _legacy_create() -> dict:
 start = {"type": "object", "properties": {"os-start": {}}, "required": ["os-start"], "additionalProperties": False}
 stop = {"type": "object", "properties": {"os-stop": {}}, "required": ["os-stop"], "additionalProperties": False}
 
-# The openstack dialect's request schemas by operation: /v2 (2.0) takes the first, /v2.1 the second.
+# The openstack dialect's request schemas by operation: /v2 (2.0) takes the first, /v2.1 the others.
 BODIES = {
-    "#203": Versioned(_legacy_create(), ((2, 1), create)), "#206": update,
+    "#203": Versioned(_legacy_create(), ((2, 1), create), ((2, 19), create_v219), ((2, 32), create_v232),
+                      ((2, 33), create_v233), ((2, 37), create_v237), ((2, 42), create_v242),
+                      ((2, 52), create_v252)),
+    "#206": Versioned(update, ((2, 19), update_v219)),
     "#302": reboot, "#309": start, "#310": stop, "#1603": console_output,
     "#402": metadata_set, "#403": metadata_set, "#405": metadata_item,
 }
 QUERIES = {"#201": QuerySchema(list_query, list_query_multi), "#202": QuerySchema(list_query, list_query_multi)}
+
+
+class ListRules(NamedTuple):
+    """How the server lists read their query at a microversion (Nova's _get_server_search_options and
+    _get_servers): the filters a non-admin may use beside the ones everybody has, whether the tag filters apply,
+    and whether a status no server can have is refused (400) or lists nothing."""
+
+    user_filters: tuple[str, ...] = ()
+    tag_filters: bool = False
+    strict_status: bool = False
+
+
+class CreateRules(NamedTuple):
+    """Create at a microversion: before 2.19 a server's description is its name (Nova's create)."""
+
+    description_is_name: bool
+
+
+TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+_LIST_RULES = Versioned(ListRules(), ((2, 5), ListRules(("ip6",))),
+                        ((2, 26), ListRules(("ip6", *TAG_FILTERS), tag_filters=True)),
+                        ((2, 38), ListRules(("ip6", *TAG_FILTERS), tag_filters=True, strict_status=True)))
+RULES = {"#201": _LIST_RULES, "#202": _LIST_RULES,
+         "#203": Versioned(CreateRules(description_is_name=True), ((2, 19), CreateRules(description_is_name=False)))}

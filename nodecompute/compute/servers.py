@@ -116,7 +116,7 @@ class ServerService:
         count = self._count_within_quota(ctx, flavor, req.min_count, req.max_count)
         admin_pass = req.admin_pass or generate_password()
         rows = self._rows(ctx, req, flavor, image, key_data, count)
-        servers = await self.store.write(sdb.insert_servers, rows, req.metadata, req.personality)
+        servers = await self.store.write(sdb.insert_servers, rows, req.metadata, req.personality, req.tags)
         crash_point("row_written")
         drive = DriveContent(files=req.personality, user_data=req.user_data, admin_pass=admin_pass)
         boot = BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
@@ -192,6 +192,7 @@ class ServerService:
             "AUTO" if str(image.properties.get("auto_disk_config", "")).lower() == "true" else "MANUAL")
         wants_drive = (req.config_drive or self.cfg.compute.force_config_drive
                        or image.properties.get("img_config_drive") == "mandatory")
+        extra_specs = self.flavors.extra_specs(flavor.flavorid, ctx.project_id, ctx.is_admin)
         rows = []
         for index in range(count):
             server_uuid = str(uuidlib.uuid4())
@@ -210,7 +211,8 @@ class ServerService:
                 "availability_zone": self.cfg.compute.availability_zone, "vm_state": states.BUILDING,
                 "task_state": states.SCHEDULING, "power_state": states.NOSTATE, "launch_index": index,
                 "reservation_id": rid, "host": self.cfg.host_name, "scheduler_hints": req.scheduler_hints,
-                "created_at": now, "updated_at": now,
+                "created_at": now, "updated_at": now, "description": req.description,
+                "flavor_extra_specs": extra_specs, "device_tags": req.device_tags,
             })
         return rows
 

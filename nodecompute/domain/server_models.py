@@ -56,11 +56,27 @@ class Server:
     deleted_at: datetime | None
     deleted: bool
     metadata: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+    tags: tuple[str, ...] = ()  # sorted
+    flavor_extra_specs: dict[str, str] = field(default_factory=dict)  # the flavor's, as they were at create
+    user_data: bytes | None = None
+    device_tags: tuple[DeviceTag, ...] = ()
 
     @property
     def instance_name(self) -> str:
         """The libvirt domain name, Nova's instance_name_template."""
         return f"instance-{self.serial:08x}"
+
+
+@dataclass(frozen=True)
+class DeviceTag:
+    """A device tag asked for at create (2.32, 2.42): `kind` "disk" (a block_device_mapping_v2 item) or "nic" (a
+    `networks` item), `index` its position in that list. Kept for the features that put tagged devices into the
+    metadata (volumes, networking)."""
+
+    kind: str
+    index: int
+    tag: str
 
 
 @dataclass(frozen=True)
@@ -90,6 +106,9 @@ class CreateRequest:
     return_reservation_id: bool = False
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     admin_pass: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    device_tags: tuple[DeviceTag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -112,3 +131,7 @@ class ServerFilters:
     limit: int = 1000
     marker: str | None = None
     sort: tuple[tuple[str, str], ...] = (("created_at", "desc"),)
+    tags: tuple[str, ...] = ()  # has every one of them
+    tags_any: tuple[str, ...] = ()  # has at least one
+    not_tags: tuple[str, ...] = ()  # lacks at least one
+    not_tags_any: tuple[str, ...] = ()  # has none of them

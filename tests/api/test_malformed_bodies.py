@@ -70,6 +70,8 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("POST", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
+    ("PUT", "/servers/{server_id}/tags"): [{"tags": ["a", "b"]}],
+    ("PUT", "/servers/{server_id}/tags/{tag}"): [None],
     ("POST", "/identity/v3/auth/tokens"): [V3_PASSWORD, V3_TOKEN],
     ("POST", "/identity/v2.0/tokens"): [V2, V2_TOKEN],
     ("POST", "/image/v2/images"): [{"name": "i", "disk_format": "raw", "container_format": "bare",
@@ -142,7 +144,7 @@ async def world(api: Api, admin_token):
     flavor = await api.post("/flavors", admin_token, json={"flavor": {"name": "walk", "ram": 64, "vcpus": 1,
                                                                       "disk": 1, "id": "walk"}})
     assert flavor.status == 200, await flavor.text()
-    return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k",
+    return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k", "{tag}": "t",
             "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
             "TOKEN": admin_token}
 

@@ -8,12 +8,12 @@ modules' own tables; a route Nova has and nodecompute does not serve yet answers
 from __future__ import annotations
 
 from nodecompute.api import (catalog, extensions, faults, flavors, images, keypairs, limits, server_actions,
-                             server_ips, server_metadata, server_schemas, server_views, versions, zones)
+                             server_ips, server_metadata, server_schemas, server_tags, server_views, versions, zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 
 _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, server_views, server_schemas,
-            server_actions, server_metadata, server_ips)
+            server_actions, server_metadata, server_ips, server_tags)
 
 
 def _merged(name: str) -> dict:
@@ -36,6 +36,7 @@ OPENSTACK = Dialect(
     views=_merged("VIEWS"),
     bodies=_merged("BODIES"),
     queries=_merged("QUERIES"),
+    rules=_merged("RULES"),
     validation=Versioned(LEGACY, ((2, 1), STRICT)),
     checks_url_project=True,
     unknown_route=catalog.unknown_route,
