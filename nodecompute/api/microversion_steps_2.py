@@ -81,7 +81,7 @@ STEPS: tuple[Step, ...] = (
          change("view-field", (DETAIL, SHOW), "host_status")),
     owned("2.17", "server-actions", "New action `trigger_crash_dump` injects an NMI (202)",
           change("new-route", act("trigger_crash_dump"))),
-    todo("2.18", "The project id in the URL becomes optional (signalling only: routes work both ways)",
+    done("2.18", "The project id in the URL becomes optional (signalling only: routes work both ways)",
          change("behaviour", EVERY_ROUTE, "/v2.1/{project_id}/...", "/v2.1/...")),
     done("2.19", "Servers get a `description`, set at create, update and rebuild",
          change("request-body", (CREATE, UPDATE, REBUILD), "description"),
@@ -111,7 +111,7 @@ STEPS: tuple[Step, ...] = (
          change("view-field", SERVER_VIEWS, "tags"),
          change("query", (LIST, DETAIL), "tags", "tags-any", "not-tags", "not-tags-any"),
          also=("server-actions",)),
-    todo("2.27", "The `OpenStack-API-Version: compute 2.x` header works beside `X-OpenStack-Nova-API-Version`",
+    done("2.27", "The `OpenStack-API-Version: compute 2.x` header works beside `X-OpenStack-Nova-API-Version`",
          change("header", EVERY_ROUTE, "OpenStack-API-Version", "Vary")),
     owned("2.28", "host-views", "Hypervisor `cpu_info` becomes an object instead of a JSON string",
           change("view-field", (("GET", "/os-hypervisors/detail"), HYPERVISOR), "cpu_info")),
@@ -167,7 +167,7 @@ STEPS: tuple[Step, ...] = (
     owned("2.45", "server-actions", "createImage and createBackup answer `{\"image_id\"}` instead of a Location "
           "header", change("view-field", (act("createImage"), act("createBackup")), "image_id"),
           change("header", (act("createImage"), act("createBackup")), "Location")),
-    todo("2.46", "Responses carry `X-OpenStack-Request-ID` beside `X-Compute-Request-ID` (signalling only)",
+    done("2.46", "Responses carry `X-OpenStack-Request-ID` beside `X-Compute-Request-ID` (signalling only)",
          change("header", EVERY_ROUTE, "X-OpenStack-Request-ID")),
     done("2.47", "Servers embed their flavor (`original_name`, `vcpus`, `ram`, `disk`, `ephemeral`, `swap`, "
          "`extra_specs`) instead of an id and links",
