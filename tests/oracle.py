@@ -75,8 +75,7 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("DELETE", IMAGE + "/metadata/{key}", None): (None, "images", "delete"),
     ("GET", "/servers", None): ("servers_client", "servers", "list_servers"),
     ("GET", "/servers/detail", None): ("servers_client", "servers", "list_servers_detail"),
-    # Nova answers adminPass by default ([api] enable_instance_password): Tempest's client validates with this then
-    ("POST", "/servers", None): (None, "servers", "create_server_with_admin_pass"),
+    ("POST", "/servers", None): (None, "servers", "create_server"),
     ("GET", SERVER, None): ("servers_client", "servers", "get_server"),
     ("PUT", SERVER, None): ("servers_client", "servers", "update_server"),
     ("DELETE", SERVER, None): (None, "servers", "delete_server"),
@@ -126,12 +125,24 @@ def tempest_schema(method: str, path: str, action: str | None, version: str) -> 
     return getattr(chosen, attribute)
 
 
+def _created_server_schema(method: str, path: str, action: str | None, version: str,
+                           with_admin_pass: bool = False) -> dict[str, Any] | None:
+    """Tempest's servers client validates a create answer carrying `adminPass` with its own schema."""
+    if (method, path_shape(path), action) != ("POST", "/servers", None):
+        return None
+    module = importlib.import_module(f"{SCHEMAS}.v2_1.servers")
+    return module.create_server_with_admin_pass if with_admin_pass else module.create_server
+
+
 def validate_with_tempest(method: str, path: str, action: str | None, version: str, status: int, body: Any) -> None:
     """Raise AssertionError unless `status` and `body` are what Tempest accepts from Nova at `version`."""
     import jsonschema
     from tempest.lib.common.jsonschema_validator import FORMAT_CHECKER, JSONSCHEMA_VALIDATOR
 
     schema = tempest_schema(method, path, action, version)
+    if schema is _created_server_schema(method, path, action, version) and "adminPass" in (body or {}).get(
+            "server", {}):
+        schema = _created_server_schema(method, path, action, version, with_admin_pass=True)
     expected = schema["status_code"]
     assert status in expected, f"{method} {path} {action or ''} at {version}: status {status}, Nova's {expected}"
     if schema.get("response_body"):
@@ -176,7 +187,7 @@ def key_structure(value: Any) -> Any:
 
 def _walk(mine: Any, nova: Any, where: str, data_keyed: set[str], found: list[str]) -> None:
     if isinstance(nova, dict) and isinstance(mine, dict):
-        bare = where.replace("[]", "")  # "servers[].addresses" -> "servers.addresses"
+        bare = where.replace("[]", "")  # "images[].metadata" -> "images.metadata"
         if bare in data_keyed or bare.rsplit(".", 1)[-1] in data_keyed:
             return
         for key in sorted(set(nova) - set(mine)):

@@ -2,8 +2,10 @@
 
 An action table maps each body key to its `Action`: the operation id (for the dialect's schema, view and status),
 the handler `(request, body) -> response`, and the policy a writer must pass before the body is checked (None: the
-handler checks its own, after the body, as Nova's flavor actions do). The body must have exactly one key; an
-unknown key is 400 "There is no such action".
+handler checks its own, after the body, as Nova's flavor actions do), and the microversion range in which Nova serves
+the key (`since`, `until`). The body must have exactly one key; an unknown key is 400 "There is no such action", a
+known key outside its range Nova's bare 404 (checked before the policy and the body, as Nova's version decorator
+runs first).
 """
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from typing import NamedTuple
 from aiohttp import web
 
 from nodecompute.api import auth, validation
-from nodecompute.api.keys import op_key
+from nodecompute.api.dialect import Version, served_at
+from nodecompute.api.keys import api_version_key, op_key
 from nodecompute.api.respond import check_body
-from nodecompute.domain.errors import BadRequest, MalformedBody
+from nodecompute.domain.errors import BadRequest, MalformedBody, NotFound
 
 ActionHandler = Callable[[web.Request, dict], Awaitable[web.StreamResponse]]
 
@@ -24,6 +27,8 @@ class Action(NamedTuple):
     op: str
     handler: ActionHandler
     policy: str | None = None
+    since: Version | None = None  # the first microversion that has the key
+    until: Version | None = None  # the last one
 
 
 def action_key(body: dict, too_many_keys: str | None = None) -> str:
@@ -40,6 +45,8 @@ async def dispatch(request: web.Request, actions: Mapping[str, Action], too_many
     action = actions.get(key)
     if action is None:
         raise BadRequest(f"There is no such action: {key}")
+    if not served_at(request[api_version_key], action.since, action.until):
+        raise NotFound()
     if action.policy is not None:
         auth.require_writer(request, action.policy)
     request[op_key] = action.op

@@ -2,12 +2,14 @@
 
 A `Dialect` is mounted as its own aiohttp sub-application (api/face.py) and holds, for its routes:
 
-- `faults`: the fault body renderer, fault names by status, and overrides by error class (D13, D15);
+- `faults`: the fault body renderer, fault names by status, and overrides by error class (D13, D15), some of them
+  from a microversion on (Nova's 409 instead of 403 for access to a public flavor from 2.7);
 - `statuses`, `views`, `bodies`, `queries`, `rules`: per operation id, each a `Versioned` value (the value in force
   at the request's microversion): success status, view function, request body schema, query schema, and the
   behaviour knobs a parser reads (which filters a non-admin may use, what a field defaults to);
 - `validation`: strict, or the legacy-v2 relaxation (unknown body properties dropped before the check), per version;
 - `roots`: its version roots (`/v2.1` negotiates microversions, `/v2` is fixed at 2.0; vendor dialects have none);
+  a route or action key with a microversion range (`since`, `until`) answers 404 outside it (`served_at`);
 - `routes`: the rows of the route table it serves (its route filter: the core rows minus what it lacks, plus its own).
 
 Handlers never name a status or a view: `respond()` (api/respond.py) looks both up here for the request's operation
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Version = tuple[int, int]
 LEGACY_V2: Version = (2, 0)
+FIRST_MICROVERSION: Version = (2, 1)
 STRICT = "strict"
 LEGACY = "legacy"  # Nova's legacy v2 validation: properties a schema does not name are dropped, not refused
 
@@ -76,6 +79,13 @@ def layered(first: Mapping[str, T], *steps: tuple[Version, Mapping[str, T | None
     return Versioned(tuple(first.values()), *values)
 
 
+def served_at(version: Version, since: Version | None, until: Version | None) -> bool:
+    """Whether a route or action key with that range is served at `version`. Legacy v2 (2.0) is served what 2.1
+    is, as Nova serves /v2 at its default version 2.1 with the microversion headers stripped."""
+    version = max(version, FIRST_MICROVERSION)
+    return (since is None or since <= version) and (until is None or version <= until)
+
+
 def versioned(values: Mapping[str, Any]) -> dict[str, Versioned[Any]]:
     """Wrap each plain value of a table in `Versioned` (the common case: one value at every version)."""
     return {key: value if isinstance(value, Versioned) else Versioned(value) for key, value in values.items()}
@@ -88,22 +98,25 @@ Renderer = Callable[[int, str, str, "Mapping[str, str] | None"], web.Response]  
 class Faults:
     """How a face renders errors: the body shape, the fault name per status, and overrides by error class (the
     first class of the error's MRO found in `by_class` wins: QuotaExceeded -> (413, "overLimit") in a vendor
-    dialect, D15)."""
+    dialect, D15). `by_version` overrides by error class per microversion (None: no override at that version), and
+    is looked up before `by_class`."""
 
     render: Renderer
     names: Mapping[int, str]
     default_name: str
     by_class: Mapping[type[ComputeError], tuple[int, str]] = field(default_factory=dict)
+    by_version: Mapping[type[ComputeError], Versioned[tuple[int, str] | None]] = field(default_factory=dict)
 
-    def classify(self, exc: ComputeError) -> tuple[int, str]:
+    def classify(self, exc: ComputeError, version: Version = LEGACY_V2) -> tuple[int, str]:
         for cls in type(exc).__mro__:
-            rule = self.by_class.get(cls)
+            versioned_rule = self.by_version.get(cls)
+            rule = (versioned_rule.at(version) if versioned_rule is not None else None) or self.by_class.get(cls)
             if rule is not None:
                 return rule
         return exc.code, self.names.get(exc.code, self.default_name)
 
-    def response(self, exc: ComputeError, message: str) -> web.Response:
-        status, name = self.classify(exc)
+    def response(self, exc: ComputeError, message: str, version: Version = LEGACY_V2) -> web.Response:
+        status, name = self.classify(exc, version)
         return self.render(status, name, message, dict(exc.headers) or None)
 
 

@@ -1,8 +1,9 @@
-"""GET /extensions (#104) and /extensions/{alias} (#105).
+"""GET /extensions (#104) and /extensions/{alias} (#105): Nova's fixed list of extension aliases.
 
-EXTENSIONS holds every alias of behaviour.md section 4.1 with Nova's name and description (extension_info.py) and
-the operations.md rows it stands for. Only the aliases in IMPLEMENTED are served; a feature that implements the
-rows of an alias adds it to that set.
+Nova answers the same list whatever is deployed (its extension_info.py, behaviour.md section 4.1): the 99 aliases of
+EXTENSIONS on /v2.1, plus OS-EXT-VIF-NET on legacy /v2, sorted by alias, each with namespace
+`http://docs.openstack.org/compute/ext/fake_xml`, updated `2014-12-03T00:00:00Z` and no links. `show` finds an
+alias of that list (exactly, case included); any other is 404. The list does not change with microversions.
 """
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import NamedTuple
 
 from aiohttp import web
 
+from nodecompute.api.dialect import LEGACY_V2
+from nodecompute.api.keys import api_version_key
 from nodecompute.api.respond import respond
 from nodecompute.domain.errors import NotFound
 
@@ -21,139 +24,158 @@ class Extension(NamedTuple):
     alias: str
     name: str
     description: str
-    rows: str  # operations.md rows the alias needs
 
 
+# Nova's EXTENSION_LIST (alias, name, description), in its order (sorted by alias).
 EXTENSIONS: tuple[Extension, ...] = (
-    Extension("OS-DCF", "DiskConfig", "Disk Management Extension.", "203, 206, 303, 304, 702"),
-    Extension("OS-EXT-AZ", "ExtendedAvailabilityZone", "Extended Availability Zone support.", "202"),
-    Extension("OS-EXT-IMG-SIZE", "ImageSize", "Adds image size to image listings.", "702"),
-    Extension("OS-EXT-IPS", "ExtendedIps", "Adds type parameter to the ip list.", "202, 501"),
-    Extension("OS-EXT-IPS-MAC", "ExtendedIpsMac", "Adds mac address parameter to the ip list.", "202, 501"),
-    Extension("OS-EXT-SRV-ATTR", "ExtendedServerAttributes", "Extended Server Attributes support.", "202"),
-    Extension("OS-EXT-STS", "ExtendedStatus", "Extended Status support.", "202"),
-    Extension("OS-FLV-DISABLED", "FlavorDisabled", "Support to show the disabled status of a flavor.", "602"),
-    Extension("OS-FLV-EXT-DATA", "FlavorExtraData", "Provide additional data for flavors.", "602"),
-    Extension("OS-SCH-HNT", "SchedulerHints", "Pass arbitrary key/value pairs to the scheduler.", "203"),
-    Extension("OS-SRV-USG", "ServerUsage", "Adds launched_at and terminated_at on Servers.", "202"),
-    Extension("os-access-ips", "AccessIPs", "Access IPs support.", "203"),
-    Extension("os-admin-actions", "AdminActions", "Enable admin-only server actions\n\n    Actions include: "
-              "resetNetwork, injectNetworkInfo, os-resetState\n    ", "2101, 2105, 2106"),
-    Extension("os-admin-password", "AdminPassword", "Admin password management support.", "308"),
-    Extension("os-attach-interfaces", "AttachInterfaces", "Attach interface support.", "1301-1304"),
-    Extension("os-availability-zone", "AvailabilityZone", "1. Add availability_zone to the Create Server API.\n"
-              "       2. Add availability zones describing.\n    ", "1001-1003"),
-    Extension("os-block-device-mapping", "BlockDeviceMapping", "Block device mapping boot support.", "203"),
+    Extension("NMN", "Multinic", "Multiple network support."),
+    Extension("OS-DCF", "DiskConfig", "Disk Management Extension."),
+    Extension("OS-EXT-AZ", "ExtendedAvailabilityZone", "Extended Availability Zone support."),
+    Extension("OS-EXT-IMG-SIZE", "ImageSize", "Adds image size to image listings."),
+    Extension("OS-EXT-IPS", "ExtendedIps", "Adds type parameter to the ip list."),
+    Extension("OS-EXT-IPS-MAC", "ExtendedIpsMac", "Adds mac address parameter to the ip list."),
+    Extension("OS-EXT-SRV-ATTR", "ExtendedServerAttributes", "Extended Server Attributes support."),
+    Extension("OS-EXT-STS", "ExtendedStatus", "Extended Status support."),
+    Extension("OS-FLV-DISABLED", "FlavorDisabled", "Support to show the disabled status of a flavor."),
+    Extension("OS-FLV-EXT-DATA", "FlavorExtraData", "Provide additional data for flavors."),
+    Extension("OS-SCH-HNT", "SchedulerHints", "Pass arbitrary key/value pairs to the scheduler."),
+    Extension("OS-SRV-USG", "ServerUsage", "Adds launched_at and terminated_at on Servers."),
+    Extension("os-access-ips", "AccessIPs", "Access IPs support."),
+    Extension("os-admin-actions", "AdminActions",
+              "Enable admin-only server actions\n\n    Actions include: resetNetwork, injectNetworkInfo, "
+              "os-resetState\n    "),
+    Extension("os-admin-password", "AdminPassword", "Admin password management support."),
+    Extension("os-agents", "Agents", "Agents support."),
+    Extension("os-aggregates", "Aggregates", "Admin-only aggregate administration."),
+    Extension("os-assisted-volume-snapshots", "AssistedVolumeSnapshots", "Assisted volume snapshots."),
+    Extension("os-attach-interfaces", "AttachInterfaces", "Attach interface support."),
+    Extension("os-availability-zone", "AvailabilityZone",
+              "1. Add availability_zone to the Create Server API.\n       2. Add availability zones describing.\n"
+              "    "),
+    Extension("os-baremetal-ext-status", "BareMetalExtStatus", "Add extended status in Baremetal Nodes v2 API."),
+    Extension("os-baremetal-nodes", "BareMetalNodes", "Admin-only bare-metal node administration."),
+    Extension("os-block-device-mapping", "BlockDeviceMapping", "Block device mapping boot support."),
     Extension("os-block-device-mapping-v2-boot", "BlockDeviceMappingV2Boot",
-              "Allow boot with the new BDM data format.", "203"),
-    Extension("os-config-drive", "ConfigDrive", "Config Drive Extension.", "203"),
-    Extension("os-console-output", "ConsoleOutput", "Console log output support, with tailing ability.", "1603"),
-    Extension("os-consoles", "Consoles", "Interactive Console support.", "1601"),
-    Extension("os-create-backup", "CreateBackup", "Create a backup of a server.", "324"),
-    Extension("os-create-server-ext", "Createserverext", "Extended support to the Create Server v1.1 API.", "203"),
-    Extension("os-deferred-delete", "DeferredDelete", "Instance deferred delete.", "325-326"),
-    Extension("os-evacuate", "Evacuate", "Enables server evacuation.", "2104"),
+              "Allow boot with the new BDM data format."),
+    Extension("os-cell-capacities", "CellCapacities", "Adding functionality to get cell capacities."),
+    Extension("os-cells", "Cells",
+              "Enables cells-related functionality such as adding neighbor cells,\n    listing neighbor cells, "
+              "and getting the capabilities of the local cell.\n    "),
+    Extension("os-certificates", "Certificates", "Certificates support."),
+    Extension("os-cloudpipe", "Cloudpipe",
+              "Adds actions to create cloudpipe instances.\n\n    When running with the Vlan network mode, you "
+              "need a mechanism to route\n    from the public Internet to your vlans.  This mechanism is known "
+              "as a\n    cloudpipe.\n\n    At the time of creating this class, only OpenVPN is supported.  "
+              "Support for\n    a SSH Bastion host is forthcoming.\n    "),
+    Extension("os-cloudpipe-update", "CloudpipeUpdate",
+              "Adds the ability to set the vpn ip/port for cloudpipe instances."),
+    Extension("os-config-drive", "ConfigDrive", "Config Drive Extension."),
+    Extension("os-console-auth-tokens", "ConsoleAuthTokens", "Console token authentication support."),
+    Extension("os-console-output", "ConsoleOutput", "Console log output support, with tailing ability."),
+    Extension("os-consoles", "Consoles", "Interactive Console support."),
+    Extension("os-create-backup", "CreateBackup", "Create a backup of a server."),
+    Extension("os-create-server-ext", "Createserverext", "Extended support to the Create Server v1.1 API."),
+    Extension("os-deferred-delete", "DeferredDelete", "Instance deferred delete."),
+    Extension("os-evacuate", "Evacuate", "Enables server evacuation."),
     Extension("os-extended-evacuate-find-host", "ExtendedEvacuateFindHost",
-              "Enables server evacuation without target host. Scheduler will select one to target.", "2104"),
+              "Enables server evacuation without target host. Scheduler will select one to target."),
     Extension("os-extended-floating-ips", "ExtendedFloatingIps",
-              "Adds optional fixed_address to the add floating IP command.", "1401-1404, 1406-1407"),
-    Extension("os-extended-hypervisors", "ExtendedHypervisors", "Extended hypervisors support.", "2107-2113"),
-    Extension("os-extended-networks", "ExtendedNetworks", "Adds additional fields to networks.", "1306-1307"),
+              "Adds optional fixed_address to the add floating IP command."),
+    Extension("os-extended-hypervisors", "ExtendedHypervisors", "Extended hypervisors support."),
+    Extension("os-extended-networks", "ExtendedNetworks", "Adds additional fields to networks."),
     Extension("os-extended-quotas", "ExtendedQuotas",
-              "Adds ability for admins to delete quota and optionally force the update Quota command.", "107-111"),
+              "Adds ability for admins to delete quota and optionally force the update Quota command."),
     Extension("os-extended-rescue-with-image", "ExtendedRescueWithImage",
-              "Allow the user to specify the image to use for rescue.", "319-320"),
-    Extension("os-extended-services", "ExtendedServices", "Extended services support.", "2114-2118"),
-    Extension("os-extended-services-delete", "ExtendedServicesDelete", "Extended services deletion support.",
-              "2114-2118"),
-    Extension("os-extended-status", "ExtendedStatus", "Extended Status support.", "202"),
-    Extension("os-extended-volumes", "ExtendedVolumes", "Extended Volumes support.", "202"),
-    Extension("os-flavor-access", "FlavorAccess", "Flavor access support.", "606-608"),
-    Extension("os-flavor-extra-specs", "FlavorExtraSpecs", "Flavors extra specs support.", "609-613"),
-    Extension("os-flavor-manage", "FlavorManage", "Flavor create/delete API support.", "604-605"),
-    Extension("os-flavor-rxtx", "FlavorRxtx", "Support to show the rxtx status of a flavor.", "602"),
-    Extension("os-flavor-swap", "FlavorSwap", "Support to show the swap status of a flavor.", "602"),
-    Extension("os-floating-ip-pools", "FloatingIpPools", "Floating IPs support.", "1405"),
-    Extension("os-floating-ips", "FloatingIps", "Floating IPs support.", "1401-1404, 1406-1407"),
+              "Allow the user to specify the image to use for rescue."),
+    Extension("os-extended-services", "ExtendedServices", "Extended services support."),
+    Extension("os-extended-services-delete", "ExtendedServicesDelete", "Extended services deletion support."),
+    Extension("os-extended-status", "ExtendedStatus", "Extended Status support."),
+    Extension("os-extended-volumes", "ExtendedVolumes", "Extended Volumes support."),
+    Extension("os-fixed-ips", "FixedIPs", "Fixed IPs support."),
+    Extension("os-flavor-access", "FlavorAccess", "Flavor access support."),
+    Extension("os-flavor-extra-specs", "FlavorExtraSpecs", "Flavors extra specs support."),
+    Extension("os-flavor-manage", "FlavorManage", "Flavor create/delete API support."),
+    Extension("os-flavor-rxtx", "FlavorRxtx", "Support to show the rxtx status of a flavor."),
+    Extension("os-flavor-swap", "FlavorSwap", "Support to show the swap status of a flavor."),
+    Extension("os-floating-ip-dns", "FloatingIpDns", "Floating IP DNS support."),
+    Extension("os-floating-ip-pools", "FloatingIpPools", "Floating IPs support."),
+    Extension("os-floating-ips", "FloatingIps", "Floating IPs support."),
+    Extension("os-floating-ips-bulk", "FloatingIpsBulk", "Bulk handling of Floating IPs."),
+    Extension("os-fping", "Fping", "Fping Management Extension."),
     Extension("os-hide-server-addresses", "HideServerAddresses",
-              "Support hiding server addresses in certain states.", "202"),
-    Extension("os-hosts", "Hosts", "Admin-only host administration.", "2119-2122"),
-    Extension("os-hypervisor-status", "HypervisorStatus", "Show hypervisor status.", "2107-2113"),
-    Extension("os-hypervisors", "Hypervisors", "Admin-only hypervisor administration.", "2107-2113"),
-    Extension("os-instance-actions", "InstanceActions", "View a log of actions and events taken on an instance.",
-              "1701-1702"),
-    Extension("os-instance_usage_audit_log", "OSInstanceUsageAuditLog", "Admin-only Task Log Monitoring.",
-              "2003-2004"),
-    Extension("os-keypairs", "Keypairs", "Keypair Support.", "901-904"),
-    Extension("os-lock-server", "LockServer", "Enable lock/unlock server actions.", "317-318"),
-    Extension("os-migrate-server", "MigrateServer", "Enable migrate and live-migrate server actions.", "2102-2103"),
-    Extension("os-migrations", "Migrations", "Provide data on migrations.", "2123"),
-    Extension("os-multiple-create", "MultipleCreate", "Allow multiple create in the Create Server v2.1 API.", "203"),
-    Extension("os-networks", "Networks", "Admin-only Network Management Extension.", "1306-1307"),
-    Extension("os-pause-server", "PauseServer", "Enable pause/unpause server actions.", "313-314"),
-    Extension("os-personality", "Personality", "Personality support.", "203"),
+              "Support hiding server addresses in certain states."),
+    Extension("os-hosts", "Hosts", "Admin-only host administration."),
+    Extension("os-hypervisor-status", "HypervisorStatus", "Show hypervisor status."),
+    Extension("os-hypervisors", "Hypervisors", "Admin-only hypervisor administration."),
+    Extension("os-instance-actions", "InstanceActions", "View a log of actions and events taken on an instance."),
+    Extension("os-instance_usage_audit_log", "OSInstanceUsageAuditLog", "Admin-only Task Log Monitoring."),
+    Extension("os-keypairs", "Keypairs", "Keypair Support."),
+    Extension("os-lock-server", "LockServer", "Enable lock/unlock server actions."),
+    Extension("os-migrate-server", "MigrateServer", "Enable migrate and live-migrate server actions."),
+    Extension("os-migrations", "Migrations", "Provide data on migrations."),
+    Extension("os-multiple-create", "MultipleCreate", "Allow multiple create in the Create Server v2.1 API."),
+    Extension("os-networks", "Networks", "Admin-only Network Management Extension."),
+    Extension("os-networks-associate", "NetworkAssociationSupport", "Network association support."),
+    Extension("os-pause-server", "PauseServer", "Enable pause/unpause server actions."),
+    Extension("os-personality", "Personality", "Personality support."),
     Extension("os-preserve-ephemeral-rebuild", "PreserveEphemeralOnRebuild",
-              "Allow preservation of the ephemeral partition on rebuild.", "303"),
-    Extension("os-quota-class-sets", "QuotaClasses", "Quota classes management support.", "112-113"),
-    Extension("os-quota-sets", "Quotas", "Quotas management support.", "107-111"),
-    Extension("os-rescue", "Rescue", "Instance rescue mode.", "319-320"),
+              "Allow preservation of the ephemeral partition on rebuild."),
+    Extension("os-quota-class-sets", "QuotaClasses", "Quota classes management support."),
+    Extension("os-quota-sets", "Quotas", "Quotas management support."),
+    Extension("os-rescue", "Rescue", "Instance rescue mode."),
     Extension("os-security-group-default-rules", "SecurityGroupDefaultRules",
-              "Default rules for security group support.", "1511-1514"),
-    Extension("os-security-groups", "SecurityGroups", "Security group support.", "1501-1510"),
+              "Default rules for security group support."),
+    Extension("os-security-groups", "SecurityGroups", "Security group support."),
     Extension("os-server-diagnostics", "ServerDiagnostics",
-              "Allow Admins to view server diagnostics through server action.", "1901"),
-    Extension("os-server-group-quotas", "ServerGroupQuotas", "Adds quota support to server groups.",
-              "1801-1804, 106"),
-    Extension("os-server-groups", "ServerGroups", "Server group support.", "1801-1804, 106"),
+              "Allow Admins to view server diagnostics through server action."),
+    Extension("os-server-external-events", "ServerExternalEvents", "Server External Event Triggers."),
+    Extension("os-server-group-quotas", "ServerGroupQuotas", "Adds quota support to server groups."),
+    Extension("os-server-groups", "ServerGroups", "Server group support."),
     Extension("os-server-list-multi-status", "ServerListMultiStatus",
-              "Allow to filter the servers by a set of status values.", "201"),
-    Extension("os-server-password", "ServerPassword", "Server password support.", "1604-1605"),
-    Extension("os-server-sort-keys", "ServerSortKeys", "Add sorting support in get Server v2 API.", "201"),
-    Extension("os-server-start-stop", "ServerStartStop", "Start/Stop instance compute API support.", "309-310"),
-    Extension("os-services", "Services", "Services support.", "2114-2118"),
-    Extension("os-shelve", "Shelve", "Instance shelve mode.", "321-323"),
-    Extension("os-simple-tenant-usage", "SimpleTenantUsage", "Simple tenant usage extension.", "2001-2002"),
-    Extension("os-suspend-server", "SuspendServer", "Enable suspend/resume server actions.", "315-316"),
-    Extension("os-tenant-networks", "OSTenantNetworks", "Tenant-based Network Management Extension.", "1308-1309"),
-    Extension("os-used-limits", "UsedLimits", "Provide data on limited resources that are being used.", "106"),
+              "Allow to filter the servers by a set of status values."),
+    Extension("os-server-password", "ServerPassword", "Server password support."),
+    Extension("os-server-sort-keys", "ServerSortKeys", "Add sorting support in get Server v2 API."),
+    Extension("os-server-start-stop", "ServerStartStop", "Start/Stop instance compute API support."),
+    Extension("os-services", "Services", "Services support."),
+    Extension("os-shelve", "Shelve", "Instance shelve mode."),
+    Extension("os-simple-tenant-usage", "SimpleTenantUsage", "Simple tenant usage extension."),
+    Extension("os-suspend-server", "SuspendServer", "Enable suspend/resume server actions."),
+    Extension("os-tenant-networks", "OSTenantNetworks", "Tenant-based Network Management Extension."),
+    Extension("os-used-limits", "UsedLimits", "Provide data on limited resources that are being used."),
     Extension("os-used-limits-for-admin", "UsedLimitsForAdmin",
-              "Provide data to admin on limited resources used by other tenants.", "106"),
-    Extension("os-user-data", "UserData", "Add user_data to the Create Server API.", "203"),
-    Extension("os-user-quotas", "UserQuotas", "Project user quota support.", "107-111"),
-    Extension("os-virtual-interfaces", "VirtualInterfaces", "Virtual interface support.", "1305"),
-    Extension("os-volume-attachment-update", "VolumeAttachmentUpdate", "Support for updating a volume attachment.",
-              "1104"),
-    Extension("os-volumes", "Volumes", "Volumes support.", "1101-1103, 1105, 1201-1210"),
+              "Provide data to admin on limited resources used by other tenants."),
+    Extension("os-user-data", "UserData", "Add user_data to the Create Server API."),
+    Extension("os-user-quotas", "UserQuotas", "Project user quota support."),
+    Extension("os-virtual-interfaces", "VirtualInterfaces", "Virtual interface support."),
+    Extension("os-volume-attachment-update", "VolumeAttachmentUpdate", "Support for updating a volume attachment."),
+    Extension("os-volumes", "Volumes", "Volumes support."),
 )
-BY_ALIAS: dict[str, Extension] = {ext.alias: ext for ext in EXTENSIONS}
+# Legacy v2 also lists this one (Nova's EXTENSION_LIST_LEGACY_V2_COMPATIBLE).
+LEGACY_V2_ONLY = Extension("OS-EXT-VIF-NET", "ExtendedVIFNet",
+                           "Adds network id parameter to the virtual interface list.")
+LEGACY_V2_EXTENSIONS: tuple[Extension, ...] = tuple(sorted(EXTENSIONS + (LEGACY_V2_ONLY,), key=lambda ext: ext.alias))
 
-# Aliases whose rows are implemented. os-user-quotas waits for per-user quota overrides (PUT ?user_id=).
-IMPLEMENTED: set[str] = {
-    "os-flavor-rxtx", "os-flavor-swap", "OS-FLV-DISABLED", "OS-FLV-EXT-DATA", "os-flavor-access",
-    "os-flavor-extra-specs", "os-flavor-manage",
-    "os-keypairs", "os-availability-zone",
-    "os-quota-sets", "os-extended-quotas", "os-quota-class-sets", "os-used-limits", "os-used-limits-for-admin",
-    "OS-EXT-IMG-SIZE",
-    "OS-EXT-AZ", "OS-EXT-SRV-ATTR", "OS-EXT-STS", "os-extended-status", "OS-SRV-USG", "OS-SCH-HNT",
-    "os-access-ips", "os-config-drive", "os-console-output", "os-create-server-ext", "os-multiple-create",
-    "os-personality", "os-user-data", "os-server-start-stop", "os-server-list-multi-status", "os-server-sort-keys",
-}
+
+def listed(request: web.Request) -> tuple[Extension, ...]:
+    """The aliases the request's root lists: legacy /v2 has one more."""
+    return LEGACY_V2_EXTENSIONS if request[api_version_key] == LEGACY_V2 else EXTENSIONS
 
 
 def _view(ext: Extension) -> dict:
-    return {"name": ext.name, "alias": ext.alias, "description": ext.description, "namespace": NAMESPACE,
-            "updated": UPDATED, "links": []}
+    return {"alias": ext.alias, "description": ext.description, "links": [], "name": ext.name,
+            "namespace": NAMESPACE, "updated": UPDATED}
 
 
 async def list_extensions(request: web.Request) -> web.StreamResponse:
-    return respond(request, [BY_ALIAS[alias] for alias in sorted(IMPLEMENTED) if alias in BY_ALIAS])
+    return respond(request, listed(request))
 
 
 async def show_extension(request: web.Request) -> web.StreamResponse:
     alias = request.match_info["alias"]
-    if alias not in IMPLEMENTED or alias not in BY_ALIAS:
+    found = next((ext for ext in listed(request) if ext.alias == alias), None)
+    if found is None:
         raise NotFound()
-    return respond(request, BY_ALIAS[alias])
+    return respond(request, found)
 
 
 VIEWS = {

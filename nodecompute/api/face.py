@@ -6,10 +6,11 @@ root allows it, as Nova's router does), remembering for each registered aiohttp 
 by one dict lookup of the whole path in the sub-application's index.
 
 The middleware, per request: finds the `Bound` (one dict lookup), fixes the API version (microversion negotiation
-on a root that has them: 400/406 and the version headers on every answer, faults included), checks the token when
-the route's row says so (and the URL's project against the token's), runs the handler, and renders any error in
-the dialect's fault shape, an unknown route included (the dialect names it: Nova's catalog says "not implemented
-yet" for the routes Nova has).
+on a root that has them: 400/406 and the version headers on every answer, faults included), answers a route
+outside its microversion range with Nova's bare 404, checks the token when the route's row says so (and the URL's
+project against the token's), runs the handler, and renders any error in the dialect's fault shape (at the
+request's version), an unknown route included (the dialect names it: Nova's catalog says "not implemented yet" for
+the routes Nova has).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ import logging
 from aiohttp import web
 
 from nodecompute.api import auth, faults, microversions
-from nodecompute.api.dialect import Bound, Dialect, VersionRoot
+from nodecompute.api.dialect import LEGACY_V2, Bound, Dialect, Microversions, VersionRoot, served_at
 from nodecompute.api.keys import api_version_key, bindings_key, bound_key, dialect_key, request_id_key
 from nodecompute.api.route_table import Route
 from nodecompute.domain import errors
@@ -98,27 +99,39 @@ async def face_middleware(request: web.Request, handler: faults.Handler) -> web.
     root = bound.root
     mv = root.microversions if root is not None else None
     if mv is None:
-        request[api_version_key] = root.fixed if root is not None else bound.dialect.roots[0].fixed
-        return await _serve(request, handler, bound)
-    try:
-        version = microversions.requested(request.headers, mv)
-    except (errors.BadRequest, errors.NotAcceptable) as exc:
-        response: web.StreamResponse = bound.dialect.faults.response(exc, exc.message)
-        version = mv.min
+        version = root.fixed if root is not None else bound.dialect.roots[0].fixed
     else:
-        request[api_version_key] = version
-        route = bound.route
-        if route is not None and route.since is not None and version < route.since:
-            bound = Bound(bound.dialect, None, root)  # not at this version: answered as a route it lacks
-            handler = _not_found
-        response = await _serve(request, handler, bound)
-    microversions.add_headers(response.headers, mv, version)
+        try:
+            version = microversions.requested(request.headers, mv)
+        except (microversions.UnsupportedVersion, errors.BadRequest) as exc:
+            return _version_refused(request, bound, mv, exc)
+    request[api_version_key] = version
+    route = bound.route
+    if route is not None and not served_at(version, route.since, route.until):
+        bound, handler = Bound(bound.dialect, None, root), _not_at_this_version
+    response = await _serve(request, handler, bound)
+    if mv is not None:
+        microversions.add_headers(response.headers, mv, version)
     return response
 
 
-async def _not_found(request: web.Request) -> web.StreamResponse:
-    """A route below its first microversion: Nova's bare 404 (VersionNotFoundForAPIMethod shows no message of its
-    own), not the catalog's "not implemented yet"."""
+def _version_refused(request: web.Request, bound: Bound, mv: Microversions, exc: errors.ComputeError
+                     ) -> web.StreamResponse:
+    """A malformed (400) or unsupported (406) version, after the token check as in Nova, where Keystone's
+    middleware answers 401 before the API reads the version. A 406 names the version asked for; a malformed
+    version's fault names none."""
+    if _needs_token(request, bound):
+        unauthorized = auth.check_token(request, check_url_project=False)
+        if unauthorized is not None:
+            return unauthorized
+    response = bound.dialect.faults.response(exc, exc.message)
+    if isinstance(exc, microversions.UnsupportedVersion):
+        microversions.add_headers(response.headers, mv, exc.version)
+    return response
+
+
+async def _not_at_this_version(request: web.Request) -> web.StreamResponse:
+    """A route outside its microversion range: Nova's bare 404, as if the method were not implemented."""
     raise errors.NotFound()
 
 
@@ -134,7 +147,8 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
     except errors.ComputeError as exc:
         if exc.code >= 500:
             log.error("%s %s failed: %s", request.method, request.path, exc, exc_info=True)
-        return dialect.faults.response(exc, exc.message if exc.safe else errors.InternalError.msg_fmt)
+        message = exc.message if exc.safe else errors.InternalError.msg_fmt
+        return dialect.faults.response(exc, message, request.get(api_version_key, LEGACY_V2))
     except web.HTTPRequestEntityTooLarge:
         return dialect.faults.response(errors.TooLarge(), errors.TooLarge.msg_fmt)
     except (web.HTTPNotFound, web.HTTPMethodNotAllowed):

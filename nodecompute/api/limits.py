@@ -1,12 +1,18 @@
-"""Limits (#106), os-quota-sets (#107-#111) and os-quota-class-sets (#112-#113), as Nova answers at 2.1."""
+"""Limits (#106), os-quota-sets (#107-#111) and os-quota-class-sets (#112-#113), as Nova answers at each
+microversion: from 2.36 limits and quota sets drop the network quotas (floating IPs, security groups and rules;
+quota sets also fixed IPs) and quota set updates refuse them; from 2.39 limits drop `maxImageMeta`; from 2.50 quota
+classes show the server group quotas and drop the network ones, in their updates too."""
 from __future__ import annotations
+
+from typing import Any
 
 from aiohttp import web
 
 from nodecompute.api import validation
 from nodecompute.api.auth import context, require_admin
+from nodecompute.api.dialect import Versioned
 from nodecompute.api.keys import quotas_key
-from nodecompute.api.respond import parse_body, respond
+from nodecompute.api.respond import Out, parse_body, respond
 from nodecompute.domain.errors import BadRequest, NotImplementedYet, PolicyNotAuthorized, ValidationError
 from nodecompute.compute.quotas import RESOURCES
 
@@ -25,8 +31,14 @@ USED_NAMES = {
     "totalFloatingIpsUsed": "floating_ips", "totalSecurityGroupsUsed": "security_groups",
     "totalServerGroupsUsed": "server_groups",
 }
-# At 2.1 the quota class set hides the server-group quotas (exposed from 2.50).
-CLASS_HIDDEN = ("server_groups", "server_group_members")
+NETWORK_QUOTAS = ("fixed_ips", "floating_ips", "security_group_rules", "security_groups")  # gone at 2.36 / 2.50
+# What each view leaves out, per microversion (Nova's FILTERED_* lists; quota classes hide the server-group quotas
+# below 2.50).
+_NETWORK_LIMITS = ("maxTotalFloatingIps", "maxSecurityGroups", "maxSecurityGroupRules", "totalFloatingIpsUsed",
+                   "totalSecurityGroupsUsed")
+LIMITS_HIDDEN = Versioned((), ((2, 36), _NETWORK_LIMITS), ((2, 39), (*_NETWORK_LIMITS, "maxImageMeta")))
+QUOTA_SET_HIDDEN = Versioned((), ((2, 36), NETWORK_QUOTAS))
+CLASS_HIDDEN = Versioned(("server_groups", "server_group_members"), ((2, 50), NETWORK_QUOTAS))
 
 _quota_value = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "minimum": -1, "maximum": MAX_INT}
 _settable = {name: _quota_value for name in RESOURCES} | {"networks": _quota_value}
@@ -44,8 +56,16 @@ def _update_schema(wrapper: str, with_force: bool) -> dict:
     }
 
 
+def _without(schema: dict, wrapper: str, names: tuple[str, ...]) -> dict:
+    properties = {key: value for key, value in schema["properties"][wrapper]["properties"].items() if key not in names}
+    inner = {**schema["properties"][wrapper], "properties": properties}
+    return {**schema, "properties": {wrapper: inner}}
+
+
 QUOTA_SET_UPDATE = _update_schema("quota_set", with_force=True)
+QUOTA_SET_UPDATE_V236 = _without(QUOTA_SET_UPDATE, "quota_set", NETWORK_QUOTAS)
 QUOTA_CLASS_UPDATE = _update_schema("quota_class_set", with_force=False)
+QUOTA_CLASS_UPDATE_V250 = _without(QUOTA_CLASS_UPDATE, "quota_class_set", NETWORK_QUOTAS)
 
 
 
@@ -67,7 +87,7 @@ def _limits_view(out, result: tuple[dict[str, int], dict[str, int]]) -> dict:
     limits, used = result
     absolute = {key: limits[name] for name, keys in ABSOLUTE_NAMES.items() for key in keys}
     absolute.update({key: used[name] for key, name in USED_NAMES.items()})
-    return {"limits": {"rate": [], "absolute": absolute}}
+    return {"limits": {"rate": [], "absolute": _shown(absolute, LIMITS_HIDDEN, out)}}
 
 
 # ----- os-quota-sets -----------------------------------------------------------------------------------------------
@@ -154,8 +174,8 @@ async def delete_quota_set(request: web.Request) -> web.StreamResponse:
 
 # ----- os-quota-class-sets -----------------------------------------------------------------------------------------
 
-def _class_view(values: dict[str, int]) -> dict[str, int]:
-    return {name: value for name, value in values.items() if name not in CLASS_HIDDEN}
+def _shown(values: dict[str, Any], hidden: Versioned[tuple[str, ...]], out: Out) -> dict[str, Any]:
+    return {name: value for name, value in values.items() if name not in hidden.at(out.version)}
 
 
 def _class_name(request: web.Request) -> str:
@@ -179,20 +199,21 @@ async def update_quota_class(request: web.Request) -> web.StreamResponse:
     return respond(request, values)
 
 
-def _quota_set(out, result: tuple[str, dict]) -> dict:
+def _quota_set(out: Out, result: tuple[str, dict]) -> dict:
     project_id, values = result
-    return {"quota_set": {"id": project_id, **values}}
+    return {"quota_set": {"id": project_id, **_shown(values, QUOTA_SET_HIDDEN, out)}}
 
 
-def _quota_class(out, result: tuple[str, dict[str, int]]) -> dict:
+def _quota_class(out: Out, result: tuple[str, dict[str, int]]) -> dict:
     name, values = result
-    return {"quota_class_set": {"id": name, **_class_view(values)}}
+    return {"quota_class_set": {"id": name, **_shown(values, CLASS_HIDDEN, out)}}
 
 
 VIEWS = {
     "#106": _limits_view, "#107": _quota_set, "#108": _quota_set, "#109": _quota_set,
-    "#110": lambda out, limits: {"quota_set": limits}, "#112": _quota_class,
-    "#113": lambda out, values: {"quota_class_set": _class_view(values)},
+    "#110": lambda out, limits: {"quota_set": _shown(limits, QUOTA_SET_HIDDEN, out)}, "#112": _quota_class,
+    "#113": lambda out, values: {"quota_class_set": _shown(values, CLASS_HIDDEN, out)},
 }
 STATUSES = {"#111": 202}
-BODIES = {"#110": QUOTA_SET_UPDATE, "#113": QUOTA_CLASS_UPDATE}
+BODIES = {"#110": Versioned(QUOTA_SET_UPDATE, ((2, 36), QUOTA_SET_UPDATE_V236)),
+          "#113": Versioned(QUOTA_CLASS_UPDATE, ((2, 50), QUOTA_CLASS_UPDATE_V250))}

@@ -36,7 +36,7 @@ NO_AGGREGATES = "404 at every version: nodecompute serves no os-aggregates (one 
 EVENTS = ("POST", "/os-server-external-events")
 
 STEPS: tuple[Step, ...] = (
-    todo("2.2", "Keypairs get a `type` (ssh or x509, default ssh); create answers 201 and delete 204",
+    done("2.2", "Keypairs get a `type` (ssh or x509, default ssh); create answers 201 and delete 204",
          change("request-body", ("POST", "/os-keypairs"), "type"),
          change("view-field", KEYPAIRS[:3], "type"),
          change("status", KEYPAIRS[1], "201"), change("status", KEYPAIRS[3], "204")),
@@ -53,13 +53,13 @@ STEPS: tuple[Step, ...] = (
     owned("2.6", "consoles", "One remote console API, POST /servers/{id}/remote-consoles, replaces the four "
           "os-get*Console actions (404 from 2.6)",
           change("new-route", REMOTE), change("removed-route", OLD_CONSOLES)),
-    todo("2.7", "Granting a project access to a public flavor is refused with 409",
+    done("2.7", "Granting a project access to a public flavor is refused with 409",
          change("status", ("POST", "/flavors/{flavor_id}/action", "addTenantAccess"), "409")),
     owned("2.8", "consoles", "Remote consoles accept protocol `mks` with type `webmks`",
           change("request-body", REMOTE, "remote_console.protocol=mks", "remote_console.type=webmks")),
     done("2.9", "Servers show `locked` (true when anyone holds a lock)",
          change("view-field", SERVER_VIEWS, "locked"), also=("server-actions",)),
-    todo("2.10", "Admins list, show, create and delete other users' keypairs with `user_id`; keypairs show "
+    done("2.10", "Admins list, show, create and delete other users' keypairs with `user_id`; keypairs show "
          "`user_id`",
          change("query", (KEYPAIRS[0], KEYPAIRS[2], KEYPAIRS[3]), "user_id"),
          change("request-body", KEYPAIRS[1], "keypair.user_id")),
@@ -129,9 +129,9 @@ STEPS: tuple[Step, ...] = (
          change("request-body", CREATE, "block_device_mapping_v2.tag"), also=("host-views",)),
     owned("2.34", "host-views", "Live migration pre-checks run in the background: no 400 when they fail",
           change("behaviour", act("os-migrateLive"), "202 instead of 400")),
-    todo("2.35", "Keypair list pages with `limit` and `marker` (sorted by name) and links the next page",
+    done("2.35", "Keypair list pages with `limit` and `marker` (sorted by name) and links the next page",
          change("query", KEYPAIRS[0], "limit", "marker"), change("view-field", KEYPAIRS[0], "keypairs_links")),
-    todo("2.36", "The image, network, volume and baremetal proxies and fping answer 404; limits and quota sets "
+    done("2.36", "The image, network, volume and baremetal proxies and fping answer 404; limits and quota sets "
          "drop the network keys",
          change("removed-route", PROXIES),
          change("view-field", LIMITS, "maxSecurityGroups", "maxSecurityGroupRules", "maxTotalFloatingIps",
@@ -147,7 +147,7 @@ STEPS: tuple[Step, ...] = (
                 "networks.tag")),
     done("2.38", "An unknown `status` filter on the server lists gives 400",
          change("query", (LIST, DETAIL), "status"), change("status", (LIST, DETAIL), "400")),
-    todo("2.39", "The image metadata proxy answers 404; limits drop `maxImageMeta`",
+    done("2.39", "The image metadata proxy answers 404; limits drop `maxImageMeta`",
          change("removed-route", IMAGE_METADATA), change("view-field", LIMITS, "maxImageMeta")),
     owned("2.40", "host-views", "Usage pages with `limit` and `marker` and links the next page",
           change("query", USAGE, "limit", "marker"), change("view-field", USAGE, "tenant_usages_links")),
@@ -182,7 +182,7 @@ STEPS: tuple[Step, ...] = (
           change("request-body", (("POST", "/servers/{server_id}/os-interface"),
                                   ("POST", "/servers/{server_id}/os-volume_attachments")), "tag"),
           also=("volumes",)),
-    todo("2.50", "Quota classes show `server_groups` and `server_group_members` and drop the network quotas",
+    done("2.50", "Quota classes show `server_groups` and `server_group_members` and drop the network quotas",
          change("view-field", QUOTA_CLASSES, "server_groups", "server_group_members", "fixed_ips", "floating_ips",
                 "networks", "security_groups", "security_group_rules"),
          change("request-body", QUOTA_CLASSES[1], "fixed_ips", "floating_ips", "networks", "security_groups",

@@ -143,8 +143,17 @@ def rules(request: web.Request) -> Any:
     return dialect.rules[op].at(version)
 
 
-def parse_query(request: web.Request, query: MultiMapping[str] | None = None) -> dict[str, Any]:
-    """The query parameters (the last value of each), checked against the operation's query schema."""
+def query_names(request: web.Request) -> frozenset[str]:
+    """The query parameters the operation's schema names at the request's version."""
+    dialect, version, op = _face(request)
+    return frozenset(dialect.queries[op].at(version).single.get("properties", {}))
+
+
+def parse_query(request: web.Request, query: MultiMapping[str] | None = None, known_only: bool = False
+                ) -> dict[str, Any]:
+    """The query parameters (the last value of each), checked against the operation's query schema. With
+    `known_only`, only the parameters the schema names at the request's version are returned: Nova strips the
+    others, so a parameter added at a microversion is ignored below it (`?user_id=` on keypairs before 2.10)."""
     dialect, version, op = _face(request)
     spec: QuerySchema = dialect.queries[op].at(version)
     query = request.query if query is None else query
@@ -153,4 +162,6 @@ def parse_query(request: web.Request, query: MultiMapping[str] | None = None) ->
         for value in query.getall(key, []):
             validation.validate({"type": "object", "properties": {key: item_schema}}, {key: value},
                                 where="query parameters")
+    if known_only:
+        values = {key: value for key, value in values.items() if key in query_names(request)}
     return values

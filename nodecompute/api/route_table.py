@@ -5,7 +5,8 @@ Each row names its face, a stable operation id (`#<row>` of the operations check
 the face's version roots (`versioned`: compute rows are served under /v2.1 and /v2, each with and without a
 `{project_id}` segment) or to the face's prefix. The token check and the public paths derive from `token`; the
 dialects' views, statuses and schemas are keyed by `op`; `actions` is an action dispatcher's table (each key an
-operation of its own); `since` is the first microversion that routes the row. Literal paths come before
+operation of its own); `since` and `until` are the first and last microversions that route the row (Nova's range
+for the operation: tests/unit/test_route_table.py checks them against nova_catalog). Literal paths come before
 parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
@@ -32,7 +33,8 @@ class Route(NamedTuple):
     token: bool = True
     versioned: bool = True
     actions: Mapping[str, Action] | None = None
-    since: Version | None = None  # the first microversion that has it (404 below, on a root with microversions)
+    since: Version | None = None  # the first microversion that has it (404 below)
+    until: Version | None = None  # the last microversion that has it (404 above)
 
 
 def _compute(op: str, method: str, path: str, handler: Handler, **kw) -> Route:
@@ -51,6 +53,8 @@ _public = {"token": False, "versioned": False}
 SERVER = "/servers/{server_id}"
 FLAVOR = "/flavors/{flavor_id}"
 IMAGE = "/v2/images/{image_id}"
+PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and volume proxies too)
+IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
 TAGS = (2, 26)  # server tags
 
 ROUTES: tuple[Route, ...] = (
@@ -93,16 +97,16 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1001", "GET", "/os-availability-zone", zones.list_zones),
     _compute("#1002", "GET", "/os-availability-zone/detail", zones.list_zones_detail),
     _compute("#1003", "GET", "/os-availability-zone/{zone_name}", zones.show_zone),
-    _compute("#701", "GET", "/images", images.list_images),
-    _compute("#702", "GET", "/images/detail", images.list_images),
-    _compute("#703", "GET", "/images/{image_id}", images.show_image),
-    _compute("#704", "DELETE", "/images/{image_id}", images.delete_image),
-    _compute("#705", "GET", "/images/{image_id}/metadata", images.list_metadata),
-    _compute("#706", "POST", "/images/{image_id}/metadata", images.merge_metadata),
-    _compute("#707", "PUT", "/images/{image_id}/metadata", images.replace_metadata),
-    _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item),
-    _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item),
-    _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item),
+    _compute("#701", "GET", "/images", images.list_images, **PROXY),
+    _compute("#702", "GET", "/images/detail", images.list_images, **PROXY),
+    _compute("#703", "GET", "/images/{image_id}", images.show_image, **PROXY),
+    _compute("#704", "DELETE", "/images/{image_id}", images.delete_image, **PROXY),
+    _compute("#705", "GET", "/images/{image_id}/metadata", images.list_metadata, **IMAGE_META),
+    _compute("#706", "POST", "/images/{image_id}/metadata", images.merge_metadata, **IMAGE_META),
+    _compute("#707", "PUT", "/images/{image_id}/metadata", images.replace_metadata, **IMAGE_META),
+    _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
+    _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
+    _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
     _compute("#201", "GET", "/servers", servers.list_servers),
     _compute("#202", "GET", "/servers/detail", servers.list_servers_detail),
     _compute("#203", "POST", "/servers", servers.create_server),

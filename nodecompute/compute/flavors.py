@@ -10,9 +10,9 @@ import uuid
 from typing import Any
 from urllib.parse import urlsplit
 
-from nodecompute.domain.errors import BadRequest, Forbidden, NotFound
+from nodecompute.domain.errors import BadRequest, NotFound
 from nodecompute.domain.flavor_models import (
-    MAX_INT, SQL_SP_FLOAT_MAX, FlavorExtraSpecNotFound, FlavorQuery, InvalidInput,
+    MAX_INT, SQL_SP_FLOAT_MAX, FlavorExtraSpecNotFound, FlavorQuery, InvalidInput, PublicFlavorAccess,
 )
 from nodecompute.domain.models import Flavor
 from nodecompute.db import flavors as fdb
@@ -117,7 +117,7 @@ class FlavorService:
         self._verify_project(tenant)
         flavor = self.store.read(fdb.get_flavor, flavorid)
         if flavor.is_public:
-            raise Forbidden("Can not add access to a public flavor.")
+            raise PublicFlavorAccess()
         return await self.store.write(fdb.add_flavor_project, flavorid, tenant)
 
     async def remove_access(self, flavorid: str, tenant: str) -> list[str]:

@@ -1,4 +1,5 @@
-"""Keypairs (#901-#904): per-user SSH public keys, imported or generated, with Nova's fingerprint and checks."""
+"""Keypairs (#901-#904): per-user SSH public keys (or, from 2.2, x509 certificates), imported or generated, with
+Nova's fingerprint and checks; listed by name, a page at a time (2.35)."""
 from __future__ import annotations
 
 import asyncio
@@ -10,6 +11,7 @@ import string
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from nodecompute.compute.keypair_x509 import generate_x509, x509_fingerprint
 from nodecompute.domain.errors import BadRequest, QuotaExceeded
 from nodecompute.domain.models import Keypair, utcnow
 from nodecompute.compute.quotas import QuotaService
@@ -17,6 +19,7 @@ from nodecompute.db import keypairs as keypairs_db
 from nodecompute.db.store import Store
 
 KEYPAIR_TYPE_SSH = "ssh"
+KEYPAIR_TYPE_X509 = "x509"
 GENERATED_KEY_BITS = 2048  # nova/crypto.py generate_key_pair default
 SAFE_NAME_CHARS = frozenset("_- " + string.digits + string.ascii_letters)
 MAX_NAME_LENGTH = 255
@@ -46,6 +49,15 @@ def fingerprint(public_key: str) -> str:
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
+def _fingerprint(public_key: str, key_type: str) -> str:
+    if key_type != KEYPAIR_TYPE_X509:
+        return fingerprint(public_key)
+    try:
+        return x509_fingerprint(public_key)
+    except ValueError as exc:
+        raise InvalidKeypair(reason=str(exc)) from None
+
+
 def generate_key_pair(bits: int = GENERATED_KEY_BITS) -> tuple[str, str, str]:
     """(private key PEM, OpenSSH public key, fingerprint) of a new RSA key, as nova/crypto.py makes them."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
@@ -73,15 +85,18 @@ class KeypairService:
         self.store = store
         self.quotas = quotas
 
-    def list(self, user_id: str) -> list[Keypair]:
-        return self.store.read(keypairs_db.list_keypairs, user_id)
+    def list(self, user_id: str, limit: int | None = None, marker: str | None = None) -> list[Keypair]:
+        """The user's keypairs by name: all, or `limit` of them after the one named `marker` (400 if unknown)."""
+        return self.store.read(keypairs_db.list_keypairs, user_id, limit, marker)
 
     def get(self, user_id: str, name: str) -> Keypair:
         """The user's keypair `name`; NotFound "Keypair <name> not found for user <uid>" otherwise."""
         return self.store.read(keypairs_db.get_keypair, user_id, name)
 
-    async def create(self, project_id: str, user_id: str, name: str, public_key: str | None = None) -> Keypair:
-        """Import `public_key`, or generate an RSA pair when it is None (the result then carries `private_key`).
+    async def create(self, project_id: str, user_id: str, name: str, public_key: str | None = None,
+                     key_type: str = KEYPAIR_TYPE_SSH) -> Keypair:
+        """Import `public_key`, or generate a pair of `key_type` when it is None (the result then carries
+        `private_key`): an RSA SSH key, or an x509 certificate for `user_id`.
 
         Checks in Nova's order: name, key_pairs quota, key data, then uniqueness.
         """
@@ -89,12 +104,14 @@ class KeypairService:
         limit = self.quotas.limits(project_id)["key_pairs"]
         self._check_quota(user_id, limit)
         private_key = None
-        if public_key is None:
+        if public_key is None and key_type == KEYPAIR_TYPE_X509:
+            private_key, public_key, print_ = await asyncio.to_thread(generate_x509, user_id)
+        elif public_key is None:
             private_key, public_key, print_ = await asyncio.to_thread(generate_key_pair)
         else:
-            print_ = fingerprint(public_key)
+            print_ = _fingerprint(public_key, key_type)
         record = Keypair(user_id=user_id, name=name, fingerprint=print_, public_key=public_key,
-                         type=KEYPAIR_TYPE_SSH, created_at=utcnow())
+                         type=key_type, created_at=utcnow())
         try:
             stored = await self.store.write(keypairs_db.insert_keypair, record, limit)
         except keypairs_db.KeypairQuotaReached:

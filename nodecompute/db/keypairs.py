@@ -6,7 +6,7 @@ import sqlite3
 
 from sqlite_utils import Database
 
-from nodecompute.domain.errors import Conflict, NotFound
+from nodecompute.domain.errors import BadRequest, Conflict, NotFound
 from nodecompute.domain.models import Keypair, isotime, parse_isotime
 
 
@@ -25,9 +25,19 @@ def not_found(user_id: str, name: str) -> NotFound:
     return NotFound(f"Keypair {name} not found for user {user_id}")
 
 
-def list_keypairs(db: Database, user_id: str) -> list[Keypair]:
-    rows = db.execute("SELECT * FROM keypairs WHERE user_id = ? ORDER BY name", [user_id]).fetchall()
-    return [_keypair(r) for r in rows]
+def list_keypairs(db: Database, user_id: str, limit: int | None = None, marker: str | None = None) -> list[Keypair]:
+    """The user's keypairs by name; `limit` of them after the one named `marker` (Nova's MarkerNotFound, which its
+    API answers with 400, when the user has none of that name)."""
+    sql, args = "SELECT * FROM keypairs WHERE user_id = ?", [user_id]
+    if marker is not None:
+        found = db.execute("SELECT 1 FROM keypairs WHERE user_id = ? AND name = ?", [user_id, marker]).fetchone()
+        if found is None:
+            raise BadRequest(f"Marker {marker} could not be found.")
+        sql, args = sql + " AND name > ?", [*args, marker]
+    sql += " ORDER BY name"
+    if limit is not None:
+        sql, args = sql + " LIMIT ?", [*args, limit]
+    return [_keypair(r) for r in db.execute(sql, args).fetchall()]
 
 
 def get_keypair(db: Database, user_id: str, name: str) -> Keypair:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nodecompute.domain.errors import BadRequest, Conflict, NotFound
+from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 
 # Nova's flavor list sort keys (schemas/flavors.py VALID_SORT_KEYS) and directions.
 SORT_KEYS = (
@@ -44,6 +44,12 @@ class FlavorIdExists(Conflict):
 
 class FlavorAccessExists(Conflict):
     msg_fmt = "Flavor access already exists for flavor %(flavor_id)s and project %(project_id)s combination."
+
+
+class PublicFlavorAccess(Forbidden):
+    """Access granted to a public flavor: 403 here, 409 from microversion 2.7 in the openstack dialect."""
+
+    msg_fmt = "Can not add access to a public flavor."
 
 
 class FlavorAccessNotFound(NotFound):

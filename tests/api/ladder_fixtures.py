@@ -1,44 +1,27 @@
-"""Fixtures of the microversion ladder tests (tests/api/test_ladder_servers_*.py): the whole app on the libvirt test
-driver, its compute face serving at least up to LADDER_TOP (the advertised maximum when it is higher), and helpers
-to send a request at a microversion."""
+"""Fixtures of the microversion ladder tests of the server routes (tests/api/test_ladder_servers_*.py): the whole
+app on the libvirt test driver, its compute face negotiating up to conftest's LADDER_TOP, and helpers to send a
+request at a microversion and to put server rows in the store."""
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from typing import Any
 
 import pytest
 
-from nodecompute import app as app_module
-from nodecompute.api import versions
-from nodecompute.api.dialect import VersionRoot
-from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import servers_key, store_key
-from nodecompute.app import create_app
 from nodecompute.db import identity as idb
 from nodecompute.db import servers as sdb
 from nodecompute.domain import states
 from nodecompute.domain.models import isotime, utcnow
 from tests.api.helpers import Api
 
-LADDER_TOP = (2, 52)
 IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
 
 
-def ladder_dialect():
-    """The openstack dialect with its /v2.1 root serving up to max(advertised, LADDER_TOP)."""
-    top = max(versions.MICROVERSIONS.max, LADDER_TOP)
-    mv = dataclasses.replace(versions.MICROVERSIONS, max=top)
-    roots = tuple(dataclasses.replace(root, microversions=mv) if root.microversions else root
-                  for root in OPENSTACK.roots)
-    assert all(isinstance(root, VersionRoot) for root in roots)
-    return dataclasses.replace(OPENSTACK, roots=roots)
-
-
 @pytest.fixture
-async def ladder(aiohttp_client, cfg, monkeypatch) -> Api:
-    monkeypatch.setattr(app_module, "OPENSTACK", ladder_dialect())
-    client = await aiohttp_client(create_app(cfg))
+async def ladder(aiohttp_client, ladder_app) -> Api:
+    """The whole app, servers included, its compute face negotiating up to conftest's LADDER_TOP."""
+    client = await aiohttp_client(ladder_app())
     yield Api(client)
     service = client.server.app[servers_key]
     await service.wait_idle()

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from nodecompute.api.microversions import version_text
+from nodecompute.api.versions import MICROVERSIONS
 from nodecompute.app import create_app
 from tests.api.helpers import assert_fault
 
@@ -57,16 +59,22 @@ async def test_microversion_headers_everywhere(api, admin_token):
 
 
 async def test_microversion_negotiation(api, admin_token):
+    top = version_text(MICROVERSIONS.max)
     for header in ({"OpenStack-API-Version": "compute 2.1"}, {"X-OpenStack-Nova-API-Version": "2.1"},
                    {"OpenStack-API-Version": "compute latest"}):
         resp = await api.get("/flavors", admin_token, headers=header)
         assert resp.status == 200, header
-    for header in ({"OpenStack-API-Version": "compute 2.2"}, {"X-OpenStack-Nova-API-Version": "2.96"},
-                   {"OpenStack-API-Version": "compute 3.0"}):
+    for header, asked in (({"OpenStack-API-Version": "compute 2.200"}, "2.200"),
+                          ({"X-OpenStack-Nova-API-Version": "2.1000"}, "2.1000"),
+                          ({"OpenStack-API-Version": "compute 3.0"}, "3.0"),
+                          ({"OpenStack-API-Version": "compute 2.0"}, "2.0")):
         resp = await api.get("/flavors", admin_token, headers=header)
         fault = await assert_fault(resp, 406, "computeFault")
-        assert "Minimum is 2.1 and maximum is 2.1" in fault["message"]
-        assert resp.headers["OpenStack-API-Version"] == "compute 2.1"
+        assert fault["message"] == f"Version {asked} is not supported by the API. Minimum is 2.1 and maximum is {top}."
+        # Nova's 406 names the version asked for
+        assert resp.headers["OpenStack-API-Version"] == f"compute {asked}"
+        assert resp.headers["X-OpenStack-Nova-API-Version"] == asked
+        assert resp.headers["Vary"] == "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
     resp = await api.get("/flavors", admin_token, headers={"OpenStack-API-Version": "compute two"})
     await assert_fault(resp, 400, "badRequest")
 

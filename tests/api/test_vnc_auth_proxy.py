@@ -7,7 +7,9 @@ checks the same client against QEMU's own VNC authentication.
 from __future__ import annotations
 
 import asyncio
+import random
 import shutil
+import socket
 import struct
 import tempfile
 from pathlib import Path
@@ -179,10 +181,26 @@ async def test_the_answer_names_the_public_host(display):
     await proxy.close()
 
 
+def free_port_pair() -> int:
+    """Two consecutive free ports below the kernel's ephemeral range (32768 and up by default), so no client
+    connection of another test or process can be holding one of them between this probe and the test."""
+    start = random.randrange(20000, 32000)
+    for first in range(start, start + 2000):
+        try:
+            for port in (first, first + 1):
+                with socket.socket() as probe:
+                    probe.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise AssertionError("no two consecutive free ports found")
+
+
 async def test_an_exhausted_range_is_reported(display):
-    proxy = VncAuthProxy(host="127.0.0.1", port_min=43300, port_max=43301, window=5)
+    low = free_port_pair()
+    proxy = VncAuthProxy(host="127.0.0.1", port_min=low, port_max=low + 1, window=5)
     consoles = [await proxy.open(SERVER, str(display.path)) for _ in range(2)]
-    assert {c.port for c in consoles} == {43300, 43301}
-    with pytest.raises(ConsoleUnavailable, match="no free port in 43300-43301"):
+    assert {c.port for c in consoles} == {low, low + 1}
+    with pytest.raises(ConsoleUnavailable, match=f"no free port in {low}-{low + 1}"):
         await proxy.open(SERVER, str(display.path))
     await proxy.close()

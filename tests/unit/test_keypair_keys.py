@@ -97,3 +97,40 @@ def test_unsafe_names_are_refused(name, reason):
     with pytest.raises(InvalidKeypair) as caught:
         validate_name(name)
     assert caught.value.message == f"Keypair data is invalid: {reason}"
+
+
+def test_generated_x509_is_novas_winrm_certificate():
+    """CN=<user>, client auth, the UPN <user>@localhost as otherName, ten years, a PKCS#12 bundle of key and
+    certificate as the private key, and the SHA-1 of the DER form as fingerprint."""
+    import base64
+    from datetime import timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import pkcs12
+    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+    from nodecompute.compute.keypair_x509 import UPN_OID, generate_x509, x509_fingerprint
+
+    private_key, pem, print_ = generate_x509("u-123", bits=1024)
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    assert cert.subject == cert.issuer
+    assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "u-123"
+    assert list(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == [
+        ExtendedKeyUsageOID.CLIENT_AUTH]
+    (upn,) = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert upn.type_id == UPN_OID and upn.value == b"\x0c\x0fu-123@localhost"
+    assert cert.not_valid_after_utc - cert.not_valid_before_utc == timedelta(days=3650)
+    key, bundled, _ = pkcs12.load_key_and_certificates(base64.b64decode(private_key), None)
+    assert bundled == cert and key.public_key().public_numbers() == cert.public_key().public_numbers()
+    der = cert.public_bytes(serialization.Encoding.DER)
+    digest = hashlib.sha1(der).hexdigest()
+    assert print_ == x509_fingerprint(pem) == ":".join(digest[i:i + 2] for i in range(0, 40, 2))
+    if shutil.which("openssl"):
+        shown = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha1"], input=pem.encode(),
+                               capture_output=True, check=True).stdout.decode()
+        assert shown.strip().split("=", 1)[1].lower() == print_
+        names = subprocess.run(["openssl", "x509", "-noout", "-ext", "subjectAltName"], input=pem.encode(),
+                               capture_output=True, check=True).stdout.decode()
+        assert "UPN:u-123@localhost" in names.replace("UPN::", "UPN:")
+    with pytest.raises(ValueError, match="failed to generate X509 fingerprint"):
+        x509_fingerprint("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----\n")

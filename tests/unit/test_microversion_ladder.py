@@ -10,8 +10,11 @@ import pytest
 from nodecompute.api import microversion_ladder as ladder_module
 from nodecompute.api.microversion_ladder import (EVERY_ROUTE, KINDS, OWNERS, SERVED, STATUSES, Change, Step, feature_of,
                                                  highest_complete, ladder, render_markdown)
-from nodecompute.api.nova_catalog import find
-from nodecompute.api.nova_operations import NOVA_MAX_VERSION, version_key
+from nodecompute.api import versions
+from nodecompute.api.catalog import served_by
+from nodecompute.api.dialects.openstack import OPENSTACK
+from nodecompute.api.nova_catalog import CATALOG, find
+from nodecompute.api.nova_operations import NOVA_MAX_VERSION, path_shape, version_key
 from tests.conftest import REPO
 
 STEPS = ladder()
@@ -92,11 +95,21 @@ def test_steps_owned_by_each_feature_are_the_ones_issues_name():
     todo = {step.version for step in STEPS if step.status == "todo"}
     assert {"2.55", "2.61", "2.90", "2.96", "2.100", "2.102", "2.104"} <= todo
     done = {step.version for step in STEPS if step.status == "done"}
+    assert {"2.2", "2.7", "2.10", "2.18", "2.27", "2.35", "2.36", "2.39", "2.46", "2.50"} <= done
     assert {"2.3", "2.9", "2.16", "2.19", "2.26", "2.37", "2.38", "2.47", "2.52"} <= done  # the server routes
 
 
 def test_served_set_names_catalog_operations():
     assert all(_operation(touch) is not None for touch in SERVED)
+
+
+def test_served_set_is_what_the_route_table_serves():
+    """A feature that adds a route adds it to SERVED too (and moves the steps touching it from owned to todo)."""
+    table = set()
+    for op in CATALOG:
+        if op.base == "/v2.1" and served_by(op, OPENSTACK.routes) is not None:
+            table.add((op.method, path_shape(op.path)) + ((op.action,) if op.action else ()))
+    assert {(touch[0], path_shape(touch[1]), *touch[2:]) for touch in SERVED} == table
 
 
 def _step(version, status, owner=None):
@@ -115,9 +128,15 @@ def test_highest_complete(statuses, highest):
     assert highest_complete(steps) == highest
 
 
-def test_highest_complete_today_is_2_1():
-    # 2.2 (keypair type, 201/204) is on served routes and not implemented yet
-    assert highest_complete() == "2.1"
+def test_the_advertised_maximum_is_at_most_the_highest_complete_step():
+    """Issue 9's rule: the API never advertises a microversion above the highest N for which every step up to N is
+    done, not applicable or owned by a feature whose routes are not served (read from the code: the /v2.1 root
+    of the openstack dialect and the version documents share versions.MICROVERSIONS)."""
+    advertised = versions.MICROVERSIONS.max
+    assert OPENSTACK.microversions == versions.MICROVERSIONS
+    assert advertised <= version_key(highest_complete()), (
+        f"2.{advertised[1]} is advertised but the ladder is complete only up to {highest_complete()}: "
+        f"{[s.version for s in STEPS if not s.complete and version_key(s.version) <= advertised]} are not done")
 
 
 def test_docs_microversions_md_is_current():

@@ -146,3 +146,20 @@ def test_data_keyed_maps_inside_list_items_are_compared_as_maps_only():
     assert oracle.key_differences(mine, nova) == []
     assert oracle.key_differences({"servers": [{}]}, nova) == ["missing servers[].addresses",
                                                               "missing servers[].metadata"]
+
+
+def test_data_keyed_maps_inside_list_items_are_not_compared():
+    nova = {"images": [{"id": "string", "metadata": {"architecture": "string"}}]}
+    assert oracle.key_differences({"images": [{"id": "i", "metadata": {"os": "linux"}}]}, nova) == []
+    assert oracle.key_differences({"images": [{"id": "i", "metadata": {}}], "x": 1}, nova) == ["extra x"]
+
+
+def test_a_create_answer_with_admin_pass_is_checked_with_tempests_own_schema():
+    links = [{"rel": "self", "href": "http://h/v2.1/servers/6a1a5c4e-0000-4000-8000-000000000000"},
+             {"rel": "bookmark", "href": "http://h/servers/6a1a5c4e-0000-4000-8000-000000000000"}]
+    server = {"id": "6a1a5c4e-0000-4000-8000-000000000000", "links": links, "OS-DCF:diskConfig": "MANUAL",
+              "security_groups": [{"name": "default"}]}
+    oracle.validate_with_tempest("POST", "/servers", None, "2.1", 202, {"server": server})
+    oracle.validate_with_tempest("POST", "/servers", None, "2.1", 202, {"server": {**server, "adminPass": "pw"}})
+    with pytest.raises(AssertionError, match="adminPass"):
+        oracle.validate_with_tempest("POST", "/servers", None, "2.1", 202, {"server": {**server, "adminPass": 5}})

@@ -12,6 +12,7 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.nova_catalog import CATALOG
+from nodecompute.api.nova_operations import version_key
 from nodecompute.api.respond import RawBody
 from nodecompute.api.route_table import ROUTES
 
@@ -122,3 +123,23 @@ def test_the_image_patch_schema_says_what_parse_patch_reads(doc):
     except BadRequest:
         read = False
     assert read == jsonschema.Draft202012Validator(glance.PATCH_BODY).is_valid(doc)
+
+
+def _range(op) -> tuple:
+    """A catalog operation's range as a route or action states it (None: from 2.1, or still served)."""
+    since = None if op.min_version == "2.1" else version_key(op.min_version)
+    return since, None if op.max_version is None else version_key(op.max_version)
+
+
+def test_microversion_ranges_are_novas():
+    """Every served operation is routed in exactly Nova's range: the row's `since`/`until`, an action key's own."""
+    checked = 0
+    for op in CATALOG:
+        route = served_by(op, OPENSTACK.routes)
+        if route is None or not route.versioned or op.gone:
+            continue
+        holder = route.actions[op.action] if op.action is not None else route
+        assert (holder.since, holder.until) == _range(op), (op.method, op.path, op.action)
+        checked += 1
+    assert checked >= 55
+    assert any(route.until == (2, 35) for route in OPENSTACK.routes)  # the image proxy

@@ -11,6 +11,7 @@ from nodecompute.api import (catalog, extensions, faults, flavors, images, keypa
                              server_ips, server_metadata, server_schemas, server_tags, server_views, versions, zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
+from nodecompute.domain.flavor_models import PublicFlavorAccess
 
 _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, server_views, server_schemas,
             server_actions, server_metadata, server_ips, server_tags)
@@ -23,7 +24,9 @@ def _merged(name: str) -> dict:
     return versioned(table)
 
 
-NOVA_FAULTS = Faults(faults.nova_fault, faults.NOVA_FAULT_NAMES, faults.NOVA_DEFAULT_FAULT)
+NOVA_FAULTS = Faults(faults.nova_fault, faults.NOVA_FAULT_NAMES, faults.NOVA_DEFAULT_FAULT, by_version={
+    PublicFlavorAccess: Versioned(None, ((2, 7), (409, "conflictingRequest"))),
+})
 
 OPENSTACK = Dialect(
     name="openstack",

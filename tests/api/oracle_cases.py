@@ -1,0 +1,332 @@
+"""How the route oracle (test_oracle_routes.py) calls each served compute operation: one case per operation of
+Nova's catalog that the route table serves, keyed like tests/oracle.py's TEMPEST table.
+
+A case is `async (world, version) -> Call`: it makes what the call needs (a fresh keypair to delete, a stopped
+server to start, ...) and returns the path under /compute/v2.1, the body, and, where the success path cannot be
+reached yet, the answer expected instead with the reason (`awaiting`). Every call is made as the admin, the
+caller of Nova's api_samples. The world is one app (a compute face negotiating up to LADDER_TOP, servers on
+libvirt's test driver) shared by the whole module.
+"""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from nodecompute.api.keys import identity_key, images_key, servers_key
+from nodecompute.api.nova_operations import ACTION, version_key
+from tests import oracle
+from tests.api.helpers import Api
+from tests.api.test_keypairs import ED25519_KEY
+
+SERVER, FLAVOR, IMAGE = "/servers/{server_id}", "/flavors/{flavor_id}", "/images/{image_id}"
+SPECS = FLAVOR + "/os-extra_specs"
+QUOTAS = "/os-quota-sets/{tenant_id}"
+
+
+@dataclass(frozen=True)
+class Call:
+    path: str
+    body: Any = None
+    awaiting: str = ""  # why the success path is out of reach for now; `status` is then the answer expected
+    status: int | None = None
+    optional: tuple[str, ...] = ()  # key differences from Nova's sample that depend on data, not on the API
+
+
+class World:
+    """The module's app and what the cases share: the admin, a project for quota changes, an image, a server."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.names = itertools.count(1)
+        self.admin = ""
+        self.project_id = ""
+        self.quota_project_id = ""
+        self.image_id = ""
+        self.server_id = ""
+
+    def name(self, prefix: str) -> str:
+        return f"{prefix}-{next(self.names)}"
+
+    async def call(self, method: str, path: str, body: Any = None, version: str = "2.1", ok: int | None = None):
+        resp = await self.api.request(method, path, self.admin, json=body,
+                                      headers={"X-OpenStack-Nova-API-Version": version})
+        assert ok is None or resp.status == ok, (method, path, resp.status, await resp.text())
+        return await resp.json() if resp.content_type == "application/json" else None
+
+    async def setup(self, make_project_token: Callable[[str], Awaitable[str]]) -> None:
+        app = self.api.client.server.app
+        self.admin = await self.api.token("admin", "admin-secret", "admin")
+        self.project_id = app[identity_key].validate(self.admin).project_id
+        self.quota_project_id = app[identity_key].validate(await make_project_token("oracle-quotas")).project_id
+        unlimited = {name: -1 for name in ("instances", "cores", "ram", "key_pairs")}
+        await self.call("PUT", f"/os-quota-sets/{self.project_id}", {"quota_set": unlimited}, ok=200)
+        self.image_id = await self._image(app)
+        self.server_id = await self.server()
+        await self.call("PUT", f"/servers/{self.server_id}/metadata", {"metadata": {"role": "oracle"}}, ok=200)
+
+    async def _image(self, app) -> str:
+        ctx = app[identity_key].validate(self.admin)
+        images = app[images_key]
+        image = await images.create(ctx, {"name": "oracle", "disk_format": "raw", "container_format": "bare",
+                                          "visibility": "public"}, {}, [])
+
+        async def chunks():
+            yield b"\0" * (1 << 20)
+
+        await images.upload(ctx, image.id, chunks())
+        return image.id
+
+    async def server(self, stopped: bool = False) -> str:
+        """A new ACTIVE (or SHUTOFF) server on the test driver."""
+        body = {"server": {"name": self.name("vm"), "imageRef": self.image_id, "flavorRef": "42"}}
+        server_id = (await self.call("POST", "/servers", body, ok=202))["server"]["id"]
+        await self.idle()
+        if stopped:
+            await self.call("POST", f"/servers/{server_id}/action", {"os-stop": None}, ok=202)
+            await self.idle()
+        return server_id
+
+    async def tidy(self) -> None:
+        """Delete every server but the shared one (the one host's capacity is finite)."""
+        await self.idle()
+        listed = (await self.call("GET", "/servers?all_tenants=1"))["servers"]
+        for server in listed:
+            if server["id"] != self.server_id:
+                await self.call("DELETE", f"/servers/{server['id']}")
+        await self.idle()
+
+    async def idle(self) -> None:
+        await self.api.client.server.app[servers_key].wait_idle()
+
+    async def flavor(self, public: bool = True, specs: dict | None = None) -> str:
+        flavor_id = self.name("flv")
+        body = {"flavor": {"name": flavor_id, "id": flavor_id, "ram": 64, "vcpus": 1, "disk": 1,
+                           "os-flavor-access:is_public": public}}
+        await self.call("POST", "/flavors", body, ok=200)
+        if specs:
+            await self.call("POST", f"/flavors/{flavor_id}/os-extra_specs", {"extra_specs": specs}, ok=200)
+        return flavor_id
+
+    async def keypair(self) -> str:
+        name = self.name("kp")
+        await self.call("POST", "/os-keypairs", {"keypair": {"name": name, "public_key": ED25519_KEY}}, ok=200)
+        return name
+
+    async def glance_image(self) -> str:
+        resp = await self.api.client.post("/image/v2/images", headers={"X-Auth-Token": self.admin},
+                                          json={"name": self.name("img"), "disk_format": "raw",
+                                                "container_format": "bare"})
+        assert resp.status == 201, await resp.text()
+        return (await resp.json())["id"]
+
+
+Case = Callable[[World, str], Awaitable[Call]]
+
+
+def _fixed(path: str, body: Any = None, optional: tuple[str, ...] = ()) -> Case:
+    async def case(world: World, version: str) -> Call:
+        return Call(path.format(image=world.image_id, server=world.server_id, project=world.project_id,
+                                quotas=world.quota_project_id), body, optional=optional)
+    return case
+
+
+NOT_A_FULL_PAGE = ("missing servers_links",)  # Nova's list samples were taken with ?limit= on a full page
+NO_AUTO_DISK_CONFIG = ("missing image.OS-DCF:diskConfig",)  # shown only for images with auto_disk_config
+
+
+async def _create_flavor(world: World, version: str) -> Call:
+    name = world.name("new")
+    return Call("/flavors", {"flavor": {"name": name, "ram": 64, "vcpus": 1, "disk": 1}})
+
+
+async def _delete_flavor(world: World, version: str) -> Call:
+    return Call(f"/flavors/{await world.flavor()}")
+
+
+async def _add_access(world: World, version: str) -> Call:
+    return Call(f"/flavors/{await world.flavor(public=False)}/action",
+                {"addTenantAccess": {"tenant": world.project_id}})
+
+
+async def _remove_access(world: World, version: str) -> Call:
+    flavor_id = await world.flavor(public=False)
+    await world.call("POST", f"/flavors/{flavor_id}/action", {"addTenantAccess": {"tenant": world.project_id}},
+                     ok=200)
+    return Call(f"/flavors/{flavor_id}/action", {"removeTenantAccess": {"tenant": world.project_id}})
+
+
+async def _access_list(world: World, version: str) -> Call:
+    flavor_id = await world.flavor(public=False)
+    await world.call("POST", f"/flavors/{flavor_id}/action", {"addTenantAccess": {"tenant": world.project_id}},
+                     ok=200)
+    return Call(f"/flavors/{flavor_id}/os-flavor-access")
+
+
+def _specs(tail: str, body: Any = None) -> Case:
+    async def case(world: World, version: str) -> Call:
+        flavor_id = await world.flavor(specs={"hw:cpu_policy": "shared"})
+        return Call(f"/flavors/{flavor_id}/os-extra_specs{tail}", body)
+    return case
+
+
+async def _delete_image(world: World, version: str) -> Call:
+    return Call(f"/images/{await world.glance_image()}")
+
+
+def _image_meta_item(body: Any = None) -> Case:
+    async def case(world: World, version: str) -> Call:
+        await world.call("POST", f"/images/{world.image_id}/metadata", {"metadata": {"color": "blue"}})
+        return Call(f"/images/{world.image_id}/metadata/color", body)
+    return case
+
+
+async def _keypairs(world: World, version: str) -> Call:
+    await world.keypair()
+    return Call("/os-keypairs")  # not a full page: Tempest's schemas have no keypairs_links
+
+
+async def _create_keypair(world: World, version: str) -> Call:
+    return Call("/os-keypairs", {"keypair": {"name": world.name("kp")}})  # generated, as in Nova's samples
+
+
+async def _keypair(world: World, version: str) -> Call:
+    return Call(f"/os-keypairs/{await world.keypair()}")
+
+
+def _create_server_body(world: World, version: str) -> dict:
+    server = {"name": world.name("new-vm"), "imageRef": world.image_id, "flavorRef": "42"}
+    if version_key(version) >= (2, 37):
+        server["networks"] = "none"
+    return {"server": server}
+
+
+# Nova's samples of the full server are an admin's, except the 2.26 ones (os-server-tags), a member's: at the
+# versions where that sample is the nearest, an admin also has the admin-only keys.
+ADMIN_ONLY = ("OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:hypervisor_hostname", "OS-EXT-SRV-ATTR:instance_name",
+              "OS-EXT-SRV-ATTR:hostname", "OS-EXT-SRV-ATTR:kernel_id", "OS-EXT-SRV-ATTR:launch_index",
+              "OS-EXT-SRV-ATTR:ramdisk_id", "OS-EXT-SRV-ATTR:reservation_id", "OS-EXT-SRV-ATTR:root_device_name",
+              "OS-EXT-SRV-ATTR:user_data", "host_status")
+
+
+def _server_view(path: str, where: str, optional: tuple[str, ...] = ()) -> Case:
+    async def case(world: World, version: str) -> Call:
+        nearest = oracle.sample_keys("GET", path.replace("{server}", "{server_id}"), None, version)[0]
+        extra = tuple(f"extra {where}.{key}" for key in ADMIN_ONLY) if nearest == "2.26" else ()
+        return Call(path.format(server=world.server_id), optional=optional + extra)
+    return case
+
+
+async def _update_server(world: World, version: str) -> Call:
+    """Nova's PUT samples are at 2.1, 2.19 and 2.47 only, but its update view gains `locked` at 2.9 and `tags` at
+    2.26 as its show view does (views/servers.py show(), which update() calls): allowed where the nearest sample
+    predates them."""
+    optional = tuple(f"extra server.{key}" for key, since in (("locked", (2, 9)), ("tags", (2, 26)))
+                     if version_key(version) >= since)
+    return Call(f"/servers/{world.server_id}", {"server": {"name": "renamed"}}, optional=optional)
+
+
+async def _create_server(world: World, version: str) -> Call:
+    return Call("/servers", _create_server_body(world, version))
+
+
+async def _fresh_server(world: World, version: str) -> Call:
+    return Call(f"/servers/{await world.server()}")
+
+
+def _action(body: dict, stopped: bool = False) -> Case:
+    async def case(world: World, version: str) -> Call:
+        return Call(f"/servers/{await world.server(stopped=stopped)}/action", body)
+    return case
+
+
+def _server_meta_item(body: Any = None) -> Case:
+    async def case(world: World, version: str) -> Call:
+        await world.call("POST", f"/servers/{world.server_id}/metadata", {"metadata": {"tier": "db"}}, ok=200)
+        return Call(f"/servers/{world.server_id}/metadata/tier", body)
+    return case
+
+
+def _tags(tail: str, body: Any = None) -> Case:
+    """A tags call on a fresh server holding the tag `blue` (from 2.26; below, the call is Nova's bare 404)."""
+    async def case(world: World, version: str) -> Call:
+        server_id = await world.server()
+        if version_key(version) >= (2, 26):
+            await world.call("PUT", f"/servers/{server_id}/tags", {"tags": ["blue"]}, version=version, ok=200)
+        return Call(f"/servers/{server_id}/tags{tail}", body)
+    return case
+
+
+async def _ips_by_label(world: World, version: str) -> Call:
+    return Call(f"/servers/{world.server_id}/ips/private", awaiting="networking (issues 13-16): no server has an "
+                "address yet, so every label is one it is not on", status=404)
+
+
+CASES: dict[tuple[str, str, str | None], Case] = {
+    ("GET", "/", None): _fixed("/"),
+    ("GET", "/extensions", None): _fixed("/extensions"),
+    ("GET", "/extensions/{alias}", None): _fixed("/extensions/os-keypairs"),
+    ("GET", "/limits", None): _fixed("/limits"),
+    ("GET", QUOTAS, None): _fixed("/os-quota-sets/{quotas}"),
+    ("GET", QUOTAS + "/defaults", None): _fixed("/os-quota-sets/{quotas}/defaults"),
+    ("GET", QUOTAS + "/detail", None): _fixed("/os-quota-sets/{quotas}/detail"),
+    ("PUT", QUOTAS, None): _fixed("/os-quota-sets/{quotas}", {"quota_set": {"instances": 12}}),
+    ("DELETE", QUOTAS, None): _fixed("/os-quota-sets/{quotas}"),
+    ("GET", "/os-quota-class-sets/{id}", None): _fixed("/os-quota-class-sets/default"),
+    ("PUT", "/os-quota-class-sets/{id}", None): _fixed("/os-quota-class-sets/oracle",
+                                                       {"quota_class_set": {"instances": 10}}),
+    ("GET", "/flavors", None): _fixed("/flavors"),
+    ("GET", "/flavors/detail", None): _fixed("/flavors/detail"),
+    ("GET", FLAVOR, None): _fixed("/flavors/1"),
+    ("POST", "/flavors", None): _create_flavor,
+    ("DELETE", FLAVOR, None): _delete_flavor,
+    ("GET", FLAVOR + "/os-flavor-access", None): _access_list,
+    ("POST", FLAVOR + "/action", "addTenantAccess"): _add_access,
+    ("POST", FLAVOR + "/action", "removeTenantAccess"): _remove_access,
+    ("GET", SPECS, None): _specs(""),
+    ("POST", SPECS, None): _specs("", {"extra_specs": {"hw:mem_page_size": "small"}}),
+    ("GET", SPECS + "/{key}", None): _specs("/hw:cpu_policy"),
+    ("PUT", SPECS + "/{key}", None): _specs("/hw:cpu_policy", {"hw:cpu_policy": "dedicated"}),
+    ("DELETE", SPECS + "/{key}", None): _specs("/hw:cpu_policy"),
+    ("GET", "/os-keypairs", None): _keypairs,
+    ("POST", "/os-keypairs", None): _create_keypair,
+    ("GET", "/os-keypairs/{keypair_name}", None): _keypair,
+    ("DELETE", "/os-keypairs/{keypair_name}", None): _keypair,
+    ("GET", "/os-availability-zone", None): _fixed("/os-availability-zone"),
+    ("GET", "/os-availability-zone/detail", None): _fixed("/os-availability-zone/detail"),
+    ("GET", "/images", None): _fixed("/images"),
+    ("GET", "/images/detail", None): _fixed("/images/detail"),
+    ("GET", IMAGE, None): _fixed("/images/{image}", optional=NO_AUTO_DISK_CONFIG),
+    ("DELETE", IMAGE, None): _delete_image,
+    ("GET", IMAGE + "/metadata", None): _fixed("/images/{image}/metadata"),
+    ("POST", IMAGE + "/metadata", None): _fixed("/images/{image}/metadata", {"metadata": {"os": "linux"}}),
+    ("PUT", IMAGE + "/metadata", None): _fixed("/images/{image}/metadata", {"metadata": {"os": "linux"}}),
+    ("GET", IMAGE + "/metadata/{key}", None): _image_meta_item(),
+    ("PUT", IMAGE + "/metadata/{key}", None): _image_meta_item({"meta": {"color": "red"}}),
+    ("DELETE", IMAGE + "/metadata/{key}", None): _image_meta_item(),
+    ("GET", "/servers", None): _fixed("/servers", optional=NOT_A_FULL_PAGE),
+    ("GET", "/servers/detail", None): _server_view("/servers/detail", "servers[]", optional=NOT_A_FULL_PAGE),
+    ("POST", "/servers", None): _create_server,
+    ("GET", SERVER, None): _server_view("/servers/{server}", "server"),
+    ("PUT", SERVER, None): _update_server,
+    ("DELETE", SERVER, None): _fresh_server,
+    ("POST", ACTION, "reboot"): _action({"reboot": {"type": "SOFT"}}),
+    ("POST", ACTION, "os-stop"): _action({"os-stop": None}),
+    ("POST", ACTION, "os-start"): _action({"os-start": None}, stopped=True),
+    ("POST", ACTION, "os-getConsoleOutput"): _fixed("/servers/{server}/action", {"os-getConsoleOutput": {}}),
+    ("GET", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata"),
+    ("PUT", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata", {"metadata": {"role": "oracle"}}),
+    ("POST", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata", {"metadata": {"zone": "a"}}),
+    ("GET", SERVER + "/metadata/{key}", None): _server_meta_item(),
+    ("PUT", SERVER + "/metadata/{key}", None): _server_meta_item({"meta": {"tier": "web"}}),
+    ("DELETE", SERVER + "/metadata/{key}", None): _server_meta_item(),
+    ("GET", SERVER + "/tags", None): _tags(""),
+    ("PUT", SERVER + "/tags", None): _tags("", {"tags": ["red", "green"]}),
+    ("DELETE", SERVER + "/tags", None): _tags(""),
+    ("GET", SERVER + "/tags/{tag}", None): _tags("/blue"),
+    ("PUT", SERVER + "/tags/{tag}", None): _tags("/red"),
+    ("DELETE", SERVER + "/tags/{tag}", None): _tags("/blue"),
+    ("GET", SERVER + "/ips", None): _fixed("/servers/{server}/ips"),
+    ("GET", SERVER + "/ips/{network_label}", None): _ips_by_label,
+}
