@@ -5,7 +5,8 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -13,12 +14,14 @@ from nodecompute import filemodes
 from nodecompute.api import access_log, face, faults
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
+from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, quotas_key,
-                                  reconciler_key, response_cache_key, server_tags_key, servers_key, store_key)
+from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, network_key,
+                                  network_off_key, quotas_key, reconciler_key, response_cache_key, server_tags_key,
+                                  servers_key, store_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
-from nodecompute.config import ComputeConfig, Config
+from nodecompute.config import ComputeConfig, Config, ConfigError
 from nodecompute.db.store import Store
 from nodecompute.identity import accounts
 from nodecompute.identity.service import IdentityService
@@ -32,19 +35,22 @@ MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
 SYSTEM_QEMU_GROUP = "libvirt-qemu"  # the group QEMU runs as under qemu:///system (Debian)
 
 def create_app(cfg: Config, *, with_servers: bool = True,
-               hypervisor_factory: Callable[[Config], Hypervisor] | None = None) -> web.Application:
-    """The root application: request ids, the faces (compute, identity, image; each a sub-application with its
-    dialect) and the cleanup contexts that open the services. More faces may be mounted until the app starts.
-    `hypervisor_factory` makes the (unopened) hypervisor; tests hand in a scripted one."""
+               hypervisor_factory: Callable[[Config], Hypervisor] | None = None,
+               hostnet_factory: Callable[[Config], Any] | None = None) -> web.Application:
+    """The root application: request ids, the faces (compute, identity, image, network; each a sub-application
+    with its dialect) and the cleanup contexts that open the services. More faces may be mounted until the app
+    starts. `hypervisor_factory` makes the (unopened) hypervisor and `hostnet_factory` the host networking
+    adapter; tests hand in a scripted one and a recording one."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[faults.root_middleware])
     app[config_key] = cfg
     app[response_cache_key] = VersionedCache(max_entries=256)
     app.cleanup_ctx.append(_state_ctx)
+    app.cleanup_ctx.append(functools.partial(_network_ctx, make_hostnet=hostnet_factory or _hostnet))
     if with_servers:
         app.cleanup_ctx.append(functools.partial(_servers_ctx, make_hypervisor=hypervisor_factory or _hypervisor))
     for route in face_routes("root"):
         app.router.add_route(route.method, route.path, route.handler)
-    for dialect in (OPENSTACK, IDENTITY, IMAGE):
+    for dialect in (OPENSTACK, IDENTITY, IMAGE, NETWORK):
         face.mount(app, dialect)
     return app
 
@@ -94,6 +100,46 @@ def prepare_data_dir(cfg: Config) -> None:
             changed += filemodes.enforce_tree(entry, access)
     if changed:
         log.warning("tightened the modes of %d files and directories under %s", changed, cfg.data_dir)
+
+
+def _hostnet(cfg: Config) -> Any:
+    from nodecompute import hostnet
+
+    prefix = hostnet.daemon_prefix(cfg.data_dir)
+    state_dir = Path(cfg.network.state_dir) if cfg.network.state_dir else Path(f"/run/nodecompute-net-{prefix}")
+    return hostnet.HostNet(prefix, state_dir)
+
+
+async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], Any]) -> AsyncIterator[None]:
+    """The networking service when the host allows it (README "Networking"): its host side restored from the
+    database at start. Off (no `network` in the catalog, 503 at /networking) when `[network] enabled` is false, or
+    is auto and the host lacks what it needs; with `enabled = true` that stops the daemon instead."""
+    from nodecompute.compute.networks import NetworkServices
+
+    cfg = app[config_key]
+    if cfg.network.enabled == "false":
+        app[network_off_key] = "[network] enabled = false"
+        yield
+        return
+    net = make_hostnet(cfg)
+    try:
+        await asyncio.to_thread(net.check)
+    except Exception as exc:
+        net.close()
+        if cfg.network.enabled == "true":
+            raise ConfigError(f"[network] enabled = true, but networking cannot run on this host: {exc}") from None
+        log.warning("networking is off ([network] enabled = auto): %s", exc)
+        app[network_off_key] = str(exc)
+        yield
+        return
+    services = NetworkServices.make(app[store_key], cfg, net)
+    try:
+        await services.host.restore()
+        app[network_key] = services
+        log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))
+        yield
+    finally:
+        net.close()
 
 
 def _hypervisor(cfg: Config) -> Hypervisor:

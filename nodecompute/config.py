@@ -112,6 +112,35 @@ class ConsoleConfig:
 
 
 @dataclass(frozen=True)
+class NetworkConfig:
+    # auto: on when the host allows it (root or CAP_NET_ADMIN + CAP_SYS_ADMIN, dnsmasq, nft), else off with a
+    # logged reason; true: the daemon refuses to start without it; false: off (no `network` in the catalog).
+    enabled: str = "auto"
+    # The IPv4 ranges tenant subnets must lie in (each subnet's cidr inside one of them).
+    subnet_ranges: tuple[str, ...] = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+    # Upstream DNS servers the networks' dnsmasq forwards to; empty: no upstream DNS at all.
+    dns_servers: tuple[str, ...] = ()
+    # DNS domain dnsmasq gives the guests' leases (Neutron's dns_domain default).
+    dhcp_domain: str = "openstacklocal"
+    # MTU of a network created without one.
+    mtu: int = 1500
+    # Where the networks' dnsmasq files live; dnsmasq must traverse every parent. Empty: /run/nodecompute-net-<prefix>.
+    state_dir: str = ""
+
+
+@dataclass(frozen=True)
+class NetworkQuotaConfig:
+    # Neutron's default quotas per project (-1: unlimited).
+    network: int = 100
+    subnet: int = 100
+    port: int = 500
+    router: int = 10
+    floatingip: int = 50
+    security_group: int = 10
+    security_group_rule: int = 100
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path = field(default_factory=default_data_dir)
     log_level: str = "INFO"
@@ -120,6 +149,8 @@ class Config:
     compute: ComputeConfig = field(default_factory=ComputeConfig)
     quota: QuotaConfig = field(default_factory=QuotaConfig)
     console: ConsoleConfig = field(default_factory=ConsoleConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    network_quota: NetworkQuotaConfig = field(default_factory=NetworkQuotaConfig)
 
     @property
     def db_path(self) -> Path:
@@ -159,10 +190,11 @@ class Config:
 
 
 _SECTIONS = {"server": ServerConfig, "identity": IdentityConfig, "compute": ComputeConfig, "quota": QuotaConfig,
-             "console": ConsoleConfig}
+             "console": ConsoleConfig, "network": NetworkConfig, "network_quota": NetworkQuotaConfig}
 _CHOICES = {
     ("compute", "virt_type"): ("auto", "kvm", "qemu"),
     ("compute", "config_drive_format"): ("iso9660", "vfat"),
+    ("network", "enabled"): ("auto", "true", "false"),
     (None, "log_level"): ("DEBUG", "INFO", "WARNING", "ERROR"),
 }
 _MINIMUM = {
@@ -183,6 +215,7 @@ _MINIMUM = {
     ("console", "vncauth_port_min"): 1,
     ("console", "vncauth_port_max"): 1,
     ("console", "vncauth_window"): 1,
+    ("network", "mtu"): 68,
 }
 _PORTS = {("server", "listen_port"), ("console", "novncproxy_port"), ("console", "serialproxy_port"),
           ("console", "vncauth_port_min"), ("console", "vncauth_port_max")}
@@ -190,6 +223,8 @@ _PORTS = {("server", "listen_port"), ("console", "novncproxy_port"), ("console",
 
 def _check_value(section: str | None, key: str, value: Any, expected: Any) -> Any:
     where = f"[{section}] {key}" if section else key
+    if (section, key) == ("network", "enabled") and isinstance(value, bool):
+        value = "true" if value else "false"  # `enabled = true` reads as naturally as "true"
     if isinstance(expected, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{where}: expected true or false, got {value!r}")
@@ -231,10 +266,27 @@ def _build(section: str, cls: type, raw: Any) -> Any:
             raise ConfigError(f"[{section}] {key}: unknown key (known: {', '.join(sorted(known))})")
         values[key] = _check_value(section, key, value, getattr(defaults, key))
     built = cls(**values)
+    if isinstance(built, NetworkConfig):
+        _check_network(built)
     if isinstance(built, ConsoleConfig) and built.vncauth_port_min > built.vncauth_port_max:
         raise ConfigError(f"[{section}] vncauth_port_min: must not exceed vncauth_port_max "
                           f"({built.vncauth_port_min} > {built.vncauth_port_max})")
     return built
+
+
+def _check_network(built: NetworkConfig) -> None:
+    if built.mtu > 9000:
+        raise ConfigError(f"[network] mtu: must be at most 9000, got {built.mtu}")
+    for cidr in built.subnet_ranges:
+        try:
+            ipaddress.IPv4Network(cidr)
+        except ValueError:
+            raise ConfigError(f"[network] subnet_ranges: {cidr!r} is not an IPv4 network such as 10.0.0.0/8") from None
+    for server in built.dns_servers:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            raise ConfigError(f"[network] dns_servers: {server!r} is not an IP address") from None
 
 
 def from_dict(raw: dict[str, Any]) -> Config:

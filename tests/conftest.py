@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nodecompute.config import ComputeConfig, Config, IdentityConfig, ServerConfig
+from nodecompute.config import ComputeConfig, Config, IdentityConfig, NetworkConfig, ServerConfig
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -42,13 +42,24 @@ def data_dir() -> Path:
 
 
 @pytest.fixture
-def cfg(data_dir: Path) -> Config:
-    """Defaults, on a temp data dir, with a cheap KDF so tests can issue hundreds of tokens."""
+def network_state_dir() -> Path:
+    """Where an app under test keeps its dnsmasq files: traversable by dnsmasq's user, removed after the test."""
+    path = Path(tempfile.mkdtemp(prefix="ncnet", dir="/tmp"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def cfg(data_dir: Path, network_state_dir: Path) -> Config:
+    """Defaults, on a temp data dir, with a cheap KDF so tests can issue hundreds of tokens, and tenant subnets in
+    198.18.0.0/15 (the range set aside for network tests)."""
     return Config(
         data_dir=data_dir,
         server=ServerConfig(listen_port=8774),
         identity=IdentityConfig(admin_password="admin-secret", kdf_time_cost=1, kdf_memory_kib=1024),
         compute=ComputeConfig(libvirt_uri="test:///default"),
+        network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), state_dir=str(network_state_dir / "hostnet")),
     )
 
 

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aiohttp import web
 
-from nodecompute.domain.errors import ComputeError, NotFound
+from nodecompute.domain.errors import ComputeError, InternalError, NotFound
 
 if TYPE_CHECKING:
     from nodecompute.api.route_table import Route
@@ -106,6 +106,9 @@ class Faults:
     default_name: str
     by_class: Mapping[type[ComputeError], tuple[int, str]] = field(default_factory=dict)
     by_version: Mapping[type[ComputeError], Versioned[tuple[int, str] | None]] = field(default_factory=dict)
+    # the name an error gives itself, before the name by status (Neutron's fault type is the error's class name)
+    name_of: Callable[[ComputeError], str | None] = lambda exc: None
+    internal_message: str = InternalError.msg_fmt  # what a 500 says (details go to the log only)
 
     def classify(self, exc: ComputeError, version: Version = LEGACY_V2) -> tuple[int, str]:
         for cls in type(exc).__mro__:
@@ -113,7 +116,7 @@ class Faults:
             rule = (versioned_rule.at(version) if versioned_rule is not None else None) or self.by_class.get(cls)
             if rule is not None:
                 return rule
-        return exc.code, self.names.get(exc.code, self.default_name)
+        return exc.code, self.name_of(exc) or self.names.get(exc.code, self.default_name)
 
     def response(self, exc: ComputeError, message: str, version: Version = LEGACY_V2) -> web.Response:
         status, name = self.classify(exc, version)

@@ -11,6 +11,7 @@ from nodecompute.api.catalog import served_by, served_op_id
 from nodecompute.api.dialect import Dialect, VersionRoot
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
+from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.microversions import version_text
 from nodecompute.api.nova_catalog import CATALOG, Operation
@@ -18,7 +19,7 @@ from nodecompute.api.nova_operations import path_shape, version_key
 from nodecompute.api.route_table import ROUTES, Route
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-FACES = (OPENSTACK, IDENTITY, IMAGE)
+FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK)
 
 HEADER = """# The nodecompute API
 
@@ -82,7 +83,8 @@ def _catalog(dialect: Dialect) -> list[str]:
 
 def _elsewhere(dialect: Dialect) -> list[str]:
     lines = ["## Served routes outside Nova's compute catalog", "",
-             "The version documents, the identity and image faces, and routes served in addition to Nova's.", "",
+             "The version documents, the identity, image and network faces, and routes served in addition to "
+             "Nova's.", "",
              "| face | method | path | token | operation |", "|---|---|---|---|---|"]
     for route in ROUTES:
         if route.face == "compute" and (route.actions or any(served_by(op, (route,)) for op in CATALOG)):

@@ -147,7 +147,8 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
     except errors.ComputeError as exc:
         if exc.code >= 500:
             log.error("%s %s failed: %s", request.method, request.path, exc, exc_info=True)
-        message = exc.message if exc.safe else errors.InternalError.msg_fmt
+        safe = exc.safe and not isinstance(exc, errors.InternalError)
+        message = exc.message if safe else dialect.faults.internal_message
         return dialect.faults.response(exc, message, request.get(api_version_key, LEGACY_V2))
     except web.HTTPRequestEntityTooLarge:
         return dialect.faults.response(errors.TooLarge(), errors.TooLarge.msg_fmt)
@@ -162,7 +163,7 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
         return dialect.faults.response(error, exc.reason)
     except Exception:
         log.exception("Unexpected error on %s %s (%s)", request.method, request.path, request.get(request_id_key))
-        return dialect.faults.response(errors.InternalError(), errors.InternalError.msg_fmt)
+        return dialect.faults.response(errors.InternalError(), dialect.faults.internal_message)
 
 
 def _unknown(request: web.Request, bound: Bound) -> errors.ComputeError:

@@ -48,6 +48,22 @@ def glance_error(code: int, name: str, message: str, headers: Mapping[str, str] 
     return json_response(body, status=code, headers=headers)
 
 
+# webob's exception names by status: Neutron's fault type for the errors it raises as plain HTTP errors.
+NEUTRON_FAULT_TYPES: dict[int, str] = {
+    400: "HTTPBadRequest", 401: "HTTPUnauthorized", 403: "HTTPForbidden", 404: "HTTPNotFound",
+    405: "HTTPMethodNotAllowed", 406: "HTTPNotAcceptable", 409: "HTTPConflict", 413: "HTTPRequestEntityTooLarge",
+    415: "HTTPUnsupportedMediaType", 501: "HTTPNotImplemented", 503: "HTTPServiceUnavailable",
+}
+NEUTRON_DEFAULT_FAULT = "HTTPInternalServerError"
+NEUTRON_INTERNAL_MESSAGE = "Request Failed: internal server error while processing your request."
+
+
+def neutron_error(code: int, name: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    """Neutron's fault body: the error's type (its class name), its message, and an empty detail."""
+    return json_response({"NeutronError": {"type": name, "message": message, "detail": ""}}, status=code,
+                         headers=headers)
+
+
 def json_response(body: object, status: int = 200, headers: Mapping[str, str] | None = None) -> web.Response:
     return web.Response(
         body=json.dumps(body).encode(), status=status, headers=headers,

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from nodecompute.api import identity_schemas
 from nodecompute.api.auth import context
-from nodecompute.api.keys import config_key, identity_key, images_key
+from nodecompute.api.keys import config_key, identity_key, images_key, network_key
 from nodecompute.api.respond import Out, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
@@ -56,6 +56,8 @@ def catalog(request: web.Request) -> list[dict[str, Any]]:
                 ("identity", "keystone", f"{cfg.public_url}/identity/v3")]
     if images_key in request.config_dict:
         services.append(("image", "glance", f"{cfg.public_url}/image"))
+    if network_key in request.config_dict:  # only when networking runs on this host
+        services.append(("network", "neutron", f"{cfg.public_url}/networking"))
     region = cfg.identity.region
     entries = []
     for service_type, name, url in services:

@@ -22,6 +22,7 @@ from nodecompute.db.store import Store
 from nodecompute.identity.service import IdentityService
 
 if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imports them at run time
+    from nodecompute.compute.networks import NetworkServices
     from nodecompute.compute.reconcile import Reconciler
     from nodecompute.compute.server_tags import ServerTags
     from nodecompute.compute.servers import ServerService
@@ -36,6 +37,9 @@ images_key = web.AppKey("images", ImageService)
 servers_key: web.AppKey[ServerService] = web.AppKey("servers")
 server_tags_key: web.AppKey[ServerTags] = web.AppKey("server_tags")
 reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
+# the networking service (absent when networking is off on this host; `network_off_key` then says why)
+network_key: web.AppKey[NetworkServices] = web.AppKey("network")
+network_off_key = web.AppKey("network_off", str)
 # rendered bodies of hot lists (the flavor lists), kept until the database changes
 response_cache_key = web.AppKey("response_cache", VersionedCache)
 

@@ -16,8 +16,9 @@ from typing import NamedTuple
 
 from aiohttp import web
 
-from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, server_actions,
-                             server_ips, server_metadata, server_tags, servers, versions, zones)
+from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
+                             neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
+                             server_metadata, server_tags, servers, versions, zones)
 from nodecompute.api.actions import Action
 from nodecompute.api.dialect import Version
 
@@ -25,7 +26,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class Route(NamedTuple):
-    face: str  # "root", "compute", "identity", "image"
+    face: str  # "root", "compute", "identity", "image", "network"
     op: str
     method: str
     path: str
@@ -49,10 +50,18 @@ def _image(op: str, method: str, path: str, handler: Handler, token: bool = True
     return Route("image", op, method, path, handler, token=token)
 
 
+def _network(op: str, method: str, path: str, handler: Handler, token: bool = True) -> Route:
+    return Route("network", op, method, path, handler, token=token)
+
+
 _public = {"token": False, "versioned": False}
 SERVER = "/servers/{server_id}"
 FLAVOR = "/flavors/{flavor_id}"
 IMAGE = "/v2/images/{image_id}"
+NETWORK = "/v2.0/networks/{network_id}"
+SUBNET = "/v2.0/subnets/{subnet_id}"
+PORT = "/v2.0/ports/{port_id}"
+QUOTA = "/v2.0/quotas/{project_id}"
 PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and volume proxies too)
 IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
 TAGS = (2, 26)  # server tags
@@ -152,6 +161,33 @@ ROUTES: tuple[Route, ...] = (
     _image("#806", "DELETE", IMAGE, glance.delete_image),
     _image("#807", "PUT", IMAGE + "/file", glance.upload_image_data),
     _image("#808", "GET", IMAGE + "/file", glance.download_image_data),
+    # network (the Neutron v2.0 subset), relative to /networking
+    _network("#2801", "GET", "", neutron.show_versions, token=False),
+    _network("#2801", "GET", "/", neutron.show_versions, token=False),
+    _network("network:v2.0", "GET", "/v2.0/", neutron.show_versions),
+    _network("#2802", "GET", "/v2.0/extensions", neutron.list_extensions),
+    _network("network:extension", "GET", "/v2.0/extensions/{alias}", neutron.show_extension),
+    _network("#2803", "GET", "/v2.0/networks", neutron_networks.list_networks),
+    _network("#2803", "POST", "/v2.0/networks", neutron_networks.create_network),
+    _network("#2804", "GET", NETWORK, neutron_networks.show_network),
+    _network("#2804", "PUT", NETWORK, neutron_networks.update_network),
+    _network("#2804", "DELETE", NETWORK, neutron_networks.delete_network),
+    _network("#2805", "GET", "/v2.0/subnets", neutron_networks.list_subnets),
+    _network("#2805", "POST", "/v2.0/subnets", neutron_networks.create_subnet),
+    _network("#2806", "GET", SUBNET, neutron_networks.show_subnet),
+    _network("#2806", "PUT", SUBNET, neutron_networks.update_subnet),
+    _network("#2806", "DELETE", SUBNET, neutron_networks.delete_subnet),
+    _network("#2807", "GET", "/v2.0/ports", neutron_ports.list_ports),
+    _network("#2807", "POST", "/v2.0/ports", neutron_ports.create_port),
+    _network("#2808", "GET", PORT, neutron_ports.show_port),
+    _network("#2808", "PUT", PORT, neutron_ports.update_port),
+    _network("#2808", "DELETE", PORT, neutron_ports.delete_port),
+    _network("network:quotas", "GET", "/v2.0/quotas", neutron_quotas.list_quotas),
+    _network("network:quota-details", "GET", QUOTA + "/details", neutron_quotas.show_quota_details),
+    _network("network:quota-default", "GET", QUOTA + "/default", neutron_quotas.show_quota_default),
+    _network("#2818", "GET", QUOTA, neutron_quotas.show_quota),
+    _network("#2818", "PUT", QUOTA, neutron_quotas.update_quota),
+    _network("#2818", "DELETE", QUOTA, neutron_quotas.delete_quota),
 )
 
 

@@ -111,14 +111,18 @@ def delete_project(db: Database, project_id: str) -> None:
     db.execute("UPDATE users SET default_project_id = NULL WHERE default_project_id = ?", [project_id])
     db.execute("DELETE FROM project_quotas WHERE project_id = ?", [project_id])
     db.execute("DELETE FROM flavor_projects WHERE project_id = ?", [project_id])
+    db.execute("DELETE FROM network_quotas WHERE project_id = ?", [project_id])
+    db.execute("DELETE FROM security_groups WHERE project_id = ?", [project_id])  # its ports are gone (refused else)
     db.execute("DELETE FROM projects WHERE id = ?", [project_id])  # role assignments and tokens cascade
 
 
 def project_resources(db: Database, project_id: str) -> dict[str, int]:
-    """What the project still owns in compute and image: servers and images not deleted."""
+    """What the project still owns in compute, image and network: servers and images not deleted, networks, ports."""
     servers = db.execute("SELECT count(*) FROM servers WHERE project_id = ? AND deleted = 0", [project_id]).fetchone()
     images = db.execute("SELECT count(*) FROM images WHERE owner = ? AND deleted = 0", [project_id]).fetchone()
-    return {"servers": servers[0], "images": images[0]}
+    networks = db.execute("SELECT count(*) FROM networks WHERE project_id = ?", [project_id]).fetchone()
+    ports = db.execute("SELECT count(*) FROM ports WHERE project_id = ?", [project_id]).fetchone()
+    return {"servers": servers[0], "images": images[0], "networks": networks[0], "ports": ports[0]}
 
 
 def delete_user_tokens(db: Database, user_id: str) -> int:

@@ -140,8 +140,62 @@ def m0005_server_root_disk_bytes(db: Database) -> None:
     )
 
 
-@migrations(name="0006_servers_ladder_fields")
-def m0006_servers_ladder_fields(db: Database) -> None:
+@migrations(name="0006_networking_core")
+def m0006_networking_core(db: Database) -> None:
+    """Neutron's core resources (networks, subnets, ports and their IP allocations), the per-project default
+    security group that ports reference until security groups arrive, and the networking quotas."""
+    db.executescript(
+        """
+        CREATE TABLE networks (
+            id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '', admin_state_up INTEGER NOT NULL DEFAULT 1,
+            shared INTEGER NOT NULL DEFAULT 0, external INTEGER NOT NULL DEFAULT 0, mtu INTEGER NOT NULL,
+            port_security_enabled INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            revision_number INTEGER NOT NULL DEFAULT 1);
+        CREATE INDEX networks_project ON networks(project_id);
+        CREATE TABLE subnets (
+            id TEXT PRIMARY KEY, network_id TEXT NOT NULL REFERENCES networks(id), project_id TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', cidr TEXT NOT NULL,
+            gateway_ip TEXT, allocation_pools TEXT NOT NULL DEFAULT '[]', dns_nameservers TEXT NOT NULL DEFAULT '[]',
+            host_routes TEXT NOT NULL DEFAULT '[]', enable_dhcp INTEGER NOT NULL DEFAULT 1,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL, revision_number INTEGER NOT NULL DEFAULT 1);
+        CREATE INDEX subnets_network ON subnets(network_id);
+        CREATE TABLE ports (
+            id TEXT PRIMARY KEY, network_id TEXT NOT NULL REFERENCES networks(id), project_id TEXT NOT NULL,
+            name TEXT NOT NULL DEFAULT '', description TEXT NOT NULL DEFAULT '', mac_address TEXT NOT NULL,
+            device_id TEXT NOT NULL DEFAULT '', device_owner TEXT NOT NULL DEFAULT '',
+            admin_state_up INTEGER NOT NULL DEFAULT 1, status TEXT NOT NULL DEFAULT 'DOWN',
+            port_security_enabled INTEGER NOT NULL DEFAULT 1, host_id TEXT NOT NULL DEFAULT '',
+            vif_type TEXT NOT NULL DEFAULT 'unbound', vnic_type TEXT NOT NULL DEFAULT 'normal',
+            hostname TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            revision_number INTEGER NOT NULL DEFAULT 1);
+        CREATE INDEX ports_network ON ports(network_id);
+        CREATE INDEX ports_project ON ports(project_id);
+        CREATE INDEX ports_device ON ports(device_id);
+        CREATE UNIQUE INDEX ports_mac ON ports(mac_address);
+        CREATE TABLE ip_allocations (
+            subnet_id TEXT NOT NULL REFERENCES subnets(id), ip_address TEXT NOT NULL,
+            port_id TEXT NOT NULL REFERENCES ports(id) ON DELETE CASCADE, position INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (subnet_id, ip_address));
+        CREATE INDEX ip_allocations_port ON ip_allocations(port_id);
+        CREATE TABLE security_groups (
+            id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL, description TEXT NOT NULL DEFAULT '',
+            stateful INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            revision_number INTEGER NOT NULL DEFAULT 1);
+        CREATE UNIQUE INDEX security_groups_default ON security_groups(project_id) WHERE name = 'default';
+        CREATE TABLE port_security_groups (
+            port_id TEXT NOT NULL REFERENCES ports(id) ON DELETE CASCADE,
+            security_group_id TEXT NOT NULL REFERENCES security_groups(id),
+            PRIMARY KEY (port_id, security_group_id));
+        CREATE TABLE network_quotas (
+            project_id TEXT NOT NULL, resource TEXT NOT NULL, hard_limit INTEGER NOT NULL,
+            PRIMARY KEY (project_id, resource));
+        """
+    )
+
+
+@migrations(name="0007_servers_ladder_fields")
+def m0007_servers_ladder_fields(db: Database) -> None:
     """What the microversions up to 2.52 show of a server: its description (2.19), its tags (2.26), the flavor's
     extra specs as they were at create (2.47, Nova keeps the flavor with the instance), and the device tags asked
     for at create (2.32, 2.42). Existing servers take their flavor's current extra specs and, as Nova did before

@@ -70,6 +70,7 @@ class Dhcp:
     def _write_files(self, files: DhcpFiles, network: Network, ports: tuple[Port, ...]) -> bool:
         """Write the hosts and options files (atomically, readable by dnsmasq's user); True when either changed."""
         files.directory.mkdir(mode=0o755, parents=True, exist_ok=True)
+        files.directory.chmod(0o755)  # the daemon's umask is 077: dnsmasq re-reads these files as its own user
         changed = False
         for path, text in ((files.hosts, hosts_file(network, ports)), (files.opts, opts_file(network))):
             try:

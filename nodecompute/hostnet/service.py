@@ -8,6 +8,7 @@ exact names the daemon hands it.
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import shutil
 import socket
@@ -18,7 +19,7 @@ from typing import Any, TypeVar
 
 from pyroute2 import IPRoute
 
-from nodecompute.hostnet import dnsmasq, links, namespaces
+from nodecompute.hostnet import dnsmasq, links, namespaces, privileges
 from nodecompute.hostnet.dhcp import Dhcp, destroy_namespace
 from nodecompute.hostnet.listener import ListenerRegistry
 from nodecompute.hostnet.names import DaemonNames, bridge_name, tap_name
@@ -51,14 +52,21 @@ class HostNet:
 
     def check(self) -> None:
         """Fail early, with the reason, when the host cannot run what the adapter needs."""
+        lacking = privileges.describe_missing()
+        if lacking is not None:
+            raise HostNetError(lacking)
         dnsmasq.binary()
         nft_binary()
         self.state_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self.state_dir.chmod(0o755)  # whatever the daemon's umask (077): dnsmasq's user must pass through it
         self._dhcp.check_reachable()
 
     def close(self) -> None:
-        """Stop the worker thread. Everything made stays (guests keep their network while the daemon restarts)."""
+        """Stop the worker thread. Everything made stays (guests keep their network while the daemon restarts); only
+        an empty state directory goes (no network has DHCP files in it)."""
         self._worker.close()
+        with contextlib.suppress(OSError):
+            self.state_dir.rmdir()
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._worker.run(fn, *args)

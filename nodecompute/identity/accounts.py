@@ -167,7 +167,8 @@ def set_project_enabled(db: Database, project_ref: str, enabled: bool) -> Projec
 
 
 def delete_project(db: Database, project_ref: str) -> Project:
-    """Delete a project that owns no server and no image (they would be left without an owner who can act)."""
+    """Delete a project that owns no server, image, network or port (they would be left without an owner who can
+    act)."""
     project = _project(db, project_ref)
     if project.name == ADMIN_PROJECT:
         raise ValueError("the bootstrap admin project cannot be deleted")

@@ -17,6 +17,7 @@ from nodecompute.config import Config
 from nodecompute.db import identity as idb
 from nodecompute.identity import accounts
 from tests.api.helpers import Api
+from tests.api.network_fakes import RecordingHostNet
 
 _names = itertools.count(1)
 # Issue 9 raises the advertised maximum to 2.52 once every step up to it is done; the steps are tested at their
@@ -42,6 +43,15 @@ def ladder_app(cfg: Config, monkeypatch):
 @pytest.fixture
 async def ladder_api(aiohttp_client, ladder_app) -> Api:
     return Api(await aiohttp_client(ladder_app(with_servers=False)))
+
+
+@pytest.fixture(autouse=True)
+def hostnet(monkeypatch) -> RecordingHostNet:
+    """Every app made in an API test gets this recording host side (networking on, nothing made on the host)
+    unless the test hands create_app a hostnet_factory of its own."""
+    fake = RecordingHostNet()
+    monkeypatch.setattr(app_module, "_hostnet", lambda cfg: fake)
+    return fake
 
 
 @pytest.fixture

@@ -74,3 +74,57 @@ class Api:
 
     def delete(self, path, token=None, **kw):
         return self.request("DELETE", path, token, **kw)
+
+
+async def assert_neutron_fault(resp, code: int, type_: str, message: str | None = None) -> dict:
+    """The response is Neutron's fault: status `code`, `{"NeutronError": {"type", "message", "detail": ""}}`.
+    `message`, when given, must be the whole message."""
+    assert resp.status == code, (resp.status, await resp.text())
+    assert resp.headers["Content-Type"].startswith("application/json"), resp.headers["Content-Type"]
+    body = await resp.json()
+    assert list(body) == ["NeutronError"], body
+    fault = body["NeutronError"]
+    assert set(fault) == {"type", "message", "detail"} and fault["detail"] == "", body
+    assert fault["type"] == type_, body
+    if message is not None:
+        assert fault["message"] == message, (message, fault["message"])
+    return fault
+
+
+class Net:
+    """A client of the network face: paths relative to /networking/v2.0, one token."""
+
+    def __init__(self, client: TestClient, token: str) -> None:
+        self.client = client
+        self.token = token
+
+    def request(self, method: str, path: str, **kwargs: Any):
+        headers = {"X-Auth-Token": self.token, **kwargs.pop("headers", {})}
+        return self.client.request(method, f"/networking/v2.0{path}", headers=headers, **kwargs)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, **kw):
+        return self.request("POST", path, **kw)
+
+    def put(self, path, **kw):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path, **kw):
+        return self.request("DELETE", path, **kw)
+
+    async def ok(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
+        resp = await self.request(method, path, **kw)
+        assert resp.status == status, (method, path, resp.status, await resp.text())
+        return await resp.json() if status != 204 else None
+
+    async def network(self, name: str = "net", **attrs: Any) -> dict:
+        return (await self.ok("POST", "/networks", 201, json={"network": {"name": name, **attrs}}))["network"]
+
+    async def subnet(self, network_id: str, cidr: str, **attrs: Any) -> dict:
+        body = {"subnet": {"network_id": network_id, "cidr": cidr, "ip_version": 4, **attrs}}
+        return (await self.ok("POST", "/subnets", 201, json=body))["subnet"]
+
+    async def port(self, network_id: str, **attrs: Any) -> dict:
+        return (await self.ok("POST", "/ports", 201, json={"port": {"network_id": network_id, **attrs}}))["port"]

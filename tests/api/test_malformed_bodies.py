@@ -1,7 +1,7 @@
 """No request body, well-formed or not, gets a 5xx (behaviour.md section 1): every JSON-accepting route of the route
-tables (compute, identity, Glance) is walked with a valid sample body in which each value in turn is replaced by a
-value of the wrong type, an integer far beyond 64 bits, a float overflow, deep nesting; and with whole bodies that
-are deeply nested, not objects, or not JSON. Refusals keep each service's fault shape.
+tables (compute, identity, Glance, Neutron) is walked with a valid sample body in which each value in turn is
+replaced by a value of the wrong type, an integer far beyond 64 bits, a float overflow, deep nesting; and with whole
+bodies that are deeply nested, not objects, or not JSON. Refusals keep each service's fault shape.
 """
 from __future__ import annotations
 
@@ -81,12 +81,36 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
                                                 {"op": "add", "path": "/min_ram", "value": 1},
                                                 {"op": "add", "path": "/prop", "value": "v"},
                                                 {"op": "remove", "path": "/prop2"}]],
+    ("POST", "/networking/v2.0/networks"): [{"network": {"name": "n", "description": "d", "admin_state_up": True,
+                                                         "shared": False, "mtu": 1400, "port_security_enabled": True,
+                                                         "router:external": False, "project_id": "PROJECT"}}],
+    ("PUT", "/networking/v2.0/networks/{network_id}"): [{"network": {"name": "n", "admin_state_up": True,
+                                                                     "shared": True, "mtu": 1450}}],
+    ("POST", "/networking/v2.0/subnets"): [{"subnet": {
+        "network_id": "NETWORK", "cidr": "198.18.201.0/24", "ip_version": 4, "name": "s", "gateway_ip": "198.18.201.1",
+        "allocation_pools": [{"start": "198.18.201.10", "end": "198.18.201.20"}], "enable_dhcp": True,
+        "dns_nameservers": ["198.18.255.1"], "host_routes": [{"destination": "198.19.0.0/24",
+                                                              "nexthop": "198.18.201.254"}]}}],
+    ("PUT", "/networking/v2.0/subnets/{subnet_id}"): [{"subnet": {
+        "name": "s", "gateway_ip": "198.18.200.1", "enable_dhcp": True, "dns_nameservers": ["198.18.255.1"],
+        "allocation_pools": [{"start": "198.18.200.100", "end": "198.18.200.120"}],
+        "host_routes": [{"destination": "198.19.0.0/24", "nexthop": "198.18.200.254"}]}}],
+    ("POST", "/networking/v2.0/ports"): [{"port": {
+        "network_id": "NETWORK", "name": "p", "mac_address": "fa:16:3e:00:00:99", "admin_state_up": True,
+        "fixed_ips": [{"subnet_id": "SUBNET", "ip_address": "198.18.200.50"}], "device_id": "d",
+        "device_owner": "compute:nova", "port_security_enabled": True, "security_groups": ["GROUP"],
+        "binding:host_id": "h", "binding:vnic_type": "normal", "binding:profile": {}}}],
+    ("PUT", "/networking/v2.0/ports/{port_id}"): [{"port": {
+        "name": "p", "fixed_ips": [{"subnet_id": "SUBNET"}], "device_id": "d", "admin_state_up": False,
+        "security_groups": ["GROUP"], "mac_address": "fa:16:3e:00:00:98"}}],
+    ("PUT", "/networking/v2.0/quotas/{project_id}"): [{"quota": {"network": 50, "subnet": 50, "port": 100,
+                                                                 "force": True}}],
 }
 
 
 def _table() -> list[tuple[str, str]]:
-    """(method, path) of every route: compute relative to /compute/v2.1, identity and image from the root."""
-    prefix = {"identity": "/identity", "image": "/image"}
+    """(method, path) of every route: compute relative to /compute/v2.1, identity, image and network from the root."""
+    prefix = {"identity": "/identity", "image": "/image", "network": "/networking"}
     rows = [(r.method, r.path) for r in ROUTES if r.face == "compute" and r.versioned]
     return rows + [(r.method, prefix[r.face] + r.path) for r in ROUTES if r.face in prefix]
 
@@ -144,9 +168,19 @@ async def world(api: Api, admin_token):
     flavor = await api.post("/flavors", admin_token, json={"flavor": {"name": "walk", "ram": 64, "vcpus": 1,
                                                                       "disk": 1, "id": "walk"}})
     assert flavor.status == 200, await flavor.text()
+    headers = {"X-Auth-Token": admin_token}
+    made = await api.client.post("/networking/v2.0/networks", json={"network": {"name": "walk"}}, headers=headers)
+    network = (await made.json())["network"]["id"]
+    made = await api.client.post("/networking/v2.0/subnets", headers=headers, json={"subnet": {
+        "network_id": network, "cidr": "198.18.200.0/24", "ip_version": 4}})
+    subnet = (await made.json())["subnet"]["id"]
+    made = await api.client.post("/networking/v2.0/ports", json={"port": {"network_id": network}}, headers=headers)
+    port = (await made.json())["port"]
     return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k", "{tag}": "t",
             "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
-            "TOKEN": admin_token}
+            "TOKEN": admin_token, "{network_id}": network, "NETWORK": network, "{subnet_id}": subnet,
+            "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
+            "{alias}": "quotas"}
 
 
 def _fill(text: str, world: dict[str, str]) -> str:
@@ -157,7 +191,7 @@ def _fill(text: str, world: dict[str, str]) -> str:
 
 def _url(path: str) -> str:
     """Identity and Glance paths are absolute; compute paths are relative to /compute/v2.1."""
-    return path if path.startswith(("/identity", "/image/")) else "/compute/v2.1" + path
+    return path if path.startswith(("/identity", "/image/", "/networking")) else "/compute/v2.1" + path
 
 
 def _fault_shape_ok(url: str, status: int, doc: Any) -> bool:
@@ -167,6 +201,10 @@ def _fault_shape_ok(url: str, status: int, doc: Any) -> bool:
             and doc["error"]["message"]
     if url.startswith("/image/"):
         return doc["code"].startswith(f"{status} ") and doc["title"] and doc["message"]
+    if url.startswith("/networking"):
+        if status == 401:
+            return doc["error"]["code"] == 401  # keystonemiddleware's, as on every face
+        return set(doc) == {"NeutronError"} and doc["NeutronError"]["type"] and doc["NeutronError"]["message"]
     (fault,) = doc.values()
     return fault["code"] == status and fault["message"]
 
@@ -202,11 +240,13 @@ async def test_no_body_gives_a_5xx(api, world, route):
 # The handlers that read a query string (grep request.query in nodecompute/api), and what they read.
 QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/detail", "/images", "/images/detail",
                 "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
-                "/image/v2/images")
+                "/image/v2/images", "/networking/v2.0/networks", "/networking/v2.0/subnets", "/networking/v2.0/ports",
+                "/networking/v2.0/networks/{network_id}")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
-              "nocatalog", "custom_prop")
+              "nocatalog", "custom_prop", "fields", "page_reverse", "admin_state_up", "mtu", "fixed_ips",
+              "device_owner", "network_id", "ip_version", "shared", "router:external", "revision_number")
 QUERY_VALUES = ("9" * 40, "-" + "9" * 40, "in:" + "9" * 40, "[")
 
 

@@ -24,6 +24,7 @@ def daemon(tmp_path_factory):
     yield d
     d.stop()
     d.kill_guests()
+    d.clean_networking()
     if d.proc and d.proc.returncode not in (0, -15):
         print(d.log_tail())
 

@@ -1,9 +1,14 @@
 """Run the real daemon as a subprocess (`nodecompute serve`) on a temp data dir and a free loopback port."""
 from __future__ import annotations
 
+import atexit
+import ipaddress
 import os
+import random
+import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -12,7 +17,11 @@ from pathlib import Path
 
 import yaml
 
+from nodecompute.hostnet import bridge_name, daemon_prefix
+from nodecompute.hostnet.dnsmasq import running_pid
 from tests.conftest import REPO
+
+TEST_RANGE = ipaddress.IPv4Network("198.18.0.0/15")  # set aside for network tests
 
 
 def free_port() -> int:
@@ -45,13 +54,20 @@ class Daemon:
         self.port = free_port()
         self.libvirt_root = Path(tempfile.mkdtemp(prefix="nc", dir="/tmp"))
         self.libvirt_uri = libvirt_uri or f"qemu:///embed?root={self.libvirt_root}"
+        # Networking: tenant subnets in a /24 of its own out of 198.18.0.0/15, dnsmasq files in a directory
+        # dnsmasq's user can traverse (the data directory is 0700).
+        self.subnet_range = random.choice(list(TEST_RANGE.subnets(new_prefix=24)))
+        self.network_state_dir = Path(tempfile.mkdtemp(prefix="ncnet", dir="/tmp"))
+        self.network_state_dir.chmod(0o755)
         self.config = data_dir / "nodecompute.toml"
         self.config.write_text(
             f'data_dir = "{data_dir}"\nlog_level = "{log_level}"\n'
             f'[server]\nlisten_port = {self.port}\n'
             f'[identity]\nkdf_time_cost = 1\nkdf_memory_kib = 1024\n'
+            f'[network]\nsubnet_ranges = ["{self.subnet_range}"]\nstate_dir = "{self.network_state_dir}"\n'
             f'[compute]\nlibvirt_uri = "{self.libvirt_uri}"\n{extra}'
         )
+        atexit.register(shutil.rmtree, self.network_state_dir, True)  # clean_networking() removes it sooner
         self.env = dict(os.environ, **(env or {}))
         self.proc: subprocess.Popen | None = None
         self.log_path = data_dir / "daemon.log"
@@ -114,6 +130,35 @@ class Daemon:
         deadline = time.monotonic() + 10
         while self.qemu_pids() and time.monotonic() < deadline:
             time.sleep(0.1)
+
+    @property
+    def network_prefix(self) -> str:
+        """The daemon's prefix on the host (namespaces, DHCP directories)."""
+        return daemon_prefix(self.data_dir)
+
+    def dhcp_dir(self, network_id: str) -> Path:
+        return self.network_state_dir / f"{self.network_prefix}-dhcp-{network_id}"
+
+    def clean_networking(self) -> None:
+        """Remove what the daemon's networks hold on the host (they outlive the daemon by design): each recorded
+        network's dnsmasq and bridge, the daemon's namespaces, its DHCP directory. Only by exact names and pids."""
+        network_ids = []
+        if self.data_dir.joinpath("nodecompute.db").exists():
+            with sqlite3.connect(self.data_dir / "nodecompute.db") as db:
+                try:
+                    network_ids = [row[0] for row in db.execute("SELECT id FROM networks")]
+                except sqlite3.OperationalError:
+                    pass
+        for network_id in network_ids:
+            pid = running_pid(self.dhcp_dir(network_id) / "pid")
+            if pid is not None:
+                os.kill(pid, signal.SIGKILL)
+            subprocess.run(["ip", "link", "del", bridge_name(network_id)], capture_output=True)
+        netns = Path("/run/netns")
+        for name in sorted(os.listdir(netns)) if netns.is_dir() else []:
+            if name.startswith(self.network_prefix + "-"):
+                subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        shutil.rmtree(self.network_state_dir, ignore_errors=True)
 
     def log_tail(self, lines: int = 60) -> str:
         try:

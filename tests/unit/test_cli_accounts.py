@@ -141,6 +141,24 @@ def test_delete_project_refused_while_it_owns_servers_or_images(nc, db):
     assert idb.find_project(db, "demo") is not None
 
 
+def test_delete_project_refused_while_it_owns_networks_and_cleans_its_network_rows(nc, db):
+    nc("project", "create", "demo")
+    project = idb.find_project(db, "demo")
+    db.execute("INSERT INTO networks (id, project_id, mtu, created_at, updated_at) VALUES ('n1', ?, 1500, 'x', 'x')",
+               [project.id])
+    db.execute("INSERT INTO network_quotas VALUES (?, 'network', 3)", [project.id])
+    db.execute("INSERT INTO security_groups (id, project_id, name, created_at, updated_at) "
+               "VALUES ('g1', ?, 'default', 'x', 'x')", [project.id])
+    db.conn.commit()
+    code, _, err = nc("project", "delete", "demo")
+    assert code == 1 and "still owns 1 networks" in err
+    db.execute("DELETE FROM networks WHERE id = 'n1'")
+    db.conn.commit()
+    assert nc("project", "delete", "demo")[0] == 0
+    assert db.execute("SELECT count(*) FROM network_quotas").fetchone()[0] == 0
+    assert db.execute("SELECT count(*) FROM security_groups").fetchone()[0] == 0
+
+
 def test_bootstrap_admin_cannot_be_disabled_or_deleted(nc, db):
     for args in (("user", "disable", "admin"), ("user", "delete", "admin"), ("project", "disable", "admin"),
                  ("project", "delete", "admin")):

@@ -57,11 +57,24 @@ def test_every_example_key_is_known():
     ({"console": {"vncauth_port_min": 26000, "vncauth_port_max": 25999}},
      "[console] vncauth_port_min: must not exceed vncauth_port_max"),
     ({"console": {"vncauth_window": 0}}, "[console] vncauth_window: must be at least 1"),
+    ({"network": {"enabled": "yes"}}, "[network] enabled: must be one of auto, true, false"),
+    ({"network": {"subnet_ranges": ["10.0.0.0/33"]}}, "[network] subnet_ranges: '10.0.0.0/33' is not an IPv4"),
+    ({"network": {"subnet_ranges": ["fd00::/8"]}}, "[network] subnet_ranges: 'fd00::/8' is not an IPv4"),
+    ({"network": {"dns_servers": ["dns.example"]}}, "[network] dns_servers: 'dns.example' is not an IP address"),
+    ({"network": {"mtu": 9001}}, "[network] mtu: must be at most 9000"),
+    ({"network": {"mtu": 67}}, "[network] mtu: must be at least 68"),
+    ({"network_quota": {"port": -2}}, "[network_quota] port: must be at least -1"),
 ])
 def test_wrong_keys_and_values_name_the_key(raw, needle):
     with pytest.raises(config.ConfigError) as info:
         config.from_dict(raw)
     assert needle in str(info.value)
+
+
+def test_network_enabled_takes_a_boolean_too():
+    assert config.from_dict({"network": {"enabled": True}}).network.enabled == "true"
+    assert config.from_dict({"network": {"enabled": False}}).network.enabled == "false"
+    assert config.from_dict({}).network.enabled == "auto"
 
 
 def test_derived_values(tmp_path):

@@ -10,13 +10,14 @@ from nodecompute.api import docs
 from nodecompute.api.catalog import nova_operation, served_by, served_op_id, unknown_route
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
+from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.nova_catalog import CATALOG
 from nodecompute.api.nova_operations import version_key
 from nodecompute.api.respond import RawBody
 from nodecompute.api.route_table import ROUTES
 
-DIALECTS = (OPENSTACK, IDENTITY, IMAGE)
+DIALECTS = (OPENSTACK, IDENTITY, IMAGE, NETWORK)
 OP_ID = re.compile(r"^(#\d+|[a-z]+:[a-z0-9.-]+)$")
 # The paths that needed no token before the table existed (auth.PUBLIC_PATHS): the rows' token flags give them.
 PUBLIC = {
@@ -24,6 +25,7 @@ PUBLIC = {
     "/identity", "/identity/", "/identity/v3", "/identity/v3/", "/identity/v2.0", "/identity/v2.0/",
     "/identity/v3/auth/tokens", "/identity/v2.0/tokens",
     "/image", "/image/", "/image/versions",
+    "/networking", "/networking/",
 }
 
 

@@ -1,0 +1,89 @@
+"""The host side of the networking service: the records of one network turned into the host networking adapter's
+specs (nodecompute.hostnet), and the calls that make the host match them.
+
+Every network has its bridge; a network with a DHCP port and a DHCP subnet also has its DHCP namespace and dnsmasq,
+with one host entry (MAC, address, host name) per fixed address of its other ports. At start `restore()` rebuilds
+what is missing from the database and sweeps this daemon's leftovers (namespaces and DHCP directories no network
+names). Guest taps belong to servers and are made by the server side.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from nodecompute import hostnet
+from nodecompute.config import Config
+from nodecompute.db import networks as networks_db
+from nodecompute.db import ports as ports_db
+from nodecompute.db.store import Store
+from nodecompute.domain.network_models import Network, Port, Subnet
+
+log = logging.getLogger(__name__)
+
+
+def _host_port(port: Port) -> hostnet.Port:
+    return hostnet.Port(id=port.id, network_id=port.network_id, mac=port.mac_address,
+                        fixed_ips=tuple(hostnet.FixedIp(f.subnet_id, f.ip_address) for f in port.fixed_ips),
+                        hostname=port.hostname, plugged=False)
+
+
+def host_spec(cfg: Config, network: Network, subnets: Iterable[Subnet], ports: Iterable[Port]) -> hostnet.Network:
+    dhcp = next((p for p in ports if p.is_dhcp), None)
+    return hostnet.Network(
+        id=network.id,
+        subnets=tuple(hostnet.Subnet(
+            id=s.id, cidr=s.cidr, gateway_ip=s.gateway_ip, dns_nameservers=s.dns_nameservers,
+            host_routes=tuple((r.destination, r.nexthop) for r in s.host_routes), enable_dhcp=s.enable_dhcp,
+        ) for s in subnets),
+        dhcp_port=_host_port(dhcp) if dhcp is not None else None,
+        domain=cfg.network.dhcp_domain, mtu=network.mtu, dns_servers=cfg.network.dns_servers,
+    )
+
+
+class HostSync:
+    """Makes the host match the database, one network at a time (the caller holds the service's lock)."""
+
+    def __init__(self, store: Store, net: Any, cfg: Config) -> None:
+        self.store = store
+        self.net = net  # a hostnet.HostNet (tests hand in a recording stand-in with the same methods)
+        self.cfg = cfg
+
+    def _records(self, network_id: str) -> tuple[Network, list[Subnet], list[Port]] | None:
+        network = self.store.read(networks_db.get_network, network_id)
+        if network is None:
+            return None
+        subnets = self.store.read(networks_db.list_subnets, network_id)
+        ports = self.store.read(lambda db: ports_db.list_ports(db, network_id=network_id))
+        return network, subnets, ports
+
+    async def apply(self, network_id: str) -> None:
+        """Bridge, DHCP and host entries of the network as recorded now."""
+        records = self._records(network_id)
+        if records is None:
+            return
+        network, subnets, ports = records
+        await self.net.ensure_network(host_spec(self.cfg, network, subnets, ports),
+                                      [_host_port(p) for p in ports if not p.is_dhcp])
+
+    async def remove(self, network: Network, subnets: Iterable[Subnet], ports: Iterable[Port]) -> None:
+        """Everything of the network on the host: dnsmasq, its namespace and files, the bridge."""
+        await self.net.delete_network(host_spec(self.cfg, network, subnets, ports))
+
+    async def restore(self) -> None:
+        """At start: rebuild every recorded network, then remove this daemon's unrecorded leftovers."""
+        networks = self.store.read(networks_db.list_networks)
+        subnets = self.store.read(networks_db.list_subnets)
+        ports = self.store.read(ports_db.list_ports)
+        specs = [host_spec(self.cfg, n, [s for s in subnets if s.network_id == n.id],
+                           [p for p in ports if p.network_id == n.id]) for n in networks]
+        for spec in specs:
+            try:
+                await self.net.restore([spec], [_host_port(p) for p in ports if p.network_id == spec.id
+                                                and not p.is_dhcp], [])
+            except hostnet.HostNetError as exc:  # one broken network must not keep the others down
+                log.error("could not restore network %s on the host: %s", spec.id, exc)
+        swept = await self.net.sweep(hostnet.Recorded(network_ids=frozenset(n.id for n in networks)))
+        if swept.namespaces or swept.dhcp_dirs or swept.links:
+            log.warning("removed networking leftovers of this daemon: %s", swept)
+        log.info("restored %d networks on the host", len(networks))

@@ -1,0 +1,143 @@
+"""Ports (#2807-#2808): a MAC under fa:16:3e unique on the cloud, fixed addresses from the network's subnets, the
+project's default security group (until the security-group API, a placeholder row per project that ports
+reference), and a DHCP host entry for each address so that a guest with the port's MAC gets the port's address.
+
+A project sees its own ports and the ports on its networks; an admin every port. The network's DHCP port is
+managed with its subnets: it is listed like any port but cannot be deleted or readdressed through this API.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from nodecompute.compute.addresses import allocate, new_mac
+from nodecompute.compute.network_quotas import check_room
+from nodecompute.compute.networks import NetworkCore
+from nodecompute.db import networks as networks_db
+from nodecompute.db import ports as ports_db
+from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.network_errors import (InvalidInput, MacAddressInUse, PolicyNotAuthorized, PortNotFound,
+                                               PortSecurityAndIPRequiredForSecurityGroups,
+                                               PortSecurityPortHasSecurityGroup, SecurityGroupNotFound,
+                                               ServicePortInUse)
+from nodecompute.domain.network_models import DHCP_OWNER, NETWORK_OWNER_PREFIX, Network, Port, PortRequest
+
+DHCP_PORT_FIELDS = frozenset({"name", "description", "admin_state_up"})  # what an update may change on it
+
+
+class PortService:
+    def __init__(self, core: NetworkCore) -> None:
+        self.core = core
+
+    def list(self, ctx: AuthContext) -> list[Port]:
+        if ctx.is_admin:
+            return self.core.store.read(ports_db.list_ports)
+        return self.core.store.read(lambda db: ports_db.list_ports(db, project_id=ctx.project_id))
+
+    def get(self, ctx: AuthContext, port_id: str) -> Port:
+        port = self.core.store.read(ports_db.get_port, port_id)
+        if port is not None and not ctx.is_admin and port.project_id != ctx.project_id:
+            network = self.core.store.read(networks_db.get_network, port.network_id)
+            if network is None or network.project_id != ctx.project_id:
+                port = None
+        if port is None:
+            raise PortNotFound(port_id=port_id)
+        return port
+
+    async def create(self, ctx: AuthContext, request: PortRequest) -> Port:
+        if request.device_owner == DHCP_OWNER:
+            raise InvalidInput(error_message=f"device_owner {DHCP_OWNER} is reserved for the port the network makes "
+                                             f"for its DHCP")
+        limit = self.core.quotas.limits(request.project_id)["port"]
+        port_id = str(uuid.uuid4())
+
+        def insert(db: Any, network: Network) -> None:
+            check_room(limit, ports_db.count_ports(db, request.project_id), "port")
+            if request.mac_address is not None and ports_db.mac_in_use(db, request.mac_address):
+                raise MacAddressInUse(net_id=network.id, mac=request.mac_address)
+            fixed_ips = allocate(db, network, request.fixed_ips, request.device_owner)
+            security = network.port_security_enabled if request.port_security_enabled is None \
+                else request.port_security_enabled
+            now = utcnow()
+            port = Port(
+                id=port_id, project_id=request.project_id, network_id=network.id,
+                mac_address=request.mac_address or new_mac(db), name=request.name, description=request.description,
+                fixed_ips=fixed_ips, device_id=request.device_id, device_owner=request.device_owner,
+                admin_state_up=request.admin_state_up, port_security_enabled=security,
+                security_group_ids=self._groups(db, ctx, request, security, now), host_id=request.host_id,
+                created_at=now, updated_at=now,
+            )
+            ports_db.insert_port(db, port)
+
+        async with self.core.lock:
+            network = self.core.network(ctx, request.network_id)
+            _check_owner_only(ctx, network, request)
+            await self.core.store.write(insert, network)
+            await self.core.apply_or_undo(network.id, lambda db: ports_db.delete_port(db, port_id))
+        return self.get(ctx, port_id)
+
+    def _groups(self, db: Any, ctx: AuthContext, request: PortRequest, security: bool, now) -> tuple[str, ...]:
+        asked = request.security_group_ids
+        if not security:
+            if asked:
+                raise PortSecurityAndIPRequiredForSecurityGroups()
+            return ()
+        if asked is None:
+            if request.device_owner.startswith(NETWORK_OWNER_PREFIX):
+                return ()
+            return (ports_db.default_security_group(db, request.project_id, isotime(now)),)
+        for group_id in asked:
+            owner = ports_db.security_group_project(db, group_id)
+            if owner is None or (owner != request.project_id and not ctx.is_admin):
+                raise SecurityGroupNotFound(id=group_id)
+        return tuple(asked)
+
+    async def update(self, ctx: AuthContext, port_id: str, changes: dict[str, Any]) -> Port:
+        async with self.core.lock:
+            port = self.get(ctx, port_id)
+            if port.is_dhcp and set(changes) - DHCP_PORT_FIELDS:
+                raise InvalidInput(error_message=f"The DHCP port {port_id} changes only with its network's subnets")
+            network = self.core.store.read(networks_db.get_network, port.network_id)
+
+            def write(db: Any) -> None:
+                values = dict(changes)
+                if "mac_address" in values and values["mac_address"] != port.mac_address \
+                        and ports_db.mac_in_use(db, values["mac_address"]):
+                    raise MacAddressInUse(net_id=port.network_id, mac=values["mac_address"])
+                if "fixed_ips" in values:
+                    ports_db.set_fixed_ips(db, port_id, allocate(db, network, values.pop("fixed_ips"),
+                                                                 values.get("device_owner", port.device_owner),
+                                                                 mine=port.fixed_ips))
+                groups = values.pop("security_groups", None)
+                security = values.get("port_security_enabled", port.port_security_enabled)
+                if groups is not None:
+                    request = PortRequest(port.network_id, port.project_id, security_group_ids=tuple(groups))
+                    ports_db.set_security_groups(db, port_id, self._groups(db, ctx, request, security, utcnow()))
+                elif not security and port.security_group_ids:
+                    raise PortSecurityPortHasSecurityGroup()
+                ports_db.update_port(db, port_id, values, isotime(utcnow()))
+
+            await self.core.store.write(write)
+            if {"fixed_ips", "mac_address"} & set(changes):
+                await self.core.apply_logged(port.network_id)
+        return self.get(ctx, port_id)
+
+    async def delete(self, ctx: AuthContext, port_id: str) -> None:
+        async with self.core.lock:
+            port = self.get(ctx, port_id)
+            if port.is_dhcp:
+                raise ServicePortInUse(port_id=port_id, reason=f"it is the DHCP port of network {port.network_id}, "
+                                                               f"which goes with the network's last DHCP subnet")
+            await self.core.store.write(ports_db.delete_port, port_id)
+            await self.core.apply_logged(port.network_id)
+
+
+def _check_owner_only(ctx: AuthContext, network: Network, request: PortRequest) -> None:
+    """On another project's shared network, a port's MAC and addresses are the network owner's (or an admin's)
+    to choose (Neutron's policy)."""
+    if ctx.is_admin or network.project_id == ctx.project_id:
+        return
+    if request.mac_address is not None:
+        raise PolicyNotAuthorized(rule="(rule:create_port and rule:create_port:mac_address)")
+    if any("ip_address" in f for f in request.fixed_ips or ()):
+        raise PolicyNotAuthorized(rule="(rule:create_port and rule:create_port:fixed_ips:ip_address)")

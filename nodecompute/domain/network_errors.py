@@ -1,0 +1,150 @@
+"""Errors of the networking service, named as Neutron names them.
+
+Neutron's fault body carries the exception's class name as its `type` (`{"NeutronError": {"type":
+"NetworkNotFound", ...}}`); every class deriving from `NeutronTyped` is rendered with its own name by the network
+face, and messages are Neutron's (neutron-lib's exceptions). Each also derives from the domain error of its HTTP
+status, so other faces render it in their own shape.
+"""
+from __future__ import annotations
+
+from nodecompute.domain import errors as _errors
+from nodecompute.domain.errors import ComputeError, Conflict, Forbidden, NotFound
+
+
+class NeutronTyped:
+    """Marker: the Neutron fault `type` of this error is its class name."""
+
+
+class NetworkNotFound(NeutronTyped, NotFound):
+    msg_fmt = "Network %(net_id)s could not be found."
+
+
+class SubnetNotFound(NeutronTyped, NotFound):
+    msg_fmt = "Subnet %(subnet_id)s could not be found."
+
+
+class PortNotFound(NeutronTyped, NotFound):
+    msg_fmt = "Port %(port_id)s could not be found."
+
+
+class SecurityGroupNotFound(NeutronTyped, NotFound):
+    msg_fmt = "Security group %(id)s does not exist"
+
+
+class HTTPNotFound(NeutronTyped, NotFound):
+    msg_fmt = "The resource could not be found."
+
+
+class BadRequest(NeutronTyped, _errors.BadRequest):
+    """neutron-lib's BadRequest: 'Bad <resource> request: <msg>.'"""
+
+
+class HTTPBadRequest(NeutronTyped, _errors.BadRequest):
+    """webob's 400, raised by Neutron's request handling (bodies, filters, sorting)."""
+
+
+class TenantIdProjectIdFilterConflict(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Both tenant_id and project_id passed as filters."
+
+
+class InvalidInput(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Invalid input for operation: %(error_message)s."
+
+
+class InvalidIpForSubnet(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "IP address %(ip_address)s is not a valid IP for the specified subnet."
+
+
+class InvalidIpForNetwork(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "IP address %(ip_address)s is not a valid IP for any of the subnets on the specified network."
+
+
+class InvalidAllocationPool(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "The allocation pool %(pool)s is not valid."
+
+
+class OutOfBoundsAllocationPool(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "The allocation pool %(pool)s spans beyond the subnet cidr %(subnet_cidr)s."
+
+
+class DNSNameServersExhausted(NeutronTyped, _errors.BadRequest):
+    msg_fmt = ("Unable to complete operation for %(subnet_id)s. The number of DNS nameservers exceeds the limit "
+               "%(quota)s.")
+
+
+class HostRoutesExhausted(NeutronTyped, _errors.BadRequest):
+    msg_fmt = ("Unable to complete operation for %(subnet_id)s. The number of host routes exceeds the limit "
+               "%(quota)s.")
+
+
+class NetworkInUse(NeutronTyped, Conflict):
+    msg_fmt = "Unable to complete operation on network %(net_id)s. %(reason)s."
+
+    def __init__(self, net_id: str, reason: str = "There are one or more ports still in use on the network"):
+        super().__init__(net_id=net_id, reason=reason)
+
+
+class SubnetInUse(NeutronTyped, Conflict):
+    msg_fmt = "Unable to complete operation on subnet %(subnet_id)s: %(reason)s."
+
+    def __init__(self, subnet_id: str, reason: str = "One or more ports have an IP allocation from this subnet"):
+        super().__init__(subnet_id=subnet_id, reason=reason)
+
+
+class ServicePortInUse(NeutronTyped, Conflict):
+    msg_fmt = "Port %(port_id)s cannot be deleted directly via the port API: %(reason)s."
+
+
+class MacAddressInUse(NeutronTyped, Conflict):
+    msg_fmt = "Unable to complete operation for network %(net_id)s. The mac address %(mac)s is in use."
+
+
+class IpAddressAlreadyAllocated(NeutronTyped, Conflict):
+    msg_fmt = "IP address %(ip)s already allocated in subnet %(subnet_id)s"
+
+
+class IpAddressGenerationFailure(NeutronTyped, Conflict):
+    msg_fmt = "No more IP addresses available on network %(net_id)s."
+
+
+class OverlappingAllocationPools(NeutronTyped, Conflict):
+    msg_fmt = "Found overlapping allocation pools: %(pool_1)s %(pool_2)s for subnet %(subnet_cidr)s."
+
+
+class GatewayConflictWithAllocationPools(NeutronTyped, Conflict):
+    msg_fmt = "Gateway ip %(ip_address)s conflicts with allocation pool %(pool)s."
+
+
+class PortSecurityAndIPRequiredForSecurityGroups(NeutronTyped, Conflict):
+    msg_fmt = ("Port security must be enabled and port must have an IP address in order to use security "
+               "groups.")
+
+
+class PortSecurityPortHasSecurityGroup(NeutronTyped, Conflict):
+    msg_fmt = ("Port has security group associated. Cannot disable port security or ip address until security "
+               "group is removed")
+
+
+class InvalidSharedSetting(NeutronTyped, Conflict):
+    msg_fmt = "Unable to reconfigure sharing settings for network %(network)s. Multiple projects are using it."
+
+
+class GatewayIpInUse(NeutronTyped, Conflict):
+    msg_fmt = "Current gateway ip %(ip_address)s already in use by port %(port_id)s. Unable to update."
+
+
+class OverQuota(NeutronTyped, Conflict):
+    msg_fmt = "Quota exceeded for resources: %(overs)s."
+
+
+class PolicyNotAuthorized(NeutronTyped, Forbidden):
+    msg_fmt = "%(rule)s is disallowed by policy"
+
+
+class AdminRequired(NeutronTyped, Forbidden):
+    msg_fmt = "User does not have admin privileges: %(reason)s."
+
+
+class ServiceUnavailable(NeutronTyped, ComputeError):
+    code = 503
+    msg_fmt = "Networking is disabled on this host: %(reason)s"

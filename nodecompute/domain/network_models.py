@@ -1,0 +1,118 @@
+"""Records of the networking service (Neutron's core resources): networks, subnets, ports and their addresses.
+
+Plain frozen dataclasses passed between the service, the database and the API. Addresses are IPv4 strings; times
+are naive UTC datetimes like the other records.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from nodecompute.domain.models import utcnow
+
+DHCP_OWNER = "network:dhcp"
+COMPUTE_OWNER_PREFIX = "compute:"
+NETWORK_OWNER_PREFIX = "network:"
+# Neutron's quota resources, in the order `openstack quota show` lists them.
+NETWORK_QUOTA_RESOURCES = ("network", "subnet", "port", "router", "floatingip", "security_group",
+                           "security_group_rule")
+
+
+@dataclass(frozen=True)
+class AllocationPool:
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class HostRoute:
+    destination: str
+    nexthop: str
+
+
+@dataclass(frozen=True)
+class Network:
+    id: str
+    project_id: str
+    name: str = ""
+    description: str = ""
+    admin_state_up: bool = True
+    shared: bool = False
+    external: bool = False  # router:external; read-only until the external network of part 3
+    mtu: int = 1500
+    port_security_enabled: bool = True
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    revision_number: int = 1
+    subnet_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Subnet:
+    id: str
+    project_id: str
+    network_id: str
+    cidr: str
+    name: str = ""
+    description: str = ""
+    gateway_ip: str | None = None
+    allocation_pools: tuple[AllocationPool, ...] = ()
+    dns_nameservers: tuple[str, ...] = ()
+    host_routes: tuple[HostRoute, ...] = ()
+    enable_dhcp: bool = True
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    revision_number: int = 1
+    ip_version: int = 4
+
+
+@dataclass(frozen=True)
+class FixedIp:
+    subnet_id: str
+    ip_address: str
+
+
+@dataclass(frozen=True)
+class Port:
+    id: str
+    project_id: str
+    network_id: str
+    mac_address: str
+    name: str = ""
+    description: str = ""
+    fixed_ips: tuple[FixedIp, ...] = ()
+    device_id: str = ""
+    device_owner: str = ""
+    admin_state_up: bool = True
+    status: str = "DOWN"
+    port_security_enabled: bool = True
+    security_group_ids: tuple[str, ...] = ()
+    host_id: str = ""  # binding:host_id
+    vif_type: str = "unbound"  # binding:vif_type
+    vnic_type: str = "normal"  # binding:vnic_type
+    hostname: str = ""  # the DHCP host name (the server's); empty: Neutron's host-<a-b-c-d>
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    revision_number: int = 1
+
+    @property
+    def is_dhcp(self) -> bool:
+        return self.device_owner == DHCP_OWNER
+
+
+@dataclass(frozen=True)
+class PortRequest:
+    """What a caller asks of a new port (None: the default)."""
+
+    network_id: str
+    project_id: str
+    name: str = ""
+    description: str = ""
+    admin_state_up: bool = True
+    mac_address: str | None = None
+    fixed_ips: tuple[dict, ...] | None = None  # each {"subnet_id"?, "ip_address"?}; None: one address
+    device_id: str = ""
+    device_owner: str = ""
+    port_security_enabled: bool | None = None  # None: the network's
+    security_group_ids: tuple[str, ...] | None = None  # None: the project's default group
+    host_id: str = ""

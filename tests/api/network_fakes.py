@@ -1,0 +1,67 @@
+"""A recording stand-in for nodecompute.hostnet.HostNet: the API tests' host side.
+
+It keeps what the host would hold (each network's spec and the host entries of its DHCP) and every call made, and can
+be told to fail the next calls of one method, so the tests check what the service asks of the host without making
+bridges. The real adapter is tested on the host in tests/integration (and by tests/api/test_neutron_host.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nodecompute.hostnet import HostNetError, Network, Port, Recorded, Swept
+
+
+@dataclass
+class RecordingHostNet:
+    networks: dict[str, Network] = field(default_factory=dict)  # what the host holds, by network id
+    hosts: dict[str, tuple[Port, ...]] = field(default_factory=dict)  # the DHCP host entries' ports, by network id
+    calls: list[tuple[str, str]] = field(default_factory=list)  # (method, network id)
+    failing: dict[str, int] = field(default_factory=dict)  # method -> how many next calls fail
+    swept: list[Recorded] = field(default_factory=list)
+    closed: bool = False
+    check_error: str | None = None
+
+    def check(self) -> None:
+        if self.check_error is not None:
+            raise HostNetError(self.check_error)
+
+    def close(self) -> None:
+        self.closed = True
+
+    def fail(self, method: str, times: int = 1) -> None:
+        self.failing[method] = times
+
+    def _maybe_fail(self, method: str) -> None:
+        if self.failing.get(method, 0) > 0:
+            self.failing[method] -= 1
+            raise HostNetError(f"{method} failed (as the test asked)")
+
+    async def ensure_network(self, network: Network, ports=()) -> int | None:
+        self.calls.append(("ensure_network", network.id))
+        self._maybe_fail("ensure_network")
+        self.networks[network.id] = network
+        self.hosts[network.id] = tuple(ports)
+        return 4242 if network.dhcp_port is not None and any(s.enable_dhcp for s in network.subnets) else None
+
+    async def delete_network(self, network: Network) -> None:
+        self.calls.append(("delete_network", network.id))
+        self._maybe_fail("delete_network")
+        self.networks.pop(network.id, None)
+        self.hosts.pop(network.id, None)
+
+    async def restore(self, networks, ports, routers) -> None:
+        ports = tuple(ports)
+        for network in networks:
+            self.calls.append(("restore", network.id))
+            await self.ensure_network(network, [p for p in ports if p.network_id == network.id])
+
+    async def sweep(self, recorded: Recorded) -> Swept:
+        self.swept.append(recorded)
+        return Swept()
+
+    def dhcp_entries(self, network_id: str) -> list[tuple[str, str]]:
+        """(MAC, address) of each host entry dnsmasq would serve on the network."""
+        network = self.networks[network_id]
+        dhcp = {s.id for s in network.subnets if s.enable_dhcp}
+        return sorted((p.mac, f.ip_address) for p in self.hosts[network_id] for f in p.fixed_ips
+                      if f.subnet_id in dhcp)
