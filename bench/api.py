@@ -28,7 +28,7 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.integration.daemon import Daemon, free_port  # noqa: E402
+from bench.daemon_util import Daemon, free_port  # noqa: E402
 
 BARE_SERVER = r"""
 import sys

@@ -59,8 +59,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from nodecompute.virt.embed import ensure_qemu_conf  # noqa: E402
-from tests.integration.cloud import Cloud  # noqa: E402
-from tests.integration.daemon import Daemon, qemu_pids_under  # noqa: E402
+from bench.cloud_util import Cloud  # noqa: E402
+from bench.daemon_util import Daemon, qemu_pids_under  # noqa: E402
 
 FLAVOR = "42"  # m1.nano: 128 MB, 1 vcpu, 1 GB disk
 BOOT_TIMEOUT = 180.0
@@ -463,12 +463,11 @@ def main() -> int:
                     cloud.wait_gone(server_id, GONE_TIMEOUT)
                 except Exception as exc:  # noqa: BLE001 - best effort, the guests are killed below anyway
                     print(f"cleanup: delete {server_id}: {exc}", file=sys.stderr)
-        daemon.stop()
-        daemon.kill_guests()
+        daemon.close()
         if raw is not None:
             raw.close()
         kill_qemu_under(raw_root)
-        for path in (raw_root, daemon.libvirt_root) if args.keep else (tmp, raw_root, daemon.libvirt_root):
+        for path in (raw_root,) if args.keep else (tmp, raw_root):
             shutil.rmtree(path, ignore_errors=True)
         if args.keep:
             print(f"kept {tmp} (daemon log: {daemon.log_path})")

@@ -8,29 +8,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
-from pathlib import Path
 
 from nodecompute import config as config_mod
+from nodecompute.cli import CONFIG_HELP, load_config
+from nodecompute.cli_accounts import add_account_commands
+from nodecompute.cli_images import add_image_commands
+from nodecompute.config import ConfigError
 from nodecompute.domain.errors import ComputeError
-from nodecompute.config import Config, ConfigError
-
-DEFAULT_CONFIG_PATHS = (Path("/etc/nodecompute/nodecompute.toml"),)
-
-
-def _config_path(arg: str | None) -> Path | None:
-    if arg:
-        return Path(arg)
-    env = os.environ.get("NODECOMPUTE_CONFIG")
-    if env:
-        return Path(env)
-    return next((p for p in DEFAULT_CONFIG_PATHS if p.exists()), None)
-
-
-def load_config(arg: str | None) -> Config:
-    return config_mod.load(_config_path(arg))
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -65,10 +51,6 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
-CONFIG_HELP = ("TOML config file (default: $NODECOMPUTE_CONFIG, /etc/nodecompute/nodecompute.toml if present, else "
-               "built-in defaults); before or after the command")
-
-
 def _config_on_every_command(parser: argparse.ArgumentParser) -> None:
     """Let every command take --config after its name too (`nodecompute config check --config X`). SUPPRESS keeps a
     value given before the command when the command's own parser does not see one."""
@@ -84,16 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help=CONFIG_HELP)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the API daemon").set_defaults(func=cmd_serve)
-
-    from nodecompute.cli_accounts import add_account_commands
-
     add_account_commands(sub)
 
     conf = sub.add_parser("config", help="configuration").add_subparsers(dest="action", required=True)
     conf.add_parser("check", help="load the config and report the first wrong key").set_defaults(func=cmd_config_check)
-
-    from nodecompute.cli_images import add_image_commands
-
     add_image_commands(sub)
     _config_on_every_command(parser)
     return parser

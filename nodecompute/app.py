@@ -16,13 +16,14 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.keys import (config_key, flavors_key, identity_key, images_key, keypairs_key, network_key,
-                                  network_off_key, quotas_key, reconciler_key, response_cache_key, server_tags_key,
-                                  servers_key, store_key)
+from nodecompute.api.keys import (clock_key, config_key, flavors_key, identity_key, images_key, keypairs_key,
+                                  network_key, network_off_key, quotas_key, reconciler_key, response_cache_key,
+                                  server_tags_key, servers_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
 from nodecompute.db.store import Store
+from nodecompute.domain.models import Clock, utcnow
 from nodecompute.identity import accounts
 from nodecompute.identity.service import IdentityService
 
@@ -31,18 +32,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+store_key = web.AppKey("store", Store)  # the services' SQLite store (tests reach it here too; handlers never do)
 MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
 SYSTEM_QEMU_GROUP = "libvirt-qemu"  # the group QEMU runs as under qemu:///system (Debian)
 
 def create_app(cfg: Config, *, with_servers: bool = True,
                hypervisor_factory: Callable[[Config], Hypervisor] | None = None,
-               hostnet_factory: Callable[[Config], Any] | None = None) -> web.Application:
+               hostnet_factory: Callable[[Config], Any] | None = None,
+               clock: Clock = utcnow) -> web.Application:
     """The root application: request ids, the faces (compute, identity, image, network; each a sub-application
     with its dialect) and the cleanup contexts that open the services. More faces may be mounted until the app
     starts. `hypervisor_factory` makes the (unopened) hypervisor and `hostnet_factory` the host networking
-    adapter; tests hand in a scripted one and a recording one."""
+    adapter; tests hand in a scripted one and a recording one. `clock` (naive UTC now) reaches every service
+    through its constructor; tests hand in one they move."""
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[faults.root_middleware])
     app[config_key] = cfg
+    app[clock_key] = clock
     app[response_cache_key] = VersionedCache(max_entries=256)
     app.cleanup_ctx.append(_state_ctx)
     app.cleanup_ctx.append(functools.partial(_network_ctx, make_hostnet=hostnet_factory or _hostnet))
@@ -62,20 +67,20 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     from nodecompute.compute.keypairs import KeypairService
     from nodecompute.compute.quotas import QuotaService
 
-    cfg = app[config_key]
+    cfg, clock = app[config_key], app[clock_key]
     await asyncio.to_thread(prepare_data_dir, cfg)
     store = Store(cfg.db_path)
     await store.open()
-    await store.write(accounts.bootstrap, cfg)
-    identity = IdentityService(store, cfg)
+    await store.write(accounts.bootstrap, cfg, clock())
+    identity = IdentityService(store, cfg, clock)
     quotas = QuotaService(store, cfg)
-    images = ImageService(store, image_files(cfg), cfg, quotas)
+    images = ImageService(store, image_files(cfg), cfg, quotas, clock=clock)
     await images.requeue_interrupted_uploads()
     app[store_key] = store
     app[identity_key] = identity
     app[quotas_key] = quotas
-    app[flavors_key] = FlavorService(store)
-    app[keypairs_key] = KeypairService(store, quotas)
+    app[flavors_key] = FlavorService(store, clock)
+    app[keypairs_key] = KeypairService(store, quotas, clock)
     app[images_key] = images
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
@@ -114,7 +119,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
     """The networking service when the host allows it (README "Networking"): its host side restored from the
     database at start. Off (no `network` in the catalog, 503 at /networking) when `[network] enabled` is false, or
     is auto and the host lacks what it needs; with `enabled = true` that stops the daemon instead."""
-    from nodecompute.compute.networks import NetworkServices
+    from nodecompute.compute.network_services import NetworkServices
 
     cfg = app[config_key]
     if cfg.network.enabled == "false":
@@ -132,7 +137,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         app[network_off_key] = str(exc)
         yield
         return
-    services = NetworkServices.make(app[store_key], cfg, net)
+    services = NetworkServices.make(app[store_key], cfg, net, app[clock_key])
     try:
         await services.host.restore()
         app[network_key] = services
@@ -150,6 +155,7 @@ def _hypervisor(cfg: Config) -> Hypervisor:
 
 async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config], Hypervisor]) -> AsyncIterator[None]:
     """The hypervisor connection, the server service and its reconciliation tasks."""
+    from nodecompute.compute import placement
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
     from nodecompute.compute.server_tags import ServerTags
@@ -158,7 +164,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.virt import displays
     from nodecompute.virt.console import ConsoleLogTrimmer
 
-    cfg, store = app[config_key], app[store_key]
+    cfg, store, clock = app[config_key], app[store_key], app[clock_key]
     qemu_group = SYSTEM_QEMU_GROUP if cfg.libvirt_uri.startswith("qemu:///system") else None
     display_dir = displays.prepare(displays.socket_dir(cfg.data_dir), qemu_group=qemu_group)
     log.info("VNC displays are UNIX sockets in %s", display_dir)
@@ -170,11 +176,14 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     guests = Guests(cfg, hv, app[images_key].files, BaseCache(cfg.instances_dir / "_base"), display_dir)
     # On the path to guest disks: under qemu:///system QEMU (libvirt-qemu) must traverse them (filemodes).
     await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
-    service = ServerService(store, cfg, guests, flavors=app[flavors_key], images=app[images_key],
-                            keypairs=app[keypairs_key], quotas=app[quotas_key])
-    redo = Redo(finish_delete=service.finish_delete, reboot=service.resume_reboot, start=service.start_server,
-                stop=service.stop_server, prune_base_cache=service.prune_base_cache)
-    reconciler = Reconciler(store, guests, hv, cfg, redo, reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
+    capacity = placement.host_capacity(cfg.compute, host_vcpus=hv.host.vcpus, host_memory_mb=hv.host.memory_mb,
+                                       disk_total=guests.disk_capacity())
+    service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
+                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock)
+    redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
+                prune_base_cache=service.prune_base_cache)
+    reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
+                            reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
     tasks: list[asyncio.Task] = []
     try:

@@ -7,16 +7,18 @@ takes effect on the very next request.
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 from typing import Any
 
+from nodecompute import cli
+from nodecompute.cli import load_config
 from nodecompute.config import Config
 
 ROLE_CHOICES = ("admin", "member", "reader")
 
 
 def _write(args: argparse.Namespace, fn: Callable[..., Any], *fn_args: Any, with_cfg: bool = False) -> Any:
-    from nodecompute.__main__ import load_config
     from nodecompute.db.store import open_and_migrate, run_write
 
     cfg: Config = load_config(args.config)
@@ -28,7 +30,6 @@ def _write(args: argparse.Namespace, fn: Callable[..., Any], *fn_args: Any, with
 
 
 def _read(args: argparse.Namespace, fn: Callable[..., Any]) -> Any:
-    from nodecompute.__main__ import load_config
     from nodecompute.db.store import open_and_migrate
 
     db = open_and_migrate(load_config(args.config).db_path)
@@ -43,17 +44,18 @@ def _enabled(flag: bool) -> str:
 
 
 def cmd_project_create(args: argparse.Namespace) -> int:
-    from nodecompute.db import identity as idb
+    from nodecompute.db import identity as identity_db
 
-    project = _write(args, idb.create_project, args.name, args.description or "")
+    create = functools.partial(identity_db.create_project, now=cli.clock())
+    project = _write(args, create, args.name, args.description or "")
     print(f"project {project.name} id {project.id}")
     return 0
 
 
 def cmd_project_list(args: argparse.Namespace) -> int:
-    from nodecompute.db import identity as idb
+    from nodecompute.db import identity as identity_db
 
-    for project in _read(args, idb.list_projects):
+    for project in _read(args, identity_db.list_projects):
         print(f"{project.id}  {project.name}  {_enabled(project.enabled)}  {project.description}")
     return 0
 
@@ -79,7 +81,8 @@ def cmd_user_create(args: argparse.Namespace) -> int:
     from nodecompute.identity import accounts
 
     password = args.password or accounts.generate_password()
-    user = _write(args, accounts.create_user, args.name, args.project, args.role, password, with_cfg=True)
+    user = _write(args, functools.partial(accounts.create_user, now=cli.clock()), args.name, args.project, args.role,
+                  password, with_cfg=True)
     print(f"user {user.name} id {user.id} role {args.role} in project {args.project}")
     if not args.password:
         print(f"password: {password}")
@@ -131,9 +134,9 @@ def cmd_user_revoke_tokens(args: argparse.Namespace) -> int:
 
 
 def cmd_user_list(args: argparse.Namespace) -> int:
-    from nodecompute.db import identity as idb
+    from nodecompute.db import identity as identity_db
 
-    for row in _read(args, idb.list_users):
+    for row in _read(args, identity_db.list_users):
         print(f"{row['id']}  {row['name']}  {_enabled(row['enabled'])}  project={row['project'] or '-'}  "
               f"roles={row['roles'] or '-'}")
     return 0

@@ -12,11 +12,13 @@ import sys
 from pathlib import Path
 
 from nodecompute.domain.image_models import DISK_FORMATS, ImageQuery
+from nodecompute import cli
+from nodecompute.cli import load_config
 from nodecompute.compute.image_patch import check_property_names
 from nodecompute.compute.images import create_tx, delete_tx, image_files, new_image, with_content
-from nodecompute.domain.models import AuthContext, utcnow
-from nodecompute.db import identity as idb
-from nodecompute.db import images as imgdb
+from nodecompute.domain.models import AuthContext
+from nodecompute.db import identity as identity_db
+from nodecompute.db import images as images_db
 from nodecompute.db.store import open_and_migrate, run_write
 from nodecompute.identity.accounts import ADMIN_PROJECT
 from nodecompute.storage.errors import InvalidImage
@@ -25,9 +27,7 @@ LIST_ALL = 1 << 31
 
 
 def _operator(project_id: str = "") -> AuthContext:
-    now = utcnow()
-    return AuthContext(user_id="nodecompute-cli", user_name="nodecompute-cli", project_id=project_id,
-                       project_name="", roles=("admin",), expires_at=now, issued_at=now, audit_id="cli")
+    return AuthContext.system("nodecompute-cli", cli.clock(), project_id)
 
 
 class Progress:
@@ -62,17 +62,15 @@ def _properties(pairs: list[str]) -> dict[str, str]:
 
 
 def _owner_tx(db, ref: str) -> str:
-    project = idb.find_project(db, ref)
+    project = identity_db.find_project(db, ref)
     if project is None and ref == ADMIN_PROJECT:
-        project = idb.create_project(db, ADMIN_PROJECT, "Bootstrap project")
+        project = identity_db.create_project(db, ADMIN_PROJECT, "Bootstrap project", now=cli.clock())
     if project is None:
         raise ValueError(f"project {ref!r} not found")
     return project.id
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from nodecompute.__main__ import load_config
-
     cfg = load_config(args.config)
     source = Path(args.file)
     if not source.is_file():
@@ -94,7 +92,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         progress.close()
     fields = {"name": args.name, "visibility": "public" if args.public else "private",
               "min_disk": args.min_disk, "min_ram": args.min_ram, "disk_format": stored.disk_format}
-    image = run_write(db, create_tx, with_content(new_image(owner, fields, properties, []), stored))
+    now = cli.clock()
+    image = run_write(db, create_tx, with_content(new_image(owner, fields, properties, [], now), stored, now))
     if not files.path_for(stored.sha256).exists():  # a daemon removed identical bytes meanwhile: store them again
         asyncio.run(files.store_from_path(source, stored.disk_format))
     print(f"image {image.name} id {image.id} {image.disk_format} {image.size} bytes "
@@ -103,22 +102,18 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from nodecompute.__main__ import load_config
-
     db = open_and_migrate(load_config(args.config).db_path)
-    for image in imgdb.list_images(db, ImageQuery(limit=LIST_ALL), None):
+    for image in images_db.list_images(db, ImageQuery(limit=LIST_ALL), None):
         print(f"{image.id}  {image.name or '-'}  {image.status}  {image.visibility}  {image.disk_format or '-'}  "
               f"{image.size if image.size is not None else '-'}  owner={image.owner}")
     return 0
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
-    from nodecompute.__main__ import load_config
-
     cfg = load_config(args.config)
     db = open_and_migrate(cfg.db_path)
-    image = run_write(db, delete_tx, _operator(), args.id)
-    if image.content_sha256 and not imgdb.content_referenced(db, image.content_sha256):
+    image = run_write(db, delete_tx, _operator(), args.id, cli.clock())
+    if image.content_sha256 and not images_db.content_referenced(db, image.content_sha256):
         asyncio.run(image_files(cfg).remove(image.content_sha256))
     print(f"image {image.id} deleted")
     return 0

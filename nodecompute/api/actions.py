@@ -9,26 +9,16 @@ runs first).
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import NamedTuple
+from collections.abc import Mapping
 
 from aiohttp import web
 
 from nodecompute.api import auth, validation
-from nodecompute.api.dialect import Version, served_at
+from nodecompute.api.dialect import served_at
 from nodecompute.api.keys import api_version_key, op_key
 from nodecompute.api.respond import check_body
+from nodecompute.api.routing import Action, ActionHandler  # noqa: F401 (the dispatch tables import them from here)
 from nodecompute.domain.errors import BadRequest, MalformedBody, NotFound
-
-ActionHandler = Callable[[web.Request, dict], Awaitable[web.StreamResponse]]
-
-
-class Action(NamedTuple):
-    op: str
-    handler: ActionHandler
-    policy: str | None = None
-    since: Version | None = None  # the first microversion that has the key
-    until: Version | None = None  # the last one
 
 
 def action_key(body: dict, too_many_keys: str | None = None) -> str:

@@ -10,14 +10,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import cache
-from typing import TYPE_CHECKING
 
 from nodecompute.api.nova_catalog import CATALOG, Operation
 from nodecompute.api.nova_operations import path_shape
+from nodecompute.api.routing import Route
 from nodecompute.domain.errors import ComputeError, NotFound
-
-if TYPE_CHECKING:
-    from nodecompute.api.route_table import Route
 
 NOT_IMPLEMENTED = "{method} {path} (Nova's {name}) is not implemented yet by nodecompute."
 VERSION_ROOT = "/v2.1"  # the catalog's paths are relative to it; the legacy /v2 root has the same routes

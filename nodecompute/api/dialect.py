@@ -20,17 +20,14 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
+from nodecompute.api.routing import Route, Version
 from nodecompute.domain.errors import ComputeError, InternalError, NotFound
 
-if TYPE_CHECKING:
-    from nodecompute.api.route_table import Route
-
 T = TypeVar("T")
-Version = tuple[int, int]
 LEGACY_V2: Version = (2, 0)
 FIRST_MICROVERSION: Version = (2, 1)
 STRICT = "strict"

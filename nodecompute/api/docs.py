@@ -16,7 +16,8 @@ from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.microversions import version_text
 from nodecompute.api.nova_catalog import CATALOG, Operation
 from nodecompute.api.nova_operations import path_shape, version_key
-from nodecompute.api.route_table import ROUTES, Route
+from nodecompute.api.route_table import ROUTES
+from nodecompute.api.routing import Route
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK)

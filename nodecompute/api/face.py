@@ -21,7 +21,7 @@ from aiohttp import web
 from nodecompute.api import auth, faults, microversions
 from nodecompute.api.dialect import LEGACY_V2, Bound, Dialect, Microversions, VersionRoot, served_at
 from nodecompute.api.keys import api_version_key, bindings_key, bound_key, dialect_key, request_id_key
-from nodecompute.api.route_table import Route
+from nodecompute.api.routing import Route
 from nodecompute.domain import errors
 
 log = logging.getLogger(__name__)

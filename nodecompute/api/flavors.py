@@ -20,7 +20,6 @@ from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.flavor_models import SORT_DIRS, SORT_KEYS
 from nodecompute.domain.models import Flavor
 
-MAX_LIMIT = 1000  # Nova's [api] max_limit
 POLICY = "os_compute_api:os-flavor-%s"
 
 LIST_QUERY = {
@@ -124,7 +123,7 @@ def _list_filters(request: web.Request) -> dict[str, Any]:
     filters = {
         "min_ram": _int_filter(query, "minRam"), "min_disk": _int_filter(query, "minDisk"),
         "sort_key": query.get("sort_key") or "flavorid", "sort_dir": query.get("sort_dir") or "asc",
-        "limit": min(limit, MAX_LIMIT) if limit else MAX_LIMIT, "marker": query.get("marker"),
+        "limit": validation.page_size(limit), "marker": query.get("marker"),
     }
     if auth.context(request).is_admin:
         filters["is_public"] = _parse_is_public(query.get("is_public"))

@@ -13,6 +13,7 @@ from typing import Any
 import jsonschema
 from aiohttp import web
 
+from nodecompute.domain.models import zulu
 from nodecompute.api import glance_query
 from nodecompute.api.auth import context, require_writer
 from nodecompute.api.keys import images_key
@@ -60,10 +61,6 @@ DATA_BODY = RawBody("application/octet-stream")  # #807
 
 
 
-def _zulu(dt) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def image_entity(image: Image) -> dict[str, Any]:
     body: dict[str, Any] = dict(image.properties)
     body.update(
@@ -71,7 +68,7 @@ def image_entity(image: Image) -> dict[str, Any]:
         os_hidden=False, checksum=image.checksum, os_hash_algo=image.os_hash_algo, os_hash_value=image.os_hash_value,
         size=image.size, virtual_size=image.virtual_size, min_disk=image.min_disk, min_ram=image.min_ram,
         disk_format=image.disk_format, container_format=image.container_format, owner=image.owner,
-        tags=list(image.tags), created_at=_zulu(image.created_at), updated_at=_zulu(image.updated_at),
+        tags=list(image.tags), created_at=zulu(image.created_at), updated_at=zulu(image.updated_at),
         self=f"/v2/images/{image.id}", file=f"/v2/images/{image.id}/file", schema="/v2/schemas/image",
     )
     return body

@@ -11,12 +11,11 @@ from urllib.parse import urlencode
 
 from multidict import MultiMapping
 
-from nodecompute.api.validation import int_filter
+from nodecompute.api.validation import MAX_LIMIT, int_filter
 from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.image_models import SORT_COLUMNS, Image, ImageQuery
 
 DEFAULT_LIMIT = 25
-MAX_LIMIT = 1000
 IN_FILTERS = {"name": "names", "id": "ids", "status": "statuses", "owner": "owners"}
 PAGING = ("limit", "marker", "sort_key", "sort_dir", "sort")
 IGNORED = ("member_status",)

@@ -13,15 +13,11 @@ from nodecompute.api.respond import Out, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
 from nodecompute.domain.errors import BadRequest, NotFound, Unauthorized
-from nodecompute.domain.models import AuthContext
+from nodecompute.domain.models import AuthContext, zulu
 from nodecompute.identity.accounts import DOMAIN
 
 V3_UPDATED = "2020-04-07T00:00:00Z"
 V3_MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]
-
-
-def _zulu(dt) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _v3_doc(root: str) -> dict:
@@ -75,7 +71,7 @@ def token_body(request: web.Request, ctx: AuthContext, with_catalog: bool = True
         "user": {"id": ctx.user_id, "name": ctx.user_name, "domain": dict(DOMAIN), "password_expires_at": None},
         "project": {"id": ctx.project_id, "name": ctx.project_name, "domain": dict(DOMAIN)},
         "roles": [{"id": uuid.uuid5(uuid.NAMESPACE_URL, f"nodecompute:role:{r}").hex, "name": r} for r in ctx.roles],
-        "expires_at": _zulu(ctx.expires_at), "issued_at": _zulu(ctx.issued_at),
+        "expires_at": zulu(ctx.expires_at, micro=True), "issued_at": zulu(ctx.issued_at, micro=True),
         "audit_ids": [ctx.audit_id], "is_domain": False,
     }
     if with_catalog:
@@ -187,8 +183,8 @@ def _access_view(out: Out, result: tuple[str, AuthContext]) -> dict:
         "endpoints_links": [],
     } for entry in catalog(out.request)]
     access = {
-        "token": {"id": token, "issued_at": _zulu(ctx.issued_at),
-                  "expires": ctx.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "tenant": tenant,
+        "token": {"id": token, "issued_at": zulu(ctx.issued_at, micro=True),
+                  "expires": zulu(ctx.expires_at), "tenant": tenant,
                   "audit_ids": [ctx.audit_id]},
         "serviceCatalog": service_catalog,
         "user": {"id": ctx.user_id, "name": ctx.user_name, "username": ctx.user_name,

@@ -5,14 +5,13 @@ its errors into Nova's texts ("Image not found.", "You are not allowed to delete
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
 
+from nodecompute.domain.models import id_from_ref, zulu
 from nodecompute.api import validation
 from nodecompute.api.auth import context, require_writer
 from nodecompute.api.keys import images_key
@@ -22,7 +21,6 @@ from nodecompute.domain import errors
 from nodecompute.domain.image_models import Image, ImageQuery
 from nodecompute.compute.images import ImageNotAuthorized, ImageNotFound, ImageProtected
 
-MAX_LIMIT = 1000
 STATUS = {"active": "ACTIVE", "queued": "SAVING", "saving": "SAVING", "deleted": "DELETED",
           "pending_delete": "DELETED", "killed": "ERROR"}
 PROGRESS = {"queued": 25, "saving": 50, "active": 100}
@@ -58,20 +56,6 @@ def _nova_errors(forbidden: str | None = None) -> Iterator[None]:
         raise errors.Forbidden(forbidden or exc.message) from None
 
 
-def parse_changes_since(text: str) -> datetime:
-    """ISO 8601 with no zone (UTC), Z, +hh:mm or Helion's Z+hh:mm -> naive UTC; 400 when unparsable."""
-    value = re.sub(r"Z(?=[+-]\d\d:?\d\d$)", "", text.strip())
-    for candidate in (value, re.sub(r" (\d\d:?\d\d)$", r"+\1", value)):  # '+' arrives as ' ' when not encoded
-        try:
-            parsed = datetime.fromisoformat(candidate)
-        except ValueError:
-            continue
-        if parsed.tzinfo is not None:
-            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-        return parsed
-    raise errors.BadRequest(f"Invalid changes-since value: {text}")
-
-
 def list_query(request: web.Request) -> ImageQuery:
     query = request.query
     parse_query(request)
@@ -79,7 +63,7 @@ def list_query(request: web.Request) -> ImageQuery:
     if limit < 0:
         raise errors.BadRequest(f"Invalid input for query parameters limit. Value: {limit}. "
                                 f"limit must be a non-negative integer")
-    properties = [(name, query[key].rstrip("/").rsplit("/", 1)[-1] if key == "server" else query[key])
+    properties = [(name, id_from_ref(query[key]) if key == "server" else query[key])
                   for key, name in PROPERTY_FILTERS.items() if key in query]
     properties += [(k[len("property-"):], v) for k, v in query.items() if k.startswith("property-")]
     since = query.get("changes-since")
@@ -89,8 +73,9 @@ def list_query(request: web.Request) -> ImageQuery:
         properties=tuple(properties),
         min_disk=validation.int_filter(query["minDisk"]) if "minDisk" in query else None,
         min_ram=validation.int_filter(query["minRam"]) if "minRam" in query else None,
-        changes_since=parse_changes_since(since) if since is not None else None,
-        limit=min(limit or MAX_LIMIT, MAX_LIMIT), marker=query.get("marker"),
+        changes_since=(validation.parse_changes_since(since, f"Invalid changes-since value: {since}")
+                       if since is not None else None),
+        limit=validation.page_size(limit), marker=query.get("marker"),
     )
 
 
@@ -98,10 +83,6 @@ def _links(request: web.Request, image: Image) -> list[dict[str, str]]:
     alternate = f"{base_url(request)}/image/{context(request).project_id}/images/{image.id}"
     return Links(request).pair("images", image.id) + [
         {"rel": "alternate", "type": "application/vnd.openstack.image", "href": alternate}]
-
-
-def _nova_time(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def image_summary(request: web.Request, image: Image) -> dict[str, Any]:
@@ -112,7 +93,7 @@ def image_detail(request: web.Request, image: Image) -> dict[str, Any]:
     view: dict[str, Any] = {
         "id": image.id, "name": image.name, "minRam": image.min_ram, "minDisk": image.min_disk,
         "metadata": {k: str(v) for k, v in image.properties.items()},
-        "created": _nova_time(image.created_at), "updated": _nova_time(image.updated_at),
+        "created": zulu(image.created_at), "updated": zulu(image.updated_at),
         "status": STATUS.get(image.status, "UNKNOWN"), "progress": PROGRESS.get(image.status, 0),
         "OS-EXT-IMG-SIZE:size": image.size, "links": _links(request, image),
     }

@@ -2,7 +2,8 @@
 
 Services live on the root application, set by the cleanup contexts of app.py (startup runs before the application
 freezes); handlers read them with `request.config_dict[key]`, which also reaches the root from a dialect's
-sub-application. A reader (and a type checker) follows each key to its service class.
+sub-application. A reader (and a type checker) follows each key to its service class. The SQLite store's key is
+app.py's own (`nodecompute.app.store_key`): handlers never touch the store, only services do.
 """
 from __future__ import annotations
 
@@ -15,20 +16,19 @@ from nodecompute.caching import VersionedCache
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
-from nodecompute.domain.models import AuthContext
+from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
-from nodecompute.db.store import Store
 from nodecompute.identity.service import IdentityService
 
 if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imports them at run time
-    from nodecompute.compute.networks import NetworkServices
+    from nodecompute.compute.network_services import NetworkServices
     from nodecompute.compute.reconcile import Reconciler
     from nodecompute.compute.server_tags import ServerTags
     from nodecompute.compute.servers import ServerService
 
 config_key = web.AppKey("config", Config)
-store_key = web.AppKey("store", Store)
+clock_key: web.AppKey[Clock] = web.AppKey("clock")  # create_app's clock: naive UTC now
 identity_key = web.AppKey("identity", IdentityService)
 quotas_key = web.AppKey("quotas", QuotaService)
 flavors_key = web.AppKey("flavors", FlavorService)

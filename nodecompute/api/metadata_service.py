@@ -27,7 +27,7 @@ from aiohttp import web
 from nodecompute.compute.metadata_paths import (
     Answer, MetadataPathNotFound, PasswordPath, path_parts, resolve, root_listing)
 from nodecompute.compute.server_passwords import MAX_PASSWORD_BYTES, AlreadySet, PasswordStore
-from nodecompute.storage.configdrive import DriveMetadata
+from nodecompute.compute.metadata_documents import DriveMetadata
 
 log = logging.getLogger(__name__)
 

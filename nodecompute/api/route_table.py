@@ -11,31 +11,10 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from typing import NamedTuple
-
-from aiohttp import web
-
 from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
                              neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
                              server_metadata, server_tags, servers, versions, zones)
-from nodecompute.api.actions import Action
-from nodecompute.api.dialect import Version
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class Route(NamedTuple):
-    face: str  # "root", "compute", "identity", "image", "network"
-    op: str
-    method: str
-    path: str
-    handler: Handler
-    token: bool = True
-    versioned: bool = True
-    actions: Mapping[str, Action] | None = None
-    since: Version | None = None  # the first microversion that has it (404 below)
-    until: Version | None = None  # the last microversion that has it (404 above)
+from nodecompute.api.routing import Handler, Route
 
 
 def _compute(op: str, method: str, path: str, handler: Handler, **kw) -> Route:

@@ -6,9 +6,8 @@ from aiohttp import web
 from nodecompute.api import auth
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import parse_body, respond
-from nodecompute.domain.errors import BadRequest, NotFound
+from nodecompute.domain.errors import BadRequest, MetadataItemNotFound
 
-ITEM_NOT_FOUND = "Metadata item was not found"
 
 
 def _ids(request: web.Request) -> tuple[str, str]:
@@ -40,7 +39,7 @@ async def show_metadata_item(request: web.Request) -> web.StreamResponse:
     server_id, key = _ids(request)
     server = request.config_dict[servers_key].get(auth.context(request), server_id)
     if key not in server.metadata:
-        raise NotFound(ITEM_NOT_FOUND)
+        raise MetadataItemNotFound()
     return respond(request, (key, server.metadata[key]))
 
 

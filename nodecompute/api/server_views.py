@@ -12,16 +12,11 @@ from nodecompute.api.dialect import layered
 from nodecompute.api.respond import Out, Reply
 from nodecompute.api.urls import Links
 from nodecompute.domain import states
-from nodecompute.domain.models import AuthContext, isotime
+from nodecompute.domain.models import AuthContext, isotime, zulu
 from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFault
 
 FAULT_STATUSES = ("ERROR", "DELETED")
 DEFAULT_SECURITY_GROUPS = [{"name": "default"}]
-
-
-def api_time(dt: datetime) -> str:
-    """`created`, `updated`, `fault.created`: YYYY-MM-DDTHH:MM:SSZ."""
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def usage_time(dt: datetime | None) -> str | None:
@@ -37,7 +32,7 @@ def host_id(server: Server) -> str:
 
 
 def fault_view(fault: ServerFault, ctx: AuthContext) -> dict:
-    view = {"code": fault.code, "created": api_time(fault.created), "message": fault.message}
+    view = {"code": fault.code, "created": zulu(fault.created), "message": fault.message}
     if fault.details and (ctx.is_admin or fault.code != 500):
         view["details"] = fault.details
     return view
@@ -70,8 +65,8 @@ def _common(view: dict, server: Server, out: Out) -> None:
         "image": {"id": server.image_id, "links": links.bookmark("images", server.image_id)}
         if server.image_id else "",
         "flavor": {"id": server.flavorid, "links": links.bookmark("flavors", server.flavorid)},
-        "created": api_time(server.created_at),
-        "updated": api_time(server.updated_at),
+        "created": zulu(server.created_at),
+        "updated": zulu(server.updated_at),
         "addresses": {},  # no networking yet; Nova also shows {} while building
         "accessIPv4": server.access_ipv4 or "",
         "accessIPv6": server.access_ipv6 or "",

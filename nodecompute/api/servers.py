@@ -12,7 +12,6 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
@@ -22,13 +21,13 @@ from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
 from nodecompute.api.keys import config_key, servers_key
 from nodecompute.api.respond import parse_body, parse_query, respond, rules
-from nodecompute.api.validation import to_bool
+from nodecompute.api.validation import MAX_LIMIT, parse_changes_since, to_bool
 from nodecompute.domain import regex, states
 from nodecompute.domain.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
-from nodecompute.domain.models import AuthContext
-from nodecompute.domain.server_models import CreateRequest, DeviceTag, InjectedFileSpec, ServerFilters
+from nodecompute.domain.models import AuthContext, id_from_ref
+from nodecompute.domain.server_models import (BlockDeviceRequest, CreateRequest, DeviceTag, InjectedFileSpec,
+                                              NetworkRequest, ServerFilters)
 
-MAX_LIMIT = 1000
 REGEX_FILTERS = ("name", "ip", "ip6")
 _WHITESPACE = re.compile(r"\s")
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")  # Nova's B64_REGEX
@@ -78,49 +77,34 @@ def _user_data(value: str | None) -> bytes | None:
     return decoded
 
 
-def _check_unsupported(server: dict, project_id: str) -> str:
-    """Fields whose only accepted values are the ones that need nothing this host lacks (networks, volumes).
-    Returns the image to boot from."""
-    for group in server.get("security_groups", []):
-        name = group.get("name")
-        if name != "default":
-            raise BadRequest(f"Security group {name} not found for project {project_id}.")
-    networks = server.get("networks")
-    if isinstance(networks, list) and networks:
-        first = networks[0]
-        if first.get("port"):
-            raise BadRequest(f"Port {first['port']} could not be found.")
-        if first.get("uuid"):
-            raise BadRequest(f"Network {first['uuid']} could not be found.")
-        raise BadRequest("Networks are not supported yet: send \"auto\", \"none\" or no networks.")
-    if server.get("block_device_mapping") and server.get("block_device_mapping_v2"):
-        raise BadRequest("Using different block_device_mapping syntaxes is not allowed")
-    if server.get("block_device_mapping"):
-        raise BadRequest("Block Device Mapping is Invalid: volumes are not supported yet.")
-    image_ref = _image_root_mapping(server.get("block_device_mapping_v2") or [], server["imageRef"])
-    if image_ref == "":
-        raise BadRequest("Block Device Mapping is Invalid: Boot sequence for the instance and image/block device "
-                         "mapping combination is not valid.")
-    return image_ref
+def _int_or_none(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
-def _image_root_mapping(mappings: list[dict], image_ref: str) -> str:
-    """The image to boot from, given `block_device_mapping_v2`: the only entry accepted is the one meaning the image
-    disk itself (image -> local, boot_index 0, behaviour.md section 16), which `openstack server create --image`
-    always sends beside `imageRef`. Anything else needs volumes or local extra disks: 400."""
-    image_ref = image_ref or ""
-    for mapping in mappings:
-        source, destination = mapping.get("source_type"), mapping.get("destination_type", "local")
-        boot_index = mapping.get("boot_index")
-        if not (source == "image" and destination == "local" and str(boot_index) == "0"
-                and len(mappings) == 1):
-            raise BadRequest("Block Device Mapping is Invalid: volumes are not supported yet.")
-        uuid = mapping.get("uuid") or mapping.get("image_id") or ""
-        if not uuid or (image_ref and uuid != image_ref):
-            raise BadRequest("Block Device Mapping is Invalid: Boot sequence for the instance and image/block "
-                             "device mapping combination is not valid.")
-        image_ref = uuid
-    return image_ref
+def _block_device(mapping: dict, legacy: bool) -> BlockDeviceRequest:
+    """One schema-valid mapping -> its record (compute/block_devices.py decides what it means)."""
+    return BlockDeviceRequest(
+        source_type=mapping.get("source_type"), destination_type=mapping.get("destination_type"),
+        boot_index=_int_or_none(mapping.get("boot_index")), uuid=mapping.get("uuid") or mapping.get("image_id"),
+        volume_id=mapping.get("volume_id"), snapshot_id=mapping.get("snapshot_id"),
+        volume_size=_int_or_none(mapping.get("volume_size")), device_name=mapping.get("device_name"),
+        device_type=mapping.get("device_type"), disk_bus=mapping.get("disk_bus"),
+        guest_format=mapping.get("guest_format"),
+        delete_on_termination=to_bool(mapping.get("delete_on_termination", False)),
+        no_device="no_device" in mapping and mapping["no_device"] not in (None, False), legacy=legacy,
+    )
+
+
+def _block_devices(server: dict) -> tuple[BlockDeviceRequest, ...]:
+    return (tuple(_block_device(m, legacy=True) for m in server.get("block_device_mapping") or ())
+            + tuple(_block_device(m, legacy=False) for m in server.get("block_device_mapping_v2") or ()))
+
+
+def _networks(value: Any) -> str | tuple[NetworkRequest, ...] | None:
+    if value is None or isinstance(value, str):
+        return value
+    return tuple(NetworkRequest(uuid=n.get("uuid"), port=n.get("port"), fixed_ip=n.get("fixed_ip"),
+                                tag=n.get("tag")) for n in value)
 
 
 def _device_tags(server: dict) -> tuple[DeviceTag, ...]:
@@ -133,11 +117,11 @@ def _device_tags(server: dict) -> tuple[DeviceTag, ...]:
     return tuple(found)
 
 
-def decode_create(body: dict, project_id: str, description_is_name: bool = False) -> CreateRequest:
-    """A schema-valid create body -> CreateRequest; 400 for what the schema cannot say. `description_is_name`:
-    the rule before 2.19 (server_schemas.CreateRules)."""
+def decode_create(body: dict, description_is_name: bool = False) -> CreateRequest:
+    """A schema-valid create body -> CreateRequest; 400 for what the schema cannot say about the body itself (the
+    block device mappings and networks are checked by the service: compute/block_devices.py,
+    requested_networks.py). `description_is_name`: the rule before 2.19 (server_schemas.CreateRules)."""
     server = body["server"]
-    image_ref = _check_unsupported(server, project_id)
     min_count = int(server.get("min_count", 1))
     max_count = int(server.get("max_count", min_count))
     if min_count > max_count:
@@ -145,7 +129,7 @@ def decode_create(body: dict, project_id: str, description_is_name: bool = False
     hints = body.get("os:scheduler_hints", body.get("OS-SCH-HNT:scheduler_hints", {}))
     return CreateRequest(
         name=server["name"],
-        image_ref=image_ref,
+        image_ref=server["imageRef"],
         flavor_ref=str(server["flavorRef"]),
         metadata=dict(server.get("metadata", {})),
         personality=_personality(server.get("personality", [])),
@@ -164,6 +148,9 @@ def decode_create(body: dict, project_id: str, description_is_name: bool = False
         description=server["name"] if description_is_name else server.get("description"),
         tags=tuple(server.get("tags", ())),
         device_tags=_device_tags(server),
+        block_devices=_block_devices(server),
+        networks=_networks(server.get("networks")),
+        security_groups=tuple(group.get("name") for group in server.get("security_groups", [])),
     )
 
 
@@ -173,20 +160,6 @@ def decode_create(body: dict, project_id: str, description_is_name: bool = False
 class ListQuery:
     filters: ServerFilters
     matches_nothing: bool  # a filter no server can match (an ip, another host)
-
-
-def parse_changes_since(text: str) -> datetime:
-    """ISO 8601 (behaviour.md section 7): no zone (UTC), Z, +-hh:mm, Helion's Z+-hh:mm -> naive UTC."""
-    value = text.strip()
-    value = re.sub(r"Z(?=[+-])", "", value)
-    value = re.sub(r"(\d{2}:\d{2}(?:\.\d+)?) (\d{2}:?\d{2})$", r"\1+\2", value)  # '+' decoded as a space
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadRequest("Invalid filter field: changes-since.") from None
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
-    return parsed
 
 
 def parse_sort(query: MultiMapping[str], ctx: AuthContext) -> tuple[tuple[str, str], ...]:
@@ -249,8 +222,8 @@ def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: Auth
     filters = ServerFilters(
         name=name or None,
         statuses=statuses,
-        image=values["image"].rstrip("/").rsplit("/", 1)[-1] if values.get("image") else None,
-        flavor=values["flavor"].rstrip("/").rsplit("/", 1)[-1] if values.get("flavor") else None,
+        image=id_from_ref(values["image"]) if values.get("image") else None,
+        flavor=id_from_ref(values["flavor"]) if values.get("flavor") else None,
         changes_since=parse_changes_since(changes_since) if changes_since is not None else None,
         reservation_id=values.get("reservation_id") or None,
         all_tenants=all_tenants,
@@ -298,7 +271,7 @@ async def show_server(request: web.Request) -> web.StreamResponse:
 
 async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
-    create = decode_create(await parse_body(request), ctx.project_id, rules(request).description_is_name)
+    create = decode_create(await parse_body(request), rules(request).description_is_name)
     return respond(request, (create, await request.config_dict[servers_key].create(ctx, create)))
 
 

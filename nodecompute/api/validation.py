@@ -7,17 +7,20 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Mapping
+from datetime import datetime, timezone
 from typing import Any
 
 import jsonschema
 from aiohttp import web
 from multidict import MultiMapping
 
-from nodecompute.domain.errors import MalformedBody, UnsupportedMediaType, ValidationError
+from nodecompute.domain.errors import BadRequest, MalformedBody, UnsupportedMediaType, ValidationError
 
 JSON_TYPES = ("application/json", "application/vnd.openstack.compute+json", "text/plain", "application/octet-stream", "")
 
+MAX_LIMIT = 1000  # Nova's [api] max_limit: the largest page any list answers (Glance's api_limit_max too)
 _validators: dict[int, jsonschema.protocols.Validator] = {}
 # Deeper than any body the API takes (a Keystone password auth is 6 levels), far below what would make the decoder,
 # jsonschema or json.dumps recurse past Python's stack.
@@ -169,3 +172,27 @@ def int_filter(text: str) -> int:
     """A query's integer bound, clamped to SQLite's 64-bit integers (a bound beyond them selects what the 64-bit
     bound selects, and SQLite cannot bind it). ValueError when `text` is not an integer."""
     return min(max(int(text), INT64_MIN), INT64_MAX)
+
+
+def page_size(limit: int) -> int:
+    """A list's page size from its `limit` (already checked non-negative): 0 or none means the most, MAX_LIMIT."""
+    return MAX_LIMIT if limit == 0 else min(limit, MAX_LIMIT)
+
+
+_ZONE_AFTER_Z = re.compile(r"Z(?=[+-]\d\d:?\d\d$)")
+_SPACE_FOR_PLUS = re.compile(r" (\d\d:?\d\d)$")
+
+
+def parse_changes_since(text: str, error: str = "Invalid filter field: changes-since.") -> datetime:
+    """The changes-since filter (behaviour.md section 7): ISO 8601 with no zone (UTC), Z, +-hh:mm, Helion's
+    Z+-hh:mm, or '+' decoded as a space -> naive UTC. BadRequest(error) when it is not a time."""
+    value = _ZONE_AFTER_Z.sub("", text.strip())
+    for candidate in (value, _SPACE_FOR_PLUS.sub(r"+\1", value)):
+        try:
+            parsed = datetime.fromisoformat(candidate)
+        except ValueError:
+            continue
+        if parsed.tzinfo is not None:
+            parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        return parsed
+    raise BadRequest(error)

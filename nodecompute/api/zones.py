@@ -5,13 +5,15 @@ control services, nova-conductor and nova-scheduler in the "internal" zone (hidd
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiohttp import web
 
 from nodecompute.api.auth import require_admin
-from nodecompute.api.keys import config_key
+from nodecompute.api.keys import clock_key, config_key
 from nodecompute.api.respond import respond
 from nodecompute.domain.errors import NotFound
-from nodecompute.domain.models import isotime, utcnow
+from nodecompute.domain.models import isotime
 
 INTERNAL_ZONE = "internal"
 INTERNAL_SERVICES = ("nova-conductor", "nova-scheduler")
@@ -25,8 +27,8 @@ def _summary(zone: str) -> dict:
     return {"zoneName": zone, "zoneState": {"available": True}, "hosts": None}
 
 
-def _hosts(host: str, services: tuple[str, ...]) -> dict:
-    state = {"available": True, "active": True, "updated_at": isotime(utcnow())}
+def _hosts(host: str, services: tuple[str, ...], now: datetime) -> dict:
+    state = {"available": True, "active": True, "updated_at": isotime(now)}
     return {host: {service: dict(state) for service in services}}
 
 
@@ -36,11 +38,12 @@ async def list_zones(request: web.Request) -> web.StreamResponse:
 
 async def list_zones_detail(request: web.Request) -> web.StreamResponse:
     require_admin(request, "os_compute_api:os-availability-zone:detail")
-    host = request.config_dict[config_key].host_name
+    host, now = request.config_dict[config_key].host_name, request.config_dict[clock_key]()
     zones = [
-        {"zoneName": INTERNAL_ZONE, "zoneState": {"available": True}, "hosts": _hosts(host, INTERNAL_SERVICES)},
+        {"zoneName": INTERNAL_ZONE, "zoneState": {"available": True},
+         "hosts": _hosts(host, INTERNAL_SERVICES, now)},
         {"zoneName": _zone_name(request), "zoneState": {"available": True},
-         "hosts": _hosts(host, ("nova-compute",))},
+         "hosts": _hosts(host, ("nova-compute",), now)},
     ]
     return respond(request, zones)
 

@@ -6,6 +6,8 @@ port; the DHCP port of a network holds one address on each of its DHCP subnets, 
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 import ipaddress
 import secrets
 import socket
@@ -16,7 +18,7 @@ from typing import Any
 from nodecompute.compute import ipam
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
-from nodecompute.domain.models import isotime, utcnow
+from nodecompute.domain.models import isotime
 from nodecompute.domain.network_errors import (InvalidInput, InvalidIpForNetwork, InvalidIpForSubnet,
                                                IpAddressAlreadyAllocated, IpAddressGenerationFailure,
                                                SubnetNotFound)
@@ -116,7 +118,7 @@ def dhcp_device_id(network_id: str) -> str:
     return f"dhcp{uuid.uuid5(uuid.NAMESPACE_DNS, socket.gethostname())}-{network_id}"
 
 
-def sync_dhcp_port(db: Any, network: Network, host_name: str) -> Port | None:
+def sync_dhcp_port(db: Any, network: Network, host_name: str, now: datetime) -> Port | None:
     """Make the network's DHCP port match its DHCP subnets: one address on each (kept where it has one), made on
     the first DHCP subnet and deleted with the last. Returns the port (None: the network has no DHCP)."""
     subnets = [s for s in networks_db.list_subnets(db, network.id) if s.enable_dhcp]
@@ -133,7 +135,6 @@ def sync_dhcp_port(db: Any, network: Network, host_name: str) -> Port | None:
         if ip is not None:  # a full subnet still serves DHCP from the addresses its other subnets give the port
             fixed.append(FixedIp(subnet.id, ip))
     if port is None:
-        now = utcnow()
         port = Port(id=str(uuid.uuid4()), project_id=network.project_id, network_id=network.id,
                     mac_address=new_mac(db), fixed_ips=tuple(fixed), device_id=dhcp_device_id(network.id),
                     device_owner=DHCP_OWNER, status="ACTIVE", host_id=host_name, vif_type="bridge",
@@ -141,5 +142,5 @@ def sync_dhcp_port(db: Any, network: Network, host_name: str) -> Port | None:
         ports_db.insert_port(db, port)
     elif tuple(fixed) != port.fixed_ips:
         ports_db.set_fixed_ips(db, port.id, tuple(fixed))
-        ports_db.update_port(db, port.id, {}, isotime(utcnow()))
+        ports_db.update_port(db, port.id, {}, isotime(now))
     return ports_db.get_port(db, port.id)

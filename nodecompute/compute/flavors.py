@@ -8,24 +8,18 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Any
-from urllib.parse import urlsplit
 
 from nodecompute.domain.errors import BadRequest, NotFound
 from nodecompute.domain.flavor_models import (
     MAX_INT, SQL_SP_FLOAT_MAX, FlavorExtraSpecNotFound, FlavorQuery, InvalidInput, PublicFlavorAccess,
 )
-from nodecompute.domain.models import Flavor
-from nodecompute.db import flavors as fdb
-from nodecompute.db import identity as idb
+from nodecompute.domain.models import Clock, Flavor, id_from_ref
+from nodecompute.db import flavors as flavors_db
+from nodecompute.db import identity as identity_db
 from nodecompute.db.store import Store
 
 # Nova's valid_name_regex: printable, no leading or trailing whitespace.
 _VALID_NAME = re.compile(r"^(?![\s])[^\x00-\x1f\x7f]*(?<![\s])$")
-
-
-def flavor_id_from_ref(flavor_ref: Any) -> str:
-    """The id in a flavorRef: the id itself, or the last path segment of a full or bookmark URL (Nova)."""
-    return urlsplit(str(flavor_ref)).path.split("/")[-1]
 
 
 def _integer(value: Any, name: str, minimum: int) -> int:
@@ -61,8 +55,9 @@ def _flavor_id(value: Any) -> str:
 
 
 class FlavorService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, clock: Clock) -> None:
         self.store = store
+        self.clock = clock
 
     @staticmethod
     def _filter_project(project_id: str, is_admin: bool) -> str | None:
@@ -76,12 +71,12 @@ class FlavorService:
     def list_visible(self, project_id: str, is_admin: bool, **filters: Any) -> list[Flavor]:
         """Filters: is_public (admins only), min_ram, min_disk, sort_key, sort_dir, limit, marker."""
         query = FlavorQuery(project_id=project_id, is_admin=is_admin, **filters)
-        return self.store.read(fdb.list_flavors, query)
+        return self.store.read(flavors_db.list_flavors, query)
 
     def get_for_project(self, flavor_ref: Any, project_id: str, is_admin: bool) -> Flavor:
         """A flavor by id or URL, if the caller may see it; FlavorNotFound otherwise."""
-        flavorid = flavor_id_from_ref(flavor_ref)
-        return self.store.read(fdb.get_flavor, flavorid, self._filter_project(project_id, is_admin))
+        flavorid = id_from_ref(flavor_ref)
+        return self.store.read(flavors_db.get_flavor, flavorid, self._filter_project(project_id, is_admin))
 
     async def create(self, name: str, ram: Any, vcpus: Any, disk: Any, *, flavorid: Any = None, ephemeral: Any = 0,
                      swap: Any = 0, rxtx_factor: Any = 1.0, is_public: bool = True) -> Flavor:
@@ -94,10 +89,10 @@ class FlavorService:
             ephemeral_gb=_integer(ephemeral, "ephemeral_gb", 0), swap=_integer(swap, "swap", 0),
             rxtx_factor=_rxtx_factor(rxtx_factor), is_public=bool(is_public),
         )
-        return await self.store.write(fdb.insert_flavor, flavor)
+        return await self.store.write(flavors_db.insert_flavor, flavor, self.clock())
 
     async def delete(self, flavorid: str) -> None:
-        await self.store.write(fdb.delete_flavor, flavorid)
+        await self.store.write(flavors_db.delete_flavor, flavorid)
 
     # -- project access (private flavors) --
 
@@ -105,30 +100,30 @@ class FlavorService:
         flavor = self.get_for_project(flavorid, project_id, is_admin)
         if flavor.is_public:
             raise NotFound("Access list not available for public flavors.")
-        return self.store.read(fdb.flavor_projects, flavorid)
+        return self.store.read(flavors_db.flavor_projects, flavorid)
 
     def _verify_project(self, project_id: str) -> None:
         """Nova's identity.verify_project_id: the tenant must be a known project id."""
-        project = self.store.read(idb.find_project, project_id)
+        project = self.store.read(identity_db.find_project, project_id)
         if project is None or project.id != project_id:
             raise BadRequest(f"Project ID {project_id} is not a valid project.")
 
     async def add_access(self, flavorid: str, tenant: str) -> list[str]:
         self._verify_project(tenant)
-        flavor = self.store.read(fdb.get_flavor, flavorid)
+        flavor = self.store.read(flavors_db.get_flavor, flavorid)
         if flavor.is_public:
             raise PublicFlavorAccess()
-        return await self.store.write(fdb.add_flavor_project, flavorid, tenant)
+        return await self.store.write(flavors_db.add_flavor_project, flavorid, tenant)
 
     async def remove_access(self, flavorid: str, tenant: str) -> list[str]:
         self._verify_project(tenant)
-        return await self.store.write(fdb.remove_flavor_project, flavorid, tenant)
+        return await self.store.write(flavors_db.remove_flavor_project, flavorid, tenant)
 
     # -- extra specs --
 
     def extra_specs(self, flavorid: str, project_id: str, is_admin: bool) -> dict[str, str]:
         self.get_for_project(flavorid, project_id, is_admin)
-        return self.store.read(fdb.extra_specs, flavorid)
+        return self.store.read(flavors_db.extra_specs, flavorid)
 
     def extra_spec(self, flavorid: str, key: str, project_id: str, is_admin: bool) -> str:
         specs = self.extra_specs(flavorid, project_id, is_admin)
@@ -142,7 +137,7 @@ class FlavorService:
         for text in texts.values():
             if len(text) > 255:  # a number's length, which the schema cannot check (Nova does it here)
                 raise InvalidInput(reason=f"extra_specs value has {len(text)} characters, more than 255.")
-        await self.store.write(fdb.merge_extra_specs, flavorid, texts)
+        await self.store.write(flavors_db.merge_extra_specs, flavorid, texts)
 
     async def delete_extra_spec(self, flavorid: str, key: str) -> None:
-        await self.store.write(fdb.delete_extra_spec, flavorid, key)
+        await self.store.write(flavors_db.delete_extra_spec, flavorid, key)

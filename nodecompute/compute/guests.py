@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nodecompute import filemodes
+from nodecompute.compute import metadata_documents
 from nodecompute.domain import states
+from nodecompute.domain.guest_channels import TEST_CHANNEL
 from nodecompute.domain.server_models import InjectedFileSpec, Server
 from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
@@ -70,6 +72,15 @@ class Guests:
     def display_socket(self, server_uuid: str) -> Path:
         return displays.socket_path(self.display_dir, server_uuid)
 
+    def channel_socket(self, server_uuid: str) -> Path:
+        """The test command channel's UNIX socket (beside the display's: the same directory, the same rules)."""
+        return displays.channel_path(self.display_dir, server_uuid)
+
+    def channels(self, server: Server) -> list[domain_xml.ChannelSpec]:
+        """The server's virtio-serial channels: the test channel on our socket, the agent's where libvirt likes."""
+        return [domain_xml.ChannelSpec(name, str(self.channel_socket(server.uuid)) if name == TEST_CHANNEL else None)
+                for name in server.guest_channels]
+
     def disk_capacity(self) -> int:
         """Bytes of the file system holding the instance disks (Nova's DISK_GB inventory: its total size)."""
         path = self.cfg.instances_dir
@@ -89,17 +100,20 @@ class Guests:
         # Ours, 0600, before QEMU (root under qemu:///embed) appends to it: it can show an admin password.
         filemodes.create_file(self.console_log(server.uuid))
 
-    def _domain_xml(self, server: Server) -> str:
+    def disks(self, server: Server) -> list[designer.GuestDisk]:
+        """The server's disks in boot order (volumes will follow the local ones)."""
         inst = self.instance_dir(server.uuid)
-        drive = inst / "disk.config"
+        return designer.image_backed_disks(
+            root=str(inst / "disk"), ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
+            swap=str(inst / "disk.swap") if server.swap else None,
+            config_drive=str(inst / "disk.config") if server.config_drive else None)
+
+    def _domain_xml(self, server: Server) -> str:
         spec = designer.design_domain(
             name=server.instance_name, uuid=server.uuid, display_name=server.name, memory_mb=server.memory_mb,
-            vcpus=server.vcpus, root=str(inst / "disk"),
-            ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
-            swap=str(inst / "disk.swap") if server.swap else None,
-            config_drive=str(drive) if server.config_drive else None,
-            console_log=str(self.console_log(server.uuid)), vnc_socket=str(self.display_socket(server.uuid)),
-            server_id=server.uuid, project_id=server.project_id,
+            vcpus=server.vcpus, disks=self.disks(server), console_log=str(self.console_log(server.uuid)),
+            vnc_socket=str(self.display_socket(server.uuid)), server_id=server.uuid, project_id=server.project_id,
+            channels=self.channels(server),
         )
         return domain_xml.render(spec, self.hv.host)
 
@@ -108,17 +122,17 @@ class Guests:
 
     async def build_config_drive(self, server: Server, content: DriveContent) -> None:
         """Written once, before the domain is defined and first started (Nova); reused by hard reboots."""
-        md = configdrive.DriveMetadata(
+        md = metadata_documents.DriveMetadata(
             uuid=server.uuid, name=server.name, hostname=server.hostname, launch_index=server.launch_index,
             availability_zone=server.availability_zone, project_id=server.project_id,
             reservation_id=server.reservation_id, ec2_id=server.serial, flavor_name=server.flavor_name,
             image_id=server.image_id, meta=dict(server.metadata),
             public_keys={server.key_name: server.key_data} if server.key_name and server.key_data else {},
-            files=tuple(configdrive.InjectedFile(path=f.path, contents=f.contents) for f in content.files),
+            files=tuple(metadata_documents.InjectedFile(path=f.path, contents=f.contents) for f in content.files),
             user_data=content.user_data, admin_pass=content.admin_pass, network_data={},
             dhcp_domain=self.cfg.compute.dhcp_domain,
         )
-        tree = configdrive.build_tree(md)
+        tree = metadata_documents.build_tree(md)
         dest = self.instance_dir(server.uuid) / "disk.config"
         write = configdrive.write_vfat if self.cfg.compute.config_drive_format == "vfat" else configdrive.write_iso
         await run_in_thread(write, tree, dest)  # a delete's undo must not race a drive still being written
@@ -126,6 +140,7 @@ class Guests:
     async def start(self, server: Server, timeout: float = 60.0) -> None:
         power = await self.hv.start(server.instance_name)
         displays.restrict(self.display_socket(server.uuid))  # QEMU made it anew (0775, in a 0700 directory)
+        displays.restrict(self.channel_socket(server.uuid))  # the same, when there is a test channel
         if power != states.RUNNING and not await self.wait_power(server, states.RUNNING, timeout):
             raise HypervisorError(f"domain {server.instance_name} did not reach running within {timeout:.0f}s")
 
@@ -182,6 +197,7 @@ class Guests:
         await self.hv.destroy(instance_name)
         await self.hv.undefine(instance_name)
         self.display_socket(server_uuid).unlink(missing_ok=True)
+        self.channel_socket(server_uuid).unlink(missing_ok=True)
         await instance_disks.remove_instance_dir(self.instance_dir(server_uuid))
 
     def read_console(self, server_uuid: str) -> str:

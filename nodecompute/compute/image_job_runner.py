@@ -35,7 +35,7 @@ from nodecompute.compute.image_jobs import EXPORT, IMPORT, ExportJob, ImportJob,
 from nodecompute.domain.image_models import ACTIVE, Image
 from nodecompute.compute.images import ImageService, new_image
 from nodecompute.domain.models import utcnow
-from nodecompute.db import images as idb
+from nodecompute.db import images as images_db
 from nodecompute.storage import image_import as transfer
 from nodecompute.storage.errors import DiskError, InvalidImage, StorageError
 from nodecompute.storage.image_files import ImageFiles, StoredImage
@@ -78,10 +78,10 @@ class ServiceCatalog:
         self.service = service
 
     def image_exists(self, image_id: str) -> bool:
-        return self.service.store.read(idb.image_exists, image_id)
+        return self.service.store.read(images_db.image_exists, image_id)
 
     def find(self, project_id: str, image_id: str) -> Image | None:
-        image = self.service.store.read(idb.get_image, image_id)
+        image = self.service.store.read(images_db.get_image, image_id)
         return image if image is not None and image.visible_to(project_id) else None
 
     def content_path(self, image: Image) -> Path | None:
@@ -336,7 +336,8 @@ class ImageJobs:
         fields = {"id": r.image_id, "name": r.name, "disk_format": "raw", "container_format": "bare",
                   "min_disk": r.min_disk, "min_ram": r.min_ram, "visibility": "private"}
         try:
-            await self.catalog.create_with_content(new_image(job.project_id, fields, r.properties, []), stored)
+            await self.catalog.create_with_content(new_image(job.project_id, fields, r.properties, [], self.clock()),
+                                                   stored)
         except errors.Conflict:
             return await self._fail(IMPORT, job.id, ImportFailure.ID_IN_USE.format(image_id=r.image_id))
         await self.store.update(IMPORT, job.id, lambda j: jobs.complete(j, self.clock()))

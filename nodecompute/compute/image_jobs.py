@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from nodecompute.domain.models import zulu
 from nodecompute.compute.image_job_errors import ExportCode, ExportFailure, ImportCode, ImportFailure, K5JobError
 
 IMPORT, EXPORT = "import", "export"
@@ -225,10 +226,6 @@ def page(jobs: Sequence[Job], first: int, count: int) -> list[Job]:
 
 # Documents, with K5's keys (doc §1.6.3.2-3, §1.6.3.5-6).
 
-def k5_time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def import_status_view(job: ImportJob) -> dict[str, object]:
     r = job.request
     document: dict[str, object] = {
@@ -251,7 +248,7 @@ def export_status_view(job: ExportJob) -> dict[str, object]:
     document: dict[str, object] = {
         "export_status": job.status, "progress": job.progress, "image_id": job.image_id,
         "image_name": job.image_name, "storage_container": job.storage_container,
-        "request_time": k5_time(job.created_at),
+        "request_time": zulu(job.created_at),
     }
     if job.status == FAILED:
         document["error_message"] = job.error
@@ -260,4 +257,4 @@ def export_status_view(job: ExportJob) -> dict[str, object]:
 
 def export_list_item(job: ExportJob) -> dict[str, str]:
     return {"export_id": job.id, "export_status": job.status, "status": f"/v1/imageexport/{job.id}/status",
-            "image_id": job.image_id, "request_time": k5_time(job.created_at)}
+            "image_id": job.image_id, "request_time": zulu(job.created_at)}

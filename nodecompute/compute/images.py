@@ -12,17 +12,17 @@ import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from nodecompute.domain import errors
 from nodecompute.domain.image_models import ACTIVE, HASH_ALGO, QUEUED, SAVING, Image, ImageQuery
 from nodecompute.compute.image_patch import PatchOp, apply_patch, check_property_names
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
-from nodecompute.db import images as idb
+from nodecompute.db import images as images_db
 from nodecompute.db.store import Store
 from nodecompute.storage.errors import ImageTooLarge as StoredTooLarge
 from nodecompute.storage.errors import InvalidImage
@@ -34,10 +34,6 @@ MAX_TAGS = 128  # Glance's image_tag_quota
 
 class ImageNotFound(errors.NotFound):
     msg_fmt = "No image found with ID %(image_id)s"
-
-
-class MarkerNotFound(errors.BadRequest):
-    msg_fmt = "marker [%(marker)s] not found"
 
 
 class ImageNotAuthorized(errors.Forbidden):
@@ -72,10 +68,9 @@ def image_files(cfg: Config) -> ImageFiles:
 
 
 def new_image(owner: str, fields: dict[str, Any], properties: dict[str, str], tags: list[str] | tuple[str, ...],
-              now=None) -> Image:
+              now: datetime) -> Image:
     """A queued image record from already validated fields (id, name, visibility, protected, min_disk, min_ram,
     disk_format, container_format); the id is generated when absent."""
-    now = now or utcnow()
     values = {k: v for k, v in fields.items() if v is not None}
     return Image(id=values.pop("id", None) or str(uuid.uuid4()), owner=owner, status=QUEUED, created_at=now,
                  updated_at=now, name=fields.get("name"), visibility=values.pop("visibility", "private"),
@@ -84,12 +79,12 @@ def new_image(owner: str, fields: dict[str, Any], properties: dict[str, str], ta
                  properties=dict(properties), tags=tuple(dict.fromkeys(tags)))
 
 
-def with_content(image: Image, stored: StoredImage, now=None) -> Image:
+def with_content(image: Image, stored: StoredImage, now: datetime) -> Image:
     """The image made active on stored bytes."""
     return dataclasses.replace(
         image, status=ACTIVE, disk_format=stored.disk_format, container_format=image.container_format or "bare",
         size=stored.size, virtual_size=stored.virtual_size, checksum=stored.md5, os_hash_algo=HASH_ALGO,
-        os_hash_value=stored.sha512, content_sha256=stored.sha256, updated_at=now or utcnow())
+        os_hash_value=stored.sha512, content_sha256=stored.sha256, updated_at=now)
 
 
 def _owned(image: Image | None, image_id: str, ctx: AuthContext) -> Image:
@@ -114,67 +109,67 @@ def _check_publicize(ctx: AuthContext, before: str | None, after: str) -> None:
 # Write transactions: each runs whole on the writer thread inside BEGIN IMMEDIATE.
 
 def create_tx(db, image: Image) -> Image:
-    if idb.image_exists(db, image.id):
+    if images_db.image_exists(db, image.id):
         raise errors.Conflict(f"Image with identifier {image.id} already exists!")
-    return idb.insert_image(db, image)
+    return images_db.insert_image(db, image)
 
 
-def _patch_tx(db, ctx: AuthContext, image_id: str, ops: list[PatchOp], limit: int) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
-    changed = apply_patch(image, ops, utcnow())
+def _patch_tx(db, ctx: AuthContext, image_id: str, ops: list[PatchOp], limit: int, now: datetime) -> Image:
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
+    changed = apply_patch(image, ops, now)
     _check_publicize(ctx, image.visibility, changed.visibility)
     if len(changed.properties) > len(image.properties):
         _check_limit(len(changed.properties), limit)
     if len(changed.tags) > MAX_TAGS:
         raise errors.TooLarge(f"The limit has been exceeded on the number of allowed image tags. "
                               f"Attempted: {len(changed.tags)}, Maximum: {MAX_TAGS}")
-    return idb.save_image(db, changed)
+    return images_db.save_image(db, changed)
 
 
 def _properties_tx(db, ctx: AuthContext, image_id: str, properties: dict[str, str], replace: bool,
-                   limit: int) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
+                   limit: int, now: datetime) -> Image:
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
     merged = dict(properties) if replace else {**image.properties, **properties}
     _check_limit(len(merged), limit)
-    return idb.save_image(db, dataclasses.replace(image, properties=merged, updated_at=utcnow()))
+    return images_db.save_image(db, dataclasses.replace(image, properties=merged, updated_at=now))
 
 
-def _delete_property_tx(db, ctx: AuthContext, image_id: str, key: str) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
+def _delete_property_tx(db, ctx: AuthContext, image_id: str, key: str, now: datetime) -> Image:
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
     if key not in image.properties:
         raise errors.NotFound("Invalid metadata key")
     remaining = {k: v for k, v in image.properties.items() if k != key}
-    return idb.save_image(db, dataclasses.replace(image, properties=remaining, updated_at=utcnow()))
+    return images_db.save_image(db, dataclasses.replace(image, properties=remaining, updated_at=now))
 
 
-def delete_tx(db, ctx: AuthContext, image_id: str) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
+def delete_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
     if image.protected:
         raise ImageProtected(image_id=image_id)
     if image.status == SAVING:
         raise errors.Conflict(f"Image {image_id} could not be deleted because its data is being uploaded.")
-    idb.mark_deleted(db, image_id, isotime(utcnow()))
+    images_db.mark_deleted(db, image_id, isotime(now))
     return image
 
 
-def _begin_upload_tx(db, ctx: AuthContext, image_id: str) -> Image:
-    image = _owned(idb.get_image(db, image_id), image_id, ctx)
+def _begin_upload_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
     if image.status != QUEUED:
         raise ImageStateConflict(current=image.status, new=SAVING)
-    return idb.save_image(db, dataclasses.replace(image, status=SAVING, updated_at=utcnow()), expected_status=QUEUED)
+    return images_db.save_image(db, dataclasses.replace(image, status=SAVING, updated_at=now), expected_status=QUEUED)
 
 
-def _reset_upload_tx(db, image_id: str) -> None:
-    image = idb.get_image(db, image_id)
+def _reset_upload_tx(db, image_id: str, now: datetime) -> None:
+    image = images_db.get_image(db, image_id)
     if image is not None and image.status == SAVING:
-        idb.save_image(db, dataclasses.replace(image, status=QUEUED, updated_at=utcnow()), expected_status=SAVING)
+        images_db.save_image(db, dataclasses.replace(image, status=QUEUED, updated_at=now), expected_status=SAVING)
 
 
-def _finish_upload_tx(db, image_id: str, stored: StoredImage) -> Image | None:
-    image = idb.get_image(db, image_id)
+def _finish_upload_tx(db, image_id: str, stored: StoredImage, now: datetime) -> Image | None:
+    image = images_db.get_image(db, image_id)
     if image is None or image.status != SAVING:
         return None
-    return idb.save_image(db, with_content(image, stored), expected_status=SAVING)
+    return images_db.save_image(db, with_content(image, stored, now), expected_status=SAVING)
 
 
 async def _capped(chunks: AsyncIterator[bytes], maximum: int) -> AsyncIterator[bytes]:
@@ -187,8 +182,10 @@ async def _capped(chunks: AsyncIterator[bytes], maximum: int) -> AsyncIterator[b
 
 
 class ImageService:
-    def __init__(self, store: Store, files: ImageFiles, cfg: Config, quotas: QuotaService | None = None) -> None:
+    def __init__(self, store: Store, files: ImageFiles, cfg: Config, quotas: QuotaService | None = None, *,
+                 clock: Clock) -> None:
         self.store = store
+        self.clock = clock
         self.files = files
         self.cfg = cfg
         self.quotas = quotas  # for per-project metadata_items; cfg.quota when absent
@@ -198,7 +195,7 @@ class ImageService:
     # Reads (inline on the read connection).
 
     def get(self, ctx: AuthContext, image_id: str) -> Image:
-        image = self.store.read(idb.get_image, image_id)
+        image = self.store.read(images_db.get_image, image_id)
         if image is None or not image.visible_to(ctx.project_id, ctx.is_admin):
             raise ImageNotFound(image_id=image_id)
         return image
@@ -208,15 +205,15 @@ class ImageService:
         marker = None
         if query.marker is not None:
             deleted_too = query.changes_since is not None
-            marker = self.store.read(lambda db: idb.get_image(db, query.marker, include_deleted=deleted_too))
+            marker = self.store.read(lambda db: images_db.get_image(db, query.marker, include_deleted=deleted_too))
             if marker is None or not marker.visible_to(ctx.project_id, ctx.is_admin):
-                raise MarkerNotFound(marker=query.marker)
-        return self.store.read(idb.list_images, query, visible_to, marker)
+                raise errors.MarkerNotFound(marker=query.marker)
+        return self.store.read(images_db.list_images, query, visible_to, marker)
 
     def get_for_boot(self, image_ref: str, project_id: str) -> Image:
         """The active image a server of `project_id` may boot: `image_ref` is an id or a URL ending in it."""
-        image_id = image_ref.rstrip("/").rsplit("/", 1)[-1]
-        image = self.store.read(idb.get_image, image_id)
+        image_id = id_from_ref(image_ref)
+        image = self.store.read(images_db.get_image, image_id)
         if image is None or not image.visible_to(project_id):
             raise ImageNotFound(f"Image {image_id} could not be found.")
         if image.status != ACTIVE:
@@ -251,37 +248,37 @@ class ImageService:
         if len(set(tags)) > MAX_TAGS:
             raise errors.TooLarge(f"The limit has been exceeded on the number of allowed image tags. "
                                   f"Attempted: {len(set(tags))}, Maximum: {MAX_TAGS}")
-        return await self.store.write(create_tx, new_image(owner, fields, properties, tags))
+        return await self.store.write(create_tx, new_image(owner, fields, properties, tags, self.clock()))
 
     async def update(self, ctx: AuthContext, image_id: str, ops: list[PatchOp]) -> Image:
         limit = self.property_limit(self.get(ctx, image_id).owner or ctx.project_id)
-        return await self.store.write(_patch_tx, ctx, image_id, ops, limit)
+        return await self.store.write(_patch_tx, ctx, image_id, ops, limit, self.clock())
 
     async def set_properties(self, ctx: AuthContext, image_id: str, properties: dict[str, str], *,
                              replace: bool) -> Image:
         """Nova's image metadata: merge into (or replace) the custom properties."""
         check_property_names(properties)
         limit = self.property_limit(self.get(ctx, image_id).owner or ctx.project_id)
-        return await self.store.write(_properties_tx, ctx, image_id, properties, replace, limit)
+        return await self.store.write(_properties_tx, ctx, image_id, properties, replace, limit, self.clock())
 
     async def delete_property(self, ctx: AuthContext, image_id: str, key: str) -> Image:
-        return await self.store.write(_delete_property_tx, ctx, image_id, key)
+        return await self.store.write(_delete_property_tx, ctx, image_id, key, self.clock())
 
     async def delete(self, ctx: AuthContext, image_id: str) -> None:
-        image = await self.store.write(delete_tx, ctx, image_id)
+        image = await self.store.write(delete_tx, ctx, image_id, self.clock())
         if image.content_sha256:
             await self.release_content(image.content_sha256)
-        before = utcnow() - timedelta(seconds=self.cfg.compute.deleted_retention)
-        await self.store.write(idb.purge_deleted, isotime(before))
+        before = self.clock() - timedelta(seconds=self.cfg.compute.deleted_retention)
+        await self.store.write(images_db.purge_deleted, isotime(before))
 
     async def requeue_interrupted_uploads(self) -> int:
         """At start: uploads a previous process was receiving can never finish; their images go back to queued."""
-        return await self.store.write(idb.requeue_saving, isotime(utcnow()))
+        return await self.store.write(images_db.requeue_saving, isotime(self.clock()))
 
     async def release_content(self, sha256: str) -> bool:
         """Remove the bytes when no live image references them any more; True when removed."""
         async with self._content_lock:
-            if self.store.read(idb.content_referenced, sha256):
+            if self.store.read(images_db.content_referenced, sha256):
                 return False
             await self.files.remove(sha256)
             return True
@@ -291,18 +288,18 @@ class ImageService:
         """queued -> saving -> active; on any failure the image goes back to queued and nothing stays stored."""
         if length is not None and length > self.size_cap:
             raise ImageTooLarge(maximum=self.size_cap)
-        image = await self.store.write(_begin_upload_tx, ctx, image_id)
+        image = await self.store.write(_begin_upload_tx, ctx, image_id, self.clock())
         try:
             stored = await self.files.store_from_stream(_capped(chunks, self.size_cap), image.disk_format,
                                                         max_bytes=self.size_cap)
         except StoredTooLarge:
-            await asyncio.shield(self.store.write(_reset_upload_tx, image_id))
+            await asyncio.shield(self.store.write(_reset_upload_tx, image_id, self.clock()))
             raise ImageTooLarge(maximum=self.size_cap) from None
         except InvalidImage as exc:
-            await asyncio.shield(self.store.write(_reset_upload_tx, image_id))
+            await asyncio.shield(self.store.write(_reset_upload_tx, image_id, self.clock()))
             raise errors.BadRequest(str(exc)) from None
         except BaseException:
-            await asyncio.shield(self.store.write(_reset_upload_tx, image_id))
+            await asyncio.shield(self.store.write(_reset_upload_tx, image_id, self.clock()))
             raise
         return await self._commit_upload(image_id, stored)
 
@@ -315,7 +312,7 @@ class ImageService:
             if not self.files.path_for(stored.sha256).exists():
                 raise errors.Conflict(f"The data of image {image.id} was removed while it was registered.")
             with contextlib.suppress(errors.Conflict):
-                created = await self.store.write(create_tx, with_content(image, stored))
+                created = await self.store.write(create_tx, with_content(image, stored, self.clock()))
         if created is None:
             await self.release_content(stored.sha256)
             raise errors.Conflict(f"Image with identifier {image.id} already exists!")
@@ -325,9 +322,9 @@ class ImageService:
         async with self._content_lock:
             active = None
             if self.files.path_for(stored.sha256).exists():
-                active = await self.store.write(_finish_upload_tx, image_id, stored)
+                active = await self.store.write(_finish_upload_tx, image_id, stored, self.clock())
         if active is None:
-            await asyncio.shield(self.store.write(_reset_upload_tx, image_id))
+            await asyncio.shield(self.store.write(_reset_upload_tx, image_id, self.clock()))
             await self.release_content(stored.sha256)
             raise errors.Conflict(f"Image {image_id} changed while its data was uploaded; upload it again.")
         return active

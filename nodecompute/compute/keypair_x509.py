@@ -41,11 +41,12 @@ def _der_utf8(text: str) -> bytes:
     return bytes([0x0C, 0x80 | len(length)]) + length + data
 
 
-def generate_x509(user_id: str, bits: int = KEY_BITS) -> tuple[str, str, str]:
-    """(base64 PKCS#12 private key, PEM certificate, fingerprint) for `user_id`, as Nova generates them."""
+def generate_x509(user_id: str, *, now: datetime, bits: int = KEY_BITS) -> tuple[str, str, str]:
+    """(base64 PKCS#12 private key, PEM certificate, fingerprint) for `user_id`, as Nova generates them; valid from
+    `now` (naive UTC, the service's clock)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, user_id)])
-    now = datetime.now(timezone.utc)
+    now = now.replace(tzinfo=timezone.utc)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name).issuer_name(name).public_key(key.public_key())

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from nodecompute.compute.keypair_x509 import generate_x509, x509_fingerprint
 from nodecompute.domain.errors import BadRequest, QuotaExceeded
-from nodecompute.domain.models import Keypair, utcnow
+from nodecompute.domain.models import Clock, Keypair
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.db import keypairs as keypairs_db
 from nodecompute.db.store import Store
@@ -81,9 +81,10 @@ def validate_name(name: str) -> None:
 
 
 class KeypairService:
-    def __init__(self, store: Store, quotas: QuotaService) -> None:
+    def __init__(self, store: Store, quotas: QuotaService, clock: Clock) -> None:
         self.store = store
         self.quotas = quotas
+        self.clock = clock
 
     def list(self, user_id: str, limit: int | None = None, marker: str | None = None) -> list[Keypair]:
         """The user's keypairs by name: all, or `limit` of them after the one named `marker` (400 if unknown)."""
@@ -105,13 +106,13 @@ class KeypairService:
         self._check_quota(user_id, limit)
         private_key = None
         if public_key is None and key_type == KEYPAIR_TYPE_X509:
-            private_key, public_key, print_ = await asyncio.to_thread(generate_x509, user_id)
+            private_key, public_key, print_ = await asyncio.to_thread(generate_x509, user_id, now=self.clock())
         elif public_key is None:
             private_key, public_key, print_ = await asyncio.to_thread(generate_key_pair)
         else:
             print_ = _fingerprint(public_key, key_type)
         record = Keypair(user_id=user_id, name=name, fingerprint=print_, public_key=public_key,
-                         type=key_type, created_at=utcnow())
+                         type=key_type, created_at=self.clock())
         try:
             stored = await self.store.write(keypairs_db.insert_keypair, record, limit)
         except keypairs_db.KeypairQuotaReached:

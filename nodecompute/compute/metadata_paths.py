@@ -2,7 +2,7 @@
 ec2_md_print do (nova/api/metadata/base.py); pure, no I/O: api/metadata_service.py adds the request, the instance
 lookup and the password store.
 
-The documents are the config drive's own (storage/configdrive.py: openstack_version_files, ec2_meta_data), so a
+The documents are the config drive's own (metadata_documents.py: openstack_version_files, ec2_meta_data), so a
 guest reads the same thing from either; meta_data.json is served without admin_pass. Paths are normalised as
 Nova does (posixpath.normpath: a trailing "/", "." and ".." change nothing); a first part other than "openstack"
 or "ec2" is an EC2 version. Where Nova would raise a 500 on an odd path (a name under a list or a value), this
@@ -14,7 +14,7 @@ from __future__ import annotations
 import posixpath
 from dataclasses import dataclass
 
-from nodecompute.storage.configdrive import (
+from nodecompute.compute.metadata_documents import (
     EC2_VERSIONS, GRIZZLY, LATEST, OPENSTACK_VERSIONS, DriveMetadata, ec2_meta_data, openstack_version_files)
 
 TEXT = "text/plain"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 
 from nodecompute.config import Config, NetworkQuotaConfig
-from nodecompute.db import network_quotas as quotas_db
+from nodecompute.db import network_quotas as network_quotas_db
 from nodecompute.db.store import Store
 from nodecompute.domain.network_errors import HTTPBadRequest, OverQuota
 from nodecompute.domain.network_models import NETWORK_QUOTA_RESOURCES
@@ -29,12 +29,12 @@ class NetworkQuotaService:
 
     def limits(self, project_id: str) -> dict[str, int]:
         values = self.defaults()
-        values.update(self.store.read(quotas_db.project_limits, project_id))
+        values.update(self.store.read(network_quotas_db.project_limits, project_id))
         return values
 
     def usage(self, project_id: str) -> dict[str, int]:
         used = dict.fromkeys(NETWORK_QUOTA_RESOURCES, 0)
-        used.update(self.store.read(quotas_db.usage, project_id))
+        used.update(self.store.read(network_quotas_db.usage, project_id))
         return used
 
     def details(self, project_id: str) -> dict[str, dict[str, int]]:
@@ -43,7 +43,7 @@ class NetworkQuotaService:
 
     def all_overrides(self) -> dict[str, dict[str, int]]:
         """Every project with an override, with its full limits (Neutron's admin list)."""
-        projects = self.store.read(quotas_db.all_project_limits)
+        projects = self.store.read(network_quotas_db.all_project_limits)
         return {project: {**self.defaults(), **values} for project, values in projects.items()}
 
     async def update(self, project_id: str, values: dict[str, int], force: bool = False) -> dict[str, int]:
@@ -54,11 +54,11 @@ class NetworkQuotaService:
                 if limit != UNLIMITED and used[name] > limit:
                     raise HTTPBadRequest(f"Quota limit {limit} for {name} must be greater than or equal to already "
                                          f"used {used[name]}")
-        await self.store.write(quotas_db.set_project_limits, project_id, values)
+        await self.store.write(network_quotas_db.set_project_limits, project_id, values)
         return self.limits(project_id)
 
     async def reset(self, project_id: str) -> None:
-        await self.store.write(quotas_db.delete_project_limits, project_id)
+        await self.store.write(network_quotas_db.delete_project_limits, project_id)
 
 
 def check_room(limit: int, used: int, resource: str, wanted: int = 1) -> None:

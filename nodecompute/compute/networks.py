@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from nodecompute.compute.network_host import HostSync
@@ -24,7 +23,7 @@ from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db.store import Store
 from nodecompute.domain.errors import InternalError
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, Clock, isotime
 from nodecompute.domain.network_errors import (InvalidInput, InvalidSharedSetting, NetworkInUse, NetworkNotFound,
                                                PolicyNotAuthorized)
 from nodecompute.domain.network_models import Network
@@ -35,11 +34,12 @@ log = logging.getLogger(__name__)
 class NetworkCore:
     """What the network, subnet and port services share: the store, the host side, the quotas and the lock."""
 
-    def __init__(self, store: Store, cfg: Config, host: HostSync, quotas: NetworkQuotaService) -> None:
+    def __init__(self, store: Store, cfg: Config, host: HostSync, quotas: NetworkQuotaService, clock: Clock) -> None:
         self.store = store
         self.cfg = cfg
         self.host = host
         self.quotas = quotas
+        self.clock = clock
         self.lock = asyncio.Lock()
 
     def network(self, ctx: AuthContext, network_id: str) -> Network:
@@ -94,7 +94,7 @@ class NetworkService:
         if fields.get("router:external"):
             raise InvalidInput(error_message="router:external is read-only on this cloud: the external network is "
                                              "configuration")
-        now = utcnow()
+        now = self.core.clock()
         network = Network(
             id=str(uuid.uuid4()), project_id=project_id, name=fields.get("name", ""),
             description=fields.get("description", ""), admin_state_up=fields.get("admin_state_up", True),
@@ -120,7 +120,7 @@ class NetworkService:
             network = self.core.owned_network(ctx, network_id, "update_network")
             if changes.get("shared") is False and network.shared:
                 self._check_unshare(network)
-            await self.core.store.write(networks_db.update_network, network_id, changes, isotime(utcnow()))
+            await self.core.store.write(networks_db.update_network, network_id, changes, isotime(self.core.clock()))
             if "mtu" in changes and changes["mtu"] != network.mtu:
                 await self.core.apply_logged(network_id)
         return self.get(ctx, network_id)
@@ -151,25 +151,3 @@ def _delete_rows(db: Any, network_id: str) -> None:
     for subnet in networks_db.list_subnets(db, network_id):
         networks_db.delete_subnet(db, subnet.id)
     networks_db.delete_network(db, network_id)
-
-
-@dataclass(frozen=True)
-class NetworkServices:
-    """The networking service as the API sees it: one object per resource over one shared core."""
-
-    networks: NetworkService
-    subnets: Any  # compute.subnets.SubnetService
-    ports: Any  # compute.ports.PortService
-    quotas: NetworkQuotaService
-    host: HostSync
-
-    @classmethod
-    def make(cls, store: Store, cfg: Config, net: Any) -> NetworkServices:
-        """Services over `net`, a hostnet.HostNet (or a stand-in with its methods)."""
-        from nodecompute.compute.ports import PortService
-        from nodecompute.compute.subnets import SubnetService
-
-        quotas = NetworkQuotaService(store, cfg)
-        host = HostSync(store, net, cfg)
-        core = NetworkCore(store, cfg, host, quotas)
-        return cls(NetworkService(core), SubnetService(core), PortService(core), quotas, host)

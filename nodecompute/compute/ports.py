@@ -15,7 +15,7 @@ from nodecompute.compute.network_quotas import check_room
 from nodecompute.compute.networks import NetworkCore
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, isotime
 from nodecompute.domain.network_errors import (InvalidInput, MacAddressInUse, PolicyNotAuthorized, PortNotFound,
                                                PortSecurityAndIPRequiredForSecurityGroups,
                                                PortSecurityPortHasSecurityGroup, SecurityGroupNotFound,
@@ -58,7 +58,7 @@ class PortService:
             fixed_ips = allocate(db, network, request.fixed_ips, request.device_owner)
             security = network.port_security_enabled if request.port_security_enabled is None \
                 else request.port_security_enabled
-            now = utcnow()
+            now = self.core.clock()
             port = Port(
                 id=port_id, project_id=request.project_id, network_id=network.id,
                 mac_address=request.mac_address or new_mac(db), name=request.name, description=request.description,
@@ -98,6 +98,7 @@ class PortService:
             if port.is_dhcp and set(changes) - DHCP_PORT_FIELDS:
                 raise InvalidInput(error_message=f"The DHCP port {port_id} changes only with its network's subnets")
             network = self.core.store.read(networks_db.get_network, port.network_id)
+            now = self.core.clock()
 
             def write(db: Any) -> None:
                 values = dict(changes)
@@ -112,10 +113,10 @@ class PortService:
                 security = values.get("port_security_enabled", port.port_security_enabled)
                 if groups is not None:
                     request = PortRequest(port.network_id, port.project_id, security_group_ids=tuple(groups))
-                    ports_db.set_security_groups(db, port_id, self._groups(db, ctx, request, security, utcnow()))
+                    ports_db.set_security_groups(db, port_id, self._groups(db, ctx, request, security, now))
                 elif not security and port.security_group_ids:
                     raise PortSecurityPortHasSecurityGroup()
-                ports_db.update_port(db, port_id, values, isotime(utcnow()))
+                ports_db.update_port(db, port_id, values, isotime(now))
 
             await self.core.store.write(write)
             if {"fixed_ips", "mac_address"} & set(changes):

@@ -1,7 +1,8 @@
 """Keeping rows and domains true to each other (behaviour.md section 9.8, nova-facts 2.15).
 
 - At start: interrupted builds become ERROR (their partial disks and domain removed), interrupted deletes finish,
-  interrupted reboots/starts/stops are redone, tagged domains without a live row are reaped (under our own
+  interrupted actions (reboots, starts, stops: the `interrupted`/`replay` columns of domain/states.py ACTIONS) run
+  again, tagged domains without a live row are reaped (under our own
   qemu:///embed root) or reported (under a shared libvirtd), instance directories and display sockets without a
   row are removed, and servers whose VNC display still listens on TCP (defined before displays became UNIX
   sockets) are named in the log: they keep it until their next stop/start or hard reboot.
@@ -20,11 +21,12 @@ from datetime import timedelta
 
 from nodecompute.domain import states
 from nodecompute.compute.guests import Guests
-from nodecompute.domain.models import AuthContext, utcnow
+from nodecompute.domain.models import Clock
 from nodecompute.domain.server_models import Server
 from nodecompute.config import Config
-from nodecompute.db import servers as sdb
+from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
+from nodecompute.virt import displays
 from nodecompute.virt.hypervisor import Hypervisor
 
 log = logging.getLogger(__name__)
@@ -39,16 +41,15 @@ class Redo:
     """The server service's calls that finish or redo a task interrupted by a stop (its locks and task tracking)."""
 
     finish_delete: Callable[[Server], Awaitable[None]]
-    reboot: Callable[[Server], None]  # hard, in the background
-    start: Callable[[AuthContext, str], Awaitable[None]]
-    stop: Callable[[AuthContext, str], Awaitable[None]]
+    replay: Callable[[Server], Awaitable[bool]]  # server_actions.py: False when no action was interrupted
     prune_base_cache: Callable[[], Awaitable[None]]
 
 
 class Reconciler:
-    def __init__(self, store: Store, guests: Guests, hv: Hypervisor, cfg: Config, redo: Redo, *,
+    def __init__(self, store: Store, guests: Guests, hv: Hypervisor, cfg: Config, redo: Redo, *, clock: Clock,
                  reap_orphans: bool, stop_event_delay: float = STOP_EVENT_DELAY) -> None:
         self.store = store
+        self.clock = clock
         self.guests = guests
         self.hv = hv
         self.cfg = cfg
@@ -58,7 +59,7 @@ class Reconciler:
         self._pending: dict[str, asyncio.TimerHandle] = {}
 
     async def at_start(self) -> None:
-        servers = self.store.read(sdb.list_all_live)
+        servers = self.store.read(servers_db.list_all_live)
         by_name = {s.instance_name: s for s in servers}
         for server in servers:
             await self._recover(server)
@@ -67,7 +68,7 @@ class Reconciler:
             server = by_name.get(name)
             if server is not None and server.uuid == tags.get("server_id"):
                 continue
-            row = self.store.read(sdb.find_server, tags.get("server_id", ""))
+            row = self.store.read(servers_db.find_server, tags.get("server_id", ""))
             if self.reap_orphans or (row is not None and row.deleted):
                 log.warning("reaping domain %s (server %s has no live row)", name, tags.get("server_id"))
                 await self.hv.destroy(name)
@@ -84,28 +85,11 @@ class Reconciler:
         if server.vm_state == states.BUILDING or task in states.BUILD_TASKS:
             log.warning("server %s was building at the last stop: ERROR", server.uuid)
             await self.guests.destroy(server.uuid, server.instance_name)
-            await self.store.write(sdb.set_fault, server.uuid, 500, INTERRUPTED_BUILD)
+            await self.store.write(servers_db.set_fault, server.uuid, 500, INTERRUPTED_BUILD, now=self.clock())
         elif task == states.DELETING:
             await self.redo.finish_delete(server)
-        elif task in states.SOFT_REBOOT_TASKS or task in states.HARD_REBOOT_TASKS:
-            self.redo.reboot(server)
-        elif task == states.POWERING_OFF:
-            await self.store.write(sdb.update_server, server.uuid, {"task_state": None})
-            await self._redo(server, self.redo.stop)
-        elif task == states.POWERING_ON:
-            await self.store.write(sdb.update_server, server.uuid, {"task_state": None})
-            await self._redo(server, self.redo.start)
-        else:
+        elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)
-
-    async def _redo(self, server: Server, action: Callable[[AuthContext, str], Awaitable[None]]) -> None:
-        system = AuthContext(user_id=server.user_id, user_name="nodecompute", project_id=server.project_id,
-                             project_name="", roles=("admin",), expires_at=utcnow(), issued_at=utcnow(),
-                             audit_id="reconcile")
-        try:
-            await action(system, server.uuid)
-        except Exception as exc:  # the state moved meanwhile: the sync below settles it
-            log.warning("redo of %s for server %s: %s", action.__name__, server.uuid, exc)
 
     def _remove_orphan_dirs(self, live: set[str]) -> None:
         root = self.cfg.instances_dir
@@ -119,11 +103,13 @@ class Reconciler:
                 shutil.rmtree(entry, ignore_errors=True)
 
     def _remove_orphan_sockets(self, live: set[str]) -> None:
+        """Display and test channel sockets (virt/displays.py) of servers without a live row."""
         root = self.guests.display_dir
-        for entry in root.glob("*.sock") if root.is_dir() else ():
-            if entry.name.removesuffix(".sock") not in live:
-                log.warning("removing orphan display socket %s", entry)
-                entry.unlink(missing_ok=True)
+        for suffix in (displays.SOCKET_SUFFIX, displays.CHANNEL_SUFFIX):
+            for entry in root.glob(f"*{suffix}") if root.is_dir() else ():
+                if entry.name.removesuffix(suffix) not in live:
+                    log.warning("removing orphan socket %s", entry)
+                    entry.unlink(missing_ok=True)
 
     async def _report_tcp_displays(self, by_name: dict[str, Server]) -> None:
         for name, address in sorted((await self.hv.tcp_displays()).items()):
@@ -135,7 +121,7 @@ class Reconciler:
 
     async def sync_power_state(self, server_uuid: str) -> None:
         """Nova's _sync_instance_power_state for one server, skipped while it has a task."""
-        server = self.store.read(sdb.find_server, server_uuid)
+        server = self.store.read(servers_db.find_server, server_uuid)
         if server is None or server.deleted or server.task_state is not None:
             return
         power = await self.hv.power_state(server.instance_name)
@@ -153,7 +139,8 @@ class Reconciler:
             await self.hv.destroy(server.instance_name)
             values["power_state"] = states.SHUTDOWN
         if values:
-            await self.store.write(sdb.update_server, server.uuid, values, expected_task_state=(None,))
+            await self.store.write(servers_db.update_server, server.uuid, values, now=self.clock(),
+                                   expected_task_state=(None,))
 
     async def consume_events(self) -> None:
         loop = asyncio.get_running_loop()
@@ -177,10 +164,10 @@ class Reconciler:
         while True:
             await asyncio.sleep(interval)
             try:
-                for server in self.store.read(sdb.list_all_live):
+                for server in self.store.read(servers_db.list_all_live):
                     await self.sync_power_state(server.uuid)
                 retention = timedelta(seconds=self.cfg.compute.deleted_retention)
-                await self.store.write(sdb.purge_deleted, utcnow() - retention)
+                await self.store.write(servers_db.purge_deleted, self.clock() - retention)
             except Exception:
                 log.exception("periodic reconciliation failed")
 

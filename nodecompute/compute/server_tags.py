@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from nodecompute.db import servers as sdb
+from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
 from nodecompute.domain.errors import BadRequest, InstanceInvalidState, NotFound
@@ -38,7 +38,7 @@ class ServerTags:
 
     async def replace(self, ctx: AuthContext, server_id: str, tags: list[str]) -> tuple[str, ...]:
         server = self._settled(ctx, server_id, "update tags")
-        return await self.store.write(sdb.replace_tags, server.uuid, tags)
+        return await self.store.write(servers_db.replace_tags, server.uuid, tags)
 
     async def add(self, ctx: AuthContext, server_id: str, tag: str, tag_error: str | None = None) -> bool:
         """True when the tag is new (201), False when the server had it (204). `tag_error`: the API's 400 message
@@ -51,17 +51,17 @@ class ServerTags:
             raise BadRequest(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
         if tag in server.tags:
             return False
-        await self.store.write(sdb.add_tag, server.uuid, tag)
+        await self.store.write(servers_db.add_tag, server.uuid, tag)
         return True
 
     async def delete(self, ctx: AuthContext, server_id: str, tag: str) -> None:
         server = self._settled(ctx, server_id, "delete tag")
-        if not await self.store.write(sdb.delete_tag, server.uuid, tag):
+        if not await self.store.write(servers_db.delete_tag, server.uuid, tag):
             raise NotFound(f"Instance {server.uuid} has no tag '{tag}'")
 
     async def delete_all(self, ctx: AuthContext, server_id: str) -> None:
         server = self._settled(ctx, server_id, "delete tags")
-        await self.store.write(sdb.replace_tags, server.uuid, ())
+        await self.store.write(servers_db.replace_tags, server.uuid, ())
 
     def _settled(self, ctx: AuthContext, server_id: str, action: str) -> Server:
         server = self.servers.get(ctx, server_id)

@@ -3,6 +3,8 @@ gateway, the rest as one pool) and checks. A DHCP subnet gives the network its D
 one going takes them away."""
 from __future__ import annotations
 
+from datetime import datetime
+
 import ipaddress
 import uuid
 from typing import Any
@@ -13,7 +15,7 @@ from nodecompute.compute.network_quotas import check_room
 from nodecompute.compute.networks import NetworkCore
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
-from nodecompute.domain.models import AuthContext, isotime, utcnow
+from nodecompute.domain.models import AuthContext, isotime
 from nodecompute.domain.network_errors import GatewayIpInUse, InvalidInput, SubnetInUse, SubnetNotFound
 from nodecompute.domain.network_models import Network, Subnet
 
@@ -51,7 +53,7 @@ class SubnetService:
             pools = ipam.default_pools(net, gateway)
         ipam.check_pools(net, pools, gateway)
         subnet_id = str(uuid.uuid4())
-        now = utcnow()
+        now = self.core.clock()
         return Subnet(
             id=subnet_id, project_id=project_id, network_id=fields["network_id"], cidr=str(net),
             name=fields.get("name", ""), description=fields.get("description", ""), gateway_ip=gateway,
@@ -73,10 +75,11 @@ class SubnetService:
                                   [s.cidr for s in networks_db.list_subnets(db, subnet.network_id)])
             networks_db.insert_subnet(db, subnet)
             networks_db.update_network(db, subnet.network_id, {}, isotime(subnet.created_at))
-            sync_dhcp_port(db, network, host_name)
+            sync_dhcp_port(db, network, host_name, subnet.created_at)
 
         def undo(db: Any) -> None:
-            _remove_subnet(db, networks_db.get_network(db, subnet.network_id), subnet.id, host_name)
+            _remove_subnet(db, networks_db.get_network(db, subnet.network_id), subnet.id, host_name,
+                           self.core.clock())
 
         async with self.core.lock:
             self.core.owned_network(ctx, subnet.network_id, "create_subnet")
@@ -105,8 +108,9 @@ class SubnetService:
                     owner = ports_db.ip_owner(db, subnet_id, gateway)
                     if owner is not None:
                         raise GatewayIpInUse(ip_address=gateway, port_id=owner)
-                networks_db.update_subnet(db, subnet_id, values, isotime(utcnow()))
-                sync_dhcp_port(db, networks_db.get_network(db, subnet.network_id), host_name)
+                now = self.core.clock()
+                networks_db.update_subnet(db, subnet_id, values, isotime(now))
+                sync_dhcp_port(db, networks_db.get_network(db, subnet.network_id), host_name, now)
 
             await self.core.store.write(write)
             await self.core.apply_logged(subnet.network_id)
@@ -124,14 +128,15 @@ class SubnetService:
             if any(not p.is_dhcp for p in users):
                 raise SubnetInUse(subnet_id=subnet_id)
             network = self.core.store.read(networks_db.get_network, subnet.network_id)
-            await self.core.store.write(_remove_subnet, network, subnet_id, self.core.cfg.host_name)
+            await self.core.store.write(_remove_subnet, network, subnet_id, self.core.cfg.host_name,
+                                        self.core.clock())
             await self.core.apply_logged(subnet.network_id)
 
 
-def _remove_subnet(db: Any, network: Network, subnet_id: str, host_name: str) -> None:
+def _remove_subnet(db: Any, network: Network, subnet_id: str, host_name: str, now: datetime) -> None:
     """Delete the subnet, the DHCP port's address on it (and the DHCP port with the last DHCP subnet)."""
     for port in ports_db.ports_on_subnet(db, subnet_id):
         ports_db.set_fixed_ips(db, port.id, tuple(f for f in port.fixed_ips if f.subnet_id != subnet_id))
     networks_db.delete_subnet(db, subnet_id)
-    networks_db.update_network(db, network.id, {}, isotime(utcnow()))
-    sync_dhcp_port(db, network, host_name)
+    networks_db.update_network(db, network.id, {}, isotime(now))
+    sync_dhcp_port(db, network, host_name, now)

@@ -6,6 +6,8 @@ admin); otherwise a flavor is visible when it is public or shared with that proj
 """
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlite3
 from dataclasses import replace
 from typing import Any
@@ -14,9 +16,10 @@ from sqlite_utils import Database
 
 from nodecompute.domain.flavor_models import (
     FlavorAccessExists, FlavorAccessNotFound, FlavorExists, FlavorExtraSpecNotFound, FlavorIdExists, FlavorNotFound,
-    FlavorQuery, MarkerNotFound,
+    FlavorQuery,
 )
-from nodecompute.domain.models import Flavor, isotime, utcnow
+from nodecompute.domain.errors import MarkerNotFound
+from nodecompute.domain.models import Flavor, isotime
 
 # SQL expression each API sort key orders by. Columns Nova has and we do not (updated_at, vcpu_weight) are NULL
 # for every unmodified Nova flavor, so they sort as a constant (ties broken by serial, as Nova breaks them by id).
@@ -101,7 +104,7 @@ def list_flavors(db: Database, q: FlavorQuery) -> list[Flavor]:
     return [_flavor(row) for row in db.execute(sql, args).fetchall()]
 
 
-def insert_flavor(db: Database, flavor: Flavor) -> Flavor:
+def insert_flavor(db: Database, flavor: Flavor, now: datetime) -> Flavor:
     if db.execute("SELECT 1 FROM flavors WHERE flavorid = ?", [flavor.flavorid]).fetchone():
         raise FlavorIdExists(flavor_id=flavor.flavorid)
     if db.execute("SELECT 1 FROM flavors WHERE name = ?", [flavor.name]).fetchone():
@@ -111,7 +114,7 @@ def insert_flavor(db: Database, flavor: Flavor) -> Flavor:
         " disabled, description, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [flavor.flavorid, flavor.name, flavor.memory_mb, flavor.vcpus, flavor.root_gb, flavor.ephemeral_gb,
          flavor.swap, flavor.rxtx_factor, int(flavor.is_public), int(flavor.disabled), flavor.description,
-         isotime(utcnow())],
+         isotime(now)],
     )
     return replace(flavor, serial=cursor.lastrowid)
 

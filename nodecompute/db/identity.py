@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from nodecompute.domain.errors import Conflict, NotFound
-from nodecompute.domain.models import AuthContext, Project, User, isotime, parse_isotime, utcnow
+from nodecompute.domain.models import AuthContext, Project, User, isotime, parse_isotime
 
 
 def new_id() -> str:
@@ -19,12 +19,13 @@ def _project(row: sqlite3.Row) -> Project:
     return Project(id=row["id"], name=row["name"], description=row["description"], enabled=bool(row["enabled"]))
 
 
-def create_project(db: Database, name: str, description: str = "", project_id: str | None = None) -> Project:
+def create_project(db: Database, name: str, description: str = "", project_id: str | None = None, *,
+                   now: datetime) -> Project:
     pid = project_id or new_id()
     try:
         db.execute(
             "INSERT INTO projects (id, name, description, created_at) VALUES (?, ?, ?, ?)",
-            [pid, name, description, isotime(utcnow())],
+            [pid, name, description, isotime(now)],
         )
     except sqlite3.IntegrityError:
         raise Conflict(f"Project {name} already exists.") from None
@@ -41,12 +42,12 @@ def list_projects(db: Database) -> list[Project]:
     return [_project(r) for r in db.execute("SELECT * FROM projects ORDER BY name").fetchall()]
 
 
-def create_user(db: Database, name: str, password_hash: str, project_id: str, role: str) -> User:
+def create_user(db: Database, name: str, password_hash: str, project_id: str, role: str, *, now: datetime) -> User:
     uid = new_id()
     try:
         db.execute(
             "INSERT INTO users (id, name, password_hash, default_project_id, created_at) VALUES (?, ?, ?, ?, ?)",
-            [uid, name, password_hash, project_id, isotime(utcnow())],
+            [uid, name, password_hash, project_id, isotime(now)],
         )
     except sqlite3.IntegrityError:
         raise Conflict(f"User {name} already exists.") from None
@@ -152,8 +153,8 @@ def insert_token(db: Database, digest: str, ctx: AuthContext) -> None:
         [digest, ctx.user_id, ctx.project_id, ",".join(ctx.methods), ctx.audit_id,
          isotime(ctx.issued_at), isotime(ctx.expires_at)],
     )
-    # Keep the table small: expired tokens are useless.
-    db.execute("DELETE FROM tokens WHERE expires_at < ?", [isotime(utcnow())])
+    # Keep the table small: tokens expired when this one was issued are useless.
+    db.execute("DELETE FROM tokens WHERE expires_at < ?", [isotime(ctx.issued_at)])
 
 
 _TOKEN_QUERY = """
@@ -166,9 +167,9 @@ WHERE t.digest = ? AND t.expires_at > ? AND u.enabled = 1 AND p.enabled = 1
 """
 
 
-def token_context(db: Database, digest: str) -> AuthContext | None:
-    """The live context of a token digest, or None (unknown, expired, revoked, user or project disabled)."""
-    row = db.execute(_TOKEN_QUERY, [digest, isotime(utcnow())]).fetchone()
+def token_context(db: Database, digest: str, now: datetime) -> AuthContext | None:
+    """The live context of a token digest at `now`, or None (unknown, expired, revoked, user or project disabled)."""
+    row = db.execute(_TOKEN_QUERY, [digest, isotime(now)]).fetchone()
     if row is None or not row["roles"]:
         return None
     return AuthContext(

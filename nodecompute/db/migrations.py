@@ -194,8 +194,15 @@ def m0006_networking_core(db: Database) -> None:
     )
 
 
-@migrations(name="0007_servers_ladder_fields")
-def m0007_servers_ladder_fields(db: Database) -> None:
+@migrations(name="0007_servers_guest_channels")
+def m0007_servers_guest_channels(db: Database) -> None:
+    """The virtio-serial channels a server's domain carries (names, JSON), chosen from its image's properties at
+    create: kept on the row because every define (start, hard reboot) renders the domain from the row."""
+    db.executescript("ALTER TABLE servers ADD COLUMN guest_channels TEXT NOT NULL DEFAULT '[]';")
+
+
+@migrations(name="0008_servers_ladder_fields")
+def m0008_servers_ladder_fields(db: Database) -> None:
     """What the microversions up to 2.52 show of a server: its description (2.19), its tags (2.26), the flavor's
     extra specs as they were at create (2.47, Nova keeps the flavor with the instance), and the device tags asked
     for at create (2.32, 2.42). Existing servers take their flavor's current extra specs and, as Nova did before

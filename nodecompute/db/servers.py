@@ -10,8 +10,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from nodecompute.domain import states
-from nodecompute.domain.errors import BadRequest, NotFound
-from nodecompute.domain.models import isotime, parse_isotime, utcnow
+from nodecompute.domain.errors import (BadRequest, InstanceNotFound, MarkerNotFound, MetadataItemNotFound,
+                                       NotFound)
+from nodecompute.domain.models import isotime, parse_isotime
 from nodecompute.domain.server_models import DeviceTag, InjectedFileSpec, Server, ServerFault, ServerFilters
 
 SORT_KEYS = {"created_at", "updated_at", "display_name", "uuid", "vm_state", "task_state", "power_state",
@@ -52,6 +53,7 @@ def _server(row: sqlite3.Row, metadata: dict[str, str], tags: tuple[str, ...] = 
         description=row["description"], tags=tags, flavor_extra_specs=json.loads(row["flavor_extra_specs"]),
         user_data=bytes(row["user_data"]) if row["user_data"] is not None else None,
         device_tags=tuple(DeviceTag(**item) for item in json.loads(row["device_tags"])),
+        guest_channels=tuple(json.loads(row["guest_channels"])),
     )
 
 
@@ -90,7 +92,8 @@ def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str,
     for row in rows:
         row = dict(row, scheduler_hints=json.dumps(row.get("scheduler_hints", {})),
                    flavor_extra_specs=json.dumps(row.get("flavor_extra_specs", {})),
-                   device_tags=json.dumps([vars(tag) for tag in row.get("device_tags", ())]))
+                   device_tags=json.dumps([vars(tag) for tag in row.get("device_tags", ())]),
+                   guest_channels=json.dumps(list(row.get("guest_channels", ()))))
         cols = ",".join(row)
         db.execute(f"INSERT INTO servers ({cols}) VALUES ({','.join('?' * len(row))})", list(row.values()))
         for key, value in metadata.items():
@@ -105,7 +108,7 @@ def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str,
 def get_server(db: Database, uuid: str, *, include_deleted: bool = False) -> Server:
     row = db.execute("SELECT * FROM servers WHERE uuid = ?", [uuid]).fetchone()
     if row is None or (row["deleted"] and not include_deleted):
-        raise NotFound(f"Instance {uuid} could not be found.")
+        raise InstanceNotFound(instance_id=uuid)
     return _servers(db, [row])[0]
 
 
@@ -126,7 +129,7 @@ def user_data(db: Database, uuid: str) -> bytes | None:
     return bytes(row["user_data"]) if row and row["user_data"] is not None else None
 
 
-def list_servers(db: Database, f: ServerFilters, now: datetime | None = None) -> list[Server]:
+def list_servers(db: Database, f: ServerFilters) -> list[Server]:
     where, args = [], []
     if not f.all_tenants or f.project_id:
         where.append("project_id = ?")
@@ -168,7 +171,7 @@ def list_servers(db: Database, f: ServerFilters, now: datetime | None = None) ->
     if f.marker is not None:
         ids = [r["uuid"] for r in rows]
         if f.marker not in ids:
-            raise BadRequest(f"marker [{f.marker}] not found")
+            raise MarkerNotFound(marker=f.marker)
         rows = rows[ids.index(f.marker) + 1:]
     return _servers(db, rows[:f.limit])
 
@@ -191,14 +194,15 @@ def list_all_live(db: Database) -> list[Server]:
     return _servers(db, db.execute("SELECT * FROM servers WHERE deleted = 0 ORDER BY serial").fetchall())
 
 
-def update_server(db: Database, uuid: str, values: dict[str, Any], *,
+def update_server(db: Database, uuid: str, values: dict[str, Any], *, now: datetime,
                   expected_task_state: tuple[str | None, ...] | None = None) -> Server | None:
-    """Set columns; with expected_task_state, only if the task_state is one of those (compare-and-set).
+    """Set columns (updated_at = now); with expected_task_state, only if the task_state is one of those
+    (compare-and-set).
 
     Returns the updated server, or None when the compare-and-set found another state.
     """
     values = dict(values)
-    values.setdefault("updated_at", isotime(utcnow()))
+    values.setdefault("updated_at", isotime(now))
     sets = ", ".join(f"{k} = ?" for k in values)
     args = list(values.values()) + [uuid]
     sql = f"UPDATE servers SET {sets} WHERE uuid = ? AND deleted = 0"
@@ -214,17 +218,18 @@ def update_server(db: Database, uuid: str, values: dict[str, Any], *,
     return get_server(db, uuid)
 
 
-def set_fault(db: Database, uuid: str, code: int, message: str, details: str | None = None) -> None:
-    now = isotime(utcnow())
+def set_fault(db: Database, uuid: str, code: int, message: str, details: str | None = None, *,
+              now: datetime) -> None:
+    at = isotime(now)
     db.execute("UPDATE servers SET vm_state = ?, task_state = NULL, fault_code = ?, fault_message = ?,"
                " fault_details = ?, fault_created = ?, updated_at = ? WHERE uuid = ?",
-               [states.ERROR, code, message, details, now, now, uuid])
+               [states.ERROR, code, message, details, at, at, uuid])
 
 
-def mark_deleted(db: Database, uuid: str) -> None:
-    now = isotime(utcnow())
+def mark_deleted(db: Database, uuid: str, *, now: datetime) -> None:
+    at = isotime(now)
     db.execute("UPDATE servers SET deleted = 1, vm_state = ?, task_state = NULL, power_state = 0, deleted_at = ?,"
-               " terminated_at = ?, updated_at = ? WHERE uuid = ?", [states.DELETED, now, now, now, uuid])
+               " terminated_at = ?, updated_at = ? WHERE uuid = ?", [states.DELETED, at, at, at, uuid])
     db.execute("DELETE FROM server_files WHERE server_uuid = ?", [uuid])
     db.execute("DELETE FROM server_tags WHERE server_uuid = ?", [uuid])  # as Nova's instance_destroy
     db.execute("UPDATE servers SET user_data = NULL, key_data = NULL WHERE uuid = ?", [uuid])
@@ -234,21 +239,21 @@ def purge_deleted(db: Database, before: datetime) -> int:
     return db.execute("DELETE FROM servers WHERE deleted = 1 AND deleted_at < ?", [isotime(before)]).rowcount
 
 
-def replace_metadata(db: Database, uuid: str, metadata: dict[str, str]) -> None:
+def replace_metadata(db: Database, uuid: str, metadata: dict[str, str], *, now: datetime) -> None:
     db.execute("DELETE FROM server_metadata WHERE server_uuid = ?", [uuid])
-    merge_metadata(db, uuid, metadata)
+    merge_metadata(db, uuid, metadata, now=now)
 
 
-def merge_metadata(db: Database, uuid: str, metadata: dict[str, str]) -> None:
+def merge_metadata(db: Database, uuid: str, metadata: dict[str, str], *, now: datetime) -> None:
     for key, value in metadata.items():
         db.execute("INSERT OR REPLACE INTO server_metadata VALUES (?, ?, ?)", [uuid, key, value])
-    db.execute("UPDATE servers SET updated_at = ? WHERE uuid = ?", [isotime(utcnow()), uuid])
+    db.execute("UPDATE servers SET updated_at = ? WHERE uuid = ?", [isotime(now), uuid])
 
 
-def delete_metadata_key(db: Database, uuid: str, key: str) -> None:
+def delete_metadata_key(db: Database, uuid: str, key: str, *, now: datetime) -> None:
     if db.execute("DELETE FROM server_metadata WHERE server_uuid = ? AND key = ?", [uuid, key]).rowcount == 0:
-        raise NotFound("Metadata item was not found")
-    db.execute("UPDATE servers SET updated_at = ? WHERE uuid = ?", [isotime(utcnow()), uuid])
+        raise MetadataItemNotFound()
+    db.execute("UPDATE servers SET updated_at = ? WHERE uuid = ?", [isotime(now), uuid])
 
 
 def replace_tags(db: Database, uuid: str, tags: Iterable[str]) -> tuple[str, ...]:

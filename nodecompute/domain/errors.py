@@ -56,6 +56,20 @@ class NotFound(ComputeError):
     msg_fmt = "The resource could not be found."
 
 
+class InstanceNotFound(NotFound):
+    msg_fmt = "Instance %(instance_id)s could not be found."
+
+
+class MarkerNotFound(BadRequest):
+    """A list's marker names nothing the caller could list (servers, flavors, images: Nova's and Glance's text)."""
+
+    msg_fmt = "marker [%(marker)s] not found"
+
+
+class MetadataItemNotFound(NotFound):
+    msg_fmt = "Metadata item was not found"
+
+
 class Conflict(ComputeError):
     code = 409
     msg_fmt = "There was a conflict when trying to complete your request."

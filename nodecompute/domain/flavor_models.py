@@ -60,9 +60,5 @@ class FlavorExtraSpecNotFound(NotFound):
     msg_fmt = "Flavor %(flavor_id)s has no extra specs with key %(key)s."
 
 
-class MarkerNotFound(BadRequest):
-    msg_fmt = "marker [%(marker)s] not found"
-
-
 class InvalidInput(BadRequest):
     msg_fmt = "Invalid input received: %(reason)s"

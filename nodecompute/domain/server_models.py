@@ -6,6 +6,14 @@ from datetime import datetime
 from typing import Any
 
 
+GIB = 1 << 30
+
+
+def root_disk_bytes(root_gb: int, image_virtual_size: int) -> int:
+    """The root disk's size: the flavor's, or the image's own when the flavor's disk is 0 (Nova)."""
+    return root_gb * GIB if root_gb else image_virtual_size
+
+
 @dataclass(frozen=True)
 class ServerFault:
     code: int
@@ -61,6 +69,7 @@ class Server:
     flavor_extra_specs: dict[str, str] = field(default_factory=dict)  # the flavor's, as they were at create
     user_data: bytes | None = None
     device_tags: tuple[DeviceTag, ...] = ()
+    guest_channels: tuple[str, ...] = ()  # virtio-serial port names (domain/guest_channels.py)
 
     @property
     def instance_name(self) -> str:
@@ -86,6 +95,37 @@ class InjectedFileSpec:
 
 
 @dataclass(frozen=True)
+class BlockDeviceRequest:
+    """One block device mapping of a create request, as given (block_device_mapping_v2, or the legacy
+    block_device_mapping with legacy=True); compute/block_devices.py decides what it means."""
+
+    source_type: str | None = None  # image | volume | snapshot | blank
+    destination_type: str | None = None  # local | volume
+    boot_index: int | None = None
+    uuid: str | None = None  # of the image, volume or snapshot (v2's uuid or image_id)
+    volume_id: str | None = None
+    snapshot_id: str | None = None
+    volume_size: int | None = None  # GiB
+    device_name: str | None = None
+    device_type: str | None = None
+    disk_bus: str | None = None
+    guest_format: str | None = None
+    delete_on_termination: bool = False
+    no_device: bool = False
+    legacy: bool = False
+
+
+@dataclass(frozen=True)
+class NetworkRequest:
+    """One entry of a create request's `networks` list; compute/requested_networks.py decides what it means."""
+
+    uuid: str | None = None
+    port: str | None = None
+    fixed_ip: str | None = None
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
 class CreateRequest:
     """A validated, decoded server create request (the API layer did the schema checks)."""
 
@@ -106,6 +146,9 @@ class CreateRequest:
     return_reservation_id: bool = False
     scheduler_hints: dict[str, Any] = field(default_factory=dict)
     admin_pass: str | None = None
+    block_devices: tuple[BlockDeviceRequest, ...] = ()
+    networks: str | tuple[NetworkRequest, ...] | None = None  # "auto", "none", a list, or not given
+    security_groups: tuple[str, ...] = ()  # names
     description: str | None = None
     tags: tuple[str, ...] = ()
     device_tags: tuple[DeviceTag, ...] = ()
@@ -135,3 +178,18 @@ class ServerFilters:
     tags_any: tuple[str, ...] = ()  # has at least one
     not_tags: tuple[str, ...] = ()  # lacks at least one
     not_tags_any: tuple[str, ...] = ()  # has none of them
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    """A server action that runs in the background: its name in domain/states.py ACTIONS (the API parsed the body
+    into it: "reboot" with type HARD is "reboot_hard")."""
+
+    action: str
+
+
+@dataclass(frozen=True)
+class ConsoleOutputRequest:
+    """os-getConsoleOutput: the last `length` lines, or all of them (None)."""
+
+    length: int | None = None

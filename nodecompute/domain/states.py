@@ -2,6 +2,8 @@
 states each action is allowed from."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # power_state (OS-EXT-STS:power_state)
 NOSTATE, RUNNING, PAUSED, SHUTDOWN, CRASHED, SUSPENDED = 0, 1, 3, 4, 6, 7
 
@@ -60,11 +62,56 @@ def vm_states_for_status(status: str) -> list[tuple[str, str | None]]:
     return pairs
 
 
-# action -> vm_states it is allowed from (task_state must be idle unless noted in service code).
+@dataclass(frozen=True)
+class ActionRule:
+    """One server action as data (compute/server_actions.py runs it; reconcile.py replays it after a stop).
+
+    It may start when the server's vm_state is in `allowed` and its task_state in `expected` (None: idle); while it
+    runs the task_state is `task` (then `started`, if set, once the guest itself is touched); when it is done the
+    server is `done` = (vm_state, power_state) with no task. `message_name` is the action's name in Nova's
+    "Cannot '<name>' instance ..." conflict. A server found at start-up with a task_state in `interrupted` had this
+    action cut short by a stop: the action named `replay` runs again from the beginning.
+    """
+
+    message_name: str
+    allowed: tuple[str, ...]
+    task: str
+    done: tuple[str, int]
+    expected: tuple[str | None, ...] = (None,)
+    started: str | None = None
+    interrupted: tuple[str, ...] = ()
+    replay: str | None = None
+
+
+# The server actions that run in the background (name -> rule). Adding one (pause: issue 17) is a row here, its
+# work in compute/server_actions.py WORK and the thin adapter calls that work makes.
+ACTIONS: dict[str, ActionRule] = {
+    "reboot": ActionRule(
+        "reboot", allowed=(ACTIVE,), task=REBOOTING, started=REBOOT_STARTED, done=(ACTIVE, RUNNING),
+        interrupted=SOFT_REBOOT_TASKS, replay="reboot_hard"),
+    "reboot_hard": ActionRule(
+        "reboot", allowed=(ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM, ERROR), task=REBOOTING_HARD,
+        expected=(None, *SOFT_REBOOT_TASKS, *HARD_REBOOT_TASKS[1:]), started=REBOOT_STARTED_HARD,
+        done=(ACTIVE, RUNNING), interrupted=HARD_REBOOT_TASKS, replay="reboot_hard"),
+    "start": ActionRule(
+        "start", allowed=(STOPPED,), task=POWERING_ON, done=(ACTIVE, RUNNING), interrupted=(POWERING_ON,),
+        replay="start"),
+    "stop": ActionRule(
+        "stop", allowed=(ACTIVE, ERROR), task=POWERING_OFF, done=(STOPPED, SHUTDOWN), interrupted=(POWERING_OFF,),
+        replay="stop"),
+}
+
+
+def interrupted_action(task_state: str | None) -> str | None:
+    """The action to replay for a server a stop left in `task_state` (None: no action was running)."""
+    for rule in ACTIONS.values():
+        if task_state in rule.interrupted:
+            return rule.replay
+    return None
+
+
+# action -> vm_states it is allowed from (task_state must be idle unless its rule says otherwise).
 ALLOWED: dict[str, tuple[str, ...]] = {
-    "reboot": (ACTIVE,),
-    "reboot_hard": (ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM, ERROR),
-    "start": (STOPPED,),
-    "stop": (ACTIVE, ERROR),
+    **{name: rule.allowed for name, rule in ACTIONS.items()},
     "update_metadata": (ACTIVE, PAUSED_VM, SUSPENDED_VM, STOPPED),
 }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import datetime
 from pathlib import Path
 
 from argon2 import PasswordHasher
@@ -14,7 +15,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from nodecompute import filemodes
 from nodecompute.domain.models import Project, User
 from nodecompute.config import Config
-from nodecompute.db import identity as idb
+from nodecompute.db import identity as identity_db
 from nodecompute.db.store import Database
 
 ROLES = ("admin", "member", "reader")
@@ -63,22 +64,23 @@ def admin_password(cfg: Config) -> str:
     return password
 
 
-def bootstrap(db: Database, cfg: Config) -> str:
+def bootstrap(db: Database, cfg: Config, now: datetime) -> str:
     """Make sure project `admin` and user `admin` (role admin) exist and the password matches; write clouds.yaml.
 
     Returns the admin password. Safe to run on every start; the caller holds the write transaction.
     """
     hasher = password_hasher(cfg)
     password = admin_password(cfg)
-    project = idb.find_project(db, ADMIN_PROJECT) or idb.create_project(db, ADMIN_PROJECT, "Bootstrap project")
-    found = idb.find_user(db, ADMIN_USER)
+    project = (identity_db.find_project(db, ADMIN_PROJECT)
+               or identity_db.create_project(db, ADMIN_PROJECT, "Bootstrap project", now=now))
+    found = identity_db.find_user(db, ADMIN_USER)
     if found is None:
-        idb.create_user(db, ADMIN_USER, hasher.hash(password), project.id, "admin")
+        identity_db.create_user(db, ADMIN_USER, hasher.hash(password), project.id, "admin", now=now)
     else:
         user, password_hash = found
         if not verify_password(hasher, password_hash, password):
-            idb.set_password_hash(db, user.id, hasher.hash(password))
-        idb.grant_role(db, user.id, project.id, "admin")
+            identity_db.set_password_hash(db, user.id, hasher.hash(password))
+        identity_db.grant_role(db, user.id, project.id, "admin")
     write_clouds_yaml(cfg, password)
     return password
 
@@ -109,20 +111,21 @@ def _yaml_quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def create_user(db: Database, cfg: Config, name: str, project_ref: str, role: str, password: str) -> User:
+def create_user(db: Database, cfg: Config, name: str, project_ref: str, role: str, password: str, *,
+                now: datetime) -> User:
     """A new user with `role` in the project; an existing name is an error (its password is never touched here)."""
     _check_role(role)
     project = _project(db, project_ref)
-    if idb.find_user(db, name) is not None:
+    if identity_db.find_user(db, name) is not None:
         raise ValueError(f"user {name!r} exists already: change its password with `nodecompute user set-password "
                          f"{name}`, give it a role with `nodecompute user grant {name}`")
-    return idb.create_user(db, name, password_hasher(cfg).hash(password), project.id, role)
+    return identity_db.create_user(db, name, password_hasher(cfg).hash(password), project.id, role, now=now)
 
 
 def grant_role(db: Database, user_ref: str, project_ref: str, role: str) -> tuple[User, Project]:
     _check_role(role)
     user, project = _user(db, user_ref), _project(db, project_ref)
-    idb.grant_role(db, user.id, project.id, role)
+    identity_db.grant_role(db, user.id, project.id, role)
     return user, project
 
 
@@ -130,8 +133,8 @@ def set_password(db: Database, cfg: Config, user_ref: str, password: str) -> Use
     user = _user(db, user_ref)
     if user.name == ADMIN_USER:
         raise ValueError("the bootstrap admin's password is [identity] admin_password (or <data_dir>/admin-password)")
-    idb.set_password_hash(db, user.id, password_hasher(cfg).hash(password))
-    idb.delete_user_tokens(db, user.id)  # Keystone revokes a user's tokens when its password changes
+    identity_db.set_password_hash(db, user.id, password_hasher(cfg).hash(password))
+    identity_db.delete_user_tokens(db, user.id)  # Keystone revokes a user's tokens when its password changes
     return user
 
 
@@ -140,7 +143,7 @@ def set_user_enabled(db: Database, user_ref: str, enabled: bool) -> User:
     user = _user(db, user_ref)
     if not enabled and user.name == ADMIN_USER:
         raise ValueError("the bootstrap admin user cannot be disabled")
-    idb.set_user_enabled(db, user.id, enabled)
+    identity_db.set_user_enabled(db, user.id, enabled)
     return user
 
 
@@ -148,13 +151,13 @@ def delete_user(db: Database, user_ref: str) -> User:
     user = _user(db, user_ref)
     if user.name == ADMIN_USER:
         raise ValueError("the bootstrap admin user cannot be deleted")
-    idb.delete_user(db, user.id)
+    identity_db.delete_user(db, user.id)
     return user
 
 
 def revoke_tokens(db: Database, user_ref: str) -> tuple[User, int]:
     user = _user(db, user_ref)
-    return user, idb.delete_user_tokens(db, user.id)
+    return user, identity_db.delete_user_tokens(db, user.id)
 
 
 def set_project_enabled(db: Database, project_ref: str, enabled: bool) -> Project:
@@ -162,7 +165,7 @@ def set_project_enabled(db: Database, project_ref: str, enabled: bool) -> Projec
     project = _project(db, project_ref)
     if not enabled and project.name == ADMIN_PROJECT:
         raise ValueError("the bootstrap admin project cannot be disabled")
-    idb.set_project_enabled(db, project.id, enabled)
+    identity_db.set_project_enabled(db, project.id, enabled)
     return project
 
 
@@ -172,11 +175,11 @@ def delete_project(db: Database, project_ref: str) -> Project:
     project = _project(db, project_ref)
     if project.name == ADMIN_PROJECT:
         raise ValueError("the bootstrap admin project cannot be deleted")
-    owned = {kind: count for kind, count in idb.project_resources(db, project.id).items() if count}
+    owned = {kind: count for kind, count in identity_db.project_resources(db, project.id).items() if count}
     if owned:
         listed = " and ".join(f"{count} {kind}" for kind, count in owned.items())
         raise ValueError(f"project {project.name!r} still owns {listed}: delete them first")
-    idb.delete_project(db, project.id)
+    identity_db.delete_project(db, project.id)
     return project
 
 
@@ -186,14 +189,14 @@ def _check_role(role: str) -> None:
 
 
 def _user(db: Database, ref: str) -> User:
-    found = idb.find_user(db, ref)
+    found = identity_db.find_user(db, ref)
     if found is None:
         raise ValueError(f"no user {ref!r}")
     return found[0]
 
 
 def _project(db: Database, ref: str) -> Project:
-    project = idb.find_project(db, ref)
+    project = identity_db.find_project(db, ref)
     if project is None:
         raise ValueError(f"no project {ref!r}")
     return project

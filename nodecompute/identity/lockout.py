@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from nodecompute.domain.errors import Unauthorized
 from nodecompute.domain.models import User
 from nodecompute.config import Config
-from nodecompute.db import identity as idb
+from nodecompute.db import identity as identity_db
 from nodecompute.db.store import Database
 from nodecompute.identity.accounts import ADMIN_USER
 
@@ -39,22 +39,22 @@ def is_locked(cfg: Config, count: int, last_failure: datetime | None, now: datet
 
 def check(db: Database, cfg: Config, user_id: str, now: datetime) -> None:
     """Raise AccountLocked while the user is locked out."""
-    count, last_failure = idb.failed_auth(db, user_id)
+    count, last_failure = identity_db.failed_auth(db, user_id)
     if is_locked(cfg, count, last_failure, now):
         raise AccountLocked(user_id=user_id)
 
 
 def record_failure(db: Database, cfg: Config, user_id: str, now: datetime) -> None:
-    count, last_failure = idb.failed_auth(db, user_id)
+    count, last_failure = identity_db.failed_auth(db, user_id)
     if count >= cfg.identity.lockout_failure_attempts and not is_locked(cfg, count, last_failure, now):
         count = 0  # the lockout has expired: start over
-    idb.set_failed_auth(db, user_id, count + 1, now)
+    identity_db.set_failed_auth(db, user_id, count + 1, now)
 
 
 def record_success(db: Database, cfg: Config, user_id: str, now: datetime) -> None:
     """The right password: refused all the same while locked (failures that raced it count), else clear the count."""
-    count, last_failure = idb.failed_auth(db, user_id)
+    count, last_failure = identity_db.failed_auth(db, user_id)
     if is_locked(cfg, count, last_failure, now):
         raise AccountLocked(user_id=user_id)
     if count:
-        idb.set_failed_auth(db, user_id, 0, None)
+        identity_db.set_failed_auth(db, user_id, 0, None)

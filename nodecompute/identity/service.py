@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from nodecompute.caching import VersionedCache
 from nodecompute.domain.errors import BadRequest, Forbidden, NotFound, Unauthorized
-from nodecompute.domain.models import AuthContext, Project, utcnow
+from nodecompute.domain.models import AuthContext, Clock, Project
 from nodecompute.config import Config
-from nodecompute.db import identity as idb
+from nodecompute.db import identity as identity_db
 from nodecompute.db.store import Store
 from nodecompute.identity import accounts, lockout
 
@@ -31,9 +31,10 @@ class ForbiddenAction(Forbidden):
 
 
 class IdentityService:
-    def __init__(self, store: Store, cfg: Config) -> None:
+    def __init__(self, store: Store, cfg: Config, clock: Clock) -> None:
         self.store = store
         self.cfg = cfg
+        self.clock = clock
         self._hasher = accounts.password_hasher(cfg)
         # The KDF is CPU-bound and memory-hard: keep it off the loop, bounded to the host's cores.
         self._kdf = ThreadPoolExecutor(max_workers=2, thread_name_prefix="nc-kdf")
@@ -48,15 +49,16 @@ class IdentityService:
             return None
         digest = accounts.token_digest(token)
         ctx = self._validated.get(self.store.data_version(), digest)
-        if ctx is not None and ctx.expires_at > utcnow():
+        now = self.clock()
+        if ctx is not None and ctx.expires_at > now:
             return ctx
-        ctx = self.store.read(idb.token_context, digest)
+        ctx = self.store.read(identity_db.token_context, digest, now)
         if ctx is not None:
             self._validated.put(digest, ctx)
         return ctx
 
     async def authenticate_password(self, user_ref: str, password: str, project_ref: str | None) -> tuple[str, AuthContext]:
-        found = self.store.read(idb.find_user, user_ref)
+        found = self.store.read(identity_db.find_user, user_ref)
         loop = asyncio.get_running_loop()
         if found is None:
             # Spend the same time as a real check so user names cannot be probed by timing.
@@ -65,16 +67,16 @@ class IdentityService:
         user, password_hash = found
         guarded = lockout.applies(self.cfg, user)
         if guarded:
-            self.store.read(lockout.check, self.cfg, user.id, utcnow())
+            self.store.read(lockout.check, self.cfg, user.id, self.clock())
         ok = await loop.run_in_executor(self._kdf, accounts.verify_password, self._hasher, password_hash, password)
         if not ok:
             if guarded:
-                await self.store.write(lockout.record_failure, self.cfg, user.id, utcnow())
+                await self.store.write(lockout.record_failure, self.cfg, user.id, self.clock())
             raise AuthFailed()
         if not user.enabled:
             raise AuthFailed()
         if guarded:
-            await self.store.write(lockout.record_success, self.cfg, user.id, utcnow())
+            await self.store.write(lockout.record_success, self.cfg, user.id, self.clock())
         return await self._issue(user.id, user.name, project_ref or user.default_project_id, ("password",))
 
     async def authenticate_token(self, token: str, project_ref: str | None) -> tuple[str, AuthContext]:
@@ -89,27 +91,27 @@ class IdentityService:
                      expires_at=None) -> tuple[str, AuthContext]:
         if project_ref is None:
             raise BadRequest("Expecting to find a project scope in the request.")
-        project = self.store.read(idb.find_project, project_ref)
+        project = self.store.read(identity_db.find_project, project_ref)
         if project is None or not project.enabled:
             raise AuthFailed()
-        roles = self.store.read(idb.roles_for, user_id, project.id)
+        roles = self.store.read(identity_db.roles_for, user_id, project.id)
         if not roles:
             raise AuthFailed()
-        now = utcnow()
+        now = self.clock()
         ctx = AuthContext(
             user_id=user_id, user_name=user_name, project_id=project.id, project_name=project.name, roles=roles,
             issued_at=now, expires_at=expires_at or now + timedelta(seconds=self.cfg.identity.token_ttl),
             audit_id=secrets.token_urlsafe(16)[:22], methods=methods,
         )
         token = accounts.new_token()
-        await self.store.write(idb.insert_token, accounts.token_digest(token), ctx)
+        await self.store.write(identity_db.insert_token, accounts.token_digest(token), ctx)
         return token, ctx
 
     def projects(self) -> list[Project]:
-        return self.store.read(idb.list_projects)
+        return self.store.read(identity_db.list_projects)
 
     def project(self, ref: str) -> Project | None:
-        return self.store.read(idb.find_project, ref)
+        return self.store.read(identity_db.find_project, ref)
 
     async def revoke(self, caller: AuthContext, token: str) -> None:
         """Keystone's identity:revoke_token rule: an admin, or the token's own user."""
@@ -118,5 +120,5 @@ class IdentityService:
             raise NotFound("Could not find token.")
         if not caller.is_admin and caller.user_id != subject.user_id:
             raise ForbiddenAction(action="identity:revoke_token")
-        await self.store.write(idb.delete_token, accounts.token_digest(token))  # the commit empties the cache
+        await self.store.write(identity_db.delete_token, accounts.token_digest(token))  # the commit empties the cache
 

@@ -2,6 +2,12 @@
 
 `InvalidImage` and its subclasses carry a message that is safe to show to an API user ("Image format 'vmdk' is not
 supported"); `DiskError` is a tool failure whose stderr is kept for the logs and is not meant for the user.
+
+Every failure of nodecompute.storage leaves it as one of these (the config drive's ConfigDriveError, the object
+paths' BadObjectPath/ForeignProject/ObjectUnavailable and the exports' ExportTargetExists included); compute
+translates them where it calls storage: compute/images.py (InvalidImage -> 400, ImageTooLarge -> 413), the build
+in compute/servers.py (the server's ERROR fault "Build of instance <id> failed: <message>", the traceback in its
+details), compute/image_job*.py (the job's error code) and cli_images.py (the command's error line).
 """
 from __future__ import annotations
 

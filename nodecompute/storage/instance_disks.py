@@ -21,6 +21,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
+from nodecompute.domain.server_models import root_disk_bytes
 from nodecompute.filemodes import FILE_MODE, create_file, make_dir
 from nodecompute.storage import qemu_img
 from nodecompute.storage.errors import FlavorDiskTooSmall, InvalidImage, StorageError
@@ -116,20 +117,12 @@ def _remove_if_stale(entry: Path) -> None:
             entry.unlink()
 
 
-def root_disk_bytes(root_gb: int, image_virtual_size: int) -> int:
-    """root_gb 0 means the image's own size; a root disk smaller than the image is refused (Nova's rule)."""
-    if root_gb == 0:
-        return image_virtual_size
-    wanted = root_gb * GiB
-    if wanted < image_virtual_size:
-        raise FlavorDiskTooSmall(flavor_size=wanted, image_size=image_virtual_size)
-    return wanted
-
-
 async def create_instance_disks(inst_dir: Path, *, base: Path, base_format: str, root_gb: int,
                                 image_virtual_size: int, ephemeral_gb: int, swap_mb: int) -> InstanceDisks:
     """Make disk (+ disk.local, disk.swap); on any failure remove what this call created and re-raise."""
     root_bytes = root_disk_bytes(root_gb, image_virtual_size)
+    if root_bytes < image_virtual_size:  # compute's placement refuses it first; never shrink an image here
+        raise FlavorDiskTooSmall(flavor_size=root_bytes, image_size=image_virtual_size)
     inst_dir = Path(inst_dir).absolute()
     planned = {ROOT: inst_dir / ROOT}
     if ephemeral_gb > 0:

@@ -1,8 +1,10 @@
 """Policy: one server's flavor, disk files and settings -> a DomainSpec (Nova's designer/_get_guest_config).
 
-- Local disks on virtio in the order root, ephemeral, swap (vda, vdb, vdc: each takes the next free name);
-  root qcow2 (overlay), ephemeral and swap raw, as nodecompute/storage/instance_disks.py makes them.
-- The config drive is a raw, read-only cdrom on IDE (machine 'pc'), first free IDE name: hda (Nova).
+- The disks are a list of GuestDisk in boot order; each gets its device name from disk_devices.next_device_name,
+  the policy hot-plug uses too: the name it asked for when free, else the next free one on its bus (vda, vdb ...
+  on virtio, hda ... on IDE). `image_backed_disks` is Nova's layout for a server booted from an image: root,
+  ephemeral, swap on virtio (root qcow2 overlay, ephemeral and swap raw, as storage/instance_disks.py makes them),
+  then the config drive as a raw, read-only cdrom on IDE (machine 'pc'): hda.
 - The server's name only in our metadata element (Nova: nova:instance/nova:name), never in <title>.
 - SMBIOS as Nova writes it, so cloud-init and friends recognise an OpenStack guest.
 - ACPI/APIC, UTC clock with Nova's x86 timers, a virtio balloon with 10 s stats.
@@ -10,10 +12,15 @@
   that never boots leaves "No bootable device." in its console output.
 - VNC on the given UNIX socket (never a TCP port: see displays.py), a VGA video device and a USB tablet; nothing
   of that when vnc_socket is None.
+- virtio-serial channels as given (domain/guest_channels.py chooses them; libvirt adds the controller).
 """
 from __future__ import annotations
 
-from nodecompute.virt.domain_xml import DiskSpec, DomainSpec, TimerSpec
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nodecompute.virt.disk_devices import next_device_name
+from nodecompute.virt.domain_xml import ChannelSpec, DiskSpec, DomainSpec, TimerSpec
 
 SMBIOS_MANUFACTURER = "OpenStack Foundation"
 SMBIOS_PRODUCT = "OpenStack Nova"
@@ -28,18 +35,49 @@ LOCAL_DISK_BUS = "virtio"
 CONFIG_DRIVE_BUS = "ide"
 
 
-def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vcpus: int, root: str,
-                  ephemeral: str | None, swap: str | None, config_drive: str | None, console_log: str,
-                  vnc_socket: str | None, server_id: str, project_id: str, root_format: str = "qcow2",
-                  ephemeral_format: str = "raw", swap_format: str = "raw") -> DomainSpec:
-    """Formats are always explicit: a raw disk declared qcow2 fails, a qcow2 declared raw is a host-file leak."""
+@dataclass(frozen=True)
+class GuestDisk:
+    """One disk of the domain before it has a device name. The format is always explicit: a raw disk declared qcow2
+    fails, a qcow2 declared raw is a host-file leak."""
+
+    path: str
+    format: str
+    bus: str = LOCAL_DISK_BUS
+    device: str = "disk"  # disk | cdrom
+    readonly: bool = False
+    serial: str | None = None
+    requested: str | None = None  # a device name asked for (/dev/vdb); None: the next free one
+
+
+def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | None = None,
+                       config_drive: str | None = None, root_format: str = "qcow2") -> list[GuestDisk]:
+    disks = [GuestDisk(root, root_format)]
+    disks += [GuestDisk(path, "raw") for path in (ephemeral, swap) if path is not None]
+    if config_drive is not None:
+        disks.append(GuestDisk(config_drive, "raw", bus=CONFIG_DRIVE_BUS, device="cdrom", readonly=True))
+    return disks
+
+
+def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
+    """Device names in list order: the requested name where free, else the next free one of the disk's bus."""
+    named: list[DiskSpec] = []
+    for disk in disks:
+        target = next_device_name([d.target for d in named], bus=disk.bus, requested=disk.requested)
+        named.append(DiskSpec(path=disk.path, target=target, bus=disk.bus, device=disk.device, format=disk.format,
+                              serial=disk.serial, readonly=disk.readonly))
+    return tuple(named)
+
+
+def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vcpus: int,
+                  disks: Sequence[GuestDisk], console_log: str, vnc_socket: str | None, server_id: str,
+                  project_id: str, channels: Sequence[ChannelSpec] = ()) -> DomainSpec:
     return DomainSpec(
         name=name,
         uuid=uuid,
         display_name=display_name,
         memory_mb=memory_mb,
         vcpus=vcpus,
-        disks=_disks(((root, root_format), (ephemeral, ephemeral_format), (swap, swap_format)), config_drive),
+        disks=name_disks(disks),
         console_log=console_log,
         vnc_socket=vnc_socket,
         tags={"server_id": server_id, "project_id": project_id},
@@ -51,6 +89,7 @@ def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vc
         video_model="vga",
         usb_tablet=vnc_socket is not None,
         memballoon_period=MEM_STATS_PERIOD_SECONDS,
+        channels=tuple(channels),
     )
 
 
@@ -62,19 +101,3 @@ def nova_smbios(uuid: str) -> dict[str, str]:
         "uuid": uuid,
         "family": SMBIOS_FAMILY,
     }
-
-
-def _disks(local_disks: tuple[tuple[str | None, str], ...], config_drive: str | None) -> tuple[DiskSpec, ...]:
-    present = [(path, fmt) for path, fmt in local_disks if path is not None]
-    disks = [DiskSpec(path=path, target=_device_name("vd", index), bus=LOCAL_DISK_BUS, format=fmt)
-             for index, (path, fmt) in enumerate(present)]
-    if config_drive is not None:
-        disks.append(DiskSpec(path=config_drive, target=_device_name("hd", 0), bus=CONFIG_DRIVE_BUS,
-                              device="cdrom", format="raw", readonly=True))
-    return tuple(disks)
-
-
-def _device_name(prefix: str, index: int) -> str:
-    if not 0 <= index < 26:
-        raise ValueError(f"disk index {index} out of range")
-    return prefix + chr(ord("a") + index)

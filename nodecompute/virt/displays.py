@@ -1,6 +1,7 @@
 """Where guests' VNC displays listen: UNIX sockets that only the daemon's user can open, never a TCP port.
 
-Each server's display is `<dir>/<server uuid>.sock`; QEMU creates it (and replaces a stale one) at every start,
+Each server's display is `<dir>/<server uuid>.sock` (and its test command channel, when it has one,
+`<dir>/<server uuid>.chan`: QEMU makes it the same way); QEMU creates it (and replaces a stale one) at every start,
 the daemon makes it 0600 right after, and the directory is 0700, so nobody else can reach it even before that.
 The directory is `<data_dir>/vnc` when its socket paths fit the 107 bytes a UNIX socket path may have (sun_path
 is 108 bytes with the terminating NUL). A deeper data directory puts them under a short runtime directory named by
@@ -23,6 +24,7 @@ from nodecompute.virt.errors import HypervisorError
 
 MAX_SOCKET_PATH = 107  # bytes, without sun_path's terminating NUL
 SOCKET_SUFFIX = ".sock"
+CHANNEL_SUFFIX = ".chan"  # no longer than SOCKET_SUFFIX: what fits for the display fits for the channel
 UUID_LENGTH = 36
 DIR_NAME = "vnc"
 SOCKET_MODE = 0o600
@@ -30,6 +32,11 @@ SOCKET_MODE = 0o600
 
 def socket_path(directory: Path, server_uuid: str) -> Path:
     return directory / f"{server_uuid}{SOCKET_SUFFIX}"
+
+
+def channel_path(directory: Path, server_uuid: str) -> Path:
+    """The UNIX socket of the server's test command channel (domain/guest_channels.py TEST_CHANNEL)."""
+    return directory / f"{server_uuid}{CHANNEL_SUFFIX}"
 
 
 def fits(directory: Path) -> bool:

@@ -38,6 +38,15 @@ class DiskSpec:
 
 
 @dataclass(frozen=True)
+class ChannelSpec:
+    """A virtio-serial port the guest sees by `name`, on a UNIX socket QEMU listens on: at `path`, or where
+    libvirt chooses when None (libvirt then connects to it itself, as for the guest agent)."""
+
+    name: str
+    path: str | None = None
+
+
+@dataclass(frozen=True)
 class TimerSpec:
     name: str  # pit, rtc, hpet ...
     tickpolicy: str | None = None
@@ -64,6 +73,7 @@ class DomainSpec:
     usb_tablet: bool = False  # absolute pointer for VNC clients
     memballoon_period: int | None = None  # stats period in seconds; None: no balloon device
     boot_dev: str = "hd"
+    channels: tuple[ChannelSpec, ...] = ()
 
 
 def render(spec: DomainSpec, host: HostInfo) -> str:
@@ -95,6 +105,17 @@ def parse_tags(domain_xml: str) -> dict[str, str] | None:
     if instance is None:
         return None
     return {tag.get("key", ""): tag.text or "" for tag in instance.findall(f"{{{NAMESPACE}}}tag")}
+
+
+def channels(domain_xml: str) -> dict[str, tuple[str | None, str | None]]:
+    """name -> (socket path, state) of a domain's virtio channels; libvirt fills in the path it chose and, in the
+    live XML, the state ("connected" once the guest opened its port)."""
+    found = {}
+    for element in ET.fromstring(domain_xml).findall("devices/channel"):
+        target, source = element.find("target"), element.find("source")
+        if target is not None and target.get("type") == "virtio":
+            found[target.get("name", "")] = (source.get("path") if source is not None else None, target.get("state"))
+    return found
 
 
 def vnc_socket(domain_xml: str) -> str | None:
@@ -184,12 +205,21 @@ def _devices(spec: DomainSpec, host: HostInfo) -> ET.Element:
         ET.SubElement(graphics, "listen", {"type": "socket", "socket": spec.vnc_socket})
         video = ET.SubElement(devices, "video")
         ET.SubElement(video, "model", {"type": spec.video_model})
+    for channel in spec.channels:
+        devices.append(_channel(channel))
     if spec.memballoon_period is None:
         ET.SubElement(devices, "memballoon", {"model": "none"})
     else:
         balloon = ET.SubElement(devices, "memballoon", {"model": "virtio"})
         ET.SubElement(balloon, "stats", {"period": str(spec.memballoon_period)})
     return devices
+
+
+def _channel(channel: ChannelSpec) -> ET.Element:
+    element = ET.Element("channel", {"type": "unix"})
+    ET.SubElement(element, "source", {"mode": "bind", **({"path": channel.path} if channel.path else {})})
+    ET.SubElement(element, "target", {"type": "virtio", "name": channel.name})
+    return element
 
 
 def _disk(disk: DiskSpec) -> ET.Element:

@@ -11,10 +11,10 @@ from nodecompute import app as app_module
 from nodecompute.api.dialect import Dialect
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.versions import MICROVERSIONS
-from nodecompute.app import create_app
-from nodecompute.api.keys import store_key
+from nodecompute.app import create_app, store_key
+from nodecompute.domain.models import utcnow
 from nodecompute.config import Config
-from nodecompute.db import identity as idb
+from nodecompute.db import identity as identity_db
 from nodecompute.identity import accounts
 from tests.api.helpers import Api
 from tests.api.network_fakes import RecordingHostNet
@@ -74,9 +74,9 @@ def make_user(api: Api, cfg: Config):
         user = name or f"user{next(_names)}"
 
         def create(db):
-            if idb.find_project(db, project) is None:
-                idb.create_project(db, project)
-            return accounts.create_user(db, cfg, user, project, role, "pw-" + user)
+            if identity_db.find_project(db, project) is None:
+                identity_db.create_project(db, project, now=utcnow())
+            return accounts.create_user(db, cfg, user, project, role, "pw-" + user, now=utcnow())
 
         await store.write(create)
         return await api.token(user, "pw-" + user, project)

@@ -76,6 +76,21 @@ class Api:
         return self.request("DELETE", path, token, **kw)
 
 
+async def upload_raw_image(app, token: str, size: int = 1 << 20) -> str:
+    """An active raw image of `size` zero bytes, owned by the token's project, uploaded through the image service."""
+    from nodecompute.api.keys import identity_key, images_key
+
+    ctx = app[identity_key].validate(token)
+    images = app[images_key]
+    image = await images.create(ctx, {"name": "tiny", "disk_format": "raw", "container_format": "bare"}, {}, [])
+
+    async def chunks():
+        yield b"\0" * size
+
+    await images.upload(ctx, image.id, chunks())
+    return image.id
+
+
 async def assert_neutron_fault(resp, code: int, type_: str, message: str | None = None) -> dict:
     """The response is Neutron's fault: status `code`, `{"NeutronError": {"type", "message", "detail": ""}}`.
     `message`, when given, must be the whole message."""

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from nodecompute.api.keys import servers_key, store_key
+from nodecompute.api.keys import servers_key
+from nodecompute.app import store_key
 from nodecompute.db import identity as idb
 from nodecompute.db import servers as sdb
 from nodecompute.domain import states

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from nodecompute.compute.server_passwords import AlreadySet
-from nodecompute.storage.configdrive import DeviceMetadata, DriveMetadata, InjectedFile
+from nodecompute.compute.metadata_documents import DeviceMetadata, DriveMetadata, InjectedFile
 
 UUID_A = "0d2b4f3c-5e6a-4b7c-8d9e-0f1a2b3c4d5e"
 UUID_B = "b0b0b0b0-1111-4222-8333-444455556666"

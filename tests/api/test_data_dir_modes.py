@@ -11,7 +11,7 @@ import pytest
 from nodecompute import filemodes
 from nodecompute.api.keys import servers_key
 from nodecompute.app import create_app
-from nodecompute.db import servers as sdb
+from nodecompute.db import servers as servers_db
 from nodecompute.virt.console import trim_console_log
 from tests.api.helpers import Api
 from tests.api.test_images import Glance, make_disk
@@ -70,7 +70,7 @@ async def test_state_is_private_after_start_import_and_create(umask_022, aiohttp
         # test:///default is shared by the whole process and names domains by serial: leave no domain behind.
         service = client.server.app[servers_key]
         await service.wait_idle()
-        for server in service.store.read(sdb.list_all_live):
+        for server in service.store.read(servers_db.list_all_live):
             await service.guests.destroy(server.uuid, server.instance_name)
 
 

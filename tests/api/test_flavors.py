@@ -6,16 +6,18 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from nodecompute.api.keys import flavors_key, store_key
+from nodecompute.api.keys import flavors_key
+from nodecompute.app import store_key
 from nodecompute.domain.flavor_models import FlavorNotFound
-from nodecompute.db import identity as idb
+from nodecompute.db import identity as identity_db
+from nodecompute.domain.models import utcnow
 from tests.api.helpers import assert_fault
 
 DEFAULT_IDS = ["1", "2", "3", "4", "42", "5"]  # Nova sorts flavorid as a string
 
 
 def _project_id(api, name: str) -> str:
-    return api.client.server.app[store_key].read(idb.find_project, name).id
+    return api.client.server.app[store_key].read(identity_db.find_project, name).id
 
 
 def _flavor_body(name="custom", ram=256, vcpus=1, disk=2, **extra):
@@ -379,7 +381,7 @@ async def test_lists_are_never_stale_whoever_writes(api, admin_token, cfg):
     """The rendered lists are cached until SQLite's data_version moves: writes through the API and writes by
     another process (here a second connection, as a `nodecompute` command would make) show at once."""
     from nodecompute.domain.models import Flavor
-    from nodecompute.db import flavors as fdb
+    from nodecompute.db import flavors as flavors_db
     from nodecompute.db.store import connect, run_write
 
     before = await _ids(api, admin_token)
@@ -388,8 +390,8 @@ async def test_lists_are_never_stale_whoever_writes(api, admin_token, cfg):
     assert set(await _ids(api, admin_token)) == set(before) | {"via-api"}
     other = connect(cfg.db_path)
     try:
-        run_write(other, fdb.insert_flavor, Flavor(flavorid="via-cli", name="via-cli", memory_mb=64, vcpus=1,
-                                                   root_gb=1))
+        run_write(other, flavors_db.insert_flavor, Flavor(flavorid="via-cli", name="via-cli", memory_mb=64, vcpus=1,
+                                                   root_gb=1), utcnow())
     finally:
         other.close()
     assert "via-cli" in await _ids(api, admin_token)

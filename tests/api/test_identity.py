@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from nodecompute.api.keys import store_key
+from nodecompute.app import store_key
 from nodecompute.identity.accounts import token_digest
 from tests.api.helpers import assert_fault, assert_keystone_error
 

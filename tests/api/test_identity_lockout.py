@@ -6,8 +6,7 @@ import dataclasses
 import pytest
 
 from nodecompute.__main__ import main
-from nodecompute.api.keys import store_key
-from nodecompute.app import create_app
+from nodecompute.app import create_app, store_key
 from tests.api.helpers import Api, assert_keystone_error
 
 

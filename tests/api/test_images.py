@@ -12,8 +12,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from nodecompute.api import glance
-from nodecompute.api.keys import images_key, quotas_key, store_key
-from nodecompute.db import identity as idb
+from nodecompute.api.keys import images_key, quotas_key
+from nodecompute.app import store_key
+from nodecompute.db import identity as identity_db
 from tests.api.helpers import Api, assert_fault
 
 PATCH = {"Content-Type": glance.PATCH_TYPE}
@@ -69,7 +70,7 @@ def qcow2(tmp_path) -> bytes:
 
 
 def project_id(api: Api, name: str) -> str:
-    return api.client.server.app[store_key].read(idb.find_project, name).id
+    return api.client.server.app[store_key].read(identity_db.find_project, name).id
 
 
 def stored_files(api: Api) -> list[Path]:

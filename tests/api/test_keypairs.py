@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import re
 
-from nodecompute.api.keys import identity_key, keypairs_key, store_key
+from nodecompute.api.keys import identity_key, keypairs_key
+from nodecompute.app import store_key
 from nodecompute.domain.errors import NotFound
 from tests.api.helpers import assert_fault
 from tests.unit.test_keypair_keys import NOVA_IMPORT_FINGERPRINT, NOVA_IMPORT_KEY

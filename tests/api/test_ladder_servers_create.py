@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from nodecompute.api.keys import identity_key, images_key, store_key
+from nodecompute.api.keys import identity_key, images_key
+from nodecompute.app import store_key
 from nodecompute.db import servers as sdb
 from nodecompute.domain.server_models import DeviceTag
 from tests import oracle

@@ -6,7 +6,8 @@ import uuid
 
 import pytest
 
-from nodecompute.api.keys import identity_key, keypairs_key, quotas_key, store_key
+from nodecompute.api.keys import identity_key, keypairs_key, quotas_key
+from nodecompute.app import store_key
 from nodecompute.domain.errors import QuotaExceeded
 from tests.api.helpers import assert_fault
 

@@ -15,7 +15,7 @@ import pytest
 
 from nodecompute.api.metadata_service import create_metadata_app
 from nodecompute.hostnet.listener import netns_cookie
-from nodecompute.storage.configdrive import EC2_VERSIONS, OPENSTACK_VERSIONS, build_tree
+from nodecompute.compute.metadata_documents import EC2_VERSIONS, OPENSTACK_VERSIONS, build_tree
 from tests.api.metadata_fakes import (
     B_MARKERS, IP_A, IP_B, IP_C, KEY_A, NETWORK_DATA_A, NS_A, NS_B, UUID_A, FakeLookup, FakePasswords, FixedOrigin,
     instance_a, instance_b, instance_c)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodecompute.api.keys import store_key
+from nodecompute.app import store_key
 from nodecompute.db import networks as networks_db
 from tests.api.helpers import Net, assert_keystone_error, assert_neutron_fault
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 
 from nodecompute.app import create_app
 from nodecompute.config import ConfigError
@@ -62,9 +63,13 @@ async def test_networking_off_when_the_host_cannot(aiohttp_client, cfg):
 async def test_enabled_true_refuses_to_start_without_it(aiohttp_client, cfg):
     strict = dataclasses.replace(cfg, network=dataclasses.replace(cfg.network, enabled="true"))
     fake = RecordingHostNet(check_error="dnsmasq is not installed (Debian package dnsmasq-base)")
-    with pytest.raises(ConfigError, match="enabled = true, but networking cannot run on this host: dnsmasq is not "
-                                          "installed"):
-        await aiohttp_client(create_app(strict, with_servers=False, hostnet_factory=lambda c: fake))
+    client = TestClient(TestServer(create_app(strict, with_servers=False, hostnet_factory=lambda c: fake)))
+    try:
+        with pytest.raises(ConfigError, match="enabled = true, but networking cannot run on this host: dnsmasq is "
+                                              "not installed"):
+            await client.start_server()
+    finally:
+        await client.close()  # aiohttp_client would leave its session open when the app does not start
 
 
 async def test_enabled_false_never_touches_the_host(aiohttp_client, cfg):

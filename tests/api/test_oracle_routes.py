@@ -26,18 +26,19 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from nodecompute import app as app_module
-from nodecompute.api import microversion_ladder
+from nodecompute.api import microversion_steps
 from nodecompute.api.catalog import served_by
 from nodecompute.api.dialect import Versioned
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.keys import servers_key, store_key
+from nodecompute.api.keys import servers_key
 from nodecompute.api.microversions import version_text
 from nodecompute.api.nova_catalog import CATALOG, Operation
 from nodecompute.api.nova_operations import path_shape, version_key
-from nodecompute.app import create_app
+from nodecompute.app import create_app, store_key
 from nodecompute.config import ComputeConfig, Config, IdentityConfig, ServerConfig
-from nodecompute.db import identity as idb
-from nodecompute.db import servers as sdb
+from nodecompute.db import identity as identity_db
+from nodecompute.db import servers as servers_db
+from nodecompute.domain.models import utcnow
 from nodecompute.identity import accounts
 from tests import oracle
 from tests.api.conftest import LADDER_TOP, ladder_dialect
@@ -89,7 +90,7 @@ def _nova_points(op: Operation) -> set[Version]:
         if entry["max"]:
             points.add(_next(version_key(entry["max"])))
     touch = (op.method, op.path) + ((op.action,) if op.action else ())
-    points |= {version_key(step.version) for step in microversion_ladder.ladder()
+    points |= {version_key(step.version) for step in microversion_steps.ladder()
                if any(path_shape(t[1]) == path_shape(touch[1]) and t[0] == touch[0] and t[2:] == touch[2:]
                       for t in step.touches)}
     return points
@@ -138,9 +139,9 @@ async def world():
 
     async def project_token(project: str) -> str:
         def create(db):
-            if idb.find_project(db, project) is None:
-                idb.create_project(db, project)
-            return accounts.create_user(db, cfg, f"{project}-user", project, "member", "pw")
+            if identity_db.find_project(db, project) is None:
+                identity_db.create_project(db, project, now=utcnow())
+            return accounts.create_user(db, cfg, f"{project}-user", project, "member", "pw", now=utcnow())
 
         await client.server.app[store_key].write(create)
         return await api.token(f"{project}-user", "pw", project)
@@ -152,7 +153,7 @@ async def world():
     finally:
         service = client.server.app[servers_key]
         await service.wait_idle()
-        for server in service.store.read(sdb.list_all_live):  # the test driver is shared by the whole process
+        for server in service.store.read(servers_db.list_all_live):  # the test driver is shared by the whole process
             await service.guests.destroy(server.uuid, server.instance_name)
         await client.close()
         shutil.rmtree(data_dir, ignore_errors=True)

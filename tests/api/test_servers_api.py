@@ -1,12 +1,12 @@
 """The server API through HTTP (#201-#203, #205-#207, #302, #309, #310, #401-#406, #501-#502, #1603) without a
-running guest: validation, views, filters, paging, sorting, roles, tenancy and action dispatch.
+running guest: validation, views, filters, paging, sorting, roles, tenancy and action dispatch (the pure parsing is
+tests/unit/test_server_requests.py's, the views tests/unit/test_server_views.py's).
 
 The app is the real one on the libvirt test driver (`test:///default`); list/filter tests insert server rows
 straight through nodecompute.db.servers.
 """
 from __future__ import annotations
 
-import base64
 import hashlib
 import uuid
 from datetime import datetime, timedelta
@@ -14,17 +14,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from nodecompute.api import servers
-from nodecompute.api.keys import config_key, identity_key, images_key, servers_key, store_key
-from nodecompute.app import create_app
+from nodecompute.api.keys import config_key, identity_key, images_key, servers_key
+from nodecompute.app import create_app, store_key
 from nodecompute.domain import states
-from nodecompute.domain.models import AuthContext, isotime, utcnow
-from nodecompute.db import identity as idb
-from nodecompute.db import servers as sdb
+from nodecompute.domain.models import isotime, utcnow
+from nodecompute.db import identity as identity_db
+from nodecompute.db import servers as servers_db
 from tests.api.helpers import Api, assert_fault
 
 IMAGE_ID = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
-B64 = base64.b64encode
 
 
 @pytest.fixture
@@ -34,7 +32,7 @@ async def servers_api(aiohttp_client, cfg) -> Api:
     service = client.server.app[servers_key]
     await service.wait_idle()
     # test:///default is shared by the whole process and names domains by serial: leave no domain behind.
-    for server in service.store.read(sdb.list_all_live):
+    for server in service.store.read(servers_db.list_all_live):
         await service.guests.destroy(server.uuid, server.instance_name)
 
 
@@ -49,7 +47,7 @@ def _store(api: Api):
 
 
 def _project_id(api: Api, name: str) -> str:
-    return _store(api).read(idb.find_project, name).id
+    return _store(api).read(identity_db.find_project, name).id
 
 
 def _row(project_id: str, **over) -> dict:
@@ -68,7 +66,7 @@ def _row(project_id: str, **over) -> dict:
 
 
 async def _insert(api: Api, project_id: str, metadata: dict | None = None, **over):
-    return (await _store(api).write(sdb.insert_servers, [_row(project_id, **over)], metadata or {}, []))[0]
+    return (await _store(api).write(servers_db.insert_servers, [_row(project_id, **over)], metadata or {}, []))[0]
 
 
 async def _insert_many(api: Api, project_id: str, count: int, **over) -> list:
@@ -89,66 +87,6 @@ async def _server_ids(api: Api, token: str, query: str = "", detail: bool = Fals
 def _create_body(**server) -> dict:
     body = {"name": "vm", "imageRef": IMAGE_ID, "flavorRef": "42", **server}
     return {"server": {k: v for k, v in body.items() if v is not None}}
-
-
-# ----- pure parsing ---------------------------------------------------------------------------------------------
-
-def test_decode_create_defaults_and_conversions():
-    req = servers.decode_create({
-        "server": {"name": "vm", "imageRef": f"http://h/compute/images/{IMAGE_ID}", "flavorRef": 42,
-                   "min_count": "2", "config_drive": "True", "return_reservation_id": "yes",
-                   "user_data": B64(b"#!/bin/sh\n").decode(),
-                   "personality": [{"path": "/etc/motd", "contents": B64(b"hi").decode()}],
-                   "networks": "auto", "security_groups": [{"name": "default"}]},
-        "os:scheduler_hints": {"group": "g"},
-    }, "p1")
-    assert (req.flavor_ref, req.min_count, req.max_count) == ("42", 2, 2)
-    assert req.config_drive and req.return_reservation_id
-    assert req.user_data == b"#!/bin/sh\n"
-    assert [(f.path, f.contents) for f in req.personality] == [("/etc/motd", b"hi")]
-    assert req.scheduler_hints == {"group": "g"}
-    assert req.image_ref.endswith(IMAGE_ID) and req.access_ipv4 == "" and req.disk_config is None
-
-
-def test_decode_create_accepts_wrapped_base64_and_helion_hints_key():
-    wrapped = base64.encodebytes(b"x" * 100).decode()  # MIME: lines of 76 characters
-    req = servers.decode_create({"server": {"name": "vm", "imageRef": IMAGE_ID, "flavorRef": "1",
-                                            "user_data": wrapped, "networks": []},
-                                 "OS-SCH-HNT:scheduler_hints": {"same_host": "x"}}, "p1")
-    assert req.user_data == b"x" * 100 and req.scheduler_hints == {"same_host": "x"}
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("2024-05-06T07:08:09", datetime(2024, 5, 6, 7, 8, 9)),
-    ("2024-05-06T07:08:09.123456", datetime(2024, 5, 6, 7, 8, 9, 123456)),
-    ("2024-05-06T07:08:09Z", datetime(2024, 5, 6, 7, 8, 9)),
-    ("2024-05-06T09:08:09+02:00", datetime(2024, 5, 6, 7, 8, 9)),
-    ("2024-05-06T09:08:09Z+02:00", datetime(2024, 5, 6, 7, 8, 9)),
-    ("2024-05-06T09:08:09 02:00", datetime(2024, 5, 6, 7, 8, 9)),  # '+' unescaped in the URL
-])
-def test_changes_since_formats(text, expected):
-    assert servers.parse_changes_since(text) == expected
-
-
-def _ctx(admin: bool = False) -> AuthContext:
-    now = utcnow()
-    return AuthContext("u", "u", "p", "p", ("admin",) if admin else ("member",), now, now, "a")
-
-
-def test_sort_params_pairing_follows_nova():
-    from multidict import MultiDict
-
-    def sort(*pairs, admin=False):
-        return servers.parse_sort(MultiDict(pairs), _ctx(admin))
-
-    assert sort() == (("created_at", "desc"),)
-    assert sort(("sort_dir", "asc")) == (("created_at", "asc"),)
-    assert sort(("sort_key", "display_name")) == (("display_name", "desc"), ("created_at", "desc"))
-    assert sort(("sort_key", "display_name"), ("sort_key", "uuid"), ("sort_dir", "asc")) == (
-        ("display_name", "asc"), ("uuid", "asc"), ("created_at", "asc"))
-    assert sort(("sort_key", "vcpus"), ("sort_key", "display_name"), ("sort_dir", "asc"), ("sort_dir", "desc")) == (
-        ("display_name", "desc"), ("created_at", "desc"))  # ignored key dropped with its direction
-    assert sort(("sort_key", "host"), admin=True) == (("host", "desc"), ("created_at", "desc"))
 
 
 # ----- create validation ----------------------------------------------------------------------------------------
@@ -419,7 +357,7 @@ async def test_fault_and_progress_follow_status(api, make_user, admin_token):
     server = await _insert(api, _project_id(api, "proj-a"), vm_state=states.BUILDING, task_state=states.SPAWNING)
     body = (await (await api.get(f"/servers/{server.uuid}", token)).json())["server"]
     assert (body["status"], body["progress"]) == ("BUILD", 0) and "fault" not in body
-    await _store(api).write(sdb.set_fault, server.uuid, 500, "Build failed: boom", "Traceback ...")
+    await _store(api).write(servers_db.set_fault, server.uuid, 500, "Build failed: boom", "Traceback ...", now=utcnow())
     body = (await (await api.get(f"/servers/{server.uuid}", token)).json())["server"]
     assert body["status"] == "ERROR" and "progress" not in body
     assert body["fault"]["message"] == "Build failed: boom" and body["fault"]["code"] == 500
@@ -446,7 +384,7 @@ async def test_show_404_for_names_other_projects_and_deleted(api, make_user):
     await assert_fault(await api.get("/servers/named", token_a), 404, "itemNotFound",
                        "Instance named could not be found.")
     await assert_fault(await api.get(f"/servers/{server.uuid}", token_b), 404, "itemNotFound")
-    await _store(api).write(sdb.mark_deleted, server.uuid)
+    await _store(api).write(servers_db.mark_deleted, server.uuid, now=utcnow())
     await assert_fault(await api.get(f"/servers/{server.uuid}", token_a), 404, "itemNotFound")
 
 
@@ -488,7 +426,7 @@ async def test_changes_since_includes_deleted(api, make_user):
     pid = _project_id(api, "proj-a")
     old = await _insert(api, pid, when=utcnow() - timedelta(days=2))
     gone = await _insert(api, pid)
-    await _store(api).write(sdb.mark_deleted, gone.uuid)
+    await _store(api).write(servers_db.mark_deleted, gone.uuid, now=utcnow())
     since = (utcnow() - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     resp = await api.get("/servers/detail", token, params={"changes-since": since})
     found = (await resp.json())["servers"]
@@ -665,7 +603,7 @@ async def test_action_body_validation(api, make_user, body, message):
     token = await make_user("proj-a", "member")
     server = await _insert(api, _project_id(api, "proj-a"))
     await assert_fault(await _action(api, token, server.uuid, body), 400, "badRequest", message)
-    assert _store(api).read(sdb.get_server, server.uuid).task_state is None
+    assert _store(api).read(servers_db.get_server, server.uuid).task_state is None
 
 
 @pytest.mark.parametrize("body", [{"reboot": {"type": "HARD"}}, {"os-start": None}, {"os-stop": None},

@@ -7,7 +7,7 @@ import asyncio
 
 from nodecompute.api.keys import identity_key, images_key, servers_key
 from nodecompute.app import create_app
-from nodecompute.db import servers as sdb
+from nodecompute.db import servers as servers_db
 from tests.api.helpers import Api, assert_fault
 from tests.api.scripted_hypervisor import ScriptedHypervisor
 
@@ -44,10 +44,10 @@ async def test_delete_while_define_runs_leaves_no_definition(aiohttp_client, cfg
     resp = await api.post("/servers", admin, json={"server": {"name": "vm", "imageRef": image, "flavorRef": "42"}})
     assert resp.status == 202, await resp.text()
     server_id = (await resp.json())["server"]["id"]
-    name = service.store.read(sdb.get_server, server_id).instance_name
+    name = service.store.read(servers_db.get_server, server_id).instance_name
     try:
         await define.wait_reached()  # defineXML is about to run in its thread
-        build = service._tasks[server_id]
+        build = service.tasks.running(server_id)
         delete = asyncio.create_task(api.delete(f"/servers/{server_id}", admin))
         await _until(lambda: delete.done() or build.cancelling() > 0)  # the delete has cancelled the build
         define.release()

@@ -13,9 +13,10 @@ import subprocess
 
 import pytest
 
-from nodecompute.api.keys import images_key, servers_key, store_key
-from nodecompute.app import create_app
-from nodecompute.db import servers as sdb
+from nodecompute.domain.models import utcnow
+from nodecompute.api.keys import images_key, servers_key
+from nodecompute.app import create_app, store_key
+from nodecompute.db import servers as servers_db
 from tests.api.helpers import Api, assert_fault
 from tests.api.test_servers_api import (  # noqa: F401 (api, servers_api, image_id are fixtures)
     _create_body, _project_id, _wait_idle, api, image_id, servers_api)
@@ -31,7 +32,7 @@ async def _nothing_created(api: Api, token: str, cfg) -> None:
     assert (await resp.json())["servers"] == []
     instances = cfg.instances_dir
     assert not instances.exists() or [p.name for p in instances.iterdir() if p.name != "_base"] == []
-    assert api.client.server.app[store_key].read(sdb.list_all_live) == []
+    assert api.client.server.app[store_key].read(servers_db.list_all_live) == []
 
 
 @pytest.mark.parametrize("quota, body, message", [
@@ -127,25 +128,25 @@ async def test_full_host_gives_error_no_valid_host(aiohttp_client, small_host_cf
         assert failed["fault"]["code"] == 500
         assert failed["fault"]["message"] == "No valid host was found. There are not enough hosts available."
         assert not (small_host_cfg.instances_dir / failed["id"]).exists()
-        names = {s.instance_name for s in service.store.read(sdb.list_all_live) if s.name == "no-room"}
+        names = {s.instance_name for s in service.store.read(servers_db.list_all_live) if s.name == "no-room"}
         assert names and not names & set(await service.guests.hv.list_ours())
     finally:
-        for server in service.store.read(sdb.list_all_live):
+        for server in service.store.read(servers_db.list_all_live):
             await service.guests.destroy(server.uuid, server.instance_name)
 
 
 @pytest.fixture
 def make_user_on(cfg):
-    from nodecompute.db import identity as idb
+    from nodecompute.db import identity as identity_db
     from nodecompute.identity import accounts
 
     async def make(api: Api, project: str) -> str:
         store = api.client.server.app[store_key]
 
         def create(db):
-            if idb.find_project(db, project) is None:
-                idb.create_project(db, project)
-            return accounts.create_user(db, cfg, "capacity-user", project, "member", "pw-capacity")
+            if identity_db.find_project(db, project) is None:
+                identity_db.create_project(db, project, now=utcnow())
+            return accounts.create_user(db, cfg, "capacity-user", project, "member", "pw-capacity", now=utcnow())
 
         await store.write(create)
         return await api.token("capacity-user", "pw-capacity", project)
@@ -251,7 +252,7 @@ async def test_host_room_counts_disk_and_the_images_size_for_zero_disk_flavors(a
         full = await boot("full", small, zero)  # another 256 MiB: 1.25 GiB in all
         assert full["status"] == "ERROR" and "No valid host" in full["fault"]["message"], full
     finally:
-        for server in service.store.read(sdb.list_all_live):
+        for server in service.store.read(servers_db.list_all_live):
             await service.guests.destroy(server.uuid, server.instance_name)
 
 
@@ -272,5 +273,5 @@ async def test_host_room_counts_flavor_disks(aiohttp_client, small_disk_cfg, mak
         assert [(s["name"], s["status"]) for s in shown] == [("first", "ACTIVE"), ("second", "ERROR")]
         assert "No valid host" in shown[1]["fault"]["message"]
     finally:
-        for server in service.store.read(sdb.list_all_live):
+        for server in service.store.read(servers_db.list_all_live):
             await service.guests.destroy(server.uuid, server.instance_name)

@@ -11,9 +11,9 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from nodecompute.api.keys import reconciler_key, servers_key, store_key
-from nodecompute.app import create_app
-from nodecompute.db import servers as sdb
+from nodecompute.api.keys import reconciler_key, servers_key
+from nodecompute.app import create_app, store_key
+from nodecompute.db import servers as servers_db
 from tests.api.helpers import Api
 from tests.api.test_servers_build_cancel import _raw_image
 
@@ -25,7 +25,7 @@ async def displays_api(aiohttp_client, cfg):
     service = client.server.app[servers_key]
     yield api
     await service.wait_idle()
-    for server in service.store.read(sdb.list_all_live):  # test:///default is shared by the whole process
+    for server in service.store.read(servers_db.list_all_live):  # test:///default is shared by the whole process
         await service.guests.destroy(server.uuid, server.instance_name)
 
 
@@ -47,7 +47,7 @@ async def test_display_socket_in_a_private_directory_and_removed_with_the_server
     admin = await api.token("admin", "admin-secret", "admin")
     server_id = await _boot(api, admin, await _raw_image(api, admin), "vm")
     hv = api.client.server.app[servers_key].guests.hv
-    name = api.client.server.app[store_key].read(sdb.get_server, server_id).instance_name
+    name = api.client.server.app[store_key].read(servers_db.get_server, server_id).instance_name
     socket = cfg.data_dir / "vnc" / f"{server_id}.sock"
     assert await hv.vnc_socket(name) == str(socket)
     assert stat.S_IMODE(socket.parent.stat().st_mode) == 0o700
@@ -63,7 +63,7 @@ async def test_start_removes_orphan_sockets_and_names_servers_still_on_tcp(displ
     app = api.client.server.app
     guests, reconciler, store = app[servers_key].guests, app[reconciler_key], app[store_key]
     old_id, new_id = await _boot(api, admin, image, "old"), await _boot(api, admin, image, "new")
-    old = store.read(sdb.get_server, old_id)
+    old = store.read(servers_db.get_server, old_id)
     # As a definition from before displays became sockets: stopped, then redefined with a TCP display.
     await _action(api, admin, old_id, {"os-stop": None})
     dom = ET.fromstring(await guests.hv.live_xml(old.instance_name))

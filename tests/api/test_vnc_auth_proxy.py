@@ -126,6 +126,7 @@ async def test_a_wrong_password_is_refused_and_uses_up_the_console(proxy, displa
     assert await viewer.closed()
     assert display.connections == 0  # the guest's display was never opened
     assert await refused(console.port)
+    viewer.close()
 
 
 async def test_each_console_has_its_own_password(proxy, display):
@@ -135,6 +136,7 @@ async def test_each_console_has_its_own_password(proxy, display):
     viewer = await Viewer.connect(second.port)
     assert (await viewer.authenticate(first.password.encode()))[0] == 1  # the previous password is no key
     assert display.connections == 0
+    viewer.close()
 
 
 async def test_nothing_is_accepted_after_the_window(proxy, display):
@@ -152,6 +154,7 @@ async def test_a_viewer_that_does_not_authenticate_times_out(display):
     assert await viewer.reader.readexactly(12) == b"RFB 003.008\n"
     assert await viewer.closed()  # said nothing: dropped after the handshake timeout
     assert display.connections == 0
+    viewer.close()
     await proxy.close()
 
 
@@ -166,12 +169,14 @@ async def test_revocation_closes_waiting_listeners_and_open_sessions(proxy, disp
     assert await viewer.closed()
     assert await refused(waiting.port)
     assert proxy.listening() == 0
+    viewer.close()
 
 
 async def test_an_unreachable_display_fails_the_authentication_politely(proxy, display):
     console = await proxy.open(SERVER, str(display.path.with_name("gone.sock")))
     viewer = await Viewer.connect(console.port)
     assert await viewer.authenticate(console.password.encode()) == (1, b"Console unavailable")
+    viewer.close()
 
 
 async def test_the_answer_names_the_public_host(display):

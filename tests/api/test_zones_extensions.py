@@ -6,10 +6,11 @@ import re
 
 import pytest
 
+from nodecompute.domain.models import utcnow
 from nodecompute.api import extensions
-from nodecompute.api.keys import config_key, store_key
-from nodecompute.app import create_app
-from nodecompute.db import identity as idb
+from nodecompute.api.keys import config_key
+from nodecompute.app import create_app, store_key
+from nodecompute.db import identity as identity_db
 from nodecompute.identity import accounts
 from tests.api.helpers import Api, assert_fault
 
@@ -55,8 +56,9 @@ async def _member(api):
     app = api.client.server.app
 
     def create(db):
-        idb.create_project(db, "az-members")
-        accounts.create_user(db, app[config_key], "az-member", "az-members", "member", "pw-az-member")
+        identity_db.create_project(db, "az-members", now=utcnow())
+        accounts.create_user(db, app[config_key], "az-member", "az-members", "member", "pw-az-member",
+                             now=utcnow())
 
     await app[store_key].write(create)
     return await api.token("az-member", "pw-az-member", "az-members")

@@ -1,5 +1,6 @@
 """Integration fixtures: the real daemon, started once per module, stopped (by PID) at the end; and the in-process
-libvirt connection of the adapter tests.
+libvirt connection of the adapter tests. When a test fails while daemons are open, their logs, domain XML and the
+guests' console logs are copied under the pytest basetemp (artifacts.py) and the report names the directory.
 
 libvirt opens a single qemu:///embed root per process, for the life of the process ("Cannot open embedded driver
 at path B, already open with path A"): `embed_uri` is that root for the whole session, shared by every test
@@ -15,16 +16,26 @@ from pathlib import Path
 import pytest
 
 from nodecompute.virt.hypervisor import Hypervisor
+from tests.integration.artifacts import artifact_dir, keep_artifacts
 from tests.integration.daemon import Daemon
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.failed and Daemon.opened:
+        dest = artifact_dir(item.config._tmp_path_factory.getbasetemp(), f"{item.nodeid}-{report.when}")
+        copied = keep_artifacts(list(Daemon.opened), dest)
+        report.sections.append(("artifacts", f"{len(copied)} files (daemon log, domain XML, console logs) kept in "
+                                             f"{dest}"))
+    return report
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
     d = Daemon(tmp_path_factory.mktemp("daemon")).start()
     yield d
-    d.stop()
-    d.kill_guests()
-    d.clean_networking()
+    d.close()  # guests, networks, libvirt root
     if d.proc and d.proc.returncode not in (0, -15):
         print(d.log_tail())
 

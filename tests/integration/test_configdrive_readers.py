@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from nodecompute.storage import configdrive
-from nodecompute.storage.configdrive import (
-    ConfigDriveError, DriveMetadata, InjectedFile, build_tree, drive_layout, write_iso, write_vfat)
+from nodecompute.compute.metadata_documents import DriveMetadata, InjectedFile, build_tree
+from nodecompute.storage.configdrive import ConfigDriveError, drive_layout, write_iso, write_vfat
 
 pytestmark = pytest.mark.integration
 
@@ -225,6 +225,6 @@ def test_vfat_overflow_fails_and_keeps_the_old_drive(tmp_path):
 
 
 def test_vfat_refuses_names_fat_cannot_tell_apart(tmp_path):
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigDriveError, match="differ only in case"):
         write_vfat({"openstack/Latest/x": b"", "openstack/latest/x": b""}, tmp_path / "disk.config")
     assert list(tmp_path.iterdir()) == []

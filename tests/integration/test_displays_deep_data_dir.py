@@ -3,7 +3,6 @@ most 107 bytes), so the daemon keeps them in its short runtime directory, privat
 display answers there. (The libvirt embed root stays short: the Daemon fixture puts it under /tmp.)"""
 from __future__ import annotations
 
-import shutil
 import socket
 import stat
 
@@ -22,13 +21,10 @@ def deep_daemon(tmp_path_factory):
     data_dir = base / ("d" * (110 - len(str(base))))
     data_dir.mkdir()
     daemon = Daemon(data_dir)
-    runtime = displays.runtime_dir(data_dir)
     try:
         yield daemon.start()
     finally:
-        daemon.stop()
-        daemon.kill_guests()
-        shutil.rmtree(runtime, ignore_errors=True)
+        daemon.close()  # the runtime display directory too
 
 
 def test_guest_display_in_the_runtime_directory(deep_daemon):

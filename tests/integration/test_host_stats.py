@@ -44,7 +44,7 @@ def guest_xml(hv: Hypervisor, inst: Path, *, tap: str) -> tuple[str, str]:
     (inst / "console.log").touch()
     spec = designer.design_domain(
         name=f"instance-{server_id[:8]}", uuid=server_id, display_name="stats", memory_mb=MEMORY_MB, vcpus=1,
-        root=str(inst / "disk"), ephemeral=None, swap=None, config_drive=str(inst / "disk.config"),
+        disks=designer.image_backed_disks(root=str(inst / "disk"), config_drive=str(inst / "disk.config")),
         console_log=str(inst / "console.log"), vnc_socket=None, server_id=server_id, project_id="project-a")
     dom = ET.fromstring(domain_xml.render(spec, hv.host))
     devices = dom.find("devices")

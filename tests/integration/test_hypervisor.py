@@ -53,8 +53,9 @@ class Guests:
         console = inst / "console.log"
         console.touch()
         spec = designer.design_domain(
-            name=name, uuid=server_id, display_name=f"test {name}", memory_mb=64, vcpus=1, root=str(inst / "disk"),
-            ephemeral=None, swap=str(inst / "disk.swap"), config_drive=str(inst / "disk.config"),
+            name=name, uuid=server_id, display_name=f"test {name}", memory_mb=64, vcpus=1, 
+            disks=designer.image_backed_disks(root=str(inst / "disk"), swap=str(inst / "disk.swap"),
+                                              config_drive=str(inst / "disk.config")),
             console_log=str(console), vnc_socket=str(self.display_dir / f"{server_id}.sock") if vnc else None,
             server_id=server_id,
             project_id="project-a",

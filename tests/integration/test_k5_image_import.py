@@ -19,7 +19,7 @@ from nodecompute.compute.image_job_store import InMemoryJobStore
 from nodecompute.compute.image_jobs import IMPORT, ExportJob
 from nodecompute.compute.images import ImageService
 from nodecompute.domain.models import AuthContext, utcnow
-from nodecompute.db import images as idb
+from nodecompute.db import images as images_db
 from nodecompute.db.store import Store
 from nodecompute.storage.image_files import ImageFiles
 from nodecompute.storage.image_import import import_temp
@@ -87,7 +87,7 @@ class World:
         return store + staging
 
     def stored_image(self, image_id: str):
-        return self.service.store.read(idb.get_image, image_id)
+        return self.service.store.read(images_db.get_image, image_id)
 
 
 @pytest.fixture
@@ -101,7 +101,7 @@ async def world(cfg, tmp_path, guest_vmdk):
     store = Store(cfg.db_path)
     await store.open()
     files = ImageFiles(cfg.data_dir)
-    service = ImageService(store, files, cfg)
+    service = ImageService(store, files, cfg, clock=utcnow)
     yield World(root, files, service, ServiceCatalog(service))
     await store.close()
 

@@ -1,6 +1,6 @@
 """The metadata service read by cloud-init's own code (Debian's cloud-init, in the system python): its OpenStack
 MetadataReader against the application served on 127.0.0.1 reads what its ConfigDriveReader reads from the ISO that
-storage/configdrive.py masters for the same instance (admin_pass aside, which only the drive carries), and its EC2
+storage/configdrive.py masters (compute/metadata_documents.py's tree) for the same instance (admin_pass aside, which only the drive carries), and its EC2
 reader walks the EC2 tree to the same values as the drive's ec2/latest/meta-data.json.
 
 A test-only origin maps every connection to one namespace, so the lookup places 127.0.0.1 there.
@@ -15,7 +15,8 @@ import pytest
 from aiohttp import web
 
 from nodecompute.api.metadata_service import create_metadata_app
-from nodecompute.storage.configdrive import build_tree, write_iso
+from nodecompute.compute.metadata_documents import build_tree
+from nodecompute.storage.configdrive import write_iso
 from tests.api.metadata_fakes import MAC_A, FakeLookup, FakePasswords, instance_a
 from tests.integration.test_configdrive_readers import SYSTEM_PYTHON, xorriso_extract
 

@@ -197,8 +197,7 @@ class CrashHost:
 
     def retire(self) -> None:
         for daemon in self.daemons:
-            daemon.stop()
-            daemon.kill_guests()
+            daemon.close()
 
 
 @pytest.fixture(scope="module")
@@ -322,8 +321,7 @@ def host(tmp_path_factory):
         _set_quota(cloud, cores=1000)
         yield Host(daemon, cloud, image_id, stored_sha256(daemon), min_disk_image_id, resp.json()["flavor"]["id"])
     finally:
-        daemon.stop()
-        daemon.kill_guests()
+        daemon.close()
 
 
 def test_libvirt_refusal_on_real_qemu_leaves_nothing(host):
@@ -399,8 +397,7 @@ def broken_qemu_img(tmp_path_factory):
         image_id = cloud.import_guest()
         yield Host(daemon, cloud, image_id, stored_sha256(daemon))
     finally:
-        daemon.stop()
-        daemon.kill_guests()
+        daemon.close()
 
 
 def test_qemu_img_failure_leaves_nothing(broken_qemu_img):

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from nodecompute.domain.guest_channels import AGENT_CHANNEL
+from tests.integration import guest_channel
 from tests.integration.cloud import Cloud, b64, sha256
 
 pytestmark = pytest.mark.integration
@@ -40,7 +42,8 @@ def cloud(daemon) -> Cloud:
 
 @pytest.fixture(scope="module")
 def image_id(cloud) -> str:
-    return cloud.import_guest()
+    """The test guest, with the command channel and the guest agent asked for (domain/guest_channels.py)."""
+    return cloud.import_guest(properties={"nodecompute_test_channel": "yes", "hw_qemu_guest_agent": "yes"})
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +185,23 @@ def test_console_output_through_the_api_honours_length(main_guest, cloud):
     tail = cloud.console(main_guest["id"], length=3)
     assert tail.splitlines() == whole.splitlines()[-3:]
     assert "NCGUEST ready" in "".join(tail.splitlines()[-3:])
+
+
+def test_the_command_channel_runs_commands_in_the_guest(main_guest, cloud, daemon):
+    """The image asked for the test channel and the agent: the guest found both ports at boot, a command sent on the
+    channel's socket (beside the display's, mode 0600) is answered on the console log, and libvirt sees the agent."""
+    report = main_guest["report"]
+    assert [line.split()[0] for line in report.values("channel ")] == ["org.nodecompute.test.0"]
+    assert "qga started" in report.lines
+    server = cloud.server(main_guest["id"])
+    path = guest_channel.channel_socket(daemon, server["OS-EXT-SRV-ATTR:instance_name"])
+    assert path.parent == display_socket(daemon, main_guest["id"]).parent
+    assert stat.S_ISSOCK(path.stat().st_mode) and stat.S_IMODE(path.stat().st_mode) == 0o600
+    answer = guest_channel.run(cloud, daemon, server, "echo channel works; echo $((6 * 7)); exit 3")
+    assert answer == guest_channel.Answer(3, ["channel works", "42"])
+    agent_path, _ = guest_channel.domain_channels(daemon, server["OS-EXT-SRV-ATTR:instance_name"],
+                                                  live=True)[AGENT_CHANNEL]
+    assert agent_path and Path(agent_path).is_relative_to(daemon.libvirt_root)  # libvirt's own socket
 
 
 def test_soft_reboot_is_counted_by_the_guest(main_guest, cloud):

@@ -8,7 +8,6 @@ import urllib.request
 
 import pytest
 
-from nodecompute.virt import displays
 from tests.conftest import REPO
 from tests.integration.daemon import Daemon
 
@@ -45,6 +44,5 @@ def test_sd_notify_ready_after_listening(tmp_path):
         daemon.stop()
         assert listener.recv(4096).decode() == "STOPPING=1"
     finally:
-        daemon.stop()
+        daemon.close()  # the runtime display directory too (tmp_path is too deep for sockets)
         listener.close()
-        shutil.rmtree(displays.runtime_dir(daemon.data_dir), ignore_errors=True)  # tmp_path: too deep for sockets

@@ -7,8 +7,9 @@ import pytest
 
 from nodecompute import config as config_mod
 from nodecompute.__main__ import main
-from nodecompute.db import identity as idb
+from nodecompute.db import identity as identity_db
 from nodecompute.db.store import open_and_migrate, run_write
+from nodecompute.domain.models import utcnow
 from nodecompute.identity import accounts
 
 
@@ -27,13 +28,13 @@ def nc(cfg_file: Path, capsys):
 @pytest.fixture
 def db(cfg_file: Path):
     database = open_and_migrate(config_mod.load(cfg_file).db_path)
-    run_write(database, accounts.bootstrap, config_mod.load(cfg_file))
+    run_write(database, accounts.bootstrap, config_mod.load(cfg_file), utcnow())
     yield database
     database.close()
 
 
 def _password_ok(db, cfg_file: Path, user: str, password: str) -> bool:
-    _, password_hash = idb.find_user(db, user)
+    _, password_hash = identity_db.find_user(db, user)
     return accounts.verify_password(accounts.password_hasher(config_mod.load(cfg_file)), password_hash, password)
 
 
@@ -43,17 +44,17 @@ def _token(db, user: str, project: str) -> str:
 
     from nodecompute.domain.models import AuthContext, utcnow
 
-    found, _ = idb.find_user(db, user)
-    scope = idb.find_project(db, project)
+    found, _ = identity_db.find_user(db, user)
+    scope = identity_db.find_project(db, project)
     token = accounts.new_token()
     ctx = AuthContext(user_id=found.id, user_name=found.name, project_id=scope.id, project_name=scope.name,
                       roles=("member",), expires_at=utcnow() + timedelta(hours=1), issued_at=utcnow(), audit_id="a")
-    run_write(db, idb.insert_token, accounts.token_digest(token), ctx)
+    run_write(db, identity_db.insert_token, accounts.token_digest(token), ctx)
     return token
 
 
 def _live(db, token: str) -> bool:
-    return idb.token_context(db, accounts.token_digest(token)) is not None
+    return identity_db.token_context(db, accounts.token_digest(token), utcnow()) is not None
 
 
 def test_user_create_on_an_existing_user_is_an_error_naming_set_password(nc, db, cfg_file):
@@ -86,8 +87,8 @@ def test_grant_gives_an_existing_user_a_role(nc, db):
     nc("project", "create", "other")
     nc("user", "create", "alice", "--project", "demo", "--role", "member", "--password", "pw-a")
     assert nc("user", "grant", "alice", "--project", "other", "--role", "reader")[0] == 0
-    user, _ = idb.find_user(db, "alice")
-    assert idb.roles_for(db, user.id, idb.find_project(db, "other").id) == ("reader",)
+    user, _ = identity_db.find_user(db, "alice")
+    assert identity_db.roles_for(db, user.id, identity_db.find_project(db, "other").id) == ("reader",)
 
 
 def test_disable_revokes_tokens_and_enable_does_not_revive_them(nc, db):
@@ -123,27 +124,27 @@ def test_delete_user_and_project(nc, db):
     nc("user", "create", "alice", "--project", "demo", "--role", "member", "--password", "pw-a")
     token = _token(db, "alice", "demo")
     assert nc("user", "delete", "alice")[0] == 0
-    assert idb.find_user(db, "alice") is None and not _live(db, token)
+    assert identity_db.find_user(db, "alice") is None and not _live(db, token)
     nc("user", "create", "bob", "--project", "demo", "--role", "member", "--password", "pw-b")
     assert nc("project", "delete", "demo")[0] == 0
-    assert idb.find_project(db, "demo") is None
-    bob, _ = idb.find_user(db, "bob")
+    assert identity_db.find_project(db, "demo") is None
+    bob, _ = identity_db.find_user(db, "bob")
     assert bob.default_project_id is None and "bob  enabled  project=-" in nc("user", "list")[1]
 
 
 def test_delete_project_refused_while_it_owns_servers_or_images(nc, db):
     nc("project", "create", "demo")
-    project = idb.find_project(db, "demo")
+    project = identity_db.find_project(db, "demo")
     db.execute("INSERT INTO images (id, owner, created_at, updated_at) VALUES ('i1', ?, 'x', 'x')", [project.id])
     db.conn.commit()
     code, _, err = nc("project", "delete", "demo")
     assert code == 1 and "still owns 1 images" in err
-    assert idb.find_project(db, "demo") is not None
+    assert identity_db.find_project(db, "demo") is not None
 
 
 def test_delete_project_refused_while_it_owns_networks_and_cleans_its_network_rows(nc, db):
     nc("project", "create", "demo")
-    project = idb.find_project(db, "demo")
+    project = identity_db.find_project(db, "demo")
     db.execute("INSERT INTO networks (id, project_id, mtu, created_at, updated_at) VALUES ('n1', ?, 1500, 'x', 'x')",
                [project.id])
     db.execute("INSERT INTO network_quotas VALUES (?, 'network', 3)", [project.id])
@@ -164,4 +165,4 @@ def test_bootstrap_admin_cannot_be_disabled_or_deleted(nc, db):
                  ("project", "delete", "admin")):
         code, _, err = nc(*args)
         assert code == 1 and "bootstrap admin" in err, args
-    assert idb.find_user(db, "admin")[0].enabled and idb.find_project(db, "admin").enabled
+    assert identity_db.find_user(db, "admin")[0].enabled and identity_db.find_project(db, "admin").enabled

@@ -1,4 +1,5 @@
-"""The config drive tree and names (pure; no image is written here, see tests/integration/test_configdrive_readers.py)."""
+"""The metadata documents (compute/metadata_documents.py) and the drive's names (storage/configdrive.py), pure: no
+image is written here (tests/integration/test_configdrive_readers.py writes them)."""
 from __future__ import annotations
 
 import base64
@@ -7,9 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from nodecompute.storage.configdrive import (
-    OPENSTACK_VERSIONS, DeviceMetadata, DriveMetadata, InjectedFile, build_tree, drive_layout, ec2_meta_data,
-    openstack_meta_data, sanitize_hostname)
+from nodecompute.compute.metadata_documents import (
+    OPENSTACK_VERSIONS, DeviceMetadata, DriveMetadata, InjectedFile, build_tree, ec2_meta_data, openstack_meta_data,
+    sanitize_hostname)
+from nodecompute.storage.configdrive import ConfigDriveError, drive_layout
 
 UUID = "8a6a7a4e-1b47-4d8c-9a3e-2f0c3b1d5e6f"
 ALL_VERSIONS = [*OPENSTACK_VERSIONS, "latest"]
@@ -250,10 +252,10 @@ def test_layout_never_collides():
 
 @pytest.mark.parametrize("bad", ["/abs", "a//b", "a/../b", "", "a/./b"])
 def test_layout_rejects_bad_paths(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigDriveError, match="must be relative"):
         drive_layout({bad: b""})
 
 
 def test_layout_rejects_file_and_directory_with_one_name():
-    with pytest.raises(ValueError):
+    with pytest.raises(ConfigDriveError, match="both a file and a directory"):
         drive_layout({"a": b"", "a/b": b""})

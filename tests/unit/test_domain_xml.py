@@ -11,7 +11,7 @@ import pytest
 from nodecompute.virt import designer, domain_xml
 from nodecompute.virt.console import read_console_tail, rotated_path, trim_console_log
 from nodecompute.virt.embed import embed_root, qemu_conf_text
-from nodecompute.virt.errors import HypervisorError
+from nodecompute.virt.errors import HypervisorError, InvalidDevicePath
 from nodecompute.virt.hostcaps import HostInfo, choose_virt_type, host_info_from_capabilities
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -25,16 +25,18 @@ TCG_HOST = HostInfo(domain_type="qemu", arch="x86_64", machine="pc", emulator="/
 def full_spec() -> domain_xml.DomainSpec:
     return designer.design_domain(
         name="instance-0000002a", uuid=UUID, display_name="web & db <1>", memory_mb=512, vcpus=2,
-        root=f"{INST}/disk", ephemeral=f"{INST}/disk.local", swap=f"{INST}/disk.swap",
-        config_drive=f"{INST}/disk.config", console_log=f"{INST}/console.log", vnc_socket=VNC_SOCKET,
+        disks=designer.image_backed_disks(root=f"{INST}/disk", ephemeral=f"{INST}/disk.local",
+                                          swap=f"{INST}/disk.swap", config_drive=f"{INST}/disk.config"),
+        console_log=f"{INST}/console.log", vnc_socket=VNC_SOCKET,
         server_id=UUID, project_id="0c4e939acacf4376bdcd1129f1a054ad",
     )
 
 
 def minimal_spec() -> domain_xml.DomainSpec:
     return designer.design_domain(
-        name="instance-00000001", uuid=UUID, display_name="", memory_mb=64, vcpus=1, root=f"{INST}/disk",
-        ephemeral=None, swap=None, config_drive=None, console_log=f"{INST}/console.log", vnc_socket=None,
+        name="instance-00000001", uuid=UUID, display_name="", memory_mb=64, vcpus=1,
+        disks=designer.image_backed_disks(root=f"{INST}/disk"), console_log=f"{INST}/console.log",
+        vnc_socket=None,
         server_id=UUID, project_id="p",
     )
 
@@ -82,8 +84,9 @@ def test_full_domain_disk_layout_and_smbios():
 ])
 def test_any_name_makes_well_formed_xml(name, stored):
     spec = designer.design_domain(
-        name="instance-00000001", uuid=UUID, display_name=name, memory_mb=64, vcpus=1, root="/r", ephemeral=None,
-        swap=None, config_drive=None, console_log="/l", vnc_socket=None, server_id=UUID, project_id="p")
+        name="instance-00000001", uuid=UUID, display_name=name, memory_mb=64, vcpus=1,
+        disks=designer.image_backed_disks(root="/r"), console_log="/l", vnc_socket=None, server_id=UUID,
+        project_id="p")
     xml = domain_xml.render(spec, TCG_HOST)
     xml.encode()  # no lone surrogate left: libvirt's binding must be able to encode it
     dom = ET.fromstring(xml)
@@ -94,9 +97,34 @@ def test_any_name_makes_well_formed_xml(name, stored):
 
 def test_swap_without_ephemeral_takes_next_free_name():
     spec = designer.design_domain(
-        name="i", uuid=UUID, display_name="", memory_mb=64, vcpus=1, root="/r", ephemeral=None, swap="/s",
-        config_drive="/c", console_log="/l", vnc_socket=None, server_id=UUID, project_id="p")
+        name="i", uuid=UUID, display_name="", memory_mb=64, vcpus=1,
+        disks=designer.image_backed_disks(root="/r", swap="/s", config_drive="/c"), console_log="/l",
+        vnc_socket=None, server_id=UUID, project_id="p")
     assert [(d.path, d.target) for d in spec.disks] == [("/r", "vda"), ("/s", "vdb"), ("/c", "hda")]
+
+
+def test_disks_take_the_requested_name_or_the_next_free_one_of_their_bus():
+    disks = [designer.GuestDisk("/r", "qcow2"), designer.GuestDisk("/v", "raw", requested="/dev/vdd"),
+             designer.GuestDisk("/e", "raw"), designer.GuestDisk("/s", "raw", bus="scsi", serial="vol-1"),
+             designer.GuestDisk("/c", "raw", bus="ide", device="cdrom", readonly=True),
+             designer.GuestDisk("/c2", "raw", bus="ide", device="cdrom", readonly=True)]
+    named = designer.name_disks(disks)
+    assert [(d.path, d.target, d.bus) for d in named] == [
+        ("/r", "vda", "virtio"), ("/v", "vdd", "virtio"), ("/e", "vdb", "virtio"), ("/s", "sda", "scsi"),
+        ("/c", "hda", "ide"), ("/c2", "hdb", "ide")]
+    assert named[3].serial == "vol-1" and named[4].readonly and named[4].device == "cdrom"
+
+
+def test_a_requested_name_in_use_or_of_another_bus_is_refused():
+    with pytest.raises(InvalidDevicePath, match="in use"):
+        designer.name_disks([designer.GuestDisk("/r", "qcow2"), designer.GuestDisk("/v", "raw", requested="vda")])
+    with pytest.raises(InvalidDevicePath, match="invalid"):
+        designer.name_disks([designer.GuestDisk("/v", "raw", requested="/dev/sdb")])
+
+
+def test_many_disks_go_past_vdz():
+    named = designer.name_disks([designer.GuestDisk(f"/d{n}", "raw") for n in range(28)])
+    assert [d.target for d in named[24:]] == ["vdy", "vdz", "vdaa", "vdab"]
 
 
 def test_no_vnc_means_no_graphics_video_or_tablet():
@@ -259,3 +287,31 @@ def test_trim_keeps_tail_and_writer_with_o_append_continues(tmp_path):
         assert trim_console_log(log, 1000) == 0  # under the cap: untouched
     finally:
         os.close(fd)
+
+
+# -- channels ----------------------------------------------------------------------------------------------------
+
+def test_channels_render_as_virtio_serial_ports_on_unix_sockets():
+    spec = designer.design_domain(
+        name="i", uuid=UUID, display_name="", memory_mb=64, vcpus=1, disks=designer.image_backed_disks(root="/r"),
+        console_log="/l", vnc_socket=None, server_id=UUID, project_id="p",
+        channels=[domain_xml.ChannelSpec("org.nodecompute.test.0", f"/run/vnc/{UUID}.chan"),
+                  domain_xml.ChannelSpec("org.qemu.guest_agent.0")])
+    xml = domain_xml.render(spec, TCG_HOST)
+    found = [(c.get("type"), c.find("source").attrib, c.find("target").attrib)
+             for c in ET.fromstring(xml).findall("devices/channel")]
+    assert found == [
+        ("unix", {"mode": "bind", "path": f"/run/vnc/{UUID}.chan"},
+         {"type": "virtio", "name": "org.nodecompute.test.0"}),
+        ("unix", {"mode": "bind"}, {"type": "virtio", "name": "org.qemu.guest_agent.0"}),  # libvirt picks the path
+    ]
+    assert domain_xml.channels(xml) == {"org.nodecompute.test.0": (f"/run/vnc/{UUID}.chan", None),
+                                        "org.qemu.guest_agent.0": (None, None)}
+    assert domain_xml.channels(domain_xml.render(minimal_spec(), TCG_HOST)) == {}
+
+
+def test_live_channel_state_is_read_back():
+    live = ("<domain><devices><channel type='unix'><source mode='bind' path='/x/qga.0'/>"
+            "<target type='virtio' name='org.qemu.guest_agent.0' state='connected'/></channel>"
+            "<channel type='pty'><target type='serial'/></channel></devices></domain>")
+    assert domain_xml.channels(live) == {"org.qemu.guest_agent.0": ("/x/qga.0", "connected")}

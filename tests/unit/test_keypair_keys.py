@@ -110,8 +110,9 @@ def test_generated_x509_is_novas_winrm_certificate():
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
     from nodecompute.compute.keypair_x509 import UPN_OID, generate_x509, x509_fingerprint
+    from nodecompute.domain.models import utcnow
 
-    private_key, pem, print_ = generate_x509("u-123", bits=1024)
+    private_key, pem, print_ = generate_x509("u-123", now=utcnow(), bits=1024)
     cert = x509.load_pem_x509_certificate(pem.encode())
     assert cert.subject == cert.issuer
     assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value == "u-123"

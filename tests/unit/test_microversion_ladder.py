@@ -8,8 +8,9 @@ import json
 import pytest
 
 from nodecompute.api import microversion_ladder as ladder_module
-from nodecompute.api.microversion_ladder import (EVERY_ROUTE, KINDS, OWNERS, SERVED, STATUSES, Change, Step, feature_of,
-                                                 highest_complete, ladder, render_markdown)
+from nodecompute.api.microversion_ladder import (EVERY_ROUTE, KINDS, OWNERS, SERVED, STATUSES, Change, Step,
+                                                 feature_of)
+from nodecompute.api.microversion_steps import highest_complete, ladder, render_markdown
 from nodecompute.api import versions
 from nodecompute.api.catalog import served_by
 from nodecompute.api.dialects.openstack import OPENSTACK
@@ -142,7 +143,7 @@ def test_the_advertised_maximum_is_at_most_the_highest_complete_step():
 def test_docs_microversions_md_is_current():
     assert (REPO / "docs" / "microversions.md").read_text() == render_markdown(), (
         "docs/microversions.md is stale: regenerate it with "
-        ".venv/bin/python -c 'from nodecompute.api.microversion_ladder import render_markdown as r; "
+        ".venv/bin/python -c 'from nodecompute.api.microversion_steps import render_markdown as r; "
         "open(\"docs/microversions.md\", \"w\").write(r())'")
 
 

@@ -1,0 +1,159 @@
+"""compute/placement.py, block_devices.py and requested_networks.py without a store or a hypervisor: fit, host
+room, injection limits, the block device mappings and networks a create request may carry."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from nodecompute.compute import placement
+from nodecompute.compute.block_devices import (BAD_BOOT_SEQUENCE, MIXED_SYNTAX, NO_VOLUMES, BlockDevicePlan,
+                                               plan_block_devices)
+from nodecompute.compute.requested_networks import plan_networks
+from nodecompute.config import ComputeConfig
+from nodecompute.domain.errors import BadRequest, Forbidden, QuotaExceeded
+from nodecompute.domain.image_models import Image
+from nodecompute.domain.models import AuthContext, Flavor
+from nodecompute.domain.server_models import (BlockDeviceRequest, CreateRequest, InjectedFileSpec, NetworkRequest,
+                                              root_disk_bytes)
+
+GIB = 1 << 30
+IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
+NOW = datetime(2024, 1, 1)
+LIMITS = {"metadata_items": 2, "injected_files": 1, "injected_file_path_bytes": 8,
+          "injected_file_content_bytes": 4}
+
+
+def _ctx(admin: bool = False) -> AuthContext:
+    return AuthContext("u", "u", "p", "p", ("admin",) if admin else ("member",), NOW, NOW, "a")
+
+
+def _image(**over) -> Image:
+    return Image(**{"id": IMAGE, "name": "i", "owner": "p", "visibility": "public", "status": "active",
+                    "created_at": NOW, "updated_at": NOW, "virtual_size": GIB // 2, **over})
+
+
+def _flavor(**over) -> Flavor:
+    return Flavor(**{"flavorid": "1", "name": "f", "memory_mb": 128, "vcpus": 1, "root_gb": 1, **over})
+
+
+# ----- fit ------------------------------------------------------------------------------------------------------
+
+def test_an_image_that_fits_passes():
+    placement.check_fit(_ctx(), _flavor(), _image(min_ram=128, min_disk=1, virtual_size=GIB))
+
+
+@pytest.mark.parametrize("flavor, image, message", [
+    (_flavor(), _image(min_ram=256), "Flavor's memory is too small for requested image."),
+    (_flavor(), _image(min_disk=2), f"Flavor disk is {GIB} bytes, minimum requested disk is {2 * GIB} bytes."),
+    (_flavor(), _image(virtual_size=GIB + 1), f"Flavor disk is {GIB} bytes, image is {GIB + 1} bytes."),
+])
+def test_what_does_not_fit_is_400(flavor, image, message):
+    with pytest.raises(BadRequest, match=message.replace(".", r"\.")):
+        placement.check_fit(_ctx(), flavor, image)
+
+
+def test_a_zero_disk_flavor_is_for_admins():
+    with pytest.raises(Forbidden, match=placement.ZERO_DISK_FLAVOR):
+        placement.check_fit(_ctx(), _flavor(root_gb=0), _image())
+    placement.check_fit(_ctx(admin=True), _flavor(root_gb=0), _image(virtual_size=50 * GIB))
+
+
+def test_root_disk_bytes_is_the_flavors_or_the_images():
+    assert root_disk_bytes(2, GIB) == 2 * GIB
+    assert root_disk_bytes(0, 12345) == 12345
+
+
+# ----- host ------------------------------------------------------------------------------------------------------
+
+def test_host_capacity_from_the_host_or_the_config():
+    assert placement.host_capacity(ComputeConfig(), host_vcpus=2, host_memory_mb=4096, disk_total=10 * GIB) == \
+        placement.HostCapacity(vcpus=8, memory_mb=4096 - 512, disk_bytes=10 * GIB)
+    configured = ComputeConfig(max_vcpus=3, max_memory_mb=1000, max_disk_gb=5)
+    assert placement.host_capacity(configured, host_vcpus=2, host_memory_mb=4096, disk_total=10 * GIB) == \
+        placement.HostCapacity(vcpus=3, memory_mb=1000, disk_bytes=5 * GIB)
+
+
+@pytest.mark.parametrize("used, room", [
+    (placement.HostUsage(cores=8, ram=1000, disk=GIB), True),
+    (placement.HostUsage(cores=9, ram=1000, disk=GIB), False),
+    (placement.HostUsage(cores=1, ram=1001, disk=GIB), False),
+    (placement.HostUsage(cores=1, ram=10, disk=GIB + 1), False),
+])
+def test_host_room_counts_every_resource(used, room):
+    assert placement.host_has_room(placement.HostCapacity(vcpus=8, memory_mb=1000, disk_bytes=GIB), used) is room
+
+
+# ----- injection limits -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("metadata, files, message", [
+    (3, (), "Quota exceeded for metadata_items: Requested 3, but already used 0 of 2 metadata_items"),
+    (0, (InjectedFileSpec("/a", b""), InjectedFileSpec("/b", b"")), "Personality file limit exceeded"),
+    (0, (InjectedFileSpec("/too/long", b""),), "Personality file path exceeds maximum 8"),
+    (0, (InjectedFileSpec("/a", b"12345"),), "Personality file content exceeds maximum 4"),
+])
+def test_injection_limits(metadata, files, message):
+    with pytest.raises(QuotaExceeded) as raised:
+        placement.check_injection_limits(LIMITS, metadata, files)
+    assert raised.value.message == message
+
+
+def test_injection_limits_within_and_unlimited():
+    placement.check_injection_limits(LIMITS, 2, (InjectedFileSpec("/12345/7", b"1234"),))
+    unlimited = dict.fromkeys(LIMITS, -1)
+    placement.check_injection_limits(unlimited, 500, tuple(InjectedFileSpec("/" + "x" * 300, b"y" * 9000)
+                                                            for _ in range(50)))
+
+
+# ----- block device mappings -------------------------------------------------------------------------------------
+
+ROOT = BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0, uuid=IMAGE)
+
+
+@pytest.mark.parametrize("image_ref, mappings, plan", [
+    (IMAGE, (), IMAGE),
+    (IMAGE, (ROOT,), IMAGE),
+    ("", (ROOT,), IMAGE),
+    ("", (BlockDeviceRequest(source_type="image", boot_index=0, uuid=IMAGE),), IMAGE),  # local by default
+])
+def test_the_image_root_mapping_is_accepted(image_ref, mappings, plan):
+    assert plan_block_devices(image_ref, mappings) == BlockDevicePlan(image_ref=plan)
+
+
+@pytest.mark.parametrize("image_ref, mappings, message", [
+    ("", (), BAD_BOOT_SEQUENCE),
+    (IMAGE, (BlockDeviceRequest(boot_index=0, uuid=IMAGE),), NO_VOLUMES),
+    (IMAGE, (BlockDeviceRequest(source_type="image", destination_type="volume", boot_index=0, uuid=IMAGE,
+                                volume_size=1),), NO_VOLUMES),
+    (IMAGE, (ROOT, BlockDeviceRequest(source_type="blank", destination_type="local", boot_index=-1,
+                                      guest_format="swap", volume_size=1)), NO_VOLUMES),
+    (IMAGE, (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0,
+                                uuid="6a1a5c4e-0000-4000-8000-000000000000"),), BAD_BOOT_SEQUENCE),
+    ("", (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0),), BAD_BOOT_SEQUENCE),
+    (IMAGE, (BlockDeviceRequest(volume_id="v", legacy=True),), NO_VOLUMES),
+    (IMAGE, (BlockDeviceRequest(volume_id="v", legacy=True), ROOT), MIXED_SYNTAX),
+])
+def test_other_mappings_are_400(image_ref, mappings, message):
+    with pytest.raises(BadRequest) as raised:
+        plan_block_devices(image_ref, mappings)
+    assert raised.value.message == message
+
+
+# ----- networks and security groups ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("networks, mode", [(None, "auto"), ("auto", "auto"), ("none", "none"), ((), "auto")])
+def test_networks_without_ports(networks, mode):
+    plan = plan_networks(CreateRequest("vm", IMAGE, "1", networks=networks, security_groups=("default",)), "p")
+    assert (plan.mode, plan.requests, plan.security_groups) == (mode, (), ("default",))
+
+
+@pytest.mark.parametrize("req, message", [
+    (CreateRequest("vm", IMAGE, "1", security_groups=("web",)), "Security group web not found for project p."),
+    (CreateRequest("vm", IMAGE, "1", networks=(NetworkRequest(uuid="n-1"),)), "Network n-1 could not be found."),
+    (CreateRequest("vm", IMAGE, "1", networks=(NetworkRequest(port="p-1"),)), "Port p-1 could not be found."),
+    (CreateRequest("vm", IMAGE, "1", networks=(NetworkRequest(fixed_ip="10.0.0.5"),)),
+     "Networks are not supported yet"),
+])
+def test_requested_networks_are_400(req, message):
+    with pytest.raises(BadRequest, match=message):
+        plan_networks(req, "p")
