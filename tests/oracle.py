@@ -156,9 +156,17 @@ def validate_with_tempest(method: str, path: str, action: str | None, version: s
         assert not body, f"{method} {path} at {version}: Nova answers no body, got {body!r}"
 
 
+def _down_cell(sample: dict[str, Any]) -> bool:
+    """Nova's samples of the minimal records a cell that is down gives (2.69): one host has no such cell (the
+    ladder marks 2.69 not applicable), so its views are compared with the full samples before them."""
+    file = sample.get("file", "")
+    return "down-cell" in file or (sample["method"] == "GET" and file.startswith(("servers/v2.69/",
+                                                                                  "os-services/v2.69/")))
+
+
 @cache
 def _samples() -> tuple[dict[str, Any], ...]:
-    return tuple(json.loads((DATA / "samples.json").read_text()))
+    return tuple(s for s in json.loads((DATA / "samples.json").read_text()) if not _down_cell(s))
 
 
 def sample_keys(method: str, path: str, action: str | None, version: str, side: str = "response",

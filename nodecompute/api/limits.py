@@ -36,9 +36,12 @@ NETWORK_QUOTAS = ("fixed_ips", "floating_ips", "security_group_rules", "security
 # below 2.50).
 _NETWORK_LIMITS = ("maxTotalFloatingIps", "maxSecurityGroups", "maxSecurityGroupRules", "totalFloatingIpsUsed",
                    "totalSecurityGroupsUsed")
-LIMITS_HIDDEN = Versioned((), ((2, 36), _NETWORK_LIMITS), ((2, 39), (*_NETWORK_LIMITS, "maxImageMeta")))
-QUOTA_SET_HIDDEN = Versioned((), ((2, 36), NETWORK_QUOTAS))
-CLASS_HIDDEN = Versioned(("server_groups", "server_group_members"), ((2, 50), NETWORK_QUOTAS))
+INJECTED_QUOTAS = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")  # gone at 2.57
+LIMITS_HIDDEN = Versioned((), ((2, 36), _NETWORK_LIMITS), ((2, 39), (*_NETWORK_LIMITS, "maxImageMeta")),
+                          ((2, 57), (*_NETWORK_LIMITS, "maxImageMeta", "maxPersonality", "maxPersonalitySize")))
+QUOTA_SET_HIDDEN = Versioned((), ((2, 36), NETWORK_QUOTAS), ((2, 57), NETWORK_QUOTAS + INJECTED_QUOTAS))
+CLASS_HIDDEN = Versioned(("server_groups", "server_group_members"), ((2, 50), NETWORK_QUOTAS),
+                         ((2, 57), NETWORK_QUOTAS + INJECTED_QUOTAS))
 
 _quota_value = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "minimum": -1, "maximum": MAX_INT}
 _settable = {name: _quota_value for name in RESOURCES} | {"networks": _quota_value}
@@ -66,7 +69,8 @@ QUOTA_SET_UPDATE = _update_schema("quota_set", with_force=True)
 QUOTA_SET_UPDATE_V236 = _without(QUOTA_SET_UPDATE, "quota_set", NETWORK_QUOTAS)
 QUOTA_CLASS_UPDATE = _update_schema("quota_class_set", with_force=False)
 QUOTA_CLASS_UPDATE_V250 = _without(QUOTA_CLASS_UPDATE, "quota_class_set", NETWORK_QUOTAS)
-
+QUOTA_SET_UPDATE_V257 = _without(QUOTA_SET_UPDATE_V236, "quota_set", INJECTED_QUOTAS)
+QUOTA_CLASS_UPDATE_V257 = _without(QUOTA_CLASS_UPDATE_V250, "quota_class_set", INJECTED_QUOTAS)
 
 
 # ----- limits ------------------------------------------------------------------------------------------------------
@@ -215,5 +219,6 @@ VIEWS = {
     "#113": lambda out, values: {"quota_class_set": _shown(values, CLASS_HIDDEN, out)},
 }
 STATUSES = {"#111": 202}
-BODIES = {"#110": Versioned(QUOTA_SET_UPDATE, ((2, 36), QUOTA_SET_UPDATE_V236)),
-          "#113": Versioned(QUOTA_CLASS_UPDATE, ((2, 50), QUOTA_CLASS_UPDATE_V250))}
+BODIES = {"#110": Versioned(QUOTA_SET_UPDATE, ((2, 36), QUOTA_SET_UPDATE_V236), ((2, 57), QUOTA_SET_UPDATE_V257)),
+          "#113": Versioned(QUOTA_CLASS_UPDATE, ((2, 50), QUOTA_CLASS_UPDATE_V250),
+                            ((2, 57), QUOTA_CLASS_UPDATE_V257))}

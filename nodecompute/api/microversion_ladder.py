@@ -66,6 +66,7 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/"), ("GET", "/extensions"), ("GET", "/extensions/{alias}"), LIMITS, *QUOTA_SETS,
     ("DELETE", "/os-quota-sets/{tenant_id}"), *QUOTA_CLASSES,
     ("GET", "/flavors"), ("GET", "/flavors/detail"), ("GET", "/flavors/{flavor_id}"), ("POST", "/flavors"),
+    ("PUT", "/flavors/{flavor_id}"),
     ("DELETE", "/flavors/{flavor_id}"), ("GET", "/flavors/{flavor_id}/os-flavor-access"),
     ("POST", "/flavors/{flavor_id}/action", "addTenantAccess"),
     ("POST", "/flavors/{flavor_id}/action", "removeTenantAccess"),

@@ -70,6 +70,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#602", "GET", "/flavors/detail", flavors.list_flavors),
     _compute("#604", "POST", "/flavors", flavors.create_flavor),
     _compute("#603", "GET", FLAVOR, flavors.show_flavor),
+    _compute("#614", "PUT", FLAVOR, flavors.update_flavor, since=(2, 55)),
     _compute("#605", "DELETE", FLAVOR, flavors.delete_flavor),
     _compute("#606", "GET", FLAVOR + "/os-flavor-access", flavors.list_flavor_access),
     _compute("compute:flavor-action", "POST", FLAVOR + "/action", flavors.flavor_action, actions=flavors.ACTIONS),

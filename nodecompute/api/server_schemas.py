@@ -149,6 +149,21 @@ create_v233 = _variant(create_v219, _tag_items(networks=True))  # Nova's bug: th
 create_v237 = _variant(create_v233, _networks_required)
 create_v242 = _variant(create_v237, _tag_items(networks=True, bdm=True))
 create_v252 = _variant(create_v242, _add(tags={"type": "array", "items": TAG, "maxItems": MAX_TAGS}))
+# Nova's parameter_types.trusted_certs, volume_type and fqdn
+TRUSTED_CERTS = {"type": ["array", "null"], "minItems": 1, "maxItems": 50, "uniqueItems": True,
+                 "items": {"type": "string", "minLength": 1}}
+VOLUME_TYPE = {"type": ["string", "null"], "minLength": 0, "maxLength": 255}
+FQDN = {"type": "string", "pattern": "^[a-zA-Z0-9-._]*$", "minLength": 1, "maxLength": 255}
+
+
+def _bdm_items(**properties) -> Callable[[dict], None]:
+    return lambda server: server["properties"]["block_device_mapping_v2"]["items"]["properties"].update(properties)
+
+
+create_v257 = _variant(create_v252, lambda server: server["properties"].pop("personality"))
+create_v263 = _variant(create_v257, _add(trusted_image_certificates=TRUSTED_CERTS))
+create_v267 = _variant(create_v263, _bdm_items(volume_type=VOLUME_TYPE))
+create_v274 = _variant(create_v267, _add(host=FQDN, hypervisor_hostname=FQDN))
 
 update = {
     "type": "object",
@@ -219,7 +234,7 @@ SORT_KEYS = (
 # Valid keys Nova drops without sorting (SERVER_LIST_IGNORE_SORT_KEY), plus the valid ones no column here holds.
 IGNORED_SORT_KEYS = (
     "architecture", "cell_name", "cleaned", "default_ephemeral_device", "default_swap_device", "deleted",
-    "deleted_at", "ephemeral_gb", "ephemeral_key_uuid", "id", "key_data", "launched_on", "locked", "memory_mb",
+    "deleted_at", "disable_terminate", "ephemeral_gb", "ephemeral_key_uuid", "id", "key_data", "launched_on", "locked", "memory_mb",
     "os_type", "reservation_id", "root_gb", "shutdown_terminate", "user_data", "vcpus", "vm_mode",
     "access_ip_v4", "access_ip_v6", "auto_disk_config", "display_description", "kernel_id", "locked_by",
     "ramdisk_id", "root_device_name",
@@ -266,7 +281,8 @@ stop = {"type": "object", "properties": {"os-stop": {}}, "required": ["os-stop"]
 BODIES = {
     "#203": Versioned(_legacy_create(), ((2, 1), create), ((2, 19), create_v219), ((2, 32), create_v232),
                       ((2, 33), create_v233), ((2, 37), create_v237), ((2, 42), create_v242),
-                      ((2, 52), create_v252)),
+                      ((2, 52), create_v252), ((2, 57), create_v257), ((2, 63), create_v263),
+                      ((2, 67), create_v267), ((2, 74), create_v274)),
     "#206": Versioned(update, ((2, 19), update_v219)),
     "#302": reboot, "#309": start, "#310": stop, "#1603": console_output,
     "#402": metadata_set, "#403": metadata_set, "#405": metadata_item,
@@ -282,6 +298,7 @@ class ListRules(NamedTuple):
     user_filters: tuple[str, ...] = ()
     tag_filters: bool = False
     strict_status: bool = False
+    sort_locked: bool = False  # 2.73: `locked` sorts instead of being ignored
 
 
 class CreateRules(NamedTuple):
@@ -291,8 +308,11 @@ class CreateRules(NamedTuple):
 
 
 TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
-_LIST_RULES = Versioned(ListRules(), ((2, 5), ListRules(("ip6",))),
-                        ((2, 26), ListRules(("ip6", *TAG_FILTERS), tag_filters=True)),
-                        ((2, 38), ListRules(("ip6", *TAG_FILTERS), tag_filters=True, strict_status=True)))
+_RULES_226 = ListRules(("ip6", *TAG_FILTERS), tag_filters=True)
+_RULES_238 = _RULES_226._replace(strict_status=True)
+_RULES_266 = _RULES_238._replace(user_filters=(*_RULES_238.user_filters, "changes-before"))
+_RULES_273 = _RULES_266._replace(user_filters=(*_RULES_266.user_filters, "locked"), sort_locked=True)
+_LIST_RULES = Versioned(ListRules(), ((2, 5), ListRules(("ip6",))), ((2, 26), _RULES_226), ((2, 38), _RULES_238),
+                        ((2, 66), _RULES_266), ((2, 73), _RULES_273))
 RULES = {"#201": _LIST_RULES, "#202": _LIST_RULES,
          "#203": Versioned(CreateRules(description_is_name=True), ((2, 19), CreateRules(description_is_name=False)))}

@@ -147,12 +147,31 @@ def _flavor_embedded(view: dict, server: Server, out: Out) -> None:
     }
 
 
+def _trusted_certs(view: dict, server: Server, out: Out) -> None:
+    """2.63: no server holds trusted certificates here (create refuses them: compute/servers.py)."""
+    view["trusted_image_certificates"] = None
+
+
+def _server_groups(view: dict, server: Server, out: Out) -> None:
+    """2.71 (show and update, not the detail list): no server groups are served, so a server is in none."""
+    view["server_groups"] = []
+
+
+def _locked_reason(view: dict, server: Server, out: Out) -> None:
+    """2.73: the lock action is not served yet, so no lock carries a reason."""
+    view["locked_reason"] = None
+
+
 HOST_UP = "UP"
 _LATER = (((2, 9), {"locked": _locked}), ((2, 19), {"description": _description}), ((2, 26), {"tags": _tags}),
-          ((2, 47), {"flavor": _flavor_embedded}))
-DETAIL_PARTS = layered({"common": _common, "shown": _shown, "extended": _extended},
-                       ((2, 3), {"extended": _extended_23}), ((2, 16), {"host_status": _host_status}), *_LATER)
-UPDATE_PARTS = layered({"common": _common}, *_LATER)
+          ((2, 47), {"flavor": _flavor_embedded}), ((2, 63), {"trusted_certs": _trusted_certs}),
+          ((2, 73), {"locked_reason": _locked_reason}))
+_DETAIL_STEPS = (((2, 3), {"extended": _extended_23}), ((2, 16), {"host_status": _host_status}), *_LATER)
+_BASE = {"common": _common, "shown": _shown, "extended": _extended}
+_GROUPS = ((2, 71), {"server_groups": _server_groups})
+DETAIL_PARTS = layered(_BASE, *_DETAIL_STEPS)
+SHOW_PARTS = layered(_BASE, *_DETAIL_STEPS, _GROUPS)
+UPDATE_PARTS = layered({"common": _common}, *_LATER, _GROUPS)
 
 
 def render(parts: tuple[Part, ...], server: Server, out: Out) -> dict:
@@ -206,5 +225,5 @@ def _created(out: Out, result: tuple[CreateRequest, CreateResult]) -> dict | Rep
 
 
 VIEWS = {"#201": _brief_page, "#202": DETAIL_PARTS.map(_detail_page), "#203": _created,
-         "#205": DETAIL_PARTS.map(_one), "#206": UPDATE_PARTS.map(_one)}
+         "#205": SHOW_PARTS.map(_one), "#206": UPDATE_PARTS.map(_one)}
 STATUSES = {"#203": 202, "#207": 204}

@@ -12,6 +12,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -21,7 +22,7 @@ from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
 from nodecompute.api.keys import config_key, servers_key
 from nodecompute.api.respond import parse_body, parse_query, respond, rules
-from nodecompute.api.validation import MAX_LIMIT, parse_changes_since, to_bool
+from nodecompute.api.validation import FALSE_STRINGS, MAX_LIMIT, TRUE_STRINGS, parse_changes_since, to_bool
 from nodecompute.domain import regex, states
 from nodecompute.domain.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
 from nodecompute.domain.models import AuthContext, id_from_ref
@@ -148,6 +149,9 @@ def decode_create(body: dict, description_is_name: bool = False) -> CreateReques
         description=server["name"] if description_is_name else server.get("description"),
         tags=tuple(server.get("tags", ())),
         device_tags=_device_tags(server),
+        trusted_certs=tuple(server.get("trusted_image_certificates") or ()),
+        requested_host=server.get("host"),
+        requested_node=server.get("hypervisor_hostname"),
         block_devices=_block_devices(server),
         networks=_networks(server.get("networks")),
         security_groups=tuple(group.get("name") for group in server.get("security_groups", [])),
@@ -162,12 +166,13 @@ class ListQuery:
     matches_nothing: bool  # a filter no server can match (an ip, another host)
 
 
-def parse_sort(query: MultiMapping[str], ctx: AuthContext) -> tuple[tuple[str, str], ...]:
-    """Nova's get_sort_params + remove_invalid_sort_keys + process_sort_params."""
+def parse_sort(query: MultiMapping[str], ctx: AuthContext, spec: schemas.ListRules = schemas.ListRules()
+               ) -> tuple[tuple[str, str], ...]:
+    """Nova's get_sort_params + remove_invalid_sort_keys + process_sort_params (`locked` sorts from 2.73)."""
     keys = [k.strip() for k in query.getall("sort_key", [])] or ["created_at"]
     dirs = [d.strip() for d in query.getall("sort_dir", [])] or ["desc"]
     for key in list(keys):
-        if key in schemas.IGNORED_SORT_KEYS:
+        if key in schemas.IGNORED_SORT_KEYS and not (key == "locked" and spec.sort_locked):
             if len(dirs) > keys.index(key):
                 dirs.pop(keys.index(key))
             keys.remove(key)
@@ -205,6 +210,34 @@ def _statuses(query: MultiMapping[str], spec: schemas.ListRules) -> tuple[tuple[
     return statuses, unknown
 
 
+def _allowed(name: str, query: MultiMapping[str], ctx: AuthContext, spec: schemas.ListRules) -> str | None:
+    """The last value of a filter that only some versions give non-admins (admins have them at every version, as
+    Nova filters only a non-admin's search options)."""
+    if name not in query or not (ctx.is_admin or name in spec.user_filters):
+        return None
+    return query.getall(name)[-1]
+
+
+def _locked(value: str | None) -> bool | None:
+    """The `locked` filter (2.73): a strict boolean (Nova's common.is_locked)."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text not in TRUE_STRINGS + FALSE_STRINGS:
+        raise BadRequest(f"Invalid input received: Unrecognized value '{value}', acceptable values are: '0', '1', 'f', 'false', 'n', "
+                         f"'no', 'off', 'on', 't', 'true', 'y', 'yes'")
+    return text in TRUE_STRINGS
+
+
+def _changes_before(value: str | None, since: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    before = parse_changes_since(value, "Invalid filter field: changes-before.")
+    if since is not None and before < since:
+        raise BadRequest("The value of changes-since must be less than or equal to changes-before.")
+    return before
+
+
 def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: AuthContext, host_name: str,
                      spec: schemas.ListRules = schemas.ListRules()) -> ListQuery:
     """`values`: the query as its schema checked it (respond.parse_query); `query`: every value of it; `spec`:
@@ -218,19 +251,22 @@ def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: Auth
     if ctx.is_admin and all_tenants:  # without all_tenants Nova lists the caller's project, whatever tenant_id says
         project = query.get("project_id") or query.get("tenant_id")
     changes_since = values.get("changes-since")
+    since = parse_changes_since(changes_since) if changes_since is not None else None
     statuses, unknown_status = _statuses(query, spec)
     filters = ServerFilters(
         name=name or None,
         statuses=statuses,
         image=id_from_ref(values["image"]) if values.get("image") else None,
         flavor=id_from_ref(values["flavor"]) if values.get("flavor") else None,
-        changes_since=parse_changes_since(changes_since) if changes_since is not None else None,
+        changes_since=since,
+        changes_before=_changes_before(_allowed("changes-before", query, ctx, spec), since),
+        locked=_locked(_allowed("locked", query, ctx, spec)),
         reservation_id=values.get("reservation_id") or None,
         all_tenants=all_tenants,
         project_id=project,
         limit=_limit(values),
         marker=values.get("marker"),
-        sort=parse_sort(query, ctx),
+        sort=parse_sort(query, ctx, spec),
         tags=_tag_filter(query, "tags", spec),
         tags_any=_tag_filter(query, "tags-any", spec),
         not_tags=_tag_filter(query, "not-tags", spec),
@@ -272,6 +308,8 @@ async def show_server(request: web.Request) -> web.StreamResponse:
 async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
     create = decode_create(await parse_body(request), rules(request).description_is_name)
+    if (create.requested_host or create.requested_node) and not ctx.is_admin:  # 2.74, Nova's default: admins
+        raise PolicyNotAuthorized(action="compute:servers:create:requested_destination")
     return respond(request, (create, await request.config_dict[servers_key].create(ctx, create)))
 
 

@@ -101,6 +101,17 @@ class ServerService:
 
     # ----- create ------------------------------------------------------------------------------------------------
 
+    def _check_requested(self, req: CreateRequest) -> None:
+        """2.63: this cloud validates no image signatures, so trusted certificates cannot be honoured (Nova's
+        CertificateValidationFailed, 400, before any server exists); 2.74: the one host and its one node are the
+        only destinations (Nova's ComputeHostNotFound)."""
+        if req.trusted_certs:
+            raise BadRequest(f"Image signature certificate validation failed for certificate: "
+                             f"{req.trusted_certs[0]}. This cloud does not validate image signatures.")
+        for name in (req.requested_host, req.requested_node):
+            if name and name != self.cfg.host_name:
+                raise BadRequest(f"Compute host {name} could not be found.")
+
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
         plan_networks(req, ctx.project_id)
         devices = plan_block_devices(req.image_ref, req.block_devices)
@@ -116,6 +127,7 @@ class ServerService:
         zone = req.availability_zone
         if zone and zone != self.cfg.compute.availability_zone:
             raise BadRequest("The requested availability zone is not available")
+        self._check_requested(req)
         placement.check_injection_limits(self.quotas.limits(ctx.project_id), len(req.metadata), req.personality)
         count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
         admin_pass = req.admin_pass or generate_password()

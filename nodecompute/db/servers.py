@@ -137,8 +137,14 @@ def list_servers(db: Database, f: ServerFilters) -> list[Server]:
     if f.changes_since is not None:
         where.append("updated_at >= ?")
         args.append(isotime(f.changes_since))
-    else:
+    if f.changes_before is not None:
+        where.append("updated_at <= ?")
+        args.append(isotime(f.changes_before))
+    if f.changes_since is None and f.changes_before is None:  # either lists the recently deleted too (Nova)
         where.append("deleted = 0")
+    if f.locked is not None:
+        where.append("locked = ?")
+        args.append(int(f.locked))
     for clause, value in (("name REGEXP ?", f.name), ("image_id = ?", f.image), ("flavorid = ?", f.flavor),
                           ("reservation_id = ?", f.reservation_id)):
         if value:

@@ -152,6 +152,9 @@ class CreateRequest:
     description: str | None = None
     tags: tuple[str, ...] = ()
     device_tags: tuple[DeviceTag, ...] = ()
+    trusted_certs: tuple[str, ...] = ()  # 2.63 trusted_image_certificates
+    requested_host: str | None = None  # 2.74 host
+    requested_node: str | None = None  # 2.74 hypervisor_hostname
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,8 @@ class ServerFilters:
     tags_any: tuple[str, ...] = ()  # has at least one
     not_tags: tuple[str, ...] = ()  # lacks at least one
     not_tags_any: tuple[str, ...] = ()  # has none of them
+    changes_before: datetime | None = None  # updated at or before (2.66)
+    locked: bool | None = None  # 2.73
 
 
 @dataclass(frozen=True)

@@ -164,9 +164,13 @@ async def _access_list(world: World, version: str) -> Call:
     return Call(f"/flavors/{flavor_id}/os-flavor-access")
 
 
-def _specs(tail: str, body: Any = None) -> Case:
+def _specs(tail: str, body: Any = None, method: str = "") -> Case:
+    """A flavor with extra specs, and the path `tail` below its os-extra_specs; PUT (`method`) on the flavor
+    itself changes its description (2.55)."""
     async def case(world: World, version: str) -> Call:
         flavor_id = await world.flavor(specs={"hw:cpu_policy": "shared"})
+        if method == "PUT":
+            return Call(f"/flavors/{flavor_id}", {"flavor": {"description": "changed"}})
         return Call(f"/flavors/{flavor_id}/os-extra_specs{tail}", body)
     return case
 
@@ -280,6 +284,7 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/flavors/detail", None): _fixed("/flavors/detail"),
     ("GET", FLAVOR, None): _fixed("/flavors/1"),
     ("POST", "/flavors", None): _create_flavor,
+    ("PUT", FLAVOR, None): _specs("", None, "PUT"),
     ("DELETE", FLAVOR, None): _delete_flavor,
     ("GET", FLAVOR + "/os-flavor-access", None): _access_list,
     ("POST", FLAVOR + "/action", "addTenantAccess"): _add_access,

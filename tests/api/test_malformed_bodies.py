@@ -54,6 +54,7 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("POST", "/flavors"): [{"flavor": {"name": "f", "ram": 64, "vcpus": 1, "disk": 1, "id": "fz",
                                        "OS-FLV-EXT-DATA:ephemeral": 0, "swap": 0, "rxtx_factor": 1.0,
                                        "os-flavor-access:is_public": False}}],
+    ("PUT", "/flavors/{flavor_id}"): [{"flavor": {"description": "d"}}],
     ("POST", "/flavors/{flavor_id}/action"): [{"addTenantAccess": {"tenant": "PROJECT"}},
                                               {"removeTenantAccess": {"tenant": "PROJECT"}}],
     ("POST", "/flavors/{flavor_id}/os-extra_specs"): [{"extra_specs": {"hw:cpu_policy": "shared", "n": 1}}],
