@@ -37,6 +37,7 @@ LIST_QUERY = {
     },
     "additionalProperties": True,  # Nova ignores unknown query parameters at 2.1
 }
+LIST_QUERY_V275 = {**LIST_QUERY, "additionalProperties": False}  # 2.75: unknown parameters are 400
 _POSITIVE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": 2147483647}
 _NON_NEGATIVE = {**_POSITIVE, "minimum": 0}
 CREATE_FLAVOR = {
@@ -86,7 +87,7 @@ UPDATE_FLAVOR = {
 }
 
 
-# -- views: what a microversion adds is a flag of the view (2.55 description, 2.61 extra_specs) --
+# -- views: what a microversion adds is a flag of the view (2.55 description, 2.61 extra_specs, 2.75 swap 0) --
 
 def flavor_summary(links: Links, flavor: Flavor, description: bool = False) -> dict[str, Any]:
     view = {"id": flavor.flavorid, "name": flavor.name, "links": links.pair("flavors", flavor.flavorid)}
@@ -95,11 +96,12 @@ def flavor_summary(links: Links, flavor: Flavor, description: bool = False) -> d
     return view
 
 
-def flavor_detail(links: Links, flavor: Flavor, description: bool = False, extra_specs: bool = False
-                  ) -> dict[str, Any]:
+def flavor_detail(links: Links, flavor: Flavor, description: bool = False, extra_specs: bool = False,
+                  swap_zero: bool = False) -> dict[str, Any]:
+    """`swap_zero` (2.75): no swap is 0 instead of ""."""
     view = {
         "id": flavor.flavorid, "name": flavor.name, "ram": flavor.memory_mb, "disk": flavor.root_gb,
-        "swap": flavor.swap or "", "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
+        "swap": flavor.swap or (0 if swap_zero else ""), "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
         "OS-FLV-DISABLED:disabled": flavor.disabled, "vcpus": flavor.vcpus,
         "os-flavor-access:is_public": flavor.is_public, "rxtx_factor": flavor.rxtx_factor or "",
         "links": links.pair("flavors", flavor.flavorid),
@@ -298,7 +300,8 @@ def _at(summary: bool = False, **flags: bool) -> FlavorView:
 
 # The views at each microversion that changed them.
 SUMMARY = Versioned(_at(summary=True), ((2, 55), _at(summary=True, description=True)))
-DETAIL = Versioned(_at(), ((2, 55), _at(description=True)), ((2, 61), _at(description=True, extra_specs=True)))
+DETAIL = Versioned(_at(), ((2, 55), _at(description=True)), ((2, 61), _at(description=True, extra_specs=True)),
+                   ((2, 75), _at(description=True, extra_specs=True, swap_zero=True)))
 
 
 def _access(out: Out, result: tuple[str, list[str]]) -> dict[str, Any]:
@@ -319,4 +322,5 @@ VIEWS = {
 STATUSES = {"#605": 202, "#613": 200}  # 200 with no body (Nova)
 BODIES = {"#604": Versioned(CREATE_FLAVOR, ((2, 55), CREATE_FLAVOR_V255)), "#614": UPDATE_FLAVOR,
           "#607": ADD_TENANT, "#608": REMOVE_TENANT, "#610": CREATE_EXTRA_SPECS, "#612": UPDATE_EXTRA_SPEC}
-QUERIES = {"#601": QuerySchema(LIST_QUERY), "#602": QuerySchema(LIST_QUERY)}
+_LIST_QUERIES = Versioned(QuerySchema(LIST_QUERY), ((2, 75), QuerySchema(LIST_QUERY_V275)))
+QUERIES = {"#601": _LIST_QUERIES, "#602": _LIST_QUERIES}

@@ -100,7 +100,7 @@ STEPS: tuple[Step, ...] = (
          change("query", (LIST, DETAIL), "locked", "sort_key=locked"), also=("server-actions",)),
     done("2.74", "Create takes a target `host` and `hypervisor_hostname` (admin), checked by the scheduler",
          change("request-body", CREATE, "host", "hypervisor_hostname")),
-    todo("2.75", "Unknown query parameters and body keys give 400; update and rebuild answer the full server; "
+    done("2.75", "Unknown query parameters and body keys give 400; update and rebuild answer the full server; "
          "flavor `swap` 0 instead of \"\"; hypervisors always list `servers`",
          change("query", EVERY_ROUTE, "additionalProperties"),
          change("view-field", (UPDATE, REBUILD), "full server"),
@@ -123,7 +123,7 @@ STEPS: tuple[Step, ...] = (
                    change("behaviour", AGGREGATES[:1], "image cache")),
     not_applicable("2.82", NO_EVENTS, "The `accelerator-request-bound` external event",
                    change("request-body", EVENTS, "events.name=accelerator-request-bound")),
-    todo("2.83", "Non-admins may filter server lists by `availability_zone`, `config_drive`, `key_name`, "
+    done("2.83", "Non-admins may filter server lists by `availability_zone`, `config_drive`, `key_name`, "
          "`created_at`, `launched_at`, `terminated_at`, `power_state`, `task_state`, `vm_state`, `progress`, "
          "`user_id`",
          change("query", (LIST, DETAIL), "availability_zone", "config_drive", "key_name", "created_at",

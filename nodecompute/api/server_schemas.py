@@ -260,6 +260,29 @@ list_query_multi = {
     "sort_dir": {"type": "string", "enum": list(SORT_DIRS)},
     "status": {"type": "string"},
 }
+# 2.75: every parameter Nova's index_query_v275 names, and nothing else (400); Nova's ignored sort keys are gone.
+NOVA_IGNORED_SORT_KEYS = (
+    "architecture", "cell_name", "cleaned", "default_ephemeral_device", "default_swap_device", "deleted",
+    "deleted_at", "disable_terminate", "ephemeral_gb", "ephemeral_key_uuid", "id", "key_data", "launched_on",
+    "memory_mb", "os_type", "reservation_id", "root_gb", "shutdown_terminate", "user_data", "vcpus", "vm_mode",
+)
+_NOVA_QUERY_NAMES = (
+    "user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image", "kernel_id", "ramdisk_id",
+    "hostname", "key_name", "power_state", "vm_state", "task_state", "host", "node", "flavor", "reservation_id",
+    "launched_at", "terminated_at", "availability_zone", "name", "display_name", "description",
+    "display_description", "locked_by", "uuid", "root_device_name", "config_drive", "access_ip_v4", "access_ip_v6",
+    "auto_disk_config", "progress", "sort_key", "sort_dir", "all_tenants", "soft_deleted", "deleted", "status",
+    "changes-since", "ip", "ip6", "created_at", "block_device_mapping", "services", "metadata", "system_metadata",
+    "info_cache", "security_groups", "pci_devices", "limit", "marker", "tags", "tags-any", "not-tags",
+    "not-tags-any", "changes-before", "locked",
+)
+list_query_v275 = {
+    "type": "object",
+    "properties": {**{name: {"type": "string"} for name in _NOVA_QUERY_NAMES}, **list_query["properties"]},
+    "additionalProperties": False,
+}
+list_query_multi_v275 = {**list_query_multi, "sort_key": {"type": "string", "enum": sorted(
+    {*SORT_KEYS, *IGNORED_SORT_KEYS} - set(NOVA_IGNORED_SORT_KEYS))}}
 
 
 def _legacy_create() -> dict:
@@ -287,7 +310,9 @@ BODIES = {
     "#302": reboot, "#309": start, "#310": stop, "#1603": console_output,
     "#402": metadata_set, "#403": metadata_set, "#405": metadata_item,
 }
-QUERIES = {"#201": QuerySchema(list_query, list_query_multi), "#202": QuerySchema(list_query, list_query_multi)}
+_LIST_QUERY = Versioned(QuerySchema(list_query, list_query_multi),
+                        ((2, 75), QuerySchema(list_query_v275, list_query_multi_v275)))
+QUERIES = {"#201": _LIST_QUERY, "#202": _LIST_QUERY}
 
 
 class ListRules(NamedTuple):
@@ -312,7 +337,12 @@ _RULES_226 = ListRules(("ip6", *TAG_FILTERS), tag_filters=True)
 _RULES_238 = _RULES_226._replace(strict_status=True)
 _RULES_266 = _RULES_238._replace(user_filters=(*_RULES_238.user_filters, "changes-before"))
 _RULES_273 = _RULES_266._replace(user_filters=(*_RULES_266.user_filters, "locked"), sort_locked=True)
+# 2.83: filters a non-admin may use (admins at every version): exact ones, and regexes on a column's text
+EXACT_FILTERS = ("user_id", "vm_state", "task_state")
+PATTERN_FILTERS = ("availability_zone", "config_drive", "key_name", "created_at", "launched_at", "terminated_at",
+                   "power_state", "progress")
+_RULES_283 = _RULES_273._replace(user_filters=(*_RULES_273.user_filters, *EXACT_FILTERS, *PATTERN_FILTERS))
 _LIST_RULES = Versioned(ListRules(), ((2, 5), ListRules(("ip6",))), ((2, 26), _RULES_226), ((2, 38), _RULES_238),
-                        ((2, 66), _RULES_266), ((2, 73), _RULES_273))
+                        ((2, 66), _RULES_266), ((2, 73), _RULES_273), ((2, 83), _RULES_283))
 RULES = {"#201": _LIST_RULES, "#202": _LIST_RULES,
          "#203": Versioned(CreateRules(description_is_name=True), ((2, 19), CreateRules(description_is_name=False)))}

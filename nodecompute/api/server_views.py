@@ -43,8 +43,8 @@ def server_brief(server: Server, links: Links) -> dict:
 
 
 # ----- the full server, in parts that microversions add or replace ---------------------------------------------
-# A part is `(view, server, out) -> None`: it adds its keys to `view`. DETAIL_PARTS (show, detail) and UPDATE_PARTS
-# (PUT: Nova's update answers fewer keys until 2.75) say which parts are in force at each microversion.
+# A part is `(view, server, out) -> None`: it adds its keys to `view`. DETAIL_PARTS (detail), SHOW_PARTS (show) and
+# UPDATE_PARTS (PUT: Nova's update answers fewer keys until 2.75) say which parts are in force at each microversion.
 
 Part = Callable[[dict, Server, Out], None]
 ROOT_DEVICE = "/dev/vda"  # the root disk is the first virtio disk
@@ -171,7 +171,9 @@ _BASE = {"common": _common, "shown": _shown, "extended": _extended}
 _GROUPS = ((2, 71), {"server_groups": _server_groups})
 DETAIL_PARTS = layered(_BASE, *_DETAIL_STEPS)
 SHOW_PARTS = layered(_BASE, *_DETAIL_STEPS, _GROUPS)
-UPDATE_PARTS = layered({"common": _common}, *_LATER, _GROUPS)
+# 2.75: update answers what show answers (Nova's show_all_attributes)
+_UPDATE_IS_SHOW = ((2, 75), {"shown": _shown, "extended": _extended_23, "host_status": _host_status})
+UPDATE_PARTS = layered({"common": _common}, *_LATER, _GROUPS, _UPDATE_IS_SHOW)
 
 
 def render(parts: tuple[Part, ...], server: Server, out: Out) -> dict:

@@ -229,6 +229,17 @@ def _locked(value: str | None) -> bool | None:
     return text in TRUE_STRINGS
 
 
+def _patterns(query: MultiMapping[str], ctx: AuthContext, spec: schemas.ListRules) -> tuple[tuple[str, str], ...]:
+    """Nova's regex filters on other columns (2.83 for non-admins), each checked as RE2 first."""
+    found = []
+    for name in schemas.PATTERN_FILTERS:
+        value = _allowed(name, query, ctx, spec)
+        if value is not None:
+            regex.compile_filter(value, name)
+            found.append((name, value))
+    return tuple(found)
+
+
 def _changes_before(value: str | None, since: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -261,6 +272,9 @@ def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: Auth
         changes_since=since,
         changes_before=_changes_before(_allowed("changes-before", query, ctx, spec), since),
         locked=_locked(_allowed("locked", query, ctx, spec)),
+        exact=tuple((name, value) for name in schemas.EXACT_FILTERS
+                    if (value := _allowed(name, query, ctx, spec)) is not None),
+        patterns=_patterns(query, ctx, spec),
         reservation_id=values.get("reservation_id") or None,
         all_tenants=all_tenants,
         project_id=project,

@@ -84,7 +84,7 @@ class ServerService:
         if filters.all_tenants and not filters.project_id:
             project = None
         filters = dataclasses.replace(filters, project_id=project)
-        if filters.name:  # a user's regex runs on every candidate row: off the event loop
+        if filters.name or filters.patterns:  # a user's regex runs on every candidate row: off the event loop
             return await self.store.read_in_thread(servers_db.list_servers, filters)
         return self.store.read(servers_db.list_servers, filters)
 

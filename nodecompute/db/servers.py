@@ -21,6 +21,15 @@ SORT_KEYS = {"created_at", "updated_at", "display_name", "uuid", "vm_state", "ta
              "locked", "progress", "root_device_name", "kernel_id", "ramdisk_id", "config_drive", "id"}
 _COLUMN = {"display_name": "name", "uuid": "uuid", "id": "uuid", "instance_type_id": "flavorid",
            "image_ref": "image_id", "node": "host"}
+# Filter name -> the column it compares: exactly, or as text with a regex (Nova's exact_match_filter_names and
+# _regex_instance_filter; Nova's config_drive column holds "True" or "").
+EXACT_FILTERS = {"user_id": "user_id", "vm_state": "vm_state", "task_state": "task_state"}
+PATTERN_FILTERS = {
+    "availability_zone": "availability_zone", "key_name": "coalesce(key_name, '')",
+    "config_drive": "CASE config_drive WHEN 1 THEN 'True' ELSE '' END", "created_at": "created_at",
+    "launched_at": "coalesce(launched_at, '')", "terminated_at": "coalesce(terminated_at, '')",
+    "power_state": "CAST(power_state AS TEXT)", "progress": "CAST(coalesce(progress, 0) AS TEXT)",
+}
 _SORTABLE_COLUMNS = {"created_at", "updated_at", "name", "uuid", "vm_state", "task_state", "power_state",
                      "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "flavorid",
                      "image_id", "project_id", "user_id", "host", "launch_index", "locked", "progress",
@@ -145,6 +154,12 @@ def list_servers(db: Database, f: ServerFilters) -> list[Server]:
     if f.locked is not None:
         where.append("locked = ?")
         args.append(int(f.locked))
+    for name, value in f.exact:
+        where.append(f"{EXACT_FILTERS[name]} = ?")
+        args.append(value)
+    for name, pattern in f.patterns:
+        where.append(f"{PATTERN_FILTERS[name]} REGEXP ?")
+        args.append(pattern)
     for clause, value in (("name REGEXP ?", f.name), ("image_id = ?", f.image), ("flavorid = ?", f.flavor),
                           ("reservation_id = ?", f.reservation_id)):
         if value:

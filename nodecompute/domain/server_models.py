@@ -183,6 +183,8 @@ class ServerFilters:
     not_tags_any: tuple[str, ...] = ()  # has none of them
     changes_before: datetime | None = None  # updated at or before (2.66)
     locked: bool | None = None  # 2.73
+    exact: tuple[tuple[str, str], ...] = ()  # (filter name, value): Nova's exact-match filters (user_id, vm_state...)
+    patterns: tuple[tuple[str, str], ...] = ()  # (filter name, RE2 pattern): Nova's regex filters (key_name...)
 
 
 @dataclass(frozen=True)

@@ -168,3 +168,24 @@ async def test_2_74_requested_host_and_node(api, member, image_id, make_user):
     created = await _create(api, admin_token, _body(image_id, networks="none", host=host,
                                                     hypervisor_hostname=host), "2.74")
     assert created["id"]
+
+
+async def test_2_83_more_filters_for_non_admins(api, member, admin_token):
+    pid = project_id(api, "proj-a")
+    first = await insert(api, pid, key_name="k1", user_id="u-1", name="first")
+    second = await insert(api, pid, key_name=None, user_id="u-2", vm_state="stopped", power_state=4, config_drive=0,
+                          progress=0, name="second")
+    both = sorted([first.uuid, second.uuid])
+    # 2.82: a member's filters on these columns are dropped
+    assert sorted(await _ids(api, member, "?key_name=k1&user_id=u-2", "2.82")) == both
+    for query, expected in (("?key_name=k1", [first.uuid]), ("?key_name=^k", [first.uuid]),
+                            ("?user_id=u-2", [second.uuid]), ("?vm_state=stopped", [second.uuid]),
+                            ("?power_state=4", [second.uuid]), ("?config_drive=True", [first.uuid]),
+                            ("?availability_zone=nov", both), ("?created_at=^2", both),
+                            ("?task_state=spawning", []), ("?key_name=k1&user_id=u-2", [])):
+        assert sorted(await _ids(api, member, query, "2.83")) == sorted(expected), query
+    resp = await api.get("/servers?key_name=(", member, **at("2.83"))
+    assert resp.status == 400 and "key_name" in (await resp.json())["badRequest"]["message"]
+    # admins had them at every version (Nova filters only a non-admin's options)
+    assert await _ids(api, admin_token, "?all_tenants=1&key_name=k1", "2.1") == [first.uuid]
+    assert await _ids(api, admin_token, "?all_tenants=1&user_id=u-2", "2.1") == [second.uuid]
