@@ -85,6 +85,8 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/servers/{server_id}/ips"), ("GET", "/servers/{server_id}/ips/{network_label}"),
     *((method, "/servers/{server_id}/tags") for method in ("GET", "PUT", "DELETE")),
     *((method, "/servers/{server_id}/tags/{tag}") for method in ("GET", "PUT", "DELETE")),
+    ("GET", "/os-floating-ips"), ("POST", "/os-floating-ips"), ("GET", "/os-floating-ips/{floating_ip_id}"),
+    ("DELETE", "/os-floating-ips/{floating_ip_id}"), ("GET", "/os-floating-ip-pools"),
     ("GET", "/os-security-groups"), ("POST", "/os-security-groups"),
     *((method, "/os-security-groups/{security_group_id}") for method in ("GET", "PUT", "DELETE")),
     ("POST", "/os-security-group-rules"), ("DELETE", "/os-security-group-rules/{security_group_rule_id}"),
