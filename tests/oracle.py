@@ -84,6 +84,10 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", ACTION, "os-start"): (None, "servers", "server_actions_common_schema"),
     ("POST", ACTION, "os-stop"): (None, "servers", "server_actions_common_schema"),
     ("POST", ACTION, "os-getConsoleOutput"): (None, "servers", "get_console_output"),
+    # Tempest checks the os-get*Console answers with get_vnc_console's schema ({"console": {type, url}})
+    ("POST", ACTION, "os-getVNCConsole"): (None, "servers", "get_vnc_console"),
+    ("POST", ACTION, "os-getSerialConsole"): (None, "servers", "get_vnc_console"),
+    ("POST", SERVER + "/remote-consoles", None): ("servers_client", "servers", "get_remote_consoles"),
     ("GET", SERVER + "/metadata", None): (None, "servers", "list_server_metadata"),
     ("PUT", SERVER + "/metadata", None): (None, "servers", "set_server_metadata"),
     ("POST", SERVER + "/metadata", None): (None, "servers", "update_server_metadata"),

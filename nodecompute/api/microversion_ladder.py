@@ -80,6 +80,8 @@ SERVED: frozenset[Touch] = frozenset({
     *((method, "/images/{image_id}/metadata/{key}") for method in ("GET", "PUT", "DELETE")),
     LIST, DETAIL, CREATE, SHOW, UPDATE, ("DELETE", "/servers/{server_id}"),
     act("reboot"), act("os-start"), act("os-stop"), act("os-getConsoleOutput"),
+    act("os-getVNCConsole"), act("os-getSerialConsole"),
+    ("POST", "/servers/{server_id}/remote-consoles"),
     *((method, "/servers/{server_id}/metadata") for method in ("GET", "POST", "PUT")),
     *((method, "/servers/{server_id}/metadata/{key}") for method in ("GET", "PUT", "DELETE")),
     ("GET", "/servers/{server_id}/ips"), ("GET", "/servers/{server_id}/ips/{network_label}"),

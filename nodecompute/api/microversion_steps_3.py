@@ -167,10 +167,10 @@ STEPS: tuple[Step, ...] = (
                    change("new-route", SHARES)),
     todo("2.98", "Servers embed the image's `properties` under `image`",
          change("view-field", SERVER_VIEWS, "image.properties"), also=("server-actions",)),
-    owned("2.99", "consoles", "SPICE consoles get the `spice-direct` type; console auth tokens show `tls_port` and "
+    todo("2.99", "SPICE consoles get the `spice-direct` type; console auth tokens show `tls_port` and "
           "refuse unknown query parameters",
           change("request-body", REMOTE, "remote_console.type=spice-direct"),
-          change("view-field", ("GET", "/os-console-auth-tokens/{console_token}"), "tls_port")),
+          change("view-field", ("GET", "/os-console-auth-tokens/{console_token}"), "tls_port"), also=("consoles",)),
     todo("2.100", "Servers show the `scheduler_hints` given at create",
          change("view-field", SERVER_VIEWS, "scheduler_hints"), also=("server-actions",)),
     owned("2.101", "volumes", "Volume attach answers 202 with no body instead of 200 and the attachment",

@@ -11,10 +11,10 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (extensions, flavors, floating_ips, glance, identity, images, keypairs, limits, neutron,
-                             neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas, neutron_routers,
-                             neutron_secgroups, nova_secgroups, nova_sg_default_rules, server_actions, server_ips,
-                             server_metadata, server_tags, servers, versions, zones)
+from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, keypairs, limits,
+                             neutron, neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas,
+                             neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules, server_actions,
+                             server_ips, server_metadata, server_tags, servers, versions, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -130,6 +130,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#206", "PUT", SERVER, servers.update_server),
     _compute("#207", "DELETE", SERVER, servers.delete_server),
     _compute("#301", "POST", SERVER + "/action", server_actions.server_action, actions=server_actions.ACTIONS),
+    _compute("#1607", "POST", SERVER + "/remote-consoles", consoles.create_remote_console, since=(2, 6)),
     _compute("#401", "GET", SERVER + "/metadata", server_metadata.list_metadata),
     _compute("#402", "PUT", SERVER + "/metadata", server_metadata.replace_metadata),
     _compute("#403", "POST", SERVER + "/metadata", server_metadata.merge_metadata),

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,6 +63,7 @@ class Guests:
         self.base_cache = base_cache
         self.dir_access = filemodes.guest_dir_access(cfg.libvirt_uri)  # 0750 group libvirt-qemu under system
         self.display_dir = display_dir  # VNC display sockets (virt/displays.py: prepared and checked at start)
+        self.on_consoles_gone: Callable[[str], Awaitable[None]] | None = None
 
     def instance_dir(self, server_uuid: str) -> Path:
         return self.cfg.instances_dir / server_uuid
@@ -75,6 +77,10 @@ class Guests:
     def channel_socket(self, server_uuid: str) -> Path:
         """The test command channel's UNIX socket (beside the display's: the same directory, the same rules)."""
         return displays.channel_path(self.display_dir, server_uuid)
+
+    def serial_socket(self, server_uuid: str) -> Path:
+        """The serial console's UNIX socket (port 0, logged to console.log; the same directory, the same rules)."""
+        return displays.serial_path(self.display_dir, server_uuid)
 
     def channels(self, server: Server) -> list[domain_xml.ChannelSpec]:
         """The server's virtio-serial channels: the test channel on our socket, the agent's where libvirt likes."""
@@ -113,7 +119,7 @@ class Guests:
             name=server.instance_name, uuid=server.uuid, display_name=server.name, memory_mb=server.memory_mb,
             vcpus=server.vcpus, disks=self.disks(server), console_log=str(self.console_log(server.uuid)),
             vnc_socket=str(self.display_socket(server.uuid)), server_id=server.uuid, project_id=server.project_id,
-            channels=self.channels(server),
+            channels=self.channels(server), serial_socket=str(self.serial_socket(server.uuid)),
         )
         return domain_xml.render(spec, self.hv.host)
 
@@ -141,6 +147,7 @@ class Guests:
         power = await self.hv.start(server.instance_name)
         displays.restrict(self.display_socket(server.uuid))  # QEMU made it anew (0775, in a 0700 directory)
         displays.restrict(self.channel_socket(server.uuid))  # the same, when there is a test channel
+        displays.restrict(self.serial_socket(server.uuid))  # the same, once the domain has a serial console
         if power != states.RUNNING and not await self.wait_power(server, states.RUNNING, timeout):
             raise HypervisorError(f"domain {server.instance_name} did not reach running within {timeout:.0f}s")
 
@@ -165,6 +172,13 @@ class Guests:
             if await self.wait_power(server, states.SHUTDOWN, min(retry_interval, deadline - loop.time())):
                 break
         await self.hv.destroy(server.instance_name)
+        await self._consoles_gone(server.uuid)
+
+    async def _consoles_gone(self, server_uuid: str) -> None:
+        """The server's display and serial console are gone (stopped, deleted): revoke its console tokens and
+        close its open console sessions (compute/consoles.py sets the hook)."""
+        if self.on_consoles_gone is not None:
+            await self.on_consoles_gone(server_uuid)
 
     async def hard_reboot(self, server: Server) -> None:
         """Destroy, regenerate the domain XML from the database, start (the config drive is reused)."""
@@ -198,6 +212,8 @@ class Guests:
         await self.hv.undefine(instance_name)
         self.display_socket(server_uuid).unlink(missing_ok=True)
         self.channel_socket(server_uuid).unlink(missing_ok=True)
+        self.serial_socket(server_uuid).unlink(missing_ok=True)
+        await self._consoles_gone(server_uuid)
         await instance_disks.remove_instance_dir(self.instance_dir(server_uuid))
 
     def read_console(self, server_uuid: str) -> str:

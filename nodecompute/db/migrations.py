@@ -272,8 +272,22 @@ def m0009_routers_floating_ips(db: Database) -> None:
     )
 
 
-@migrations(name="0010_servers_ladder_fields")
-def m0010_servers_ladder_fields(db: Database) -> None:
+@migrations(name="0010_console_tokens")
+def m0010_console_tokens(db: Database) -> None:
+    """Console URL tokens (domain/console_tokens.py): only the SHA-256 digest, bound to one server and one console
+    kind, with the expiry in seconds since the epoch. A server's rows go when it is stopped or deleted."""
+    db.executescript(
+        """
+        CREATE TABLE console_tokens (
+            digest TEXT PRIMARY KEY, server_id TEXT NOT NULL, kind TEXT NOT NULL, expires_at REAL NOT NULL);
+        CREATE INDEX console_tokens_server ON console_tokens(server_id);
+        CREATE INDEX console_tokens_expires ON console_tokens(expires_at);
+        """
+    )
+
+
+@migrations(name="0011_servers_ladder_fields")
+def m0011_servers_ladder_fields(db: Database) -> None:
     """What the microversions up to 2.52 show of a server: its description (2.19), its tags (2.26), the flavor's
     extra specs as they were at create (2.47, Nova keeps the flavor with the instance), and the device tags asked
     for at create (2.32, 2.42). Existing servers take their flavor's current extra specs and, as Nova did before

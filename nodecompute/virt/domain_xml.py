@@ -73,6 +73,9 @@ class DomainSpec:
     usb_tablet: bool = False  # absolute pointer for VNC clients
     memballoon_period: int | None = None  # stats period in seconds; None: no balloon device
     boot_dev: str = "hd"
+    # Serial port 0 as an interactive UNIX socket (the serial console) that QEMU also logs to console_log;
+    # None: the port only appends to console_log (domains defined before the serial console existed).
+    serial_socket: str | None = None
     channels: tuple[ChannelSpec, ...] = ()
 
 
@@ -189,15 +192,27 @@ def _clock(spec: DomainSpec) -> ET.Element:
     return clock
 
 
+def _serial(spec: DomainSpec) -> ET.Element:
+    """Serial port 0: a UNIX socket QEMU listens on, logged to the console log (QEMU opens the log with O_APPEND,
+    so the trimmer may truncate it), or, without a socket, the console log itself."""
+    if spec.serial_socket is None:
+        serial = ET.Element("serial", {"type": "file"})
+        ET.SubElement(serial, "source", {"path": spec.console_log, "append": "on"})
+    else:
+        serial = ET.Element("serial", {"type": "unix"})
+        ET.SubElement(serial, "source", {"mode": "bind", "path": spec.serial_socket})
+        ET.SubElement(serial, "log", {"file": spec.console_log, "append": "on"})
+    ET.SubElement(serial, "target", {"port": "0"})
+    return serial
+
+
 def _devices(spec: DomainSpec, host: HostInfo) -> ET.Element:
     devices = ET.Element("devices")
     if host.emulator:
         _text(devices, "emulator", host.emulator)
     for disk in spec.disks:
         devices.append(_disk(disk))
-    serial = ET.SubElement(devices, "serial", {"type": "file"})
-    ET.SubElement(serial, "source", {"path": spec.console_log, "append": "on"})
-    ET.SubElement(serial, "target", {"port": "0"})
+    devices.append(_serial(spec))
     if spec.vnc_socket is not None:
         if spec.usb_tablet:
             ET.SubElement(devices, "input", {"type": "tablet", "bus": "usb"})

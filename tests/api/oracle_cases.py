@@ -10,6 +10,7 @@ libvirt's test driver) shared by the whole module.
 from __future__ import annotations
 
 import itertools
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -295,6 +296,19 @@ async def _ips_by_label(world: World, version: str) -> Call:
                 "address yet, so every label is one it is not on", status=404)
 
 
+def _console(body: dict) -> Case:
+    """A console of the shared server: its display and serial sockets made as QEMU would (test:/// has none)."""
+    async def case(world: World, version: str) -> Call:
+        guests = world.api.client.server.app[servers_key].guests
+        for path in (guests.display_socket(world.server_id), guests.serial_socket(world.server_id)):
+            if not path.exists():
+                with socket.socket(socket.AF_UNIX) as listener:
+                    listener.bind(str(path))
+        return Call(f"/servers/{world.server_id}" + ("/remote-consoles" if "remote_console" in body else "/action"),
+                    body)
+    return case
+
+
 async def _floating_ip(world: World) -> str:
     """A new floating IP of the world's project, from the external network (`public`, the oracle world's)."""
     return (await world.call("POST", "/os-floating-ips", {"pool": "public"}, ok=200))["floating_ip"]["id"]
@@ -396,6 +410,9 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("POST", ACTION, "os-stop"): _action({"os-stop": None}),
     ("POST", ACTION, "os-start"): _action({"os-start": None}, stopped=True),
     ("POST", ACTION, "os-getConsoleOutput"): _fixed("/servers/{server}/action", {"os-getConsoleOutput": {}}),
+    ("POST", ACTION, "os-getVNCConsole"): _console({"os-getVNCConsole": {"type": "novnc"}}),
+    ("POST", ACTION, "os-getSerialConsole"): _console({"os-getSerialConsole": {"type": "serial"}}),
+    ("POST", SERVER + "/remote-consoles", None): _console({"remote_console": {"protocol": "vnc", "type": "novnc"}}),
     ("GET", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata"),
     ("PUT", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata", {"metadata": {"role": "oracle"}}),
     ("POST", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata", {"metadata": {"zone": "a"}}),
