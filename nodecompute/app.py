@@ -151,6 +151,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         await services.restore()
         await services.firewall.start()
         app[network_key] = services
+        app[quotas_key].network = services.quotas  # Nova's network quotas are the networking service's
         log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))
         yield
     finally:
@@ -188,6 +189,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
     from nodecompute.compute.server_tags import ServerTags
+    from nodecompute.compute.server_ports import ServerPorts
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt import displays
@@ -208,7 +210,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     capacity = placement.host_capacity(cfg.compute, host_vcpus=hv.host.vcpus, host_memory_mb=hv.host.memory_mb,
                                        disk_total=guests.disk_capacity())
     service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
-                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock)
+                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock,
+                            ports=ServerPorts(store, cfg, app.get(network_key), clock))
     consoles = ConsoleService(store, guests, ttl=cfg.console.token_ttl, clock=clock)
     guests.on_consoles_gone = consoles.revoke  # stop and delete revoke the tokens and close open consoles
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
@@ -221,6 +224,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     try:
         await reconciler.at_start()
         listeners = await start_listeners(cfg, consoles)
+        await service.ports.reconcile()
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
         app[servers_key] = service

@@ -178,7 +178,8 @@ STEPS: tuple[Step, ...] = (
           change("view-field", ("GET", "/servers/{server_id}/diagnostics"), "state", "driver", "hypervisor",
                  "hypervisor_os", "uptime", "config_drive", "num_cpus", "num_nics", "num_disks", "cpu_details",
                  "nic_details", "disk_details", "memory_details")),
-    owned("2.49", "networking", "Interfaces and volumes are attached with a device `tag`",
+    done("2.49", "Interfaces and volumes are attached with a device `tag` (interfaces done; volume attachments come "
+         "with the volumes feature)",
           change("request-body", (("POST", "/servers/{server_id}/os-interface"),
                                   ("POST", "/servers/{server_id}/os-volume_attachments")), "tag"),
           also=("volumes",)),

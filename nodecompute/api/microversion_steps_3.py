@@ -88,8 +88,8 @@ STEPS: tuple[Step, ...] = (
                    "down, so the minimal down-cell records never appear",
                    "Servers and services in a cell that is down are listed with a minimal record instead of failing",
                    change("view-field", (LIST, DETAIL, SHOW, SERVICES[0]), "status=UNKNOWN")),
-    owned("2.70", "volumes", "Volume attachments and interfaces show their device `tag`",
-          change("view-field", ATTACHMENTS + INTERFACES, "tag"), also=("networking",)),
+    done("2.70", "Volume attachments and interfaces show their device `tag` (interfaces done; volume attachments "
+         "come with the volumes feature)", change("view-field", ATTACHMENTS + INTERFACES, "tag"), also=("volumes",)),
     done("2.71", "Server show, update and rebuild include `server_groups`",
          change("view-field", (SHOW, UPDATE, REBUILD), "server_groups"), also=("server-actions",)),
     owned("2.72", "networking", "Create accepts Neutron ports that carry a resource request (minimum bandwidth)",

@@ -11,10 +11,11 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, keypairs, limits,
-                             neutron, neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas,
+from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, keypairs, limits, neutron,
+                             network_proxies, neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas,
                              neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules, server_actions,
-                             server_ips, server_metadata, server_tags, servers, versions, zones)
+                             server_interfaces, server_ips, server_metadata, server_tags, servers, versions,
+                             zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -104,6 +105,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
     _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
     _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
+    _compute("#1306", "GET", "/os-networks", network_proxies.list_networks, **PROXY),
+    _compute("#1307", "GET", "/os-networks/{network_id}", network_proxies.show_network, **PROXY),
+    _compute("#1308", "GET", "/os-tenant-networks", network_proxies.list_networks, **PROXY),
+    _compute("#1309", "GET", "/os-tenant-networks/{network_id}", network_proxies.show_network, **PROXY),
     _compute("#1401", "GET", "/os-floating-ips", floating_ips.list_floating_ips, **PROXY),
     _compute("#1402", "POST", "/os-floating-ips", floating_ips.create_floating_ip, **PROXY),
     _compute("#1403", "GET", "/os-floating-ips/{floating_ip_id}", floating_ips.show_floating_ip, **PROXY),
@@ -145,6 +150,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#213", "DELETE", SERVER + "/tags/{tag}", server_tags.delete_tag, since=TAGS),
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
+    _compute("#1301", "GET", SERVER + "/os-interface", server_interfaces.list_interfaces),
+    _compute("#1302", "POST", SERVER + "/os-interface", server_interfaces.attach_interface),
+    _compute("#1303", "GET", SERVER + "/os-interface/{port_id}", server_interfaces.show_interface),
+    _compute("#1304", "DELETE", SERVER + "/os-interface/{port_id}", server_interfaces.detach_interface),
     # identity, relative to /identity
     _identity("#2201", "GET", "", identity.show),
     _identity("#2201", "GET", "/", identity.show),

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from nodecompute.api.dialect import layered
 from nodecompute.api.respond import Out, Reply
+from nodecompute.api.server_ips import addresses
 from nodecompute.api.urls import Links
 from nodecompute.domain import states
 from nodecompute.domain.models import AuthContext, isotime, zulu
@@ -67,7 +68,7 @@ def _common(view: dict, server: Server, out: Out) -> None:
         "flavor": {"id": server.flavorid, "links": links.bookmark("flavors", server.flavorid)},
         "created": zulu(server.created_at),
         "updated": zulu(server.updated_at),
-        "addresses": {},  # no networking yet; Nova also shows {} while building
+        "addresses": addresses(server, extended=True),
         "accessIPv4": server.access_ipv4 or "",
         "accessIPv6": server.access_ipv6 or "",
         "links": links.pair("servers", server.uuid),

@@ -10,8 +10,8 @@ import asyncio
 import logging
 import os
 import signal
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nodecompute import filemodes
@@ -52,6 +52,8 @@ class DriveContent:
     files: tuple[InjectedFileSpec, ...]
     user_data: bytes | None
     admin_pass: str | None
+    network_data: Mapping = field(default_factory=dict)  # network_data.json ({} without a NIC)
+    devices: Sequence[metadata_documents.DeviceMetadata] = ()  # tagged devices (meta_data.json `devices`)
 
 
 class Guests:
@@ -64,6 +66,8 @@ class Guests:
         self.dir_access = filemodes.guest_dir_access(cfg.libvirt_uri)  # 0750 group libvirt-qemu under system
         self.display_dir = display_dir  # VNC display sockets (virt/displays.py: prepared and checked at start)
         self.on_consoles_gone: Callable[[str], Awaitable[None]] | None = None
+        # The server's NICs for its domain, their taps made (compute/server_ports.py); none without networking.
+        self.interfaces: Callable[[Server], Awaitable[Sequence[domain_xml.InterfaceSpec]]] | None = None
 
     def instance_dir(self, server_uuid: str) -> Path:
         return self.cfg.instances_dir / server_uuid
@@ -114,17 +118,19 @@ class Guests:
             swap=str(inst / "disk.swap") if server.swap else None,
             config_drive=str(inst / "disk.config") if server.config_drive else None)
 
-    def _domain_xml(self, server: Server) -> str:
+    def _domain_xml(self, server: Server, interfaces: Sequence[domain_xml.InterfaceSpec] = ()) -> str:
         spec = designer.design_domain(
             name=server.instance_name, uuid=server.uuid, display_name=server.name, memory_mb=server.memory_mb,
             vcpus=server.vcpus, disks=self.disks(server), console_log=str(self.console_log(server.uuid)),
             vnc_socket=str(self.display_socket(server.uuid)), server_id=server.uuid, project_id=server.project_id,
-            channels=self.channels(server), serial_socket=str(self.serial_socket(server.uuid)),
+            channels=self.channels(server), interfaces=interfaces,
+            serial_socket=str(self.serial_socket(server.uuid)),
         )
         return domain_xml.render(spec, self.hv.host)
 
     async def define(self, server: Server) -> None:
-        await self.hv.define(self._domain_xml(server))
+        interfaces = await self.interfaces(server) if self.interfaces is not None and server.nics else ()
+        await self.hv.define(self._domain_xml(server, interfaces))
 
     async def build_config_drive(self, server: Server, content: DriveContent) -> None:
         """Written once, before the domain is defined and first started (Nova); reused by hard reboots."""
@@ -135,8 +141,9 @@ class Guests:
             image_id=server.image_id, meta=dict(server.metadata),
             public_keys={server.key_name: server.key_data} if server.key_name and server.key_data else {},
             files=tuple(metadata_documents.InjectedFile(path=f.path, contents=f.contents) for f in content.files),
-            user_data=content.user_data, admin_pass=content.admin_pass, network_data={},
-            dhcp_domain=self.cfg.compute.dhcp_domain,
+            user_data=content.user_data, admin_pass=content.admin_pass, network_data=content.network_data,
+            dhcp_domain=self.cfg.compute.dhcp_domain, devices=tuple(content.devices),
+            fixed_ipv4=next((ip for nic in server.nics for _subnet, ip in nic.fixed_ips), None),
         )
         tree = metadata_documents.build_tree(md)
         dest = self.instance_dir(server.uuid) / "disk.config"

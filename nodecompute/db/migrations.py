@@ -286,8 +286,22 @@ def m0010_console_tokens(db: Database) -> None:
     )
 
 
-@migrations(name="0011_servers_ladder_fields")
-def m0011_servers_ladder_fields(db: Database) -> None:
+@migrations(name="0011_servernet_interfaces")
+def m0011_servernet_interfaces(db: Database) -> None:
+    """The ports each server is plugged into (compute/server_ports.py): the device tag, whether the server made the
+    port (then it goes with the server; a port handed in is only unbound), and the order the NICs were plugged."""
+    db.executescript(
+        """
+        CREATE TABLE server_interfaces (
+            port_id TEXT PRIMARY KEY, server_uuid TEXT NOT NULL, tag TEXT, made_by_server INTEGER NOT NULL,
+            position INTEGER NOT NULL);
+        CREATE INDEX server_interfaces_server ON server_interfaces(server_uuid);
+        """
+    )
+
+
+@migrations(name="0012_servers_ladder_fields")
+def m0012_servers_ladder_fields(db: Database) -> None:
     """What the microversions up to 2.52 show of a server: its description (2.19), its tags (2.26), the flavor's
     extra specs as they were at create (2.47, Nova keeps the flavor with the instance), and the device tags asked
     for at create (2.32, 2.42). Existing servers take their flavor's current extra specs and, as Nova did before

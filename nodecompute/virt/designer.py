@@ -13,6 +13,7 @@
   "No bootable device." in its console output.
 - VNC on the given UNIX socket (never a TCP port: see displays.py), a VGA video device and a USB tablet; nothing
   of that when vnc_socket is None.
+- virtio NICs on the taps the host made for the server's ports (type='ethernet', the port's MAC), in port order.
 - virtio-serial channels as given (domain/guest_channels.py chooses them; libvirt adds the controller).
 """
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nodecompute.virt.disk_devices import next_device_name
-from nodecompute.virt.domain_xml import ChannelSpec, DiskSpec, DomainSpec, TimerSpec
+from nodecompute.virt.domain_xml import ChannelSpec, DiskSpec, DomainSpec, InterfaceSpec, TimerSpec
 
 SMBIOS_MANUFACTURER = "OpenStack Foundation"
 SMBIOS_PRODUCT = "OpenStack Nova"
@@ -71,8 +72,8 @@ def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
 
 def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vcpus: int,
                   disks: Sequence[GuestDisk], console_log: str, vnc_socket: str | None, server_id: str,
-                  project_id: str, channels: Sequence[ChannelSpec] = (), serial_socket: str | None = None
-                  ) -> DomainSpec:
+                  project_id: str, channels: Sequence[ChannelSpec] = (), serial_socket: str | None = None,
+                  interfaces: Sequence[InterfaceSpec] = ()) -> DomainSpec:
     return DomainSpec(
         name=name,
         uuid=uuid,
@@ -93,6 +94,7 @@ def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vc
         memballoon_period=MEM_STATS_PERIOD_SECONDS,
         channels=tuple(channels),
         serial_socket=serial_socket,
+        interfaces=tuple(interfaces),
     )
 
 

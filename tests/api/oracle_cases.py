@@ -46,6 +46,7 @@ class World:
         self.quota_project_id = ""
         self.image_id = ""
         self.server_id = ""
+        self.network_id = ""
 
     def name(self, prefix: str) -> str:
         return f"{prefix}-{next(self.names)}"
@@ -68,8 +69,21 @@ class World:
                                          json={"quota": {"security_group": -1, "security_group_rule": -1}})
         assert resp.status == 200, await resp.text()
         self.image_id = await self._image(app)
-        self.server_id = await self.server()
+        self.network_id = await self._network()
+        self.server_id = await self.server()  # on the network "private" (the one network there is)
         await self.call("PUT", f"/servers/{self.server_id}/metadata", {"metadata": {"role": "oracle"}}, ok=200)
+
+    async def _network(self) -> str:
+        """Network "private" with a DHCP subnet, for servers' addresses and interfaces."""
+        async def post(path: str, body: dict) -> dict:
+            resp = await self.api.client.post(f"/networking/v2.0{path}", json=body,
+                                              headers={"X-Auth-Token": self.admin})
+            assert resp.status == 201, await resp.text()
+            return await resp.json()
+
+        network = (await post("/networks", {"network": {"name": "private"}}))["network"]
+        await post("/subnets", {"subnet": {"network_id": network["id"], "cidr": "198.18.250.0/24", "ip_version": 4}})
+        return network["id"]
 
     async def _image(self, app) -> str:
         ctx = app[identity_key].validate(self.admin)
@@ -157,7 +171,7 @@ Case = Callable[[World, str], Awaitable[Call]]
 def _fixed(path: str, body: Any = None, optional: tuple[str, ...] = ()) -> Case:
     async def case(world: World, version: str) -> Call:
         return Call(path.format(image=world.image_id, server=world.server_id, project=world.project_id,
-                                quotas=world.quota_project_id), body, optional=optional)
+                                quotas=world.quota_project_id, network=world.network_id), body, optional=optional)
     return case
 
 
@@ -292,8 +306,27 @@ def _tags(tail: str, body: Any = None) -> Case:
 
 
 async def _ips_by_label(world: World, version: str) -> Call:
-    return Call(f"/servers/{world.server_id}/ips/private", awaiting="networking (issues 13-16): no server has an "
-                "address yet, so every label is one it is not on", status=404)
+    return Call(f"/servers/{world.server_id}/ips/private")
+
+
+async def _interface(world: World, version: str) -> Call:
+    listed = await world.call("GET", f"/servers/{world.server_id}/os-interface", ok=200)
+    return Call(f"/servers/{world.server_id}/os-interface/{listed['interfaceAttachments'][0]['port_id']}")
+
+
+async def _attach_interface(world: World, version: str) -> Call:
+    return Call(f"/servers/{await world.server()}/os-interface",
+                {"interfaceAttachment": {"net_id": world.network_id}},
+                awaiting="libvirt's test driver has no device hot-plug (virDomainAttachDeviceFlags): the attach is "
+                         "proved on a real guest (tests/integration/test_servers_network_guest.py)", status=500)
+
+
+async def _detach_interface(world: World, version: str) -> Call:
+    server_id = await world.server()
+    listed = await world.call("GET", f"/servers/{server_id}/os-interface", ok=200)
+    return Call(f"/servers/{server_id}/os-interface/{listed['interfaceAttachments'][0]['port_id']}",
+                awaiting="libvirt's test driver has no device hot-plug (virDomainDetachDeviceFlags): the detach is "
+                         "proved on a real guest (tests/integration/test_servers_network_guest.py)", status=500)
 
 
 def _console(body: dict) -> Case:
@@ -427,6 +460,14 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("DELETE", SERVER + "/tags/{tag}", None): _tags("/blue"),
     ("GET", SERVER + "/ips", None): _fixed("/servers/{server}/ips"),
     ("GET", SERVER + "/ips/{network_label}", None): _ips_by_label,
+    ("GET", SERVER + "/os-interface", None): _fixed("/servers/{server}/os-interface"),
+    ("POST", SERVER + "/os-interface", None): _attach_interface,
+    ("GET", SERVER + "/os-interface/{port_id}", None): _interface,
+    ("DELETE", SERVER + "/os-interface/{port_id}", None): _detach_interface,
+    ("GET", "/os-networks", None): _fixed("/os-networks"),
+    ("GET", "/os-networks/{network_id}", None): _fixed("/os-networks/{network}"),
+    ("GET", "/os-tenant-networks", None): _fixed("/os-tenant-networks"),
+    ("GET", "/os-tenant-networks/{network_id}", None): _fixed("/os-tenant-networks/{network}"),
     ("GET", "/os-floating-ips", None): _floating_ips,
     ("POST", "/os-floating-ips", None): _create_floating_ip,
     ("GET", "/os-floating-ips/{floating_ip_id}", None): _one_floating_ip,

@@ -143,7 +143,8 @@ async def world():
                  identity=IdentityConfig(admin_password="admin-secret", kdf_time_cost=1, kdf_memory_kib=1024),
                  compute=ComputeConfig(libvirt_uri="test:///default"),
                  console=ConsoleConfig(novncproxy_port=0, serialproxy_port=0),
-                 network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), external_cidr="203.0.113.0/24"))
+                 network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), external_cidr="203.0.113.0/24",
+                                       state_dir=str(data_dir / "hostnet")))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(app_module, "OPENSTACK", ladder_dialect())
         client = TestClient(TestServer(create_app(cfg, hostnet_factory=lambda cfg: RecordingHostNet())))

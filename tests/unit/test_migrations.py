@@ -29,10 +29,10 @@ def test_root_disk_bytes_of_existing_servers():
 
 
 def test_ladder_fields_of_existing_servers():
-    """0011: a server from before keeps its name as description (Nova's rule before 2.19) and takes its flavor's
+    """0012: a server from before keeps its name as description (Nova's rule before 2.19) and takes its flavor's
     extra specs as they are then; it has no tags and no device tags."""
     db = Database(memory=True)
-    migrations.migrations.apply(db, stop_before="0011_servers_ladder_fields")
+    migrations.migrations.apply(db, stop_before="0012_servers_ladder_fields")
     db["flavors"].insert({"flavorid": "f", "name": "f", "memory_mb": 64, "vcpus": 1, "root_gb": 1,
                           "created_at": "t"})
     db["flavor_extra_specs"].insert_all([{"flavorid": "f", "key": "hw:cpu_policy", "value": "shared"},

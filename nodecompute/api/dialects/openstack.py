@@ -8,15 +8,16 @@ modules' own tables; a route Nova has and nodecompute does not serve yet answers
 from __future__ import annotations
 
 from nodecompute.api import (catalog, consoles, extensions, faults, flavors, floating_ips, images, keypairs, limits,
-                             nova_secgroups, nova_sg_default_rules, server_actions, server_ips, server_metadata,
-                             server_schemas, server_tags, server_views, versions, zones)
+                             network_proxies, nova_secgroups, nova_sg_default_rules, server_actions, server_interfaces,
+                             server_ips, server_metadata, server_schemas, server_tags, server_views,
+                             versions, zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 from nodecompute.domain.flavor_models import PublicFlavorAccess
 
 _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, nova_secgroups, nova_sg_default_rules,
-            server_views, server_schemas, server_actions, server_metadata, server_ips, floating_ips, consoles,
-            server_tags)
+            server_views, server_schemas, server_actions, server_metadata, server_ips, floating_ips, server_interfaces,
+            network_proxies, consoles, server_tags)
 
 
 def _merged(name: str) -> dict:
