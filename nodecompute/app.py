@@ -19,7 +19,7 @@ from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, flavors_key, identity_key,
                                   images_key, keypairs_key, network_key, network_off_key, quotas_key, reconciler_key,
-                                  response_cache_key, servers_key, volume_attachments_key)
+                                  response_cache_key, server_tags_key, servers_key, volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
@@ -195,6 +195,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.compute.consoles import ConsoleService
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
+    from nodecompute.compute.server_tags import ServerTags
     from nodecompute.compute.server_ports import ServerPorts
     from nodecompute.compute.servers import ServerService
     from nodecompute.compute.volume_attach_side import LibvirtDiskPlug, LiveCopier
@@ -243,6 +244,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic()),
                  asyncio.create_task(reconciler.reclaim_periodically())]
         app[servers_key] = service
+        app[server_tags_key] = ServerTags(store, service)
         app[reconciler_key] = reconciler
         app[volume_attachments_key] = attachments
         app[consoles_key] = consoles

@@ -100,6 +100,12 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("GET", SERVER + "/metadata/{key}", None): (None, "servers", "set_show_server_metadata_item"),
     ("PUT", SERVER + "/metadata/{key}", None): (None, "servers", "set_show_server_metadata_item"),
     ("DELETE", SERVER + "/metadata/{key}", None): (None, "servers", "delete_server_metadata_item"),
+    ("GET", SERVER + "/tags", None): ("servers_client", "servers", "list_tags"),  # from 2.26
+    ("PUT", SERVER + "/tags", None): ("servers_client", "servers", "update_all_tags"),
+    ("DELETE", SERVER + "/tags", None): ("servers_client", "servers", "delete_all_tags"),
+    ("GET", SERVER + "/tags/{tag}", None): ("servers_client", "servers", "check_tag_existence"),
+    ("PUT", SERVER + "/tags/{tag}", None): ("servers_client", "servers", "update_tag"),
+    ("DELETE", SERVER + "/tags/{tag}", None): ("servers_client", "servers", "delete_tag"),
     ("GET", SERVER + "/ips", None): (None, "servers", "list_addresses"),
     ("GET", SERVER + "/ips/{network_label}", None): (None, "servers", "list_addresses_by_network"),
     ("GET", "/os-volumes", None): (None, "volumes", "list_volumes"),
@@ -199,9 +205,17 @@ def validate_with_tempest(method: str, path: str, action: str | None, version: s
         assert not body, f"{method} {path} at {version}: Nova answers no body, got {body!r}"
 
 
+def _down_cell(sample: dict[str, Any]) -> bool:
+    """Nova's samples of the minimal records a cell that is down gives (2.69): one host has no such cell (the
+    ladder marks 2.69 not applicable), so its views are compared with the full samples before them."""
+    file = sample.get("file", "")
+    return "down-cell" in file or (sample["method"] == "GET" and file.startswith(("servers/v2.69/",
+                                                                                  "os-services/v2.69/")))
+
+
 @cache
 def _samples() -> tuple[dict[str, Any], ...]:
-    return tuple(json.loads((DATA / "samples.json").read_text()))
+    return tuple(s for s in json.loads((DATA / "samples.json").read_text()) if not _down_cell(s))
 
 
 def sample_keys(method: str, path: str, action: str | None, version: str, side: str = "response",

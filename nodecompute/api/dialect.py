@@ -4,8 +4,9 @@ A `Dialect` is mounted as its own aiohttp sub-application (api/face.py) and hold
 
 - `faults`: the fault body renderer, fault names by status, and overrides by error class (D13, D15), some of them
   from a microversion on (Nova's 409 instead of 403 for access to a public flavor from 2.7);
-- `statuses`, `views`, `bodies`, `queries`: per operation id, each a `Versioned` value (the value in force at the
-  request's microversion): success status, view function, request body schema, query schema;
+- `statuses`, `views`, `bodies`, `queries`, `rules`: per operation id, each a `Versioned` value (the value in force
+  at the request's microversion): success status, view function, request body schema, query schema, and the
+  behaviour knobs a parser reads (which filters a non-admin may use, what a field defaults to);
 - `validation`: strict, or the legacy-v2 relaxation (unknown body properties dropped before the check), per version;
 - `roots`: its version roots (`/v2.1` negotiates microversions, `/v2` is fixed at 2.0; vendor dialects have none);
   a route or action key with a microversion range (`since`, `until`) answers 404 outside it (`served_at`);
@@ -56,8 +57,24 @@ class Versioned(Generic[T]):
         """This value up to `since`, `value` from it on."""
         return Versioned(self.first, *(step for step in self.steps if step[0] < since), (since, value))
 
+    def map(self, fn: Callable[[T], Any]) -> Versioned[Any]:
+        """`fn` of the value at every version (a view built from versioned parts)."""
+        return Versioned(fn(self.first), *((since, fn(value)) for since, value in self.steps))
+
     def __repr__(self) -> str:
         return f"Versioned({self.first!r}, {', '.join(map(repr, self.steps))})"
+
+
+def layered(first: Mapping[str, T], *steps: tuple[Version, Mapping[str, T | None]]) -> Versioned[tuple[T, ...]]:
+    """Named parts that accumulate over microversions: each step adds parts or replaces them by name (None drops
+    one). `layered({"core": a}, ((2, 9), {"locked": b}), ((2, 47), {"core": c}))` is (a,) below 2.9, (a, b) from
+    2.9 and (c, b) from 2.47."""
+    current = dict(first)
+    values = []
+    for since, changes in sorted(steps, key=lambda step: step[0]):
+        current.update(changes)
+        values.append((since, tuple(part for part in current.values() if part is not None)))
+    return Versioned(tuple(first.values()), *values)
 
 
 def served_at(version: Version, since: Version | None, until: Version | None) -> bool:
@@ -137,6 +154,7 @@ class Dialect:
     views: Mapping[str, Versioned[Any]] = field(default_factory=dict)
     bodies: Mapping[str, Versioned[Any]] = field(default_factory=dict)
     queries: Mapping[str, Versioned[Any]] = field(default_factory=dict)
+    rules: Mapping[str, Versioned[Any]] = field(default_factory=dict)
     validation: Versioned[str] = Versioned(STRICT)
     unmatched_needs_token: bool = True  # an unknown path under a version root answers 401 before 404
     checks_url_project: bool = False  # a `{project_id}` in the URL must be the token's project (400 otherwise)

@@ -1,4 +1,4 @@
-"""Flavors (#601-#613): list, show, create, delete, project access and extra specs.
+"""Flavors (#601-#614): list, show, create, update (2.55), delete, project access and extra specs.
 
 Request bodies are checked against the schema before the policy (Nova's decorator order), so a bad body is a 400
 for everyone and a good one from a non-admin is a 403. On legacy /v2 unknown body properties are dropped, not
@@ -6,6 +6,7 @@ rejected (behaviour.md section 4).
 """
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiohttp import web
 
 from nodecompute.api import auth, validation
 from nodecompute.api.actions import Action, dispatch
+from nodecompute.api.dialect import Versioned
 from nodecompute.api.keys import flavors_key, response_cache_key
 from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond, respond_cached
 from nodecompute.api.urls import Links, base_url
@@ -35,6 +37,7 @@ LIST_QUERY = {
     },
     "additionalProperties": True,  # Nova ignores unknown query parameters at 2.1
 }
+LIST_QUERY_V275 = {**LIST_QUERY, "additionalProperties": False}  # 2.75: unknown parameters are 400
 _POSITIVE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": 2147483647}
 _NON_NEGATIVE = {**_POSITIVE, "minimum": 0}
 CREATE_FLAVOR = {
@@ -71,23 +74,43 @@ EXTRA_SPECS = {
 CREATE_EXTRA_SPECS = {"type": "object", "properties": {"extra_specs": EXTRA_SPECS}, "required": ["extra_specs"],
                       "additionalProperties": False}
 UPDATE_EXTRA_SPEC = {**EXTRA_SPECS, "minProperties": 1, "maxProperties": 1}
+# 2.55: a description (Nova's TEXT column: 64 KiB), at create and with PUT /flavors/{id}, its only changeable field
+DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 65535, "pattern": r"^[^\x00-\x1f\x7f]*$"}
+CREATE_FLAVOR_V255 = copy.deepcopy(CREATE_FLAVOR)
+CREATE_FLAVOR_V255["properties"]["flavor"]["properties"]["description"] = DESCRIPTION
+UPDATE_FLAVOR = {
+    "type": "object",
+    "properties": {"flavor": {"type": "object", "properties": {"description": DESCRIPTION},
+                              "required": ["description"], "additionalProperties": False}},
+    "required": ["flavor"],
+    "additionalProperties": False,
+}
 
 
+# -- views: what a microversion adds is a flag of the view (2.55 description, 2.61 extra_specs, 2.75 swap 0) --
 
-# -- views --
+def flavor_summary(links: Links, flavor: Flavor, description: bool = False) -> dict[str, Any]:
+    view = {"id": flavor.flavorid, "name": flavor.name, "links": links.pair("flavors", flavor.flavorid)}
+    if description:
+        view["description"] = flavor.description
+    return view
 
-def flavor_summary(links: Links, flavor: Flavor) -> dict[str, Any]:
-    return {"id": flavor.flavorid, "name": flavor.name, "links": links.pair("flavors", flavor.flavorid)}
 
-
-def flavor_detail(links: Links, flavor: Flavor) -> dict[str, Any]:
-    return {
+def flavor_detail(links: Links, flavor: Flavor, description: bool = False, extra_specs: bool = False,
+                  swap_zero: bool = False) -> dict[str, Any]:
+    """`swap_zero` (2.75): no swap is 0 instead of ""."""
+    view = {
         "id": flavor.flavorid, "name": flavor.name, "ram": flavor.memory_mb, "disk": flavor.root_gb,
-        "swap": flavor.swap or "", "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
+        "swap": flavor.swap or (0 if swap_zero else ""), "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
         "OS-FLV-DISABLED:disabled": flavor.disabled, "vcpus": flavor.vcpus,
         "os-flavor-access:is_public": flavor.is_public, "rxtx_factor": flavor.rxtx_factor or "",
         "links": links.pair("flavors", flavor.flavorid),
     }
+    if description:
+        view["description"] = flavor.description
+    if extra_specs:  # Nova's flavor-extra-specs index policy: anyone who may see the flavor (its default)
+        view["extra_specs"] = dict(flavor.extra_specs)
+    return view
 
 
 def _access_view(flavorid: str, projects: list[str]) -> dict[str, Any]:
@@ -148,7 +171,7 @@ async def list_flavors(request: web.Request) -> web.Response:
 async def show_flavor(request: web.Request) -> web.StreamResponse:
     ctx = auth.context(request)
     flavors = request.config_dict[flavors_key]
-    return respond(request, flavors.get_for_project(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin))
+    return respond(request, flavors.show(request.match_info["flavor_id"], ctx.project_id, ctx.is_admin))
 
 
 async def create_flavor(request: web.Request) -> web.StreamResponse:
@@ -159,8 +182,17 @@ async def create_flavor(request: web.Request) -> web.StreamResponse:
         ephemeral=spec.get("OS-FLV-EXT-DATA:ephemeral", 0), swap=spec.get("swap", 0),
         rxtx_factor=spec.get("rxtx_factor", 1.0),
         is_public=validation.to_bool(spec.get("os-flavor-access:is_public", True)),
+        description=spec.get("description"),
     )
     return respond(request, flavor)
+
+
+async def update_flavor(request: web.Request) -> web.StreamResponse:
+    """#614 (2.55): the body is checked before the policy, as Nova's decorators run."""
+    spec = (await parse_body(request))["flavor"]
+    auth.require_admin(request, POLICY % "manage:update")
+    flavors = request.config_dict[flavors_key]
+    return respond(request, await flavors.set_description(request.match_info["flavor_id"], spec["description"]))
 
 
 async def delete_flavor(request: web.Request) -> web.StreamResponse:
@@ -244,7 +276,10 @@ async def delete_extra_spec(request: web.Request) -> web.StreamResponse:
 
 # -- the openstack dialect's views, statuses and schemas --
 
-def _page(view: Callable[[Links, Flavor], dict[str, Any]], path_tail: str) -> Callable[[Out, Any], dict]:
+FlavorView = Callable[[Links, Flavor], dict[str, Any]]
+
+
+def _page(view: FlavorView, path_tail: str) -> Callable[[Out, Any], dict]:
     def render(out: Out, result: tuple[int, list[Flavor]]) -> dict[str, Any]:
         limit, flavors = result
         body: dict[str, Any] = {"flavors": [view(out.links, flavor) for flavor in flavors]}
@@ -254,8 +289,19 @@ def _page(view: Callable[[Links, Flavor], dict[str, Any]], path_tail: str) -> Ca
     return render
 
 
-def _one(out: Out, flavor: Flavor) -> dict[str, Any]:
-    return {"flavor": flavor_detail(out.links, flavor)}
+def _one(view: FlavorView) -> Callable[[Out, Flavor], dict]:
+    return lambda out, flavor: {"flavor": view(out.links, flavor)}
+
+
+def _at(summary: bool = False, **flags: bool) -> FlavorView:
+    view = flavor_summary if summary else flavor_detail
+    return lambda links, flavor: view(links, flavor, **flags)
+
+
+# The views at each microversion that changed them.
+SUMMARY = Versioned(_at(summary=True), ((2, 55), _at(summary=True, description=True)))
+DETAIL = Versioned(_at(), ((2, 55), _at(description=True)), ((2, 61), _at(description=True, extra_specs=True)),
+                   ((2, 75), _at(description=True, extra_specs=True, swap_zero=True)))
 
 
 def _access(out: Out, result: tuple[str, list[str]]) -> dict[str, Any]:
@@ -267,11 +313,14 @@ def _echo(out: Out, body: Any) -> Any:
 
 
 VIEWS = {
-    "#601": _page(flavor_summary, "flavors"), "#602": _page(flavor_detail, "flavors/detail"),
-    "#603": _one, "#604": _one, "#606": _access, "#607": _access, "#608": _access,
+    "#601": SUMMARY.map(lambda view: _page(view, "flavors")),
+    "#602": DETAIL.map(lambda view: _page(view, "flavors/detail")),
+    "#603": DETAIL.map(_one), "#604": DETAIL.map(_one), "#614": DETAIL.map(_one),
+    "#606": _access, "#607": _access, "#608": _access,
     "#609": lambda out, specs: {"extra_specs": specs}, "#610": _echo, "#611": _echo, "#612": _echo,
 }
 STATUSES = {"#605": 202, "#613": 200}  # 200 with no body (Nova)
-BODIES = {"#604": CREATE_FLAVOR, "#607": ADD_TENANT, "#608": REMOVE_TENANT, "#610": CREATE_EXTRA_SPECS,
-          "#612": UPDATE_EXTRA_SPEC}
-QUERIES = {"#601": QuerySchema(LIST_QUERY), "#602": QuerySchema(LIST_QUERY)}
+BODIES = {"#604": Versioned(CREATE_FLAVOR, ((2, 55), CREATE_FLAVOR_V255)), "#614": UPDATE_FLAVOR,
+          "#607": ADD_TENANT, "#608": REMOVE_TENANT, "#610": CREATE_EXTRA_SPECS, "#612": UPDATE_EXTRA_SPEC}
+_LIST_QUERIES = Versioned(QuerySchema(LIST_QUERY), ((2, 75), QuerySchema(LIST_QUERY_V275)))
+QUERIES = {"#601": _LIST_QUERIES, "#602": _LIST_QUERIES}

@@ -54,8 +54,13 @@ _ANY_QUERY = {"type": "object", "properties": {}, "additionalProperties": True}
 _USER_QUERY = {"type": "object", "properties": {"user_id": {"type": "string"}}, "additionalProperties": True}
 _PAGE_QUERY = {"type": "object", "additionalProperties": True, "properties": {
     "user_id": {"type": "string"}, "limit": PAGE_LIMIT, "marker": {"type": "string"}}}
-QUERY = Versioned(QuerySchema(_ANY_QUERY), ((2, 10), QuerySchema(_USER_QUERY)))
-LIST_QUERY = QUERY.then((2, 35), QuerySchema(_PAGE_QUERY, {"limit": PAGE_LIMIT}))
+_STRICT_USER_QUERY = {**_USER_QUERY, "additionalProperties": False}  # 2.75: unknown parameters are 400
+_STRICT_PAGE_QUERY = {**_PAGE_QUERY, "additionalProperties": False}
+QUERY = Versioned(QuerySchema(_ANY_QUERY), ((2, 10), QuerySchema(_USER_QUERY)),
+                  ((2, 75), QuerySchema(_STRICT_USER_QUERY)))
+LIST_QUERY = Versioned(QuerySchema(_ANY_QUERY), ((2, 10), QuerySchema(_USER_QUERY)),
+                       ((2, 35), QuerySchema(_PAGE_QUERY, {"limit": PAGE_LIMIT})),
+                       ((2, 75), QuerySchema(_STRICT_PAGE_QUERY, {"limit": PAGE_LIMIT})))
 
 
 def _owner(request: web.Request, action: str, asked: str | None) -> str:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imp
     from nodecompute.compute.consoles import ConsoleService
     from nodecompute.compute.network_services import NetworkServices
     from nodecompute.compute.reconcile import Reconciler
+    from nodecompute.compute.server_tags import ServerTags
     from nodecompute.compute.servers import ServerService
     from nodecompute.compute.volume_attachments import VolumeAttachments
 
@@ -38,6 +39,7 @@ keypairs_key = web.AppKey("keypairs", KeypairService)
 images_key = web.AppKey("images", ImageService)
 block_storage_key = web.AppKey("block_storage", BlockStorage)  # volumes, snapshots, types, quotas (/volume)
 servers_key: web.AppKey[ServerService] = web.AppKey("servers")
+server_tags_key: web.AppKey[ServerTags] = web.AppKey("server_tags")
 reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
 volume_attachments_key: web.AppKey[VolumeAttachments] = web.AppKey("volume_attachments")  # with the servers
 consoles_key: web.AppKey[ConsoleService] = web.AppKey("consoles")  # console URLs and tokens (with the servers)

@@ -1,7 +1,8 @@
 """Limits (#106), os-quota-sets (#107-#111) and os-quota-class-sets (#112-#113), as Nova answers at each
 microversion: from 2.36 limits and quota sets drop the network quotas (floating IPs, security groups and rules;
 quota sets also fixed IPs) and quota set updates refuse them; from 2.39 limits drop `maxImageMeta`; from 2.50 quota
-classes show the server group quotas and drop the network ones, in their updates too."""
+classes show the server group quotas and drop the network ones, in their updates too; from 2.57 all of them drop
+the injected-file keys; from 2.75 unknown query parameters are refused."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,7 +13,7 @@ from nodecompute.api import validation
 from nodecompute.api.auth import context, require_admin
 from nodecompute.api.dialect import Versioned
 from nodecompute.api.keys import quotas_key
-from nodecompute.api.respond import Out, parse_body, respond
+from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond
 from nodecompute.domain.errors import BadRequest, NotImplementedYet, PolicyNotAuthorized, ValidationError
 from nodecompute.compute.quotas import RESOURCES
 
@@ -36,9 +37,12 @@ NETWORK_QUOTAS = ("fixed_ips", "floating_ips", "security_group_rules", "security
 # below 2.50).
 _NETWORK_LIMITS = ("maxTotalFloatingIps", "maxSecurityGroups", "maxSecurityGroupRules", "totalFloatingIpsUsed",
                    "totalSecurityGroupsUsed")
-LIMITS_HIDDEN = Versioned((), ((2, 36), _NETWORK_LIMITS), ((2, 39), (*_NETWORK_LIMITS, "maxImageMeta")))
-QUOTA_SET_HIDDEN = Versioned((), ((2, 36), NETWORK_QUOTAS))
-CLASS_HIDDEN = Versioned(("server_groups", "server_group_members"), ((2, 50), NETWORK_QUOTAS))
+INJECTED_QUOTAS = ("injected_files", "injected_file_content_bytes", "injected_file_path_bytes")  # gone at 2.57
+LIMITS_HIDDEN = Versioned((), ((2, 36), _NETWORK_LIMITS), ((2, 39), (*_NETWORK_LIMITS, "maxImageMeta")),
+                          ((2, 57), (*_NETWORK_LIMITS, "maxImageMeta", "maxPersonality", "maxPersonalitySize")))
+QUOTA_SET_HIDDEN = Versioned((), ((2, 36), NETWORK_QUOTAS), ((2, 57), NETWORK_QUOTAS + INJECTED_QUOTAS))
+CLASS_HIDDEN = Versioned(("server_groups", "server_group_members"), ((2, 50), NETWORK_QUOTAS),
+                         ((2, 57), NETWORK_QUOTAS + INJECTED_QUOTAS))
 
 _quota_value = {"type": ["integer", "string"], "pattern": "^-?[0-9]+$", "minimum": -1, "maximum": MAX_INT}
 _settable = {name: _quota_value for name in RESOURCES} | {"networks": _quota_value}
@@ -66,7 +70,16 @@ QUOTA_SET_UPDATE = _update_schema("quota_set", with_force=True)
 QUOTA_SET_UPDATE_V236 = _without(QUOTA_SET_UPDATE, "quota_set", NETWORK_QUOTAS)
 QUOTA_CLASS_UPDATE = _update_schema("quota_class_set", with_force=False)
 QUOTA_CLASS_UPDATE_V250 = _without(QUOTA_CLASS_UPDATE, "quota_class_set", NETWORK_QUOTAS)
+# Query parameters: Nova names them and ignores others until 2.75, which refuses unknown ones (400).
+def _queries(**properties: Any) -> Versioned[QuerySchema]:
+    loose = {"type": "object", "properties": properties, "additionalProperties": True}
+    return Versioned(QuerySchema(loose), ((2, 75), QuerySchema({**loose, "additionalProperties": False})))
 
+
+LIMITS_QUERY = _queries(tenant_id={"type": "string"})
+QUOTA_SET_QUERY = _queries(user_id={"type": "string"})
+QUOTA_SET_UPDATE_V257 = _without(QUOTA_SET_UPDATE_V236, "quota_set", INJECTED_QUOTAS)
+QUOTA_CLASS_UPDATE_V257 = _without(QUOTA_CLASS_UPDATE_V250, "quota_class_set", INJECTED_QUOTAS)
 
 
 # ----- limits ------------------------------------------------------------------------------------------------------
@@ -74,6 +87,7 @@ QUOTA_CLASS_UPDATE_V250 = _without(QUOTA_CLASS_UPDATE, "quota_class_set", NETWOR
 async def show_limits(request: web.Request) -> web.StreamResponse:
     """Absolute limits and live usage; `?tenant_id=` (admin only) for another project; `reserved` is accepted and
     changes nothing, as there are no reservations."""
+    parse_query(request)
     ctx = context(request)
     project_id = ctx.project_id
     if "tenant_id" in request.query:
@@ -108,6 +122,7 @@ def _user_id(request: web.Request) -> str | None:
 
 
 async def show_quota_set(request: web.Request) -> web.StreamResponse:
+    parse_query(request)
     project_id = _target_project(request, "os_compute_api:os-quota-sets:show")
     # Per-user limits default to the project's, and nodecompute stores no per-user overrides.
     return respond(request, (project_id, request.config_dict[quotas_key].limits(project_id)))
@@ -121,6 +136,7 @@ async def show_quota_defaults(request: web.Request) -> web.StreamResponse:
 
 
 async def show_quota_detail(request: web.Request) -> web.StreamResponse:
+    parse_query(request)
     project_id = _target_project(request, "os_compute_api:os-quota-sets:detail")
     quotas = request.config_dict[quotas_key]
     limits = quotas.limits(project_id)
@@ -152,6 +168,7 @@ def _values(body: dict, wrapper: str) -> dict[str, int]:
 
 async def update_quota_set(request: web.Request) -> web.StreamResponse:
     rule = "os_compute_api:os-quota-sets:update"
+    parse_query(request)
     require_admin(request, rule)
     project_id = _target_project(request, rule)
     if _user_id(request) is not None:
@@ -164,6 +181,7 @@ async def update_quota_set(request: web.Request) -> web.StreamResponse:
 
 async def delete_quota_set(request: web.Request) -> web.StreamResponse:
     rule = "os_compute_api:os-quota-sets:delete"
+    parse_query(request)
     require_admin(request, rule)
     project_id = _target_project(request, rule, verify=False)
     if _user_id(request) is None:  # no per-user overrides exist, so a user's revert has nothing to remove
@@ -214,5 +232,8 @@ VIEWS = {
     "#113": lambda out, values: {"quota_class_set": _shown(values, CLASS_HIDDEN, out)},
 }
 STATUSES = {"#111": 202}
-BODIES = {"#110": Versioned(QUOTA_SET_UPDATE, ((2, 36), QUOTA_SET_UPDATE_V236)),
-          "#113": Versioned(QUOTA_CLASS_UPDATE, ((2, 50), QUOTA_CLASS_UPDATE_V250))}
+QUERIES = {"#106": LIMITS_QUERY, "#107": QUOTA_SET_QUERY, "#109": QUOTA_SET_QUERY, "#110": QUOTA_SET_QUERY,
+           "#111": QUOTA_SET_QUERY}
+BODIES = {"#110": Versioned(QUOTA_SET_UPDATE, ((2, 36), QUOTA_SET_UPDATE_V236), ((2, 57), QUOTA_SET_UPDATE_V257)),
+          "#113": Versioned(QUOTA_CLASS_UPDATE, ((2, 50), QUOTA_CLASS_UPDATE_V250),
+                            ((2, 57), QUOTA_CLASS_UPDATE_V257))}

@@ -40,7 +40,7 @@ STEPS: tuple[Step, ...] = (
          change("request-body", ("POST", "/os-keypairs"), "type"),
          change("view-field", KEYPAIRS[:3], "type"),
          change("status", KEYPAIRS[1], "201"), change("status", KEYPAIRS[3], "204")),
-    todo("2.3", "More `OS-EXT-SRV-ATTR:*` server attributes for admins; `delete_on_termination` in "
+    done("2.3", "More `OS-EXT-SRV-ATTR:*` server attributes for admins; `delete_on_termination` in "
          "`os-extended-volumes:volumes_attached` items",
          change("view-field", (DETAIL, SHOW), "OS-EXT-SRV-ATTR:reservation_id", "OS-EXT-SRV-ATTR:launch_index",
                 "OS-EXT-SRV-ATTR:ramdisk_id", "OS-EXT-SRV-ATTR:kernel_id", "OS-EXT-SRV-ATTR:hostname",
@@ -48,7 +48,7 @@ STEPS: tuple[Step, ...] = (
                 "os-extended-volumes:volumes_attached.delete_on_termination")),
     owned("2.4", "networking", "Fixed IP show reports `reserved` (Nova now answers 410 Gone for os-fixed-ips at "
           "every version)", change("view-field", ("GET", "/os-fixed-ips/{fixed_ip}"), "reserved")),
-    todo("2.5", "Non-admins may filter the server list by `ip6`",
+    done("2.5", "Non-admins may filter the server list by `ip6`",
          change("query", (LIST, DETAIL), "ip6")),
     done("2.6", "One remote console API, POST /servers/{id}/remote-consoles, replaces the four "
           "os-get*Console actions (404 from 2.6)",
@@ -57,7 +57,7 @@ STEPS: tuple[Step, ...] = (
          change("status", ("POST", "/flavors/{flavor_id}/action", "addTenantAccess"), "409")),
     done("2.8", "Remote consoles accept protocol `mks` with type `webmks`",
           change("request-body", REMOTE, "remote_console.protocol=mks", "remote_console.type=webmks")),
-    todo("2.9", "Servers show `locked` (true when anyone holds a lock)",
+    done("2.9", "Servers show `locked` (true when anyone holds a lock)",
          change("view-field", SERVER_VIEWS, "locked"), also=("server-actions",)),
     done("2.10", "Admins list, show, create and delete other users' keypairs with `user_id`; keypairs show "
          "`user_id`",
@@ -77,13 +77,13 @@ STEPS: tuple[Step, ...] = (
     owned("2.15", "host-views", "Server groups accept the soft-affinity and soft-anti-affinity policies",
           change("request-body", ("POST", "/os-server-groups"), "policies=soft-affinity",
                  "policies=soft-anti-affinity")),
-    todo("2.16", "Servers show `host_status` (admin by default): UP, DOWN, MAINTENANCE, UNKNOWN or empty",
+    done("2.16", "Servers show `host_status` (admin by default): UP, DOWN, MAINTENANCE, UNKNOWN or empty",
          change("view-field", (DETAIL, SHOW), "host_status")),
     done("2.17", "New action `trigger_crash_dump` injects an NMI (202)",
          change("new-route", act("trigger_crash_dump"))),
     done("2.18", "The project id in the URL becomes optional (signalling only: routes work both ways)",
          change("behaviour", EVERY_ROUTE, "/v2.1/{project_id}/...", "/v2.1/...")),
-    todo("2.19", "Servers get a `description`, set at create, update and rebuild",
+    done("2.19", "Servers get a `description`, set at create, update and rebuild",
          change("request-body", (CREATE, UPDATE, REBUILD), "description"),
          change("view-field", SERVER_VIEWS, "description"), also=("server-actions",)),
     done("2.20", "Volumes attach to and detach from shelved and shelved-offloaded servers",
@@ -102,7 +102,7 @@ STEPS: tuple[Step, ...] = (
           change("new-route", ("DELETE", SERVER_MIGRATION))),
     owned("2.25", "host-views", "Live migration takes `block_migration` \"auto\" and drops `disk_over_commit`",
           change("request-body", act("os-migrateLive"), "block_migration=auto", "disk_over_commit")),
-    todo("2.26", "Server tags: the tags routes, `tags` in server views, and the `tags`, `tags-any`, `not-tags`, "
+    done("2.26", "Server tags: the tags routes, `tags` in server views, and the `tags`, `tags-any`, `not-tags`, "
          "`not-tags-any` filters",
          change("new-route", (("GET", "/servers/{server_id}/tags"), ("PUT", "/servers/{server_id}/tags"),
                               ("DELETE", "/servers/{server_id}/tags"), ("GET", "/servers/{server_id}/tags/{tag}"),
@@ -121,9 +121,9 @@ STEPS: tuple[Step, ...] = (
           "forced", change("request-body", act("os-migrateLive"), "force")),
     owned("2.31", "consoles", "Console auth tokens show the connection of every console type, not only RDP",
           change("behaviour", ("GET", "/os-console-auth-tokens/{console_token}"), "console types")),
-    todo("2.32", "Create accepts a `tag` on `networks` items and on `block_device_mapping_v2` items",
+    done("2.32", "Create accepts a `tag` on `networks` items and on `block_device_mapping_v2` items",
          change("request-body", CREATE, "networks.tag", "block_device_mapping_v2.tag")),
-    todo("2.33", "Hypervisor lists page with `limit` and `marker`; create loses the block device `tag` (a bug "
+    done("2.33", "Hypervisor lists page with `limit` and `marker`; create loses the block device `tag` (a bug "
          "fixed at 2.42)",
          change("query", (("GET", "/os-hypervisors"), ("GET", "/os-hypervisors/detail")), "limit", "marker"),
          change("request-body", CREATE, "block_device_mapping_v2.tag"), also=("host-views",)),
@@ -141,11 +141,11 @@ STEPS: tuple[Step, ...] = (
          change("request-body", QUOTA_SETS[1], "fixed_ips", "floating_ips", "networks", "security_groups",
                 "security_group_rules"),
          also=("networking",)),  # os-volumes and os-snapshots are served up to 2.35 (route_table PROXY)
-    todo("2.37", "Create requires `networks`: a list, \"auto\" or \"none\"; network `uuid` must be a UUID; the "
+    done("2.37", "Create requires `networks`: a list, \"auto\" or \"none\"; network `uuid` must be a UUID; the "
          "`networks` item `tag` is lost (until 2.42)",
          change("request-body", CREATE, "networks", "networks=auto", "networks=none", "networks.uuid",
                 "networks.tag")),
-    todo("2.38", "An unknown `status` filter on the server lists gives 400",
+    done("2.38", "An unknown `status` filter on the server lists gives 400",
          change("query", (LIST, DETAIL), "status"), change("status", (LIST, DETAIL), "400")),
     done("2.39", "The image metadata proxy answers 404; limits drop `maxImageMeta`",
          change("removed-route", IMAGE_METADATA), change("view-field", LIMITS, "maxImageMeta")),
@@ -153,7 +153,7 @@ STEPS: tuple[Step, ...] = (
           change("query", USAGE, "limit", "marker"), change("view-field", USAGE, "tenant_usages_links")),
     not_applicable("2.41", NO_AGGREGATES, "Aggregates show their `uuid`",
                    change("view-field", AGGREGATES, "uuid")),
-    todo("2.42", "Create accepts the device `tag` again on `networks` and `block_device_mapping_v2` items",
+    done("2.42", "Create accepts the device `tag` again on `networks` and `block_device_mapping_v2` items",
          change("request-body", CREATE, "networks.tag", "block_device_mapping_v2.tag")),
     owned("2.43", "host-views", "The os-hosts API answers 404",
           change("removed-route", tuple((method, path) for method, path in (
@@ -169,7 +169,7 @@ STEPS: tuple[Step, ...] = (
           change("header", (act("createImage"), act("createBackup")), "Location")),
     done("2.46", "Responses carry `X-OpenStack-Request-ID` beside `X-Compute-Request-ID` (signalling only)",
          change("header", EVERY_ROUTE, "X-OpenStack-Request-ID")),
-    todo("2.47", "Servers embed their flavor (`original_name`, `vcpus`, `ram`, `disk`, `ephemeral`, `swap`, "
+    done("2.47", "Servers embed their flavor (`original_name`, `vcpus`, `ram`, `disk`, `ephemeral`, `swap`, "
          "`extra_specs`) instead of an id and links",
          change("view-field", SERVER_VIEWS, "flavor.original_name", "flavor.vcpus", "flavor.ram", "flavor.disk",
                 "flavor.ephemeral", "flavor.swap", "flavor.extra_specs", "flavor.id", "flavor.links"),
@@ -190,5 +190,5 @@ STEPS: tuple[Step, ...] = (
          "volume-extended external event (os-server-external-events is not served: 404)",
          change("view-field", INSTANCE_ACTIONS[1], "events"),
          change("request-body", EVENTS, "events.name=volume-extended")),
-    todo("2.52", "Create takes `tags`", change("request-body", CREATE, "tags")),
+    done("2.52", "Create takes `tags`", change("request-body", CREATE, "tags")),
 )

@@ -38,13 +38,13 @@ STEPS: tuple[Step, ...] = (
           change("query", HYPERVISORS, "hypervisor_hostname_pattern", "with_servers")),
     owned("2.54", "server-actions", "Rebuild can replace the server's keypair (`key_name`)",
           change("request-body", REBUILD, "key_name"), change("view-field", REBUILD, "key_name")),
-    todo("2.55", "Flavors get a `description`, set at create and with the new PUT /flavors/{flavor_id}",
+    done("2.55", "Flavors get a `description`, set at create and with the new PUT /flavors/{flavor_id}",
          change("view-field", FLAVOR_LISTS + FLAVOR_VIEWS[1:], "description"),
          change("request-body", FLAVOR_VIEWS[2:], "flavor.description"),
          change("new-route", ("PUT", "/flavors/{flavor_id}"))),
     owned("2.56", "host-views", "Cold migration takes a target `host`, checked by the scheduler",
           change("request-body", act("migrate"), "host")),
-    todo("2.57", "Personality files are gone from create and rebuild; rebuild takes `user_data`; limits and quotas "
+    done("2.57", "Personality files are gone from create and rebuild; rebuild takes `user_data`; limits and quotas "
          "drop the injected-file keys",
          change("request-body", (CREATE, REBUILD), "personality"),
          change("request-body", REBUILD, "user_data"), change("view-field", REBUILD, "user_data"),
@@ -60,14 +60,14 @@ STEPS: tuple[Step, ...] = (
           "unknown os-migrations query parameters give 400",
           change("query", MIGRATIONS, "limit", "marker", "changes-since"),
           change("view-field", (MIGRATIONS,) + SERVER_MIGRATIONS, "uuid", "migrations_links")),
-    todo("2.60", "A multiattach volume may be attached to several servers (create refuses it with Nova's fault "
-         "until volumes support it)", change("behaviour", (CREATE, ATTACHMENTS[1]), "multiattach"),
-         also=("volumes",)),
-    todo("2.61", "Flavor views carry `extra_specs` (when policy lets the user read them)",
+    done("2.60", "A multiattach volume may be attached to several servers (until volumes land, create refuses "
+         "every volume mapping at every version, so no multiattach volume reaches a server)",
+         change("behaviour", (CREATE, ATTACHMENTS[1]), "multiattach"), also=("volumes",)),
+    done("2.61", "Flavor views carry `extra_specs` (when policy lets the user read them)",
          change("view-field", FLAVOR_VIEWS, "extra_specs")),
     done("2.62", "Instance action events show `host` and `hostId`",
          change("view-field", INSTANCE_ACTIONS[1], "events.host", "events.hostId")),
-    todo("2.63", "Create and rebuild take `trusted_image_certificates`; servers show it (answered as a cloud "
+    done("2.63", "Create and rebuild take `trusted_image_certificates`; servers show it (answered as a cloud "
          "without certificate validation)",
          change("request-body", (CREATE, REBUILD), "trusted_image_certificates"),
          change("view-field", SERVER_VIEWS, "trusted_image_certificates"), also=("server-actions",)),
@@ -77,10 +77,10 @@ STEPS: tuple[Step, ...] = (
           change("view-field", GROUPS_ALL, "policy", "rules", "policies", "metadata")),
     owned("2.65", "host-views", "Live migrations still queued or preparing can be aborted",
           change("behaviour", ("DELETE", SERVER_MIGRATION), "queued", "preparing")),
-    todo("2.66", "The `changes-before` filter on server lists, instance actions and migrations",
+    done("2.66", "The `changes-before` filter on server lists, instance actions and migrations",
          change("query", (LIST, DETAIL, INSTANCE_ACTIONS[0], MIGRATIONS), "changes-before"),
          also=("server-actions", "host-views")),
-    todo("2.67", "Block device mappings at create take a `volume_type`",
+    done("2.67", "Block device mappings at create take a `volume_type`",
          change("request-body", CREATE, "block_device_mapping_v2.volume_type"), also=("volumes",)),
     owned("2.68", "host-views", "Evacuate and live migration no longer take `force`",
           change("request-body", (act("evacuate"), act("os-migrateLive")), "force")),
@@ -90,17 +90,17 @@ STEPS: tuple[Step, ...] = (
                    change("view-field", (LIST, DETAIL, SHOW, SERVICES[0]), "status=UNKNOWN")),
     done("2.70", "Volume attachments and interfaces show their device `tag`",
          change("view-field", ATTACHMENTS + INTERFACES, "tag")),
-    todo("2.71", "Server show, update and rebuild include `server_groups`",
+    done("2.71", "Server show, update and rebuild include `server_groups`",
          change("view-field", (SHOW, UPDATE, REBUILD), "server_groups"), also=("server-actions",)),
     owned("2.72", "networking", "Create accepts Neutron ports that carry a resource request (minimum bandwidth)",
           change("behaviour", CREATE, "networks.port with resource_request")),
-    todo("2.73", "Lock takes `locked_reason`; servers show it; `locked` filters and sorts the lists",
+    done("2.73", "Lock takes `locked_reason`; servers show it; `locked` filters and sorts the lists",
          change("request-body", act("lock"), "locked_reason"),
          change("view-field", SERVER_VIEWS, "locked_reason"),
          change("query", (LIST, DETAIL), "locked", "sort_key=locked"), also=("server-actions",)),
-    todo("2.74", "Create takes a target `host` and `hypervisor_hostname` (admin), checked by the scheduler",
+    done("2.74", "Create takes a target `host` and `hypervisor_hostname` (admin), checked by the scheduler",
          change("request-body", CREATE, "host", "hypervisor_hostname")),
-    todo("2.75", "Unknown query parameters and body keys give 400; update and rebuild answer the full server; "
+    done("2.75", "Unknown query parameters and body keys give 400; update and rebuild answer the full server; "
          "flavor `swap` 0 instead of \"\"; hypervisors always list `servers`",
          change("query", EVERY_ROUTE, "additionalProperties"),
          change("view-field", (UPDATE, REBUILD), "full server"),
@@ -123,7 +123,7 @@ STEPS: tuple[Step, ...] = (
                    change("behaviour", AGGREGATES[:1], "image cache")),
     not_applicable("2.82", NO_EVENTS, "The `accelerator-request-bound` external event",
                    change("request-body", EVENTS, "events.name=accelerator-request-bound")),
-    todo("2.83", "Non-admins may filter server lists by `availability_zone`, `config_drive`, `key_name`, "
+    done("2.83", "Non-admins may filter server lists by `availability_zone`, `config_drive`, `key_name`, "
          "`created_at`, `launched_at`, `terminated_at`, `power_state`, `task_state`, `vm_state`, `progress`, "
          "`user_id`",
          change("query", (LIST, DETAIL), "availability_zone", "config_drive", "key_name", "created_at",

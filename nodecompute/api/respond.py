@@ -137,6 +137,12 @@ def relax(schema: Mapping[str, Any], value: Any) -> Any:
     return value
 
 
+def rules(request: web.Request) -> Any:
+    """The behaviour knobs of the request's operation at its version (Dialect.rules)."""
+    dialect, version, op = _face(request)
+    return dialect.rules[op].at(version)
+
+
 def query_names(request: web.Request) -> frozenset[str]:
     """The query parameters the operation's schema names at the request's version."""
     dialect, version, op = _face(request)

@@ -12,11 +12,11 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 from __future__ import annotations
 
 from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, instance_actions,
-                             keypairs, limits, network_proxies, neutron, neutron_floatingips, neutron_networks, neutron_ports,
-                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules,
-                             os_volumes, server_actions, server_interfaces, server_ips, server_metadata, servers,
-                             versions, volume_actions, volume_attachments, volume_limits, volume_snapshots,
-                             volume_types, volume_versions, volumes, zones)
+                             keypairs, limits, network_proxies, neutron, neutron_floatingips, neutron_networks,
+                             neutron_ports, neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups,
+                             nova_sg_default_rules, os_volumes, server_actions, server_interfaces, server_ips,
+                             server_metadata, server_tags, servers, versions, volume_actions, volume_attachments,
+                             volume_limits, volume_snapshots, volume_types, volume_versions, volumes, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -59,6 +59,7 @@ PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and v
 IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
 VOLUME, SNAPSHOT, VOLUME_TYPE = "/volumes/{volume_id}", "/snapshots/{snapshot_id}", "/types/{type_id}"
 QUOTA_SET = "/os-quota-sets/{tenant_id}"
+TAGS = (2, 26)  # server tags
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
@@ -85,6 +86,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#602", "GET", "/flavors/detail", flavors.list_flavors),
     _compute("#604", "POST", "/flavors", flavors.create_flavor),
     _compute("#603", "GET", FLAVOR, flavors.show_flavor),
+    _compute("#614", "PUT", FLAVOR, flavors.update_flavor, since=(2, 55)),
     _compute("#605", "DELETE", FLAVOR, flavors.delete_flavor),
     _compute("#606", "GET", FLAVOR + "/os-flavor-access", flavors.list_flavor_access),
     _compute("compute:flavor-action", "POST", FLAVOR + "/action", flavors.flavor_action, actions=flavors.ACTIONS),
@@ -150,6 +152,12 @@ ROUTES: tuple[Route, ...] = (
     _compute("#404", "GET", SERVER + "/metadata/{key}", server_metadata.show_metadata_item),
     _compute("#405", "PUT", SERVER + "/metadata/{key}", server_metadata.set_metadata_item),
     _compute("#406", "DELETE", SERVER + "/metadata/{key}", server_metadata.delete_metadata_item),
+    _compute("#208", "GET", SERVER + "/tags", server_tags.list_tags, since=TAGS),
+    _compute("#209", "PUT", SERVER + "/tags", server_tags.replace_tags, since=TAGS),
+    _compute("#210", "DELETE", SERVER + "/tags", server_tags.delete_tags, since=TAGS),
+    _compute("#211", "GET", SERVER + "/tags/{tag}", server_tags.check_tag, since=TAGS),
+    _compute("#212", "PUT", SERVER + "/tags/{tag}", server_tags.add_tag, since=TAGS),
+    _compute("#213", "DELETE", SERVER + "/tags/{tag}", server_tags.delete_tag, since=TAGS),
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
     # a server's volumes (attachments hot-plugged into its guest)

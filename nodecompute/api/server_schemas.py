@@ -6,10 +6,13 @@ check (respond.relax), and the create body takes Nova's v2.0 names and null `use
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import NamedTuple
 
 from nodecompute.api import validation as v
 from nodecompute.api.dialect import Versioned
 from nodecompute.api.respond import QuerySchema
+from nodecompute.api.server_tags import MAX_TAGS, TAG
 
 ipv4 = {"type": "string", "format": "ipv4"}
 ipv6 = {"type": "string", "format": "ipv6"}
@@ -22,7 +25,7 @@ legacy_name = {"type": "string", "minLength": 1, "maxLength": 255,
 _network = {
     "type": "object",
     "properties": {"uuid": {"type": "string"}, "port": {"type": ["string", "null"]},
-                   "fixed_ip": {"type": "string", "format": "ipv4"}, "tag": {"type": "string"}},
+                   "fixed_ip": {"type": "string", "format": "ipv4"}},
     "additionalProperties": False,
 }
 _personality_file = {  # Nova's schema sets no path length: the path limit is the injected_file_path_bytes quota (403)
@@ -77,10 +80,7 @@ create = {
                 "flavorRef": {"type": ["string", "integer"], "minLength": 1},
                 "adminPass": {"type": "string"},
                 "metadata": v.metadata,
-                # "auto"/"none" (2.37 values the CLI sends at any version) or a list; not oneOf, whose errors
-                # would lose their field name.
-                "networks": {"type": ["string", "array"], "items": _network,
-                             "if": {"type": "string"}, "then": {"enum": ["auto", "none"]}},
+                "networks": {"type": "array", "items": _network},
                 "OS-DCF:diskConfig": disk_config,
                 "accessIPv4": ipv4,
                 "accessIPv6": ipv6,
@@ -106,6 +106,65 @@ create = {
     "additionalProperties": False,
 }
 
+# Nova's parameter_types.description: printable text, null allowed (no description)
+description = {"type": ["string", "null"], "minLength": 0, "maxLength": 255, "pattern": r"^[^\x00-\x1f\x7f]*$"}
+
+
+def _variant(base: dict, change: Callable[[dict], None]) -> dict:
+    """A copy of a create or update schema with `change` applied to its `server` object schema."""
+    schema = copy.deepcopy(base)
+    change(schema["properties"]["server"])
+    return schema
+
+
+def _add(**properties) -> Callable[[dict], None]:
+    return lambda server: server["properties"].update(copy.deepcopy(properties))
+
+
+def _tag_items(networks: bool = False, bdm: bool = False) -> Callable[[dict], None]:
+    """Device tags (2.32, 2.42): on `networks` items and/or `block_device_mapping_v2` items."""
+    def change(server: dict) -> None:
+        found = server["properties"]
+        if networks:
+            found["networks"]["items"]["properties"]["tag"] = dict(TAG)
+        if bdm:
+            found["block_device_mapping_v2"]["items"]["properties"]["tag"] = dict(TAG)
+    return change
+
+
+def _networks_required(server: dict) -> None:
+    """2.37: `networks` is required, a list (each `uuid` a UUID) or "auto" or "none"; not oneOf, whose errors
+    would lose their field name. The item `tag` of 2.32 is lost (until 2.42)."""
+    items = copy.deepcopy(_network)
+    items["properties"]["uuid"] = {"type": "string", "format": "uuid"}
+    server["properties"]["networks"] = {"type": ["string", "array"], "items": items,
+                                        "if": {"type": "string"}, "then": {"enum": ["auto", "none"]}}
+    server["required"] = [*server["required"], "networks"]
+
+
+# The create body at each microversion that changed it (Nova's create_v219 ... create_v252).
+create_v219 = _variant(create, _add(description=description))
+create_v232 = _variant(create_v219, _tag_items(networks=True, bdm=True))
+create_v233 = _variant(create_v219, _tag_items(networks=True))  # Nova's bug: the bdm tag only at 2.32
+create_v237 = _variant(create_v233, _networks_required)
+create_v242 = _variant(create_v237, _tag_items(networks=True, bdm=True))
+create_v252 = _variant(create_v242, _add(tags={"type": "array", "items": TAG, "maxItems": MAX_TAGS}))
+# Nova's parameter_types.trusted_certs, volume_type and fqdn
+TRUSTED_CERTS = {"type": ["array", "null"], "minItems": 1, "maxItems": 50, "uniqueItems": True,
+                 "items": {"type": "string", "minLength": 1}}
+VOLUME_TYPE = {"type": ["string", "null"], "minLength": 0, "maxLength": 255}
+FQDN = {"type": "string", "pattern": "^[a-zA-Z0-9-._]*$", "minLength": 1, "maxLength": 255}
+
+
+def _bdm_items(**properties) -> Callable[[dict], None]:
+    return lambda server: server["properties"]["block_device_mapping_v2"]["items"]["properties"].update(properties)
+
+
+create_v257 = _variant(create_v252, lambda server: server["properties"].pop("personality"))
+create_v263 = _variant(create_v257, _add(trusted_image_certificates=TRUSTED_CERTS))
+create_v267 = _variant(create_v263, _bdm_items(volume_type=VOLUME_TYPE))
+create_v274 = _variant(create_v267, _add(host=FQDN, hypervisor_hostname=FQDN))
+
 update = {
     "type": "object",
     "properties": {
@@ -118,6 +177,7 @@ update = {
     "required": ["server"],
     "additionalProperties": False,
 }
+update_v219 = _variant(update, _add(description=description))
 
 reboot = {
     "type": "object",
@@ -174,7 +234,7 @@ SORT_KEYS = (
 # Valid keys Nova drops without sorting (SERVER_LIST_IGNORE_SORT_KEY), plus the valid ones no column here holds.
 IGNORED_SORT_KEYS = (
     "architecture", "cell_name", "cleaned", "default_ephemeral_device", "default_swap_device", "deleted",
-    "deleted_at", "ephemeral_gb", "ephemeral_key_uuid", "id", "key_data", "launched_on", "locked", "memory_mb",
+    "deleted_at", "disable_terminate", "ephemeral_gb", "ephemeral_key_uuid", "id", "key_data", "launched_on", "locked", "memory_mb",
     "os_type", "reservation_id", "root_gb", "shutdown_terminate", "user_data", "vcpus", "vm_mode",
     "access_ip_v4", "access_ip_v6", "auto_disk_config", "display_description", "kernel_id", "locked_by",
     "ramdisk_id", "root_device_name",
@@ -200,6 +260,29 @@ list_query_multi = {
     "sort_dir": {"type": "string", "enum": list(SORT_DIRS)},
     "status": {"type": "string"},
 }
+# 2.75: every parameter Nova's index_query_v275 names, and nothing else (400); Nova's ignored sort keys are gone.
+NOVA_IGNORED_SORT_KEYS = (
+    "architecture", "cell_name", "cleaned", "default_ephemeral_device", "default_swap_device", "deleted",
+    "deleted_at", "disable_terminate", "ephemeral_gb", "ephemeral_key_uuid", "id", "key_data", "launched_on",
+    "memory_mb", "os_type", "reservation_id", "root_gb", "shutdown_terminate", "user_data", "vcpus", "vm_mode",
+)
+_NOVA_QUERY_NAMES = (
+    "user_id", "project_id", "tenant_id", "launch_index", "image_ref", "image", "kernel_id", "ramdisk_id",
+    "hostname", "key_name", "power_state", "vm_state", "task_state", "host", "node", "flavor", "reservation_id",
+    "launched_at", "terminated_at", "availability_zone", "name", "display_name", "description",
+    "display_description", "locked_by", "uuid", "root_device_name", "config_drive", "access_ip_v4", "access_ip_v6",
+    "auto_disk_config", "progress", "sort_key", "sort_dir", "all_tenants", "soft_deleted", "deleted", "status",
+    "changes-since", "ip", "ip6", "created_at", "block_device_mapping", "services", "metadata", "system_metadata",
+    "info_cache", "security_groups", "pci_devices", "limit", "marker", "tags", "tags-any", "not-tags",
+    "not-tags-any", "changes-before", "locked",
+)
+list_query_v275 = {
+    "type": "object",
+    "properties": {**{name: {"type": "string"} for name in _NOVA_QUERY_NAMES}, **list_query["properties"]},
+    "additionalProperties": False,
+}
+list_query_multi_v275 = {**list_query_multi, "sort_key": {"type": "string", "enum": sorted(
+    {*SORT_KEYS, *IGNORED_SORT_KEYS} - set(NOVA_IGNORED_SORT_KEYS))}}
 
 
 def _legacy_create() -> dict:
@@ -231,9 +314,13 @@ lock_v273 = _any_value("lock", {
     "additionalProperties": False,
 })
 
-# The openstack dialect's request schemas by operation: /v2 (2.0) takes the first, /v2.1 the second.
+# The openstack dialect's request schemas by operation: /v2 (2.0) takes the first, /v2.1 the others.
 BODIES = {
-    "#203": Versioned(_legacy_create(), ((2, 1), create)), "#206": update,
+    "#203": Versioned(_legacy_create(), ((2, 1), create), ((2, 19), create_v219), ((2, 32), create_v232),
+                      ((2, 33), create_v233), ((2, 37), create_v237), ((2, 42), create_v242),
+                      ((2, 52), create_v252), ((2, 57), create_v257), ((2, 63), create_v263),
+                      ((2, 67), create_v267), ((2, 74), create_v274)),
+    "#206": Versioned(update, ((2, 19), update_v219)),
     "#302": reboot, "#309": start, "#310": stop, "#1603": console_output,
     "#313": _any_value("pause"), "#314": _any_value("unpause"), "#315": _any_value("suspend"),
     "#316": _any_value("resume"), "#317": Versioned(_any_value("lock"), ((2, 73), lock_v273)),
@@ -241,4 +328,39 @@ BODIES = {
     "#329": _any_value("trigger_crash_dump", {"type": "null"}),
     "#402": metadata_set, "#403": metadata_set, "#405": metadata_item,
 }
-QUERIES = {"#201": QuerySchema(list_query, list_query_multi), "#202": QuerySchema(list_query, list_query_multi)}
+_LIST_QUERY = Versioned(QuerySchema(list_query, list_query_multi),
+                        ((2, 75), QuerySchema(list_query_v275, list_query_multi_v275)))
+QUERIES = {"#201": _LIST_QUERY, "#202": _LIST_QUERY}
+
+
+class ListRules(NamedTuple):
+    """How the server lists read their query at a microversion (Nova's _get_server_search_options and
+    _get_servers): the filters a non-admin may use beside the ones everybody has, whether the tag filters apply,
+    and whether a status no server can have is refused (400) or lists nothing."""
+
+    user_filters: tuple[str, ...] = ()
+    tag_filters: bool = False
+    strict_status: bool = False
+    sort_locked: bool = False  # 2.73: `locked` sorts instead of being ignored
+
+
+class CreateRules(NamedTuple):
+    """Create at a microversion: before 2.19 a server's description is its name (Nova's create)."""
+
+    description_is_name: bool
+
+
+TAG_FILTERS = ("tags", "tags-any", "not-tags", "not-tags-any")
+_RULES_226 = ListRules(("ip6", *TAG_FILTERS), tag_filters=True)
+_RULES_238 = _RULES_226._replace(strict_status=True)
+_RULES_266 = _RULES_238._replace(user_filters=(*_RULES_238.user_filters, "changes-before"))
+_RULES_273 = _RULES_266._replace(user_filters=(*_RULES_266.user_filters, "locked"), sort_locked=True)
+# 2.83: filters a non-admin may use (admins at every version): exact ones, and regexes on a column's text
+EXACT_FILTERS = ("user_id", "vm_state", "task_state")
+PATTERN_FILTERS = ("availability_zone", "config_drive", "key_name", "created_at", "launched_at", "terminated_at",
+                   "power_state", "progress")
+_RULES_283 = _RULES_273._replace(user_filters=(*_RULES_273.user_filters, *EXACT_FILTERS, *PATTERN_FILTERS))
+_LIST_RULES = Versioned(ListRules(), ((2, 5), ListRules(("ip6",))), ((2, 26), _RULES_226), ((2, 38), _RULES_238),
+                        ((2, 66), _RULES_266), ((2, 73), _RULES_273), ((2, 83), _RULES_283))
+RULES = {"#201": _LIST_RULES, "#202": _LIST_RULES,
+         "#203": Versioned(CreateRules(description_is_name=True), ((2, 19), CreateRules(description_is_name=False)))}

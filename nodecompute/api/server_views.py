@@ -1,10 +1,14 @@
 """Server views (Nova's views/servers.py, openstack dialect): pure functions of a Server, a link builder and the
-caller's context. No I/O. VIEWS and STATUSES are the openstack dialect's for #201-#207."""
+caller's context. No I/O. VIEWS and STATUSES are the openstack dialect's for #201-#207; the full server is built
+from parts that microversions add or replace (DETAIL_PARTS, UPDATE_PARTS), so each version's view is data."""
 from __future__ import annotations
 
+import base64
 import hashlib
+from collections.abc import Callable
 from datetime import datetime
 
+from nodecompute.api.dialect import layered
 from nodecompute.api.respond import Out, Reply
 from nodecompute.api.server_ips import addresses
 from nodecompute.api.urls import Links
@@ -39,9 +43,19 @@ def server_brief(server: Server, links: Links) -> dict:
     return {"id": server.uuid, "links": links.pair("servers", server.uuid), "name": server.name}
 
 
-def server_detail(server: Server, links: Links, ctx: AuthContext) -> dict:
+# ----- the full server, in parts that microversions add or replace ---------------------------------------------
+# A part is `(view, server, out) -> None`: it adds its keys to `view`. DETAIL_PARTS (detail), SHOW_PARTS (show) and
+# UPDATE_PARTS (PUT: Nova's update answers fewer keys until 2.75) say which parts are in force at each microversion.
+
+Part = Callable[[dict, Server, Out], None]
+ROOT_DEVICE = "/dev/vda"  # the root disk is the first virtio disk
+
+
+def _common(view: dict, server: Server, out: Out) -> None:
+    """The keys of every full view, PUT's included."""
+    links = out.links
     status = states.status_from_state(server.vm_state, server.task_state)
-    view = {
+    view.update({
         "id": server.uuid,
         "name": server.name,
         "status": status,
@@ -59,6 +73,16 @@ def server_detail(server: Server, links: Links, ctx: AuthContext) -> dict:
         "accessIPv6": server.access_ipv6 or "",
         "links": links.pair("servers", server.uuid),
         "OS-DCF:diskConfig": server.disk_config,
+    })
+    if status in states.PROGRESS_STATUSES:
+        view["progress"] = server.progress or 0
+    if status in FAULT_STATUSES and server.fault is not None:
+        view["fault"] = fault_view(server.fault, out.ctx)
+
+
+def _shown(view: dict, server: Server, out: Out) -> None:
+    """What GET shows beside the common keys (PUT from 2.75)."""
+    view.update({
         "key_name": server.key_name,
         "config_drive": "True" if server.config_drive else "",
         "OS-EXT-AZ:availability_zone": server.availability_zone,
@@ -67,17 +91,96 @@ def server_detail(server: Server, links: Links, ctx: AuthContext) -> dict:
         "OS-EXT-STS:vm_state": server.vm_state,
         "OS-SRV-USG:launched_at": usage_time(server.launched_at),
         "OS-SRV-USG:terminated_at": usage_time(server.terminated_at),
-        "os-extended-volumes:volumes_attached": [],
+        "os-extended-volumes:volumes_attached": [],  # no volumes yet (items gain delete_on_termination at 2.3)
         "security_groups": list(DEFAULT_SECURITY_GROUPS),
-    }
-    if status in states.PROGRESS_STATUSES:
-        view["progress"] = server.progress or 0
-    if status in FAULT_STATUSES and server.fault is not None:
-        view["fault"] = fault_view(server.fault, ctx)
-    if ctx.is_admin:
+    })
+
+
+def _extended(view: dict, server: Server, out: Out) -> None:
+    """OS-EXT-SRV-ATTR (admins, Nova's os-extended-server-attributes policy)."""
+    if out.ctx.is_admin:
         view["OS-EXT-SRV-ATTR:host"] = server.host
         view["OS-EXT-SRV-ATTR:hypervisor_hostname"] = server.host
         view["OS-EXT-SRV-ATTR:instance_name"] = server.instance_name
+
+
+def _extended_23(view: dict, server: Server, out: Out) -> None:
+    """2.3: the attributes the EC2 API needed. No kernel or ramdisk images here (Nova shows "" then)."""
+    _extended(view, server, out)
+    if out.ctx.is_admin:
+        view.update({
+            "OS-EXT-SRV-ATTR:reservation_id": server.reservation_id,
+            "OS-EXT-SRV-ATTR:launch_index": server.launch_index,
+            "OS-EXT-SRV-ATTR:hostname": server.hostname,
+            "OS-EXT-SRV-ATTR:kernel_id": "",
+            "OS-EXT-SRV-ATTR:ramdisk_id": "",
+            "OS-EXT-SRV-ATTR:root_device_name": ROOT_DEVICE if server.launched_at else None,
+            "OS-EXT-SRV-ATTR:user_data": base64.b64encode(server.user_data).decode()
+            if server.user_data is not None else None,
+        })
+
+
+def _locked(view: dict, server: Server, out: Out) -> None:
+    view["locked"] = server.locked
+
+
+def _host_status(view: dict, server: Server, out: Out) -> None:
+    """2.16 (admins, Nova's show:host_status policy): the one host's compute service runs in this daemon, so it
+    is UP whenever the server has a host; "" without one (Nova's NONE)."""
+    if out.ctx.is_admin:
+        view["host_status"] = HOST_UP if server.host else ""
+
+
+def _description(view: dict, server: Server, out: Out) -> None:
+    view["description"] = server.description
+
+
+def _tags(view: dict, server: Server, out: Out) -> None:
+    view["tags"] = list(server.tags)
+
+
+def _flavor_embedded(view: dict, server: Server, out: Out) -> None:
+    """2.47: the flavor as it was at create, extra specs included (Nova's show:flavor-extra-specs policy is any
+    reader of the project)."""
+    view["flavor"] = {
+        "vcpus": server.vcpus, "ram": server.memory_mb, "disk": server.root_gb, "ephemeral": server.ephemeral_gb,
+        "swap": server.swap, "original_name": server.flavor_name, "extra_specs": dict(server.flavor_extra_specs),
+    }
+
+
+def _trusted_certs(view: dict, server: Server, out: Out) -> None:
+    """2.63: no server holds trusted certificates here (create refuses them: compute/servers.py)."""
+    view["trusted_image_certificates"] = None
+
+
+def _server_groups(view: dict, server: Server, out: Out) -> None:
+    """2.71 (show and update, not the detail list): no server groups are served, so a server is in none."""
+    view["server_groups"] = []
+
+
+def _locked_reason(view: dict, server: Server, out: Out) -> None:
+    """2.73: the lock action is not served yet, so no lock carries a reason."""
+    view["locked_reason"] = None
+
+
+HOST_UP = "UP"
+_LATER = (((2, 9), {"locked": _locked}), ((2, 19), {"description": _description}), ((2, 26), {"tags": _tags}),
+          ((2, 47), {"flavor": _flavor_embedded}), ((2, 63), {"trusted_certs": _trusted_certs}),
+          ((2, 73), {"locked_reason": _locked_reason}))
+_DETAIL_STEPS = (((2, 3), {"extended": _extended_23}), ((2, 16), {"host_status": _host_status}), *_LATER)
+_BASE = {"common": _common, "shown": _shown, "extended": _extended}
+_GROUPS = ((2, 71), {"server_groups": _server_groups})
+DETAIL_PARTS = layered(_BASE, *_DETAIL_STEPS)
+SHOW_PARTS = layered(_BASE, *_DETAIL_STEPS, _GROUPS)
+# 2.75: update answers what show answers (Nova's show_all_attributes)
+_UPDATE_IS_SHOW = ((2, 75), {"shown": _shown, "extended": _extended_23, "host_status": _host_status})
+UPDATE_PARTS = layered({"common": _common}, *_LATER, _GROUPS, _UPDATE_IS_SHOW)
+
+
+def render(parts: tuple[Part, ...], server: Server, out: Out) -> dict:
+    view: dict = {}
+    for part in parts:
+        part(view, server, out)
     return view
 
 
@@ -91,20 +194,28 @@ def create_response(server: Server, links: Links, admin_pass: str) -> dict:
     }}
 
 
-def _page(detail: bool):
-    def render(out: Out, result: tuple[list[Server], int]) -> dict:
-        found, limit = result
-        links = out.links
-        body: dict = {"servers": [server_detail(s, links, out.ctx) if detail else server_brief(s, links)
-                                  for s in found]}
-        if found and len(found) == limit:
-            body["servers_links"] = links.next_page("servers/detail" if detail else "servers", found[-1].uuid)
-        return body
-    return render
+def _brief_page(out: Out, result: tuple[list[Server], int]) -> dict:
+    return _page(out, result, "servers", lambda server: server_brief(server, out.links))
 
 
-def _one(out: Out, server: Server) -> dict:
-    return {"server": server_detail(server, out.links, out.ctx)}
+def _detail_page(parts: tuple[Part, ...]):
+    def view(out: Out, result: tuple[list[Server], int]) -> dict:
+        return _page(out, result, "servers/detail", lambda server: render(parts, server, out))
+    return view
+
+
+def _page(out: Out, result: tuple[list[Server], int], tail: str, one: Callable[[Server], dict]) -> dict:
+    found, limit = result
+    body: dict = {"servers": [one(server) for server in found]}
+    if found and len(found) == limit:
+        body["servers_links"] = out.links.next_page(tail, found[-1].uuid)
+    return body
+
+
+def _one(parts: tuple[Part, ...]):
+    def view(out: Out, server: Server) -> dict:
+        return {"server": render(parts, server, out)}
+    return view
 
 
 def _created(out: Out, result: tuple[CreateRequest, CreateResult]) -> dict | Reply:
@@ -116,5 +227,6 @@ def _created(out: Out, result: tuple[CreateRequest, CreateResult]) -> dict | Rep
                  headers={"Location": out.links.self_href("servers", first.uuid)})
 
 
-VIEWS = {"#201": _page(detail=False), "#202": _page(detail=True), "#203": _created, "#205": _one, "#206": _one}
+VIEWS = {"#201": _brief_page, "#202": DETAIL_PARTS.map(_detail_page), "#203": _created,
+         "#205": SHOW_PARTS.map(_one), "#206": UPDATE_PARTS.map(_one)}
 STATUSES = {"#203": 202, "#207": 204}

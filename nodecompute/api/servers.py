@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
+import socket
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -18,19 +21,27 @@ from multidict import MultiMapping
 from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
 from nodecompute.api.keys import config_key, servers_key
-from nodecompute.api.respond import parse_body, parse_query, respond
-from nodecompute.api.validation import page_size, parse_changes_since, to_bool
-from nodecompute.domain import regex
+from nodecompute.api.respond import parse_body, parse_query, respond, rules
+from nodecompute.api.validation import FALSE_STRINGS, MAX_LIMIT, TRUE_STRINGS, parse_changes_since, to_bool
+from nodecompute.domain import regex, states
 from nodecompute.domain.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
 from nodecompute.domain.models import AuthContext, id_from_ref
-from nodecompute.domain.server_models import (BlockDeviceRequest, CreateRequest, InjectedFileSpec, NetworkRequest,
-                                              ServerFilters)
+from nodecompute.domain.server_models import (BlockDeviceRequest, CreateRequest, DeviceTag, InjectedFileSpec,
+                                              NetworkRequest, ServerFilters)
 
 REGEX_FILTERS = ("name", "ip", "ip6")
 _WHITESPACE = re.compile(r"\s")
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")  # Nova's B64_REGEX
 _UPDATE_COLUMNS = {"name": "name", "accessIPv4": "access_ipv4", "accessIPv6": "access_ipv6",
-                   "OS-DCF:diskConfig": "disk_config"}
+                   "OS-DCF:diskConfig": "disk_config", "description": "description"}
+
+
+def canonical_ipv6(text: str) -> str:
+    """An IPv6 address as Nova stores it (netaddr's compact form: lower case, zeros compressed, a mapped or
+    compatible IPv4 address dotted); "" stays "". The schema has checked it is an address."""
+    if not text:
+        return text
+    return socket.inet_ntop(socket.AF_INET6, ipaddress.IPv6Address(text).packed)
 
 
 
@@ -97,10 +108,20 @@ def _networks(value: Any) -> str | tuple[NetworkRequest, ...] | None:
                                 tag=n.get("tag")) for n in value)
 
 
-def decode_create(body: dict) -> CreateRequest:
+def _device_tags(server: dict) -> tuple[DeviceTag, ...]:
+    """The device tags of a create body (the schema lets them through only at the versions that take them)."""
+    found = [DeviceTag("disk", index, item["tag"])
+             for index, item in enumerate(server.get("block_device_mapping_v2") or []) if "tag" in item]
+    networks = server.get("networks")
+    if isinstance(networks, list):
+        found += [DeviceTag("nic", index, item["tag"]) for index, item in enumerate(networks) if "tag" in item]
+    return tuple(found)
+
+
+def decode_create(body: dict, description_is_name: bool = False) -> CreateRequest:
     """A schema-valid create body -> CreateRequest; 400 for what the schema cannot say about the body itself (the
     block device mappings and networks are checked by the service: compute/block_devices.py,
-    requested_networks.py)."""
+    requested_networks.py). `description_is_name`: the rule before 2.19 (server_schemas.CreateRules)."""
     server = body["server"]
     min_count = int(server.get("min_count", 1))
     max_count = int(server.get("max_count", min_count))
@@ -118,13 +139,19 @@ def decode_create(body: dict) -> CreateRequest:
         key_name=server.get("key_name"),
         availability_zone=server.get("availability_zone"),
         access_ipv4=server.get("accessIPv4", ""),
-        access_ipv6=server.get("accessIPv6", ""),
+        access_ipv6=canonical_ipv6(server.get("accessIPv6", "")),
         disk_config=server.get("OS-DCF:diskConfig"),
         min_count=min_count,
         max_count=max_count,
         return_reservation_id=to_bool(server.get("return_reservation_id", False)),
         scheduler_hints=dict(hints),
         admin_pass=server.get("adminPass"),
+        description=server["name"] if description_is_name else server.get("description"),
+        tags=tuple(server.get("tags", ())),
+        device_tags=_device_tags(server),
+        trusted_certs=tuple(server.get("trusted_image_certificates") or ()),
+        requested_host=server.get("host"),
+        requested_node=server.get("hypervisor_hostname"),
         block_devices=_block_devices(server),
         networks=_networks(server.get("networks")),
         security_groups=tuple(group.get("name") for group in server.get("security_groups", [])),
@@ -139,12 +166,13 @@ class ListQuery:
     matches_nothing: bool  # a filter no server can match (an ip, another host)
 
 
-def parse_sort(query: MultiMapping[str], ctx: AuthContext) -> tuple[tuple[str, str], ...]:
-    """Nova's get_sort_params + remove_invalid_sort_keys + process_sort_params."""
+def parse_sort(query: MultiMapping[str], ctx: AuthContext, spec: schemas.ListRules = schemas.ListRules()
+               ) -> tuple[tuple[str, str], ...]:
+    """Nova's get_sort_params + remove_invalid_sort_keys + process_sort_params (`locked` sorts from 2.73)."""
     keys = [k.strip() for k in query.getall("sort_key", [])] or ["created_at"]
     dirs = [d.strip() for d in query.getall("sort_dir", [])] or ["desc"]
     for key in list(keys):
-        if key in schemas.IGNORED_SORT_KEYS:
+        if key in schemas.IGNORED_SORT_KEYS and not (key == "locked" and spec.sort_locked):
             if len(dirs) > keys.index(key):
                 dirs.pop(keys.index(key))
             keys.remove(key)
@@ -160,33 +188,107 @@ def parse_sort(query: MultiMapping[str], ctx: AuthContext) -> tuple[tuple[str, s
     return tuple(pairs)
 
 
-def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: AuthContext, host_name: str) -> ListQuery:
-    """`values`: the query as its schema checked it (respond.parse_query); `query`: every value of it."""
+def _limit(values: dict[str, Any]) -> int:
+    """Clamped to MAX_LIMIT; 0 lists nothing (Nova)."""
+    return min(int(values.get("limit", MAX_LIMIT)), MAX_LIMIT)
+
+
+def _tag_filter(query: MultiMapping[str], name: str, spec: schemas.ListRules) -> tuple[str, ...]:
+    """A tag filter's tags (comma-separated, the last value of the parameter), from 2.26."""
+    value = query.get(name) if spec.tag_filters else None
+    if value is None:
+        return ()
+    return tuple(query.getall(name)[-1].split(","))
+
+
+def _statuses(query: MultiMapping[str], spec: schemas.ListRules) -> tuple[tuple[str, ...], bool]:
+    """(the statuses asked for, whether none of them is a status at all: 400 from 2.38, else an empty list)."""
+    statuses = tuple(s.strip().upper() for s in query.getall("status", []))
+    unknown = bool(statuses) and not any(states.vm_states_for_status(status) for status in statuses)
+    if unknown and spec.strict_status:
+        raise BadRequest("Invalid status value")
+    return statuses, unknown
+
+
+def _allowed(name: str, query: MultiMapping[str], ctx: AuthContext, spec: schemas.ListRules) -> str | None:
+    """The last value of a filter that only some versions give non-admins (admins have them at every version, as
+    Nova filters only a non-admin's search options)."""
+    if name not in query or not (ctx.is_admin or name in spec.user_filters):
+        return None
+    return query.getall(name)[-1]
+
+
+def _locked(value: str | None) -> bool | None:
+    """The `locked` filter (2.73): a strict boolean (Nova's common.is_locked)."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text not in TRUE_STRINGS + FALSE_STRINGS:
+        raise BadRequest(f"Invalid input received: Unrecognized value '{value}', acceptable values are: '0', '1', 'f', 'false', 'n', "
+                         f"'no', 'off', 'on', 't', 'true', 'y', 'yes'")
+    return text in TRUE_STRINGS
+
+
+def _patterns(query: MultiMapping[str], ctx: AuthContext, spec: schemas.ListRules) -> tuple[tuple[str, str], ...]:
+    """Nova's regex filters on other columns (2.83 for non-admins), each checked as RE2 first."""
+    found = []
+    for name in schemas.PATTERN_FILTERS:
+        value = _allowed(name, query, ctx, spec)
+        if value is not None:
+            regex.compile_filter(value, name)
+            found.append((name, value))
+    return tuple(found)
+
+
+def _changes_before(value: str | None, since: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    before = parse_changes_since(value, "Invalid filter field: changes-before.")
+    if since is not None and before < since:
+        raise BadRequest("The value of changes-since must be less than or equal to changes-before.")
+    return before
+
+
+def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: AuthContext, host_name: str,
+                     spec: schemas.ListRules = schemas.ListRules()) -> ListQuery:
+    """`values`: the query as its schema checked it (respond.parse_query); `query`: every value of it; `spec`:
+    the rules of the request's microversion (server_schemas.ListRules)."""
     name = values.get("name")
     for field in REGEX_FILTERS:  # RE2 checks them all (the store matches `name`; `ip`/`ip6` match nothing here)
         if values.get(field):
             regex.compile_filter(values[field], field)
     all_tenants = "all_tenants" in values and (values["all_tenants"] == "" or to_bool(values["all_tenants"]))
     project = None
-    if ctx.is_admin:
+    if ctx.is_admin and all_tenants:  # without all_tenants Nova lists the caller's project, whatever tenant_id says
         project = query.get("project_id") or query.get("tenant_id")
     changes_since = values.get("changes-since")
+    since = parse_changes_since(changes_since) if changes_since is not None else None
+    statuses, unknown_status = _statuses(query, spec)
     filters = ServerFilters(
         name=name or None,
-        statuses=tuple(s.strip().upper() for s in query.getall("status", [])),
+        statuses=statuses,
         image=id_from_ref(values["image"]) if values.get("image") else None,
         flavor=id_from_ref(values["flavor"]) if values.get("flavor") else None,
-        changes_since=parse_changes_since(changes_since) if changes_since is not None else None,
+        changes_since=since,
+        changes_before=_changes_before(_allowed("changes-before", query, ctx, spec), since),
+        locked=_locked(_allowed("locked", query, ctx, spec)),
+        exact=tuple((name, value) for name in schemas.EXACT_FILTERS
+                    if (value := _allowed(name, query, ctx, spec)) is not None),
+        patterns=_patterns(query, ctx, spec),
         reservation_id=values.get("reservation_id") or None,
         all_tenants=all_tenants,
         project_id=project,
-        limit=page_size(int(values.get("limit", 0))),
+        limit=_limit(values),
         marker=values.get("marker"),
-        sort=parse_sort(query, ctx),
+        sort=parse_sort(query, ctx, spec),
+        tags=_tag_filter(query, "tags", spec),
+        tags_any=_tag_filter(query, "tags-any", spec),
+        not_tags=_tag_filter(query, "not-tags", spec),
+        not_tags_any=_tag_filter(query, "not-tags-any", spec),
     )
     if filters.statuses == ("DELETED",) and not ctx.is_admin:
         raise Forbidden("Only administrators may list deleted instances")
-    nothing = "ip" in query or (ctx.is_admin and "ip6" in query)
+    nothing = unknown_status or "ip" in query or ("ip6" in query and (ctx.is_admin or "ip6" in spec.user_filters))
     if ctx.is_admin:
         nothing = nothing or any(query.get(k) not in (None, host_name) for k in ("host", "node"))
     return ListQuery(filters=filters, matches_nothing=nothing)
@@ -196,7 +298,8 @@ def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: Auth
 
 async def _list(request: web.Request, kind: str) -> web.StreamResponse:
     ctx = auth.context(request)
-    parsed = parse_list_query(parse_query(request), request.query, ctx, request.config_dict[config_key].host_name)
+    parsed = parse_list_query(parse_query(request), request.query, ctx, request.config_dict[config_key].host_name,
+                              rules(request))
     if parsed.filters.all_tenants and not ctx.is_admin:
         raise PolicyNotAuthorized(action=f"os_compute_api:servers:{kind}:get_all_tenants")
     found = [] if parsed.matches_nothing else await request.config_dict[servers_key].list(ctx, parsed.filters)
@@ -218,7 +321,9 @@ async def show_server(request: web.Request) -> web.StreamResponse:
 
 async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
-    create = decode_create(await parse_body(request))
+    create = decode_create(await parse_body(request), rules(request).description_is_name)
+    if (create.requested_host or create.requested_node) and not ctx.is_admin:  # 2.74, Nova's default: admins
+        raise PolicyNotAuthorized(action="compute:servers:create:requested_destination")
     return respond(request, (create, await request.config_dict[servers_key].create(ctx, create)))
 
 
@@ -226,6 +331,8 @@ async def update_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:update")
     body = await parse_body(request)
     values = {column: body["server"][field] for field, column in _UPDATE_COLUMNS.items() if field in body["server"]}
+    if "access_ipv6" in values:
+        values["access_ipv6"] = canonical_ipv6(values["access_ipv6"])
     return respond(request, await request.config_dict[servers_key].update(ctx, request.match_info["server_id"], values))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from nodecompute.domain.errors import BadRequest, NotFound
@@ -71,15 +72,25 @@ class FlavorService:
     def list_visible(self, project_id: str, is_admin: bool, **filters: Any) -> list[Flavor]:
         """Filters: is_public (admins only), min_ram, min_disk, sort_key, sort_dir, limit, marker."""
         query = FlavorQuery(project_id=project_id, is_admin=is_admin, **filters)
-        return self.store.read(flavors_db.list_flavors, query)
+        return self.store.read(_with_specs(flavors_db.list_flavors), query)
 
     def get_for_project(self, flavor_ref: Any, project_id: str, is_admin: bool) -> Flavor:
         """A flavor by id or URL, if the caller may see it; FlavorNotFound otherwise."""
         flavorid = id_from_ref(flavor_ref)
         return self.store.read(flavors_db.get_flavor, flavorid, self._filter_project(project_id, is_admin))
 
+    def show(self, flavor_ref: Any, project_id: str, is_admin: bool) -> Flavor:
+        """get_for_project with the flavor's extra specs (the views show them from 2.61)."""
+        flavor = self.get_for_project(flavor_ref, project_id, is_admin)
+        return self.store.read(flavors_db.with_extra_specs, [flavor])[0]
+
+    async def set_description(self, flavorid: str, description: str | None) -> Flavor:
+        """PUT /flavors/{id} (2.55): the description is the only thing a flavor lets change."""
+        return await self.store.write(flavors_db.set_description, flavorid, description)
+
     async def create(self, name: str, ram: Any, vcpus: Any, disk: Any, *, flavorid: Any = None, ephemeral: Any = 0,
-                     swap: Any = 0, rxtx_factor: Any = 1.0, is_public: bool = True) -> Flavor:
+                     swap: Any = 0, rxtx_factor: Any = 1.0, is_public: bool = True,
+                     description: str | None = None) -> Flavor:
         """Validate as nova.compute.flavors.create does, then store. 409 on a duplicate id or name."""
         if not _VALID_NAME.search(name) or not 1 <= len(name) <= 255:
             raise InvalidInput(reason="Flavor names can only contain printable characters and horizontal spaces.")
@@ -87,7 +98,7 @@ class FlavorService:
             flavorid=_flavor_id(flavorid), name=name, memory_mb=_integer(ram, "memory_mb", 1),
             vcpus=_integer(vcpus, "vcpus", 1), root_gb=_integer(disk, "root_gb", 0),
             ephemeral_gb=_integer(ephemeral, "ephemeral_gb", 0), swap=_integer(swap, "swap", 0),
-            rxtx_factor=_rxtx_factor(rxtx_factor), is_public=bool(is_public),
+            rxtx_factor=_rxtx_factor(rxtx_factor), is_public=bool(is_public), description=description,
         )
         return await self.store.write(flavors_db.insert_flavor, flavor, self.clock())
 
@@ -141,3 +152,10 @@ class FlavorService:
 
     async def delete_extra_spec(self, flavorid: str, key: str) -> None:
         await self.store.write(flavors_db.delete_extra_spec, flavorid, key)
+
+
+def _with_specs(lister: Callable[..., list[Flavor]]) -> Callable[..., list[Flavor]]:
+    """A db list function whose flavors come with their extra specs (in the same read)."""
+    def read(db: Any, *args: Any) -> list[Flavor]:
+        return flavors_db.with_extra_specs(db, lister(db, *args))
+    return read

@@ -99,7 +99,7 @@ class ServerService:
         if filters.all_tenants and not filters.project_id:
             project = None
         filters = dataclasses.replace(filters, project_id=project)
-        if filters.name:  # a user's regex runs on every candidate row: off the event loop
+        if filters.name or filters.patterns:  # a user's regex runs on every candidate row: off the event loop
             return await self.store.read_in_thread(servers_db.list_servers, filters)
         return self.store.read(servers_db.list_servers, filters)
 
@@ -116,6 +116,17 @@ class ServerService:
 
     # ----- create ------------------------------------------------------------------------------------------------
 
+    def _check_requested(self, req: CreateRequest) -> None:
+        """2.63: this cloud validates no image signatures, so trusted certificates cannot be honoured (Nova's
+        CertificateValidationFailed, 400, before any server exists); 2.74: the one host and its one node are the
+        only destinations (Nova's ComputeHostNotFound)."""
+        if req.trusted_certs:
+            raise BadRequest(f"Image signature certificate validation failed for certificate: "
+                             f"{req.trusted_certs[0]}. This cloud does not validate image signatures.")
+        for name in (req.requested_host, req.requested_node):
+            if name and name != self.cfg.host_name:
+                raise BadRequest(f"Compute host {name} could not be found.")
+
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
         plan = self.ports.plan(ctx, req)
         devices = plan_block_devices(req.image_ref, req.block_devices)
@@ -131,11 +142,12 @@ class ServerService:
         zone = req.availability_zone
         if zone and zone != self.cfg.compute.availability_zone:
             raise BadRequest("The requested availability zone is not available")
+        self._check_requested(req)
         placement.check_injection_limits(self.quotas.limits(ctx.project_id), len(req.metadata), req.personality)
         count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
         admin_pass = req.admin_pass or generate_password()
         rows = self._rows(ctx, req, flavor, image, key_data, count)
-        servers = await self.store.write(servers_db.insert_servers, rows, req.metadata, req.personality)
+        servers = await self.store.write(servers_db.insert_servers, rows, req.metadata, req.personality, req.tags)
         crash_point("row_written")
         drive = DriveContent(files=req.personality, user_data=req.user_data, admin_pass=admin_pass)
         boot = BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
@@ -172,6 +184,7 @@ class ServerService:
             "AUTO" if str(image.properties.get("auto_disk_config", "")).lower() == "true" else "MANUAL")
         wants_drive = (req.config_drive or self.cfg.compute.force_config_drive
                        or image.properties.get("img_config_drive") == "mandatory")
+        extra_specs = self.flavors.extra_specs(flavor.flavorid, ctx.project_id, ctx.is_admin)
         rows = []
         for index in range(count):
             server_uuid = str(uuidlib.uuid4())
@@ -191,7 +204,8 @@ class ServerService:
                 "task_state": states.SCHEDULING, "power_state": states.NOSTATE, "launch_index": index,
                 "reservation_id": rid, "host": self.cfg.host_name, "scheduler_hints": req.scheduler_hints,
                 "guest_channels": channels_for(image.properties),
-                "created_at": now, "updated_at": now,
+                "created_at": now, "updated_at": now, "description": req.description,
+                "flavor_extra_specs": extra_specs, "device_tags": req.device_tags,
             })
         return rows
 

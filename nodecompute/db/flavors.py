@@ -152,6 +152,23 @@ def extra_specs(db: Database, flavorid: str) -> dict[str, str]:
     return {row["key"]: row["value"] for row in rows.fetchall()}
 
 
+def with_extra_specs(db: Database, flavors: list[Flavor]) -> list[Flavor]:
+    """The flavors with their extra specs (one query for them all)."""
+    ids = [flavor.flavorid for flavor in flavors]
+    found: dict[str, list[tuple[str, str]]] = {flavorid: [] for flavorid in ids}
+    marks = ",".join("?" * len(ids))
+    for row in db.execute(f"SELECT flavorid, key, value FROM flavor_extra_specs WHERE flavorid IN ({marks})"
+                          " ORDER BY key", ids).fetchall():
+        found[row["flavorid"]].append((row["key"], row["value"]))
+    return [replace(flavor, extra_specs=tuple(found[flavor.flavorid])) for flavor in flavors]
+
+
+def set_description(db: Database, flavorid: str, description: str | None) -> Flavor:
+    if db.execute("UPDATE flavors SET description = ? WHERE flavorid = ?", [description, flavorid]).rowcount == 0:
+        raise FlavorNotFound(flavor_id=flavorid)
+    return with_extra_specs(db, [get_flavor(db, flavorid)])[0]
+
+
 def merge_extra_specs(db: Database, flavorid: str, specs: dict[str, str]) -> None:
     """Create or overwrite the given keys; other keys stay."""
     get_flavor(db, flavorid)

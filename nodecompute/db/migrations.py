@@ -376,5 +376,27 @@ def m0014_volume_attachments_tags(db: Database) -> None:
     )
 
 
+@migrations(name="0015_servers_ladder_fields")
+def m0015_servers_ladder_fields(db: Database) -> None:
+    """What the microversions up to 2.52 show of a server: its description (2.19), its tags (2.26), the flavor's
+    extra specs as they were at create (2.47, Nova keeps the flavor with the instance), and the device tags asked
+    for at create (2.32, 2.42). Existing servers take their flavor's current extra specs and, as Nova did before
+    2.19, their name as description."""
+    db.executescript(
+        """
+        ALTER TABLE servers ADD COLUMN description TEXT;
+        ALTER TABLE servers ADD COLUMN flavor_extra_specs TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE servers ADD COLUMN device_tags TEXT NOT NULL DEFAULT '[]';
+        UPDATE servers SET description = name;
+        UPDATE servers SET flavor_extra_specs = coalesce((SELECT json_group_object(key, value)
+            FROM flavor_extra_specs WHERE flavor_extra_specs.flavorid = servers.flavorid), '{}');
+        CREATE TABLE server_tags (
+            server_uuid TEXT NOT NULL REFERENCES servers(uuid) ON DELETE CASCADE, tag TEXT NOT NULL,
+            PRIMARY KEY (server_uuid, tag));
+        CREATE INDEX server_tags_tag ON server_tags(tag);
+        """
+    )
+
+
 def apply(db: Database) -> None:
     migrations.apply(db)

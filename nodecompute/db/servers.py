@@ -14,7 +14,8 @@ from nodecompute.domain.errors import (BadRequest, InstanceNotFound, MarkerNotFo
                                        NotFound)
 from nodecompute.domain.models import isotime, parse_isotime
 from nodecompute.db import server_nics
-from nodecompute.domain.server_models import InjectedFileSpec, Server, ServerFault, ServerFilters, ServerNic
+from nodecompute.domain.server_models import (DeviceTag, InjectedFileSpec, Server, ServerFault, ServerFilters,
+                                              ServerNic)
 
 SORT_KEYS = {"created_at", "updated_at", "display_name", "uuid", "vm_state", "task_state", "power_state",
              "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "instance_type_id",
@@ -22,6 +23,15 @@ SORT_KEYS = {"created_at", "updated_at", "display_name", "uuid", "vm_state", "ta
              "locked", "progress", "root_device_name", "kernel_id", "ramdisk_id", "config_drive", "id"}
 _COLUMN = {"display_name": "name", "uuid": "uuid", "id": "uuid", "instance_type_id": "flavorid",
            "image_ref": "image_id", "node": "host"}
+# Filter name -> the column it compares: exactly, or as text with a regex (Nova's exact_match_filter_names and
+# _regex_instance_filter; Nova's config_drive column holds "True" or "").
+EXACT_FILTERS = {"user_id": "user_id", "vm_state": "vm_state", "task_state": "task_state"}
+PATTERN_FILTERS = {
+    "availability_zone": "availability_zone", "key_name": "coalesce(key_name, '')",
+    "config_drive": "CASE config_drive WHEN 1 THEN 'True' ELSE '' END", "created_at": "created_at",
+    "launched_at": "coalesce(launched_at, '')", "terminated_at": "coalesce(terminated_at, '')",
+    "power_state": "CAST(power_state AS TEXT)", "progress": "CAST(coalesce(progress, 0) AS TEXT)",
+}
 _SORTABLE_COLUMNS = {"created_at", "updated_at", "name", "uuid", "vm_state", "task_state", "power_state",
                      "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "flavorid",
                      "image_id", "project_id", "user_id", "host", "launch_index", "locked", "progress",
@@ -32,7 +42,8 @@ def _dt(text: str | None) -> datetime | None:
     return parse_isotime(text) if text else None
 
 
-def _server(row: sqlite3.Row, metadata: dict[str, str], nics: tuple[ServerNic, ...] = ()) -> Server:
+def _server(row: sqlite3.Row, metadata: dict[str, str], tags: tuple[str, ...] = (),
+            nics: tuple[ServerNic, ...] = ()) -> Server:
     fault = None
     if row["fault_code"] is not None:
         fault = ServerFault(code=row["fault_code"], message=row["fault_message"] or "",
@@ -51,9 +62,29 @@ def _server(row: sqlite3.Row, metadata: dict[str, str], nics: tuple[ServerNic, .
         fault=fault, created_at=parse_isotime(row["created_at"]), updated_at=parse_isotime(row["updated_at"]),
         launched_at=_dt(row["launched_at"]), terminated_at=_dt(row["terminated_at"]),
         deleted_at=_dt(row["deleted_at"]), deleted=bool(row["deleted"]), metadata=metadata,
+        description=row["description"], tags=tags, flavor_extra_specs=json.loads(row["flavor_extra_specs"]),
+        user_data=bytes(row["user_data"]) if row["user_data"] is not None else None,
+        device_tags=tuple(DeviceTag(**item) for item in json.loads(row["device_tags"])),
         guest_channels=tuple(json.loads(row["guest_channels"])), nics=nics, locked_by=row["locked_by"],
         locked_reason=row["locked_reason"],
     )
+
+
+def _tags_for(db: Database, uuids: list[str]) -> dict[str, tuple[str, ...]]:
+    out: dict[str, list[str]] = {u: [] for u in uuids}
+    for start in range(0, len(uuids), 500):
+        chunk = uuids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for r in db.execute(f"SELECT server_uuid, tag FROM server_tags WHERE server_uuid IN ({marks}) ORDER BY tag",
+                            chunk).fetchall():
+            out[r["server_uuid"]].append(r["tag"])
+    return {uuid: tuple(tags) for uuid, tags in out.items()}
+
+
+def _servers(db: Database, rows: list[sqlite3.Row]) -> list[Server]:
+    uuids = [r["uuid"] for r in rows]
+    metadata, tags, nics = _metadata_for(db, uuids), _tags_for(db, uuids), server_nics.nics_for(db, uuids)
+    return [_server(r, metadata[r["uuid"]], tags[r["uuid"]], nics[r["uuid"]]) for r in rows]
 
 
 def _metadata_for(db: Database, uuids: list[str]) -> dict[str, dict[str, str]]:
@@ -68,11 +99,13 @@ def _metadata_for(db: Database, uuids: list[str]) -> dict[str, dict[str, str]]:
 
 
 def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str, str],
-                   files: Iterable[InjectedFileSpec]) -> list[Server]:
+                   files: Iterable[InjectedFileSpec], tags: Iterable[str] = ()) -> list[Server]:
     """Insert the rows of one create request (all or nothing: the caller holds the transaction)."""
-    files = list(files)
+    files, tags = list(files), sorted(set(tags))
     for row in rows:
         row = dict(row, scheduler_hints=json.dumps(row.get("scheduler_hints", {})),
+                   flavor_extra_specs=json.dumps(row.get("flavor_extra_specs", {})),
+                   device_tags=json.dumps([vars(tag) for tag in row.get("device_tags", ())]),
                    guest_channels=json.dumps(list(row.get("guest_channels", ()))))
         cols = ",".join(row)
         db.execute(f"INSERT INTO servers ({cols}) VALUES ({','.join('?' * len(row))})", list(row.values()))
@@ -80,6 +113,8 @@ def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str,
             db.execute("INSERT INTO server_metadata VALUES (?, ?, ?)", [row["uuid"], key, value])
         for position, spec in enumerate(files):
             db.execute("INSERT INTO server_files VALUES (?, ?, ?, ?)", [row["uuid"], position, spec.path, spec.contents])
+        for tag in tags:
+            db.execute("INSERT INTO server_tags VALUES (?, ?)", [row["uuid"], tag])
     return [get_server(db, row["uuid"]) for row in rows]
 
 
@@ -87,7 +122,7 @@ def get_server(db: Database, uuid: str, *, include_deleted: bool = False) -> Ser
     row = db.execute("SELECT * FROM servers WHERE uuid = ?", [uuid]).fetchone()
     if row is None or (row["deleted"] and not include_deleted):
         raise InstanceNotFound(instance_id=uuid)
-    return _server(row, _metadata_for(db, [uuid])[uuid], server_nics.nics_for(db, [uuid])[uuid])
+    return _servers(db, [row])[0]
 
 
 def find_server(db: Database, uuid: str) -> Server | None:
@@ -115,8 +150,20 @@ def list_servers(db: Database, f: ServerFilters) -> list[Server]:
     if f.changes_since is not None:
         where.append("updated_at >= ?")
         args.append(isotime(f.changes_since))
-    else:
+    if f.changes_before is not None:
+        where.append("updated_at <= ?")
+        args.append(isotime(f.changes_before))
+    if f.changes_since is None and f.changes_before is None:  # either lists the recently deleted too (Nova)
         where.append("deleted = 0")
+    if f.locked is not None:
+        where.append("locked = ?")
+        args.append(int(f.locked))
+    for name, value in f.exact:
+        where.append(f"{EXACT_FILTERS[name]} = ?")
+        args.append(value)
+    for name, pattern in f.patterns:
+        where.append(f"{PATTERN_FILTERS[name]} REGEXP ?")
+        args.append(pattern)
     for clause, value in (("name REGEXP ?", f.name), ("image_id = ?", f.image), ("flavorid = ?", f.flavor),
                           ("reservation_id = ?", f.reservation_id)):
         if value:
@@ -136,6 +183,7 @@ def list_servers(db: Database, f: ServerFilters) -> list[Server]:
                     clauses.append("(vm_state = ? AND task_state = ?)")
                     args.extend([vm_state, task])
         where.append("(" + " OR ".join(clauses) + ")" if clauses else "0")
+    _tag_filters(f, where, args)
     order = []
     for key, direction in f.sort:
         column = _COLUMN.get(key, key)
@@ -150,19 +198,25 @@ def list_servers(db: Database, f: ServerFilters) -> list[Server]:
         if f.marker not in ids:
             raise MarkerNotFound(marker=f.marker)
         rows = rows[ids.index(f.marker) + 1:]
-    rows = rows[:f.limit]
-    return _servers(db, rows)
+    return _servers(db, rows[:f.limit])
 
 
-def _servers(db: Database, rows: list[sqlite3.Row]) -> list[Server]:
-    uuids = [r["uuid"] for r in rows]
-    metadata, nics = _metadata_for(db, uuids), server_nics.nics_for(db, uuids)
-    return [_server(r, metadata[r["uuid"]], nics[r["uuid"]]) for r in rows]
+_HAS_TAG = "EXISTS (SELECT 1 FROM server_tags t WHERE t.server_uuid = servers.uuid AND t.tag = ?)"
+
+
+def _tag_filters(f: ServerFilters, where: list[str], args: list[Any]) -> None:
+    """Nova's tag filters (2.26): `tags` all of them, `tags-any` one of them, `not-tags` not all of them,
+    `not-tags-any` none of them."""
+    for tags, joiner, negate in ((f.tags, " AND ", False), (f.tags_any, " OR ", False),
+                                 (f.not_tags, " AND ", True), (f.not_tags_any, " OR ", True)):
+        if tags:
+            clause = "(" + joiner.join([_HAS_TAG] * len(tags)) + ")"
+            where.append(f"NOT {clause}" if negate else clause)
+            args.extend(tags)
 
 
 def list_all_live(db: Database) -> list[Server]:
-    rows = db.execute("SELECT * FROM servers WHERE deleted = 0 ORDER BY serial").fetchall()
-    return _servers(db, rows)
+    return _servers(db, db.execute("SELECT * FROM servers WHERE deleted = 0 ORDER BY serial").fetchall())
 
 
 def update_server(db: Database, uuid: str, values: dict[str, Any], *, now: datetime,
@@ -202,6 +256,7 @@ def mark_deleted(db: Database, uuid: str, *, now: datetime) -> None:
     db.execute("UPDATE servers SET deleted = 1, vm_state = ?, task_state = NULL, power_state = 0, deleted_at = ?,"
                " terminated_at = ?, updated_at = ? WHERE uuid = ?", [states.DELETED, at, at, at, uuid])
     db.execute("DELETE FROM server_files WHERE server_uuid = ?", [uuid])
+    db.execute("DELETE FROM server_tags WHERE server_uuid = ?", [uuid])  # as Nova's instance_destroy
     db.execute("UPDATE servers SET user_data = NULL, key_data = NULL WHERE uuid = ?", [uuid])
 
 
@@ -234,6 +289,26 @@ def delete_metadata_key(db: Database, uuid: str, key: str, *, now: datetime) -> 
     if db.execute("DELETE FROM server_metadata WHERE server_uuid = ? AND key = ?", [uuid, key]).rowcount == 0:
         raise MetadataItemNotFound()
     db.execute("UPDATE servers SET updated_at = ? WHERE uuid = ?", [isotime(now), uuid])
+
+
+def replace_tags(db: Database, uuid: str, tags: Iterable[str]) -> tuple[str, ...]:
+    db.execute("DELETE FROM server_tags WHERE server_uuid = ?", [uuid])
+    for tag in sorted(set(tags)):
+        db.execute("INSERT INTO server_tags VALUES (?, ?)", [uuid, tag])
+    return server_tags(db, uuid)
+
+
+def add_tag(db: Database, uuid: str, tag: str) -> None:
+    db.execute("INSERT OR IGNORE INTO server_tags VALUES (?, ?)", [uuid, tag])
+
+
+def delete_tag(db: Database, uuid: str, tag: str) -> bool:
+    """False when the server has no such tag."""
+    return db.execute("DELETE FROM server_tags WHERE server_uuid = ? AND tag = ?", [uuid, tag]).rowcount > 0
+
+
+def server_tags(db: Database, uuid: str) -> tuple[str, ...]:
+    return _tags_for(db, [uuid])[uuid]
 
 
 def usage(db: Database, project_id: str) -> dict[str, int]:

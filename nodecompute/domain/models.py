@@ -96,6 +96,7 @@ class Flavor:
     disabled: bool = False
     description: str | None = None
     serial: int = 0
+    extra_specs: tuple[tuple[str, str], ...] = ()  # (key, value) sorted by key; loaded where a view shows them
 
 
 @dataclass(frozen=True)

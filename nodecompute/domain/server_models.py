@@ -84,6 +84,11 @@ class Server:
     deleted_at: datetime | None
     deleted: bool
     metadata: dict[str, str] = field(default_factory=dict)
+    description: str | None = None
+    tags: tuple[str, ...] = ()  # sorted
+    flavor_extra_specs: dict[str, str] = field(default_factory=dict)  # the flavor's, as they were at create
+    user_data: bytes | None = None
+    device_tags: tuple[DeviceTag, ...] = ()
     guest_channels: tuple[str, ...] = ()  # virtio-serial port names (domain/guest_channels.py)
     nics: tuple[ServerNic, ...] = ()  # its ports, in the order they were plugged
     locked_by: str | None = None  # "owner" or "admin" while locked (Nova)
@@ -93,6 +98,17 @@ class Server:
     def instance_name(self) -> str:
         """The libvirt domain name, Nova's instance_name_template."""
         return f"instance-{self.serial:08x}"
+
+
+@dataclass(frozen=True)
+class DeviceTag:
+    """A device tag asked for at create (2.32, 2.42): `kind` "disk" (a block_device_mapping_v2 item) or "nic" (a
+    `networks` item), `index` its position in that list. Kept for the features that put tagged devices into the
+    metadata (volumes, networking)."""
+
+    kind: str
+    index: int
+    tag: str
 
 
 @dataclass(frozen=True)
@@ -156,6 +172,12 @@ class CreateRequest:
     block_devices: tuple[BlockDeviceRequest, ...] = ()
     networks: str | tuple[NetworkRequest, ...] | None = None  # "auto", "none", a list, or not given
     security_groups: tuple[str, ...] = ()  # names
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    device_tags: tuple[DeviceTag, ...] = ()
+    trusted_certs: tuple[str, ...] = ()  # 2.63 trusted_image_certificates
+    requested_host: str | None = None  # 2.74 host
+    requested_node: str | None = None  # 2.74 hypervisor_hostname
 
 
 @dataclass(frozen=True)
@@ -178,6 +200,14 @@ class ServerFilters:
     limit: int = 1000
     marker: str | None = None
     sort: tuple[tuple[str, str], ...] = (("created_at", "desc"),)
+    tags: tuple[str, ...] = ()  # has every one of them
+    tags_any: tuple[str, ...] = ()  # has at least one
+    not_tags: tuple[str, ...] = ()  # lacks at least one
+    not_tags_any: tuple[str, ...] = ()  # has none of them
+    changes_before: datetime | None = None  # updated at or before (2.66)
+    locked: bool | None = None  # 2.73
+    exact: tuple[tuple[str, str], ...] = ()  # (filter name, value): Nova's exact-match filters (user_id, vm_state...)
+    patterns: tuple[tuple[str, str], ...] = ()  # (filter name, RE2 pattern): Nova's regex filters (key_name...)
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,7 @@ from nodecompute.domain.models import utcnow
 from nodecompute.api.nova_operations import ACTION, version_key
 from nodecompute.domain.volume_models import AttachRequest, VolumeCreate
 from tests.api.attachment_fakes import RecordingPlug
+from tests import oracle
 from tests.api.helpers import Api
 from tests.api.test_keypairs import ED25519_KEY
 
@@ -212,9 +213,13 @@ async def _access_list(world: World, version: str) -> Call:
     return Call(f"/flavors/{flavor_id}/os-flavor-access")
 
 
-def _specs(tail: str, body: Any = None) -> Case:
+def _specs(tail: str, body: Any = None, method: str = "") -> Case:
+    """A flavor with extra specs, and the path `tail` below its os-extra_specs; PUT (`method`) on the flavor
+    itself changes its description (2.55)."""
     async def case(world: World, version: str) -> Call:
         flavor_id = await world.flavor(specs={"hw:cpu_policy": "shared"})
+        if method == "PUT":
+            return Call(f"/flavors/{flavor_id}", {"flavor": {"description": "changed"}})
         return Call(f"/flavors/{flavor_id}/os-extra_specs{tail}", body)
     return case
 
@@ -248,6 +253,31 @@ def _create_server_body(world: World, version: str) -> dict:
     if version_key(version) >= (2, 37):
         server["networks"] = "none"
     return {"server": server}
+
+
+# Nova's samples of the full server are an admin's, except the 2.26 ones (os-server-tags), a member's: at the
+# versions where that sample is the nearest, an admin also has the admin-only keys.
+ADMIN_ONLY = ("OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:hypervisor_hostname", "OS-EXT-SRV-ATTR:instance_name",
+              "OS-EXT-SRV-ATTR:hostname", "OS-EXT-SRV-ATTR:kernel_id", "OS-EXT-SRV-ATTR:launch_index",
+              "OS-EXT-SRV-ATTR:ramdisk_id", "OS-EXT-SRV-ATTR:reservation_id", "OS-EXT-SRV-ATTR:root_device_name",
+              "OS-EXT-SRV-ATTR:user_data", "host_status")
+
+
+def _server_view(path: str, where: str, optional: tuple[str, ...] = ()) -> Case:
+    async def case(world: World, version: str) -> Call:
+        nearest = oracle.sample_keys("GET", path.replace("{server}", "{server_id}"), None, version)[0]
+        extra = tuple(f"extra {where}.{key}" for key in ADMIN_ONLY) if nearest == "2.26" else ()
+        return Call(path.format(server=world.server_id), optional=optional + extra)
+    return case
+
+
+async def _update_server(world: World, version: str) -> Call:
+    """Nova's PUT samples are at 2.1, 2.19 and 2.47 only, but its update view gains `locked` at 2.9 and `tags` at
+    2.26 as its show view does (views/servers.py show(), which update() calls): allowed where the nearest sample
+    predates them."""
+    optional = tuple(f"extra server.{key}" for key, since in (("locked", (2, 9)), ("tags", (2, 26)))
+                     if version_key(version) >= since)
+    return Call(f"/servers/{world.server_id}", {"server": {"name": "renamed"}}, optional=optional)
 
 
 async def _create_server(world: World, version: str) -> Call:
@@ -295,6 +325,16 @@ def _server_meta_item(body: Any = None) -> Case:
     async def case(world: World, version: str) -> Call:
         await world.call("POST", f"/servers/{world.server_id}/metadata", {"metadata": {"tier": "db"}}, ok=200)
         return Call(f"/servers/{world.server_id}/metadata/tier", body)
+    return case
+
+
+def _tags(tail: str, body: Any = None) -> Case:
+    """A tags call on a fresh server holding the tag `blue` (from 2.26; below, the call is Nova's bare 404)."""
+    async def case(world: World, version: str) -> Call:
+        server_id = await world.server()
+        if version_key(version) >= (2, 26):
+            await world.call("PUT", f"/servers/{server_id}/tags", {"tags": ["blue"]}, version=version, ok=200)
+        return Call(f"/servers/{server_id}/tags{tail}", body)
     return case
 
 
@@ -459,6 +499,7 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/flavors/detail", None): _fixed("/flavors/detail"),
     ("GET", FLAVOR, None): _fixed("/flavors/1"),
     ("POST", "/flavors", None): _create_flavor,
+    ("PUT", FLAVOR, None): _specs("", None, "PUT"),
     ("DELETE", FLAVOR, None): _delete_flavor,
     ("GET", FLAVOR + "/os-flavor-access", None): _access_list,
     ("POST", FLAVOR + "/action", "addTenantAccess"): _add_access,
@@ -485,10 +526,10 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("PUT", IMAGE + "/metadata/{key}", None): _image_meta_item({"meta": {"color": "red"}}),
     ("DELETE", IMAGE + "/metadata/{key}", None): _image_meta_item(),
     ("GET", "/servers", None): _fixed("/servers", optional=NOT_A_FULL_PAGE),
-    ("GET", "/servers/detail", None): _fixed("/servers/detail", optional=NOT_A_FULL_PAGE),
+    ("GET", "/servers/detail", None): _server_view("/servers/detail", "servers[]", optional=NOT_A_FULL_PAGE),
     ("POST", "/servers", None): _create_server,
-    ("GET", SERVER, None): _fixed("/servers/{server}"),
-    ("PUT", SERVER, None): _fixed("/servers/{server}", {"server": {"name": "renamed"}}),
+    ("GET", SERVER, None): _server_view("/servers/{server}", "server"),
+    ("PUT", SERVER, None): _update_server,
     ("DELETE", SERVER, None): _fresh_server,
     ("POST", ACTION, "reboot"): _action({"reboot": {"type": "SOFT"}}),
     ("POST", ACTION, "os-stop"): _action({"os-stop": None}),
@@ -515,6 +556,12 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", SERVER + "/metadata/{key}", None): _server_meta_item(),
     ("PUT", SERVER + "/metadata/{key}", None): _server_meta_item({"meta": {"tier": "web"}}),
     ("DELETE", SERVER + "/metadata/{key}", None): _server_meta_item(),
+    ("GET", SERVER + "/tags", None): _tags(""),
+    ("PUT", SERVER + "/tags", None): _tags("", {"tags": ["red", "green"]}),
+    ("DELETE", SERVER + "/tags", None): _tags(""),
+    ("GET", SERVER + "/tags/{tag}", None): _tags("/blue"),
+    ("PUT", SERVER + "/tags/{tag}", None): _tags("/red"),
+    ("DELETE", SERVER + "/tags/{tag}", None): _tags("/blue"),
     ("GET", SERVER + "/ips", None): _fixed("/servers/{server}/ips"),
     ("GET", SERVER + "/ips/{network_label}", None): _ips_by_label,
     ("GET", "/os-volumes", None): _volumes("/os-volumes"),

@@ -1,11 +1,12 @@
 """Limits, quota sets, quota classes and the image proxies across the ladder, each change shown at the version
 before it and at it: 2.36 (the proxies end; limits and quota sets drop the network quotas), 2.39 (the image
-metadata proxy and `maxImageMeta` end), 2.50 (quota classes show the server group quotas, drop the network ones)
-and 2.7 (granting access to a public flavor: 403 before, Nova's 409 from 2.7)."""
+metadata proxy and `maxImageMeta` end), 2.50 (quota classes show the server group quotas, drop the network ones),
+2.57 (the injected-file keys end) and 2.7 (granting access to a public flavor: 403 before, Nova's 409 from 2.7)."""
 from __future__ import annotations
 
 import pytest
 
+from tests import oracle
 from tests.api.helpers import assert_fault
 from tests.api.test_limits_quotas import ABSOLUTE_DEFAULTS, DEFAULTS, whoami
 
@@ -123,3 +124,34 @@ async def test_2_7_access_to_a_public_flavor_is_409(api, admin_token, make_user)
     await assert_fault(await api.post("/flavors/1/action", admin_token, json=body, headers=at("2.7")), 409,
                        "conflictingRequest", "Can not add access to a public flavor.")
     assert (await api.get("/flavors/1/os-flavor-access", admin_token, headers=at("2.7"))).status == 404
+
+
+INJECTED_QUOTAS = {"injected_files", "injected_file_content_bytes", "injected_file_path_bytes"}
+
+
+async def test_2_57_limits_quota_sets_and_classes_drop_the_injected_file_keys(api, make_user, admin_token):
+    """2.57 (personality gone): limits lose maxPersonality/maxPersonalitySize; quota sets and classes, shown and
+    updated, lose the three injected-file quotas."""
+    token = await make_user("injected-ladder")
+    before = await _absolute(api, token, "2.56")
+    assert {"maxPersonality", "maxPersonalitySize"} <= set(before)
+    after = await _absolute(api, token, "2.57")
+    assert after == {k: v for k, v in before.items() if k not in ("maxPersonality", "maxPersonalitySize")}
+    project_id = whoami(api, token).project_id
+    for path, wrapper in ((f"/os-quota-sets/{project_id}", "quota_set"),
+                          ("/os-quota-class-sets/default", "quota_class_set")):
+        shown = {}
+        for version in ("2.56", "2.57"):
+            resp = await api.get(path, admin_token, headers=at(version))
+            shown[version] = (await resp.json())[wrapper]
+            oracle.validate_with_tempest("GET", path.replace(project_id, "{tenant_id}").replace(
+                "default", "{id}"), None, version, resp.status, {wrapper: shown[version]})
+        assert INJECTED_QUOTAS <= set(shown["2.56"]) and not INJECTED_QUOTAS & set(shown["2.57"])
+        assert set(shown["2.56"]) - set(shown["2.57"]) == INJECTED_QUOTAS
+        resp = await api.put(path, admin_token, json={wrapper: {"injected_files": 3}}, headers=at("2.56"))
+        assert resp.status == 200 and (await resp.json())[wrapper]["injected_files"] == 3
+        for name in sorted(INJECTED_QUOTAS):
+            await assert_fault(await api.put(path, admin_token, json={wrapper: {name: 1}}, headers=at("2.57")), 400,
+                               "badRequest", f"Additional properties are not allowed ('{name}' was unexpected)")
+        resp = await api.put(path, admin_token, json={wrapper: {"cores": 9}}, headers=at("2.57"))
+        assert resp.status == 200 and not INJECTED_QUOTAS & set((await resp.json())[wrapper])

@@ -58,6 +58,7 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("POST", "/flavors"): [{"flavor": {"name": "f", "ram": 64, "vcpus": 1, "disk": 1, "id": "fz",
                                        "OS-FLV-EXT-DATA:ephemeral": 0, "swap": 0, "rxtx_factor": 1.0,
                                        "os-flavor-access:is_public": False}}],
+    ("PUT", "/flavors/{flavor_id}"): [{"flavor": {"description": "d"}}],
     ("POST", "/flavors/{flavor_id}/action"): [{"addTenantAccess": {"tenant": "PROJECT"}},
                                               {"removeTenantAccess": {"tenant": "PROJECT"}}],
     ("POST", "/flavors/{flavor_id}/os-extra_specs"): [{"extra_specs": {"hw:cpu_policy": "shared", "n": 1}}],
@@ -79,6 +80,8 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
     ("POST", "/servers/{server_id}/os-volume_attachments"): [{"volumeAttachment": {"volumeId": "VOLUME",
                                                                                     "device": "/dev/vdb"}}],
+    ("PUT", "/servers/{server_id}/tags"): [{"tags": ["a", "b"]}],
+    ("PUT", "/servers/{server_id}/tags/{tag}"): [None],
     ("POST", "/servers/{server_id}/os-interface"): [{"interfaceAttachment": {
         "net_id": "6a1a5c4e-0000-4000-8000-000000000000", "fixed_ips": [{"ip_address": "198.18.200.60"}]}}],
     ("POST", "/identity/v3/auth/tokens"): [V3_PASSWORD, V3_TOKEN],
@@ -293,7 +296,7 @@ async def world(api: Api, admin_token, monkeypatch):
     made = await api.client.post("/networking/v2.0/security-groups", headers=headers,
                                  json={"security_group": {"name": "walk"}})
     group = (await made.json())["security_group"]["id"]
-    return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k",
+    return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k", "{tag}": "t",
             "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
             "TOKEN": admin_token, "{network_id}": network, "NETWORK": network, "{subnet_id}": subnet,
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,

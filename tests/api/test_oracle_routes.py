@@ -13,9 +13,6 @@ The versions "where anything can change" are the union of Nova's change points f
 statuses, its samples, Tempest's schema versions, the ladder steps touching it) and ours (the dialect's versioned
 views, statuses, bodies and queries, the route's and action key's ranges), each with the version before it, plus
 2.1 and the top. NODECOMPUTE_ORACLE_ALL_VERSIONS=1 runs every version instead.
-
-EXPECTED_FAILURES_UNTIL_LADDER_SERVERS lists the server-route cases that fail until the ladder-servers branch lands
-its steps (xfail, strict: an entry that starts passing fails, and is then removed).
 """
 from __future__ import annotations
 
@@ -63,18 +60,6 @@ KILO_SHAPED: dict[int, Operation] = {
         (1512, "POST", "/os-security-group-default-rules", 200),
         (1513, "GET", "/os-security-group-default-rules/{security_group_default_rule_id}", 200),
         (1514, "DELETE", "/os-security-group-default-rules/{security_group_default_rule_id}", 204))}
-LADDER_SERVERS = "until the ladder-servers branch lands the server steps"
-# (method, path shape, action) -> (first failing version, what is missing); every version from it on fails. The
-# ladder-servers branch empties it as its steps land: raise the first version as each step passes, drop the entry
-# when none fails (an entry that passes fails the run).
-_SERVER_FIELDS = "2.3 OS-EXT-SRV-ATTR:*, 2.9 locked, 2.16 host_status, 2.19 description, 2.26 tags, 2.47 the flavor"
-EXPECTED_FAILURES_UNTIL_LADDER_SERVERS: dict[tuple[str, str, str | None], tuple[str, str]] = {
-    ("GET", "/servers/detail", None): ("2.3", _SERVER_FIELDS),
-    ("GET", "/servers/{}", None): ("2.3", _SERVER_FIELDS),
-    ("PUT", "/servers/{}", None): ("2.1", "the 2.1 fidelity bug (OS-EXT-*, config_drive, key_name, "
-                                          "security_groups, volumes_attached in the update view), then "
-                                          "2.9 locked, 2.19 description, 2.26 tags, 2.47 the flavor"),
-}
 
 
 def _key(method: str, path: str, action: str | None) -> tuple[str, str, str | None]:
@@ -143,14 +128,9 @@ def versions_for(op: Operation, route) -> list[Version]:
 def _params() -> list:
     params = []
     for op, route in served_operations():
-        key = _key(op.method, op.path, op.action)
-        failing = EXPECTED_FAILURES_UNTIL_LADDER_SERVERS.get(key)
         for version in versions_for(op, route):
-            marks = []
-            if failing and version >= version_key(failing[0]):
-                marks = [pytest.mark.xfail(strict=True, reason=f"{failing[1]} ({LADDER_SERVERS})")]
             text = version_text(version)
-            params.append(pytest.param(op, text, marks=marks,
+            params.append(pytest.param(op, text,
                                        id=f"{op.method} {op.path}{' ' + op.action if op.action else ''} @{text}"))
     return params
 

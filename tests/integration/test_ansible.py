@@ -1,10 +1,9 @@
 """Ansible's openstack.cloud collection (bundled in PyPI's `ansible`), its real modules run by ansible-playbook
 against one daemon for the module, authenticated only through the daemon's clouds.yaml (ansible_runner.py).
 
-What works at microversion 2.1 is asserted as working: keypairs (create, present again unchanged, absent) and the
-flavor, image and server info modules. The server flow that issue 9 asks for (create with metadata and user data,
-wait for ACTIVE, server_info, stop, start, reboot, delete) is kept below as playbook functions; today it stops at
-the create, and test_ansible_server_create_needs_microversion_2_52 asserts exactly that failure."""
+Keypairs (create, present again unchanged, absent), the flavor, image and server info modules, and the server flow
+of issue 9 (create with metadata and user data, wait for ACTIVE, server_info, stop, start, reboot, delete), which
+needs the daemon to serve 2.52: openstacksdk's create_server always sends `tags` (a 2.52 field)."""
 from __future__ import annotations
 
 import itertools
@@ -86,11 +85,9 @@ def test_ansible_keypair_present_present_absent(play, cloud):
 
 # ---- The server flow of issue 9 -------------------------------------------------------------------------------
 # Issue 9's Proof: the collection creates a keypair and a server with metadata and user data, waits for ACTIVE,
-# reads it back with server_info, stops, starts and reboots it and deletes it. check_server_flow() is that test,
-# ready to be enabled; today the create fails, because openstacksdk's create_server puts `tags` in the body (a 2.52
-# field: the module always sends its default, []) and at 2.1 the daemon refuses the body whole.
-# test_ansible_server_create_needs_microversion_2_52 asserts exactly that answer. When issue 9 serves 2.52, replace
-# its body with `check_server_flow(play, cloud, daemon)` (and its name with test_ansible_server_flow).
+# reads it back with server_info, stops, starts and reboots it and deletes it (test_ansible_server_flow). The
+# module's create sends `tags: []` (its default, a 2.52 field), which the daemon takes from 2.52 on. The create
+# runs with `wait: false` and the play waits with server_info (server_create_tasks says why).
 
 def wait_active_task(name: str) -> dict:
     """server_info until the server is ACTIVE with no task running (Ansible's own retry loop)."""
@@ -148,7 +145,7 @@ def cleanup_tasks() -> list[dict]:
 
 
 def check_server_flow(play, cloud: Cloud, daemon) -> None:
-    """Issue 9's Ansible proof, to be called by the test once 2.52 is served (see the comment above)."""
+    """Issue 9's Ansible proof (see the comment above)."""
     created = play(server_create_tasks(str(guest_image())), "server-create").assert_ok()
     assert [t.changed for t in created.tasks] == [True, True, True, False], created.describe()
     server_id = created.task("create server").result["server"]["id"]
@@ -175,19 +172,6 @@ def check_server_flow(play, cloud: Cloud, daemon) -> None:
     assert [t.changed for t in cleanup.tasks] == [False, True, True], cleanup.describe()
 
 
-def test_ansible_server_create_needs_microversion_2_52(play, cloud, daemon):
-    """Today's answer to the server flow at 2.1; issue 9 turns this into check_server_flow (see above)."""
+def test_ansible_server_flow(play, cloud, daemon):
     assert guest_image() == GUEST_IMAGE
-    run = play([{"block": server_create_tasks(str(GUEST_IMAGE)), "always": cleanup_tasks()}], "server-create")
-    assert run.returncode == 2, run.describe()
-    assert [(t.name, t.changed, t.failed) for t in run.tasks] == [
-        ("upload image", True, False), ("create keypair", True, False), ("create server", False, True),
-        ("server absent", False, False), ("keypair absent", True, False), ("image absent", True, False)], \
-        run.describe()
-    failure = run.task("create server").result
-    assert failure["msg"].startswith("BadRequestException: 400: "), failure["msg"]
-    assert failure["msg"].endswith("Additional properties are not allowed ('tags' was unexpected)"), failure["msg"]
-    assert "'tags': []" in failure["extra_data"]["details"]  # the module's default, sent at 2.1
-    # refused whole: no server, row or domain was made; the cleanup removed the rest
-    assert cloud.get("/servers/detail").json()["servers"] == [] and daemon.defined_domains() == []
-    assert cloud.get("/os-keypairs").json()["keypairs"] == [] and cloud.get("/images").json()["images"] == []
+    check_server_flow(play, cloud, daemon)

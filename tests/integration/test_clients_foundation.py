@@ -1,5 +1,6 @@
 """Stock clients against the running daemon, authenticating only through the generated clouds.yaml (Keystone v3):
-openstacksdk, python-novaclient and the `openstack` CLI (the strictest of the three)."""
+openstacksdk at its default microversions, python-novaclient at the one it negotiates for "2.latest" (the
+daemon's maximum) and the `openstack` CLI (the strictest of the three)."""
 from __future__ import annotations
 
 import json
@@ -9,7 +10,8 @@ import sys
 import pytest
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
-from novaclient import client as nova_client
+
+from tests.integration.client_versions import advertised_max, novaclient_latest, sdk_compute_version
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +43,7 @@ def nova(daemon, username=None, password=None, project=None):
     auth = v3.Password(auth_url=cloud["auth_url"], username=username or cloud["username"],
                        password=password or cloud["password"], project_name=project or cloud["project_name"],
                        user_domain_name="Default", project_domain_name="Default")
-    return nova_client.Client("2.1", session=ks_session.Session(auth=auth))
+    return novaclient_latest(ks_session.Session(auth=auth))
 
 
 def test_openstacksdk_flavors_keypairs_limits(daemon, monkeypatch):
@@ -69,6 +71,36 @@ def test_novaclient_flavors_keypairs_limits(daemon):
     nc.keypairs.delete("nova-key")
     absolute = {limit.name: limit.value for limit in nc.limits.get().absolute}
     assert absolute["maxTotalInstances"] == 10 and absolute["maxTotalRAMSize"] == 51200
+
+
+def test_openstacksdk_quotas(daemon, monkeypatch):
+    conn = sdk_connection(daemon, monkeypatch)
+    project = conn.current_project_id
+    assert sdk_compute_version(conn) == advertised_max(daemon)
+    defaults = conn.compute.get_quota_set_defaults(project)
+    assert (defaults.instances, defaults.cores, defaults.ram, defaults.key_pairs) == (10, 20, 51200, 100)
+    conn.compute.update_quota_set(project, cores=30)
+    try:
+        shown = conn.compute.get_quota_set(project, usage=True)
+        assert shown.cores == 30 and shown.usage["cores"] == 0
+    finally:
+        conn.compute.revert_quota_set(project)
+    assert conn.compute.get_quota_set(project).cores == 20
+
+
+def test_novaclient_quotas(daemon):
+    nc = nova(daemon)
+    assert nc.api_version.get_string() == advertised_max(daemon)
+    project = nc.client.session.get_project_id()
+    assert nc.quotas.defaults(project).instances == 10
+    nc.quotas.update(project, instances=12)
+    try:
+        shown = nc.quotas.get(project, detail=True)
+        assert shown.instances == {"limit": 12, "in_use": 0, "reserved": 0}
+        assert not hasattr(shown, "floating_ips")  # the network quotas are gone from 2.36
+    finally:
+        nc.quotas.delete(project)
+    assert nc.quotas.get(project).instances == 10
 
 
 def test_openstack_cli(daemon, tmp_path):

@@ -1,7 +1,9 @@
 """Stock clients boot real guests on a running daemon, authenticating only through its generated clouds.yaml:
-the `openstack` CLI (image upload through our Glance v2 subset, server create --wait, console log, delete --wait),
-python-novaclient and openstacksdk. Each test asserts on what the guest printed on its serial console (proof that
-a real VM booted with our config drive), read back through the client's own console-output call."""
+the `openstack` CLI (image upload through our Glance v2 subset, server create --wait with tags, tags set and
+listed, console log, delete --wait), python-novaclient at the microversion it negotiates for "2.latest" and
+openstacksdk at its default (both the daemon's maximum, at least 2.52: client_versions.py). Each test asserts on
+what the guest printed on its serial console (proof that a real VM booted with our config drive), read back
+through the client's own console-output call."""
 from __future__ import annotations
 
 import json
@@ -13,6 +15,8 @@ from contextlib import contextmanager
 import pytest
 
 from tests.conftest import REPO
+from tests.integration.client_versions import (NOVA_MINIMUM_MAX, advertised_max, novaclient_latest,
+                                               sdk_compute_version, version_tuple)
 from tests.integration.cloud import BOOT_TIMEOUT, GuestReport, guest_image, guest_lines
 
 pytestmark = pytest.mark.integration
@@ -91,13 +95,19 @@ def test_openstack_cli_boots_guest(daemon, cli_image):
     assert shown["id"] == cli_image["id"] and shown["status"] == "active"
     assert shown["size"] == (REPO / "images" / "out" / "nodecompute-testguest.qcow2").stat().st_size
 
-    server = cli_json(daemon, "server", "create", "--image", IMAGE_NAME, "--flavor", FLAVOR, "--wait", "vm-cli")
+    server = cli_json(daemon, "server", "create", "--image", IMAGE_NAME, "--flavor", FLAVOR, "--tag", "web",
+                      "--tag", "blue", "--wait", "vm-cli")  # --tag needs 2.52
     server_id = server["id"]
     assert server["name"] == "vm-cli" and server["status"] == "ACTIVE"
 
     listed = cli_json(daemon, "server", "list")
     assert [(s["ID"], s["Name"], s["Status"]) for s in listed] == [(server_id, "vm-cli", "ACTIVE")]
     assert listed[0]["Flavor"] == FLAVOR
+    cli(daemon, "server", "set", "--tag", "green", "vm-cli")  # 2.26
+    assert cli_json(daemon, "server", "show", "vm-cli")["tags"] == ["blue", "green", "web"]
+    assert [s["ID"] for s in cli_json(daemon, "server", "list", "--tags", "web", "--tags", "green")] == [server_id]
+    assert cli_json(daemon, "server", "list", "--tags", "web", "--tags", "red") == []
+    assert [s["ID"] for s in cli_json(daemon, "server", "list", "--not-tags", "red")] == [server_id]
 
     report = wait_ready(lambda: cli(daemon, "console", "log", "show", "vm-cli").stdout, "vm-cli", server_id)
     assert report.value("hostname=") == "vm-cli.novalocal"  # Nova: hostname + dhcp_domain
@@ -113,17 +123,18 @@ def test_openstack_cli_boots_guest(daemon, cli_image):
 
 def test_novaclient_boots_guest(daemon, cli_image):
     from keystoneauth1.exceptions import NotFound as KsNotFound
-    from novaclient import client as nova_client
     from novaclient import exceptions as nova_exc
     from openstack import config as os_config
 
     region = os_config.OpenStackConfig(config_files=[str(daemon.clouds_yaml)]).get_one(cloud="nodecompute")
-    nc = nova_client.Client("2.1", session=region.get_session())
+    nc = novaclient_latest(region.get_session())
+    assert nc.api_version.get_string() == advertised_max(daemon)  # below novaclient's own maximum, 2.96
+    assert version_tuple(nc.api_version.get_string()) >= version_tuple(NOVA_MINIMUM_MAX)
 
     image = nc.glance.find_image(IMAGE_NAME)  # novaclient's proxy to the image service in the catalog
     assert image.id == cli_image["id"]
     flavor = nc.flavors.find(name=FLAVOR)
-    server = nc.servers.create("vm-nova", image, flavor)
+    server = nc.servers.create("vm-nova", image, flavor, nics="auto")  # novaclient requires nics from 2.37
     assert server.id and getattr(server, "adminPass", None)
 
     deadline = time.monotonic() + BOOT_TIMEOUT
@@ -134,7 +145,8 @@ def test_novaclient_boots_guest(daemon, cli_image):
             break
         assert time.monotonic() < deadline, f"still {server.status}"
         time.sleep(1.0)
-    assert server.name == "vm-nova" and server.image["id"] == image.id and server.flavor["id"] == FLAVOR_ID
+    assert server.name == "vm-nova" and server.image["id"] == image.id
+    assert server.flavor["original_name"] == FLAVOR  # the flavor is embedded from 2.47
     assert [s.id for s in nc.servers.list()] == [server.id]
 
     wait_ready(lambda: server.get_console_output(), "vm-nova", server.id)
@@ -157,13 +169,16 @@ def test_novaclient_boots_guest(daemon, cli_image):
 def test_openstacksdk_boots_guest(daemon, cli_image):
     conn = sdk_connection(daemon)
     try:
+        assert sdk_compute_version(conn) == advertised_max(daemon)  # the SDK's servers cap is 2.100
         images = {i.name: i for i in conn.image.images()}
         assert IMAGE_NAME in images and images[IMAGE_NAME].id == cli_image["id"]
         assert images[IMAGE_NAME].disk_format == "qcow2" and images[IMAGE_NAME].status == "active"
 
         flavor = conn.compute.find_flavor(FLAVOR)
         assert flavor.id == FLAVOR_ID
-        server = conn.compute.create_server(name="vm-sdk", image_id=cli_image["id"], flavor_id=flavor.id)
+        # the SDK's proxy does not add `networks`, which Nova requires from 2.37 (its cloud layer adds "auto")
+        server = conn.compute.create_server(name="vm-sdk", image_id=cli_image["id"], flavor_id=flavor.id,
+                                            networks="auto")
         server = conn.compute.wait_for_server(server, status="ACTIVE", wait=BOOT_TIMEOUT)
         assert server.name == "vm-sdk" and server.image.id == cli_image["id"]
 

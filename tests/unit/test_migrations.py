@@ -1,6 +1,8 @@
 """Schema migrations on a database that holds rows from before them."""
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 
 from nodecompute.db import migrations
@@ -24,3 +26,22 @@ def test_root_disk_bytes_of_existing_servers():
     migrations.apply(db)
     got = {r["uuid"]: r["root_disk_bytes"] for r in db.query("SELECT uuid, root_disk_bytes FROM servers")}
     assert got == {"flavor-disk": 2 * GIB, "zero-disk": 3 * GIB, "zero-disk-image-gone": 0}
+
+
+def test_ladder_fields_of_existing_servers():
+    """0012: a server from before keeps its name as description (Nova's rule before 2.19) and takes its flavor's
+    extra specs as they are then; it has no tags and no device tags."""
+    db = Database(memory=True)
+    migrations.migrations.apply(db, stop_before="0015_servers_ladder_fields")
+    db["flavors"].insert({"flavorid": "f", "name": "f", "memory_mb": 64, "vcpus": 1, "root_gb": 1,
+                          "created_at": "t"})
+    db["flavor_extra_specs"].insert_all([{"flavorid": "f", "key": "hw:cpu_policy", "value": "shared"},
+                                         {"flavorid": "f", "key": "quota:disk_read_bytes_sec", "value": "1"}])
+    db["servers"].insert_all([_server("with-specs", 1, "img", 1),
+                              dict(_server("no-specs", 2, "img", 1), flavorid="42")])
+    migrations.apply(db)
+    got = {r["uuid"]: (r["description"], json.loads(r["flavor_extra_specs"]), r["device_tags"])
+           for r in db.query("SELECT * FROM servers")}
+    assert got == {"with-specs": ("with-specs", {"hw:cpu_policy": "shared", "quota:disk_read_bytes_sec": "1"}, "[]"),
+                   "no-specs": ("no-specs", {}, "[]")}
+    assert list(db.query("SELECT * FROM server_tags")) == []

@@ -144,6 +144,14 @@ def test_tempest_table_covers_the_served_operations():
         assert key in keys or key in without_schema, touch
 
 
+def test_data_keyed_maps_inside_list_items_are_compared_as_maps_only():
+    mine = {"servers": [{"metadata": {"a": "1"}, "addresses": {}}]}
+    nova = {"servers": [{"metadata": {"My Server Name": "string"}, "addresses": {"private": [{"addr": "string"}]}}]}
+    assert oracle.key_differences(mine, nova) == []
+    assert oracle.key_differences({"servers": [{}]}, nova) == ["missing servers[].addresses",
+                                                              "missing servers[].metadata"]
+
+
 def test_data_keyed_maps_inside_list_items_are_not_compared():
     nova = {"images": [{"id": "string", "metadata": {"architecture": "string"}}]}
     assert oracle.key_differences({"images": [{"id": "i", "metadata": {"os": "linux"}}]}, nova) == []

@@ -95,7 +95,8 @@ def test_every_mutating_route_has_a_request_schema(dialect):
         for op in ops:
             assert op in dialect.bodies, (dialect.name, route.method, route.path, op)
             schema = dialect.bodies[op].at((2, 1))
-            assert isinstance(schema, RawBody) or schema.get("type") in ("object", "array"), (op, schema)
+            # "null": the operation takes no body (PUT /servers/{id}/tags/{tag}, Nova's schema says so)
+            assert isinstance(schema, RawBody) or schema.get("type") in ("object", "array", "null"), (op, schema)
 
 
 @pytest.mark.parametrize("dialect", DIALECTS, ids=lambda d: d.name)

@@ -134,7 +134,7 @@ def test_list_query_filters():
                    multi=[("status", "active"), ("status", " build ")])
     f = parsed.filters
     assert (f.name, f.image, f.flavor, f.reservation_id) == ("web", IMAGE_ID, "42", "r-1")
-    assert f.statuses == ("ACTIVE", "BUILD") and f.limit == 1000
+    assert f.statuses == ("ACTIVE", "BUILD") and f.limit == 0  # Nova: limit=0 lists nothing (issue 9)
     assert f.changes_since == datetime(2024, 5, 6, 7, 8, 9) and not parsed.matches_nothing
     assert _list({"limit": "5000"}).filters.limit == 1000 and _list({"limit": "7"}).filters.limit == 7
 
@@ -143,7 +143,9 @@ def test_list_query_tenancy():
     assert _list({"all_tenants": ""}).filters.all_tenants
     assert not _list({"all_tenants": "0"}).filters.all_tenants
     assert _list({}, multi=[("project_id", "other")]).filters.project_id is None  # not an admin: ignored
-    assert _list({}, admin=True, multi=[("tenant_id", "other")]).filters.project_id == "other"
+    # an admin's tenant_id counts only with all_tenants (Nova ignores it otherwise: issue 9's fidelity bug)
+    assert _list({}, admin=True, multi=[("tenant_id", "other")]).filters.project_id is None
+    assert _list({"all_tenants": "1"}, admin=True, multi=[("tenant_id", "other")]).filters.project_id == "other"
     with pytest.raises(Forbidden, match="Only administrators may list deleted instances"):
         _list({}, multi=[("status", "deleted")])
 

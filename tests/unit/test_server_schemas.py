@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nodecompute.api import server_schemas as schemas
+from nodecompute.api.dialect import Versioned
 from nodecompute.api.validation import validate
 from nodecompute.domain.errors import ValidationError
 
@@ -21,16 +22,16 @@ def _server(**fields) -> dict:
     return {"server": {"name": "vm", "imageRef": IMAGE_ID, "flavorRef": "1", **fields}}
 
 
-@pytest.mark.parametrize("body", [
-    CLI_CREATE,
-    _server(networks="none", config_drive="true", min_count="2", metadata={"a b:c.d-e_f": "v"}),
-    _server(networks=[{"uuid": "n", "fixed_ip": "10.0.0.1", "tag": "t"}, {"port": None}]),
-    _server(block_device_mapping=[{"volume_id": IMAGE_ID, "device_name": "vdb", "volume_size": "2"}]),
-    _server(accessIPv4="192.0.2.1", accessIPv6="2001:db8::1", **{"OS-DCF:diskConfig": "AUTO"}),
-    {**_server(), "os:scheduler_hints": {"group": "g"}},
+@pytest.mark.parametrize("version, body", [  # each at the first microversion that takes it
+    ((2, 37), CLI_CREATE),  # "auto"/"none" from 2.37
+    ((2, 37), _server(networks="none", config_drive="true", min_count="2", metadata={"a b:c.d-e_f": "v"})),
+    ((2, 32), _server(networks=[{"uuid": "n", "fixed_ip": "10.0.0.1", "tag": "t"}, {"port": None}])),
+    ((2, 1), _server(block_device_mapping=[{"volume_id": IMAGE_ID, "device_name": "vdb", "volume_size": "2"}])),
+    ((2, 1), _server(accessIPv4="192.0.2.1", accessIPv6="2001:db8::1", **{"OS-DCF:diskConfig": "AUTO"})),
+    ((2, 1), {**_server(), "os:scheduler_hints": {"group": "g"}}),
 ])
-def test_create_accepts(body):
-    assert validate(schemas.create, body) is body
+def test_create_accepts(version, body):
+    assert validate(schemas.BODIES["#203"].at(version), body) is body
 
 
 @pytest.mark.parametrize("body, field", [
@@ -85,6 +86,7 @@ def test_legacy_v2_create_is_looser_on_names_and_user_data():
 ])
 def test_action_update_and_metadata_bodies(op, body, ok):
     schema = schemas.BODIES[op]
+    schema = schema.at((2, 1)) if isinstance(schema, Versioned) else schema
     if ok:
         validate(schema, body)
     else:

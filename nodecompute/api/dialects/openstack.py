@@ -10,14 +10,14 @@ from __future__ import annotations
 from nodecompute.api import (catalog, consoles, extensions, faults, flavors, floating_ips, images, instance_actions,
                              keypairs, limits, network_proxies, nova_secgroups, nova_sg_default_rules, os_volumes,
                              server_actions, server_interfaces, server_ips, server_metadata, server_schemas,
-                             server_views, versions, volume_attachments, zones)
+                             server_tags, server_views, versions, volume_attachments, zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 from nodecompute.domain.flavor_models import PublicFlavorAccess
 
 _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, nova_secgroups, nova_sg_default_rules,
             server_views, server_schemas, server_actions, server_metadata, server_ips, floating_ips, server_interfaces,
-            network_proxies, consoles, instance_actions, os_volumes, volume_attachments)
+            network_proxies, consoles, instance_actions, os_volumes, volume_attachments, server_tags)
 
 
 def _merged(name: str) -> dict:
@@ -42,6 +42,7 @@ OPENSTACK = Dialect(
     views=_merged("VIEWS"),
     bodies=_merged("BODIES"),
     queries=_merged("QUERIES"),
+    rules=_merged("RULES"),
     validation=Versioned(LEGACY, ((2, 1), STRICT)),
     checks_url_project=True,
     unknown_route=catalog.unknown_route,
