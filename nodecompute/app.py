@@ -16,12 +16,13 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.keys import (clock_key, config_key, flavors_key, identity_key, images_key, keypairs_key,
-                                  network_key, network_off_key, quotas_key, reconciler_key, response_cache_key,
+from nodecompute.api.keys import (clock_key, config_key, flavors_key, host_services_key, identity_key, images_key,
+                                  keypairs_key, network_key, network_off_key, quotas_key, reconciler_key, response_cache_key,
                                   servers_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
+from nodecompute.db import host_services as host_services_db
 from nodecompute.db.store import Store
 from nodecompute.domain.models import Clock, utcnow
 from nodecompute.identity import accounts
@@ -63,6 +64,7 @@ def create_app(cfg: Config, *, with_servers: bool = True,
 async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     """SQLite store, bootstrap admin + clouds.yaml, identity and the API-only services."""
     from nodecompute.compute.flavors import FlavorService
+    from nodecompute.compute.host_services import HostServices
     from nodecompute.compute.images import ImageService, image_files
     from nodecompute.compute.keypairs import KeypairService
     from nodecompute.compute.quotas import QuotaService
@@ -72,6 +74,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     store = Store(cfg.db_path)
     await store.open()
     await store.write(accounts.bootstrap, cfg, clock())
+    await store.write(host_services_db.register_services, cfg.host_name, now=clock())
     identity = IdentityService(store, cfg, clock)
     quotas = QuotaService(store, cfg)
     images = ImageService(store, image_files(cfg), cfg, quotas, clock=clock)
@@ -82,6 +85,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     app[flavors_key] = FlavorService(store, clock)
     app[keypairs_key] = KeypairService(store, quotas, clock)
     app[images_key] = images
+    app[host_services_key] = HostServices(store, cfg, clock)
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield
@@ -162,6 +166,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt import displays
     from nodecompute.virt.console import ConsoleLogTrimmer
+    from nodecompute.virt.host_stats import read_host_stats
 
     cfg, store, clock = app[config_key], app[store_key], app[clock_key]
     qemu_group = SYSTEM_QEMU_GROUP if cfg.libvirt_uri.startswith("qemu:///system") else None
@@ -177,8 +182,13 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
     capacity = placement.host_capacity(cfg.compute, host_vcpus=hv.host.vcpus, host_memory_mb=hv.host.memory_mb,
                                        disk_total=guests.disk_capacity())
+    host_services = app[host_services_key]
+    host_services.read_stats = functools.partial(read_host_stats, hv, cfg.instances_dir)
+    stats = await host_services.read_stats()
+    await store.write(host_services_db.register_node, cfg.host_name, stats.hypervisor_hostname, now=clock())
     service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
-                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock)
+                            keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock,
+                            host_services=host_services)
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,

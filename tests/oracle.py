@@ -29,6 +29,7 @@ CLIENTS = "tempest.lib.services.compute"
 SERVER, FLAVOR = "/servers/{server_id}", "/flavors/{flavor_id}"
 SPECS, IMAGE = FLAVOR + "/os-extra_specs", "/images/{image_id}"
 QUOTAS = "/os-quota-sets/{tenant_id}"
+HYPERVISOR = "/os-hypervisors/{hypervisor_id}"
 
 # (method, path, action) -> (client module whose schema_versions_info picks the version module, or None for the
 # v2_1 module at every version; the v2_1 schema module; attribute), as Tempest's service clients do.
@@ -91,6 +92,24 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("DELETE", SERVER + "/metadata/{key}", None): (None, "servers", "delete_server_metadata_item"),
     ("GET", SERVER + "/ips", None): (None, "servers", "list_addresses"),
     ("GET", SERVER + "/ips/{network_label}", None): (None, "servers", "list_addresses_by_network"),
+    ("GET", "/os-hypervisors", None): ("hypervisor_client", "hypervisors", "list_search_hypervisors"),
+    ("GET", "/os-hypervisors/detail", None): ("hypervisor_client", "hypervisors", "list_hypervisors_detail"),
+    ("GET", "/os-hypervisors/statistics", None): ("hypervisor_client", "hypervisors", "get_hypervisor_statistics"),
+    ("GET", HYPERVISOR, None): ("hypervisor_client", "hypervisors", "get_hypervisor"),
+    ("GET", HYPERVISOR + "/uptime", None): ("hypervisor_client", "hypervisors", "get_hypervisor_uptime"),
+    ("GET", "/os-hypervisors/{pattern}/search", None): ("hypervisor_client", "hypervisors",
+                                                        "list_search_hypervisors"),
+    ("GET", "/os-hypervisors/{pattern}/servers", None): ("hypervisor_client", "hypervisors",
+                                                         "get_hypervisors_servers"),
+    ("GET", "/os-services", None): ("services_client", "services", "list_services"),
+    ("PUT", "/os-services/enable", None): ("services_client", "services", "enable_disable_service"),
+    ("PUT", "/os-services/disable", None): ("services_client", "services", "enable_disable_service"),
+    ("PUT", "/os-services/disable-log-reason", None): ("services_client", "services", "disable_log_reason"),
+    ("PUT", "/os-services/force-down", None): ("services_client", "services", "update_forced_down"),
+    ("PUT", "/os-services/{service_id}", None): ("services_client", "services", "update_service"),
+    # Tempest's services client has no delete; Nova answers 204 with no body (schemas/services.py
+    # delete_response), which is what Tempest's delete_server schema says too.
+    ("DELETE", "/os-services/{service_id}", None): (None, "servers", "delete_server"),
 }
 _BY_SHAPE = {(method, path_shape(path), action): value for (method, path, action), value in TEMPEST.items()}
 

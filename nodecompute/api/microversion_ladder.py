@@ -80,6 +80,14 @@ SERVED: frozenset[Touch] = frozenset({
     *((method, "/servers/{server_id}/metadata") for method in ("GET", "POST", "PUT")),
     *((method, "/servers/{server_id}/metadata/{key}") for method in ("GET", "PUT", "DELETE")),
     ("GET", "/servers/{server_id}/ips"), ("GET", "/servers/{server_id}/ips/{network_label}"),
+    # issue 12 (host views)
+    ("GET", "/os-hypervisors"), ("GET", "/os-hypervisors/detail"), ("GET", "/os-hypervisors/statistics"),
+    ("GET", "/os-hypervisors/{hypervisor_id}"), ("GET", "/os-hypervisors/{hypervisor_id}/uptime"),
+    ("GET", "/os-hypervisors/{hypervisor_hostname_pattern}/search"),
+    ("GET", "/os-hypervisors/{hypervisor_hostname_pattern}/servers"),
+    ("GET", "/os-services"), ("PUT", "/os-services/enable"), ("PUT", "/os-services/disable"),
+    ("PUT", "/os-services/disable-log-reason"), ("PUT", "/os-services/force-down"),
+    ("PUT", "/os-services/{service_id}"), ("DELETE", "/os-services/{service_id}"),
 })
 
 

@@ -63,7 +63,7 @@ STEPS: tuple[Step, ...] = (
          "`user_id`",
          change("query", (KEYPAIRS[0], KEYPAIRS[2], KEYPAIRS[3]), "user_id"),
          change("request-body", KEYPAIRS[1], "keypair.user_id")),
-    owned("2.11", "host-views", "Services show `forced_down` and can be forced down (PUT /os-services/force-down)",
+    done("2.11", "Services show `forced_down` and can be forced down (PUT /os-services/force-down)",
           change("view-field", SERVICES[0], "forced_down"),
           change("new-route", ("PUT", "/os-services/force-down"))),
     owned("2.12", "networking", "Virtual interfaces show `net_id` (Nova now answers 410 Gone for "
@@ -113,7 +113,7 @@ STEPS: tuple[Step, ...] = (
          also=("server-actions",)),
     done("2.27", "The `OpenStack-API-Version: compute 2.x` header works beside `X-OpenStack-Nova-API-Version`",
          change("header", EVERY_ROUTE, "OpenStack-API-Version", "Vary")),
-    owned("2.28", "host-views", "Hypervisor `cpu_info` becomes an object instead of a JSON string",
+    done("2.28", "Hypervisor `cpu_info` becomes an object instead of a JSON string",
           change("view-field", (("GET", "/os-hypervisors/detail"), HYPERVISOR), "cpu_info")),
     owned("2.29", "host-views", "Evacuate takes `force`; a given host is checked by the scheduler unless forced",
           change("request-body", act("evacuate"), "force")),

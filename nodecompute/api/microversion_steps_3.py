@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from nodecompute.api.microversion_ladder import (CREATE, DETAIL, EVERY_ROUTE, FLAVOR_VIEWS, KEYPAIRS, LIMITS, LIST,
                                                  QUOTA_CLASSES, QUOTA_SETS, REBUILD, SERVER_VIEWS, SHOW, UPDATE, Step,
-                                                 act, change, not_applicable, owned, todo)
+                                                 act, change, done, not_applicable, owned, todo)
 from nodecompute.api.microversion_steps_2 import (AGGREGATES, EVENTS, INSTANCE_ACTIONS, MIGRATIONS, NO_AGGREGATES,
                                                   REMOTE, SERVER_MIGRATION, SERVICES)
 
@@ -27,7 +27,7 @@ NO_EVENTS = ("404 at every version: nodecompute serves no os-server-external-eve
 BOOT = "/os-volumes_boot"
 
 STEPS: tuple[Step, ...] = (
-    owned("2.53", "host-views", "Services and hypervisors are identified by UUID; PUT /os-services/{id} replaces "
+    done("2.53", "Services and hypervisors are identified by UUID; PUT /os-services/{id} replaces "
           "enable, disable, disable-log-reason and force-down; hypervisor search and servers become query "
           "parameters", change("view-field", SERVICES[:1] + HYPERVISORS, "id", "service.id"),
           change("new-route", SERVICES[1]),
@@ -137,7 +137,7 @@ STEPS: tuple[Step, ...] = (
          change("request-body", EXTRA_SPECS_SET, "extra_specs"), change("status", EXTRA_SPECS_SET, "400")),
     owned("2.87", "server-actions", "Servers booted from volume can be rescued",
           change("behaviour", act("rescue"), "boot from volume"), also=("volumes",)),
-    owned("2.88", "host-views", "Hypervisors drop the resource fields; statistics and uptime routes answer 404; "
+    done("2.88", "Hypervisors drop the resource fields; statistics and uptime routes answer 404; "
           "`uptime` moves into the hypervisor",
           change("view-field", HYPERVISORS[1:], "vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
                  "local_gb_used", "free_ram_mb", "free_disk_gb", "current_workload", "running_vms",

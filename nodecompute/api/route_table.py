@@ -11,9 +11,9 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (extensions, flavors, glance, identity, images, keypairs, limits, neutron,
+from nodecompute.api import (extensions, flavors, glance, hypervisors, identity, images, keypairs, limits, neutron,
                              neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
-                             server_metadata, servers, versions, zones)
+                             server_metadata, servers, services, versions, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -43,6 +43,8 @@ PORT = "/v2.0/ports/{port_id}"
 QUOTA = "/v2.0/quotas/{project_id}"
 PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and volume proxies too)
 IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
+HYPERVISOR = "/os-hypervisors/{hypervisor_id}"
+BEFORE_253 = {"until": (2, 52)}  # routes that 2.53 turned into query parameters or PUT /os-services/{id}
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
@@ -109,6 +111,21 @@ ROUTES: tuple[Route, ...] = (
     _compute("#406", "DELETE", SERVER + "/metadata/{key}", server_metadata.delete_metadata_item),
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
+    _compute("#2107", "GET", "/os-hypervisors", hypervisors.list_hypervisors),
+    _compute("#2108", "GET", "/os-hypervisors/detail", hypervisors.list_hypervisors_detail),
+    _compute("#2110", "GET", "/os-hypervisors/statistics", hypervisors.show_statistics, until=(2, 87)),
+    _compute("#2109", "GET", HYPERVISOR, hypervisors.show_hypervisor),
+    _compute("#2111", "GET", HYPERVISOR + "/uptime", hypervisors.show_uptime, until=(2, 87)),
+    _compute("#2112", "GET", "/os-hypervisors/{pattern}/search", hypervisors.search_hypervisors, **BEFORE_253),
+    _compute("#2113", "GET", "/os-hypervisors/{pattern}/servers", hypervisors.list_hypervisor_servers,
+             **BEFORE_253),
+    _compute("#2114", "GET", "/os-services", services.list_services),
+    _compute("#2115", "PUT", "/os-services/enable", services.enable_service, **BEFORE_253),
+    _compute("#2116", "PUT", "/os-services/disable", services.disable_service, **BEFORE_253),
+    _compute("#2117", "PUT", "/os-services/disable-log-reason", services.disable_log_reason, **BEFORE_253),
+    _compute("#2124", "PUT", "/os-services/force-down", services.force_down, since=(2, 11), until=(2, 52)),
+    _compute("#2125", "PUT", "/os-services/{service_id}", services.update_service, since=(2, 53)),
+    _compute("#2118", "DELETE", "/os-services/{service_id}", services.delete_service),
     # identity, relative to /identity
     _identity("#2201", "GET", "", identity.show),
     _identity("#2201", "GET", "/", identity.show),

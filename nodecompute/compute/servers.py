@@ -19,6 +19,7 @@ from nodecompute.domain import states
 from nodecompute.domain.guest_channels import channels_for
 from nodecompute.domain.errors import BadRequest, Forbidden, InstanceInvalidState, InstanceNotFound, NotFound
 from nodecompute.compute.flavors import FlavorService
+from nodecompute.compute.host_services import HostServices
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
@@ -59,7 +60,7 @@ def reservation_id() -> str:
 class ServerService:
     def __init__(self, store: Store, cfg: Config, guests: Guests, *, capacity: placement.HostCapacity,
                  flavors: FlavorService, images: ImageService, keypairs: KeypairService, quotas: QuotaService,
-                 clock: Clock) -> None:
+                 clock: Clock, host_services: HostServices) -> None:
         self.store = store
         self.clock = clock
         self.cfg = cfg
@@ -69,6 +70,7 @@ class ServerService:
         self.images = images
         self.keypairs = keypairs
         self.quotas = quotas
+        self.host_services = host_services
         self.tasks = ServerTasks()
         self.actions = ServerActions(store, guests, self.tasks, clock)
 
@@ -209,7 +211,10 @@ class ServerService:
             await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
 
     async def _host_has_room(self, server: Server) -> bool:
-        """The one-host scheduler: the server must fit the host's capacity beside every earlier server."""
+        """The one-host scheduler: the compute service must be enabled and up (Nova's ComputeFilter), and the
+        server must fit the host's capacity beside every earlier server."""
+        if not self.host_services.compute_accepts_servers():
+            return False
         used = placement.HostUsage(**self.store.read(servers_db.host_usage, server.serial))
         return placement.host_has_room(self.capacity, used)
 

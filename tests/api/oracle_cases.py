@@ -14,7 +14,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nodecompute.api.keys import identity_key, images_key, servers_key
+from nodecompute.api.keys import host_services_key, identity_key, images_key, servers_key
+from nodecompute.app import store_key
+from nodecompute.db import host_services as host_services_db
 from nodecompute.api.nova_operations import ACTION, version_key
 from tests.api.helpers import Api
 from tests.api.test_keypairs import ED25519_KEY
@@ -90,11 +92,29 @@ class World:
     async def tidy(self) -> None:
         """Delete every server but the shared one (the one host's capacity is finite)."""
         await self.idle()
+        await self.restore_services()
         listed = (await self.call("GET", "/servers?all_tenants=1"))["servers"]
         for server in listed:
             if server["id"] != self.server_id:
                 await self.call("DELETE", f"/servers/{server['id']}")
         await self.idle()
+
+    async def restore_services(self) -> None:
+        """The compute service enabled and up, and every service registered (a case may delete or disable one)."""
+        app = self.api.client.server.app
+        services = app[host_services_key]
+        await app[store_key].write(host_services_db.register_services, services.cfg.host_name, now=services.clock())
+        compute = next(s for s in services.list(binary="nova-compute"))
+        await app[store_key].write(host_services_db.update_service, compute.id,
+                                   {"disabled": 0, "disabled_reason": None, "forced_down": 0}, now=services.clock())
+
+    async def service_id(self, binary: str, version: str) -> str:
+        await self.restore_services()
+        found = next(s for s in self.api.client.server.app[host_services_key].list(binary=binary))
+        return found.uuid if version_key(version) >= (2, 53) else str(found.id)
+
+    async def hypervisor(self, version: str) -> dict:
+        return (await self.call("GET", "/os-hypervisors", version=version, ok=200))["hypervisors"][0]
 
     async def idle(self) -> None:
         await self.api.client.server.app[servers_key].wait_idle()
@@ -227,6 +247,49 @@ async def _ips_by_label(world: World, version: str) -> Call:
                 "address yet, so every label is one it is not on", status=404)
 
 
+def _hypervisor(tail: str = "") -> Case:
+    async def case(world: World, version: str) -> Call:
+        return Call(f"/os-hypervisors/{(await world.hypervisor(version))['id']}{tail}", optional=NUMA_CELLS)
+    return case
+
+
+# Nova's libvirt driver counts the NUMA cells in cpu_info's topology; its samples come from the fake driver
+NUMA_CELLS = ("extra hypervisors[].cpu_info.topology.cells", "extra hypervisor.cpu_info.topology.cells")
+
+
+def _hypervisors(tail: str) -> Case:
+    """A full page from 2.33 (limit=1 on the one host), so the next-page link shows as in Nova's samples."""
+    async def case(world: World, version: str) -> Call:
+        return Call(f"/os-hypervisors{tail}" + ("?limit=1" if version_key(version) >= (2, 33) else ""),
+                    optional=NUMA_CELLS)
+    return case
+
+
+def _by_pattern(tail: str) -> Case:
+    async def case(world: World, version: str) -> Call:
+        hostname = (await world.hypervisor("2.1"))["hypervisor_hostname"]
+        return Call(f"/os-hypervisors/{hostname[:3]}{tail}")
+    return case
+
+
+def _service_update(body: dict) -> Case:
+    async def case(world: World, version: str) -> Call:
+        await world.restore_services()
+        return Call("/os-services/{}".format(body["path"]),
+                    {"host": world.api.client.server.app[host_services_key].cfg.host_name, **body["body"]})
+    return case
+
+
+async def _update_service(world: World, version: str) -> Call:
+    return Call(f"/os-services/{await world.service_id('nova-compute', version)}",
+                {"status": "disabled", "disabled_reason": "maintenance"})
+
+
+async def _delete_service(world: World, version: str) -> Call:
+    return Call(f"/os-services/{await world.service_id('nova-conductor', version)}")
+
+
+COMPUTE_BINARY = {"binary": "nova-compute"}
 CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/", None): _fixed("/"),
     ("GET", "/extensions", None): _fixed("/extensions"),
@@ -287,4 +350,20 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("DELETE", SERVER + "/metadata/{key}", None): _server_meta_item(),
     ("GET", SERVER + "/ips", None): _fixed("/servers/{server}/ips"),
     ("GET", SERVER + "/ips/{network_label}", None): _ips_by_label,
+    ("GET", "/os-hypervisors", None): _hypervisors(""),
+    ("GET", "/os-hypervisors/detail", None): _hypervisors("/detail"),
+    ("GET", "/os-hypervisors/statistics", None): _fixed("/os-hypervisors/statistics"),
+    ("GET", "/os-hypervisors/{hypervisor_id}", None): _hypervisor(),
+    ("GET", "/os-hypervisors/{hypervisor_id}/uptime", None): _hypervisor("/uptime"),
+    ("GET", "/os-hypervisors/{pattern}/search", None): _by_pattern("/search"),
+    ("GET", "/os-hypervisors/{pattern}/servers", None): _by_pattern("/servers"),
+    ("GET", "/os-services", None): _fixed("/os-services"),
+    ("PUT", "/os-services/enable", None): _service_update({"path": "enable", "body": COMPUTE_BINARY}),
+    ("PUT", "/os-services/disable", None): _service_update({"path": "disable", "body": COMPUTE_BINARY}),
+    ("PUT", "/os-services/disable-log-reason", None): _service_update(
+        {"path": "disable-log-reason", "body": {**COMPUTE_BINARY, "disabled_reason": "maintenance"}}),
+    ("PUT", "/os-services/force-down", None): _service_update(
+        {"path": "force-down", "body": {**COMPUTE_BINARY, "forced_down": True}}),
+    ("PUT", "/os-services/{service_id}", None): _update_service,
+    ("DELETE", "/os-services/{service_id}", None): _delete_service,
 }

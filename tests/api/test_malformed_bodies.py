@@ -68,6 +68,11 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("POST", "/servers/{server_id}/action"): [{"reboot": {"type": "SOFT"}}, {"os-stop": None},
                                               {"os-start": None}, {"os-getConsoleOutput": {"length": 5}}],
     ("PUT", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("PUT", "/os-services/enable"): [{"host": "h", "binary": "nova-compute"}],
+    ("PUT", "/os-services/disable"): [{"host": "h", "binary": "nova-compute"}],
+    ("PUT", "/os-services/disable-log-reason"): [{"host": "h", "binary": "nova-compute", "disabled_reason": "r"}],
+    ("PUT", "/os-services/force-down"): [{"host": "h", "binary": "nova-compute", "forced_down": True}],
+    ("PUT", "/os-services/{service_id}"): [{"status": "disabled", "disabled_reason": "r", "forced_down": False}],
     ("POST", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
     ("POST", "/identity/v3/auth/tokens"): [V3_PASSWORD, V3_TOKEN],
@@ -178,7 +183,7 @@ async def world(api: Api, admin_token):
             "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
             "TOKEN": admin_token, "{network_id}": network, "NETWORK": network, "{subnet_id}": subnet,
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
-            "{alias}": "quotas"}
+            "{alias}": "quotas", "{service_id}": "3"}
 
 
 def _fill(text: str, world: dict[str, str]) -> str:
@@ -239,7 +244,8 @@ async def test_no_body_gives_a_5xx(api, world, route):
 QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/detail", "/images", "/images/detail",
                 "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
                 "/image/v2/images", "/networking/v2.0/networks", "/networking/v2.0/subnets", "/networking/v2.0/ports",
-                "/networking/v2.0/networks/{network_id}")
+                "/networking/v2.0/networks/{network_id}", "/os-hypervisors", "/os-hypervisors/detail",
+                "/os-services")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
