@@ -18,7 +18,7 @@ from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import (clock_key, config_key, flavors_key, host_services_key, identity_key, images_key,
                                   keypairs_key, network_key, network_off_key, quotas_key, reconciler_key, response_cache_key,
-                                  servers_key)
+                                  server_groups_key, servers_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
@@ -65,6 +65,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     """SQLite store, bootstrap admin + clouds.yaml, identity and the API-only services."""
     from nodecompute.compute.flavors import FlavorService
     from nodecompute.compute.host_services import HostServices
+    from nodecompute.compute.server_groups import ServerGroupService
     from nodecompute.compute.images import ImageService, image_files
     from nodecompute.compute.keypairs import KeypairService
     from nodecompute.compute.quotas import QuotaService
@@ -86,6 +87,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keypairs_key] = KeypairService(store, quotas, clock)
     app[images_key] = images
     app[host_services_key] = HostServices(store, cfg, clock)
+    app[server_groups_key] = ServerGroupService(store, quotas, clock)
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield
@@ -188,7 +190,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     await store.write(host_services_db.register_node, cfg.host_name, stats.hypervisor_hostname, now=clock())
     service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
                             keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock,
-                            host_services=host_services)
+                            host_services=host_services, groups=app[server_groups_key])
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,

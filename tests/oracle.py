@@ -107,6 +107,10 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("PUT", "/os-services/disable-log-reason", None): ("services_client", "services", "disable_log_reason"),
     ("PUT", "/os-services/force-down", None): ("services_client", "services", "update_forced_down"),
     ("PUT", "/os-services/{service_id}", None): ("services_client", "services", "update_service"),
+    ("GET", "/os-server-groups", None): ("server_groups_client", "server_groups", "list_server_groups"),
+    ("POST", "/os-server-groups", None): ("server_groups_client", "server_groups", "create_show_server_group"),
+    ("GET", "/os-server-groups/{id}", None): ("server_groups_client", "server_groups", "create_show_server_group"),
+    ("DELETE", "/os-server-groups/{id}", None): ("server_groups_client", "server_groups", "delete_server_group"),
     # Tempest's services client has no delete; Nova answers 204 with no body (schemas/services.py
     # delete_response), which is what Tempest's delete_server schema says too.
     ("DELETE", "/os-services/{service_id}", None): (None, "servers", "delete_server"),

@@ -15,6 +15,7 @@ from nodecompute.api.dialect import Bound, Dialect
 from nodecompute.caching import VersionedCache
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.host_services import HostServices
+from nodecompute.compute.server_groups import ServerGroupService
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.domain.models import AuthContext, Clock
@@ -35,6 +36,7 @@ flavors_key = web.AppKey("flavors", FlavorService)
 keypairs_key = web.AppKey("keypairs", KeypairService)
 images_key = web.AppKey("images", ImageService)
 host_services_key = web.AppKey("host_services", HostServices)  # os-services, os-hypervisors
+server_groups_key = web.AppKey("server_groups", ServerGroupService)
 servers_key: web.AppKey[ServerService] = web.AppKey("servers")
 reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
 # the networking service (absent when networking is off on this host; `network_off_key` then says why)

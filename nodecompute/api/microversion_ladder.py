@@ -88,6 +88,8 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/os-services"), ("PUT", "/os-services/enable"), ("PUT", "/os-services/disable"),
     ("PUT", "/os-services/disable-log-reason"), ("PUT", "/os-services/force-down"),
     ("PUT", "/os-services/{service_id}"), ("DELETE", "/os-services/{service_id}"),
+    ("GET", "/os-server-groups"), ("POST", "/os-server-groups"), ("GET", "/os-server-groups/{server_group_id}"),
+    ("DELETE", "/os-server-groups/{server_group_id}"),
 })
 
 

@@ -71,7 +71,7 @@ STEPS: tuple[Step, ...] = (
          "without certificate validation)",
          change("request-body", (CREATE, REBUILD), "trusted_image_certificates"),
          change("view-field", SERVER_VIEWS, "trusted_image_certificates"), also=("server-actions",)),
-    owned("2.64", "host-views", "Server groups take one `policy` and `rules` (max_server_per_host) instead of "
+    done("2.64", "Server groups take one `policy` and `rules` (max_server_per_host) instead of "
           "`policies` and `metadata`",
           change("request-body", GROUPS_ALL[1], "policy", "rules", "policies"),
           change("view-field", GROUPS_ALL, "policy", "rules", "policies", "metadata")),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from nodecompute.api import (extensions, flavors, glance, hypervisors, identity, images, keypairs, limits, neutron,
                              neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
-                             server_metadata, servers, services, versions, zones)
+                             server_groups, server_metadata, servers, services, versions, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -119,6 +119,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#2112", "GET", "/os-hypervisors/{pattern}/search", hypervisors.search_hypervisors, **BEFORE_253),
     _compute("#2113", "GET", "/os-hypervisors/{pattern}/servers", hypervisors.list_hypervisor_servers,
              **BEFORE_253),
+    _compute("#1801", "GET", "/os-server-groups", server_groups.list_groups),
+    _compute("#1802", "POST", "/os-server-groups", server_groups.create_group),
+    _compute("#1803", "GET", "/os-server-groups/{group_id}", server_groups.show_group),
+    _compute("#1804", "DELETE", "/os-server-groups/{group_id}", server_groups.delete_group),
     _compute("#2114", "GET", "/os-services", services.list_services),
     _compute("#2115", "PUT", "/os-services/enable", services.enable_service, **BEFORE_253),
     _compute("#2116", "PUT", "/os-services/disable", services.disable_service, **BEFORE_253),

@@ -31,6 +31,7 @@ from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.requested_networks import plan_networks
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions
+from nodecompute.compute.server_groups import ServerGroupService
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
                                               root_disk_bytes)
@@ -60,7 +61,7 @@ def reservation_id() -> str:
 class ServerService:
     def __init__(self, store: Store, cfg: Config, guests: Guests, *, capacity: placement.HostCapacity,
                  flavors: FlavorService, images: ImageService, keypairs: KeypairService, quotas: QuotaService,
-                 clock: Clock, host_services: HostServices) -> None:
+                 clock: Clock, host_services: HostServices, groups: ServerGroupService) -> None:
         self.store = store
         self.clock = clock
         self.cfg = cfg
@@ -71,6 +72,7 @@ class ServerService:
         self.keypairs = keypairs
         self.quotas = quotas
         self.host_services = host_services
+        self.groups = groups
         self.tasks = ServerTasks()
         self.actions = ServerActions(store, guests, self.tasks, clock)
 
@@ -120,9 +122,12 @@ class ServerService:
             raise BadRequest("The requested availability zone is not available")
         placement.check_injection_limits(self.quotas.limits(ctx.project_id), len(req.metadata), req.personality)
         count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
+        group = self.groups.group_for_create(ctx, req.scheduler_hints, count)
         admin_pass = req.admin_pass or generate_password()
         rows = self._rows(ctx, req, flavor, image, key_data, count)
         servers = await self.store.write(servers_db.insert_servers, rows, req.metadata, req.personality)
+        if group is not None:
+            await self.groups.join(group, servers)
         crash_point("row_written")
         drive = DriveContent(files=req.personality, user_data=req.user_data, admin_pass=admin_pass)
         boot = BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
@@ -211,9 +216,10 @@ class ServerService:
             await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
 
     async def _host_has_room(self, server: Server) -> bool:
-        """The one-host scheduler: the compute service must be enabled and up (Nova's ComputeFilter), and the
-        server must fit the host's capacity beside every earlier server."""
-        if not self.host_services.compute_accepts_servers():
+        """The one-host scheduler: the compute service must be enabled and up (Nova's ComputeFilter), the server's
+        group policy must hold (server_groups.py), and the server must fit the host's capacity beside every earlier
+        server."""
+        if not self.host_services.compute_accepts_servers() or not self.groups.admits(server):
             return False
         used = placement.HostUsage(**self.store.read(servers_db.host_usage, server.serial))
         return placement.host_has_room(self.capacity, used)

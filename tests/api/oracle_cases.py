@@ -61,7 +61,8 @@ class World:
         self.admin = await self.api.token("admin", "admin-secret", "admin")
         self.project_id = app[identity_key].validate(self.admin).project_id
         self.quota_project_id = app[identity_key].validate(await make_project_token("oracle-quotas")).project_id
-        unlimited = {name: -1 for name in ("instances", "cores", "ram", "key_pairs")}
+        unlimited = {name: -1 for name in ("instances", "cores", "ram", "key_pairs", "server_groups",
+                                           "server_group_members")}
         await self.call("PUT", f"/os-quota-sets/{self.project_id}", {"quota_set": unlimited}, ok=200)
         self.image_id = await self._image(app)
         self.server_id = await self.server()
@@ -289,6 +290,32 @@ async def _delete_service(world: World, version: str) -> Call:
     return Call(f"/os-services/{await world.service_id('nova-conductor', version)}")
 
 
+def _group_body(world: World, version: str) -> dict:
+    if version_key(version) >= (2, 64):
+        return {"server_group": {"name": world.name("grp"), "policy": "anti-affinity",
+                                 "rules": {"max_server_per_host": 1}}}
+    return {"server_group": {"name": world.name("grp"), "policies": ["anti-affinity"]}}
+
+
+async def _create_group(world: World, version: str) -> Call:
+    return Call("/os-server-groups", _group_body(world, version))
+
+
+async def _group(world: World, version: str) -> Call:
+    made = await world.call("POST", "/os-server-groups", _group_body(world, version), version=version, ok=200)
+    group_id = made["server_group"]["id"]
+    body = {"server": {"name": world.name("member"), "imageRef": world.image_id, "flavorRef": "42"},
+            "os:scheduler_hints": {"group": group_id}}
+    await world.call("POST", "/servers", body, ok=202)  # a member, so `members` has an item as in Nova's samples
+    await world.idle()
+    return Call(f"/os-server-groups/{group_id}")
+
+
+async def _groups(world: World, version: str) -> Call:
+    await _group(world, version)
+    return Call("/os-server-groups")
+
+
 COMPUTE_BINARY = {"binary": "nova-compute"}
 CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/", None): _fixed("/"),
@@ -357,6 +384,10 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/os-hypervisors/{hypervisor_id}/uptime", None): _hypervisor("/uptime"),
     ("GET", "/os-hypervisors/{pattern}/search", None): _by_pattern("/search"),
     ("GET", "/os-hypervisors/{pattern}/servers", None): _by_pattern("/servers"),
+    ("GET", "/os-server-groups", None): _groups,
+    ("POST", "/os-server-groups", None): _create_group,
+    ("GET", "/os-server-groups/{server_group_id}", None): _group,
+    ("DELETE", "/os-server-groups/{server_group_id}", None): _group,
     ("GET", "/os-services", None): _fixed("/os-services"),
     ("PUT", "/os-services/enable", None): _service_update({"path": "enable", "body": COMPUTE_BINARY}),
     ("PUT", "/os-services/disable", None): _service_update({"path": "disable", "body": COMPUTE_BINARY}),

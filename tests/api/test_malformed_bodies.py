@@ -68,6 +68,7 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("POST", "/servers/{server_id}/action"): [{"reboot": {"type": "SOFT"}}, {"os-stop": None},
                                               {"os-start": None}, {"os-getConsoleOutput": {"length": 5}}],
     ("PUT", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("POST", "/os-server-groups"): [{"server_group": {"name": "g", "policies": ["affinity"]}}],
     ("PUT", "/os-services/enable"): [{"host": "h", "binary": "nova-compute"}],
     ("PUT", "/os-services/disable"): [{"host": "h", "binary": "nova-compute"}],
     ("PUT", "/os-services/disable-log-reason"): [{"host": "h", "binary": "nova-compute", "disabled_reason": "r"}],
@@ -245,7 +246,7 @@ QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/d
                 "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
                 "/image/v2/images", "/networking/v2.0/networks", "/networking/v2.0/subnets", "/networking/v2.0/ports",
                 "/networking/v2.0/networks/{network_id}", "/os-hypervisors", "/os-hypervisors/detail",
-                "/os-services")
+                "/os-services", "/os-server-groups")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",

@@ -11,7 +11,7 @@ async def test_novas_routes_not_served_yet_say_so(api, admin_token):
                 ("GET", "/servers/some-id/tags", "server_tags.ServerTagsController.index"),
                 ("GET", "/os-aggregates", "aggregates.AggregateController.index"),
                 ("PUT", "/flavors/1", "flavors.FlavorsController.update"),  # the path is served, the method not
-                ("POST", "/os-server-groups", "server_groups.ServerGroupController.create")):
+                ("POST", "/os-aggregates", "aggregates.AggregateController.create")):
             fault = await assert_fault(await api.request(method, path, admin_token, version=version), 404,
                                        "itemNotFound")
             assert fault["message"].endswith(f"(Nova's {name}) is not implemented yet by nodecompute."), fault
