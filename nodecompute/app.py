@@ -16,9 +16,10 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.keys import (clock_key, config_key, flavors_key, host_services_key, identity_key, images_key,
-                                  keypairs_key, network_key, network_off_key, quotas_key, reconciler_key, response_cache_key,
-                                  server_groups_key, servers_key)
+from nodecompute.api.keys import (clock_key, config_key, diagnostics_key, flavors_key, host_services_key,
+                                  identity_key, images_key, keypairs_key, network_key, network_off_key, quotas_key,
+                                  reconciler_key, response_cache_key, server_groups_key, servers_key,
+                                  usage_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
@@ -66,6 +67,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     from nodecompute.compute.flavors import FlavorService
     from nodecompute.compute.host_services import HostServices
     from nodecompute.compute.server_groups import ServerGroupService
+    from nodecompute.compute.usage import UsageService
     from nodecompute.compute.images import ImageService, image_files
     from nodecompute.compute.keypairs import KeypairService
     from nodecompute.compute.quotas import QuotaService
@@ -88,6 +90,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     app[images_key] = images
     app[host_services_key] = HostServices(store, cfg, clock)
     app[server_groups_key] = ServerGroupService(store, quotas, clock)
+    app[usage_key] = UsageService(store, clock)
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield
@@ -164,6 +167,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.compute import placement
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
+    from nodecompute.compute.server_diagnostics import ServerDiagnostics
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt import displays
@@ -203,6 +207,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
         app[servers_key] = service
         app[reconciler_key] = reconciler
+        app[diagnostics_key] = ServerDiagnostics(store, guests, clock)
         yield
     finally:
         for task in tasks:

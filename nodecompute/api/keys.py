@@ -16,6 +16,7 @@ from nodecompute.caching import VersionedCache
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.host_services import HostServices
 from nodecompute.compute.server_groups import ServerGroupService
+from nodecompute.compute.usage import UsageService
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.domain.models import AuthContext, Clock
@@ -26,6 +27,7 @@ from nodecompute.identity.service import IdentityService
 if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imports them at run time
     from nodecompute.compute.network_services import NetworkServices
     from nodecompute.compute.reconcile import Reconciler
+    from nodecompute.compute.server_diagnostics import ServerDiagnostics
     from nodecompute.compute.servers import ServerService
 
 config_key = web.AppKey("config", Config)
@@ -37,8 +39,10 @@ keypairs_key = web.AppKey("keypairs", KeypairService)
 images_key = web.AppKey("images", ImageService)
 host_services_key = web.AppKey("host_services", HostServices)  # os-services, os-hypervisors
 server_groups_key = web.AppKey("server_groups", ServerGroupService)
+usage_key = web.AppKey("usage", UsageService)
 servers_key: web.AppKey[ServerService] = web.AppKey("servers")
 reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
+diagnostics_key: web.AppKey[ServerDiagnostics] = web.AppKey("diagnostics")
 # the networking service (absent when networking is off on this host; `network_off_key` then says why)
 network_key: web.AppKey[NetworkServices] = web.AppKey("network")
 network_off_key = web.AppKey("network_off", str)

@@ -94,7 +94,7 @@ STEPS: tuple[Step, ...] = (
           change("behaviour", INSTANCE_ACTIONS, "deleted servers")),
     owned("2.22", "host-views", "A running live migration can be forced to complete",
           change("new-route", ("POST", SERVER_MIGRATION + "/action", "force_complete"))),
-    owned("2.23", "host-views", "Server migrations list and show; os-migrations shows `migration_type` and a link "
+    done("2.23", "Server migrations list and show; os-migrations shows `migration_type` and a link "
           "for in-progress live migrations",
           change("new-route", (("GET", "/servers/{server_id}/migrations"), ("GET", SERVER_MIGRATION))),
           change("view-field", MIGRATIONS, "migration_type", "links")),
@@ -149,7 +149,7 @@ STEPS: tuple[Step, ...] = (
          change("query", (LIST, DETAIL), "status"), change("status", (LIST, DETAIL), "400")),
     done("2.39", "The image metadata proxy answers 404; limits drop `maxImageMeta`",
          change("removed-route", IMAGE_METADATA), change("view-field", LIMITS, "maxImageMeta")),
-    owned("2.40", "host-views", "Usage pages with `limit` and `marker` and links the next page",
+    done("2.40", "Usage pages with `limit` and `marker` and links the next page",
           change("query", USAGE, "limit", "marker"), change("view-field", USAGE, "tenant_usages_links")),
     not_applicable("2.41", NO_AGGREGATES, "Aggregates show their `uuid`",
                    change("view-field", AGGREGATES, "uuid")),
@@ -174,7 +174,7 @@ STEPS: tuple[Step, ...] = (
          change("view-field", SERVER_VIEWS, "flavor.original_name", "flavor.vcpus", "flavor.ram", "flavor.disk",
                 "flavor.ephemeral", "flavor.swap", "flavor.extra_specs", "flavor.id", "flavor.links"),
          also=("server-actions",)),
-    owned("2.48", "host-views", "Server diagnostics have one standard shape for every hypervisor",
+    done("2.48", "Server diagnostics have one standard shape for every hypervisor",
           change("view-field", ("GET", "/servers/{server_id}/diagnostics"), "state", "driver", "hypervisor",
                  "hypervisor_os", "uptime", "config_drive", "num_cpus", "num_nics", "num_disks", "cpu_details",
                  "nic_details", "disk_details", "memory_details")),

@@ -56,7 +56,7 @@ STEPS: tuple[Step, ...] = (
     owned("2.58", "server-actions", "Instance actions page with `limit`/`marker`, filter by `changes-since` and "
           "show `updated_at`", change("query", INSTANCE_ACTIONS[0], "limit", "marker", "changes-since"),
           change("view-field", INSTANCE_ACTIONS, "updated_at", "links")),
-    owned("2.59", "host-views", "Migrations page with `limit`/`marker`, filter by `changes-since`, show `uuid`; "
+    done("2.59", "Migrations page with `limit`/`marker`, filter by `changes-since`, show `uuid`; "
           "unknown os-migrations query parameters give 400",
           change("query", MIGRATIONS, "limit", "marker", "changes-since"),
           change("view-field", (MIGRATIONS,) + SERVER_MIGRATIONS, "uuid", "migrations_links")),
@@ -115,7 +115,7 @@ STEPS: tuple[Step, ...] = (
     owned("2.79", "volumes", "Volume attach takes `delete_on_termination`; attachments show it",
           change("request-body", ATTACHMENTS[1], "delete_on_termination"),
           change("view-field", ATTACHMENTS, "delete_on_termination")),
-    owned("2.80", "host-views", "Migrations show `user_id` and `project_id`; os-migrations filters by them",
+    done("2.80", "Migrations show `user_id` and `project_id`; os-migrations filters by them",
           change("query", MIGRATIONS, "user_id", "project_id"),
           change("view-field", (MIGRATIONS,) + SERVER_MIGRATIONS, "user_id", "project_id")),
     not_applicable("2.81", NO_AGGREGATES, "Images can be cached on the hosts of an aggregate",

@@ -11,9 +11,11 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (extensions, flavors, glance, hypervisors, identity, images, keypairs, limits, neutron,
+from nodecompute.api import (extensions, flavors, glance, hypervisors, identity, images, keypairs, limits, migrations,
+                             neutron,
                              neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
-                             server_groups, server_metadata, servers, services, versions, zones)
+                             server_diagnostics, server_groups, server_metadata, servers, services, usage,
+                             versions, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -111,6 +113,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#406", "DELETE", SERVER + "/metadata/{key}", server_metadata.delete_metadata_item),
     _compute("#501", "GET", SERVER + "/ips", server_ips.list_ips),
     _compute("#502", "GET", SERVER + "/ips/{network_label}", server_ips.show_ips),
+    _compute("#1901", "GET", SERVER + "/diagnostics", server_diagnostics.show_diagnostics),
+    _compute("compute:server-migrations", "GET", SERVER + "/migrations", migrations.list_server_migrations, since=(2, 23)),
+    _compute("compute:server-migration", "GET", SERVER + "/migrations/{migration_id}",
+             migrations.show_server_migration, since=(2, 23)),
     _compute("#2107", "GET", "/os-hypervisors", hypervisors.list_hypervisors),
     _compute("#2108", "GET", "/os-hypervisors/detail", hypervisors.list_hypervisors_detail),
     _compute("#2110", "GET", "/os-hypervisors/statistics", hypervisors.show_statistics, until=(2, 87)),
@@ -123,6 +129,9 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1802", "POST", "/os-server-groups", server_groups.create_group),
     _compute("#1803", "GET", "/os-server-groups/{group_id}", server_groups.show_group),
     _compute("#1804", "DELETE", "/os-server-groups/{group_id}", server_groups.delete_group),
+    _compute("#2001", "GET", "/os-simple-tenant-usage", usage.list_usage),
+    _compute("#2002", "GET", "/os-simple-tenant-usage/{tenant_id}", usage.show_usage),
+    _compute("#2123", "GET", "/os-migrations", migrations.list_migrations),
     _compute("#2114", "GET", "/os-services", services.list_services),
     _compute("#2115", "PUT", "/os-services/enable", services.enable_service, **BEFORE_253),
     _compute("#2116", "PUT", "/os-services/disable", services.disable_service, **BEFORE_253),

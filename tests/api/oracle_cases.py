@@ -316,7 +316,21 @@ async def _groups(world: World, version: str) -> Call:
     return Call("/os-server-groups")
 
 
+async def _server_migration(world: World, version: str) -> Call:
+    return Call(f"/servers/{world.server_id}/migrations/1", awaiting="a one-host cloud never migrates a server",
+                status=404)
+
+
 COMPUTE_BINARY = {"binary": "nova-compute"}
+# Before 2.48 diagnostics are keyed by device names and memoryStats() keys (data): the test driver's domain has a
+# disk hda, no NIC, and memory statistics Nova's sample domain did not show
+LEGACY_DIAGNOSTICS = (
+    *(f"missing vnet1_{c}" for c in ("rx", "rx_drop", "rx_errors", "rx_packets", "tx", "tx_drop", "tx_errors",
+                                     "tx_packets")),
+    *(f"extra hda_{c}" for c in ("errors", "read", "read_req", "write", "write_req")),
+    *(f"extra memory-{k}" for k in ("actual", "available", "disk_caches", "hugetlb_pgalloc", "hugetlb_pgfail",
+                                    "last_update", "major_fault", "minor_fault", "rss", "swap_in", "swap_out",
+                                    "unused", "usable")))
 CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/", None): _fixed("/"),
     ("GET", "/extensions", None): _fixed("/extensions"),
@@ -384,6 +398,14 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/os-hypervisors/{hypervisor_id}/uptime", None): _hypervisor("/uptime"),
     ("GET", "/os-hypervisors/{pattern}/search", None): _by_pattern("/search"),
     ("GET", "/os-hypervisors/{pattern}/servers", None): _by_pattern("/servers"),
+    ("GET", SERVER + "/diagnostics", None): _fixed("/servers/{server}/diagnostics", optional=LEGACY_DIAGNOSTICS),
+    ("GET", "/os-simple-tenant-usage", None): _fixed("/os-simple-tenant-usage?detailed=1&start=2020-01-01T00:00:00",
+                                                     optional=("missing tenant_usages_links",)),
+    ("GET", "/os-simple-tenant-usage/{tenant_id}", None): _fixed(
+        "/os-simple-tenant-usage/{project}?start=2020-01-01T00:00:00", optional=("missing tenant_usage_links",)),
+    ("GET", "/os-migrations", None): _fixed("/os-migrations"),
+    ("GET", SERVER + "/migrations", None): _fixed("/servers/{server}/migrations"),
+    ("GET", SERVER + "/migrations/{migration_id}", None): _server_migration,
     ("GET", "/os-server-groups", None): _groups,
     ("POST", "/os-server-groups", None): _create_group,
     ("GET", "/os-server-groups/{server_group_id}", None): _group,

@@ -186,3 +186,20 @@ async def test_hypervisor_views_per_microversion(api, admin_token):
     await _get(api, "/os-hypervisors/a/search", admin_token, "2.53", status=404)
     uptime = (await _get(api, "/os-hypervisors/1/uptime", admin_token))["hypervisor"]
     assert set(uptime) == {"id", "hypervisor_hostname", "state", "status", "uptime"}
+
+
+async def test_migrations_are_none_on_one_host(api, admin_token, make_user, image_id):  # noqa: F811
+    member = await make_user("proj-a", "member")
+    await assert_fault(await api.get("/os-migrations", member), 403, "forbidden")
+    assert await _get(api, "/os-migrations?status=done&host=x", admin_token) == {"migrations": []}
+    assert await _get(api, "/os-migrations?user_id=u&project_id=p", admin_token, "2.80") == {"migrations": []}
+    await assert_fault(await api.get("/os-migrations?marker=abc", admin_token, headers={
+        "X-OpenStack-Nova-API-Version": "2.59"}), 400, "badRequest", "Marker abc could not be found.")
+    await assert_fault(await api.get("/os-migrations?color=red", admin_token, headers={
+        "X-OpenStack-Nova-API-Version": "2.59"}), 400, "badRequest")
+    server = await _boot(api, make_user, image_id, "still")
+    await _get(api, f"/servers/{server['id']}/migrations", admin_token, "2.22", status=404)
+    assert await _get(api, f"/servers/{server['id']}/migrations", admin_token, "2.23") == {"migrations": []}
+    await assert_fault(await api.get(f"/servers/{server['id']}/migrations/4", admin_token, headers={
+        "X-OpenStack-Nova-API-Version": "2.23"}), 404, "itemNotFound",
+        f"In-progress live migration 4 is not found for server {server['id']}.")

@@ -246,7 +246,8 @@ QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/d
                 "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
                 "/image/v2/images", "/networking/v2.0/networks", "/networking/v2.0/subnets", "/networking/v2.0/ports",
                 "/networking/v2.0/networks/{network_id}", "/os-hypervisors", "/os-hypervisors/detail",
-                "/os-services", "/os-server-groups")
+                "/os-services", "/os-server-groups", "/os-simple-tenant-usage",
+                "/os-simple-tenant-usage/{tenant_id}")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",

@@ -97,7 +97,7 @@ def test_steps_owned_by_each_feature_are_the_ones_issues_name():
     assert {"2.2", "2.26", "2.47", "2.52", "2.55", "2.61", "2.90", "2.96", "2.100", "2.102", "2.104"} <= todo
     done = {step.version for step in STEPS if step.status == "done"}
     assert {"2.2", "2.7", "2.10", "2.18", "2.27", "2.35", "2.36", "2.39", "2.46", "2.50"} <= done
-    assert {"2.11", "2.13", "2.15", "2.28", "2.53", "2.64", "2.88"} <= done  # host views (issue 12)
+    assert {"2.11", "2.13", "2.15", "2.28", "2.53", "2.23", "2.40", "2.48", "2.59", "2.64", "2.80", "2.88"} <= done
 
 
 def test_served_set_names_catalog_operations():
