@@ -110,6 +110,7 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("GET", SERVER + "/diagnostics", None): (None, "servers", "show_server_diagnostics"),
     ("GET", "/os-simple-tenant-usage", None): (None, "tenant_usages", "list_tenant_usage"),
     ("GET", "/os-simple-tenant-usage/{tenant_id}", None): (None, "tenant_usages", "get_tenant_usage"),
+    ("GET", "/os-aggregates", None): ("aggregates_client", "aggregates", "list_aggregates"),
     ("GET", "/os-migrations", None): ("migrations_client", "migrations", "list_migrations"),
     ("GET", "/os-server-groups", None): ("server_groups_client", "server_groups", "list_server_groups"),
     ("POST", "/os-server-groups", None): ("server_groups_client", "server_groups", "create_show_server_group"),

@@ -92,6 +92,7 @@ SERVED: frozenset[Touch] = frozenset({
     ("DELETE", "/os-server-groups/{server_group_id}"), ("GET", "/servers/{server_id}/diagnostics"),
     ("GET", "/os-simple-tenant-usage"), ("GET", "/os-simple-tenant-usage/{tenant_id}"), ("GET", "/os-migrations"),
     ("GET", "/servers/{server_id}/migrations"), ("GET", "/servers/{server_id}/migrations/{migration_id}"),
+    ("GET", "/os-aggregates"),
 })
 
 

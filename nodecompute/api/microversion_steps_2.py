@@ -32,7 +32,8 @@ IMAGE_METADATA = tuple((method, path) for path, methods in (
     ("/images/{image_id}/metadata/{key}", ("GET", "PUT", "DELETE"))) for method in methods)
 AGGREGATES = (("GET", "/os-aggregates"), ("POST", "/os-aggregates"), ("GET", "/os-aggregates/{aggregate_id}"),
               ("PUT", "/os-aggregates/{aggregate_id}"))
-NO_AGGREGATES = "404 at every version: nodecompute serves no os-aggregates (one host, not in the checklist)"
+NO_AGGREGATES = ("404 at every version: nodecompute serves no os-aggregates (one host, not in the checklist) but the "
+                 "list, which is always empty (openstack hypervisor show reads it)")
 EVENTS = ("POST", "/os-server-external-events")
 
 STEPS: tuple[Step, ...] = (

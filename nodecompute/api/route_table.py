@@ -11,7 +11,7 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (extensions, flavors, glance, hypervisors, identity, images, keypairs, limits, migrations,
+from nodecompute.api import (aggregates, extensions, flavors, glance, hypervisors, identity, images, keypairs, limits, migrations,
                              neutron,
                              neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
                              server_diagnostics, server_groups, server_metadata, servers, services, usage,
@@ -132,6 +132,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#2001", "GET", "/os-simple-tenant-usage", usage.list_usage),
     _compute("#2002", "GET", "/os-simple-tenant-usage/{tenant_id}", usage.show_usage),
     _compute("#2123", "GET", "/os-migrations", migrations.list_migrations),
+    _compute("compute:aggregates", "GET", "/os-aggregates", aggregates.list_aggregates),
     _compute("#2114", "GET", "/os-services", services.list_services),
     _compute("#2115", "PUT", "/os-services/enable", services.enable_service, **BEFORE_253),
     _compute("#2116", "PUT", "/os-services/disable", services.disable_service, **BEFORE_253),

@@ -404,6 +404,7 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/os-simple-tenant-usage/{tenant_id}", None): _fixed(
         "/os-simple-tenant-usage/{project}?start=2020-01-01T00:00:00", optional=("missing tenant_usage_links",)),
     ("GET", "/os-migrations", None): _fixed("/os-migrations"),
+    ("GET", "/os-aggregates", None): _fixed("/os-aggregates"),
     ("GET", SERVER + "/migrations", None): _fixed("/servers/{server}/migrations"),
     ("GET", SERVER + "/migrations/{migration_id}", None): _server_migration,
     ("GET", "/os-server-groups", None): _groups,

@@ -191,6 +191,8 @@ async def test_hypervisor_views_per_microversion(api, admin_token):
 async def test_migrations_are_none_on_one_host(api, admin_token, make_user, image_id):  # noqa: F811
     member = await make_user("proj-a", "member")
     await assert_fault(await api.get("/os-migrations", member), 403, "forbidden")
+    assert await _get(api, "/os-aggregates", admin_token) == {"aggregates": []}  # `openstack hypervisor show`
+    await assert_fault(await api.get("/os-aggregates", member), 403, "forbidden")
     assert await _get(api, "/os-migrations?status=done&host=x", admin_token) == {"migrations": []}
     assert await _get(api, "/os-migrations?user_id=u&project_id=p", admin_token, "2.80") == {"migrations": []}
     await assert_fault(await api.get("/os-migrations?marker=abc", admin_token, headers={

@@ -9,7 +9,7 @@ async def test_novas_routes_not_served_yet_say_so(api, admin_token):
     for version in ("v2.1", "v2"):
         for method, path, name in (
                 ("GET", "/servers/some-id/tags", "server_tags.ServerTagsController.index"),
-                ("GET", "/os-aggregates", "aggregates.AggregateController.index"),
+                ("GET", "/os-aggregates/1", "aggregates.AggregateController.show"),
                 ("PUT", "/flavors/1", "flavors.FlavorsController.update"),  # the path is served, the method not
                 ("POST", "/os-aggregates", "aggregates.AggregateController.create")):
             fault = await assert_fault(await api.request(method, path, admin_token, version=version), 404,
