@@ -26,6 +26,7 @@ import yaml
 
 from nodecompute.hostnet import bridge_name, daemon_prefix
 from nodecompute.hostnet.dnsmasq import running_pid
+from nodecompute.hostnet.secgroups import our_tables
 
 REPO = Path(__file__).resolve().parent.parent
 TEST_RANGE = ipaddress.IPv4Network("198.18.0.0/15")  # set aside for network tests
@@ -151,7 +152,8 @@ class Daemon:
 
     def clean_networking(self) -> None:
         """Remove what the daemon's networks hold on the host (they outlive the daemon by design): each recorded
-        network's dnsmasq and bridge, the daemon's namespaces, its DHCP directory. Only by exact names and pids."""
+        network's dnsmasq and bridge, the daemon's namespaces, its nftables tables, its DHCP directory. Only by exact
+        names and pids."""
         network_ids = []
         if self.data_dir.joinpath("nodecompute.db").exists():
             with sqlite3.connect(self.data_dir / "nodecompute.db") as db:
@@ -168,6 +170,8 @@ class Daemon:
         for name in sorted(os.listdir(netns)) if netns.is_dir() else []:
             if name.startswith(self.network_prefix + "-"):
                 subprocess.run(["ip", "netns", "del", name], capture_output=True)
+        for family, table in our_tables(self.network_prefix) if shutil.which("nft") else []:
+            subprocess.run(["nft", "delete", "table", family, table], capture_output=True)
         shutil.rmtree(self.network_state_dir, ignore_errors=True)
 
     def close(self) -> None:

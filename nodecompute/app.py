@@ -146,14 +146,41 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         app[network_off_key] = str(exc)
         yield
         return
+    refusal = await _security_groups_refusal(cfg, net)
+    if refusal is not None:
+        net.close()
+        if cfg.network.enabled == "true":
+            raise ConfigError(f"[network] enabled = true, but {refusal}") from None
+        log.warning("networking is off ([network] enabled = auto): %s", refusal)
+        app[network_off_key] = refusal
+        yield
+        return
     services = NetworkServices.make(app[store_key], cfg, net, app[clock_key])
     try:
         await services.host.restore()
+        await services.firewall.start()
         app[network_key] = services
         log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))
         yield
     finally:
+        await services.firewall.close()
         net.close()
+
+
+async def _security_groups_refusal(cfg: Config, net: Any) -> str | None:
+    """Why networking cannot start with security groups on this host (the kernel probe's message), or None. With
+    `[network] security_groups = false` the probe is skipped and the guests go unfiltered, which is logged."""
+    from nodecompute.hostnet import probe
+
+    if not cfg.network.security_groups:
+        log.warning("security groups are off ([network] security_groups = false): guests' traffic is not "
+                    "filtered and nothing stops a guest from using another's address")
+        return None
+    missing = await net.probe_firewall()
+    if not missing:
+        return None
+    return (probe.refusal_message(missing) + ". Set [network] security_groups = false to run networking without "
+            "them (guests unfiltered)")
 
 
 def _hypervisor(cfg: Config) -> Hypervisor:

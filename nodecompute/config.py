@@ -126,6 +126,10 @@ class NetworkConfig:
     mtu: int = 1500
     # Where the networks' dnsmasq files live; dnsmasq must traverse every parent. Empty: /run/nodecompute-net-<prefix>.
     state_dir: str = ""
+    # Security groups and anti-spoofing enforced with nftables (README "Networking"). A host whose kernel lacks a
+    # feature they need stops networking from starting (enabled = true: the daemon refuses to start; auto: off with
+    # the reason) unless this is false: guests' traffic then goes unfiltered, and the daemon says so at start.
+    security_groups: bool = True
 
 
 @dataclass(frozen=True)

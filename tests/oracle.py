@@ -30,6 +30,7 @@ SERVER, FLAVOR = "/servers/{server_id}", "/flavors/{flavor_id}"
 SPECS, IMAGE = FLAVOR + "/os-extra_specs", "/images/{image_id}"
 QUOTAS = "/os-quota-sets/{tenant_id}"
 HYPERVISOR = "/os-hypervisors/{hypervisor_id}"
+GROUP, DEFAULT_RULES = "/os-security-groups/{group_id}", "/os-security-group-default-rules"
 
 # (method, path, action) -> (client module whose schema_versions_info picks the version module, or None for the
 # v2_1 module at every version; the v2_1 schema module; attribute), as Tempest's service clients do.
@@ -119,6 +120,19 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     # Tempest's services client has no delete; Nova answers 204 with no body (schemas/services.py
     # delete_response), which is what Tempest's delete_server schema says too.
     ("DELETE", "/os-services/{service_id}", None): (None, "servers", "delete_server"),
+    ("GET", "/os-security-groups", None): (None, "security_groups", "list_security_groups"),
+    ("POST", "/os-security-groups", None): (None, "security_groups", "create_security_group"),
+    ("GET", GROUP, None): (None, "security_groups", "get_security_group"),
+    ("PUT", GROUP, None): (None, "security_groups", "update_security_group"),
+    ("DELETE", GROUP, None): (None, "security_groups", "delete_security_group"),
+    ("POST", "/os-security-group-rules", None): (None, "security_groups", "create_security_group_rule"),
+    ("DELETE", "/os-security-group-rules/{rule_id}", None): (None, "security_groups", "delete_security_group_rule"),
+    ("GET", DEFAULT_RULES, None): (None, "security_group_default_rule", "list_security_group_default_rules"),
+    ("POST", DEFAULT_RULES, None): (None, "security_group_default_rule", "create_get_security_group_default_rule"),
+    ("GET", DEFAULT_RULES + "/{id}", None): (None, "security_group_default_rule",
+                                             "create_get_security_group_default_rule"),
+    ("DELETE", DEFAULT_RULES + "/{id}", None): (None, "security_group_default_rule",
+                                                "delete_security_group_default_rule"),
 }
 _BY_SHAPE = {(method, path_shape(path), action): value for (method, path, action), value in TEMPEST.items()}
 

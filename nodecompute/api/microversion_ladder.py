@@ -34,6 +34,8 @@ OWNERS = {
                   "resetState, migrate, evacuate, live-migrate",
     "networking": "issues 13-16: networks, interfaces, security groups, floating IPs, tenant networks, fixed IPs, "
                   "virtual interfaces",
+    "networking-servers": "issues 13-14, the server side: NICs on server create, a server's security groups "
+                          "(#1508) and the addSecurityGroup/removeSecurityGroup actions (#1509-#1510)",
     "server-actions": "issues 17-18: pause and the other state actions, lock, shelve, rescue, rebuild, resize, "
                       "createImage, createBackup, instance actions, topology, crash dump, password",
     "volumes": "issues 19-20: volume attachments, os-volumes, boot from volume, swap",
@@ -93,13 +95,18 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/os-simple-tenant-usage"), ("GET", "/os-simple-tenant-usage/{tenant_id}"), ("GET", "/os-migrations"),
     ("GET", "/servers/{server_id}/migrations"), ("GET", "/servers/{server_id}/migrations/{migration_id}"),
     ("GET", "/os-aggregates"),
+    ("GET", "/os-security-groups"), ("POST", "/os-security-groups"),
+    *((method, "/os-security-groups/{security_group_id}") for method in ("GET", "PUT", "DELETE")),
+    ("POST", "/os-security-group-rules"), ("DELETE", "/os-security-group-rules/{security_group_rule_id}"),
+    ("GET", "/os-security-group-default-rules"), ("POST", "/os-security-group-default-rules"),
+    *((method, "/os-security-group-default-rules/{security_group_default_rule_id}") for method in ("GET", "DELETE")),
 })
 
 
 _ACTION_FEATURES = {
     "host-views": ("os-resetState", "migrate", "evacuate", "os-migrateLive", "injectNetworkInfo", "resetNetwork"),
-    "networking": ("addFloatingIp", "removeFloatingIp", "addFixedIp", "removeFixedIp", "addSecurityGroup",
-                   "removeSecurityGroup"),
+    "networking": ("addFloatingIp", "removeFloatingIp", "addFixedIp", "removeFixedIp"),
+    "networking-servers": ("addSecurityGroup", "removeSecurityGroup"),
     "consoles": ("os-getVNCConsole", "os-getSPICEConsole", "os-getSerialConsole", "os-getRDPConsole"),
 }
 _PATH_FEATURES = (  # first matching prefix wins
@@ -107,7 +114,7 @@ _PATH_FEATURES = (  # first matching prefix wins
     ("/servers/{server_id}/os-server-password", "server-actions"), ("/servers/{server_id}/diagnostics", "host-views"),
     ("/servers/{server_id}/migrations", "host-views"), ("/servers/{server_id}/os-interface", "networking"),
     ("/servers/{server_id}/os-virtual-interfaces", "networking"), ("/servers/{server_id}/os-security-groups",
-                                                                   "networking"),
+                                                                   "networking-servers"),
     ("/servers/{server_id}/os-volume_attachments", "volumes"), ("/servers/{server_id}/remote-consoles", "consoles"),
     ("/servers/{server_id}/consoles", "consoles"), ("/os-console-auth-tokens", "consoles"),
     ("/os-hypervisors", "host-views"), ("/os-services", "host-views"), ("/os-hosts", "host-views"),

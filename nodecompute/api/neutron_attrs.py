@@ -36,6 +36,9 @@ def _string(max_len: int = NAME_MAX) -> Check:
     return check
 
 
+string_check = _string  # for the other resource modules' maps
+
+
 def to_boolean(value: Any) -> bool:
     """neutron-lib's convert_to_boolean (its failure is InvalidInput, not a Reason)."""
     if isinstance(value, bool):

@@ -11,11 +11,10 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (aggregates, extensions, flavors, glance, hypervisors, identity, images, keypairs, limits, migrations,
-                             neutron,
-                             neutron_networks, neutron_ports, neutron_quotas, server_actions, server_ips,
-                             server_diagnostics, server_groups, server_metadata, servers, services, usage,
-                             versions, zones)
+from nodecompute.api import (aggregates, extensions, flavors, glance, hypervisors, identity, images, keypairs, limits,
+                             migrations, neutron, neutron_networks, neutron_ports, neutron_quotas, neutron_secgroups,
+                             nova_secgroups, nova_sg_default_rules, server_actions, server_diagnostics, server_groups,
+                             server_ips, server_metadata, servers, services, usage, versions, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -43,6 +42,10 @@ NETWORK = "/v2.0/networks/{network_id}"
 SUBNET = "/v2.0/subnets/{subnet_id}"
 PORT = "/v2.0/ports/{port_id}"
 QUOTA = "/v2.0/quotas/{project_id}"
+SECURITY_GROUP = "/v2.0/security-groups/{security_group_id}"
+SECURITY_GROUP_RULE = "/v2.0/security-group-rules/{rule_id}"
+NOVA_GROUP = "/os-security-groups/{security_group_id}"
+DEFAULT_RULE = "/os-security-group-default-rules/{security_group_default_rule_id}"
 PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and volume proxies too)
 IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
 HYPERVISOR = "/os-hypervisors/{hypervisor_id}"
@@ -98,6 +101,20 @@ ROUTES: tuple[Route, ...] = (
     _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
     _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
     _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
+    _compute("#1501", "GET", "/os-security-groups", nova_secgroups.list_groups, **PROXY),
+    _compute("#1502", "POST", "/os-security-groups", nova_secgroups.create_group, **PROXY),
+    _compute("#1503", "GET", NOVA_GROUP, nova_secgroups.show_group, **PROXY),
+    _compute("#1504", "PUT", NOVA_GROUP, nova_secgroups.update_group, **PROXY),
+    _compute("#1505", "DELETE", NOVA_GROUP, nova_secgroups.delete_group, **PROXY),
+    _compute("#1506", "POST", "/os-security-group-rules", nova_secgroups.create_rule, **PROXY),
+    _compute("#1507", "DELETE", "/os-security-group-rules/{security_group_rule_id}", nova_secgroups.delete_rule,
+             **PROXY),
+    # nova-network's default rules, in their Kilo shape (Nova answers 410 since it dropped nova-network)
+    _compute("#1511", "GET", "/os-security-group-default-rules", nova_sg_default_rules.list_default_rules, **PROXY),
+    _compute("#1512", "POST", "/os-security-group-default-rules", nova_sg_default_rules.create_default_rule,
+             **PROXY),
+    _compute("#1513", "GET", DEFAULT_RULE, nova_sg_default_rules.show_default_rule, **PROXY),
+    _compute("#1514", "DELETE", DEFAULT_RULE, nova_sg_default_rules.delete_default_rule, **PROXY),
     _compute("#201", "GET", "/servers", servers.list_servers),
     _compute("#202", "GET", "/servers/detail", servers.list_servers_detail),
     _compute("#203", "POST", "/servers", servers.create_server),
@@ -185,6 +202,15 @@ ROUTES: tuple[Route, ...] = (
     _network("#2808", "GET", PORT, neutron_ports.show_port),
     _network("#2808", "PUT", PORT, neutron_ports.update_port),
     _network("#2808", "DELETE", PORT, neutron_ports.delete_port),
+    _network("#2809", "GET", "/v2.0/security-groups", neutron_secgroups.list_security_groups),
+    _network("#2809", "POST", "/v2.0/security-groups", neutron_secgroups.create_security_group),
+    _network("#2810", "GET", SECURITY_GROUP, neutron_secgroups.show_security_group),
+    _network("#2810", "PUT", SECURITY_GROUP, neutron_secgroups.update_security_group),
+    _network("#2810", "DELETE", SECURITY_GROUP, neutron_secgroups.delete_security_group),
+    _network("#2811", "GET", "/v2.0/security-group-rules", neutron_secgroups.list_rules),
+    _network("#2811", "POST", "/v2.0/security-group-rules", neutron_secgroups.create_rule),
+    _network("#2812", "GET", SECURITY_GROUP_RULE, neutron_secgroups.show_rule),
+    _network("#2812", "DELETE", SECURITY_GROUP_RULE, neutron_secgroups.delete_rule),
     _network("network:quotas", "GET", "/v2.0/quotas", neutron_quotas.list_quotas),
     _network("network:quota-details", "GET", QUOTA + "/details", neutron_quotas.show_quota_details),
     _network("network:quota-default", "GET", QUOTA + "/default", neutron_quotas.show_quota_default),

@@ -16,6 +16,8 @@ import logging
 import uuid
 from typing import Any
 
+from nodecompute.compute.default_group import ensure_default
+from nodecompute.compute.firewall import Firewall
 from nodecompute.compute.network_host import HostSync
 from nodecompute.compute.network_quotas import NetworkQuotaService, check_room
 from nodecompute.config import Config
@@ -34,12 +36,14 @@ log = logging.getLogger(__name__)
 class NetworkCore:
     """What the network, subnet and port services share: the store, the host side, the quotas and the lock."""
 
-    def __init__(self, store: Store, cfg: Config, host: HostSync, quotas: NetworkQuotaService, clock: Clock) -> None:
+    def __init__(self, store: Store, cfg: Config, host: HostSync, quotas: NetworkQuotaService, clock: Clock,
+                 firewall: Firewall) -> None:
         self.store = store
         self.cfg = cfg
         self.host = host
         self.quotas = quotas
         self.clock = clock
+        self.firewall = firewall
         self.lock = asyncio.Lock()
 
     def network(self, ctx: AuthContext, network_id: str) -> Network:
@@ -58,7 +62,7 @@ class NetworkCore:
 
     async def apply_or_undo(self, network_id: str, undo: Any) -> None:
         """Bring the host in line with the network's rows; when that fails, run `undo` (a write that restores
-        the rows), bring the host back in line with them, and answer 500."""
+        the rows), bring the host back in line with them, and answer 500. The firewall follows the rows."""
         try:
             await self.host.apply(network_id)
         except Exception as exc:
@@ -69,6 +73,8 @@ class NetworkCore:
             except Exception as again:
                 log.error("host networking still fails for network %s: %s", network_id, again)
             raise InternalError() from exc
+        finally:
+            await self.firewall.sync_logged()
 
     async def apply_logged(self, network_id: str) -> None:
         """The host after a change that the database already holds for good (a delete): a failure is logged and
@@ -78,6 +84,7 @@ class NetworkCore:
         except Exception as exc:
             log.error("host networking failed for network %s (repaired at the next change or start): %s",
                       network_id, exc)
+        await self.firewall.sync_logged()
 
 
 class NetworkService:
@@ -106,6 +113,8 @@ class NetworkService:
         def insert(db: Any) -> None:
             check_room(limit, networks_db.count_networks(db, project_id), "network")
             networks_db.insert_network(db, network)
+            if project_id == ctx.project_id or ctx.is_admin:
+                ensure_default(db, project_id, now)  # as Neutron, before the network's first port
 
         async with self.core.lock:
             await self.core.store.write(insert)

@@ -1,26 +1,37 @@
 """Ports (#2807-#2808): a MAC under fa:16:3e unique on the cloud, fixed addresses from the network's subnets, the
-project's default security group (until the security-group API, a placeholder row per project that ports
-reference), and a DHCP host entry for each address so that a guest with the port's MAC gets the port's address.
+project's default security group unless others are asked (none with port security off), and a DHCP host entry for
+each address so that a guest with the port's MAC gets the port's address.
 
 A project sees its own ports and the ports on its networks; an admin every port. The network's DHCP port is
 managed with its subnets: it is listed like any port but cannot be deleted or readdressed through this API.
+
+`bind(port_id, tap, host)` is the seam the server side calls once the port's tap exists and before the guest
+sends anything: the port is recorded as plugged on that tap (ACTIVE, bound to the host) and its filtering is in the
+kernel when it returns; `unbind` takes it out again. Every change to a port's addresses, MAC, groups or port
+security, and its deletion, brings the firewall in line (compute/firewall.py).
 """
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 from nodecompute.compute.addresses import allocate, new_mac
+from nodecompute.compute.default_group import ensure_default
 from nodecompute.compute.network_quotas import check_room
 from nodecompute.compute.networks import NetworkCore
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
+from nodecompute.db import security_groups as security_groups_db
+from nodecompute.domain.errors import InternalError
 from nodecompute.domain.models import AuthContext, isotime
 from nodecompute.domain.network_errors import (InvalidInput, MacAddressInUse, PolicyNotAuthorized, PortNotFound,
                                                PortSecurityAndIPRequiredForSecurityGroups,
                                                PortSecurityPortHasSecurityGroup, SecurityGroupNotFound,
                                                ServicePortInUse)
-from nodecompute.domain.network_models import DHCP_OWNER, NETWORK_OWNER_PREFIX, Network, Port, PortRequest
+from nodecompute.domain.network_models import DHCP_OWNER, NETWORK_OWNER_PREFIX, Network, Port, PortPlug, PortRequest
+
+TAP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")  # an interface name nftables can name a chain after
 
 DHCP_PORT_FIELDS = frozenset({"name", "description", "admin_state_up"})  # what an update may change on it
 
@@ -85,9 +96,9 @@ class PortService:
         if asked is None:
             if request.device_owner.startswith(NETWORK_OWNER_PREFIX):
                 return ()
-            return (ports_db.default_security_group(db, request.project_id, isotime(now)),)
+            return (ensure_default(db, request.project_id, now),)
         for group_id in asked:
-            owner = ports_db.security_group_project(db, group_id)
+            owner = security_groups_db.group_project(db, group_id)
             if owner is None or (owner != request.project_id and not ctx.is_admin):
                 raise SecurityGroupNotFound(id=group_id)
         return tuple(asked)
@@ -120,7 +131,9 @@ class PortService:
 
             await self.core.store.write(write)
             if {"fixed_ips", "mac_address"} & set(changes):
-                await self.core.apply_logged(port.network_id)
+                await self.core.apply_logged(port.network_id)  # the firewall follows
+            elif {"security_groups", "port_security_enabled"} & set(changes):
+                await self.core.firewall.sync_logged()
         return self.get(ctx, port_id)
 
     async def delete(self, ctx: AuthContext, port_id: str) -> None:
@@ -131,6 +144,62 @@ class PortService:
                                                                f"which goes with the network's last DHCP subnet")
             await self.core.store.write(ports_db.delete_port, port_id)
             await self.core.apply_logged(port.network_id)
+
+    # the server side's seam ---------------------------------------------------------------------------------------
+
+    async def bind(self, port_id: str, tap: str, host: str) -> Port:
+        """The port is plugged on `tap` (a host interface in its network's bridge) on `host`: recorded (status
+        ACTIVE, vif_type bridge) and filtered before this returns. When the filtering cannot be applied the record
+        is undone and this fails: the tap must not carry the guest's traffic unfiltered."""
+        if not TAP_NAME.match(tap):
+            raise ValueError(f"{tap!r} is not an interface name")
+        async with self.core.lock:
+            port = self.core.store.read(ports_db.get_port, port_id)
+            if port is None:
+                raise PortNotFound(port_id=port_id)
+            before = self.core.store.read(security_groups_db.get_plug, port_id)
+
+            def record(db: Any) -> None:
+                owner = security_groups_db.tap_owner(db, tap)
+                if owner not in (None, port_id):
+                    raise ValueError(f"tap {tap} is already port {owner}'s")
+                security_groups_db.plug(db, port_id, port.network_id, tap, host)
+                ports_db.update_port(db, port_id, {"status": "ACTIVE", "vif_type": "bridge", "host_id": host},
+                                     isotime(self.core.clock()))
+
+            def undo(db: Any) -> None:
+                if before is None:
+                    security_groups_db.unplug(db, port_id)
+                else:
+                    security_groups_db.plug(db, port_id, port.network_id, before.tap, before.host)
+                ports_db.update_port(db, port_id, {"status": port.status, "vif_type": port.vif_type,
+                                                   "host_id": port.host_id}, isotime(self.core.clock()))
+
+            await self.core.store.write(record)
+            try:
+                await self.core.firewall.sync()
+            except Exception as exc:
+                await self.core.store.write(undo)
+                await self.core.firewall.sync_logged()
+                raise InternalError() from exc
+        return self.core.store.read(ports_db.get_port, port_id)
+
+    async def unbind(self, port_id: str) -> None:
+        """The port's tap is gone (or going): no longer plugged (DOWN, unbound) and out of the firewall."""
+        async with self.core.lock:
+            if self.core.store.read(security_groups_db.get_plug, port_id) is None:
+                return
+
+            def record(db: Any) -> None:
+                security_groups_db.unplug(db, port_id)
+                ports_db.update_port(db, port_id, {"status": "DOWN", "vif_type": "unbound", "host_id": ""},
+                                     isotime(self.core.clock()))
+
+            await self.core.store.write(record)
+            await self.core.firewall.sync_logged()
+
+    def plug_of(self, port_id: str) -> PortPlug | None:
+        return self.core.store.read(security_groups_db.get_plug, port_id)
 
 
 def _check_owner_only(ctx: AuthContext, network: Network, request: PortRequest) -> None:

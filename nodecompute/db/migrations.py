@@ -2,6 +2,8 @@
 a change to the schema is a new function at the end."""
 from __future__ import annotations
 
+import uuid
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -194,10 +196,6 @@ def m0006_networking_core(db: Database) -> None:
     )
 
 
-def apply(db: Database) -> None:
-    migrations.apply(db)
-
-
 @migrations(name="0007_servers_guest_channels")
 def m0007_servers_guest_channels(db: Database) -> None:
     """The virtio-serial channels a server's domain carries (names, JSON), chosen from its image's properties at
@@ -205,8 +203,46 @@ def m0007_servers_guest_channels(db: Database) -> None:
     db.executescript("ALTER TABLE servers ADD COLUMN guest_channels TEXT NOT NULL DEFAULT '[]';")
 
 
-@migrations(name="0008_host_services_groups")
-def m0008_host_services_groups(db: Database) -> None:
+@migrations(name="0008_secgroups_rules_plugs")
+def m0008_secgroups_rules_plugs(db: Database) -> None:
+    """Security-group rules (a group's go with it; a rule whose remote group goes, goes too, as in Neutron), Nova's
+    default rules (integer ids, nova-network's), where ports are plugged (tap, packet mark) and each network's
+    conntrack zone; the default groups made before rules existed get Neutron's four default rules."""
+    db.executescript(
+        """
+        CREATE TABLE security_group_rules (
+            id TEXT PRIMARY KEY,
+            security_group_id TEXT NOT NULL REFERENCES security_groups(id) ON DELETE CASCADE,
+            project_id TEXT NOT NULL, direction TEXT NOT NULL, ethertype TEXT NOT NULL, protocol TEXT,
+            port_range_min INTEGER, port_range_max INTEGER, remote_ip_prefix TEXT,
+            remote_group_id TEXT REFERENCES security_groups(id) ON DELETE CASCADE,
+            description TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            revision_number INTEGER NOT NULL DEFAULT 1);
+        CREATE INDEX security_group_rules_group ON security_group_rules(security_group_id);
+        CREATE INDEX security_group_rules_remote ON security_group_rules(remote_group_id);
+        CREATE INDEX security_group_rules_project ON security_group_rules(project_id);
+        CREATE TABLE security_group_default_rules (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, protocol TEXT NOT NULL, from_port INTEGER NOT NULL,
+            to_port INTEGER NOT NULL, cidr TEXT NOT NULL);
+        CREATE TABLE port_plugs (
+            port_id TEXT PRIMARY KEY REFERENCES ports(id) ON DELETE CASCADE, tap TEXT NOT NULL UNIQUE,
+            host TEXT NOT NULL DEFAULT '', mark INTEGER NOT NULL UNIQUE);
+        CREATE TABLE network_zones (
+            network_id TEXT PRIMARY KEY REFERENCES networks(id) ON DELETE CASCADE, zone INTEGER NOT NULL UNIQUE);
+        """
+    )
+    for group_id, project_id, created_at in db.execute(
+            "SELECT id, project_id, created_at FROM security_groups WHERE name = 'default'").fetchall():
+        for direction, ethertype, remote in (("egress", "IPv4", None), ("egress", "IPv6", None),
+                                             ("ingress", "IPv4", group_id), ("ingress", "IPv6", group_id)):
+            db.execute("INSERT INTO security_group_rules (id, security_group_id, project_id, direction, ethertype, "
+                       "remote_group_id, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?)",
+                       [str(uuid.uuid4()), group_id, project_id, direction, ethertype, remote, created_at,
+                        created_at])
+
+
+@migrations(name="0009_host_services_groups")
+def m0009_host_services_groups(db: Database) -> None:
     """The services Nova lists for this one node (os-services), its compute node (os-hypervisors), and server
     groups with their members (os-server-groups)."""
     db.executescript(
@@ -229,3 +265,7 @@ def m0008_host_services_groups(db: Database) -> None:
         CREATE INDEX server_group_members_server ON server_group_members(server_uuid);
         """
     )
+
+
+def apply(db: Database) -> None:
+    migrations.apply(db)

@@ -1,9 +1,8 @@
-"""Ports, their IP allocations and security groups, and the per-project default security group (a placeholder row
-ports reference until the security-group API arrives). Functions take a sqlite-utils Database first."""
+"""Ports, their IP allocations and their security groups (the groups themselves: security_groups.py). Functions
+take a sqlite-utils Database first."""
 from __future__ import annotations
 
 import sqlite3
-import uuid
 from typing import Any
 
 from sqlite_utils import Database
@@ -13,8 +12,6 @@ from nodecompute.domain.network_models import FixedIp, Port
 
 PORT_COLUMNS = ("name", "description", "admin_state_up", "mac_address", "device_id", "device_owner", "status",
                 "port_security_enabled", "host_id", "vif_type", "vnic_type", "hostname")
-DEFAULT_GROUP = "default"
-DEFAULT_GROUP_DESCRIPTION = "Default security group"
 
 
 def _port(row: sqlite3.Row, fixed_ips: tuple[FixedIp, ...], groups: tuple[str, ...]) -> Port:
@@ -127,25 +124,3 @@ def ports_on_subnet(db: Database, subnet_id: str) -> list[Port]:
                       "ORDER BY created_at, id", [subnet_id]).fetchall()
     return _ports(db, rows)
 
-
-# security groups (the default group only, until the security-group API) -------------------------------------------
-
-def default_security_group(db: Database, project_id: str, now: str) -> str:
-    """The id of the project's `default` group, made on first use (Neutron makes it on first port or group call)."""
-    row = db.execute("SELECT id FROM security_groups WHERE project_id = ? AND name = ?",
-                     [project_id, DEFAULT_GROUP]).fetchone()
-    if row is not None:
-        return row[0]
-    group_id = str(uuid.uuid4())
-    db.execute("INSERT INTO security_groups (id, project_id, name, description, created_at, updated_at) "
-               "VALUES (?,?,?,?,?,?)", [group_id, project_id, DEFAULT_GROUP, DEFAULT_GROUP_DESCRIPTION, now, now])
-    return group_id
-
-
-def security_group_project(db: Database, group_id: str) -> str | None:
-    row = db.execute("SELECT project_id FROM security_groups WHERE id = ?", [group_id]).fetchone()
-    return row[0] if row is not None else None
-
-
-def count_security_groups(db: Database, project_id: str) -> int:
-    return db.execute("SELECT COUNT(*) FROM security_groups WHERE project_id = ?", [project_id]).fetchone()[0]

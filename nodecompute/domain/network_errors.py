@@ -148,3 +148,82 @@ class AdminRequired(NeutronTyped, Forbidden):
 class ServiceUnavailable(NeutronTyped, ComputeError):
     code = 503
     msg_fmt = "Networking is disabled on this host: %(reason)s"
+
+
+# Security groups (neutron/extensions/securitygroup.py) ----------------------------------------------------------
+
+class SecurityGroupRuleNotFound(NeutronTyped, NotFound):
+    msg_fmt = "Security group rule %(id)s does not exist"
+
+
+class SecurityGroupInUse(NeutronTyped, Conflict):
+    msg_fmt = "Security Group %(id)s %(reason)s."
+
+    def __init__(self, id: str, reason: str = "in use") -> None:  # noqa: A002 (Neutron's keyword)
+        super().__init__(id=id, reason=reason)
+
+
+class SecurityGroupCannotRemoveDefault(NeutronTyped, Conflict):
+    msg_fmt = "Insufficient rights for removing default security group."
+
+
+class SecurityGroupCannotUpdateDefault(NeutronTyped, Conflict):
+    msg_fmt = "Updating default security group not allowed."
+
+
+class SecurityGroupDefaultAlreadyExists(NeutronTyped, Conflict):
+    msg_fmt = "Default security group already exists."
+
+
+class SecurityGroupRuleExists(NeutronTyped, Conflict):
+    msg_fmt = "Security group rule already exists. Rule id is %(rule_id)s."
+
+
+class SecurityGroupInvalidPortRange(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "For TCP/UDP protocols, port_range_min must be <= port_range_max"
+
+
+class SecurityGroupInvalidProtocolForPort(NeutronTyped, _errors.BadRequest):
+    msg_fmt = ("Ports cannot be specified for protocol %(protocol)s. Ports are only supported for "
+               "%(valid_port_protocols)s.")
+
+
+class SecurityGroupInvalidPortValue(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Invalid value for port %(port)s"
+
+
+class SecurityGroupInvalidIcmpValue(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Invalid value for ICMP %(field)s (%(attr)s) %(value)s. It must be 0 to 255."
+
+
+class SecurityGroupEthertypeConflictWithProtocol(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Invalid ethertype %(ethertype)s for protocol %(protocol)s."
+
+
+class SecurityGroupMissingIcmpType(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "ICMP code (port-range-max) %(value)s is provided but ICMP type (port-range-min) is missing."
+
+
+class SecurityGroupRuleInvalidProtocol(NeutronTyped, _errors.BadRequest):
+    msg_fmt = ("Security group rule protocol %(protocol)s not supported. Only protocol values %(values)s and integer "
+               "representations [0 to 255] are supported.")
+
+
+class SecurityGroupMultipleRemoteEntites(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Only one of remote_ip_prefix or remote_group_id or remote_address_group_id may be provided."
+
+
+class SecurityGroupProtocolRequiredWithPorts(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Must also specify protocol if port range is given."
+
+
+class SecurityGroupRuleParameterConflict(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Conflicting value ethertype %(ethertype)s for CIDR %(cidr)s"
+
+
+class SecurityGroupRuleInvalidEtherType(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Security group rule for ethertype '%(ethertype)s' not supported. Allowed values are %(values)s."
+
+
+class InvalidCIDR(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Invalid CIDR %(input)s given as IP prefix."

@@ -116,3 +116,84 @@ class PortRequest:
     port_security_enabled: bool | None = None  # None: the network's
     security_group_ids: tuple[str, ...] | None = None  # None: the project's default group
     host_id: str = ""
+
+
+# Security groups (Neutron's security-group extension) ----------------------------------------------------------------
+
+DEFAULT_GROUP = "default"
+DEFAULT_GROUP_DESCRIPTION = "Default security group"
+
+
+@dataclass(frozen=True)
+class SecurityGroupRule:
+    """A rule as Neutron stores it: `protocol` a lower-case name or a number as a string (None: any); for ICMP the
+    port range is the type (min) and code (max); at most one of `remote_ip_prefix` and `remote_group_id`."""
+
+    id: str
+    security_group_id: str
+    project_id: str
+    direction: str  # "ingress" | "egress"
+    ethertype: str = "IPv4"
+    protocol: str | None = None
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+    description: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    revision_number: int = 1
+
+
+@dataclass(frozen=True)
+class SecurityGroup:
+    id: str
+    project_id: str
+    name: str
+    description: str = ""
+    rules: tuple[SecurityGroupRule, ...] = ()
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    revision_number: int = 1
+
+    @property
+    def is_default(self) -> bool:
+        return self.name == DEFAULT_GROUP
+
+
+@dataclass(frozen=True)
+class RuleRequest:
+    """What a caller asks of a new rule, already converted (Neutron's attribute converters)."""
+
+    security_group_id: str
+    project_id: str
+    direction: str
+    ethertype: str = "IPv4"
+    protocol: str | None = None
+    port_range_min: int | None = None
+    port_range_max: int | None = None
+    remote_ip_prefix: str | None = None
+    remote_group_id: str | None = None
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class DefaultRule:
+    """Nova's os-security-group-default-rules (nova-network's): an ingress rule copied into every new `default`
+    group. `from_port`/`to_port` are -1 for any ICMP type/code."""
+
+    id: int
+    protocol: str
+    from_port: int
+    to_port: int
+    cidr: str
+
+
+@dataclass(frozen=True)
+class PortPlug:
+    """Where a port is plugged: its tap on this host, and the packet mark its filtering uses."""
+
+    port_id: str
+    tap: str
+    host: str
+    mark: int

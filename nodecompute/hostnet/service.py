@@ -8,6 +8,7 @@ exact names the daemon hands it.
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import shutil
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 from pyroute2 import IPRoute
 
-from nodecompute.hostnet import dnsmasq, links, namespaces, privileges
+from nodecompute.hostnet import dnsmasq, links, namespaces, nft, privileges, probe, secgroups
 from nodecompute.hostnet.dhcp import Dhcp, destroy_namespace
 from nodecompute.hostnet.listener import ListenerRegistry
 from nodecompute.hostnet.names import DaemonNames, bridge_name, tap_name
@@ -49,6 +50,7 @@ class HostNet:
         self._listeners = ListenerRegistry()
         self._dhcp = Dhcp(self._worker, self.names, self.state_dir, dnsmasq_user or dnsmasq.default_user())
         self._routers = Routers(self._worker, self.names)
+        self._firewall = nft.RulesetApplier()
 
     def check(self) -> None:
         """Fail early, with the reason, when the host cannot run what the adapter needs."""
@@ -193,6 +195,27 @@ class HostNet:
     async def delete_router(self, router_id: str) -> None:
         self._listeners.forget(self.names.router_namespace(router_id))
         await self.run(self._routers.delete, router_id)
+
+    # security groups and anti-spoofing (secgroups.py, nft.py) -------------------------------------------------
+
+    @property
+    def firewall_tables(self) -> list[tuple[str, str]]:
+        """(family, name) of this daemon's two nftables tables."""
+        return secgroups.our_tables(self.names.prefix)
+
+    async def probe_firewall(self) -> list[probe.MissingFeature]:
+        """The kernel features security groups need that this host lacks (empty: they can be enforced)."""
+        return await probe.probe(self.names.prefix)
+
+    async def apply_firewall(self, model: secgroups.FirewallModel) -> None:
+        """Make this daemon's tables enforce `model`: one transaction, a diff against the last one applied (the
+        first is a full load that replaces whatever a previous run left)."""
+        ruleset = await asyncio.to_thread(secgroups.build_ruleset, self.names.prefix, model)
+        await self._firewall.converge(ruleset)
+
+    async def remove_firewall(self) -> None:
+        """Remove this daemon's tables (absent ones are no error)."""
+        await self._firewall.remove(self.firewall_tables)
 
     # start-up ---------------------------------------------------------------------------------------------------
 

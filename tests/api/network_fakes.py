@@ -2,13 +2,15 @@
 
 It keeps what the host would hold (each network's spec and the host entries of its DHCP) and every call made, and can
 be told to fail the next calls of one method, so the tests check what the service asks of the host without making
-bridges. The real adapter is tested on the host in tests/integration (and by tests/api/test_neutron_host.py).
+bridges. Its firewall keeps the last security-group model applied (checked to build into nftables tables). The real adapter is tested on the host in tests/integration (and by tests/api/test_neutron_host.py).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from nodecompute.hostnet import HostNetError, Network, Port, Recorded, Swept
+from nodecompute.hostnet.probe import MissingFeature
+from nodecompute.hostnet.secgroups import FirewallModel, build_ruleset
 
 
 @dataclass
@@ -20,6 +22,9 @@ class RecordingHostNet:
     swept: list[Recorded] = field(default_factory=list)
     closed: bool = False
     check_error: str | None = None
+    missing_features: list[MissingFeature] = field(default_factory=list)  # what the kernel probe reports
+    firewall: FirewallModel | None = None  # the model the tables enforce now (None: no tables)
+    firewall_log: list[FirewallModel | None] = field(default_factory=list)  # every apply (a model) or removal
 
     def check(self) -> None:
         if self.check_error is not None:
@@ -58,6 +63,20 @@ class RecordingHostNet:
     async def sweep(self, recorded: Recorded) -> Swept:
         self.swept.append(recorded)
         return Swept()
+
+    async def probe_firewall(self) -> list[MissingFeature]:
+        return list(self.missing_features)
+
+    async def apply_firewall(self, model: FirewallModel) -> None:
+        self._maybe_fail("apply_firewall")
+        build_ruleset("ncfake", model)  # what the real adapter would load must build
+        self.firewall = model
+        self.firewall_log.append(model)
+
+    async def remove_firewall(self) -> None:
+        self._maybe_fail("remove_firewall")
+        self.firewall = None
+        self.firewall_log.append(None)
 
     def dhcp_entries(self, network_id: str) -> list[tuple[str, str]]:
         """(MAC, address) of each host entry dnsmasq would serve on the network."""

@@ -64,6 +64,10 @@ class World:
         unlimited = {name: -1 for name in ("instances", "cores", "ram", "key_pairs", "server_groups",
                                            "server_group_members")}
         await self.call("PUT", f"/os-quota-sets/{self.project_id}", {"quota_set": unlimited}, ok=200)
+        resp = await self.api.client.put(f"/networking/v2.0/quotas/{self.project_id}",
+                                         headers={"X-Auth-Token": self.admin},
+                                         json={"quota": {"security_group": -1, "security_group_rule": -1}})
+        assert resp.status == 200, await resp.text()
         self.image_id = await self._image(app)
         self.server_id = await self.server()
         await self.call("PUT", f"/servers/{self.server_id}/metadata", {"metadata": {"role": "oracle"}}, ok=200)
@@ -133,6 +137,30 @@ class World:
         name = self.name("kp")
         await self.call("POST", "/os-keypairs", {"keypair": {"name": name, "public_key": ED25519_KEY}}, ok=200)
         return name
+
+    async def security_group(self) -> str:
+        """A new security group of the admin project, made through the networking API (at every version)."""
+        resp = await self.api.client.post("/networking/v2.0/security-groups", headers={"X-Auth-Token": self.admin},
+                                          json={"security_group": {"name": self.name("sg")}})
+        assert resp.status == 201, await resp.text()
+        return (await resp.json())["security_group"]["id"]
+
+    async def security_group_rule(self) -> str:
+        group_id = await self.security_group()
+        resp = await self.api.client.post("/networking/v2.0/security-group-rules", headers={"X-Auth-Token": self.admin},
+                                          json={"security_group_rule": {"security_group_id": group_id,
+                                                                        "direction": "ingress", "protocol": "tcp",
+                                                                        "port_range_min": 22, "port_range_max": 22}})
+        assert resp.status == 201, await resp.text()
+        return (await resp.json())["security_group_rule"]["id"]
+
+    async def default_rule(self) -> int:
+        """A new os-security-group-default-rule (its port unique, so it never exists already)."""
+        port = next(self.names)
+        body = {"security_group_default_rule": {"ip_protocol": "tcp", "from_port": port, "to_port": port,
+                                                "cidr": "198.18.0.0/16"}}
+        made = await self.call("POST", "/os-security-group-default-rules", body, ok=200)
+        return made["security_group_default_rule"]["id"]
 
     async def glance_image(self) -> str:
         resp = await self.api.client.post("/image/v2/images", headers={"X-Auth-Token": self.admin},
@@ -290,19 +318,19 @@ async def _delete_service(world: World, version: str) -> Call:
     return Call(f"/os-services/{await world.service_id('nova-conductor', version)}")
 
 
-def _group_body(world: World, version: str) -> dict:
+def _server_group_body(world: World, version: str) -> dict:
     if version_key(version) >= (2, 64):
         return {"server_group": {"name": world.name("grp"), "policy": "anti-affinity",
                                  "rules": {"max_server_per_host": 1}}}
     return {"server_group": {"name": world.name("grp"), "policies": ["anti-affinity"]}}
 
 
-async def _create_group(world: World, version: str) -> Call:
-    return Call("/os-server-groups", _group_body(world, version))
+async def _create_server_group(world: World, version: str) -> Call:
+    return Call("/os-server-groups", _server_group_body(world, version))
 
 
-async def _group(world: World, version: str) -> Call:
-    made = await world.call("POST", "/os-server-groups", _group_body(world, version), version=version, ok=200)
+async def _server_group(world: World, version: str) -> Call:
+    made = await world.call("POST", "/os-server-groups", _server_group_body(world, version), version=version, ok=200)
     group_id = made["server_group"]["id"]
     body = {"server": {"name": world.name("member"), "imageRef": world.image_id, "flavorRef": "42"},
             "os:scheduler_hints": {"group": group_id}}
@@ -311,8 +339,8 @@ async def _group(world: World, version: str) -> Call:
     return Call(f"/os-server-groups/{group_id}")
 
 
-async def _groups(world: World, version: str) -> Call:
-    await _group(world, version)
+async def _server_groups(world: World, version: str) -> Call:
+    await _server_group(world, version)
     return Call("/os-server-groups")
 
 
@@ -331,6 +359,36 @@ LEGACY_DIAGNOSTICS = (
     *(f"extra memory-{k}" for k in ("actual", "available", "disk_caches", "hugetlb_pgalloc", "hugetlb_pgfail",
                                     "last_update", "major_fault", "minor_fault", "rss", "swap_in", "swap_out",
                                     "unused", "usable")))
+async def _create_group(world: World, version: str) -> Call:
+    return Call("/os-security-groups", {"security_group": {"name": world.name("sg"), "description": "oracle"}})
+
+
+def _group(body: Any = None) -> Case:
+    async def case(world: World, version: str) -> Call:
+        return Call(f"/os-security-groups/{await world.security_group()}", body)
+    return case
+
+
+async def _create_group_rule(world: World, version: str) -> Call:
+    return Call("/os-security-group-rules", {"security_group_rule": {
+        "parent_group_id": await world.security_group(), "ip_protocol": "tcp", "from_port": 22, "to_port": 22,
+        "cidr": "198.18.0.0/24"}})
+
+
+async def _group_rule(world: World, version: str) -> Call:
+    return Call(f"/os-security-group-rules/{await world.security_group_rule()}")
+
+
+async def _create_default_rule(world: World, version: str) -> Call:
+    port = next(world.names)
+    return Call("/os-security-group-default-rules", {"security_group_default_rule": {
+        "ip_protocol": "udp", "from_port": port, "to_port": port, "cidr": "198.18.0.0/16"}})
+
+
+async def _default_rule(world: World, version: str) -> Call:
+    return Call(f"/os-security-group-default-rules/{await world.default_rule()}")
+
+
 CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/", None): _fixed("/"),
     ("GET", "/extensions", None): _fixed("/extensions"),
@@ -407,10 +465,10 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/os-aggregates", None): _fixed("/os-aggregates"),
     ("GET", SERVER + "/migrations", None): _fixed("/servers/{server}/migrations"),
     ("GET", SERVER + "/migrations/{migration_id}", None): _server_migration,
-    ("GET", "/os-server-groups", None): _groups,
-    ("POST", "/os-server-groups", None): _create_group,
-    ("GET", "/os-server-groups/{server_group_id}", None): _group,
-    ("DELETE", "/os-server-groups/{server_group_id}", None): _group,
+    ("GET", "/os-server-groups", None): _server_groups,
+    ("POST", "/os-server-groups", None): _create_server_group,
+    ("GET", "/os-server-groups/{server_group_id}", None): _server_group,
+    ("DELETE", "/os-server-groups/{server_group_id}", None): _server_group,
     ("GET", "/os-services", None): _fixed("/os-services"),
     ("PUT", "/os-services/enable", None): _service_update({"path": "enable", "body": COMPUTE_BINARY}),
     ("PUT", "/os-services/disable", None): _service_update({"path": "disable", "body": COMPUTE_BINARY}),
@@ -420,4 +478,16 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         {"path": "force-down", "body": {**COMPUTE_BINARY, "forced_down": True}}),
     ("PUT", "/os-services/{service_id}", None): _update_service,
     ("DELETE", "/os-services/{service_id}", None): _delete_service,
+    ("GET", "/os-security-groups", None): _fixed("/os-security-groups"),
+    ("POST", "/os-security-groups", None): _create_group,
+    ("GET", "/os-security-groups/{security_group_id}", None): _group(),
+    ("PUT", "/os-security-groups/{security_group_id}", None): _group(
+        {"security_group": {"name": "renamed", "description": "oracle"}}),
+    ("DELETE", "/os-security-groups/{security_group_id}", None): _group(),
+    ("POST", "/os-security-group-rules", None): _create_group_rule,
+    ("DELETE", "/os-security-group-rules/{security_group_rule_id}", None): _group_rule,
+    ("GET", "/os-security-group-default-rules", None): _fixed("/os-security-group-default-rules"),
+    ("POST", "/os-security-group-default-rules", None): _create_default_rule,
+    ("GET", "/os-security-group-default-rules/{security_group_default_rule_id}", None): _default_rule,
+    ("DELETE", "/os-security-group-default-rules/{security_group_default_rule_id}", None): _default_rule,
 }

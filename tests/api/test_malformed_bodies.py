@@ -107,6 +107,24 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/networking/v2.0/ports/{port_id}"): [{"port": {
         "name": "p", "fixed_ips": [{"subnet_id": "SUBNET"}], "device_id": "d", "admin_state_up": False,
         "security_groups": ["GROUP"], "mac_address": "fa:16:3e:00:00:98"}}],
+    ("POST", "/networking/v2.0/security-groups"): [{"security_group": {"name": "g", "description": "d",
+                                                                       "project_id": "PROJECT"}}],
+    ("PUT", "/networking/v2.0/security-groups/{security_group_id}"): [{"security_group": {"name": "g2",
+                                                                                          "description": "d2"}}],
+    ("POST", "/networking/v2.0/security-group-rules"): [{"security_group_rule": {
+        "security_group_id": "USERGROUP", "direction": "ingress", "ethertype": "IPv4", "protocol": "tcp",
+        "port_range_min": 22, "port_range_max": 23, "remote_ip_prefix": "198.18.0.0/16", "description": "d"}},
+        {"security_group_rule": {"security_group_id": "USERGROUP", "direction": "egress", "protocol": "icmp",
+                                 "port_range_min": 8, "port_range_max": 0, "remote_group_id": "GROUP"}}],
+    ("POST", "/os-security-groups"): [{"security_group": {"name": "g", "description": "d"}}],
+    ("PUT", "/os-security-groups/{security_group_id}"): [{"security_group": {"name": "g3", "description": "d3"}}],
+    ("POST", "/os-security-group-rules"): [
+        {"security_group_rule": {"parent_group_id": "USERGROUP", "ip_protocol": "tcp", "from_port": 80,
+                                 "to_port": 81, "cidr": "198.18.0.0/24"}},
+        {"security_group_rule": {"parent_group_id": "USERGROUP", "ip_protocol": "icmp", "from_port": -1,
+                                 "to_port": -1, "group_id": "GROUP"}}],
+    ("POST", "/os-security-group-default-rules"): [{"security_group_default_rule": {
+        "ip_protocol": "udp", "from_port": 53, "to_port": 53, "cidr": "198.18.0.0/16"}}],
     ("PUT", "/networking/v2.0/quotas/{project_id}"): [{"quota": {"network": 50, "subnet": 50, "port": 100,
                                                                  "force": True}}],
 }
@@ -180,10 +198,14 @@ async def world(api: Api, admin_token):
     subnet = (await made.json())["subnet"]["id"]
     made = await api.client.post("/networking/v2.0/ports", json={"port": {"network_id": network}}, headers=headers)
     port = (await made.json())["port"]
+    made = await api.client.post("/networking/v2.0/security-groups", headers=headers,
+                                 json={"security_group": {"name": "walk"}})
+    group = (await made.json())["security_group"]["id"]
     return {"{tenant_id}": pid, "{class_name}": "default", "{flavor_id}": "walk", "{key}": "k",
             "{image_id}": image_id, "{server_id}": server.uuid, "IMAGE": image_id, "PROJECT": pid,
             "TOKEN": admin_token, "{network_id}": network, "NETWORK": network, "{subnet_id}": subnet,
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
+            "{security_group_id}": group, "USERGROUP": group,
             "{alias}": "quotas", "{service_id}": "3"}
 
 
@@ -245,14 +267,17 @@ async def test_no_body_gives_a_5xx(api, world, route):
 QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/detail", "/images", "/images/detail",
                 "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
                 "/image/v2/images", "/networking/v2.0/networks", "/networking/v2.0/subnets", "/networking/v2.0/ports",
-                "/networking/v2.0/networks/{network_id}", "/os-hypervisors", "/os-hypervisors/detail",
-                "/os-services", "/os-server-groups", "/os-simple-tenant-usage",
-                "/os-simple-tenant-usage/{tenant_id}")
+                "/networking/v2.0/networks/{network_id}", "/networking/v2.0/security-groups",
+                "/networking/v2.0/security-group-rules", "/os-security-groups", "/os-security-groups/{security_group_id}",
+                "/os-security-group-default-rules", "/os-hypervisors", "/os-hypervisors/detail", "/os-services",
+                "/os-server-groups", "/os-simple-tenant-usage", "/os-simple-tenant-usage/{tenant_id}")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
               "nocatalog", "custom_prop", "fields", "page_reverse", "admin_state_up", "mtu", "fixed_ips",
-              "device_owner", "network_id", "ip_version", "shared", "router:external", "revision_number")
+              "device_owner", "network_id", "ip_version", "shared", "router:external", "revision_number",
+              "offset", "direction", "protocol", "port_range_min", "ethertype", "remote_ip_prefix",
+              "security_group_id", "remote_group_id")
 QUERY_VALUES = ("9" * 40, "-" + "9" * 40, "in:" + "9" * 40, "[")
 
 

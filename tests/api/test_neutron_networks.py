@@ -64,9 +64,9 @@ async def test_catalog_has_the_network_service(api):
 async def test_extensions_list_and_show(net):
     body = await net.ok("GET", "/extensions")
     aliases = [e["alias"] for e in body["extensions"]]
-    assert {"quotas", "quota_details", "binding", "port-security", "external-net", "net-mtu", "pagination",
-            "sorting", "filter-validation", "standard-attr-description", "project-id"} <= set(aliases)
-    assert not {"security-group", "router", "dhcp_agent_scheduler", "standard-attr-tag"} & set(aliases)
+    assert {"quotas", "quota_details", "binding", "port-security", "security-group", "external-net", "net-mtu",
+            "pagination", "sorting", "filter-validation", "standard-attr-description", "project-id"} <= set(aliases)
+    assert not {"router", "dhcp_agent_scheduler", "standard-attr-tag"} & set(aliases)
     for extension in body["extensions"]:
         assert set(extension) == {"alias", "name", "description", "updated", "links"}
     shown = await net.ok("GET", "/extensions/quotas")

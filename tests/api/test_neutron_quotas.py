@@ -36,7 +36,8 @@ async def test_show_own_quota_details_and_defaults(member):
     await member.port(network["id"])
     details = (await member.ok("GET", f"/quotas/{project}/details"))["quota"]
     assert details == {name: {"limit": limit, "used": {"network": 1, "subnet": 1, "port": 2,  # + the DHCP port
-                                                       "security_group": 1}.get(name, 0), "reserved": 0}
+                                                       "security_group": 1,  # the default group and its 4 rules
+                                                       "security_group_rule": 4}.get(name, 0), "reserved": 0}
                        for name, limit in DEFAULTS.items()}
 
 

@@ -74,3 +74,24 @@ def test_network_subnet_port_and_quota_with_the_cli(daemon):
     openstack_cli(daemon, "network", "delete", "clinet")
     assert not _link_exists(bridge) and not _namespace_exists(namespace) and not dhcp_dir.exists()
     assert _json(daemon, "network", "list") == [] and _json(daemon, "port", "list") == []
+
+
+def test_security_groups_and_rules_with_the_cli(daemon):
+    group = _json(daemon, "security", "group", "create", "--description", "web servers", "cliweb")
+    assert (group["name"], group["description"]) == ("cliweb", "web servers")
+    assert sorted((r["direction"], r["ethertype"]) for r in group["rules"]) == [("egress", "IPv4"),
+                                                                                ("egress", "IPv6")]
+    rule = _json(daemon, "security", "group", "rule", "create", "--protocol", "tcp", "--dst-port", "8080:8081",
+                 "--remote-ip", "198.18.0.0/16", "cliweb")
+    assert (rule["direction"], rule["protocol"], rule["port_range_min"], rule["port_range_max"],
+            rule["remote_ip_prefix"], rule["security_group_id"]) == ("ingress", "tcp", 8080, 8081, "198.18.0.0/16",
+                                                                     group["id"])
+    listed = {row["Name"]: row for row in _json(daemon, "security", "group", "list")}
+    assert {"cliweb", "default"} <= set(listed)
+    default_rules = _json(daemon, "security", "group", "rule", "list", "default")
+    assert len(default_rules) == 4 and {r["Remote Security Group"] for r in default_rules} == {
+        None, listed["default"]["ID"]}
+    openstack_cli(daemon, "security", "group", "rule", "delete", rule["id"])
+    openstack_cli(daemon, "security", "group", "delete", "cliweb", "default")  # an admin may delete the default
+    again = {row["Name"]: row["ID"] for row in _json(daemon, "security", "group", "list")}
+    assert "cliweb" not in again and again["default"] != listed["default"]["ID"]  # made again on first use

@@ -58,5 +58,6 @@ def test_run_script_serves_on_embedded_defaults(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)  # run.sh execs the daemon: this PID is the daemon's
         code = proc.wait(60)
+        log.close()
         shutil.rmtree(displays.runtime_dir(data_dir), ignore_errors=True)  # tmp_path is too deep for the sockets
         assert code == 0
