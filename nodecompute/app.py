@@ -157,7 +157,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         return
     services = NetworkServices.make(app[store_key], cfg, net, app[clock_key])
     try:
-        await services.host.restore()
+        await services.restore()
         await services.firewall.start()
         app[network_key] = services
         log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from nodecompute.config_network import external_network_problem
+
 
 class ConfigError(Exception):
     """A configuration key or value is wrong; the message names the key."""
@@ -126,6 +128,17 @@ class NetworkConfig:
     mtu: int = 1500
     # Where the networks' dnsmasq files live; dnsmasq must traverse every parent. Empty: /run/nodecompute-net-<prefix>.
     state_dir: str = ""
+    # The external network (router:external) that router gateways and floating IPs come from. Empty cidr: none.
+    external_cidr: str = ""
+    external_name: str = "public"
+    # The upstream router's address on it (the routers' default route). Empty: the cidr's first address.
+    external_gateway: str = ""
+    # Address ranges ("first-last") for router gateways and floating IPs. Empty: the cidr less the gateway.
+    external_pool: tuple[str, ...] = ()
+    # Neutron's is_default: the network auto-allocation (`networks: "auto"`) connects projects to.
+    external_default: bool = True
+    # A host interface joined to the external network's bridge (the way to real hosts). Empty: no uplink.
+    external_uplink: str = ""
     # Security groups and anti-spoofing enforced with nftables (README "Networking"). A host whose kernel lacks a
     # feature they need stops networking from starting (enabled = true: the daemon refuses to start; auto: off with
     # the reason) unless this is false: guests' traffic then goes unfiltered, and the daemon says so at start.
@@ -279,6 +292,9 @@ def _build(section: str, cls: type, raw: Any) -> Any:
 
 
 def _check_network(built: NetworkConfig) -> None:
+    problem = external_network_problem(built)
+    if problem:
+        raise ConfigError(problem)
     if built.mtu > 9000:
         raise ConfigError(f"[network] mtu: must be at most 9000, got {built.mtu}")
     for cidr in built.subnet_ranges:

@@ -120,6 +120,10 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     # Tempest's services client has no delete; Nova answers 204 with no body (schemas/services.py
     # delete_response), which is what Tempest's delete_server schema says too.
     ("DELETE", "/os-services/{service_id}", None): (None, "servers", "delete_server"),
+    ("GET", "/os-floating-ips", None): (None, "floating_ips", "list_floating_ips"),
+    ("POST", "/os-floating-ips", None): (None, "floating_ips", "create_get_floating_ip"),
+    ("GET", "/os-floating-ips/{floating_ip_id}", None): (None, "floating_ips", "create_get_floating_ip"),
+    ("DELETE", "/os-floating-ips/{floating_ip_id}", None): (None, "floating_ips", "add_remove_floating_ip"),
     ("GET", "/os-security-groups", None): (None, "security_groups", "list_security_groups"),
     ("POST", "/os-security-groups", None): (None, "security_groups", "create_security_group"),
     ("GET", GROUP, None): (None, "security_groups", "get_security_group"),

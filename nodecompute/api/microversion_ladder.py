@@ -95,6 +95,8 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/os-simple-tenant-usage"), ("GET", "/os-simple-tenant-usage/{tenant_id}"), ("GET", "/os-migrations"),
     ("GET", "/servers/{server_id}/migrations"), ("GET", "/servers/{server_id}/migrations/{migration_id}"),
     ("GET", "/os-aggregates"),
+    ("GET", "/os-floating-ips"), ("POST", "/os-floating-ips"), ("GET", "/os-floating-ips/{floating_ip_id}"),
+    ("DELETE", "/os-floating-ips/{floating_ip_id}"), ("GET", "/os-floating-ip-pools"),
     ("GET", "/os-security-groups"), ("POST", "/os-security-groups"),
     *((method, "/os-security-groups/{security_group_id}") for method in ("GET", "PUT", "DELETE")),
     ("POST", "/os-security-group-rules"), ("DELETE", "/os-security-group-rules/{security_group_rule_id}"),

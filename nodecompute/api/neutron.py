@@ -45,6 +45,14 @@ EXTENSIONS = (
     ("pagination", "Pagination support", "Extension that indicates that pagination is enabled."),
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     ("filter-validation", "Filter parameters validation", "Provides validation on filter parameters."),
+    ("router", "Neutron L3 Router", "Router abstraction for basic L3 forwarding between L2 Neutron networks and "
+                                    "access to external networks via a NAT gateway."),
+    ("ext-gw-mode", "Neutron L3 Configurable external gateway mode", "Extension of the router abstraction for "
+                                                                     "specifying whether SNAT should occur on the "
+                                                                     "external gateway"),
+    ("fip-port-details", "Floating IP Port Details Extension", "Add port_details attribute to Floating IP "
+                                                               "resource"),
+    ("auto-allocated-topology", "Auto Allocated Topology Services", "Auto Allocated Topology Services."),
 )
 
 

@@ -235,7 +235,7 @@ PORT: dict[str, Attr] = {
 }
 # Attributes every resource shows that no request may set.
 READ_ONLY = frozenset({"id", "status", "subnets", "created_at", "updated_at", "revision_number", "l2_adjacency",
-                       "binding:vif_type", "binding:vif_details"})
+                       "binding:vif_type", "binding:vif_details", "is_default", "router_id", "port_details"})
 
 
 def schema(resource: str, attrs: Mapping[str, Attr], create: bool) -> dict[str, Any]:

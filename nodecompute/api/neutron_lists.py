@@ -19,7 +19,7 @@ from nodecompute.domain.network_errors import HTTPBadRequest, InvalidInput, Tena
 
 CONTROL = frozenset({"fields", "sort_key", "sort_dir", "limit", "marker", "page_reverse"})
 NOT_FILTERS = frozenset({"allocation_pools", "host_routes", "dns_nameservers", "binding:profile",
-                         "binding:vif_details", "security_group_rules"})
+                         "binding:vif_details", "security_group_rules", "external_gateway_info", "port_details"})
 
 
 @dataclass

@@ -11,7 +11,7 @@ from nodecompute.api.neutron_attrs import NETWORK, SUBNET, bad_request, schema
 from nodecompute.api.respond import respond
 from nodecompute.domain.network_models import Network, Subnet
 
-register_attributes("networks", views.network(Network(id="", project_id="")))
+register_attributes("networks", views.network(Network(id="", project_id="", external=True)))
 register_attributes("subnets", views.subnet(Subnet(id="", project_id="", network_id="", cidr="")))
 
 

@@ -22,12 +22,16 @@ def _standard(record: Any) -> dict[str, Any]:
 
 
 def network(n: Network) -> dict[str, Any]:
-    return {
+    """An external network also shows `is_default` (auto-allocated-topology), as Neutron shows it only there."""
+    view = {
         "id": n.id, "name": n.name, "tenant_id": n.project_id, "project_id": n.project_id,
         "admin_state_up": n.admin_state_up, "mtu": n.mtu, "status": "ACTIVE", "subnets": list(n.subnet_ids),
         "shared": n.shared, "router:external": n.external, "port_security_enabled": n.port_security_enabled,
         "l2_adjacency": True, **_standard(n),
     }
+    if n.external:
+        view["is_default"] = n.is_default
+    return view
 
 
 def subnet(s: Subnet) -> dict[str, Any]:

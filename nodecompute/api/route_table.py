@@ -11,10 +11,11 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (aggregates, extensions, flavors, glance, hypervisors, identity, images, keypairs, limits,
-                             migrations, neutron, neutron_networks, neutron_ports, neutron_quotas, neutron_secgroups,
-                             nova_secgroups, nova_sg_default_rules, server_actions, server_diagnostics, server_groups,
-                             server_ips, server_metadata, servers, services, usage, versions, zones)
+from nodecompute.api import (aggregates, extensions, flavors, floating_ips, glance, hypervisors, identity, images,
+                             keypairs, limits, migrations, neutron, neutron_floatingips, neutron_networks, neutron_ports,
+                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules,
+                             server_actions, server_diagnostics, server_groups, server_ips, server_metadata, servers,
+                             services, usage, versions, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -46,6 +47,9 @@ SECURITY_GROUP = "/v2.0/security-groups/{security_group_id}"
 SECURITY_GROUP_RULE = "/v2.0/security-group-rules/{rule_id}"
 NOVA_GROUP = "/os-security-groups/{security_group_id}"
 DEFAULT_RULE = "/os-security-group-default-rules/{security_group_default_rule_id}"
+ROUTER = "/v2.0/routers/{router_id}"
+FLOATINGIP = "/v2.0/floatingips/{floatingip_id}"
+TOPOLOGY = "/v2.0/auto-allocated-topology/{project_id}"
 PROXY = {"until": (2, 35)}  # Nova's image proxy ends at 2.36 (the network and volume proxies too)
 IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
 HYPERVISOR = "/os-hypervisors/{hypervisor_id}"
@@ -101,6 +105,11 @@ ROUTES: tuple[Route, ...] = (
     _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
     _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
     _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
+    _compute("#1401", "GET", "/os-floating-ips", floating_ips.list_floating_ips, **PROXY),
+    _compute("#1402", "POST", "/os-floating-ips", floating_ips.create_floating_ip, **PROXY),
+    _compute("#1403", "GET", "/os-floating-ips/{floating_ip_id}", floating_ips.show_floating_ip, **PROXY),
+    _compute("#1404", "DELETE", "/os-floating-ips/{floating_ip_id}", floating_ips.delete_floating_ip, **PROXY),
+    _compute("#1405", "GET", "/os-floating-ip-pools", floating_ips.list_pools, **PROXY),
     _compute("#1501", "GET", "/os-security-groups", nova_secgroups.list_groups, **PROXY),
     _compute("#1502", "POST", "/os-security-groups", nova_secgroups.create_group, **PROXY),
     _compute("#1503", "GET", NOVA_GROUP, nova_secgroups.show_group, **PROXY),
@@ -211,6 +220,20 @@ ROUTES: tuple[Route, ...] = (
     _network("#2811", "POST", "/v2.0/security-group-rules", neutron_secgroups.create_rule),
     _network("#2812", "GET", SECURITY_GROUP_RULE, neutron_secgroups.show_rule),
     _network("#2812", "DELETE", SECURITY_GROUP_RULE, neutron_secgroups.delete_rule),
+    _network("#2813", "GET", "/v2.0/routers", neutron_routers.list_routers),
+    _network("#2813", "POST", "/v2.0/routers", neutron_routers.create_router),
+    _network("#2814", "GET", ROUTER, neutron_routers.show_router),
+    _network("#2814", "PUT", ROUTER, neutron_routers.update_router),
+    _network("#2814", "DELETE", ROUTER, neutron_routers.delete_router),
+    _network("#2815", "PUT", ROUTER + "/add_router_interface", neutron_routers.add_router_interface),
+    _network("#2815", "PUT", ROUTER + "/remove_router_interface", neutron_routers.remove_router_interface),
+    _network("#2816", "GET", "/v2.0/floatingips", neutron_floatingips.list_floatingips),
+    _network("#2816", "POST", "/v2.0/floatingips", neutron_floatingips.create_floatingip),
+    _network("#2817", "GET", FLOATINGIP, neutron_floatingips.show_floatingip),
+    _network("#2817", "PUT", FLOATINGIP, neutron_floatingips.update_floatingip),
+    _network("#2817", "DELETE", FLOATINGIP, neutron_floatingips.delete_floatingip),
+    _network("network:auto-allocated-topology", "GET", TOPOLOGY, neutron_routers.show_auto_topology),
+    _network("network:auto-allocated-topology", "DELETE", TOPOLOGY, neutron_routers.delete_auto_topology),
     _network("network:quotas", "GET", "/v2.0/quotas", neutron_quotas.list_quotas),
     _network("network:quota-details", "GET", QUOTA + "/details", neutron_quotas.show_quota_details),
     _network("network:quota-default", "GET", QUOTA + "/default", neutron_quotas.show_quota_default),

@@ -54,8 +54,9 @@ def _asked_address(db: Any, subnet: Subnet, ip: str, owner: str, mine: Sequence[
     if ipaddress.IPv4Address(ip) not in net or not ipam.in_subnet(net, ip):
         raise InvalidIpForSubnet(ip_address=ip)
     taken = _taken(db, subnet, mine, chosen)
-    if ip == subnet.gateway_ip and owner in ROUTER_OWNERS:
-        taken.discard(ip)
+    if ip == subnet.gateway_ip and owner in ROUTER_OWNERS and (
+            ports_db.ip_owner(db, subnet.id, ip) is None or FixedIp(subnet.id, ip) in mine):
+        taken.discard(ip)  # a router's leg may hold the gateway address, when no other leg holds it already
     if ip in taken:
         raise IpAddressAlreadyAllocated(ip=ip, subnet_id=subnet.id)
     return FixedIp(subnet.id, ip)

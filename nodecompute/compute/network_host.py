@@ -3,8 +3,9 @@ specs (nodecompute.hostnet), and the calls that make the host match them.
 
 Every network has its bridge; a network with a DHCP port and a DHCP subnet also has its DHCP namespace and dnsmasq,
 with one host entry (MAC, address, host name) per fixed address of its other ports. At start `restore()` rebuilds
-what is missing from the database and sweeps this daemon's leftovers (namespaces and DHCP directories no network
-names). Guest taps belong to servers and are made by the server side.
+what is missing from the database (networks, then routers: compute/router_host.py; the external network's uplink)
+and sweeps this daemon's leftovers (namespaces and DHCP directories no network or up router names). Guest taps
+belong to servers and are made by the server side.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from nodecompute import hostnet
+from nodecompute.compute.router_host import up_router_specs
 from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
@@ -83,7 +85,26 @@ class HostSync:
                                                 and not p.is_dhcp], [])
             except hostnet.HostNetError as exc:  # one broken network must not keep the others down
                 log.error("could not restore network %s on the host: %s", spec.id, exc)
-        swept = await self.net.sweep(hostnet.Recorded(network_ids=frozenset(n.id for n in networks)))
+        await self._uplink(networks)
+        routers = self.store.read(up_router_specs)
+        for router in routers:
+            try:
+                await self.net.restore([], [], [router])
+            except hostnet.HostNetError as exc:
+                log.error("could not restore router %s on the host: %s", router.id, exc)
+        swept = await self.net.sweep(hostnet.Recorded(network_ids=frozenset(n.id for n in networks),
+                                                      router_ids=frozenset(r.id for r in routers)))
         if swept.namespaces or swept.dhcp_dirs or swept.links:
             log.warning("removed networking leftovers of this daemon: %s", swept)
-        log.info("restored %d networks on the host", len(networks))
+        log.info("restored %d networks and %d routers on the host", len(networks), len(routers))
+
+    async def _uplink(self, networks: list[Network]) -> None:
+        """Join `[network] external_uplink` to the external network's bridge (the way to real hosts)."""
+        external = next((n for n in networks if n.external), None)
+        if external is None or not self.cfg.network.external_uplink:
+            return
+        try:
+            await self.net.ensure_uplink(external.id, self.cfg.network.external_uplink)
+        except hostnet.HostNetError as exc:
+            log.error("could not join the uplink %s to the external network: %s", self.cfg.network.external_uplink,
+                      exc)

@@ -2,8 +2,8 @@
 inside its write transaction.
 
 A limit is the project's own override, else the configured default ([network_quota]); -1 is unlimited. Usage is
-counted live from the rows (no reservations: `reserved` is always 0). Routers and floating IPs count from part 3
-of networking on; until then their usage is 0.
+counted live from the rows (no reservations: `reserved` is always 0); security group rules count from the
+security-group API on (0 until then).
 """
 from __future__ import annotations
 

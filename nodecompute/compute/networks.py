@@ -20,6 +20,7 @@ from nodecompute.compute.default_group import ensure_default
 from nodecompute.compute.firewall import Firewall
 from nodecompute.compute.network_host import HostSync
 from nodecompute.compute.network_quotas import NetworkQuotaService, check_room
+from nodecompute.compute.router_host import RouterHost
 from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
@@ -42,14 +43,16 @@ class NetworkCore:
         self.cfg = cfg
         self.host = host
         self.quotas = quotas
+        self.l3 = RouterHost(store, host.net)  # the routers' host side
         self.clock = clock
         self.firewall = firewall
         self.lock = asyncio.Lock()
 
     def network(self, ctx: AuthContext, network_id: str) -> Network:
-        """The network if the caller may see it (its own, shared, or any for an admin)."""
+        """The network if the caller may see it (its own, shared or external, or any for an admin)."""
         network = self.store.read(networks_db.get_network, network_id)
-        if network is None or not (ctx.is_admin or network.project_id == ctx.project_id or network.shared):
+        if network is None or not (ctx.is_admin or network.project_id == ctx.project_id or network.shared
+                                   or network.external):
             raise NetworkNotFound(net_id=network_id)
         return network
 
@@ -127,6 +130,9 @@ class NetworkService:
         changes = {k: v for k, v in changes.items() if k != "router:external"}
         async with self.core.lock:
             network = self.core.owned_network(ctx, network_id, "update_network")
+            if network.external and set(changes) - {"description", "router:external"}:
+                raise InvalidInput(error_message=f"the external network {network_id} is configuration ([network] "
+                                                 f"external_*): only its description changes through the API")
             if changes.get("shared") is False and network.shared:
                 self._check_unshare(network)
             await self.core.store.write(networks_db.update_network, network_id, changes, isotime(self.core.clock()))
@@ -142,6 +148,9 @@ class NetworkService:
     async def delete(self, ctx: AuthContext, network_id: str) -> None:
         async with self.core.lock:
             network = self.core.owned_network(ctx, network_id, "delete_network")
+            if network.external:
+                raise NetworkInUse(net_id=network_id, reason="It is the external network of this cloud's "
+                                                             "configuration ([network] external_cidr)")
             ports = self.core.store.read(lambda db: ports_db.list_ports(db, network_id=network_id))
             if any(not p.is_dhcp for p in ports):
                 raise NetworkInUse(net_id=network_id)

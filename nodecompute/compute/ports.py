@@ -3,7 +3,9 @@ project's default security group unless others are asked (none with port securit
 each address so that a guest with the port's MAC gets the port's address.
 
 A project sees its own ports and the ports on its networks; an admin every port. The network's DHCP port is
-managed with its subnets: it is listed like any port but cannot be deleted or readdressed through this API.
+managed with its subnets: it is listed like any port but cannot be deleted or readdressed through this API; router
+legs and floating IP ports belong to their router or floating IP the same way. Only an admin (or the owner) makes a
+port on the external network. Deleting a port disassociates its floating IPs.
 
 `bind(port_id, tap, host)` is the seam the server side calls once the port's tap exists and before the guest
 sends anything: the port is recorded as plugged on that tap (ACTIVE, bound to the host) and its filtering is in the
@@ -22,18 +24,22 @@ from nodecompute.compute.network_quotas import check_room
 from nodecompute.compute.networks import NetworkCore
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
+from nodecompute.db import routers as routers_db
 from nodecompute.db import security_groups as security_groups_db
 from nodecompute.domain.errors import InternalError
 from nodecompute.domain.models import AuthContext, isotime
-from nodecompute.domain.network_errors import (InvalidInput, MacAddressInUse, PolicyNotAuthorized, PortNotFound,
-                                               PortSecurityAndIPRequiredForSecurityGroups,
+from nodecompute.domain.network_errors import (BadRequest, InvalidInput, MacAddressInUse, PolicyNotAuthorized,
+                                               PortNotFound, PortSecurityAndIPRequiredForSecurityGroups,
                                                PortSecurityPortHasSecurityGroup, SecurityGroupNotFound,
                                                ServicePortInUse)
-from nodecompute.domain.network_models import DHCP_OWNER, NETWORK_OWNER_PREFIX, Network, Port, PortPlug, PortRequest
+from nodecompute.domain.network_models import (DHCP_OWNER, FLOATINGIP_OWNER, NETWORK_OWNER_PREFIX,
+                                               ROUTER_GATEWAY_OWNER, ROUTER_INTERFACE_OWNER, Network, Port, PortPlug,
+                                               PortRequest)
 
 TAP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")  # an interface name nftables can name a chain after
 
 DHCP_PORT_FIELDS = frozenset({"name", "description", "admin_state_up"})  # what an update may change on it
+RESERVED_OWNERS = (DHCP_OWNER, ROUTER_INTERFACE_OWNER, ROUTER_GATEWAY_OWNER, FLOATINGIP_OWNER)
 
 
 class PortService:
@@ -56,9 +62,7 @@ class PortService:
         return port
 
     async def create(self, ctx: AuthContext, request: PortRequest) -> Port:
-        if request.device_owner == DHCP_OWNER:
-            raise InvalidInput(error_message=f"device_owner {DHCP_OWNER} is reserved for the port the network makes "
-                                             f"for its DHCP")
+        _check_not_reserved(request.device_owner)
         limit = self.core.quotas.limits(request.project_id)["port"]
         port_id = str(uuid.uuid4())
 
@@ -82,6 +86,8 @@ class PortService:
 
         async with self.core.lock:
             network = self.core.network(ctx, request.network_id)
+            if network.external and not ctx.is_admin and network.project_id != ctx.project_id:
+                raise PolicyNotAuthorized(rule="rule:create_port")
             _check_owner_only(ctx, network, request)
             await self.core.store.write(insert, network)
             await self.core.apply_or_undo(network.id, lambda db: ports_db.delete_port(db, port_id))
@@ -108,6 +114,11 @@ class PortService:
             port = self.get(ctx, port_id)
             if port.is_dhcp and set(changes) - DHCP_PORT_FIELDS:
                 raise InvalidInput(error_message=f"The DHCP port {port_id} changes only with its network's subnets")
+            if "device_owner" in changes and changes["device_owner"] != port.device_owner:
+                _check_not_reserved(changes["device_owner"])
+                if port.is_router_port:
+                    raise InvalidInput(error_message=f"The port {port_id} belongs to router or floating IP "
+                                                     f"{port.device_id}")
             network = self.core.store.read(networks_db.get_network, port.network_id)
             now = self.core.clock()
 
@@ -117,9 +128,10 @@ class PortService:
                         and ports_db.mac_in_use(db, values["mac_address"]):
                     raise MacAddressInUse(net_id=port.network_id, mac=values["mac_address"])
                 if "fixed_ips" in values:
-                    ports_db.set_fixed_ips(db, port_id, allocate(db, network, values.pop("fixed_ips"),
-                                                                 values.get("device_owner", port.device_owner),
-                                                                 mine=port.fixed_ips))
+                    owner = values.get("device_owner", port.device_owner)
+                    fixed = allocate(db, network, values.pop("fixed_ips"), owner, mine=port.fixed_ips)
+                    _check_floating_kept(db, port_id, fixed)
+                    ports_db.set_fixed_ips(db, port_id, fixed)
                 groups = values.pop("security_groups", None)
                 security = values.get("port_security_enabled", port.port_security_enabled)
                 if groups is not None:
@@ -142,7 +154,16 @@ class PortService:
             if port.is_dhcp:
                 raise ServicePortInUse(port_id=port_id, reason=f"it is the DHCP port of network {port.network_id}, "
                                                                f"which goes with the network's last DHCP subnet")
-            await self.core.store.write(ports_db.delete_port, port_id)
+            if port.is_router_port:
+                raise ServicePortInUse(port_id=port_id, reason=f"has device owner {port.device_owner}")
+
+            def delete(db: Any) -> set[str]:
+                routers = routers_db.disassociate_port(db, port_id, isotime(self.core.clock()))
+                ports_db.delete_port(db, port_id)
+                return routers
+
+            for router_id in sorted(await self.core.store.write(delete)):
+                await self.core.l3.apply_logged(router_id, floating_only=True)
             await self.core.apply_logged(port.network_id)
 
     # the server side's seam ---------------------------------------------------------------------------------------
@@ -200,6 +221,21 @@ class PortService:
 
     def plug_of(self, port_id: str) -> PortPlug | None:
         return self.core.store.read(security_groups_db.get_plug, port_id)
+
+
+def _check_not_reserved(owner: str) -> None:
+    if owner in RESERVED_OWNERS:
+        raise InvalidInput(error_message=f"device_owner {owner} is reserved for the ports the network, its routers "
+                                         f"and floating IPs make")
+
+
+def _check_floating_kept(db: Any, port_id: str, fixed: tuple) -> None:
+    """Neutron: a port's fixed address with a floating IP stays while the floating IP is associated."""
+    kept = {f.ip_address for f in fixed}
+    for fip in routers_db.list_floatingips(db, port_id=port_id):
+        if fip.fixed_ip_address not in kept:
+            raise BadRequest(f"Bad port request: Cannot update the fixed_ips of the port {port_id}, because its "
+                             f"original fixed_ip has been associated to a floating ip.")
 
 
 def _check_owner_only(ctx: AuthContext, network: Network, request: PortRequest) -> None:

@@ -35,7 +35,7 @@ class SubnetService:
         subnet = self.core.store.read(networks_db.get_subnet, subnet_id)
         if subnet is not None and not ctx.is_admin and subnet.project_id != ctx.project_id:
             network = self.core.store.read(networks_db.get_network, subnet.network_id)
-            if network is None or not network.shared:
+            if network is None or not (network.shared or network.external):
                 subnet = None
         if subnet is None:
             raise SubnetNotFound(subnet_id=subnet_id)
@@ -82,7 +82,7 @@ class SubnetService:
                            self.core.clock())
 
         async with self.core.lock:
-            self.core.owned_network(ctx, subnet.network_id, "create_subnet")
+            _not_external(self.core.owned_network(ctx, subnet.network_id, "create_subnet"))
             await self.core.store.write(insert)
             await self.core.apply_or_undo(subnet.network_id, undo)
         return self.get(ctx, subnet.id)
@@ -118,7 +118,7 @@ class SubnetService:
 
     def _owned(self, ctx: AuthContext, subnet_id: str, rule: str) -> Subnet:
         subnet = self.get(ctx, subnet_id)
-        self.core.owned_network(ctx, subnet.network_id, rule)
+        _not_external(self.core.owned_network(ctx, subnet.network_id, rule))
         return subnet
 
     async def delete(self, ctx: AuthContext, subnet_id: str) -> None:
@@ -131,6 +131,12 @@ class SubnetService:
             await self.core.store.write(_remove_subnet, network, subnet_id, self.core.cfg.host_name,
                                         self.core.clock())
             await self.core.apply_logged(subnet.network_id)
+
+
+def _not_external(network: Network) -> None:
+    if network.external:
+        raise InvalidInput(error_message=f"the subnet of the external network {network.id} is configuration "
+                                         f"([network] external_*)")
 
 
 def _remove_subnet(db: Any, network: Network, subnet_id: str, host_name: str, now: datetime) -> None:

@@ -118,12 +118,16 @@ def delete_project(db: Database, project_id: str) -> None:
 
 
 def project_resources(db: Database, project_id: str) -> dict[str, int]:
-    """What the project still owns in compute, image and network: servers and images not deleted, networks, ports."""
+    """What the project still owns in compute, image and network: servers and images not deleted, networks, ports,
+    routers and floating IPs."""
     servers = db.execute("SELECT count(*) FROM servers WHERE project_id = ? AND deleted = 0", [project_id]).fetchone()
     images = db.execute("SELECT count(*) FROM images WHERE owner = ? AND deleted = 0", [project_id]).fetchone()
     networks = db.execute("SELECT count(*) FROM networks WHERE project_id = ?", [project_id]).fetchone()
     ports = db.execute("SELECT count(*) FROM ports WHERE project_id = ?", [project_id]).fetchone()
-    return {"servers": servers[0], "images": images[0], "networks": networks[0], "ports": ports[0]}
+    routers = db.execute("SELECT count(*) FROM routers WHERE project_id = ?", [project_id]).fetchone()
+    fips = db.execute("SELECT count(*) FROM floatingips WHERE project_id = ?", [project_id]).fetchone()
+    return {"servers": servers[0], "images": images[0], "networks": networks[0], "ports": ports[0],
+            "routers": routers[0], "floating IPs": fips[0]}
 
 
 def delete_user_tokens(db: Database, user_id: str) -> int:

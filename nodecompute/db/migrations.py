@@ -241,8 +241,39 @@ def m0008_secgroups_rules_plugs(db: Database) -> None:
                         created_at])
 
 
-@migrations(name="0009_host_services_groups")
-def m0009_host_services_groups(db: Database) -> None:
+@migrations(name="0009_routers_floating_ips")
+def m0009_routers_floating_ips(db: Database) -> None:
+    """Neutron's L3: routers (their legs are ports owned by them), floating IPs (each holding its address through a
+    port on the external network), the external network's is_default, and the auto-allocated topologies."""
+    db.executescript(
+        """
+        ALTER TABLE networks ADD COLUMN is_default INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE routers (
+            id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL DEFAULT '',
+            description TEXT NOT NULL DEFAULT '', admin_state_up INTEGER NOT NULL DEFAULT 1,
+            status TEXT NOT NULL DEFAULT 'ACTIVE', gw_port_id TEXT REFERENCES ports(id),
+            enable_snat INTEGER NOT NULL DEFAULT 1, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            revision_number INTEGER NOT NULL DEFAULT 1);
+        CREATE INDEX routers_project ON routers(project_id);
+        CREATE TABLE floatingips (
+            id TEXT PRIMARY KEY, project_id TEXT NOT NULL, floating_network_id TEXT NOT NULL REFERENCES networks(id),
+            floating_ip_address TEXT NOT NULL, floating_port_id TEXT NOT NULL REFERENCES ports(id),
+            fixed_port_id TEXT REFERENCES ports(id), fixed_ip_address TEXT, router_id TEXT REFERENCES routers(id),
+            status TEXT NOT NULL DEFAULT 'DOWN', description TEXT NOT NULL DEFAULT '', created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL, revision_number INTEGER NOT NULL DEFAULT 1);
+        CREATE INDEX floatingips_project ON floatingips(project_id);
+        CREATE INDEX floatingips_router ON floatingips(router_id);
+        CREATE UNIQUE INDEX floatingips_fixed ON floatingips(floating_network_id, fixed_port_id, fixed_ip_address)
+            WHERE fixed_port_id IS NOT NULL;
+        CREATE TABLE auto_allocated_topologies (
+            project_id TEXT PRIMARY KEY, network_id TEXT NOT NULL REFERENCES networks(id) ON DELETE CASCADE,
+            router_id TEXT REFERENCES routers(id) ON DELETE SET NULL);
+        """
+    )
+
+
+@migrations(name="0010_host_services_groups")
+def m0010_host_services_groups(db: Database) -> None:
     """The services Nova lists for this one node (os-services), its compute node (os-hypervisors), and server
     groups with their members (os-server-groups)."""
     db.executescript(

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
-# resource -> the table whose rows of the project count against it (routers and floating IPs come with part 3)
-USAGE_TABLES = {"network": "networks", "subnet": "subnets", "port": "ports", "security_group": "security_groups",
+# resource -> the table whose rows of the project count against it
+USAGE_TABLES = {"network": "networks", "subnet": "subnets", "port": "ports", "router": "routers",
+                "floatingip": "floatingips", "security_group": "security_groups",
                 "security_group_rule": "security_group_rules"}
 
 

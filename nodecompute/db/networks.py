@@ -13,7 +13,8 @@ from sqlite_utils import Database
 from nodecompute.domain.models import isotime, parse_isotime
 from nodecompute.domain.network_models import AllocationPool, HostRoute, Network, Subnet
 
-NETWORK_COLUMNS = ("name", "description", "admin_state_up", "shared", "external", "mtu", "port_security_enabled")
+NETWORK_COLUMNS = ("name", "description", "admin_state_up", "shared", "external", "is_default", "mtu",
+                   "port_security_enabled")
 SUBNET_COLUMNS = ("name", "description", "gateway_ip", "allocation_pools", "dns_nameservers", "host_routes",
                   "enable_dhcp")
 
@@ -22,6 +23,7 @@ def _network(row: sqlite3.Row, subnet_ids: tuple[str, ...]) -> Network:
     return Network(
         id=row["id"], project_id=row["project_id"], name=row["name"], description=row["description"],
         admin_state_up=bool(row["admin_state_up"]), shared=bool(row["shared"]), external=bool(row["external"]),
+        is_default=bool(row["is_default"]),
         mtu=row["mtu"], port_security_enabled=bool(row["port_security_enabled"]),
         created_at=parse_isotime(row["created_at"]), updated_at=parse_isotime(row["updated_at"]),
         revision_number=row["revision_number"], subnet_ids=subnet_ids,
@@ -63,21 +65,22 @@ def get_network(db: Database, network_id: str) -> Network | None:
 
 
 def list_networks(db: Database, project_id: str | None = None) -> list[Network]:
-    """Every network (project_id None), or those the project may see: its own and the shared ones."""
+    """Every network (project_id None), or those the project may see: its own, the shared and the external ones."""
     if project_id is None:
         rows = db.execute("SELECT * FROM networks ORDER BY created_at, id").fetchall()
     else:
-        rows = db.execute("SELECT * FROM networks WHERE project_id = ? OR shared = 1 ORDER BY created_at, id",
-                          [project_id]).fetchall()
+        rows = db.execute("SELECT * FROM networks WHERE project_id = ? OR shared = 1 OR external = 1 "
+                          "ORDER BY created_at, id", [project_id]).fetchall()
     return _networks(db, rows)
 
 
 def insert_network(db: Database, network: Network) -> None:
     db.execute(
-        "INSERT INTO networks (id, project_id, name, description, admin_state_up, shared, external, mtu, "
-        "port_security_enabled, created_at, updated_at, revision_number) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO networks (id, project_id, name, description, admin_state_up, shared, external, is_default, mtu, "
+        "port_security_enabled, created_at, updated_at, revision_number) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [network.id, network.project_id, network.name, network.description, int(network.admin_state_up),
-         int(network.shared), int(network.external), network.mtu, int(network.port_security_enabled),
+         int(network.shared), int(network.external), int(network.is_default), network.mtu,
+         int(network.port_security_enabled),
          isotime(network.created_at), isotime(network.updated_at), network.revision_number],
     )
 
@@ -113,6 +116,12 @@ def count_networks(db: Database, project_id: str) -> int:
     return db.execute("SELECT COUNT(*) FROM networks WHERE project_id = ?", [project_id]).fetchone()[0]
 
 
+def external_network(db: Database) -> Network | None:
+    """The external network (there is at most one: the configured one)."""
+    row = db.execute("SELECT * FROM networks WHERE external = 1 ORDER BY created_at, id LIMIT 1").fetchone()
+    return _networks(db, [row])[0] if row is not None else None
+
+
 # subnets ----------------------------------------------------------------------------------------------------------
 
 def get_subnet(db: Database, subnet_id: str) -> Subnet | None:
@@ -130,10 +139,11 @@ def list_subnets(db: Database, network_id: str | None = None) -> list[Subnet]:
 
 
 def list_visible_subnets(db: Database, project_id: str) -> list[Subnet]:
-    """The project's subnets and those of the shared networks."""
+    """The project's subnets and those of the shared and the external networks."""
     rows = db.execute(
         "SELECT subnets.* FROM subnets JOIN networks ON networks.id = subnets.network_id "
-        "WHERE subnets.project_id = ? OR networks.shared = 1 ORDER BY subnets.created_at, subnets.id",
+        "WHERE subnets.project_id = ? OR networks.shared = 1 OR networks.external = 1 "
+        "ORDER BY subnets.created_at, subnets.id",
         [project_id]).fetchall()
     return [_subnet(r) for r in rows]
 

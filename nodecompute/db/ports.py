@@ -42,6 +42,11 @@ def _ports(db: Database, rows: list[sqlite3.Row]) -> list[Port]:
     return [_port(r, tuple(ips[r["id"]]), tuple(groups[r["id"]])) for r in rows]
 
 
+def ports_from_rows(db: Database, rows: list[sqlite3.Row]) -> list[Port]:
+    """Port records of `SELECT * FROM ports` rows, with their addresses and groups."""
+    return _ports(db, rows)
+
+
 def get_port(db: Database, port_id: str) -> Port | None:
     row = db.execute("SELECT * FROM ports WHERE id = ?", [port_id]).fetchone()
     return _ports(db, [row])[0] if row is not None else None

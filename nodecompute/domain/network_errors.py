@@ -137,6 +137,63 @@ class OverQuota(NeutronTyped, Conflict):
     msg_fmt = "Quota exceeded for resources: %(overs)s."
 
 
+class PortInUse(NeutronTyped, Conflict):
+    msg_fmt = ("Unable to complete operation on port %(port_id)s for network %(net_id)s. Port already has an "
+               "attached device %(device_id)s.")
+
+
+class SubnetMismatchForPort(NeutronTyped, _errors.BadRequest):
+    msg_fmt = "Subnet on port %(port_id)s does not match the requested subnet %(subnet_id)s."
+
+
+class RouterNotFound(NeutronTyped, NotFound):
+    msg_fmt = "Router %(router_id)s could not be found"
+
+
+class RouterInUse(NeutronTyped, Conflict):
+    msg_fmt = "Router %(router_id)s %(reason)s"
+
+
+class RouterInterfaceNotFound(NeutronTyped, NotFound):
+    msg_fmt = "Router %(router_id)s does not have an interface with id %(port_id)s"
+
+
+class RouterInterfaceNotFoundForSubnet(NeutronTyped, NotFound):
+    msg_fmt = "Router %(router_id)s has no interface on subnet %(subnet_id)s"
+
+
+class RouterInterfaceInUseByFloatingIP(NeutronTyped, Conflict):
+    msg_fmt = ("Router interface for subnet %(subnet_id)s on router %(router_id)s cannot be deleted, as it is "
+               "required by one or more floating IPs.")
+
+
+class RouterExternalGatewayInUseByFloatingIp(NeutronTyped, Conflict):
+    msg_fmt = ("Gateway cannot be updated for router %(router_id)s, since a gateway to external network %(net_id)s "
+               "is required by one or more floating IPs.")
+
+
+class FloatingIPNotFound(NeutronTyped, NotFound):
+    msg_fmt = "Floating IP %(floatingip_id)s could not be found"
+
+
+class ExternalGatewayForFloatingIPNotFound(NeutronTyped, NotFound):
+    msg_fmt = ("External network %(external_network_id)s is not reachable from subnet %(subnet_id)s.  Therefore, "
+               "cannot associate Port %(port_id)s with a Floating IP.")
+
+
+class FloatingIPPortAlreadyAssociated(NeutronTyped, Conflict):
+    msg_fmt = ("Cannot associate floating IP %(floating_ip_address)s (%(fip_id)s) with port %(port_id)s using fixed "
+               "IP %(fixed_ip)s, as that fixed IP already has a floating IP on external network %(net_id)s.")
+
+
+class AutoAllocationFailure(NeutronTyped, Conflict):
+    msg_fmt = "Deployment error: %(reason)s."
+
+
+class NotAuthorized(NeutronTyped, Forbidden):
+    msg_fmt = "Not authorized."
+
+
 class PolicyNotAuthorized(NeutronTyped, Forbidden):
     msg_fmt = "%(rule)s is disallowed by policy"
 

@@ -11,6 +11,9 @@ from datetime import datetime
 from nodecompute.domain.models import utcnow
 
 DHCP_OWNER = "network:dhcp"
+ROUTER_INTERFACE_OWNER = "network:router_interface"
+ROUTER_GATEWAY_OWNER = "network:router_gateway"
+FLOATINGIP_OWNER = "network:floatingip"
 COMPUTE_OWNER_PREFIX = "compute:"
 NETWORK_OWNER_PREFIX = "network:"
 # Neutron's quota resources, in the order `openstack quota show` lists them.
@@ -38,7 +41,8 @@ class Network:
     description: str = ""
     admin_state_up: bool = True
     shared: bool = False
-    external: bool = False  # router:external; read-only until the external network of part 3
+    external: bool = False  # router:external: only the configured external network ([network] external_*)
+    is_default: bool = False  # the default external network of auto-allocation
     mtu: int = 1500
     port_security_enabled: bool = True
     created_at: datetime = field(default_factory=utcnow)
@@ -98,6 +102,11 @@ class Port:
     @property
     def is_dhcp(self) -> bool:
         return self.device_owner == DHCP_OWNER
+
+    @property
+    def is_router_port(self) -> bool:
+        """A router's leg (interface or gateway) or a floating IP's address holder: the L3 service's own ports."""
+        return self.device_owner in (ROUTER_INTERFACE_OWNER, ROUTER_GATEWAY_OWNER, FLOATINGIP_OWNER)
 
 
 @dataclass(frozen=True)
@@ -197,3 +206,58 @@ class PortPlug:
     tap: str
     host: str
     mark: int
+
+
+# Routers and floating IPs (Neutron's router extension) --------------------------------------------------------
+
+@dataclass(frozen=True)
+class RouterGateway:
+    """A router's leg on the external network: its port there and that port's addresses."""
+
+    network_id: str
+    port_id: str
+    fixed_ips: tuple[FixedIp, ...] = ()
+
+
+@dataclass(frozen=True)
+class Router:
+    id: str
+    project_id: str
+    name: str = ""
+    description: str = ""
+    admin_state_up: bool = True
+    status: str = "ACTIVE"
+    gw_port_id: str | None = None  # the router's port on the external network (None: no gateway)
+    enable_snat: bool = True
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    revision_number: int = 1
+    gateway: RouterGateway | None = None  # read with the router (from its gateway port)
+
+
+@dataclass(frozen=True)
+class RouterInterface:
+    """What add/remove_router_interface answer: the router, the leg's port, its network and subnets."""
+
+    router_id: str
+    project_id: str
+    port_id: str
+    network_id: str
+    subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FloatingIp:
+    id: str
+    project_id: str
+    floating_network_id: str
+    floating_ip_address: str
+    floating_port_id: str  # the port on the external network that holds the address
+    port_id: str | None = None  # the associated (internal) port
+    fixed_ip_address: str | None = None
+    router_id: str | None = None  # the router that does its NAT while associated
+    status: str = "DOWN"
+    description: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
+    revision_number: int = 1

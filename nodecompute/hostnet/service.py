@@ -93,6 +93,17 @@ class HostNet:
         await self.run(job)
         return name
 
+    async def ensure_uplink(self, network_id: str, name: str) -> None:
+        """Join the existing host interface `name` (an uplink to real hosts) to the network's bridge, up. The
+        interface is the operator's: it is never made or deleted here."""
+
+        def job() -> None:
+            with self._worker.ipr() as ipr:
+                bridge = links.ensure_bridge(ipr, bridge_name(network_id))
+                links.set_up(ipr, name, master=bridge)
+
+        await self.run(job)
+
     async def delete_link(self, name: str) -> bool:
         """Delete the host interface called exactly `name` (one the daemon recorded). False when absent."""
         return await self.run(self._with_host, links.delete_link, name)

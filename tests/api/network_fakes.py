@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nodecompute.hostnet import HostNetError, Network, Port, Recorded, Swept
+from nodecompute.hostnet import HostNetError, Network, Port, Recorded, Router, Swept
 from nodecompute.hostnet.probe import MissingFeature
 from nodecompute.hostnet.secgroups import FirewallModel, build_ruleset
 
@@ -16,6 +16,8 @@ from nodecompute.hostnet.secgroups import FirewallModel, build_ruleset
 @dataclass
 class RecordingHostNet:
     networks: dict[str, Network] = field(default_factory=dict)  # what the host holds, by network id
+    routers: dict[str, Router] = field(default_factory=dict)  # the routers' namespaces, by router id
+    uplinks: dict[str, str] = field(default_factory=dict)  # network id -> the host interface joined to its bridge
     hosts: dict[str, tuple[Port, ...]] = field(default_factory=dict)  # the DHCP host entries' ports, by network id
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, network id)
     failing: dict[str, int] = field(default_factory=dict)  # method -> how many next calls fail
@@ -54,11 +56,35 @@ class RecordingHostNet:
         self.networks.pop(network.id, None)
         self.hosts.pop(network.id, None)
 
+    async def ensure_router(self, router: Router) -> None:
+        self.calls.append(("ensure_router", router.id))
+        self._maybe_fail("ensure_router")
+        self.routers[router.id] = router
+
+    async def set_floating_ips(self, router: Router) -> None:
+        self.calls.append(("set_floating_ips", router.id))
+        self._maybe_fail("set_floating_ips")
+        if router.id not in self.routers:
+            raise HostNetError(f"router {router.id} has no namespace")  # as the real adapter fails
+        self.routers[router.id] = router
+
+    async def delete_router(self, router_id: str) -> None:
+        self.calls.append(("delete_router", router_id))
+        self._maybe_fail("delete_router")
+        self.routers.pop(router_id, None)
+
+    async def ensure_uplink(self, network_id: str, name: str) -> None:
+        self.calls.append(("ensure_uplink", network_id))
+        self.uplinks[network_id] = name
+
     async def restore(self, networks, ports, routers) -> None:
         ports = tuple(ports)
         for network in networks:
             self.calls.append(("restore", network.id))
             await self.ensure_network(network, [p for p in ports if p.network_id == network.id])
+        for router in routers:
+            self.calls.append(("restore_router", router.id))
+            await self.ensure_router(router)
 
     async def sweep(self, recorded: Recorded) -> Swept:
         self.swept.append(recorded)

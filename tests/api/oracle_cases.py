@@ -359,6 +359,24 @@ LEGACY_DIAGNOSTICS = (
     *(f"extra memory-{k}" for k in ("actual", "available", "disk_caches", "hugetlb_pgalloc", "hugetlb_pgfail",
                                     "last_update", "major_fault", "minor_fault", "rss", "swap_in", "swap_out",
                                     "unused", "usable")))
+async def _floating_ip(world: World) -> str:
+    """A new floating IP of the world's project, from the external network (`public`, the oracle world's)."""
+    return (await world.call("POST", "/os-floating-ips", {"pool": "public"}, ok=200))["floating_ip"]["id"]
+
+
+async def _floating_ips(world: World, version: str) -> Call:
+    await _floating_ip(world)
+    return Call("/os-floating-ips")
+
+
+async def _create_floating_ip(world: World, version: str) -> Call:
+    return Call("/os-floating-ips", {"pool": "public"})
+
+
+async def _one_floating_ip(world: World, version: str) -> Call:
+    return Call(f"/os-floating-ips/{await _floating_ip(world)}")
+
+
 async def _create_group(world: World, version: str) -> Call:
     return Call("/os-security-groups", {"security_group": {"name": world.name("sg"), "description": "oracle"}})
 
@@ -478,6 +496,11 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         {"path": "force-down", "body": {**COMPUTE_BINARY, "forced_down": True}}),
     ("PUT", "/os-services/{service_id}", None): _update_service,
     ("DELETE", "/os-services/{service_id}", None): _delete_service,
+    ("GET", "/os-floating-ips", None): _floating_ips,
+    ("POST", "/os-floating-ips", None): _create_floating_ip,
+    ("GET", "/os-floating-ips/{floating_ip_id}", None): _one_floating_ip,
+    ("DELETE", "/os-floating-ips/{floating_ip_id}", None): _one_floating_ip,
+    ("GET", "/os-floating-ip-pools", None): _fixed("/os-floating-ip-pools"),
     ("GET", "/os-security-groups", None): _fixed("/os-security-groups"),
     ("POST", "/os-security-groups", None): _create_group,
     ("GET", "/os-security-groups/{security_group_id}", None): _group(),

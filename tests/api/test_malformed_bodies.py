@@ -5,6 +5,7 @@ bodies that are deeply nested, not objects, or not JSON. Refusals keep each serv
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -127,6 +128,23 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
         "ip_protocol": "udp", "from_port": 53, "to_port": 53, "cidr": "198.18.0.0/16"}}],
     ("PUT", "/networking/v2.0/quotas/{project_id}"): [{"quota": {"network": 50, "subnet": 50, "port": 100,
                                                                  "force": True}}],
+    ("POST", "/networking/v2.0/routers"): [{"router": {
+        "name": "r", "description": "d", "admin_state_up": True, "project_id": "PROJECT", "external_gateway_info": {
+            "network_id": "EXTERNAL", "enable_snat": True,
+            "external_fixed_ips": [{"subnet_id": "EXTSUBNET", "ip_address": "203.0.113.50"}]}}}],
+    ("PUT", "/networking/v2.0/routers/{router_id}"): [{"router": {
+        "name": "r", "admin_state_up": False, "external_gateway_info": {"network_id": "EXTERNAL",
+                                                                        "enable_snat": False}}}],
+    ("PUT", "/networking/v2.0/routers/{router_id}/add_router_interface"): [{"subnet_id": "SUBNET"},
+                                                                           {"port_id": "FREEPORT"}],
+    ("PUT", "/networking/v2.0/routers/{router_id}/remove_router_interface"): [{"subnet_id": "SUBNET",
+                                                                              "port_id": "{port_id}"}],
+    ("POST", "/networking/v2.0/floatingips"): [{"floatingip": {
+        "floating_network_id": "EXTERNAL", "floating_ip_address": "203.0.113.60", "subnet_id": "EXTSUBNET",
+        "port_id": "{port_id}", "fixed_ip_address": "PORTIP", "description": "d", "project_id": "PROJECT"}}],
+    ("PUT", "/networking/v2.0/floatingips/{floatingip_id}"): [{"floatingip": {
+        "port_id": "{port_id}", "fixed_ip_address": "PORTIP", "description": "d"}}],
+    ("POST", "/os-floating-ips"): [{"pool": "public"}],
 }
 
 
@@ -173,6 +191,31 @@ def _mutations(body: Any):
 
 
 @pytest.fixture
+def cfg(cfg):
+    """The suite's configuration with an external network (routers' gateways, floating IPs)."""
+    return dataclasses.replace(cfg, network=dataclasses.replace(cfg.network, external_cidr="203.0.113.0/24"))
+
+
+async def _l3_world(api: Api, headers: dict, network: str, subnet: str, port: dict) -> dict[str, str]:
+    """A router on the walk's subnet with its gateway on the external network, a floating IP, a free port."""
+    external = next(n for n in (await (await api.client.get("/networking/v2.0/networks", headers=headers)).json()
+                                )["networks"] if n["router:external"])
+    router = await api.client.post("/networking/v2.0/routers", headers=headers, json={"router": {
+        "name": "walk", "external_gateway_info": {"network_id": external["id"]}}})
+    router_id = (await router.json())["router"]["id"]
+    made = await api.client.put(f"/networking/v2.0/routers/{router_id}/add_router_interface", headers=headers,
+                                json={"subnet_id": subnet})
+    assert made.status == 200, await made.text()
+    fip = await api.client.post("/networking/v2.0/floatingips", headers=headers, json={"floatingip": {
+        "floating_network_id": external["id"], "port_id": port["id"]}})
+    assert fip.status == 201, await fip.text()
+    free = await api.client.post("/networking/v2.0/ports", json={"port": {"network_id": network}}, headers=headers)
+    return {"{router_id}": router_id, "{floatingip_id}": (await fip.json())["floatingip"]["id"],
+            "EXTERNAL": external["id"], "EXTSUBNET": external["subnets"][0],
+            "FREEPORT": (await free.json())["port"]["id"], "PORTIP": port["fixed_ips"][0]["ip_address"]}
+
+
+@pytest.fixture
 async def world(api: Api, admin_token):
     """Ids the sample paths and bodies point at: a server, a flavor, an active image, all in the admin project."""
     pid = _project_id(api, "admin")
@@ -206,7 +249,7 @@ async def world(api: Api, admin_token):
             "TOKEN": admin_token, "{network_id}": network, "NETWORK": network, "{subnet_id}": subnet,
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
             "{security_group_id}": group, "USERGROUP": group,
-            "{alias}": "quotas", "{service_id}": "3"}
+            "{alias}": "quotas", "{service_id}": "3", **await _l3_world(api, headers, network, subnet, port)}
 
 
 def _fill(text: str, world: dict[str, str]) -> str:
@@ -267,15 +310,19 @@ async def test_no_body_gives_a_5xx(api, world, route):
 QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/detail", "/images", "/images/detail",
                 "/servers", "/servers/detail", "/identity/v3/auth/tokens", "/identity/v3/projects",
                 "/image/v2/images", "/networking/v2.0/networks", "/networking/v2.0/subnets", "/networking/v2.0/ports",
-                "/networking/v2.0/networks/{network_id}", "/networking/v2.0/security-groups",
-                "/networking/v2.0/security-group-rules", "/os-security-groups", "/os-security-groups/{security_group_id}",
-                "/os-security-group-default-rules", "/os-hypervisors", "/os-hypervisors/detail", "/os-services",
-                "/os-server-groups", "/os-simple-tenant-usage", "/os-simple-tenant-usage/{tenant_id}")
+                "/networking/v2.0/networks/{network_id}", "/networking/v2.0/routers", "/networking/v2.0/floatingips",
+                "/networking/v2.0/routers/{router_id}", "/networking/v2.0/floatingips/{floatingip_id}",
+                "/networking/v2.0/auto-allocated-topology/{project_id}", "/os-floating-ips", "/os-floating-ip-pools",
+                "/networking/v2.0/security-groups", "/networking/v2.0/security-group-rules", "/os-security-groups",
+                "/os-security-groups/{security_group_id}", "/os-security-group-default-rules", "/os-hypervisors",
+                "/os-hypervisors/detail", "/os-services", "/os-server-groups", "/os-simple-tenant-usage",
+                "/os-simple-tenant-usage/{tenant_id}")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
               "nocatalog", "custom_prop", "fields", "page_reverse", "admin_state_up", "mtu", "fixed_ips",
               "device_owner", "network_id", "ip_version", "shared", "router:external", "revision_number",
+              "external_gateway_info", "floating_ip_address", "port_id", "router_id", "is_default",
               "offset", "direction", "protocol", "port_range_min", "ethertype", "remote_ip_prefix",
               "security_group_id", "remote_group_id")
 QUERY_VALUES = ("9" * 40, "-" + "9" * 40, "in:" + "9" * 40, "[")

@@ -65,14 +65,15 @@ async def test_extensions_list_and_show(net):
     body = await net.ok("GET", "/extensions")
     aliases = [e["alias"] for e in body["extensions"]]
     assert {"quotas", "quota_details", "binding", "port-security", "security-group", "external-net", "net-mtu",
-            "pagination", "sorting", "filter-validation", "standard-attr-description", "project-id"} <= set(aliases)
-    assert not {"router", "dhcp_agent_scheduler", "standard-attr-tag"} & set(aliases)
+            "pagination", "sorting", "filter-validation", "standard-attr-description", "project-id", "router",
+            "ext-gw-mode", "fip-port-details", "auto-allocated-topology"} <= set(aliases)
+    assert not {"dhcp_agent_scheduler", "standard-attr-tag", "l3-ha", "dvr"} & set(aliases)
     for extension in body["extensions"]:
         assert set(extension) == {"alias", "name", "description", "updated", "links"}
     shown = await net.ok("GET", "/extensions/quotas")
     assert shown["extension"]["alias"] == "quotas"
-    await assert_neutron_fault(await net.get("/extensions/router"), 404, "HTTPNotFound",
-                               "Extension with alias router does not exist")
+    await assert_neutron_fault(await net.get("/extensions/dvr"), 404, "HTTPNotFound",
+                               "Extension with alias dvr does not exist")
 
 
 async def test_network_create_show_list_update_delete(net, hostnet):
@@ -144,7 +145,7 @@ async def test_read_only_attribute_on_update(net):
 
 
 async def test_unknown_path_and_method(net):
-    await assert_neutron_fault(await net.get("/routers"), 404, "HTTPNotFound", "The resource could not be found.")
+    await assert_neutron_fault(await net.get("/trunks"), 404, "HTTPNotFound", "The resource could not be found.")
     await assert_neutron_fault(await net.post("/networks/abc", json={}), 405, "HTTPMethodNotAllowed",
                                "The method POST is not allowed for this resource.")
 

@@ -9,7 +9,9 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from nodecompute.app import create_app
 from nodecompute.config import ConfigError
+from nodecompute.hostnet import FloatingIp
 from tests.api.helpers import Api, Net, assert_neutron_fault
+from tests.api.l3_env import L3, with_external
 from tests.api.network_fakes import RecordingHostNet
 
 
@@ -81,3 +83,36 @@ async def test_enabled_false_never_touches_the_host(aiohttp_client, cfg):
     resp = await client.get("/networking/")
     await assert_neutron_fault(resp, 503, "ServiceUnavailable",
                                "Networking is disabled on this host: [network] enabled = false")
+
+
+async def test_a_restart_restores_routers_and_their_nat_and_follows_the_external_config(aiohttp_client, cfg):
+    cfg = with_external(cfg)
+    first = RecordingHostNet()
+    client = await aiohttp_client(create_app(cfg, with_servers=False, hostnet_factory=lambda c: first))
+    net = L3(client, await Api(client).token("admin", "admin-secret", "admin"))
+    network, _, router = await net.lab("198.18.71.0/24")
+    port = await net.port(network["id"])
+    fip = await net.floatingip(port_id=port["id"])
+    external = await net.external()
+    await client.close()
+
+    second = RecordingHostNet()
+    renamed = dataclasses.replace(cfg, network=dataclasses.replace(cfg.network, external_name="outside"))
+    client = await aiohttp_client(create_app(renamed, with_servers=False, hostnet_factory=lambda c: second))
+    assert second.routers[router["id"]] == first.routers[router["id"]]  # legs, gateway and the floating IP's NAT
+    assert second.routers[router["id"]].floating_ips == (FloatingIp(fip["floating_ip_address"],
+                                                                    fip["fixed_ip_address"]),)
+    (recorded,) = second.swept
+    assert recorded.router_ids == {router["id"]} and external["id"] in recorded.network_ids
+    net = L3(client, await Api(client).token("admin", "admin-secret", "admin"))
+    assert (await net.external())["id"] == external["id"] and (await net.external())["name"] == "outside"
+    await client.close()
+
+    without = dataclasses.replace(cfg, network=dataclasses.replace(cfg.network, external_cidr="", external_pool=()))
+    client = TestClient(TestServer(create_app(without, with_servers=False,
+                                              hostnet_factory=lambda c: RecordingHostNet())))
+    try:
+        with pytest.raises(ConfigError, match="still holds 2 router gateways and floating IPs"):
+            await client.start_server()
+    finally:
+        await client.close()

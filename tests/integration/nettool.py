@@ -4,6 +4,7 @@
     udp-send SRC_PORT DST_IP DST_PORT PAYLOAD   (out of eth0, SO_BROADCAST on: DST_IP may be 255.255.255.255)
     arp-sniff DEV SECONDS            print "SENDER_MAC SENDER_IP" of every ARP frame arriving on DEV, after "ready"
     arp-send DEV ETH_SRC SENDER_MAC SENDER_IP TARGET_IP   a broadcast gratuitous ARP reply with those fields
+    tcp-peer PORT SECONDS            answer each TCP connection with the address it came from, after "ready"
 """
 from __future__ import annotations
 
@@ -64,7 +65,21 @@ def arp_send(dev: str, eth_src: str, sender_mac: str, sender_ip: str, target_ip:
     sock.send(frame)
 
 
-COMMANDS = {"udp-recv": udp_recv, "udp-send": udp_send, "arp-sniff": arp_sniff, "arp-send": arp_send}
+def tcp_peer(port: str, seconds: str) -> None:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("0.0.0.0", int(port)))
+    sock.listen(8)
+    print("ready", flush=True)
+    deadline = time.monotonic() + float(seconds)
+    while (left := deadline - time.monotonic()) > 0:
+        if select.select([sock], [], [], left)[0]:
+            connection, (host, _) = sock.accept()
+            with connection:
+                connection.sendall(f"{host}\n".encode())
+
+
+COMMANDS = {"udp-recv": udp_recv, "udp-send": udp_send, "arp-sniff": arp_sniff, "arp-send": arp_send, "tcp-peer": tcp_peer}
 
 if __name__ == "__main__":
     COMMANDS[sys.argv[1]](*sys.argv[2:])

@@ -9,13 +9,15 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from nodecompute.api import faults, neutron, neutron_networks, neutron_ports, neutron_quotas, neutron_secgroups
+from nodecompute.api import (faults, neutron, neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas,
+                             neutron_routers, neutron_secgroups)
 from nodecompute.api.dialect import Dialect, Faults, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 from nodecompute.domain.errors import ComputeError
 from nodecompute.domain.network_errors import HTTPNotFound, NeutronTyped
 
-_MODULES = (neutron, neutron_networks, neutron_ports, neutron_quotas, neutron_secgroups)
+_MODULES = (neutron, neutron_networks, neutron_ports, neutron_quotas, neutron_secgroups, neutron_routers,
+            neutron_floatingips)
 
 
 class HTTPMethodNotAllowed(NeutronTyped, ComputeError):
