@@ -24,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from nodecompute.hostnet import bridge_name, daemon_prefix
+from nodecompute.hostnet import bridge_name, daemon_prefix, tap_name
 from nodecompute.hostnet.dnsmasq import running_pid
 from nodecompute.hostnet.secgroups import our_tables
 
@@ -75,6 +75,7 @@ class Daemon:
             f'[server]\nlisten_port = {self.port}\n'
             f'[identity]\nkdf_time_cost = 1\nkdf_memory_kib = 1024\n'
             f'[network]\nsubnet_ranges = ["{self.subnet_range}"]\nstate_dir = "{self.network_state_dir}"\n'
+            f'[console]\nnovncproxy_port = 0\nserialproxy_port = 0\n'  # any free ports: daemons run side by side
             f'[compute]\nlibvirt_uri = "{self.libvirt_uri}"\n{extra}'
         )
         atexit.register(shutil.rmtree, self.network_state_dir, True)  # clean_networking() removes it sooner
@@ -152,15 +153,19 @@ class Daemon:
 
     def clean_networking(self) -> None:
         """Remove what the daemon's networks hold on the host (they outlive the daemon by design): each recorded
-        network's dnsmasq and bridge, the daemon's namespaces, its nftables tables, its DHCP directory. Only by exact
-        names and pids."""
-        network_ids = []
+        network's dnsmasq and bridge, the taps of its servers' ports, the daemon's namespaces, its nftables tables,
+        its DHCP directory. Only by exact names and pids."""
+        network_ids, port_ids = [], []
         if self.data_dir.joinpath("nodecompute.db").exists():
             with sqlite3.connect(self.data_dir / "nodecompute.db") as db:
                 try:
                     network_ids = [row[0] for row in db.execute("SELECT id FROM networks")]
+                    port_ids = [row[0] for row in
+                                db.execute("SELECT id FROM ports WHERE device_owner LIKE 'compute:%'")]
                 except sqlite3.OperationalError:
                     pass
+        for port_id in port_ids:
+            subprocess.run(["ip", "link", "del", tap_name(port_id)], capture_output=True)
         for network_id in network_ids:
             pid = running_pid(self.dhcp_dir(network_id) / "pid")
             if pid is not None:

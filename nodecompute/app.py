@@ -16,10 +16,10 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
-from nodecompute.api.keys import (clock_key, config_key, diagnostics_key, flavors_key, host_services_key,
-                                  identity_key, images_key, keypairs_key, network_key, network_off_key, quotas_key,
-                                  reconciler_key, response_cache_key, server_groups_key, servers_key,
-                                  usage_key)
+from nodecompute.api.keys import (clock_key, config_key, consoles_key, diagnostics_key, flavors_key,
+                                  host_services_key, identity_key, images_key, keypairs_key, network_key,
+                                  network_off_key, quotas_key, reconciler_key, response_cache_key, server_groups_key,
+                                  servers_key, usage_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
@@ -160,6 +160,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         await services.restore()
         await services.firewall.start()
         app[network_key] = services
+        app[quotas_key].network = services.quotas  # Nova's network quotas are the networking service's
         log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))
         yield
     finally:
@@ -191,10 +192,13 @@ def _hypervisor(cfg: Config) -> Hypervisor:
 
 async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config], Hypervisor]) -> AsyncIterator[None]:
     """The hypervisor connection, the server service and its reconciliation tasks."""
+    from nodecompute.api.console_listeners import start_listeners
     from nodecompute.compute import placement
+    from nodecompute.compute.consoles import ConsoleService
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
     from nodecompute.compute.server_diagnostics import ServerDiagnostics
+    from nodecompute.compute.server_ports import ServerPorts
     from nodecompute.compute.servers import ServerService
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt import displays
@@ -221,22 +225,31 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     await store.write(host_services_db.register_node, cfg.host_name, stats.hypervisor_hostname, now=clock())
     service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
                             keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock,
-                            host_services=host_services, groups=app[server_groups_key])
+                            host_services=host_services, groups=app[server_groups_key],
+                            ports=ServerPorts(store, cfg, app.get(network_key), clock))
+    consoles = ConsoleService(store, guests, ttl=cfg.console.token_ttl, clock=clock)
+    guests.on_consoles_gone = consoles.revoke  # stop and delete revoke the tokens and close open consoles
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
                             reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
     tasks: list[asyncio.Task] = []
+    listeners = None
     try:
         await reconciler.at_start()
+        listeners = await start_listeners(cfg, consoles)
+        await service.ports.reconcile()
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic())]
         app[servers_key] = service
         app[reconciler_key] = reconciler
         app[diagnostics_key] = ServerDiagnostics(store, guests, clock)
+        app[consoles_key] = consoles
         yield
     finally:
+        if listeners is not None:
+            await listeners.close()
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

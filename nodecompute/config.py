@@ -98,10 +98,15 @@ class QuotaConfig:
 class ConsoleConfig:
     # noVNC's files (vnc_lite.html, core/, app/), unpacked by scripts/setup.sh. Empty: <virtualenv>/share/novnc.
     novnc_dir: str = ""
-    # The console listeners (nova-novncproxy's and nova-serialproxy's ports by default).
+    # The console listeners (nova-novncproxy's and nova-serialproxy's ports by default; 0: any free port).
     listen_host: str = "127.0.0.1"
     novncproxy_port: int = 6080
     serialproxy_port: int = 6083
+    # The console URLs users get (Nova's [vnc] novncproxy_base_url and [serial_console] base_url). Empty:
+    # http://<public host>:<novncproxy_port>/vnc_lite.html and ws://<public host>:<serialproxy_port>/, the
+    # public host being [server] public_url's.
+    novncproxy_base_url: str = ""
+    serialproxy_base_url: str = ""
     # Seconds a console URL's token stays valid (reusable until then, as Nova's are).
     token_ttl: int = 600
     # Origin host names a console websocket accepts besides the one in its Host header (Nova's allowed_origins).
@@ -226,8 +231,8 @@ _MINIMUM = {
     ("compute", "max_vcpus"): 0,
     ("compute", "max_memory_mb"): 0,
     ("compute", "max_disk_gb"): 0,
-    ("console", "novncproxy_port"): 1,
-    ("console", "serialproxy_port"): 1,
+    ("console", "novncproxy_port"): 0,
+    ("console", "serialproxy_port"): 0,
     ("console", "token_ttl"): 10,
     ("console", "vncauth_port_min"): 1,
     ("console", "vncauth_port_max"): 1,

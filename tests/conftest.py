@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from nodecompute.config import ComputeConfig, Config, IdentityConfig, NetworkConfig, ServerConfig
+from nodecompute.config import ComputeConfig, Config, ConsoleConfig, IdentityConfig, NetworkConfig, ServerConfig
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -60,6 +60,7 @@ def cfg(data_dir: Path, network_state_dir: Path) -> Config:
         identity=IdentityConfig(admin_password="admin-secret", kdf_time_cost=1, kdf_memory_kib=1024),
         compute=ComputeConfig(libvirt_uri="test:///default"),
         network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), state_dir=str(network_state_dir / "hostnet")),
+        console=ConsoleConfig(novncproxy_port=0, serialproxy_port=0),  # any free ports: tests run side by side
     )
 
 

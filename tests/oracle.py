@@ -85,6 +85,10 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", ACTION, "os-start"): (None, "servers", "server_actions_common_schema"),
     ("POST", ACTION, "os-stop"): (None, "servers", "server_actions_common_schema"),
     ("POST", ACTION, "os-getConsoleOutput"): (None, "servers", "get_console_output"),
+    # Tempest checks the os-get*Console answers with get_vnc_console's schema ({"console": {type, url}})
+    ("POST", ACTION, "os-getVNCConsole"): (None, "servers", "get_vnc_console"),
+    ("POST", ACTION, "os-getSerialConsole"): (None, "servers", "get_vnc_console"),
+    ("POST", SERVER + "/remote-consoles", None): ("servers_client", "servers", "get_remote_consoles"),
     ("GET", SERVER + "/metadata", None): (None, "servers", "list_server_metadata"),
     ("PUT", SERVER + "/metadata", None): (None, "servers", "set_server_metadata"),
     ("POST", SERVER + "/metadata", None): (None, "servers", "update_server_metadata"),
@@ -120,6 +124,12 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     # Tempest's services client has no delete; Nova answers 204 with no body (schemas/services.py
     # delete_response), which is what Tempest's delete_server schema says too.
     ("DELETE", "/os-services/{service_id}", None): (None, "servers", "delete_server"),
+    ("GET", SERVER + "/os-interface", None): ("interfaces_client", "interfaces", "list_interfaces"),
+    ("POST", SERVER + "/os-interface", None): ("interfaces_client", "interfaces", "get_create_interfaces"),
+    ("GET", SERVER + "/os-interface/{port_id}", None): ("interfaces_client", "interfaces", "get_create_interfaces"),
+    ("DELETE", SERVER + "/os-interface/{port_id}", None): ("interfaces_client", "interfaces", "delete_interface"),
+    ("GET", "/os-tenant-networks", None): (None, "tenant_networks", "list_tenant_networks"),
+    ("GET", "/os-tenant-networks/{network_id}", None): (None, "tenant_networks", "get_tenant_network"),
     ("GET", "/os-floating-ips", None): (None, "floating_ips", "list_floating_ips"),
     ("POST", "/os-floating-ips", None): (None, "floating_ips", "create_get_floating_ip"),
     ("GET", "/os-floating-ips/{floating_ip_id}", None): (None, "floating_ips", "create_get_floating_ip"),

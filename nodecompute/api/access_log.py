@@ -45,6 +45,13 @@ def _is_secret(name: str) -> bool:
     return key not in _NOT_SECRET and _SECRET_WORDS.search(key) is not None
 
 
+def _holds_secret(item: str) -> bool:
+    """A value that is itself a query with a secret: noVNC's `path=%3Ftoken%3D<token>` (the console URL)."""
+    _, _, value = unquote_plus(item).partition("=")
+    inner = value.partition("?")[2]
+    return any(_is_secret(part.partition("=")[0]) for part in inner.split("&") if "=" in part)
+
+
 def redact(path_qs: str) -> str:
     """`path_qs` with the values of secret query parameters replaced by MASK (keys kept)."""
     path, mark, query = path_qs.partition("?")
@@ -53,7 +60,7 @@ def redact(path_qs: str) -> str:
     items = []
     for item in query.split("&"):
         name, eq, _ = item.partition("=")
-        items.append(f"{name}={MASK}" if eq and _is_secret(name) else item)
+        items.append(f"{name}={MASK}" if eq and (_is_secret(name) or _holds_secret(item)) else item)
     return f"{path}?{'&'.join(items)}"
 
 

@@ -30,7 +30,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from nodecompute.api.console_sessions import ConsoleSessions
 from nodecompute.api.console_static import add_novnc_routes
-from nodecompute.compute.console_tokens import ConsoleTarget, ConsoleTokenInvalid
+from nodecompute.domain.console_tokens import ConsoleTarget, ConsoleTokenInvalid
 
 log = logging.getLogger(__name__)
 

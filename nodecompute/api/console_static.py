@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from nodecompute.compute.console_tokens import MAX_TOKEN_LENGTH
+from nodecompute.domain.console_tokens import MAX_TOKEN_LENGTH
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",

@@ -25,6 +25,7 @@ from nodecompute.config import Config
 from nodecompute.identity.service import IdentityService
 
 if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imports them at run time
+    from nodecompute.compute.consoles import ConsoleService
     from nodecompute.compute.network_services import NetworkServices
     from nodecompute.compute.reconcile import Reconciler
     from nodecompute.compute.server_diagnostics import ServerDiagnostics
@@ -43,6 +44,7 @@ usage_key = web.AppKey("usage", UsageService)
 servers_key: web.AppKey[ServerService] = web.AppKey("servers")
 reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
 diagnostics_key: web.AppKey[ServerDiagnostics] = web.AppKey("diagnostics")
+consoles_key: web.AppKey[ConsoleService] = web.AppKey("consoles")  # console URLs and tokens (with the servers)
 # the networking service (absent when networking is off on this host; `network_off_key` then says why)
 network_key: web.AppKey[NetworkServices] = web.AppKey("network")
 network_off_key = web.AppKey("network_off", str)

@@ -79,8 +79,7 @@ async def show_limits(request: web.Request) -> web.StreamResponse:
     if "tenant_id" in request.query:
         require_admin(request, "os_compute_api:limits:other_project")
         project_id = request.query.getall("tenant_id")[-1]
-    quotas = request.config_dict[quotas_key]
-    return respond(request, (quotas.limits(project_id), quotas.displayed_usage(project_id)))
+    return respond(request, request.config_dict[quotas_key].absolute_limits(project_id))
 
 
 def _limits_view(out, result: tuple[dict[str, int], dict[str, int]]) -> dict:

@@ -51,12 +51,12 @@ STEPS: tuple[Step, ...] = (
           "every version)", change("view-field", ("GET", "/os-fixed-ips/{fixed_ip}"), "reserved")),
     todo("2.5", "Non-admins may filter the server list by `ip6`",
          change("query", (LIST, DETAIL), "ip6")),
-    owned("2.6", "consoles", "One remote console API, POST /servers/{id}/remote-consoles, replaces the four "
+    done("2.6", "One remote console API, POST /servers/{id}/remote-consoles, replaces the four "
           "os-get*Console actions (404 from 2.6)",
-          change("new-route", REMOTE), change("removed-route", OLD_CONSOLES)),
+          change("new-route", REMOTE), change("removed-route", OLD_CONSOLES), also=("consoles",)),
     done("2.7", "Granting a project access to a public flavor is refused with 409",
          change("status", ("POST", "/flavors/{flavor_id}/action", "addTenantAccess"), "409")),
-    owned("2.8", "consoles", "Remote consoles accept protocol `mks` with type `webmks`",
+    done("2.8", "Remote consoles accept protocol `mks` with type `webmks`",
           change("request-body", REMOTE, "remote_console.protocol=mks", "remote_console.type=webmks")),
     todo("2.9", "Servers show `locked` (true when anyone holds a lock)",
          change("view-field", SERVER_VIEWS, "locked"), also=("server-actions",)),
@@ -179,7 +179,8 @@ STEPS: tuple[Step, ...] = (
           change("view-field", ("GET", "/servers/{server_id}/diagnostics"), "state", "driver", "hypervisor",
                  "hypervisor_os", "uptime", "config_drive", "num_cpus", "num_nics", "num_disks", "cpu_details",
                  "nic_details", "disk_details", "memory_details")),
-    owned("2.49", "networking", "Interfaces and volumes are attached with a device `tag`",
+    done("2.49", "Interfaces and volumes are attached with a device `tag` (interfaces done; volume attachments come "
+         "with the volumes feature)",
           change("request-body", (("POST", "/servers/{server_id}/os-interface"),
                                   ("POST", "/servers/{server_id}/os-volume_attachments")), "tag"),
           also=("volumes",)),

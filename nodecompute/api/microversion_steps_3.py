@@ -88,8 +88,8 @@ STEPS: tuple[Step, ...] = (
                    "down, so the minimal down-cell records never appear",
                    "Servers and services in a cell that is down are listed with a minimal record instead of failing",
                    change("view-field", (LIST, DETAIL, SHOW, SERVICES[0]), "status=UNKNOWN")),
-    owned("2.70", "volumes", "Volume attachments and interfaces show their device `tag`",
-          change("view-field", ATTACHMENTS + INTERFACES, "tag"), also=("networking",)),
+    done("2.70", "Volume attachments and interfaces show their device `tag` (interfaces done; volume attachments "
+         "come with the volumes feature)", change("view-field", ATTACHMENTS + INTERFACES, "tag"), also=("volumes",)),
     todo("2.71", "Server show, update and rebuild include `server_groups`",
          change("view-field", (SHOW, UPDATE, REBUILD), "server_groups"), also=("server-actions",)),
     owned("2.72", "networking", "Create accepts Neutron ports that carry a resource request (minimum bandwidth)",
@@ -167,10 +167,10 @@ STEPS: tuple[Step, ...] = (
                    change("new-route", SHARES)),
     todo("2.98", "Servers embed the image's `properties` under `image`",
          change("view-field", SERVER_VIEWS, "image.properties"), also=("server-actions",)),
-    owned("2.99", "consoles", "SPICE consoles get the `spice-direct` type; console auth tokens show `tls_port` and "
+    todo("2.99", "SPICE consoles get the `spice-direct` type; console auth tokens show `tls_port` and "
           "refuse unknown query parameters",
           change("request-body", REMOTE, "remote_console.type=spice-direct"),
-          change("view-field", ("GET", "/os-console-auth-tokens/{console_token}"), "tls_port")),
+          change("view-field", ("GET", "/os-console-auth-tokens/{console_token}"), "tls_port"), also=("consoles",)),
     todo("2.100", "Servers show the `scheduler_hints` given at create",
          change("view-field", SERVER_VIEWS, "scheduler_hints"), also=("server-actions",)),
     owned("2.101", "volumes", "Volume attach answers 202 with no body instead of 200 and the attachment",

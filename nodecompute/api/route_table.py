@@ -11,11 +11,11 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (aggregates, extensions, flavors, floating_ips, glance, hypervisors, identity, images,
-                             keypairs, limits, migrations, neutron, neutron_floatingips, neutron_networks, neutron_ports,
-                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules,
-                             server_actions, server_diagnostics, server_groups, server_ips, server_metadata, servers,
-                             services, usage, versions, zones)
+from nodecompute.api import (aggregates, consoles, extensions, flavors, floating_ips, glance, hypervisors, identity,
+                             images, keypairs, limits, migrations, network_proxies, neutron, neutron_floatingips,
+                             neutron_networks, neutron_ports, neutron_quotas, neutron_routers, neutron_secgroups,
+                             nova_secgroups, nova_sg_default_rules, server_actions, server_diagnostics, server_groups,
+                             server_interfaces, server_ips, server_metadata, servers, services, usage, versions, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -105,6 +105,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#708", "GET", "/images/{image_id}/metadata/{key}", images.show_metadata_item, **IMAGE_META),
     _compute("#709", "PUT", "/images/{image_id}/metadata/{key}", images.set_metadata_item, **IMAGE_META),
     _compute("#710", "DELETE", "/images/{image_id}/metadata/{key}", images.delete_metadata_item, **IMAGE_META),
+    _compute("#1306", "GET", "/os-networks", network_proxies.list_networks, **PROXY),
+    _compute("#1307", "GET", "/os-networks/{network_id}", network_proxies.show_network, **PROXY),
+    _compute("#1308", "GET", "/os-tenant-networks", network_proxies.list_networks, **PROXY),
+    _compute("#1309", "GET", "/os-tenant-networks/{network_id}", network_proxies.show_network, **PROXY),
     _compute("#1401", "GET", "/os-floating-ips", floating_ips.list_floating_ips, **PROXY),
     _compute("#1402", "POST", "/os-floating-ips", floating_ips.create_floating_ip, **PROXY),
     _compute("#1403", "GET", "/os-floating-ips/{floating_ip_id}", floating_ips.show_floating_ip, **PROXY),
@@ -131,6 +135,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#206", "PUT", SERVER, servers.update_server),
     _compute("#207", "DELETE", SERVER, servers.delete_server),
     _compute("#301", "POST", SERVER + "/action", server_actions.server_action, actions=server_actions.ACTIONS),
+    _compute("#1607", "POST", SERVER + "/remote-consoles", consoles.create_remote_console, since=(2, 6)),
     _compute("#401", "GET", SERVER + "/metadata", server_metadata.list_metadata),
     _compute("#402", "PUT", SERVER + "/metadata", server_metadata.replace_metadata),
     _compute("#403", "POST", SERVER + "/metadata", server_metadata.merge_metadata),
@@ -166,6 +171,10 @@ ROUTES: tuple[Route, ...] = (
     _compute("#2124", "PUT", "/os-services/force-down", services.force_down, since=(2, 11), until=(2, 52)),
     _compute("#2125", "PUT", "/os-services/{service_id}", services.update_service, since=(2, 53)),
     _compute("#2118", "DELETE", "/os-services/{service_id}", services.delete_service),
+    _compute("#1301", "GET", SERVER + "/os-interface", server_interfaces.list_interfaces),
+    _compute("#1302", "POST", SERVER + "/os-interface", server_interfaces.attach_interface),
+    _compute("#1303", "GET", SERVER + "/os-interface/{port_id}", server_interfaces.show_interface),
+    _compute("#1304", "DELETE", SERVER + "/os-interface/{port_id}", server_interfaces.detach_interface),
     # identity, relative to /identity
     _identity("#2201", "GET", "", identity.show),
     _identity("#2201", "GET", "/", identity.show),

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from nodecompute.api import auth
+from nodecompute.api import auth, consoles
 from nodecompute.api.actions import Action, ActionHandler, dispatch
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import respond
@@ -62,6 +62,7 @@ ACTIONS = {
     "os-start": Action("#309", state_action(parse_start), "os_compute_api:servers:start"),
     "os-stop": Action("#310", state_action(parse_stop), "os_compute_api:servers:stop"),
     "os-getConsoleOutput": Action("#1603", action_console_output, "os_compute_api:os-console-output"),
+    **consoles.ACTIONS,
 }
 
 

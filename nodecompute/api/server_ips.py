@@ -1,5 +1,6 @@
-"""Server addresses (#501, #502). No networking exists yet, so every server has no addresses: the list is {} and
-any network label is one the server is not on (Nova's 404 text)."""
+"""Server addresses (#501, #502) and the `addresses` of the server views: the fixed IPs of the server's ports by
+network name (Nova's label), in plug order. The server views add `OS-EXT-IPS:type` and `OS-EXT-IPS-MAC:mac_addr`
+(Nova's extended view); the ips routes show only version and address. `{}` while the server is building."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -7,15 +8,26 @@ from aiohttp import web
 from nodecompute.api import auth
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import respond
+from nodecompute.domain import states
 from nodecompute.domain.errors import NotFound
 from nodecompute.domain.server_models import Server
 
 NOT_A_MEMBER = "Instance is not a member of specified network"
 
 
-def addresses(server: Server) -> dict[str, list[dict]]:
-    """{network label: [{version, addr}]} of a server; empty until ports exist."""
-    return {}
+def addresses(server: Server, *, extended: bool = False) -> dict[str, list[dict]]:
+    """{network label: [{version, addr} (+ type and MAC when extended)]} of a server."""
+    found: dict[str, list[dict]] = {}
+    if server.vm_state == states.BUILDING:
+        return found
+    for nic in server.nics:
+        entries = found.setdefault(nic.network_name, [])
+        for _subnet, address in nic.fixed_ips:
+            entry = {"version": 6 if ":" in address else 4, "addr": address}
+            if extended:
+                entry.update({"OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": nic.mac})
+            entries.append(entry)
+    return found
 
 
 def _server(request: web.Request) -> Server:

@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime
 
 from nodecompute.api.respond import Out, Reply
+from nodecompute.api.server_ips import addresses
 from nodecompute.api.urls import Links
 from nodecompute.domain import states
 from nodecompute.domain.models import AuthContext, isotime, zulu
@@ -53,7 +54,7 @@ def server_detail(server: Server, links: Links, ctx: AuthContext) -> dict:
         "flavor": {"id": server.flavorid, "links": links.bookmark("flavors", server.flavorid)},
         "created": zulu(server.created_at),
         "updated": zulu(server.updated_at),
-        "addresses": {},  # no networking yet; Nova also shows {} while building
+        "addresses": addresses(server, extended=True),
         "accessIPv4": server.access_ipv4 or "",
         "accessIPv6": server.access_ipv6 or "",
         "links": links.pair("servers", server.uuid),

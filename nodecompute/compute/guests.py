@@ -10,7 +10,8 @@ import asyncio
 import logging
 import os
 import signal
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nodecompute import filemodes
@@ -51,6 +52,8 @@ class DriveContent:
     files: tuple[InjectedFileSpec, ...]
     user_data: bytes | None
     admin_pass: str | None
+    network_data: Mapping = field(default_factory=dict)  # network_data.json ({} without a NIC)
+    devices: Sequence[metadata_documents.DeviceMetadata] = ()  # tagged devices (meta_data.json `devices`)
 
 
 class Guests:
@@ -62,6 +65,9 @@ class Guests:
         self.base_cache = base_cache
         self.dir_access = filemodes.guest_dir_access(cfg.libvirt_uri)  # 0750 group libvirt-qemu under system
         self.display_dir = display_dir  # VNC display sockets (virt/displays.py: prepared and checked at start)
+        self.on_consoles_gone: Callable[[str], Awaitable[None]] | None = None
+        # The server's NICs for its domain, their taps made (compute/server_ports.py); none without networking.
+        self.interfaces: Callable[[Server], Awaitable[Sequence[domain_xml.InterfaceSpec]]] | None = None
 
     def instance_dir(self, server_uuid: str) -> Path:
         return self.cfg.instances_dir / server_uuid
@@ -75,6 +81,10 @@ class Guests:
     def channel_socket(self, server_uuid: str) -> Path:
         """The test command channel's UNIX socket (beside the display's: the same directory, the same rules)."""
         return displays.channel_path(self.display_dir, server_uuid)
+
+    def serial_socket(self, server_uuid: str) -> Path:
+        """The serial console's UNIX socket (port 0, logged to console.log; the same directory, the same rules)."""
+        return displays.serial_path(self.display_dir, server_uuid)
 
     def channels(self, server: Server) -> list[domain_xml.ChannelSpec]:
         """The server's virtio-serial channels: the test channel on our socket, the agent's where libvirt likes."""
@@ -108,17 +118,19 @@ class Guests:
             swap=str(inst / "disk.swap") if server.swap else None,
             config_drive=str(inst / "disk.config") if server.config_drive else None)
 
-    def _domain_xml(self, server: Server) -> str:
+    def _domain_xml(self, server: Server, interfaces: Sequence[domain_xml.InterfaceSpec] = ()) -> str:
         spec = designer.design_domain(
             name=server.instance_name, uuid=server.uuid, display_name=server.name, memory_mb=server.memory_mb,
             vcpus=server.vcpus, disks=self.disks(server), console_log=str(self.console_log(server.uuid)),
             vnc_socket=str(self.display_socket(server.uuid)), server_id=server.uuid, project_id=server.project_id,
-            channels=self.channels(server),
+            channels=self.channels(server), interfaces=interfaces,
+            serial_socket=str(self.serial_socket(server.uuid)),
         )
         return domain_xml.render(spec, self.hv.host)
 
     async def define(self, server: Server) -> None:
-        await self.hv.define(self._domain_xml(server))
+        interfaces = await self.interfaces(server) if self.interfaces is not None and server.nics else ()
+        await self.hv.define(self._domain_xml(server, interfaces))
 
     async def build_config_drive(self, server: Server, content: DriveContent) -> None:
         """Written once, before the domain is defined and first started (Nova); reused by hard reboots."""
@@ -129,8 +141,9 @@ class Guests:
             image_id=server.image_id, meta=dict(server.metadata),
             public_keys={server.key_name: server.key_data} if server.key_name and server.key_data else {},
             files=tuple(metadata_documents.InjectedFile(path=f.path, contents=f.contents) for f in content.files),
-            user_data=content.user_data, admin_pass=content.admin_pass, network_data={},
-            dhcp_domain=self.cfg.compute.dhcp_domain,
+            user_data=content.user_data, admin_pass=content.admin_pass, network_data=content.network_data,
+            dhcp_domain=self.cfg.compute.dhcp_domain, devices=tuple(content.devices),
+            fixed_ipv4=next((ip for nic in server.nics for _subnet, ip in nic.fixed_ips), None),
         )
         tree = metadata_documents.build_tree(md)
         dest = self.instance_dir(server.uuid) / "disk.config"
@@ -141,6 +154,7 @@ class Guests:
         power = await self.hv.start(server.instance_name)
         displays.restrict(self.display_socket(server.uuid))  # QEMU made it anew (0775, in a 0700 directory)
         displays.restrict(self.channel_socket(server.uuid))  # the same, when there is a test channel
+        displays.restrict(self.serial_socket(server.uuid))  # the same, once the domain has a serial console
         if power != states.RUNNING and not await self.wait_power(server, states.RUNNING, timeout):
             raise HypervisorError(f"domain {server.instance_name} did not reach running within {timeout:.0f}s")
 
@@ -165,6 +179,13 @@ class Guests:
             if await self.wait_power(server, states.SHUTDOWN, min(retry_interval, deadline - loop.time())):
                 break
         await self.hv.destroy(server.instance_name)
+        await self._consoles_gone(server.uuid)
+
+    async def _consoles_gone(self, server_uuid: str) -> None:
+        """The server's display and serial console are gone (stopped, deleted): revoke its console tokens and
+        close its open console sessions (compute/consoles.py sets the hook)."""
+        if self.on_consoles_gone is not None:
+            await self.on_consoles_gone(server_uuid)
 
     async def hard_reboot(self, server: Server) -> None:
         """Destroy, regenerate the domain XML from the database, start (the config drive is reused)."""
@@ -198,6 +219,8 @@ class Guests:
         await self.hv.undefine(instance_name)
         self.display_socket(server_uuid).unlink(missing_ok=True)
         self.channel_socket(server_uuid).unlink(missing_ok=True)
+        self.serial_socket(server_uuid).unlink(missing_ok=True)
+        await self._consoles_gone(server_uuid)
         await instance_disks.remove_instance_dir(self.instance_dir(server_uuid))
 
     def read_console(self, server_uuid: str) -> str:

@@ -5,7 +5,8 @@ Every network has its bridge; a network with a DHCP port and a DHCP subnet also 
 with one host entry (MAC, address, host name) per fixed address of its other ports. At start `restore()` rebuilds
 what is missing from the database (networks, then routers: compute/router_host.py; the external network's uplink)
 and sweeps this daemon's leftovers (namespaces and DHCP directories no network or up router names). Guest taps
-belong to servers and are made by the server side.
+belong to servers and are made by the server side (compute/server_ports.py); `restore()` makes again the taps of the
+ports plugged into servers (`compute:` owners), so guests find them after a host reboot.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db.store import Store
-from nodecompute.domain.network_models import Network, Port, Subnet
+from nodecompute.domain.network_models import COMPUTE_OWNER_PREFIX, Network, Port, Subnet
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 def _host_port(port: Port) -> hostnet.Port:
     return hostnet.Port(id=port.id, network_id=port.network_id, mac=port.mac_address,
                         fixed_ips=tuple(hostnet.FixedIp(f.subnet_id, f.ip_address) for f in port.fixed_ips),
-                        hostname=port.hostname, plugged=False)
+                        hostname=port.hostname, plugged=port.device_owner.startswith(COMPUTE_OWNER_PREFIX))
 
 
 def host_spec(cfg: Config, network: Network, subnets: Iterable[Subnet], ports: Iterable[Port]) -> hostnet.Network:
@@ -67,6 +68,13 @@ class HostSync:
         network, subnets, ports = records
         await self.net.ensure_network(host_spec(self.cfg, network, subnets, ports),
                                       [_host_port(p) for p in ports if not p.is_dhcp])
+
+    async def ensure_tap(self, port: Port, mtu: int | None) -> str:
+        """The tap of a port plugged into a server, in its network's bridge."""
+        return await self.net.ensure_tap(_host_port(port), mtu=mtu)
+
+    async def delete_tap(self, name: str) -> None:
+        await self.net.delete_link(name)
 
     async def remove(self, network: Network, subnets: Iterable[Subnet], ports: Iterable[Port]) -> None:
         """Everything of the network on the host: dnsmasq, its namespace and files, the bridge."""

@@ -152,7 +152,7 @@ class NetworkService:
                 raise NetworkInUse(net_id=network_id, reason="It is the external network of this cloud's "
                                                              "configuration ([network] external_cidr)")
             ports = self.core.store.read(lambda db: ports_db.list_ports(db, network_id=network_id))
-            if any(not p.is_dhcp for p in ports):
+            if any(not p.is_dhcp for p in ports):  # a server's ports too: the server goes first (Nova: 409)
                 raise NetworkInUse(net_id=network_id)
             subnets = self.core.store.read(networks_db.list_subnets, network_id)
             try:

@@ -14,6 +14,7 @@ security, and its deletion, brings the firewall in line (compute/firewall.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from typing import Any
@@ -29,12 +30,12 @@ from nodecompute.db import security_groups as security_groups_db
 from nodecompute.domain.errors import InternalError
 from nodecompute.domain.models import AuthContext, isotime
 from nodecompute.domain.network_errors import (BadRequest, InvalidInput, MacAddressInUse, PolicyNotAuthorized,
-                                               PortNotFound, PortSecurityAndIPRequiredForSecurityGroups,
+                                               PortInUse, PortNotFound, PortSecurityAndIPRequiredForSecurityGroups,
                                                PortSecurityPortHasSecurityGroup, SecurityGroupNotFound,
                                                ServicePortInUse)
 from nodecompute.domain.network_models import (DHCP_OWNER, FLOATINGIP_OWNER, NETWORK_OWNER_PREFIX,
-                                               ROUTER_GATEWAY_OWNER, ROUTER_INTERFACE_OWNER, Network, Port, PortPlug,
-                                               PortRequest)
+                                               ROUTER_GATEWAY_OWNER, ROUTER_INTERFACE_OWNER, Binding, Network, Port,
+                                               PortPlug, PortRequest)
 
 TAP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")  # an interface name nftables can name a chain after
 
@@ -61,7 +62,8 @@ class PortService:
             raise PortNotFound(port_id=port_id)
         return port
 
-    async def create(self, ctx: AuthContext, request: PortRequest) -> Port:
+    async def create(self, ctx: AuthContext, request: PortRequest, binding: Binding | None = None) -> Port:
+        """A new port; with `binding`, made already given to a server (compute/server_ports.py)."""
         _check_not_reserved(request.device_owner)
         limit = self.core.quotas.limits(request.project_id)["port"]
         port_id = str(uuid.uuid4())
@@ -82,6 +84,8 @@ class PortService:
                 security_group_ids=self._groups(db, ctx, request, security, now), host_id=request.host_id,
                 created_at=now, updated_at=now,
             )
+            if binding is not None:
+                port = dataclasses.replace(port, **_bound_values(binding))
             ports_db.insert_port(db, port)
 
         async with self.core.lock:
@@ -157,14 +161,18 @@ class PortService:
             if port.is_router_port:
                 raise ServicePortInUse(port_id=port_id, reason=f"has device owner {port.device_owner}")
 
-            def delete(db: Any) -> set[str]:
-                routers = routers_db.disassociate_port(db, port_id, isotime(self.core.clock()))
-                ports_db.delete_port(db, port_id)
-                return routers
-
-            for router_id in sorted(await self.core.store.write(delete)):
-                await self.core.l3.apply_logged(router_id, floating_only=True)
+            await self._delete_row(port_id)
             await self.core.apply_logged(port.network_id)
+
+    async def _delete_row(self, port_id: str) -> None:
+        """The port's row, its floating IPs disassociated first (their routers' NAT follows)."""
+        def delete(db: Any) -> set[str]:
+            routers = routers_db.disassociate_port(db, port_id, isotime(self.core.clock()))
+            ports_db.delete_port(db, port_id)
+            return routers
+
+        for router_id in sorted(await self.core.store.write(delete)):
+            await self.core.l3.apply_logged(router_id, floating_only=True)
 
     # the server side's seam ---------------------------------------------------------------------------------------
 
@@ -221,6 +229,47 @@ class PortService:
 
     def plug_of(self, port_id: str) -> PortPlug | None:
         return self.core.store.read(security_groups_db.get_plug, port_id)
+
+
+    # the device side of a server's ports (compute/server_ports.py; `bind` above is the tap and the firewall) -------
+
+    async def attach_to_server(self, ctx: AuthContext, port_id: str, binding: Binding) -> Port:
+        """Give an existing port to a server (device id and owner, host, the server's DHCP host name): 409 when
+        another device has it. Its tap and filtering come after, through `bind`."""
+        async with self.core.lock:
+            port = self.get(ctx, port_id)
+            if port.device_id or port.is_dhcp:
+                raise PortInUse(port_id=port_id, net_id=port.network_id, device_id=port.device_id or port.device_owner)
+            now = isotime(self.core.clock())
+            await self.core.store.write(ports_db.update_port, port_id, _bound_values(binding), now)
+            await self.core.apply_or_undo(port.network_id, lambda db: ports_db.update_port(
+                db, port_id, _unbound_values(), now))
+        return self.core.store.read(ports_db.get_port, port_id)
+
+    async def release(self, port_id: str, *, delete: bool) -> None:
+        """Take a port from its server (no caller checks: the server's own teardown; `unbind` came first): deleted
+        when the server made it, else given back (device, owner, binding and host name cleared, status DOWN).
+        Nothing when the port is gone already."""
+        port = self.core.store.read(ports_db.get_port, port_id)
+        if port is None:
+            return
+        async with self.core.lock:
+            if delete:
+                await self._delete_row(port_id)
+            else:
+                await self.core.store.write(ports_db.update_port, port_id, _unbound_values(),
+                                            isotime(self.core.clock()))
+            await self.core.apply_logged(port.network_id)
+
+
+def _bound_values(binding: Binding) -> dict[str, Any]:
+    return {"device_id": binding.device_id, "device_owner": binding.device_owner, "host_id": binding.host_id,
+            "hostname": binding.hostname, "vif_type": binding.vif_type, "status": "ACTIVE"}
+
+
+def _unbound_values() -> dict[str, Any]:
+    return {"device_id": "", "device_owner": "", "host_id": "", "hostname": "", "vif_type": "unbound",
+            "status": "DOWN"}
 
 
 def _check_not_reserved(owner: str) -> None:

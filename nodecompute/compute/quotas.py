@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import fields
+from typing import Any
 
 from nodecompute.domain.errors import BadRequest, QuotaExceeded
 from nodecompute.config import Config, QuotaConfig
@@ -21,10 +22,18 @@ DEFAULT_CLASS = "default"
 RESOURCES: tuple[str, ...] = tuple(f.name for f in fields(QuotaConfig))
 
 
+# Nova's network quotas and the networking service's resources they are read from (below 2.36 they show).
+FROM_NETWORK = {"floating_ips": "floatingip", "security_groups": "security_group",
+                "security_group_rules": "security_group_rule"}
+
+
 class QuotaService:
     def __init__(self, store: Store, cfg: Config) -> None:
         self.store = store
         self.cfg = cfg
+        # The networking quotas (compute.network_quotas.NetworkQuotaService) once networking is on: Nova's network
+        # quotas and their usage are then Neutron's, as Nova reads them from Neutron.
+        self.network: Any = None
 
     # ----- limits --------------------------------------------------------------------------------------------------
 
@@ -63,6 +72,16 @@ class QuotaService:
         used = dict.fromkeys(RESOURCES, 0)
         used.update(self.store.read(quotas_db.server_usage, project_id, user_id))
         return used
+
+    def absolute_limits(self, project_id: str) -> tuple[dict[str, int], dict[str, int]]:
+        """(limits, usage) as /limits shows them: the network quotas and their usage are the networking
+        service's when it is on (Nova reads them from Neutron); os-quota-sets keep Nova's own values."""
+        limits, used = self.limits(project_id), self.displayed_usage(project_id)
+        if self.network is not None:
+            network_limits, network_used = self.network.limits(project_id), self.network.usage(project_id)
+            limits.update({name: network_limits[source] for name, source in FROM_NETWORK.items()})
+            used.update({name: network_used[source] for name, source in FROM_NETWORK.items()})
+        return limits, used
 
     def check(self, project_id: str, user_id: str, deltas: dict[str, int]) -> None:
         """Raise QuotaExceeded (Nova's TooManyInstances wording) if adding `deltas` would pass a limit."""

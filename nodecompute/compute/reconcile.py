@@ -105,7 +105,7 @@ class Reconciler:
     def _remove_orphan_sockets(self, live: set[str]) -> None:
         """Display and test channel sockets (virt/displays.py) of servers without a live row."""
         root = self.guests.display_dir
-        for suffix in (displays.SOCKET_SUFFIX, displays.CHANNEL_SUFFIX):
+        for suffix in (displays.SOCKET_SUFFIX, displays.CHANNEL_SUFFIX, displays.SERIAL_SUFFIX):
             for entry in root.glob(f"*{suffix}") if root.is_dir() else ():
                 if entry.name.removesuffix(suffix) not in live:
                     log.warning("removing orphan socket %s", entry)

@@ -28,7 +28,10 @@ from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
 from nodecompute.compute import placement
 from nodecompute.compute.block_devices import plan_block_devices
 from nodecompute.compute.quotas import QuotaService
-from nodecompute.compute.requested_networks import plan_networks
+from nodecompute.compute.network_data import nic_devices
+from nodecompute.compute.requested_networks import NicRequest
+from nodecompute.compute.server_interfaces import InterfaceService
+from nodecompute.compute.server_ports import ServerPorts
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions
 from nodecompute.compute.server_groups import ServerGroupService
@@ -61,7 +64,8 @@ def reservation_id() -> str:
 class ServerService:
     def __init__(self, store: Store, cfg: Config, guests: Guests, *, capacity: placement.HostCapacity,
                  flavors: FlavorService, images: ImageService, keypairs: KeypairService, quotas: QuotaService,
-                 clock: Clock, host_services: HostServices, groups: ServerGroupService) -> None:
+                 clock: Clock, host_services: HostServices, groups: ServerGroupService,
+                 ports: ServerPorts | None = None) -> None:
         self.store = store
         self.clock = clock
         self.cfg = cfg
@@ -73,8 +77,11 @@ class ServerService:
         self.quotas = quotas
         self.host_services = host_services
         self.groups = groups
+        self.ports = ports or ServerPorts(store, cfg, None, clock)
+        guests.interfaces = self.ports.interfaces
         self.tasks = ServerTasks()
         self.actions = ServerActions(store, guests, self.tasks, clock)
+        self.interfaces = InterfaceService(store, self.ports, guests, self.tasks)
 
     # ----- reads -------------------------------------------------------------------------------------------------
 
@@ -106,7 +113,7 @@ class ServerService:
     # ----- create ------------------------------------------------------------------------------------------------
 
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
-        plan_networks(req, ctx.project_id)
+        plan = self.ports.plan(ctx, req)
         devices = plan_block_devices(req.image_ref, req.block_devices)
         flavor = self._flavor_for_boot(ctx, req.flavor_ref)
         image = self._image_for_boot(ctx, devices.image_ref)
@@ -133,7 +140,7 @@ class ServerService:
         boot = BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
                          virtual_size=image.virtual_size)
         for server in servers:
-            self.track(server.uuid, self._build(server, boot, drive))
+            self.track(server.uuid, self._build(server, boot, drive, ctx, plan.nics))
         return CreateResult(servers=tuple(servers), admin_pass=admin_pass, reservation_id=rows[0]["reservation_id"])
 
     def _flavor_for_boot(self, ctx: AuthContext, ref: str):
@@ -186,11 +193,17 @@ class ServerService:
             })
         return rows
 
-    async def _build(self, server: Server, image: BootImage, drive: DriveContent) -> None:
+    async def _build(self, server: Server, image: BootImage, drive: DriveContent, ctx: AuthContext,
+                     nics: tuple[NicRequest, ...]) -> None:
         try:
             await self._set(server, {"task_state": states.NETWORKING})
             if not await self._host_has_room(server):
                 raise _BuildFailure(NO_VALID_HOST)
+            if nics:
+                await self.ports.plug(ctx, server, nics)
+                server = self.store.read(servers_db.get_server, server.uuid)
+                drive = dataclasses.replace(drive, network_data=self.ports.network_data(server),
+                                            devices=nic_devices(server.nics))
             await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
             await self.guests.make_disks(server, image)
             crash_point("overlay_made")
@@ -206,14 +219,18 @@ class ServerService:
                                      "launched_at": isotime(self.clock()), "progress": 100})
             log.info("server %s (%s) is ACTIVE", server.uuid, server.instance_name)
         except asyncio.CancelledError:
-            await asyncio.shield(self.guests.destroy(server.uuid, server.instance_name))
+            await asyncio.shield(self._undo_build(server))
             raise
         except Exception as exc:
             log.error("build of server %s failed: %s", server.uuid, exc, exc_info=not isinstance(exc, _BuildFailure))
-            await self.guests.destroy(server.uuid, server.instance_name)
+            await self._undo_build(server)
             message = str(exc) if isinstance(exc, _BuildFailure) else f"Build of instance {server.uuid} failed: {exc}"
             details = None if isinstance(exc, _BuildFailure) else traceback.format_exc()
             await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
+
+    async def _undo_build(self, server: Server) -> None:
+        await self.guests.destroy(server.uuid, server.instance_name)
+        await self.ports.unplug_all(server.uuid)
 
     async def _host_has_room(self, server: Server) -> bool:
         """The one-host scheduler: the compute service must be enabled and up (Nova's ComputeFilter), the server's
@@ -243,6 +260,7 @@ class ServerService:
 
     async def finish_delete(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)
+        await self.ports.unplug_all(server.uuid)
         await self.store.write(servers_db.mark_deleted, server.uuid, now=self.clock())
         await self.prune_base_cache()
         log.info("server %s deleted", server.uuid)

@@ -272,8 +272,40 @@ def m0009_routers_floating_ips(db: Database) -> None:
     )
 
 
-@migrations(name="0010_host_services_groups")
-def m0010_host_services_groups(db: Database) -> None:
+def apply(db: Database) -> None:
+    migrations.apply(db)
+
+
+@migrations(name="0010_console_tokens")
+def m0010_console_tokens(db: Database) -> None:
+    """Console URL tokens (domain/console_tokens.py): only the SHA-256 digest, bound to one server and one console
+    kind, with the expiry in seconds since the epoch. A server's rows go when it is stopped or deleted."""
+    db.executescript(
+        """
+        CREATE TABLE console_tokens (
+            digest TEXT PRIMARY KEY, server_id TEXT NOT NULL, kind TEXT NOT NULL, expires_at REAL NOT NULL);
+        CREATE INDEX console_tokens_server ON console_tokens(server_id);
+        CREATE INDEX console_tokens_expires ON console_tokens(expires_at);
+        """
+    )
+
+
+@migrations(name="0011_servernet_interfaces")
+def m0011_servernet_interfaces(db: Database) -> None:
+    """The ports each server is plugged into (compute/server_ports.py): the device tag, whether the server made the
+    port (then it goes with the server; a port handed in is only unbound), and the order the NICs were plugged."""
+    db.executescript(
+        """
+        CREATE TABLE server_interfaces (
+            port_id TEXT PRIMARY KEY, server_uuid TEXT NOT NULL, tag TEXT, made_by_server INTEGER NOT NULL,
+            position INTEGER NOT NULL);
+        CREATE INDEX server_interfaces_server ON server_interfaces(server_uuid);
+        """
+    )
+
+
+@migrations(name="0012_host_services_groups")
+def m0012_host_services_groups(db: Database) -> None:
     """The services Nova lists for this one node (os-services), its compute node (os-hypervisors), and server
     groups with their members (os-server-groups)."""
     db.executescript(
@@ -296,7 +328,3 @@ def m0010_host_services_groups(db: Database) -> None:
         CREATE INDEX server_group_members_server ON server_group_members(server_uuid);
         """
     )
-
-
-def apply(db: Database) -> None:
-    migrations.apply(db)

@@ -13,7 +13,8 @@ from nodecompute.domain import states
 from nodecompute.domain.errors import (BadRequest, InstanceNotFound, MarkerNotFound, MetadataItemNotFound,
                                        NotFound)
 from nodecompute.domain.models import isotime, parse_isotime
-from nodecompute.domain.server_models import InjectedFileSpec, Server, ServerFault, ServerFilters
+from nodecompute.db import server_nics
+from nodecompute.domain.server_models import InjectedFileSpec, Server, ServerFault, ServerFilters, ServerNic
 
 SORT_KEYS = {"created_at", "updated_at", "display_name", "uuid", "vm_state", "task_state", "power_state",
              "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "instance_type_id",
@@ -31,7 +32,7 @@ def _dt(text: str | None) -> datetime | None:
     return parse_isotime(text) if text else None
 
 
-def _server(row: sqlite3.Row, metadata: dict[str, str]) -> Server:
+def _server(row: sqlite3.Row, metadata: dict[str, str], nics: tuple[ServerNic, ...] = ()) -> Server:
     fault = None
     if row["fault_code"] is not None:
         fault = ServerFault(code=row["fault_code"], message=row["fault_message"] or "",
@@ -50,7 +51,7 @@ def _server(row: sqlite3.Row, metadata: dict[str, str]) -> Server:
         fault=fault, created_at=parse_isotime(row["created_at"]), updated_at=parse_isotime(row["updated_at"]),
         launched_at=_dt(row["launched_at"]), terminated_at=_dt(row["terminated_at"]),
         deleted_at=_dt(row["deleted_at"]), deleted=bool(row["deleted"]), metadata=metadata,
-        guest_channels=tuple(json.loads(row["guest_channels"])),
+        guest_channels=tuple(json.loads(row["guest_channels"])), nics=nics,
     )
 
 
@@ -85,7 +86,7 @@ def get_server(db: Database, uuid: str, *, include_deleted: bool = False) -> Ser
     row = db.execute("SELECT * FROM servers WHERE uuid = ?", [uuid]).fetchone()
     if row is None or (row["deleted"] and not include_deleted):
         raise InstanceNotFound(instance_id=uuid)
-    return _server(row, _metadata_for(db, [uuid])[uuid])
+    return _server(row, _metadata_for(db, [uuid])[uuid], server_nics.nics_for(db, [uuid])[uuid])
 
 
 def find_server(db: Database, uuid: str) -> Server | None:
@@ -149,14 +150,18 @@ def list_servers(db: Database, f: ServerFilters) -> list[Server]:
             raise MarkerNotFound(marker=f.marker)
         rows = rows[ids.index(f.marker) + 1:]
     rows = rows[:f.limit]
-    metadata = _metadata_for(db, [r["uuid"] for r in rows])
-    return [_server(r, metadata[r["uuid"]]) for r in rows]
+    return _servers(db, rows)
+
+
+def _servers(db: Database, rows: list[sqlite3.Row]) -> list[Server]:
+    uuids = [r["uuid"] for r in rows]
+    metadata, nics = _metadata_for(db, uuids), server_nics.nics_for(db, uuids)
+    return [_server(r, metadata[r["uuid"]], nics[r["uuid"]]) for r in rows]
 
 
 def list_all_live(db: Database) -> list[Server]:
     rows = db.execute("SELECT * FROM servers WHERE deleted = 0 ORDER BY serial").fetchall()
-    metadata = _metadata_for(db, [r["uuid"] for r in rows])
-    return [_server(r, metadata[r["uuid"]]) for r in rows]
+    return _servers(db, rows)
 
 
 def update_server(db: Database, uuid: str, values: dict[str, Any], *, now: datetime,

@@ -95,6 +95,11 @@ class ServicePortInUse(NeutronTyped, Conflict):
     msg_fmt = "Port %(port_id)s cannot be deleted directly via the port API: %(reason)s."
 
 
+class PortInUse(NeutronTyped, Conflict):
+    msg_fmt = ("Unable to complete operation on port %(port_id)s for network %(net_id)s. Port already has an "
+               "attached device %(device_id)s.")
+
+
 class MacAddressInUse(NeutronTyped, Conflict):
     msg_fmt = "Unable to complete operation for network %(net_id)s. The mac address %(mac)s is in use."
 

@@ -127,6 +127,18 @@ class PortRequest:
     host_id: str = ""
 
 
+@dataclass(frozen=True)
+class Binding:
+    """What giving a port to a server writes on it (Nova's port binding): the device, the host, the DHCP host name
+    (the server's), and the VIF type: `bridge`, the daemon's own tap in the network's bridge."""
+
+    device_id: str
+    device_owner: str  # "compute:<availability zone>"
+    host_id: str
+    hostname: str = ""
+    vif_type: str = "bridge"
+
+
 # Security groups (Neutron's security-group extension) ----------------------------------------------------------------
 
 DEFAULT_GROUP = "default"

@@ -23,6 +23,26 @@ class ServerFault:
 
 
 @dataclass(frozen=True)
+class ServerNic:
+    """One port a server is plugged into (compute/server_ports.py), as the server views and the guest see it."""
+
+    port_id: str
+    network_id: str
+    network_name: str
+    mac: str
+    fixed_ips: tuple[tuple[str, str], ...] = ()  # (subnet id, address)
+    tag: str | None = None
+    made_by_server: bool = True  # the server made the port (deleted with it); False: a given port, only unbound
+    mtu: int | None = None
+    position: int = 0
+
+    @property
+    def tap(self) -> str:
+        """Nova's and Neutron's device name: "tap" + the first 11 characters of the port id."""
+        return ("tap" + self.port_id)[:14]
+
+
+@dataclass(frozen=True)
 class Server:
     uuid: str
     serial: int
@@ -65,6 +85,7 @@ class Server:
     deleted: bool
     metadata: dict[str, str] = field(default_factory=dict)
     guest_channels: tuple[str, ...] = ()  # virtio-serial port names (domain/guest_channels.py)
+    nics: tuple[ServerNic, ...] = ()  # its ports, in the order they were plugged
 
     @property
     def instance_name(self) -> str:

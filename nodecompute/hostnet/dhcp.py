@@ -39,14 +39,20 @@ class Dhcp:
         inner = dhcp_leg_name(network.dhcp_port.id)
         new_leg = self._ensure_leg(network, namespace, inner)
         files = self.files(network.id)
+        before = _host_lines(files.hosts)
         changed = self._write_files(files, network, ports)
+        gone = before - _host_lines(files.hosts)
         argv = dnsmasq_argv(dnsmasq.binary(), network, files, inner, self.user)
         pid = dnsmasq.running_pid(files.pid)
-        if pid is not None and dnsmasq.cmdline(pid) == argv and not new_leg:
+        if pid is not None and dnsmasq.cmdline(pid) == argv and not new_leg and not gone:
             if changed:
                 dnsmasq.reload(pid)
             return pid
+        # A host entry that went (a port deleted or readdressed) takes its lease along: dnsmasq would otherwise
+        # keep the address for the old MAC ("not using configured address ... because it is leased to ...") and
+        # the next port given that address would get none. dnsmasq keeps leases in memory, so: stop, prune, start.
         dnsmasq.stop(files.pid)
+        prune_leases(files.leases, _host_lines(files.hosts))
         return dnsmasq.start(self.worker.home, namespace, argv)
 
     def _ensure_leg(self, network: Network, namespace: str, inner: str) -> bool:
@@ -112,6 +118,28 @@ class Dhcp:
             if not ok:
                 raise HostNetError(f"dnsmasq runs as {self.user} and cannot reach {directory} (mode "
                                    f"{stat.filemode(st.st_mode)}): give the DHCP state directory traversable parents")
+
+
+def _host_lines(path: Path) -> set[str]:
+    try:
+        return set(path.read_text().splitlines())
+    except FileNotFoundError:
+        return set()
+
+
+def prune_leases(leases: Path, host_lines: set[str]) -> None:
+    """Keep only the leases ("<expiry> <mac> <ip> <name> <client id>") of the hosts dnsmasq still serves, rewritten
+    in place (the file stays dnsmasq's, with its owner and mode)."""
+    wanted = {tuple(line.split(",")[:2]) for line in host_lines}
+    try:
+        lines = leases.read_text().splitlines()
+    except FileNotFoundError:
+        return
+    kept = [line for line in lines if len(line.split()) >= 3 and (line.split()[1].lower(), line.split()[2]) in wanted]
+    if kept != lines:
+        with open(leases, "r+") as handle:
+            handle.truncate(0)
+            handle.write("".join(line + "\n" for line in kept))
 
 
 def destroy_namespace(worker: Worker, namespace: str) -> None:

@@ -8,10 +8,12 @@
 - The server's name only in our metadata element (Nova: nova:instance/nova:name), never in <title>.
 - SMBIOS as Nova writes it, so cloud-init and friends recognise an OpenStack guest.
 - ACPI/APIC, UTC clock with Nova's x86 timers, a virtio balloon with 10 s stats.
-- Serial port 0 appended to the console log file; SeaBIOS also prints there (bios useserial), so even a guest
-  that never boots leaves "No bootable device." in its console output.
+- Serial port 0: an interactive UNIX socket (the serial console) logged to the console log file, or, without a
+  socket, the log file alone; SeaBIOS also prints there (bios useserial), so even a guest that never boots leaves
+  "No bootable device." in its console output.
 - VNC on the given UNIX socket (never a TCP port: see displays.py), a VGA video device and a USB tablet; nothing
   of that when vnc_socket is None.
+- virtio NICs on the taps the host made for the server's ports (type='ethernet', the port's MAC), in port order.
 - virtio-serial channels as given (domain/guest_channels.py chooses them; libvirt adds the controller).
 """
 from __future__ import annotations
@@ -20,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nodecompute.virt.disk_devices import next_device_name
-from nodecompute.virt.domain_xml import ChannelSpec, DiskSpec, DomainSpec, TimerSpec
+from nodecompute.virt.domain_xml import ChannelSpec, DiskSpec, DomainSpec, InterfaceSpec, TimerSpec
 
 SMBIOS_MANUFACTURER = "OpenStack Foundation"
 SMBIOS_PRODUCT = "OpenStack Nova"
@@ -70,7 +72,8 @@ def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
 
 def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vcpus: int,
                   disks: Sequence[GuestDisk], console_log: str, vnc_socket: str | None, server_id: str,
-                  project_id: str, channels: Sequence[ChannelSpec] = ()) -> DomainSpec:
+                  project_id: str, channels: Sequence[ChannelSpec] = (), serial_socket: str | None = None,
+                  interfaces: Sequence[InterfaceSpec] = ()) -> DomainSpec:
     return DomainSpec(
         name=name,
         uuid=uuid,
@@ -90,6 +93,8 @@ def design_domain(*, name: str, uuid: str, display_name: str, memory_mb: int, vc
         usb_tablet=vnc_socket is not None,
         memballoon_period=MEM_STATS_PERIOD_SECONDS,
         channels=tuple(channels),
+        serial_socket=serial_socket,
+        interfaces=tuple(interfaces),
     )
 
 

@@ -25,6 +25,7 @@ from nodecompute.virt.errors import HypervisorError
 MAX_SOCKET_PATH = 107  # bytes, without sun_path's terminating NUL
 SOCKET_SUFFIX = ".sock"
 CHANNEL_SUFFIX = ".chan"  # no longer than SOCKET_SUFFIX: what fits for the display fits for the channel
+SERIAL_SUFFIX = ".ser"  # the serial console's socket; no longer than SOCKET_SUFFIX either
 UUID_LENGTH = 36
 DIR_NAME = "vnc"
 SOCKET_MODE = 0o600
@@ -37,6 +38,11 @@ def socket_path(directory: Path, server_uuid: str) -> Path:
 def channel_path(directory: Path, server_uuid: str) -> Path:
     """The UNIX socket of the server's test command channel (domain/guest_channels.py TEST_CHANNEL)."""
     return directory / f"{server_uuid}{CHANNEL_SUFFIX}"
+
+
+def serial_path(directory: Path, server_uuid: str) -> Path:
+    """The UNIX socket of the server's serial console (port 0; QEMU also logs it to the console log)."""
+    return directory / f"{server_uuid}{SERIAL_SUFFIX}"
 
 
 def fits(directory: Path) -> bool:

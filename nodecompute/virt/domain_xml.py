@@ -47,6 +47,18 @@ class ChannelSpec:
 
 
 @dataclass(frozen=True)
+class InterfaceSpec:
+    """A virtio NIC on a tap the host made beforehand (`type='ethernet'`, `managed='no'`: libvirt opens it and
+    leaves it in place), with the port's MAC. `pci_slot` pins its PCI address (bus 0) so that the device metadata
+    written before the domain exists names the address the guest sees."""
+
+    mac: str
+    tap: str
+    mtu: int | None = None
+    pci_slot: int | None = None
+
+
+@dataclass(frozen=True)
 class TimerSpec:
     name: str  # pit, rtc, hpet ...
     tickpolicy: str | None = None
@@ -73,7 +85,11 @@ class DomainSpec:
     usb_tablet: bool = False  # absolute pointer for VNC clients
     memballoon_period: int | None = None  # stats period in seconds; None: no balloon device
     boot_dev: str = "hd"
+    # Serial port 0 as an interactive UNIX socket (the serial console) that QEMU also logs to console_log;
+    # None: the port only appends to console_log (domains defined before the serial console existed).
+    serial_socket: str | None = None
     channels: tuple[ChannelSpec, ...] = ()
+    interfaces: tuple[InterfaceSpec, ...] = ()
 
 
 def render(spec: DomainSpec, host: HostInfo) -> str:
@@ -189,15 +205,27 @@ def _clock(spec: DomainSpec) -> ET.Element:
     return clock
 
 
+def _serial(spec: DomainSpec) -> ET.Element:
+    """Serial port 0: a UNIX socket QEMU listens on, logged to the console log (QEMU opens the log with O_APPEND,
+    so the trimmer may truncate it), or, without a socket, the console log itself."""
+    if spec.serial_socket is None:
+        serial = ET.Element("serial", {"type": "file"})
+        ET.SubElement(serial, "source", {"path": spec.console_log, "append": "on"})
+    else:
+        serial = ET.Element("serial", {"type": "unix"})
+        ET.SubElement(serial, "source", {"mode": "bind", "path": spec.serial_socket})
+        ET.SubElement(serial, "log", {"file": spec.console_log, "append": "on"})
+    ET.SubElement(serial, "target", {"port": "0"})
+    return serial
+
+
 def _devices(spec: DomainSpec, host: HostInfo) -> ET.Element:
     devices = ET.Element("devices")
     if host.emulator:
         _text(devices, "emulator", host.emulator)
     for disk in spec.disks:
         devices.append(_disk(disk))
-    serial = ET.SubElement(devices, "serial", {"type": "file"})
-    ET.SubElement(serial, "source", {"path": spec.console_log, "append": "on"})
-    ET.SubElement(serial, "target", {"port": "0"})
+    devices.append(_serial(spec))
     if spec.vnc_socket is not None:
         if spec.usb_tablet:
             ET.SubElement(devices, "input", {"type": "tablet", "bus": "usb"})
@@ -205,6 +233,8 @@ def _devices(spec: DomainSpec, host: HostInfo) -> ET.Element:
         ET.SubElement(graphics, "listen", {"type": "socket", "socket": spec.vnc_socket})
         video = ET.SubElement(devices, "video")
         ET.SubElement(video, "model", {"type": spec.video_model})
+    for interface in spec.interfaces:
+        devices.append(interface_element(interface))
     for channel in spec.channels:
         devices.append(_channel(channel))
     if spec.memballoon_period is None:
@@ -213,6 +243,33 @@ def _devices(spec: DomainSpec, host: HostInfo) -> ET.Element:
         balloon = ET.SubElement(devices, "memballoon", {"model": "virtio"})
         ET.SubElement(balloon, "stats", {"period": str(spec.memballoon_period)})
     return devices
+
+
+def interface_element(nic: InterfaceSpec) -> ET.Element:
+    element = ET.Element("interface", {"type": "ethernet"})
+    ET.SubElement(element, "mac", {"address": nic.mac})
+    ET.SubElement(element, "target", {"dev": nic.tap, "managed": "no"})
+    ET.SubElement(element, "model", {"type": "virtio"})
+    if nic.mtu:
+        ET.SubElement(element, "mtu", {"size": str(nic.mtu)})
+    if nic.pci_slot is not None:
+        ET.SubElement(element, "address", {"type": "pci", "domain": "0x0000", "bus": "0x00",
+                                           "slot": f"0x{nic.pci_slot:02x}", "function": "0x0"})
+    return element
+
+
+def interface_xml(nic: InterfaceSpec) -> str:
+    return ET.tostring(interface_element(nic), encoding="unicode")
+
+
+def interface_macs(domain_xml: str) -> dict[str, str]:
+    """mac -> the <interface> element's XML, of every NIC of a domain."""
+    found = {}
+    for element in ET.fromstring(domain_xml).findall("devices/interface"):
+        mac = element.find("mac")
+        if mac is not None:
+            found[mac.get("address", "").lower()] = ET.tostring(element, encoding="unicode")
+    return found
 
 
 def _channel(channel: ChannelSpec) -> ET.Element:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nodecompute.hostnet import HostNetError, Network, Port, Recorded, Router, Swept
+from nodecompute.hostnet import HostNetError, Network, Port, Recorded, Router, Swept, tap_name
 from nodecompute.hostnet.probe import MissingFeature
 from nodecompute.hostnet.secgroups import FirewallModel, build_ruleset
 
@@ -22,6 +22,7 @@ class RecordingHostNet:
     calls: list[tuple[str, str]] = field(default_factory=list)  # (method, network id)
     failing: dict[str, int] = field(default_factory=dict)  # method -> how many next calls fail
     swept: list[Recorded] = field(default_factory=list)
+    taps: dict[str, Port] = field(default_factory=dict)  # the guest taps the host holds, by name
     closed: bool = False
     check_error: str | None = None
     missing_features: list[MissingFeature] = field(default_factory=list)  # what the kernel probe reports
@@ -56,6 +57,16 @@ class RecordingHostNet:
         self.networks.pop(network.id, None)
         self.hosts.pop(network.id, None)
 
+    async def ensure_tap(self, port: Port, *, mtu: int | None = None) -> str:
+        self.calls.append(("ensure_tap", port.id))
+        self._maybe_fail("ensure_tap")
+        self.taps[tap_name(port.id)] = port
+        return tap_name(port.id)
+
+    async def delete_link(self, name: str) -> bool:
+        self.calls.append(("delete_link", name))
+        return self.taps.pop(name, None) is not None
+
     async def ensure_router(self, router: Router) -> None:
         self.calls.append(("ensure_router", router.id))
         self._maybe_fail("ensure_router")
@@ -82,6 +93,9 @@ class RecordingHostNet:
         for network in networks:
             self.calls.append(("restore", network.id))
             await self.ensure_network(network, [p for p in ports if p.network_id == network.id])
+        for port in ports:
+            if port.plugged:
+                await self.ensure_tap(port)
         for router in routers:
             self.calls.append(("restore_router", router.id))
             await self.ensure_router(router)

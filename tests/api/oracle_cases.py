@@ -10,6 +10,7 @@ libvirt's test driver) shared by the whole module.
 from __future__ import annotations
 
 import itertools
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,6 +47,7 @@ class World:
         self.quota_project_id = ""
         self.image_id = ""
         self.server_id = ""
+        self.network_id = ""
 
     def name(self, prefix: str) -> str:
         return f"{prefix}-{next(self.names)}"
@@ -69,8 +71,21 @@ class World:
                                          json={"quota": {"security_group": -1, "security_group_rule": -1}})
         assert resp.status == 200, await resp.text()
         self.image_id = await self._image(app)
-        self.server_id = await self.server()
+        self.network_id = await self._network()
+        self.server_id = await self.server()  # on the network "private" (the one network there is)
         await self.call("PUT", f"/servers/{self.server_id}/metadata", {"metadata": {"role": "oracle"}}, ok=200)
+
+    async def _network(self) -> str:
+        """Network "private" with a DHCP subnet, for servers' addresses and interfaces."""
+        async def post(path: str, body: dict) -> dict:
+            resp = await self.api.client.post(f"/networking/v2.0{path}", json=body,
+                                              headers={"X-Auth-Token": self.admin})
+            assert resp.status == 201, await resp.text()
+            return await resp.json()
+
+        network = (await post("/networks", {"network": {"name": "private"}}))["network"]
+        await post("/subnets", {"subnet": {"network_id": network["id"], "cidr": "198.18.250.0/24", "ip_version": 4}})
+        return network["id"]
 
     async def _image(self, app) -> str:
         ctx = app[identity_key].validate(self.admin)
@@ -176,7 +191,7 @@ Case = Callable[[World, str], Awaitable[Call]]
 def _fixed(path: str, body: Any = None, optional: tuple[str, ...] = ()) -> Case:
     async def case(world: World, version: str) -> Call:
         return Call(path.format(image=world.image_id, server=world.server_id, project=world.project_id,
-                                quotas=world.quota_project_id), body, optional=optional)
+                                quotas=world.quota_project_id, network=world.network_id), body, optional=optional)
     return case
 
 
@@ -272,8 +287,40 @@ def _server_meta_item(body: Any = None) -> Case:
 
 
 async def _ips_by_label(world: World, version: str) -> Call:
-    return Call(f"/servers/{world.server_id}/ips/private", awaiting="networking (issues 13-16): no server has an "
-                "address yet, so every label is one it is not on", status=404)
+    return Call(f"/servers/{world.server_id}/ips/private")
+
+
+async def _interface(world: World, version: str) -> Call:
+    listed = await world.call("GET", f"/servers/{world.server_id}/os-interface", ok=200)
+    return Call(f"/servers/{world.server_id}/os-interface/{listed['interfaceAttachments'][0]['port_id']}")
+
+
+async def _attach_interface(world: World, version: str) -> Call:
+    return Call(f"/servers/{await world.server()}/os-interface",
+                {"interfaceAttachment": {"net_id": world.network_id}},
+                awaiting="libvirt's test driver has no device hot-plug (virDomainAttachDeviceFlags): the attach is "
+                         "proved on a real guest (tests/integration/test_servers_network_guest.py)", status=500)
+
+
+async def _detach_interface(world: World, version: str) -> Call:
+    server_id = await world.server()
+    listed = await world.call("GET", f"/servers/{server_id}/os-interface", ok=200)
+    return Call(f"/servers/{server_id}/os-interface/{listed['interfaceAttachments'][0]['port_id']}",
+                awaiting="libvirt's test driver has no device hot-plug (virDomainDetachDeviceFlags): the detach is "
+                         "proved on a real guest (tests/integration/test_servers_network_guest.py)", status=500)
+
+
+def _console(body: dict) -> Case:
+    """A console of the shared server: its display and serial sockets made as QEMU would (test:/// has none)."""
+    async def case(world: World, version: str) -> Call:
+        guests = world.api.client.server.app[servers_key].guests
+        for path in (guests.display_socket(world.server_id), guests.serial_socket(world.server_id)):
+            if not path.exists():
+                with socket.socket(socket.AF_UNIX) as listener:
+                    listener.bind(str(path))
+        return Call(f"/servers/{world.server_id}" + ("/remote-consoles" if "remote_console" in body else "/action"),
+                    body)
+    return case
 
 
 def _hypervisor(tail: str = "") -> Case:
@@ -407,6 +454,17 @@ async def _default_rule(world: World, version: str) -> Call:
     return Call(f"/os-security-group-default-rules/{await world.default_rule()}")
 
 
+NIC_COUNTERS = ("rx", "rx_drop", "rx_errors", "rx_packets", "tx", "tx_drop", "tx_errors", "tx_packets")
+
+
+async def _diagnostics(world: World, version: str) -> Call:
+    """Before 2.48 the NIC counters are keyed by the tap's name (data): the server's own taps stand for vnet1."""
+    legacy = await world.call("GET", f"/servers/{world.server_id}/diagnostics", ok=200)
+    taps = {key[:-3] for key in legacy if key.endswith("_rx")}
+    named = tuple(f"extra {tap}_{counter}" for tap in taps for counter in NIC_COUNTERS)
+    return Call(f"/servers/{world.server_id}/diagnostics", optional=LEGACY_DIAGNOSTICS + named)
+
+
 CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/", None): _fixed("/"),
     ("GET", "/extensions", None): _fixed("/extensions"),
@@ -459,6 +517,9 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("POST", ACTION, "os-stop"): _action({"os-stop": None}),
     ("POST", ACTION, "os-start"): _action({"os-start": None}, stopped=True),
     ("POST", ACTION, "os-getConsoleOutput"): _fixed("/servers/{server}/action", {"os-getConsoleOutput": {}}),
+    ("POST", ACTION, "os-getVNCConsole"): _console({"os-getVNCConsole": {"type": "novnc"}}),
+    ("POST", ACTION, "os-getSerialConsole"): _console({"os-getSerialConsole": {"type": "serial"}}),
+    ("POST", SERVER + "/remote-consoles", None): _console({"remote_console": {"protocol": "vnc", "type": "novnc"}}),
     ("GET", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata"),
     ("PUT", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata", {"metadata": {"role": "oracle"}}),
     ("POST", SERVER + "/metadata", None): _fixed("/servers/{server}/metadata", {"metadata": {"zone": "a"}}),
@@ -474,7 +535,7 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/os-hypervisors/{hypervisor_id}/uptime", None): _hypervisor("/uptime"),
     ("GET", "/os-hypervisors/{pattern}/search", None): _by_pattern("/search"),
     ("GET", "/os-hypervisors/{pattern}/servers", None): _by_pattern("/servers"),
-    ("GET", SERVER + "/diagnostics", None): _fixed("/servers/{server}/diagnostics", optional=LEGACY_DIAGNOSTICS),
+    ("GET", SERVER + "/diagnostics", None): _diagnostics,
     ("GET", "/os-simple-tenant-usage", None): _fixed("/os-simple-tenant-usage?detailed=1&start=2020-01-01T00:00:00",
                                                      optional=("missing tenant_usages_links",)),
     ("GET", "/os-simple-tenant-usage/{tenant_id}", None): _fixed(
@@ -496,6 +557,14 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         {"path": "force-down", "body": {**COMPUTE_BINARY, "forced_down": True}}),
     ("PUT", "/os-services/{service_id}", None): _update_service,
     ("DELETE", "/os-services/{service_id}", None): _delete_service,
+    ("GET", SERVER + "/os-interface", None): _fixed("/servers/{server}/os-interface"),
+    ("POST", SERVER + "/os-interface", None): _attach_interface,
+    ("GET", SERVER + "/os-interface/{port_id}", None): _interface,
+    ("DELETE", SERVER + "/os-interface/{port_id}", None): _detach_interface,
+    ("GET", "/os-networks", None): _fixed("/os-networks"),
+    ("GET", "/os-networks/{network_id}", None): _fixed("/os-networks/{network}"),
+    ("GET", "/os-tenant-networks", None): _fixed("/os-tenant-networks"),
+    ("GET", "/os-tenant-networks/{network_id}", None): _fixed("/os-tenant-networks/{network}"),
     ("GET", "/os-floating-ips", None): _floating_ips,
     ("POST", "/os-floating-ips", None): _create_floating_ip,
     ("GET", "/os-floating-ips/{floating_ip_id}", None): _one_floating_ip,

@@ -18,7 +18,7 @@ import pytest
 
 from nodecompute.api.console_proxy import create_console_app
 from nodecompute.api.console_sessions import ConsoleSessions
-from nodecompute.compute.console_tokens import ConsoleTarget, ConsoleTokenInvalid
+from nodecompute.domain.console_tokens import ConsoleTarget, ConsoleTokenInvalid
 
 GREETING = b"RFB 003.008\n"
 SERVER_A = "aaaaaaaa-0000-4000-8000-000000000001"

@@ -16,13 +16,17 @@ DEFAULTS = {
     "injected_file_content_bytes": 10240, "injected_file_path_bytes": 255, "key_pairs": 100, "security_groups": 10,
     "security_group_rules": 20, "floating_ips": 10, "fixed_ips": -1, "server_groups": 10, "server_group_members": 10,
 }
+# With networking on (as in every API test), the network limits are Neutron's quotas: security_group_rule 100,
+# security_group 10, floatingip 50. NOVA_NETWORK_LIMITS are Nova's own, shown while networking is off.
 ABSOLUTE_DEFAULTS = {
     "maxServerMeta": 128, "maxImageMeta": 128, "maxPersonality": 5, "maxPersonalitySize": 10240,
-    "maxSecurityGroupRules": 20, "maxSecurityGroups": 10, "maxTotalCores": 20, "maxTotalFloatingIps": 10,
+    "maxSecurityGroupRules": 100, "maxSecurityGroups": 10, "maxTotalCores": 20, "maxTotalFloatingIps": 50,
     "maxTotalInstances": 10, "maxTotalKeypairs": 100, "maxTotalRAMSize": 51200, "maxServerGroups": 10,
     "maxServerGroupMembers": 10, "totalCoresUsed": 0, "totalInstancesUsed": 0, "totalRAMUsed": 0,
     "totalSecurityGroupsUsed": 0, "totalFloatingIpsUsed": 0, "totalServerGroupsUsed": 0,
 }
+
+NOVA_NETWORK_LIMITS = {"maxSecurityGroupRules": 20, "maxSecurityGroups": 10, "maxTotalFloatingIps": 10}
 
 
 def whoami(api, token):
@@ -60,6 +64,30 @@ async def test_limits_exact_keys_and_defaults(api, member):
         resp = await api.get(path, member)
         assert resp.status == 200
         assert await resp.json() == {"limits": {"rate": [], "absolute": ABSOLUTE_DEFAULTS}}
+
+
+async def test_network_limits_follow_the_networking_quotas(api, member, admin_token):
+    ctx = whoami(api, member)
+    quota = {"quota": {"security_group_rule": 33, "floatingip": 4}}
+    resp = await api.client.put(f"/networking/v2.0/quotas/{ctx.project_id}", json=quota,
+                                headers={"X-Auth-Token": admin_token})
+    assert resp.status == 200, await resp.text()
+    await api.client.get("/networking/v2.0/ports", headers={"X-Auth-Token": member})
+    absolute = (await (await api.get("/limits", member)).json())["limits"]["absolute"]
+    assert (absolute["maxSecurityGroupRules"], absolute["maxTotalFloatingIps"]) == (33, 4)
+    shown = (await (await api.get(f"/os-quota-sets/{ctx.project_id}", admin_token)).json())["quota_set"]
+    assert (shown["security_group_rules"], shown["floating_ips"]) == (20, 10)  # Nova's own rows
+
+
+async def test_without_networking_the_network_limits_are_novas(aiohttp_client, cfg, hostnet, make_user):
+    hostnet.check_error = "no privileges (as the test asks)"
+    from nodecompute.app import create_app
+    from tests.api.helpers import Api
+
+    api = Api(await aiohttp_client(create_app(cfg, with_servers=False)))
+    token = await api.token("admin", "admin-secret", "admin")
+    absolute = (await (await api.get("/limits", token)).json())["limits"]["absolute"]
+    assert {key: absolute[key] for key in NOVA_NETWORK_LIMITS} == NOVA_NETWORK_LIMITS
 
 
 async def test_limits_count_live_servers(api, member, make_user):

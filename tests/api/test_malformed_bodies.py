@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from nodecompute.compute import server_interfaces
+
 from nodecompute.api import glance
 from nodecompute.api.keys import identity_key, images_key
 from nodecompute.api.route_table import ROUTES
@@ -67,7 +69,10 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/servers/{server_id}"): [{"server": {"name": "n", "accessIPv4": "1.2.3.4",
                                                   "OS-DCF:diskConfig": "AUTO"}}],
     ("POST", "/servers/{server_id}/action"): [{"reboot": {"type": "SOFT"}}, {"os-stop": None},
-                                              {"os-start": None}, {"os-getConsoleOutput": {"length": 5}}],
+                                              {"os-start": None}, {"os-getConsoleOutput": {"length": 5}},
+                                              {"os-getVNCConsole": {"type": "novnc"}},
+                                              {"os-getSerialConsole": {"type": "serial"}}],
+    ("POST", "/servers/{server_id}/remote-consoles"): [{"remote_console": {"protocol": "vnc", "type": "novnc"}}],
     ("PUT", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("POST", "/os-server-groups"): [{"server_group": {"name": "g", "policies": ["affinity"]}}],
     ("PUT", "/os-services/enable"): [{"host": "h", "binary": "nova-compute"}],
@@ -77,6 +82,8 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/os-services/{service_id}"): [{"status": "disabled", "disabled_reason": "r", "forced_down": False}],
     ("POST", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
+    ("POST", "/servers/{server_id}/os-interface"): [{"interfaceAttachment": {
+        "net_id": "6a1a5c4e-0000-4000-8000-000000000000", "fixed_ips": [{"ip_address": "198.18.200.60"}]}}],
     ("POST", "/identity/v3/auth/tokens"): [V3_PASSWORD, V3_TOKEN],
     ("POST", "/identity/v2.0/tokens"): [V2, V2_TOKEN],
     ("POST", "/image/v2/images"): [{"name": "i", "disk_format": "raw", "container_format": "bare",
@@ -216,8 +223,14 @@ async def _l3_world(api: Api, headers: dict, network: str, subnet: str, port: di
 
 
 @pytest.fixture
-async def world(api: Api, admin_token):
-    """Ids the sample paths and bodies point at: a server, a flavor, an active image, all in the admin project."""
+async def world(api: Api, admin_token, monkeypatch):
+    """Ids the sample paths and bodies point at: a server, a flavor, an active image, all in the admin project.
+    The server is a row without a domain: its NIC hot-plug (which libvirt's test driver lacks anyway) is a no-op."""
+    async def hotplug(*_args, **_kw):
+        return True
+
+    monkeypatch.setattr(server_interfaces.nic_devices, "attach_interface", hotplug)
+    monkeypatch.setattr(server_interfaces.nic_devices, "detach_interface", hotplug)
     pid = _project_id(api, "admin")
     app = api.client.server.app
     images = app[images_key]

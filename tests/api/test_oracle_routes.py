@@ -38,7 +38,7 @@ from nodecompute.api.microversions import version_text
 from nodecompute.api.nova_catalog import CATALOG, Operation
 from nodecompute.api.nova_operations import Status, path_shape, version_key
 from nodecompute.app import create_app, store_key
-from nodecompute.config import ComputeConfig, Config, IdentityConfig, NetworkConfig, ServerConfig
+from nodecompute.config import ComputeConfig, Config, ConsoleConfig, IdentityConfig, NetworkConfig, ServerConfig
 from nodecompute.db import identity as identity_db
 from nodecompute.db import servers as servers_db
 from nodecompute.domain.models import utcnow
@@ -162,7 +162,9 @@ async def world():
     cfg = Config(data_dir=data_dir, server=ServerConfig(listen_port=8774),
                  identity=IdentityConfig(admin_password="admin-secret", kdf_time_cost=1, kdf_memory_kib=1024),
                  compute=ComputeConfig(libvirt_uri="test:///default"),
-                 network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), external_cidr="203.0.113.0/24"))
+                 console=ConsoleConfig(novncproxy_port=0, serialproxy_port=0),
+                 network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), external_cidr="203.0.113.0/24",
+                                       state_dir=str(data_dir / "hostnet")))
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(app_module, "OPENSTACK", ladder_dialect())
         client = TestClient(TestServer(create_app(cfg, hostnet_factory=lambda cfg: RecordingHostNet())))

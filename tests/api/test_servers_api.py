@@ -123,8 +123,8 @@ BAD_CREATE = [
     ({"security_groups": [{"name": "web"}]}, "Security group web not found for project"),
     ({"networks": "all"}, "Invalid input for field/attribute networks."),
     ({"networks": [{"uuid": "n-1"}]}, "Network n-1 could not be found."),
-    ({"networks": [{"port": "p-1"}]}, "Port p-1 could not be found."),
-    ({"networks": [{"fixed_ip": "10.0.0.5"}]}, "Networks are not supported yet"),
+    ({"networks": [{"port": "p-1"}]}, "Port id p-1 could not be found."),  # Nova's PortNotFound text
+    ({"networks": [{"fixed_ip": "10.0.0.5"}]}, "Bad networks format: network uuid is not in proper format (None)"),
     ({"block_device_mapping_v2": [{"boot_index": 0, "uuid": IMAGE_ID}]}, "Block Device Mapping is Invalid"),
     ({"block_device_mapping_v2": [{"boot_index": 0, "uuid": IMAGE_ID, "source_type": "image",
                                    "destination_type": "volume", "volume_size": 1}]},

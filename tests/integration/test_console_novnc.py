@@ -31,7 +31,7 @@ from qemu.qmp import QMPClient
 from nodecompute.api.console_proxy import create_console_app
 from nodecompute.api.console_sessions import ConsoleSessions
 from nodecompute.api.vnc_auth_proxy import VncAuthProxy
-from nodecompute.compute.console_tokens import ConsoleTarget, check_token, issue_token, lookup_digest
+from nodecompute.domain.console_tokens import ConsoleTarget, check_token, issue_token, lookup_digest
 from nodecompute.config import Config
 from tests.browser import Browser
 from tests.conftest import REPO

@@ -64,3 +64,18 @@ async def test_subnet_without_router_routes_metadata_to_the_dhcp_port_where_a_li
     assert body is not None
     assert json.loads(body) == {"namespace": namespace, "peer": str(cidr[20]),
                                 "path": "/openstack/latest/meta_data.json"}
+
+
+async def test_an_address_given_to_a_new_port_is_leased_to_its_mac_not_the_old_ones(bed):
+    """A port deleted while its guest held a lease, its address given to the next port (the lowest free one,
+    as IPAM does): dnsmasq must forget the old lease, or it keeps the address for the old MAC."""
+    (cidr,) = random_subnets(1)
+    network = bed.network(cidr)
+    await bed.hostnet.ensure_network(network)
+    first = bed.guest(network, 10)
+    await bed.hostnet.ensure_network(network, bed.ports(network))
+    assert (await asyncio.to_thread(first.dhcp, bed.hook))["ip"] == str(cidr[10])
+    first.port = None  # the port is deleted; another port on another guest takes its address
+    second = bed.guest(network, 10)
+    await bed.hostnet.ensure_network(network, bed.ports(network))
+    assert (await asyncio.to_thread(second.dhcp, bed.hook))["ip"] == str(cidr[10])

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from nodecompute.compute import console_tokens as ct
+from nodecompute.domain import console_tokens as ct
 
 NOW = 1_700_000_000.0
 SERVER = "0b9c5e2a-8f14-4a3b-9c51-2d7e6f0a1b2c"

@@ -2,6 +2,7 @@
 choice, console log capping. Regenerate the goldens after an intended change with NODECOMPUTE_REGEN_GOLDEN=1."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -167,6 +168,22 @@ def test_vnc_display_is_a_unix_socket_only():
     (graphics,) = dom.findall("devices/graphics")
     assert graphics.attrib == {"type": "vnc"}  # no port, no autoport, no listen address
     assert [listen.attrib for listen in graphics] == [{"type": "socket", "socket": VNC_SOCKET}]
+
+
+def test_serial_console_is_a_unix_socket_logged_to_the_console_log():
+    spec = dataclasses.replace(full_spec(), serial_socket=f"/var/lib/nodecompute/vnc/{UUID}.ser")
+    (serial,) = ET.fromstring(domain_xml.render(spec, TCG_HOST)).findall("devices/serial")
+    assert serial.attrib == {"type": "unix"}
+    assert [(child.tag, child.attrib) for child in serial] == [
+        ("source", {"mode": "bind", "path": f"/var/lib/nodecompute/vnc/{UUID}.ser"}),
+        ("log", {"file": f"{INST}/console.log", "append": "on"}), ("target", {"port": "0"})]
+
+
+def test_without_a_serial_socket_the_port_writes_the_console_log():
+    (serial,) = ET.fromstring(domain_xml.render(full_spec(), TCG_HOST)).findall("devices/serial")
+    assert serial.attrib == {"type": "file"}
+    assert [(child.tag, child.attrib) for child in serial] == [
+        ("source", {"path": f"{INST}/console.log", "append": "on"}), ("target", {"port": "0"})]
 
 
 @pytest.mark.parametrize(("graphics", "socket", "tcp"), [

@@ -11,8 +11,9 @@ from nodecompute.compute.block_devices import (BAD_BOOT_SEQUENCE, MIXED_SYNTAX, 
                                                plan_block_devices)
 from nodecompute.compute.requested_networks import plan_networks
 from nodecompute.config import ComputeConfig
-from nodecompute.domain.errors import BadRequest, Forbidden, QuotaExceeded
+from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
 from nodecompute.domain.image_models import Image
+from nodecompute.domain.network_models import Network, Port
 from nodecompute.domain.models import AuthContext, Flavor
 from nodecompute.domain.server_models import (BlockDeviceRequest, CreateRequest, InjectedFileSpec, NetworkRequest,
                                               root_disk_bytes)
@@ -143,8 +144,8 @@ def test_other_mappings_are_400(image_ref, mappings, message):
 
 @pytest.mark.parametrize("networks, mode", [(None, "auto"), ("auto", "auto"), ("none", "none"), ((), "auto")])
 def test_networks_without_ports(networks, mode):
-    plan = plan_networks(CreateRequest("vm", IMAGE, "1", networks=networks, security_groups=("default",)), "p")
-    assert (plan.mode, plan.requests, plan.security_groups) == (mode, (), ("default",))
+    plan = plan_networks(CreateRequest("vm", IMAGE, "1", networks=networks, security_groups=("default",)), _ctx())
+    assert (plan.mode, plan.nics, plan.security_groups) == (mode, (), ("default",))
 
 
 @pytest.mark.parametrize("req, message", [
@@ -156,4 +157,55 @@ def test_networks_without_ports(networks, mode):
 ])
 def test_requested_networks_are_400(req, message):
     with pytest.raises(BadRequest, match=message):
-        plan_networks(req, "p")
+        plan_networks(req, _ctx())
+
+
+class _Lookup:
+    """What planning reads of the networking service, as plain records."""
+
+    def __init__(self, networks, ports=()):
+        self.networks = {n.id: n for n in networks}
+        self.ports = {p.id: p for p in ports}
+
+    def usable_networks(self, ctx):
+        return [n for n in self.networks.values() if not n.external]
+
+    def network(self, ctx, network_id):
+        if network_id not in self.networks:
+            raise NotFound("no")
+        return self.networks[network_id]
+
+    def port(self, ctx, port_id):
+        if port_id not in self.ports:
+            raise NotFound("no")
+        return self.ports[port_id]
+
+    def subnets(self, network_id):
+        return []
+
+    def ip_owner(self, subnet_id, ip):
+        return None
+
+
+def _net(network_id: str, external: bool = False):
+    return Network(id=network_id, project_id="p", external=external)
+
+
+def test_a_member_may_not_plug_into_an_external_network_an_admin_may():
+    req = CreateRequest("vm", IMAGE, "1", networks=(NetworkRequest(uuid="ext"),))
+    lookup = _Lookup([_net("ext", external=True)])
+    with pytest.raises(Forbidden, match="It is not allowed to create an interface on external network ext"):
+        plan_networks(req, _ctx(), lookup)
+    assert [n.network_id for n in plan_networks(req, _ctx(admin=True), lookup).nics] == ["ext"]
+
+
+def test_auto_takes_the_one_usable_network_and_a_port_twice_is_409():
+    lookup = _Lookup([_net("one"), _net("ext", external=True)], [Port(id="p1", project_id="p", network_id="one",
+                                                                     mac_address="fa:16:3e:00:00:01")])
+    assert [n.network_id for n in plan_networks(CreateRequest("vm", IMAGE, "1"), _ctx(), lookup).nics] == ["one"]
+    twice = CreateRequest("vm", IMAGE, "1", networks=(NetworkRequest(port="p1"), NetworkRequest(port="p1")))
+    with pytest.raises(Conflict, match="Port p1 is still in use."):
+        plan_networks(twice, _ctx(), lookup)
+    many = CreateRequest("vm", IMAGE, "1", networks=(NetworkRequest(port="p1"),), max_count=2)
+    with pytest.raises(BadRequest, match="multiple instances with a single configured port"):
+        plan_networks(many, _ctx(), lookup)

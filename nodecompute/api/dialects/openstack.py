@@ -7,17 +7,18 @@ modules' own tables; a route Nova has and nodecompute does not serve yet answers
 """
 from __future__ import annotations
 
-from nodecompute.api import (aggregates, catalog, extensions, faults, flavors, floating_ips, hypervisors, images,
-                             keypairs, limits, migrations, nova_secgroups, nova_sg_default_rules, server_actions,
-                             server_diagnostics, server_groups, server_ips, server_metadata, server_schemas,
-                             server_views, services, usage, versions, zones)
+from nodecompute.api import (aggregates, catalog, consoles, extensions, faults, flavors, floating_ips, hypervisors,
+                             images, keypairs, limits, migrations, network_proxies, nova_secgroups, nova_sg_default_rules,
+                             server_actions, server_diagnostics, server_groups, server_interfaces, server_ips,
+                             server_metadata, server_schemas, server_views, services, usage, versions, zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 from nodecompute.domain.flavor_models import PublicFlavorAccess
 
 _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, nova_secgroups, nova_sg_default_rules,
-            server_views, server_schemas, server_actions, server_metadata, server_ips, floating_ips, hypervisors,
-            services, server_groups, server_diagnostics, usage, migrations, aggregates)
+            server_views, server_schemas, server_actions, server_metadata, server_ips, floating_ips, server_interfaces,
+            network_proxies, consoles, hypervisors, services, server_groups, server_diagnostics, usage, migrations,
+            aggregates)
 
 
 def _merged(name: str) -> dict:
