@@ -17,12 +17,14 @@ from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
-from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, flavors_key, identity_key,
-                                  images_key, keypairs_key, network_key, network_off_key, quotas_key, reconciler_key,
-                                  response_cache_key, server_tags_key, servers_key, volume_attachments_key)
+from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key, flavors_key,
+                                  host_services_key, identity_key, images_key, keypairs_key, network_key,
+                                  network_off_key, quotas_key, reconciler_key, response_cache_key, server_groups_key,
+                                  server_tags_key, servers_key, usage_key, volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
+from nodecompute.db import host_services as host_services_db
 from nodecompute.db.store import Store
 from nodecompute.domain.models import Clock, utcnow
 from nodecompute.identity import accounts
@@ -66,6 +68,9 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     its files are qemu-img's, it needs no hypervisor)."""
     from nodecompute.compute.block_storage import block_storage
     from nodecompute.compute.flavors import FlavorService
+    from nodecompute.compute.host_services import HostServices
+    from nodecompute.compute.server_groups import ServerGroupService
+    from nodecompute.compute.usage import UsageService
     from nodecompute.compute.images import ImageService, image_files
     from nodecompute.compute.keypairs import KeypairService
     from nodecompute.compute.quotas import QuotaService
@@ -75,6 +80,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     store = Store(cfg.db_path)
     await store.open()
     await store.write(accounts.bootstrap, cfg, clock())
+    await store.write(host_services_db.register_services, cfg.host_name, now=clock())
     identity = IdentityService(store, cfg, clock)
     quotas = QuotaService(store, cfg)
     images = ImageService(store, image_files(cfg), cfg, quotas, clock=clock)
@@ -88,6 +94,9 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keypairs_key] = KeypairService(store, quotas, clock)
     app[images_key] = images
     app[block_storage_key] = blocks
+    app[host_services_key] = HostServices(store, cfg, clock)
+    app[server_groups_key] = ServerGroupService(store, quotas, clock)
+    app[usage_key] = UsageService(store, clock)
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield
@@ -196,6 +205,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.compute.guests import Guests
     from nodecompute.compute.reconcile import Reconciler, Redo
     from nodecompute.compute.server_tags import ServerTags
+    from nodecompute.compute.server_diagnostics import ServerDiagnostics
     from nodecompute.compute.server_ports import ServerPorts
     from nodecompute.compute.servers import ServerService
     from nodecompute.compute.volume_attach_side import LibvirtDiskPlug, LiveCopier
@@ -203,6 +213,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.storage.instance_disks import BaseCache
     from nodecompute.virt import displays
     from nodecompute.virt.console import ConsoleLogTrimmer
+    from nodecompute.virt.host_stats import read_host_stats
 
     cfg, store, clock = app[config_key], app[store_key], app[clock_key]
     qemu_group = SYSTEM_QEMU_GROUP if cfg.libvirt_uri.startswith("qemu:///system") else None
@@ -218,8 +229,13 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
     capacity = placement.host_capacity(cfg.compute, host_vcpus=hv.host.vcpus, host_memory_mb=hv.host.memory_mb,
                                        disk_total=guests.disk_capacity())
+    host_services = app[host_services_key]
+    host_services.read_stats = functools.partial(read_host_stats, hv, cfg.instances_dir)
+    stats = await host_services.read_stats()
+    await store.write(host_services_db.register_node, cfg.host_name, stats.hypervisor_hostname, now=clock())
     service = ServerService(store, cfg, guests, capacity=capacity, flavors=app[flavors_key], images=app[images_key],
                             keypairs=app[keypairs_key], quotas=app[quotas_key], clock=clock,
+                            host_services=host_services, groups=app[server_groups_key],
                             ports=ServerPorts(store, cfg, app.get(network_key), clock))
     consoles = ConsoleService(store, guests, ttl=cfg.console.token_ttl, clock=clock)
     guests.on_consoles_gone = consoles.revoke  # stop and delete revoke the tokens and close open consoles
@@ -247,6 +263,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
         app[server_tags_key] = ServerTags(store, service)
         app[reconciler_key] = reconciler
         app[volume_attachments_key] = attachments
+        app[diagnostics_key] = ServerDiagnostics(store, guests, clock)
         app[consoles_key] = consoles
         yield
     finally:

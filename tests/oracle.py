@@ -29,6 +29,7 @@ CLIENTS = "tempest.lib.services.compute"
 SERVER, FLAVOR = "/servers/{server_id}", "/flavors/{flavor_id}"
 SPECS, IMAGE = FLAVOR + "/os-extra_specs", "/images/{image_id}"
 QUOTAS = "/os-quota-sets/{tenant_id}"
+HYPERVISOR = "/os-hypervisors/{hypervisor_id}"
 GROUP, DEFAULT_RULES = "/os-security-groups/{group_id}", "/os-security-group-default-rules"
 
 # (method, path, action) -> (client module whose schema_versions_info picks the version module, or None for the
@@ -123,6 +124,33 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("GET", SERVER + "/os-volume_attachments/{volume_id}", None): ("servers_client", "servers",
                                                                    "show_volume_attachment"),
     ("DELETE", SERVER + "/os-volume_attachments/{volume_id}", None): (None, "servers", "detach_volume"),
+    ("GET", "/os-hypervisors", None): ("hypervisor_client", "hypervisors", "list_search_hypervisors"),
+    ("GET", "/os-hypervisors/detail", None): ("hypervisor_client", "hypervisors", "list_hypervisors_detail"),
+    ("GET", "/os-hypervisors/statistics", None): ("hypervisor_client", "hypervisors", "get_hypervisor_statistics"),
+    ("GET", HYPERVISOR, None): ("hypervisor_client", "hypervisors", "get_hypervisor"),
+    ("GET", HYPERVISOR + "/uptime", None): ("hypervisor_client", "hypervisors", "get_hypervisor_uptime"),
+    ("GET", "/os-hypervisors/{pattern}/search", None): ("hypervisor_client", "hypervisors",
+                                                        "list_search_hypervisors"),
+    ("GET", "/os-hypervisors/{pattern}/servers", None): ("hypervisor_client", "hypervisors",
+                                                         "get_hypervisors_servers"),
+    ("GET", "/os-services", None): ("services_client", "services", "list_services"),
+    ("PUT", "/os-services/enable", None): ("services_client", "services", "enable_disable_service"),
+    ("PUT", "/os-services/disable", None): ("services_client", "services", "enable_disable_service"),
+    ("PUT", "/os-services/disable-log-reason", None): ("services_client", "services", "disable_log_reason"),
+    ("PUT", "/os-services/force-down", None): ("services_client", "services", "update_forced_down"),
+    ("PUT", "/os-services/{service_id}", None): ("services_client", "services", "update_service"),
+    ("GET", SERVER + "/diagnostics", None): (None, "servers", "show_server_diagnostics"),
+    ("GET", "/os-simple-tenant-usage", None): (None, "tenant_usages", "list_tenant_usage"),
+    ("GET", "/os-simple-tenant-usage/{tenant_id}", None): (None, "tenant_usages", "get_tenant_usage"),
+    ("GET", "/os-aggregates", None): ("aggregates_client", "aggregates", "list_aggregates"),
+    ("GET", "/os-migrations", None): ("migrations_client", "migrations", "list_migrations"),
+    ("GET", "/os-server-groups", None): ("server_groups_client", "server_groups", "list_server_groups"),
+    ("POST", "/os-server-groups", None): ("server_groups_client", "server_groups", "create_show_server_group"),
+    ("GET", "/os-server-groups/{id}", None): ("server_groups_client", "server_groups", "create_show_server_group"),
+    ("DELETE", "/os-server-groups/{id}", None): ("server_groups_client", "server_groups", "delete_server_group"),
+    # Tempest's services client has no delete; Nova answers 204 with no body (schemas/services.py
+    # delete_response), which is what Tempest's delete_server schema says too.
+    ("DELETE", "/os-services/{service_id}", None): (None, "servers", "delete_server"),
     ("GET", SERVER + "/os-interface", None): ("interfaces_client", "interfaces", "list_interfaces"),
     ("POST", SERVER + "/os-interface", None): ("interfaces_client", "interfaces", "get_create_interfaces"),
     ("GET", SERVER + "/os-interface/{port_id}", None): ("interfaces_client", "interfaces", "get_create_interfaces"),

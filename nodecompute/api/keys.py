@@ -15,6 +15,9 @@ from nodecompute.api.dialect import Bound, Dialect
 from nodecompute.caching import VersionedCache
 from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.flavors import FlavorService
+from nodecompute.compute.host_services import HostServices
+from nodecompute.compute.server_groups import ServerGroupService
+from nodecompute.compute.usage import UsageService
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.domain.models import AuthContext, Clock
@@ -27,6 +30,7 @@ if TYPE_CHECKING:  # these pull in libvirt: only the servers cleanup context imp
     from nodecompute.compute.network_services import NetworkServices
     from nodecompute.compute.reconcile import Reconciler
     from nodecompute.compute.server_tags import ServerTags
+    from nodecompute.compute.server_diagnostics import ServerDiagnostics
     from nodecompute.compute.servers import ServerService
     from nodecompute.compute.volume_attachments import VolumeAttachments
 
@@ -38,10 +42,14 @@ flavors_key = web.AppKey("flavors", FlavorService)
 keypairs_key = web.AppKey("keypairs", KeypairService)
 images_key = web.AppKey("images", ImageService)
 block_storage_key = web.AppKey("block_storage", BlockStorage)  # volumes, snapshots, types, quotas (/volume)
+host_services_key = web.AppKey("host_services", HostServices)  # os-services, os-hypervisors
+server_groups_key = web.AppKey("server_groups", ServerGroupService)
+usage_key = web.AppKey("usage", UsageService)
 servers_key: web.AppKey[ServerService] = web.AppKey("servers")
 server_tags_key: web.AppKey[ServerTags] = web.AppKey("server_tags")
 reconciler_key: web.AppKey[Reconciler] = web.AppKey("reconciler")
 volume_attachments_key: web.AppKey[VolumeAttachments] = web.AppKey("volume_attachments")  # with the servers
+diagnostics_key: web.AppKey[ServerDiagnostics] = web.AppKey("diagnostics")
 consoles_key: web.AppKey[ConsoleService] = web.AppKey("consoles")  # console URLs and tokens (with the servers)
 # the networking service (absent when networking is off on this host; `network_off_key` then says why)
 network_key: web.AppKey[NetworkServices] = web.AppKey("network")

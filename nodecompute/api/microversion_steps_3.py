@@ -27,7 +27,7 @@ NO_EVENTS = ("404 at every version: nodecompute serves no os-server-external-eve
 BOOT = "/os-volumes_boot"
 
 STEPS: tuple[Step, ...] = (
-    owned("2.53", "host-views", "Services and hypervisors are identified by UUID; PUT /os-services/{id} replaces "
+    done("2.53", "Services and hypervisors are identified by UUID; PUT /os-services/{id} replaces "
           "enable, disable, disable-log-reason and force-down; hypervisor search and servers become query "
           "parameters", change("view-field", SERVICES[:1] + HYPERVISORS, "id", "service.id"),
           change("new-route", SERVICES[1]),
@@ -56,7 +56,7 @@ STEPS: tuple[Step, ...] = (
     done("2.58", "Instance actions page with `limit`/`marker`, filter by `changes-since` and "
          "show `updated_at`", change("query", INSTANCE_ACTIONS[0], "limit", "marker", "changes-since"),
          change("view-field", INSTANCE_ACTIONS, "updated_at", "links")),
-    owned("2.59", "host-views", "Migrations page with `limit`/`marker`, filter by `changes-since`, show `uuid`; "
+    done("2.59", "Migrations page with `limit`/`marker`, filter by `changes-since`, show `uuid`; "
           "unknown os-migrations query parameters give 400",
           change("query", MIGRATIONS, "limit", "marker", "changes-since"),
           change("view-field", (MIGRATIONS,) + SERVER_MIGRATIONS, "uuid", "migrations_links")),
@@ -71,7 +71,7 @@ STEPS: tuple[Step, ...] = (
          "without certificate validation)",
          change("request-body", (CREATE, REBUILD), "trusted_image_certificates"),
          change("view-field", SERVER_VIEWS, "trusted_image_certificates"), also=("server-actions",)),
-    owned("2.64", "host-views", "Server groups take one `policy` and `rules` (max_server_per_host) instead of "
+    done("2.64", "Server groups take one `policy` and `rules` (max_server_per_host) instead of "
           "`policies` and `metadata`",
           change("request-body", GROUPS_ALL[1], "policy", "rules", "policies"),
           change("view-field", GROUPS_ALL, "policy", "rules", "policies", "metadata")),
@@ -115,7 +115,7 @@ STEPS: tuple[Step, ...] = (
     done("2.79", "Volume attach takes `delete_on_termination`; attachments show it",
          change("request-body", ATTACHMENTS[1], "delete_on_termination"),
          change("view-field", ATTACHMENTS, "delete_on_termination")),
-    owned("2.80", "host-views", "Migrations show `user_id` and `project_id`; os-migrations filters by them",
+    done("2.80", "Migrations show `user_id` and `project_id`; os-migrations filters by them",
           change("query", MIGRATIONS, "user_id", "project_id"),
           change("view-field", (MIGRATIONS,) + SERVER_MIGRATIONS, "user_id", "project_id")),
     not_applicable("2.81", NO_AGGREGATES, "Images can be cached on the hosts of an aggregate",
@@ -137,7 +137,7 @@ STEPS: tuple[Step, ...] = (
          change("request-body", EXTRA_SPECS_SET, "extra_specs"), change("status", EXTRA_SPECS_SET, "400")),
     owned("2.87", "server-actions", "Servers booted from volume can be rescued",
           change("behaviour", act("rescue"), "boot from volume"), also=("volumes",)),
-    owned("2.88", "host-views", "Hypervisors drop the resource fields; statistics and uptime routes answer 404; "
+    done("2.88", "Hypervisors drop the resource fields; statistics and uptime routes answer 404; "
           "`uptime` moves into the hypervisor",
           change("view-field", HYPERVISORS[1:], "vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
                  "local_gb_used", "free_ram_mb", "free_disk_gb", "current_workload", "running_vms",

@@ -11,11 +11,12 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, instance_actions,
-                             keypairs, limits, network_proxies, neutron, neutron_floatingips, neutron_networks,
-                             neutron_ports, neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups,
-                             nova_sg_default_rules, os_volumes, server_actions, server_interfaces, server_ips,
-                             server_metadata, server_tags, servers, versions, volume_actions, volume_attachments,
+from nodecompute.api import (aggregates, consoles, extensions, flavors, floating_ips, glance, hypervisors, identity,
+                             images, instance_actions, keypairs, limits, migrations, network_proxies, neutron,
+                             neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas, neutron_routers,
+                             neutron_secgroups, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
+                             server_diagnostics, server_groups, server_interfaces, server_ips, server_metadata,
+                             server_tags, servers, services, usage, versions, volume_actions, volume_attachments,
                              volume_limits, volume_snapshots, volume_types, volume_versions, volumes, zones)
 from nodecompute.api.routing import Handler, Route
 
@@ -60,6 +61,8 @@ IMAGE_META = {"until": (2, 38)}  # its image metadata proxy at 2.39
 VOLUME, SNAPSHOT, VOLUME_TYPE = "/volumes/{volume_id}", "/snapshots/{snapshot_id}", "/types/{type_id}"
 QUOTA_SET = "/os-quota-sets/{tenant_id}"
 TAGS = (2, 26)  # server tags
+HYPERVISOR = "/os-hypervisors/{hypervisor_id}"
+BEFORE_253 = {"until": (2, 52)}  # routes that 2.53 turned into query parameters or PUT /os-services/{id}
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
@@ -176,6 +179,33 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1208", "POST", "/os-snapshots", os_volumes.create_snapshot, **PROXY),
     _compute("#1209", "GET", "/os-snapshots/{snapshot_id}", os_volumes.show_snapshot, **PROXY),
     _compute("#1210", "DELETE", "/os-snapshots/{snapshot_id}", os_volumes.delete_snapshot, **PROXY),
+    _compute("#1901", "GET", SERVER + "/diagnostics", server_diagnostics.show_diagnostics),
+    _compute("compute:server-migrations", "GET", SERVER + "/migrations", migrations.list_server_migrations, since=(2, 23)),
+    _compute("compute:server-migration", "GET", SERVER + "/migrations/{migration_id}",
+             migrations.show_server_migration, since=(2, 23)),
+    _compute("#2107", "GET", "/os-hypervisors", hypervisors.list_hypervisors),
+    _compute("#2108", "GET", "/os-hypervisors/detail", hypervisors.list_hypervisors_detail),
+    _compute("#2110", "GET", "/os-hypervisors/statistics", hypervisors.show_statistics, until=(2, 87)),
+    _compute("#2109", "GET", HYPERVISOR, hypervisors.show_hypervisor),
+    _compute("#2111", "GET", HYPERVISOR + "/uptime", hypervisors.show_uptime, until=(2, 87)),
+    _compute("#2112", "GET", "/os-hypervisors/{pattern}/search", hypervisors.search_hypervisors, **BEFORE_253),
+    _compute("#2113", "GET", "/os-hypervisors/{pattern}/servers", hypervisors.list_hypervisor_servers,
+             **BEFORE_253),
+    _compute("#1801", "GET", "/os-server-groups", server_groups.list_groups),
+    _compute("#1802", "POST", "/os-server-groups", server_groups.create_group),
+    _compute("#1803", "GET", "/os-server-groups/{group_id}", server_groups.show_group),
+    _compute("#1804", "DELETE", "/os-server-groups/{group_id}", server_groups.delete_group),
+    _compute("#2001", "GET", "/os-simple-tenant-usage", usage.list_usage),
+    _compute("#2002", "GET", "/os-simple-tenant-usage/{tenant_id}", usage.show_usage),
+    _compute("#2123", "GET", "/os-migrations", migrations.list_migrations),
+    _compute("compute:aggregates", "GET", "/os-aggregates", aggregates.list_aggregates),
+    _compute("#2114", "GET", "/os-services", services.list_services),
+    _compute("#2115", "PUT", "/os-services/enable", services.enable_service, **BEFORE_253),
+    _compute("#2116", "PUT", "/os-services/disable", services.disable_service, **BEFORE_253),
+    _compute("#2117", "PUT", "/os-services/disable-log-reason", services.disable_log_reason, **BEFORE_253),
+    _compute("#2124", "PUT", "/os-services/force-down", services.force_down, since=(2, 11), until=(2, 52)),
+    _compute("#2125", "PUT", "/os-services/{service_id}", services.update_service, since=(2, 53)),
+    _compute("#2118", "DELETE", "/os-services/{service_id}", services.delete_service),
     _compute("#1301", "GET", SERVER + "/os-interface", server_interfaces.list_interfaces),
     _compute("#1302", "POST", SERVER + "/os-interface", server_interfaces.attach_interface),
     _compute("#1303", "GET", SERVER + "/os-interface/{port_id}", server_interfaces.show_interface),

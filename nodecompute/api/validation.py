@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import uuid
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -153,6 +154,14 @@ metadata = {
 # Query values the clients send (clients.md): strings, validated by pattern.
 query_limit = {"type": "string", "pattern": r"^-?[0-9]+$"}
 query_bool_or_none = {"type": "string", "pattern": r"(?i)^(true|false|none|1|0|t|f|yes|no|on|off|y|n)$"}
+
+
+def is_uuid_like(value: str) -> bool:
+    """Nova's uuidutils.is_uuid_like: a UUID in any of the forms uuid.UUID reads, given back in canonical form."""
+    try:
+        return str(uuid.UUID(value)).replace("-", "") == value.lower().replace("-", "").replace("urn:uuid:", "")
+    except (TypeError, ValueError, AttributeError):
+        return False
 
 
 def to_bool(value: Any) -> bool:

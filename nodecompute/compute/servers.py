@@ -20,6 +20,7 @@ from nodecompute.domain import states
 from nodecompute.domain.guest_channels import channels_for
 from nodecompute.domain.errors import BadRequest, Forbidden, InstanceInvalidState, InstanceNotFound, NotFound
 from nodecompute.compute.flavors import FlavorService
+from nodecompute.compute.host_services import HostServices
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
@@ -36,6 +37,7 @@ from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.instance_actions import ActionLog
 from nodecompute.compute.server_actions import ServerActions
 from nodecompute.compute.server_locks import ServerLocks
+from nodecompute.compute.server_groups import ServerGroupService
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
                                               root_disk_bytes)
@@ -67,7 +69,8 @@ def reservation_id() -> str:
 class ServerService:
     def __init__(self, store: Store, cfg: Config, guests: Guests, *, capacity: placement.HostCapacity,
                  flavors: FlavorService, images: ImageService, keypairs: KeypairService, quotas: QuotaService,
-                 clock: Clock, ports: ServerPorts | None = None) -> None:
+                 clock: Clock, host_services: HostServices, groups: ServerGroupService,
+                 ports: ServerPorts | None = None) -> None:
         self.store = store
         self.clock = clock
         self.cfg = cfg
@@ -77,6 +80,8 @@ class ServerService:
         self.images = images
         self.keypairs = keypairs
         self.quotas = quotas
+        self.host_services = host_services
+        self.groups = groups
         self.ports = ports or ServerPorts(store, cfg, None, clock)
         guests.interfaces = self.ports.interfaces
         self.tasks = ServerTasks()
@@ -145,9 +150,12 @@ class ServerService:
         self._check_requested(req)
         placement.check_injection_limits(self.quotas.limits(ctx.project_id), len(req.metadata), req.personality)
         count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
+        group = self.groups.group_for_create(ctx, req.scheduler_hints, count)
         admin_pass = req.admin_pass or generate_password()
         rows = self._rows(ctx, req, flavor, image, key_data, count)
         servers = await self.store.write(servers_db.insert_servers, rows, req.metadata, req.personality, req.tags)
+        if group is not None:
+            await self.groups.join(group, servers)
         crash_point("row_written")
         drive = DriveContent(files=req.personality, user_data=req.user_data, admin_pass=admin_pass)
         boot = BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
@@ -258,7 +266,11 @@ class ServerService:
         await self.ports.unplug_all(server.uuid)
 
     async def _host_has_room(self, server: Server) -> bool:
-        """The one-host scheduler: the server must fit the host's capacity beside every earlier server."""
+        """The one-host scheduler: the compute service must be enabled and up (Nova's ComputeFilter), the server's
+        group policy must hold (server_groups.py), and the server must fit the host's capacity beside every earlier
+        server."""
+        if not self.host_services.compute_accepts_servers() or not self.groups.admits(server):
+            return False
         used = placement.HostUsage(**self.store.read(servers_db.host_usage, server.serial))
         return placement.host_has_room(self.capacity, used)
 

@@ -400,3 +400,29 @@ def m0015_servers_ladder_fields(db: Database) -> None:
 
 def apply(db: Database) -> None:
     migrations.apply(db)
+
+
+@migrations(name="0016_host_services_groups")
+def m0016_host_services_groups(db: Database) -> None:
+    """The services Nova lists for this one node (os-services), its compute node (os-hypervisors), and server
+    groups with their members (os-server-groups)."""
+    db.executescript(
+        """
+        CREATE TABLE services (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, host TEXT NOT NULL,
+            binary TEXT NOT NULL, topic TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT,
+            forced_down INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT,
+            deleted INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE compute_nodes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, host TEXT NOT NULL,
+            hypervisor_hostname TEXT NOT NULL, created_at TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE server_groups (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+            policy TEXT NOT NULL, rules TEXT NOT NULL DEFAULT '{}', project_id TEXT NOT NULL,
+            user_id TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE server_group_members (
+            group_uuid TEXT NOT NULL REFERENCES server_groups(uuid) ON DELETE CASCADE,
+            server_uuid TEXT NOT NULL, PRIMARY KEY (group_uuid, server_uuid));
+        CREATE INDEX server_group_members_server ON server_group_members(server_uuid);
+        """
+    )

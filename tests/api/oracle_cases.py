@@ -15,8 +15,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from nodecompute.api.keys import block_storage_key, identity_key, images_key, servers_key, volume_attachments_key
+from nodecompute.api.keys import (block_storage_key, host_services_key, identity_key, images_key, servers_key,
+                                  volume_attachments_key)
 from nodecompute.app import store_key
+from nodecompute.db import host_services as host_services_db
 from nodecompute.db import servers as servers_db
 from nodecompute.domain import states
 from nodecompute.domain.models import utcnow
@@ -68,7 +70,8 @@ class World:
         self.admin = await self.api.token("admin", "admin-secret", "admin")
         self.project_id = app[identity_key].validate(self.admin).project_id
         self.quota_project_id = app[identity_key].validate(await make_project_token("oracle-quotas")).project_id
-        unlimited = {name: -1 for name in ("instances", "cores", "ram", "key_pairs")}
+        unlimited = {name: -1 for name in ("instances", "cores", "ram", "key_pairs", "server_groups",
+                                           "server_group_members")}
         await self.call("PUT", f"/os-quota-sets/{self.project_id}", {"quota_set": unlimited}, ok=200)
         resp = await self.api.client.put(f"/networking/v2.0/quotas/{self.project_id}",
                                          headers={"X-Auth-Token": self.admin},
@@ -116,11 +119,29 @@ class World:
     async def tidy(self) -> None:
         """Delete every server but the shared one (the one host's capacity is finite)."""
         await self.idle()
+        await self.restore_services()
         listed = (await self.call("GET", "/servers?all_tenants=1"))["servers"]
         for server in listed:
             if server["id"] != self.server_id:
                 await self.call("DELETE", f"/servers/{server['id']}")
         await self.idle()
+
+    async def restore_services(self) -> None:
+        """The compute service enabled and up, and every service registered (a case may delete or disable one)."""
+        app = self.api.client.server.app
+        services = app[host_services_key]
+        await app[store_key].write(host_services_db.register_services, services.cfg.host_name, now=services.clock())
+        compute = next(s for s in services.list(binary="nova-compute"))
+        await app[store_key].write(host_services_db.update_service, compute.id,
+                                   {"disabled": 0, "disabled_reason": None, "forced_down": 0}, now=services.clock())
+
+    async def service_id(self, binary: str, version: str) -> str:
+        await self.restore_services()
+        found = next(s for s in self.api.client.server.app[host_services_key].list(binary=binary))
+        return found.uuid if version_key(version) >= (2, 53) else str(found.id)
+
+    async def hypervisor(self, version: str) -> dict:
+        return (await self.call("GET", "/os-hypervisors", version=version, ok=200))["hypervisors"][0]
 
     async def idle(self) -> None:
         await self.api.client.server.app[servers_key].wait_idle()
@@ -434,6 +455,91 @@ def _attachments(path: str, attach: bool = True) -> Case:
 
 async def _create_snapshot(world: World, version: str) -> Call:
     return Call("/os-snapshots", {"snapshot": {"volume_id": await _volume(world), "display_name": "snap"}})
+
+
+def _hypervisor(tail: str = "") -> Case:
+    async def case(world: World, version: str) -> Call:
+        return Call(f"/os-hypervisors/{(await world.hypervisor(version))['id']}{tail}", optional=NUMA_CELLS)
+    return case
+
+
+# Nova's libvirt driver counts the NUMA cells in cpu_info's topology; its samples come from the fake driver
+NUMA_CELLS = ("extra hypervisors[].cpu_info.topology.cells", "extra hypervisor.cpu_info.topology.cells")
+
+
+def _hypervisors(tail: str) -> Case:
+    """A full page from 2.33 (limit=1 on the one host), so the next-page link shows as in Nova's samples."""
+    async def case(world: World, version: str) -> Call:
+        return Call(f"/os-hypervisors{tail}" + ("?limit=1" if version_key(version) >= (2, 33) else ""),
+                    optional=NUMA_CELLS)
+    return case
+
+
+def _by_pattern(tail: str) -> Case:
+    async def case(world: World, version: str) -> Call:
+        hostname = (await world.hypervisor("2.1"))["hypervisor_hostname"]
+        return Call(f"/os-hypervisors/{hostname[:3]}{tail}")
+    return case
+
+
+def _service_update(body: dict) -> Case:
+    async def case(world: World, version: str) -> Call:
+        await world.restore_services()
+        return Call("/os-services/{}".format(body["path"]),
+                    {"host": world.api.client.server.app[host_services_key].cfg.host_name, **body["body"]})
+    return case
+
+
+async def _update_service(world: World, version: str) -> Call:
+    return Call(f"/os-services/{await world.service_id('nova-compute', version)}",
+                {"status": "disabled", "disabled_reason": "maintenance"})
+
+
+async def _delete_service(world: World, version: str) -> Call:
+    return Call(f"/os-services/{await world.service_id('nova-conductor', version)}")
+
+
+def _server_group_body(world: World, version: str) -> dict:
+    if version_key(version) >= (2, 64):
+        return {"server_group": {"name": world.name("grp"), "policy": "anti-affinity",
+                                 "rules": {"max_server_per_host": 1}}}
+    return {"server_group": {"name": world.name("grp"), "policies": ["anti-affinity"]}}
+
+
+async def _create_server_group(world: World, version: str) -> Call:
+    return Call("/os-server-groups", _server_group_body(world, version))
+
+
+async def _server_group(world: World, version: str) -> Call:
+    made = await world.call("POST", "/os-server-groups", _server_group_body(world, version), version=version, ok=200)
+    group_id = made["server_group"]["id"]
+    body = {"server": {"name": world.name("member"), "imageRef": world.image_id, "flavorRef": "42"},
+            "os:scheduler_hints": {"group": group_id}}
+    await world.call("POST", "/servers", body, ok=202)  # a member, so `members` has an item as in Nova's samples
+    await world.idle()
+    return Call(f"/os-server-groups/{group_id}")
+
+
+async def _server_groups(world: World, version: str) -> Call:
+    await _server_group(world, version)
+    return Call("/os-server-groups")
+
+
+async def _server_migration(world: World, version: str) -> Call:
+    return Call(f"/servers/{world.server_id}/migrations/1", awaiting="a one-host cloud never migrates a server",
+                status=404)
+
+
+COMPUTE_BINARY = {"binary": "nova-compute"}
+# Before 2.48 diagnostics are keyed by device names and memoryStats() keys (data): the test driver's domain has a
+# disk hda, no NIC, and memory statistics Nova's sample domain did not show
+LEGACY_DIAGNOSTICS = (
+    *(f"missing vnet1_{c}" for c in ("rx", "rx_drop", "rx_errors", "rx_packets", "tx", "tx_drop", "tx_errors",
+                                     "tx_packets")),
+    *(f"extra hda_{c}" for c in ("errors", "read", "read_req", "write", "write_req")),
+    *(f"extra memory-{k}" for k in ("actual", "available", "disk_caches", "hugetlb_pgalloc", "hugetlb_pgfail",
+                                    "last_update", "major_fault", "minor_fault", "rss", "swap_in", "swap_out",
+                                    "unused", "usable")))
 async def _floating_ip(world: World) -> str:
     """A new floating IP of the world's project, from the external network (`public`, the oracle world's)."""
     return (await world.call("POST", "/os-floating-ips", {"pool": "public"}, ok=200))["floating_ip"]["id"]
@@ -480,6 +586,17 @@ async def _create_default_rule(world: World, version: str) -> Call:
 
 async def _default_rule(world: World, version: str) -> Call:
     return Call(f"/os-security-group-default-rules/{await world.default_rule()}")
+
+
+NIC_COUNTERS = ("rx", "rx_drop", "rx_errors", "rx_packets", "tx", "tx_drop", "tx_errors", "tx_packets")
+
+
+async def _diagnostics(world: World, version: str) -> Call:
+    """Before 2.48 the NIC counters are keyed by the tap's name (data): the server's own taps stand for vnet1."""
+    legacy = await world.call("GET", f"/servers/{world.server_id}/diagnostics", ok=200)
+    taps = {key[:-3] for key in legacy if key.endswith("_rx")}
+    named = tuple(f"extra {tap}_{counter}" for tap in taps for counter in NIC_COUNTERS)
+    return Call(f"/servers/{world.server_id}/diagnostics", optional=LEGACY_DIAGNOSTICS + named)
 
 
 CASES: dict[tuple[str, str, str | None], Case] = {
@@ -581,6 +698,35 @@ CASES: dict[tuple[str, str, str | None], Case] = {
         "/servers/{server}/os-volume_attachments/{volume}"),
     ("GET", "/os-snapshots/{snapshot_id}", None): _snapshots("/os-snapshots/{snapshot}"),
     ("DELETE", "/os-snapshots/{snapshot_id}", None): _snapshots("/os-snapshots/{snapshot}"),
+    ("GET", "/os-hypervisors", None): _hypervisors(""),
+    ("GET", "/os-hypervisors/detail", None): _hypervisors("/detail"),
+    ("GET", "/os-hypervisors/statistics", None): _fixed("/os-hypervisors/statistics"),
+    ("GET", "/os-hypervisors/{hypervisor_id}", None): _hypervisor(),
+    ("GET", "/os-hypervisors/{hypervisor_id}/uptime", None): _hypervisor("/uptime"),
+    ("GET", "/os-hypervisors/{pattern}/search", None): _by_pattern("/search"),
+    ("GET", "/os-hypervisors/{pattern}/servers", None): _by_pattern("/servers"),
+    ("GET", SERVER + "/diagnostics", None): _diagnostics,
+    ("GET", "/os-simple-tenant-usage", None): _fixed("/os-simple-tenant-usage?detailed=1&start=2020-01-01T00:00:00",
+                                                     optional=("missing tenant_usages_links",)),
+    ("GET", "/os-simple-tenant-usage/{tenant_id}", None): _fixed(
+        "/os-simple-tenant-usage/{project}?start=2020-01-01T00:00:00", optional=("missing tenant_usage_links",)),
+    ("GET", "/os-migrations", None): _fixed("/os-migrations"),
+    ("GET", "/os-aggregates", None): _fixed("/os-aggregates"),
+    ("GET", SERVER + "/migrations", None): _fixed("/servers/{server}/migrations"),
+    ("GET", SERVER + "/migrations/{migration_id}", None): _server_migration,
+    ("GET", "/os-server-groups", None): _server_groups,
+    ("POST", "/os-server-groups", None): _create_server_group,
+    ("GET", "/os-server-groups/{server_group_id}", None): _server_group,
+    ("DELETE", "/os-server-groups/{server_group_id}", None): _server_group,
+    ("GET", "/os-services", None): _fixed("/os-services"),
+    ("PUT", "/os-services/enable", None): _service_update({"path": "enable", "body": COMPUTE_BINARY}),
+    ("PUT", "/os-services/disable", None): _service_update({"path": "disable", "body": COMPUTE_BINARY}),
+    ("PUT", "/os-services/disable-log-reason", None): _service_update(
+        {"path": "disable-log-reason", "body": {**COMPUTE_BINARY, "disabled_reason": "maintenance"}}),
+    ("PUT", "/os-services/force-down", None): _service_update(
+        {"path": "force-down", "body": {**COMPUTE_BINARY, "forced_down": True}}),
+    ("PUT", "/os-services/{service_id}", None): _update_service,
+    ("DELETE", "/os-services/{service_id}", None): _delete_service,
     ("GET", SERVER + "/os-interface", None): _fixed("/servers/{server}/os-interface"),
     ("POST", SERVER + "/os-interface", None): _attach_interface,
     ("GET", SERVER + "/os-interface/{port_id}", None): _interface,

@@ -76,6 +76,12 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
                                               {"os-getSerialConsole": {"type": "serial"}}],
     ("POST", "/servers/{server_id}/remote-consoles"): [{"remote_console": {"protocol": "vnc", "type": "novnc"}}],
     ("PUT", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
+    ("POST", "/os-server-groups"): [{"server_group": {"name": "g", "policies": ["affinity"]}}],
+    ("PUT", "/os-services/enable"): [{"host": "h", "binary": "nova-compute"}],
+    ("PUT", "/os-services/disable"): [{"host": "h", "binary": "nova-compute"}],
+    ("PUT", "/os-services/disable-log-reason"): [{"host": "h", "binary": "nova-compute", "disabled_reason": "r"}],
+    ("PUT", "/os-services/force-down"): [{"host": "h", "binary": "nova-compute", "forced_down": True}],
+    ("PUT", "/os-services/{service_id}"): [{"status": "disabled", "disabled_reason": "r", "forced_down": False}],
     ("POST", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
     ("POST", "/servers/{server_id}/os-volume_attachments"): [{"volumeAttachment": {"volumeId": "VOLUME",
@@ -301,7 +307,7 @@ async def world(api: Api, admin_token, monkeypatch):
             "TOKEN": admin_token, "{network_id}": network, "NETWORK": network, "{subnet_id}": subnet,
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
             "{alias}": "quotas", "{volume_id}": volume.id, "VOLUME": volume.id, "{snapshot_id}": snapshot.id,
-            "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id, "{security_group_id}": group, "USERGROUP": group,
+            "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id, "{security_group_id}": group, "{service_id}": "3", "USERGROUP": group,
             **await _l3_world(api, headers, network, subnet, port)}
 
 
@@ -371,7 +377,9 @@ QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/d
                 "/networking/v2.0/routers/{router_id}", "/networking/v2.0/floatingips/{floatingip_id}",
                 "/networking/v2.0/auto-allocated-topology/{project_id}", "/os-floating-ips", "/os-floating-ip-pools",
                 "/networking/v2.0/security-groups", "/networking/v2.0/security-group-rules", "/os-security-groups",
-                "/os-security-groups/{security_group_id}", "/os-security-group-default-rules")
+                "/os-security-groups/{security_group_id}", "/os-security-group-default-rules", "/os-hypervisors",
+                "/os-hypervisors/detail", "/os-services", "/os-server-groups", "/os-simple-tenant-usage",
+                "/os-simple-tenant-usage/{tenant_id}")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",

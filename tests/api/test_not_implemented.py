@@ -8,9 +8,8 @@ from tests.api.helpers import assert_fault
 async def test_novas_routes_not_served_yet_say_so(api, admin_token):
     for version in ("v2.1", "v2"):
         for method, path, name in (
-                ("GET", "/servers/some-id/os-instance-actions", "instance_actions.InstanceActionsController.index"),
-                ("GET", "/os-hypervisors/detail", "hypervisors.HypervisorsController.detail"),
-                ("POST", "/os-server-groups", "server_groups.ServerGroupController.create")):
+                ("GET", "/os-aggregates/1", "aggregates.AggregateController.show"),
+                ("POST", "/os-aggregates", "aggregates.AggregateController.create")):
             fault = await assert_fault(await api.request(method, path, admin_token, version=version), 404,
                                        "itemNotFound")
             assert fault["message"].endswith(f"(Nova's {name}) is not implemented yet by nodecompute."), fault

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from nodecompute.domain.guest_channels import AGENT_CHANNEL
-from tests.integration import guest_channel
+from tests.integration import guest_channel, host_views
 from tests.integration.cloud import Cloud, b64, sha256
 
 pytestmark = pytest.mark.integration
@@ -202,6 +202,14 @@ def test_the_command_channel_runs_commands_in_the_guest(main_guest, cloud, daemo
     agent_path, _ = guest_channel.domain_channels(daemon, server["OS-EXT-SRV-ATTR:instance_name"],
                                                   live=True)[AGENT_CHANNEL]
     assert agent_path and Path(agent_path).is_relative_to(daemon.libvirt_root)  # libvirt's own socket
+
+
+def test_hypervisor_and_diagnostics_tell_the_host_and_the_guest(main_guest, cloud, daemon):
+    host_views.check_hypervisor_and_diagnostics(cloud, daemon, main_guest["id"])  # issue 12
+
+
+def test_host_views_with_the_stock_cli(main_guest, cloud, daemon, image_id, flavor):
+    host_views.check_stock_cli(cloud, daemon, image_id, flavor["id"])  # issue 12
 
 
 def test_soft_reboot_is_counted_by_the_guest(main_guest, cloud):

@@ -60,7 +60,10 @@ def test_row_numbers_agree_with_novas_catalog():
         if op_id is None:
             continue
         served += 1
-        assert op.row is not None and op_id == f"#{op.row}", (op, op_id)
+        if op.row is None:  # no checklist row (server migrations, 2.23): a stable name, as route_table.py says
+            assert not op_id.startswith("#"), (op, op_id)
+        else:
+            assert op_id == f"#{op.row}", (op, op_id)
     assert served >= 55
 
 

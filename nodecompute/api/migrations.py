@@ -1,0 +1,68 @@
+"""GET /os-migrations (#2123) and, from 2.23, a server's in-progress live migrations (list and show), admin only: a one-host cloud never migrates a server (migrate, live-migrate and
+evacuate find no other host), so the list is always empty; the query is checked per microversion as Nova does:
+2.59 adds `limit`, `marker` (any marker is unknown: 400) and `changes-since` and refuses unknown parameters, 2.66
+`changes-before`, 2.80 `user_id` and `project_id`."""
+from __future__ import annotations
+
+import copy
+
+from aiohttp import web
+
+from nodecompute.api import validation
+from nodecompute.api.auth import require_admin
+from nodecompute.api.dialect import Versioned
+from nodecompute.api.respond import QuerySchema, parse_query, respond
+from nodecompute.api.keys import servers_key
+from nodecompute.domain.errors import BadRequest, NotFound
+
+POLICY = "os_compute_api:os-migrations:index"
+_TEXT = {"type": "string"}
+_V20 = {"type": "object", "additionalProperties": True, "properties": {
+    name: _TEXT for name in ("hidden", "host", "instance_uuid", "source_compute", "status", "migration_type")}}
+_V259 = copy.deepcopy(_V20)
+_V259["properties"].update({"limit": validation.non_negative_integer, "marker": _TEXT, "changes-since": _TEXT})
+_V259["additionalProperties"] = False
+_V266 = copy.deepcopy(_V259)
+_V266["properties"]["changes-before"] = _TEXT
+_V280 = copy.deepcopy(_V266)
+_V280["properties"].update(user_id=_TEXT, project_id=_TEXT)
+QUERY = Versioned(QuerySchema(_V20), ((2, 59), QuerySchema(_V259)), ((2, 66), QuerySchema(_V266)),
+                  ((2, 80), QuerySchema(_V280)))
+
+
+async def list_migrations(request: web.Request) -> web.StreamResponse:
+    require_admin(request, POLICY)
+    query = parse_query(request, known_only=True)
+    for name in ("changes-since", "changes-before"):
+        if name in query:
+            validation.parse_changes_since(query[name], f"Invalid filter field: {name}.")
+    if "marker" in query:
+        raise BadRequest(f"Marker {query['marker']} could not be found.")
+    return respond(request, [])
+
+
+def _empty(out, migrations):
+    return {"migrations": migrations}
+
+
+VIEWS = {"#2123": Versioned(_empty, ((2, 23), _empty), ((2, 59), _empty), ((2, 80), _empty))}
+QUERIES = {"#2123": QUERY}
+
+
+# ----- GET /servers/{server_id}/migrations[/{migration_id}] (2.23+): in-progress live migrations of a server ----------
+
+async def list_server_migrations(request: web.Request) -> web.StreamResponse:
+    ctx = require_admin(request, "os_compute_api:servers:migrations:index")
+    request.config_dict[servers_key].get(ctx, request.match_info["server_id"])  # 404 for a server there is not
+    return respond(request, [])
+
+
+async def show_server_migration(request: web.Request) -> web.StreamResponse:
+    ctx = require_admin(request, "os_compute_api:servers:migrations:show")
+    server = request.config_dict[servers_key].get(ctx, request.match_info["server_id"])
+    raise NotFound(f"In-progress live migration {request.match_info['migration_id']} is not found for server "
+                   f"{server.uuid}.")
+
+
+VIEWS["compute:server-migrations"] = Versioned(_empty, ((2, 59), _empty), ((2, 80), _empty))
+STATUSES = {"compute:server-migration": Versioned(200)}  # never reached: there is no migration to show

@@ -1,0 +1,95 @@
+"""Issue 12's proofs on the real daemon and the shared main guest of test_servers_guest.py (no guest of their own):
+the hypervisor's figures against what libvirt/QEMU and the OS say, the guest's diagnostics from libvirt's
+counters, and the stock `openstack` CLI on hypervisors, services, server groups (anti-affinity's second member
+goes to ERROR), a disabled compute service and usage."""
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+
+from nodecompute.virt import host_os
+from nodecompute.virt.host_stats import decode_version
+from tests.integration.cloud import Cloud
+from tests.integration.test_clients_foundation import openstack_cli
+
+NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
+GIB = 1024 ** 3
+
+
+def _json(daemon, *args: str):
+    return json.loads(openstack_cli(daemon, *args, "-f", "json").stdout)
+
+
+def _live_servers(cloud: Cloud) -> list[dict]:
+    return cloud.get("/servers/detail?all_tenants=1").json()["servers"]
+
+
+def check_hypervisor_and_diagnostics(cloud: Cloud, daemon, server_id: str) -> None:
+    (hyp,) = cloud.get("/os-hypervisors/detail").json()["hypervisors"]
+    meminfo = host_os.read_meminfo()
+    disk = os.statvfs(daemon.data_dir / "instances")
+    qemu = subprocess.run(["qemu-system-x86_64", "--version"], capture_output=True, text=True).stdout
+    major, minor, release = decode_version(hyp["hypervisor_version"])
+    assert re.match(rf"QEMU emulator version {major}\.{minor}\.{release}\b", qemu), (qemu, hyp)
+    assert (hyp["hypervisor_type"], hyp["state"], hyp["status"]) == ("QEMU", "up", "enabled")
+    assert hyp["vcpus"] == len(os.sched_getaffinity(0)) or hyp["vcpus"] == os.cpu_count()
+    assert hyp["memory_mb"] == meminfo.total_kib // 1024
+    assert hyp["local_gb"] == disk.f_frsize * disk.f_blocks // GIB and hyp["host_ip"] == host_os.host_ip()
+    servers = _live_servers(cloud)
+    flavors = [cloud.get(f"/flavors/{s['flavor']['id']}").json()["flavor"] for s in servers]
+    assert hyp["running_vms"] == len(servers) >= 1
+    assert hyp["vcpus_used"] == sum(f["vcpus"] for f in flavors)
+    assert hyp["memory_mb_used"] == 512 + sum(f["ram"] for f in flavors)  # Nova's reserved_host_memory_mb
+    assert json.loads(hyp["cpu_info"])["arch"] == "x86_64"
+    uptime = cloud.get(f"/os-hypervisors/{hyp['id']}/uptime").json()["hypervisor"]["uptime"]
+    assert " up " in uptime and "load average:" in uptime
+    diag = cloud.get(f"/servers/{server_id}/diagnostics").json()
+    assert diag["cpu0_time"] > 0 and diag["memory"] == 128 * 1024  # ns of CPU, the flavor's KiB
+    assert diag["vda_read"] > 0 and diag["vda_read_req"] > 0  # the guest read its root disk booting
+    assert {"vda_write", "vda_errors", "memory-actual"} <= set(diag)
+
+
+def check_stock_cli(cloud: Cloud, daemon, image_id: str, flavor_id: str) -> None:
+    (listed,) = _json(daemon, "hypervisor", "list")
+    assert listed["Hypervisor Type"] == "QEMU" and listed["State"] == "up"
+    shown = _json(daemon, "hypervisor", "show", str(listed["ID"]))
+    assert shown["running_vms"] == len(_live_servers(cloud)) and shown["uptime"] and shown["load_average"]
+    assert _json(daemon, "hypervisor", "stats", "show")["count"] == 1
+    services = {row["Binary"]: row for row in _json(daemon, "compute", "service", "list")}
+    assert set(services) == {"nova-scheduler", "nova-conductor", "nova-compute"}
+    host = services["nova-compute"]["Host"]
+    assert (services["nova-compute"]["Zone"], services["nova-compute"]["Status"]) == ("nova", "enabled")
+
+    group = _json(daemon, "server", "group", "create", "--policy", "anti-affinity", "cli-spread")
+    assert [g["ID"] for g in _json(daemon, "server", "group", "list")] == [group["id"]]
+    made = cloud.post("/servers", {"server": {"name": "spread-1", "imageRef": image_id, "flavorRef": flavor_id},
+                                   "os:scheduler_hints": {"group": group["id"]}})
+    assert made.status_code == 202, made.text
+    first = made.json()["server"]
+    cloud.wait_status(first["id"], "ACTIVE")  # ACTIVE once started: no need to wait for its boot
+    second = _json(daemon, "server", "create", "--image", image_id, "--flavor", flavor_id, "--hint",
+                   f"group={group['id']}", "cli-second")
+    assert cloud.wait_status(second["id"], "ERROR")["fault"]["message"] == NO_VALID_HOST
+    assert set(_json(daemon, "server", "group", "show", "cli-spread")["members"]) == {first["id"], second["id"]}
+
+    openstack_cli(daemon, "compute", "service", "set", "--disable", "--disable-reason", "fans", host, "nova-compute")
+    (compute,) = cloud.get("/os-services?binary=nova-compute").json()["services"]
+    assert (compute["status"], compute["disabled_reason"]) == ("disabled", "fans")
+    parked = cloud.create_server(name="parked", imageRef=image_id, flavorRef=flavor_id)["server"]
+    assert cloud.wait_status(parked["id"], "ERROR")["fault"]["message"] == NO_VALID_HOST
+    body = {"host": host, "binary": "nova-compute"}
+    assert cloud.request("PUT", "/os-services/enable", json=body).status_code == 200
+
+    usage = _json(daemon, "usage", "list")
+    # the admin project's servers; the CLI asks detailed=True, which Nova reads as not '1': no per-server rows
+    assert len(usage) == 1 and usage[0]["CPU Hours"] > 0 and usage[0]["RAM MB-Hours"] > 0
+    shown = _json(daemon, "usage", "show")
+    assert len(shown["Servers"]) >= 2 and float(shown["CPU Hours"]) > 0  # show always details (launched ones only)
+    for server in (first, second, parked):
+        assert cloud.delete(f"/servers/{server['id']}").status_code == 204
+    for server in (first, second, parked):
+        cloud.wait_gone(server["id"])
+    openstack_cli(daemon, "server", "group", "delete", "cli-spread")
+    assert cloud.get(f"/os-server-groups/{group['id']}").status_code == 404
