@@ -14,7 +14,8 @@ from __future__ import annotations
 from nodecompute.api import (consoles, extensions, flavors, floating_ips, glance, identity, images, instance_actions, keypairs, limits, neutron,
                              network_proxies, neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas,
                              neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules, server_actions,
-                             server_interfaces, server_ips, server_metadata, servers, versions, zones)
+                             server_interfaces, server_ips, server_metadata, server_security_groups, servers, versions,
+                             zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -148,6 +149,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1302", "POST", SERVER + "/os-interface", server_interfaces.attach_interface),
     _compute("#1303", "GET", SERVER + "/os-interface/{port_id}", server_interfaces.show_interface),
     _compute("#1304", "DELETE", SERVER + "/os-interface/{port_id}", server_interfaces.detach_interface),
+    _compute("#1508", "GET", SERVER + "/os-security-groups", server_security_groups.list_server_groups),
     # identity, relative to /identity
     _identity("#2201", "GET", "", identity.show),
     _identity("#2201", "GET", "/", identity.show),

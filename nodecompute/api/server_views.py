@@ -68,8 +68,10 @@ def server_detail(server: Server, links: Links, ctx: AuthContext) -> dict:
         "OS-SRV-USG:launched_at": usage_time(server.launched_at),
         "OS-SRV-USG:terminated_at": usage_time(server.terminated_at),
         "os-extended-volumes:volumes_attached": [],
-        "security_groups": list(DEFAULT_SECURITY_GROUPS),
     }
+    groups = security_groups(server)
+    if groups:
+        view["security_groups"] = groups
     if status in states.PROGRESS_STATUSES:
         view["progress"] = server.progress or 0
     if status in FAULT_STATUSES and server.fault is not None:
@@ -81,12 +83,27 @@ def server_detail(server: Server, links: Links, ctx: AuthContext) -> dict:
     return view
 
 
-def create_response(server: Server, links: Links, admin_pass: str) -> dict:
+def security_groups(server: Server) -> list[dict]:
+    """The names of the groups on the server's ports, each once (Nova reads them from Neutron; a server whose
+    ports have none shows no `security_groups`). A server without NICs shows the default group as before
+    networking, which is what it gets on its first port."""
+    if not server.nics:
+        return list(DEFAULT_SECURITY_GROUPS)
+    found: list[dict] = []
+    for nic in server.nics:
+        for name in nic.security_groups:
+            if {"name": name} not in found:
+                found.append({"name": name})
+    return found
+
+
+def create_response(server: Server, links: Links, admin_pass: str, groups: tuple[str, ...] = ()) -> dict:
+    """Nova echoes the request's `security_groups` (the default group when it names none)."""
     return {"server": {
         "id": server.uuid,
         "links": links.pair("servers", server.uuid),
         "OS-DCF:diskConfig": server.disk_config,
-        "security_groups": list(DEFAULT_SECURITY_GROUPS),
+        "security_groups": [{"name": name} for name in groups] or list(DEFAULT_SECURITY_GROUPS),
         "adminPass": admin_pass,
     }}
 
@@ -112,7 +129,7 @@ def _created(out: Out, result: tuple[CreateRequest, CreateResult]) -> dict | Rep
     if create.return_reservation_id:
         return {"reservation_id": created.reservation_id}
     first = created.servers[0]
-    return Reply(create_response(first, out.links, created.admin_pass),
+    return Reply(create_response(first, out.links, created.admin_pass, create.security_groups),
                  headers={"Location": out.links.self_href("servers", first.uuid)})
 
 

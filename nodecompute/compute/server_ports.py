@@ -20,13 +20,14 @@ import logging
 from typing import Any
 
 from nodecompute.compute import network_data as netdata
-from nodecompute.compute.requested_networks import NetworkPlan, NicRequest, plan_networks
+from nodecompute.compute.requested_networks import NetworkPlan, NicRequest, plan_networks, with_groups
 from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db import server_nics as nics_db
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
+from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.domain.network_models import COMPUTE_OWNER_PREFIX, Binding, Port, PortRequest
 from nodecompute.domain.server_models import CreateRequest, Server, ServerNic
@@ -48,8 +49,21 @@ class ServerPorts:
 
     # ----- planning (requested_networks.NetworkLookup) ---------------------------------------------------------
 
-    def plan(self, ctx: AuthContext, req: CreateRequest) -> NetworkPlan:
-        return plan_networks(req, ctx, self if self.enabled else None)
+    async def plan(self, ctx: AuthContext, req: CreateRequest) -> NetworkPlan:
+        """The NICs of a create request, with the security groups it names (ids or names of the project's groups,
+        resolved before anything is written) on each port the server will make."""
+        if not self.enabled:
+            return plan_networks(req, ctx, None)
+        plan = plan_networks(req, ctx, self)
+        if not req.security_groups:
+            return plan
+        await self.net.security_groups.ensure_default(ctx, ctx.project_id)
+        for name in req.security_groups:  # Nova's create check (_check_requested_secgroups) and its text
+            try:
+                self.net.server_groups.resolve(ctx.project_id, (name,))
+            except BadRequest:
+                raise BadRequest(f"Security group {name} not found for project {ctx.project_id}.") from None
+        return with_groups(plan, self.net.server_groups.resolve(ctx.project_id, req.security_groups))
 
     def usable_networks(self, ctx: AuthContext) -> list[Any]:
         visible = self.store.read(networks_db.list_networks, ctx.project_id)
@@ -92,7 +106,7 @@ class ServerPorts:
         request = PortRequest(network_id=nic.network_id, project_id=server.project_id,
                               fixed_ips=({"ip_address": nic.fixed_ip},) if nic.fixed_ip else None,
                               device_id=server.uuid, device_owner=COMPUTE_OWNER_PREFIX + server.availability_zone,
-                              host_id=self.cfg.host_name)
+                              host_id=self.cfg.host_name, security_group_ids=nic.security_group_ids)
         port = await self.net.ports.create(ctx, request, self.binding(server))
         await self.store.write(nics_db.add, server.uuid, port.id, nic.tag, True)
         return port

@@ -355,6 +355,10 @@ async def _create_group(world: World, version: str) -> Call:
     return Call("/os-security-groups", {"security_group": {"name": world.name("sg"), "description": "oracle"}})
 
 
+async def _add_group(world: World, version: str) -> Call:
+    return Call(f"/servers/{await world.server()}/action", {"addSecurityGroup": {"name": await world.security_group()}})
+
+
 def _group(body: Any = None) -> Case:
     async def case(world: World, version: str) -> Call:
         return Call(f"/os-security-groups/{await world.security_group()}", body)
@@ -460,6 +464,9 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("POST", SERVER + "/os-interface", None): _attach_interface,
     ("GET", SERVER + "/os-interface/{port_id}", None): _interface,
     ("DELETE", SERVER + "/os-interface/{port_id}", None): _detach_interface,
+    ("GET", SERVER + "/os-security-groups", None): _fixed("/servers/{server}/os-security-groups"),
+    ("POST", ACTION, "addSecurityGroup"): _add_group,
+    ("POST", ACTION, "removeSecurityGroup"): _action({"removeSecurityGroup": {"name": "default"}}),
     ("GET", "/os-networks", None): _fixed("/os-networks"),
     ("GET", "/os-networks/{network_id}", None): _fixed("/os-networks/{network}"),
     ("GET", "/os-tenant-networks", None): _fixed("/os-tenant-networks"),
