@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from nodecompute.api import (catalog, consoles, extensions, faults, flavors, floating_ips, images, instance_actions, keypairs, limits,
                              network_proxies, nova_secgroups, nova_sg_default_rules, server_actions, server_interfaces,
-                             server_ips, server_metadata, server_schemas, server_security_groups, server_views, versions,
+                             server_floating_ips, server_ips, server_metadata, server_schemas,
+                             server_security_groups, server_views, versions,
                              zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
@@ -17,7 +18,7 @@ from nodecompute.domain.flavor_models import PublicFlavorAccess
 
 _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, nova_secgroups, nova_sg_default_rules,
             server_views, server_schemas, server_actions, server_metadata, server_ips, floating_ips, server_interfaces,
-            network_proxies, consoles, instance_actions, server_security_groups)
+            network_proxies, consoles, instance_actions, server_security_groups, server_floating_ips)
 
 
 def _merged(name: str) -> dict:
