@@ -91,7 +91,8 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", SERVER + "/remote-consoles", None): ("servers_client", "servers", "get_remote_consoles"),
     **{("POST", ACTION, key): (None, "servers", "server_actions_common_schema")
        for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
-                   "trigger_crash_dump")},
+                   "trigger_crash_dump", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp")},
+    ("GET", SERVER + "/os-security-groups", None): (None, "security_groups", "list_security_groups"),
     ("GET", SERVER + "/os-instance-actions", None): ("servers_client", "servers", "list_instance_actions"),
     ("GET", SERVER + "/os-instance-actions/{request_id}", None): ("servers_client", "servers",
                                                                    "show_instance_action"),

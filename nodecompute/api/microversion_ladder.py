@@ -112,6 +112,8 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/os-aggregates"),
     ("GET", "/servers/{server_id}/os-interface"), ("POST", "/servers/{server_id}/os-interface"),
     ("GET", "/servers/{server_id}/os-interface/{port_id}"), ("DELETE", "/servers/{server_id}/os-interface/{port_id}"),
+    ("GET", "/servers/{server_id}/os-security-groups"), act("addSecurityGroup"), act("removeSecurityGroup"),
+    act("addFloatingIp"), act("removeFloatingIp"),
     ("GET", "/os-networks"), ("GET", "/os-networks/{network_id}"), ("GET", "/os-tenant-networks"),
     ("GET", "/os-tenant-networks/{network_id}"),
     ("GET", "/os-floating-ips"), ("POST", "/os-floating-ips"), ("GET", "/os-floating-ips/{floating_ip_id}"),

@@ -16,8 +16,9 @@ from nodecompute.api import (aggregates, consoles, extensions, flavors, floating
                              neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas, neutron_routers,
                              neutron_secgroups, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
                              server_diagnostics, server_groups, server_interfaces, server_ips, server_metadata,
-                             server_tags, servers, services, usage, versions, volume_actions, volume_attachments,
-                             volume_limits, volume_snapshots, volume_types, volume_versions, volumes, zones)
+                             server_security_groups, server_tags, servers, services, usage, versions, volume_actions,
+                             volume_attachments, volume_limits, volume_snapshots, volume_types, volume_versions,
+                             volumes, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -210,6 +211,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1302", "POST", SERVER + "/os-interface", server_interfaces.attach_interface),
     _compute("#1303", "GET", SERVER + "/os-interface/{port_id}", server_interfaces.show_interface),
     _compute("#1304", "DELETE", SERVER + "/os-interface/{port_id}", server_interfaces.detach_interface),
+    _compute("#1508", "GET", SERVER + "/os-security-groups", server_security_groups.list_server_groups),
     # identity, relative to /identity
     _identity("#2201", "GET", "", identity.show),
     _identity("#2201", "GET", "/", identity.show),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from nodecompute.api import auth, consoles
+from nodecompute.api import auth, consoles, server_floating_ips, server_security_groups
 from nodecompute.api.actions import Action, ActionHandler, dispatch
 from nodecompute.api.keys import api_version_key, servers_key
 from nodecompute.api.respond import respond
@@ -112,6 +112,8 @@ ACTIONS = {
                                  "os_compute_api:servers:trigger_crash_dump", since=(2, 17)),
     "os-getConsoleOutput": Action("#1603", action_console_output, "os_compute_api:os-console-output"),
     **consoles.ACTIONS,
+    **server_security_groups.ACTIONS,
+    **server_floating_ips.ACTIONS,
 }
 
 

@@ -1,5 +1,5 @@
 """Server addresses (#501, #502) and the `addresses` of the server views: the fixed IPs of the server's ports by
-network name (Nova's label), in plug order. The server views add `OS-EXT-IPS:type` and `OS-EXT-IPS-MAC:mac_addr`
+network name (Nova's label), in plug order, each followed by the floating addresses on it. The server views add `OS-EXT-IPS:type` and `OS-EXT-IPS-MAC:mac_addr`
 (Nova's extended view); the ips routes show only version and address. `{}` while the server is building."""
 from __future__ import annotations
 
@@ -27,6 +27,12 @@ def addresses(server: Server, *, extended: bool = False) -> dict[str, list[dict]
             if extended:
                 entry.update({"OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": nic.mac})
             entries.append(entry)
+            for fixed, floating in nic.floating_ips:  # Nova lists a floating address after the fixed one it is on
+                if fixed == address:
+                    entry = {"version": 6 if ":" in floating else 4, "addr": floating}
+                    if extended:
+                        entry.update({"OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": nic.mac})
+                    entries.append(entry)
     return found
 
 

@@ -92,8 +92,10 @@ def _shown(view: dict, server: Server, out: Out) -> None:
         "OS-SRV-USG:launched_at": usage_time(server.launched_at),
         "OS-SRV-USG:terminated_at": usage_time(server.terminated_at),
         "os-extended-volumes:volumes_attached": [],  # no volumes yet (items gain delete_on_termination at 2.3)
-        "security_groups": list(DEFAULT_SECURITY_GROUPS),
     })
+    groups = security_groups(server)
+    if groups:
+        view["security_groups"] = groups
 
 
 def _extended(view: dict, server: Server, out: Out) -> None:
@@ -184,12 +186,27 @@ def render(parts: tuple[Part, ...], server: Server, out: Out) -> dict:
     return view
 
 
-def create_response(server: Server, links: Links, admin_pass: str) -> dict:
+def security_groups(server: Server) -> list[dict]:
+    """The names of the groups on the server's ports, each once (Nova reads them from Neutron; a server whose
+    ports have none shows no `security_groups`). A server without NICs shows the default group as before
+    networking, which is what it gets on its first port."""
+    if not server.nics:
+        return list(DEFAULT_SECURITY_GROUPS)
+    found: list[dict] = []
+    for nic in server.nics:
+        for name in nic.security_groups:
+            if {"name": name} not in found:
+                found.append({"name": name})
+    return found
+
+
+def create_response(server: Server, links: Links, admin_pass: str, groups: tuple[str, ...] = ()) -> dict:
+    """Nova echoes the request's `security_groups` (the default group when it names none)."""
     return {"server": {
         "id": server.uuid,
         "links": links.pair("servers", server.uuid),
         "OS-DCF:diskConfig": server.disk_config,
-        "security_groups": list(DEFAULT_SECURITY_GROUPS),
+        "security_groups": [{"name": name} for name in groups] or list(DEFAULT_SECURITY_GROUPS),
         "adminPass": admin_pass,
     }}
 
@@ -223,7 +240,7 @@ def _created(out: Out, result: tuple[CreateRequest, CreateResult]) -> dict | Rep
     if create.return_reservation_id:
         return {"reservation_id": created.reservation_id}
     first = created.servers[0]
-    return Reply(create_response(first, out.links, created.admin_pass),
+    return Reply(create_response(first, out.links, created.admin_pass, create.security_groups),
                  headers={"Location": out.links.self_href("servers", first.uuid)})
 
 

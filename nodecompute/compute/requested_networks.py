@@ -14,7 +14,7 @@ security group lookup): what NICs the server gets, checked before any row is wri
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, NotFound
@@ -34,6 +34,7 @@ class NicRequest:
     port_id: str | None = None
     fixed_ip: str | None = None
     tag: str | None = None
+    security_group_ids: tuple[str, ...] | None = None  # for a port made here; None: the project's default group
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,25 @@ class NetworkLookup(Protocol):
     def ip_owner(self, subnet_id: str, ip: str) -> str | None: ...  # the device (server) holding it, or ""
 
 
+def with_groups(plan: NetworkPlan, group_ids: tuple[str, ...] | None) -> NetworkPlan:
+    """The plan with the requested groups on each port it will make (a given port keeps its own)."""
+    if group_ids is None:
+        return plan
+    nics = tuple(replace(n, security_group_ids=group_ids) if n.network_id else n for n in plan.nics)
+    return replace(plan, nics=nics, security_groups=group_ids)
+
+
 class InstanceExternalNetwork(Forbidden):
     pass
 
 
 def plan_networks(req: CreateRequest, ctx: AuthContext, lookup: NetworkLookup | None = None) -> NetworkPlan:
-    for name in req.security_groups:
-        if name != DEFAULT_SECURITY_GROUP:
-            raise BadRequest(f"Security group {name} not found for project {ctx.project_id}.")
+    """Without networking only the default group may be named; with it, the caller resolves the groups
+    (ServerPorts.plan) and puts their ids on the planned NICs (`with_groups`)."""
+    if lookup is None:
+        for name in req.security_groups:
+            if name != DEFAULT_SECURITY_GROUP:
+                raise BadRequest(f"Security group {name} not found for project {ctx.project_id}.")
     if req.networks == "none":
         return NetworkPlan(mode="none")
     if not isinstance(req.networks, tuple) or not req.networks:

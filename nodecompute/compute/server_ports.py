@@ -1,6 +1,8 @@
 """ServerPorts: a server's NICs, between the server service and the networking service.
 
-- `plan` checks a create request's networks before any row is written (requested_networks.py).
+- `plan` checks a create request's networks and security groups before any row is written (requested_networks.py);
+  `networks: "auto"` on a project with no network boots on its auto-allocated topology when a default external
+  network is configured.
 - `plug` (the build's NETWORKING step) makes or binds each port (device id, `compute:<zone>` owner, binding host,
   the server's host name for DHCP, status ACTIVE) and records it in server_interfaces, one at a time, so a failure
   midway is unwound by `unplug_all` like a delete.
@@ -16,18 +18,21 @@ daemon keeps serving servers without networks.
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 from typing import Any
 
 from nodecompute.compute import network_data as netdata
-from nodecompute.compute.requested_networks import NetworkPlan, NicRequest, plan_networks
+from nodecompute.compute.requested_networks import NetworkPlan, NicRequest, plan_networks, with_groups
 from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db import server_nics as nics_db
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
+from nodecompute.domain.errors import BadRequest, ComputeError
 from nodecompute.domain.models import AuthContext, Clock
+from nodecompute.domain.network_errors import AutoAllocationFailure
 from nodecompute.domain.network_models import COMPUTE_OWNER_PREFIX, Binding, Port, PortRequest
 from nodecompute.domain.server_models import CreateRequest, Server, ServerNic
 from nodecompute.virt.domain_xml import InterfaceSpec
@@ -48,8 +53,40 @@ class ServerPorts:
 
     # ----- planning (requested_networks.NetworkLookup) ---------------------------------------------------------
 
-    def plan(self, ctx: AuthContext, req: CreateRequest) -> NetworkPlan:
-        return plan_networks(req, ctx, self if self.enabled else None)
+    async def plan(self, ctx: AuthContext, req: CreateRequest) -> NetworkPlan:
+        """The NICs of a create request, with the security groups it names (ids or names of the project's groups,
+        resolved before anything is written) on each port the server will make."""
+        if not self.enabled:
+            return plan_networks(req, ctx, None)
+        plan = plan_networks(req, ctx, self)
+        if req.networks == "auto" and not plan.nics and self._can_auto_allocate():
+            plan = await self._auto_allocated(ctx, plan)
+        if not req.security_groups:
+            return plan
+        await self.net.security_groups.ensure_default(ctx, ctx.project_id)
+        for name in req.security_groups:  # Nova's create check (_check_requested_secgroups) and its text
+            try:
+                self.net.server_groups.resolve(ctx.project_id, (name,))
+            except BadRequest:
+                raise BadRequest(f"Security group {name} not found for project {ctx.project_id}.") from None
+        return with_groups(plan, self.net.server_groups.resolve(ctx.project_id, req.security_groups))
+
+    def _can_auto_allocate(self) -> bool:
+        """A default external network is configured (without one, "auto" on a project with no network keeps
+        booting without a NIC, as the stock CLI's plain `server create` sends "auto")."""
+        try:
+            self.net.auto_topology.default_external_network()
+        except AutoAllocationFailure:
+            return False
+        return True
+
+    async def _auto_allocated(self, ctx: AuthContext, plan: NetworkPlan) -> NetworkPlan:
+        """Nova's get-me-a-network: the project's auto-allocated topology (made once), Nova's 400 when it fails."""
+        try:
+            network_id = await self.net.ensure_auto_topology(ctx, ctx.project_id)
+        except ComputeError:
+            raise BadRequest(f"Unable to automatically allocate a network for project {ctx.project_id}") from None
+        return dataclasses.replace(plan, nics=(NicRequest(network_id=network_id),))
 
     def usable_networks(self, ctx: AuthContext) -> list[Any]:
         visible = self.store.read(networks_db.list_networks, ctx.project_id)
@@ -92,7 +129,7 @@ class ServerPorts:
         request = PortRequest(network_id=nic.network_id, project_id=server.project_id,
                               fixed_ips=({"ip_address": nic.fixed_ip},) if nic.fixed_ip else None,
                               device_id=server.uuid, device_owner=COMPUTE_OWNER_PREFIX + server.availability_zone,
-                              host_id=self.cfg.host_name)
+                              host_id=self.cfg.host_name, security_group_ids=nic.security_group_ids)
         port = await self.net.ports.create(ctx, request, self.binding(server))
         await self.store.write(nics_db.add, server.uuid, port.id, nic.tag, True)
         return port

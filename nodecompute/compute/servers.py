@@ -133,7 +133,7 @@ class ServerService:
                 raise BadRequest(f"Compute host {name} could not be found.")
 
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
-        plan = self.ports.plan(ctx, req)
+        plan = await self.ports.plan(ctx, req)
         devices = plan_block_devices(req.image_ref, req.block_devices)
         flavor = self._flavor_for_boot(ctx, req.flavor_ref)
         image = self._image_for_boot(ctx, devices.image_ref)

@@ -28,11 +28,21 @@ def nics_for(db: Database, uuids: list[str]) -> dict[str, tuple[ServerNic, ...]]
         for r in db.execute(f"SELECT port_id, subnet_id, ip_address FROM ip_allocations WHERE port_id IN ({pmarks}) "
                             "ORDER BY port_id, position", port_ids).fetchall():
             ips[r["port_id"]].append((r["subnet_id"], r["ip_address"]))
+        groups: dict[str, list[str]] = {p: [] for p in port_ids}
+        for r in db.execute(f"SELECT psg.port_id, g.id, g.name FROM port_security_groups psg JOIN security_groups g "
+                            f"ON g.id = psg.security_group_id WHERE psg.port_id IN ({pmarks}) ORDER BY g.created_at, "
+                            "g.id", port_ids).fetchall():
+            groups[r["port_id"]].append(r["name"] or r["id"])
+        floating: dict[str, list[tuple[str, str]]] = {p: [] for p in port_ids}
+        for r in db.execute(f"SELECT fixed_port_id, fixed_ip_address, floating_ip_address FROM floatingips WHERE "
+                            f"fixed_port_id IN ({pmarks}) ORDER BY created_at, id", port_ids).fetchall():
+            floating[r["fixed_port_id"]].append((r["fixed_ip_address"], r["floating_ip_address"]))
         for r in rows:
             found[r["server_uuid"]].append(ServerNic(
                 port_id=r["port_id"], network_id=r["network_id"], network_name=r["network_name"],
                 mac=r["mac_address"], fixed_ips=tuple(ips[r["port_id"]]), tag=r["tag"],
-                made_by_server=bool(r["made_by_server"]), mtu=r["mtu"], position=r["position"]))
+                made_by_server=bool(r["made_by_server"]), mtu=r["mtu"], position=r["position"],
+                security_groups=tuple(groups[r["port_id"]]), floating_ips=tuple(floating[r["port_id"]])))
     return {u: tuple(nics) for u, nics in found.items()}
 
 

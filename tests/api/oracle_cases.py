@@ -545,6 +545,42 @@ async def _floating_ip(world: World) -> str:
     return (await world.call("POST", "/os-floating-ips", {"pool": "public"}, ok=200))["floating_ip"]["id"]
 
 
+async def _routed(world: World) -> None:
+    """The world's private subnet behind a router on the external network (once), so floating IPs reach it."""
+    if getattr(world, "routed", False):
+        return
+    headers = {"X-Auth-Token": world.admin}
+    client = world.api.client
+    nets = await (await client.get("/networking/v2.0/networks?router:external=true", headers=headers)).json()
+    subnets = await (await client.get(f"/networking/v2.0/subnets?network_id={world.network_id}",
+                                      headers=headers)).json()
+    body = {"router": {"name": "oracle", "external_gateway_info": {"network_id": nets["networks"][0]["id"]}}}
+    router = (await (await client.post("/networking/v2.0/routers", json=body, headers=headers)).json())["router"]
+    resp = await client.put(f"/networking/v2.0/routers/{router['id']}/add_router_interface",
+                            json={"subnet_id": subnets["subnets"][0]["id"]}, headers=headers)
+    assert resp.status == 200, await resp.text()
+    world.routed = True
+
+
+async def _floating_action(world: World, version: str, remove: bool) -> Call:
+    await _routed(world)
+    server_id = await world.server()
+    fip_id = await _floating_ip(world)
+    address = (await world.call("GET", f"/os-floating-ips/{fip_id}", ok=200))["floating_ip"]["ip"]
+    if remove:
+        await world.call("POST", f"/servers/{server_id}/action", {"addFloatingIp": {"address": address}}, ok=202)
+    key = "removeFloatingIp" if remove else "addFloatingIp"
+    return Call(f"/servers/{server_id}/action", {key: {"address": address}})
+
+
+async def _add_floating_ip(world: World, version: str) -> Call:
+    return await _floating_action(world, version, remove=False)
+
+
+async def _remove_floating_ip(world: World, version: str) -> Call:
+    return await _floating_action(world, version, remove=True)
+
+
 async def _floating_ips(world: World, version: str) -> Call:
     await _floating_ip(world)
     return Call("/os-floating-ips")
@@ -560,6 +596,10 @@ async def _one_floating_ip(world: World, version: str) -> Call:
 
 async def _create_group(world: World, version: str) -> Call:
     return Call("/os-security-groups", {"security_group": {"name": world.name("sg"), "description": "oracle"}})
+
+
+async def _add_group(world: World, version: str) -> Call:
+    return Call(f"/servers/{await world.server()}/action", {"addSecurityGroup": {"name": await world.security_group()}})
 
 
 def _group(body: Any = None) -> Case:
@@ -731,6 +771,11 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("POST", SERVER + "/os-interface", None): _attach_interface,
     ("GET", SERVER + "/os-interface/{port_id}", None): _interface,
     ("DELETE", SERVER + "/os-interface/{port_id}", None): _detach_interface,
+    ("GET", SERVER + "/os-security-groups", None): _fixed("/servers/{server}/os-security-groups"),
+    ("POST", ACTION, "addSecurityGroup"): _add_group,
+    ("POST", ACTION, "removeSecurityGroup"): _action({"removeSecurityGroup": {"name": "default"}}),
+    ("POST", ACTION, "addFloatingIp"): _add_floating_ip,
+    ("POST", ACTION, "removeFloatingIp"): _remove_floating_ip,
     ("GET", "/os-networks", None): _fixed("/os-networks"),
     ("GET", "/os-networks/{network_id}", None): _fixed("/os-networks/{network}"),
     ("GET", "/os-tenant-networks", None): _fixed("/os-tenant-networks"),
