@@ -129,17 +129,15 @@ class ConsoleConfig:
     listen_host: str = "127.0.0.1"
     novncproxy_port: int = 6080
     serialproxy_port: int = 6083
-    # The console URLs users get (Nova's [vnc] novncproxy_base_url and [serial_console] base_url). Empty:
-    # http://<public host>:<novncproxy_port>/vnc_lite.html and ws://<public host>:<serialproxy_port>/, the
-    # public host being [server] public_url's.
+    # The console URLs users get (Nova's [vnc] novncproxy_base_url, [serial_console] base_url); empty: built on
+    # [server] public_url's host (config.example.toml).
     novncproxy_base_url: str = ""
     serialproxy_base_url: str = ""
     # Seconds a console URL's token stays valid (reusable until then, as Nova's are).
     token_ttl: int = 600
     # Origin host names a console websocket accepts besides the one in its Host header (Nova's allowed_origins).
     allowed_origins: tuple[str, ...] = ()
-    # The one-shot VNC authenticating proxy of the Cyclades console action: its port range and how long a
-    # console waits for its one connection.
+    # The Cyclades console's one-shot VNC proxy: its port range, how long a console waits for its connection.
     vncauth_port_min: int = 25000
     vncauth_port_max: int = 30000
     vncauth_window: int = 30

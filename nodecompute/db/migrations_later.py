@@ -1,0 +1,161 @@
+"""Schema migrations from 0010 (numbered, applied in order, never edited once shipped): a change to the schema is a
+new function at the end of this file."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+from sqlite_utils import Database
+
+from nodecompute.db.migration_set import migrations
+
+
+@migrations(name="0010_console_tokens")
+def m0010_console_tokens(db: Database) -> None:
+    """Console URL tokens (domain/console_tokens.py): only the SHA-256 digest, bound to one server and one console
+    kind, with the expiry in seconds since the epoch. A server's rows go when it is stopped or deleted."""
+    db.executescript(
+        """
+        CREATE TABLE console_tokens (
+            digest TEXT PRIMARY KEY, server_id TEXT NOT NULL, kind TEXT NOT NULL, expires_at REAL NOT NULL);
+        CREATE INDEX console_tokens_server ON console_tokens(server_id);
+        CREATE INDEX console_tokens_expires ON console_tokens(expires_at);
+        """
+    )
+
+
+@migrations(name="0011_servernet_interfaces")
+def m0011_servernet_interfaces(db: Database) -> None:
+    """The ports each server is plugged into (compute/server_ports.py): the device tag, whether the server made the
+    port (then it goes with the server; a port handed in is only unbound), and the order the NICs were plugged."""
+    db.executescript(
+        """
+        CREATE TABLE server_interfaces (
+            port_id TEXT PRIMARY KEY, server_uuid TEXT NOT NULL, tag TEXT, made_by_server INTEGER NOT NULL,
+            position INTEGER NOT NULL);
+        CREATE INDEX server_interfaces_server ON server_interfaces(server_uuid);
+        """
+    )
+
+
+@migrations(name="0012_server_actions_locks_and_records")
+def m0012_server_actions_locks_and_records(db: Database) -> None:
+    """Who locked a server and why (Nova's locked_by owner|admin, 2.73 locked_reason), and the instance action
+    record (os-instance-actions): one row per API request that acted on a server, its events beneath it."""
+    db.executescript(
+        """
+        ALTER TABLE servers ADD COLUMN locked_by TEXT;
+        ALTER TABLE servers ADD COLUMN locked_reason TEXT;
+        CREATE TABLE instance_actions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, server_uuid TEXT NOT NULL, action TEXT NOT NULL,
+            request_id TEXT NOT NULL, project_id TEXT, user_id TEXT, start_time TEXT NOT NULL, message TEXT,
+            updated_at TEXT NOT NULL);
+        CREATE INDEX instance_actions_server ON instance_actions(server_uuid, start_time);
+        CREATE TABLE instance_action_events (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            action_id INTEGER NOT NULL REFERENCES instance_actions(id) ON DELETE CASCADE, event TEXT NOT NULL,
+            start_time TEXT NOT NULL, finish_time TEXT, result TEXT, traceback TEXT, details TEXT, host TEXT);
+        CREATE INDEX instance_action_events_action ON instance_action_events(action_id);
+        """
+    )
+
+
+@migrations(name="0013_volumes_snapshots_types")
+def m0013_volumes_snapshots_types(db: Database) -> None:
+    """Block storage (issue 19): volume types (with Cinder's default type), volumes, their attachments, snapshots
+    and the projects' block storage quotas (apart from the compute ones: the resource names are Cinder's).
+    Metadata, image metadata and extra specs are JSON objects in their rows."""
+    db.executescript(
+        """
+        CREATE TABLE volume_types (
+            id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, description TEXT, is_public INTEGER NOT NULL DEFAULT 1,
+            extra_specs TEXT NOT NULL DEFAULT '{}', created_at TEXT NOT NULL, updated_at TEXT);
+        CREATE TABLE volumes (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, project_id TEXT NOT NULL,
+            user_id TEXT NOT NULL, name TEXT, description TEXT, size INTEGER NOT NULL, status TEXT NOT NULL,
+            availability_zone TEXT NOT NULL, volume_type_id TEXT NOT NULL REFERENCES volume_types(id),
+            snapshot_id TEXT, source_volid TEXT, image_id TEXT, bootable INTEGER NOT NULL DEFAULT 0,
+            metadata TEXT NOT NULL DEFAULT '{}', image_metadata TEXT, previous_status TEXT, extend_to INTEGER,
+            upload_image_id TEXT, created_at TEXT NOT NULL, updated_at TEXT);
+        CREATE INDEX volumes_project ON volumes(project_id, created_at);
+        CREATE TABLE volume_attachments (
+            id TEXT PRIMARY KEY, volume_id TEXT NOT NULL REFERENCES volumes(id), server_id TEXT NOT NULL,
+            device TEXT, attached_host TEXT, attached_at TEXT);
+        CREATE INDEX volume_attachments_volume ON volume_attachments(volume_id);
+        CREATE TABLE volume_snapshots (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+            volume_id TEXT NOT NULL REFERENCES volumes(id), project_id TEXT NOT NULL, user_id TEXT NOT NULL,
+            name TEXT, description TEXT, size INTEGER NOT NULL, status TEXT NOT NULL,
+            progress TEXT NOT NULL DEFAULT '0%', volume_type_id TEXT, metadata TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL, updated_at TEXT);
+        CREATE INDEX volume_snapshots_project ON volume_snapshots(project_id, created_at);
+        CREATE INDEX volume_snapshots_volume ON volume_snapshots(volume_id);
+        CREATE TABLE volume_quotas (
+            project_id TEXT NOT NULL, resource TEXT NOT NULL, hard_limit INTEGER NOT NULL,
+            PRIMARY KEY (project_id, resource));
+        """
+    )
+    now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    db["volume_types"].insert({"id": str(uuid.uuid4()), "name": "__DEFAULT__", "description": "Default Volume Type",
+                               "is_public": 1, "extra_specs": "{}", "created_at": now})
+
+
+@migrations(name="0014_volume_attachments_tags")
+def m0014_volume_attachments_tags(db: Database) -> None:
+    """Attachments (issue 20): the tag (2.49) and delete_on_termination (2.79) Nova keeps on its block device
+    mapping, and the lookup by server."""
+    db.executescript(
+        """
+        ALTER TABLE volume_attachments ADD COLUMN tag TEXT;
+        ALTER TABLE volume_attachments ADD COLUMN delete_on_termination INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX volume_attachments_server ON volume_attachments(server_id);
+        """
+    )
+
+
+@migrations(name="0015_servers_ladder_fields")
+def m0015_servers_ladder_fields(db: Database) -> None:
+    """What the microversions up to 2.52 show of a server: its description (2.19), its tags (2.26), the flavor's
+    extra specs as they were at create (2.47, Nova keeps the flavor with the instance), and the device tags asked
+    for at create (2.32, 2.42). Existing servers take their flavor's current extra specs and, as Nova did before
+    2.19, their name as description."""
+    db.executescript(
+        """
+        ALTER TABLE servers ADD COLUMN description TEXT;
+        ALTER TABLE servers ADD COLUMN flavor_extra_specs TEXT NOT NULL DEFAULT '{}';
+        ALTER TABLE servers ADD COLUMN device_tags TEXT NOT NULL DEFAULT '[]';
+        UPDATE servers SET description = name;
+        UPDATE servers SET flavor_extra_specs = coalesce((SELECT json_group_object(key, value)
+            FROM flavor_extra_specs WHERE flavor_extra_specs.flavorid = servers.flavorid), '{}');
+        CREATE TABLE server_tags (
+            server_uuid TEXT NOT NULL REFERENCES servers(uuid) ON DELETE CASCADE, tag TEXT NOT NULL,
+            PRIMARY KEY (server_uuid, tag));
+        CREATE INDEX server_tags_tag ON server_tags(tag);
+        """
+    )
+
+
+@migrations(name="0016_host_services_groups")
+def m0016_host_services_groups(db: Database) -> None:
+    """The services Nova lists for this one node (os-services), its compute node (os-hypervisors), and server
+    groups with their members (os-server-groups)."""
+    db.executescript(
+        """
+        CREATE TABLE services (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, host TEXT NOT NULL,
+            binary TEXT NOT NULL, topic TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT,
+            forced_down INTEGER NOT NULL DEFAULT 0, created_at TEXT NOT NULL, updated_at TEXT,
+            deleted INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE compute_nodes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, host TEXT NOT NULL,
+            hypervisor_hostname TEXT NOT NULL, created_at TEXT NOT NULL, deleted INTEGER NOT NULL DEFAULT 0);
+        CREATE TABLE server_groups (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+            policy TEXT NOT NULL, rules TEXT NOT NULL DEFAULT '{}', project_id TEXT NOT NULL,
+            user_id TEXT NOT NULL, created_at TEXT NOT NULL);
+        CREATE TABLE server_group_members (
+            group_uuid TEXT NOT NULL REFERENCES server_groups(uuid) ON DELETE CASCADE,
+            server_uuid TEXT NOT NULL, PRIMARY KEY (group_uuid, server_uuid));
+        CREATE INDEX server_group_members_server ON server_group_members(server_uuid);
+        """
+    )
