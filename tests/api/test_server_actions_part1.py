@@ -59,7 +59,7 @@ class Cloud:
         return resp
 
     async def server(self) -> str:
-        body = {"server": {"name": "vm", "imageRef": self.image, "flavorRef": "42"}}
+        body = {"server": {"name": "vm", "imageRef": self.image, "flavorRef": "42", "networks": "none"}}
         resp = await self.call("POST", "/servers", self.member, body)
         assert resp.status == 202, await resp.text()
         await self.idle()
