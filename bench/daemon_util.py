@@ -74,8 +74,8 @@ class Daemon:
             f'data_dir = "{data_dir}"\nlog_level = "{log_level}"\n'
             f'[server]\nlisten_port = {self.port}\n'
             f'[identity]\nkdf_time_cost = 1\nkdf_memory_kib = 1024\n'
-            f'[network]\nsubnet_ranges = ["{self.subnet_range}"]\nstate_dir = "{self.network_state_dir}"\n'
             f'[console]\nnovncproxy_port = 0\nserialproxy_port = 0\n'  # any free ports: daemons run side by side
+            f'[network]\nsubnet_ranges = ["{self.subnet_range}"]\nstate_dir = "{self.network_state_dir}"\n'
             f'[compute]\nlibvirt_uri = "{self.libvirt_uri}"\n{extra}'
         )
         atexit.register(shutil.rmtree, self.network_state_dir, True)  # clean_networking() removes it sooner
