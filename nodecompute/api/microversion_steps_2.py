@@ -161,9 +161,10 @@ STEPS: tuple[Step, ...] = (
               ("GET", "/os-hosts"), ("GET", "/os-hosts/{host_name}"), ("PUT", "/os-hosts/{host_name}"),
               ("GET", "/os-hosts/{host_name}/reboot"), ("GET", "/os-hosts/{host_name}/shutdown"),
               ("GET", "/os-hosts/{host_name}/startup"))))),
-    todo("2.44", "The addFixedIp, removeFixedIp, addFloatingIp and removeFloatingIp actions answer 404 "
+    done("2.44", "The addFixedIp, removeFixedIp, addFloatingIp and removeFloatingIp actions answer 404 "
          "(os-virtual-interfaces, deprecated too, now answers 410 at every version); the floating IP actions are "
-         "served up to 2.43 (issue 15), the fixed IP ones and os-virtual-interfaces are networking's",
+         "served up to 2.43 and 404 from 2.44 (issue 15); the fixed IP ones, never served, and os-virtual-interfaces "
+         "stay networking's",
          change("removed-route", (act("addFixedIp"), act("removeFixedIp"), act("addFloatingIp"),
                                   act("removeFloatingIp"))), also=("networking",)),
     owned("2.45", "server-actions", "createImage and createBackup answer `{\"image_id\"}` instead of a Location "
