@@ -11,14 +11,14 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (aggregates, consoles, extensions, flavors, floating_ips, glance, hypervisors, identity,
-                             images, instance_actions, keypairs, limits, migrations, network_proxies, neutron,
-                             neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas, neutron_routers,
-                             neutron_secgroups, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
-                             server_diagnostics, server_groups, server_interfaces, server_ips, server_metadata,
-                             server_security_groups, server_tags, servers, services, usage, versions, volume_actions,
-                             volume_attachments, volume_limits, volume_snapshots, volume_types, volume_versions,
-                             volumes, zones)
+from nodecompute.api import (admin_actions, aggregates, consoles, extensions, flavors, floating_ips, glance, hosts,
+                             hypervisors, identity, images, instance_actions, keypairs, limits, migrations,
+                             network_proxies, neutron, neutron_floatingips, neutron_networks, neutron_ports,
+                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules,
+                             os_volumes, server_actions, server_diagnostics, server_groups, server_interfaces,
+                             server_ips, server_metadata, server_security_groups, server_tags, servers, services,
+                             usage, usage_audit, versions, volume_actions, volume_attachments, volume_limits,
+                             volume_snapshots, volume_types, volume_versions, volumes, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -64,6 +64,8 @@ QUOTA_SET = "/os-quota-sets/{tenant_id}"
 TAGS = (2, 26)  # server tags
 HYPERVISOR = "/os-hypervisors/{hypervisor_id}"
 BEFORE_253 = {"until": (2, 52)}  # routes that 2.53 turned into query parameters or PUT /os-services/{id}
+BEFORE_243 = {"until": (2, 42)}  # os-hosts
+HOST = "/os-hosts/{host_name}"
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
@@ -198,7 +200,15 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1804", "DELETE", "/os-server-groups/{group_id}", server_groups.delete_group),
     _compute("#2001", "GET", "/os-simple-tenant-usage", usage.list_usage),
     _compute("#2002", "GET", "/os-simple-tenant-usage/{tenant_id}", usage.show_usage),
+    _compute("#2003", "GET", "/os-instance_usage_audit_log", usage_audit.list_audit),
+    _compute("#2004", "GET", "/os-instance_usage_audit_log/{before_timestamp}", usage_audit.show_audit),
     _compute("#2123", "GET", "/os-migrations", migrations.list_migrations),
+    _compute("#2119", "GET", "/os-hosts", hosts.list_hosts, **BEFORE_243),
+    _compute("#2120", "GET", HOST, hosts.show_host, **BEFORE_243),
+    _compute("#2121", "PUT", HOST, hosts.update_host, **BEFORE_243),
+    _compute("#2122", "GET", HOST + "/reboot", hosts.reboot_host, **BEFORE_243),
+    _compute("#2122", "GET", HOST + "/shutdown", hosts.shutdown_host, **BEFORE_243),
+    _compute("#2122", "GET", HOST + "/startup", hosts.startup_host, **BEFORE_243),
     _compute("compute:aggregates", "GET", "/os-aggregates", aggregates.list_aggregates),
     _compute("#2114", "GET", "/os-services", services.list_services),
     _compute("#2115", "PUT", "/os-services/enable", services.enable_service, **BEFORE_253),

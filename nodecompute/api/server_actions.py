@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from nodecompute.api import auth, consoles, server_floating_ips, server_security_groups
+from nodecompute.api import admin_actions, auth, consoles, server_floating_ips, server_security_groups
 from nodecompute.api.actions import Action, ActionHandler, dispatch
 from nodecompute.api.keys import api_version_key, servers_key
 from nodecompute.api.respond import respond
@@ -114,6 +114,7 @@ ACTIONS = {
     **consoles.ACTIONS,
     **server_security_groups.ACTIONS,
     **server_floating_ips.ACTIONS,
+    **admin_actions.ACTIONS,
 }
 
 

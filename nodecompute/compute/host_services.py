@@ -50,6 +50,9 @@ class HostServices:
     def is_up(self, service: Service) -> bool:
         return not service.forced_down
 
+    def compute_service(self, host: str) -> Service | None:
+        return self._find(host=host, binary=COMPUTE)
+
     def compute_accepts_servers(self) -> bool:
         """The one-host scheduler's ComputeFilter: an enabled compute service that is up."""
         found = self._find(host=self.cfg.host_name, binary=COMPUTE)

@@ -100,3 +100,12 @@ def host_servers(db: Database, host: str) -> HostServers:
 
 def live_server_count(db: Database, host: str) -> int:
     return db.execute("SELECT count(*) FROM servers WHERE deleted = 0 AND host = ?", [host]).fetchone()[0]
+
+
+def host_servers_by_project(db: Database, host: str) -> list[tuple[str, int, int, int]]:
+    """(project, vcpus, memory_mb, root_gb + ephemeral_gb) of each project's live servers on `host`, as Nova's
+    os-hosts show sums them from the instances (flavor sizes, every state), in the order projects first appear."""
+    rows = db.execute("SELECT project_id, sum(vcpus) AS vcpus, sum(memory_mb) AS memory_mb,"
+                      " sum(root_gb + ephemeral_gb) AS disk_gb, min(serial) AS first FROM servers"
+                      " WHERE deleted = 0 AND host = ? GROUP BY project_id ORDER BY first", [host]).fetchall()
+    return [(r["project_id"], r["vcpus"], r["memory_mb"], r["disk_gb"]) for r in rows]

@@ -103,3 +103,10 @@ class InternalError(ComputeError):
 
     code = 500
     msg_fmt = "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible."
+
+
+class Gone(ComputeError):
+    """An operation Nova removed (webob's HTTPGone and its explanation)."""
+
+    code = 410
+    msg_fmt = "This resource is no longer available.  No forwarding address is given."

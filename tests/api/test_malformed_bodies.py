@@ -14,7 +14,7 @@ import pytest
 from nodecompute.compute import server_interfaces
 
 from nodecompute.api import glance
-from nodecompute.api.keys import block_storage_key, identity_key, images_key
+from nodecompute.api.keys import block_storage_key, host_services_key, identity_key, images_key
 from nodecompute.api.route_table import ROUTES
 from nodecompute.domain.volume_models import VolumeCreate
 from tests.api.helpers import Api, assert_fault, assert_keystone_error
@@ -73,7 +73,13 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("POST", "/servers/{server_id}/action"): [{"reboot": {"type": "SOFT"}}, {"os-stop": None},
                                               {"os-start": None}, {"os-getConsoleOutput": {"length": 5}},
                                               {"os-getVNCConsole": {"type": "novnc"}},
-                                              {"os-getSerialConsole": {"type": "serial"}}],
+                                              {"os-getSerialConsole": {"type": "serial"}},
+                                              {"os-resetState": {"state": "error"}}, {"injectNetworkInfo": None},
+                                              {"resetNetwork": None}, {"migrate": {"host": "h"}},
+                                              {"os-migrateLive": {"host": None, "block_migration": "auto",
+                                                                  "disk_over_commit": False, "force": False}},
+                                              {"evacuate": {"host": "h", "onSharedStorage": "False",
+                                                            "adminPass": "p", "force": False}}],
     ("POST", "/servers/{server_id}/remote-consoles"): [{"remote_console": {"protocol": "vnc", "type": "novnc"}}],
     ("PUT", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("POST", "/os-server-groups"): [{"server_group": {"name": "g", "policies": ["affinity"]}}],
@@ -82,6 +88,7 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/os-services/disable-log-reason"): [{"host": "h", "binary": "nova-compute", "disabled_reason": "r"}],
     ("PUT", "/os-services/force-down"): [{"host": "h", "binary": "nova-compute", "forced_down": True}],
     ("PUT", "/os-services/{service_id}"): [{"status": "disabled", "disabled_reason": "r", "forced_down": False}],
+    ("PUT", "/os-hosts/{host_name}"): [{"status": "enable", "maintenance_mode": "disable"}],
     ("POST", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
     ("POST", "/servers/{server_id}/os-volume_attachments"): [{"volumeAttachment": {"volumeId": "VOLUME",
@@ -308,6 +315,7 @@ async def world(api: Api, admin_token, monkeypatch):
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
             "{alias}": "quotas", "{volume_id}": volume.id, "VOLUME": volume.id, "{snapshot_id}": snapshot.id,
             "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id, "{security_group_id}": group, "{service_id}": "3", "USERGROUP": group,
+            "{host_name}": app[host_services_key].cfg.host_name,
             **await _l3_world(api, headers, network, subnet, port)}
 
 
@@ -379,7 +387,7 @@ QUERY_ROUTES = ("/limits", "/os-quota-sets/{tenant_id}", "/flavors", "/flavors/d
                 "/networking/v2.0/security-groups", "/networking/v2.0/security-group-rules", "/os-security-groups",
                 "/os-security-groups/{security_group_id}", "/os-security-group-default-rules", "/os-hypervisors",
                 "/os-hypervisors/detail", "/os-services", "/os-server-groups", "/os-simple-tenant-usage",
-                "/os-simple-tenant-usage/{tenant_id}")
+                "/os-simple-tenant-usage/{tenant_id}", "/os-hosts", "/os-instance_usage_audit_log")
 QUERY_KEYS = ("limit", "marker", "minRam", "minDisk", "is_public", "sort_key", "sort_dir", "name", "status", "image",
               "flavor", "changes-since", "reservation_id", "all_tenants", "tenant_id", "project_id", "ip", "host",
               "size_min", "size_max", "visibility", "tag", "owner", "id", "sort", "os_hidden", "server", "user_id",
