@@ -91,7 +91,18 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", SERVER + "/remote-consoles", None): ("servers_client", "servers", "get_remote_consoles"),
     **{("POST", ACTION, key): (None, "servers", "server_actions_common_schema")
        for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
-                   "trigger_crash_dump", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp")},
+                   "trigger_crash_dump", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp",
+                   "os-resetState", "injectNetworkInfo", "migrate", "os-migrateLive")},
+    ("GET", "/os-hosts", None): (None, "hosts", "list_hosts"),
+    ("GET", "/os-hosts/{host_name}", None): (None, "hosts", "get_host_detail"),
+    ("PUT", "/os-hosts/{host_name}", None): (None, "hosts", "update_host"),
+    ("GET", "/os-hosts/{host_name}/reboot", None): (None, "hosts", "reboot_host"),
+    ("GET", "/os-hosts/{host_name}/shutdown", None): (None, "hosts", "shutdown_host"),
+    ("GET", "/os-hosts/{host_name}/startup", None): (None, "hosts", "startup_host"),
+    ("GET", "/os-instance_usage_audit_log", None): (None, "instance_usage_audit_logs",
+                                                    "list_instance_usage_audit_log"),
+    ("GET", "/os-instance_usage_audit_log/{before_timestamp}", None): (None, "instance_usage_audit_logs",
+                                                                       "get_instance_usage_audit_log"),
     ("GET", SERVER + "/os-security-groups", None): (None, "security_groups", "list_security_groups"),
     ("GET", SERVER + "/os-instance-actions", None): ("servers_client", "servers", "list_instance_actions"),
     ("GET", SERVER + "/os-instance-actions/{request_id}", None): ("servers_client", "servers",
@@ -179,7 +190,8 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
 _BY_SHAPE = {(method, path_shape(path), action): value for (method, path, action), value in TEMPEST.items()}
 
 # Maps whose keys are data, not fields (dotted paths; "[]" stands for a list item, "" for the body itself).
-DATA_KEYED = {"metadata", "meta", "addresses", "extra_specs", "properties", "scheduler_hints", "hosts"}
+DATA_KEYED = {"metadata", "meta", "addresses", "extra_specs", "properties", "scheduler_hints", "hosts",
+              "log"}  # the usage audit log, keyed by host
 DATA_KEYED_ROOTS = {("GET", path_shape(SPECS + "/{key}")), ("PUT", path_shape(SPECS + "/{key}")),
                     ("GET", path_shape(SERVER + "/ips/{network_label}"))}
 

@@ -122,7 +122,7 @@ async def test_route_filter_lacks_and_adds(both, admin_token):
 async def test_the_seam_keeps_the_shared_protocol(both, admin_token):
     """Token check, project-in-URL check and the not-implemented answer come with the face, not the handler."""
     assert (await both.client.get("/seamtest/v2.1/flavors")).status == 401
-    fault = await assert_fault(await seam(both, "GET", "/os-hosts", admin_token), 404,
+    fault = await assert_fault(await seam(both, "GET", "/os-aggregates/1", admin_token), 404,
                                "itemNotFound")
     assert "is not implemented yet" in fault["message"]
     await assert_fault(await seam(both, "GET", "/other-project/flavors", admin_token), 400, "badRequest",

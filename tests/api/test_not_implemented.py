@@ -19,8 +19,8 @@ async def test_the_project_segment_reaches_the_same_answer(api, admin_token):
     body = {"auth": {"identity": {"methods": ["token"], "token": {"id": admin_token}}}}
     resp = await api.client.post("/identity/v3/auth/tokens", json=body)
     project_id = (await resp.json())["token"]["project"]["id"]
-    fault = await assert_fault(await api.get(f"/{project_id}/os-hosts", admin_token), 404, "itemNotFound")
-    assert "GET /os-hosts" in fault["message"]
+    fault = await assert_fault(await api.get(f"/{project_id}/os-aggregates/1", admin_token), 404, "itemNotFound")
+    assert "GET /os-aggregates/" in fault["message"]
 
 
 async def test_unknown_paths_and_action_keys_keep_their_answers(api, admin_token):
