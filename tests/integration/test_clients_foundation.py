@@ -24,6 +24,24 @@ def openstack_cli(daemon, *args: str, env=None, check=True) -> subprocess.Comple
     return result
 
 
+def openstack_batch(daemon, *commands: str) -> list:
+    """Several stock `openstack` commands for one CLI start: its interactive shell runs them from stdin, in order,
+    each as typed after `openstack`. Returns the JSON documents they print (commands that print nothing, such as
+    `compute service set`, add none); every `-f json` command must have printed one and nothing may have been
+    printed on stderr but deprecation notices (the interactive shell's exit status is always 1: cliff's)."""
+    env = {**daemon.cli_env(), "OS_CLOUD": "nodecompute"}
+    result = subprocess.run([sys.executable, "-m", "openstackclient.shell"], input="\n".join(commands) + "\n",
+                            capture_output=True, text=True, env=env, timeout=300)
+    problems = [line for line in result.stderr.splitlines() if line.strip() and "deprecated" not in line]
+    assert result.returncode in (0, 1) and not problems, (commands, result.stdout, result.stderr)
+    decoder, text, at, docs = json.JSONDecoder(), result.stdout, 0, []
+    while (at := len(text) - len(text[at:].lstrip())) < len(text):
+        doc, at = decoder.raw_decode(text, at)
+        docs.append(doc)
+    assert len(docs) == sum("-f json" in command for command in commands), (commands, result.stdout, result.stderr)
+    return docs
+
+
 def nodecompute_cli(daemon, *args: str) -> str:
     result = subprocess.run([sys.executable, "-m", "nodecompute", "--config", str(daemon.config), *args],
                             capture_output=True, text=True, timeout=60)
