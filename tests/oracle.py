@@ -93,6 +93,10 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
        for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
                    "trigger_crash_dump", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp",
                    "os-resetState", "injectNetworkInfo", "migrate", "os-migrateLive")},
+    # Tempest checks force_complete with the common action schema (202, no body); Nova's abort answers the same
+    ("POST", SERVER + "/migrations/{migration_id}/action", "force_complete"): (None, "servers",
+                                                                             "server_actions_common_schema"),
+    ("DELETE", SERVER + "/migrations/{migration_id}", None): (None, "servers", "server_actions_common_schema"),
     ("GET", "/os-hosts", None): (None, "hosts", "list_hosts"),
     ("GET", "/os-hosts/{host_name}", None): (None, "hosts", "get_host_detail"),
     ("PUT", "/os-hosts/{host_name}", None): (None, "hosts", "update_host"),

@@ -109,6 +109,8 @@ SERVED: frozenset[Touch] = frozenset({
     ("DELETE", "/os-server-groups/{server_group_id}"), ("GET", "/servers/{server_id}/diagnostics"),
     ("GET", "/os-simple-tenant-usage"), ("GET", "/os-simple-tenant-usage/{tenant_id}"), ("GET", "/os-migrations"),
     ("GET", "/servers/{server_id}/migrations"), ("GET", "/servers/{server_id}/migrations/{migration_id}"),
+    ("DELETE", "/servers/{server_id}/migrations/{migration_id}"),
+    ("POST", "/servers/{server_id}/migrations/{migration_id}/action", "force_complete"),
     ("GET", "/os-aggregates"),
     ("GET", "/os-hosts"), ("GET", "/os-hosts/{host_name}"), ("PUT", "/os-hosts/{host_name}"),
     *(("GET", f"/os-hosts/{{host_name}}/{what}") for what in ("reboot", "shutdown", "startup")),

@@ -93,13 +93,15 @@ STEPS: tuple[Step, ...] = (
                  "SHELVED", "SHELVED_OFFLOADED")),
     done("2.21", "Instance actions are listed for deleted servers too",
          change("behaviour", INSTANCE_ACTIONS, "deleted servers")),
-    owned("2.22", "host-views", "A running live migration can be forced to complete",
+    done("2.22", "A running live migration can be forced to complete (none ever runs on one host: 409 for a "
+         "server not migrating)",
           change("new-route", ("POST", SERVER_MIGRATION + "/action", "force_complete"))),
     done("2.23", "Server migrations list and show; os-migrations shows `migration_type` and a link "
           "for in-progress live migrations",
           change("new-route", (("GET", "/servers/{server_id}/migrations"), ("GET", SERVER_MIGRATION))),
           change("view-field", MIGRATIONS, "migration_type", "links")),
-    owned("2.24", "host-views", "A running live migration can be cancelled",
+    done("2.24", "A running live migration can be cancelled (none ever runs on one host: 409 for a server not "
+         "migrating)",
           change("new-route", ("DELETE", SERVER_MIGRATION))),
     done("2.25", "Live migration takes `block_migration` \"auto\" and drops `disk_over_commit`",
           change("request-body", act("os-migrateLive"), "block_migration=auto", "disk_over_commit")),

@@ -75,7 +75,7 @@ STEPS: tuple[Step, ...] = (
           "`policies` and `metadata`",
           change("request-body", GROUPS_ALL[1], "policy", "rules", "policies"),
           change("view-field", GROUPS_ALL, "policy", "rules", "policies", "metadata")),
-    owned("2.65", "host-views", "Live migrations still queued or preparing can be aborted",
+    done("2.65", "Live migrations still queued or preparing can be aborted",
           change("behaviour", ("DELETE", SERVER_MIGRATION), "queued", "preparing")),
     done("2.66", "The `changes-before` filter on server lists, instance actions and migrations",
          change("query", (LIST, DETAIL, INSTANCE_ACTIONS[0], MIGRATIONS), "changes-before"),

@@ -8,7 +8,8 @@ import copy
 
 from aiohttp import web
 
-from nodecompute.api import validation
+from nodecompute.api import auth, validation
+from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.auth import require_admin
 from nodecompute.api.dialect import Versioned
 from nodecompute.api.respond import QuerySchema, parse_query, respond
@@ -64,5 +65,36 @@ async def show_server_migration(request: web.Request) -> web.StreamResponse:
                    f"{server.uuid}.")
 
 
+# ----- force_complete (2.22) and abort (2.24) of a running live migration: there never is one ------------------------
+
+async def force_complete(request: web.Request, body: dict) -> web.StreamResponse:
+    ctx = auth.context(request)
+    server = request.config_dict[servers_key].get(ctx, request.match_info["server_id"])
+    require_admin(request, "os_compute_api:servers:migrations:force_complete")
+    try:
+        request.config_dict[servers_key].admin.running_live_migration(server, request.match_info["migration_id"],
+                                                                      "force_complete", active_only=True)
+    except NotFound as missing:  # Nova answers 400 here (MigrationNotFoundForInstance)
+        raise BadRequest(missing.message) from None
+    return respond(request)
+
+
+async def abort_migration(request: web.Request) -> web.StreamResponse:
+    ctx = auth.context(request)
+    server = request.config_dict[servers_key].get(ctx, request.match_info["server_id"])
+    require_admin(request, "os_compute_api:servers:migrations:delete")
+    request.config_dict[servers_key].admin.running_live_migration(server, request.match_info["migration_id"],
+                                                                  "abort live migration", active_only=False)
+    return respond(request)
+
+
+ACTIONS = {"force_complete": Action("compute:force-complete", force_complete, since=(2, 22))}
 VIEWS["compute:server-migrations"] = Versioned(_empty, ((2, 59), _empty), ((2, 80), _empty))
-STATUSES = {"compute:server-migration": Versioned(200)}  # never reached: there is no migration to show
+STATUSES = {"compute:server-migration": Versioned(200),  # never reached: there is no migration to show
+            "compute:force-complete": Versioned(202), "compute:abort-migration": Versioned(202)}
+BODIES = {"compute:force-complete": Versioned({"type": "object", "properties": {"force_complete": {"type": "null"}},
+                                               "required": ["force_complete"], "additionalProperties": False})}
+
+
+async def server_migration_action(request: web.Request) -> web.StreamResponse:
+    return await dispatch(request, ACTIONS, "Malformed message body: too many body keys")

@@ -156,3 +156,17 @@ class ServerAdmin:
         await self._begin(ctx, server, REBUILDING, "evacuate")
         await self.store.write(servers_db.set_fault, server.uuid, 500, NoValidHost(reason=NO_HOSTS).message,
                                now=self.clock())
+
+    # ----- a running live migration (2.22 force_complete, 2.24 abort) -------------------------------------------
+
+    def running_live_migration(self, server: Server, migration_id: str, action: str, active_only: bool) -> None:
+        """Nova's checks before forcing or aborting a live migration: the server in task_state `migrating` (and
+        ACTIVE for force_complete), else 409; then the migration record, which nodecompute never has (a live
+        migration fails at once here), so a server caught in that task is answered "not found"."""
+        if active_only and server.vm_state != states.ACTIVE:
+            raise InstanceInvalidState(action=action, uuid=server.uuid, attr="vm_state", state=server.vm_state)
+        if server.task_state != MIGRATING:
+            raise InstanceInvalidState(action=action, uuid=server.uuid, attr="task_state", state=server.task_state)
+        if server.launched_at is None:
+            raise InstanceInvalidState(action=action, uuid=server.uuid, attr="launched_at", state=None)
+        raise NotFound(f"Migration {migration_id} not found for instance {server.uuid}")

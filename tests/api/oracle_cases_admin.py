@@ -70,6 +70,18 @@ async def _audit_show(world: World, version: str) -> Call:
     return Call("/os-instance_usage_audit_log/2012-07-05 10:00:00")
 
 
+NOT_MIGRATING = "no live migration ever runs on one host (it fails at once): the server is not migrating, 409"
+
+
+async def _running_migration(world: World, version: str) -> Call:
+    return Call(f"/servers/{world.server_id}/migrations/1", awaiting=NOT_MIGRATING, status=409)
+
+
+async def _force_complete(world: World, version: str) -> Call:
+    return Call(f"/servers/{world.server_id}/migrations/1/action", {"force_complete": None}, awaiting=NOT_MIGRATING,
+                status=409)
+
+
 ADMIN_CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/os-hosts", None): _hosts_list,
     ("GET", HOSTS, None): _hosts(),
@@ -85,4 +97,6 @@ ADMIN_CASES: dict[tuple[str, str, str | None], Case] = {
     ("POST", ACTION, "migrate"): _admin_action({"migrate": None}),
     ("POST", ACTION, "os-migrateLive"): _migrate_live,
     ("POST", ACTION, "evacuate"): _evacuate,
+    ("DELETE", "/servers/{server_id}/migrations/{migration_id}", None): _running_migration,
+    ("POST", "/servers/{server_id}/migrations/{migration_id}/action", "force_complete"): _force_complete,
 }

@@ -9,6 +9,7 @@ import pytest
 
 from nodecompute.api.keys import clock_key, host_services_key, servers_key
 from nodecompute.compute.usage_audit import last_completed_month
+from nodecompute.db import servers as servers_db
 from tests.api.helpers import Api, assert_fault
 from tests.api.test_host_services import _boot, _get, _put, api  # noqa: F401 (api is a fixture)
 from tests.api.test_servers_api import image_id  # noqa: F401 (a fixture)
@@ -231,3 +232,29 @@ async def test_usage_audit_log_reports_no_audit_run(api, admin_token, make_user,
     member = await make_user("proj-a", "member")
     await assert_fault(await api.get("/os-instance_usage_audit_log", member), 403, "forbidden",
                        "os_compute_api:os-instance-usage-audit-log:list")
+
+
+async def test_no_live_migration_to_force_or_abort(api, admin_token, make_user, image_id):  # noqa: F811
+    server_id = (await _boot(api, make_user, image_id, "steady"))["id"]
+    path, body = f"/servers/{server_id}/migrations/1", {"force_complete": None}
+    assert (await api.post(path + "/action", admin_token, json=body,
+                           headers={"X-OpenStack-Nova-API-Version": "2.21"})).status == 404
+    resp = await api.post(path + "/action", admin_token, json=body, headers={"X-OpenStack-Nova-API-Version": "2.22"})
+    await assert_fault(resp, 409, "conflictingRequest",
+                       f"Cannot 'force_complete' instance {server_id} while it is in task_state None")
+    assert (await api.delete(path, admin_token, headers={"X-OpenStack-Nova-API-Version": "2.23"})).status == 404
+    resp = await api.delete(path, admin_token, headers={"X-OpenStack-Nova-API-Version": "2.24"})
+    await assert_fault(resp, 409, "conflictingRequest", "Cannot 'abort live migration' instance")
+    member = await make_user("proj-a", "member", name="member-steady")
+    resp = await api.delete(path, member, headers={"X-OpenStack-Nova-API-Version": "2.24"})
+    await assert_fault(resp, 403, "forbidden", "os_compute_api:servers:migrations:delete")
+    # a server caught in task_state migrating has no migration record here
+    app = api.client.server.app
+    await app[servers_key].store.write(servers_db.update_server, server_id, {"task_state": "migrating"},
+                                       now=app[clock_key]())
+    resp = await api.post(path + "/action", admin_token, json=body, headers={"X-OpenStack-Nova-API-Version": "2.22"})
+    await assert_fault(resp, 400, "badRequest", f"Migration 1 not found for instance {server_id}")
+    resp = await api.delete(path, admin_token, headers={"X-OpenStack-Nova-API-Version": "2.65"})
+    await assert_fault(resp, 404, "itemNotFound", f"Migration 1 not found for instance {server_id}")
+    resp = await _action(api, server_id, admin_token, {"os-resetState": {"state": "active"}})
+    assert resp.status == 202

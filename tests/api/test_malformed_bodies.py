@@ -89,6 +89,7 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/os-services/force-down"): [{"host": "h", "binary": "nova-compute", "forced_down": True}],
     ("PUT", "/os-services/{service_id}"): [{"status": "disabled", "disabled_reason": "r", "forced_down": False}],
     ("PUT", "/os-hosts/{host_name}"): [{"status": "enable", "maintenance_mode": "disable"}],
+    ("POST", "/servers/{server_id}/migrations/{migration_id}/action"): [{"force_complete": None}],
     ("POST", "/servers/{server_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
     ("POST", "/servers/{server_id}/os-volume_attachments"): [{"volumeAttachment": {"volumeId": "VOLUME",
@@ -315,7 +316,7 @@ async def world(api: Api, admin_token, monkeypatch):
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
             "{alias}": "quotas", "{volume_id}": volume.id, "VOLUME": volume.id, "{snapshot_id}": snapshot.id,
             "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id, "{security_group_id}": group, "{service_id}": "3", "USERGROUP": group,
-            "{host_name}": app[host_services_key].cfg.host_name,
+            "{host_name}": app[host_services_key].cfg.host_name, "{migration_id}": "1",
             **await _l3_world(api, headers, network, subnet, port)}
 
 
