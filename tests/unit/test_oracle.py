@@ -136,8 +136,11 @@ def test_tempest_table_covers_the_served_operations():
         assert oracle.tempest_schema(method, path, action, operation.min_version)["status_code"]
     # Tempest does not validate extension show, has no floating IP pools client (Nova's sample is the oracle), nor a
     # client for the server topology, does not validate server migrations (Nova's samples do), and its networks
-    # client (the os-networks proxy) has no schema
-    without_schema = {("GET", "/extensions/{}", None), ("GET", "/os-floating-ip-pools", None),
+    # client (the os-networks proxy) has no schema; resetNetwork is gone from Nova (410, the catalog's status is
+    # its oracle) and Tempest has no client for it; Tempest's evacuate picks its schema by version in the client
+    # (Nova's 2.1 response sample is the oracle)
+    without_schema = {("POST", "/servers/{}/action", "resetNetwork"), ("POST", "/servers/{}/action", "evacuate"),
+                      ("GET", "/extensions/{}", None), ("GET", "/os-floating-ip-pools", None),
                       ("GET", "/os-networks", None), ("GET", "/os-networks/{}", None),
                       ("GET", "/servers/{}/topology", None),
                       ("GET", "/servers/{}/migrations", None), ("GET", "/servers/{}/migrations/{}", None)}
