@@ -11,7 +11,8 @@ import pytest
 from keystoneauth1 import session as ks_session
 from keystoneauth1.identity import v3
 
-from tests.integration.client_versions import advertised_max, novaclient_latest, sdk_compute_version
+from tests.integration.client_versions import (SDK_SERVERS_CAP, negotiated, novaclient_cap, novaclient_latest,
+                                               sdk_compute_version)
 
 pytestmark = pytest.mark.integration
 
@@ -76,7 +77,7 @@ def test_novaclient_flavors_keypairs_limits(daemon):
 def test_openstacksdk_quotas(daemon, monkeypatch):
     conn = sdk_connection(daemon, monkeypatch)
     project = conn.current_project_id
-    assert sdk_compute_version(conn) == advertised_max(daemon)
+    assert sdk_compute_version(conn) == negotiated(daemon, SDK_SERVERS_CAP)
     defaults = conn.compute.get_quota_set_defaults(project)
     assert (defaults.instances, defaults.cores, defaults.ram, defaults.key_pairs) == (10, 20, 51200, 100)
     conn.compute.update_quota_set(project, cores=30)
@@ -90,7 +91,7 @@ def test_openstacksdk_quotas(daemon, monkeypatch):
 
 def test_novaclient_quotas(daemon):
     nc = nova(daemon)
-    assert nc.api_version.get_string() == advertised_max(daemon)
+    assert nc.api_version.get_string() == negotiated(daemon, novaclient_cap())
     project = nc.client.session.get_project_id()
     assert nc.quotas.defaults(project).instances == 10
     nc.quotas.update(project, instances=12)
