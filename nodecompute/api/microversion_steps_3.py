@@ -185,6 +185,6 @@ STEPS: tuple[Step, ...] = (
           change("removed-route", (("GET", BOOT), ("POST", BOOT), ("GET", BOOT + "/detail"),
                                    ("GET", BOOT + "/{server_id}"), ("PUT", BOOT + "/{server_id}"),
                                    ("DELETE", BOOT + "/{server_id}")))),
-    todo("2.104", "Update can unpin (null) or re-pin `pinned_availability_zone` (409 for another zone)",
+    done("2.104", "Update can unpin (null) or re-pin `pinned_availability_zone` (409 for another zone)",
          change("request-body", UPDATE, "pinned_availability_zone"), change("status", UPDATE, "409")),
 )

@@ -184,6 +184,8 @@ update = {
 update_v219 = _variant(update, _add(description=description))
 update_v290 = _variant(update_v219, _add(hostname=HOSTNAME))
 update_v294 = _variant(update_v219, _add(hostname=FQDN))
+NAME_OR_NONE = {"type": ["string", "null"], "minLength": 1, "maxLength": 255}  # Nova's parameter_types.name_or_none
+update_v2104 = _variant(update_v294, _add(pinned_availability_zone=NAME_OR_NONE))
 
 reboot = {
     "type": "object",
@@ -327,7 +329,8 @@ BODIES = {
                       ((2, 52), create_v252), ((2, 57), create_v257), ((2, 63), create_v263),
                       ((2, 67), create_v267), ((2, 74), create_v274), ((2, 90), create_v290),
                       ((2, 94), create_v294)),
-    "#206": Versioned(update, ((2, 19), update_v219), ((2, 90), update_v290), ((2, 94), update_v294)),
+    "#206": Versioned(update, ((2, 19), update_v219), ((2, 90), update_v290), ((2, 94), update_v294),
+                      ((2, 104), update_v2104)),
     "#302": reboot, "#309": start, "#310": stop, "#1603": console_output,
     "#313": _any_value("pause"), "#314": _any_value("unpause"), "#315": _any_value("suspend"),
     "#316": _any_value("resume"), "#317": Versioned(_any_value("lock"), ((2, 73), lock_v273)),

@@ -33,7 +33,8 @@ REGEX_FILTERS = ("name", "ip", "ip6")
 _WHITESPACE = re.compile(r"\s")
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")  # Nova's B64_REGEX
 _UPDATE_COLUMNS = {"name": "name", "accessIPv4": "access_ipv4", "accessIPv6": "access_ipv6",
-                   "OS-DCF:diskConfig": "disk_config", "description": "description", "hostname": "hostname"}
+                   "OS-DCF:diskConfig": "disk_config", "description": "description", "hostname": "hostname",
+                   "pinned_availability_zone": "pinned_availability_zone"}
 
 
 def canonical_ipv6(text: str) -> str:

@@ -29,6 +29,7 @@ from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
 from nodecompute.compute import image_properties, placement
 from nodecompute.compute.block_devices import plan_block_devices
 from nodecompute.compute.quotas import QuotaService
+from nodecompute.compute.server_zones import repinned
 from nodecompute.compute.network_data import nic_devices
 from nodecompute.compute.requested_networks import NicRequest
 from nodecompute.compute.server_interfaces import InterfaceService
@@ -279,7 +280,10 @@ class ServerService:
     # ----- update, delete ----------------------------------------------------------------------------------------
 
     async def update(self, ctx: AuthContext, server_id: str, values: dict) -> Server:
-        check_writable(ctx, self.get(ctx, server_id))
+        server = self.get(ctx, server_id)
+        check_writable(ctx, server)
+        if "pinned_availability_zone" in values:  # 2.104
+            values = {**values, "pinned_availability_zone": repinned(server, values["pinned_availability_zone"])}
         updated = await self.store.write(servers_db.update_server, server_id, values, now=self.clock())
         if updated is None:
             raise InstanceNotFound(instance_id=server_id)
