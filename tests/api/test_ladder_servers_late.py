@@ -165,4 +165,3 @@ async def test_show_detail_and_update_match_novas_record(api, member, admin_toke
         oracle.assert_keys_like_nova(listed, "GET", "/servers/detail", None, version, optional=listed_optional)
         updated = {"server": await _update(api, token, server.uuid, version, name="web")}
         oracle.assert_keys_like_nova(updated, "PUT", SHOW, None, version, optional=optional)
-
