@@ -20,7 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from nodecompute.api.nova_operations import ACTION, in_range, path_shape, version_key
+from nodecompute.api.nova_operations import ACTION, path_shape, version_key
 
 DATA = Path(__file__).resolve().parent / "data" / "nova"
 SCHEMAS = "tempest.lib.api_schema.response.compute"
@@ -208,13 +208,33 @@ def _versions_info(client: str) -> list[dict[str, Any]]:
     return found[0]
 
 
+# Operations whose Tempest schema stops short of a later Nova change (Tempest has no module for it): validated with
+# Tempest up to the version given, with Nova's samples only above it.
+TEMPEST_UNTIL = {
+    ("GET", "/os-hypervisors/detail", None): "2.87", ("GET", HYPERVISOR, None): "2.87",  # 2.88: `uptime` moves in
+    ("POST", SERVER + "/os-volume_attachments", None): "2.100",  # 2.101: 202 and no body
+}
+
+
+def tempest_knows(method: str, path: str, action: str | None, version: str) -> bool:
+    """Whether Tempest has a schema for the operation at `version` (TEMPEST_UNTIL)."""
+    if (method, path_shape(path), action) not in _BY_SHAPE:
+        return False
+    until = next((v for k, v in TEMPEST_UNTIL.items() if (k[0], path_shape(k[1]), k[2]) == (
+        method, path_shape(path), action)), None)
+    return until is None or version_key(version) <= version_key(until)
+
+
 def tempest_schema(method: str, path: str, action: str | None, version: str) -> dict[str, Any]:
-    """Tempest's response schema (`status_code`, `response_body`) for an operation at a microversion."""
+    """Tempest's response schema (`status_code`, `response_body`) for an operation at a microversion. A version
+    module that does not carry a schema it left unchanged (Tempest's v2_99 and v2_100 servers modules lack the tag
+    schemas) stands for the nearest earlier one that does."""
+    assert tempest_knows(method, path, action, version), f"Tempest has no schema of {method} {path} at {version}"
     client, module, attribute = _BY_SHAPE[(method, path_shape(path), action)]
     chosen = importlib.import_module(f"{SCHEMAS}.v2_1.{module}")
     if client is not None:
         for entry in _versions_info(client):
-            if in_range(version, entry["min"] or "2.1", entry["max"]):
+            if version_key(entry["min"] or "2.1") <= version_key(version) and hasattr(entry["schema"], attribute):
                 chosen = entry["schema"]
     return getattr(chosen, attribute)
 

@@ -16,8 +16,9 @@ from nodecompute.api import auth, validation
 from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.dialect import Versioned
 from nodecompute.api.keys import flavors_key, response_cache_key
-from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond, respond_cached
+from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond, respond_cached, rules
 from nodecompute.api.urls import Links, base_url
+from nodecompute.compute import extra_spec_registry
 from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.flavor_models import SORT_DIRS, SORT_KEYS
 from nodecompute.domain.models import Flavor
@@ -246,6 +247,8 @@ async def list_extra_specs(request: web.Request) -> web.StreamResponse:
 async def create_extra_specs(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request)
     auth.require_admin(request, POLICY % "extra-specs:create")
+    if rules(request):  # 2.86: Nova's registry of known extra specs, before the flavor is looked up
+        extra_spec_registry.validate_all(body["extra_specs"])
     await request.config_dict[flavors_key].set_extra_specs(request.match_info["flavor_id"], body["extra_specs"])
     return respond(request, body)
 
@@ -261,6 +264,8 @@ async def show_extra_spec(request: web.Request) -> web.StreamResponse:
 async def update_extra_spec(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request)
     auth.require_admin(request, POLICY % "extra-specs:update")
+    if rules(request):
+        extra_spec_registry.validate_all(body)
     if request.match_info["key"] not in body:
         raise BadRequest("Request body and URI mismatch")
     await request.config_dict[flavors_key].set_extra_specs(request.match_info["flavor_id"], body)
@@ -324,3 +329,5 @@ BODIES = {"#604": Versioned(CREATE_FLAVOR, ((2, 55), CREATE_FLAVOR_V255)), "#614
           "#607": ADD_TENANT, "#608": REMOVE_TENANT, "#610": CREATE_EXTRA_SPECS, "#612": UPDATE_EXTRA_SPEC}
 _LIST_QUERIES = Versioned(QuerySchema(LIST_QUERY), ((2, 75), QuerySchema(LIST_QUERY_V275)))
 QUERIES = {"#601": _LIST_QUERIES, "#602": _LIST_QUERIES}
+_VALIDATES_SPECS = Versioned(False, ((2, 86), True))  # whether extra specs are checked against Nova's registry
+RULES = {"#610": _VALIDATES_SPECS, "#612": _VALIDATES_SPECS}

@@ -6,6 +6,7 @@
   only: anyone else gets 403); below 2.10 the parameter is ignored and the body key refused, as in Nova.
 - 2.35: the list pages by name with `limit` (at most 1000, also the default) and `marker`, and links the next page
   in `keypairs_links` when the page is full.
+- 2.92: `public_key` is required (no more generated keypairs, so no `private_key`); names may contain `@` and `.`.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from nodecompute.api import validation
 from nodecompute.api.auth import context, require_writer
 from nodecompute.api.dialect import Versioned
 from nodecompute.api.keys import keypairs_key
-from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, query_names, respond
+from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, query_names, respond, rules
+from nodecompute.compute.keypairs import SAFE_NAME_CHARS, SAFE_NAME_CHARS_V292
 from nodecompute.domain.errors import PolicyNotAuthorized
 from nodecompute.domain.models import Keypair, isotime
 
@@ -49,6 +51,11 @@ CREATE_SCHEMA_V22 = copy.deepcopy(CREATE_SCHEMA)
 CREATE_SCHEMA_V22["properties"]["keypair"]["properties"]["type"] = {"type": "string", "enum": KEY_TYPES}
 CREATE_SCHEMA_V210 = copy.deepcopy(CREATE_SCHEMA_V22)
 CREATE_SCHEMA_V210["properties"]["keypair"]["properties"]["user_id"] = {"type": "string"}
+# 2.92: no more generated keypairs (`public_key` required); names may also hold `@` and `.`
+CREATE_SCHEMA_V292 = copy.deepcopy(CREATE_SCHEMA_V210)
+CREATE_SCHEMA_V292["properties"]["keypair"]["properties"]["name"] = {"allOf": [
+    validation.name, {"type": "string", "pattern": r"^[_\-\@\. a-zA-Z0-9]+$", "minLength": 1, "maxLength": 255}]}
+CREATE_SCHEMA_V292["properties"]["keypair"]["required"] = ["name", "public_key"]
 
 _ANY_QUERY = {"type": "object", "properties": {}, "additionalProperties": True}
 _USER_QUERY = {"type": "object", "properties": {"user_id": {"type": "string"}}, "additionalProperties": True}
@@ -93,7 +100,8 @@ async def create_keypair(request: web.Request) -> web.StreamResponse:
     params = (await parse_body(request))["keypair"]
     user_id = _owner(request, "create", params.get("user_id"))
     keypair = await request.config_dict[keypairs_key].create(ctx.project_id, user_id, params["name"],
-                                                             params.get("public_key"), params.get("type", "ssh"))
+                                                             params.get("public_key"), params.get("type", "ssh"),
+                                                             rules(request))
     return respond(request, keypair)
 
 
@@ -150,5 +158,6 @@ VIEWS = {
 }
 STATUSES = {"#902": Versioned(200, ((2, 2), 201)), "#904": Versioned(202, ((2, 2), 204))}
 BODIES = {"#902": Versioned(CREATE_SCHEMA_V20, ((2, 1), CREATE_SCHEMA), ((2, 2), CREATE_SCHEMA_V22),
-                            ((2, 10), CREATE_SCHEMA_V210))}
+                            ((2, 10), CREATE_SCHEMA_V210), ((2, 92), CREATE_SCHEMA_V292))}
+RULES = {"#902": Versioned(SAFE_NAME_CHARS, ((2, 92), SAFE_NAME_CHARS_V292))}  # the characters a new name may use
 QUERIES = {"#901": LIST_QUERY, "#903": QUERY, "#904": QUERY}

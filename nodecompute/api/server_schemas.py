@@ -164,6 +164,10 @@ create_v257 = _variant(create_v252, lambda server: server["properties"].pop("per
 create_v263 = _variant(create_v257, _add(trusted_image_certificates=TRUSTED_CERTS))
 create_v267 = _variant(create_v263, _bdm_items(volume_type=VOLUME_TYPE))
 create_v274 = _variant(create_v267, _add(host=FQDN, hypervisor_hostname=FQDN))
+# 2.90: a `hostname` at create and update (Nova's parameter_types.hostname); 2.94: a FQDN
+HOSTNAME = {"type": "string", "pattern": "^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$", "minLength": 2, "maxLength": 63}
+create_v290 = _variant(create_v274, _add(hostname=HOSTNAME))
+create_v294 = _variant(create_v274, _add(hostname=FQDN))
 
 update = {
     "type": "object",
@@ -178,6 +182,10 @@ update = {
     "additionalProperties": False,
 }
 update_v219 = _variant(update, _add(description=description))
+update_v290 = _variant(update_v219, _add(hostname=HOSTNAME))
+update_v294 = _variant(update_v219, _add(hostname=FQDN))
+NAME_OR_NONE = {"type": ["string", "null"], "minLength": 1, "maxLength": 255}  # Nova's parameter_types.name_or_none
+update_v2104 = _variant(update_v294, _add(pinned_availability_zone=NAME_OR_NONE))
 
 reboot = {
     "type": "object",
@@ -319,8 +327,10 @@ BODIES = {
     "#203": Versioned(_legacy_create(), ((2, 1), create), ((2, 19), create_v219), ((2, 32), create_v232),
                       ((2, 33), create_v233), ((2, 37), create_v237), ((2, 42), create_v242),
                       ((2, 52), create_v252), ((2, 57), create_v257), ((2, 63), create_v263),
-                      ((2, 67), create_v267), ((2, 74), create_v274)),
-    "#206": Versioned(update, ((2, 19), update_v219)),
+                      ((2, 67), create_v267), ((2, 74), create_v274), ((2, 90), create_v290),
+                      ((2, 94), create_v294)),
+    "#206": Versioned(update, ((2, 19), update_v219), ((2, 90), update_v290), ((2, 94), update_v294),
+                      ((2, 104), update_v2104)),
     "#302": reboot, "#309": start, "#310": stop, "#1603": console_output,
     "#313": _any_value("pause"), "#314": _any_value("unpause"), "#315": _any_value("suspend"),
     "#316": _any_value("resume"), "#317": Versioned(_any_value("lock"), ((2, 73), lock_v273)),
@@ -357,10 +367,13 @@ _RULES_266 = _RULES_238._replace(user_filters=(*_RULES_238.user_filters, "change
 _RULES_273 = _RULES_266._replace(user_filters=(*_RULES_266.user_filters, "locked"), sort_locked=True)
 # 2.83: filters a non-admin may use (admins at every version): exact ones, and regexes on a column's text
 EXACT_FILTERS = ("user_id", "vm_state", "task_state")
-PATTERN_FILTERS = ("availability_zone", "config_drive", "key_name", "created_at", "launched_at", "terminated_at",
-                   "power_state", "progress")
-_RULES_283 = _RULES_273._replace(user_filters=(*_RULES_273.user_filters, *EXACT_FILTERS, *PATTERN_FILTERS))
+PATTERN_FILTERS_283 = ("availability_zone", "config_drive", "key_name", "created_at", "launched_at",
+                       "terminated_at", "power_state", "progress")
+PATTERN_FILTERS = (*PATTERN_FILTERS_283, "hostname")  # hostname: admins at every version, everyone from 2.90
+_RULES_283 = _RULES_273._replace(user_filters=(*_RULES_273.user_filters, *EXACT_FILTERS, *PATTERN_FILTERS_283))
+_RULES_290 = _RULES_283._replace(user_filters=(*_RULES_283.user_filters, "hostname"))
 _LIST_RULES = Versioned(ListRules(), ((2, 5), ListRules(("ip6",))), ((2, 26), _RULES_226), ((2, 38), _RULES_238),
-                        ((2, 66), _RULES_266), ((2, 73), _RULES_273), ((2, 83), _RULES_283))
+                        ((2, 66), _RULES_266), ((2, 73), _RULES_273), ((2, 83), _RULES_283),
+                        ((2, 90), _RULES_290))
 RULES = {"#201": _LIST_RULES, "#202": _LIST_RULES,
          "#203": Versioned(CreateRules(description_is_name=True), ((2, 19), CreateRules(description_is_name=False)))}

@@ -12,6 +12,7 @@ from nodecompute.api.dialect import layered
 from nodecompute.api.respond import Out, Reply
 from nodecompute.api.server_ips import addresses
 from nodecompute.api.urls import Links
+from nodecompute.compute import image_properties
 from nodecompute.domain import states
 from nodecompute.domain.models import AuthContext, isotime, zulu
 from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFault
@@ -165,10 +166,35 @@ def _locked_reason(view: dict, server: Server, out: Out) -> None:
     view["locked_reason"] = None
 
 
+def _hostname(view: dict, server: Server, out: Out) -> None:
+    """2.90: everyone sees the hostname (admins have had it since 2.3)."""
+    view.setdefault("OS-EXT-SRV-ATTR:hostname", server.hostname)
+
+
+def _pinned_zone(view: dict, server: Server, out: Out) -> None:
+    """2.96: the zone asked for at create (Nova's request spec), null when none was."""
+    view["pinned_availability_zone"] = server.pinned_availability_zone
+
+
+def _image_properties(view: dict, server: Server, out: Out) -> None:
+    """2.98: the embedded image shows the standard properties the server kept of it (none when booted from a
+    volume: its image is "")."""
+    if isinstance(view.get("image"), dict):
+        view["image"]["properties"] = image_properties.shown(server.image_properties)
+
+
+def _scheduler_hints(view: dict, server: Server, out: Out) -> None:
+    """2.100: the hints given at create as Nova's request spec keeps them (each value a list of strings)."""
+    view["scheduler_hints"] = {name: [str(item) for item in (value if isinstance(value, list) else [value])]
+                               for name, value in server.scheduler_hints.items()}
+
+
 HOST_UP = "UP"
 _LATER = (((2, 9), {"locked": _locked}), ((2, 19), {"description": _description}), ((2, 26), {"tags": _tags}),
           ((2, 47), {"flavor": _flavor_embedded}), ((2, 63), {"trusted_certs": _trusted_certs}),
-          ((2, 73), {"locked_reason": _locked_reason}))
+          ((2, 73), {"locked_reason": _locked_reason}), ((2, 90), {"hostname": _hostname}),
+          ((2, 96), {"pinned_zone": _pinned_zone}), ((2, 98), {"image_properties": _image_properties}),
+          ((2, 100), {"scheduler_hints": _scheduler_hints}))
 _DETAIL_STEPS = (((2, 3), {"extended": _extended_23}), ((2, 16), {"host_status": _host_status}), *_LATER)
 _BASE = {"common": _common, "shown": _shown, "extended": _extended}
 _GROUPS = ((2, 71), {"server_groups": _server_groups})

@@ -33,7 +33,8 @@ REGEX_FILTERS = ("name", "ip", "ip6")
 _WHITESPACE = re.compile(r"\s")
 _BASE64 = re.compile(r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$")  # Nova's B64_REGEX
 _UPDATE_COLUMNS = {"name": "name", "accessIPv4": "access_ipv4", "accessIPv6": "access_ipv6",
-                   "OS-DCF:diskConfig": "disk_config", "description": "description"}
+                   "OS-DCF:diskConfig": "disk_config", "description": "description", "hostname": "hostname",
+                   "pinned_availability_zone": "pinned_availability_zone"}
 
 
 def canonical_ipv6(text: str) -> str:
@@ -127,6 +128,8 @@ def decode_create(body: dict, description_is_name: bool = False) -> CreateReques
     max_count = int(server.get("max_count", min_count))
     if min_count > max_count:
         raise BadRequest("min_count must be <= max_count")
+    if server.get("hostname") and max_count > 1:  # 2.90 (Nova's AmbiguousHostnameForMultipleInstances)
+        raise BadRequest("Unable to allocate a single hostname to multiple instances")
     hints = body.get("os:scheduler_hints", body.get("OS-SCH-HNT:scheduler_hints", {}))
     return CreateRequest(
         name=server["name"],
@@ -152,6 +155,7 @@ def decode_create(body: dict, description_is_name: bool = False) -> CreateReques
         trusted_certs=tuple(server.get("trusted_image_certificates") or ()),
         requested_host=server.get("host"),
         requested_node=server.get("hypervisor_hostname"),
+        hostname=server.get("hostname"),
         block_devices=_block_devices(server),
         networks=_networks(server.get("networks")),
         security_groups=tuple(group.get("name") for group in server.get("security_groups", [])),

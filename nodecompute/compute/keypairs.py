@@ -22,6 +22,7 @@ KEYPAIR_TYPE_SSH = "ssh"
 KEYPAIR_TYPE_X509 = "x509"
 GENERATED_KEY_BITS = 2048  # nova/crypto.py generate_key_pair default
 SAFE_NAME_CHARS = frozenset("_- " + string.digits + string.ascii_letters)
+SAFE_NAME_CHARS_V292 = SAFE_NAME_CHARS | {"@", "."}  # Nova's keypair_name_special_chars_v292
 MAX_NAME_LENGTH = 255
 
 
@@ -72,9 +73,10 @@ def generate_key_pair(bits: int = GENERATED_KEY_BITS) -> tuple[str, str, str]:
     return private_key, public_key, fingerprint(public_key)
 
 
-def validate_name(name: str) -> None:
-    """Nova's compute API check (after the schema): only [_\\- a-zA-Z0-9], 1 to 255 characters."""
-    if any(ch not in SAFE_NAME_CHARS for ch in name):
+def validate_name(name: str, safe_chars: frozenset[str] = SAFE_NAME_CHARS) -> None:
+    """Nova's compute API check (after the schema): only [_\\- a-zA-Z0-9] (from 2.92 also `@` and `.`: the
+    caller passes SAFE_NAME_CHARS_V292), 1 to 255 characters."""
+    if any(ch not in safe_chars for ch in name):
         raise InvalidKeypair(reason="Keypair name contains unsafe characters")
     if not 1 <= len(name) <= MAX_NAME_LENGTH:
         raise InvalidKeypair(reason="Keypair name must be string and between 1 and 255 characters long")
@@ -95,13 +97,13 @@ class KeypairService:
         return self.store.read(keypairs_db.get_keypair, user_id, name)
 
     async def create(self, project_id: str, user_id: str, name: str, public_key: str | None = None,
-                     key_type: str = KEYPAIR_TYPE_SSH) -> Keypair:
+                     key_type: str = KEYPAIR_TYPE_SSH, safe_chars: frozenset[str] = SAFE_NAME_CHARS) -> Keypair:
         """Import `public_key`, or generate a pair of `key_type` when it is None (the result then carries
         `private_key`): an RSA SSH key, or an x509 certificate for `user_id`.
 
         Checks in Nova's order: name, key_pairs quota, key data, then uniqueness.
         """
-        validate_name(name)
+        validate_name(name, safe_chars)
         limit = self.quotas.limits(project_id)["key_pairs"]
         self._check_quota(user_id, limit)
         private_key = None

@@ -26,9 +26,10 @@ from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.metadata_documents import sanitize_hostname
 from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
-from nodecompute.compute import placement
+from nodecompute.compute import image_properties, placement
 from nodecompute.compute.block_devices import plan_block_devices
 from nodecompute.compute.quotas import QuotaService
+from nodecompute.compute.server_zones import repinned
 from nodecompute.compute.network_data import nic_devices
 from nodecompute.compute.requested_networks import NicRequest
 from nodecompute.compute.server_interfaces import InterfaceService
@@ -201,7 +202,7 @@ class ServerService:
             name = f"{req.name}-{index + 1}" if count > 1 else req.name
             rows.append({
                 "uuid": server_uuid, "name": name, "project_id": ctx.project_id, "user_id": ctx.user_id,
-                "hostname": sanitize_hostname(name, server_uuid),
+                "hostname": req.hostname or sanitize_hostname(name, server_uuid),
                 "flavorid": flavor.flavorid, "flavor_name": flavor.name, "memory_mb": flavor.memory_mb,
                 "vcpus": flavor.vcpus, "root_gb": flavor.root_gb,
                 "root_disk_bytes": root_disk_bytes(flavor.root_gb, image.virtual_size or 0),
@@ -216,6 +217,8 @@ class ServerService:
                 "guest_channels": channels_for(image.properties),
                 "created_at": now, "updated_at": now, "description": req.description,
                 "flavor_extra_specs": extra_specs, "device_tags": req.device_tags,
+                "pinned_availability_zone": req.availability_zone or None,
+                "image_properties": image_properties.copied(image.properties),
             })
         return rows
 
@@ -279,7 +282,10 @@ class ServerService:
     # ----- update, delete ----------------------------------------------------------------------------------------
 
     async def update(self, ctx: AuthContext, server_id: str, values: dict) -> Server:
-        check_writable(ctx, self.get(ctx, server_id))
+        server = self.get(ctx, server_id)
+        check_writable(ctx, server)
+        if "pinned_availability_zone" in values:  # 2.104
+            values = {**values, "pinned_availability_zone": repinned(server, values["pinned_availability_zone"])}
         updated = await self.store.write(servers_db.update_server, server_id, values, now=self.clock())
         if updated is None:
             raise InstanceNotFound(instance_id=server_id)

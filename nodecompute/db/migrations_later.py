@@ -159,3 +159,16 @@ def m0016_host_services_groups(db: Database) -> None:
         CREATE INDEX server_group_members_server ON server_group_members(server_uuid);
         """
     )
+
+
+@migrations(name="0017_servers_pinned_zone_image_properties")
+def m0017_servers_pinned_zone_image_properties(db: Database) -> None:
+    """The availability zone a server was asked for at create (Nova's request spec zone, shown from 2.96 as
+    `pinned_availability_zone`) and the image properties copied into it at create (Nova's `image_` system
+    metadata, shown from 2.98). Older servers were pinned to no zone; their image properties are not known."""
+    db.executescript(
+        """
+        ALTER TABLE servers ADD COLUMN pinned_availability_zone TEXT;
+        ALTER TABLE servers ADD COLUMN image_properties TEXT NOT NULL DEFAULT '{}';
+        """
+    )

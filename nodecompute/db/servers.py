@@ -31,6 +31,7 @@ PATTERN_FILTERS = {
     "config_drive": "CASE config_drive WHEN 1 THEN 'True' ELSE '' END", "created_at": "created_at",
     "launched_at": "coalesce(launched_at, '')", "terminated_at": "coalesce(terminated_at, '')",
     "power_state": "CAST(power_state AS TEXT)", "progress": "CAST(coalesce(progress, 0) AS TEXT)",
+    "hostname": "hostname",
 }
 _SORTABLE_COLUMNS = {"created_at", "updated_at", "name", "uuid", "vm_state", "task_state", "power_state",
                      "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "flavorid",
@@ -66,7 +67,8 @@ def _server(row: sqlite3.Row, metadata: dict[str, str], tags: tuple[str, ...] = 
         user_data=bytes(row["user_data"]) if row["user_data"] is not None else None,
         device_tags=tuple(DeviceTag(**item) for item in json.loads(row["device_tags"])),
         guest_channels=tuple(json.loads(row["guest_channels"])), nics=nics, locked_by=row["locked_by"],
-        locked_reason=row["locked_reason"],
+        locked_reason=row["locked_reason"], pinned_availability_zone=row["pinned_availability_zone"],
+        image_properties=json.loads(row["image_properties"]),
     )
 
 
@@ -106,7 +108,8 @@ def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str,
         row = dict(row, scheduler_hints=json.dumps(row.get("scheduler_hints", {})),
                    flavor_extra_specs=json.dumps(row.get("flavor_extra_specs", {})),
                    device_tags=json.dumps([vars(tag) for tag in row.get("device_tags", ())]),
-                   guest_channels=json.dumps(list(row.get("guest_channels", ()))))
+                   guest_channels=json.dumps(list(row.get("guest_channels", ()))),
+                   image_properties=json.dumps(row.get("image_properties", {})))
         cols = ",".join(row)
         db.execute(f"INSERT INTO servers ({cols}) VALUES ({','.join('?' * len(row))})", list(row.values()))
         for key, value in metadata.items():

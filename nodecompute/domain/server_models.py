@@ -95,6 +95,8 @@ class Server:
     nics: tuple[ServerNic, ...] = ()  # its ports, in the order they were plugged
     locked_by: str | None = None  # "owner" or "admin" while locked (Nova)
     locked_reason: str | None = None  # 2.73
+    pinned_availability_zone: str | None = None  # the zone asked for at create (Nova's request spec), 2.96
+    image_properties: dict[str, str] = field(default_factory=dict)  # the image's, as copied at create (2.98)
 
     @property
     def instance_name(self) -> str:
@@ -180,6 +182,7 @@ class CreateRequest:
     trusted_certs: tuple[str, ...] = ()  # 2.63 trusted_image_certificates
     requested_host: str | None = None  # 2.74 host
     requested_node: str | None = None  # 2.74 hypervisor_hostname
+    hostname: str | None = None  # 2.90 (a FQDN from 2.94); None: made from the name
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,15 @@ from tests.api.network_fakes import RecordingHostNet
 _names = itertools.count(1)
 # The ladder's steps are tested at their versions on a compute face that negotiates up to here (the highest step
 # implemented so far, issues 9 and 10), or the advertised maximum once that is higher.
-LADDER_TARGET = (2, 85)
+LADDER_TARGET = (2, 101)
 LADDER_TOP = max(MICROVERSIONS.max, LADDER_TARGET)
 
 
-def ladder_dialect() -> Dialect:
-    """The openstack dialect with its /v2.1 root negotiating up to LADDER_TOP (everything else unchanged)."""
+def ladder_dialect(top: tuple[int, int] = LADDER_TOP) -> Dialect:
+    """The openstack dialect with its /v2.1 root negotiating up to LADDER_TOP, or `top` for a step implemented above
+    it (everything else unchanged)."""
     v21, *others = OPENSTACK.roots
-    mv = dataclasses.replace(v21.microversions, max=LADDER_TOP)
+    mv = dataclasses.replace(v21.microversions, max=top)
     return dataclasses.replace(OPENSTACK, roots=(dataclasses.replace(v21, microversions=mv), *others))
 
 

@@ -262,6 +262,8 @@ async def _keypairs(world: World, version: str) -> Call:
 
 
 async def _create_keypair(world: World, version: str) -> Call:
+    if version_key(version) >= (2, 92):  # imported: nothing is generated from 2.92 (Nova's sample imports too)
+        return Call("/os-keypairs", {"keypair": {"name": world.name("kp"), "public_key": ED25519_KEY}})
     return Call("/os-keypairs", {"keypair": {"name": world.name("kp")}})  # generated, as in Nova's samples
 
 
@@ -287,7 +289,8 @@ ADMIN_ONLY = ("OS-EXT-SRV-ATTR:host", "OS-EXT-SRV-ATTR:hypervisor_hostname", "OS
 def _server_view(path: str, where: str, optional: tuple[str, ...] = ()) -> Case:
     async def case(world: World, version: str) -> Call:
         nearest = oracle.sample_keys("GET", path.replace("{server}", "{server_id}"), None, version)[0]
-        extra = tuple(f"extra {where}.{key}" for key in ADMIN_ONLY) if nearest == "2.26" else ()
+        member_sample = nearest == "2.26" or version_key(nearest) >= (2, 87)  # Nova's samples from 2.87 too
+        extra = tuple(f"extra {where}.{key}" for key in ADMIN_ONLY) if member_sample else ()
         return Call(path.format(server=world.server_id), optional=optional + extra)
     return case
 
@@ -295,9 +298,11 @@ def _server_view(path: str, where: str, optional: tuple[str, ...] = ()) -> Case:
 async def _update_server(world: World, version: str) -> Call:
     """Nova's PUT samples are at 2.1, 2.19 and 2.47 only, but its update view gains `locked` at 2.9 and `tags` at
     2.26 as its show view does (views/servers.py show(), which update() calls): allowed where the nearest sample
-    predates them."""
+    predates them. Its PUT samples from 2.90 on are a member's: an admin also has the admin-only keys."""
     optional = tuple(f"extra server.{key}" for key, since in (("locked", (2, 9)), ("tags", (2, 26)))
                      if version_key(version) >= since)
+    if version_key(version) >= (2, 90):
+        optional += tuple(f"extra server.{key}" for key in ADMIN_ONLY)
     return Call(f"/servers/{world.server_id}", {"server": {"name": "renamed"}}, optional=optional)
 
 

@@ -18,6 +18,7 @@ from nodecompute.app import create_app, store_key
 from nodecompute.db import identity as identity_db
 from nodecompute.db import servers as servers_db
 from nodecompute.identity import accounts
+from tests import oracle
 from tests.api.conftest import ladder_dialect
 from tests.api.helpers import Api, assert_fault, upload_raw_image
 from tests.api.test_clock import MovableClock
@@ -141,6 +142,15 @@ async def test_nova_answers_for_types_protocols_and_versions(world):
     assert (await _remote(api, admin, a, "vnc", "novnc", "2.5")).status == 404  # remote-consoles from 2.6
     resp = await _remote(api, admin, a, "vnc", "novnc", "2.52")
     assert resp.status == 200 and URL.match((await resp.json())["remote_console"]["url"])
+    # 2.99: the spice-direct type (its console auth token half is not served): SPICE is off, as in Nova without it
+    await assert_fault(await _remote(api, admin, a, "spice", "spice-direct", "2.98"), 400, "badRequest",
+                       "Invalid input for field/attribute type")
+    await assert_fault(await _remote(api, admin, a, "spice", "spice-direct", "2.99"), 400, "badRequest",
+                       "Unavailable console type spice-direct.")
+    resp = await _remote(api, admin, a, "vnc", "novnc", "2.99")
+    body = await resp.json()
+    oracle.validate_with_tempest("POST", "/servers/{server_id}/remote-consoles", None, "2.99", resp.status, body)
+    oracle.assert_keys_like_nova(body, "POST", "/servers/{server_id}/remote-consoles", None, "2.99")
 
 
 async def _user(api, cfg, project: str, role: str, name: str) -> str:

@@ -1,5 +1,6 @@
 """os-keypairs across the ladder: 2.2 (`type`, 201/204, x509), 2.10 (`user_id`: admins reach other users'
-keypairs) and 2.35 (paging), each shown at the version before the change and at the change."""
+keypairs), 2.35 (paging) and 2.92 (no generated keypairs; `@` and `.` in names), each shown at the version before
+the change and at the change."""
 from __future__ import annotations
 
 import base64
@@ -13,6 +14,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests import oracle
 from tests.api.helpers import assert_fault
 from tests.api.test_keypairs import ED25519_KEY, ED25519_FINGERPRINT, whoami
 from tests.unit.test_keypair_keys import NOVA_IMPORT_KEY
@@ -175,3 +177,31 @@ async def test_2_35_keypair_list_pages(api, make_user):
     for bad in ("-1", "two", ""):
         await assert_fault(await api.get(f"/os-keypairs?limit={bad}", token, headers=at("2.35")), 400, "badRequest",
                            "Invalid input for query parameters limit.")
+
+
+# ----- 2.92 ---------------------------------------------------------------------------------------------------------
+
+async def test_2_92_public_key_required_and_names_with_at_and_dot(api, make_user):
+    token = await make_user("kp-292")
+    # 2.91: a keypair without public_key is generated (its private key answered once); `@` is unsafe
+    resp = await create(api, token, "2.91", name="made", type="ssh")
+    body = await resp.json()
+    assert resp.status == 201 and body["keypair"]["private_key"].startswith("-----BEGIN RSA PRIVATE KEY-----")
+    await assert_fault(await create(api, token, "2.91", name="me@host.example", public_key=ED25519_KEY), 400,
+                       "badRequest", "Keypair name contains unsafe characters")
+    # 2.92: nothing is generated (x509 neither), the name may hold `@` and `.`, other characters stay refused
+    for kind in ("ssh", "x509"):
+        await assert_fault(await create(api, token, "2.92", name=f"gen-{kind}", type=kind), 400, "badRequest",
+                           "'public_key' is a required property")
+    await assert_fault(await create(api, token, "2.92", name="a/b", public_key=ED25519_KEY), 400, "badRequest",
+                       "Invalid input for field/attribute name")
+    resp = await create(api, token, "2.92", name="me@host.example", public_key=ED25519_KEY)
+    body = await resp.json()
+    assert resp.status == 201 and "private_key" not in body["keypair"], body
+    oracle.validate_with_tempest("POST", "/os-keypairs", None, "2.92", resp.status, body)
+    oracle.assert_keys_like_nova(body, "POST", "/os-keypairs", None, "2.92", side="response")
+    names = [k["keypair"]["name"] for k in (await (await api.get("/os-keypairs", token, headers=at("2.92"))).json())[
+        "keypairs"]]
+    assert names == ["made", "me@host.example"]
+    shown = await api.get("/os-keypairs/me@host.example", token, headers=at("2.92"))
+    assert shown.status == 200 and (await shown.json())["keypair"]["fingerprint"] == ED25519_FINGERPRINT

@@ -1,6 +1,7 @@
 """The flavor steps of the ladder's second part (issue 10): 2.55 (`description` in every flavor view, at create, and
-PUT /flavors/{id}, #614) and 2.61 (`extra_specs` in the full flavor views), each shown at the version before the
-change and at it, and checked against Nova's record (Tempest's schema at that version, the keys of Nova's samples)."""
+PUT /flavors/{id}, #614), 2.61 (`extra_specs` in the full flavor views) and 2.86 (extra specs checked against
+Nova's registry), each shown at the version before the change and at it, and checked against Nova's record
+(Tempest's schema at that version, the keys of Nova's samples)."""
 from __future__ import annotations
 
 import pytest
@@ -117,3 +118,46 @@ async def test_2_61_extra_specs_in_the_full_views(api, admin_token, member_token
     status, created = await _create(api, admin_token, "2.61", name="f-new", id="78")
     assert status == 200 and created["flavor"]["extra_specs"] == {}
     _like_nova("POST", "/flavors", "2.61", status, created)
+
+
+async def _set_specs(api: Api, token: str, version: str, specs: dict, key: str | None = None):
+    if key is None:
+        return await api.post("/flavors/77/os-extra_specs", token, json={"extra_specs": specs}, headers=at(version))
+    return await api.put(f"/flavors/77/os-extra_specs/{key}", token, json=specs, headers=at(version))
+
+
+async def test_2_86_extra_specs_checked_against_novas_registry(api, admin_token):
+    await _create(api, admin_token, "2.85")
+    unknown = {"hw:no_such_spec": "1"}
+    wrong = ({"hw:cpu_policy": "sometimes"}, "'sometimes' is not one of: dedicated, shared, mixed.")
+    # 2.85: anything is stored, in a known namespace or not
+    for key in (None, "hw:cpu_policy"):
+        specs = wrong[0] if key else unknown
+        resp = await _set_specs(api, admin_token, "2.85", specs, key)
+        assert resp.status == 200 and await resp.json() == (specs if key else {"extra_specs": specs})
+    # 2.86: a known name needs a value of its kind; an unknown name in a known namespace is refused; names outside
+    # the registry's namespaces pass (before the flavor is looked up, and nothing is stored)
+    refusals = [(unknown, "extra spec 'hw:no_such_spec' does not appear to be a valid extra spec."), wrong,
+                ({"hw:numa_nodes": "two"}, "'two' is not a valid integer value."),
+                ({"hw:numa_nodes": 0}, "'0' is less than the min value of '1'."),
+                ({"hw:cpu_realtime": "perhaps"}, "'perhaps' is not a valid boolean-like value."),
+                ({"trait:HW_CPU_X86_AVX2": "wanted"}, "'wanted' is not one of: required, forbidden."),
+                ({"resources1:VCPU": "x"}, "'x' is not a valid integer value.")]
+    for specs, message in refusals:
+        await assert_fault(await _set_specs(api, admin_token, "2.86", specs), 400, "badRequest",
+                           f"Validation failed; {message}")
+        await assert_fault(await _set_specs(api, admin_token, "2.86", specs, next(iter(specs))), 400, "badRequest",
+                           f"Validation failed; {message}")
+    await assert_fault(await api.post("/flavors/nope/os-extra_specs", admin_token,
+                                      json={"extra_specs": unknown}, headers=at("2.86")), 400, "badRequest")
+    stored = await (await api.get("/flavors/77/os-extra_specs", admin_token, headers=at("2.86"))).json()
+    assert stored == {"extra_specs": {"hw:no_such_spec": "1", "hw:cpu_policy": "sometimes"}}
+    good = {"hw:cpu_policy": "dedicated", "hw:numa_nodes": 2, "hw:cpu_realtime": "Yes",
+            "trait:HW_CPU_X86_AVX2": "required", "trait1:CUSTOM_GOLD": "forbidden", "resources1:VCPU": "1",
+            "hw:numa_cpus.0": "0-1", "quota:cpu_shares": "512", "custom:anything": "x", "no_namespace": "y"}
+    resp = await _set_specs(api, admin_token, "2.86", good)
+    assert resp.status == 200 and (await resp.json())["extra_specs"] == good
+    resp = await _set_specs(api, admin_token, "2.86", {"hw:mem_page_size": "large"}, "hw:mem_page_size")
+    assert resp.status == 200
+    stored = await (await api.get("/flavors/77/os-extra_specs", admin_token, headers=at("2.86"))).json()
+    assert stored["extra_specs"]["hw:numa_nodes"] == "2" and stored["extra_specs"]["hw:mem_page_size"] == "large"

@@ -8,6 +8,7 @@ import requests
 from tests.integration.daemon import Daemon
 
 NOVA_MINIMUM_MAX = "2.52"  # issue 9: the advertised maximum is at least this
+SDK_SERVERS_CAP = "2.100"  # openstacksdk's own maximum for its compute resources (servers)
 
 
 def version_tuple(text: str) -> tuple[int, int]:
@@ -22,6 +23,18 @@ def advertised_max(daemon: Daemon) -> str:
     return resp.json()["version"]["version"]
 
 
+def negotiated(daemon: Daemon, cap: str) -> str:
+    """What a client whose own maximum is `cap` negotiates: the lower of it and the daemon's advertised maximum."""
+    return min(advertised_max(daemon), cap, key=version_tuple)
+
+
+def novaclient_cap() -> str:
+    """python-novaclient's own maximum (2.96 in novaclient 18)."""
+    import novaclient
+
+    return novaclient.API_MAX_VERSION.get_string()
+
+
 def novaclient_latest(session):
     """A novaclient Client at the version discover_version negotiates for "2.latest"."""
     from novaclient import api_versions
@@ -32,7 +45,7 @@ def novaclient_latest(session):
     return nova_client.Client(version.get_string(), session=session)
 
 
-def sdk_compute_version(conn, cap: str = "2.100") -> str:
+def sdk_compute_version(conn, cap: str = SDK_SERVERS_CAP) -> str:
     """The microversion openstacksdk sends for a compute resource whose own cap is `cap` (servers: 2.100)."""
     from openstack import utils
 

@@ -15,8 +15,8 @@ from contextlib import contextmanager
 import pytest
 
 from tests.conftest import REPO
-from tests.integration.client_versions import (NOVA_MINIMUM_MAX, advertised_max, novaclient_latest,
-                                               sdk_compute_version, version_tuple)
+from tests.integration.client_versions import (NOVA_MINIMUM_MAX, SDK_SERVERS_CAP, negotiated, novaclient_cap,
+                                               novaclient_latest, sdk_compute_version, version_tuple)
 from tests.integration.cloud import BOOT_TIMEOUT, GuestReport, guest_image, guest_lines
 
 pytestmark = pytest.mark.integration
@@ -128,7 +128,7 @@ def test_novaclient_boots_guest(daemon, cli_image):
 
     region = os_config.OpenStackConfig(config_files=[str(daemon.clouds_yaml)]).get_one(cloud="nodecompute")
     nc = novaclient_latest(region.get_session())
-    assert nc.api_version.get_string() == advertised_max(daemon)  # below novaclient's own maximum, 2.96
+    assert nc.api_version.get_string() == negotiated(daemon, novaclient_cap())  # novaclient's own maximum: 2.96
     assert version_tuple(nc.api_version.get_string()) >= version_tuple(NOVA_MINIMUM_MAX)
 
     image = nc.glance.find_image(IMAGE_NAME)  # novaclient's proxy to the image service in the catalog
@@ -169,7 +169,7 @@ def test_novaclient_boots_guest(daemon, cli_image):
 def test_openstacksdk_boots_guest(daemon, cli_image):
     conn = sdk_connection(daemon)
     try:
-        assert sdk_compute_version(conn) == advertised_max(daemon)  # the SDK's servers cap is 2.100
+        assert sdk_compute_version(conn) == negotiated(daemon, SDK_SERVERS_CAP)  # the SDK's servers cap: 2.100
         images = {i.name: i for i in conn.image.images()}
         assert IMAGE_NAME in images and images[IMAGE_NAME].id == cli_image["id"]
         assert images[IMAGE_NAME].disk_format == "qcow2" and images[IMAGE_NAME].status == "active"
