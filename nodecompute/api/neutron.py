@@ -109,6 +109,21 @@ async def values(request: web.Request, ctx: AuthContext, resource: str, attrs: M
     return found
 
 
+async def update_values(request: web.Request, ctx: AuthContext, resource: str, attrs: Mapping[str, Attr],
+                        find: Callable[[], Any], check: Callable[[dict[str, Any]], None] = lambda found: None
+                        ) -> dict[str, Any]:
+    """values() of an update, then `check` (a policy of the handler's own); a policy refusal on a thing the caller
+    cannot see is Neutron's 404 instead (`find()` raises it): Neutron pretends what a caller may not see does not
+    exist, so a member of another project learns nothing from an admin-only attribute."""
+    try:
+        found = await values(request, ctx, resource, attrs, create=False)
+        check(found)
+        return found
+    except PolicyNotAuthorized:
+        find()
+        raise
+
+
 class Listed(NamedTuple):
     collection: str
     items: list[dict[str, Any]]
