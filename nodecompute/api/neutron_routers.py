@@ -11,7 +11,7 @@ from nodecompute.api.neutron import (Shown, body, collection_view, listed, membe
                                      services, update_values, values, writer)
 from nodecompute.api.neutron_attrs import schema
 from nodecompute.api.neutron_l3_attrs import INTERFACE_SCHEMA, ROUTER, check_gateway_policy, interface_info
-from nodecompute.api.respond import Out, Reply, respond
+from nodecompute.api.respond import Out, respond
 from nodecompute.domain.network_errors import BadRequest
 from nodecompute.domain.network_models import Router
 
@@ -96,9 +96,9 @@ async def delete_auto_topology(request: web.Request) -> web.StreamResponse:
 
 
 def _topology_view(out: Out, found: dict | None) -> Any:
-    """GET: the topology's network (or the dry run's answer); DELETE: 204."""
+    """GET: the topology's network (or the dry run's answer); DELETE: the dialect's 204."""
     if found is None:
-        return Reply(status=204)
+        return None
     return {"auto_allocated_topology": {"id": found["id"], "tenant_id": found["project_id"],
                                         "project_id": found["project_id"]}}
 

@@ -115,6 +115,8 @@ def _query_parameters(spec: QuerySchema | None) -> list[dict[str, Any]]:
 
 
 def _request_body(dialect: Dialect, route: Route, version: Version) -> dict[str, Any] | None:
+    if route.method not in ("POST", "PUT", "PATCH"):  # an op id may name a GET, PUT and DELETE together (Neutron)
+        return None
     if route.actions is not None:
         schemas = [dialect.bodies[action.op].at(version) for key, action in route.actions.items()
                    if served_at(version, action.since, action.until) and action.op in dialect.bodies]
@@ -146,7 +148,7 @@ def _ops_of(route: Route, version: Version) -> list[tuple[str, str | None]]:
 def _success(dialect: Dialect, route: Route, version: Version, downloads: set[str]) -> dict[str, Any]:
     responses: dict[str, Any] = {}
     for op, action in _ops_of(route, version):
-        codes = {dialect.status(op, version), *_nova_statuses(dialect, route, action, version)}
+        codes = {dialect.status(op, version, route.method), *_nova_statuses(dialect, route, action, version)}
         view = dialect.views.get(op)
         for code in sorted(codes):
             entry = responses.setdefault(str(code), {"description": "", "x-operations": []})
