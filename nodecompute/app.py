@@ -18,6 +18,7 @@ from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key, flavors_key,
+                                  mounted_dialects_key, root_routes_key,
                                   host_services_key, identity_key, images_key, keypairs_key, network_key,
                                   network_off_key, quotas_key, reconciler_key, response_cache_key, server_groups_key,
                                   server_tags_key, servers_key, usage_key, volume_attachments_key)
@@ -56,9 +57,11 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     app.cleanup_ctx.append(functools.partial(_network_ctx, make_hostnet=hostnet_factory or _hostnet))
     if with_servers:
         app.cleanup_ctx.append(functools.partial(_servers_ctx, make_hypervisor=hypervisor_factory or _hypervisor))
-    for route in face_routes("root"):
+    app[root_routes_key] = face_routes("root")
+    for route in app[root_routes_key]:
         app.router.add_route(route.method, route.path, route.handler)
-    for dialect in (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME):
+    app[mounted_dialects_key] = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME)
+    for dialect in app[mounted_dialects_key]:
         face.mount(app, dialect)
     return app
 

@@ -5,7 +5,7 @@ A `Dialect` is mounted as its own aiohttp sub-application (api/face.py) and hold
 - `faults`: the fault body renderer, fault names by status, and overrides by error class (D13, D15), some of them
   from a microversion on (Nova's 409 instead of 403 for access to a public flavor from 2.7);
 - `statuses`, `views`, `bodies`, `queries`, `rules`: per operation id, each a `Versioned` value (the value in force
-  at the request's microversion): success status, view function, request body schema, query schema, and the
+  at the request's microversion): success status (else `method_statuses`' for the method, else 200), view function, request body schema, query schema, and the
   behaviour knobs a parser reads (which filters a non-admin may use, what a field defaults to);
 - `validation`: strict, or the legacy-v2 relaxation (unknown body properties dropped before the check), per version;
 - `roots`: its version roots (`/v2.1` negotiates microversions, `/v2` is fixed at 2.0; vendor dialects have none);
@@ -155,6 +155,8 @@ class Dialect:
     bodies: Mapping[str, Versioned[Any]] = field(default_factory=dict)
     queries: Mapping[str, Versioned[Any]] = field(default_factory=dict)
     rules: Mapping[str, Versioned[Any]] = field(default_factory=dict)
+    # the success status by method where an operation names none (Neutron's 201 on POST and 204 on DELETE)
+    method_statuses: Mapping[str, int] = field(default_factory=dict)
     validation: Versioned[str] = Versioned(STRICT)
     unmatched_needs_token: bool = True  # an unknown path under a version root answers 401 before 404
     checks_url_project: bool = False  # a `{project_id}` in the URL must be the token's project (400 otherwise)
@@ -165,9 +167,9 @@ class Dialect:
     def microversions(self) -> Microversions | None:
         return next((root.microversions for root in self.roots if root.microversions), None)
 
-    def status(self, op: str, version: Version) -> int:
+    def status(self, op: str, version: Version, method: str = "GET") -> int:
         found = self.statuses.get(op)
-        return 200 if found is None else found.at(version)
+        return self.method_statuses.get(method, 200) if found is None else found.at(version)
 
     def derive(self, **changes: Any) -> Dialect:
         """A dialect like this one with `changes`; mappings are merged entry by entry (a vendor dialect overrides

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from nodecompute.api.dialect import Bound, Dialect
+from nodecompute.api.routing import Route
 from nodecompute.caching import VersionedCache
 from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.flavors import FlavorService
@@ -60,6 +61,9 @@ response_cache_key = web.AppKey("response_cache", VersionedCache)
 # on each face's sub-application: its dialect, and the table row + version root of each registered aiohttp route
 dialect_key = web.AppKey("dialect", Dialect)
 bindings_key = web.AppKey("bindings", dict)
+# on the root application: the dialects mounted as faces and the root's own rows (GET /openapi.json describes them)
+mounted_dialects_key: web.AppKey[tuple[Dialect, ...]] = web.AppKey("mounted_dialects")
+root_routes_key: web.AppKey[tuple[Route, ...]] = web.AppKey("root_routes")
 
 request_id_key = web.RequestKey("request_id", str)
 bound_key = web.RequestKey("bound", Bound)  # the matched route's row, root and dialect (face middleware)

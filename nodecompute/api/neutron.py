@@ -15,7 +15,7 @@ from nodecompute.api import neutron_lists
 from nodecompute.api.auth import context
 from nodecompute.api.keys import network_key, network_off_key
 from nodecompute.api.neutron_attrs import Attr, admin_only, parse
-from nodecompute.api.respond import Out, Reply, respond
+from nodecompute.api.respond import Out, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import parse_json
 from nodecompute.domain.models import AuthContext
@@ -109,6 +109,21 @@ async def values(request: web.Request, ctx: AuthContext, resource: str, attrs: M
     return found
 
 
+async def update_values(request: web.Request, ctx: AuthContext, resource: str, attrs: Mapping[str, Attr],
+                        find: Callable[[], Any], check: Callable[[dict[str, Any]], None] = lambda found: None
+                        ) -> dict[str, Any]:
+    """values() of an update, then `check` (a policy of the handler's own); a policy refusal on a thing the caller
+    cannot see is Neutron's 404 instead (`find()` raises it): Neutron pretends what a caller may not see does not
+    exist, so a member of another project learns nothing from an admin-only attribute."""
+    try:
+        found = await values(request, ctx, resource, attrs, create=False)
+        check(found)
+        return found
+    except PolicyNotAuthorized:
+        find()
+        raise
+
+
 class Listed(NamedTuple):
     collection: str
     items: list[dict[str, Any]]
@@ -130,9 +145,9 @@ def _url(out: Out) -> str:
 
 
 def collection_view(out: Out, result: Any) -> Any:
-    """A list (GET: filtered, sorted, paged, fields kept) or a created member (POST: 201)."""
+    """A list (GET: filtered, sorted, paged, fields kept) or a created member (POST: the dialect's 201)."""
     if isinstance(result, Shown):
-        return Reply(member_body(out, result), status=201)
+        return member_body(out, result)
     query = out.request.query
     q = neutron_lists.parse(query, _ATTRIBUTES[result.collection])
     page = neutron_lists.select(result.items, q)
@@ -149,10 +164,8 @@ def member_body(out: Out, shown: Shown) -> dict[str, Any]:
 
 
 def member_view(out: Out, result: Any) -> Any:
-    """A member (GET, PUT: 200) or nothing (DELETE: 204)."""
-    if result is None:
-        return Reply(status=204)
-    return member_body(out, result)
+    """A member (GET, PUT: 200) or nothing (DELETE: the dialect's 204)."""
+    return None if result is None else member_body(out, result)
 
 
 _ATTRIBUTES: dict[str, frozenset[str]] = {}  # collection -> its attributes (the resource modules register them)

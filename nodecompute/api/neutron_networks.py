@@ -6,7 +6,7 @@ from aiohttp import web
 from nodecompute.api import neutron_views as views
 from nodecompute.api.auth import context
 from nodecompute.api.neutron import (Shown, collection_view, listed, member_view, register_attributes, services,
-                                     values, writer)
+                                     update_values, values, writer)
 from nodecompute.api.neutron_attrs import NETWORK, SUBNET, bad_request, schema
 from nodecompute.api.respond import respond
 from nodecompute.domain.network_models import Network, Subnet
@@ -44,9 +44,10 @@ async def show_network(request: web.Request) -> web.StreamResponse:
 
 
 async def update_network(request: web.Request) -> web.StreamResponse:
-    ctx = writer(request, "update_network")
-    changes = await values(request, ctx, "network", NETWORK, create=False)
-    network = await services(request).networks.update(ctx, request.match_info["network_id"], changes)
+    ctx, network_id = writer(request, "update_network"), request.match_info["network_id"]
+    networks = services(request).networks
+    changes = await update_values(request, ctx, "network", NETWORK, lambda: networks.get(ctx, network_id))
+    network = await networks.update(ctx, network_id, changes)
     return respond(request, _network(request, network))
 
 

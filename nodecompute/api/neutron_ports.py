@@ -8,7 +8,7 @@ from aiohttp import web
 from nodecompute.api import neutron_views as views
 from nodecompute.api.auth import context
 from nodecompute.api.neutron import (Shown, collection_view, listed, member_view, register_attributes, services,
-                                     values, writer)
+                                     update_values, values, writer)
 from nodecompute.api.neutron_attrs import PORT, schema
 from nodecompute.api.respond import respond
 from nodecompute.domain.network_errors import PolicyNotAuthorized
@@ -54,12 +54,16 @@ async def show_port(request: web.Request) -> web.StreamResponse:
 
 
 async def update_port(request: web.Request) -> web.StreamResponse:
-    ctx = writer(request, "update_port")
-    fields = await values(request, ctx, "port", PORT, create=False)
-    if "mac_address" in fields and not ctx.is_admin:
-        raise PolicyNotAuthorized(rule="(rule:update_port and rule:update_port:mac_address)")
+    ctx, port_id = writer(request, "update_port"), request.match_info["port_id"]
+    ports = services(request).ports
+
+    def check_mac(fields: dict) -> None:
+        if "mac_address" in fields and not ctx.is_admin:
+            raise PolicyNotAuthorized(rule="(rule:update_port and rule:update_port:mac_address)")
+
+    fields = await update_values(request, ctx, "port", PORT, lambda: ports.get(ctx, port_id), check_mac)
     changes = {RENAMED.get(k, k): v for k, v in fields.items() if k not in IGNORED}
-    port = await services(request).ports.update(ctx, request.match_info["port_id"], changes)
+    port = await ports.update(ctx, port_id, changes)
     return respond(request, _shown(request, port))
 
 

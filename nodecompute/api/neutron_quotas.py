@@ -10,7 +10,7 @@ from aiohttp import web
 from nodecompute.api.auth import context
 from nodecompute.api.neutron import admin, body, services
 from nodecompute.api.neutron_attrs import Attr, Reason, parse, schema, to_boolean
-from nodecompute.api.respond import Reply, respond
+from nodecompute.api.respond import respond
 from nodecompute.domain.models import AuthContext
 from nodecompute.domain.network_errors import PolicyNotAuthorized
 from nodecompute.domain.network_models import NETWORK_QUOTA_RESOURCES
@@ -87,7 +87,7 @@ async def delete_quota(request: web.Request) -> web.StreamResponse:
 
 
 def _member(out, result: Any) -> Any:
-    return Reply(status=204) if result is None else {"quota": result}
+    return None if result is None else {"quota": result}  # DELETE: the dialect's 204
 
 
 VIEWS = {

@@ -8,10 +8,10 @@ from aiohttp import web
 from nodecompute.api import neutron_l3_views as views
 from nodecompute.api.auth import context
 from nodecompute.api.neutron import (Shown, body, collection_view, listed, member_view, register_attributes,
-                                     services, values, writer)
+                                     services, update_values, values, writer)
 from nodecompute.api.neutron_attrs import schema
 from nodecompute.api.neutron_l3_attrs import INTERFACE_SCHEMA, ROUTER, check_gateway_policy, interface_info
-from nodecompute.api.respond import Out, Reply, respond
+from nodecompute.api.respond import Out, respond
 from nodecompute.domain.network_errors import BadRequest
 from nodecompute.domain.network_models import Router
 
@@ -42,10 +42,12 @@ async def show_router(request: web.Request) -> web.StreamResponse:
 
 
 async def update_router(request: web.Request) -> web.StreamResponse:
-    ctx = writer(request, "update_router")
-    changes = await values(request, ctx, "router", ROUTER, create=False)
-    check_gateway_policy(ctx, "update_router", changes.get("external_gateway_info"))
-    router = await services(request).routers.update(ctx, request.match_info["router_id"], changes)
+    ctx, router_id = writer(request, "update_router"), request.match_info["router_id"]
+    routers = services(request).routers
+    changes = await update_values(
+        request, ctx, "router", ROUTER, lambda: routers.get(ctx, router_id),
+        lambda found: check_gateway_policy(ctx, "update_router", found.get("external_gateway_info")))
+    router = await routers.update(ctx, router_id, changes)
     return respond(request, _shown(router))
 
 
@@ -94,9 +96,9 @@ async def delete_auto_topology(request: web.Request) -> web.StreamResponse:
 
 
 def _topology_view(out: Out, found: dict | None) -> Any:
-    """GET: the topology's network (or the dry run's answer); DELETE: 204."""
+    """GET: the topology's network (or the dry run's answer); DELETE: the dialect's 204."""
     if found is None:
-        return Reply(status=204)
+        return None
     return {"auto_allocated_topology": {"id": found["id"], "tenant_id": found["project_id"],
                                         "project_id": found["project_id"]}}
 

@@ -82,7 +82,7 @@ def _face(request: web.Request) -> tuple[Dialect, Version, str]:
 
 def respond(request: web.Request, result: Any = None) -> web.StreamResponse:
     dialect, version, op = _face(request)
-    status = dialect.status(op, version)
+    status = dialect.status(op, version, request.method)
     view = dialect.views.get(op)
     out = view.at(version)(Out(request, version), result) if view is not None else None
     headers = None
@@ -107,7 +107,8 @@ def respond_cached(request: web.Request, cache: VersionedCache[bytes], data_vers
         return json.dumps(view(Out(request, version), make())).encode()
 
     body = cache.get_or_make(data_version, (dialect.name, op, version, key), render)
-    return web.Response(body=body, status=dialect.status(op, version), content_type=JSON, charset="UTF-8")
+    return web.Response(body=body, status=dialect.status(op, version, request.method), content_type=JSON,
+                        charset="UTF-8")
 
 
 async def parse_body(request: web.Request) -> Any:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from nodecompute.api import (admin_actions, aggregates, consoles, extensions, flavors, floating_ips, glance, hosts,
                              hypervisors, identity, images, instance_actions, keypairs, limits, migrations,
                              network_proxies, neutron, neutron_floatingips, neutron_networks, neutron_ports,
-                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules,
+                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules, openapi,
                              os_volumes, server_actions, server_diagnostics, server_groups, server_interfaces,
                              server_ips, server_metadata, server_security_groups, server_tags, servers, services,
                              usage, usage_audit, versions, volume_actions, volume_attachments, volume_limits,
@@ -69,6 +69,8 @@ HOST = "/os-hosts/{host_name}"
 
 ROUTES: tuple[Route, ...] = (
     Route("root", "#101", "GET", "/", versions.root_versions, token=False, versioned=False),
+    # the OpenAPI description of every served route, outside every face (Nova has no such route)
+    Route("root", "root:openapi", "GET", "/openapi.json", openapi.show, token=False, versioned=False),
     # compute version documents (the documents with a trailing slash need a token, as in Nova)
     _compute("#101", "GET", "", versions.show, **_public),
     _compute("#101", "GET", "/", versions.show, **_public),

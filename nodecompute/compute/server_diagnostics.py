@@ -13,9 +13,10 @@ from nodecompute.compute.guests import Guests
 from nodecompute.compute.server_access import visible_server
 from nodecompute.db.store import Store
 from nodecompute.domain import states
-from nodecompute.domain.errors import InstanceInvalidState
+from nodecompute.domain.errors import Conflict, InstanceInvalidState
 from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.virt import diagnostics, domain_stats
+from nodecompute.virt.errors import DomainNotFound
 
 
 class ServerDiagnostics:
@@ -29,7 +30,11 @@ class ServerDiagnostics:
         if server.power_state != states.RUNNING or server.vm_state == states.BUILDING:
             raise InstanceInvalidState(action="get_diagnostics", uuid=server.uuid, attr="vm_state",
                                        state=server.vm_state)
-        counters = await domain_stats.read_domain_counters(self.guests.hv, server.instance_name)
+        try:
+            counters = await domain_stats.read_domain_counters(self.guests.hv, server.instance_name)
+        except DomainNotFound:  # the reconciler puts such a server right; no counters to give meanwhile
+            raise Conflict(f"Cannot 'get_diagnostics' instance {server.uuid}: its domain is not on this host"
+                           ) from None
         if not standard:
             return diagnostics.legacy_diagnostics(counters)
         uptime = int((self.clock() - server.launched_at).total_seconds()) if server.launched_at else None

@@ -118,3 +118,15 @@ async def test_usage_from_lifetimes(clocked, cfg):
     member = await _member(api, cfg, "other")
     await assert_fault(await api.get("/os-simple-tenant-usage", member), 403, "forbidden")
     await assert_fault(await api.get(f"/os-simple-tenant-usage/{usage['tenant_id']}", member), 403, "forbidden")
+
+
+async def test_diagnostics_of_a_server_whose_domain_is_gone_is_a_409(clocked):
+    """Found by the OpenAPI fuzzer (tests/api/test_fuzz_openapi.py): an ACTIVE server whose domain is not on the host
+    (the reconciler's case) made diagnostics answer 500."""
+    from tests.api.test_servers_api import _insert
+
+    api, _ = clocked
+    admin = await api.token("admin", "admin-secret", "admin")
+    server = await _insert(api, _project_id(api, "admin"), name="no-domain")
+    await assert_fault(await api.get(f"/servers/{server.uuid}/diagnostics", admin), 409, "conflictingRequest",
+                       f"Cannot 'get_diagnostics' instance {server.uuid}: its domain is not on this host")

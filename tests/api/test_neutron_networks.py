@@ -226,3 +226,14 @@ async def test_a_host_failure_on_delete_keeps_the_network(net, hostnet):
 async def test_the_v2_root_needs_its_slash_and_unknown_paths_a_token(api, net):
     await assert_neutron_fault(await net.get(""), 404, "HTTPNotFound")  # /networking/v2.0, as Neutron
     await assert_keystone_error(await api.client.get("/networking/v2.0/nothing"), 401)
+
+
+async def test_an_admin_only_attribute_on_a_network_the_caller_cannot_see_is_a_404(member, other):
+    """Found by the tenant-isolation matrix: the admin-only attribute's 403 came before the lookup, so a member of
+    another project learnt that the network exists. Neutron pretends it does not (404); to the network's own
+    project the policy's 403 stays."""
+    private = await member.network("private")
+    from_other = await other.put(f"/networks/{private['id']}", json={"network": {"shared": True}})
+    await assert_neutron_fault(from_other, 404, "NetworkNotFound")
+    from_owner = await member.put(f"/networks/{private['id']}", json={"network": {"shared": True}})
+    await assert_neutron_fault(from_owner, 403, "PolicyNotAuthorized")

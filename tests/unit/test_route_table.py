@@ -22,7 +22,7 @@ DIALECTS = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME)
 OP_ID = re.compile(r"^(#\d+|[a-z]+:[a-z0-9.-]+)$")
 # The paths that needed no token before the table existed (auth.PUBLIC_PATHS): the rows' token flags give them.
 PUBLIC = {
-    "/", "/compute", "/compute/", "/compute/v2", "/compute/v2.1",
+    "/", "/openapi.json", "/compute", "/compute/", "/compute/v2", "/compute/v2.1",
     "/identity", "/identity/", "/identity/v3", "/identity/v3/", "/identity/v2.0", "/identity/v2.0/",
     "/identity/v3/auth/tokens", "/identity/v2.0/tokens",
     "/image", "/image/", "/image/versions",

@@ -56,6 +56,7 @@ NETWORK = Dialect(
     routes=route_filter(ROUTES, "network"),
     faults=NEUTRON_FAULTS,
     statuses=versioned({}),
+    method_statuses={"POST": 201, "DELETE": 204},  # Neutron's: 201 on create, 204 on delete, else 200
     views=_merged("VIEWS"),
     bodies=_merged("BODIES"),
     unknown_route=unknown_route,
