@@ -134,6 +134,16 @@ compute  DELETE /os-snapshots/{snapshot_id}                          owned
 compute  GET    /servers/{server_id}/diagnostics                     admin
 compute  GET    /servers/{server_id}/migrations                      admin
 compute  GET    /servers/{server_id}/migrations/{migration_id}       admin
+compute  DELETE /servers/{server_id}/migrations/{migration_id}       owned
+compute  POST   /servers/{server_id}/migrations/{migration_id}/action  owned
+compute  GET    /os-hosts                                            admin
+compute  GET    /os-hosts/{host_name}                                admin
+compute  PUT    /os-hosts/{host_name}                                admin
+compute  GET    /os-hosts/{host_name}/reboot                         admin
+compute  GET    /os-hosts/{host_name}/shutdown                       admin
+compute  GET    /os-hosts/{host_name}/startup                        admin
+compute  GET    /os-instance_usage_audit_log                         admin
+compute  GET    /os-instance_usage_audit_log/{before_timestamp}      admin
 compute  GET    /os-hypervisors                                      admin
 compute  GET    /os-hypervisors/detail                               admin
 compute  GET    /os-hypervisors/statistics                           admin
