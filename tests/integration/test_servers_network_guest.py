@@ -18,7 +18,6 @@ import base64
 import ipaddress
 import json
 import os
-import random
 import secrets
 import signal
 import subprocess
@@ -30,7 +29,7 @@ from nodecompute.hostnet import bridge_name, tap_name
 from nodecompute.hostnet.dnsmasq import running_pid
 from tests.integration import guest_channel
 from tests.integration.cloud import Cloud
-from tests.integration.daemon import TEST_RANGE, Daemon
+from tests.integration.daemon import Daemon
 from tests.integration.test_clients_foundation import nodecompute_cli, openstack_cli
 from tests.integration.test_routers_cli import PORT as PEER_PORT
 from tests.integration.test_routers_cli import Standin
@@ -42,12 +41,8 @@ SERVED, FILTERED = 8080, 8081  # the TCP ports guest b listens on; only SERVED i
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    """The module's daemon, with an external network ("public", default) on a /24 of its own out of the test range,
-    no uplink: its pool starts at .10, .1 is the outside namespace's."""
-    d = Daemon(tmp_path_factory.mktemp("daemon"))
-    d.external = random.choice([n for n in TEST_RANGE.subnets(new_prefix=24) if n != d.subnet_range])
-    keys = f'external_cidr = "{d.external}"\nexternal_pool = ["{d.external[10]}-{d.external[20]}"]\n'
-    d.config.write_text(d.config.read_text().replace("[compute]\n", keys + "[compute]\n"))
+    """The module's daemon, with an external network ("public", default) on a /24 of its own, no uplink."""
+    d = Daemon(tmp_path_factory.mktemp("daemon"), external_network=True)
     try:
         yield d.start()
     finally:
