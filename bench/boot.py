@@ -20,6 +20,8 @@ c) burst: --concurrent creates issued at once (asyncio + aiohttp), wall time unt
    --concurrent when that is more (and the instance/core quota when --concurrent is above 10).
 d) context for (c), no target: the same number of raw define+start at once (one thread each) in the raw driver.
 
+bench/boot_nic.py is the same (a)/(b) with one NIC on a project network, the raw side making its own tap.
+
 Targets: median API create-to-ACTIVE <= 1.3x the median raw define+start; burst wall time < 3x one create.
 (a) also pays for what (b) gets for free: the qcow2 overlay (qemu-img), the config drive, the DB rows and the poll
 interval. A guest boots under TCG at 100% of a core, so on a small host (d) shows how much of (c) is the host itself.
@@ -91,10 +93,12 @@ def server_body(name: str, image_id: str) -> dict:
     return {"server": {"name": name, "imageRef": image_id, "flavorRef": FLAVOR, "config_drive": True}}
 
 
-def api_boot(cloud: Cloud, image_id: str, name: str, poll: float) -> tuple[float, str, dict[str, float]]:
-    """POST /servers, poll until ACTIVE. Returns (seconds, server id, first time each task_state was seen)."""
+def api_boot(cloud: Cloud, image_id: str, name: str, poll: float,
+             body: dict | None = None) -> tuple[float, str, dict[str, float]]:
+    """POST /servers (`body`, else server_body's), poll until ACTIVE. Returns (seconds, server id, first time each
+    task_state was seen)."""
     start = time.perf_counter()
-    resp = cloud.post("/servers", server_body(name, image_id))
+    resp = cloud.post("/servers", body or server_body(name, image_id))
     if resp.status_code != 202:
         raise RuntimeError(f"create {name}: {resp.status_code} {resp.text}")
     server_id = resp.json()["server"]["id"]

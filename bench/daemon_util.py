@@ -59,14 +59,20 @@ class Daemon:
     opened: list[Daemon] = []
 
     def __init__(self, data_dir: Path, *, libvirt_uri: str | None = None, extra: str = "",
-                 env: dict[str, str] | None = None, log_level: str = "DEBUG") -> None:
+                 env: dict[str, str] | None = None, log_level: str = "DEBUG", external_network: bool = False) -> None:
         self.data_dir = data_dir
         self.port = free_port()
         self.libvirt_root = Path(tempfile.mkdtemp(prefix="nc", dir="/tmp"))
         self.libvirt_uri = libvirt_uri or f"qemu:///embed?root={self.libvirt_root}"
         # Networking: tenant subnets in a /24 of its own out of 198.18.0.0/15, dnsmasq files in a directory
-        # dnsmasq's user can traverse (the data directory is 0700).
+        # dnsmasq's user can traverse (the data directory is 0700). With `external_network`, an external network
+        # ("public", the default one) on another /24 with no uplink, its pool .10-.20 (.1 is free for a test's
+        # "outside" namespace).
         self.subnet_range = random.choice(list(TEST_RANGE.subnets(new_prefix=24)))
+        self.external = random.choice([n for n in TEST_RANGE.subnets(new_prefix=24) if n != self.subnet_range]) \
+            if external_network else None
+        external_keys = f'external_cidr = "{self.external}"\nexternal_pool = ["{self.external[10]}-' \
+                        f'{self.external[20]}"]\n' if self.external else ""
         self.network_state_dir = Path(tempfile.mkdtemp(prefix="ncnet", dir="/tmp"))
         self.network_state_dir.chmod(0o755)
         self.config = data_dir / "nodecompute.toml"
@@ -76,6 +82,7 @@ class Daemon:
             f'[identity]\nkdf_time_cost = 1\nkdf_memory_kib = 1024\n'
             f'[console]\nnovncproxy_port = 0\nserialproxy_port = 0\n'  # any free ports: daemons run side by side
             f'[network]\nsubnet_ranges = ["{self.subnet_range}"]\nstate_dir = "{self.network_state_dir}"\n'
+            f'{external_keys}'
             f'[compute]\nlibvirt_uri = "{self.libvirt_uri}"\n{extra}'
         )
         atexit.register(shutil.rmtree, self.network_state_dir, True)  # clean_networking() removes it sooner

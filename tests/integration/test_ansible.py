@@ -3,15 +3,22 @@ against one daemon for the module, authenticated only through the daemon's cloud
 
 Keypairs (create, present again unchanged, absent), the flavor, image and server info modules, and the server flow
 of issue 9 (create with metadata and user data, wait for ACTIVE, server_info, stop, start, reboot, delete), which
-needs the daemon to serve 2.52: openstacksdk's create_server always sends `tags` (a 2.52 field)."""
+needs the daemon to serve 2.52: openstacksdk's create_server always sends `tags` (a 2.52 field).
+
+The daemon has an external network (issue 15), so the create runs as playbooks write it: `wait: true` and `auto_ip`
+at its default (true). openstacksdk then sends `networks: "auto"` (the project has no network: the daemon boots it
+on its auto-allocated topology), sees a fixed address on a network a router joins to the external one, and takes a
+floating IP for it (reusing a free one, else creating it) before the module returns."""
 from __future__ import annotations
 
+import ipaddress
 import itertools
 
 import pytest
 
 from tests.integration.ansible_runner import PlaybookRun, run_playbook
 from tests.integration.cloud import BOOT_TIMEOUT, GUEST_IMAGE, Cloud, guest_image, sha256
+from tests.integration.daemon import Daemon
 
 pytestmark = pytest.mark.integration
 
@@ -21,6 +28,16 @@ SERVER = "vm-ansible"
 FLAVOR = "m1.nano"
 METADATA = {"role": "web", "owner": "ansible"}
 USER_DATA = "#!/bin/sh\necho 'hello from ansible'\n"
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    """The module's daemon, with an external network (a /24 of the test range, no uplink) for auto_ip."""
+    d = Daemon(tmp_path_factory.mktemp("daemon"), external_network=True)
+    try:
+        yield d.start()
+    finally:
+        d.close()
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +104,7 @@ def test_ansible_keypair_present_present_absent(play, cloud):
 # Issue 9's Proof: the collection creates a keypair and a server with metadata and user data, waits for ACTIVE,
 # reads it back with server_info, stops, starts and reboots it and deletes it (test_ansible_server_flow). The
 # module's create sends `tags: []` (its default, a 2.52 field), which the daemon takes from 2.52 on. The create
-# runs with `wait: false` and the play waits with server_info (server_create_tasks says why).
+# runs with `wait: true` and `auto_ip` at its default (the module docstring says what that does).
 
 def wait_active_task(name: str) -> dict:
     """server_info until the server is ACTIVE with no task running (Ansible's own retry loop)."""
@@ -98,12 +115,12 @@ def wait_active_task(name: str) -> dict:
 
 
 def server_create_tasks(image_file: str) -> list[dict]:
-    """Upload the test guest, make a keypair, create a server with metadata and user data, wait for ACTIVE.
+    """Upload the test guest, make a keypair, create a server with metadata and user data (the module waits for
+    ACTIVE and its floating IP), read it back.
 
-    The create does not use the module's `wait: true`: openstacksdk's create_server(wait=True) takes a server that
-    is ACTIVE without any address for a failure, deletes it and raises "Server reached ACTIVE state without being
-    allocated an IP address.", and servers have no address until networking lands. So the play waits with
-    server_info in Ansible's retry loop, as playbooks do for servers without a network.
+    `wait: true` needs the server to have an address: openstacksdk's create_server(wait=True) takes a server that is
+    ACTIVE without any for a failure, deletes it and raises "Server reached ACTIVE state without being allocated an
+    IP address.". It gets one here on the auto-allocated network.
     """
     return [
         {"name": "upload image", "openstack.cloud.image": {
@@ -111,7 +128,7 @@ def server_create_tasks(image_file: str) -> list[dict]:
         {"name": "create keypair", "openstack.cloud.keypair": {"name": KEYPAIR}},
         {"name": "create server", "openstack.cloud.server": {
             "name": SERVER, "image": IMAGE, "flavor": FLAVOR, "key_name": KEYPAIR, "metadata": METADATA,
-            "userdata": USER_DATA, "auto_ip": False, "wait": False}},
+            "userdata": USER_DATA, "timeout": int(BOOT_TIMEOUT)}},
         wait_active_task("wait for ACTIVE"),
     ]
 
@@ -131,7 +148,8 @@ def server_power_tasks() -> list[dict]:
 
 def server_delete_tasks() -> list[dict]:
     return [
-        {"name": "delete server", "openstack.cloud.server": {"name": SERVER, "state": "absent", "wait": True}},
+        {"name": "delete server", "openstack.cloud.server": {"name": SERVER, "state": "absent", "wait": True,
+                                                             "delete_ips": True}},
         {"name": "read after delete", "openstack.cloud.server_info": {"name": SERVER}},
     ]
 
@@ -152,6 +170,11 @@ def check_server_flow(play, cloud: Cloud, daemon) -> None:
     [shown] = created.task("wait for ACTIVE").result["servers"]
     assert (shown["id"], shown["name"], shown["status"]) == (server_id, SERVER, "ACTIVE")
     assert shown["metadata"] == METADATA and shown["key_name"] == KEYPAIR
+    (floating,) = cloud.http.get(f"{daemon.url}/networking/v2.0/floatingips", timeout=30).json()["floatingips"]
+    (addresses,) = shown["addresses"].values()  # the auto-allocated network's fixed address and the floating one
+    assert [(a["OS-EXT-IPS:type"], a["addr"]) for a in addresses] == [
+        ("fixed", floating["fixed_ip_address"]), ("floating", floating["floating_ip_address"])]
+    assert ipaddress.IPv4Address(floating["floating_ip_address"]) in daemon.external
     report = cloud.wait_report(server_id)  # what the guest read from its config drive
     assert report.value("uuid=") == server_id and report.value("name=") == SERVER
     assert sorted(report.values("meta ")) == sorted(f"{k}={v}" for k, v in METADATA.items())
@@ -168,6 +191,7 @@ def check_server_flow(play, cloud: Cloud, daemon) -> None:
     deleted = play(server_delete_tasks(), "server-delete").assert_ok()
     assert deleted.task("delete server").changed and deleted.task("read after delete").result["servers"] == []
     assert cloud.get("/servers/detail").json()["servers"] == [] and daemon.defined_domains() == []
+    assert cloud.http.get(f"{daemon.url}/networking/v2.0/floatingips", timeout=30).json()["floatingips"] == []
     cleanup = play(cleanup_tasks(), "cleanup").assert_ok()
     assert [t.changed for t in cleanup.tasks] == [False, True, True], cleanup.describe()
 

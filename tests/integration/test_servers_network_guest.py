@@ -1,15 +1,24 @@
 """Servers on a project network, proved by the test guest: its address by DHCP from the port the server got, the
-network_data.json of its config drive, a second guest reached by ping, a NIC hot-plugged into the running guest
-and unplugged again, the guests still connected after the daemon is SIGKILLed and restarted, and nothing left on the host (tap, port, bridge, namespace, dnsmasq) once the servers and the
-network are deleted.
+network_data.json of its config drive and its tagged NIC in meta_data.json's devices (issue 13), a second guest
+reached by ping, a NIC hot-plugged into the running guest and unplugged again; a security group rule set that
+blocks and then allows a TCP port between the two running guests, seen from the guests (issue 14); a router and
+an external network: the guest pings its router, reaches an "outside" namespace through SNAT, and is reached on its
+TCP port through a floating IP until it is disassociated (issue 15); `server create --nic auto` on a project with
+no network boots on its auto-allocated topology; the guests still connected and filtered after the daemon is
+SIGKILLed and restarted, and nothing left on the host (tap, port, bridge, namespace, dnsmasq, router) once the
+servers, the router and the network are deleted.
 
-One daemon and two guests for the module (booted together, each with a config drive and the command channel);
-the tests run in file order on them. Needs root and the host networking tools, like test_networks_cli.py.
+One daemon (with an external network from its configuration) and two guests for the module (booted together, each
+with a config drive and the command channel); the tests run in file order on them. Needs root and the host
+networking tools, like test_networks_cli.py.
 """
 from __future__ import annotations
 
+import base64
+import ipaddress
 import json
 import os
+import secrets
 import signal
 import subprocess
 from pathlib import Path
@@ -20,9 +29,24 @@ from nodecompute.hostnet import bridge_name, tap_name
 from nodecompute.hostnet.dnsmasq import running_pid
 from tests.integration import guest_channel
 from tests.integration.cloud import Cloud
-from tests.integration.test_clients_foundation import openstack_cli
+from tests.integration.daemon import Daemon
+from tests.integration.test_clients_foundation import nodecompute_cli, openstack_cli
+from tests.integration.test_routers_cli import PORT as PEER_PORT
+from tests.integration.test_routers_cli import Standin
 
 pytestmark = pytest.mark.integration
+NIC_TAG = "lab-nic"
+SERVED, FILTERED = 8080, 8081  # the TCP ports guest b listens on; only SERVED is ever let in
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    """The module's daemon, with an external network ("public", default) on a /24 of its own, no uplink."""
+    d = Daemon(tmp_path_factory.mktemp("daemon"), external_network=True)
+    try:
+        yield d.start()
+    finally:
+        d.close()
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +62,25 @@ def _neutron(cloud: Cloud, method: str, path: str, body: dict | None = None, sta
 
 @pytest.fixture(scope="module")
 def network(cloud, daemon) -> dict:
+    """The lab network on the first half of the daemon's /24 (auto-allocation takes a /26 of the other half)."""
     made = _neutron(cloud, "POST", "/networks", {"network": {"name": "lab"}}, 201)["network"]
+    cidr = next(daemon.subnet_range.subnets(new_prefix=25))
     subnet = _neutron(cloud, "POST", "/subnets", {"subnet": {"network_id": made["id"], "ip_version": 4,
-                                                             "cidr": str(daemon.subnet_range)}}, 201)["subnet"]
+                                                             "cidr": str(cidr)}}, 201)["subnet"]
     return {**made, "subnet": subnet}
 
 
 @pytest.fixture(scope="module")
 def guests(cloud, network) -> dict[str, dict]:
-    """Two guests on the network, booted at once: "a" and "b"."""
+    """Two guests on the network, booted at once: "a" (its NIC tagged, at 2.42) and "b"."""
     image_id = cloud.import_guest(properties={"nodecompute_test_channel": "yes"})
-    created = {name: cloud.create_server(name=f"net-{name}", imageRef=image_id, flavorRef="42", config_drive=True,
-                                         networks=[{"uuid": network["id"]}])["server"]["id"]
-               for name in ("a", "b")}
+    created = {}
+    for name, nic in (("a", {"tag": NIC_TAG}), ("b", {})):
+        body = {"server": {"name": f"net-{name}", "imageRef": image_id, "flavorRef": "42", "config_drive": True,
+                           "networks": [{"uuid": network["id"], **nic}]}}
+        resp = cloud.post("/servers", body, headers={"OpenStack-API-Version": "compute 2.42"})
+        assert resp.status_code == 202, resp.text
+        created[name] = resp.json()["server"]["id"]
     found = {}
     for name, server_id in created.items():
         server = cloud.wait_status(server_id, "ACTIVE")
@@ -92,6 +122,16 @@ def test_the_guest_reads_network_data_from_its_config_drive(cloud, daemon, netwo
                               "ethernet_mac_address": port["mac_address"]}]
     assert data["networks"] == [{"id": "network0", "type": "ipv4_dhcp", "link": tap_name(port["id"]),
                                  "network_id": network["id"]}]
+
+
+def test_the_guest_prints_its_tagged_nic_from_meta_data(cloud, guests):
+    report, port = guests["a"]["report"], _port_of(cloud, guests["a"]["server"]["id"])
+    (device,) = json.loads(base64.b64decode(report.value("metajson ")))["devices"]
+    assert (device["type"], device["bus"], device["mac"], device["tags"]) == ("nic", "pci", port["mac_address"],
+                                                                              [NIC_TAG])
+    assert report.values("device ") == [f"type=nic bus=pci address={device['address']} mac={port['mac_address']} "
+                                        f"tags={NIC_TAG}"]
+    assert guests["b"]["report"].values("device ") == []  # an untagged NIC is no device
 
 
 def test_guests_on_one_network_reach_each_other(cloud, daemon, guests):
@@ -142,7 +182,129 @@ def _cli_json(daemon, *args: str) -> dict:
     return json.loads(openstack_cli(daemon, *args, "-f", "json").stdout)
 
 
-def test_after_a_sigkill_and_a_restart_the_guests_still_reach_each_other(cloud, daemon, network, guests):
+def _address(cloud: Cloud, guest: dict) -> str:
+    return _port_of(cloud, guest["server"]["id"])["fixed_ips"][0]["ip_address"]
+
+
+def _connects(cloud: Cloud, daemon, guest: dict, address: str, port: int) -> guest_channel.Answer:
+    """The guest's `connect` (3 s connect timeout): rc 0 and the peer's answer when it got through."""
+    return guest_channel.run(cloud, daemon, guest["server"], f"connect {address} {port}")
+
+
+def _banner(guest: dict) -> str:
+    """What the guest's `listen` answers on SERVED (its hostname from meta_data.json)."""
+    return f"ncguest-banner host={guest['report'].value('hostname=')} port={SERVED}"
+
+
+def _group_id(cloud: Cloud, name: str) -> str:
+    (group,) = _neutron(cloud, "GET", f"/security-groups?name={name}&project_id={cloud.project_id}")[
+        "security_groups"]
+    return group["id"]
+
+
+def test_a_security_group_blocks_then_allows_a_tcp_port_between_the_running_guests(cloud, daemon, guests):
+    a, b = guests["a"], guests["b"]
+    b_ip = _address(cloud, b)
+    answer = guest_channel.run(cloud, daemon, b["server"], f"listen {SERVED} && listen {FILTERED}")
+    assert answer.rc == 0, answer
+    for port in (SERVED, FILTERED):  # both in the default group: members reach members
+        assert _connects(cloud, daemon, a, b_ip, port).rc == 0
+    web = _neutron(cloud, "POST", "/security-groups", {"security_group": {"name": "web"}}, 201)["security_group"]
+    openstack_cli(daemon, "server", "add", "security", "group", b["server"]["id"], "web")
+    resp = cloud.post(f"/servers/{b['server']['id']}/action", {"removeSecurityGroup": {"name": "default"}})
+    assert resp.status_code == 202, resp.text
+    assert _port_of(cloud, b["server"]["id"])["security_groups"] == [web["id"]]
+    assert _connects(cloud, daemon, a, b_ip, SERVED).rc != 0  # a new group accepts nothing
+    members = _group_id(cloud, "default")  # a is in it: the rules follow its members
+    for protocol, ports in (("tcp", {"port_range_min": SERVED, "port_range_max": SERVED}), ("icmp", {})):
+        _neutron(cloud, "POST", "/security-group-rules", {"security_group_rule": {
+            "security_group_id": web["id"], "direction": "ingress", "protocol": protocol,
+            "remote_group_id": members, **ports}}, 201)
+    served = _connects(cloud, daemon, a, b_ip, SERVED)
+    assert served.rc == 0 and served.out == [_banner(b)], served
+    assert _connects(cloud, daemon, a, b_ip, FILTERED).rc != 0  # the rule names one port
+
+
+@pytest.fixture(scope="module")
+def outside(daemon):
+    """An "outside" namespace on the external network's bridge holding its .1, answering TCP connections on
+    PEER_PORT with the address they came from."""
+    (public,) = Cloud(daemon).http.get(f"{daemon.url}/networking/v2.0/networks?router:external=true",
+                                       timeout=30).json()["networks"]
+    standin = Standin(f"nco{secrets.token_hex(2)}", bridge_name(public["id"]), None,
+                      f"{daemon.external[1]}/{daemon.external.prefixlen}", None)
+    try:
+        standin.serve_peers(seconds=600)
+        yield {"standin": standin, "network": public}
+    finally:
+        standin.close()
+
+
+@pytest.fixture(scope="module")
+def router(cloud, network, outside) -> dict:
+    """A router on the lab subnet with its gateway on the external network (the CLI's router steps are
+    test_routers_cli.py's)."""
+    made = _neutron(cloud, "POST", "/routers", {"router": {"name": "lab-router", "external_gateway_info": {
+        "network_id": outside["network"]["id"]}}}, 201)["router"]
+    _neutron(cloud, "PUT", f"/routers/{made['id']}/add_router_interface", {"subnet_id": network["subnet"]["id"]})
+    return _neutron(cloud, "GET", f"/routers/{made['id']}")["router"]
+
+
+def _from_outside(outside: dict, address: str, port: int) -> str:
+    """What the outside namespace reads from address:port ("" when nothing answers within 2 s)."""
+    done = outside["standin"].run("busybox", "nc", "-w", "2", address, str(port), check=False)
+    return done.stdout.strip()
+
+
+def test_the_guest_reaches_its_router_and_the_outside_and_is_reached_through_a_floating_ip(
+        cloud, daemon, network, guests, outside, router):
+    b, outside_ip = guests["b"], str(daemon.external[1])
+    gateway_ip = router["external_gateway_info"]["external_fixed_ips"][0]["ip_address"]
+    assert guest_channel.run(cloud, daemon, b["server"], f"ping -c 1 -W 2 {network['subnet']['gateway_ip']}").rc == 0
+    snat = _connects(cloud, daemon, b, outside_ip, PEER_PORT)
+    assert snat.rc == 0 and snat.out == [gateway_ip], snat  # SNAT to the router's gateway address
+
+    floating = _neutron(cloud, "POST", "/floatingips", {"floatingip": {
+        "floating_network_id": outside["network"]["id"]}}, 201)["floatingip"]
+    address = floating["floating_ip_address"]
+    assert ipaddress.IPv4Address(address) in daemon.external and address != gateway_ip
+    web = _group_id(cloud, "web")
+    _neutron(cloud, "POST", "/security-group-rules", {"security_group_rule": {
+        "security_group_id": web, "direction": "ingress", "protocol": "tcp", "port_range_min": SERVED,
+        "port_range_max": SERVED, "remote_ip_prefix": f"{outside_ip}/32"}}, 201)
+    assert _from_outside(outside, address, SERVED) == ""  # not associated yet: nothing answers
+    openstack_cli(daemon, "server", "add", "floating", "ip", b["server"]["id"], address)
+    assert _from_outside(outside, address, SERVED) == _banner(b)
+    assert _from_outside(outside, address, FILTERED) == ""  # b's groups still decide what the FIP lets in
+    snat = _connects(cloud, daemon, b, outside_ip, PEER_PORT)
+    assert snat.rc == 0 and snat.out == [address], snat  # the guest's traffic now leaves from its floating IP
+    shown = cloud.server(b["server"]["id"])["addresses"]["lab"]
+    assert [(x["addr"], x["OS-EXT-IPS:type"]) for x in shown] == [(_address(cloud, b), "fixed"), (address, "floating")]
+
+    _neutron(cloud, "PUT", f"/floatingips/{floating['id']}", {"floatingip": {"port_id": None}})
+    assert _from_outside(outside, address, SERVED) == ""
+    _neutron(cloud, "DELETE", f"/floatingips/{floating['id']}", status=204)
+
+
+def test_the_stock_cli_boots_a_project_without_a_network_on_an_auto_allocated_one(cloud, daemon, guests, router):
+    nodecompute_cli(daemon, "project", "create", "fresh")
+    nodecompute_cli(daemon, "user", "create", "fresh-user", "--project", "fresh", "--role", "member",
+                    "--password", "pw-fresh")
+    created = _cli_json(daemon, "--os-project-name", "fresh", "--os-username", "fresh-user", "--os-password",
+                        "pw-fresh", "server", "create", "--image", "testguest", "--flavor", "42", "--nic", "auto",
+                        "--wait", "auto-vm")
+    port = _port_of(cloud, created["id"])
+    auto = _neutron(cloud, "GET", f"/networks/{port['network_id']}")["network"]
+    fresh = cloud.server(created["id"])["tenant_id"]
+    assert (auto["name"], auto["project_id"], port["status"]) == ("auto_allocated_network", fresh, "ACTIVE")
+    assert fresh != cloud.project_id
+    assert _master(tap_name(port["id"])) == bridge_name(auto["id"])
+    assert cloud.delete(f"/servers/{created['id']}").status_code == 204
+    cloud.wait_gone(created["id"])
+
+
+def test_after_a_sigkill_and_a_restart_the_guests_still_reach_each_other_as_filtered(cloud, daemon, network,
+                                                                                      guests):
     pid = running_pid(daemon.dhcp_dir(network["id"]) / "pid")
     daemon.stop(signal.SIGKILL)
     daemon.start()
@@ -150,18 +312,24 @@ def test_after_a_sigkill_and_a_restart_the_guests_still_reach_each_other(cloud, 
         server = cloud.wait_status(guest["server"]["id"], "ACTIVE")
         assert _master(tap_name(_port_of(cloud, server["id"])["id"])) == bridge_name(network["id"])
     assert running_pid(daemon.dhcp_dir(network["id"]) / "pid") == pid  # found again, not restarted
-    other = _port_of(cloud, guests["a"]["server"]["id"])["fixed_ips"][0]["ip_address"]
-    answer = guest_channel.run(cloud, daemon, guests["b"]["server"], f"ping -c 1 -W 2 {other}")
-    assert answer.rc == 0, answer
+    b_ip = _address(cloud, guests["b"])
+    answer = guest_channel.run(cloud, daemon, guests["a"]["server"], f"ping -c 1 -W 2 {b_ip}")
+    assert answer.rc == 0, answer  # b's web group lets in ICMP from a's default group
+    assert _connects(cloud, daemon, guests["a"], b_ip, SERVED).rc == 0  # the filtering holds: one port in
+    assert _connects(cloud, daemon, guests["a"], b_ip, FILTERED).rc != 0
 
 
-def test_deleting_the_servers_and_the_network_leaves_nothing(cloud, daemon, network, guests):
+def test_deleting_the_servers_the_router_and_the_network_leaves_nothing(cloud, daemon, network, guests, router):
+    _neutron(cloud, "PUT", f"/routers/{router['id']}/remove_router_interface", {"subnet_id": network["subnet"]["id"]})
+    _neutron(cloud, "DELETE", f"/routers/{router['id']}", status=204)
+    assert not os.path.exists(f"/run/netns/{daemon.network_prefix}-qrouter-{router['id']}")
     taps = [tap_name(_port_of(cloud, g["server"]["id"])["id"]) for g in guests.values()]
     for guest in guests.values():
         assert cloud.delete(f"/servers/{guest['server']['id']}").status_code == 204
     for guest in guests.values():
         cloud.wait_gone(guest["server"]["id"])
-    assert [p["device_owner"] for p in _neutron(cloud, "GET", "/ports")["ports"]] == ["network:dhcp"]
+    assert [p["device_owner"] for p in _neutron(cloud, "GET", f"/ports?network_id={network['id']}")["ports"]] == [
+        "network:dhcp"]
     assert not any(Path(f"/sys/class/net/{tap}").exists() for tap in taps)
     _neutron(cloud, "DELETE", f"/networks/{network['id']}", status=204)
     assert not Path(f"/sys/class/net/{bridge_name(network['id'])}").exists()
