@@ -135,6 +135,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
     """The networking service when the host allows it (README "Networking"): its host side restored from the
     database at start. Off (no `network` in the catalog, 503 at /networking) when `[network] enabled` is false, or
     is auto and the host lacks what it needs; with `enabled = true` that stops the daemon instead."""
+    from nodecompute.compute.metadata_listeners import MetadataListeners
     from nodecompute.compute.network_services import NetworkServices
 
     cfg = app[config_key]
@@ -162,7 +163,10 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         app[network_off_key] = refusal
         yield
         return
-    services = NetworkServices.make(app[store_key], cfg, net, app[clock_key])
+    metadata = _metadata_server(app[store_key], cfg, net)
+    await metadata.start()
+    listeners = MetadataListeners(net, metadata.serve, metadata.stop)
+    services = NetworkServices.make(app[store_key], cfg, net, app[clock_key], listeners)
     try:
         await services.restore()
         await services.firewall.start()
@@ -171,8 +175,24 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))
         yield
     finally:
+        await listeners.close()
+        await metadata.close()
         await services.firewall.close()
         net.close()
+
+
+def _metadata_server(store: Store, cfg: Config, net: Any) -> Any:
+    """The metadata service guests reach at 169.254.169.254 (issue 16): instances found by the namespace their
+    connection came in and its source address, passwords in the store."""
+    from nodecompute.api.metadata_server import MetadataServer
+    from nodecompute.api.metadata_service import create_metadata_app
+    from nodecompute.compute.metadata_lookup import MetadataLookup
+    from nodecompute.compute.server_passwords import StoredPasswords
+
+    lookup = MetadataLookup(store, cfg, dhcp_namespace_start=net.names.dhcp_namespace_start,
+                            router_namespace_start=net.names.router_namespace_start)
+    return MetadataServer(create_metadata_app(lookup=lookup, passwords=StoredPasswords(store),
+                                              namespace_of=net.namespace_of))
 
 
 async def _security_groups_refusal(cfg: Config, net: Any) -> str | None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from nodecompute.db import server_passwords as passwords_db
+from nodecompute.db.store import Store
+
 CHUNKS, CHUNK_LENGTH = 4, 255
 MAX_PASSWORD_BYTES = CHUNKS * CHUNK_LENGTH  # Nova's password.MAX_SIZE: a larger POST is a 400
 
@@ -23,3 +26,21 @@ class PasswordStore(Protocol):
 
     async def set_once(self, server_id: str, value: str) -> None:
         """Store `value` unless a password is already stored (then raise AlreadySet, atomically)."""
+
+
+class StoredPasswords:
+    """The PasswordStore on the daemon's SQLite store (table server_passwords): writes on the writer thread, the
+    INSERT OR IGNORE making set_once atomic."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    async def get(self, server_id: str) -> str | None:
+        return self.store.read(passwords_db.get_password, server_id)
+
+    async def set_once(self, server_id: str, value: str) -> None:
+        if not await self.store.write(passwords_db.set_password_once, server_id, value):
+            raise AlreadySet(server_id)
+
+    async def clear(self, server_id: str) -> None:
+        await self.store.write(passwords_db.clear_password, server_id)

@@ -159,3 +159,15 @@ def m0016_host_services_groups(db: Database) -> None:
         CREATE INDEX server_group_members_server ON server_group_members(server_uuid);
         """
     )
+
+
+@migrations(name="0017_server_passwords")
+def m0017_server_passwords(db: Database) -> None:
+    """The password a guest posted to the metadata service (openstack/<v>/password), at most one per server: what
+    os-server-password returns and clears (compute/server_passwords.py)."""
+    db.executescript(
+        """
+        CREATE TABLE server_passwords (
+            server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, password TEXT NOT NULL);
+        """
+    )
