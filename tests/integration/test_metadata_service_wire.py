@@ -134,6 +134,7 @@ def lab(cloud, daemon) -> dict:
         "security_group_id": group["id"], "direction": "ingress", "protocol": "tcp", "ethertype": "IPv4",
         "port_range_min": RELAY_PORT, "port_range_max": RELAY_PORT}}, 201)
     image_id = cloud.import_guest(properties={"nodecompute_test_channel": "yes"})
+    imported = time.monotonic()
     server_id = cloud.create_server(name="mds-guest", imageRef=image_id, flavorRef="42", config_drive=False,
                                     networks=[{"uuid": network["id"]}], security_groups=[{"name": "no-egress"}],
                                     metadata=META, user_data=base64.b64encode(USER_DATA).decode())["server"]["id"]
@@ -143,8 +144,10 @@ def lab(cloud, daemon) -> dict:
                        int(subnet["cidr"].split("/")[1]))
     try:
         server = cloud.wait_status(server_id, "ACTIVE")
+        active = time.monotonic()
         report = cloud.wait_report(server_id, last_line="userscript out relaying 8080")
-        print(f"\nmetadata wire guest: network, router, group, boot to relay in {time.monotonic() - started:.1f}s")
+        print(f"\nmetadata wire guest: network, router, group and image {imported - started:.1f}s, build "
+              f"{active - imported:.1f}s, boot to the relay {time.monotonic() - active:.1f}s")
         yield {"network": network, "subnet": subnet, "router": router, "server": server, "report": report,
                "stand_in": stand_in, "reserved": reserved}
     finally:
