@@ -20,7 +20,8 @@ from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key, flavors_key,
                                   host_services_key, identity_key, images_key, keypairs_key, network_key,
                                   network_off_key, quotas_key, reconciler_key, response_cache_key, server_groups_key,
-                                  server_tags_key, servers_key, usage_key, volume_attachments_key)
+                                  server_passwords_key, server_tags_key, servers_key, usage_key,
+                                  volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
@@ -74,6 +75,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     from nodecompute.compute.images import ImageService, image_files
     from nodecompute.compute.keypairs import KeypairService
     from nodecompute.compute.quotas import QuotaService
+    from nodecompute.compute.server_passwords import ServerPasswordService
 
     cfg, clock = app[config_key], app[clock_key]
     await asyncio.to_thread(prepare_data_dir, cfg)
@@ -97,6 +99,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     app[host_services_key] = HostServices(store, cfg, clock)
     app[server_groups_key] = ServerGroupService(store, quotas, clock)
     app[usage_key] = UsageService(store, clock)
+    app[server_passwords_key] = ServerPasswordService(store)
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield

@@ -16,9 +16,9 @@ from nodecompute.api import (aggregates, consoles, extensions, flavors, floating
                              neutron_floatingips, neutron_networks, neutron_ports, neutron_quotas, neutron_routers,
                              neutron_secgroups, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
                              server_diagnostics, server_groups, server_interfaces, server_ips, server_metadata,
-                             server_security_groups, server_tags, servers, services, usage, versions, volume_actions,
-                             volume_attachments, volume_limits, volume_snapshots, volume_types, volume_versions,
-                             volumes, zones)
+                             server_password, server_security_groups, server_tags, servers, services, usage,
+                             versions, volume_actions, volume_attachments, volume_limits, volume_snapshots,
+                             volume_types, volume_versions, volumes, zones)
 from nodecompute.api.routing import Handler, Route
 
 
@@ -181,6 +181,8 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1209", "GET", "/os-snapshots/{snapshot_id}", os_volumes.show_snapshot, **PROXY),
     _compute("#1210", "DELETE", "/os-snapshots/{snapshot_id}", os_volumes.delete_snapshot, **PROXY),
     _compute("#1901", "GET", SERVER + "/diagnostics", server_diagnostics.show_diagnostics),
+    _compute("#1604", "GET", SERVER + "/os-server-password", server_password.show_password),
+    _compute("#1605", "DELETE", SERVER + "/os-server-password", server_password.clear_password),
     _compute("compute:server-migrations", "GET", SERVER + "/migrations", migrations.list_server_migrations, since=(2, 23)),
     _compute("compute:server-migration", "GET", SERVER + "/migrations/{migration_id}",
              migrations.show_server_migration, since=(2, 23)),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import uuid
 
 import pytest
 
@@ -150,6 +151,16 @@ async def test_the_posted_password_is_kept_once_and_cleared(cloud):
     assert await passwords.get(server_id) is None
     await passwords.set_once(server_id, "cipher-3")
     assert await passwords.get(server_id) == "cipher-3"  # a cleared password may be posted again
+
+    # os-server-password (#1604, #1605): what the guest posted, for the server's project; cleared by a member
+    resp = await api.get(f"/servers/{server_id}/os-server-password", admin)
+    assert (resp.status, await resp.json()) == (200, {"password": "cipher-3"})
+    resp = await api.delete(f"/servers/{server_id}/os-server-password", admin)
+    assert (resp.status, await resp.read()) == (204, b"")
+    resp = await api.get(f"/servers/{server_id}/os-server-password", admin)
+    assert (resp.status, await resp.json()) == (200, {"password": ""})
+    resp = await api.get(f"/servers/{uuid.uuid4()}/os-server-password", admin)
+    assert resp.status == 404
     assert (await api.delete(f"/servers/{server_id}", admin)).status == 204
     await api.client.server.app[servers_key].wait_idle()
     assert await passwords.get(server_id) is None  # gone with the server

@@ -217,11 +217,16 @@ def test_a_guest_claiming_another_address_gets_nothing(cloud, daemon, lab):
     assert again.rc == 0 and again.out == [lab["report"].value("instance-id=")], again
 
 
-def test_the_guest_posts_its_password_once(cloud, lab):
+def test_the_guest_posts_its_password_once_and_the_compute_api_shows_and_clears_it(cloud, lab):
     url = f"http://{_guest_ip(cloud, lab['server']['id'])}:{RELAY_PORT}/openstack/latest/password"
     assert lab["stand_in"].http("POST", url, body="ciphertext-1") == (200, "")
     assert lab["stand_in"].http("POST", url, body="ciphertext-2")[0] == 409
     assert lab["stand_in"].http("GET", url) == (200, "ciphertext-1")
+    path = f"/servers/{lab['server']['id']}/os-server-password"
+    assert cloud.get(path).json() == {"password": "ciphertext-1"}  # os-server-password (#1604)
+    assert cloud.delete(path).status_code == 204  # #1605: cleared, the guest may post again
+    assert lab["stand_in"].http("POST", url, body="ciphertext-2") == (200, "")
+    assert cloud.get(path).json() == {"password": "ciphertext-2"}
 
 
 def test_without_the_router_the_dhcp_port_serves_it_by_option_121(cloud, daemon, lab):
