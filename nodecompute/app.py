@@ -21,7 +21,8 @@ from nodecompute.api.keys import (block_storage_key, clock_key, config_key, cons
                                   mounted_dialects_key, root_routes_key,
                                   host_services_key, identity_key, images_key, keypairs_key, network_key,
                                   network_off_key, quotas_key, reconciler_key, response_cache_key, server_groups_key,
-                                  server_tags_key, servers_key, usage_key, volume_attachments_key)
+                                  server_passwords_key, server_tags_key, servers_key, usage_key,
+                                  volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
@@ -77,6 +78,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     from nodecompute.compute.images import ImageService, image_files
     from nodecompute.compute.keypairs import KeypairService
     from nodecompute.compute.quotas import QuotaService
+    from nodecompute.compute.server_passwords import ServerPasswordService
 
     cfg, clock = app[config_key], app[clock_key]
     await asyncio.to_thread(prepare_data_dir, cfg)
@@ -100,6 +102,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     app[host_services_key] = HostServices(store, cfg, clock)
     app[server_groups_key] = ServerGroupService(store, quotas, clock)
     app[usage_key] = UsageService(store, clock)
+    app[server_passwords_key] = ServerPasswordService(store)
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield
@@ -138,6 +141,7 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
     """The networking service when the host allows it (README "Networking"): its host side restored from the
     database at start. Off (no `network` in the catalog, 503 at /networking) when `[network] enabled` is false, or
     is auto and the host lacks what it needs; with `enabled = true` that stops the daemon instead."""
+    from nodecompute.compute.metadata_listeners import MetadataListeners
     from nodecompute.compute.network_services import NetworkServices
 
     cfg = app[config_key]
@@ -165,7 +169,10 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         app[network_off_key] = refusal
         yield
         return
-    services = NetworkServices.make(app[store_key], cfg, net, app[clock_key])
+    metadata = _metadata_server(app[store_key], cfg, net)
+    await metadata.start()
+    listeners = MetadataListeners(net, metadata.serve, metadata.stop)
+    services = NetworkServices.make(app[store_key], cfg, net, app[clock_key], listeners)
     try:
         await services.restore()
         await services.firewall.start()
@@ -174,8 +181,24 @@ async def _network_ctx(app: web.Application, make_hostnet: Callable[[Config], An
         log.info("networking on: subnets in %s", ", ".join(cfg.network.subnet_ranges))
         yield
     finally:
+        await listeners.close()
+        await metadata.close()
         await services.firewall.close()
         net.close()
+
+
+def _metadata_server(store: Store, cfg: Config, net: Any) -> Any:
+    """The metadata service guests reach at 169.254.169.254 (issue 16): instances found by the namespace their
+    connection came in and its source address, passwords in the store."""
+    from nodecompute.api.metadata_server import MetadataServer
+    from nodecompute.api.metadata_service import create_metadata_app
+    from nodecompute.compute.metadata_lookup import MetadataLookup
+    from nodecompute.compute.server_passwords import StoredPasswords
+
+    lookup = MetadataLookup(store, cfg, dhcp_namespace_start=net.names.dhcp_namespace_start,
+                            router_namespace_start=net.names.router_namespace_start)
+    return MetadataServer(create_metadata_app(lookup=lookup, passwords=StoredPasswords(store),
+                                              namespace_of=net.namespace_of))
 
 
 async def _security_groups_refusal(cfg: Config, net: Any) -> str | None:

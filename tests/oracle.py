@@ -156,6 +156,8 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("PUT", "/os-services/force-down", None): ("services_client", "services", "update_forced_down"),
     ("PUT", "/os-services/{service_id}", None): ("services_client", "services", "update_service"),
     ("GET", SERVER + "/diagnostics", None): (None, "servers", "show_server_diagnostics"),
+    ("GET", SERVER + "/os-server-password", None): (None, "servers", "show_password"),
+    ("DELETE", SERVER + "/os-server-password", None): (None, "servers", "server_actions_delete_password"),
     ("GET", "/os-simple-tenant-usage", None): (None, "tenant_usages", "list_tenant_usage"),
     ("GET", "/os-simple-tenant-usage/{tenant_id}", None): (None, "tenant_usages", "get_tenant_usage"),
     ("GET", "/os-aggregates", None): ("aggregates_client", "aggregates", "list_aggregates"),

@@ -21,6 +21,7 @@ from nodecompute.compute.server_groups import ServerGroupService
 from nodecompute.compute.usage import UsageService
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
+from nodecompute.compute.server_passwords import ServerPasswordService
 from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
@@ -40,6 +41,7 @@ clock_key: web.AppKey[Clock] = web.AppKey("clock")  # create_app's clock: naive 
 identity_key = web.AppKey("identity", IdentityService)
 quotas_key = web.AppKey("quotas", QuotaService)
 flavors_key = web.AppKey("flavors", FlavorService)
+server_passwords_key = web.AppKey("server_passwords", ServerPasswordService)  # os-server-password
 keypairs_key = web.AppKey("keypairs", KeypairService)
 images_key = web.AppKey("images", ImageService)
 block_storage_key = web.AppKey("block_storage", BlockStorage)  # volumes, snapshots, types, quotas (/volume)

@@ -107,6 +107,7 @@ SERVED: frozenset[Touch] = frozenset({
     ("PUT", "/os-services/{service_id}"), ("DELETE", "/os-services/{service_id}"),
     ("GET", "/os-server-groups"), ("POST", "/os-server-groups"), ("GET", "/os-server-groups/{server_group_id}"),
     ("DELETE", "/os-server-groups/{server_group_id}"), ("GET", "/servers/{server_id}/diagnostics"),
+    ("GET", "/servers/{server_id}/os-server-password"), ("DELETE", "/servers/{server_id}/os-server-password"),
     ("GET", "/os-simple-tenant-usage"), ("GET", "/os-simple-tenant-usage/{tenant_id}"), ("GET", "/os-migrations"),
     ("GET", "/servers/{server_id}/migrations"), ("GET", "/servers/{server_id}/migrations/{migration_id}"),
     ("DELETE", "/servers/{server_id}/migrations/{migration_id}"),

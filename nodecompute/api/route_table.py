@@ -14,10 +14,10 @@ from __future__ import annotations
 from nodecompute.api import (admin_actions, aggregates, consoles, extensions, flavors, floating_ips, glance, hosts,
                              hypervisors, identity, images, instance_actions, keypairs, limits, migrations,
                              network_proxies, neutron, neutron_floatingips, neutron_networks, neutron_ports,
-                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules, openapi,
-                             os_volumes, server_actions, server_diagnostics, server_groups, server_interfaces,
-                             server_ips, server_metadata, server_security_groups, server_tags, servers, services,
-                             usage, usage_audit, versions, volume_actions, volume_attachments, volume_limits,
+                             neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules,
+                             openapi, os_volumes, server_actions, server_diagnostics, server_groups, server_interfaces,
+                             server_ips, server_metadata, server_password, server_security_groups, server_tags, servers,
+                             services, usage, usage_audit, versions, volume_actions, volume_attachments, volume_limits,
                              volume_snapshots, volume_types, volume_versions, volumes, zones)
 from nodecompute.api.routing import Handler, Route
 
@@ -185,6 +185,8 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1209", "GET", "/os-snapshots/{snapshot_id}", os_volumes.show_snapshot, **PROXY),
     _compute("#1210", "DELETE", "/os-snapshots/{snapshot_id}", os_volumes.delete_snapshot, **PROXY),
     _compute("#1901", "GET", SERVER + "/diagnostics", server_diagnostics.show_diagnostics),
+    _compute("#1604", "GET", SERVER + "/os-server-password", server_password.show_password),
+    _compute("#1605", "DELETE", SERVER + "/os-server-password", server_password.clear_password),
     _compute("compute:server-migrations", "GET", SERVER + "/migrations", migrations.list_server_migrations, since=(2, 23)),
     _compute("compute:server-migration", "GET", SERVER + "/migrations/{migration_id}",
              migrations.show_server_migration, since=(2, 23)),

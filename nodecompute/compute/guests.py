@@ -16,6 +16,7 @@ from pathlib import Path
 
 from nodecompute import filemodes
 from nodecompute.compute import metadata_documents
+from nodecompute.compute.instance_metadata import drive_metadata
 from nodecompute.domain import states
 from nodecompute.domain.guest_channels import TEST_CHANNEL
 from nodecompute.domain.server_models import InjectedFileSpec, Server
@@ -136,17 +137,9 @@ class Guests:
 
     async def build_config_drive(self, server: Server, content: DriveContent) -> None:
         """Written once, before the domain is defined and first started (Nova); reused by hard reboots."""
-        md = metadata_documents.DriveMetadata(
-            uuid=server.uuid, name=server.name, hostname=server.hostname, launch_index=server.launch_index,
-            availability_zone=server.availability_zone, project_id=server.project_id,
-            reservation_id=server.reservation_id, ec2_id=server.serial, flavor_name=server.flavor_name,
-            image_id=server.image_id, meta=dict(server.metadata),
-            public_keys={server.key_name: server.key_data} if server.key_name and server.key_data else {},
-            files=tuple(metadata_documents.InjectedFile(path=f.path, contents=f.contents) for f in content.files),
-            user_data=content.user_data, admin_pass=content.admin_pass, network_data=content.network_data,
-            dhcp_domain=self.cfg.compute.dhcp_domain, devices=tuple(content.devices),
-            fixed_ipv4=next((ip for nic in server.nics for _subnet, ip in nic.fixed_ips), None),
-        )
+        md = drive_metadata(server, dhcp_domain=self.cfg.compute.dhcp_domain, files=content.files,
+                            user_data=content.user_data, admin_pass=content.admin_pass,
+                            network_data=content.network_data, devices=content.devices)
         tree = metadata_documents.build_tree(md)
         dest = self.instance_dir(server.uuid) / "disk.config"
         write = configdrive.write_vfat if self.cfg.compute.config_drive_format == "vfat" else configdrive.write_iso

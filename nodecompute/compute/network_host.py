@@ -20,7 +20,8 @@ from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db.store import Store
-from nodecompute.domain.network_models import COMPUTE_OWNER_PREFIX, Network, Port, Subnet
+from nodecompute.compute.metadata_listeners import MetadataListeners
+from nodecompute.domain.network_models import COMPUTE_OWNER_PREFIX, ROUTER_INTERFACE_OWNER, Network, Port, Subnet
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +32,21 @@ def _host_port(port: Port) -> hostnet.Port:
                         hostname=port.hostname, plugged=port.device_owner.startswith(COMPUTE_OWNER_PREFIX))
 
 
+def routed_subnets(ports: Iterable[Port]) -> set[str]:
+    """The subnets a router is plugged into (their guests reach the metadata service through the router)."""
+    return {f.subnet_id for p in ports if p.device_owner == ROUTER_INTERFACE_OWNER for f in p.fixed_ips}
+
+
 def host_spec(cfg: Config, network: Network, subnets: Iterable[Subnet], ports: Iterable[Port]) -> hostnet.Network:
+    ports = list(ports)
     dhcp = next((p for p in ports if p.is_dhcp), None)
+    routed = routed_subnets(ports)
     return hostnet.Network(
         id=network.id,
         subnets=tuple(hostnet.Subnet(
             id=s.id, cidr=s.cidr, gateway_ip=s.gateway_ip, dns_nameservers=s.dns_nameservers,
             host_routes=tuple((r.destination, r.nexthop) for r in s.host_routes), enable_dhcp=s.enable_dhcp,
+            metadata_via_dhcp=s.id not in routed,
         ) for s in subnets),
         dhcp_port=_host_port(dhcp) if dhcp is not None else None,
         domain=cfg.network.dhcp_domain, mtu=network.mtu, dns_servers=cfg.network.dns_servers,
@@ -51,6 +60,7 @@ class HostSync:
         self.store = store
         self.net = net  # a hostnet.HostNet (tests hand in a recording stand-in with the same methods)
         self.cfg = cfg
+        self.listeners: MetadataListeners | None = None  # the metadata service's sockets (set when it runs)
 
     def _records(self, network_id: str) -> tuple[Network, list[Subnet], list[Port]] | None:
         network = self.store.read(networks_db.get_network, network_id)
@@ -66,8 +76,22 @@ class HostSync:
         if records is None:
             return
         network, subnets, ports = records
-        await self.net.ensure_network(host_spec(self.cfg, network, subnets, ports),
-                                      [_host_port(p) for p in ports if not p.is_dhcp])
+        pid = await self.net.ensure_network(host_spec(self.cfg, network, subnets, ports),
+                                            [_host_port(p) for p in ports if not p.is_dhcp])
+        await self._metadata_listener(network.id, has_dhcp=pid is not None)
+
+    async def _metadata_listener(self, network_id: str, *, has_dhcp: bool) -> None:
+        """The metadata service's socket in the network's DHCP namespace, while it has one."""
+        if self.listeners is None:
+            return
+        namespace = self.net.dhcp_namespace(network_id)
+        try:
+            if has_dhcp:
+                await self.listeners.ensure_dhcp(namespace)
+            else:
+                await self.listeners.drop(namespace)
+        except (hostnet.HostNetError, OSError) as exc:  # the network itself stands: log, retried at the next change
+            log.error("the metadata service cannot listen in %s: %s", namespace, exc)
 
     async def ensure_tap(self, port: Port, mtu: int | None) -> str:
         """The tap of a port plugged into a server, in its network's bridge."""
@@ -78,6 +102,8 @@ class HostSync:
 
     async def remove(self, network: Network, subnets: Iterable[Subnet], ports: Iterable[Port]) -> None:
         """Everything of the network on the host: dnsmasq, its namespace and files, the bridge."""
+        if self.listeners is not None:
+            await self.listeners.drop(self.net.dhcp_namespace(network.id))
         await self.net.delete_network(host_spec(self.cfg, network, subnets, ports))
 
     async def restore(self) -> None:
@@ -91,6 +117,8 @@ class HostSync:
             try:
                 await self.net.restore([spec], [_host_port(p) for p in ports if p.network_id == spec.id
                                                 and not p.is_dhcp], [])
+                await self._metadata_listener(spec.id, has_dhcp=spec.dhcp_port is not None and any(
+                    s.enable_dhcp for s in spec.subnets))
             except hostnet.HostNetError as exc:  # one broken network must not keep the others down
                 log.error("could not restore network %s on the host: %s", spec.id, exc)
         await self._uplink(networks)
@@ -98,6 +126,8 @@ class HostSync:
         for router in routers:
             try:
                 await self.net.restore([], [], [router])
+                if self.listeners is not None:
+                    await self.listeners.ensure_router(self.net.router_namespace(router.id))
             except hostnet.HostNetError as exc:
                 log.error("could not restore router %s on the host: %s", router.id, exc)
         swept = await self.net.sweep(hostnet.Recorded(network_ids=frozenset(n.id for n in networks),

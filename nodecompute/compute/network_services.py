@@ -11,6 +11,7 @@ from nodecompute.compute.auto_topology import AutoTopologyService
 from nodecompute.compute.external_network import ensure_external_network
 from nodecompute.compute.firewall import Firewall
 from nodecompute.compute.floating_ips import FloatingIpService
+from nodecompute.compute.metadata_listeners import MetadataListeners
 from nodecompute.compute.network_host import HostSync
 from nodecompute.compute.network_quotas import NetworkQuotaService
 from nodecompute.compute.networks import NetworkCore, NetworkService
@@ -43,12 +44,15 @@ class NetworkServices:
     server_floating_ips: ServerFloatingIps  # what servers' floating IP actions and addresses use (#1406-#1407)
 
     @classmethod
-    def make(cls, store: Store, cfg: Config, net: Any, clock: Clock) -> NetworkServices:
-        """Services over `net`, a hostnet.HostNet (or a stand-in with its methods)."""
+    def make(cls, store: Store, cfg: Config, net: Any, clock: Clock,
+             metadata_listeners: MetadataListeners | None = None) -> NetworkServices:
+        """Services over `net`, a hostnet.HostNet (or a stand-in with its methods); with `metadata_listeners` the
+        DHCP and router namespaces get the metadata service's sockets."""
         quotas = NetworkQuotaService(store, cfg)
         host = HostSync(store, net, cfg)
         firewall = Firewall(store, net, enabled=cfg.network.security_groups)
         core = NetworkCore(store, cfg, host, quotas, clock, firewall)
+        host.listeners = core.l3.listeners = metadata_listeners
         networks, subnets, ports, routers = NetworkService(core), SubnetService(core), PortService(core), \
             RouterService(core)
         interfaces = RouterInterfaceService(core, routers, subnets, ports)

@@ -4,8 +4,9 @@
 A router that is up has its namespace: a leg per interface port (its addresses with the subnet's prefix), the
 gateway leg with the router's external address, the external subnet's gateway as default route, SNAT when
 `enable_snat`, and a DNAT/SNAT pair per associated floating IP. A router that is down (admin_state_up false) has
-nothing on the host, as Neutron's L3 agent removes it. Interface ports are the router's; the metadata redirect comes
-with the metadata service.
+nothing on the host, as Neutron's L3 agent removes it. Interface ports are the router's. The NAT table redirects
+guests' 169.254.169.254:80 to ROUTER_METADATA_PORT, where the metadata service listens inside the namespace
+(compute/metadata_listeners.py).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nodecompute import hostnet
+from nodecompute.compute.metadata_listeners import ROUTER_METADATA_PORT, MetadataListeners
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db import routers as routers_db
@@ -53,7 +55,7 @@ def router_spec(db: Any, router: Router) -> hostnet.Router:
     floating = tuple(hostnet.FloatingIp(f.floating_ip_address, f.fixed_ip_address)
                      for f in routers_db.list_floatingips(db, router_id=router.id) if f.fixed_ip_address)
     return hostnet.Router(router.id, interfaces=legs, gateway=gateway, gateway_ip=gateway_ip,
-                          snat=router.enable_snat, floating_ips=floating)
+                          snat=router.enable_snat, floating_ips=floating, metadata_port=ROUTER_METADATA_PORT)
 
 
 def up_router_specs(db: Any) -> list[hostnet.Router]:
@@ -67,6 +69,7 @@ class RouterHost:
     def __init__(self, store: Store, net: Any) -> None:
         self.store = store
         self.net = net  # a hostnet.HostNet (tests hand in a recording stand-in with the same methods)
+        self.listeners: MetadataListeners | None = None  # the metadata service's sockets (set when it runs)
 
     def _spec(self, router_id: str) -> hostnet.Router | None:
         def read(db: Any) -> hostnet.Router | None:
@@ -79,12 +82,20 @@ class RouterHost:
         """The router as recorded now: made or corrected when up, removed when down or gone. `floating_only`:
         only its floating IPs changed (addresses and one NAT table replacement)."""
         spec = self._spec(router_id)
+        namespace = self.net.router_namespace(router_id)
         if spec is None:
+            if self.listeners is not None:
+                await self.listeners.drop(namespace)
             await self.net.delete_router(router_id)
         elif floating_only:
             await self.net.set_floating_ips(spec)
         else:
             await self.net.ensure_router(spec)
+            if self.listeners is not None:
+                try:
+                    await self.listeners.ensure_router(namespace)
+                except (hostnet.HostNetError, OSError) as exc:  # the router itself stands; retried at next change
+                    log.error("the metadata service cannot listen in %s: %s", namespace, exc)
 
     async def apply_or_undo(self, router_id: str, undo: Callable[[Any], Any], *, floating_only: bool = False) -> None:
         """apply(); when it fails, run `undo` (a write restoring the rows), apply again and answer 500."""

@@ -92,6 +92,8 @@ class RouterService:
                 raise RouterInUse(router_id=router_id,
                                   reason="has ports still attached: " + ", ".join(p.id for p in legs))
             try:
+                if self.core.l3.listeners is not None:
+                    await self.core.l3.listeners.drop(self.core.host.net.router_namespace(router_id))
                 await self.core.host.net.delete_router(router_id)
             except Exception as exc:
                 raise InternalError() from exc

@@ -172,3 +172,15 @@ def m0017_servers_pinned_zone_image_properties(db: Database) -> None:
         ALTER TABLE servers ADD COLUMN image_properties TEXT NOT NULL DEFAULT '{}';
         """
     )
+
+
+@migrations(name="0018_server_passwords")
+def m0018_server_passwords(db: Database) -> None:
+    """The password a guest posted to the metadata service (openstack/<v>/password), at most one per server: what
+    os-server-password returns and clears (compute/server_passwords.py)."""
+    db.executescript(
+        """
+        CREATE TABLE server_passwords (
+            server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, password TEXT NOT NULL);
+        """
+    )

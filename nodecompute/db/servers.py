@@ -260,6 +260,7 @@ def mark_deleted(db: Database, uuid: str, *, now: datetime) -> None:
                " terminated_at = ?, updated_at = ? WHERE uuid = ?", [states.DELETED, at, at, at, uuid])
     db.execute("DELETE FROM server_files WHERE server_uuid = ?", [uuid])
     db.execute("DELETE FROM server_tags WHERE server_uuid = ?", [uuid])  # as Nova's instance_destroy
+    db.execute("DELETE FROM server_passwords WHERE server_uuid = ?", [uuid])
     db.execute("UPDATE servers SET user_data = NULL, key_data = NULL WHERE uuid = ?", [uuid])
 
 

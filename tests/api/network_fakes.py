@@ -6,9 +6,10 @@ bridges. Its firewall keeps the last security-group model applied (checked to bu
 """
 from __future__ import annotations
 
+import socket
 from dataclasses import dataclass, field
 
-from nodecompute.hostnet import HostNetError, Network, Port, Recorded, Router, Swept, tap_name
+from nodecompute.hostnet import DaemonNames, HostNetError, Network, Port, Recorded, Router, Swept, tap_name
 from nodecompute.hostnet.probe import MissingFeature
 from nodecompute.hostnet.secgroups import FirewallModel, build_ruleset
 
@@ -28,6 +29,38 @@ class RecordingHostNet:
     missing_features: list[MissingFeature] = field(default_factory=list)  # what the kernel probe reports
     firewall: FirewallModel | None = None  # the model the tables enforce now (None: no tables)
     firewall_log: list[FirewallModel | None] = field(default_factory=list)  # every apply (a model) or removal
+    names: DaemonNames = field(default_factory=lambda: DaemonNames("ncfake"))
+    # The metadata listeners: namespace -> a real socket on 127.0.0.1 (the host has no such namespaces here), and
+    # the local port of each, which namespace_of() maps back to its namespace for accepted connections too.
+    listeners: dict[str, socket.socket] = field(default_factory=dict)
+    listener_ports: dict[int, str] = field(default_factory=dict)
+
+    def dhcp_namespace(self, network_id: str) -> str:
+        return self.names.dhcp_namespace(network_id)
+
+    def router_namespace(self, router_id: str) -> str:
+        return self.names.router_namespace(router_id)
+
+    async def open_listener(self, namespace: str, address: str, port: int) -> socket.socket:
+        self.calls.append(("open_listener", namespace))
+        self._maybe_fail("open_listener")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(16)
+        sock.setblocking(False)
+        self.listeners[namespace] = sock
+        self.listener_ports[sock.getsockname()[1]] = namespace
+        return sock
+
+    async def listener_is_current(self, sock: socket.socket) -> bool:
+        namespace = self.namespace_of(sock)
+        return namespace is not None and self.listeners.get(namespace) is sock
+
+    def namespace_of(self, sock: socket.socket) -> str | None:
+        try:
+            return self.listener_ports.get(sock.getsockname()[1])
+        except OSError:  # closed
+            return None
 
     def check(self) -> None:
         if self.check_error is not None:

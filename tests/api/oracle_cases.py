@@ -756,6 +756,8 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/os-hypervisors/{pattern}/search", None): _by_pattern("/search"),
     ("GET", "/os-hypervisors/{pattern}/servers", None): _by_pattern("/servers"),
     ("GET", SERVER + "/diagnostics", None): _diagnostics,
+    ("GET", SERVER + "/os-server-password", None): _fixed("/servers/{server}/os-server-password"),
+    ("DELETE", SERVER + "/os-server-password", None): _fixed("/servers/{server}/os-server-password"),
     ("GET", "/os-simple-tenant-usage", None): _fixed("/os-simple-tenant-usage?detailed=1&start=2020-01-01T00:00:00",
                                                      optional=("missing tenant_usages_links",)),
     ("GET", "/os-simple-tenant-usage/{tenant_id}", None): _fixed(

@@ -133,6 +133,8 @@ compute  GET    /os-snapshots/{snapshot_id}                          owned
 compute  DELETE /os-snapshots/{snapshot_id}                          owned
 compute  GET    /servers/{server_id}/diagnostics                     admin
 compute  GET    /servers/{server_id}/migrations                      admin
+compute  GET    /servers/{server_id}/os-server-password              owned
+compute  DELETE /servers/{server_id}/os-server-password              owned
 compute  GET    /servers/{server_id}/migrations/{migration_id}       admin
 compute  DELETE /servers/{server_id}/migrations/{migration_id}       owned
 compute  POST   /servers/{server_id}/migrations/{migration_id}/action  owned

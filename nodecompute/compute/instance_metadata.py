@@ -1,0 +1,27 @@
+"""One server's DriveMetadata, built the same way for its config drive (compute/guests.py, at build time) and for the
+metadata service (compute/metadata_lookup.py, at each request), so a guest reads the same documents from either
+(issue 16: one source). Pure: the caller reads the records.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+
+from nodecompute.compute import metadata_documents
+from nodecompute.domain.server_models import InjectedFileSpec, Server
+
+
+def drive_metadata(server: Server, *, dhcp_domain: str, files: Iterable[InjectedFileSpec], user_data: bytes | None,
+                   admin_pass: str | None = None, network_data: Mapping | None = None,
+                   devices: Sequence[metadata_documents.DeviceMetadata] = ()) -> metadata_documents.DriveMetadata:
+    """The documents' input for `server`: `admin_pass` only for the drive (the service never serves it)."""
+    return metadata_documents.DriveMetadata(
+        uuid=server.uuid, name=server.name, hostname=server.hostname, launch_index=server.launch_index,
+        availability_zone=server.availability_zone, project_id=server.project_id,
+        reservation_id=server.reservation_id, ec2_id=server.serial, flavor_name=server.flavor_name,
+        image_id=server.image_id, meta=dict(server.metadata),
+        public_keys={server.key_name: server.key_data} if server.key_name and server.key_data else {},
+        files=tuple(metadata_documents.InjectedFile(path=f.path, contents=f.contents) for f in files),
+        user_data=user_data, admin_pass=admin_pass, network_data=dict(network_data or {}),
+        dhcp_domain=dhcp_domain, devices=tuple(devices),
+        fixed_ipv4=next((ip for nic in server.nics for _subnet, ip in nic.fixed_ips), None),
+    )
