@@ -92,6 +92,8 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     **{("POST", ACTION, key): (None, "servers", "server_actions_common_schema")
        for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
                    "trigger_crash_dump", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp")},
+    ("POST", ACTION, "createImage"): ("images_client", "images", "create_image"),
+    ("POST", ACTION, "createBackup"): ("servers_client", "servers", "create_backup"),
     ("GET", SERVER + "/os-security-groups", None): (None, "security_groups", "list_security_groups"),
     ("GET", SERVER + "/os-instance-actions", None): ("servers_client", "servers", "list_instance_actions"),
     ("GET", SERVER + "/os-instance-actions/{request_id}", None): ("servers_client", "servers",

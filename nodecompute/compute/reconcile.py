@@ -2,7 +2,7 @@
 
 - At start: interrupted builds become ERROR (their partial disks and domain removed), interrupted deletes finish,
   interrupted actions (reboots, starts, stops: the `interrupted`/`replay` columns of domain/states.py ACTIONS) run
-  again, tagged domains without a live row are reaped (under our own
+  again, interrupted createImage/createBackup are abandoned (their unfinished image and disk copy removed), tagged domains without a live row are reaped (under our own
   qemu:///embed root) or reported (under a shared libvirtd), instance directories and display sockets without a
   row are removed, and servers whose VNC display still listens on TCP (defined before displays became UNIX
   sockets) are named in the log: they keep it until their next stop/start or hard reboot.
@@ -45,6 +45,7 @@ class Redo:
     replay: Callable[[Server], Awaitable[bool]]  # server_actions.py: False when no action was interrupted
     prune_base_cache: Callable[[], Awaitable[None]]
     reclaim: Callable[[], Awaitable[int]] | None = None  # servers.py: reclaims the soft-deleted servers due
+    abandon_image: Callable[[Server], Awaitable[None]] | None = None  # server_images.py: a cut-short createImage
 
 
 class Reconciler:
@@ -61,6 +62,8 @@ class Reconciler:
         self._pending: dict[str, asyncio.TimerHandle] = {}
 
     async def at_start(self) -> None:
+        for partial in self.guests.files.remove_snapshot_partials():
+            log.warning("removed %s, the disk copy of a snapshot a stop cut short", partial)
         servers = self.store.read(servers_db.list_all_live)
         by_name = {s.instance_name: s for s in servers}
         for server in servers:
@@ -90,6 +93,9 @@ class Reconciler:
             await self.store.write(servers_db.set_fault, server.uuid, 500, INTERRUPTED_BUILD, now=self.clock())
         elif task == states.DELETING:
             await self.redo.finish_delete(server)
+        elif task in states.IMAGE_TASKS and self.redo.abandon_image is not None:
+            await self.redo.abandon_image(server)  # its image deleted, the server as it was
+            await self.sync_power_state(server.uuid)
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from nodecompute.api import (aggregates, catalog, consoles, extensions, faults, flavors, floating_ips, hypervisors,
                              images, instance_actions, keypairs, limits, migrations, network_proxies, nova_secgroups,
                              nova_sg_default_rules, os_volumes, server_actions, server_diagnostics, server_floating_ips,
-                             server_groups, server_interfaces, server_ips, server_metadata, server_schemas,
+                             server_groups, server_images, server_interfaces, server_ips, server_metadata, server_schemas,
                              server_security_groups, server_tags, server_views,
                              services, usage, versions, volume_attachments, zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
@@ -21,7 +21,7 @@ _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, nova
             server_views, server_schemas, server_actions, server_metadata, server_ips, floating_ips, server_interfaces,
             network_proxies, consoles, instance_actions, os_volumes, volume_attachments, server_tags, hypervisors,
             services, server_groups, server_diagnostics, usage, migrations, aggregates,
-            server_security_groups, server_floating_ips)
+            server_security_groups, server_floating_ips, server_images)
 
 
 def _merged(name: str) -> dict:
