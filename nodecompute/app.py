@@ -246,7 +246,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     blocks.attach_live_copies(LiveCopier(hv, attachments))
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache, reclaim=service.reclaim,
-                abandon_image=service.images_of.abandon)
+                abandon=service.images_of.abandon)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
                             reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)

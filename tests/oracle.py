@@ -91,7 +91,7 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", SERVER + "/remote-consoles", None): ("servers_client", "servers", "get_remote_consoles"),
     **{("POST", ACTION, key): (None, "servers", "server_actions_common_schema")
        for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
-                   "trigger_crash_dump", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp")},
+                   "trigger_crash_dump", "changePassword", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp")},
     ("POST", ACTION, "createImage"): ("images_client", "images", "create_image"),
     ("POST", ACTION, "createBackup"): ("servers_client", "servers", "create_backup"),
     ("GET", SERVER + "/os-security-groups", None): (None, "security_groups", "list_security_groups"),

@@ -45,7 +45,7 @@ class Redo:
     replay: Callable[[Server], Awaitable[bool]]  # server_actions.py: False when no action was interrupted
     prune_base_cache: Callable[[], Awaitable[None]]
     reclaim: Callable[[], Awaitable[int]] | None = None  # servers.py: reclaims the soft-deleted servers due
-    abandon_image: Callable[[Server], Awaitable[None]] | None = None  # server_images.py: a cut-short createImage
+    abandon: Callable[[Server], Awaitable[None]] | None = None  # server_images.py: createImage, changePassword...
 
 
 class Reconciler:
@@ -93,8 +93,8 @@ class Reconciler:
             await self.store.write(servers_db.set_fault, server.uuid, 500, INTERRUPTED_BUILD, now=self.clock())
         elif task == states.DELETING:
             await self.redo.finish_delete(server)
-        elif task in states.IMAGE_TASKS and self.redo.abandon_image is not None:
-            await self.redo.abandon_image(server)  # its image deleted, the server as it was
+        elif task in states.ABANDONED_TASKS and self.redo.abandon is not None:
+            await self.redo.abandon(server)  # the server as it was, an unfinished image deleted
             await self.sync_power_state(server.uuid)
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)

@@ -133,7 +133,8 @@ class ServerImages:
                 log.warning("backup %s of server %s could not be rotated out: %s", old.id, server.uuid, exc)
 
     async def abandon(self, server: Server) -> None:
-        """At start: a createImage/createBackup a stop cut short. Its unfinished image is deleted (the copy it was
+        """At start: an action whose work came with the request (states.ABANDONED_TASKS: createImage,
+        createBackup, changePassword) a stop cut short. An unfinished image of the server is deleted (the copy it was
         writing is swept with the store's temp files) and the task cleared: the server is as it was."""
         query = ImageQuery(properties=(("instance_uuid", server.uuid),), statuses=(QUEUED, SAVING), limit=1000)
         for image in self.store.read(images_db.list_images, query, None):

@@ -38,6 +38,7 @@ from nodecompute.compute.instance_actions import ActionLog
 from nodecompute.compute.server_actions import ServerActions
 from nodecompute.compute.server_locks import ServerLocks
 from nodecompute.compute.server_groups import ServerGroupService
+from nodecompute.compute.server_admin_password import ServerAdminPassword
 from nodecompute.compute.server_images import ServerImages
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
@@ -90,6 +91,7 @@ class ServerService:
         self.actions = ServerActions(store, guests, self.tasks, clock, self.action_log)
         self.locks = ServerLocks(store, clock, self.action_log)
         self.images_of = ServerImages(store, guests, images, self.actions, clock)  # createImage, createBackup
+        self.admin_password = ServerAdminPassword(store, self.actions)  # changePassword
         self.interfaces = InterfaceService(store, self.ports, guests, self.tasks)
         # a deleted server's volumes are let go (set by the attachments service, compute/volume_attachments.py)
         self.release_volumes: Callable[[Server], Awaitable[None]] | None = None

@@ -29,12 +29,16 @@ REBUILD_TASKS = ("rebuilding", "rebuild_block_device_mapping", "rebuild_spawning
 RESIZE_TASKS = ("resize_prep", "resize_migrating", "resize_migrated", "resize_finish")
 # createImage / createBackup: the disk copy, then its upload into the image store (the server keeps its vm_state)
 IMAGE_TASKS = (IMAGE_SNAPSHOT_PENDING, IMAGE_SNAPSHOT, IMAGE_BACKUP, IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING)
+UPDATING_PASSWORD = "updating_password"
+# Tasks of the actions whose work comes with the request: a stop cuts them short for good (reconcile.py abandons
+# them: the server as it was, their unfinished image deleted)
+ABANDONED_TASKS = (*IMAGE_TASKS, UPDATING_PASSWORD)
 
 # vm_state -> (default status, {task_state: status override})
 STATUS_MAP: dict[str, tuple[str, dict[str, str]]] = {
     ACTIVE: ("ACTIVE", {
         **{t: "REBOOT" for t in SOFT_REBOOT_TASKS}, **{t: "HARD_REBOOT" for t in HARD_REBOOT_TASKS},
-        "updating_password": "PASSWORD", **{t: "REBUILD" for t in REBUILD_TASKS}, "migrating": "MIGRATING",
+        UPDATING_PASSWORD: "PASSWORD", **{t: "REBUILD" for t in REBUILD_TASKS}, "migrating": "MIGRATING",
         **{t: "RESIZE" for t in RESIZE_TASKS},
     }),
     BUILDING: ("BUILD", {}),
@@ -136,6 +140,10 @@ ACTIONS: dict[str, ActionRule] = {
     "backup": ActionRule(
         "createBackup", allowed=(ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM), task=IMAGE_BACKUP, done=None,
         record="createBackup", event="compute_backup_instance"),
+    # changePassword (compute/server_admin_password.py): through the guest agent while the caller waits (Nova)
+    "change_password": ActionRule(
+        "changePassword", allowed=(ACTIVE,), task=UPDATING_PASSWORD, done=None, record="changePassword",
+        event="compute_set_admin_password"),
     # DELETE with a reclaim interval (compute/server_deletes.py): any state, any task, once launched (Nova).
     "soft_delete": ActionRule(
         "soft_delete", allowed=LIVE_VM_STATES, task=SOFT_DELETING, done=(SOFT_DELETED, SHUTDOWN),

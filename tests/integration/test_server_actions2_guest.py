@@ -1,11 +1,13 @@
 """Issue 18 on one real test guest through a real daemon (TCG), in file order: a file written into the running
 guest is in a snapshot the stock CLI makes (`openstack server image create --wait`: libvirt's backup job on the
 running disk), and a second server booted from that image reports it; a paused guest is snapshotted too (QEMU still
-holds the disk's lock) and stays paused; three createBackup calls with rotation 2 leave the two newest backups.
-The state rules, the failure and the stop-in-the-middle paths: tests/api/test_server_images.py.
+holds the disk's lock) and stays paused; three createBackup calls with rotation 2 leave the two newest backups;
+changePassword sets root's password hash in the guest through its QEMU guest agent. The state rules, the failure
+and the stop-in-the-middle paths: tests/api/test_server_images.py, test_server_admin_password.py.
 """
 from __future__ import annotations
 
+import subprocess
 import time
 
 import pytest
@@ -32,7 +34,7 @@ def admin(daemon) -> Cloud:
 
 @pytest.fixture(scope="module")
 def guest(admin) -> dict:
-    image = admin.import_guest(properties={"nodecompute_test_channel": "yes"})
+    image = admin.import_guest(properties={"nodecompute_test_channel": "yes", "hw_qemu_guest_agent": "yes"})
     server_id = admin.create_server(name="actions2", imageRef=image, flavorRef="42")["server"]["id"]
     admin.wait_status(server_id, "ACTIVE")
     admin.wait_report(server_id)
@@ -90,3 +92,15 @@ def test_three_backups_with_rotation_two_leave_the_two_newest(guest, admin):
     backups = admin.http.get(query, timeout=30).json()["images"]
     assert {i["id"] for i in backups} == set(made[1:])
     assert {(i["backup_type"], i["status"]) for i in backups} == {("nightly", "active")}
+
+
+def test_change_password_sets_the_guests_root_password_through_the_agent(guest, admin, daemon):
+    before = guest_channel.run(admin, daemon, guest, "pwhash root")
+    assert before.rc == 0 and not before.out[0].startswith("$6$")  # locked until the agent sets one
+    act(admin, guest["id"], {"changePassword": {"adminPass": "n3w-Secret"}})
+    assert admin.server(guest["id"])["status"] == "ACTIVE"  # done when answered (Nova's call, not a cast)
+    after = guest_channel.run(admin, daemon, guest, "pwhash root").out[0]
+    salt = after.split("$")[2]
+    expected = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "n3w-Secret"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    assert after == expected  # SHA-512 crypt of the new password
