@@ -16,7 +16,7 @@ import logging
 import uuid as uuidlib
 from dataclasses import dataclass
 
-from nodecompute.compute.guests import Guests
+from nodecompute.compute.guests import Guests, crash_point
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.server_access import visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state
@@ -111,6 +111,7 @@ class ServerImages:
         dest = self.images.files.images_dir / f"{SNAPSHOT_TEMP_PREFIX}{uuidlib.uuid4()}"
         try:
             await self.guests.copy_root_disk(server, dest)
+            crash_point("snapshot_copied")  # the crash tests' SIGKILL: a copy on disk, the image saving
             await self._task(server, states.IMAGE_PENDING_UPLOAD)
             await self._task(server, states.IMAGE_UPLOADING)
             return await self.images.files.adopt(dest, SNAPSHOT_FORMAT)

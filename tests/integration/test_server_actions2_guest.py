@@ -2,7 +2,8 @@
 guest is in a snapshot the stock CLI makes (`openstack server image create --wait`: libvirt's backup job on the
 running disk), and a second server booted from that image reports it; a paused guest is snapshotted too (QEMU still
 holds the disk's lock) and stays paused; three createBackup calls with rotation 2 leave the two newest backups;
-changePassword sets root's password hash in the guest through its QEMU guest agent. The state rules, the failure
+changePassword sets root's password hash in the guest through its QEMU guest agent; a daemon SIGKILLed in the
+middle of a snapshot comes back with the server as it was, running, and no image or disk copy left. The state rules, the failure
 and the stop-in-the-middle paths: tests/api/test_server_images.py, test_server_admin_password.py.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import time
 
 import pytest
 
+from nodecompute.compute.guests import CRASH_ENV
 from tests.integration import guest_channel
 from tests.integration.cloud import Cloud
 from tests.integration.daemon import Daemon
@@ -104,3 +106,26 @@ def test_change_password_sets_the_guests_root_password_through_the_agent(guest, 
     expected = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "n3w-Secret"], capture_output=True,
                               text=True, check=True).stdout.strip()
     assert after == expected  # SHA-512 crypt of the new password
+
+
+def test_a_daemon_killed_mid_snapshot_comes_back_with_the_server_as_it_was(guest, admin, daemon):
+    images_before = {i["id"] for i in admin.http.get(f"{daemon.url}/image/v2/images", timeout=30).json()["images"]}
+    qemu = daemon.qemu_pids()
+    assert daemon.stop() == 0
+    daemon.env[CRASH_ENV] = "snapshot_copied"
+    try:
+        daemon.start()
+        cloud = Cloud(daemon)
+        act(cloud, guest["id"], {"createImage": {"name": "cut-short"}})
+        assert daemon.wait_exit() == -9  # SIGKILLed with the copy made and the image saving
+    finally:
+        del daemon.env[CRASH_ENV]
+    assert list((daemon.data_dir / "images").glob(".*snapshot-*"))  # the copy it left
+    daemon.start()
+    cloud = Cloud(daemon)
+    server = cloud.wait_status(guest["id"], "ACTIVE")
+    assert (server["OS-EXT-STS:task_state"], server["OS-EXT-STS:power_state"]) == (None, 1)
+    assert daemon.qemu_pids() == qemu  # the guest ran on through both
+    images = cloud.http.get(f"{daemon.url}/image/v2/images", timeout=30).json()["images"]
+    assert {i["id"] for i in images} == images_before
+    assert not list((daemon.data_dir / "images").glob(".*snapshot-*"))
