@@ -2,8 +2,9 @@
 
 - At start: interrupted builds become ERROR (their partial disks and domain removed), interrupted deletes finish,
   interrupted actions (reboots, starts, stops: the `interrupted`/`replay` columns of domain/states.py ACTIONS) run
-  again, interrupted createImage/createBackup are abandoned (their unfinished image and disk copy removed), tagged domains without a live row are reaped (under our own
-  qemu:///embed root) or reported (under a shared libvirtd), instance directories and display sockets without a
+  again, interrupted createImage/createBackup/changePassword are abandoned (the task cleared, an unfinished image
+  and its disk copy removed), tagged domains without a live row are reaped (under our own qemu:///embed root) or
+  reported (under a shared libvirtd), instance directories and display sockets without a
   row are removed, and servers whose VNC display still listens on TCP (defined before displays became UNIX
   sockets) are named in the log: they keep it until their next stop/start or hard reboot.
 - Lifecycle events: a small record goes on the hypervisor's queue; one consumer syncs that server's power state,

@@ -104,7 +104,8 @@ class ServerActions:
     async def begin(self, ctx: AuthContext | None, name: str, server: Server,
                     expected: tuple[str | None, ...], work: Work | None = None) -> None:
         """Compare-and-set the task, record the action, run the work in the background (the checks were made).
-        `work` is the request's own work for an action with none in WORK (createImage, createBackup)."""
+        `work` is the request's own work for an action with none in WORK (createImage, createBackup,
+        changePassword: server_images.py, server_admin_password.py)."""
         rule = states.ACTIONS[name]
         updated = await self._begin(server, rule, expected)
         if updated is None:

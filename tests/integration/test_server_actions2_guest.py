@@ -3,8 +3,8 @@ guest is in a snapshot the stock CLI makes (`openstack server image create --wai
 running disk), and a second server booted from that image reports it; a paused guest is snapshotted too (QEMU still
 holds the disk's lock) and stays paused; three createBackup calls with rotation 2 leave the two newest backups;
 changePassword sets root's password hash in the guest through its QEMU guest agent; a daemon SIGKILLed in the
-middle of a snapshot comes back with the server as it was, running, and no image or disk copy left. The state rules, the failure
-and the stop-in-the-middle paths: tests/api/test_server_images.py, test_server_admin_password.py.
+middle of a snapshot comes back with the server as it was, running, and no image or disk copy left. The state
+rules and the failure paths: tests/api/test_server_images.py, test_server_admin_password.py.
 """
 from __future__ import annotations
 
