@@ -13,7 +13,10 @@ before anything is timed. Each run, alternating API and raw so background load h
 - suspend / resume: until SUSPENDED (ACTIVE), vs virDomainManagedSave vs create until RUNNING;
 - reboot SOFT: until ACTIVE with no task, vs shutdown (ACPI), wait until off, create until RUNNING (the guest must
   be ready again before the next run on either side, not timed);
-- reboot HARD: vs destroy + create until RUNNING.
+- reboot HARD: vs destroy + create until RUNNING;
+- snapshot (createImage, issue 18): until the image is active and the server has no task, vs libvirt's backup job
+  on the running root disk (virDomainBackupBegin, push, full) until it completes; the API side also hashes the
+  copy into the image store. The test guest's disk holds its image's few MiB, not 1 GiB of data.
 
 The API side also pays for its HTTP round trips, rows, the instance action record and its status poll (--poll-ms).
 No target is set: the ratios are what there is to see (README "Benchmarks"). On a heavily loaded 2-core host a
@@ -38,6 +41,7 @@ from bench import boot  # noqa: E402  (sets the raw driver's log file before lib
 from bench.boot import BOOT_TIMEOUT, Figures, RawLibvirt, capture, kill_qemu_under  # noqa: E402
 from bench.cloud_util import Cloud  # noqa: E402
 from bench.daemon_util import Daemon  # noqa: E402
+from nodecompute.virt import blockjobs, disk_devices  # noqa: E402
 
 READY = "NCGUEST ready"
 PANIC = "end Kernel panic"
@@ -55,6 +59,26 @@ def api_action(cloud: Cloud, server_id: str, body: dict, status: str, poll: floa
         if server["status"] == "ERROR" or time.perf_counter() - start > BOOT_TIMEOUT:
             raise RuntimeError(f"{body}: server {server['status']}/{server.get('OS-EXT-STS:task_state')}")
         time.sleep(poll)
+
+
+def api_snapshot(cloud: Cloud, server_id: str, poll: float) -> float:
+    """createImage (2.45) until the image is active and the server idle; the image is deleted afterwards."""
+    start = time.perf_counter()
+    resp = cloud.post(f"/servers/{server_id}/action", {"createImage": {"name": "bench"}},
+                      headers={"OpenStack-API-Version": "compute 2.45"})
+    if resp.status_code != 202:
+        raise RuntimeError(f"createImage: {resp.status_code} {resp.text}")
+    image_id = resp.json()["image_id"]
+    while True:
+        image = cloud.http.get(f"{cloud.daemon.url}/image/v2/images/{image_id}", timeout=30).json()
+        if image["status"] == "active" and cloud.server(server_id).get("OS-EXT-STS:task_state") is None:
+            elapsed = time.perf_counter() - start
+            break
+        if image.get("status") not in ("queued", "saving") or time.perf_counter() - start > BOOT_TIMEOUT:
+            raise RuntimeError(f"createImage: image {image}")
+        time.sleep(poll)
+    cloud.http.delete(f"{cloud.daemon.url}/image/v2/images/{image_id}", timeout=30)
+    return elapsed
 
 
 def wait_ready(read: Callable[[], str], count: int, restart: Callable[[], object] | None = None) -> None:
@@ -129,6 +153,16 @@ class RawGuest:
     def reboot_hard(self) -> float:
         return timed(lambda: (self.dom.destroy(), self.dom.create()), self.running)
 
+    def snapshot(self) -> float:
+        """The backup job the daemon's createImage runs (virt/blockjobs.py), straight on the raw domain."""
+        dest = self.raw.work / "snapshot.qcow2"
+        dest.unlink(missing_ok=True)
+        targets = [disk.target for disk in disk_devices.parse_disks(self.dom.XMLDesc(0))]
+        elapsed = timed(lambda: self.dom.backupBegin(blockjobs._backup_xml(targets, targets[0], dest), None, 0),
+                        lambda: blockjobs._finished_job(self.dom) is not None)
+        dest.unlink(missing_ok=True)
+        return elapsed
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -169,6 +203,7 @@ def main() -> int:
              guest.reboot_soft),
             ("reboot HARD", lambda: api_action(cloud, server_id, {"reboot": {"type": "HARD"}}, "ACTIVE", poll),
              guest.reboot_hard),
+            ("snapshot", lambda: api_snapshot(cloud, server_id, poll), guest.snapshot),
         ]
         figures = {name: (Figures(f"API {name}"), Figures(f"raw {name}")) for name, _, _ in pairs}
         for run in range(args.runs):

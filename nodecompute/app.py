@@ -271,7 +271,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     attachments = VolumeAttachments(service, blocks, plug, clock)
     blocks.attach_live_copies(LiveCopier(hv, attachments))
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
-                prune_base_cache=service.prune_base_cache, reclaim=service.reclaim)
+                prune_base_cache=service.prune_base_cache, reclaim=service.reclaim,
+                abandon=service.images_of.abandon)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
                             reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)

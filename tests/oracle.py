@@ -91,7 +91,8 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", SERVER + "/remote-consoles", None): ("servers_client", "servers", "get_remote_consoles"),
     **{("POST", ACTION, key): (None, "servers", "server_actions_common_schema")
        for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
-                   "trigger_crash_dump", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp", "removeFloatingIp",
+                   "trigger_crash_dump", "changePassword", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp",
+                   "removeFloatingIp",
                    "os-resetState", "injectNetworkInfo", "migrate", "os-migrateLive")},
     # Tempest checks force_complete with the common action schema (202, no body); Nova's abort answers the same
     ("POST", SERVER + "/migrations/{migration_id}/action", "force_complete"): (None, "servers",
@@ -107,6 +108,8 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
                                                     "list_instance_usage_audit_log"),
     ("GET", "/os-instance_usage_audit_log/{before_timestamp}", None): (None, "instance_usage_audit_logs",
                                                                        "get_instance_usage_audit_log"),
+    ("POST", ACTION, "createImage"): ("images_client", "images", "create_image"),
+    ("POST", ACTION, "createBackup"): ("servers_client", "servers", "create_backup"),
     ("GET", SERVER + "/os-security-groups", None): (None, "security_groups", "list_security_groups"),
     ("GET", SERVER + "/os-instance-actions", None): ("servers_client", "servers", "list_instance_actions"),
     ("GET", SERVER + "/os-instance-actions/{request_id}", None): ("servers_client", "servers",

@@ -169,9 +169,9 @@ STEPS: tuple[Step, ...] = (
          "stay networking's",
          change("removed-route", (act("addFixedIp"), act("removeFixedIp"), act("addFloatingIp"),
                                   act("removeFloatingIp"))), also=("networking",)),
-    owned("2.45", "server-actions", "createImage and createBackup answer `{\"image_id\"}` instead of a Location "
-          "header", change("view-field", (act("createImage"), act("createBackup")), "image_id"),
-          change("header", (act("createImage"), act("createBackup")), "Location")),
+    done("2.45", "createImage and createBackup answer `{\"image_id\"}` instead of a Location header",
+         change("view-field", (act("createImage"), act("createBackup")), "image_id"),
+         change("header", (act("createImage"), act("createBackup")), "Location")),
     done("2.46", "Responses carry `X-OpenStack-Request-ID` beside `X-Compute-Request-ID` (signalling only)",
          change("header", EVERY_ROUTE, "X-OpenStack-Request-ID")),
     done("2.47", "Servers embed their flavor (`original_name`, `vcpus`, `ram`, `disk`, `ephemeral`, `swap`, "

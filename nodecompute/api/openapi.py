@@ -114,11 +114,18 @@ def _query_parameters(spec: QuerySchema | None) -> list[dict[str, Any]]:
     return params
 
 
+def _keyed(schema: dict[str, Any], key: str) -> dict[str, Any]:
+    """An action's body schema naming its key as required (an action Nova validates nothing of, resetNetwork, still
+    needs its key to be dispatched), so the actions' oneOf branches exclude each other."""
+    required = schema.get("required", [])
+    return schema if key in required else {**schema, "type": "object", "required": [*required, key]}
+
+
 def _request_body(dialect: Dialect, route: Route, version: Version) -> dict[str, Any] | None:
     if route.method not in ("POST", "PUT", "PATCH"):  # an op id may name a GET, PUT and DELETE together (Neutron)
         return None
     if route.actions is not None:
-        schemas = [dialect.bodies[action.op].at(version) for key, action in route.actions.items()
+        schemas = [_keyed(dialect.bodies[action.op].at(version), key) for key, action in route.actions.items()
                    if served_at(version, action.since, action.until) and action.op in dialect.bodies]
         return {"required": True, "content": {"application/json": {"schema": {"oneOf": schemas}}}}
     found = dialect.bodies.get(route.op)

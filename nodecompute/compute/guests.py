@@ -24,7 +24,7 @@ from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
 from nodecompute.storage.image_files import ImageFiles
 from nodecompute.threads import run_in_thread
-from nodecompute.virt import designer, displays, domain_xml, guest_power
+from nodecompute.virt import blockjobs, designer, disk_devices, displays, domain_xml, guest_power
 from nodecompute.virt.errors import HypervisorError
 from nodecompute.virt.hypervisor import Hypervisor
 
@@ -229,6 +229,20 @@ class Guests:
     async def resume(self, server: Server) -> None:
         """Start the domain as it is defined: libvirt restores the saved memory (Nova recreates it from its XML)."""
         await self.start(server)
+
+    async def copy_root_disk(self, server: Server, dest: Path) -> None:
+        """The root disk as it is now into a new standalone qcow2 `dest` (createImage, createBackup): libvirt's
+        backup job while QEMU holds the disk (running or paused: its image lock keeps qemu-img out), qemu-img
+        when the domain is off (stopped, or suspended: its memory is in the managed save, not on the disk)."""
+        root = self.instance_dir(server.uuid) / instance_disks.ROOT
+        if await self.hv.power_state(server.instance_name) in (states.RUNNING, states.PAUSED):
+            disks = await disk_devices.list_disks(self.hv, server.instance_name)
+            target = next((disk.target for disk in disks if disk.source == str(root)), None)
+            if target is None:
+                raise HypervisorError(f"domain {server.instance_name} has no disk {root}")
+            await blockjobs.backup_disk(self.hv, server.instance_name, target, dest)
+        else:
+            await instance_disks.copy_to_qcow2(root, dest)
 
     async def inject_nmi(self, server: Server) -> None:
         await guest_power.inject_nmi(self.hv, server.instance_name)

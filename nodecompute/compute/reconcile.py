@@ -2,8 +2,9 @@
 
 - At start: interrupted builds become ERROR (their partial disks and domain removed), interrupted deletes finish,
   interrupted actions (reboots, starts, stops: the `interrupted`/`replay` columns of domain/states.py ACTIONS) run
-  again, tagged domains without a live row are reaped (under our own
-  qemu:///embed root) or reported (under a shared libvirtd), instance directories and display sockets without a
+  again, interrupted createImage/createBackup/changePassword are abandoned (the task cleared, an unfinished image
+  and its disk copy removed), tagged domains without a live row are reaped (under our own qemu:///embed root) or
+  reported (under a shared libvirtd), instance directories and display sockets without a
   row are removed, and servers whose VNC display still listens on TCP (defined before displays became UNIX
   sockets) are named in the log: they keep it until their next stop/start or hard reboot.
 - Lifecycle events: a small record goes on the hypervisor's queue; one consumer syncs that server's power state,
@@ -45,6 +46,7 @@ class Redo:
     replay: Callable[[Server], Awaitable[bool]]  # server_actions.py: False when no action was interrupted
     prune_base_cache: Callable[[], Awaitable[None]]
     reclaim: Callable[[], Awaitable[int]] | None = None  # servers.py: reclaims the soft-deleted servers due
+    abandon: Callable[[Server], Awaitable[None]] | None = None  # server_images.py: createImage, changePassword...
 
 
 class Reconciler:
@@ -61,6 +63,8 @@ class Reconciler:
         self._pending: dict[str, asyncio.TimerHandle] = {}
 
     async def at_start(self) -> None:
+        for partial in self.guests.files.remove_snapshot_partials():
+            log.warning("removed %s, the disk copy of a snapshot a stop cut short", partial)
         servers = self.store.read(servers_db.list_all_live)
         by_name = {s.instance_name: s for s in servers}
         for server in servers:
@@ -90,6 +94,9 @@ class Reconciler:
             await self.store.write(servers_db.set_fault, server.uuid, 500, INTERRUPTED_BUILD, now=self.clock())
         elif task == states.DELETING:
             await self.redo.finish_delete(server)
+        elif task in states.ABANDONED_TASKS and self.redo.abandon is not None:
+            await self.redo.abandon(server)  # the server as it was, an unfinished image deleted
+            await self.sync_power_state(server.uuid)
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)
 

@@ -102,8 +102,10 @@ class ServerActions:
         await self.begin(ctx, req.action, server, rule.expected)
 
     async def begin(self, ctx: AuthContext | None, name: str, server: Server,
-                    expected: tuple[str | None, ...]) -> None:
-        """Compare-and-set the task, record the action, run the work in the background (the checks were made)."""
+                    expected: tuple[str | None, ...], work: Work | None = None) -> None:
+        """Compare-and-set the task, record the action, run the work in the background (the checks were made).
+        `work` is the request's own work for an action with none in WORK (createImage, createBackup,
+        changePassword: server_images.py, server_admin_password.py)."""
         rule = states.ACTIONS[name]
         updated = await self._begin(server, rule, expected)
         if updated is None:
@@ -111,7 +113,7 @@ class ServerActions:
             raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="task_state",
                                        state=current.task_state)
         action_id = await self.log.start(ctx, server, rule.record)
-        self.tasks.track(server.uuid, self._run(name, updated, action_id))
+        self.tasks.track(server.uuid, self._run(name, updated, action_id, work or WORK[name]))
 
     async def replay(self, server: Server) -> bool:
         """Run again, in the background, the action a stop interrupted (start-up reconciliation). False when the
@@ -123,7 +125,7 @@ class ServerActions:
                     name)
         updated = await self._begin(server, states.ACTIONS[name], (server.task_state,))
         if updated is not None:
-            self.tasks.track(server.uuid, self._run(name, updated, None))
+            self.tasks.track(server.uuid, self._run(name, updated, None, WORK[name]))
         return True
 
     async def _begin(self, server: Server, rule: states.ActionRule,
@@ -134,7 +136,7 @@ class ServerActions:
         return await self.store.write(servers_db.update_server, server.uuid, {"task_state": rule.task},
                                       now=self.clock(), expected_task_state=expected)
 
-    async def _run(self, name: str, server: Server, action_id: int | None) -> None:
+    async def _run(self, name: str, server: Server, action_id: int | None, work: Work) -> None:
         rule = states.ACTIONS[name]
 
         async def started() -> None:
@@ -145,18 +147,24 @@ class ServerActions:
         async with self.tasks.lock(server.uuid):
             try:
                 async with self.log.event(action_id, rule.event):
-                    await WORK[name](self.guests, server, started)
+                    await work(self.guests, server, started)
                 if rule.done is not None:
                     vm_state, power_state = rule.done
                     now = self.clock()
                     values = {"vm_state": vm_state, "task_state": None, "power_state": power_state,
                               **DONE_VALUES.get(name, lambda at: {})(isotime(now))}
                     await self.store.write(servers_db.update_server, server.uuid, values, now=now)
+                elif rule.task is not None:
+                    await self.store.write(servers_db.update_server, server.uuid, {"task_state": None},
+                                           now=self.clock())
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.error("%s of server %s failed: %s", rule.message_name, server.uuid, exc, exc_info=True)
-                if rule.task is not None:
+                if rule.task is not None and rule.done is None:  # the server stays as it was (Nova)
+                    await self.store.write(servers_db.update_server, server.uuid, {"task_state": None},
+                                           now=self.clock())
+                elif rule.task is not None:
                     await self.store.write(servers_db.set_fault, server.uuid, 500,
                                            f"{rule.message_name} failed: {exc}", traceback.format_exc(),
                                            now=self.clock())

@@ -40,6 +40,8 @@ from nodecompute.compute.server_actions import ServerActions
 from nodecompute.compute.server_admin import ServerAdmin
 from nodecompute.compute.server_locks import ServerLocks
 from nodecompute.compute.server_groups import ServerGroupService
+from nodecompute.compute.server_admin_password import ServerAdminPassword
+from nodecompute.compute.server_images import ServerImages
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
                                               root_disk_bytes)
@@ -91,6 +93,8 @@ class ServerService:
         self.actions = ServerActions(store, guests, self.tasks, clock, self.action_log)
         self.locks = ServerLocks(store, clock, self.action_log)
         self.admin = ServerAdmin(store, clock, self.action_log, host_services)
+        self.images_of = ServerImages(store, guests, images, self.actions, clock)  # createImage, createBackup
+        self.admin_password = ServerAdminPassword(store, self.actions)  # changePassword
         self.interfaces = InterfaceService(store, self.ports, guests, self.tasks)
         # a deleted server's volumes are let go (set by the attachments service, compute/volume_attachments.py)
         self.release_volumes: Callable[[Server], Awaitable[None]] | None = None
@@ -352,8 +356,6 @@ class ServerService:
     async def act(self, ctx: AuthContext, server_id: str, req: ActionRequest) -> None:
         await self.actions.request(ctx, server_id, req)
 
-    # ----- metadata ----------------------------------------------------------------------------------------------
-
     def _check_metadata_state(self, ctx: AuthContext, server: Server) -> None:
         check_writable(ctx, server)
         if server.vm_state not in states.ALLOWED["update_metadata"] or server.task_state is not None:
@@ -373,8 +375,6 @@ class ServerService:
         server = self.get(ctx, server_id)
         self._check_metadata_state(ctx, server)
         await self.store.write(servers_db.delete_metadata_key, server.uuid, key, now=self.clock())
-
-    # ----- helpers -----------------------------------------------------------------------------------------------
 
     async def _set(self, server: Server, values: dict) -> None:
         await self.store.write(servers_db.update_server, server.uuid, values, now=self.clock())

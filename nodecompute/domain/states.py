@@ -19,18 +19,26 @@ REBOOTING_HARD, REBOOT_PENDING_HARD, REBOOT_STARTED_HARD = "rebooting_hard", "re
 POWERING_OFF, POWERING_ON, DELETING = "powering-off", "powering-on", "deleting"
 PAUSING, UNPAUSING, SUSPENDING, RESUMING = "pausing", "unpausing", "suspending", "resuming"
 SOFT_DELETING, RESTORING = "soft-deleting", "restoring"
+IMAGE_SNAPSHOT_PENDING, IMAGE_SNAPSHOT, IMAGE_BACKUP = "image_snapshot_pending", "image_snapshot", "image_backup"
+IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING = "image_pending_upload", "image_uploading"
 
 BUILD_TASKS = (SCHEDULING, NETWORKING, BLOCK_DEVICE_MAPPING, SPAWNING)
 SOFT_REBOOT_TASKS = (REBOOTING, REBOOT_PENDING, REBOOT_STARTED)
 HARD_REBOOT_TASKS = (REBOOTING_HARD, REBOOT_PENDING_HARD, REBOOT_STARTED_HARD)
 REBUILD_TASKS = ("rebuilding", "rebuild_block_device_mapping", "rebuild_spawning")
 RESIZE_TASKS = ("resize_prep", "resize_migrating", "resize_migrated", "resize_finish")
+# createImage / createBackup: the disk copy, then its upload into the image store (the server keeps its vm_state)
+IMAGE_TASKS = (IMAGE_SNAPSHOT_PENDING, IMAGE_SNAPSHOT, IMAGE_BACKUP, IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING)
+UPDATING_PASSWORD = "updating_password"
+# Tasks of the actions whose work comes with the request: a stop cuts them short for good (reconcile.py abandons
+# them: the server as it was, their unfinished image deleted)
+ABANDONED_TASKS = (*IMAGE_TASKS, UPDATING_PASSWORD)
 
 # vm_state -> (default status, {task_state: status override})
 STATUS_MAP: dict[str, tuple[str, dict[str, str]]] = {
     ACTIVE: ("ACTIVE", {
         **{t: "REBOOT" for t in SOFT_REBOOT_TASKS}, **{t: "HARD_REBOOT" for t in HARD_REBOOT_TASKS},
-        "updating_password": "PASSWORD", **{t: "REBUILD" for t in REBUILD_TASKS}, "migrating": "MIGRATING",
+        UPDATING_PASSWORD: "PASSWORD", **{t: "REBUILD" for t in REBUILD_TASKS}, "migrating": "MIGRATING",
         **{t: "RESIZE" for t in RESIZE_TASKS},
     }),
     BUILDING: ("BUILD", {}),
@@ -125,6 +133,17 @@ ACTIONS: dict[str, ActionRule] = {
     "trigger_crash_dump": ActionRule(
         "trigger_crash_dump", allowed=ALLOW_TRIGGER_CRASH_DUMP, task=None, done=None, record="trigger_crash_dump",
         event="compute_trigger_crash_dump"),
+    # createImage / createBackup (compute/server_images.py): Nova's snapshot and backup states, no lock check
+    "snapshot": ActionRule(
+        "createImage", allowed=(ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM), task=IMAGE_SNAPSHOT_PENDING, done=None,
+        started=IMAGE_SNAPSHOT, record="createImage", event="compute_snapshot_instance"),
+    "backup": ActionRule(
+        "createBackup", allowed=(ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM), task=IMAGE_BACKUP, done=None,
+        record="createBackup", event="compute_backup_instance"),
+    # changePassword (compute/server_admin_password.py): through the guest agent while the caller waits (Nova)
+    "change_password": ActionRule(
+        "changePassword", allowed=(ACTIVE,), task=UPDATING_PASSWORD, done=None, record="changePassword",
+        event="compute_set_admin_password"),
     # DELETE with a reclaim interval (compute/server_deletes.py): any state, any task, once launched (Nova).
     "soft_delete": ActionRule(
         "soft_delete", allowed=LIVE_VM_STATES, task=SOFT_DELETING, done=(SOFT_DELETED, SHUTDOWN),

@@ -29,6 +29,7 @@ CHUNK_BYTES = 4 << 20
 HOLE_BLOCK_BYTES = 64 << 10
 ZERO_BLOCK = bytes(HOLE_BLOCK_BYTES)
 TEMP_PREFIX = ".incoming-"
+SNAPSHOT_TEMP_PREFIX = TEMP_PREFIX + "snapshot-"  # a server's disk copy on its way in (compute/server_images.py)
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 Progress = Callable[[int, int], None]
 
@@ -148,6 +149,15 @@ class ImageFiles:
         finally:
             temp.unlink(missing_ok=True)
         return self._stored(writer, found)
+
+    def remove_snapshot_partials(self) -> list[Path]:
+        """At start: the disk copies of snapshots a stop cut short (the copy itself, or libvirt's backup job's
+        partial file beside it). Only those: an `image import` in another process may be writing its own."""
+        found = [path for pattern in (f"{SNAPSHOT_TEMP_PREFIX}*", f".partial-{SNAPSHOT_TEMP_PREFIX}*")
+                 for path in (self.images_dir.glob(pattern) if self.images_dir.is_dir() else ())]
+        for path in found:
+            path.unlink(missing_ok=True)
+        return found
 
     async def remove(self, sha256: str) -> None:
         """Drop the content; servers keep working because their base is a hard link (or copy) of it."""

@@ -189,6 +189,18 @@ async def _make_swap(path: Path, size_bytes: int) -> None:
     await qemu_img.run_tool("mkswap", str(path))
 
 
+async def copy_to_qcow2(source: Path, dest: Path) -> None:
+    """A standalone qcow2 copy of a disk no process holds (its whole backing chain flattened), made 0600; on any
+    failure nothing is left at `dest`."""
+    create_file(dest)
+    try:
+        await qemu_img.run_tool(qemu_img.QEMU_IMG, "convert", "-q", "-O", "qcow2", str(Path(source).absolute()),
+                                str(Path(dest).absolute()))
+    except BaseException:
+        Path(dest).unlink(missing_ok=True)
+        raise
+
+
 async def remove_instance_dir(inst_dir: Path) -> None:
     """Nova's delete: rename <uuid> to <uuid>_del (atomic), then remove the tree. Safe to call again."""
     inst_dir = Path(inst_dir).absolute()

@@ -53,3 +53,7 @@ class TooManyDisks(HypervisorError):
         self.maximum = maximum
         super().__init__(f"The maximum allowed number of disk devices ({maximum}) to attach to a single instance "
                          "has been exceeded.")
+
+
+class AgentUnresponsive(HypervisorError):
+    """The guest agent did not answer (libvirt VIR_ERR_AGENT_UNRESPONSIVE: not connected, or no reply)."""

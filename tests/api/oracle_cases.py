@@ -341,6 +341,16 @@ async def _restore(world: World, version: str) -> Call:
     return Call(f"/servers/{server_id}/action", {"restore": None})
 
 
+async def _change_password(world: World, version: str) -> Call:
+    """A server whose image asked for the guest agent (its channel on the row, as an image with
+    hw_qemu_guest_agent=yes leaves it); the test driver sets the password."""
+    server_id = await world.server()
+    store = world.api.client.server.app[store_key]
+    await store.write(servers_db.update_server, server_id, {"guest_channels": '["org.qemu.guest_agent.0"]'},
+                      now=utcnow())
+    return Call(f"/servers/{server_id}/action", {"changePassword": {"adminPass": "new-secret"}})
+
+
 async def _instance_action(world: World, version: str) -> Call:
     listed = await world.call("GET", f"/servers/{world.server_id}/os-instance-actions", ok=200)
     request_id = listed["instanceActions"][-1]["request_id"]  # the create, with its build event
@@ -710,6 +720,11 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("POST", ACTION, "forceDelete"): _action({"forceDelete": None}),
     ("POST", ACTION, "restore"): _restore,
     ("POST", ACTION, "trigger_crash_dump"): _action({"trigger_crash_dump": None}),
+    ("POST", ACTION, "changePassword"): _change_password,
+    ("POST", ACTION, "createImage"): _action({"createImage": {"name": "snap", "metadata": {"meta_var": "v"}}},
+                                             stopped=True),
+    ("POST", ACTION, "createBackup"): _action({"createBackup": {"name": "bk", "backup_type": "daily",
+                                                                "rotation": 1}}, stopped=True),
     ("GET", SERVER + "/topology", None): _fixed("/servers/{server}/topology"),
     ("GET", SERVER + "/os-instance-actions", None): _fixed("/servers/{server}/os-instance-actions"),
     ("GET", SERVER + "/os-instance-actions/{request_id}", None): _instance_action,

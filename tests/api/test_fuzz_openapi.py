@@ -47,6 +47,8 @@ def _drawable(schema: Any) -> Any:
         out = {key: _drawable(value) for key, value in schema.items() if key not in ("format", "$schema")}
         if "format" in schema and schema["format"] not in _UNKNOWN_FORMATS:
             out["format"] = schema["format"]
+        if out.get("oneOf") and {} in out["oneOf"]:  # branches told apart only by a dropped format: any one will do
+            out["anyOf"] = out.pop("oneOf")
         if "pattern" in out:  # Python's re must compile it (Nova's patterns use \p classes now and then)
             try:
                 re.compile(out["pattern"])

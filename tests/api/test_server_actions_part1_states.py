@@ -18,7 +18,9 @@ BODIES = {
     "reboot": {"reboot": {"type": "SOFT"}}, "reboot_hard": {"reboot": {"type": "HARD"}}, "start": {"os-start": None},
     "stop": {"os-stop": None}, "pause": {"pause": None}, "unpause": {"unpause": None},
     "suspend": {"suspend": None}, "resume": {"resume": None}, "trigger_crash_dump": {"trigger_crash_dump": None},
-    "restore": {"restore": None},
+    "restore": {"restore": None}, "snapshot": {"createImage": {"name": "s"}},
+    "backup": {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}},
+    "change_password": {"changePassword": {"adminPass": "pw"}},
 }
 REFUSED = [(name, vm_state) for name in BODIES for vm_state in states.LIVE_VM_STATES
            if vm_state not in states.ACTIONS[name].allowed]

@@ -35,9 +35,16 @@ def test_status_reverse_map_round_trips():
 
 
 def test_every_action_has_its_work_and_a_replay():
-    assert set(WORK) == set(states.ACTIONS)
+    # createImage / createBackup bring their work with the request and are abandoned, not replayed, after a stop
+    with_request = {name for name, rule in states.ACTIONS.items() if rule.task is not None and rule.done is None}
+    assert with_request == {"snapshot", "backup", "change_password"}
+    assert set(WORK) == set(states.ACTIONS) - with_request
     for name, rule in states.ACTIONS.items():
         assert rule.record and rule.event, name  # every action is recorded (os-instance-actions)
+        if name in with_request:
+            assert (rule.replay, rule.interrupted) == (None, ()), name
+            assert {rule.task, rule.started} - {None} <= set(states.ABANDONED_TASKS), name
+            continue
         if rule.task is None:  # a stateless action (crash dump): nothing to show, nothing to replay
             assert (rule.done, rule.replay, rule.interrupted, rule.started) == (None, None, (), None), name
             assert rule.allowed and rule.expected == (None,), name

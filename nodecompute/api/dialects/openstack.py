@@ -10,9 +10,10 @@ from __future__ import annotations
 from nodecompute.api import (admin_actions, aggregates, catalog, consoles, extensions, faults, flavors, floating_ips,
                              hosts, hypervisors, images, instance_actions, keypairs, limits, migrations,
                              network_proxies, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
-                             server_diagnostics, server_floating_ips, server_groups, server_interfaces, server_ips,
-                             server_metadata, server_password, server_schemas, server_security_groups, server_tags,
-                             server_views, services, usage, usage_audit, versions, volume_attachments, zones)
+                             server_admin_password, server_diagnostics, server_floating_ips, server_groups,
+                             server_images, server_interfaces, server_ips, server_metadata, server_password,
+                             server_schemas, server_security_groups, server_tags, server_views, services, usage,
+                             usage_audit, versions, volume_attachments, zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 from nodecompute.domain.flavor_models import PublicFlavorAccess
@@ -21,7 +22,8 @@ _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, nova
             server_views, server_schemas, server_actions, server_metadata, server_ips, floating_ips, server_interfaces,
             network_proxies, consoles, instance_actions, os_volumes, volume_attachments, server_tags, hypervisors,
             services, server_groups, server_diagnostics, usage, migrations, aggregates,
-            server_security_groups, server_floating_ips, admin_actions, hosts, usage_audit, server_password)
+            server_security_groups, server_floating_ips, admin_actions, hosts, usage_audit, server_password,
+            server_images, server_admin_password)
 
 
 def _merged(name: str) -> dict:

@@ -1,0 +1,131 @@
+"""Issue 18 on one real test guest through a real daemon (TCG), in file order: a file written into the running
+guest is in a snapshot the stock CLI makes (`openstack server image create --wait`: libvirt's backup job on the
+running disk), and a second server booted from that image reports it; a paused guest is snapshotted too (QEMU still
+holds the disk's lock) and stays paused; three createBackup calls with rotation 2 leave the two newest backups;
+changePassword sets root's password hash in the guest through its QEMU guest agent; a daemon SIGKILLed in the
+middle of a snapshot comes back with the server as it was, running, and no image or disk copy left. The state
+rules and the failure paths: tests/api/test_server_images.py, test_server_admin_password.py.
+"""
+from __future__ import annotations
+
+import subprocess
+import time
+
+import pytest
+
+from nodecompute.compute.guests import CRASH_ENV
+from tests.integration import guest_channel
+from tests.integration.cloud import Cloud
+from tests.integration.daemon import Daemon
+from tests.integration.test_servers_clients import cli_json
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    d = Daemon(tmp_path_factory.mktemp("daemon")).start()
+    yield d
+    d.close()
+
+
+@pytest.fixture(scope="module")
+def admin(daemon) -> Cloud:
+    return Cloud(daemon)
+
+
+@pytest.fixture(scope="module")
+def guest(admin) -> dict:
+    image = admin.import_guest(properties={"nodecompute_test_channel": "yes", "hw_qemu_guest_agent": "yes"})
+    server_id = admin.create_server(name="actions2", imageRef=image, flavorRef="42")["server"]["id"]
+    admin.wait_status(server_id, "ACTIVE")
+    admin.wait_report(server_id)
+    return admin.server(server_id)
+
+
+def act(cloud: Cloud, server_id: str, body: dict, version: str = "2.45") -> dict:
+    resp = cloud.post(f"/servers/{server_id}/action", body, headers={"OpenStack-API-Version": f"compute {version}"})
+    assert resp.status_code == 202, resp.text
+    return resp.json() if resp.content else {}
+
+
+def wait_image(cloud: Cloud, image_id: str, timeout: float = 120.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while (image := cloud.http.get(f"{cloud.daemon.url}/image/v2/images/{image_id}", timeout=30).json()
+           )["status"] != "active":
+        assert image["status"] in ("queued", "saving") and time.monotonic() < deadline, image
+        time.sleep(0.3)
+    return image
+
+
+def test_a_snapshot_of_the_running_guest_boots_a_server_that_has_its_file(guest, admin, daemon):
+    assert guest_channel.run(admin, daemon, guest, "writefile snap1 before-snapshot").rc == 0
+    made = cli_json(daemon, "server", "image", "create", "--name", "snap1", "--wait", guest["id"])
+    image = wait_image(admin, made["id"])
+    assert (image["image_type"], image["instance_uuid"], image["disk_format"]) == ("snapshot", guest["id"], "qcow2")
+    assert admin.wait_status(guest["id"], "ACTIVE")["OS-EXT-STS:power_state"] == 1  # it ran on throughout
+    second = admin.create_server(name="from-snap1", imageRef=made["id"], flavorRef="42")["server"]["id"]
+    admin.wait_status(second, "ACTIVE")
+    report = admin.wait_report(second)
+    assert report.values("rootfile ") == ["snap1 before-snapshot"]
+    assert report.value("uuid=") == second
+    assert report.value("boot=") == "2"  # the boot counter lives on the root disk: the snapshot's 1, plus this boot
+    assert admin.delete(f"/servers/{second}").status_code == 204
+
+
+def test_a_paused_guest_is_snapshotted_and_stays_paused(guest, admin):
+    act(admin, guest["id"], {"pause": None})
+    admin.wait_status(guest["id"], "PAUSED")
+    image_id = act(admin, guest["id"], {"createImage": {"name": "paused"}})["image_id"]
+    image = wait_image(admin, image_id)
+    assert image["virtual_size"] == 1 << 30 and image["size"] > 0
+    assert admin.wait_status(guest["id"], "PAUSED")["OS-EXT-STS:power_state"] == 3
+    act(admin, guest["id"], {"unpause": None})
+    admin.wait_status(guest["id"], "ACTIVE")
+
+
+def test_three_backups_with_rotation_two_leave_the_two_newest(guest, admin):
+    made = []
+    for index in range(3):
+        body = {"createBackup": {"name": f"nightly-{index}", "backup_type": "nightly", "rotation": 2}}
+        made.append(act(admin, guest["id"], body)["image_id"])
+        admin.wait_status(guest["id"], "ACTIVE")
+    query = f"{admin.daemon.url}/image/v2/images?instance_uuid={guest['id']}&image_type=backup"
+    backups = admin.http.get(query, timeout=30).json()["images"]
+    assert {i["id"] for i in backups} == set(made[1:])
+    assert {(i["backup_type"], i["status"]) for i in backups} == {("nightly", "active")}
+
+
+def test_change_password_sets_the_guests_root_password_through_the_agent(guest, admin, daemon):
+    before = guest_channel.run(admin, daemon, guest, "pwhash root")
+    assert before.rc == 0 and not before.out[0].startswith("$6$")  # locked until the agent sets one
+    act(admin, guest["id"], {"changePassword": {"adminPass": "n3w-Secret"}})
+    assert admin.server(guest["id"])["status"] == "ACTIVE"  # done when answered (Nova's call, not a cast)
+    after = guest_channel.run(admin, daemon, guest, "pwhash root").out[0]
+    salt = after.split("$")[2]
+    expected = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "n3w-Secret"], capture_output=True,
+                              text=True, check=True).stdout.strip()
+    assert after == expected  # SHA-512 crypt of the new password
+
+
+def test_a_daemon_killed_mid_snapshot_comes_back_with_the_server_as_it_was(guest, admin, daemon):
+    images_before = {i["id"] for i in admin.http.get(f"{daemon.url}/image/v2/images", timeout=30).json()["images"]}
+    qemu = daemon.qemu_pids()
+    assert daemon.stop() == 0
+    daemon.env[CRASH_ENV] = "snapshot_copied"
+    try:
+        daemon.start()
+        cloud = Cloud(daemon)
+        act(cloud, guest["id"], {"createImage": {"name": "cut-short"}})
+        assert daemon.wait_exit() == -9  # SIGKILLed with the copy made and the image saving
+    finally:
+        del daemon.env[CRASH_ENV]
+    assert list((daemon.data_dir / "images").glob(".*snapshot-*"))  # the copy it left
+    daemon.start()
+    cloud = Cloud(daemon)
+    server = cloud.wait_status(guest["id"], "ACTIVE")
+    assert (server["OS-EXT-STS:task_state"], server["OS-EXT-STS:power_state"]) == (None, 1)
+    assert daemon.qemu_pids() == qemu  # the guest ran on through both
+    images = cloud.http.get(f"{daemon.url}/image/v2/images", timeout=30).json()["images"]
+    assert {i["id"] for i in images} == images_before
+    assert not list((daemon.data_dir / "images").glob(".*snapshot-*"))
