@@ -130,7 +130,7 @@ STEPS: tuple[Step, ...] = (
                 "launched_at", "terminated_at", "power_state", "task_state", "vm_state", "progress", "user_id")),
     done("2.84", "Failed instance action events show `details`",
          change("view-field", INSTANCE_ACTIONS[1], "events.details")),
-    owned("2.85", "volumes", "PUT on a volume attachment can change `delete_on_termination`",
+    done("2.85", "PUT on a volume attachment can change `delete_on_termination`",
           change("request-body", ("PUT", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
                  "volumeAttachment.delete_on_termination")),
     todo("2.86", "Extra specs in the known namespaces are validated against Nova's registry",
