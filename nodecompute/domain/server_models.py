@@ -45,6 +45,14 @@ class ServerNic:
 
 
 @dataclass(frozen=True)
+class AttachedVolume:
+    """A volume of the server as its views list it (os-extended-volumes:volumes_attached)."""
+
+    id: str
+    delete_on_termination: bool = False
+
+
+@dataclass(frozen=True)
 class Server:
     uuid: str
     serial: int
@@ -95,6 +103,7 @@ class Server:
     nics: tuple[ServerNic, ...] = ()  # its ports, in the order they were plugged
     locked_by: str | None = None  # "owner" or "admin" while locked (Nova)
     locked_reason: str | None = None  # 2.73
+    volumes: tuple[AttachedVolume, ...] = ()  # its volume attachments, in the order they were made
 
     @property
     def instance_name(self) -> str:

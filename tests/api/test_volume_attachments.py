@@ -95,8 +95,14 @@ async def test_attach_list_show_detach(cloud: Cloud):
     assert (await cloud.call("GET", f"/servers/{server_id}/os-volume_attachments/{volume['id']}", 200)) == \
         {"volumeAttachment": attached}
     second = await cloud.cinder.create(name="more")
-    assert (await cloud.attach(server_id, second["id"], device="/dev/vdd"))["volumeAttachment"]["device"] == \
-        "/dev/vdd"  # the requested name when free
+    assert (await cloud.attach(server_id, second["id"], "2.79", device="/dev/vdd", delete_on_termination=True)
+            )["volumeAttachment"]["device"] == "/dev/vdd"  # the requested name when free
+    for version, shown in (("2.1", [{"id": volume["id"]}, {"id": second["id"]}]),
+                           ("2.3", [{"id": volume["id"], "delete_on_termination": False},
+                                    {"id": second["id"], "delete_on_termination": True}])):
+        resp = await cloud.api.get(f"/servers/{server_id}", cloud.token,
+                                   headers={"X-OpenStack-Nova-API-Version": version})
+        assert (await resp.json())["server"]["os-extended-volumes:volumes_attached"] == shown, version
     server = cloud.api.client.server.app[servers_key].get(cloud.cinder.ctx, server_id)
     disks = cloud.api.client.server.app[servers_key].guests.disks(server)  # what a start or hard reboot defines
     assert [(d.path, d.requested, d.serial) for d in disks[-2:]] == [

@@ -82,7 +82,8 @@ def defined_disks(daemon: Daemon, instance_name: str) -> dict[str, str]:
 
 
 def restart(daemon: Daemon, crash_at: str | None = None) -> None:
-    """Stop the daemon (its guests run on) and start it again, with the test hook that SIGKILLs it at a step."""
+    """Stop the daemon if it runs (its guests run on) and start it again, with the test hook that SIGKILLs it at a
+    step (each hook fires only on its own step: one start serves the check of one crash and the next crash)."""
     daemon.stop()
     daemon.env.pop(CRASH_ENV, None)
     if crash_at:
@@ -101,14 +102,13 @@ def test_sigkill_during_attach_and_detach_leaves_the_truth(daemon, cloud, guest)
     with pytest.raises(requests.ConnectionError):
         cloud.post(f"/servers/{server_id}/os-volume_attachments", {"volumeAttachment": {"volumeId": volume["id"]}})
     assert daemon.wait_exit() == -signal.SIGKILL
-    restart(daemon)
+    restart(daemon, "volume_unplugged")
     wait_line(cloud, server_id, f"disk-added vdb sectors={GiB // 512} serial={volume['id'][:20]} marker=none", seen)
     shown = wait_for(cloud, f"/volumes/{volume['id']}", "volume", "in-use")
     assert [a["device"] for a in shown["attachments"]] == ["/dev/vdb"]
     assert defined_disks(daemon, instance)["vdb"] == path
 
     seen = len(guest_lines(cloud.console(server_id)))
-    restart(daemon, "volume_unplugged")
     try:  # 202 comes before the unplug that ends the daemon, unless the unplug is quicker than the answer
         cloud.delete(f"/servers/{server_id}/os-volume_attachments/{volume['id']}")
     except requests.ConnectionError:
