@@ -3,9 +3,11 @@ by the stand-in DiskPlug: the real one is tests/integration/test_volume_attachme
 delete_on_termination. Refusals carry Nova's faults and leave both volumes and the attachment as they were."""
 from __future__ import annotations
 
-from nodecompute.api.keys import config_key, servers_key
+from nodecompute.api.keys import config_key, servers_key, volume_attachments_key
 from nodecompute.app import store_key
+from nodecompute.compute import attachment_records as records
 from nodecompute.db import servers as servers_db
+from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.domain.models import utcnow
 from nodecompute.identity import accounts
 from tests.api.helpers import assert_fault
@@ -121,3 +123,26 @@ async def test_2_85_updates_delete_on_termination_only(cloud: Cloud):
     await assert_fault(resp, 404, message=f"No volume Block Device Mapping with id {other['id']}.")
     assert (await cloud.call("GET", _path(server_id, volume["id"]), 200, "2.85"))["volumeAttachment"] == view
     assert [c for c in cloud.plug.calls if c[0] == "move"] == []
+
+
+async def test_start_settles_a_swap_a_crash_interrupted(cloud: Cloud):
+    """A crash during the copy leaves the old volume detaching and the new one attaching with a pending row; the
+    domain's disk says which file the guest is on (the pivot happened or not), and start settles both to match."""
+    app = cloud.api.client.server.app
+    pivoted, kept = await cloud.server("pivoted"), await cloud.server("kept")
+    moves = {}
+    for server_id in (pivoted, kept):
+        old, new = await cloud.cinder.create(name="old"), await cloud.cinder.create(name="new")
+        await cloud.attach(server_id, old["id"])
+        attachment = app[store_key].read(attachments_db.find, server_id, old["id"])
+        incoming = records.swap_in(attachment, new["id"], new["id"])
+        await app[store_key].write(records.begin_swap_tx, attachment, incoming, utcnow())
+        moves[server_id] = (old["id"], new["id"])
+    instance = app[servers_key].get(cloud.cinder.ctx, pivoted).instance_name
+    cloud.plug.sources[instance]["vdb"] = str(cloud.cinder.volume_file(moves[pivoted][1]))  # the pivot happened
+
+    await app[volume_attachments_key].at_start()
+    for server_id, (on, off) in ((pivoted, moves[pivoted][::-1]), (kept, moves[kept])):
+        listed = await cloud.call("GET", f"/servers/{server_id}/os-volume_attachments", 200)
+        assert [(a["volumeId"], a["device"]) for a in listed["volumeAttachments"]] == [(on, "/dev/vdb")]
+        assert (cloud.volume_status(on), cloud.volume_status(off)) == ("in-use", "available")
