@@ -84,11 +84,13 @@ def defined_disks(daemon: Daemon, instance_name: str) -> dict[str, str]:
 def restart(daemon: Daemon, crash_at: str | None = None) -> None:
     """Stop the daemon if it runs (its guests run on) and start it again, with the test hook that SIGKILLs it at a
     step (each hook fires only on its own step: one start serves the check of one crash and the next crash)."""
+    started = time.monotonic()
     daemon.stop()
     daemon.env.pop(CRASH_ENV, None)
     if crash_at:
         daemon.env[CRASH_ENV] = crash_at
     daemon.start()
+    print(f"restart ({crash_at or 'no hook'}): {time.monotonic() - started:.1f}s")
 
 
 def test_sigkill_during_attach_and_detach_leaves_the_truth(daemon, cloud, guest):
