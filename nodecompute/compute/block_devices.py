@@ -4,10 +4,10 @@ block_device.py and compute API checks).
 Today a server boots from its image onto local disks: the only mapping accepted is the image disk itself
 (source image -> destination local, boot_index 0), which `openstack server create --image` sends beside imageRef;
 with imageRef "" that mapping alone names the image. Every mapping first gets Nova's format checks (device UUID
-present or absent by source, sizes for new volumes, a known disk bus) and the boot sequence check (indexes 0, 1, ...
-without gaps, imageRef counting as 0), so a malformed mapping gets Nova's fault. Volumes extend `plan_block_devices`: each check below that
-refuses a volume mapping becomes a volume entry of the plan (destination volume, source volume/snapshot/blank or
-image), and the refusal stays for what cannot be honoured.
+present or absent by source, sizes for new volumes, a known disk bus) and the boot sequence check (indexes 0, 1,
+... without gaps, imageRef counting as 0), so a malformed mapping gets Nova's fault. Volumes extend
+`plan_block_devices`: each check below that refuses a volume mapping becomes a volume entry of the plan
+(destination volume, source volume/snapshot/blank or image), and the refusal stays for what cannot be honoured.
 """
 from __future__ import annotations
 
