@@ -75,7 +75,8 @@ async def attach(request: web.Request) -> web.StreamResponse:
     req = AttachRequest(volume_id=body["volumeId"], device=body.get("device"), tag=body.get("tag"),
                         delete_on_termination=validation.to_bool(body.get("delete_on_termination", False)))
     attachments = request.config_dict[volume_attachments_key]
-    return respond(request, await attachments.attach(ctx, _ids(request)[0], req, shelved_ok=_shelved_ok(request)))
+    return respond(request, await attachments.attach(ctx, _ids(request)[0], req, shelved_ok=_shelved_ok(request),
+                                                     multiattach_ok=request[api_version_key] >= (2, 60)))
 
 
 async def show_attachment(request: web.Request) -> web.StreamResponse:

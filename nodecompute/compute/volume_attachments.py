@@ -104,10 +104,17 @@ class VolumeAttachments:
     # attach -----------------------------------------------------------------------------------------------------
 
     async def attach(self, ctx: AuthContext, server_id: str, req: vm.AttachRequest, *,
-                     shelved_ok: bool = True) -> vm.Attachment:
-        """`shelved_ok`: a shelved server takes volumes (Nova from 2.20)."""
+                     shelved_ok: bool = True, multiattach_ok: bool = True) -> vm.Attachment:
+        """`shelved_ok`: a shelved server takes volumes (Nova from 2.20); `multiattach_ok`: the request may name a
+        multiattach volume (Nova from 2.60). This host cannot share a volume between guests (libvirt shares only
+        raw disks; volumes are qcow2), so a multiattach volume is refused as Nova refuses it on a compute whose
+        driver lacks the capability."""
         server = self._writable(ctx, server_id, "attach_volume", shelved_ok)
         volume = self.blocks.volumes.get(ctx, req.volume_id)
+        if volume.multiattach:
+            raise BadRequest("Multiattach volumes are only supported starting with compute API version 2.60."
+                             if not multiattach_ok else
+                             f"Volume {volume.id} has 'multiattach' set, which is not supported for this instance.")
         if req.tag and server.vm_state == states.SHELVED_OFFLOADED:
             raise BadRequest("Tagged volume attachment is not supported for shelved-offloaded instances.")
         attachment = vm.Attachment(id=str(uuid.uuid4()), volume_id=volume.id, server_id=server.uuid, device=None,

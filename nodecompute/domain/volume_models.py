@@ -111,6 +111,7 @@ class Volume:
     attachments: tuple[Attachment, ...] = ()
     volume_type_name: str | None = None
     serial: int = 0
+    multiattach: bool = False  # its type's extra spec multiattach is "<is> True" (Cinder)
 
     @property
     def attached(self) -> bool:
