@@ -44,6 +44,10 @@ ACTION_BODIES = {
 NOT_LOOPED = {
     "soft_delete": "a DELETE with reclaim_instance_interval > 0; the loop's daemon deletes at once (the delete op)",
     "restore": "needs a soft-deleted server (see soft_delete)",
+    "snapshot": "copies the whole disk into the image store (too slow for a kill every few seconds); its SIGKILL "
+                "between copy and upload is tests/integration/test_server_actions2_guest.py's snapshot_copied",
+    "backup": "a snapshot with rotation (see snapshot)",
+    "change_password": "needs the guest agent's channel answering, which a guest killed mid-boot has not opened",
 }
 ALLOWED = ACTIONS  # the vm states in which the loop may send each action: the states table's `allowed`
 VERSION = {"OpenStack-API-Version": "compute 2.17"}  # trigger_crash_dump is from 2.17

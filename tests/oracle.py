@@ -142,6 +142,7 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", SERVER + "/os-volume_attachments", None): ("servers_client", "servers", "attach_volume"),
     ("GET", SERVER + "/os-volume_attachments/{volume_id}", None): ("servers_client", "servers",
                                                                    "show_volume_attachment"),
+    ("PUT", SERVER + "/os-volume_attachments/{volume_id}", None): (None, "servers", "update_attached_volume"),
     ("DELETE", SERVER + "/os-volume_attachments/{volume_id}", None): (None, "servers", "detach_volume"),
     ("GET", "/os-hypervisors", None): ("hypervisor_client", "hypervisors", "list_search_hypervisors"),
     ("GET", "/os-hypervisors/detail", None): ("hypervisor_client", "hypervisors", "list_hypervisors_detail"),

@@ -94,6 +94,7 @@ SERVED: frozenset[Touch] = frozenset({
     ("POST", "/os-snapshots"), ("GET", "/os-snapshots/{snapshot_id}"), ("DELETE", "/os-snapshots/{snapshot_id}"),
     ("GET", "/servers/{server_id}/os-volume_attachments"), ("POST", "/servers/{server_id}/os-volume_attachments"),
     ("GET", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
+    ("PUT", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
     ("DELETE", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
     *((method, "/servers/{server_id}/tags") for method in ("GET", "PUT", "DELETE")),
     *((method, "/servers/{server_id}/tags/{tag}") for method in ("GET", "PUT", "DELETE")),

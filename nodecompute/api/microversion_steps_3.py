@@ -60,8 +60,9 @@ STEPS: tuple[Step, ...] = (
           "unknown os-migrations query parameters give 400",
           change("query", MIGRATIONS, "limit", "marker", "changes-since"),
           change("view-field", (MIGRATIONS,) + SERVER_MIGRATIONS, "uuid", "migrations_links")),
-    done("2.60", "A multiattach volume may be attached to several servers (until volumes land, create refuses "
-         "every volume mapping at every version, so no multiattach volume reaches a server)",
+    done("2.60", "A multiattach volume may be attached to several servers (this host cannot share a qcow2 volume "
+         "between guests: attach refuses a multiattach volume with Nova's old-microversion fault below 2.60 and "
+         "the driver's 'not supported' from 2.60; create still refuses every volume mapping)",
          change("behaviour", (CREATE, ATTACHMENTS[1]), "multiattach"), also=("volumes",)),
     done("2.61", "Flavor views carry `extra_specs` (when policy lets the user read them)",
          change("view-field", FLAVOR_VIEWS, "extra_specs")),
@@ -130,7 +131,7 @@ STEPS: tuple[Step, ...] = (
                 "launched_at", "terminated_at", "power_state", "task_state", "vm_state", "progress", "user_id")),
     done("2.84", "Failed instance action events show `details`",
          change("view-field", INSTANCE_ACTIONS[1], "events.details")),
-    owned("2.85", "volumes", "PUT on a volume attachment can change `delete_on_termination`",
+    done("2.85", "PUT on a volume attachment can change `delete_on_termination`",
           change("request-body", ("PUT", "/servers/{server_id}/os-volume_attachments/{volume_id}"),
                  "volumeAttachment.delete_on_termination")),
     done("2.86", "Extra specs in the known namespaces are validated against Nova's registry",

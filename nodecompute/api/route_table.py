@@ -172,6 +172,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#1101", "GET", SERVER + "/os-volume_attachments", volume_attachments.list_attachments),
     _compute("#1102", "POST", SERVER + "/os-volume_attachments", volume_attachments.attach),
     _compute("#1103", "GET", SERVER + "/os-volume_attachments/{volume_id}", volume_attachments.show_attachment),
+    _compute("#1104", "PUT", SERVER + "/os-volume_attachments/{volume_id}", volume_attachments.update),
     _compute("#1105", "DELETE", SERVER + "/os-volume_attachments/{volume_id}", volume_attachments.detach),
     # Nova's block storage proxies, on the block storage service of the /volume face
     _compute("#1201", "GET", "/os-volumes", os_volumes.list_volumes, **PROXY),

@@ -92,7 +92,9 @@ def _shown(view: dict, server: Server, out: Out) -> None:
         "OS-EXT-STS:vm_state": server.vm_state,
         "OS-SRV-USG:launched_at": usage_time(server.launched_at),
         "OS-SRV-USG:terminated_at": usage_time(server.terminated_at),
-        "os-extended-volumes:volumes_attached": [],  # no volumes yet (items gain delete_on_termination at 2.3)
+        "os-extended-volumes:volumes_attached": [
+            {"id": v.id, "delete_on_termination": v.delete_on_termination} if out.version >= (2, 3) else {"id": v.id}
+            for v in server.volumes],
     })
     groups = security_groups(server)
     if groups:

@@ -1,8 +1,10 @@
-"""Nova's os-volume_attachments (#1101-#1103, #1105): a server's attached volumes, attach and detach.
+"""Nova's os-volume_attachments (#1101-#1105): a server's attached volumes, attach, swap and detach.
 
 Bodies and views per microversion as Nova has them: `tag` on attach from 2.49 and in views from 2.70,
-`delete_on_termination` on attach and in views from 2.79, from 2.89 the views drop `id` for `attachment_id` and
-`bdm_uuid`, from 2.101 attach answers 202 with no body; the list query refuses unknown parameters from 2.75.
+`delete_on_termination` on attach and in views from 2.79, from 2.85 the PUT takes the view's fields (only
+`delete_on_termination` may change; a different `volumeId` is still a swap, admin only), from 2.89 the views drop
+`id` for `attachment_id` and `bdm_uuid`, from 2.101 attach answers 202 with no body; the list query refuses unknown
+parameters from 2.75. Below 2.85 every PUT is a swap (admin).
 The attachment's `id` is the volume's (Nova's). `bdm_uuid` is a stable name derived from the attachment (one
 host keeps one record per attachment, no separate block device mapping).
 """
@@ -14,11 +16,11 @@ from typing import Any
 from aiohttp import web
 
 from nodecompute.api import validation
-from nodecompute.api.auth import context, require_writer
+from nodecompute.api.auth import context, require_admin, require_writer
 from nodecompute.api.dialect import Versioned
 from nodecompute.api.keys import api_version_key, volume_attachments_key
 from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond
-from nodecompute.domain.volume_models import AttachRequest, Attachment
+from nodecompute.domain.volume_models import AttachmentChanges, AttachRequest, Attachment
 
 POLICY = "os_compute_api:os-volumes-attachments:%s"
 MAX_LIMIT = 1000  # Nova's [api] max_limit
@@ -38,6 +40,15 @@ def _create_schema(**extra: Any) -> dict[str, Any]:
 CREATE = _create_schema()
 CREATE_V249 = _create_schema(tag=TAG)
 CREATE_V279 = _create_schema(tag=TAG, delete_on_termination=validation.boolean)
+UUID = {"type": "string", "format": "uuid"}
+UPDATE = {"type": "object", "properties": {"volumeAttachment": {
+    "type": "object", "properties": {"volumeId": UUID}, "required": ["volumeId"], "additionalProperties": False}},
+    "required": ["volumeAttachment"], "additionalProperties": False}
+UPDATE_V285 = {"type": "object", "properties": {"volumeAttachment": {
+    "type": "object", "properties": {"volumeId": UUID, "device": DEVICE, "tag": TAG,
+                                     "delete_on_termination": validation.boolean, "serverId": UUID, "id": UUID},
+    "required": ["volumeId"], "additionalProperties": False}},
+    "required": ["volumeAttachment"], "additionalProperties": False}
 _count = validation.non_negative_integer
 LIST_QUERY = QuerySchema({"type": "object", "properties": {"limit": _count, "offset": _count},
                           "additionalProperties": True})
@@ -64,12 +75,32 @@ async def attach(request: web.Request) -> web.StreamResponse:
     req = AttachRequest(volume_id=body["volumeId"], device=body.get("device"), tag=body.get("tag"),
                         delete_on_termination=validation.to_bool(body.get("delete_on_termination", False)))
     attachments = request.config_dict[volume_attachments_key]
-    return respond(request, await attachments.attach(ctx, _ids(request)[0], req, shelved_ok=_shelved_ok(request)))
+    return respond(request, await attachments.attach(ctx, _ids(request)[0], req, shelved_ok=_shelved_ok(request),
+                                                     multiattach_ok=request[api_version_key] >= (2, 60)))
 
 
 async def show_attachment(request: web.Request) -> web.StreamResponse:
     parse_query(request)
     return respond(request, request.config_dict[volume_attachments_key].get(context(request), *_ids(request)))
+
+
+async def update(request: web.Request) -> web.StreamResponse:
+    """#1104: below 2.85 always a swap (admin); from 2.85 the attachment's fields, then a swap when volumeId names
+    another volume (Nova's update)."""
+    server_id, volume_id = _ids(request)
+    body = (await parse_body(request))["volumeAttachment"]
+    only_swap = request[api_version_key] < (2, 85)
+    swap = only_swap or body["volumeId"] != volume_id
+    ctx = require_admin(request, POLICY % "swap") if swap else require_writer(request, POLICY % "update")
+    attachments = request.config_dict[volume_attachments_key]
+    if not only_swap:
+        changes = AttachmentChanges(given={k: v for k, v in body.items() if k in ("id", "serverId", "device", "tag")},
+                                    delete_on_termination=validation.to_bool(body["delete_on_termination"])
+                                    if "delete_on_termination" in body else None)
+        await attachments.update(ctx, server_id, volume_id, changes)
+    if swap:
+        await attachments.swap(ctx, server_id, volume_id, body["volumeId"])
+    return respond(request)
 
 
 async def detach(request: web.Request) -> web.StreamResponse:
@@ -128,6 +159,7 @@ VIEWS = {
     "#1102": Versioned(_created(_view()), *_CREATE_BY_VERSION),
     "#1103": Versioned(_shower(_view()), *((since, _shower(view)) for since, view in _BY_VERSION)),
 }
-STATUSES = {"#1102": Versioned(200, ((2, 101), 202)), "#1105": 202}
-BODIES = {"#1102": Versioned(CREATE, ((2, 49), CREATE_V249), ((2, 79), CREATE_V279))}
+STATUSES = {"#1102": Versioned(200, ((2, 101), 202)), "#1104": 202, "#1105": 202}
+BODIES = {"#1102": Versioned(CREATE, ((2, 49), CREATE_V249), ((2, 79), CREATE_V279)),
+          "#1104": Versioned(UPDATE, ((2, 85), UPDATE_V285))}
 QUERIES = {"#1101": Versioned(LIST_QUERY, ((2, 75), LIST_QUERY_V275)), "#1103": SHOW_QUERY}

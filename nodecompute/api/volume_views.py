@@ -44,7 +44,7 @@ def volume_body(out: Out, volume: Volume, *, extended: bool) -> dict[str, Any]:
         "source_volid": volume.source_volid, "metadata": dict(volume.metadata),
         "links": out.links.pair("volumes", volume.id), "user_id": volume.user_id,
         "bootable": str(volume.bootable).lower(), "encrypted": False, "replication_status": None,
-        "consistencygroup_id": None, "multiattach": False, "attachments": _attachments(out, volume),
+        "consistencygroup_id": None, "multiattach": volume.multiattach, "attachments": _attachments(out, volume),
     }
     if out.ctx.is_admin:
         body["migration_status"] = None

@@ -83,6 +83,19 @@ class LibvirtDiskPlug:
                     return disk.target
         return None
 
+    async def move(self, domain: str, target: str, path: str, size_bytes: int) -> None:
+        """QEMU's mirror needs a target of the source's size: a larger volume is cut to it first (the copy
+        overwrites all of it anyway), and the disk grows to the volume's size once the guest is on it."""
+        from nodecompute.storage import qemu_img
+        from nodecompute.virt import blockjobs
+
+        current = await blockjobs.disk_capacity(self.hv, domain, target)
+        if (await qemu_img.info(Path(path))).virtual_size != current:
+            await qemu_img.resize(Path(path), current, fmt="qcow2", shrink=True)
+        await blockjobs.copy_disk_and_pivot(self.hv, domain, target, Path(path))
+        if size_bytes > current:
+            await blockjobs.resize_disk(self.hv, domain, target, size_bytes)
+
     async def unplug(self, domain: str, target: str) -> None:
         from nodecompute.virt import disk_devices
 

@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
 from typing import Protocol
 
+from nodecompute.compute import attachment_records as records
 from nodecompute.compute.block_storage import BlockStorage
+from nodecompute.compute.guests import crash_point
 from nodecompute.compute.server_access import check_writable
 from nodecompute.compute.servers import ServerService
 from nodecompute.compute.volume_attach_side import AttachedDisk
@@ -38,10 +39,12 @@ from nodecompute.virt.disk_devices import next_device_name
 from nodecompute.virt.errors import DeviceStillAttached, DomainNotFound, InvalidDevicePath, TooManyDisks
 
 log = logging.getLogger(__name__)
+SWAPPABLE = (states.ACTIVE, states.PAUSED_VM, states.RESIZED)  # Nova's swap_volume vm_states
 ATTACHABLE = (states.ACTIVE, states.PAUSED_VM, states.STOPPED, states.RESIZED, states.SOFT_DELETED, states.SHELVED,
               states.SHELVED_OFFLOADED)  # Nova's attach_volume/detach_volume vm_states (task_state None)
 LIVE = (states.ACTIVE, states.PAUSED_VM)  # a domain that runs: the plug is live too
 MAX_DISKS = 26 * 27  # vda ... vdzz
+GIB = 1024 ** 3
 
 
 class DiskPlug(Protocol):
@@ -55,6 +58,10 @@ class DiskPlug(Protocol):
 
     async def target_of(self, domain: str, path: str) -> str | None:
         """The domain's disk (live or defined) whose source is `path`; None when it has none (or no domain)."""
+
+    async def move(self, domain: str, target: str, path: str, size_bytes: int) -> None:
+        """Swap: the running domain's disk `target` copied onto the volume file `path` and pivoted there (live and
+        in the definition), then grown to size_bytes when that is larger."""
 
 
 class VolumeAttachments:
@@ -97,23 +104,31 @@ class VolumeAttachments:
     # attach -----------------------------------------------------------------------------------------------------
 
     async def attach(self, ctx: AuthContext, server_id: str, req: vm.AttachRequest, *,
-                     shelved_ok: bool = True) -> vm.Attachment:
-        """`shelved_ok`: a shelved server takes volumes (Nova from 2.20)."""
+                     shelved_ok: bool = True, multiattach_ok: bool = True) -> vm.Attachment:
+        """`shelved_ok`: a shelved server takes volumes (Nova from 2.20); `multiattach_ok`: the request may name a
+        multiattach volume (Nova from 2.60). This host cannot share a volume between guests (libvirt shares only
+        raw disks; volumes are qcow2), so a multiattach volume is refused as Nova refuses it on a compute whose
+        driver lacks the capability."""
         server = self._writable(ctx, server_id, "attach_volume", shelved_ok)
         volume = self.blocks.volumes.get(ctx, req.volume_id)
+        if volume.multiattach:
+            raise BadRequest("Multiattach volumes are only supported starting with compute API version 2.60."
+                             if not multiattach_ok else
+                             f"Volume {volume.id} has 'multiattach' set, which is not supported for this instance.")
         if req.tag and server.vm_state == states.SHELVED_OFFLOADED:
             raise BadRequest("Tagged volume attachment is not supported for shelved-offloaded instances.")
         attachment = vm.Attachment(id=str(uuid.uuid4()), volume_id=volume.id, server_id=server.uuid, device=None,
                                    attached_at=None, attached_host=server.host, tag=req.tag,
                                    delete_on_termination=req.delete_on_termination)
-        await self.store.write(_reserve_tx, attachment, self.clock())
+        await self.store.write(records.reserve_tx, attachment, self.clock())
         try:
             async with self.servers.tasks.lock(server.uuid):
                 device = await self._plug(self._live_server(server.uuid) or server, volume.id, req.device)
+                crash_point("volume_plugged")
         except BaseException:
-            await self.store.write(_unreserve_tx, attachment, self.clock())
+            await self.store.write(records.unreserve_tx, attachment, self.clock())
             raise
-        await self.store.write(_attached_tx, attachment, device, self.clock())
+        await self.store.write(records.attached_tx, attachment, device, self.clock())
         log.info("volume %s attached to server %s as %s", volume.id, server.uuid, device)
         return self.store.read(attachments_db.find, server.uuid, volume.id)
 
@@ -133,6 +148,71 @@ class VolumeAttachments:
         await self.plug.plug(server.instance_name, str(self.blocks.volumes.files.volume_path(volume_id)), target,
                              volume_id)
         return f"/dev/{target}"
+
+    # update and swap (#1104) ------------------------------------------------------------------------------------
+
+    async def update(self, ctx: AuthContext, server_id: str, volume_id: str, changes: vm.AttachmentChanges) -> None:
+        """2.85: the attachment's fields as the GET shows them; only delete_on_termination may change."""
+        server = self.servers.get(ctx, server_id)
+        attachment = self.store.read(attachments_db.find, server.uuid, volume_id)
+        if attachment is None:
+            raise NotFound(f"No volume Block Device Mapping with id {volume_id}.")
+        for name, current in (("id", volume_id), ("serverId", server.uuid), ("device", attachment.device),
+                              ("tag", attachment.tag)):
+            if name in changes.given and changes.given[name] != current:
+                raise BadRequest(f"The {name} property is not mutable")
+        if changes.delete_on_termination is not None:
+            await self.store.write(attachments_db.set_delete_on_termination, attachment.id,
+                                   changes.delete_on_termination)
+
+    async def swap(self, ctx: AuthContext, server_id: str, old_id: str, new_id: str) -> None:
+        """Nova's swap_volume: the running guest's disk moves from the old volume onto the new one with its data
+        (a block copy and a pivot, in the background); the old volume is then available, the new one in-use
+        with the old attachment's device, tag and delete_on_termination."""
+        server = self.servers.get(ctx, server_id)
+        old = self.blocks.volumes.get(ctx, old_id)
+        try:
+            new = self.blocks.volumes.get(ctx, new_id)
+        except NotFound as exc:
+            raise BadRequest(str(exc)) from None  # a body's missing resource is a bad request (Nova)
+        check_writable(ctx, server)
+        if server.vm_state not in SWAPPABLE or server.task_state is not None:
+            attr, state = ("vm_state", server.vm_state) if server.vm_state not in SWAPPABLE else \
+                ("task_state", server.task_state)
+            raise InstanceInvalidState(action="swap_volume", uuid=server.uuid, attr=attr, state=state)
+        attachment = next((a for a in old.attachments if a.server_id == server.uuid), None)
+        if attachment is None:
+            raise BadRequest("Invalid volume: Old volume is attached to a different instance.")
+        if new.attachments:
+            raise BadRequest("Invalid volume: New volume must be detached in order to swap.")
+        if new.size < old.size:
+            raise BadRequest("Invalid volume: New volume must be the same size or larger.")
+        if len(old.attachments) > 1:
+            raise BadRequest("Swapping multi-attach volumes with more than one read/write attachment is not "
+                             "supported.")
+        incoming = records.swap_in(attachment, new.id, str(uuid.uuid4()))
+        await self.store.write(records.begin_swap_tx, attachment, incoming, self.clock())
+        action_id = await self.servers.action_log.start(ctx, server, "swap_volume")
+        self.blocks.jobs.start(f"swap of volume {old.id} for {new.id}",
+                               self._move(server, attachment, incoming, new.size, action_id))
+
+    async def _move(self, server: Server, old: vm.Attachment, new: vm.Attachment, size_gb: int,
+                    action_id: int) -> None:
+        async with self.servers.tasks.lock(server.uuid):
+            try:
+                async with self.servers.action_log.event(action_id, "compute_swap_volume"):
+                    current = self._live_server(server.uuid)
+                    if current is None or current.vm_state not in SWAPPABLE or not old.device:
+                        raise Conflict(f"Cannot 'swap_volume' instance {server.uuid}: it no longer runs")
+                    await self.plug.move(current.instance_name, old.device.removeprefix("/dev/"),
+                                         str(self.blocks.volumes.files.volume_path(new.volume_id)), size_gb * GIB)
+            except Exception as exc:
+                log.error("swap of volume %s for %s on server %s failed: %s", old.volume_id, new.volume_id,
+                          server.uuid, exc)
+                await self.store.write(records.undo_swap_tx, old, new, self.clock())
+                return
+            await self.store.write(records.end_swap_tx, old, new, self.clock())
+            log.info("volume %s swapped for %s on server %s", old.volume_id, new.volume_id, server.uuid)
 
     # detach -----------------------------------------------------------------------------------------------------
 
@@ -161,14 +241,15 @@ class VolumeAttachments:
                 await self.store.write(volumes_db.update_volume, attachment.volume_id, {"status": vm.IN_USE},
                                        (vm.DETACHING,), now=self.clock())
                 return
-            await self.store.write(_detached_tx, attachment, self.clock())
+            crash_point("volume_unplugged")
+            await self.store.write(records.detached_tx, attachment, self.clock())
             log.info("volume %s detached from server %s", attachment.volume_id, server.uuid)
 
     async def release_server(self, server: Server) -> None:
         """A deleted server's volumes (its domain is gone): available again, or deleted with
         delete_on_termination (Nova's _local_cleanup_bdm_volumes)."""
         for attachment in self.store.read(attachments_db.of_server, server.uuid):
-            await self.store.write(_detached_tx, attachment, self.clock())
+            await self.store.write(records.detached_tx, attachment, self.clock())
             if attachment.delete_on_termination:
                 try:
                     await self.blocks.volumes.delete(AuthContext.system("nodecompute", self.clock()),
@@ -186,15 +267,15 @@ class VolumeAttachments:
         for attachment in self.store.read(attachments_db.pending):
             target = await self._target(attachment)
             if target is None:
-                await self.store.write(_unreserve_tx, attachment, self.clock())
+                await self.store.write(records.unreserve_tx, attachment, self.clock())
             else:
-                await self.store.write(_attached_tx, attachment, f"/dev/{target}", self.clock())
+                await self.store.write(records.attached_tx, attachment, f"/dev/{target}", self.clock())
             log.warning("volume %s was being attached to server %s when the daemon stopped: %s", attachment.volume_id,
                         attachment.server_id, "attached" if target else "not attached")
         for volume in self.store.read(volumes_db.in_status, (vm.DETACHING,)):
             for attachment in self.store.read(attachments_db.of_volume, volume.id):
                 if await self._target(attachment) is None:
-                    await self.store.write(_detached_tx, attachment, self.clock())
+                    await self.store.write(records.detached_tx, attachment, self.clock())
                 else:
                     await self.store.write(volumes_db.update_volume, volume.id, {"status": vm.IN_USE},
                                            (vm.DETACHING,), now=self.clock())
@@ -228,37 +309,3 @@ class VolumeAttachments:
             return self.store.read(servers_db.get_server, server_uuid)
         except NotFound:
             return None
-
-
-def _reserve_tx(db, attachment: vm.Attachment, now: datetime) -> None:
-    volume = volumes_db.get_volume(db, attachment.volume_id)
-    others = attachments_db.of_volume(db, attachment.volume_id)
-    if any(a.server_id == attachment.server_id for a in others):
-        raise BadRequest(f"Invalid volume: volume {attachment.volume_id} already attached")
-    if others:
-        servers = " ".join(a.server_id for a in others)
-        raise BadRequest(f"Invalid volume: volume {attachment.volume_id} is already attached to instances: "
-                         f"{servers}")
-    if volume is None or volumes_db.update_volume(db, volume.id, {"status": vm.ATTACHING}, (vm.AVAILABLE,),
-                                                  now=now) is None:
-        status = volume.status if volume else "deleted"
-        raise BadRequest(f"Invalid input received: Invalid volume: Volume {attachment.volume_id} status must be "
-                         f"available or downloading to reserve, but the current status is {status}. (HTTP 400)")
-    volumes_db.insert_attachment(db, attachment)
-
-
-def _unreserve_tx(db, attachment: vm.Attachment, now: datetime) -> None:
-    attachments_db.delete(db, attachment.id)
-    volumes_db.update_volume(db, attachment.volume_id, {"status": vm.AVAILABLE}, (vm.ATTACHING,), now=now)
-
-
-def _attached_tx(db, attachment: vm.Attachment, device: str, now: datetime) -> None:
-    attachments_db.set_attached(db, attachment.id, device or None, now)
-    volumes_db.update_volume(db, attachment.volume_id, {"status": vm.IN_USE}, (vm.ATTACHING,), now=now)
-
-
-def _detached_tx(db, attachment: vm.Attachment, now: datetime) -> None:
-    attachments_db.delete(db, attachment.id)
-    volumes_db.update_volume(db, attachment.volume_id, {"status": vm.DETACHING}, (vm.IN_USE,), now=now)
-    volumes_db.update_volume(db, attachment.volume_id, {"status": vm.AVAILABLE}, (vm.DETACHING, vm.ATTACHING),
-                             now=now)

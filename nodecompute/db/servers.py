@@ -13,9 +13,9 @@ from nodecompute.domain import states
 from nodecompute.domain.errors import (BadRequest, InstanceNotFound, MarkerNotFound, MetadataItemNotFound,
                                        NotFound)
 from nodecompute.domain.models import isotime, parse_isotime
-from nodecompute.db import server_nics
-from nodecompute.domain.server_models import (DeviceTag, InjectedFileSpec, Server, ServerFault, ServerFilters,
-                                              ServerNic)
+from nodecompute.db import server_nics, volume_attachments
+from nodecompute.domain.server_models import (AttachedVolume, DeviceTag, InjectedFileSpec, Server, ServerFault,
+                                              ServerFilters, ServerNic)
 
 SORT_KEYS = {"created_at", "updated_at", "display_name", "uuid", "vm_state", "task_state", "power_state",
              "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "instance_type_id",
@@ -44,7 +44,7 @@ def _dt(text: str | None) -> datetime | None:
 
 
 def _server(row: sqlite3.Row, metadata: dict[str, str], tags: tuple[str, ...] = (),
-            nics: tuple[ServerNic, ...] = ()) -> Server:
+            nics: tuple[ServerNic, ...] = (), volumes: tuple[AttachedVolume, ...] = ()) -> Server:
     fault = None
     if row["fault_code"] is not None:
         fault = ServerFault(code=row["fault_code"], message=row["fault_message"] or "",
@@ -68,7 +68,7 @@ def _server(row: sqlite3.Row, metadata: dict[str, str], tags: tuple[str, ...] = 
         device_tags=tuple(DeviceTag(**item) for item in json.loads(row["device_tags"])),
         guest_channels=tuple(json.loads(row["guest_channels"])), nics=nics, locked_by=row["locked_by"],
         locked_reason=row["locked_reason"], pinned_availability_zone=row["pinned_availability_zone"],
-        image_properties=json.loads(row["image_properties"]),
+        image_properties=json.loads(row["image_properties"]), volumes=volumes,
     )
 
 
@@ -86,7 +86,8 @@ def _tags_for(db: Database, uuids: list[str]) -> dict[str, tuple[str, ...]]:
 def _servers(db: Database, rows: list[sqlite3.Row]) -> list[Server]:
     uuids = [r["uuid"] for r in rows]
     metadata, tags, nics = _metadata_for(db, uuids), _tags_for(db, uuids), server_nics.nics_for(db, uuids)
-    return [_server(r, metadata[r["uuid"]], tags[r["uuid"]], nics[r["uuid"]]) for r in rows]
+    volumes = volume_attachments.volumes_of(db, uuids)
+    return [_server(r, metadata[r["uuid"]], tags[r["uuid"]], nics[r["uuid"]], volumes[r["uuid"]]) for r in rows]
 
 
 def _metadata_for(db: Database, uuids: list[str]) -> dict[str, dict[str, str]]:

@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from nodecompute.db.volumes import attachment_rows
 from nodecompute.domain.models import isotime
+from nodecompute.domain.server_models import AttachedVolume
 from nodecompute.domain.volume_models import Attachment
 
 
@@ -41,3 +42,15 @@ def set_delete_on_termination(db: Database, attachment_id: str, value: bool) -> 
 
 def delete(db: Database, attachment_id: str) -> None:
     db.execute("DELETE FROM volume_attachments WHERE id = ?", [attachment_id])
+
+
+def volumes_of(db: Database, server_ids: list[str]) -> dict[str, tuple[AttachedVolume, ...]]:
+    """server id -> its attached volumes in attach order (every id has an entry): the servers' views."""
+    found: dict[str, list[AttachedVolume]] = {u: [] for u in server_ids}
+    for start in range(0, len(server_ids), 500):
+        chunk = server_ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in db.execute(f"SELECT server_id, volume_id, delete_on_termination FROM volume_attachments "
+                              f"WHERE server_id IN ({marks}) ORDER BY rowid", chunk).fetchall():
+            found[row["server_id"]].append(AttachedVolume(row["volume_id"], bool(row["delete_on_termination"])))
+    return {u: tuple(volumes) for u, volumes in found.items()}

@@ -38,14 +38,16 @@ def _volume(row: sqlite3.Row, attachments: tuple[Attachment, ...]) -> Volume:
         id=row["id"], serial=row["serial"], project_id=row["project_id"], user_id=row["user_id"], name=row["name"],
         description=row["description"], size=row["size"], status=row["status"],
         availability_zone=row["availability_zone"], volume_type_id=row["volume_type_id"],
-        volume_type_name=row["type_name"], snapshot_id=row["snapshot_id"], source_volid=row["source_volid"],
+        volume_type_name=row["type_name"], multiattach=bool(row["multiattach"]), snapshot_id=row["snapshot_id"],
+        source_volid=row["source_volid"],
         image_id=row["image_id"], bootable=bool(row["bootable"]), metadata=json.loads(row["metadata"]),
         image_metadata=json.loads(row["image_metadata"]) if row["image_metadata"] else None,
         previous_status=row["previous_status"], extend_to=row["extend_to"], upload_image_id=row["upload_image_id"],
         created_at=parse_isotime(row["created_at"]), updated_at=_dt(row["updated_at"]), attachments=attachments)
 
 
-_SELECT = ("SELECT volumes.*, volume_types.name AS type_name FROM volumes "
+_SELECT = ("SELECT volumes.*, volume_types.name AS type_name, "
+           "json_extract(volume_types.extra_specs, '$.multiattach') = '<is> True' AS multiattach FROM volumes "
            "JOIN volume_types ON volume_types.id = volumes.volume_type_id")
 
 

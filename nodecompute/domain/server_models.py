@@ -45,6 +45,14 @@ class ServerNic:
 
 
 @dataclass(frozen=True)
+class AttachedVolume:
+    """A volume of the server as its views list it (os-extended-volumes:volumes_attached)."""
+
+    id: str
+    delete_on_termination: bool = False
+
+
+@dataclass(frozen=True)
 class Server:
     uuid: str
     serial: int
@@ -97,6 +105,7 @@ class Server:
     locked_reason: str | None = None  # 2.73
     pinned_availability_zone: str | None = None  # the zone asked for at create (Nova's request spec), 2.96
     image_properties: dict[str, str] = field(default_factory=dict)  # the image's, as copied at create (2.98)
+    volumes: tuple[AttachedVolume, ...] = ()  # its volume attachments, in the order they were made
 
     @property
     def instance_name(self) -> str:

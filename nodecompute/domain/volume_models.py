@@ -68,6 +68,14 @@ class AttachRequest:
 
 
 @dataclass(frozen=True)
+class AttachmentChanges:
+    """A 2.85 PUT on an attachment: the fields given (as the GET shows them) and the one that may change."""
+
+    given: dict[str, object] = field(default_factory=dict)
+    delete_on_termination: bool | None = None
+
+
+@dataclass(frozen=True)
 class VolumeType:
     id: str
     name: str
@@ -103,6 +111,7 @@ class Volume:
     attachments: tuple[Attachment, ...] = ()
     volume_type_name: str | None = None
     serial: int = 0
+    multiattach: bool = False  # its type's extra spec multiattach is "<is> True" (Cinder)
 
     @property
     def attached(self) -> bool:

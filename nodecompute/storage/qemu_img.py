@@ -115,9 +115,12 @@ async def create_overlay(base: Path, base_format: str, dest: Path, size_bytes: i
     await run_tool(*argv)
 
 
-async def resize(path: Path, size_bytes: int, *, fmt: str | None = None) -> None:
-    """Grow a disk to `size_bytes`; qemu-img refuses to shrink without --shrink, so shrinking raises DiskError."""
+async def resize(path: Path, size_bytes: int, *, fmt: str | None = None, shrink: bool = False) -> None:
+    """Grow a disk to `size_bytes`; qemu-img refuses to shrink without --shrink, so shrinking raises DiskError
+    unless `shrink` (what lies past the new end is lost)."""
     argv = [QEMU_IMG, "resize", "-q"]
     if fmt:
         argv += ["-f", fmt]
+    if shrink:
+        argv.append("--shrink")
     await run_tool(*argv, _absolute(path), str(size_bytes))

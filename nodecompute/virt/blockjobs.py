@@ -104,6 +104,11 @@ async def resize_disk(hv: Hypervisor, name: str, target: str, size_bytes: int) -
     return await on_domain(hv, "resize disk of", name, op)
 
 
+async def disk_capacity(hv: Hypervisor, name: str, target: str) -> int:
+    """The size in bytes the running domain sees for disk `target`."""
+    return await on_domain(hv, "size of disk of", name, lambda dom: dom.blockInfo(target)[0])
+
+
 # backup -------------------------------------------------------------------------------------------------------
 
 def _backup_xml(disks: list[str], target: str, partial: Path) -> str:
@@ -228,8 +233,9 @@ def _abort_copy(dom: libvirt.virDomain, target: str, dest: Path) -> bool:
         return True
     try:
         dom.blockJobAbort(target, 0)
-    except libvirt.libvirtError as err:
-        if err.get_error_code() not in (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_ERR_NO_DOMAIN):
+    except libvirt.libvirtError as err:  # a job that failed on its own is gone already ("no active block job")
+        if err.get_error_code() not in (libvirt.VIR_ERR_OPERATION_INVALID, libvirt.VIR_ERR_NO_DOMAIN,
+                                        libvirt.VIR_ERR_INVALID_ARG):
             raise
     return False
 

@@ -40,3 +40,10 @@ class RecordingPlug:
             raise failure
         self.disks[domain].discard(target)
         self.sources.get(domain, {}).pop(target, None)
+
+    async def move(self, domain: str, target: str, path: str, size_bytes: int) -> None:
+        self.calls.append(("move", domain, target, path, size_bytes))
+        if self.fail_next is not None:
+            failure, self.fail_next = self.fail_next, None
+            raise failure
+        self.sources.setdefault(domain, {})[target] = path

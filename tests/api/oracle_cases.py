@@ -468,6 +468,12 @@ def _attachments(path: str, attach: bool = True) -> Case:
     return case
 
 
+async def _swap(world: World, version: str) -> Call:
+    """The swap of an attached volume for a fresh one (from 2.85 the same body can also carry the view's fields)."""
+    old, new = await _attached(world), await _volume(world)
+    return Call(f"/servers/{world.server_id}/os-volume_attachments/{old}", {"volumeAttachment": {"volumeId": new}})
+
+
 async def _create_snapshot(world: World, version: str) -> Call:
     return Call("/os-snapshots", {"snapshot": {"volume_id": await _volume(world), "display_name": "snap"}})
 
@@ -759,6 +765,7 @@ CASES: dict[tuple[str, str, str | None], Case] = {
                                                                     attach=False),
     ("GET", SERVER + "/os-volume_attachments/{volume_id}", None): _attachments(
         "/servers/{server}/os-volume_attachments/{volume}"),
+    ("PUT", SERVER + "/os-volume_attachments/{volume_id}", None): _swap,
     ("DELETE", SERVER + "/os-volume_attachments/{volume_id}", None): _attachments(
         "/servers/{server}/os-volume_attachments/{volume}"),
     ("GET", "/os-snapshots/{snapshot_id}", None): _snapshots("/os-snapshots/{snapshot}"),

@@ -120,6 +120,7 @@ compute  GET    /servers/{server_id}/ips/{network_label}             owned
 compute  GET    /servers/{server_id}/os-volume_attachments           owned
 compute  POST   /servers/{server_id}/os-volume_attachments           owned
 compute  GET    /servers/{server_id}/os-volume_attachments/{volume_id}  owned
+compute  PUT    /servers/{server_id}/os-volume_attachments/{volume_id}  owned
 compute  DELETE /servers/{server_id}/os-volume_attachments/{volume_id}  owned
 compute  GET    /os-volumes                                          list
 compute  GET    /os-volumes/detail                                   list

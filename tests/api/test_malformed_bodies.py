@@ -98,6 +98,8 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/servers/{server_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
     ("POST", "/servers/{server_id}/os-volume_attachments"): [{"volumeAttachment": {"volumeId": "VOLUME",
                                                                                     "device": "/dev/vdb"}}],
+    ("PUT", "/servers/{server_id}/os-volume_attachments/{volume_id}"): [{"volumeAttachment": {
+        "volumeId": "VOLUME", "delete_on_termination": True}}],
     ("PUT", "/servers/{server_id}/tags"): [{"tags": ["a", "b"]}],
     ("PUT", "/servers/{server_id}/tags/{tag}"): [None],
     ("POST", "/servers/{server_id}/os-interface"): [{"interfaceAttachment": {

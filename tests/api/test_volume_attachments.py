@@ -95,8 +95,14 @@ async def test_attach_list_show_detach(cloud: Cloud):
     assert (await cloud.call("GET", f"/servers/{server_id}/os-volume_attachments/{volume['id']}", 200)) == \
         {"volumeAttachment": attached}
     second = await cloud.cinder.create(name="more")
-    assert (await cloud.attach(server_id, second["id"], device="/dev/vdd"))["volumeAttachment"]["device"] == \
-        "/dev/vdd"  # the requested name when free
+    assert (await cloud.attach(server_id, second["id"], "2.79", device="/dev/vdd", delete_on_termination=True)
+            )["volumeAttachment"]["device"] == "/dev/vdd"  # the requested name when free
+    for version, shown in (("2.1", [{"id": volume["id"]}, {"id": second["id"]}]),
+                           ("2.3", [{"id": volume["id"], "delete_on_termination": False},
+                                    {"id": second["id"], "delete_on_termination": True}])):
+        resp = await cloud.api.get(f"/servers/{server_id}", cloud.token,
+                                   headers={"X-OpenStack-Nova-API-Version": version})
+        assert (await resp.json())["server"]["os-extended-volumes:volumes_attached"] == shown, version
     server = cloud.api.client.server.app[servers_key].get(cloud.cinder.ctx, server_id)
     disks = cloud.api.client.server.app[servers_key].guests.disks(server)  # what a start or hard reboot defines
     assert [(d.path, d.requested, d.serial) for d in disks[-2:]] == [
@@ -252,3 +258,23 @@ async def test_start_settles_attaches_and_detaches_a_stop_interrupted(cloud: Clo
         [(held, "/dev/vdb"), (plugged, "/dev/vdf")])
     assert [cloud.volume_status(v) for v in (plugged, unplugged, held, released)] == [
         "in-use", "available", "in-use", "available"]
+
+
+async def test_multiattach_volumes_get_novas_faults(cloud: Cloud):
+    """A volume of a type with multiattach "<is> True" shows multiattach true; below 2.60 Nova refuses it for the
+    microversion, from 2.60 as a compute whose driver cannot share a disk (libvirt shares raw disks only)."""
+    await cloud.cinder.ok("POST", "/types", 200, json={"volume_type": {
+        "name": "shared", "extra_specs": {"multiattach": "<is> True"}}})
+    volume = await cloud.cinder.create(volume_type="shared")
+    assert volume["multiattach"] is True
+    assert (await cloud.cinder.create())["multiattach"] is False
+    server_id = await cloud.server()
+    for version, message in (("2.59", "Multiattach volumes are only supported starting with compute API version "
+                                      "2.60."),
+                             ("2.60", f"Volume {volume['id']} has 'multiattach' set, which is not supported for "
+                                      "this instance.")):
+        resp = await cloud.api.post(f"/servers/{server_id}/os-volume_attachments", cloud.token,
+                                    headers={"X-OpenStack-Nova-API-Version": version},
+                                    json={"volumeAttachment": {"volumeId": volume["id"]}})
+        await assert_fault(resp, 400, message=message)
+    assert cloud.volume_status(volume["id"]) == "available" and cloud.plug.calls == []

@@ -7,8 +7,9 @@ from datetime import datetime
 import pytest
 
 from nodecompute.compute import placement
-from nodecompute.compute.block_devices import (BAD_BOOT_SEQUENCE, MIXED_SYNTAX, NO_VOLUMES, BlockDevicePlan,
-                                               plan_block_devices)
+from nodecompute.compute.block_devices import (BAD_BOOT_SEQUENCE, BLANK_VOLUME_SIZE, BLANK_WITH_UUID,
+                                               IMAGE_VOLUME_SIZE, MISSING_UUID, MIXED_SYNTAX, NO_VOLUMES,
+                                               UNKNOWN_BUS, BlockDevicePlan, plan_block_devices)
 from nodecompute.compute.requested_networks import plan_networks
 from nodecompute.config import ComputeConfig
 from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
@@ -130,7 +131,22 @@ def test_the_image_root_mapping_is_accepted(image_ref, mappings, plan):
                                       guest_format="swap", volume_size=1)), NO_VOLUMES),
     (IMAGE, (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0,
                                 uuid="6a1a5c4e-0000-4000-8000-000000000000"),), BAD_BOOT_SEQUENCE),
-    ("", (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0),), BAD_BOOT_SEQUENCE),
+    ("", (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0),), MISSING_UUID),
+    (IMAGE, (BlockDeviceRequest(source_type="blank", destination_type="volume", uuid=IMAGE, volume_size=1),),
+     BLANK_WITH_UUID),
+    (IMAGE, (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=1),), MISSING_UUID),
+    ("", (BlockDeviceRequest(source_type="image", destination_type="volume", boot_index=0, uuid=IMAGE),),
+     IMAGE_VOLUME_SIZE),
+    (IMAGE, (BlockDeviceRequest(source_type="blank", destination_type="volume", boot_index=-1),),
+     BLANK_VOLUME_SIZE),
+    (IMAGE, (BlockDeviceRequest(source_type="volume", destination_type="volume", uuid=IMAGE, boot_index=1,
+                                disk_bus="floppy"),), UNKNOWN_BUS),
+    (IMAGE, (BlockDeviceRequest(source_type="volume", destination_type="volume", uuid=IMAGE, boot_index=2),),
+     BAD_BOOT_SEQUENCE),  # imageRef is boot index 0: the sequence has a gap
+    ("", (BlockDeviceRequest(source_type="volume", destination_type="volume", uuid=IMAGE, boot_index=1),),
+     BAD_BOOT_SEQUENCE),  # no boot index 0 without imageRef
+    (IMAGE, (BlockDeviceRequest(source_type="volume", destination_type="volume", uuid=IMAGE, boot_index=1),),
+     NO_VOLUMES),  # a valid mapping: what volumes have still to honour
     (IMAGE, (BlockDeviceRequest(volume_id="v", legacy=True),), NO_VOLUMES),
     (IMAGE, (BlockDeviceRequest(volume_id="v", legacy=True), ROOT), MIXED_SYNTAX),
 ])
