@@ -20,7 +20,7 @@ from multidict import MultiMapping
 
 from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
-from nodecompute.api.keys import config_key, servers_key
+from nodecompute.api.keys import config_key, large_list_gate_key, servers_key
 from nodecompute.api.respond import parse_body, parse_query, respond, respond_in_thread, rules
 from nodecompute.api.validation import FALSE_STRINGS, MAX_LIMIT, TRUE_STRINGS, parse_changes_since, to_bool
 from nodecompute.domain import regex, states
@@ -303,8 +303,9 @@ async def _list(request: web.Request, kind: str) -> web.StreamResponse:
     if parsed.filters.all_tenants and not ctx.is_admin:
         raise PolicyNotAuthorized(action=f"os_compute_api:servers:{kind}:get_all_tenants")
     service = request.config_dict[servers_key]
-    found = [] if parsed.matches_nothing else await service.list(ctx, parsed.filters, brief=kind == "index")
-    return await respond_in_thread(request, (found, parsed.filters.limit))
+    async with request.config_dict[large_list_gate_key]:
+        found = [] if parsed.matches_nothing else await service.list(ctx, parsed.filters, brief=kind == "index")
+        return await respond_in_thread(request, (found, parsed.filters.limit))
 
 
 async def list_servers(request: web.Request) -> web.StreamResponse:
