@@ -167,8 +167,8 @@ def main() -> int:
         idle_rss = rss_mb(pid)
         print(f"idle daemon RSS: {idle_rss:.1f} MB", flush=True)
         image = cloud.import_guest()
-        resp = cloud.post("/servers", {"server": {"name": "template", "imageRef": image, "flavorRef": "1",
-                                                  "networks": "none"}}, headers={"X-OpenStack-Nova-API-Version": "2.37"})
+        template = {"name": "template", "imageRef": image, "flavorRef": "1", "networks": "none"}
+        resp = cloud.post("/servers", {"server": template}, headers={"X-OpenStack-Nova-API-Version": "2.37"})
         assert resp.status_code == 202, resp.text
         made = resp.json()["server"]["id"]
         cloud.wait_status(made, "ACTIVE", timeout=60)
