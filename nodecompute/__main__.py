@@ -17,6 +17,7 @@ from nodecompute.cli_accounts import add_account_commands
 from nodecompute.cli_images import add_image_commands
 from nodecompute.config import ConfigError
 from nodecompute.domain.errors import ComputeError
+from nodecompute.process_tuning import tune_process
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -28,6 +29,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.getLogger("virEventAsyncIOImpl").setLevel(logging.INFO)  # libvirtaio logs every timer at DEBUG
     for warning in config_mod.warnings(cfg):
         logging.getLogger("nodecompute").warning("%s", warning)
+    tune_process()
     app = create_app(cfg)
 
     async def main() -> None:

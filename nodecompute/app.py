@@ -18,11 +18,10 @@ from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key, flavors_key,
-                                  mounted_dialects_key, root_routes_key,
-                                  host_services_key, identity_key, images_key, keypairs_key, network_key,
-                                  network_off_key, quotas_key, reconciler_key, response_cache_key, server_groups_key,
-                                  server_passwords_key, server_tags_key, servers_key, usage_key,
-                                  volume_attachments_key)
+                                  host_services_key, identity_key, images_key, keypairs_key, large_list_gate_key,
+                                  mounted_dialects_key, network_key, network_off_key, quotas_key, reconciler_key,
+                                  response_cache_key, root_routes_key, server_groups_key, server_passwords_key,
+                                  server_tags_key, servers_key, usage_key, volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
@@ -54,6 +53,7 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     app[config_key] = cfg
     app[clock_key] = clock
     app[response_cache_key] = VersionedCache(max_entries=256)
+    app[large_list_gate_key] = asyncio.Semaphore(1)
     app.cleanup_ctx.append(_state_ctx)
     app.cleanup_ctx.append(functools.partial(_network_ctx, make_hostnet=hostnet_factory or _hostnet))
     if with_servers:

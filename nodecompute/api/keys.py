@@ -7,6 +7,7 @@ app.py's own (`nodecompute.app.store_key`): handlers never touch the store, only
 """
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -59,6 +60,9 @@ network_key: web.AppKey[NetworkServices] = web.AppKey("network")
 network_off_key = web.AppKey("network_off", str)
 # rendered bodies of hot lists (the flavor lists), kept until the database changes
 response_cache_key = web.AppKey("response_cache", VersionedCache)
+# One large list at a time, read and rendered (api/servers.py): each holds some 11 MB while a thousand servers
+# render, so lists in flight together would add that much each to the daemon's memory (issue 22).
+large_list_gate_key = web.AppKey("large_list_gate", asyncio.Semaphore)
 
 # on each face's sub-application: its dialect, and the table row + version root of each registered aiohttp route
 dialect_key = web.AppKey("dialect", Dialect)

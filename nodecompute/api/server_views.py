@@ -7,6 +7,7 @@ import base64
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from nodecompute.api.dialect import layered
 from nodecompute.api.respond import Out, Reply
@@ -15,7 +16,7 @@ from nodecompute.api.urls import Links
 from nodecompute.compute import image_properties
 from nodecompute.domain import states
 from nodecompute.domain.models import AuthContext, isotime, zulu
-from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFault
+from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFault, ServerRef
 
 FAULT_STATUSES = ("ERROR", "DELETED")
 DEFAULT_SECURITY_GROUPS = [{"name": "default"}]
@@ -40,7 +41,7 @@ def fault_view(fault: ServerFault, ctx: AuthContext) -> dict:
     return view
 
 
-def server_brief(server: Server, links: Links) -> dict:
+def server_brief(server: Server | ServerRef, links: Links) -> dict:
     return {"id": server.uuid, "links": links.pair("servers", server.uuid), "name": server.name}
 
 
@@ -239,7 +240,7 @@ def create_response(server: Server, links: Links, admin_pass: str, groups: tuple
     }}
 
 
-def _brief_page(out: Out, result: tuple[list[Server], int]) -> dict:
+def _brief_page(out: Out, result: tuple[list[ServerRef], int]) -> dict:
     return _page(out, result, "servers", lambda server: server_brief(server, out.links))
 
 
@@ -249,7 +250,7 @@ def _detail_page(parts: tuple[Part, ...]):
     return view
 
 
-def _page(out: Out, result: tuple[list[Server], int], tail: str, one: Callable[[Server], dict]) -> dict:
+def _page(out: Out, result: tuple[list, int], tail: str, one: Callable[[Any], dict]) -> dict:
     found, limit = result
     body: dict = {"servers": [one(server) for server in found]}
     if found and len(found) == limit:

@@ -20,8 +20,8 @@ from multidict import MultiMapping
 
 from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
-from nodecompute.api.keys import config_key, servers_key
-from nodecompute.api.respond import parse_body, parse_query, respond, rules
+from nodecompute.api.keys import config_key, large_list_gate_key, servers_key
+from nodecompute.api.respond import parse_body, parse_query, respond, respond_in_thread, rules
 from nodecompute.api.validation import FALSE_STRINGS, MAX_LIMIT, TRUE_STRINGS, parse_changes_since, to_bool
 from nodecompute.domain import regex, states
 from nodecompute.domain.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
@@ -306,8 +306,10 @@ async def _list(request: web.Request, kind: str) -> web.StreamResponse:
                               rules(request))
     if parsed.filters.all_tenants and not ctx.is_admin:
         raise PolicyNotAuthorized(action=f"os_compute_api:servers:{kind}:get_all_tenants")
-    found = [] if parsed.matches_nothing else await request.config_dict[servers_key].list(ctx, parsed.filters)
-    return respond(request, (found, parsed.filters.limit))
+    service = request.config_dict[servers_key]
+    async with request.config_dict[large_list_gate_key]:
+        found = [] if parsed.matches_nothing else await service.list(ctx, parsed.filters, brief=kind == "index")
+        return await respond_in_thread(request, (found, parsed.filters.limit))
 
 
 async def list_servers(request: web.Request) -> web.StreamResponse:

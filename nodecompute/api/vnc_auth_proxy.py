@@ -22,9 +22,6 @@ import struct
 import time
 from dataclasses import dataclass
 
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
-from cryptography.hazmat.primitives.ciphers import Cipher, modes
-
 from nodecompute.api.console_sessions import ConsoleSessions
 
 log = logging.getLogger(__name__)
@@ -53,6 +50,8 @@ def vnc_auth_response(password: str, challenge: bytes) -> bytes:
 
     Single DES is Triple DES with the key three times (EDE with K, K, K); cryptography keeps it under `decrepit`.
     """
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES  # loaded on first use: ~10 MB idle
+    from cryptography.hazmat.primitives.ciphers import Cipher, modes
     key = password.encode("latin-1")[:8].ljust(8, b"\0").translate(_REVERSED_BITS)
     encryptor = Cipher(TripleDES(key * 3), modes.ECB()).encryptor()
     return encryptor.update(challenge) + encryptor.finalize()

@@ -7,11 +7,8 @@ import base64
 import dataclasses
 import hashlib
 import string
+from datetime import datetime
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from nodecompute.compute.keypair_x509 import generate_x509, x509_fingerprint
 from nodecompute.domain.errors import BadRequest, QuotaExceeded
 from nodecompute.domain.models import Clock, Keypair
 from nodecompute.compute.quotas import QuotaService
@@ -41,6 +38,7 @@ def fingerprint(public_key: str) -> str:
 
     The key must load as an OpenSSH public key (rsa, ecdsa, ed25519, ...); anything else is InvalidKeypair.
     """
+    from cryptography.hazmat.primitives import serialization  # loaded on first use: ~10 MB of the idle daemon
     try:
         serialization.load_ssh_public_key(public_key.encode("utf-8"))
         blob = base64.b64decode(public_key.split(" ")[1])
@@ -53,6 +51,7 @@ def fingerprint(public_key: str) -> str:
 def _fingerprint(public_key: str, key_type: str) -> str:
     if key_type != KEYPAIR_TYPE_X509:
         return fingerprint(public_key)
+    from nodecompute.compute.keypair_x509 import x509_fingerprint  # cryptography on first use
     try:
         return x509_fingerprint(public_key)
     except ValueError as exc:
@@ -61,6 +60,8 @@ def _fingerprint(public_key: str, key_type: str) -> str:
 
 def generate_key_pair(bits: int = GENERATED_KEY_BITS) -> tuple[str, str, str]:
     """(private key PEM, OpenSSH public key, fingerprint) of a new RSA key, as nova/crypto.py makes them."""
+    from cryptography.hazmat.primitives import serialization  # loaded on first use: ~10 MB of the idle daemon
+    from cryptography.hazmat.primitives.asymmetric import rsa
     key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
     private_key = key.private_bytes(
         encoding=serialization.Encoding.PEM,
@@ -71,6 +72,11 @@ def generate_key_pair(bits: int = GENERATED_KEY_BITS) -> tuple[str, str, str]:
         encoding=serialization.Encoding.OpenSSH, format=serialization.PublicFormat.OpenSSH,
     ).decode() + " Generated-by-Nova"
     return private_key, public_key, fingerprint(public_key)
+
+
+def _generate_x509(user_id: str, *, now: datetime) -> tuple[str, str, str]:
+    from nodecompute.compute.keypair_x509 import generate_x509  # cryptography on first use
+    return generate_x509(user_id, now=now)
 
 
 def validate_name(name: str, safe_chars: frozenset[str] = SAFE_NAME_CHARS) -> None:
@@ -108,7 +114,7 @@ class KeypairService:
         self._check_quota(user_id, limit)
         private_key = None
         if public_key is None and key_type == KEYPAIR_TYPE_X509:
-            private_key, public_key, print_ = await asyncio.to_thread(generate_x509, user_id, now=self.clock())
+            private_key, public_key, print_ = await asyncio.to_thread(_generate_x509, user_id, now=self.clock())
         elif public_key is None:
             private_key, public_key, print_ = await asyncio.to_thread(generate_key_pair)
         else:

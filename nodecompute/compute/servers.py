@@ -44,10 +44,9 @@ from nodecompute.compute.server_admin_password import ServerAdminPassword
 from nodecompute.compute.server_images import ServerImages
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
-                                              root_disk_bytes)
+                                              ServerRef, root_disk_bytes)
 from nodecompute.config import Config
-from nodecompute.db import instance_actions as actions_db
-from nodecompute.db import servers as servers_db
+from nodecompute.db import instance_actions as actions_db, server_lists, servers as servers_db
 from nodecompute.db.store import Store
 
 log = logging.getLogger(__name__)
@@ -104,16 +103,17 @@ class ServerService:
     def get(self, ctx: AuthContext, server_id: str) -> Server:
         return visible_server(self.store, ctx, server_id)
 
-    async def list(self, ctx: AuthContext, filters: ServerFilters) -> list[Server]:
+    async def list(self, ctx: AuthContext, filters: ServerFilters, *, brief: bool = False
+                   ) -> list[Server] | list[ServerRef]:
+        """A page of servers (ids and names only when `brief`), read off the event loop (a regex scans rows)."""
         if filters.all_tenants and not ctx.is_admin:
             raise Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.")
         project = filters.project_id if ctx.is_admin and filters.project_id else ctx.project_id
         if filters.all_tenants and not filters.project_id:
             project = None
         filters = dataclasses.replace(filters, project_id=project)
-        if filters.name or filters.patterns:  # a user's regex runs on every candidate row: off the event loop
-            return await self.store.read_in_thread(servers_db.list_servers, filters)
-        return self.store.read(servers_db.list_servers, filters)
+        query = server_lists.list_server_refs if brief else server_lists.list_servers
+        return await self.store.read_in_thread(query, filters)
 
     def console_output(self, ctx: AuthContext, server_id: str, length: int | None) -> str:
         server = self.get(ctx, server_id)

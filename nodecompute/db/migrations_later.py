@@ -184,3 +184,19 @@ def m0018_server_passwords(db: Database) -> None:
             server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, password TEXT NOT NULL);
         """
     )
+
+
+@migrations(name="0019_server_list_indexes")
+def m0019_server_list_indexes(db: Database) -> None:
+    """Server lists whose cost follows the rows they return (issue 22): live servers of every project by creation
+    (all_tenants), and by vm_state then creation, in a project or across them (the status filter); and the floating
+    IPs of a port, which each listed server's NICs look up. A project's servers by creation already have
+    servers_project."""
+    db.executescript(
+        """
+        CREATE INDEX servers_live_created ON servers(deleted, created_at);
+        CREATE INDEX servers_project_state ON servers(project_id, deleted, vm_state, created_at);
+        CREATE INDEX servers_live_state ON servers(deleted, vm_state, created_at);
+        CREATE INDEX floatingips_fixed_port ON floatingips(fixed_port_id);
+        """
+    )

@@ -10,46 +10,34 @@ from typing import Any
 from sqlite_utils import Database
 
 from nodecompute.domain import states
-from nodecompute.domain.errors import (BadRequest, InstanceNotFound, MarkerNotFound, MetadataItemNotFound,
-                                       NotFound)
+from nodecompute.domain.errors import InstanceNotFound, MetadataItemNotFound, NotFound
 from nodecompute.domain.models import isotime, parse_isotime
 from nodecompute.db import server_nics, volume_attachments
 from nodecompute.domain.server_models import (AttachedVolume, DeviceTag, InjectedFileSpec, Server, ServerFault,
-                                              ServerFilters, ServerNic)
+                                              ServerNic, server_from_fields)
 
-SORT_KEYS = {"created_at", "updated_at", "display_name", "uuid", "vm_state", "task_state", "power_state",
-             "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "instance_type_id",
-             "image_ref", "project_id", "user_id", "display_description", "host", "node", "launch_index",
-             "locked", "progress", "root_device_name", "kernel_id", "ramdisk_id", "config_drive", "id"}
-_COLUMN = {"display_name": "name", "uuid": "uuid", "id": "uuid", "instance_type_id": "flavorid",
-           "image_ref": "image_id", "node": "host"}
-# Filter name -> the column it compares: exactly, or as text with a regex (Nova's exact_match_filter_names and
-# _regex_instance_filter; Nova's config_drive column holds "True" or "").
-EXACT_FILTERS = {"user_id": "user_id", "vm_state": "vm_state", "task_state": "task_state"}
-PATTERN_FILTERS = {
-    "availability_zone": "availability_zone", "key_name": "coalesce(key_name, '')",
-    "config_drive": "CASE config_drive WHEN 1 THEN 'True' ELSE '' END", "created_at": "created_at",
-    "launched_at": "coalesce(launched_at, '')", "terminated_at": "coalesce(terminated_at, '')",
-    "power_state": "CAST(power_state AS TEXT)", "progress": "CAST(coalesce(progress, 0) AS TEXT)",
-    "hostname": "hostname",
-}
-_SORTABLE_COLUMNS = {"created_at", "updated_at", "name", "uuid", "vm_state", "task_state", "power_state",
-                     "launched_at", "terminated_at", "hostname", "key_name", "availability_zone", "flavorid",
-                     "image_id", "project_id", "user_id", "host", "launch_index", "locked", "progress",
-                     "config_drive"}
+
+IN_JSON = "(SELECT value FROM json_each(?))"  # `x IN` a JSON array of values: one argument however many there are
+_EMPTY_JSON = {"{}": dict, "[]": list}
+
+
+def _json(text: str) -> Any:
+    """json.loads, without the decoder for the empty object or list most rows hold."""
+    empty = _EMPTY_JSON.get(text)
+    return empty() if empty is not None else json.loads(text)
 
 
 def _dt(text: str | None) -> datetime | None:
     return parse_isotime(text) if text else None
 
 
-def _server(row: sqlite3.Row, metadata: dict[str, str], tags: tuple[str, ...] = (),
+def _server(row: dict[str, Any], metadata: dict[str, str], tags: tuple[str, ...] = (),
             nics: tuple[ServerNic, ...] = (), volumes: tuple[AttachedVolume, ...] = ()) -> Server:
     fault = None
     if row["fault_code"] is not None:
         fault = ServerFault(code=row["fault_code"], message=row["fault_message"] or "",
                             created=parse_isotime(row["fault_created"]), details=row["fault_details"])
-    return Server(
+    return server_from_fields(dict(
         uuid=row["uuid"], serial=row["serial"], name=row["name"], project_id=row["project_id"],
         user_id=row["user_id"], hostname=row["hostname"], flavorid=row["flavorid"], flavor_name=row["flavor_name"],
         memory_mb=row["memory_mb"], vcpus=row["vcpus"], root_gb=row["root_gb"], root_disk_bytes=row["root_disk_bytes"],
@@ -59,45 +47,44 @@ def _server(row: sqlite3.Row, metadata: dict[str, str], tags: tuple[str, ...] = 
         access_ipv6=row["access_ipv6"], disk_config=row["disk_config"], availability_zone=row["availability_zone"],
         vm_state=row["vm_state"], task_state=row["task_state"], power_state=row["power_state"],
         progress=row["progress"], launch_index=row["launch_index"], reservation_id=row["reservation_id"],
-        host=row["host"], locked=bool(row["locked"]), scheduler_hints=json.loads(row["scheduler_hints"]),
+        host=row["host"], locked=bool(row["locked"]), scheduler_hints=_json(row["scheduler_hints"]),
         fault=fault, created_at=parse_isotime(row["created_at"]), updated_at=parse_isotime(row["updated_at"]),
         launched_at=_dt(row["launched_at"]), terminated_at=_dt(row["terminated_at"]),
         deleted_at=_dt(row["deleted_at"]), deleted=bool(row["deleted"]), metadata=metadata,
-        description=row["description"], tags=tags, flavor_extra_specs=json.loads(row["flavor_extra_specs"]),
+        description=row["description"], tags=tags, flavor_extra_specs=_json(row["flavor_extra_specs"]),
         user_data=bytes(row["user_data"]) if row["user_data"] is not None else None,
-        device_tags=tuple(DeviceTag(**item) for item in json.loads(row["device_tags"])),
-        guest_channels=tuple(json.loads(row["guest_channels"])), nics=nics, locked_by=row["locked_by"],
+        device_tags=tuple(DeviceTag(**item) for item in _json(row["device_tags"])),
+        guest_channels=tuple(_json(row["guest_channels"])), nics=nics, locked_by=row["locked_by"],
         locked_reason=row["locked_reason"], pinned_availability_zone=row["pinned_availability_zone"],
-        image_properties=json.loads(row["image_properties"]), volumes=volumes,
-    )
+        image_properties=_json(row["image_properties"]), volumes=volumes,
+    ))
 
 
 def _tags_for(db: Database, uuids: list[str]) -> dict[str, tuple[str, ...]]:
     out: dict[str, list[str]] = {u: [] for u in uuids}
-    for start in range(0, len(uuids), 500):
-        chunk = uuids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for r in db.execute(f"SELECT server_uuid, tag FROM server_tags WHERE server_uuid IN ({marks}) ORDER BY tag",
-                            chunk).fetchall():
-            out[r["server_uuid"]].append(r["tag"])
+    for uuid, tag in db.execute(f"SELECT server_uuid, tag FROM server_tags WHERE server_uuid IN {IN_JSON} ORDER BY tag",
+                                [json.dumps(uuids)]).fetchall():
+        out[uuid].append(tag)
     return {uuid: tuple(tags) for uuid, tags in out.items()}
 
 
-def _servers(db: Database, rows: list[sqlite3.Row]) -> list[Server]:
-    uuids = [r["uuid"] for r in rows]
+def servers_from_rows(db: Database, rows: list[sqlite3.Row]) -> list[Server]:
+    """Servers from their rows, with their metadata, tags and NICs (a few queries for all of them)."""
+    if not rows:
+        return []
+    keys = rows[0].keys()  # a Row finds a column by name in a linear, case-blind scan: a dict finds it by hash
+    records = [dict(zip(keys, row)) for row in rows]
+    uuids = [r["uuid"] for r in records]
     metadata, tags, nics = _metadata_for(db, uuids), _tags_for(db, uuids), server_nics.nics_for(db, uuids)
     volumes = volume_attachments.volumes_of(db, uuids)
-    return [_server(r, metadata[r["uuid"]], tags[r["uuid"]], nics[r["uuid"]], volumes[r["uuid"]]) for r in rows]
+    return [_server(r, metadata[r["uuid"]], tags[r["uuid"]], nics[r["uuid"]], volumes[r["uuid"]]) for r in records]
 
 
 def _metadata_for(db: Database, uuids: list[str]) -> dict[str, dict[str, str]]:
     out: dict[str, dict[str, str]] = {u: {} for u in uuids}
-    for start in range(0, len(uuids), 500):
-        chunk = uuids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for r in db.execute(f"SELECT server_uuid, key, value FROM server_metadata WHERE server_uuid IN ({marks})"
-                            " ORDER BY key", chunk).fetchall():
-            out[r["server_uuid"]][r["key"]] = r["value"]
+    for uuid, key, value in db.execute(f"SELECT server_uuid, key, value FROM server_metadata WHERE server_uuid IN "
+                                       f"{IN_JSON} ORDER BY key", [json.dumps(uuids)]).fetchall():
+        out[uuid][key] = value
     return out
 
 
@@ -126,7 +113,7 @@ def get_server(db: Database, uuid: str, *, include_deleted: bool = False) -> Ser
     row = db.execute("SELECT * FROM servers WHERE uuid = ?", [uuid]).fetchone()
     if row is None or (row["deleted"] and not include_deleted):
         raise InstanceNotFound(instance_id=uuid)
-    return _servers(db, [row])[0]
+    return servers_from_rows(db, [row])[0]
 
 
 def find_server(db: Database, uuid: str) -> Server | None:
@@ -146,81 +133,8 @@ def user_data(db: Database, uuid: str) -> bytes | None:
     return bytes(row["user_data"]) if row and row["user_data"] is not None else None
 
 
-def list_servers(db: Database, f: ServerFilters) -> list[Server]:
-    where, args = [], []
-    if not f.all_tenants or f.project_id:
-        where.append("project_id = ?")
-        args.append(f.project_id)
-    if f.changes_since is not None:
-        where.append("updated_at >= ?")
-        args.append(isotime(f.changes_since))
-    if f.changes_before is not None:
-        where.append("updated_at <= ?")
-        args.append(isotime(f.changes_before))
-    if f.changes_since is None and f.changes_before is None:  # either lists the recently deleted too (Nova)
-        where.append("deleted = 0")
-    if f.locked is not None:
-        where.append("locked = ?")
-        args.append(int(f.locked))
-    for name, value in f.exact:
-        where.append(f"{EXACT_FILTERS[name]} = ?")
-        args.append(value)
-    for name, pattern in f.patterns:
-        where.append(f"{PATTERN_FILTERS[name]} REGEXP ?")
-        args.append(pattern)
-    for clause, value in (("name REGEXP ?", f.name), ("image_id = ?", f.image), ("flavorid = ?", f.flavor),
-                          ("reservation_id = ?", f.reservation_id)):
-        if value:
-            where.append(clause)
-            args.append(value)
-    if f.statuses:
-        clauses = []
-        for status in f.statuses:
-            for vm_state, task in states.vm_states_for_status(status):
-                if task is None:
-                    overridden = list(states.STATUS_MAP[vm_state][1])
-                    marks = ",".join("?" * len(overridden))
-                    extra = f" AND (task_state IS NULL OR task_state NOT IN ({marks}))" if overridden else ""
-                    clauses.append(f"(vm_state = ?{extra})")
-                    args.extend([vm_state, *overridden])
-                else:
-                    clauses.append("(vm_state = ? AND task_state = ?)")
-                    args.extend([vm_state, task])
-        where.append("(" + " OR ".join(clauses) + ")" if clauses else "0")
-    _tag_filters(f, where, args)
-    order = []
-    for key, direction in f.sort:
-        column = _COLUMN.get(key, key)
-        if column not in _SORTABLE_COLUMNS:
-            raise BadRequest(f"Invalid sort_key: {key}")
-        order.append(f"{column} {'ASC' if direction == 'asc' else 'DESC'}")
-    order.append("serial DESC")
-    sql = f"SELECT * FROM servers WHERE {' AND '.join(where)} ORDER BY {', '.join(order)}"
-    rows = db.execute(sql, args).fetchall()
-    if f.marker is not None:
-        ids = [r["uuid"] for r in rows]
-        if f.marker not in ids:
-            raise MarkerNotFound(marker=f.marker)
-        rows = rows[ids.index(f.marker) + 1:]
-    return _servers(db, rows[:f.limit])
-
-
-_HAS_TAG = "EXISTS (SELECT 1 FROM server_tags t WHERE t.server_uuid = servers.uuid AND t.tag = ?)"
-
-
-def _tag_filters(f: ServerFilters, where: list[str], args: list[Any]) -> None:
-    """Nova's tag filters (2.26): `tags` all of them, `tags-any` one of them, `not-tags` not all of them,
-    `not-tags-any` none of them."""
-    for tags, joiner, negate in ((f.tags, " AND ", False), (f.tags_any, " OR ", False),
-                                 (f.not_tags, " AND ", True), (f.not_tags_any, " OR ", True)):
-        if tags:
-            clause = "(" + joiner.join([_HAS_TAG] * len(tags)) + ")"
-            where.append(f"NOT {clause}" if negate else clause)
-            args.extend(tags)
-
-
 def list_all_live(db: Database) -> list[Server]:
-    return _servers(db, db.execute("SELECT * FROM servers WHERE deleted = 0 ORDER BY serial").fetchall())
+    return servers_from_rows(db, db.execute("SELECT * FROM servers WHERE deleted = 0 ORDER BY serial").fetchall())
 
 
 def update_server(db: Database, uuid: str, values: dict[str, Any], *, now: datetime,

@@ -2,6 +2,7 @@
 by compute/volume_attachments.py in the same transaction as the volume's status."""
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlite_utils import Database
@@ -47,10 +48,8 @@ def delete(db: Database, attachment_id: str) -> None:
 def volumes_of(db: Database, server_ids: list[str]) -> dict[str, tuple[AttachedVolume, ...]]:
     """server id -> its attached volumes in attach order (every id has an entry): the servers' views."""
     found: dict[str, list[AttachedVolume]] = {u: [] for u in server_ids}
-    for start in range(0, len(server_ids), 500):
-        chunk = server_ids[start:start + 500]
-        marks = ",".join("?" * len(chunk))
-        for row in db.execute(f"SELECT server_id, volume_id, delete_on_termination FROM volume_attachments "
-                              f"WHERE server_id IN ({marks}) ORDER BY rowid", chunk).fetchall():
-            found[row["server_id"]].append(AttachedVolume(row["volume_id"], bool(row["delete_on_termination"])))
+    for server_id, volume_id, delete_on_termination in db.execute(
+            "SELECT server_id, volume_id, delete_on_termination FROM volume_attachments WHERE server_id IN "
+            "(SELECT value FROM json_each(?)) ORDER BY rowid", [json.dumps(server_ids)]).fetchall():
+        found[server_id].append(AttachedVolume(volume_id, bool(delete_on_termination)))
     return {u: tuple(volumes) for u, volumes in found.items()}
