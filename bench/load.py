@@ -105,7 +105,19 @@ class Load:
         self.image_ref = image["id"]
         for n in range(4):
             self.targets.append(await self._create_server(session, token, f"target-{n}"))
+        await self._until_active(session, token)
         return token
+
+    async def _until_active(self, session, token: str, timeout: float = 60.0) -> None:
+        """Metadata is written only to a server out of its build (Nova answers 409 while it spawns): wait for them."""
+        deadline = time.monotonic() + timeout
+        for server in self.targets:
+            while True:
+                body = await self._call(session, "setup", "GET", f"/compute/v2.1/servers/{server}", token, 200)
+                if body["server"]["status"] == "ACTIVE":
+                    break
+                assert time.monotonic() < deadline, f"target {server} is {body['server']['status']} after {timeout} s"
+                await asyncio.sleep(0.1)
 
     async def _create_server(self, session, token: str, name: str) -> str:
         body = await self._call(session, "server", "POST", "/compute/v2.1/servers", token, 202, json={"server": {
