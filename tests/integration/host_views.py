@@ -59,7 +59,12 @@ def check_stock_cli(cloud: Cloud, daemon, image_id: str, flavor_id: str) -> None
         f"host show {host} -f json", "server group create --policy anti-affinity cli-spread -f json",
         "server group list -f json")
     assert listed["Hypervisor Type"] == "QEMU" and listed["State"] == "up"
-    assert shown["running_vms"] == len(_live_servers(cloud)) and shown["uptime"] and shown["load_average"]
+    assert shown["uptime"] and shown["load_average"]
+    # the CLI negotiates the newest version; from 2.88 Nova's show drops the resource figures, which 2.87 still has
+    figures = cloud.get(f"/os-hypervisors/{hypervisor['id']}",
+                        headers={"OpenStack-API-Version": "compute 2.87"}).json()["hypervisor"]
+    assert "running_vms" not in shown and "vcpus" not in shown
+    assert figures["running_vms"] == len(_live_servers(cloud))
     assert stats["count"] == 1
     services = {row["Binary"]: row for row in services}
     assert set(services) == {"nova-scheduler", "nova-conductor", "nova-compute"}
@@ -67,7 +72,7 @@ def check_stock_cli(cloud: Cloud, daemon, image_id: str, flavor_id: str) -> None
     assert {(row["Service"], row["Zone"]) for row in hosts if row["Host Name"] == host} == {
         ("scheduler", "internal"), ("conductor", "internal"), ("compute", "nova")}
     assert [row["Project"] for row in host_rows][:3] == ["(total)", "(used_now)", "(used_max)"]
-    assert host_rows[0]["CPU"] == shown["vcpus"] and host_rows[2]["CPU"] == shown["vcpus_used"]
+    assert host_rows[0]["CPU"] == figures["vcpus"] and host_rows[2]["CPU"] == figures["vcpus_used"]
     assert [g["ID"] for g in groups] == [group["id"]]
 
     made = cloud.post("/servers", {"server": {"name": "spread-1", "imageRef": image_id, "flavorRef": flavor_id},
