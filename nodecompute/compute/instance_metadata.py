@@ -12,8 +12,11 @@ from nodecompute.domain.server_models import InjectedFileSpec, Server
 
 def drive_metadata(server: Server, *, dhcp_domain: str, files: Iterable[InjectedFileSpec], user_data: bytes | None,
                    admin_pass: str | None = None, network_data: Mapping | None = None,
-                   devices: Sequence[metadata_documents.DeviceMetadata] = ()) -> metadata_documents.DriveMetadata:
-    """The documents' input for `server`: `admin_pass` only for the drive (the service never serves it)."""
+                   devices: Sequence[metadata_documents.DeviceMetadata] = (),
+                   floating_ipv4: str = "") -> metadata_documents.DriveMetadata:
+    """The documents' input for `server`: `admin_pass` only for the drive (the service never serves it);
+    `floating_ipv4` (EC2 public-ipv4) only for the service, read at each request (a drive is written at build time,
+    before any floating IP is associated, as Nova's)."""
     return metadata_documents.DriveMetadata(
         uuid=server.uuid, name=server.name, hostname=server.hostname, launch_index=server.launch_index,
         availability_zone=server.availability_zone, project_id=server.project_id,
@@ -23,5 +26,10 @@ def drive_metadata(server: Server, *, dhcp_domain: str, files: Iterable[Injected
         files=tuple(metadata_documents.InjectedFile(path=f.path, contents=f.contents) for f in files),
         user_data=user_data, admin_pass=admin_pass, network_data=dict(network_data or {}),
         dhcp_domain=dhcp_domain, devices=tuple(devices),
-        fixed_ipv4=next((ip for nic in server.nics for _subnet, ip in nic.fixed_ips), None),
+        fixed_ipv4=first_fixed_ipv4(server), floating_ipv4=floating_ipv4,
     )
+
+
+def first_fixed_ipv4(server: Server) -> str | None:
+    """EC2 local-ipv4: the first fixed address of the first NIC (Nova's `fixed_ips[0]`)."""
+    return next((ip for nic in server.nics for _subnet, ip in nic.fixed_ips if ":" not in ip), None)

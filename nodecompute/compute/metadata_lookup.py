@@ -16,7 +16,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 
-from nodecompute.compute.instance_metadata import drive_metadata
+from nodecompute.compute.instance_metadata import drive_metadata, first_fixed_ipv4
 from nodecompute.compute.metadata_documents import DriveMetadata
 from nodecompute.compute.network_data import network_data, nic_devices
 from nodecompute.config import Config
@@ -74,4 +74,16 @@ class MetadataLookup:
         subnets = {s.id: s for s in (networks_db.get_subnet(db, i) for i in sorted(subnet_ids)) if s is not None}
         return drive_metadata(server, dhcp_domain=self.cfg.compute.dhcp_domain,
                               files=servers_db.server_files(db, server.uuid), user_data=server.user_data,
-                              network_data=network_data(server.nics, subnets), devices=nic_devices(server.nics))
+                              network_data=network_data(server.nics, subnets), devices=nic_devices(server.nics),
+                              floating_ipv4=_floating_ipv4(db, server))
+
+
+def _floating_ipv4(db, server) -> str:
+    """EC2 public-ipv4, as Nova's metadata (`floating_ips[0]` of ec2utils' ip info): the first floating IP associated
+    with any of the server's fixed IPv4 addresses, in NIC order; "" when none is."""
+    for nic in server.nics:
+        fixed = {ip for _subnet, ip in nic.fixed_ips}
+        for fip in routers_db.list_floatingips(db, port_id=nic.port_id):
+            if fip.fixed_ip_address in fixed:
+                return fip.floating_ip_address
+    return ""
