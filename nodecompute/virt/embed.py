@@ -37,6 +37,24 @@ def embed_root(uri: str) -> Path | None:
     return Path(roots[0]) if roots else None
 
 
+# The longest socket path the embedded driver makes under DIR before any guest exists: its QEMU capability probe's
+# monitor, DIR/lib/qemu/qmp-XXXXXX/qmp.monitor (libvirt's qemuProcessQMPInit). A UNIX socket path has at most 107
+# bytes; beyond that the probe fails and libvirt reports no hvm guest at all, which says nothing of the cause.
+PROBE_SOCKET_TAIL = "/lib/qemu/qmp-XXXXXX/qmp.monitor"
+SOCKET_PATH_MAX = 107
+
+
+def root_too_deep(root: Path) -> str | None:
+    """Why `root` cannot hold the embedded driver's sockets, or None when it can."""
+    longest = len(os.fsencode(root)) + len(PROBE_SOCKET_TAIL)
+    if longest <= SOCKET_PATH_MAX:
+        return None
+    return (f"the embedded libvirt root {root} is too deep: QEMU's monitor socket under it would be {longest} bytes "
+            f"long, and a UNIX socket path has at most {SOCKET_PATH_MAX}; choose a data_dir at most "
+            f"{SOCKET_PATH_MAX - len(PROBE_SOCKET_TAIL) - len('/libvirt')} bytes long, better far shorter (the "
+            f"guests' monitor and channel sockets go deeper still), e.g. /var/lib/nodecompute")
+
+
 def qemu_conf_text(as_root: bool) -> str:
     lines = [
         "# Written by nodecompute for its embedded QEMU driver (see nodecompute/virt/embed.py).",

@@ -26,7 +26,7 @@ import libvirtaio
 
 from nodecompute.threads import run_in_thread
 from nodecompute.virt import domain_xml
-from nodecompute.virt.embed import MISSING_QEMU_USER_HINT, embed_root, ensure_qemu_conf
+from nodecompute.virt.embed import MISSING_QEMU_USER_HINT, embed_root, ensure_qemu_conf, root_too_deep
 from nodecompute.virt.errors import DomainNotFound, HypervisorError
 from nodecompute.virt.hostcaps import HostInfo, choose_virt_type, host_info_from_capabilities
 
@@ -143,6 +143,8 @@ class Hypervisor:
         libvirt.registerErrorHandler(_ignore_libvirt_error, None)
         root = embed_root(self.uri)
         if root is not None:
+            if (too_deep := root_too_deep(root)) is not None:
+                raise HypervisorError(too_deep)
             await self.call(ensure_qemu_conf, root)
         try:
             await self.call(self._connect)

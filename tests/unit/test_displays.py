@@ -103,13 +103,13 @@ def test_prepare_refuses_another_users_directory(tmp_path):
     assert (after.st_mode, after.st_uid) == (before.st_mode, before.st_uid)  # left as it was
 
 
-def test_restrict_makes_a_socket_0600(tmp_path):
+def test_restrict_makes_a_socket_0600(short_tmp):
     import socket
 
-    path = tmp_path / f"{UUID}.sock"
+    path = short_tmp / f"{UUID}.sock"
     with socket.socket(socket.AF_UNIX) as listener:
         listener.bind(str(path))
         path.chmod(0o775)  # as QEMU leaves it under libvirt's umask
         displays.restrict(path)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    displays.restrict(tmp_path / "missing.sock")  # a guest that is not running: nothing to do
+    displays.restrict(short_tmp / "missing.sock")  # a guest that is not running: nothing to do
