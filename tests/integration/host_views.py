@@ -61,8 +61,9 @@ def check_stock_cli(cloud: Cloud, daemon, image_id: str, flavor_id: str) -> None
     assert listed["Hypervisor Type"] == "QEMU" and listed["State"] == "up"
     assert shown["uptime"] and shown["load_average"]
     # the CLI negotiates the newest version; from 2.88 Nova's show drops the resource figures, which 2.87 still has
-    figures = cloud.get(f"/os-hypervisors/{hypervisor['id']}",
-                        headers={"OpenStack-API-Version": "compute 2.87"}).json()["hypervisor"]
+    at_2_87 = {"OpenStack-API-Version": "compute 2.87"}  # hypervisor ids are UUIDs from 2.53
+    (listed_2_87,) = cloud.get("/os-hypervisors", headers=at_2_87).json()["hypervisors"]
+    figures = cloud.get(f"/os-hypervisors/{listed_2_87['id']}", headers=at_2_87).json()["hypervisor"]
     assert "running_vms" not in shown and "vcpus" not in shown
     assert figures["running_vms"] == len(_live_servers(cloud))
     assert stats["count"] == 1
