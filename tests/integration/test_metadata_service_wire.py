@@ -8,8 +8,8 @@ relay (busybox nc) from its port 8080 to 169.254.169.254:80, so a stand-in host 
 network's bridge, with the address of a port reserved for it) can make requests that reach the service with the
 guest's own source address: cloud-init's OpenStack datasource (Debian's cloud-init, system python) reads the
 metadata through it, and forged headers and query strings change nothing. The stand-in asking the service
-directly (from an address that is no server's) gets nothing; the guest claiming that address gets nothing either
-(anti-spoofing drops the packets). Then the router interface goes: the subnet's DHCP options get the option 121
+directly (from an address that is no server's) gets nothing; the guest claiming that address, or a second
+guest's, gets nothing either (anti-spoofing drops the packets). Then the router interface goes: the subnet's DHCP options get the option 121
 route to the DHCP port, the guest renews its lease and reads its metadata from the DHCP namespace's listener.
 
 Needs root and the host networking tools, like test_servers_network_guest.py.
@@ -206,15 +206,28 @@ def test_forged_claims_change_nothing_and_strangers_get_nothing(cloud, lab):
 
 
 def test_a_guest_claiming_another_address_gets_nothing(cloud, daemon, lab):
-    stranger = lab["reserved"]["fixed_ips"][0]["ip_address"]
-    command = (f"ip addr add {stranger}/32 dev eth0 && ip route replace 169.254.169.254/32 via "
-               f"{lab['subnet']['gateway_ip']} dev eth0 src {stranger} && "
-               f"/etc/nodecompute/mds-get /openstack/latest/meta_data.json; rc=$?; "
-               f"ip route del 169.254.169.254/32; ip addr del {stranger}/32 dev eth0; exit $rc")
-    answer = guest_channel.run(cloud, daemon, lab["server"], command)
-    assert answer.rc != 0 and not any(lab["server"]["id"] in line for line in answer.out), answer
+    """The guest claims a bare port's address, then a second guest's: anti-spoofing drops both, so the second
+    guest's metadata (which the service would hand to its address) never reaches the first."""
+    other = cloud.create_server(name="mds-other", imageRef=lab["server"]["image"]["id"], flavorRef="42",
+                                config_drive=False, networks=[{"uuid": lab["network"]["id"]}],
+                                metadata={"role": "the-other-guest"})["server"]["id"]
+    try:
+        cloud.wait_status(other, "ACTIVE")  # its port is bound: the service answers its address with its documents
+        cloud.post(f"/servers/{other}/action", {"os-stop": None})  # no need to let it boot
+        for stranger in (lab["reserved"]["fixed_ips"][0]["ip_address"], _guest_ip(cloud, other)):
+            command = (f"ip addr add {stranger}/32 dev eth0 && ip route replace 169.254.169.254/32 via "
+                       f"{lab['subnet']['gateway_ip']} dev eth0 src {stranger} && "
+                       f"/etc/nodecompute/mds-get /openstack/latest/meta_data.json; rc=$?; "
+                       f"ip route del 169.254.169.254/32; ip addr del {stranger}/32 dev eth0; exit $rc")
+            answer = guest_channel.run(cloud, daemon, lab["server"], command)
+            seen = " ".join(answer.out)
+            assert answer.rc != 0 and lab["server"]["id"] not in seen and other not in seen, (stranger, answer)
+            assert "the-other-guest" not in seen, answer
+    finally:
+        assert cloud.delete(f"/servers/{other}").status_code == 204
     again = guest_channel.run(cloud, daemon, lab["server"], "/etc/nodecompute/mds-get /latest/meta-data/instance-id")
     assert again.rc == 0 and again.out == [lab["report"].value("instance-id=")], again
+    cloud.wait_gone(other)
 
 
 def test_the_guest_posts_its_password_once_and_the_compute_api_shows_and_clears_it(cloud, lab):

@@ -1,6 +1,6 @@
 """Servers on a project network, proved by the test guest: its address by DHCP from the port the server got, the
 network_data.json of its config drive and its tagged NIC in meta_data.json's devices (issue 13), a second guest
-reached by ping, a NIC hot-plugged into the running guest and unplugged again; a security group rule set that
+reached by ping and unreachable once the first guest forges its MAC or address, a NIC hot-plugged into the running guest and unplugged again; a security group rule set that
 blocks and then allows a TCP port between the two running guests, seen from the guests (issue 14); a router and
 an external network: the guest pings its router, reaches an "outside" namespace through SNAT, and is reached on its
 TCP port through a floating IP until it is disassociated (issue 15); `server create --nic auto` on a project with
@@ -138,6 +138,29 @@ def test_guests_on_one_network_reach_each_other(cloud, daemon, guests):
     other = _port_of(cloud, guests["b"]["server"]["id"])["fixed_ips"][0]["ip_address"]
     answer = guest_channel.run(cloud, daemon, guests["a"]["server"], f"ping -c 1 -W 2 {other}")
     assert answer.rc == 0, answer
+
+
+def test_a_guest_that_changes_its_own_mac_or_address_reaches_nobody(cloud, daemon, network, guests):
+    """Anti-spoofing on the real guest (issue 14): with another MAC, or a free address of its subnet that is not
+    its port's, a's pings to b are dropped (b's answers would reach it without the filter); with its own back, they
+    pass again. (A guest claiming another guest's address: test_metadata_service_wire.py.)"""
+    port = _port_of(cloud, guests["a"]["server"]["id"])
+    mac, own = port["mac_address"], port["fixed_ips"][0]["ip_address"]
+    b_ip, prefix = _address(cloud, guests["b"]), network["subnet"]["cidr"].split("/")[1]
+    free = str(ipaddress.IPv4Network(network["subnet"]["cidr"])[-2])
+    forged_mac = "fa:16:3e:" + ":".join(f"{octet:02x}" for octet in secrets.token_bytes(3))
+    ping = f"ip neigh flush dev eth0; ping -c 1 -W 2 {b_ip}"
+    claims = {
+        "mac": (f"ip link set eth0 address {forged_mac}", f"ip link set eth0 address {mac}"),
+        "address": (f"ip addr del {own}/{prefix} dev eth0; ip addr add {free}/{prefix} dev eth0",
+                    f"ip addr del {free}/{prefix} dev eth0; ip addr add {own}/{prefix} dev eth0; "
+                    f"ip route replace default via {network['subnet']['gateway_ip']} dev eth0"),
+    }
+    for claim, (forge, restore) in claims.items():
+        answer = guest_channel.run(cloud, daemon, guests["a"]["server"], f"{forge}; {ping}; rc=$?; {restore}; exit $rc")
+        assert answer.rc != 0, (claim, answer)
+        answer = guest_channel.run(cloud, daemon, guests["a"]["server"], ping)
+        assert answer.rc == 0, (claim, answer)  # its own MAC and address pass again
 
 
 def test_a_nic_hot_plugged_into_the_running_guest_gets_its_address(cloud, network, guests):
