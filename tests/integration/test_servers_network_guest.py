@@ -1,7 +1,8 @@
 """Servers on a project network, proved by the test guest: its address by DHCP from the port the server got, the
 network_data.json of its config drive and its tagged NIC in meta_data.json's devices (issue 13), a second guest
 reached by ping and unreachable once the first guest forges its MAC or address, a NIC hot-plugged into the running guest and unplugged again; a security group rule set that
-blocks and then allows a TCP port between the two running guests, seen from the guests (issue 14); a router and
+blocks and then allows a TCP port between the two running guests, seen from the guests, and a third guest of
+another project on the shared network, on a port of its own with its own group (issue 14); a router and
 an external network: the guest pings its router, reaches an "outside" namespace through SNAT, and is reached on its
 TCP port through a floating IP until it is disassociated (issue 15); `server create --nic auto` on a project with
 no network boots on its auto-allocated topology; the guests still connected and filtered after the daemon is
@@ -246,6 +247,42 @@ def test_a_security_group_blocks_then_allows_a_tcp_port_between_the_running_gues
     served = _connects(cloud, daemon, a, b_ip, SERVED)
     assert served.rc == 0 and served.out == [_banner(b)], served
     assert _connects(cloud, daemon, a, b_ip, FILTERED).rc != 0  # the rule names one port
+
+
+def test_a_guest_of_another_project_on_the_shared_network_is_reached_only_by_its_groups_rule(cloud, daemon, network,
+                                                                                              guests):
+    """Issue 14 on real guests: the lab network shared with a second project, whose guest c boots on a port that
+    project made with its own group (a user-supplied port keeps its groups). a (admin's default group) cannot reach
+    c, c cannot reach b's served port (b lets in admin's default group only); a rule in c's group naming a's address
+    lets a in. The network is unshared again once c and its port are gone."""
+    _neutron(cloud, "PUT", f"/networks/{network['id']}", {"network": {"shared": True}})
+    nodecompute_cli(daemon, "project", "create", "tenant-two")
+    nodecompute_cli(daemon, "user", "create", "two-user", "--project", "tenant-two", "--role", "member",
+                    "--password", "pw-two")
+    two = Cloud(daemon, "two-user", "pw-two", "tenant-two")
+    ours = _neutron(two, "POST", "/security-groups", {"security_group": {"name": "ours"}}, 201)["security_group"]
+    port = _neutron(two, "POST", "/ports", {"port": {"network_id": network["id"], "name": "c-port",
+                                                     "security_groups": [ours["id"]]}}, 201)["port"]
+    c_id = two.create_server(name="net-c", imageRef=guests["a"]["server"]["image"]["id"], flavorRef="42",
+                             networks=[{"port": port["id"]}])["server"]["id"]
+    try:
+        c = {"server": cloud.wait_status(c_id, "ACTIVE")}
+        cloud.wait_report(c_id)
+        c_ip = port["fixed_ips"][0]["ip_address"]
+        assert _neutron(two, "GET", f"/ports/{port['id']}")["port"]["security_groups"] == [ours["id"]]
+        assert guest_channel.run(cloud, daemon, c["server"], f"listen {SERVED}").rc == 0
+        assert _connects(cloud, daemon, guests["a"], c_ip, SERVED).rc != 0  # c's group lets nobody in
+        assert _connects(cloud, daemon, c, _address(cloud, guests["b"]), SERVED).rc != 0  # not admin's member
+        _neutron(two, "POST", "/security-group-rules", {"security_group_rule": {
+            "security_group_id": ours["id"], "direction": "ingress", "protocol": "tcp", "port_range_min": SERVED,
+            "port_range_max": SERVED, "remote_ip_prefix": f"{_address(cloud, guests['a'])}/32"}}, 201)
+        reached = _connects(cloud, daemon, guests["a"], c_ip, SERVED)
+        assert reached.rc == 0 and reached.out[0].startswith("ncguest-banner "), reached
+    finally:
+        assert two.delete(f"/servers/{c_id}").status_code == 204
+        cloud.wait_gone(c_id)
+    _neutron(two, "DELETE", f"/ports/{port['id']}", status=204)  # a given port outlives its server
+    _neutron(cloud, "PUT", f"/networks/{network['id']}", {"network": {"shared": False}})
 
 
 @pytest.fixture(scope="module")
