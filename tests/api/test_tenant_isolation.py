@@ -1,7 +1,7 @@
 """Tenant isolation on every served route, from the route table (tests/api/tenant_matrix.py says what each route
 allows): a member of project B gets 404 on project A's things and none of A's ids in its lists, A's reader cannot
-write, admin-only routes refuse both, and an admin reaches another project's servers and volumes only through
-`all_tenants` or their id. A served route without a line in the matrix fails the first test."""
+write, admin-only routes refuse both, and an admin reaches another project's servers, volumes, snapshots and server
+groups only through `all_tenants` (`all_projects`) or their id. A served route without a line in the matrix fails the first test."""
 from __future__ import annotations
 
 import json
@@ -15,6 +15,8 @@ from nodecompute.db import instance_actions as instance_actions_db
 from nodecompute.domain.models import utcnow
 from nodecompute.api.versions import MICROVERSIONS
 from tests.api.tenant_matrix import MATRIX, NOT_IN_THE_WORLD
+from tests.api.helpers import Net
+from tests.api.volume_helpers import Cinder
 from tests.api.test_malformed_bodies import SAMPLES, _fill, cfg, world  # noqa: F401 (fixtures)
 from tests.api.test_servers_api import _insert, _project_id, api, servers_api  # noqa: F401 (fixtures)
 
@@ -188,3 +190,49 @@ async def test_an_admin_reaches_another_projects_things_by_all_tenants_or_id(api
     assert server.uuid not in await ids("")
     assert server.uuid in await ids("?all_tenants=1")
     assert (await api.get(f"/servers/{server.uuid}", admin_token)).status == 200
+
+
+async def test_an_admin_reaches_another_projects_volumes_snapshots_and_groups_by_all_projects_or_id(
+        api, admin_token, make_user):  # noqa: F811
+    """The admin clause beyond servers: Cinder's volume and snapshot lists (`all_tenants`) and Nova's server groups
+    (`all_projects`) show another project's things only when asked, and its ids answer the admin directly."""
+    member = await make_user("proj-a", "member")
+    theirs, admins = Cinder(api, member), Cinder(api, admin_token)
+    volume = await theirs.create(name="theirs")
+    snapshot = await theirs.snapshot(volume["id"])
+    for kind, thing in (("volumes", volume), ("snapshots", snapshot)):
+        for path in (f"/{kind}", f"/{kind}/detail"):
+            assert thing["id"] not in [v["id"] for v in (await admins.ok("GET", path, 200))[kind]], path
+            listed = (await admins.ok("GET", f"{path}?all_tenants=1", 200))[kind]
+            assert thing["id"] in [v["id"] for v in listed], path
+        assert (await admins.ok("GET", f"/{kind}/{thing['id']}", 200))[kind[:-1]]["id"] == thing["id"]
+
+    made = await api.post("/os-server-groups", member, json={"server_group": {"name": "theirs",
+                                                                                "policies": ["affinity"]}})
+    assert made.status == 200, await made.text()
+    group = (await made.json())["server_group"]["id"]
+
+    async def groups(query: str) -> list[str]:
+        resp = await api.get(f"/os-server-groups{query}", admin_token)
+        return [g["id"] for g in (await resp.json())["server_groups"]]
+
+    assert group not in await groups("") and group in await groups("?all_projects=True")
+    assert (await api.get(f"/os-server-groups/{group}", admin_token)).status == 200
+    member_b = await make_user("proj-b", "member")
+    # Nova checks the show policy against the group's project: another project's member gets 403, not 404
+    assert (await api.get(f"/os-server-groups/{group}", member_b)).status == 403
+    assert group not in [g["id"] for g in (await (await api.get("/os-server-groups?all_projects=True", member_b))
+                                           .json())["server_groups"]]  # a member's all_projects is its own
+
+
+async def test_neutrons_admin_lists_every_projects_networks_and_ports(api, admin_token, make_user):  # noqa: F811
+    """Neutron's side differs from Nova's: an admin's list is every project's (no all_tenants), a member's only
+    its own and the shared ones."""
+    member, member_b = await make_user("proj-a", "member"), await make_user("proj-b", "member")
+    net_a, net_admin = Net(api.client, member), Net(api.client, admin_token)
+    network = await net_a.network("theirs")
+    port = await net_a.port(network["id"])
+    for path, key, thing in (("/networks", "networks", network), ("/ports", "ports", port)):
+        assert thing["id"] in [x["id"] for x in (await net_admin.ok("GET", path))[key]], path
+        assert (await net_admin.ok("GET", f"{path}/{thing['id']}"))[key[:-1]]["id"] == thing["id"]
+        assert thing["id"] not in [x["id"] for x in (await Net(api.client, member_b).ok("GET", path))[key]], path
