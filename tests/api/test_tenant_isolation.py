@@ -1,7 +1,8 @@
 """Tenant isolation on every served route, from the route table (tests/api/tenant_matrix.py says what each route
 allows): a member of project B gets 404 on project A's things and none of A's ids in its lists, A's reader cannot
 write, admin-only routes refuse both, and an admin reaches another project's servers, volumes, snapshots and server
-groups only through `all_tenants` (`all_projects`) or their id. A served route without a line in the matrix fails the first test."""
+groups only through `all_tenants` (`all_projects`) or their id. A served route without a line in the matrix fails
+the first test."""
 from __future__ import annotations
 
 import json
