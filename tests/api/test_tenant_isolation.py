@@ -92,8 +92,8 @@ async def isolated(api, world, admin_token, make_user):  # noqa: F811
     ids = {"{keypair_name}": "iso-kp", "{group_id}": group, "{rule_id}": rule, "{security_group_rule_id}": rule,
            "{security_group_default_rule_id}": str(default_rule), "{floating_ip_id}": world["{floatingip_id}"],
            "{zone_name}": "nova", "{request_id}": "req-iso", "{network_label}": "walk", "{migration_id}": "1",
-           "{hypervisor_id}": "1", "{pattern}": "h", "{before_timestamp}": "2026-12-01 00:00:00", "{alias}": "os-keypairs",
-           "{service_id}": service}
+           "{hypervisor_id}": "1", "{pattern}": "h", "{before_timestamp}": "2026-12-01 00:00:00",
+           "{alias}": "os-keypairs", "{service_id}": service}
     return {**world, **ids, "B": await make_user("proj-b", "member"), "READER": await make_user("admin", "reader"),
             "ADMIN": admin_token}
 
