@@ -165,7 +165,8 @@ class Dialect:
     unmatched_needs_token: bool = True  # an unknown path under a version root answers 401 before 404
     checks_url_project: bool = False  # a `{project_id}` in the URL must be the token's project (400 otherwise)
     url_project_message: str = NOVA_URL_PROJECT  # formatted with `url` and `token`
-    unknown_route: Callable[[str, str], ComputeError] = lambda method, path: NotFound()  # (method, root-relative path)
+    # (method, root-relative path, the request's version or None) -> the answer to a route the face does not have
+    unknown_route: Callable[[str, str, Version | None], ComputeError] = lambda method, path, version: NotFound()
 
     @property
     def microversions(self) -> Microversions | None:

@@ -174,7 +174,7 @@ def _unknown(request: web.Request, bound: Bound) -> errors.ComputeError:
     if bound.root is None:
         return errors.NotFound()
     relative = request.path[len(bound.dialect.prefix) + len(bound.root.path):]
-    return bound.dialect.unknown_route(request.method, relative)
+    return bound.dialect.unknown_route(request.method, relative, request.get(api_version_key))
 
 
 def route_rows(app: web.Application) -> list[Route]:
