@@ -6,7 +6,8 @@ A `Dialect` is mounted as its own aiohttp sub-application (api/face.py) and hold
   from a microversion on (Nova's 409 instead of 403 for access to a public flavor from 2.7);
 - `statuses`, `views`, `bodies`, `queries`, `rules`: per operation id, each a `Versioned` value (the value in force
   at the request's microversion): success status (else `method_statuses`' for the method, else 200), view function, request body schema, query schema, and the
-  behaviour knobs a parser reads (which filters a non-admin may use, what a field defaults to);
+  behaviour knobs a parser reads (which filters a non-admin may use, what a field defaults to); `checked_queries`:
+  the operations whose query the face itself checks, per version (Nova 2.102's closed query strings);
 - `validation`: strict, or the legacy-v2 relaxation (unknown body properties dropped before the check), per version;
 - `roots`: its version roots (`/v2.1` negotiates microversions, `/v2` is fixed at 2.0; vendor dialects have none);
   a route or action key with a microversion range (`since`, `until`) answers 404 outside it (`served_at`);
@@ -155,13 +156,17 @@ class Dialect:
     bodies: Mapping[str, Versioned[Any]] = field(default_factory=dict)
     queries: Mapping[str, Versioned[Any]] = field(default_factory=dict)
     rules: Mapping[str, Versioned[Any]] = field(default_factory=dict)
+    # operations whose query the face checks against `queries` before the handler (closed_queries.py), from a
+    # version on: for handlers that read no query themselves
+    checked_queries: Versioned[frozenset[str]] = Versioned(frozenset())
     # the success status by method where an operation names none (Neutron's 201 on POST and 204 on DELETE)
     method_statuses: Mapping[str, int] = field(default_factory=dict)
     validation: Versioned[str] = Versioned(STRICT)
     unmatched_needs_token: bool = True  # an unknown path under a version root answers 401 before 404
     checks_url_project: bool = False  # a `{project_id}` in the URL must be the token's project (400 otherwise)
     url_project_message: str = NOVA_URL_PROJECT  # formatted with `url` and `token`
-    unknown_route: Callable[[str, str], ComputeError] = lambda method, path: NotFound()  # (method, root-relative path)
+    # (method, root-relative path, the request's version or None) -> the answer to a route the face does not have
+    unknown_route: Callable[[str, str, Version | None], ComputeError] = lambda method, path, version: NotFound()
 
     @property
     def microversions(self) -> Microversions | None:

@@ -8,7 +8,7 @@ by one dict lookup of the whole path in the sub-application's index.
 The middleware, per request: finds the `Bound` (one dict lookup), fixes the API version (microversion negotiation
 on a root that has them: 400/406 and the version headers on every answer, faults included), answers a route
 outside its microversion range with Nova's bare 404, checks the token when the route's row says so (and the URL's
-project against the token's), runs the handler, and renders any error in the dialect's fault shape (at the
+project against the token's), checks the query where the dialect says so (`checked_queries`), runs the handler, and renders any error in the dialect's fault shape (at the
 request's version), an unknown route included (the dialect names it: Nova's catalog says "not implemented yet" for
 the routes Nova has).
 """
@@ -18,7 +18,7 @@ import logging
 
 from aiohttp import web
 
-from nodecompute.api import auth, faults, microversions
+from nodecompute.api import auth, faults, microversions, respond
 from nodecompute.api.dialect import LEGACY_V2, Bound, Dialect, Microversions, VersionRoot, served_at
 from nodecompute.api.keys import api_version_key, bindings_key, bound_key, dialect_key, request_id_key
 from nodecompute.api.routing import Route
@@ -143,6 +143,9 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
             failure = auth.check_token(request, dialect.checks_url_project, dialect.url_project_message)
             if failure is not None:
                 return failure
+        if request.query_string and bound.route is not None and bound.route.op in dialect.checked_queries.at(
+                request[api_version_key]):
+            respond.parse_query(request)  # before the handler, as Nova's query_schema decorator (2.102)
         return await handler(request)
     except errors.ComputeError as exc:
         if exc.code >= 500:
@@ -171,7 +174,7 @@ def _unknown(request: web.Request, bound: Bound) -> errors.ComputeError:
     if bound.root is None:
         return errors.NotFound()
     relative = request.path[len(bound.dialect.prefix) + len(bound.root.path):]
-    return bound.dialect.unknown_route(request.method, relative)
+    return bound.dialect.unknown_route(request.method, relative, request.get(api_version_key))
 
 
 def route_rows(app: web.Application) -> list[Route]:

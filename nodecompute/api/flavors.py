@@ -1,5 +1,8 @@
 """Flavors (#601-#614): list, show, create, update (2.55), delete, project access and extra specs.
 
+2.102 adds the `name` filter to the lists (a regular expression, run by RE2 as the servers' `name`) and drops
+`rxtx_factor` and `OS-FLV-DISABLED:disabled` from every view, from create's body and from the sort keys.
+
 Request bodies are checked against the schema before the policy (Nova's decorator order), so a bad body is a 400
 for everyone and a good one from a non-admin is a 403. On legacy /v2 unknown body properties are dropped, not
 rejected (behaviour.md section 4).
@@ -20,7 +23,7 @@ from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, r
 from nodecompute.api.urls import Links, base_url
 from nodecompute.compute import extra_spec_registry
 from nodecompute.domain.errors import BadRequest
-from nodecompute.domain.flavor_models import SORT_DIRS, SORT_KEYS
+from nodecompute.domain.flavor_models import SORT_DIRS, SORT_KEYS, SORT_KEYS_V2102
 from nodecompute.domain.models import Flavor
 
 POLICY = "os_compute_api:os-flavor-%s"
@@ -39,6 +42,9 @@ LIST_QUERY = {
     "additionalProperties": True,  # Nova ignores unknown query parameters at 2.1
 }
 LIST_QUERY_V275 = {**LIST_QUERY, "additionalProperties": False}  # 2.75: unknown parameters are 400
+LIST_QUERY_V2102 = {**LIST_QUERY_V275, "properties": {
+    **LIST_QUERY_V275["properties"], "name": {"type": "string"},
+    "sort_key": {"type": "string", "enum": list(SORT_KEYS_V2102)}}}
 _POSITIVE = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 1, "maximum": 2147483647}
 _NON_NEGATIVE = {**_POSITIVE, "minimum": 0}
 CREATE_FLAVOR = {
@@ -79,6 +85,8 @@ UPDATE_EXTRA_SPEC = {**EXTRA_SPECS, "minProperties": 1, "maxProperties": 1}
 DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 65535, "pattern": r"^[^\x00-\x1f\x7f]*$"}
 CREATE_FLAVOR_V255 = copy.deepcopy(CREATE_FLAVOR)
 CREATE_FLAVOR_V255["properties"]["flavor"]["properties"]["description"] = DESCRIPTION
+CREATE_FLAVOR_V2102 = copy.deepcopy(CREATE_FLAVOR_V255)
+del CREATE_FLAVOR_V2102["properties"]["flavor"]["properties"]["rxtx_factor"]
 UPDATE_FLAVOR = {
     "type": "object",
     "properties": {"flavor": {"type": "object", "properties": {"description": DESCRIPTION},
@@ -88,7 +96,8 @@ UPDATE_FLAVOR = {
 }
 
 
-# -- views: what a microversion adds is a flag of the view (2.55 description, 2.61 extra_specs, 2.75 swap 0) --
+# -- views: what a microversion changes is a flag of the view (2.55 description, 2.61 extra_specs, 2.75 swap 0,
+# 2.102 no rxtx_factor nor OS-FLV-DISABLED:disabled) --
 
 def flavor_summary(links: Links, flavor: Flavor, description: bool = False) -> dict[str, Any]:
     view = {"id": flavor.flavorid, "name": flavor.name, "links": links.pair("flavors", flavor.flavorid)}
@@ -98,8 +107,9 @@ def flavor_summary(links: Links, flavor: Flavor, description: bool = False) -> d
 
 
 def flavor_detail(links: Links, flavor: Flavor, description: bool = False, extra_specs: bool = False,
-                  swap_zero: bool = False) -> dict[str, Any]:
-    """`swap_zero` (2.75): no swap is 0 instead of ""."""
+                  swap_zero: bool = False, legacy_fields: bool = True) -> dict[str, Any]:
+    """`swap_zero` (2.75): no swap is 0 instead of ""; `legacy_fields` False (2.102): no `rxtx_factor` nor
+    `OS-FLV-DISABLED:disabled`."""
     view = {
         "id": flavor.flavorid, "name": flavor.name, "ram": flavor.memory_mb, "disk": flavor.root_gb,
         "swap": flavor.swap or (0 if swap_zero else ""), "OS-FLV-EXT-DATA:ephemeral": flavor.ephemeral_gb,
@@ -107,6 +117,8 @@ def flavor_detail(links: Links, flavor: Flavor, description: bool = False, extra
         "os-flavor-access:is_public": flavor.is_public, "rxtx_factor": flavor.rxtx_factor or "",
         "links": links.pair("flavors", flavor.flavorid),
     }
+    if not legacy_fields:
+        del view["OS-FLV-DISABLED:disabled"], view["rxtx_factor"]
     if description:
         view["description"] = flavor.description
     if extra_specs:  # Nova's flavor-extra-specs index policy: anyone who may see the flavor (its default)
@@ -142,12 +154,12 @@ def _int_filter(query: dict[str, Any], name: str) -> int | None:
 
 
 def _list_filters(request: web.Request) -> dict[str, Any]:
-    query = parse_query(request)
+    query = parse_query(request, known_only=True)  # `name` below 2.102 is ignored (2.1-2.74) or refused (2.75)
     limit = int(query.get("limit") or 0)
     filters = {
         "min_ram": _int_filter(query, "minRam"), "min_disk": _int_filter(query, "minDisk"),
         "sort_key": query.get("sort_key") or "flavorid", "sort_dir": query.get("sort_dir") or "asc",
-        "limit": validation.page_size(limit), "marker": query.get("marker"),
+        "limit": validation.page_size(limit), "marker": query.get("marker"), "name": query.get("name"),
     }
     if auth.context(request).is_admin:
         filters["is_public"] = _parse_is_public(query.get("is_public"))
@@ -306,7 +318,8 @@ def _at(summary: bool = False, **flags: bool) -> FlavorView:
 # The views at each microversion that changed them.
 SUMMARY = Versioned(_at(summary=True), ((2, 55), _at(summary=True, description=True)))
 DETAIL = Versioned(_at(), ((2, 55), _at(description=True)), ((2, 61), _at(description=True, extra_specs=True)),
-                   ((2, 75), _at(description=True, extra_specs=True, swap_zero=True)))
+                   ((2, 75), _at(description=True, extra_specs=True, swap_zero=True)),
+                   ((2, 102), _at(description=True, extra_specs=True, swap_zero=True, legacy_fields=False)))
 
 
 def _access(out: Out, result: tuple[str, list[str]]) -> dict[str, Any]:
@@ -325,9 +338,11 @@ VIEWS = {
     "#609": lambda out, specs: {"extra_specs": specs}, "#610": _echo, "#611": _echo, "#612": _echo,
 }
 STATUSES = {"#605": 202, "#613": 200}  # 200 with no body (Nova)
-BODIES = {"#604": Versioned(CREATE_FLAVOR, ((2, 55), CREATE_FLAVOR_V255)), "#614": UPDATE_FLAVOR,
+BODIES = {"#604": Versioned(CREATE_FLAVOR, ((2, 55), CREATE_FLAVOR_V255), ((2, 102), CREATE_FLAVOR_V2102)),
+          "#614": UPDATE_FLAVOR,
           "#607": ADD_TENANT, "#608": REMOVE_TENANT, "#610": CREATE_EXTRA_SPECS, "#612": UPDATE_EXTRA_SPEC}
-_LIST_QUERIES = Versioned(QuerySchema(LIST_QUERY), ((2, 75), QuerySchema(LIST_QUERY_V275)))
+_LIST_QUERIES = Versioned(QuerySchema(LIST_QUERY), ((2, 75), QuerySchema(LIST_QUERY_V275)),
+                          ((2, 102), QuerySchema(LIST_QUERY_V2102)))
 QUERIES = {"#601": _LIST_QUERIES, "#602": _LIST_QUERIES}
 _VALIDATES_SPECS = Versioned(False, ((2, 86), True))  # whether extra specs are checked against Nova's registry
 RULES = {"#610": _VALIDATES_SPECS, "#612": _VALIDATES_SPECS}

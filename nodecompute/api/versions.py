@@ -15,7 +15,7 @@ from nodecompute.api.respond import Out, respond
 from nodecompute.api.urls import base_url
 
 # raised only when every microversion step up to it is implemented and tested
-MICROVERSIONS = Microversions("compute", "X-OpenStack-Nova-API-Version", min=(2, 1), max=(2, 101))
+MICROVERSIONS = Microversions("compute", "X-OpenStack-Nova-API-Version", min=(2, 1), max=(2, 104))
 V21_UPDATED = "2013-07-23T11:33:21Z"
 V20_UPDATED = "2011-01-21T11:33:21Z"
 

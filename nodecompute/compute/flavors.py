@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from nodecompute.domain import regex
 from nodecompute.domain.errors import BadRequest, NotFound
 from nodecompute.domain.flavor_models import (
     MAX_INT, SQL_SP_FLOAT_MAX, FlavorExtraSpecNotFound, FlavorQuery, InvalidInput, PublicFlavorAccess,
@@ -70,7 +71,10 @@ class FlavorService:
         return self.store.data_version()
 
     def list_visible(self, project_id: str, is_admin: bool, **filters: Any) -> list[Flavor]:
-        """Filters: is_public (admins only), min_ram, min_disk, sort_key, sort_dir, limit, marker."""
+        """Filters: is_public (admins only), min_ram, min_disk, name (2.102, RE2), sort_key, sort_dir, limit,
+        marker. A name pattern RE2 cannot compile is a 400 before the read."""
+        if filters.get("name") is not None:
+            regex.compile_filter(filters["name"])
         query = FlavorQuery(project_id=project_id, is_admin=is_admin, **filters)
         return self.store.read(_with_specs(flavors_db.list_flavors), query)
 

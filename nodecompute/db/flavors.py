@@ -75,6 +75,9 @@ def _list_conditions(q: FlavorQuery) -> tuple[list[str], list[Any]]:
     if q.min_disk is not None:
         where.append("root_gb >= ?")
         args.append(q.min_disk)
+    if q.name is not None:
+        where.append("name REGEXP ?")
+        args.append(q.name)
     return where, args
 
 

@@ -10,6 +10,7 @@ SORT_KEYS = (
     "created_at", "description", "disabled", "ephemeral_gb", "flavorid", "id", "is_public", "memory_mb", "name",
     "root_gb", "rxtx_factor", "swap", "updated_at", "vcpu_weight", "vcpus",
 )
+SORT_KEYS_V2102 = tuple(key for key in SORT_KEYS if key != "rxtx_factor")  # 2.102 drops rxtx_factor
 SORT_DIRS = ("asc", "desc")
 MAX_INT = 2147483647  # nova.db.constants.MAX_INT
 SQL_SP_FLOAT_MAX = 3.40282e+38  # nova.db.constants.SQL_SP_FLOAT_MAX
@@ -24,6 +25,7 @@ class FlavorQuery:
     is_public: bool | None = True  # admins only: True public (+ shared with the project), False private, None all
     min_ram: int | None = None
     min_disk: int | None = None
+    name: str | None = None  # 2.102: a regular expression (RE2) the name must contain a match of
     sort_key: str = "flavorid"
     sort_dir: str = "asc"
     limit: int | None = None

@@ -1,6 +1,5 @@
 """Ladder step 2.104 (issue 10): PUT /servers/{id} unpins (null) or pins again `pinned_availability_zone`, with
-Nova's 409s. 2.102 below it is not done, so the advertised maximum stays under it: the step is shown on a compute
-face that negotiates up to 2.104, at 2.103 and at 2.104, against Nova's record."""
+Nova's 409s, shown at 2.103 and at 2.104 (the advertised maximum) against Nova's record."""
 from __future__ import annotations
 
 import pytest

@@ -56,8 +56,9 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/os-quota-sets/{tenant_id}"): [{"quota_set": {**QUOTAS, "force": True}}],
     ("PUT", "/os-quota-class-sets/{class_name}"): [{"quota_class_set": QUOTAS}],
     ("POST", "/flavors"): [{"flavor": {"name": "f", "ram": 64, "vcpus": 1, "disk": 1, "id": "fz",
-                                       "OS-FLV-EXT-DATA:ephemeral": 0, "swap": 0, "rxtx_factor": 1.0,
-                                       "os-flavor-access:is_public": False}}],
+                                       "OS-FLV-EXT-DATA:ephemeral": 0, "swap": 0,
+                                       "os-flavor-access:is_public": False}},
+                           {"flavor": {"name": "f", "ram": 64, "vcpus": 1, "disk": 1, "rxtx_factor": 1.0}}],  # < 2.102
     ("PUT", "/flavors/{flavor_id}"): [{"flavor": {"description": "d"}}],
     ("POST", "/flavors/{flavor_id}/action"): [{"addTenantAccess": {"tenant": "PROJECT"}},
                                               {"removeTenantAccess": {"tenant": "PROJECT"}}],

@@ -8,7 +8,7 @@ from nodecompute.api.versions import MICROVERSIONS
 from nodecompute.app import create_app
 from tests.api.helpers import assert_fault
 
-ADVERTISED = "2.101"  # every ladder step up to it is complete (docs/microversions.md)
+ADVERTISED = "2.104"  # every ladder step up to it is complete (docs/microversions.md)
 
 
 async def test_root_versions_no_token(api):

@@ -120,6 +120,16 @@ def test_unknown_routes_name_novas_operation():
     assert unknown_route("GET", "/no-such-thing").message == "The resource could not be found."
 
 
+def test_unknown_routes_outside_novas_range_get_the_bare_404():
+    """2.103 removes /os-volumes_boot: Nova's version check answers its bare 404 there (legacy /v2 is 2.1)."""
+    for version in ((2, 0), (2, 1), (2, 102)):
+        assert "is not implemented yet" in unknown_route("GET", "/os-volumes_boot", version).message
+    for version in ((2, 103), (2, 104)):
+        assert unknown_route("GET", "/os-volumes_boot/x", version).message == "The resource could not be found."
+    assert "(Nova's image_metadata." in unknown_route("PUT", "/images/x/metadata/k", (2, 35)).message
+    assert unknown_route("PUT", "/images/x/metadata/k", (2, 39)).message == "The resource could not be found."
+
+
 @pytest.mark.parametrize("doc", [
     [{"op": "add", "path": "/a", "value": "1"}, {"op": "remove", "path": "/b"}, {"op": "replace", "path": "/c",
                                                                                "value": "2"}],

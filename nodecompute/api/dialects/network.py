@@ -37,7 +37,7 @@ def _paths() -> tuple[re.Pattern[str], ...]:
                  for r in ROUTES if r.face == "network")
 
 
-def unknown_route(method: str, path: str) -> ComputeError:
+def unknown_route(method: str, path: str, version: object = None) -> ComputeError:
     if any(pattern.match(path) for pattern in _paths()):
         return HTTPMethodNotAllowed(f"The method {method} is not allowed for this resource.")
     return HTTPNotFound()

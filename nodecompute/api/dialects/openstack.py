@@ -7,7 +7,7 @@ modules' own tables; a route Nova has and nodecompute does not serve yet answers
 """
 from __future__ import annotations
 
-from nodecompute.api import (admin_actions, aggregates, catalog, consoles, extensions, faults, flavors, floating_ips,
+from nodecompute.api import (admin_actions, aggregates, catalog, closed_queries, consoles, extensions, faults, flavors, floating_ips,
                              hosts, hypervisors, images, instance_actions, keypairs, limits, migrations,
                              network_proxies, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
                              server_admin_password, server_diagnostics, server_floating_ips, server_groups,
@@ -37,17 +37,21 @@ NOVA_FAULTS = Faults(faults.nova_fault, faults.NOVA_FAULT_NAMES, faults.NOVA_DEF
     PublicFlavorAccess: Versioned(None, ((2, 7), (409, "conflictingRequest"))),
 })
 
+_ROUTES = route_filter(ROUTES, "compute")
+_QUERIES, _CLOSED = closed_queries.close_from_2102(_merged("QUERIES"), _ROUTES)
+
 OPENSTACK = Dialect(
     name="openstack",
     prefix="/compute",
     roots=(VersionRoot("/v2.1", microversions=versions.MICROVERSIONS, project_segment=True),
            VersionRoot("/v2", fixed=(2, 0), project_segment=True)),
-    routes=route_filter(ROUTES, "compute"),
+    routes=_ROUTES,
     faults=NOVA_FAULTS,
     statuses=_merged("STATUSES"),
     views=_merged("VIEWS"),
     bodies=_merged("BODIES"),
-    queries=_merged("QUERIES"),
+    queries=_QUERIES,
+    checked_queries=Versioned(frozenset(), (closed_queries.CLOSED_FROM, _CLOSED)),
     rules=_merged("RULES"),
     validation=Versioned(LEGACY, ((2, 1), STRICT)),
     checks_url_project=True,
