@@ -52,7 +52,7 @@ NOT_LOOPED = {
 ALLOWED = ACTIONS  # the vm states in which the loop may send each action: the states table's `allowed`
 VERSION = {"OpenStack-API-Version": "compute 2.17"}  # trigger_crash_dump is from 2.17
 NANO = "42"
-EXTRA = "wait_soft_reboot_seconds = 2\n"
+EXTRA = "wait_soft_reboot_seconds = 2\nshutdown_timeout = 2\n"  # a guest killed mid-boot may ignore ACPI
 
 
 @dataclass
@@ -180,9 +180,12 @@ class Loop:
             assert self.daemon.proc is not None
             os.kill(self.daemon.proc.pid, signal.SIGKILL)
             self.daemon.wait_exit(timeout=30)
+            restarting = time.monotonic()
             self.daemon.start()
             self.cloud = Cloud(self.daemon)
+            settling = time.monotonic()
             servers, stuck = settle(self.cloud, self.settle_timeout)
+            restart, settled = settling - restarting, time.monotonic() - settling
             if self.extra is not None and self.extra not in servers:  # deleted (or its create never answered)
                 self.extra = None
             found = stuck + check(self.daemon, servers)
@@ -190,7 +193,8 @@ class Loop:
             self.outcome.violations += [f"kill {n + 1} ({op}): {problem}" for problem in found]
             line = (f"kill {n + 1:2}: {op:18} from {state:9} answer {answer:22} killed after {delay:.2f} s; "
                     f"then {len(servers)} servers, keeper {servers.get(self.keeper, {}).get('status', 'gone')}"
-                    f"{'; ' + '; '.join(found) if found else ''} ({time.monotonic() - started:.1f} s)")
+                    f"{'; ' + '; '.join(found) if found else ''} ({time.monotonic() - started:.1f} s: restart "
+                    f"{restart:.1f}, settle {settled:.1f})")
             self.outcome.lines.append(line)
             self.say(line)
             if self.keeper not in servers:
@@ -199,8 +203,8 @@ class Loop:
         return self.outcome
 
 
-def make_daemon(data_dir: Path) -> Daemon:
-    return Daemon(data_dir, extra=EXTRA, log_level="INFO").start()
+def make_daemon(data_dir: Path, env: dict[str, str] | None = None) -> Daemon:
+    return Daemon(data_dir, extra=EXTRA, log_level="INFO", env=env).start()
 
 
 def main() -> None:

@@ -71,6 +71,9 @@ class ComputeConfig:
     # Seconds a SOFT reboot waits for the guest to power off on ACPI before rebooting it HARD (Nova's
     # [libvirt] wait_soft_reboot_seconds).
     wait_soft_reboot_seconds: int = 120
+    # Seconds a stop waits for the guest to power off on ACPI (the press re-sent every 10 s) before powering it off
+    # hard; 0: at once (Nova's shutdown_timeout).
+    shutdown_timeout: int = 60
     # Seconds a deleted server stays SOFT_DELETED (restorable) before a periodic task reclaims it; 0: DELETE
     # deletes at once (Nova's reclaim_instance_interval).
     reclaim_instance_interval: int = 0
@@ -260,6 +263,7 @@ _MINIMUM = {
     ("compute", "deleted_retention"): 3600,
     ("compute", "console_log_max_bytes"): 65536,
     ("compute", "wait_soft_reboot_seconds"): 1,
+    ("compute", "shutdown_timeout"): 0,
     ("compute", "reclaim_instance_interval"): 0,
     ("compute", "max_vcpus"): 0,
     ("compute", "max_memory_mb"): 0,

@@ -56,7 +56,7 @@ async def _start(guests: Guests, server: Server, started: Started) -> None:
 
 
 async def _stop(guests: Guests, server: Server, started: Started) -> None:
-    await guests.power_off(server)
+    await guests.power_off(server, clean_timeout=guests.cfg.compute.shutdown_timeout)
 
 
 async def _soft_delete(guests: Guests, server: Server, started: Started) -> None:
