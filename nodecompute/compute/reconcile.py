@@ -31,6 +31,7 @@ from nodecompute.config import Config
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
 from nodecompute.virt import displays, leftovers
+from nodecompute.virt.errors import HypervisorError
 from nodecompute.virt.hypervisor import Hypervisor
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,12 @@ class Reconciler:
     async def _settle(self, server: Server) -> None:
         if not self.settle_domains:
             return
-        steps = await leftovers.settle(self.hv, server.instance_name)
+        try:
+            steps = await leftovers.settle(self.hv, server.instance_name)
+        except HypervisorError as err:  # the server's own recovery below still runs; the daemon still starts
+            log.error("server %s: settling what a killed daemon left in domain %s failed: %s", server.uuid,
+                      server.instance_name, err)
+            return
         if steps:
             log.warning("server %s (task %s): domain %s had what a killed daemon left inside libvirt: %s",
                         server.uuid, server.task_state, server.instance_name, ", ".join(steps))

@@ -26,7 +26,7 @@ import libvirtaio
 
 from nodecompute.threads import run_in_thread
 from nodecompute.virt import domain_xml
-from nodecompute.virt.embed import MISSING_QEMU_USER_HINT, embed_root, ensure_qemu_conf
+from nodecompute.virt.embed import MISSING_QEMU_USER_HINT, embed_root, ensure_qemu_conf, forget_orphaned_jobs
 from nodecompute.virt.errors import DomainNotFound, HypervisorError
 from nodecompute.virt.hostcaps import HostInfo, choose_virt_type, host_info_from_capabilities
 
@@ -144,6 +144,8 @@ class Hypervisor:
         root = embed_root(self.uri)
         if root is not None:
             await self.call(ensure_qemu_conf, root)
+            for name in await self.call(forget_orphaned_jobs, root):
+                log.warning("domain %s: dropped the backup job a killed daemon left in its libvirt status", name)
         try:
             await self.call(self._connect)
             self.host = await self.call(self._read_host)

@@ -15,8 +15,11 @@ test_crash_loop.py) and what `settle` does about it, once that reconnect is over
 - A restore killed after the vCPUs ran but before libvirt removed the save file, or a managed save cancelled by
   the reconnect (its file half written): a running domain with a managed save image. That image is stale; the next
   start would restore it over a disk that has moved on. It is removed.
-- A backup job (createImage, createBackup) the reconnect took over: no one waits for it any more and it blocks the
-  next managed save or backup ("cannot acquire state change lock"). It is aborted.
+- A backup job (createImage, createBackup) a running domain's status XML records: libvirt's reconnect would take
+  it over with no owner, and, killed early enough, without its data: nothing ever ends it and every later start,
+  managed save or backup of the domain fails with "cannot acquire state change lock", a destroy included. The
+  record is dropped before the driver opens (embed.py forget_orphaned_jobs); a job libvirt still shows once open
+  is aborted here.
 
 Only for a driver the daemon owns (qemu:///embed): a shared libvirtd lives on when the daemon dies and finishes its
 own jobs.
@@ -133,3 +136,4 @@ async def kill_when_restore_loaded(hv: Hypervisor, name: str, give_up: float = 3
     def start(conn: libvirt.virConnect) -> None:
         threading.Thread(target=watch, args=(conn,), name=f"crash-hook-{name}", daemon=True).start()
     await hv.run("crash hook", name, start)
+

@@ -7,7 +7,11 @@
    (the loop's first runs, under load 14, also saw later hard reboots fail with "cannot acquire state change
    lock"). Now the restart restores the guest from its saved memory (libvirt's status says "running, restored",
    not "booted"), no stale managed save is left, and a hard reboot, a suspend and a resume work.
-2. The seeded crash loop (bench/crash_loop.py) for 20 kills: the daemon is SIGKILLed at seeded points while it
+2. A kill while libvirt's backup job copies the disk for a createImage: libvirt's reconnect took the job over
+   with no owner and no data, and every later suspend, start or hard reboot of the guest failed with "cannot
+   acquire state change lock" (measured; a destroy does not end it). The daemon drops that job record before the
+   driver opens (virt/embed.py): after the restart the image is abandoned and suspend, resume and hard reboot work.
+3. The seeded crash loop (bench/crash_loop.py) for 20 kills: the daemon is SIGKILLed at seeded points while it
    creates, deletes and runs each state action of the states table; after each restart nothing is left without its
    owner, no server is stuck in a task state and ACTIVE guests run. The seed is printed;
    NODECOMPUTE_CRASH_SEED=<n> replays one; `.venv/bin/python bench/crash_loop.py --iterations 100` is the longer run.
@@ -99,6 +103,37 @@ def test_kill_during_resume_restores_the_guest_and_leaves_nothing_behind(crash_l
     _action(cloud, keeper, {"resume": None})
     cloud.wait_status(keeper, "ACTIVE", timeout=60)
     assert not managed_save.exists()
+
+
+def test_kill_during_a_snapshot_backup_leaves_no_job_that_wedges_the_guest(crash_lab):
+    daemon, loop = crash_lab
+    cloud, keeper = loop.cloud, loop.keeper
+    if cloud.server(keeper)["status"] != "ACTIVE":  # the test above did not leave it so
+        _action(cloud, keeper, {"reboot": {"type": "HARD"}})
+        cloud.wait_status(keeper, "ACTIVE", timeout=90)
+    name = cloud.server(keeper)["OS-EXT-SRV-ATTR:instance_name"]
+    status = daemon.libvirt_root / "run" / "qemu" / f"{name}.xml"
+    _action(cloud, keeper, {"createImage": {"name": "crash-snapshot"}})
+    deadline = time.monotonic() + 60
+    while "async='backup'" not in status.read_text():  # libvirt's backup job of the disk copy has begun
+        assert time.monotonic() < deadline, "no backup job within 60 s"
+        time.sleep(0.01)
+    os.kill(daemon.proc.pid, signal.SIGKILL)
+    daemon.wait_exit(timeout=30)
+
+    cloud = loop.cloud = _restart_unhooked(daemon)
+    server = cloud.wait_status(keeper, "ACTIVE", timeout=60)
+    assert "fault" not in server
+    assert [i for i in cloud.get("/images").json()["images"] if i["name"] == "crash-snapshot"] == []
+    assert "async=" not in status.read_text()
+    # each of these failed after 30 s with "cannot acquire state change lock" while libvirt kept the job
+    _action(cloud, keeper, {"suspend": None})
+    cloud.wait_status(keeper, "SUSPENDED", timeout=60)
+    _action(cloud, keeper, {"resume": None})
+    cloud.wait_status(keeper, "ACTIVE", timeout=60)
+    _action(cloud, keeper, {"reboot": {"type": "HARD"}})
+    cloud.wait_status(keeper, "ACTIVE", timeout=60)
+    assert check(daemon, live_servers(cloud)) == []
 
 
 def test_seeded_crash_loop(crash_lab):
