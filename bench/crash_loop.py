@@ -10,7 +10,8 @@ iteration picks the next operation of a seeded plan that the keeper's state allo
 (0 to --max-delay seconds), SIGKILLs the daemon and starts it again. After each restart: no server stuck in a task
 state (once the reconciler has run), no QEMU process and no domain definition without a live server row, no
 instance directory without its row, and every ACTIVE server's guest running. The seed is printed first;
-tests/integration/test_crash_loop.py runs 20 iterations.
+tests/integration/test_crash_loop.py runs 20 iterations (seed 1103 unless NODECOMPUTE_CRASH_SEED is set), each
+line gives the daemon's restart and the settling time.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ NOT_LOOPED = {
     "soft_delete": "a DELETE with reclaim_instance_interval > 0; the loop's daemon deletes at once (the delete op)",
     "restore": "needs a soft-deleted server (see soft_delete)",
     "snapshot": "copies the whole disk into the image store (too slow for a kill every few seconds); its SIGKILL "
-                "between copy and upload is tests/integration/test_server_actions2_guest.py's snapshot_copied",
+                "between copy and upload is tests/integration/test_server_actions2_guest.py's snapshot_copied, one "
+                "inside the copy's libvirt backup job tests/integration/test_crash_loop.py's backup test",
     "backup": "a snapshot with rotation (see snapshot)",
     "change_password": "needs the guest agent's channel answering, which a guest killed mid-boot has not opened",
 }

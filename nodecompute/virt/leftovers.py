@@ -13,8 +13,9 @@ test_crash_loop.py) and what `settle` does about it, once that reconnect is over
   found it active and waited for RUNNING in vain. The QEMU is destroyed: the managed save is still there (libvirt
   removes it only after a restore succeeded), so the replayed resume restores it again.
 - A restore killed after the vCPUs ran but before libvirt removed the save file, or a managed save cancelled by
-  the reconnect (its file half written): a running domain with a managed save image. That image is stale; the next
-  start would restore it over a disk that has moved on. It is removed.
+  the reconnect (its file half written): a running domain with a managed save image (read from the order of
+  libvirt's steps; the kills here have not caught it). That image is stale; the next start would restore it over
+  a disk that has moved on. It is removed (and a start drops any saved memory anyway, as Nova's power_on does).
 - A backup job (createImage, createBackup) a running domain's status XML records: libvirt's reconnect would take
   it over with no owner, and, killed early enough, without its data: nothing ever ends it and every later start,
   managed save or backup of the domain fails with "cannot acquire state change lock", a destroy included. The
