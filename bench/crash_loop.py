@@ -10,7 +10,8 @@ iteration picks the next operation of a seeded plan that the keeper's state allo
 (0 to --max-delay seconds), SIGKILLs the daemon and starts it again. After each restart: no server stuck in a task
 state (once the reconciler has run), no QEMU process and no domain definition without a live server row, no
 instance directory without its row, and every ACTIVE server's guest running. The seed is printed first;
-tests/integration/test_crash_loop.py runs 20 iterations.
+tests/integration/test_crash_loop.py runs 20 iterations (seed 1103 unless NODECOMPUTE_CRASH_SEED is set), each
+line gives the daemon's restart and the settling time.
 """
 from __future__ import annotations
 
@@ -45,14 +46,15 @@ NOT_LOOPED = {
     "soft_delete": "a DELETE with reclaim_instance_interval > 0; the loop's daemon deletes at once (the delete op)",
     "restore": "needs a soft-deleted server (see soft_delete)",
     "snapshot": "copies the whole disk into the image store (too slow for a kill every few seconds); its SIGKILL "
-                "between copy and upload is tests/integration/test_server_actions2_guest.py's snapshot_copied",
+                "between copy and upload is tests/integration/test_server_actions2_guest.py's snapshot_copied, one "
+                "inside the copy's libvirt backup job tests/integration/test_crash_loop.py's backup test",
     "backup": "a snapshot with rotation (see snapshot)",
     "change_password": "needs the guest agent's channel answering, which a guest killed mid-boot has not opened",
 }
 ALLOWED = ACTIONS  # the vm states in which the loop may send each action: the states table's `allowed`
 VERSION = {"OpenStack-API-Version": "compute 2.17"}  # trigger_crash_dump is from 2.17
 NANO = "42"
-EXTRA = "wait_soft_reboot_seconds = 2\n"
+EXTRA = "wait_soft_reboot_seconds = 2\nshutdown_timeout = 2\n"  # a guest killed mid-boot may ignore ACPI
 
 
 @dataclass
@@ -180,9 +182,12 @@ class Loop:
             assert self.daemon.proc is not None
             os.kill(self.daemon.proc.pid, signal.SIGKILL)
             self.daemon.wait_exit(timeout=30)
+            restarting = time.monotonic()
             self.daemon.start()
             self.cloud = Cloud(self.daemon)
+            settling = time.monotonic()
             servers, stuck = settle(self.cloud, self.settle_timeout)
+            restart, settled = settling - restarting, time.monotonic() - settling
             if self.extra is not None and self.extra not in servers:  # deleted (or its create never answered)
                 self.extra = None
             found = stuck + check(self.daemon, servers)
@@ -190,7 +195,8 @@ class Loop:
             self.outcome.violations += [f"kill {n + 1} ({op}): {problem}" for problem in found]
             line = (f"kill {n + 1:2}: {op:18} from {state:9} answer {answer:22} killed after {delay:.2f} s; "
                     f"then {len(servers)} servers, keeper {servers.get(self.keeper, {}).get('status', 'gone')}"
-                    f"{'; ' + '; '.join(found) if found else ''} ({time.monotonic() - started:.1f} s)")
+                    f"{'; ' + '; '.join(found) if found else ''} ({time.monotonic() - started:.1f} s: restart "
+                    f"{restart:.1f}, settle {settled:.1f})")
             self.outcome.lines.append(line)
             self.say(line)
             if self.keeper not in servers:
@@ -199,8 +205,8 @@ class Loop:
         return self.outcome
 
 
-def make_daemon(data_dir: Path) -> Daemon:
-    return Daemon(data_dir, extra=EXTRA, log_level="INFO").start()
+def make_daemon(data_dir: Path, env: dict[str, str] | None = None) -> Daemon:
+    return Daemon(data_dir, extra=EXTRA, log_level="INFO", env=env).start()
 
 
 def main() -> None:

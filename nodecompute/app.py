@@ -273,8 +273,9 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache, reclaim=service.reclaim,
                 abandon=service.images_of.abandon)
-    reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
-                            reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
+    own_driver = cfg.libvirt_uri.startswith("qemu:///embed")  # libvirt lives and dies with this process
+    reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock, reap_orphans=own_driver,
+                            settle_domains=own_driver)
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
     tasks: list[asyncio.Task] = []
     listeners = None

@@ -68,9 +68,10 @@ class ComputeConfig:
     dhcp_domain: str = "novalocal"
     deleted_retention: int = 3600
     console_log_max_bytes: int = 1048576
-    # Seconds a SOFT reboot waits for the guest to power off on ACPI before rebooting it HARD (Nova's
-    # [libvirt] wait_soft_reboot_seconds).
+    # Seconds a SOFT reboot (Nova's [libvirt] wait_soft_reboot_seconds) and a stop (Nova's shutdown_timeout; 0: at
+    # once) wait for the guest to power off on ACPI before rebooting it HARD / powering it off.
     wait_soft_reboot_seconds: int = 120
+    shutdown_timeout: int = 60
     # Seconds a deleted server stays SOFT_DELETED (restorable) before a periodic task reclaims it; 0: DELETE
     # deletes at once (Nova's reclaim_instance_interval).
     reclaim_instance_interval: int = 0
@@ -259,10 +260,9 @@ _MINIMUM = {
     ("identity", "lockout_duration"): 1,
     ("compute", "deleted_retention"): 3600,
     ("compute", "console_log_max_bytes"): 65536,
-    ("compute", "wait_soft_reboot_seconds"): 1,
+    ("compute", "wait_soft_reboot_seconds"): 1, ("compute", "shutdown_timeout"): 0,
     ("compute", "reclaim_instance_interval"): 0,
-    ("compute", "max_vcpus"): 0,
-    ("compute", "max_memory_mb"): 0,
+    ("compute", "max_vcpus"): 0, ("compute", "max_memory_mb"): 0,
     ("compute", "max_disk_gb"): 0,
     ("console", "novncproxy_port"): 0,
     ("console", "serialproxy_port"): 0,

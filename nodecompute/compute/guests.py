@@ -24,7 +24,7 @@ from nodecompute.config import Config
 from nodecompute.storage import configdrive, instance_disks
 from nodecompute.storage.image_files import ImageFiles
 from nodecompute.threads import run_in_thread
-from nodecompute.virt import blockjobs, designer, disk_devices, displays, domain_xml, guest_power
+from nodecompute.virt import blockjobs, designer, disk_devices, displays, domain_xml, guest_power, leftovers
 from nodecompute.virt.errors import HypervisorError
 from nodecompute.virt.hypervisor import Hypervisor
 
@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CRASH_ENV = "NODECOMPUTE_TEST_CRASH_AT"  # test hook: SIGKILL ourselves at this build step
 BUILD_STEPS = ("row_written", "overlay_made", "drive_built", "domain_defined", "domain_started")
+RESTORE_LOADED = "restore_loaded"  # ... or in the middle of a resume's restore (virt/leftovers.py)
 
 
 def crash_point(step: str) -> None:
@@ -228,6 +229,16 @@ class Guests:
 
     async def resume(self, server: Server) -> None:
         """Start the domain as it is defined: libvirt restores the saved memory (Nova recreates it from its XML)."""
+        if os.environ.get(CRASH_ENV) == RESTORE_LOADED:
+            await leftovers.kill_when_restore_loaded(self.hv, server.instance_name)
+        await self.start(server)
+
+    async def power_on(self, server: Server) -> None:
+        """Start a stopped server afresh from today's definition (Nova's power_on is a hard reboot: it undefines
+        the domain with its managed save), never from memory a suspend once saved."""
+        if await guest_power.drop_managed_save(self.hv, server.instance_name):
+            log.warning("server %s: dropped a saved memory image before powering it on", server.uuid)
+        await self.define(server)
         await self.start(server)
 
     async def copy_root_disk(self, server: Server, dest: Path) -> None:

@@ -1,6 +1,8 @@
 """Keeping rows and domains true to each other (behaviour.md section 9.8, nova-facts 2.15).
 
-- At start: interrupted builds become ERROR (their partial disks and domain removed), interrupted deletes finish,
+- At start, under a driver the daemon owns (qemu:///embed), first what a killed predecessor left inside libvirt is
+  settled (virt/leftovers.py: a restore cut short, a stale managed save, an orphaned backup job); then interrupted
+  builds become ERROR (their partial disks and domain removed), interrupted deletes finish,
   interrupted actions (reboots, starts, stops: the `interrupted`/`replay` columns of domain/states.py ACTIONS) run
   again, interrupted createImage/createBackup/changePassword are abandoned (the task cleared, an unfinished image
   and its disk copy removed), tagged domains without a live row are reaped (under our own qemu:///embed root) or
@@ -28,7 +30,8 @@ from nodecompute.domain.server_models import Server
 from nodecompute.config import Config
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
-from nodecompute.virt import displays
+from nodecompute.virt import displays, leftovers
+from nodecompute.virt.errors import HypervisorError
 from nodecompute.virt.hypervisor import Hypervisor
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,7 @@ class Redo:
 
 class Reconciler:
     def __init__(self, store: Store, guests: Guests, hv: Hypervisor, cfg: Config, redo: Redo, *, clock: Clock,
-                 reap_orphans: bool, stop_event_delay: float = STOP_EVENT_DELAY) -> None:
+                 reap_orphans: bool, settle_domains: bool = False, stop_event_delay: float = STOP_EVENT_DELAY) -> None:
         self.store = store
         self.clock = clock
         self.guests = guests
@@ -59,6 +62,7 @@ class Reconciler:
         self.cfg = cfg
         self.redo = redo
         self.reap_orphans = reap_orphans
+        self.settle_domains = settle_domains  # the daemon owns the driver: its jobs died with the last process
         self.stop_event_delay = stop_event_delay
         self._pending: dict[str, asyncio.TimerHandle] = {}
 
@@ -68,6 +72,7 @@ class Reconciler:
         servers = self.store.read(servers_db.list_all_live)
         by_name = {s.instance_name: s for s in servers}
         for server in servers:
+            await self._settle(server)
             await self._recover(server)
         domains = await self.hv.list_ours()
         for name, tags in domains.items():
@@ -99,6 +104,19 @@ class Reconciler:
             await self.sync_power_state(server.uuid)
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)
+
+    async def _settle(self, server: Server) -> None:
+        if not self.settle_domains:
+            return
+        try:
+            steps = await leftovers.settle(self.hv, server.instance_name)
+        except HypervisorError as err:  # the server's own recovery below still runs; the daemon still starts
+            log.error("server %s: settling what a killed daemon left in domain %s failed: %s", server.uuid,
+                      server.instance_name, err)
+            return
+        if steps:
+            log.warning("server %s (task %s): domain %s had what a killed daemon left inside libvirt: %s",
+                        server.uuid, server.task_state, server.instance_name, ", ".join(steps))
 
     def _remove_orphan_dirs(self, live: set[str]) -> None:
         root = self.cfg.instances_dir

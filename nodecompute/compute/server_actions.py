@@ -52,12 +52,11 @@ async def _reboot_hard(guests: Guests, server: Server, started: Started) -> None
 
 
 async def _start(guests: Guests, server: Server, started: Started) -> None:
-    await guests.define(server)  # the domain XML follows the row (and the code) of today
-    await guests.start(server)
+    await guests.power_on(server)  # the domain XML follows the row (and the code) of today
 
 
 async def _stop(guests: Guests, server: Server, started: Started) -> None:
-    await guests.power_off(server)
+    await guests.power_off(server, clean_timeout=guests.cfg.compute.shutdown_timeout)
 
 
 async def _soft_delete(guests: Guests, server: Server, started: Started) -> None:

@@ -11,12 +11,16 @@ The embedded driver reads DIR/etc/qemu.conf. Two things must be set there for it
   hanging the first define. QEMU stays confined by libvirt's seccomp sandbox
   (-sandbox on,elevateprivileges=deny,spawn=deny,...). Operators may edit the file; it is never overwritten.
 
+At each open, `forget_orphaned_jobs` first drops from the domains' status XML the backup jobs a killed daemon left
+(virt/leftovers.py settles the rest once the driver is open).
+
 A privileged embedded driver still resolves the user "libvirt-qemu" when it starts, before reading qemu.conf;
 that user must exist (Debian's libvirt-daemon-system creates it), see MISSING_QEMU_USER_HINT.
 """
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -84,3 +88,25 @@ def ensure_qemu_conf(root: Path) -> Path:
         make_dir(conf.parent)
         write_atomically(conf, qemu_conf_text(as_root=os.geteuid() == 0).encode())
     return conf
+
+
+# <job .../> of a status XML whose async job libvirt's reconnect would take over without the data it needs
+_ORPHANED_JOB = re.compile(r"\s*<job [^>]*async='backup'[^>]*/>")
+
+
+def forget_orphaned_jobs(root: Path) -> list[str]:
+    """Before libvirt's embedded driver opens `root`: drop the backup job a killed daemon recorded in a running
+    domain's status XML (<root>/run/qemu/<name>.xml). libvirt 9.0's reconnect takes such a job over as an async
+    job with no owner and, killed early enough, without its backup data ("backup job data missing"): nothing ever
+    ends it, and every later start, managed save or backup of the domain fails with "cannot acquire state change
+    lock", even after a destroy, until the process ends. The QEMU keeps running; the createImage the job served is
+    abandoned at start (its image and copy deleted, compute/server_images.py). Returns the domains whose job was
+    dropped (measured: tests/integration/test_crash_loop.py kills into one)."""
+    dropped = []
+    for status in sorted((root / "run" / "qemu").glob("*.xml")):
+        text = status.read_text()
+        kept = _ORPHANED_JOB.sub("", text)
+        if kept != text:
+            write_atomically(status, kept.encode())
+            dropped.append(status.stem)
+    return dropped

@@ -26,7 +26,8 @@ import libvirtaio
 
 from nodecompute.threads import run_in_thread
 from nodecompute.virt import domain_xml
-from nodecompute.virt.embed import MISSING_QEMU_USER_HINT, embed_root, ensure_qemu_conf, root_too_deep
+from nodecompute.virt.embed import (MISSING_QEMU_USER_HINT, embed_root, ensure_qemu_conf, forget_orphaned_jobs,
+                                    root_too_deep)
 from nodecompute.virt.errors import DomainNotFound, HypervisorError
 from nodecompute.virt.hostcaps import HostInfo, choose_virt_type, host_info_from_capabilities
 
@@ -146,6 +147,8 @@ class Hypervisor:
             if (too_deep := root_too_deep(root)) is not None:
                 raise HypervisorError(too_deep)
             await self.call(ensure_qemu_conf, root)
+            for name in await self.call(forget_orphaned_jobs, root):
+                log.warning("domain %s: dropped the backup job a killed daemon left in its libvirt status", name)
         try:
             await self.call(self._connect)
             self.host = await self.call(self._read_host)
