@@ -68,18 +68,17 @@ class ComputeConfig:
     dhcp_domain: str = "novalocal"
     deleted_retention: int = 3600
     console_log_max_bytes: int = 1048576
-    # Seconds a SOFT reboot waits for the guest to power off on ACPI before rebooting it HARD (Nova's
-    # [libvirt] wait_soft_reboot_seconds).
+    # Seconds a SOFT reboot waits for the guest to power off on ACPI before rebooting it HARD (Nova's [libvirt]
+    # wait_soft_reboot_seconds); a deleted server stays SOFT_DELETED (restorable) before a periodic task reclaims
+    # it (0: DELETE deletes at once; Nova's reclaim_instance_interval); a resize waits in VERIFY_RESIZE before it
+    # is confirmed for its owner (0: never; Nova's resize_confirm_window).
     wait_soft_reboot_seconds: int = 120
-    # Seconds a deleted server stays SOFT_DELETED (restorable) before a periodic task reclaims it; 0: DELETE
-    # deletes at once (Nova's reclaim_instance_interval).
     reclaim_instance_interval: int = 0
+    resize_confirm_window: int = 0
     # Host capacity the scheduler may hand out (0: what libvirt reports for the host).
     max_vcpus: int = 0
     max_memory_mb: int = 0
-    # GiB of local disk (root + ephemeral + swap) the servers may hold in all (0: the size of the file system
-    # holding the instances directory, as Nova's DISK_GB inventory).
-    max_disk_gb: int = 0
+    max_disk_gb: int = 0  # GiB of root + ephemeral + swap in all (0: the instances file system's size, Nova's DISK_GB)
 
 
 @dataclass(frozen=True)
