@@ -259,6 +259,10 @@ class ServerResizes:
             "power_state": states.RUNNING if running else states.SHUTDOWN}, now=self.clock())
         await self._status(migration, mig.REVERTED)
 
+    def list_migrations(self, filters: mig.MigrationFilters) -> list[Migration]:
+        """GET /os-migrations (admin): the resizes, newest first."""
+        return self.store.read(migrations_db.list_migrations, filters)
+
     # ----- nodecompute's own confirmations and the settling after a stop -----------------------------------------
 
     async def confirm_due(self, window_seconds: int) -> int:
