@@ -15,9 +15,9 @@ import pytest
 
 from nodecompute.compute.guests import CRASH_ENV
 from tests.integration import guest_channel
-from tests.integration.cloud import Cloud
+from tests.integration.cloud import Cloud, guest_lines
 from tests.integration.daemon import Daemon
-from tests.integration.test_servers_clients import cli_json
+from tests.integration.test_servers_clients import cli, cli_json
 
 pytestmark = pytest.mark.integration
 
@@ -106,6 +106,30 @@ def test_change_password_sets_the_guests_root_password_through_the_agent(guest, 
     expected = subprocess.run(["openssl", "passwd", "-6", "-salt", salt, "n3w-Secret"], capture_output=True,
                               text=True, check=True).stdout.strip()
     assert after == expected  # SHA-512 crypt of the new password
+
+
+def _latest_boot(cloud: Cloud, server_id: str, readies: int):
+    cloud.wait_report(server_id, count=readies)
+    boot = cloud.boots(server_id)[-1]
+    return (int(boot.value("mem total_kb=")), boot.value("cpus="), int(boot.value("disk root=").split()[0]),
+            set(boot.values("rootfile ")))
+
+
+def test_resize_changes_the_memory_and_disk_the_guest_prints_and_revert_restores_both(guest, admin, daemon):
+    flavor = {"flavor": {"name": "nano-up", "ram": 256, "vcpus": 2, "disk": 2, "id": "nano-up"}}
+    assert admin.post("/flavors", flavor).status_code == 200
+    readies = guest_lines(admin.console(guest["id"])).count("ready")
+    mem, cpus, disk, files = _latest_boot(admin, guest["id"], readies)
+    assert (cpus, disk) == ("1", 1 << 30)
+    cli(daemon, "server", "resize", "--flavor", "nano-up", "--wait", guest["id"])  # waits for VERIFY_RESIZE
+    assert admin.server(guest["id"])["status"] == "VERIFY_RESIZE"
+    grown = _latest_boot(admin, guest["id"], readies + 1)
+    assert grown[0] - mem >= 100 * 1024 and grown[1:] == ("2", 2 << 30, files)  # 128 MiB more, the same files
+    assert guest_channel.run(admin, daemon, guest, "writefile after-resize on-the-grown-disk").rc == 0
+    act(admin, guest["id"], {"revertResize": None})
+    admin.wait_status(guest["id"], "ACTIVE")
+    assert _latest_boot(admin, guest["id"], readies + 2) == (mem, "1", 1 << 30, files)  # the old disk, as it was
+    assert admin.server(guest["id"])["flavor"]["id"] == "42"
 
 
 def test_a_daemon_killed_mid_snapshot_comes_back_with_the_server_as_it_was(guest, admin, daemon):
