@@ -273,7 +273,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache, reclaim=service.reclaim,
                 abandon=service.images_of.abandon, settle_resize=service.resizes.settle,
-                confirm_resizes=service.resizes.confirm_due)
+                confirm_resizes=service.resizes.confirm_due, settle_shelve=service.shelves.settle,
+                offload_shelved=service.shelves.offload_due)
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock,
                             reap_orphans=cfg.libvirt_uri.startswith("qemu:///embed"))
     trimmer = ConsoleLogTrimmer(lambda: cfg.instances_dir.glob("*/console.log"), cfg.compute.console_log_max_bytes)
@@ -287,7 +288,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic()),
                  asyncio.create_task(reconciler.reclaim_periodically()),
-                 asyncio.create_task(reconciler.confirm_resizes_periodically())]
+                 asyncio.create_task(reconciler.confirm_resizes_periodically()),
+                 asyncio.create_task(reconciler.offload_shelved_periodically())]
         app[servers_key] = service
         app[server_tags_key] = ServerTags(store, service)
         app[reconciler_key] = reconciler

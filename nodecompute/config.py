@@ -36,8 +36,7 @@ class ServerConfig:
     # Base URL clients reach the daemon at (catalog, clouds.yaml, links). Empty: links follow the request's Host
     # header (Nova, Keystone); the catalog and clouds.yaml say http://<listen_host>:<listen_port>.
     public_url: str = ""
-    # Honour X-Forwarded-Proto / X-Forwarded-Host for links (behind a reverse proxy).
-    trust_forwarded: bool = False
+    trust_forwarded: bool = False  # honour X-Forwarded-Proto / X-Forwarded-Host for links (behind a reverse proxy)
 
 
 @dataclass(frozen=True)
@@ -71,10 +70,12 @@ class ComputeConfig:
     # Seconds a SOFT reboot waits for the guest to power off on ACPI before rebooting it HARD (Nova's [libvirt]
     # wait_soft_reboot_seconds); a deleted server stays SOFT_DELETED (restorable) before a periodic task reclaims
     # it (0: DELETE deletes at once; Nova's reclaim_instance_interval); a resize waits in VERIFY_RESIZE before it
-    # is confirmed for its owner (0: never; Nova's resize_confirm_window).
+    # is confirmed for its owner (0: never; Nova's resize_confirm_window); a shelved server keeps its domain and
+    # disks before it is offloaded (0: at once, -1: never; Nova's shelved_offload_time).
     wait_soft_reboot_seconds: int = 120
     reclaim_instance_interval: int = 0
     resize_confirm_window: int = 0
+    shelved_offload_time: int = 0
     # Host capacity the scheduler may hand out (0: what libvirt reports for the host).
     max_vcpus: int = 0
     max_memory_mb: int = 0

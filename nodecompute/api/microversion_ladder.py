@@ -84,7 +84,7 @@ SERVED: frozenset[Touch] = frozenset({
     ("POST", "/servers/{server_id}/remote-consoles"),
     *(act(key) for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
                            "trigger_crash_dump", "createImage", "createBackup", "changePassword", "resize",
-                           "confirmResize", "revertResize")),
+                           "confirmResize", "revertResize", "shelve", "shelveOffload", "unshelve")),
     ("GET", "/servers/{server_id}/topology"), ("GET", "/servers/{server_id}/os-instance-actions"),
     ("GET", "/servers/{server_id}/os-instance-actions/{request_id}"),
     *((method, "/servers/{server_id}/metadata") for method in ("GET", "POST", "PUT")),

@@ -50,6 +50,8 @@ class Redo:
     abandon: Callable[[Server], Awaitable[None]] | None = None  # server_images.py: createImage, changePassword...
     settle_resize: Callable[[Server], Awaitable[bool]] | None = None  # resize.py: False when no resize was cut short
     confirm_resizes: Callable[[int], Awaitable[int]] | None = None  # resize.py: those unconfirmed for the window
+    settle_shelve: Callable[[Server], Awaitable[bool]] | None = None  # shelve.py: False when none was cut short
+    offload_shelved: Callable[[int], Awaitable[int]] | None = None  # shelve.py: those shelved for the offload time
 
 
 class Reconciler:
@@ -102,6 +104,8 @@ class Reconciler:
             await self.sync_power_state(server.uuid)
         elif self.redo.settle_resize is not None and await self.redo.settle_resize(server):
             pass  # a resize rolled back (ERROR), a revert or confirm finished
+        elif self.redo.settle_shelve is not None and await self.redo.settle_shelve(server):
+            await self.sync_power_state(server.uuid)  # an abandoned shelve: does the guest still run?
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)
 
@@ -209,6 +213,19 @@ class Reconciler:
                 await self.redo.confirm_resizes(window)
             except Exception:
                 log.exception("confirming resizes failed")
+
+    async def offload_shelved_periodically(self) -> None:
+        """Nova's _poll_shelved_instances: servers shelved for shelved_offload_time seconds (above 0) are
+        offloaded, checked every minute or every half of that time if shorter."""
+        offload_time = self.cfg.compute.shelved_offload_time
+        if offload_time <= 0 or self.redo.offload_shelved is None:
+            return
+        while True:
+            await asyncio.sleep(min(60.0, max(1.0, offload_time / 2)))
+            try:
+                await self.redo.offload_shelved(offload_time)
+            except Exception:
+                log.exception("offloading shelved servers failed")
 
     def close(self) -> None:
         for handle in self._pending.values():

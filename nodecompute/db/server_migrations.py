@@ -1,5 +1,5 @@
 """Migration records (domain/migration_models.py): a resize's row, its status changes, the lists os-migrations
-shows (newest first, Nova's order: created_at desc, id desc)."""
+shows (newest first, Nova's order: created_at desc, id desc); and a shelved server's image (compute/shelve.py)."""
 from __future__ import annotations
 
 import json
@@ -55,8 +55,9 @@ def set_status(db: Database, uuid: str, status: str, *, now: datetime,
 
 
 def finished_before(db: Database, before: datetime) -> list[Migration]:
-    """Resizes waiting for a confirmation since before `before` (Nova's _poll_unconfirmed_resizes)."""
-    rows = db.execute("SELECT * FROM server_migrations WHERE status = 'finished' AND updated_at < ? ORDER BY id",
+    """Resizes of live servers waiting for a confirmation since before `before` (Nova's _poll_unconfirmed_resizes)."""
+    rows = db.execute("SELECT m.* FROM server_migrations m JOIN servers s ON s.uuid = m.server_uuid WHERE"
+                      " s.deleted = 0 AND m.status = 'finished' AND m.updated_at < ? ORDER BY m.id",
                       [isotime(before)]).fetchall()
     return [_migration(row) for row in rows]
 
@@ -88,3 +89,26 @@ def list_migrations(db: Database, filters: MigrationFilters) -> list[Migration]:
     if filters.limit is not None:
         sql += f" LIMIT {int(filters.limit)}"
     return [_migration(row) for row in db.execute(sql, args).fetchall()]
+
+
+# ----- shelved servers: their image and host (Nova's shelved_image_id / shelved_at / shelved_host) --------------------
+
+def set_shelved(db: Database, server_uuid: str, image_id: str, host: str | None, *, now: datetime) -> None:
+    db.execute("INSERT OR REPLACE INTO server_shelves VALUES (?, ?, ?, ?)", [server_uuid, image_id, isotime(now), host])
+
+
+def shelved(db: Database, server_uuid: str) -> dict | None:
+    row = db.execute("SELECT * FROM server_shelves WHERE server_uuid = ?", [server_uuid]).fetchone()
+    return dict(row) if row else None
+
+
+def shelved_before(db: Database, before: datetime) -> list[str]:
+    """The servers shelved (not offloaded) before `before` (Nova's _poll_shelved_instances)."""
+    rows = db.execute("SELECT s.server_uuid FROM server_shelves s JOIN servers v ON v.uuid = s.server_uuid"
+                      " WHERE v.deleted = 0 AND v.vm_state = 'shelved' AND v.task_state IS NULL AND s.shelved_at < ?",
+                      [isotime(before)]).fetchall()
+    return [row["server_uuid"] for row in rows]
+
+
+def clear_shelved(db: Database, server_uuid: str) -> None:
+    db.execute("DELETE FROM server_shelves WHERE server_uuid = ?", [server_uuid])

@@ -231,12 +231,15 @@ async def test_a_revert_cut_short_is_finished_at_start(flavors):
 
 async def test_the_confirm_window_confirms_resizes_left_unconfirmed(flavors):
     cloud = flavors
-    server_id = await cloud.server()
-    await cloud.act(server_id, {"resize": {"flavorRef": "big"}})
+    server_id, deleted = await cloud.server(), await cloud.server()
+    for resized in (server_id, deleted):
+        await cloud.act(resized, {"resize": {"flavorRef": "big"}})
+    assert (await cloud.call("DELETE", f"/servers/{deleted}", cloud.member)).status == 204
+    await cloud.idle()
     resizes = cloud.app[servers_key].resizes
     assert await resizes.confirm_due(3600) == 0  # not yet
     cloud.clock.move(seconds=3601)
-    assert await resizes.confirm_due(3600) == 1
+    assert await resizes.confirm_due(3600) == 1  # the deleted server's resize is not asked again
     await cloud.idle()
     assert (cloud.row(server_id).vm_state, cloud.row(server_id).flavorid) == (states.ACTIVE, "big")
     assert [m.status for m in _migrations(cloud, server_id)] == ["confirmed"]

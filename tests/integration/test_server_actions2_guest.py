@@ -2,9 +2,12 @@
 guest is in a snapshot the stock CLI makes (`openstack server image create --wait`: libvirt's backup job on the
 running disk), and a second server booted from that image reports it; a paused guest is snapshotted too (QEMU still
 holds the disk's lock) and stays paused; three createBackup calls with rotation 2 leave the two newest backups;
-changePassword sets root's password hash in the guest through its QEMU guest agent; a daemon SIGKILLed in the
-middle of a snapshot comes back with the server as it was, running, and no image or disk copy left. The state
-rules and the failure paths: tests/api/test_server_images.py, test_server_admin_password.py.
+changePassword sets root's password hash in the guest through its QEMU guest agent; a resize through the stock CLI
+changes the memory, CPUs and disk the guest prints and a revert brings back the old disk as it was; a shelved guest
+is offloaded (no QEMU) and unshelved with the file written before; a daemon SIGKILLed in the middle of a snapshot
+comes back with the server as it was, running, and no image or disk copy left. The state rules and the failure
+paths: tests/api/test_server_images.py, test_server_admin_password.py, test_server_resize.py,
+test_server_shelve.py.
 """
 from __future__ import annotations
 
@@ -130,6 +133,21 @@ def test_resize_changes_the_memory_and_disk_the_guest_prints_and_revert_restores
     admin.wait_status(guest["id"], "ACTIVE")
     assert _latest_boot(admin, guest["id"], readies + 2) == (mem, "1", 1 << 30, files)  # the old disk, as it was
     assert admin.server(guest["id"])["flavor"]["id"] == "42"
+
+
+def test_shelve_offload_leaves_no_qemu_and_unshelve_boots_the_same_disk(guest, admin, daemon):
+    assert guest_channel.run(admin, daemon, guest, "writefile shelf before-shelve").rc == 0
+    readies = guest_lines(admin.console(guest["id"])).count("ready")
+    act(admin, guest["id"], {"shelve": None})  # offloaded at once (shelved_offload_time 0, Nova's default)
+    server = admin.wait_status(guest["id"], "SHELVED_OFFLOADED")
+    assert (server["OS-EXT-SRV-ATTR:host"], daemon.qemu_pids()) == (None, [])
+    shelved = admin.http.get(f"{daemon.url}/image/v2/images?name={guest['name']}-shelved", timeout=30).json()
+    assert [i["status"] for i in shelved["images"]] == ["active"]
+    act(admin, guest["id"], {"unshelve": None})
+    admin.wait_status(guest["id"], "ACTIVE")
+    assert "shelf before-shelve" in _latest_boot(admin, guest["id"], readies + 1)[3]
+    gone = admin.http.get(f"{daemon.url}/image/v2/images/{shelved['images'][0]['id']}", timeout=30)
+    assert gone.status_code == 404  # deleted once unshelved, as Nova does
 
 
 def test_a_daemon_killed_mid_snapshot_comes_back_with_the_server_as_it_was(guest, admin, daemon):
