@@ -160,9 +160,9 @@ class ServerResizes:
                 await self._roll_back(server, migration, running)
                 raise
             power = states.RUNNING if running else states.SHUTDOWN
+            await self._status(migration, mig.FINISHED)  # first: a stop before the row's change rolls it back
             await self.store.write(servers_db.update_server, server.uuid, {
                 "vm_state": states.RESIZED, "task_state": None, "power_state": power}, now=self.clock())
-            await self._status(migration, mig.FINISHED)
         return work
 
     async def _step(self, server: Server, migration: Migration, task: str, status: str | None,
@@ -293,10 +293,11 @@ class ServerResizes:
             await self.store.write(servers_db.update_server, server.uuid, {"power_state": states.SHUTDOWN},
                                    now=self.clock())
             return True
-        if server.vm_state != states.RESIZED:
-            return False
         migration = self.store.read(migrations_db.latest_for_server, server.uuid, (mig.REVERTING, mig.CONFIRMING))
         if migration is None:
+            return False
+        if server.vm_state != states.RESIZED:  # the server's part was done, the record's not
+            await self._status(migration, mig.REVERTED if migration.status == mig.REVERTING else mig.CONFIRMED)
             return False
         log.warning("server %s: finishing the %s a stop cut short", server.uuid, migration.status)
         if migration.status == mig.REVERTING:
