@@ -272,7 +272,9 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     blocks.attach_live_copies(LiveCopier(hv, attachments))
     redo = Redo(finish_delete=service.finish_delete, replay=service.actions.replay,
                 prune_base_cache=service.prune_base_cache, reclaim=service.reclaim,
-                abandon=service.images_of.abandon)
+                abandon=service.images_of.abandon, settle_resize=service.resizes.settle,
+                confirm_resizes=service.resizes.confirm_due, settle_shelve=service.shelves.settle,
+                offload_shelved=service.shelves.offload_due)
     own_driver = cfg.libvirt_uri.startswith("qemu:///embed")  # libvirt lives and dies with this process
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock, reap_orphans=own_driver,
                             settle_domains=own_driver)
@@ -286,7 +288,9 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
         await attachments.at_start()
         trimmer.start()  # its first pass runs at once: logs that grew while the daemon was down are cut back
         tasks = [asyncio.create_task(reconciler.consume_events()), asyncio.create_task(reconciler.periodic()),
-                 asyncio.create_task(reconciler.reclaim_periodically())]
+                 asyncio.create_task(reconciler.reclaim_periodically()),
+                 asyncio.create_task(reconciler.confirm_resizes_periodically()),
+                 asyncio.create_task(reconciler.offload_shelved_periodically())]
         app[servers_key] = service
         app[server_tags_key] = ServerTags(store, service)
         app[reconciler_key] = reconciler

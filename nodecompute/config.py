@@ -36,8 +36,7 @@ class ServerConfig:
     # Base URL clients reach the daemon at (catalog, clouds.yaml, links). Empty: links follow the request's Host
     # header (Nova, Keystone); the catalog and clouds.yaml say http://<listen_host>:<listen_port>.
     public_url: str = ""
-    # Honour X-Forwarded-Proto / X-Forwarded-Host for links (behind a reverse proxy).
-    trust_forwarded: bool = False
+    trust_forwarded: bool = False  # honour X-Forwarded-Proto / X-Forwarded-Host for links (behind a reverse proxy)
 
 
 @dataclass(frozen=True)
@@ -69,18 +68,19 @@ class ComputeConfig:
     deleted_retention: int = 3600
     console_log_max_bytes: int = 1048576
     # Seconds a SOFT reboot (Nova's [libvirt] wait_soft_reboot_seconds) and a stop (Nova's shutdown_timeout; 0: at
-    # once) wait for the guest to power off on ACPI before rebooting it HARD / powering it off.
+    # once) wait for the guest to power off on ACPI; a deleted server stays SOFT_DELETED (restorable) before a
+    # periodic task reclaims it (0: DELETE deletes at once; Nova's reclaim_instance_interval); a resize waits in
+    # VERIFY_RESIZE before it is confirmed for its owner (0: never; Nova's resize_confirm_window); a shelved server
+    # keeps its domain and disks before it is offloaded (0: at once, -1: never; Nova's shelved_offload_time).
     wait_soft_reboot_seconds: int = 120
     shutdown_timeout: int = 60
-    # Seconds a deleted server stays SOFT_DELETED (restorable) before a periodic task reclaims it; 0: DELETE
-    # deletes at once (Nova's reclaim_instance_interval).
     reclaim_instance_interval: int = 0
+    resize_confirm_window: int = 0
+    shelved_offload_time: int = 0
     # Host capacity the scheduler may hand out (0: what libvirt reports for the host).
     max_vcpus: int = 0
     max_memory_mb: int = 0
-    # GiB of local disk (root + ephemeral + swap) the servers may hold in all (0: the size of the file system
-    # holding the instances directory, as Nova's DISK_GB inventory).
-    max_disk_gb: int = 0
+    max_disk_gb: int = 0  # GiB of root + ephemeral + swap in all (0: the instances file system's size, Nova's DISK_GB)
 
 
 @dataclass(frozen=True)

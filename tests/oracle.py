@@ -93,7 +93,9 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
        for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
                    "trigger_crash_dump", "changePassword", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp",
                    "removeFloatingIp",
-                   "os-resetState", "injectNetworkInfo", "migrate", "os-migrateLive")},
+                   "os-resetState", "injectNetworkInfo", "migrate", "os-migrateLive", "resize", "revertResize",
+                   "shelve", "shelveOffload", "unshelve")},
+    ("POST", ACTION, "confirmResize"): (None, "servers", "server_actions_confirm_resize"),
     # Tempest checks force_complete with the common action schema (202, no body); Nova's abort answers the same
     ("POST", SERVER + "/migrations/{migration_id}/action", "force_complete"): (None, "servers",
                                                                              "server_actions_common_schema"),

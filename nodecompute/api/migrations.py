@@ -1,7 +1,10 @@
-"""GET /os-migrations (#2123) and, from 2.23, a server's in-progress live migrations (list and show), admin only: a one-host cloud never migrates a server (migrate, live-migrate and
-evacuate find no other host), so the list is always empty; the query is checked per microversion as Nova does:
-2.59 adds `limit`, `marker` (any marker is unknown: 400) and `changes-since` and refuses unknown parameters, 2.66
-`changes-before`, 2.80 `user_id` and `project_id`."""
+"""GET /os-migrations (#2123) and, from 2.23, a server's in-progress live migrations (list and show), admin only. A
+one-host cloud never moves a server (migrate, live-migrate and evacuate find no other host): the migrations it keeps
+are its resizes (compute/resize.py), listed newest first with Nova's fields per microversion (2.23
+`migration_type`, 2.59 `uuid`, 2.80 `user_id` and `project_id`); a server's own list (live migrations in progress)
+is always empty. The query is checked per microversion as Nova does: 2.59 adds `limit`, `marker` (a migration's
+uuid, else 400) and `changes-since` and refuses unknown parameters, 2.66 `changes-before`, 2.80 `user_id` and
+`project_id`."""
 from __future__ import annotations
 
 import copy
@@ -15,6 +18,8 @@ from nodecompute.api.dialect import Versioned
 from nodecompute.api.respond import QuerySchema, parse_query, respond
 from nodecompute.api.keys import servers_key
 from nodecompute.domain.errors import BadRequest, NotFound
+from nodecompute.domain.migration_models import Migration, MigrationFilters
+from nodecompute.domain.models import isotime
 
 POLICY = "os_compute_api:os-migrations:index"
 _TEXT = {"type": "string"}
@@ -34,19 +39,43 @@ QUERY = Versioned(QuerySchema(_V20), ((2, 59), QuerySchema(_V259)), ((2, 66), Qu
 async def list_migrations(request: web.Request) -> web.StreamResponse:
     require_admin(request, POLICY)
     query = parse_query(request, known_only=True)
-    for name in ("changes-since", "changes-before"):
-        if name in query:
-            validation.parse_changes_since(query[name], f"Invalid filter field: {name}.")
-    if "marker" in query:
-        raise BadRequest(f"Marker {query['marker']} could not be found.")
-    return respond(request, [])
+    times = {name: validation.parse_changes_since(query[name], f"Invalid filter field: {name}.")
+             for name in ("changes-since", "changes-before") if name in query}
+    filters = MigrationFilters(
+        status=query.get("status"), instance_uuid=query.get("instance_uuid"),
+        migration_type=query.get("migration_type"), host=query.get("host"),
+        source_compute=query.get("source_compute"), user_id=query.get("user_id"),
+        project_id=query.get("project_id"), changes_since=times.get("changes-since"),
+        changes_before=times.get("changes-before"),
+        limit=int(query["limit"]) if "limit" in query else None, marker=query.get("marker"))
+    return respond(request, request.config_dict[servers_key].resizes.list_migrations(filters))
+
+
+def _migration(out, migration: Migration) -> dict:
+    view = {"id": migration.id, "instance_uuid": migration.server_uuid, "status": migration.status,
+            "source_compute": migration.source_compute, "dest_compute": migration.dest_compute,
+            "source_node": migration.source_node, "dest_node": migration.dest_node, "dest_host": migration.dest_host,
+            "old_instance_type_id": migration.old_instance_type_id,
+            "new_instance_type_id": migration.new_instance_type_id,
+            "created_at": isotime(migration.created_at), "updated_at": isotime(migration.updated_at)}
+    if out.version >= (2, 23):
+        view["migration_type"] = migration.migration_type
+    if out.version >= (2, 59):
+        view["uuid"] = migration.uuid
+    if out.version >= (2, 80):
+        view.update(user_id=migration.user_id, project_id=migration.project_id)
+    return view
+
+
+def _list(out, migrations):
+    return {"migrations": [_migration(out, migration) for migration in migrations]}
 
 
 def _empty(out, migrations):
     return {"migrations": migrations}
 
 
-VIEWS = {"#2123": Versioned(_empty, ((2, 23), _empty), ((2, 59), _empty), ((2, 80), _empty))}
+VIEWS = {"#2123": Versioned(_list, ((2, 23), _list), ((2, 59), _list), ((2, 80), _list))}
 QUERIES = {"#2123": QUERY}
 
 

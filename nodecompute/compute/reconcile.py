@@ -12,7 +12,8 @@
 - Lifecycle events: a small record goes on the hypervisor's queue; one consumer syncs that server's power state,
   waiting 15 s after a stop event so a reboot's stop+start does not look like a stop.
 - Periodically: the same power-state sync for every server, and the purge of deleted rows past retention; and,
-  with a reclaim interval, the reclaim of soft-deleted servers.
+  with a reclaim interval, the reclaim of soft-deleted servers; with a resize confirm window, the confirmation
+  of resizes left unconfirmed.
 """
 from __future__ import annotations
 
@@ -50,6 +51,10 @@ class Redo:
     prune_base_cache: Callable[[], Awaitable[None]]
     reclaim: Callable[[], Awaitable[int]] | None = None  # servers.py: reclaims the soft-deleted servers due
     abandon: Callable[[Server], Awaitable[None]] | None = None  # server_images.py: createImage, changePassword...
+    settle_resize: Callable[[Server], Awaitable[bool]] | None = None  # resize.py: False when no resize was cut short
+    confirm_resizes: Callable[[int], Awaitable[int]] | None = None  # resize.py: those unconfirmed for the window
+    settle_shelve: Callable[[Server], Awaitable[bool]] | None = None  # shelve.py: False when none was cut short
+    offload_shelved: Callable[[int], Awaitable[int]] | None = None  # shelve.py: those shelved for the offload time
 
 
 class Reconciler:
@@ -102,6 +107,10 @@ class Reconciler:
         elif task in states.ABANDONED_TASKS and self.redo.abandon is not None:
             await self.redo.abandon(server)  # the server as it was, an unfinished image deleted
             await self.sync_power_state(server.uuid)
+        elif self.redo.settle_resize is not None and await self.redo.settle_resize(server):
+            pass  # a resize rolled back (ERROR), a revert or confirm finished
+        elif self.redo.settle_shelve is not None and await self.redo.settle_shelve(server):
+            await self.sync_power_state(server.uuid)  # an abandoned shelve: does the guest still run?
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)
 
@@ -209,6 +218,32 @@ class Reconciler:
                 await self.redo.reclaim()
             except Exception:
                 log.exception("reclaiming soft-deleted servers failed")
+
+    async def confirm_resizes_periodically(self) -> None:
+        """Nova's _poll_unconfirmed_resizes: resizes unconfirmed for resize_confirm_window seconds are confirmed
+        (never when it is 0), checked every minute or every half window if that is shorter."""
+        window = self.cfg.compute.resize_confirm_window
+        if window <= 0 or self.redo.confirm_resizes is None:
+            return
+        while True:
+            await asyncio.sleep(min(60.0, max(1.0, window / 2)))
+            try:
+                await self.redo.confirm_resizes(window)
+            except Exception:
+                log.exception("confirming resizes failed")
+
+    async def offload_shelved_periodically(self) -> None:
+        """Nova's _poll_shelved_instances: servers shelved for shelved_offload_time seconds (above 0) are
+        offloaded, checked every minute or every half of that time if shorter."""
+        offload_time = self.cfg.compute.shelved_offload_time
+        if offload_time <= 0 or self.redo.offload_shelved is None:
+            return
+        while True:
+            await asyncio.sleep(min(60.0, max(1.0, offload_time / 2)))
+            try:
+                await self.redo.offload_shelved(offload_time)
+            except Exception:
+                log.exception("offloading shelved servers failed")
 
     def close(self) -> None:
         for handle in self._pending.values():

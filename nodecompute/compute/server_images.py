@@ -75,6 +75,11 @@ class ServerImages:
             raise
         return image
 
+    def record(self, ctx: AuthContext, server: Server, name: str, metadata: dict[str, str]
+               ) -> tuple[dict, dict[str, str], list[str]]:
+        """A snapshot's image record (shelve's "<name>-shelved" too, compute/shelve.py)."""
+        return self._record(ctx, server, name, metadata, None)
+
     def _record(self, ctx: AuthContext, server: Server, name: str, metadata: dict[str, str],
                 backup: Backup | None) -> tuple[dict, dict[str, str], list[str]]:
         """Nova's create_image: the source image's inheritable properties, min_disk at least the flavor's root disk,

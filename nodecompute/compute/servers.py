@@ -1,9 +1,7 @@
-"""ServerService: what the server API asks for, with Nova's checks, states and background tasks.
-
-Create writes the rows first (BUILD) and returns; a tracked background task per server (server_tasks.py) makes the
-disks, the domain and the config drive. Deleting a building server cancels that task: the step in flight finishes
-(thread calls are never abandoned, nodecompute/threads.py), then the build's undo removes what the steps made.
-Actions are data (server_actions.py, driven by domain/states.py ACTIONS).
+"""ServerService: what the server API asks for, with Nova's checks, states and background tasks. Create writes
+the rows first (BUILD) and returns; a tracked background task per server (server_tasks.py) makes the disks, the
+domain and the config drive; deleting a building server cancels it (the step in flight finishes, then the build's
+undo removes what the steps made). Actions are data (server_actions.py); resize.py and shelve.py have their own.
 """
 from __future__ import annotations
 
@@ -26,7 +24,7 @@ from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.metadata_documents import sanitize_hostname
 from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
-from nodecompute.compute import image_properties, placement
+from nodecompute.compute import image_properties, placement, resize, shelve
 from nodecompute.compute.block_devices import plan_block_devices
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.server_zones import repinned
@@ -94,6 +92,8 @@ class ServerService:
         self.admin = ServerAdmin(store, clock, self.action_log, host_services)
         self.images_of = ServerImages(store, guests, images, self.actions, clock)  # createImage, createBackup
         self.admin_password = ServerAdminPassword(store, self.actions)  # changePassword
+        self.resizes = resize.ServerResizes(store, guests, self.actions, flavors, quotas, clock, host_services)
+        self.shelves = shelve.ServerShelves(store, guests, images, self.actions, self.images_of, clock, cfg)
         self.interfaces = InterfaceService(store, self.ports, guests, self.tasks)
         # a deleted server's volumes are let go (set by the attachments service, compute/volume_attachments.py)
         self.release_volumes: Callable[[Server], Awaitable[None]] | None = None

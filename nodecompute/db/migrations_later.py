@@ -200,3 +200,28 @@ def m0019_server_list_indexes(db: Database) -> None:
         CREATE INDEX floatingips_fixed_port ON floatingips(fixed_port_id);
         """
     )
+
+
+@migrations(name="0020_server_migrations_and_shelves")
+def m0020_server_migrations_and_shelves(db: Database) -> None:
+    """Nova's migration records (issue 18: resize on this one host): one row per resize, its status from
+    pre-migrating to finished, then confirmed or reverted (or error); the old and new flavors as the server had
+    them (JSON: what a revert puts back) and the vm_state it had before (Nova's old_vm_state). And a shelved
+    server's image and host (Nova's shelved_image_id, shelved_at, shelved_host system metadata)."""
+    db.executescript(
+        """
+        CREATE TABLE server_migrations (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,
+            server_uuid TEXT NOT NULL, project_id TEXT NOT NULL, user_id TEXT NOT NULL,
+            migration_type TEXT NOT NULL, status TEXT NOT NULL,
+            source_compute TEXT, dest_compute TEXT, source_node TEXT, dest_node TEXT, dest_host TEXT,
+            old_instance_type_id INTEGER, new_instance_type_id INTEGER,
+            old_flavor TEXT NOT NULL, new_flavor TEXT NOT NULL, old_vm_state TEXT NOT NULL,
+            created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
+        CREATE INDEX server_migrations_server ON server_migrations(server_uuid, status);
+        CREATE INDEX server_migrations_updated ON server_migrations(updated_at);
+        CREATE TABLE server_shelves (
+            server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, image_id TEXT NOT NULL,
+            shelved_at TEXT NOT NULL, shelved_host TEXT);
+        """
+    )

@@ -237,13 +237,13 @@ def usage(db: Database, project_id: str) -> dict[str, int]:
 
 
 def host_usage(db: Database, up_to_serial: int) -> dict[str, int]:
-    """What live, non-ERROR servers hold, counting only those requested up to `up_to_serial` (the scheduler's queue
-    order: a server is placed beside every earlier one, never refused for one that came after it). Disk in bytes:
-    root, ephemeral and swap."""
+    """What live servers hold (not ERROR, not shelved-offloaded: those have no guest here), counting only those
+    requested up to `up_to_serial` (the scheduler's queue order: a server is placed beside every earlier one, never
+    refused for one that came after it). Disk in bytes: root, ephemeral and swap."""
     row = db.execute("SELECT coalesce(sum(vcpus), 0) AS cores, coalesce(sum(memory_mb), 0) AS ram,"
                      " coalesce(sum(root_disk_bytes + ephemeral_gb * 1073741824 + swap * 1048576), 0) AS disk"
-                     " FROM servers WHERE deleted = 0 AND vm_state != ? AND serial <= ?",
-                     [states.ERROR, up_to_serial]).fetchone()
+                     " FROM servers WHERE deleted = 0 AND vm_state NOT IN (?, ?) AND serial <= ?",
+                     [states.ERROR, states.SHELVED_OFFLOADED, up_to_serial]).fetchone()
     return {"cores": row["cores"], "ram": row["ram"], "disk": row["disk"]}
 
 

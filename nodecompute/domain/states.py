@@ -27,6 +27,12 @@ SOFT_REBOOT_TASKS = (REBOOTING, REBOOT_PENDING, REBOOT_STARTED)
 HARD_REBOOT_TASKS = (REBOOTING_HARD, REBOOT_PENDING_HARD, REBOOT_STARTED_HARD)
 REBUILD_TASKS = ("rebuilding", "rebuild_block_device_mapping", "rebuild_spawning")
 RESIZE_TASKS = ("resize_prep", "resize_migrating", "resize_migrated", "resize_finish")
+RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH = RESIZE_TASKS
+RESIZE_REVERTING = "resize_reverting"
+SHELVING, SHELVING_IMAGE_PENDING_UPLOAD, SHELVING_IMAGE_UPLOADING = ("shelving", "shelving_image_pending_upload",
+                                                                    "shelving_image_uploading")
+SHELVING_OFFLOADING, UNSHELVING = "shelving_offloading", "unshelving"
+SHELVE_TASKS = (SHELVING, SHELVING_IMAGE_PENDING_UPLOAD, SHELVING_IMAGE_UPLOADING, SHELVING_OFFLOADING, UNSHELVING)
 # createImage / createBackup: the disk copy, then its upload into the image store (the server keeps its vm_state)
 IMAGE_TASKS = (IMAGE_SNAPSHOT_PENDING, IMAGE_SNAPSHOT, IMAGE_BACKUP, IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING)
 UPDATING_PASSWORD = "updating_password"
@@ -144,6 +150,27 @@ ACTIONS: dict[str, ActionRule] = {
     "change_password": ActionRule(
         "changePassword", allowed=(ACTIVE,), task=UPDATING_PASSWORD, done=None, record="changePassword",
         event="compute_set_admin_password"),
+    # resize, confirmResize, revertResize (compute/resize.py): the work sets the end states itself (they follow the
+    # vm_state the server had before); a failed resize leaves the server as it was
+    "resize": ActionRule(
+        "resize", allowed=(ACTIVE, STOPPED), task=RESIZE_PREP, done=None, record="resize",
+        event="compute_resize_instance"),
+    "confirm_resize": ActionRule(
+        "confirmResize", allowed=(RESIZED,), task=None, done=None, record="confirmResize",
+        event="compute_confirm_resize"),
+    "revert_resize": ActionRule(
+        "revertResize", allowed=(RESIZED,), task=RESIZE_REVERTING, done=None, record="revertResize",
+        event="compute_revert_resize"),
+    # shelve, shelveOffload, unshelve (compute/shelve.py): the work sets the end states itself
+    "shelve": ActionRule(
+        "shelve", allowed=(ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM), task=SHELVING, done=None, record="shelve",
+        event="compute_shelve_instance"),
+    "shelve_offload": ActionRule(
+        "shelveOffload", allowed=(SHELVED,), task=SHELVING_OFFLOADING, done=None, record="shelveOffload",
+        event="compute_shelve_offload_instance"),
+    "unshelve": ActionRule(
+        "unshelve", allowed=(SHELVED, SHELVED_OFFLOADED), task=UNSHELVING, done=None, record="unshelve",
+        event="compute_unshelve_instance"),
     # DELETE with a reclaim interval (compute/server_deletes.py): any state, any task, once launched (Nova).
     "soft_delete": ActionRule(
         "soft_delete", allowed=LIVE_VM_STATES, task=SOFT_DELETING, done=(SOFT_DELETED, SHUTDOWN),

@@ -341,6 +341,16 @@ async def _restore(world: World, version: str) -> Call:
     return Call(f"/servers/{server_id}/action", {"restore": None})
 
 
+async def _shelve_offload(world: World, version: str) -> Call:
+    """The world offloads at shelve (shelved_offload_time 0, Nova's default): the server is made SHELVED in its row,
+    as a shelve with offloading off leaves it (its domain and disk still there)."""
+    server_id = await world.server()
+    store = world.api.client.server.app[store_key]
+    await store.write(servers_db.update_server, server_id, {"vm_state": states.SHELVED,
+                                                            "power_state": states.SHUTDOWN}, now=utcnow())
+    return Call(f"/servers/{server_id}/action", {"shelveOffload": None})
+
+
 async def _change_password(world: World, version: str) -> Call:
     """A server whose image asked for the guest agent (its channel on the row, as an image with
     hw_qemu_guest_agent=yes leaves it); the test driver sets the password."""
@@ -731,6 +741,12 @@ CASES: dict[tuple[str, str, str | None], Case] = {
                                              stopped=True),
     ("POST", ACTION, "createBackup"): _action({"createBackup": {"name": "bk", "backup_type": "daily",
                                                                 "rotation": 1}}, stopped=True),
+    ("POST", ACTION, "resize"): _action({"resize": {"flavorRef": "1"}}),
+    ("POST", ACTION, "confirmResize"): _action_after({"confirmResize": None}, {"resize": {"flavorRef": "1"}}),
+    ("POST", ACTION, "revertResize"): _action_after({"revertResize": None}, {"resize": {"flavorRef": "1"}}),
+    ("POST", ACTION, "shelve"): _action({"shelve": None}),
+    ("POST", ACTION, "shelveOffload"): _shelve_offload,
+    ("POST", ACTION, "unshelve"): _action_after({"unshelve": None}, {"shelve": None}),
     ("GET", SERVER + "/topology", None): _fixed("/servers/{server}/topology"),
     ("GET", SERVER + "/os-instance-actions", None): _fixed("/servers/{server}/os-instance-actions"),
     ("GET", SERVER + "/os-instance-actions/{request_id}", None): _instance_action,

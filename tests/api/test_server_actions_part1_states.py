@@ -20,7 +20,9 @@ BODIES = {
     "suspend": {"suspend": None}, "resume": {"resume": None}, "trigger_crash_dump": {"trigger_crash_dump": None},
     "restore": {"restore": None}, "snapshot": {"createImage": {"name": "s"}},
     "backup": {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}},
-    "change_password": {"changePassword": {"adminPass": "pw"}},
+    "change_password": {"changePassword": {"adminPass": "pw"}}, "resize": {"resize": {"flavorRef": "1"}},
+    "confirm_resize": {"confirmResize": None}, "revert_resize": {"revertResize": None}, "shelve": {"shelve": None},
+    "shelve_offload": {"shelveOffload": None}, "unshelve": {"unshelve": None},
 }
 REFUSED = [(name, vm_state) for name in BODIES for vm_state in states.LIVE_VM_STATES
            if vm_state not in states.ACTIONS[name].allowed]

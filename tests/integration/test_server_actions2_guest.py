@@ -2,22 +2,26 @@
 guest is in a snapshot the stock CLI makes (`openstack server image create --wait`: libvirt's backup job on the
 running disk), and a second server booted from that image reports it; a paused guest is snapshotted too (QEMU still
 holds the disk's lock) and stays paused; three createBackup calls with rotation 2 leave the two newest backups;
-changePassword sets root's password hash in the guest through its QEMU guest agent; a daemon SIGKILLed in the
-middle of a snapshot comes back with the server as it was, running, and no image or disk copy left. The state
-rules and the failure paths: tests/api/test_server_images.py, test_server_admin_password.py.
+changePassword sets root's password hash in the guest through its QEMU guest agent; a resize through the stock CLI
+changes the memory, CPUs and disk the guest prints and a revert brings back the old disk as it was; a shelved guest
+is offloaded (no QEMU) and unshelved with the file written before; a daemon SIGKILLed in the middle of a snapshot
+comes back with the server as it was, running, and no image or disk copy left. The state rules and the failure
+paths: tests/api/test_server_images.py, test_server_admin_password.py, test_server_resize.py,
+test_server_shelve.py.
 """
 from __future__ import annotations
 
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from nodecompute.compute.guests import CRASH_ENV
 from tests.integration import guest_channel
-from tests.integration.cloud import Cloud
-from tests.integration.daemon import Daemon
-from tests.integration.test_servers_clients import cli_json
+from tests.integration.cloud import Cloud, guest_lines
+from tests.integration.daemon import Daemon, qemu_pids_under
+from tests.integration.test_servers_clients import cli, cli_json
 
 pytestmark = pytest.mark.integration
 
@@ -108,6 +112,48 @@ def test_change_password_sets_the_guests_root_password_through_the_agent(guest, 
     assert after == expected  # SHA-512 crypt of the new password
 
 
+def _latest_boot(cloud: Cloud, server_id: str, readies: int):
+    cloud.wait_report(server_id, count=readies)
+    boot = cloud.boots(server_id)[-1]
+    return (int(boot.value("mem total_kb=")), boot.value("cpus="), int(boot.value("disk root=").split()[0]),
+            set(boot.values("rootfile ")))
+
+
+def test_resize_changes_the_memory_and_disk_the_guest_prints_and_revert_restores_both(guest, admin, daemon):
+    flavor = {"flavor": {"name": "nano-up", "ram": 256, "vcpus": 2, "disk": 2, "id": "nano-up"}}
+    assert admin.post("/flavors", flavor).status_code == 200
+    readies = guest_lines(admin.console(guest["id"])).count("ready")
+    mem, cpus, disk, files = _latest_boot(admin, guest["id"], readies)
+    assert (cpus, disk) == ("1", 1 << 30)
+    cli(daemon, "server", "resize", "--flavor", "nano-up", "--wait", guest["id"])  # waits for VERIFY_RESIZE
+    assert admin.server(guest["id"])["status"] == "VERIFY_RESIZE"
+    grown = _latest_boot(admin, guest["id"], readies + 1)
+    assert grown[0] - mem >= 100 * 1024 and grown[1:3] == ("2", 2 << 30)  # 128 MiB more, a 2 GiB disk
+    assert files <= grown[3]  # the same root file system (with what was written since the last boot)
+    assert guest_channel.run(admin, daemon, guest, "writefile after-resize on-the-grown-disk").rc == 0
+    act(admin, guest["id"], {"revertResize": None})
+    admin.wait_status(guest["id"], "ACTIVE")
+    reverted = _latest_boot(admin, guest["id"], readies + 2)
+    assert abs(reverted[0] - mem) < 1024  # the kernel's own share varies by a page or so between boots
+    assert reverted[1:] == ("1", 1 << 30, grown[3])  # the old disk as it was: without the after-resize file
+    assert admin.server(guest["id"])["flavor"]["id"] == "42"
+
+
+def test_shelve_offload_leaves_no_qemu_and_unshelve_boots_the_same_disk(guest, admin, daemon):
+    assert guest_channel.run(admin, daemon, guest, "writefile shelf before-shelve").rc == 0
+    readies = guest_lines(admin.console(guest["id"])).count("ready")
+    act(admin, guest["id"], {"shelve": None})  # offloaded at once (shelved_offload_time 0, Nova's default)
+    server = admin.wait_status(guest["id"], "SHELVED_OFFLOADED")
+    assert (server["OS-EXT-SRV-ATTR:host"], qemu_pids_under(Path(guest["id"]))) == (None, [])  # QEMU names it
+    shelved = admin.http.get(f"{daemon.url}/image/v2/images?name={guest['name']}-shelved", timeout=30).json()
+    assert [i["status"] for i in shelved["images"]] == ["active"]
+    act(admin, guest["id"], {"unshelve": None})
+    admin.wait_status(guest["id"], "ACTIVE")
+    assert "shelf before-shelve" in _latest_boot(admin, guest["id"], readies + 1)[3]
+    gone = admin.http.get(f"{daemon.url}/image/v2/images/{shelved['images'][0]['id']}", timeout=30)
+    assert gone.status_code == 404  # deleted once unshelved, as Nova does
+
+
 def test_a_daemon_killed_mid_snapshot_comes_back_with_the_server_as_it_was(guest, admin, daemon):
     images_before = {i["id"] for i in admin.http.get(f"{daemon.url}/image/v2/images", timeout=30).json()["images"]}
     qemu = daemon.qemu_pids()
@@ -129,3 +175,27 @@ def test_a_daemon_killed_mid_snapshot_comes_back_with_the_server_as_it_was(guest
     images = cloud.http.get(f"{daemon.url}/image/v2/images", timeout=30).json()["images"]
     assert {i["id"] for i in images} == images_before
     assert not list((daemon.data_dir / "images").glob(".*snapshot-*"))
+
+
+def test_a_daemon_killed_mid_resize_comes_back_with_the_old_server_and_a_fault(guest, admin, daemon):
+    """Last: the guest ends powered off, in ERROR (a hard reboot would boot it again, tests/api/
+    test_server_resize.py shows that on the test driver)."""
+    instance = daemon.data_dir / "instances" / guest["id"]
+    assert daemon.stop() == 0
+    daemon.env[CRASH_ENV] = "resize_disks_kept"
+    try:
+        daemon.start()
+        act(Cloud(daemon), guest["id"], {"resize": {"flavorRef": "nano-up"}})
+        assert daemon.wait_exit() == -9  # SIGKILLed with the guest off and its disks kept
+    finally:
+        del daemon.env[CRASH_ENV]
+    assert (instance / "before-resize" / "disk").exists()
+    daemon.start()
+    cloud = Cloud(daemon)
+    server = cloud.wait_status(guest["id"], "ERROR")
+    assert (server["flavor"]["id"], server["OS-EXT-STS:task_state"]) == ("42", None)
+    assert "resize was rolled back" in server["fault"]["message"]
+    assert not (instance / "before-resize").exists() and qemu_pids_under(Path(guest["id"])) == []
+    migrations = cloud.get(f"/os-migrations?instance_uuid={guest['id']}",
+                           headers={"OpenStack-API-Version": "compute 2.23"}).json()["migrations"]
+    assert [m["status"] for m in migrations][:2] == ["error", "reverted"]
