@@ -21,6 +21,8 @@ BODIES = {
     "restore": {"restore": None}, "snapshot": {"createImage": {"name": "s"}},
     "backup": {"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}},
     "change_password": {"changePassword": {"adminPass": "pw"}},
+    "rebuild": {"rebuild": {"imageRef": "00000000-0000-4000-8000-000000000000"}}, "rescue": {"rescue": None},
+    "unrescue": {"unrescue": None},
 }
 REFUSED = [(name, vm_state) for name in BODIES for vm_state in states.LIVE_VM_STATES
            if vm_state not in states.ACTIONS[name].allowed]

@@ -12,8 +12,8 @@ from nodecompute.api import (admin_actions, aggregates, catalog, consoles, exten
                              network_proxies, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
                              server_admin_password, server_diagnostics, server_floating_ips, server_groups,
                              server_images, server_interfaces, server_ips, server_metadata, server_password,
-                             server_schemas, server_security_groups, server_tags, server_views, services, usage,
-                             usage_audit, versions, volume_attachments, zones)
+                             server_rebuild, server_schemas, server_security_groups, server_tags, server_views,
+                             services, usage, usage_audit, versions, volume_attachments, zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 from nodecompute.domain.flavor_models import PublicFlavorAccess
@@ -23,7 +23,7 @@ _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, nova
             network_proxies, consoles, instance_actions, os_volumes, volume_attachments, server_tags, hypervisors,
             services, server_groups, server_diagnostics, usage, migrations, aggregates,
             server_security_groups, server_floating_ips, admin_actions, hosts, usage_audit, server_password,
-            server_images, server_admin_password)
+            server_images, server_admin_password, server_rebuild)
 
 
 def _merged(name: str) -> dict:
