@@ -220,7 +220,10 @@ def test_a_daemon_killed_mid_rebuild_comes_back_and_finishes_it(net_guest, admin
     assert sorted(p.name for p in instance_dir.iterdir()) == ["console.log", "disk", "disk.config"]
 
 
-READ_ORIGINAL = ("grep -q '^/dev/vdb ' /proc/mounts || { mkdir -p /mnt/orig && mount -t vfat -o ro /dev/vdb /mnt/orig; }; "
+# The file `keep` on the original disk, wherever the guest's init mounted it (it finds its root by label, and both
+# disks carry the label NCROOT): as mounted, else mounted read-only for this.
+READ_ORIGINAL = ("grep -q '^/dev/vdb ' /proc/mounts || "
+                 "{ mkdir -p /mnt/orig && mount -t vfat -o ro /dev/vdb /mnt/orig; }; "
                  "cat \"$(awk '$1 == \"/dev/vdb\" { print $2; exit }' /proc/mounts)/ncfiles/keep\"")
 IMAGE_SECTORS, ROOT_SECTORS = "sectors=65536", "sectors=2097152"  # the image's 32 MiB; flavor 42's 1 GiB root
 
