@@ -78,7 +78,8 @@ def api_snapshot(cloud: Cloud, server_id: str, poll: float) -> float:
         if image["status"] == "active" and cloud.server(server_id).get("OS-EXT-STS:task_state") is None:
             elapsed = time.perf_counter() - start
             break
-        if image.get("status") not in ("queued", "saving") or time.perf_counter() - start > BOOT_TIMEOUT:
+        # active a moment before the server's task clears: poll on
+        if image.get("status") not in ("queued", "saving", "active") or time.perf_counter() - start > BOOT_TIMEOUT:
             raise RuntimeError(f"createImage: image {image}")
         time.sleep(poll)
     cloud.http.delete(f"{cloud.daemon.url}/image/v2/images/{image_id}", timeout=30)
