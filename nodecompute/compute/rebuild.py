@@ -32,7 +32,7 @@ from nodecompute.compute.passwords import generate_password
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.network_data import nic_devices
 from nodecompute.compute.server_access import check_writable, visible_server
-from nodecompute.compute.server_actions import DONE_VALUES, ServerActions, Started, check_state
+from nodecompute.compute.server_actions import ServerActions, Started, check_state
 from nodecompute.compute.server_ports import ServerPorts
 from nodecompute.db import images as images_db, servers as servers_db
 from nodecompute.db.store import Store
@@ -48,10 +48,6 @@ log = logging.getLogger(__name__)
 STAGING = "rebuild.new"
 UNCHANGED: Any = object()  # a field the request did not name (key_name and user_data may be set to null)
 DriveFor = Callable[[Server, "str | None"], DriveContent]
-
-# A rebuilt server is launched anew; a stopped one stays stopped (Nova stops it again after the spawn).
-DONE_VALUES["rebuild"] = lambda at, server: {"launched_at": at, **(
-    {"vm_state": states.STOPPED, "power_state": states.SHUTDOWN} if server.vm_state == states.STOPPED else {})}
 
 
 @dataclass(frozen=True)

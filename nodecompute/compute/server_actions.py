@@ -83,6 +83,8 @@ WORK: dict[str, Work] = {
 DONE_VALUES: dict[str, Callable[[str, Server], dict]] = {
     "soft_delete": lambda at, server: {"deleted_at": at, "terminated_at": at},
     "restore": lambda at, server: {"deleted_at": None, "terminated_at": None},
+    "rebuild": lambda at, server: {"launched_at": at, **(  # Nova stops a stopped server again after the spawn
+        {"vm_state": states.STOPPED, "power_state": states.SHUTDOWN} if server.vm_state == states.STOPPED else {})},
 }
 Claim = Callable[[], Awaitable[Server | None]]
 
