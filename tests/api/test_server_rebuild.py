@@ -100,11 +100,12 @@ async def test_refusals_are_novas_and_change_nothing(cloud):  # noqa: F811
     for body, version, status, text in cases:
         resp = await cloud.call("POST", f"/servers/{server_id}/action", cloud.member, body, version)
         assert (resp.status, text in await resp.text()) == (status, True), (body, await resp.text())
-    big = await cloud.app[servers_key].images.store.write(
-        lambda db: db.execute("UPDATE images SET min_ram = 100000 WHERE id = ?", [cloud.image]))
-    assert big is not None
-    resp = await cloud.call("POST", f"/servers/{server_id}/action", cloud.member, _rebuild(cloud.image))
-    assert resp.status == 400 and "Flavor's memory is too small" in await resp.text()
+    store = cloud.app[servers_key].images.store
+    for column, value, text in (("min_disk", 5, "Flavor's disk is too small"),  # flavor 42: 1 GB, 128 MB
+                                ("min_ram", 100000, "Flavor's memory is too small")):
+        await store.write(lambda db: db.execute(f"UPDATE images SET {column} = ? WHERE id = ?", [value, cloud.image]))
+        resp = await cloud.call("POST", f"/servers/{server_id}/action", cloud.member, _rebuild(cloud.image))
+        assert resp.status == 400 and text in await resp.text()
     await cloud.act(server_id, {"lock": None})
     resp = await cloud.call("POST", f"/servers/{server_id}/action", cloud.member, _rebuild(cloud.image))
     assert resp.status == 409 and "is locked" in await resp.text()
