@@ -14,6 +14,9 @@ before anything is timed. Each run, alternating API and raw so background load h
 - reboot SOFT: until ACTIVE with no task, vs shutdown (ACPI), wait until off, create until RUNNING (the guest must
   be ready again before the next run on either side, not timed);
 - reboot HARD: vs destroy + create until RUNNING;
+- rebuild (issue 18, the same image): until ACTIVE with no task, vs ACPI shutdown until off, `qemu-img create` of a
+  fresh overlay on the same base (the raw side keeps its config drive; the daemon writes a new one) and create until
+  RUNNING (the guest ready again before the next run, not timed);
 - snapshot (createImage, issue 18): until the image is active and the server has no task, vs libvirt's backup job
   on the running root disk (virDomainBackupBegin, push, full) until it completes; the API side also hashes the
   copy into the image store. The test guest's disk holds its image's few MiB, not 1 GiB of data.
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -74,7 +78,8 @@ def api_snapshot(cloud: Cloud, server_id: str, poll: float) -> float:
         if image["status"] == "active" and cloud.server(server_id).get("OS-EXT-STS:task_state") is None:
             elapsed = time.perf_counter() - start
             break
-        if image.get("status") not in ("queued", "saving") or time.perf_counter() - start > BOOT_TIMEOUT:
+        # active a moment before the server's task clears: poll on
+        if image.get("status") not in ("queued", "saving", "active") or time.perf_counter() - start > BOOT_TIMEOUT:
             raise RuntimeError(f"createImage: image {image}")
         time.sleep(poll)
     cloud.http.delete(f"{cloud.daemon.url}/image/v2/images/{image_id}", timeout=30)
@@ -153,6 +158,23 @@ class RawGuest:
     def reboot_hard(self) -> float:
         return timed(lambda: (self.dom.destroy(), self.dom.create()), self.running)
 
+    def rebuild(self) -> float:
+        """What the daemon's rebuild does to the guest: ACPI power-off, a fresh overlay on the base, start."""
+        cap = self.raw.captured
+        disk = self.raw.work / "slot0" / "disk"
+        start = time.perf_counter()
+        self.dom.shutdown()
+        while not self.off():
+            if time.perf_counter() - start > BOOT_TIMEOUT:
+                raise TimeoutError("raw guest did not power off on ACPI")
+            time.sleep(0.001)
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(cap.base), "-F", cap.base_format,
+                        str(disk), str(cap.root_bytes)], check=True)
+        self.dom.create()
+        while not self.running():
+            time.sleep(0.001)
+        return time.perf_counter() - start
+
     def snapshot(self) -> float:
         """The backup job the daemon's createImage runs (virt/blockjobs.py), straight on the raw domain."""
         dest = self.raw.work / "snapshot.qcow2"
@@ -203,6 +225,8 @@ def main() -> int:
              guest.reboot_soft),
             ("reboot HARD", lambda: api_action(cloud, server_id, {"reboot": {"type": "HARD"}}, "ACTIVE", poll),
              guest.reboot_hard),
+            ("rebuild", lambda: api_action(cloud, server_id, {"rebuild": {"imageRef": image_id}}, "ACTIVE", poll),
+             guest.rebuild),
             ("snapshot", lambda: api_snapshot(cloud, server_id, poll), guest.snapshot),
         ]
         figures = {name: (Figures(f"API {name}"), Figures(f"raw {name}")) for name, _, _ in pairs}
@@ -211,7 +235,7 @@ def main() -> int:
                 api_fig, raw_fig = figures[name]
                 api_fig.values.append(api_call())
                 raw_fig.values.append(raw_call())
-                if name.startswith("reboot"):  # ready again before the next action, on both sides (untimed)
+                if name.startswith("reboot") or name == "rebuild":  # ready again on both sides (untimed)
                     api_boots, raw_boots = api_boots + 1, raw_boots + 1
                     wait_ready(lambda: cloud.console(server_id), api_boots, api_restart)
                     wait_ready(guest.console, raw_boots, guest.reboot_hard)

@@ -50,6 +50,10 @@ NOT_LOOPED = {
                 "inside the copy's libvirt backup job tests/integration/test_crash_loop.py's backup test",
     "backup": "a snapshot with rotation (see snapshot)",
     "change_password": "needs the guest agent's channel answering, which a guest killed mid-boot has not opened",
+    "rebuild": "needs an image id in its body; its SIGKILLs between staging and swap are the crash points "
+               "rebuild_staged/rebuild_swapped (tests/integration/test_server_actions2_guest.py)",
+    "rescue": "needs a rescue image; a stop during it is settled by unrescue (tests/api/test_server_rebuild.py)",
+    "unrescue": "needs a rescued server (see rescue)",
 }
 ALLOWED = ACTIONS  # the vm states in which the loop may send each action: the states table's `allowed`
 VERSION = {"OpenStack-API-Version": "compute 2.17"}  # trigger_crash_dump is from 2.17

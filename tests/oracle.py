@@ -85,6 +85,8 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     ("POST", ACTION, "os-start"): (None, "servers", "server_actions_common_schema"),
     ("POST", ACTION, "os-stop"): (None, "servers", "server_actions_common_schema"),
     ("POST", ACTION, "os-getConsoleOutput"): (None, "servers", "get_console_output"),
+    ("POST", ACTION, "rebuild"): ("servers_client", "servers", "rebuild_server_with_admin_pass"),
+    ("POST", ACTION, "rescue"): (None, "servers", "rescue_server_with_admin_pass"),
     # Tempest checks the os-get*Console answers with get_vnc_console's schema ({"console": {type, url}})
     ("POST", ACTION, "os-getVNCConsole"): (None, "servers", "get_vnc_console"),
     ("POST", ACTION, "os-getSerialConsole"): (None, "servers", "get_vnc_console"),
@@ -92,7 +94,7 @@ TEMPEST: dict[tuple[str, str, str | None], tuple[str | None, str, str]] = {
     **{("POST", ACTION, key): (None, "servers", "server_actions_common_schema")
        for key in ("pause", "unpause", "suspend", "resume", "lock", "unlock", "forceDelete", "restore",
                    "trigger_crash_dump", "changePassword", "addSecurityGroup", "removeSecurityGroup", "addFloatingIp",
-                   "removeFloatingIp",
+                   "removeFloatingIp", "unrescue",
                    "os-resetState", "injectNetworkInfo", "migrate", "os-migrateLive", "resize", "revertResize",
                    "shelve", "shelveOffload", "unshelve")},
     ("POST", ACTION, "confirmResize"): (None, "servers", "server_actions_confirm_resize"),

@@ -2,7 +2,8 @@
 (#313/#314), suspend/resume (#315/#316), lock/unlock (#317/#318), forceDelete/restore (#325/#326),
 trigger_crash_dump (#329, 2.17), os-getConsoleOutput (#1603); createImage/createBackup (#307/#324) are
 api/server_images.py's, changePassword (#308) api/server_admin_password.py's, resize, confirmResize and
-revertResize (#304-#306) api/server_resize.py's, shelve/shelveOffload/unshelve (#321-#323) api/server_shelve.py's.
+revertResize (#304-#306) api/server_resize.py's, shelve/shelveOffload/unshelve (#321-#323) api/server_shelve.py's,
+rebuild, rescue and unrescue (#303, #319, #320) api/server_rebuild.py's.
 
 ACTIONS is the dispatcher's table (api/actions.py): action key -> operation, handler, policy. The policy (a writer
 of the server's project) is checked before the body; the body is checked against the dialect's schema of the
@@ -16,8 +17,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from nodecompute.api import (admin_actions, auth, consoles, server_admin_password, server_floating_ips,
-                             server_images, server_resize, server_security_groups, server_shelve)
+from nodecompute.api import (admin_actions, auth, consoles, server_admin_password, server_floating_ips, server_images,
+                             server_rebuild, server_resize, server_security_groups, server_shelve)
 from nodecompute.api.actions import Action, ActionHandler, dispatch
 from nodecompute.api.keys import api_version_key, servers_key
 from nodecompute.api.respond import respond
@@ -122,6 +123,7 @@ ACTIONS = {
     **server_admin_password.ACTIONS,
     **server_resize.ACTIONS,
     **server_shelve.ACTIONS,
+    **server_rebuild.ACTIONS,
 }
 
 

@@ -122,27 +122,30 @@ class Guests:
             swap=str(inst / "disk.swap") if server.swap else None,
             config_drive=str(inst / "disk.config") if server.config_drive else None) + self.volume_disks(server.uuid)
 
-    def _domain_xml(self, server: Server, interfaces: Sequence[domain_xml.InterfaceSpec] = ()) -> str:
+    def _domain_xml(self, server: Server, interfaces: Sequence[domain_xml.InterfaceSpec] = (),
+                    disks: list[designer.GuestDisk] | None = None) -> str:
         spec = designer.design_domain(
             name=server.instance_name, uuid=server.uuid, display_name=server.name, memory_mb=server.memory_mb,
-            vcpus=server.vcpus, disks=self.disks(server), console_log=str(self.console_log(server.uuid)),
+            vcpus=server.vcpus, disks=self.disks(server) if disks is None else disks, console_log=str(self.console_log(server.uuid)),
             vnc_socket=str(self.display_socket(server.uuid)), server_id=server.uuid, project_id=server.project_id,
             channels=self.channels(server), interfaces=interfaces,
             serial_socket=str(self.serial_socket(server.uuid)),
         )
         return domain_xml.render(spec, self.hv.host)
 
-    async def define(self, server: Server) -> None:
+    async def define(self, server: Server, disks: list[designer.GuestDisk] | None = None) -> None:
+        """The server's domain, with its own disks unless given others (a rescue's: compute/rescue.py)."""
         interfaces = await self.interfaces(server) if self.interfaces is not None and server.nics else ()
-        await self.hv.define(self._domain_xml(server, interfaces))
+        await self.hv.define(self._domain_xml(server, interfaces, disks))
 
-    async def build_config_drive(self, server: Server, content: DriveContent) -> None:
-        """Written once, before the domain is defined and first started (Nova); reused by hard reboots."""
+    async def build_config_drive(self, server: Server, content: DriveContent, dest: Path | None = None) -> None:
+        """Written once, before the domain is defined and first started (Nova); reused by hard reboots. A rebuild
+        and a rescue write theirs elsewhere (`dest`)."""
         md = drive_metadata(server, dhcp_domain=self.cfg.compute.dhcp_domain, files=content.files,
                             user_data=content.user_data, admin_pass=content.admin_pass,
                             network_data=content.network_data, devices=content.devices)
         tree = metadata_documents.build_tree(md)
-        dest = self.instance_dir(server.uuid) / "disk.config"
+        dest = dest or self.instance_dir(server.uuid) / "disk.config"
         write = configdrive.write_vfat if self.cfg.compute.config_drive_format == "vfat" else configdrive.write_iso
         await run_in_thread(write, tree, dest)  # a delete's undo must not race a drive still being written
 

@@ -76,12 +76,16 @@ WORK: dict[str, Work] = {
     "soft_delete": _soft_delete,
     "restore": _start,  # Nova's libvirt driver has no restore: it powers the guest on
 }
-# Columns an action sets beside its done states (time -> values): a soft-deleted server's deletion time starts the
-# reclaim interval; a restore clears it.
-DONE_VALUES: dict[str, Callable[[str], dict]] = {
-    "soft_delete": lambda at: {"deleted_at": at, "terminated_at": at},
-    "restore": lambda at: {"deleted_at": None, "terminated_at": None},
+# Columns an action sets beside its done states ((time, the server as the action began) -> values): a soft-deleted
+# server's deletion time starts the reclaim interval; a restore clears it; a rebuilt server launched anew (a stopped
+# one stays stopped: compute/rebuild.py).
+DONE_VALUES: dict[str, Callable[[str, Server], dict]] = {
+    "soft_delete": lambda at, server: {"deleted_at": at, "terminated_at": at},
+    "restore": lambda at, server: {"deleted_at": None, "terminated_at": None},
+    "rebuild": lambda at, server: {"launched_at": at, **(  # Nova stops a stopped server again after the spawn
+        {"vm_state": states.STOPPED, "power_state": states.SHUTDOWN} if server.vm_state == states.STOPPED else {})},
 }
+Claim = Callable[[], Awaitable[Server | None]]
 
 
 class ServerActions:
@@ -91,6 +95,7 @@ class ServerActions:
         self.tasks = tasks
         self.clock = clock
         self.log = log
+        self.work: dict[str, Work] = dict(WORK)  # with the works other services add (rebuild.py, rescue.py)
 
     async def request(self, ctx: AuthContext, server_id: str, req: ActionRequest) -> None:
         """Check and begin the action, then run its work in the background."""
@@ -101,18 +106,19 @@ class ServerActions:
         await self.begin(ctx, req.action, server, rule.expected)
 
     async def begin(self, ctx: AuthContext | None, name: str, server: Server,
-                    expected: tuple[str | None, ...], work: Work | None = None) -> None:
+                    expected: tuple[str | None, ...], work: Work | None = None, claim: Claim | None = None) -> None:
         """Compare-and-set the task, record the action, run the work in the background (the checks were made).
         `work` is the request's own work for an action with none in WORK (createImage, createBackup,
-        changePassword: server_images.py, server_admin_password.py)."""
+        changePassword: server_images.py, server_admin_password.py); `claim` the request's own compare-and-set,
+        which also writes what the request changes (rebuild.py)."""
         rule = states.ACTIONS[name]
-        updated = await self._begin(server, rule, expected)
+        updated = await (claim() if claim is not None else self._begin(server, rule, expected))
         if updated is None:
             current = self.store.read(servers_db.get_server, server.uuid)
             raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="task_state",
                                        state=current.task_state)
         action_id = await self.log.start(ctx, server, rule.record)
-        self.tasks.track(server.uuid, self._run(name, updated, action_id, work or WORK[name]))
+        self.tasks.track(server.uuid, self._run(name, updated, action_id, work or self.work[name]))
 
     async def replay(self, server: Server) -> bool:
         """Run again, in the background, the action a stop interrupted (start-up reconciliation). False when the
@@ -124,7 +130,7 @@ class ServerActions:
                     name)
         updated = await self._begin(server, states.ACTIONS[name], (server.task_state,))
         if updated is not None:
-            self.tasks.track(server.uuid, self._run(name, updated, None, WORK[name]))
+            self.tasks.track(server.uuid, self._run(name, updated, None, self.work[name]))
         return True
 
     async def _begin(self, server: Server, rule: states.ActionRule,
@@ -151,7 +157,7 @@ class ServerActions:
                     vm_state, power_state = rule.done
                     now = self.clock()
                     values = {"vm_state": vm_state, "task_state": None, "power_state": power_state,
-                              **DONE_VALUES.get(name, lambda at: {})(isotime(now))}
+                              **DONE_VALUES.get(name, lambda at, server: {})(isotime(now), server)}
                     await self.store.write(servers_db.update_server, server.uuid, values, now=now)
                 elif rule.task is not None:
                     await self.store.write(servers_db.update_server, server.uuid, {"task_state": None},

@@ -1,7 +1,8 @@
 """ServerService: what the server API asks for, with Nova's checks, states and background tasks. Create writes
 the rows first (BUILD) and returns; a tracked background task per server (server_tasks.py) makes the disks, the
 domain and the config drive; deleting a building server cancels it (the step in flight finishes, then the build's
-undo removes what the steps made). Actions are data (server_actions.py); resize.py and shelve.py have their own.
+undo removes what the steps made). Actions are data (server_actions.py); resize.py, shelve.py, rebuild.py and
+rescue.py have their own.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_po
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.metadata_documents import sanitize_hostname
+from nodecompute.compute.passwords import generate_password  # noqa: F401 (admin_actions imports it from here)
 from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
 from nodecompute.compute import image_properties, placement, resize, shelve
 from nodecompute.compute.block_devices import plan_block_devices
@@ -40,6 +42,8 @@ from nodecompute.compute.server_locks import ServerLocks
 from nodecompute.compute.server_groups import ServerGroupService
 from nodecompute.compute.server_admin_password import ServerAdminPassword
 from nodecompute.compute.server_images import ServerImages
+from nodecompute.compute.rebuild import ServerRebuilds, drive_for
+from nodecompute.compute.rescue import ServerRescues
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
                                               ServerRef, root_disk_bytes)
@@ -51,16 +55,6 @@ log = logging.getLogger(__name__)
 
 BUILD_EVENT = "compute__do_build_and_run_instance"
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
-PASSWORD_GROUPS = ("23456789", "ABCDEFGHJKLMNPQRSTUVWXYZ", "abcdefghijkmnopqrstuvwxyz")
-
-
-def generate_password(length: int = 12) -> str:
-    """Nova's rule: at least one character of each group, the rest from all groups."""
-    chars = [secrets.choice(group) for group in PASSWORD_GROUPS]
-    everything = "".join(PASSWORD_GROUPS)
-    chars += [secrets.choice(everything) for _ in range(length - len(chars))]
-    secrets.SystemRandom().shuffle(chars)
-    return "".join(chars)
 
 
 def reservation_id() -> str:
@@ -94,6 +88,9 @@ class ServerService:
         self.admin_password = ServerAdminPassword(store, self.actions)  # changePassword
         self.resizes = resize.ServerResizes(store, guests, self.actions, flavors, quotas, clock, host_services)
         self.shelves = shelve.ServerShelves(store, guests, images, self.actions, self.images_of, clock, cfg)
+        drive = drive_for(store, self.ports)
+        self.rebuilds = ServerRebuilds(store, guests, images, keypairs, quotas, self.actions, clock, drive)
+        self.rescues = ServerRescues(store, images, self.actions, drive)  # rescue, unrescue
         self.interfaces = InterfaceService(store, self.ports, guests, self.tasks)
         # a deleted server's volumes are let go (set by the attachments service, compute/volume_attachments.py)
         self.release_volumes: Callable[[Server], Awaitable[None]] | None = None

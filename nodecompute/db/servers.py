@@ -198,6 +198,21 @@ def replace_metadata(db: Database, uuid: str, metadata: dict[str, str], *, now: 
     merge_metadata(db, uuid, metadata, now=now)
 
 
+def rebuild_server(db: Database, uuid: str, values: dict[str, Any], metadata: dict[str, str] | None,
+                   files: Iterable[InjectedFileSpec], *, now: datetime) -> Server | None:
+    """A rebuild's compare-and-set from no task (values carry the task), with its metadata (None: kept) and the
+    files its config drive gets (a rebuild injects only its own): all or nothing. None when a task is running."""
+    if update_server(db, uuid, values, now=now, expected_task_state=(None,)) is None:
+        return None
+    if metadata is not None:
+        db.execute("DELETE FROM server_metadata WHERE server_uuid = ?", [uuid])
+        merge_metadata(db, uuid, metadata, now=now)
+    db.execute("DELETE FROM server_files WHERE server_uuid = ?", [uuid])
+    for position, spec in enumerate(files):
+        db.execute("INSERT INTO server_files VALUES (?, ?, ?, ?)", [uuid, position, spec.path, spec.contents])
+    return get_server(db, uuid)
+
+
 def merge_metadata(db: Database, uuid: str, metadata: dict[str, str], *, now: datetime) -> None:
     for key, value in metadata.items():
         db.execute("INSERT OR REPLACE INTO server_metadata VALUES (?, ?, ?)", [uuid, key, value])

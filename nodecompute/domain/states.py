@@ -21,11 +21,12 @@ PAUSING, UNPAUSING, SUSPENDING, RESUMING = "pausing", "unpausing", "suspending",
 SOFT_DELETING, RESTORING = "soft-deleting", "restoring"
 IMAGE_SNAPSHOT_PENDING, IMAGE_SNAPSHOT, IMAGE_BACKUP = "image_snapshot_pending", "image_snapshot", "image_backup"
 IMAGE_PENDING_UPLOAD, IMAGE_UPLOADING = "image_pending_upload", "image_uploading"
+REBUILDING, REBUILD_SPAWNING, RESCUING, UNRESCUING = "rebuilding", "rebuild_spawning", "rescuing", "unrescuing"
 
 BUILD_TASKS = (SCHEDULING, NETWORKING, BLOCK_DEVICE_MAPPING, SPAWNING)
 SOFT_REBOOT_TASKS = (REBOOTING, REBOOT_PENDING, REBOOT_STARTED)
 HARD_REBOOT_TASKS = (REBOOTING_HARD, REBOOT_PENDING_HARD, REBOOT_STARTED_HARD)
-REBUILD_TASKS = ("rebuilding", "rebuild_block_device_mapping", "rebuild_spawning")
+REBUILD_TASKS = (REBUILDING, "rebuild_block_device_mapping", REBUILD_SPAWNING)
 RESIZE_TASKS = ("resize_prep", "resize_migrating", "resize_migrated", "resize_finish")
 RESIZE_PREP, RESIZE_MIGRATING, RESIZE_MIGRATED, RESIZE_FINISH = RESIZE_TASKS
 RESIZE_REVERTING = "resize_reverting"
@@ -171,6 +172,19 @@ ACTIONS: dict[str, ActionRule] = {
     "unshelve": ActionRule(
         "unshelve", allowed=(SHELVED, SHELVED_OFFLOADED), task=UNSHELVING, done=None, record="unshelve",
         event="compute_unshelve_instance"),
+    # rebuild (compute/rebuild.py): a fresh root disk and config drive from the row the request rewrote; a stopped
+    # server stays stopped (rebuild.done_values), a failure leaves ERROR with a fault (Nova); a stop mid-way redoes it
+    "rebuild": ActionRule(
+        "rebuild", allowed=(ACTIVE, STOPPED, ERROR), task=REBUILDING, started=REBUILD_SPAWNING,
+        done=(ACTIVE, RUNNING), interrupted=REBUILD_TASKS, replay="rebuild", record="rebuild",
+        event="compute_rebuild_instance"),
+    # rescue / unrescue (compute/rescue.py): a stop in the middle of either boots the server from its own disk
+    "rescue": ActionRule(
+        "rescue", allowed=(ACTIVE, STOPPED, ERROR), task=RESCUING, done=(RESCUED, RUNNING), interrupted=(RESCUING,),
+        replay="unrescue", record="rescue", event="compute_rescue_instance"),
+    "unrescue": ActionRule(
+        "unrescue", allowed=(RESCUED,), task=UNRESCUING, done=(ACTIVE, RUNNING), interrupted=(UNRESCUING,),
+        replay="unrescue", record="unrescue", event="compute_unrescue_instance"),
     # DELETE with a reclaim interval (compute/server_deletes.py): any state, any task, once launched (Nova).
     "soft_delete": ActionRule(
         "soft_delete", allowed=LIVE_VM_STATES, task=SOFT_DELETING, done=(SOFT_DELETED, SHUTDOWN),

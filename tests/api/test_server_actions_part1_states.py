@@ -23,6 +23,8 @@ BODIES = {
     "change_password": {"changePassword": {"adminPass": "pw"}}, "resize": {"resize": {"flavorRef": "1"}},
     "confirm_resize": {"confirmResize": None}, "revert_resize": {"revertResize": None}, "shelve": {"shelve": None},
     "shelve_offload": {"shelveOffload": None}, "unshelve": {"unshelve": None},
+    "rebuild": {"rebuild": {"imageRef": "00000000-0000-4000-8000-000000000000"}}, "rescue": {"rescue": None},
+    "unrescue": {"unrescue": None},
 }
 REFUSED = [(name, vm_state) for name in BODIES for vm_state in states.LIVE_VM_STATES
            if vm_state not in states.ACTIONS[name].allowed]

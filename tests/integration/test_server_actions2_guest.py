@@ -5,12 +5,20 @@ holds the disk's lock) and stays paused; three createBackup calls with rotation 
 changePassword sets root's password hash in the guest through its QEMU guest agent; a resize through the stock CLI
 changes the memory, CPUs and disk the guest prints and a revert brings back the old disk as it was; a shelved guest
 is offloaded (no QEMU) and unshelved with the file written before; a daemon SIGKILLed in the middle of a snapshot
-comes back with the server as it was, running, and no image or disk copy left. The state rules and the failure
-paths: tests/api/test_server_images.py, test_server_admin_password.py, test_server_resize.py,
-test_server_shelve.py.
+comes back with the server as it was, running, and no image or disk copy left.
+A second guest, on a network, proves rebuild and rescue: the stock CLI's `openstack server rebuild --wait` gives it
+a fresh root disk (its boot counter starts again, the file written before is gone) and a config drive with the new
+user data, metadata and name, while it keeps its port and address; a daemon SIGKILLed mid-rebuild comes back and
+finishes it; rescue boots a fresh copy of the image with the original disk second (the guest prints a file read
+from it) and the rescue password on its drive; unrescue boots the original disk again. Last, a daemon SIGKILLed
+mid-resize leaves the first guest off, in ERROR, with its old flavor. The state rules and the failure paths:
+tests/api/test_server_images.py, test_server_admin_password.py, test_server_resize.py, test_server_shelve.py,
+test_server_rebuild.py.
 """
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -19,7 +27,7 @@ import pytest
 
 from nodecompute.compute.guests import CRASH_ENV
 from tests.integration import guest_channel
-from tests.integration.cloud import Cloud, guest_lines
+from tests.integration.cloud import Cloud, b64, guest_lines, sha256
 from tests.integration.daemon import Daemon, qemu_pids_under
 from tests.integration.test_servers_clients import cli, cli_json
 
@@ -175,6 +183,119 @@ def test_a_daemon_killed_mid_snapshot_comes_back_with_the_server_as_it_was(guest
     images = cloud.http.get(f"{daemon.url}/image/v2/images", timeout=30).json()["images"]
     assert {i["id"] for i in images} == images_before
     assert not list((daemon.data_dir / "images").glob(".*snapshot-*"))
+
+
+def _neutron(cloud: Cloud, method: str, path: str, body: dict | None = None, status: int = 200) -> dict:
+    resp = cloud.http.request(method, f"{cloud.daemon.url}/networking/v2.0{path}", json=body, timeout=60)
+    assert resp.status_code == status, resp.text
+    return resp.json() if resp.content else {}
+
+
+@pytest.fixture(scope="module")
+def net_guest(guest, admin, daemon) -> dict:
+    """A guest with a config drive on a network of its own (the module's image), booted once."""
+    network = _neutron(admin, "POST", "/networks", {"network": {"name": "rebuildnet"}}, 201)["network"]
+    cidr = next(daemon.subnet_range.subnets(new_prefix=25))
+    _neutron(admin, "POST", "/subnets", {"subnet": {"network_id": network["id"], "ip_version": 4,
+                                                    "cidr": str(cidr)}}, 201)
+    body = {"name": "rebuilt", "imageRef": guest["image"]["id"], "flavorRef": "42", "config_drive": True,
+            "networks": [{"uuid": network["id"]}]}
+    resp = admin.post("/servers", {"server": body}, headers={"OpenStack-API-Version": "compute 2.90"})
+    assert resp.status_code == 202, resp.text
+    server_id = resp.json()["server"]["id"]
+    admin.wait_status(server_id, "ACTIVE")
+    report = admin.wait_report(server_id)
+    assert report.value("boot=") == "1" and report.value("nic eth0 ")
+    return admin.server(server_id)
+
+
+def _last_boot(cloud: Cloud, server_id: str, boots: int):
+    cloud.wait_report(server_id, count=boots)
+    found = cloud.boots(server_id)
+    assert len(found) == boots, [report.lines[:2] for report in found]
+    return found[-1]
+
+
+def _port(cloud: Cloud, server_id: str) -> tuple[str, str, str]:
+    (port,) = _neutron(cloud, "GET", f"/ports?device_id={server_id}")["ports"]
+    return port["id"], port["mac_address"], port["fixed_ips"][0]["ip_address"]
+
+
+def test_the_cli_rebuild_gives_a_fresh_disk_and_drive_and_keeps_the_address(net_guest, admin, daemon, tmp_path):
+    server_id = net_guest["id"]
+    port = _port(admin, server_id)
+    first = admin.boots(server_id)[0]
+    assert guest_channel.run(admin, daemon, net_guest, "writefile old gone-after-rebuild").rc == 0
+    user_data = tmp_path / "user-data"
+    user_data.write_bytes(b"#!/bin/sh\necho rebuilt-by-the-cli\n")
+    out = cli(daemon, "server", "rebuild", "--image", net_guest["image"]["id"], "--name", "rebuilt-cli", "--property",
+              "role=rebuilt", "--user-data", str(user_data), "--wait", server_id, "-f", "json").stdout
+    shown = json.loads(out[out.index("{"):])  # after --wait's "Complete" line
+    assert shown["id"] == server_id and shown["name"] == "rebuilt-cli"
+    server = admin.wait_status(server_id, "ACTIVE")
+    assert (server["OS-EXT-STS:power_state"], server["metadata"]) == (1, {"role": "rebuilt"})
+    boot = _last_boot(admin, server_id, 2)
+    assert boot.value("boot=") == "1" and boot.values("rootfile ") == []  # a fresh root disk
+    assert boot.value("userdata ") == sha256(user_data.read_bytes())
+    assert (boot.value("name="), boot.values("meta ")) == ("rebuilt-cli", ["role=rebuilt"])
+    assert boot.value("uuid=") == server_id and boot.value("nic eth0 ") == first.value("nic eth0 ")
+    assert _port(admin, server_id) == port and port[2] in boot.value("nic eth0 ")  # the same port and address
+    actions = admin.get(f"/servers/{server_id}/os-instance-actions").json()["instanceActions"]
+    assert actions[0]["action"] == "rebuild"
+
+
+def test_a_daemon_killed_mid_rebuild_comes_back_and_finishes_it(net_guest, admin, daemon):
+    server_id = net_guest["id"]
+    instance_dir = daemon.data_dir / "instances" / server_id
+    assert daemon.stop() == 0
+    daemon.env[CRASH_ENV] = "rebuild_staged"
+    try:
+        daemon.start()
+        body = {"rebuild": {"imageRef": net_guest["image"]["id"], "user_data": b64(b"after the crash")}}
+        act(Cloud(daemon), server_id, body, "2.57")
+        assert daemon.wait_exit() == -9  # SIGKILLed with the new disks staged, the guest still running
+    finally:
+        del daemon.env[CRASH_ENV]
+    assert (instance_dir / "rebuild.new" / "disk").exists()
+    daemon.start()
+    cloud = Cloud(daemon)
+    server = cloud.wait_status(server_id, "ACTIVE")
+    assert (server["OS-EXT-STS:task_state"], server["OS-EXT-STS:power_state"]) == (None, 1)
+    boot = _last_boot(cloud, server_id, 3)
+    assert boot.value("boot=") == "1" and boot.value("userdata ") == sha256(b"after the crash")
+    assert not (instance_dir / "rebuild.new").exists()
+    assert sorted(p.name for p in instance_dir.iterdir()) == ["console.log", "disk", "disk.config"]
+
+
+# The file `keep` on the original disk, wherever the guest's init mounted it (it finds its root by label, and both
+# disks carry the label NCROOT): as mounted, else mounted read-only for this.
+READ_ORIGINAL = ("grep -q '^/dev/vdb ' /proc/mounts || "
+                 "{ mkdir -p /mnt/orig && mount -t vfat -o ro /dev/vdb /mnt/orig; }; "
+                 "cat \"$(awk '$1 == \"/dev/vdb\" { print $2; exit }' /proc/mounts)/ncfiles/keep\"")
+IMAGE_SECTORS, ROOT_SECTORS = "sectors=65536", "sectors=2097152"  # the image's 32 MiB; flavor 42's 1 GiB root
+
+
+def test_rescue_boots_the_image_with_the_original_disk_second_and_unrescue_boots_it_again(net_guest, admin,
+                                                                                          daemon):
+    server_id = net_guest["id"]
+    assert guest_channel.run(admin, daemon, net_guest, "writefile keep rescued-from-vdb").rc == 0
+    resp = admin.post(f"/servers/{server_id}/action", {"rescue": {"adminPass": "R3scue-pw"}})
+    assert (resp.status_code, resp.json()) == (200, {"adminPass": "R3scue-pw"})
+    server = admin.wait_status(server_id, "RESCUE")
+    assert (server["OS-EXT-STS:vm_state"], server["OS-EXT-STS:power_state"]) == ("rescued", 1)
+    boot = _last_boot(admin, server_id, 4)
+    disks = {line.split()[0]: line.split()[1] for line in boot.values("disk-present ")}
+    assert disks == {"vda": IMAGE_SECTORS, "vdb": ROOT_SECTORS}  # a fresh copy of the image first, the root second
+    assert json.loads(base64.b64decode(boot.value("metajson ")))["admin_pass"] == "R3scue-pw"  # the rescue drive
+    read = guest_channel.run(admin, daemon, net_guest, READ_ORIGINAL)
+    assert (read.rc, read.out) == (0, ["rescued-from-vdb"])  # the guest read its file on the original disk
+    act(admin, server_id, {"unrescue": None})
+    admin.wait_status(server_id, "ACTIVE")
+    boot = _last_boot(admin, server_id, 5)
+    assert boot.values("disk-present ") == [f"vda {ROOT_SECTORS} serial=none marker=none"]  # its own disk again
+    assert boot.values("rootfile ") == ["keep rescued-from-vdb"]
+    assert boot.value("nic eth0 ").startswith(f"mac={_port(admin, server_id)[1]} ip={_port(admin, server_id)[2]}/")
+    assert not (daemon.data_dir / "instances" / server_id / "disk.rescue").exists()
 
 
 def test_a_daemon_killed_mid_resize_comes_back_with_the_old_server_and_a_fault(guest, admin, daemon):

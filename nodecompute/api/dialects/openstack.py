@@ -7,13 +7,14 @@ modules' own tables; a route Nova has and nodecompute does not serve yet answers
 """
 from __future__ import annotations
 
-from nodecompute.api import (admin_actions, aggregates, catalog, closed_queries, consoles, extensions, faults, flavors, floating_ips,
-                             hosts, hypervisors, images, instance_actions, keypairs, limits, migrations,
+from nodecompute.api import (admin_actions, aggregates, catalog, closed_queries, consoles, extensions, faults, flavors,
+                             floating_ips, hosts, hypervisors, images, instance_actions, keypairs, limits, migrations,
                              network_proxies, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
                              server_admin_password, server_diagnostics, server_floating_ips, server_groups,
                              server_images, server_interfaces, server_ips, server_metadata, server_password,
-                             server_resize, server_schemas, server_security_groups, server_shelve, server_tags,
-                             server_views, services, usage, usage_audit, versions, volume_attachments, zones)
+                             server_rebuild, server_resize, server_schemas, server_security_groups, server_shelve,
+                             server_tags, server_views, services, usage, usage_audit, versions, volume_attachments,
+                             zones)
 from nodecompute.api.dialect import LEGACY, STRICT, Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 from nodecompute.domain.flavor_models import PublicFlavorAccess
@@ -23,7 +24,7 @@ _MODULES = (versions, extensions, limits, flavors, keypairs, zones, images, nova
             network_proxies, consoles, instance_actions, os_volumes, volume_attachments, server_tags, hypervisors,
             services, server_groups, server_diagnostics, usage, migrations, aggregates,
             server_security_groups, server_floating_ips, admin_actions, hosts, usage_audit, server_password,
-            server_images, server_admin_password, server_resize, server_shelve)
+            server_images, server_admin_password, server_resize, server_shelve, server_rebuild)
 
 
 def _merged(name: str) -> dict:

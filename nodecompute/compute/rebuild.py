@@ -1,0 +1,181 @@
+"""rebuild (#303): the server gets a fresh root disk (from a new image or the same), a fresh config drive and the
+request's name, metadata, files or user data, keypair and hostname; it keeps its id, ports and addresses.
+
+Nova's order: the lock, the states (domain/states.py ACTIONS "rebuild": ACTIVE, SHUTOFF or ERROR, no task), the
+keypair, trusted certificates, the image (400 "Cannot find image for rebuild"; active), the metadata and file
+limits and the image against the flavor (min_ram, min_disk, the image's size). Then one transaction rewrites the
+row with what the request changes and the task `rebuilding` (a compare-and-set: db/servers.py rebuild_server), so
+the 202 answer shows the new image and name, as Nova's. In the background (server_actions.py runs it, recorded):
+
+1. the new disks and config drive are made in `<instance>/rebuild.new/` (left-overs of an earlier try removed);
+2. the task goes `rebuild_spawning`; the guest is powered off; each staged file replaces the live one (a rename);
+3. the domain is defined again and started, unless the server was SHUTOFF (it stays so, as Nova leaves it).
+
+A failure leaves ERROR with a fault (Nova); the staged files are removed. A stop in the middle (the crash points
+`rebuild_staged`, `rebuild_swapped`) is settled at start by running the rebuild again from the row (reconcile.py's
+replay): the finished rebuild, without the request's admin password, which was never stored.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nodecompute.compute import image_properties, placement
+from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
+from nodecompute.compute.images import ImageService
+from nodecompute.compute.keypairs import KeypairService
+from nodecompute.compute.passwords import generate_password
+from nodecompute.compute.quotas import QuotaService
+from nodecompute.compute.network_data import nic_devices
+from nodecompute.compute.server_access import check_writable, visible_server
+from nodecompute.compute.server_actions import ServerActions, Started, check_state
+from nodecompute.compute.server_ports import ServerPorts
+from nodecompute.db import images as images_db, servers as servers_db
+from nodecompute.db.store import Store
+from nodecompute.domain import states
+from nodecompute.domain.errors import BadRequest, NotFound
+from nodecompute.domain.guest_channels import channels_for
+from nodecompute.domain.models import AuthContext, Clock, Flavor
+from nodecompute.domain.server_models import InjectedFileSpec, Server, root_disk_bytes
+from nodecompute.storage import instance_disks
+
+log = logging.getLogger(__name__)
+
+STAGING = "rebuild.new"
+UNCHANGED: Any = object()  # a field the request did not name (key_name and user_data may be set to null)
+DriveFor = Callable[[Server, "str | None"], DriveContent]
+
+
+@dataclass(frozen=True)
+class RebuildRequest:
+    image_ref: str
+    admin_pass: str | None = None
+    columns: dict[str, Any] = field(default_factory=dict)  # name, description, access IPs, diskConfig, hostname
+    metadata: dict[str, str] | None = None  # None: kept
+    personality: tuple[InjectedFileSpec, ...] = ()
+    key_name: Any = UNCHANGED  # 2.54: a name, or None to remove the keypair
+    user_data: Any = UNCHANGED  # 2.57: bytes, or None to remove it
+    trusted_certs: tuple[str, ...] = ()
+    preserve_ephemeral: bool = False  # Nova's libvirt driver cannot: the rebuild fails (ERROR), as there
+
+
+class ServerRebuilds:
+    def __init__(self, store: Store, guests: Guests, images: ImageService, keypairs: KeypairService,
+                 quotas: QuotaService, actions: ServerActions, clock: Clock, drive_for: DriveFor) -> None:
+        self.store = store
+        self.guests = guests
+        self.images = images
+        self.keypairs = keypairs
+        self.quotas = quotas
+        self.actions = actions
+        self.clock = clock
+        self.drive_for = drive_for
+        actions.work["rebuild"] = self._work(None)  # the replay after a stop: no admin password
+
+    async def rebuild(self, ctx: AuthContext, server_id: str, req: RebuildRequest) -> tuple[Server, str]:
+        """Check, rewrite the row, start the work; the server as rewritten and its admin password."""
+        server = visible_server(self.store, ctx, server_id)
+        check_writable(ctx, server)
+        check_state(states.ACTIONS["rebuild"], server)
+        values = {**req.columns, **self._keypair(ctx, req)}
+        if req.trusted_certs:  # as create (compute/servers.py): this cloud validates no image signatures
+            raise BadRequest(f"Image signature certificate validation failed for certificate: "
+                             f"{req.trusted_certs[0]}. This cloud does not validate image signatures.")
+        try:
+            image = self.images.get_for_boot(req.image_ref, ctx.project_id)
+        except NotFound:
+            raise BadRequest("Cannot find image for rebuild") from None
+        metadata_count = len(req.metadata if req.metadata is not None else server.metadata)
+        placement.check_injection_limits(self.quotas.limits(ctx.project_id), metadata_count, req.personality)
+        placement.check_fit(ctx, Flavor(server.flavorid, server.flavor_name, server.memory_mb, server.vcpus,
+                                        server.root_gb), image)
+        if req.user_data is not UNCHANGED:
+            values["user_data"] = req.user_data
+        values.update(
+            task_state=states.REBUILDING, progress=0, image_id=image.id, image_sha256=image.content_sha256,
+            root_disk_bytes=root_disk_bytes(server.root_gb, image.virtual_size or 0),
+            guest_channels=json.dumps(list(channels_for(image.properties))),
+            image_properties=json.dumps(image_properties.copied(image.properties)))
+        admin_pass = req.admin_pass or generate_password()
+        claimed: list[Server] = []
+
+        async def claim() -> Server | None:
+            found = await self.store.write(servers_db.rebuild_server, server.uuid, values, req.metadata,
+                                           req.personality, now=self.clock())
+            claimed.extend([found] if found is not None else [])
+            return found
+
+        work = _cannot_preserve_ephemeral if req.preserve_ephemeral else self._work(admin_pass)
+        await self.actions.begin(ctx, "rebuild", server, (None,), work=work, claim=claim)
+        return claimed[0], admin_pass
+
+    def _keypair(self, ctx: AuthContext, req: RebuildRequest) -> dict[str, Any]:
+        """2.54: the caller's keypair by name (Nova looks in the requesting user's keys), or none."""
+        if req.key_name is UNCHANGED:
+            return {}
+        if req.key_name is None:
+            return {"key_name": None, "key_data": None}
+        try:
+            keypair = self.keypairs.get(ctx.user_id, req.key_name)
+        except NotFound:
+            raise BadRequest("Invalid key_name provided.") from None
+        return {"key_name": keypair.name, "key_data": keypair.public_key}
+
+    def _work(self, admin_pass: str | None):
+        async def work(guests: Guests, server: Server, started: Started) -> None:
+            staging = guests.instance_dir(server.uuid) / STAGING
+            try:
+                await self._rebuild_guest(guests, server, admin_pass, started)
+            finally:
+                await instance_disks.remove_instance_dir(staging)
+        return work
+
+    async def _rebuild_guest(self, guests: Guests, server: Server, admin_pass: str | None,
+                             started: Started) -> None:
+        inst = guests.instance_dir(server.uuid)
+        staging = inst / STAGING
+        await instance_disks.remove_instance_dir(staging)  # an earlier try's, cut short by a stop
+        image = self.store.read(_boot_image, server.image_id)
+        base = await guests.base_cache.ensure(image.sha256, guests.files.path_for(image.sha256), image.disk_format)
+        await instance_disks.create_instance_disks(
+            staging, base=base, base_format=image.disk_format, root_gb=server.root_gb,
+            image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
+        if server.config_drive:
+            await guests.build_config_drive(server, self.drive_for(server, admin_pass), staging / "disk.config")
+        crash_point("rebuild_staged")  # the crash tests' SIGKILL: new disks staged, the old ones in use
+        await started()
+        await guests.power_off(server)
+        for staged in sorted(staging.iterdir()):
+            os.replace(staged, inst / staged.name)
+        crash_point("rebuild_swapped")  # the crash tests' SIGKILL: the new disks in place, the domain off
+        await guests.define(server)
+        if server.vm_state != states.STOPPED:
+            await guests.start(server)
+
+
+async def _cannot_preserve_ephemeral(guests: Guests, server: Server, started: Started) -> None:
+    raise RuntimeError("The current driver does not support preserving ephemeral partitions.")
+
+
+def _boot_image(db, image_id: str) -> BootImage:
+    """The row's image (deleted since or not: its data stays while a server uses it)."""
+    image = images_db.get_image(db, image_id, include_deleted=True)
+    if image is None:
+        raise NotFound(f"Image {image_id} could not be found.")
+    return BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
+                     virtual_size=image.virtual_size or 0)
+
+
+def drive_for(store: Store, ports: ServerPorts) -> DriveFor:
+    """The config drive content of a server as its row stands (a rebuild's, a rescue's): its files and user data,
+    its NICs' network data, the given admin password."""
+    def content(server: Server, admin_pass: str | None) -> DriveContent:
+        return DriveContent(files=tuple(store.read(servers_db.server_files, server.uuid)),
+                            user_data=server.user_data, admin_pass=admin_pass,
+                            network_data=ports.network_data(server) if server.nics else {},
+                            devices=nic_devices(server.nics))
+    return content
