@@ -160,13 +160,14 @@ def _trusted_certs(view: dict, server: Server, out: Out) -> None:
 
 
 def _server_groups(view: dict, server: Server, out: Out) -> None:
-    """2.71 (show and update, not the detail list): no server groups are served, so a server is in none."""
-    view["server_groups"] = []
+    """2.71 (show and update, not the detail list): the group the server is a member of, as a list (Nova's
+    InstanceGroup.get_by_instance_uuid; [] when it is in none or its group was deleted)."""
+    view["server_groups"] = list(server.server_groups)
 
 
 def _locked_reason(view: dict, server: Server, out: Out) -> None:
-    """2.73: the lock action is not served yet, so no lock carries a reason."""
-    view["locked_reason"] = None
+    """2.73: the reason given to the lock that holds the server (None when unlocked or locked without one)."""
+    view["locked_reason"] = server.locked_reason if server.locked else None
 
 
 def _hostname(view: dict, server: Server, out: Out) -> None:

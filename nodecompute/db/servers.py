@@ -1,6 +1,7 @@
 """Server rows, their metadata and injected files."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -56,7 +57,7 @@ def _server(row: dict[str, Any], metadata: dict[str, str], tags: tuple[str, ...]
         device_tags=tuple(DeviceTag(**item) for item in _json(row["device_tags"])),
         guest_channels=tuple(_json(row["guest_channels"])), nics=nics, locked_by=row["locked_by"],
         locked_reason=row["locked_reason"], pinned_availability_zone=row["pinned_availability_zone"],
-        image_properties=_json(row["image_properties"]), volumes=volumes,
+        image_properties=_json(row["image_properties"]), volumes=volumes, server_groups=(),
     ))
 
 
@@ -113,7 +114,9 @@ def get_server(db: Database, uuid: str, *, include_deleted: bool = False) -> Ser
     row = db.execute("SELECT * FROM servers WHERE uuid = ?", [uuid]).fetchone()
     if row is None or (row["deleted"] and not include_deleted):
         raise InstanceNotFound(instance_id=uuid)
-    return servers_from_rows(db, [row])[0]
+    groups = tuple(r[0] for r in db.execute("SELECT group_uuid FROM server_group_members WHERE server_uuid = ?",
+                                            [uuid]).fetchall())
+    return dataclasses.replace(servers_from_rows(db, [row])[0], server_groups=groups)
 
 
 def find_server(db: Database, uuid: str) -> Server | None:

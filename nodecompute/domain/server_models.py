@@ -106,6 +106,7 @@ class Server:
     pinned_availability_zone: str | None = None  # the zone asked for at create (Nova's request spec), 2.96
     image_properties: dict[str, str] = field(default_factory=dict)  # the image's, as copied at create (2.98)
     volumes: tuple[AttachedVolume, ...] = ()  # its volume attachments, in the order they were made
+    server_groups: tuple[str, ...] = ()  # the group it is a member of (2.71); read for one server, not for lists
 
     @property
     def instance_name(self) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from nodecompute.api.keys import config_key
 from nodecompute.app import store_key
+from nodecompute.db import server_groups as server_groups_db
 from nodecompute.domain.models import isotime, utcnow
 from tests import oracle
 from tests.api.helpers import assert_fault
@@ -123,6 +124,13 @@ async def test_2_71_server_groups_in_show_and_update_only(api, member):
     assert (await _show(api, member, server.uuid, "2.71"))["server_groups"] == []
     assert (await _update(api, member, server.uuid, "2.71"))["server_groups"] == []
     assert all("server_groups" not in s for s in await _detail(api, member, "", "2.71"))  # not the detail list
+    made = await api.post("/os-server-groups", member, json={"server_group": {"name": "g", "policies": ["affinity"]}})
+    group = (await made.json())["server_group"]["id"]
+    await api.client.server.app[store_key].write(server_groups_db.add_members, group, [server.uuid])
+    assert (await _show(api, member, server.uuid, "2.71"))["server_groups"] == [group]  # the member's group
+    assert (await _update(api, member, server.uuid, "2.71"))["server_groups"] == [group]
+    assert (await api.delete(f"/os-server-groups/{group}", member)).status == 204
+    assert (await _show(api, member, server.uuid, "2.71"))["server_groups"] == []  # its group is gone
 
 
 async def test_2_73_locked_reason_filter_and_sort(api, member, admin_token):
@@ -135,6 +143,13 @@ async def test_2_73_locked_reason_filter_and_sort(api, member, admin_token):
     assert (shown["locked"], shown["locked_reason"]) == (True, None)
     assert (await _update(api, member, free.uuid, "2.73"))["locked_reason"] is None
     assert all(s["locked_reason"] is None for s in await _detail(api, member, "", "2.73"))
+    resp = await api.post(f"/servers/{free.uuid}/action", member, json={"lock": {"locked_reason": "maintenance"}},
+                          **at("2.73"))
+    assert resp.status == 202, await resp.text()
+    assert (await _show(api, member, free.uuid, "2.73"))["locked_reason"] == "maintenance"
+    assert [s["locked_reason"] for s in await _detail(api, member, "?locked=true", "2.73")] == ["maintenance", None]
+    assert (await api.post(f"/servers/{free.uuid}/action", member, json={"unlock": None})).status == 202
+    assert (await _show(api, member, free.uuid, "2.73"))["locked_reason"] is None
     # the filter: ignored for a member before 2.73, then a strict boolean
     assert sorted(await _ids(api, member, "?locked=true", "2.72")) == sorted([locked.uuid, free.uuid])
     assert await _ids(api, member, "?locked=true", "2.73") == [locked.uuid]
