@@ -7,8 +7,9 @@ modules' own tables; a route Nova has and nodecompute does not serve yet answers
 """
 from __future__ import annotations
 
-from nodecompute.api import (admin_actions, aggregates, catalog, closed_queries, consoles, extensions, faults, flavors, floating_ips,
-                             hosts, hypervisors, images, instance_actions, keypairs, limits, migrations,
+from nodecompute.api import (admin_actions, aggregates, catalog, closed_queries, consoles, extensions, faults,
+                             flavors, floating_ips, hosts, hypervisors, images, instance_actions, keypairs, limits,
+                             migrations,
                              network_proxies, nova_secgroups, nova_sg_default_rules, os_volumes, server_actions,
                              server_admin_password, server_diagnostics, server_floating_ips, server_groups,
                              server_images, server_interfaces, server_ips, server_metadata, server_password,
