@@ -8,9 +8,9 @@ by one dict lookup of the whole path in the sub-application's index.
 The middleware, per request: finds the `Bound` (one dict lookup), fixes the API version (microversion negotiation
 on a root that has them: 400/406 and the version headers on every answer, faults included), answers a route
 outside its microversion range with Nova's bare 404, checks the token when the route's row says so (and the URL's
-project against the token's), checks the query where the dialect says so (`checked_queries`), runs the handler, and renders any error in the dialect's fault shape (at the
-request's version), an unknown route included (the dialect names it: Nova's catalog says "not implemented yet" for
-the routes Nova has).
+project against the token's), checks the query where the dialect says so (`checked_queries`), runs the handler,
+and renders any error in the dialect's fault shape (at the request's version), an unknown route included (the
+dialect names it: Nova's catalog says "not implemented yet" for the routes Nova routes at that version).
 """
 from __future__ import annotations
 

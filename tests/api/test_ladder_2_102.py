@@ -91,15 +91,15 @@ CLOSED = ("/servers/{server}", "/servers/{server}/metadata", "/servers/{server}/
           "/os-aggregates", "/os-server-groups/nope", "/os-quota-class-sets/default", "/os-instance_usage_audit_log")
 
 
-@pytest.mark.parametrize("path", CLOSED)
-async def test_2_102_unknown_query_parameters_are_refused_on_every_get(api, admin_token, path):
+async def test_2_102_unknown_query_parameters_are_refused_on_every_get(api, admin_token):
     server = await insert(api, project_id(api, "admin"), metadata={"k": "v"})
-    path = path.format(server=server.uuid)
-    before = await api.get(f"{path}?bogus=1", admin_token, **at("2.101"))  # ignored below 2.102
-    plain = await api.get(path, admin_token, **at("2.101"))
-    assert before.status == plain.status and before.status < 500, await before.text()
-    await assert_fault(await api.get(f"{path}?bogus=1", admin_token, **at("2.102")), 400, "badRequest", UNKNOWN)
-    assert (await api.get(path, admin_token, **at("2.102"))).status == plain.status
+    for path in (template.format(server=server.uuid) for template in CLOSED):  # one app for all: a second each
+        before = await api.get(f"{path}?bogus=1", admin_token, **at("2.101"))  # ignored below 2.102
+        plain = await api.get(path, admin_token, **at("2.101"))
+        assert before.status == plain.status and before.status < 500, (path, await before.text())
+        await assert_fault(await api.get(f"{path}?bogus=1", admin_token, **at("2.102")), 400, "badRequest",
+                           UNKNOWN)
+        assert (await api.get(path, admin_token, **at("2.102"))).status == plain.status, path
 
 
 async def test_2_102_the_check_comes_after_the_token_and_before_the_lookup(api, member):

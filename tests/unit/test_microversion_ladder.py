@@ -155,6 +155,6 @@ def test_docs_microversions_md_is_current():
 def test_render_shows_each_state():
     text = render_markdown()
     assert "| 2.2 |" in text and "| done |" in text
-    assert "owned by server-actions" in text and "n/a: " in text
+    assert "owned by volumes" in text and "n/a: " in text
     assert f"**{highest_complete()}**" in text
     assert ladder_module.__doc__
