@@ -54,6 +54,15 @@ NOT_LOOPED = {
                "rebuild_staged/rebuild_swapped (tests/integration/test_server_actions2_guest.py)",
     "rescue": "needs a rescue image; a stop during it is settled by unrescue (tests/api/test_server_rebuild.py)",
     "unrescue": "needs a rescued server (see rescue)",
+    "resize": "needs a second flavor and copies the whole disk; its SIGKILL with the disks kept is the crash point "
+              "resize_disks_kept (tests/integration/test_server_actions2_guest.py), its settling after a stop "
+              "tests/api/test_server_resize.py",
+    "confirm_resize": "needs a resized server (see resize)",
+    "revert_resize": "needs a resized server (see resize)",
+    "shelve": "makes an image of the whole disk (see snapshot); its settling after a stop is "
+              "tests/api/test_server_shelve.py",
+    "shelve_offload": "needs a shelved server (see shelve)",
+    "unshelve": "needs a shelved server (see shelve)",
 }
 ALLOWED = ACTIONS  # the vm states in which the loop may send each action: the states table's `allowed`
 VERSION = {"OpenStack-API-Version": "compute 2.17"}  # trigger_crash_dump is from 2.17
