@@ -11,7 +11,7 @@ from aiohttp import web
 
 from nodecompute.api import faults
 from nodecompute.api.dialect import NOVA_URL_PROJECT
-from nodecompute.api.keys import config_key, context_key, identity_key
+from nodecompute.api.keys import config_key, context_key, identity_key, servers_key
 from nodecompute.domain.errors import BadRequest, PolicyNotAuthorized
 from nodecompute.domain.models import AuthContext
 
@@ -48,8 +48,12 @@ def require_admin(request: web.Request, rule: str) -> AuthContext:
 
 
 def require_writer(request: web.Request, rule: str) -> AuthContext:
-    """Member (or admin) of the token's project: the role a mutation needs."""
+    """Member (or admin) of the token's project: the role a mutation needs. As in Nova, which looks the server up
+    before it checks the policy, a server the caller cannot see is 404 for a reader too, not 403."""
     ctx = request[context_key]
     if not ctx.can_write:
+        server_id = request.match_info.get("server_id")
+        if server_id is not None:
+            request.config_dict[servers_key].get(ctx, server_id)  # InstanceNotFound unless the caller sees it
         raise PolicyNotAuthorized(action=rule)
     return ctx

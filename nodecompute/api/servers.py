@@ -258,7 +258,7 @@ def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: Auth
     """`values`: the query as its schema checked it (respond.parse_query); `query`: every value of it; `spec`:
     the rules of the request's microversion (server_schemas.ListRules)."""
     name = values.get("name")
-    for field in REGEX_FILTERS:  # RE2 checks them all (the store matches `name`; `ip`/`ip6` match nothing here)
+    for field in REGEX_FILTERS:  # RE2 checks them all
         if values.get(field):
             regex.compile_filter(values[field], field)
     all_tenants = "all_tenants" in values and (values["all_tenants"] == "" or to_bool(values["all_tenants"]))
@@ -289,10 +289,12 @@ def parse_list_query(values: dict[str, Any], query: MultiMapping[str], ctx: Auth
         tags_any=_tag_filter(query, "tags-any", spec),
         not_tags=_tag_filter(query, "not-tags", spec),
         not_tags_any=_tag_filter(query, "not-tags-any", spec),
+        ip=(values.get("ip") or "") if "ip" in query else None,
+        ip6=(values.get("ip6") or "") if "ip6" in query and (ctx.is_admin or "ip6" in spec.user_filters) else None,
     )
     if filters.statuses == ("DELETED",) and not ctx.is_admin:
         raise Forbidden("Only administrators may list deleted instances")
-    nothing = unknown_status or "ip" in query or ("ip6" in query and (ctx.is_admin or "ip6" in spec.user_filters))
+    nothing = unknown_status
     if ctx.is_admin:
         nothing = nothing or any(query.get(k) not in (None, host_name) for k in ("host", "node"))
     return ListQuery(filters=filters, matches_nothing=nothing)

@@ -72,6 +72,9 @@ class Guests:
         self.interfaces: Callable[[Server], Awaitable[Sequence[domain_xml.InterfaceSpec]]] | None = None
         # a server's attached volumes as disks (set by the attachments service, compute/volume_attachments.py)
         self.volume_disks: Callable[[str], list[designer.GuestDisk]] = lambda server_uuid: []
+        # told the device names a definition of the server's own disks gave (the attachments service records the
+        # names of volumes attached while the server had no domain: shelved offloaded)
+        self.disks_named: Callable[[Server, tuple[domain_xml.DiskSpec, ...]], Awaitable[None]] | None = None
 
     def instance_dir(self, server_uuid: str) -> Path:
         return self.cfg.instances_dir / server_uuid
@@ -136,7 +139,11 @@ class Guests:
     async def define(self, server: Server, disks: list[designer.GuestDisk] | None = None) -> None:
         """The server's domain, with its own disks unless given others (a rescue's: compute/rescue.py)."""
         interfaces = await self.interfaces(server) if self.interfaces is not None and server.nics else ()
+        own = disks is None
+        disks = self.disks(server) if own else disks
         await self.hv.define(self._domain_xml(server, interfaces, disks))
+        if own and self.disks_named is not None:
+            await self.disks_named(server, designer.name_disks(disks))
 
     async def build_config_drive(self, server: Server, content: DriveContent, dest: Path | None = None) -> None:
         """Written once, before the domain is defined and first started (Nova); reused by hard reboots. A rebuild

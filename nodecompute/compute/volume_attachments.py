@@ -34,7 +34,7 @@ from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, InstanceI
 from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.domain.server_models import Server
 from nodecompute.db import servers as servers_db
-from nodecompute.virt import designer
+from nodecompute.virt import designer, domain_xml
 from nodecompute.virt.disk_devices import next_device_name
 from nodecompute.virt.errors import DeviceStillAttached, DomainNotFound, InvalidDevicePath, TooManyDisks
 
@@ -72,6 +72,7 @@ class VolumeAttachments:
         self.plug = plug
         self.clock = clock
         servers.guests.volume_disks = self.guest_disks
+        servers.guests.disks_named = self.record_names
         servers.release_volumes = self.release_server
 
     # reads ------------------------------------------------------------------------------------------------------
@@ -131,6 +132,15 @@ class VolumeAttachments:
         await self.store.write(records.attached_tx, attachment, device, self.clock())
         log.info("volume %s attached to server %s as %s", volume.id, server.uuid, device)
         return self.store.read(attachments_db.find, server.uuid, volume.id)
+
+    async def record_names(self, server: Server, named: tuple[domain_xml.DiskSpec, ...]) -> None:
+        """A volume attached while the server had no domain (shelved offloaded) gets the device name its defined
+        domain gave it (Nova names such mappings at unshelve)."""
+        targets = {disk.path: disk.target for disk in named}
+        for attachment in self.store.read(attachments_db.of_server, server.uuid):
+            target = targets.get(str(self.blocks.volumes.files.volume_path(attachment.volume_id)))
+            if attachment.attached_at is not None and not attachment.device and target:
+                await self.store.write(attachments_db.set_device, attachment.id, f"/dev/{target}")
 
     async def _plug(self, server: Server, volume_id: str, requested: str | None) -> str:
         if server.vm_state == states.SHELVED_OFFLOADED:  # no domain: the device is chosen at unshelve

@@ -37,6 +37,9 @@ _SORTABLE_COLUMNS = {"created_at", "updated_at", "name", "uuid", "vm_state", "ta
                      "image_id", "project_id", "user_id", "host", "launch_index", "locked", "progress",
                      "config_drive", "serial"}
 _NULLABLE = {"task_state", "launched_at", "terminated_at", "key_name", "host"}  # the other sort columns never are
+_HAS_ADDRESS = ("EXISTS (SELECT 1 FROM ports p JOIN ip_allocations a ON a.port_id = p.id WHERE p.device_id = "
+                "servers.uuid AND p.device_owner LIKE 'compute:%' AND instr(a.ip_address, ':') {family} "
+                "AND a.ip_address REGEXP ?)")
 _HAS_TAG = "EXISTS (SELECT 1 FROM server_tags t WHERE t.server_uuid = servers.uuid AND t.tag = ?)"
 
 
@@ -142,6 +145,10 @@ def filter_clauses(f: ServerFilters) -> tuple[list[str], list[Any]]:
         if value:
             where.append(clause)
             args.append(value)
+    for pattern, family in ((f.ip, "= 0"), (f.ip6, "> 0")):
+        if pattern is not None:  # Nova: re.match on the fixed addresses of the server's ports, of that family
+            where.append(_HAS_ADDRESS.format(family=family))
+            args.append(f"^(?:{pattern})")
     if f.statuses:
         _status_clause(f.statuses, where, args)
     _tag_filters(f, where, args)

@@ -37,6 +37,10 @@ def set_attached(db: Database, attachment_id: str, device: str, now: datetime) -
                [device, isotime(now), attachment_id])
 
 
+def set_device(db: Database, attachment_id: str, device: str) -> None:
+    db.execute("UPDATE volume_attachments SET device = ? WHERE id = ?", [device, attachment_id])
+
+
 def set_delete_on_termination(db: Database, attachment_id: str, value: bool) -> None:
     db.execute("UPDATE volume_attachments SET delete_on_termination = ? WHERE id = ?", [int(value), attachment_id])
 

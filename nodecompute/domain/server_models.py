@@ -237,6 +237,8 @@ class ServerFilters:
     locked: bool | None = None  # 2.73
     exact: tuple[tuple[str, str], ...] = ()  # (filter name, value): Nova's exact-match filters (user_id, vm_state...)
     patterns: tuple[tuple[str, str], ...] = ()  # (filter name, RE2 pattern): Nova's regex filters (key_name...)
+    ip: str | None = None  # RE2 pattern matched from the start of a fixed IPv4 address of the server's ports
+    ip6: str | None = None  # the same for IPv6 (2.5 for non-admins)
 
 
 class ServerRef(NamedTuple):

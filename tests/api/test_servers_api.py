@@ -205,6 +205,23 @@ async def test_reader_cannot_create_update_delete(api, make_user):
     assert resp.status == 200 and (await resp.json())["server"]["name"] == "srv"
 
 
+async def test_reader_of_another_project_gets_not_found_before_forbidden(api, make_user):
+    """Nova looks the server up before it checks the policy: another project's reader writing to a server it cannot
+    see gets 404, as a member would (Tempest's ServersNegativeTestMultiTenantJSON), and nothing changes."""
+    member = await make_user("proj-a", "member")
+    token = await make_user("proj-b", "reader")
+    server = await _insert(api, _project_id(api, "proj-a"))
+    message = f"Instance {server.uuid} could not be found."
+    await assert_fault(await api.put(f"/servers/{server.uuid}", token, json={"server": {"name": "n"}}), 404,
+                       "itemNotFound", message)
+    await assert_fault(await api.delete(f"/servers/{server.uuid}", token), 404, "itemNotFound", message)
+    await assert_fault(await _action(api, token, server.uuid, {"os-stop": None}), 404, "itemNotFound", message)
+    await assert_fault(await api.delete("/servers/" + "0" * 8 + "-0000-0000-0000-" + "0" * 12, token), 404,
+                       "itemNotFound")
+    resp = await api.get(f"/servers/{server.uuid}", member)
+    assert resp.status == 200 and (await resp.json())["server"]["name"] == "srv"
+
+
 # ----- create, with a real image --------------------------------------------------------------------------------
 
 @pytest.fixture

@@ -218,6 +218,26 @@ async def test_shelved_servers_take_volumes_from_2_20(cloud: Cloud):
     assert cloud.volume_status(volume["id"]) == "in-use"
 
 
+async def test_a_volume_attached_while_offloaded_gets_its_device_name_at_unshelve(cloud: Cloud):
+    """Nova names the mapping when the unshelved server's domain is made (Tempest's
+    test_attach_volume_shelved_or_offload_server reads `device` after the unshelve)."""
+    server_id = await cloud.server()
+    volume = await cloud.cinder.create()
+    service = cloud.api.client.server.app[servers_key]
+    for action in ({"shelve": None}, None, {"unshelve": None}):  # offloaded at once (shelved_offload_time 0)
+        if action is None:
+            assert service.store.read(servers_db.get_server, server_id).vm_state == "shelved_offloaded"
+            assert (await cloud.attach(server_id, volume["id"], "2.20"))["volumeAttachment"]["device"] is None
+            continue
+        resp = await cloud.api.post(f"/servers/{server_id}/action", cloud.token, json=action)
+        assert resp.status == 202, await resp.text()
+        await service.wait_idle()
+    assert service.store.read(servers_db.get_server, server_id).vm_state == "active"
+    shown = await cloud.call("GET", f"/servers/{server_id}/os-volume_attachments/{volume['id']}", 200)
+    assert shown["volumeAttachment"]["device"] == "/dev/vdb"
+    assert cloud.volume_status(volume["id"]) == "in-use"
+
+
 async def test_deleting_a_server_lets_its_volumes_go(cloud: Cloud):
     server_id = await cloud.server()
     kept = await cloud.cinder.create(name="kept")

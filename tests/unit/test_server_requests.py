@@ -151,7 +151,10 @@ def test_list_query_tenancy():
 
 
 def test_list_query_filters_no_server_can_match():
-    assert _list({"ip": "10.0.0.1"}, multi=[("ip", "10.0.0.1")]).matches_nothing
+    by_ip = _list({"ip": "10.0.0.1"}, multi=[("ip", "10.0.0.1")])  # matched against the ports' addresses
+    assert not by_ip.matches_nothing and (by_ip.filters.ip, by_ip.filters.ip6) == ("10.0.0.1", None)
+    assert _list({"ip6": "fd00::"}, multi=[("ip6", "fd00::")]).filters.ip6 is None  # admin-only before 2.5
+    assert _list({"ip6": "fd00::"}, admin=True, multi=[("ip6", "fd00::")]).filters.ip6 == "fd00::"
     assert not _list({}, multi=[("host", "elsewhere")]).matches_nothing  # admin-only filter: dropped
     assert _list({}, admin=True, multi=[("host", "elsewhere")]).matches_nothing
     assert not _list({}, admin=True, multi=[("node", "host1")]).matches_nothing
