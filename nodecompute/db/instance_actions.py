@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from nodecompute.domain.action_models import ActionEvent, ActionFilters, InstanceAction
 from nodecompute.domain.errors import MarkerNotFound
+from nodecompute.db.changed_between import add_changed_between
 from nodecompute.domain.models import isotime, parse_isotime
 
 ERROR, SUCCESS = "Error", "Success"
@@ -63,12 +64,7 @@ def list_actions(db: Database, server_uuid: str, f: ActionFilters) -> list[Insta
     if f.limit == 0:
         return []
     where, args = ["server_uuid = ?"], [server_uuid]
-    if f.changes_since is not None:
-        where.append("updated_at >= ?")
-        args.append(isotime(f.changes_since))
-    if f.changes_before is not None:
-        where.append("updated_at <= ?")
-        args.append(isotime(f.changes_before))
+    add_changed_between(where, args, f.changes_since, f.changes_before)
     if f.marker is not None:
         marker = db.execute("SELECT id, start_time FROM instance_actions WHERE server_uuid = ? AND request_id = ?"
                             " ORDER BY start_time DESC, id DESC", [server_uuid, f.marker]).fetchone()

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from nodecompute.db import servers as servers_db
 from nodecompute.domain import states
 from nodecompute.domain.errors import BadRequest, MarkerNotFound
-from nodecompute.domain.models import isotime
+from nodecompute.db.changed_between import add_changed_between
 from nodecompute.domain.server_models import Server, ServerFilters, ServerRef
 
 # Nova's sort key -> column (Nova's `id` is its autoincrement key: our serial)
@@ -125,12 +125,7 @@ def filter_clauses(f: ServerFilters) -> tuple[list[str], list[Any]]:
     if not f.all_tenants or f.project_id:
         where.append("project_id = ?")
         args.append(f.project_id)
-    if f.changes_since is not None:
-        where.append("updated_at >= ?")
-        args.append(isotime(f.changes_since))
-    if f.changes_before is not None:
-        where.append("updated_at <= ?")
-        args.append(isotime(f.changes_before))
+    add_changed_between(where, args, f.changes_since, f.changes_before)
     if f.locked is not None:
         where.append("locked = ?")
         args.append(int(f.locked))

@@ -11,6 +11,7 @@ from sqlite_utils import Database
 
 from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.migration_models import Migration, MigrationFilters
+from nodecompute.db.changed_between import add_changed_between
 from nodecompute.domain.models import isotime, parse_isotime
 
 
@@ -73,12 +74,7 @@ def list_migrations(db: Database, filters: MigrationFilters) -> list[Migration]:
     if filters.host is not None:
         where.append("(source_compute = ? OR dest_compute = ?)")
         args.extend([filters.host, filters.host])
-    if filters.changes_since is not None:
-        where.append("updated_at >= ?")
-        args.append(isotime(filters.changes_since))
-    if filters.changes_before is not None:
-        where.append("updated_at <= ?")
-        args.append(isotime(filters.changes_before))
+    add_changed_between(where, args, filters.changes_since, filters.changes_before)
     if filters.marker is not None:
         marker = db.execute("SELECT id FROM server_migrations WHERE uuid = ?", [filters.marker]).fetchone()
         if marker is None:
