@@ -212,12 +212,7 @@ class Reconciler:
         interval = self.cfg.compute.reclaim_instance_interval
         if interval <= 0 or self.redo.reclaim is None:
             return
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                await self.redo.reclaim()
-            except Exception:
-                log.exception("reclaiming soft-deleted servers failed")
+        await _every(interval, self.redo.reclaim, "reclaiming soft-deleted servers failed")
 
     async def confirm_resizes_periodically(self) -> None:
         """Nova's _poll_unconfirmed_resizes: resizes unconfirmed for resize_confirm_window seconds are confirmed
@@ -225,12 +220,8 @@ class Reconciler:
         window = self.cfg.compute.resize_confirm_window
         if window <= 0 or self.redo.confirm_resizes is None:
             return
-        while True:
-            await asyncio.sleep(min(60.0, max(1.0, window / 2)))
-            try:
-                await self.redo.confirm_resizes(window)
-            except Exception:
-                log.exception("confirming resizes failed")
+        confirm = self.redo.confirm_resizes
+        await _every(min(60.0, max(1.0, window / 2)), lambda: confirm(window), "confirming resizes failed")
 
     async def offload_shelved_periodically(self) -> None:
         """Nova's _poll_shelved_instances: servers shelved for shelved_offload_time seconds (above 0) are
@@ -238,12 +229,9 @@ class Reconciler:
         offload_time = self.cfg.compute.shelved_offload_time
         if offload_time <= 0 or self.redo.offload_shelved is None:
             return
-        while True:
-            await asyncio.sleep(min(60.0, max(1.0, offload_time / 2)))
-            try:
-                await self.redo.offload_shelved(offload_time)
-            except Exception:
-                log.exception("offloading shelved servers failed")
+        offload = self.redo.offload_shelved
+        await _every(min(60.0, max(1.0, offload_time / 2)), lambda: offload(offload_time),
+                     "offloading shelved servers failed")
 
     def close(self) -> None:
         for handle in self._pending.values():
@@ -254,3 +242,13 @@ class Reconciler:
 def _log_failure(task: asyncio.Task) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error("power state sync failed", exc_info=task.exception())
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[object]], failing: str) -> None:
+    """Run `job` every `seconds`, for ever; a failure is logged (`failing`) and the next round runs anyway."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await job()
+        except Exception:
+            log.exception(failing)
