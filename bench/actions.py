@@ -131,6 +131,20 @@ class RawGuest:
     def off(self) -> bool:
         return self.state() == libvirt.VIR_DOMAIN_SHUTOFF
 
+    def _power_off_by_acpi(self, start: float) -> None:
+        """ACPI power-off, waited for until SHUTOFF (at most BOOT_TIMEOUT after `start`)."""
+        self.dom.shutdown()
+        while not self.off():
+            if time.perf_counter() - start > BOOT_TIMEOUT:
+                raise TimeoutError("raw guest did not power off on ACPI")
+            time.sleep(0.001)
+
+    def _start(self) -> None:
+        """Start the domain, waited for until RUNNING."""
+        self.dom.create()
+        while not self.running():
+            time.sleep(0.001)
+
     def pause(self) -> float:
         return timed(self.dom.suspend)
 
@@ -145,14 +159,8 @@ class RawGuest:
 
     def reboot_soft(self) -> float:
         start = time.perf_counter()
-        self.dom.shutdown()
-        while not self.off():
-            if time.perf_counter() - start > BOOT_TIMEOUT:
-                raise TimeoutError("raw guest did not power off on ACPI")
-            time.sleep(0.001)
-        self.dom.create()
-        while not self.running():
-            time.sleep(0.001)
+        self._power_off_by_acpi(start)
+        self._start()
         return time.perf_counter() - start
 
     def reboot_hard(self) -> float:
@@ -163,16 +171,10 @@ class RawGuest:
         cap = self.raw.captured
         disk = self.raw.work / "slot0" / "disk"
         start = time.perf_counter()
-        self.dom.shutdown()
-        while not self.off():
-            if time.perf_counter() - start > BOOT_TIMEOUT:
-                raise TimeoutError("raw guest did not power off on ACPI")
-            time.sleep(0.001)
+        self._power_off_by_acpi(start)
         subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(cap.base), "-F", cap.base_format,
                         str(disk), str(cap.root_bytes)], check=True)
-        self.dom.create()
-        while not self.running():
-            time.sleep(0.001)
+        self._start()
         return time.perf_counter() - start
 
     def snapshot(self) -> float:
