@@ -4,16 +4,20 @@ resize to the same host (allow_resize_to_same_host).
 The request: Nova's API checks in its order (the lock and states, the flavor, the same flavor, a zero-disk flavor,
 the image's minimums, the quota for the difference), then a migration record (`pre-migrating`, type resize), the
 task `resize_prep` and the instance action `resize`; the answer is 202. In the background (server_actions.py runs
-it under the server's lock as the action's event): a smaller root or ephemeral disk fails as Nova's driver fails it
-("Resize error: Unable to resize disk down."); the guest is powered off, its disks are kept whole
+it under the server's lock), as Nova's events: `conductor_migrate_server` (the one-host scheduler: the new flavor
+must fit beside every server, the old flavor included, as placement holds both during a resize, else NoValidHost:
+the migration `error`, the server as it was), `compute_prep_resize`, `compute_resize_instance` (a smaller root or
+ephemeral disk fails there as Nova's driver fails it, "Resize error: Unable to resize disk down."; the guest is powered off, its disks are kept whole
 (storage/resize_disks.py, `migrating` / resize_migrating), the row takes the new flavor (`post-migrating` /
-resize_migrated), the disks grow, the domain is defined anew and started again if it ran (resize_finish); the
-server is then RESIZED (VERIFY_RESIZE) and the migration `finished`. Any failure puts the kept disks, the old
+resize_migrated), then `compute_finish_resize`: the disks grow, the domain is defined anew and started again if it
+ran (resize_finish); the server is then RESIZED (VERIFY_RESIZE) and the migration `finished`. Any failure puts the kept disks, the old
 flavor and the old domain back: the server is as it was, the migration `error`, the event failed.
 
 confirmResize drops the kept disks (vm_state active or stopped, as the guest is; migration `confirmed`);
-revertResize (task resize_reverting) powers the guest off, puts the kept disks and the old flavor back exactly and
-starts it if it ran before (migration `reverted`). With `[compute] resize_confirm_window` above 0, resizes left
+revertResize (task resize_reverting; events `compute_revert_resize` and `compute_finish_revert_resize`) powers the
+guest off, puts the kept disks and the old flavor back exactly and starts it if it ran before (migration
+`reverted`). Deleting a server in VERIFY_RESIZE confirms its resize first, recorded as a confirmResize action
+(Nova's _confirm_resize_on_deleting). With `[compute] resize_confirm_window` above 0, resizes left
 unconfirmed that long are confirmed by nodecompute (Nova's _poll_unconfirmed_resizes).
 
 A stop in the middle (reconcile.py calls `settle`): an unfinished resize is rolled back to the old flavor and disks
@@ -21,6 +25,7 @@ and the server gets a fault (ERROR: a hard reboot brings it back); an unfinished
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import uuid as uuidlib
@@ -29,10 +34,11 @@ from datetime import timedelta
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.guests import Guests, crash_point
 from nodecompute.compute.host_services import HostServices
-from nodecompute.compute.placement import check_fit
+from nodecompute.compute.placement import HostCapacity, HostUsage, check_fit, host_has_room
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.server_access import check_writable, visible_server
-from nodecompute.compute.server_actions import ServerActions, Started, check_state
+from nodecompute.compute.server_actions import ServerActions, Started, check_state, step
+from nodecompute.compute.server_admin import NO_HOSTS, NoValidHost
 from nodecompute.db import images as images_db
 from nodecompute.db import server_migrations as migrations_db
 from nodecompute.db import servers as servers_db
@@ -74,7 +80,7 @@ def row_values(flavor: dict) -> dict:
 
 class ServerResizes:
     def __init__(self, store: Store, guests: Guests, actions: ServerActions, flavors: FlavorService,
-                 quotas: QuotaService, clock: Clock, host_services: HostServices) -> None:
+                 quotas: QuotaService, clock: Clock, host_services: HostServices, capacity: HostCapacity) -> None:
         self.store = store
         self.guests = guests
         self.actions = actions
@@ -82,6 +88,7 @@ class ServerResizes:
         self.quotas = quotas
         self.clock = clock
         self.host_services = host_services
+        self.capacity = capacity
 
     def node_name(self) -> str | None:
         """The hypervisor hostname of this host's compute node (a migration's source and destination node)."""
@@ -121,6 +128,22 @@ class ServerResizes:
             await self._status(migration, mig.ERROR)
             raise
 
+    async def _host_ip(self) -> str | None:
+        """The destination's address (Nova's dest_host: the compute host's my_ip, as the hypervisor shows it)."""
+        for node in self.host_services.node_ids():
+            try:
+                return (await self.host_services.hypervisor(node)).host_ip
+            except NotFound:  # no host figures (no hypervisor statistics reader)
+                return None
+        return None
+
+    def _has_room(self, new: dict) -> bool:
+        """The new flavor beside every live server, this one with its old flavor (placement holds both)."""
+        used = self.store.read(servers_db.host_usage, 1 << 62)
+        disk = new["root_disk_bytes"] + new["ephemeral_gb"] * GIB + new["swap"] * (1 << 20)
+        return self.host_services.compute_accepts_servers() and host_has_room(self.capacity, HostUsage(
+            cores=used["cores"] + new["vcpus"], ram=used["ram"] + new["memory_mb"], disk=used["disk"] + disk))
+
     def _flavor(self, ctx: AuthContext, flavor_id: str) -> Flavor:
         try:
             flavor = self.flavors.get_for_project(flavor_id, ctx.project_id, ctx.is_admin)
@@ -139,23 +162,35 @@ class ServerResizes:
     def _resize_work(self, migration: Migration):
         async def work(guests: Guests, server: Server, started: Started) -> None:
             old, new = migration.old_flavor, migration.new_flavor
-            if new["root_gb"] < old["root_gb"] or (old["ephemeral_gb"] and new["ephemeral_gb"] < old["ephemeral_gb"]):
-                await self._status(migration, mig.ERROR)
-                raise ResizeError(reason="Unable to resize disk down.")
+            async with step("conductor_migrate_server"):
+                if not self._has_room(new):
+                    await self._status(migration, mig.ERROR)
+                    raise NoValidHost(reason=NO_HOSTS)
+            async with step("compute_prep_resize"):  # the claim fills in the destination
+                await self.store.write(migrations_db.set_destination, migration.uuid, server.host, self.node_name(),
+                                       await self._host_ip(), now=self.clock())
             running = await guests.hv.power_state(server.instance_name) == states.RUNNING
             try:
-                await self._step(server, migration, states.RESIZE_MIGRATING, mig.MIGRATING)
-                await guests.power_off(server)
-                await resize_disks.keep(guests.instance_dir(server.uuid))
-                crash_point("resize_disks_kept")
-                await self._step(server, migration, states.RESIZE_MIGRATED, mig.POST_MIGRATING, row_values(new))
-                await resize_disks.grow(guests.instance_dir(server.uuid), root_bytes=new["root_disk_bytes"],
-                                        ephemeral_gb=new["ephemeral_gb"], swap_mb=new["swap"])
-                resized = await self._step(server, migration, states.RESIZE_FINISH, None)
-                await guests.define(resized)
-                crash_point("resize_domain_defined")
-                if running:
-                    await guests.start(resized)
+                async with step("compute_resize_instance"):
+                    if new["root_gb"] < old["root_gb"] or (
+                            old["ephemeral_gb"] and new["ephemeral_gb"] < old["ephemeral_gb"]):
+                        raise ResizeError(reason="Unable to resize disk down.")
+                    await self._step(server, migration, states.RESIZE_MIGRATING, mig.MIGRATING)
+                    await guests.power_off(server)
+                    await resize_disks.keep(guests.instance_dir(server.uuid))
+                    crash_point("resize_disks_kept")
+                    await self._step(server, migration, states.RESIZE_MIGRATED, mig.POST_MIGRATING, row_values(new))
+                async with step("compute_finish_resize"):
+                    await resize_disks.grow(guests.instance_dir(server.uuid), root_bytes=new["root_disk_bytes"],
+                                            ephemeral_gb=new["ephemeral_gb"], swap_mb=new["swap"])
+                    resized = await self._step(server, migration, states.RESIZE_FINISH, None)
+                    await guests.define(resized)
+                    crash_point("resize_domain_defined")
+                    if running:
+                        await guests.start(resized)
+            except ResizeError:
+                await self._status(migration, mig.ERROR)
+                raise
             except BaseException:
                 await self._roll_back(server, migration, running)
                 raise
@@ -227,6 +262,18 @@ class ServerResizes:
                                now=self.clock())
         await self._status(migration, mig.CONFIRMED)
 
+    async def confirm_on_delete(self, ctx: AuthContext, server: Server) -> None:
+        """Nova's _confirm_resize_on_deleting: a server deleted in VERIFY_RESIZE has its resize confirmed first,
+        recorded as a confirmResize action (nothing to do when no finished resize waits)."""
+        migration = self.store.read(migrations_db.latest_for_server, server.uuid, (mig.FINISHED,))
+        if migration is None or not await self._status(migration, mig.CONFIRMING, expected=(mig.FINISHED,)):
+            return
+        rule = states.ACTIONS["confirm_resize"]
+        action_id = await self.actions.log.start(ctx, server, rule.record)
+        async with self.actions.tasks.lock(server.uuid):
+            async with self.actions.log.event(action_id, rule.event):
+                await self._finish_confirm(server, migration)
+
     async def revert(self, ctx: AuthContext, server_id: str) -> None:
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
@@ -245,15 +292,19 @@ class ServerResizes:
 
     def _revert_work(self, migration: Migration):
         async def work(guests: Guests, server: Server, started: Started) -> None:
-            await self._finish_revert(server, migration)
+            await self._finish_revert(server, migration, step)
         return work
 
-    async def _finish_revert(self, server: Server, migration: Migration) -> None:
-        await self.guests.power_off(server)
-        old = await self._put_back(server, migration)
-        running = migration.old_vm_state == states.ACTIVE
-        if running:
-            await self.guests.start(old)
+    async def _finish_revert(self, server: Server, migration: Migration, event=None) -> None:
+        """`event`: the running action's events (None when a restart finishes a revert a stop cut short)."""
+        event = event or (lambda name: contextlib.nullcontext())
+        async with event("compute_revert_resize"):
+            await self.guests.power_off(server)
+        async with event("compute_finish_revert_resize"):
+            old = await self._put_back(server, migration)
+            running = migration.old_vm_state == states.ACTIVE
+            if running:
+                await self.guests.start(old)
         await self.store.write(servers_db.update_server, server.uuid, {
             "vm_state": migration.old_vm_state, "task_state": None,
             "power_state": states.RUNNING if running else states.SHUTDOWN}, now=self.clock())

@@ -18,9 +18,12 @@ parse function and an entry in api/server_actions.py ACTIONS. Lock and unlock ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
 import traceback
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 
 from nodecompute.compute.guests import Guests
 from nodecompute.compute.instance_actions import ActionLog
@@ -37,6 +40,15 @@ log = logging.getLogger(__name__)
 
 Started = Callable[[], Awaitable[None]]
 Work = Callable[[Guests, Server, Started], Awaitable[None]]
+# the running action's (log, action id), for a work that records its own events (`step`)
+_RUNNING: contextvars.ContextVar[tuple[ActionLog, int | None]] = contextvars.ContextVar("running_action")
+
+
+def step(name: str) -> AbstractAsyncContextManager[None]:
+    """A part of the running action's work as its event `name` (an action whose rule names no event records
+    Nova's several: resize's conductor_migrate_server, compute_prep_resize, compute_resize_instance, ...)."""
+    action_log, action_id = _RUNNING.get()
+    return action_log.event(action_id, name)
 
 
 async def _reboot_soft(guests: Guests, server: Server, started: Started) -> None:
@@ -149,9 +161,10 @@ class ServerActions:
                 await self.store.write(servers_db.update_server, server.uuid, {"task_state": rule.started},
                                        now=self.clock())
 
+        _RUNNING.set((self.log, action_id))
         async with self.tasks.lock(server.uuid):
             try:
-                async with self.log.event(action_id, rule.event):
+                async with self.log.event(action_id, rule.event) if rule.event else contextlib.nullcontext():
                     await work(self.guests, server, started)
                 if rule.done is not None:
                     vm_state, power_state = rule.done

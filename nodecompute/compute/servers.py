@@ -86,7 +86,8 @@ class ServerService:
         self.admin = ServerAdmin(store, clock, self.action_log, host_services)
         self.images_of = ServerImages(store, guests, images, self.actions, clock)  # createImage, createBackup
         self.admin_password = ServerAdminPassword(store, self.actions)  # changePassword
-        self.resizes = resize.ServerResizes(store, guests, self.actions, flavors, quotas, clock, host_services)
+        self.resizes = resize.ServerResizes(store, guests, self.actions, flavors, quotas, clock, host_services,
+                                            capacity)
         self.shelves = shelve.ServerShelves(store, guests, images, self.actions, self.images_of, clock, cfg)
         drive = drive_for(store, self.ports)
         self.rebuilds = ServerRebuilds(store, guests, images, keypairs, quotas, self.actions, clock, drive)
@@ -296,6 +297,7 @@ class ServerService:
         """DELETE: a soft delete when a reclaim interval is set and the server was launched once, else at once."""
         server = self.get(ctx, server_id)
         check_writable(ctx, server)
+        await self.resizes.confirm_on_delete(ctx, server)
         if self.cfg.compute.reclaim_instance_interval > 0 and server.launched_at is not None:
             await self.tasks.cancel(server.uuid)  # Nova's soft delete checks no task either
             await self.actions.begin(ctx, "soft_delete", server, (server.task_state,))
@@ -306,6 +308,7 @@ class ServerService:
         """forceDelete (#325): at once, in any state (Nova checks only the lock)."""
         server = self.get(ctx, server_id)
         check_writable(ctx, server)
+        await self.resizes.confirm_on_delete(ctx, server)
         await self.hard_delete(ctx, server)
 
     async def restore(self, ctx: AuthContext, server_id: str) -> None:

@@ -55,6 +55,13 @@ def set_status(db: Database, uuid: str, status: str, *, now: datetime,
     return db.execute(sql, args).rowcount > 0
 
 
+def set_destination(db: Database, uuid: str, compute: str | None, node: str | None, host: str | None, *,
+                    now: datetime) -> None:
+    """The destination a claim fills in (Nova's resource tracker: dest_compute, dest_node, dest_host)."""
+    db.execute("UPDATE server_migrations SET dest_compute = ?, dest_node = ?, dest_host = ?, updated_at = ?"
+               " WHERE uuid = ?", [compute, node, host, isotime(now), uuid])
+
+
 def finished_before(db: Database, before: datetime) -> list[Migration]:
     """Resizes of live servers waiting for a confirmation since before `before` (Nova's _poll_unconfirmed_resizes)."""
     rows = db.execute("SELECT m.* FROM server_migrations m JOIN servers s ON s.uuid = m.server_uuid WHERE"

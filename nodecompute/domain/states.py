@@ -89,7 +89,8 @@ class ActionRule:
     no state: it only touches the guest. `message_name` is the action's name in Nova's "Cannot '<name>' instance
     ..." conflict. A server found at start-up with a task_state in `interrupted` had this action cut short by a
     stop: the action named `replay` runs again from the beginning. `record` is the action's name in the instance
-    action record (os-instance-actions), `event` the name of its one event there (Nova's compute_<method>).
+    action record (os-instance-actions), `event` the name of its one event there (Nova's compute_<method>), or
+    None when the work records its own events (resize: conductor, prep, resize and finish, as Nova's).
     """
 
     message_name: str
@@ -101,7 +102,7 @@ class ActionRule:
     interrupted: tuple[str, ...] = ()
     replay: str | None = None
     record: str = ""
-    event: str = ""
+    event: str | None = ""
 
 
 # vm_states Nova's trigger_crash_dump accepts (vm_states.ALLOW_TRIGGER_CRASH_DUMP)
@@ -154,14 +155,12 @@ ACTIONS: dict[str, ActionRule] = {
     # resize, confirmResize, revertResize (compute/resize.py): the work sets the end states itself (they follow the
     # vm_state the server had before); a failed resize leaves the server as it was
     "resize": ActionRule(
-        "resize", allowed=(ACTIVE, STOPPED), task=RESIZE_PREP, done=None, record="resize",
-        event="compute_resize_instance"),
+        "resize", allowed=(ACTIVE, STOPPED), task=RESIZE_PREP, done=None, record="resize", event=None),
     "confirm_resize": ActionRule(
         "confirmResize", allowed=(RESIZED,), task=None, done=None, record="confirmResize",
         event="compute_confirm_resize"),
     "revert_resize": ActionRule(
-        "revertResize", allowed=(RESIZED,), task=RESIZE_REVERTING, done=None, record="revertResize",
-        event="compute_revert_resize"),
+        "revertResize", allowed=(RESIZED,), task=RESIZE_REVERTING, done=None, record="revertResize", event=None),
     # shelve, shelveOffload, unshelve (compute/shelve.py): the work sets the end states itself
     "shelve": ActionRule(
         "shelve", allowed=(ACTIVE, STOPPED, PAUSED_VM, SUSPENDED_VM), task=SHELVING, done=None, record="shelve",

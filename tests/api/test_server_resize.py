@@ -166,9 +166,67 @@ async def test_a_smaller_disk_fails_after_the_answer_and_the_server_stays_as_it_
     listed = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions", cloud.member)
     request_id = (await listed.json())["instanceActions"][0]["request_id"]
     shown = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions/{request_id}", cloud.admin)
-    [event] = (await shown.json())["instanceAction"]["events"]
-    assert (event["event"], event["result"]) == ("compute_resize_instance", "Error")
-    assert "Resize error: Unable to resize disk down." in event["traceback"]
+    events = {event["event"]: event for event in (await shown.json())["instanceAction"]["events"]}
+    assert {name: event["result"] for name, event in events.items()} == {
+        "conductor_migrate_server": "Success", "compute_prep_resize": "Success", "compute_resize_instance": "Error"}
+    assert "Resize error: Unable to resize disk down." in events["compute_resize_instance"]["traceback"]
+
+
+async def _events(cloud: Cloud, server_id: str, index: int = 0) -> tuple[str, dict[str, str]]:
+    """The action `index` places from the newest: its name and its events' results."""
+    listed = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions", cloud.member)
+    action = (await listed.json())["instanceActions"][index]
+    shown = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions/{action['request_id']}", cloud.admin)
+    events = (await shown.json())["instanceAction"]["events"]
+    return action["action"], {event["event"]: event["result"] for event in events}
+
+
+async def test_resize_and_revert_record_novas_events_and_the_migration_its_destination(flavors):
+    cloud = flavors
+    server_id = await cloud.server()
+    await cloud.act(server_id, {"resize": {"flavorRef": "big"}})
+    assert await _events(cloud, server_id) == ("resize", {
+        "conductor_migrate_server": "Success", "compute_prep_resize": "Success",
+        "compute_resize_instance": "Success", "compute_finish_resize": "Success"})
+    resp = await cloud.call("GET", f"/os-migrations?instance_uuid={server_id}", cloud.admin, version="2.80")
+    [listed] = (await resp.json())["migrations"]
+    resp = await cloud.call("GET", "/os-hypervisors/detail", cloud.admin, version="2.27")
+    [hypervisor] = (await resp.json())["hypervisors"]
+    assert listed["dest_host"] == hypervisor["host_ip"] and listed["dest_compute"] == cloud.row(server_id).host
+    await cloud.act(server_id, {"revertResize": None})
+    assert await _events(cloud, server_id) == ("revertResize", {
+        "compute_revert_resize": "Success", "compute_finish_revert_resize": "Success"})
+
+
+async def test_an_upsize_beyond_the_host_fails_after_the_answer_with_no_valid_host(flavors):
+    cloud = flavors
+    server_id = await cloud.server()
+    project = cloud.row(server_id).project_id
+    resp = await cloud.call("PUT", f"/os-quota-sets/{project}", cloud.admin, {"quota_set": {"ram": -1}})
+    assert resp.status == 200, await resp.text()
+    await _flavor(cloud, "huge", 1 << 30, 1, 1)  # a PiB of memory
+    before = cloud.row(server_id)
+    await cloud.act(server_id, {"resize": {"flavorRef": "huge"}})
+    after = cloud.row(server_id)
+    assert (after.vm_state, after.task_state, after.flavorid, after.power_state, after.fault) == (
+        states.ACTIVE, None, before.flavorid, states.RUNNING, None)
+    assert [m.status for m in _migrations(cloud, server_id)] == ["error"]
+    assert await _events(cloud, server_id) == ("resize", {"conductor_migrate_server": "Error"})
+    assert not resize_disks.has_kept(_disk(cloud, server_id).parent)
+
+
+async def test_deleting_a_server_waiting_for_its_resize_confirmation_confirms_it_first(flavors):
+    cloud = flavors
+    server_id = await cloud.server()
+    await cloud.act(server_id, {"resize": {"flavorRef": "big"}})
+    assert (await cloud.call("DELETE", f"/servers/{server_id}", cloud.member)).status == 204
+    await cloud.idle()
+    assert [m.status for m in _migrations(cloud, server_id)] == ["confirmed"]
+    listed = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions", cloud.admin, version="2.21")
+    actions = (await listed.json())["instanceActions"]
+    assert [action["action"] for action in actions] == ["delete", "confirmResize", "resize", "create"]
+    # both come from the one DELETE request: Nova's show by request id finds the newest (the delete)
+    assert actions[0]["request_id"] == actions[1]["request_id"]
 
 
 async def test_a_failure_in_the_middle_puts_back_the_old_disk_and_flavor(flavors, monkeypatch):

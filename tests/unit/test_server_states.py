@@ -47,7 +47,9 @@ def test_every_action_has_its_work_and_a_replay():
     assert set(WORK) | {"rebuild", "unrescue"} == set(states.ACTIONS) - with_request - settled - {"rescue"}
     assert states.ACTIONS["rescue"].replay == "unrescue" and "rescue" not in WORK
     for name, rule in states.ACTIONS.items():
-        assert rule.record and rule.event, name  # every action is recorded (os-instance-actions)
+        # every action is recorded (os-instance-actions); resize and revertResize record Nova's several events
+        # themselves (tests/api/test_server_resize.py lists them)
+        assert rule.record and (rule.event or name in {"resize", "revert_resize"}), name
         if name in settled:
             assert (rule.replay, rule.interrupted, rule.done) == (None, (), None), name
             assert {rule.task} - {None} <= {*states.RESIZE_TASKS, states.RESIZE_REVERTING, *states.SHELVE_TASKS}, name
