@@ -17,6 +17,10 @@ before anything is timed. Each run, alternating API and raw so background load h
 - rebuild (issue 18, the same image): until ACTIVE with no task, vs ACPI shutdown until off, `qemu-img create` of a
   fresh overlay on the same base (the raw side keeps its config drive; the daemon writes a new one) and create until
   RUNNING (the guest ready again before the next run, not timed);
+- resize + confirm (issue 18, between m1.nano and a flavor with 64 MiB more memory, the same disk): until
+  VERIFY_RESIZE, then confirmResize until ACTIVE with no task, vs ACPI shutdown until off, a reflink copy of the
+  disk kept aside, the domain defined again with the other memory size and created until RUNNING, the copy
+  removed (the guest ready again before the next run, not timed);
 - snapshot (createImage, issue 18): until the image is active and the server has no task, vs libvirt's backup job
   on the running root disk (virDomainBackupBegin, push, full) until it completes; the API side also hashes the
   copy into the image store. The test guest's disk holds its image's few MiB, not 1 GiB of data.
@@ -29,6 +33,7 @@ seen once at load 14, in the second round).
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 import sys
@@ -49,12 +54,13 @@ from nodecompute.virt import blockjobs, disk_devices  # noqa: E402
 
 READY = "NCGUEST ready"
 PANIC = "end Kernel panic"
+RESIZED_FLAVOR = {"id": "bench-resize", "name": "bench.resize", "ram": 192, "vcpus": 1, "disk": 1}
 
 
-def api_action(cloud: Cloud, server_id: str, body: dict, status: str, poll: float) -> float:
+def api_action(cloud: Cloud, server_id: str, body: dict, status: str, poll: float, answer: int = 202) -> float:
     start = time.perf_counter()
     resp = cloud.post(f"/servers/{server_id}/action", body)
-    if resp.status_code != 202:
+    if resp.status_code != answer:
         raise RuntimeError(f"{body}: {resp.status_code} {resp.text}")
     while True:
         server = cloud.server(server_id)
@@ -84,6 +90,12 @@ def api_snapshot(cloud: Cloud, server_id: str, poll: float) -> float:
         time.sleep(poll)
     cloud.http.delete(f"{cloud.daemon.url}/image/v2/images/{image_id}", timeout=30)
     return elapsed
+
+
+def api_resize(cloud: Cloud, server_id: str, flavor_id: str, poll: float) -> float:
+    """resize until VERIFY_RESIZE, then confirmResize until ACTIVE with no task."""
+    return (api_action(cloud, server_id, {"resize": {"flavorRef": flavor_id}}, "VERIFY_RESIZE", poll)
+            + api_action(cloud, server_id, {"confirmResize": None}, "ACTIVE", poll, answer=204))
 
 
 def wait_ready(read: Callable[[], str], count: int, restart: Callable[[], object] | None = None) -> None:
@@ -177,6 +189,21 @@ class RawGuest:
         self._start()
         return time.perf_counter() - start
 
+    def resize(self, memory_mb: int) -> float:
+        """What the daemon's resize and confirm do to the guest: ACPI power-off, the disk copied aside (reflink
+        where the file system can), the domain defined with the new memory and started, the copy removed."""
+        disk = self.raw.work / "slot0" / "disk"
+        kept = disk.with_name("disk.before-resize")
+        start = time.perf_counter()
+        self._power_off_by_acpi(start)
+        subprocess.run(["cp", "--reflink=auto", "--sparse=always", str(disk), str(kept)], check=True)
+        xml = re.sub(r"<(memory|currentMemory) unit='KiB'>\d+</", lambda m: f"<{m.group(1)} unit='KiB'>"
+                     f"{memory_mb * 1024}</", self.dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        self.dom = self.raw.doms[0] = self.raw.conn.defineXML(xml)
+        self._start()
+        kept.unlink()
+        return time.perf_counter() - start
+
     def snapshot(self) -> float:
         """The backup job the daemon's createImage runs (virt/blockjobs.py), straight on the raw domain."""
         dest = self.raw.work / "snapshot.qcow2"
@@ -218,6 +245,18 @@ def main() -> int:
         api_restart = lambda: api_action(cloud, server_id, hard, "ACTIVE", poll)  # noqa: E731
         wait_ready(lambda: cloud.console(server_id), api_boots, api_restart)
         wait_ready(guest.console, raw_boots, guest.reboot_hard)
+        resp = cloud.post("/flavors", {"flavor": RESIZED_FLAVOR})
+        if resp.status_code != 200:
+            raise RuntimeError(f"flavor create: {resp.status_code} {resp.text}")
+        sizes = [(RESIZED_FLAVOR["id"], RESIZED_FLAVOR["ram"]), (boot.FLAVOR, 128)]  # alternating
+
+        def resize_pair(side: int) -> float:
+            flavor_id, memory_mb = sizes[0]
+            if side:  # the raw side runs second: then the next run goes back
+                sizes.reverse()
+                return guest.resize(memory_mb)
+            return api_resize(cloud, server_id, flavor_id, poll)
+
         pairs: list[tuple[str, Callable[[], float], Callable[[], float]]] = [
             ("pause", lambda: api_action(cloud, server_id, {"pause": None}, "PAUSED", poll), guest.pause),
             ("unpause", lambda: api_action(cloud, server_id, {"unpause": None}, "ACTIVE", poll), guest.unpause),
@@ -229,6 +268,7 @@ def main() -> int:
              guest.reboot_hard),
             ("rebuild", lambda: api_action(cloud, server_id, {"rebuild": {"imageRef": image_id}}, "ACTIVE", poll),
              guest.rebuild),
+            ("resize", lambda: resize_pair(0), lambda: resize_pair(1)),
             ("snapshot", lambda: api_snapshot(cloud, server_id, poll), guest.snapshot),
         ]
         figures = {name: (Figures(f"API {name}"), Figures(f"raw {name}")) for name, _, _ in pairs}
@@ -237,7 +277,7 @@ def main() -> int:
                 api_fig, raw_fig = figures[name]
                 api_fig.values.append(api_call())
                 raw_fig.values.append(raw_call())
-                if name.startswith("reboot") or name == "rebuild":  # ready again on both sides (untimed)
+                if name.startswith("reboot") or name in ("rebuild", "resize"):  # ready again on both sides (untimed)
                     api_boots, raw_boots = api_boots + 1, raw_boots + 1
                     wait_ready(lambda: cloud.console(server_id), api_boots, api_restart)
                     wait_ready(guest.console, raw_boots, guest.reboot_hard)
