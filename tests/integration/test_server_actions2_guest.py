@@ -216,6 +216,15 @@ def _last_boot(cloud: Cloud, server_id: str, boots: int):
     return found[-1]
 
 
+def _pings_its_network(cloud: Cloud, daemon, server: dict) -> None:
+    """The guest pings its network's DHCP address (answered in the network's own namespace): the action left the
+    guest plugged into its network, its tap and filter rules in place."""
+    (port,) = _neutron(cloud, "GET", f"/ports?device_id={server['id']}")["ports"]
+    (dhcp,) = _neutron(cloud, "GET", f"/ports?network_id={port['network_id']}&device_owner=network:dhcp")["ports"]
+    answer = guest_channel.run(cloud, daemon, server, f"ping -c 1 -W 2 {dhcp['fixed_ips'][0]['ip_address']}")
+    assert answer.rc == 0, answer
+
+
 def _port(cloud: Cloud, server_id: str) -> tuple[str, str, str]:
     (port,) = _neutron(cloud, "GET", f"/ports?device_id={server_id}")["ports"]
     return port["id"], port["mac_address"], port["fixed_ips"][0]["ip_address"]
@@ -240,6 +249,7 @@ def test_the_cli_rebuild_gives_a_fresh_disk_and_drive_and_keeps_the_address(net_
     assert (boot.value("name="), boot.values("meta ")) == ("rebuilt-cli", ["role=rebuilt"])
     assert boot.value("uuid=") == server_id and boot.value("nic eth0 ") == first.value("nic eth0 ")
     assert _port(admin, server_id) == port and port[2] in boot.value("nic eth0 ")  # the same port and address
+    _pings_its_network(admin, daemon, net_guest)
     actions = admin.get(f"/servers/{server_id}/os-instance-actions").json()["instanceActions"]
     assert actions[0]["action"] == "rebuild"
 
@@ -265,6 +275,7 @@ def test_a_daemon_killed_mid_rebuild_comes_back_and_finishes_it(net_guest, admin
     assert boot.value("boot=") == "1" and boot.value("userdata ") == sha256(b"after the crash")
     assert not (instance_dir / "rebuild.new").exists()
     assert sorted(p.name for p in instance_dir.iterdir()) == ["console.log", "disk", "disk.config"]
+    _pings_its_network(cloud, daemon, net_guest)
 
 
 # The file `keep` on the original disk, wherever the guest's init mounted it (it finds its root by label, and both
@@ -289,6 +300,7 @@ def test_rescue_boots_the_image_with_the_original_disk_second_and_unrescue_boots
     assert json.loads(base64.b64decode(boot.value("metajson ")))["admin_pass"] == "R3scue-pw"  # the rescue drive
     read = guest_channel.run(admin, daemon, net_guest, READ_ORIGINAL)
     assert (read.rc, read.out) == (0, ["rescued-from-vdb"])  # the guest read its file on the original disk
+    _pings_its_network(admin, daemon, net_guest)  # the rescue guest is on the server's network
     act(admin, server_id, {"unrescue": None})
     admin.wait_status(server_id, "ACTIVE")
     boot = _last_boot(admin, server_id, 5)
@@ -296,6 +308,7 @@ def test_rescue_boots_the_image_with_the_original_disk_second_and_unrescue_boots
     assert boot.values("rootfile ") == ["keep rescued-from-vdb"]
     assert boot.value("nic eth0 ").startswith(f"mac={_port(admin, server_id)[1]} ip={_port(admin, server_id)[2]}/")
     assert not (daemon.data_dir / "instances" / server_id / "disk.rescue").exists()
+    _pings_its_network(admin, daemon, net_guest)
 
 
 def test_a_daemon_killed_mid_resize_comes_back_with_the_old_server_and_a_fault(guest, admin, daemon):
