@@ -60,7 +60,8 @@ NOT_LOOPED = {
     "confirm_resize": "needs a resized server (see resize)",
     "revert_resize": "needs a resized server (see resize)",
     "shelve": "makes an image of the whole disk (see snapshot); its settling after a stop is "
-              "tests/api/test_server_shelve.py",
+              "tests/api/test_server_shelve.py, its SIGKILL between the offload's undefine and its row the crash "
+              "point shelve_offloaded (tests/integration/test_server_actions2_guest.py)",
     "shelve_offload": "needs a shelved server (see shelve)",
     "unshelve": "needs a shelved server (see shelve)",
 }

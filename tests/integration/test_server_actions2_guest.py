@@ -4,12 +4,13 @@ running disk), and a second server booted from that image reports it; a paused g
 holds the disk's lock) and stays paused; three createBackup calls with rotation 2 leave the two newest backups;
 changePassword sets root's password hash in the guest through its QEMU guest agent; a resize through the stock CLI
 changes the memory, CPUs and disk the guest prints and a revert brings back the old disk as it was; a shelved guest
-is offloaded (no QEMU) and unshelved with the file written before; a daemon SIGKILLed in the middle of a snapshot
+is offloaded (no QEMU) and unshelved with the file written before, and again through a daemon SIGKILLed between the
+offload's undefine and its row (the offload is finished at restart); a daemon SIGKILLed in the middle of a snapshot
 comes back with the server as it was, running, and no image or disk copy left.
 A second guest, on a network, proves rebuild and rescue: the stock CLI's `openstack server rebuild --wait` gives it
 a fresh root disk (its boot counter starts again, the file written before is gone) and a config drive with the new
 user data, metadata and name, while it keeps its port and address; a daemon SIGKILLed mid-rebuild comes back and
-finishes it; rescue boots a fresh copy of the image with the original disk second (the guest prints a file read
+finishes it (the guest pings its network's DHCP address after each of these actions); rescue boots a fresh copy of the image with the original disk second (the guest prints a file read
 from it) and the rescue password on its drive; unrescue boots the original disk again. Last, a daemon SIGKILLed
 mid-resize leaves the first guest off, in ERROR, with its old flavor. The state rules and the failure paths:
 tests/api/test_server_images.py, test_server_admin_password.py, test_server_resize.py, test_server_shelve.py,
@@ -160,6 +161,30 @@ def test_shelve_offload_leaves_no_qemu_and_unshelve_boots_the_same_disk(guest, a
     assert "shelf before-shelve" in _latest_boot(admin, guest["id"], readies + 1)[3]
     gone = admin.http.get(f"{daemon.url}/image/v2/images/{shelved['images'][0]['id']}", timeout=30)
     assert gone.status_code == 404  # deleted once unshelved, as Nova does
+
+
+def test_a_daemon_killed_mid_offload_comes_back_offloaded_and_unshelves_the_kept_disk(guest, admin, daemon):
+    """SIGKILL with the domain and the disks gone but the row not yet SHELVED_OFFLOADED (crash point
+    shelve_offloaded): at restart the offload is done again, and unshelve boots what the shelve image kept."""
+    assert guest_channel.run(admin, daemon, guest, "writefile shelf2 before-the-kill").rc == 0
+    readies = guest_lines(admin.console(guest["id"])).count("ready")
+    assert daemon.stop() == 0
+    daemon.env[CRASH_ENV] = "shelve_offloaded"
+    try:
+        daemon.start()
+        act(Cloud(daemon), guest["id"], {"shelve": None})
+        assert daemon.wait_exit() == -9  # SIGKILLed between the offload's undefine and its row
+    finally:
+        del daemon.env[CRASH_ENV]
+    assert qemu_pids_under(Path(guest["id"])) == []
+    daemon.start()
+    cloud = Cloud(daemon)
+    server = cloud.wait_status(guest["id"], "SHELVED_OFFLOADED")
+    assert (server["OS-EXT-STS:task_state"], server["OS-EXT-SRV-ATTR:host"]) == (None, None)
+    assert not (daemon.data_dir / "instances" / guest["id"] / "disk").exists()
+    act(cloud, guest["id"], {"unshelve": None})
+    cloud.wait_status(guest["id"], "ACTIVE")
+    assert "shelf2 before-the-kill" in _latest_boot(cloud, guest["id"], readies + 1)[3]
 
 
 def test_a_daemon_killed_mid_snapshot_comes_back_with_the_server_as_it_was(guest, admin, daemon):
