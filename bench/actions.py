@@ -23,7 +23,8 @@ before anything is timed. Each run, alternating API and raw so background load h
   removed (the guest ready again before the next run, not timed);
 - snapshot (createImage, issue 18): until the image is active and the server has no task, vs libvirt's backup job
   on the running root disk (virDomainBackupBegin, push, full) until it completes; the API side also hashes the
-  copy into the image store. The test guest's disk holds its image's few MiB, not 1 GiB of data.
+  copy into the image store. The guest boots from the test guest grown to --image-gib (default 1) GiB with every
+  byte past its file system written (qemu-io), so a full copy moves that much data.
 
 The API side also pays for its HTTP round trips, rows, the instance action record and its status poll (--poll-ms).
 No target is set: the ratios are what there is to see (README "Benchmarks"). On a heavily loaded 2-core host a
@@ -33,6 +34,7 @@ seen once at load 14, in the second round).
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import subprocess
@@ -48,13 +50,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import boot  # noqa: E402  (sets the raw driver's log file before libvirt is used)
 from bench.boot import BOOT_TIMEOUT, Figures, RawLibvirt, capture, kill_qemu_under  # noqa: E402
+from bench import cloud_util  # noqa: E402
 from bench.cloud_util import Cloud  # noqa: E402
 from bench.daemon_util import Daemon  # noqa: E402
 from nodecompute.virt import blockjobs, disk_devices  # noqa: E402
 
 READY = "NCGUEST ready"
 PANIC = "end Kernel panic"
-RESIZED_FLAVOR = {"id": "bench-resize", "name": "bench.resize", "ram": 192, "vcpus": 1, "disk": 1}
+RESIZED_FLAVOR = {"id": "bench-resize", "name": "bench.resize", "ram": 192, "vcpus": 1}  # disk: --image-gib
 
 
 def api_action(cloud: Cloud, server_id: str, body: dict, status: str, poll: float, answer: int = 202) -> float:
@@ -90,6 +93,19 @@ def api_snapshot(cloud: Cloud, server_id: str, poll: float) -> float:
         time.sleep(poll)
     cloud.http.delete(f"{cloud.daemon.url}/image/v2/images/{image_id}", timeout=30)
     return elapsed
+
+
+def full_image(dest: Path, gib: int) -> Path:
+    """The test guest as qcow2, grown to `gib` GiB, every byte after its own file system written (the guest reads
+    its file system only), so that copies of it move `gib` GiB."""
+    source = cloud_util.guest_image()
+    subprocess.run(["qemu-img", "convert", "-O", "qcow2", str(source), str(dest)], check=True)
+    used = int(json.loads(subprocess.run(["qemu-img", "info", "--output=json", str(dest)], check=True,
+                                         capture_output=True, text=True).stdout)["virtual-size"])
+    subprocess.run(["qemu-img", "resize", "-q", str(dest), str(gib << 30)], check=True)
+    subprocess.run(["qemu-io", "-f", "qcow2", "-c", f"write -P 0x5a {used} {(gib << 30) - used}", str(dest)],
+                   check=True, capture_output=True)
+    return dest
 
 
 def api_resize(cloud: Cloud, server_id: str, flavor_id: str, poll: float) -> float:
@@ -218,10 +234,11 @@ class RawGuest:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="rounds of every action per side, 1..20")
+    parser.add_argument("--image-gib", type=int, default=1, help="the guest image's size, all of it data, 1..4")
     parser.add_argument("--poll-ms", type=float, default=20.0, help="status poll interval, at most 20 ms")
     args = parser.parse_args()
-    if not 1 <= args.runs <= 20 or not 0 < args.poll_ms <= 20:
-        parser.error("--runs must be in 1..20 and --poll-ms in (0, 20]")
+    if not 1 <= args.runs <= 20 or not 0 < args.poll_ms <= 20 or not 1 <= args.image_gib <= 4:
+        parser.error("--runs must be in 1..20, --poll-ms in (0, 20] and --image-gib in 1..4")
     poll = args.poll_ms / 1000
     tmp = boot.TMP
     (tmp / "data").mkdir()
@@ -232,8 +249,13 @@ def main() -> int:
     try:
         daemon.start()
         cloud = Cloud(daemon)
-        image_id = cloud.import_guest()
-        resp = cloud.post("/servers", boot.server_body("bench-actions", image_id))
+        image_id = cloud.import_guest("testguest-full", path=full_image(tmp / "full.qcow2", args.image_gib))
+        flavor = {"id": "bench-full", "name": "bench.full", "ram": 128, "vcpus": 1, "disk": args.image_gib}
+        if (resp := cloud.post("/flavors", {"flavor": flavor})).status_code != 200:
+            raise RuntimeError(f"flavor create: {resp.status_code} {resp.text}")
+        body = boot.server_body("bench-actions", image_id)
+        body["server"]["flavorRef"] = flavor["id"]
+        resp = cloud.post("/servers", body)
         server_id = resp.json()["server"]["id"]
         cloud.wait_status(server_id, "ACTIVE")
         raw = RawLibvirt(raw_root, tmp / "raw", capture(daemon, server_id, tmp / "raw"))
@@ -245,10 +267,10 @@ def main() -> int:
         api_restart = lambda: api_action(cloud, server_id, hard, "ACTIVE", poll)  # noqa: E731
         wait_ready(lambda: cloud.console(server_id), api_boots, api_restart)
         wait_ready(guest.console, raw_boots, guest.reboot_hard)
-        resp = cloud.post("/flavors", {"flavor": RESIZED_FLAVOR})
+        resp = cloud.post("/flavors", {"flavor": {**RESIZED_FLAVOR, "disk": args.image_gib}})
         if resp.status_code != 200:
             raise RuntimeError(f"flavor create: {resp.status_code} {resp.text}")
-        sizes = [(RESIZED_FLAVOR["id"], RESIZED_FLAVOR["ram"]), (boot.FLAVOR, 128)]  # alternating
+        sizes = [(RESIZED_FLAVOR["id"], RESIZED_FLAVOR["ram"]), (flavor["id"], flavor["ram"])]  # alternating
 
         def resize_pair(side: int) -> float:
             flavor_id, memory_mb = sizes[0]

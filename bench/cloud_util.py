@@ -85,12 +85,14 @@ class Cloud:
     def delete(self, path: str) -> requests.Response:
         return self.request("DELETE", path)
 
-    def import_guest(self, name: str = "testguest", properties: dict[str, str] | None = None) -> str:
-        """`nodecompute image import` of the test guest, as the README tells operators to do; returns its id."""
+    def import_guest(self, name: str = "testguest", properties: dict[str, str] | None = None,
+                     path: Path | None = None) -> str:
+        """`nodecompute image import` of the test guest (or the image at `path`), as the README tells operators to
+        do; returns its id."""
         props = [arg for key, value in (properties or {}).items() for arg in ("--property", f"{key}={value}")]
         out = subprocess.run(
             [sys.executable, "-m", "nodecompute", "--config", str(self.daemon.config), "image", "import",
-             str(guest_image()), "--name", name, "--public", *props],
+             str(path or guest_image()), "--name", name, "--public", *props],
             cwd=REPO, capture_output=True, text=True, timeout=120,
         )
         assert out.returncode == 0, out.stderr
