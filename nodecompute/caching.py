@@ -10,6 +10,7 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+Buffer = bytes | memoryview
 
 
 class VersionedCache(Generic[V]):
@@ -46,16 +47,16 @@ class RenderedItems:
     def __init__(self, max_items: int) -> None:
         self.max_items = max_items
         self._version: int | None = None
-        self._by_key: dict[Hashable, dict[str, bytes]] = {}
+        self._by_key: dict[Hashable, dict[str, Buffer]] = {}
         self._count = 0
 
-    def known(self, version: int, key: Hashable) -> dict[str, bytes]:
+    def known(self, version: int, key: Hashable) -> dict[str, Buffer]:
         """A copy of what is kept for `key` at `version` (a newer version empties the cache first)."""
         if version != self._version:
             self._by_key, self._count, self._version = {}, 0, version
         return dict(self._by_key.get(key, {}))
 
-    def add(self, version: int, key: Hashable, rendered: dict[str, bytes]) -> None:
+    def add(self, version: int, key: Hashable, rendered: dict[str, Buffer]) -> None:
         """Keep items rendered from data read at `version` or later; dropped when the cache has moved on (they
         may be older than its version). When full, start over rather than grow."""
         if version != self._version or not rendered or len(rendered) > self.max_items:

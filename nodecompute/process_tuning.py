@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import sys
 
@@ -21,19 +22,34 @@ log = logging.getLogger(__name__)
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-MALLOC_ARENAS = 2
+MALLOC_ARENAS = 1
 MMAP_THRESHOLD = 256 * 1024
 TRIM_THRESHOLD = 1024 * 1024
 SWITCH_INTERVAL_S = 0.001
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c"))
+    except (OSError, TypeError):
+        return None
+
+
+def release_free_memory() -> None:
+    """glibc's malloc_trim(0): the free pages anywhere in malloc's heaps go back to the system (free() returns
+    only the top of a heap, and a large list leaves holes below what outlives it). ctypes lets go of the GIL
+    meanwhile, so a worker thread can call it without holding the event loop. No-op on another C library."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def tune_malloc() -> bool:
     """Set glibc malloc's arena count and fixed thresholds; False (nothing changed) on another C library."""
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
+        mallopt = _libc().mallopt  # type: ignore[union-attr]
+    except AttributeError:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     done = all(mallopt(param, value) == 1 for param, value in (

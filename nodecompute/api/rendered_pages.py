@@ -23,6 +23,7 @@ from nodecompute.api.faults import JSON
 from nodecompute.api.respond import RENDERER, Out, face_of, respond_in_thread
 from nodecompute.api.urls import Links
 from nodecompute.caching import RenderedItems
+from nodecompute.process_tuning import release_free_memory
 
 
 class PageView:
@@ -41,6 +42,10 @@ class PageView:
         return body
 
 
+Fragment = bytes | memoryview  # a rendered server's JSON
+TRIM_DELAY_S = 0.5
+
+
 class _Caller(NamedTuple):
     is_admin: bool
 
@@ -53,24 +58,54 @@ class ItemOut(NamedTuple):
     ctx: _Caller
 
 
-def _render(item: Callable[[Any, Any], dict], out: ItemOut, page: list, known: dict[str, bytes]
-            ) -> tuple[list[bytes], dict[str, bytes]]:
-    """Each entry's JSON: kept (an entry that is a uuid) or rendered now (returned as well, to be kept)."""
-    parts: list[bytes] = []
-    fresh: dict[str, bytes] = {}
+def _render(item: Callable[[Any, Any], dict], out: ItemOut, page: list, known: dict[str, Fragment]
+            ) -> dict[str, Fragment]:
+    """The JSON of the entries not kept (not a uuid), to be kept. They are slices of one bytes object: orjson
+    gives each result a buffer of 32 KB or more, which would stay with every kept server of 2 KB."""
+    rendered = bytearray()
+    spans: dict[str, tuple[int, int]] = {}
     for entry in page:
-        if isinstance(entry, str):
-            parts.append(known[entry])
-        else:
-            fresh[entry.uuid] = rendered = orjson.dumps(item(out, entry))
-            parts.append(rendered)
-    return parts, fresh
+        if not isinstance(entry, str):
+            start = len(rendered)
+            rendered += orjson.dumps(item(out, entry))
+            spans[entry.uuid] = (start, len(rendered))
+    whole = memoryview(bytes(rendered))
+    return {uuid: whole[start:end] for uuid, (start, end) in spans.items()}
+
+
+def _body(collection: str, fragments: list[Fragment], links: list[dict] | None) -> bytes:
+    """`{collection: [fragments...], collection_links: links}`, the fragments copied once."""
+    head = f'{{"{collection}":['.encode()
+    tail = b"]" + (f',"{collection}_links":'.encode() + orjson.dumps(links) if links else b"") + b"}"
+    if len(fragments) < 2:
+        return head + b"".join(fragments) + tail
+    return b",".join([head + fragments[0], *fragments[1:-1], bytes(fragments[-1]) + tail])
+
+
+_release_pending = False
+
+
+def release_memory_soon(delay: float = TRIM_DELAY_S) -> None:
+    """A moment after a large list (its transient objects gone), malloc_trim on the renderer thread: what the
+    list freed goes back to the system (process_tuning.release_free_memory). One pending at a time."""
+    global _release_pending
+    if _release_pending:
+        return
+    _release_pending = True
+    loop = asyncio.get_running_loop()
+
+    def release() -> None:
+        global _release_pending
+        _release_pending = False
+        loop.run_in_executor(RENDERER, release_free_memory)
+    loop.call_later(delay, release)
 
 
 async def respond_page(request: web.Request, cache: RenderedItems, data_version: int, limit: int,
                        fetch: Callable[[Collection[str]], Awaitable[list]]) -> web.StreamResponse:
     """The page `fetch(known)` lists (its entries: servers, or the uuids of servers in `known`), rendered with
-    the kept servers when the operation's view is a PageView (else respond_in_thread renders it whole)."""
+    the kept servers when the operation's view is a PageView (else respond_in_thread renders it whole). Only
+    servers not kept are rendered, on the renderer thread."""
     dialect, version, op = face_of(request)
     view = dialect.views[op].at(version)
     if not isinstance(view, PageView):
@@ -81,13 +116,13 @@ async def respond_page(request: web.Request, cache: RenderedItems, data_version:
     known = cache.known(data_version, key)
     page = [entry if isinstance(entry, str) or entry.uuid not in known else entry.uuid
             for entry in await fetch(known)]
-    parts, fresh = await asyncio.get_running_loop().run_in_executor(
-        RENDERER, _render, view.item, ItemOut(version, links, _Caller(out.ctx.is_admin)), page, known)
-    cache.add(data_version, key, fresh)
-    body = [b'{"', view.collection.encode(), b'":[', b",".join(parts), b"]"]
-    if page and len(page) == limit:
-        last = page[-1] if isinstance(page[-1], str) else page[-1].uuid
-        body += [b',"', view.collection.encode(), b'_links":', orjson.dumps(links.next_page(view.tail, last))]
-    body.append(b"}")
-    return web.Response(body=b"".join(body), status=dialect.status(op, version), content_type=JSON,
-                        charset="UTF-8")
+    if not all(isinstance(entry, str) for entry in page):
+        fresh = await asyncio.get_running_loop().run_in_executor(
+            RENDERER, _render, view.item, ItemOut(version, links, _Caller(out.ctx.is_admin)), page, known)
+        cache.add(data_version, key, fresh)
+        known.update(fresh)
+        page = [entry if isinstance(entry, str) else entry.uuid for entry in page]
+    next_links = links.next_page(view.tail, page[-1]) if page and len(page) == limit else None
+    body = _body(view.collection, [known[uuid] for uuid in page], next_links)
+    release_memory_soon()
+    return web.Response(body=body, status=dialect.status(op, version), content_type=JSON, charset="UTF-8")
