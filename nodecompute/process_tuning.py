@@ -4,7 +4,9 @@
   over the mmap threshold raises that threshold (up to 32 MB), so the next large body comes from a heap that is
   seldom given back. The daemon's threads (database readers, the list renderer, libvirt's) all hold the GIL to
   allocate, so two arenas cost them nothing, and a fixed threshold sends every body of a list over 256 KiB to mmap,
-  returned when freed. Measured by bench/lists.py: RSS after rounds of lists of a thousand servers.
+  returned when freed. Measured by bench/lists.py: RSS after rounds of lists of a thousand servers. What a list
+  frees below what outlives it stays in the heap until malloc_trim (release_free_memory: once the daemon
+  listens, and a moment after each server list, api/rendered_pages.py).
 - The GIL's switch interval: a list renders on a worker thread; the event loop thread waits for the GIL at most
   this long each time it wakes (5 ms by default, several times per request), so a token check behind a large list
   would wait tens of milliseconds. 1 ms keeps it close to its idle latency for a few more switches per second.
@@ -22,7 +24,7 @@ log = logging.getLogger(__name__)
 M_TRIM_THRESHOLD = -1
 M_MMAP_THRESHOLD = -3
 M_ARENA_MAX = -8
-MALLOC_ARENAS = 1
+MALLOC_ARENAS = 2
 MMAP_THRESHOLD = 256 * 1024
 TRIM_THRESHOLD = 1024 * 1024
 SWITCH_INTERVAL_S = 0.001
