@@ -17,19 +17,21 @@ from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
-from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key, flavors_key,
-                                  host_services_key, identity_key, images_key, keypairs_key, large_list_gate_key,
-                                  mounted_dialects_key, network_key, network_off_key, quotas_key, reconciler_key,
-                                  response_cache_key, root_routes_key, server_groups_key, server_passwords_key,
-                                  server_tags_key, servers_key, usage_key, volume_attachments_key)
+from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key,
+                                  flavors_key, host_services_key, identity_key, images_key, keypairs_key,
+                                  large_list_gate_key, mounted_dialects_key, network_key, network_off_key, quotas_key,
+                                  reconciler_key, rendered_servers_key, response_cache_key, root_routes_key,
+                                  server_groups_key, server_passwords_key, server_tags_key, servers_key, usage_key,
+                                  volume_attachments_key)
 from nodecompute.api.route_table import face_routes
-from nodecompute.caching import VersionedCache
+from nodecompute.caching import RenderedItems, VersionedCache
 from nodecompute.config import ComputeConfig, Config, ConfigError
 from nodecompute.db import host_services as host_services_db
 from nodecompute.db.store import Store
 from nodecompute.domain.models import Clock, utcnow
 from nodecompute.identity import accounts
 from nodecompute.identity.service import IdentityService
+from nodecompute.process_tuning import release_free_memory
 
 if TYPE_CHECKING:
     from nodecompute.virt.hypervisor import Hypervisor
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 
 store_key = web.AppKey("store", Store)  # the services' SQLite store (tests reach it here too; handlers never do)
 MAX_BODY_BYTES = 114688  # Nova's osapi_max_request_body_size
+RENDERED_SERVERS_KEPT = 4000  # for the server lists, all renderings together (some 2 KB each at the latest version)
 SYSTEM_QEMU_GROUP = "libvirt-qemu"  # the group QEMU runs as under qemu:///system (Debian)
 
 def create_app(cfg: Config, *, with_servers: bool = True,
@@ -53,6 +56,7 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     app[config_key] = cfg
     app[clock_key] = clock
     app[response_cache_key] = VersionedCache(max_entries=256)
+    app[rendered_servers_key] = RenderedItems(max_items=RENDERED_SERVERS_KEPT)
     app[large_list_gate_key] = asyncio.Semaphore(1)
     app.cleanup_ctx.append(_state_ctx)
     app.cleanup_ctx.append(functools.partial(_network_ctx, make_hostnet=hostnet_factory or _hostnet))
@@ -319,6 +323,7 @@ async def serve(cfg: Config, app: web.Application, on_ready: Callable[[], None] 
         site = web.TCPSite(runner, host=cfg.server.listen_host, port=cfg.server.listen_port)
         await site.start()
         log.info("listening on %s:%s, public URL %s", cfg.server.listen_host, cfg.server.listen_port, cfg.public_url)
+        await asyncio.get_running_loop().run_in_executor(None, release_free_memory)  # what starting up freed
         if on_ready is not None:
             on_ready()
         await (stop or asyncio.Event()).wait()

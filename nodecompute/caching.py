@@ -2,7 +2,7 @@
 
 The version is SQLite's `PRAGMA data_version` as the store reports it (Store.data_version): it moves whenever any
 connection commits, the daemon's writer thread or a `nodecompute` command in another process, so a cached value is
-never stale. Used for validated tokens and for rendered flavor lists.
+never stale. Used for validated tokens, rendered flavor lists and rendered servers (RenderedItems).
 """
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
+Buffer = bytes | memoryview
 
 
 class VersionedCache(Generic[V]):
@@ -37,3 +38,31 @@ class VersionedCache(Generic[V]):
             value = make()
             self.put(key, value)
         return value
+
+
+class RenderedItems:
+    """id -> an item's rendered JSON (a server of a list: api/rendered_pages.py), per rendering key, all valid at
+    one data version. Bounded by the number of items kept, all keys together."""
+
+    def __init__(self, max_items: int) -> None:
+        self.max_items = max_items
+        self._version: int | None = None
+        self._by_key: dict[Hashable, dict[str, Buffer]] = {}
+        self._count = 0
+
+    def known(self, version: int, key: Hashable) -> dict[str, Buffer]:
+        """A copy of what is kept for `key` at `version` (a newer version empties the cache first)."""
+        if version != self._version:
+            self._by_key, self._count, self._version = {}, 0, version
+        return dict(self._by_key.get(key, {}))
+
+    def add(self, version: int, key: Hashable, rendered: dict[str, Buffer]) -> None:
+        """Keep items rendered from data read at `version` or later; dropped when the cache has moved on (they
+        may be older than its version). When full, start over rather than grow."""
+        if version != self._version or not rendered or len(rendered) > self.max_items:
+            return
+        if self._count + len(rendered) > self.max_items:
+            self._by_key, self._count = {}, 0
+        kept = self._by_key.setdefault(key, {})
+        self._count += len(rendered.keys() - kept.keys())
+        kept.update(rendered)

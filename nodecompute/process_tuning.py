@@ -4,7 +4,9 @@
   over the mmap threshold raises that threshold (up to 32 MB), so the next large body comes from a heap that is
   seldom given back. The daemon's threads (database readers, the list renderer, libvirt's) all hold the GIL to
   allocate, so two arenas cost them nothing, and a fixed threshold sends every body of a list over 256 KiB to mmap,
-  returned when freed. Measured by bench/lists.py: RSS after rounds of lists of a thousand servers.
+  returned when freed. Measured by bench/lists.py: RSS after rounds of lists of a thousand servers. What a list
+  frees below what outlives it stays in the heap until malloc_trim (release_free_memory: once the daemon
+  listens, and a moment after each server list, api/rendered_pages.py).
 - The GIL's switch interval: a list renders on a worker thread; the event loop thread waits for the GIL at most
   this long each time it wakes (5 ms by default, several times per request), so a token check behind a large list
   would wait tens of milliseconds. 1 ms keeps it close to its idle latency for a few more switches per second.
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import functools
 import logging
 import sys
 
@@ -27,13 +30,28 @@ TRIM_THRESHOLD = 1024 * 1024
 SWITCH_INTERVAL_S = 0.001
 
 
+@functools.cache
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c"))
+    except (OSError, TypeError):
+        return None
+
+
+def release_free_memory() -> None:
+    """glibc's malloc_trim(0): the free pages anywhere in malloc's heaps go back to the system (free() returns
+    only the top of a heap, and a large list leaves holes below what outlives it). ctypes lets go of the GIL
+    meanwhile, so a worker thread can call it without holding the event loop. No-op on another C library."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
+
+
 def tune_malloc() -> bool:
     """Set glibc malloc's arena count and fixed thresholds; False (nothing changed) on another C library."""
-    name = ctypes.util.find_library("c")
     try:
-        libc = ctypes.CDLL(name)
-        mallopt = libc.mallopt
-    except (OSError, AttributeError, TypeError):
+        mallopt = _libc().mallopt  # type: ignore[union-attr]
+    except AttributeError:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     done = all(mallopt(param, value) == 1 for param, value in (

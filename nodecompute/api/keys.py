@@ -14,7 +14,7 @@ from aiohttp import web
 
 from nodecompute.api.dialect import Bound, Dialect
 from nodecompute.api.routing import Route
-from nodecompute.caching import VersionedCache
+from nodecompute.caching import RenderedItems, VersionedCache
 from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.host_services import HostServices
@@ -60,6 +60,8 @@ network_key: web.AppKey[NetworkServices] = web.AppKey("network")
 network_off_key = web.AppKey("network_off", str)
 # rendered bodies of hot lists (the flavor lists), kept until the database changes
 response_cache_key = web.AppKey("response_cache", VersionedCache)
+# rendered servers, kept for the server lists until the database changes (api/rendered_pages.py)
+rendered_servers_key = web.AppKey("rendered_servers", RenderedItems)
 # One large list at a time, read and rendered (api/servers.py): each holds some 11 MB while a thousand servers
 # render, so lists in flight together would add that much each to the daemon's memory (issue 22).
 large_list_gate_key = web.AppKey("large_list_gate", asyncio.Semaphore)

@@ -29,7 +29,7 @@ from nodecompute.domain.models import AuthContext
 FILE_CHUNK = 1 << 20
 # One thread renders the large bodies (respond_in_thread): they hold the GIL anyway, and one thread is one malloc
 # arena (process_tuning.py), not one per worker of the loop's default pool.
-_RENDERER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nc-render")
+RENDERER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nc-render")
 
 
 class Reply(NamedTuple):
@@ -82,12 +82,12 @@ def operation(request: web.Request) -> str:
     return request.get(op_key) or request[bound_key].route.op
 
 
-def _face(request: web.Request) -> tuple[Dialect, Version, str]:
+def face_of(request: web.Request) -> tuple[Dialect, Version, str]:
     return request[bound_key].dialect, request[api_version_key], operation(request)
 
 
 def respond(request: web.Request, result: Any = None) -> web.StreamResponse:
-    dialect, version, op = _face(request)
+    dialect, version, op = face_of(request)
     status = dialect.status(op, version, request.method)
     view = dialect.views.get(op)
     out = view.at(version)(Out(request, version), result) if view is not None else None
@@ -106,11 +106,11 @@ async def respond_in_thread(request: web.Request, result: Any) -> web.StreamResp
     """respond() for a body whose size the caller chooses (a list of a thousand servers): the view and the JSON
     encoding (orjson: a tenth of the standard library's time) run on a worker thread, so the event loop keeps
     answering other requests (a token check, a flavor) meanwhile."""
-    dialect, version, op = _face(request)
+    dialect, version, op = face_of(request)
     view = dialect.views[op].at(version)
     out = Out(request, version)
     out.links  # noqa: B018 (made here: it reads the request, which belongs to the loop)
-    body = await asyncio.get_running_loop().run_in_executor(_RENDERER, _render, view, out, result)
+    body = await asyncio.get_running_loop().run_in_executor(RENDERER, _render, view, out, result)
     if not isinstance(body, bytes):  # a view that sets headers or a status: the ordinary path
         return respond(request, result)
     return web.Response(body=body, status=dialect.status(op, version), content_type=JSON, charset="UTF-8")
@@ -125,7 +125,7 @@ def respond_cached(request: web.Request, cache: VersionedCache[bytes], data_vers
                    make: Callable[[], Any]) -> web.Response:
     """respond() for a hot read: the rendered body is kept under (dialect, operation, version, key) until the data
     changes (`data_version`); `make()` is the service call, made only on a miss."""
-    dialect, version, op = _face(request)
+    dialect, version, op = face_of(request)
     view = dialect.views[op].at(version)
 
     def render() -> bytes:
@@ -142,7 +142,7 @@ async def parse_body(request: web.Request) -> Any:
 
 
 def check_body(request: web.Request, body: Any) -> Any:
-    dialect, version, op = _face(request)
+    dialect, version, op = face_of(request)
     schema = dialect.bodies[op].at(version)
     if dialect.validation.at(version) == LEGACY:
         body = relax(schema, body)
@@ -165,13 +165,13 @@ def relax(schema: Mapping[str, Any], value: Any) -> Any:
 
 def rules(request: web.Request) -> Any:
     """The behaviour knobs of the request's operation at its version (Dialect.rules)."""
-    dialect, version, op = _face(request)
+    dialect, version, op = face_of(request)
     return dialect.rules[op].at(version)
 
 
 def query_names(request: web.Request) -> frozenset[str]:
     """The query parameters the operation's schema names at the request's version."""
-    dialect, version, op = _face(request)
+    dialect, version, op = face_of(request)
     return frozenset(dialect.queries[op].at(version).single.get("properties", {}))
 
 
@@ -180,7 +180,7 @@ def parse_query(request: web.Request, query: MultiMapping[str] | None = None, kn
     """The query parameters (the last value of each), checked against the operation's query schema. With
     `known_only`, only the parameters the schema names at the request's version are returned: Nova strips the
     others, so a parameter added at a microversion is ignored below it (`?user_id=` on keypairs before 2.10)."""
-    dialect, version, op = _face(request)
+    dialect, version, op = face_of(request)
     spec: QuerySchema = dialect.queries[op].at(version)
     query = request.query if query is None else query
     values = validation.validate_query(spec.single, query)

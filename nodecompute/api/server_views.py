@@ -7,9 +7,9 @@ import base64
 import hashlib
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
 
 from nodecompute.api.dialect import layered
+from nodecompute.api.rendered_pages import PageView
 from nodecompute.api.respond import Out, Reply
 from nodecompute.api.server_ips import addresses
 from nodecompute.api.urls import Links
@@ -241,22 +241,11 @@ def create_response(server: Server, links: Links, admin_pass: str, groups: tuple
     }}
 
 
-def _brief_page(out: Out, result: tuple[list[ServerRef], int]) -> dict:
-    return _page(out, result, "servers", lambda server: server_brief(server, out.links))
+_brief_page = PageView("servers", "servers", lambda out, server: server_brief(server, out.links))
 
 
-def _detail_page(parts: tuple[Part, ...]):
-    def view(out: Out, result: tuple[list[Server], int]) -> dict:
-        return _page(out, result, "servers/detail", lambda server: render(parts, server, out))
-    return view
-
-
-def _page(out: Out, result: tuple[list, int], tail: str, one: Callable[[Any], dict]) -> dict:
-    found, limit = result
-    body: dict = {"servers": [one(server) for server in found]}
-    if found and len(found) == limit:
-        body["servers_links"] = out.links.next_page(tail, found[-1].uuid)
-    return body
+def _detail_page(parts: tuple[Part, ...]) -> PageView:
+    return PageView("servers", "servers/detail", lambda out, server: render(parts, server, out))
 
 
 def _one(parts: tuple[Part, ...]):

@@ -11,6 +11,7 @@ import binascii
 import ipaddress
 import re
 import socket
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,8 +21,9 @@ from multidict import MultiMapping
 
 from nodecompute.api import auth
 from nodecompute.api import server_schemas as schemas
-from nodecompute.api.keys import config_key, large_list_gate_key, servers_key
-from nodecompute.api.respond import parse_body, parse_query, respond, respond_in_thread, rules
+from nodecompute.api.keys import config_key, large_list_gate_key, rendered_servers_key, servers_key
+from nodecompute.api.rendered_pages import respond_page
+from nodecompute.api.respond import parse_body, parse_query, respond, rules
 from nodecompute.api.validation import FALSE_STRINGS, MAX_LIMIT, TRUE_STRINGS, parse_changes_since, to_bool
 from nodecompute.domain import regex, states
 from nodecompute.domain.errors import BadRequest, Forbidden, PolicyNotAuthorized, ValidationError
@@ -309,9 +311,14 @@ async def _list(request: web.Request, kind: str) -> web.StreamResponse:
     if parsed.filters.all_tenants and not ctx.is_admin:
         raise PolicyNotAuthorized(action=f"os_compute_api:servers:{kind}:get_all_tenants")
     service = request.config_dict[servers_key]
+
+    async def fetch(known: Collection[str]) -> list:
+        if parsed.matches_nothing:
+            return []
+        return await service.list(ctx, parsed.filters, brief=kind == "index", known=known)
     async with request.config_dict[large_list_gate_key]:
-        found = [] if parsed.matches_nothing else await service.list(ctx, parsed.filters, brief=kind == "index")
-        return await respond_in_thread(request, (found, parsed.filters.limit))
+        return await respond_page(request, request.config_dict[rendered_servers_key], service.data_version(),
+                                  parsed.filters.limit, fetch)
 
 
 async def list_servers(request: web.Request) -> web.StreamResponse:

@@ -11,7 +11,7 @@ import logging
 import secrets
 import traceback
 import uuid as uuidlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Container
 import dataclasses
 from datetime import timedelta
 
@@ -101,17 +101,20 @@ class ServerService:
     def get(self, ctx: AuthContext, server_id: str) -> Server:
         return visible_server(self.store, ctx, server_id)
 
-    async def list(self, ctx: AuthContext, filters: ServerFilters, *, brief: bool = False
-                   ) -> list[Server] | list[ServerRef]:
-        """A page of servers (ids and names only when `brief`), read off the event loop (a regex scans rows)."""
+    async def list(self, ctx: AuthContext, filters: ServerFilters, *, brief: bool = False,
+                   known: Container[str] = frozenset()) -> list[Server] | list[ServerRef] | list[Server | str]:
+        """A page of servers (ids and names when `brief`; one in `known` as its uuid), read off the event loop."""
         if filters.all_tenants and not ctx.is_admin:
             raise Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.")
         project = filters.project_id if ctx.is_admin and filters.project_id else ctx.project_id
-        if filters.all_tenants and not filters.project_id:
-            project = None
+        project = None if filters.all_tenants and not filters.project_id else project
         filters = dataclasses.replace(filters, project_id=project)
-        query = server_lists.list_server_refs if brief else server_lists.list_servers
-        return await self.store.read_in_thread(query, filters)
+        if brief:
+            return await self.store.read_in_thread(server_lists.list_server_refs, filters)
+        return await self.store.read_in_thread(server_lists.list_servers_except, filters, known)
+
+    def data_version(self) -> int:  # moves whenever stored data may have changed (caches of rendered servers)
+        return self.store.data_version()
 
     def console_output(self, ctx: AuthContext, server_id: str, length: int | None) -> str:
         server = self.get(ctx, server_id)

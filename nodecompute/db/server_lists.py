@@ -9,6 +9,8 @@ MySQL), and the keyset comparison knows it.
 """
 from __future__ import annotations
 
+import json
+from collections.abc import Container
 from typing import Any
 
 from sqlite_utils import Database
@@ -53,6 +55,21 @@ def list_server_refs(db: Database, f: ServerFilters) -> list[ServerRef]:
     """The same page as list_servers, only ids and names (the brief list: nothing else is read)."""
     sql, args = _page_query("uuid, name", f, db)
     return [ServerRef(uuid, name) for uuid, name in db.execute(sql, args).fetchall()]
+
+
+def list_servers_except(db: Database, f: ServerFilters, known: Container[str]) -> list[Server | str]:
+    """The same page as list_servers, in its order, where a server whose uuid is in `known` (the caller has it
+    rendered) stands as its uuid, unread: only the others' rows, metadata, tags, NICs and volumes are read."""
+    if not known:
+        return list_servers(db, f)
+    sql, args = _page_query("uuid", f, db)
+    uuids = [uuid for (uuid,) in db.execute(sql, args).fetchall()]
+    unknown = [uuid for uuid in uuids if uuid not in known]
+    read: dict[str, Server] = {}
+    if unknown:
+        rows = db.execute(f"SELECT * FROM servers WHERE uuid IN {servers_db.IN_JSON}", [json.dumps(unknown)])
+        read = {server.uuid: server for server in servers_db.servers_from_rows(db, rows.fetchall())}
+    return [uuid if uuid in known else read[uuid] for uuid in uuids if uuid in known or uuid in read]
 
 
 def order_of(f: ServerFilters) -> list[tuple[str, bool]]:

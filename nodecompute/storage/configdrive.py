@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-import pycdlib
 
 from nodecompute.storage.errors import StorageError
 
@@ -164,6 +163,8 @@ def write_iso(tree: Mapping[str, bytes], dest: Path, *, publisher: str = "") -> 
 
     The file is created mode 0600 (it may hold admin_pass and user_data); libvirt's dynamic ownership hands it to
     the QEMU user."""
+    import pycdlib  # here, not at the top: the idle daemon need not hold its modules (issue 22, RSS)
+
     iso = pycdlib.PyCdlib()
     iso.new(interchange_level=4, joliet=3, rock_ridge="1.09", vol_ident=VOLUME_ID, pub_ident_str=publisher)
     try:

@@ -1,0 +1,129 @@
+"""Server lists from the kept rendered servers (api/rendered_pages.py, issue 22): the answer is the one rendering
+every server anew gives, whatever was kept before (another microversion, another caller, another page), and a
+change made by the API or by another process shows in the next list. Compared parsed, never as bytes.
+"""
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from datetime import timedelta
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from nodecompute.api.keys import rendered_servers_key
+from nodecompute.app import create_app, store_key
+from nodecompute.config import ComputeConfig, Config, IdentityConfig, NetworkConfig, ServerConfig
+from nodecompute.db import identity as identity_db
+from nodecompute.db import servers as servers_db
+from nodecompute.domain import states
+from nodecompute.domain.models import isotime, utcnow
+from nodecompute.identity import accounts
+from tests.api.helpers import Api
+
+COUNT = 24
+QUERIES = ("", "?limit=5", "?sort_key=display_name&sort_dir=asc&limit=9", "?status=SHUTOFF", "?name=vm-1")
+VERSIONS = ("2.1", "2.47", "latest")
+
+
+def _row(project_id: str, n: int, start) -> dict:
+    when = start + timedelta(seconds=n)
+    return {
+        "uuid": str(uuid.uuid4()), "name": f"vm-{n % 7}", "project_id": project_id, "user_id": "u-1",
+        "hostname": f"vm-{n}", "flavorid": "42", "flavor_name": "m1.nano", "memory_mb": 128, "vcpus": 1,
+        "root_gb": 1, "ephemeral_gb": 0, "swap": 0, "image_id": "155d900f-4e14-4e4c-a73d-069cbf4541e6",
+        "image_sha256": None, "key_name": None, "key_data": None, "user_data": None, "config_drive": 0,
+        "access_ipv4": "", "access_ipv6": "", "disk_config": "MANUAL", "availability_zone": "nova",
+        "vm_state": states.STOPPED if n % 5 == 2 else states.ACTIVE, "task_state": None,
+        "power_state": states.SHUTDOWN if n % 5 == 2 else states.RUNNING, "launch_index": 0,
+        "reservation_id": "r-kept", "host": "testhost", "scheduler_hints": {},
+        "created_at": isotime(when), "updated_at": isotime(when),
+    }
+
+
+@pytest.fixture(scope="module")
+async def world(tmp_path_factory):
+    """(api, admin token, member token, the app, the servers) on one app for the module."""
+    base = tmp_path_factory.mktemp("kept")
+    (base / "data").mkdir()
+    cfg = Config(data_dir=base / "data", server=ServerConfig(listen_port=8774),
+                 identity=IdentityConfig(admin_password="admin-secret", kdf_time_cost=1, kdf_memory_kib=1024),
+                 compute=ComputeConfig(libvirt_uri="test:///default"),
+                 network=NetworkConfig(subnet_ranges=("198.18.0.0/15",), state_dir=str(base / "hostnet")))
+    client = TestClient(TestServer(create_app(cfg)))
+    await client.start_server()
+    api = Api(client)
+    admin = await api.token("admin", "admin-secret", "admin")
+    store = client.server.app[store_key]
+    project = store.read(identity_db.find_project, "admin").id
+    await store.write(lambda db: accounts.create_user(db, cfg, "kept-member", "admin", "member", "pw-kept",
+                                                      now=utcnow()))
+    member = await api.token("kept-member", "pw-kept", "admin")
+    start = utcnow() - timedelta(days=1)
+    made = await store.write(servers_db.insert_servers, [_row(project, n, start) for n in range(COUNT)],
+                             {"k": "v"}, [], ["t"])
+    yield api, admin, member, client.server.app, made
+    await client.close()
+
+
+async def _list(api: Api, token: str, path: str, version: str) -> dict:
+    resp = await api.get(path, token, headers={"X-OpenStack-Nova-API-Version": version})
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
+async def _every_list(api: Api, tokens: tuple[str, ...]) -> dict:
+    return {(token, version, path): await _list(api, token, path, version)
+            for token in tokens for version in VERSIONS
+            for path in [f"/servers{q}" for q in QUERIES] + [f"/servers/detail{q}" for q in QUERIES]}
+
+
+def _roots(body: dict) -> tuple[str, str]:
+    """The self and bookmark link roots of a listed server (the rendering key holds them)."""
+    self_href, bookmark = (link["href"] for link in body["servers"][0]["links"])
+    return self_href.rsplit("/servers/", 1)[0], bookmark.rsplit("/servers/", 1)[0]
+
+
+async def test_kept_servers_answer_what_rendering_anew_answers(world):
+    api, admin, member, app, made = world
+    kept = app[rendered_servers_key]
+    bound, kept.max_items = kept.max_items, 0  # keeps nothing: every server rendered anew
+    kept.known(-1, None)  # (and forgets what it had)
+    try:
+        fresh = await _every_list(api, (admin, member))
+    finally:
+        kept.max_items = bound
+    first = await _every_list(api, (admin, member))  # kept as they render, each caller and version its own
+    again = await _every_list(api, (member, admin))  # from what the other caller's lists kept
+    assert first == fresh
+    assert again == fresh
+    assert kept.known(app[store_key].data_version(), ("openstack", "#202", (2, 1), True,  # kept indeed
+                                                     *_roots(fresh[(admin, "2.1", "/servers/detail")])))
+    admin_view = fresh[(admin, "latest", "/servers/detail")]["servers"][0]
+    member_view = fresh[(member, "latest", "/servers/detail")]["servers"][0]
+    assert "OS-EXT-SRV-ATTR:host" in admin_view and "OS-EXT-SRV-ATTR:host" not in member_view
+    assert len(fresh[(admin, "2.1", "/servers?limit=5")]["servers"]) == 5
+    assert "servers_links" in fresh[(admin, "2.1", "/servers/detail?limit=5")]
+
+
+async def test_a_change_shows_in_the_next_list(world):
+    api, admin, member, app, made = world
+    server = made[3].uuid
+
+    async def shown() -> dict:
+        body = await _list(api, admin, "/servers/detail", "latest")
+        return next(s for s in body["servers"] if s["id"] == server)
+
+    await shown()
+    resp = await api.put(f"/servers/{server}", admin, json={"server": {"name": "renamed"}})
+    assert resp.status == 200, await resp.text()
+    assert (await shown())["name"] == "renamed"
+    resp = await api.post(f"/servers/{server}/metadata", admin, json={"metadata": {"added": "yes"}})
+    assert resp.status == 200, await resp.text()
+    assert (await shown())["metadata"] == {"k": "v", "added": "yes"}
+    brief = await _list(api, admin, "/servers", "latest")
+    assert {"renamed"} == {s["name"] for s in brief["servers"] if s["id"] == server}
+    store_path = app[store_key].path
+    with sqlite3.connect(str(store_path)) as other:  # another process (a `nodecompute` command) commits
+        other.execute("UPDATE servers SET description = 'from outside' WHERE uuid = ?", [server])
+    assert (await shown())["description"] == "from outside"
