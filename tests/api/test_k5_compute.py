@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from nodecompute.api import k5_compute
-from nodecompute.api.keys import servers_key
+from nodecompute.api.keys import config_key, servers_key
 from nodecompute.app import store_key
 from nodecompute.domain.models import utcnow
 from nodecompute.identity import accounts
@@ -138,3 +138,58 @@ async def test_image_metadata_denied_by_role_is_500(k5_world, cfg):
     await assert_fault(await _k5(api, "POST", f"/images/{image_id}/metadata", reader, json=body), 500,
                        "cloudServersFault")
     await assert_fault(await api.post(f"/images/{image_id}/metadata", reader, json=body), 403, "forbidden")
+
+
+async def test_keypairs_and_server_groups_in_the_zone(k5_world):
+    api, admin, *_ = k5_world
+    zone = api.client.server.app[config_key].compute.availability_zone
+    made = await _k5(api, "POST", "/os-keypairs", admin, json={"keypair": {"name": "k5kp", "availability_zone": zone}})
+    assert made.status == 200, await made.text()
+    assert set((await made.json())["keypair"]) >= {"name", "public_key", "fingerprint", "user_id"}
+    await assert_fault(await _k5(api, "POST", "/os-keypairs", admin, json={"keypair": {
+        "name": "elsewhere", "availability_zone": "jp-east-1a"}}), 400, "badRequest")
+    shown = await (await _k5(api, "GET", f"/os-keypairs/k5kp?availability_zone={zone}", admin)).json()
+    assert shown["keypair"]["availability_zone"] == zone and shown["keypair"]["name"] == "k5kp"
+    await assert_fault(await _k5(api, "GET", "/os-keypairs/k5kp?availability_zone=jp-east-1a", admin), 400)
+    await assert_fault(await _k5(api, "DELETE", "/os-keypairs/k5kp?availability_zone=jp-east-1a", admin), 400)
+    assert "availability_zone" not in (await (await api.get("/os-keypairs/k5kp", admin)).json())["keypair"]
+    assert (await _k5(api, "DELETE", f"/os-keypairs/k5kp?availability_zone={zone}", admin)).status == 202
+
+    body = {"server_group": {"name": "g", "policies": ["anti-affinity"], "availability_zone": zone}}
+    made = await _k5(api, "POST", "/os-server-groups", admin, json=body)
+    assert made.status == 200, await made.text()
+    group = (await made.json())["server_group"]
+    shown = await (await _k5(api, "GET", f"/os-server-groups/{group['id']}", admin)).json()
+    assert shown == {"server_group": group, "availability_zone": zone}
+    body["server_group"]["policies"] = ["anti-affinity", "affinity"]
+    await assert_fault(await _k5(api, "POST", "/os-server-groups", admin, json=body), 400)
+    body["server_group"].update(policies=["affinity"], availability_zone="jp-east-1a")
+    await assert_fault(await _k5(api, "POST", "/os-server-groups", admin, json=body), 400)
+
+
+async def test_reboot_is_hard_consoles_novnc_and_console_output_length(k5_world, monkeypatch):
+    api, admin, image_id, network_id, _ = k5_world
+    resp = await _k5(api, "POST", "/servers", admin, json=_body(image_id, network_id))
+    server_id = (await resp.json())["server"]["id"]
+    app = api.client.server.app
+    await app[servers_key].wait_idle()
+    asked = []
+    real_act = app[servers_key].act
+
+    async def act(ctx, uuid, request):
+        asked.append(request.action)
+        return await real_act(ctx, uuid, request)
+
+    monkeypatch.setattr(app[servers_key], "act", act)
+    for kind in ("SOFT", "HARD"):
+        resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin, json={"reboot": {"type": kind}})
+        assert resp.status == 202, await resp.text()
+        await app[servers_key].wait_idle()
+    assert asked == ["reboot_hard", "reboot_hard"]
+    await assert_fault(await _k5(api, "POST", f"/servers/{server_id}/action", admin,
+                                 json={"os-getVNCConsole": {"type": "xvpvnc"}}), 400)
+    for length in (5, "5"):
+        resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin,
+                         json={"os-getConsoleOutput": {"length": length}})
+        assert resp.status == 200, await resp.text()
+        assert isinstance((await resp.json())["output"], str)

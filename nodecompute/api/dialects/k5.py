@@ -7,7 +7,7 @@ endpoints (row #2203).
 """
 from __future__ import annotations
 
-from nodecompute.api import faults, identity, k5_compute, k5_faces
+from nodecompute.api import faults, identity, k5_compute, k5_faces, k5_resources
 from nodecompute.api.dialect import Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import OPENSTACK
@@ -21,12 +21,13 @@ K5 = OPENSTACK.derive(
     name="k5",
     prefix=k5_faces.PREFIX,
     roots=(VersionRoot("/v2", fixed=(2, 0), project_segment=True),),
-    routes=k5_compute.k5_rows(route_filter(ROUTES, "compute", lacks={"#103", "compute:choices"},
-                                           adds=k5_faces.volume_extension_v11())),
+    routes=k5_resources.k5_rows(k5_compute.k5_rows(route_filter(
+        ROUTES, "compute", lacks={"#103", "compute:choices"}, adds=k5_faces.volume_extension_v11()))),
     faults=K5_FAULTS,
-    views={**versioned(k5_compute.VIEWS), "#101": Versioned(k5_faces.versions_view),
+    views={**versioned(k5_compute.VIEWS), **versioned(k5_resources.VIEWS), "#101": Versioned(k5_faces.versions_view),
            "#102": Versioned(k5_faces.v2_view)},
     statuses=versioned(k5_compute.STATUSES),
+    bodies=versioned(k5_resources.BODIES),
     unknown_route=lambda method, path, version: NotFound(),
     unauthorized=k5_faces.unauthorized,
     wrong_method=k5_faces.bad_method,
