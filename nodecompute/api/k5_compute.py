@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from nodecompute.api import auth, flavors, server_views, servers
+from nodecompute.api import auth, flavors, k5_images, server_views, servers
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import Out, parse_body, respond, rules
 from nodecompute.api.routing import Handler, Route
@@ -106,6 +106,7 @@ VIEWS = {
     "#206": server_views.UPDATE_PARTS.map(lambda parts: server_views.one_server(_with_k5(parts))),
     "#601": flavors.DETAIL.map(lambda view: flavors.flavor_page(view, "flavors")),
     "#403": lambda out, sent: {"metadata": dict(sent)},
+    **k5_images.VIEWS,
 }
 STATUSES = {"#403": 202}
 
@@ -123,7 +124,7 @@ def _role_denied_is_500(handler: Handler) -> Handler:
     return k5_handler
 
 
-_HANDLERS: Mapping[str, Handler] = {"#203": create_server, "#403": merge_metadata}
+_HANDLERS: Mapping[str, Handler] = {"#203": create_server, "#403": merge_metadata, **k5_images.HANDLERS}
 
 
 def k5_rows(routes: tuple[Route, ...]) -> tuple[Route, ...]:
@@ -132,6 +133,8 @@ def k5_rows(routes: tuple[Route, ...]) -> tuple[Route, ...]:
     for route in routes:
         if route.op in _HANDLERS:
             route = route._replace(handler=_HANDLERS[route.op])
+        elif route.op in k5_images.METADATA_WRITES:
+            route = route._replace(handler=_role_denied_is_500(k5_images.needs_checksum(route.op, route.handler)))
         elif route.op in ROLE_DENIED_IS_500:
             route = route._replace(handler=_role_denied_is_500(route.handler))
         changed.append(route)
