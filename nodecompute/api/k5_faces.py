@@ -54,6 +54,11 @@ def unauthorized(request: web.Request) -> web.Response:
                              {"WWW-Authenticate": f'Keystone uri="{where}"'})
 
 
+def zone(request: web.Request) -> str:
+    """The one availability zone of this host (every K5 resource shows it, D63)."""
+    return request.config_dict[config_key].compute.availability_zone
+
+
 def _v20(root: str) -> dict[str, Any]:
     """Nova's v2.0 document, CURRENT: the only compute version K5 has (D1)."""
     return {**versions.v20_document(root), "status": "CURRENT"}

@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from nodecompute.api import consoles, keypairs, server_actions, server_groups
+from nodecompute.api import consoles, k5_volumes, keypairs, server_actions, server_groups
+from nodecompute.api.k5_faces import zone
 from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.dialect import Versioned
-from nodecompute.api.keys import config_key
 from nodecompute.api.respond import Out
 from nodecompute.api.routing import Handler, Route
 from nodecompute.api.validation import json_body
@@ -21,11 +21,6 @@ from nodecompute.domain import errors
 from nodecompute.domain.server_models import ActionRequest
 
 NOVNC_PAGE, K5_NOVNC_PAGE = "vnc_lite.html", "vnc_auto.html"
-
-
-def zone(request: web.Request) -> str:
-    """The one availability zone of this host (every K5 resource shows it, D63)."""
-    return request.config_dict[config_key].compute.availability_zone
 
 
 def _check_zone(request: web.Request, asked: Any) -> None:
@@ -121,5 +116,11 @@ _HANDLERS: Mapping[str, Handler] = {
 
 
 def k5_rows(routes: tuple[Route, ...]) -> tuple[Route, ...]:
-    return tuple(route._replace(handler=_HANDLERS[route.op], actions=ACTIONS if route.op == "#301" else route.actions)
-                 if route.op in _HANDLERS else route for route in routes)
+    changed = []
+    for route in routes:
+        if route.op in _HANDLERS:
+            route = route._replace(handler=_HANDLERS[route.op], actions=ACTIONS if route.op == "#301" else route.actions)
+        elif route.op in k5_volumes.HANDLERS:
+            route = route._replace(handler=k5_volumes.HANDLERS[route.op](route.handler))
+        changed.append(route)
+    return tuple(changed)

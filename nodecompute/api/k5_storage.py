@@ -13,7 +13,7 @@ from nodecompute.api import volume_schemas as schemas
 from nodecompute.api import volume_snapshots, volume_types, volumes
 from nodecompute.api.auth import context
 from nodecompute.api.dialect import Versioned
-from nodecompute.api.k5_resources import zone
+from nodecompute.api.k5_faces import zone
 from nodecompute.api.respond import Out, check_body, respond
 from nodecompute.api.routing import Route
 from nodecompute.api.validation import json_body
