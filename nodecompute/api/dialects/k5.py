@@ -52,6 +52,8 @@ K5_VOLUME = VOLUME.derive(
     roots=(VersionRoot("/v2", fixed=(2, 0), project_segment=True),),
     routes=k5_storage.volume_rows(route_filter(ROUTES, "volume", lacks={"#1231", "volume:v3"})),
     views=k5_storage.versioned_views(),
+    bodies=k5_storage.BODIES,
+    statuses=k5_storage.STATUSES,
     unauthorized=k5_faces.unauthorized,
     wrong_method=k5_faces.bad_method,
 )
