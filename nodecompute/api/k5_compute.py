@@ -71,7 +71,7 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     check_create(await json_body(request))
     create = servers.decode_create(await parse_body(request), rules(request).description_is_name)
     hostname = host_name(create.name)
-    if hostname is not None:
+    if hostname is not None and create.max_count == 1:  # siblings of a multi-create keep the core's <name>-<n> names
         create = dataclasses.replace(create, hostname=hostname)
     return respond(request, (create, await request.config_dict[servers_key].create(ctx, create)))
 

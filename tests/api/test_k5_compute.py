@@ -93,6 +93,11 @@ async def test_host_names_in_meta_data_and_k5_views(k5_world):
         assert document["hostname"] == f"{expected}.{md.dhcp_domain}"
         dedicated = expected == HOST_NAMES[0][1]
         assert (shown.get("OS-SCH-HNT:scheduler_hints") == {"fcx.dedicated": "True"}) == dedicated
+    # limit and marker are served (D18), the next link under /k5/v2
+    page = await (await _k5(api, "GET", "/servers?limit=2", admin)).json()
+    assert len(page["servers"]) == 2 and "/k5/v2/" in page["servers_links"][0]["href"]
+    rest = await (await _k5(api, "GET", f"/servers/detail?marker={page['servers'][-1]['id']}", admin)).json()
+    assert {s["id"] for s in rest["servers"]} == set(made) - {s["id"] for s in page["servers"]}
     # the same servers through the openstack face, without K5's keys
     listed = (await (await api.get("/servers/detail", admin)).json())["servers"]
     assert {server["id"] for server in listed} == set(made)
