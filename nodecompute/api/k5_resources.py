@@ -1,19 +1,21 @@
 """K5's differences on the compute face's smaller resources (issue 25, dialects.md k5 column): the server action
-table (always-hard reboot D36, VNC consoles only `novnc` with K5's `vnc_auto.html` URL D41), key pairs and server
+table (always-hard reboot D36, rebuild with `imageRef` optional D38, VNC consoles only `novnc` with K5's `vnc_auto.html` URL D41), key pairs and server
 groups in the configured availability zone (D47, D53, D63: a zone given in a body or query must be the configured
 one, 400 otherwise; shows name it)."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
 from yarl import URL
 
-from nodecompute.api import consoles, k5_volumes, keypairs, server_actions, server_groups
+from nodecompute.api import auth, consoles, k5_volumes, keypairs, server_actions, server_groups, server_rebuild
 from nodecompute.api.k5_faces import zone
 from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.dialect import Versioned
+from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import Out
 from nodecompute.api.routing import Handler, Route
 from nodecompute.api.validation import json_body
@@ -35,10 +37,21 @@ def _hard_reboot(body: dict) -> ActionRequest:
     return ActionRequest("reboot_hard")
 
 
+async def _rebuild(request: web.Request, body: dict) -> web.StreamResponse:
+    """D38: `imageRef` optional, the server's current image by default."""
+    if "imageRef" not in body["rebuild"]:
+        server = request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
+        body = {**body, "rebuild": {**body["rebuild"], "imageRef": server.image_id}}
+    return await server_rebuild.action_rebuild(request, body)
+
+
 ACTIONS: Mapping[str, Action] = {
     **server_actions.ACTIONS,
     "reboot": server_actions.ACTIONS["reboot"]._replace(handler=server_actions.state_action(_hard_reboot)),
+    "rebuild": server_actions.ACTIONS["rebuild"]._replace(handler=_rebuild),
 }
+_REBUILD = copy.deepcopy(server_rebuild.BODIES["#303"].first)  # legacy v2.0's, as every K5 body
+_REBUILD["properties"]["rebuild"]["required"] = []
 
 
 async def server_action(request: web.Request) -> web.StreamResponse:
@@ -101,7 +114,7 @@ VIEWS = {
     "#903": _keypair_view(keypairs.VIEWS["#903"]),
     "#1803": _group_view(server_groups.VIEWS["#1803"]),
 }
-BODIES = {"#1601": consoles.BODIES["#1601"]}
+BODIES = {"#1601": consoles.BODIES["#1601"], "#303": _REBUILD}
 BODIES["#1601"] = {**BODIES["#1601"], "properties": {"os-getVNCConsole": {
     **BODIES["#1601"]["properties"]["os-getVNCConsole"],
     "properties": {"type": {"type": "string", "enum": ["novnc"]}}}}}

@@ -193,6 +193,12 @@ async def test_reboot_is_hard_consoles_novnc_and_console_output_length(k5_world,
     assert asked == ["reboot_hard", "reboot_hard"]
     await assert_fault(await _k5(api, "POST", f"/servers/{server_id}/action", admin,
                                  json={"os-getVNCConsole": {"type": "xvpvnc"}}), 400)
+    # rebuild without imageRef: the current image (D38)
+    resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin, json={"rebuild": {"name": "again"}})
+    assert resp.status == 202, await resp.text()
+    rebuilt = (await resp.json())["server"]
+    assert rebuilt["image"]["id"] == image_id and rebuilt["name"] == "again"
+    await app[servers_key].wait_idle()
     for length in (5, "5"):
         resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin,
                          json={"os-getConsoleOutput": {"length": length}})
