@@ -5,7 +5,7 @@ vendor handlers the K5 face serves instead of the core's rows:
   `imageRef` without a boot mapping is refused (K5 servers boot from volumes: the mapping goes to the core create
   unchanged); the guest host name derived by K5's rules (D34, inventory 3.8);
 - the server views: STOPPED for SHUTOFF (D28), `OS-SCH-HNT:scheduler_hints` on dedicated servers (D25);
-- GET /flavors detailed (D51); server metadata POST 202 echoing only the keys sent (D42);
+- GET /flavors detailed (D51), a flavor with K5's keys only; server metadata POST 202 echoing only the keys sent (D42);
 - image show and every image-metadata call denied by role answer 500 (D14).
 """
 from __future__ import annotations
@@ -100,11 +100,27 @@ def _with_k5(parts: tuple) -> tuple:
     return parts + (_k5_part,)
 
 
+# K5's flavor (§1.2.6.46, §1.2.6.47 examples): these keys only
+FLAVOR_KEYS = ("disk", "id", "links", "name", "os-flavor-access:is_public", "ram", "vcpus")
+
+
+def _k5_flavors(view):
+    def k5_view(out: Out, result: Any) -> dict:
+        body = view(out, result)
+        for flavor in body.get("flavors", [body.get("flavor")]):
+            for key in set(flavor) - set(FLAVOR_KEYS):
+                del flavor[key]
+        return body
+    return k5_view
+
+
 VIEWS = {
     "#202": server_views.DETAIL_PARTS.map(lambda parts: server_views.detail_page(_with_k5(parts))),
     "#205": server_views.SHOW_PARTS.map(lambda parts: server_views.one_server(_with_k5(parts))),
     "#206": server_views.UPDATE_PARTS.map(lambda parts: server_views.one_server(_with_k5(parts))),
-    "#601": flavors.DETAIL.map(lambda view: flavors.flavor_page(view, "flavors")),
+    "#601": flavors.DETAIL.map(lambda view: _k5_flavors(flavors.flavor_page(view, "flavors"))),
+    "#602": flavors.VIEWS["#602"].map(_k5_flavors),
+    "#603": flavors.VIEWS["#603"].map(_k5_flavors),
     "#403": lambda out, sent: {"metadata": dict(sent)},
     **k5_images.VIEWS,
 }

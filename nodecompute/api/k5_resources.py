@@ -91,14 +91,12 @@ def _zone_in_query(handler: Handler) -> Handler:
     return k5_handler
 
 
-def _keypair_view(view: Versioned) -> Versioned:
-    def with_zone(render):
-        def k5_view(out: Out, keypair) -> dict:
-            body = render(out, keypair)
-            body["keypair"]["availability_zone"] = zone(out.request)
-            return body
-        return k5_view
-    return view.map(with_zone)
+KEYPAIR_KEYS = ("public_key", "name", "fingerprint")  # K5's show (§1.8.6.4 example), with the zone
+
+
+def _keypair_show(out: Out, keypair) -> dict:
+    shown = keypairs.VIEWS["#903"].at(out.version)(out, keypair)["keypair"]
+    return {"keypair": {**{key: shown[key] for key in KEYPAIR_KEYS}, "availability_zone": zone(out.request)}}
 
 
 def _group_view(view: Versioned) -> Versioned:
@@ -111,7 +109,7 @@ def _group_view(view: Versioned) -> Versioned:
 
 VIEWS = {
     "#1601": _novnc_view,
-    "#903": _keypair_view(keypairs.VIEWS["#903"]),
+    "#903": _keypair_show,
     "#1803": _group_view(server_groups.VIEWS["#1803"]),
 }
 BODIES = {"#1601": consoles.BODIES["#1601"], "#303": _REBUILD}
