@@ -1,5 +1,5 @@
 """K5's compute volume extension and attachments (D56, D57, D58, D63): `os-volumes` create refuses more than
-16 TB, `volumeType` is the type's id; `os-snapshots` detail and show name the zone; an attachment's show names
+16 TB, its volumes show the keys of K5's examples (`volumeType` the type's id); `os-snapshots` detail and show name the zone; an attachment's show names
 the zone."""
 from __future__ import annotations
 
@@ -19,7 +19,13 @@ MAX_SIZE_GB = 16 * 1024  # "Upper limit for volume size: 16 TB" (§2.1.6.9)
 
 
 def volume_view(volume: Volume) -> dict[str, Any]:
-    return {**os_volumes.volume_view(volume), "volumeType": volume.volume_type_id}
+    """K5's os-volumes volume (§2.1.6.9, §2.1.6.10 examples, inventory 2.7): the type's id, no `status`, and
+    `attachments` empty when there is none (Nova shows `[{}]`)."""
+    view = {**os_volumes.volume_view(volume), "volumeType": volume.volume_type_id}
+    del view["status"]
+    if view["attachments"] == [{}]:
+        view["attachments"] = []
+    return view
 
 
 def size_limited(handler: Handler) -> Handler:

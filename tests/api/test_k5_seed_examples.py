@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodecompute.api.keys import config_key, identity_key
+from nodecompute.api.keys import block_storage_key, config_key, identity_key
 from tests.api.test_servers_api import _insert, _project_id, api, servers_api  # noqa: F401 (fixtures)
 
 # the example's key is cut short in the seed (not a valid key): any valid public key stands for it
@@ -81,3 +81,37 @@ async def test_server_metadata_and_console_output_l5067_l5079_l8841_l8853(k5, ap
     output = await k5("POST", f"/servers/{server.uuid}/action", 200,
                       json={"os-getConsoleOutput": {"length": 50}})  # L8841
     assert set(output) == {"output"} and isinstance(output["output"], str)  # L8853
+
+
+async def test_os_volumes_and_os_snapshots_l10327_l10346_l10386_l10446_l10461_l10594(api, admin_token):  # noqa: F811
+    tenant = api.client.server.app[identity_key].validate(admin_token).project_id
+    zone = api.client.server.app[config_key].compute.availability_zone
+    headers = {"X-Auth-Token": admin_token}
+    types = (await (await api.client.get("/volume/v3/types", headers=headers)).json())["volume_types"]
+
+    async def call(method, path, status, **kw):
+        resp = await api.client.request(method, f"/k5/v1.1/{tenant}{path}", headers=headers, **kw)
+        assert resp.status == status, (method, path, resp.status, await resp.text())
+        return await resp.json()
+
+    made = (await call("POST", "/os-volumes", 200, json={"volume": {  # L10327
+        "display_name": "vol-001", "display_description": "Another volume.", "size": 1,
+        "volume_type": types[0]["id"], "metadata": {"contents": "junk"}, "availability_zone": zone}}))["volume"]
+    keys = {"id", "displayName", "displayDescription", "size", "volumeType", "metadata", "availabilityZone",
+            "snapshotId", "attachments", "createdAt"}  # L10346
+    assert set(made) == keys
+    assert (made["displayName"], made["displayDescription"], made["size"], made["volumeType"], made["metadata"],
+            made["availabilityZone"], made["snapshotId"], made["attachments"]) == (
+        "vol-001", "Another volume.", 1, types[0]["id"], {"contents": "junk"}, zone, None, [])
+    await api.client.server.app[block_storage_key].wait_idle()
+    shown = (await call("GET", f"/os-volumes/{made['id']}", 200))["volume"]  # L10386
+    assert set(shown) == keys and shown["id"] == made["id"]
+
+    snapshot = (await call("POST", "/os-snapshots", 200, json={"snapshot": {  # L10446
+        "display_name": "snap-001", "display_description": "Daily backup", "volume_id": made["id"],
+        "force": True}}))["snapshot"]
+    assert set(snapshot) == {"id", "displayName", "displayDescription", "volumeId", "status", "size",
+                             "createdAt"}  # L10461
+    assert (snapshot["displayName"], snapshot["volumeId"], snapshot["size"]) == ("snap-001", made["id"], 1)
+    shown = (await call("GET", f"/os-snapshots/{snapshot['id']}", 200))["snapshot"]  # L10594
+    assert set(shown) == set(snapshot) | {"availability_zone"} and shown["availability_zone"] == zone
