@@ -46,8 +46,11 @@ async def test_volumes_snapshots_and_attachments(cloud: Cloud):  # noqa: F811
         await cloud.cinder.idle()
         attached = await _k5(cloud, "POST", f"/servers/{server_id}/os-volume_attachments",
                              json={"volumeAttachment": {"volumeId": volume["id"], "device": device}})
-        devices.append((await _ok(attached))["volumeAttachment"]["device"])
+        attachment = (await _ok(attached))["volumeAttachment"]  # seed 003 L4312/L4325
+        assert set(attachment) == {"device", "id", "serverId", "volumeId"}
+        assert (attachment["id"], attachment["volumeId"], attachment["serverId"]) == (volume["id"], volume["id"],
+                                                                                      server_id)
+        devices.append(attachment["device"])
         shown = (await _ok(await _k5(cloud, "GET", f"/servers/{server_id}/os-volume_attachments/{volume['id']}")))
-        assert shown["volumeAttachment"]["availability_zone"] == zone
-        assert shown["volumeAttachment"]["volumeId"] == volume["id"]
+        assert shown == {"volumeAttachment": {**attachment, "availability_zone": zone}}  # L4398
     assert devices == ["/dev/vdb", "/dev/vdc"]
