@@ -1,6 +1,6 @@
 """K5's compute volume extension and attachments (D56, D57, D58, D63): os-volumes create refuses more than 16 TB
 and shows `volumeType` as the type id; os-snapshots detail and show name the zone; an attachment's show names
-the zone (`device` null attaches at the next free name; "auto" is not taken yet)."""
+the zone, and `device` null or "auto" both attach at the next free name."""
 from __future__ import annotations
 
 from nodecompute.api import k5_volumes
@@ -41,7 +41,7 @@ async def test_volumes_snapshots_and_attachments(cloud: Cloud):  # noqa: F811
 
     server_id = await cloud.server()
     devices = []
-    for device in (None, "/dev/vdc"):
+    for device in (None, "auto"):
         volume = (await _ok(await _k5(cloud, "POST", "/os-volumes", json={"volume": {"size": 1}})))["volume"]
         await cloud.cinder.idle()
         attached = await _k5(cloud, "POST", f"/servers/{server_id}/os-volume_attachments",
