@@ -24,6 +24,7 @@ HOST_NAMES = [
     ("a(b)c@d", "abcd"),
     ("x" * 63, "x" * 63),
 ]
+METADATA = {"who": "k5", "admin_pass": "passwordSetForInstance"}  # seed 003 §1.4's Windows password key
 
 
 @pytest.mark.parametrize(("name", "expected"), HOST_NAMES + [("---", None), ("x" * 64, None), ("日本", None)])
@@ -74,7 +75,7 @@ async def test_host_names_in_meta_data_and_k5_views(k5_world):
     api, admin, image_id, network_id, hostnet = k5_world
     made = {}
     for name, expected in HOST_NAMES:
-        body = _body(image_id, network_id, name=name, config_drive="false", metadata={"who": "k5"})
+        body = _body(image_id, network_id, name=name, config_drive="false", metadata=dict(METADATA))
         if expected == HOST_NAMES[0][1]:
             body["os:scheduler_hints"] = {k5_compute.DEDICATED: "true"}
         resp = await _k5(api, "POST", "/servers", admin, json=body)
@@ -91,6 +92,7 @@ async def test_host_names_in_meta_data_and_k5_views(k5_world):
         assert md.uuid == server_id
         document = openstack_meta_data(md, "latest")
         assert document["hostname"] == f"{expected}.{md.dhcp_domain}"
+        assert document["meta"] == METADATA  # admin_pass reaches cloudbase-init through `meta` (D32, D50)
         dedicated = expected == HOST_NAMES[0][1]
         assert (shown.get("OS-SCH-HNT:scheduler_hints") == {"fcx.dedicated": "True"}) == dedicated
     # limit and marker are served (D18), the next link under /k5/v2
@@ -116,7 +118,7 @@ async def test_host_names_in_meta_data_and_k5_views(k5_world):
     resp = await _k5(api, "POST", f"/servers/{first}/metadata", admin, json={"metadata": {"added": "1"}})
     assert resp.status == 202 and await resp.json() == {"metadata": {"added": "1"}}
     kept = (await (await api.get(f"/servers/{first}/metadata", admin)).json())["metadata"]
-    assert kept == {"who": "k5", "added": "1"}
+    assert kept == {**METADATA, "added": "1"}
 
 
 async def test_get_flavors_is_detailed(k5_world):
