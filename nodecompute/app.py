@@ -16,6 +16,7 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
+from nodecompute.api.dialects.k5 import K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME
 from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key,
                                   flavors_key, host_services_key, identity_key, images_key, keypairs_key,
@@ -65,7 +66,7 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     app[root_routes_key] = face_routes("root")
     for route in app[root_routes_key]:
         app.router.add_route(route.method, route.path, route.handler)
-    app[mounted_dialects_key] = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME)
+    app[mounted_dialects_key] = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME, K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME)
     for dialect in app[mounted_dialects_key]:
         face.mount(app, dialect)
     return app

@@ -167,6 +167,11 @@ class Dialect:
     url_project_message: str = NOVA_URL_PROJECT  # formatted with `url` and `token`
     # (method, root-relative path, the request's version or None) -> the answer to a route the face does not have
     unknown_route: Callable[[str, str, Version | None], ComputeError] = lambda method, path, version: NotFound()
+    # the answer to a missing or bad token (None: keystonemiddleware's 401, api/faults.unauthorized)
+    unauthorized: Callable[[web.Request], web.Response] | None = None
+    # (method, the methods the path has) -> the answer to a known path asked with another method (None: as an
+    # unknown route, Nova's 404)
+    wrong_method: Callable[[str, frozenset[str]], ComputeError] | None = None
 
     @property
     def microversions(self) -> Microversions | None:

@@ -11,6 +11,7 @@ from nodecompute.api.catalog import served_by, served_op_id
 from nodecompute.api.dialect import Dialect, VersionRoot
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
+from nodecompute.api.dialects.k5 import K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.volume import VOLUME
@@ -21,7 +22,7 @@ from nodecompute.api.route_table import ROUTES
 from nodecompute.api.routing import Route
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME)
+FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME, K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME)
 
 HEADER = """# The nodecompute API
 

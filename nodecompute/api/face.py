@@ -142,7 +142,7 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
         if _needs_token(request, bound):
             failure = auth.check_token(request, dialect.checks_url_project, dialect.url_project_message)
             if failure is not None:
-                return failure
+                return failure if dialect.unauthorized is None else dialect.unauthorized(request)
         if request.query_string and bound.route is not None and bound.route.op in dialect.checked_queries.at(
                 request[api_version_key]):
             respond.parse_query(request)  # before the handler, as Nova's query_schema decorator (2.102)
@@ -155,7 +155,11 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
         return dialect.faults.response(exc, message, request.get(api_version_key, LEGACY_V2))
     except web.HTTPRequestEntityTooLarge:
         return dialect.faults.response(errors.TooLarge(), errors.TooLarge.msg_fmt)
-    except (web.HTTPNotFound, web.HTTPMethodNotAllowed):
+    except web.HTTPMethodNotAllowed as wrong:
+        exc = (_unknown(request, bound) if dialect.wrong_method is None
+               else dialect.wrong_method(request.method, frozenset(wrong.allowed_methods)))
+        return dialect.faults.response(exc, exc.message)
+    except web.HTTPNotFound:
         exc = _unknown(request, bound)
         return dialect.faults.response(exc, exc.message)
     except web.HTTPException as exc:

@@ -330,6 +330,7 @@ def _echo(out: Out, body: Any) -> Any:
     return body
 
 
+flavor_page = _page  # for the vendor dialects (api/k5_compute.py: K5's GET /flavors is detailed, D51)
 VIEWS = {
     "#601": SUMMARY.map(lambda view: _page(view, "flavors")),
     "#602": DETAIL.map(lambda view: _page(view, "flavors/detail")),

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from nodecompute.api import identity_schemas
 from nodecompute.api.auth import context
-from nodecompute.api.keys import block_storage_key, config_key, identity_key, images_key, network_key
+from nodecompute.api.keys import block_storage_key, bound_key, config_key, identity_key, images_key, network_key
 from nodecompute.api.respond import Out, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body
@@ -16,6 +16,7 @@ from nodecompute.domain.errors import BadRequest, NotFound, Unauthorized
 from nodecompute.domain.models import AuthContext, zulu
 from nodecompute.identity.accounts import DOMAIN
 
+CATALOG_RULE = "identity:catalog"  # a dialect rule: (request, project_id) -> its services
 V3_UPDATED = "2020-04-07T00:00:00Z"
 V3_MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]
 
@@ -25,6 +26,9 @@ def _v3_doc(root: str) -> dict:
             "links": [{"rel": "self", "href": f"{root}/v3/"}], "media-types": V3_MEDIA}
 
 
+v3_document = _v3_doc  # a vendor identity face's own versions list (api/k5_faces.py)
+
+
 def _v2_doc(root: str) -> dict:
     return {"id": "v2.0", "status": "deprecated", "updated": "2016-08-04T00:00:00Z",
             "links": [{"rel": "self", "href": f"{root}/v2.0/"}],
@@ -32,7 +36,8 @@ def _v2_doc(root: str) -> dict:
 
 
 def _root(request: web.Request) -> str:
-    return f"{base_url(request)}/identity"
+    """The face's identity root: /identity, or a vendor dialect's own (/k5/identity)."""
+    return f"{base_url(request)}{request[bound_key].dialect.prefix}"
 
 
 async def show(request: web.Request) -> web.StreamResponse:
@@ -46,9 +51,25 @@ def _versions_view(out: Out, _: Any) -> Reply:
 
 
 def catalog(request: web.Request, project_id: str) -> list[dict[str, Any]]:
-    """One entry per service; every endpoint has id, interface, region, region_id and url (clients.md). Block
-    storage is Cinder v3 under two types, as DevStack registers it: `block-storage` (what openstacksdk and the CLI
-    look up first) and its alias `volumev3`, at /volume/v3/<project> (v2 is for the vendor dialects)."""
+    """One entry per service; every endpoint has id, interface, region, region_id and url (clients.md). The services
+    are the face's: a vendor dialect names its own in its `identity:catalog` rule ((type, name, url) triples)."""
+    own = request[bound_key].dialect.rules.get(CATALOG_RULE)
+    services = own.first(request, project_id) if own is not None else openstack_services(request, project_id)
+    region = request.config_dict[config_key].identity.region
+    entries = []
+    for service_type, name, url in services:
+        sid = uuid.uuid5(uuid.NAMESPACE_URL, f"nodecompute:{service_type}").hex
+        endpoints = [{"id": uuid.uuid5(uuid.NAMESPACE_URL, f"{sid}:{iface}").hex, "interface": iface,
+                      "region": region, "region_id": region, "url": url}
+                     for iface in ("public", "internal", "admin")]
+        entries.append({"id": sid, "type": service_type, "name": name, "endpoints": endpoints})
+    return entries
+
+
+def openstack_services(request: web.Request, project_id: str) -> list[tuple[str, str, str]]:
+    """The openstack catalog's services. Block storage is Cinder v3 under two types, as DevStack registers it:
+    `block-storage` (what openstacksdk and the CLI look up first) and its alias `volumev3`, at
+    /volume/v3/<project> (v2 is for the vendor dialects)."""
     cfg = request.config_dict[config_key]
     services = [("compute", "nova", f"{cfg.public_url}/compute/v2.1"),
                 ("identity", "keystone", f"{cfg.public_url}/identity/v3")]
@@ -59,15 +80,7 @@ def catalog(request: web.Request, project_id: str) -> list[dict[str, Any]]:
     if block_storage_key in request.config_dict:
         volume_url = f"{cfg.public_url}/volume/v3/{project_id}"
         services += [("block-storage", "cinder", volume_url), ("volumev3", "cinderv3", volume_url)]
-    region = cfg.identity.region
-    entries = []
-    for service_type, name, url in services:
-        sid = uuid.uuid5(uuid.NAMESPACE_URL, f"nodecompute:{service_type}").hex
-        endpoints = [{"id": uuid.uuid5(uuid.NAMESPACE_URL, f"{sid}:{iface}").hex, "interface": iface,
-                      "region": region, "region_id": region, "url": url}
-                     for iface in ("public", "internal", "admin")]
-        entries.append({"id": sid, "type": service_type, "name": name, "endpoints": endpoints})
-    return entries
+    return services
 
 
 def token_body(request: web.Request, ctx: AuthContext, with_catalog: bool = True) -> dict:

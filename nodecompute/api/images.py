@@ -194,6 +194,7 @@ def _meta(out: Out, item: dict[str, str]) -> dict:
     return {"meta": item}
 
 
+image_page, nova_errors = _page, _nova_errors  # for the vendor dialects (api/k5_images.py)
 VIEWS = {
     "#701": _page(image_summary, "images"), "#702": _page(image_detail, "images/detail"),
     "#703": lambda out, image: {"image": image_detail(out.request, image)},

@@ -155,7 +155,7 @@ def relax(schema: Mapping[str, Any], value: Any) -> Any:
     extra specs) stay strict."""
     if isinstance(value, dict):
         properties = schema.get("properties")
-        if properties is None:
+        if properties is None or schema.get("additionalProperties") is True:  # any key is the schema's own
             return value
         return {key: relax(properties[key], item) for key, item in value.items() if key in properties}
     if isinstance(value, list) and isinstance(schema.get("items"), Mapping):

@@ -94,5 +94,6 @@ async def root_versions(request: web.Request) -> web.Response:
     return json_response(versions_body(f"{base_url(request)}/compute", MICROVERSIONS))
 
 
+v20_document, with_details = _v20, _with_details  # for the vendor dialects' own version documents (api/k5_faces.py)
 VIEWS = {"#101": versions_view, "#102": v2_view, "#103": v21_view, "compute:choices": choices_view}
 STATUSES = {"compute:choices": 300}

@@ -16,6 +16,7 @@ import logging
 import math
 import re
 
+from nodecompute.compute import volume_revert
 from nodecompute.compute.volume_snapshots import SnapshotService
 from nodecompute.compute.volumes import VolumeService
 from nodecompute.db import volume_snapshots as volume_snapshots_db
@@ -47,6 +48,8 @@ async def reconcile(volumes: VolumeService, snapshots: SnapshotService) -> None:
         await _settle_extend(volumes, volume)
     for volume in store.read(volumes_db.in_status, (vm.UPLOADING,)):
         await _settle_upload(volumes, volume)
+    for volume in store.read(volumes_db.in_status, (vm.REVERTING,)):
+        await volume_revert.settle(volumes, volume)
     for snapshot in store.read(volume_snapshots_db.in_status, (vm.SNAP_DELETING,)):
         await snapshots.finish_delete(snapshot.id)
     for volume in store.read(volumes_db.in_status, (vm.DELETING,)):

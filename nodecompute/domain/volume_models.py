@@ -13,20 +13,22 @@ from datetime import datetime
 CREATING, AVAILABLE, RESERVED, ATTACHING, IN_USE = "creating", "available", "reserved", "attaching", "in-use"
 DETACHING, DELETING, ERROR, ERROR_DELETING = "detaching", "deleting", "error", "error_deleting"
 EXTENDING, ERROR_EXTENDING, DOWNLOADING, UPLOADING = "extending", "error_extending", "downloading", "uploading"
+REVERTING = "reverting"  # Cinder's revert to a snapshot (K5's fcx-restore, #1230)
 VOLUME_STATUSES = (CREATING, AVAILABLE, RESERVED, ATTACHING, IN_USE, DETACHING, DELETING, ERROR, ERROR_DELETING,
-                   EXTENDING, ERROR_EXTENDING, DOWNLOADING, UPLOADING)
+                   EXTENDING, ERROR_EXTENDING, DOWNLOADING, UPLOADING, REVERTING)
 
 # status -> the statuses it may move to (Cinder's volume manager and API, as far as one host has them)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     CREATING: (AVAILABLE, ERROR),
     DOWNLOADING: (AVAILABLE, ERROR),  # Cinder's re-image (not served); a create from an image stays creating
-    AVAILABLE: (RESERVED, ATTACHING, DELETING, EXTENDING, UPLOADING),
+    AVAILABLE: (RESERVED, ATTACHING, DELETING, EXTENDING, UPLOADING, REVERTING),
     RESERVED: (ATTACHING, AVAILABLE),
     ATTACHING: (IN_USE, AVAILABLE),
     IN_USE: (DETACHING, UPLOADING),
     DETACHING: (AVAILABLE, IN_USE),
     EXTENDING: (AVAILABLE, ERROR_EXTENDING),
     UPLOADING: (AVAILABLE, IN_USE),
+    REVERTING: (AVAILABLE, ERROR),
     DELETING: (ERROR_DELETING,),  # or the row is gone
     ERROR: (DELETING,),
     ERROR_EXTENDING: (DELETING,),

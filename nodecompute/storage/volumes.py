@@ -107,6 +107,25 @@ class VolumeFiles:
         found = await _standalone(source)
         return await self._copy(self.snapshot_path(snapshot_id), source, found, None, what="volume")
 
+    async def revert_to_snapshot(self, volume_id: str, snapshot_id: str) -> VolumeFile:
+        """The volume's content replaced by the snapshot's: the snapshot is copied to a temporary file beside the
+        volume, which is then renamed over it (the volume is whole before and after; no temp stays)."""
+        source, dest = self.snapshot_path(snapshot_id), self.volume_path(volume_id)
+        found = await _standalone(source)
+        make_dir(self.volumes_dir, self.dir_access)
+        self._ensure_space(self.volumes_dir, await _measure(source, found.format))
+        temp = _temp_in(self.volumes_dir, f"{TEMP_PREFIX}{dest.name}.")
+        try:
+            await qemu_img.run_tool(qemu_img.QEMU_IMG, "convert", "-q", "-f", found.format, "-O", VOLUME_FORMAT,
+                                    str(source), str(temp))
+            await self._in_thread(_sync_file, temp)
+            temp.chmod(FILE_MODE)
+            os.replace(temp, dest)
+            _sync_dir(self.volumes_dir)
+        finally:
+            temp.unlink(missing_ok=True)
+        return _volume_file(dest, found.virtual_size)
+
     async def extend(self, volume_id: str, size_gb: int) -> VolumeFile:
         """Grow a detached volume (qemu-img resize rewrites the qcow2 header in place: one small write).
         Not larger than now is refused with Cinder's text."""

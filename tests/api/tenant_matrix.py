@@ -132,6 +132,16 @@ compute  GET    /os-snapshots/detail                                 list
 compute  POST   /os-snapshots                                        create
 compute  GET    /os-snapshots/{snapshot_id}                          owned
 compute  DELETE /os-snapshots/{snapshot_id}                          owned
+k5       GET    /v1.1/{project_id}/os-volumes                        project:400
+k5       GET    /v1.1/{project_id}/os-volumes/detail                 project:400
+k5       POST   /v1.1/{project_id}/os-volumes                        project:400
+k5       GET    /v1.1/{project_id}/os-volumes/{volume_id}            project:400
+k5       DELETE /v1.1/{project_id}/os-volumes/{volume_id}            project:400
+k5       GET    /v1.1/{project_id}/os-snapshots                      project:400
+k5       GET    /v1.1/{project_id}/os-snapshots/detail               project:400
+k5       POST   /v1.1/{project_id}/os-snapshots                      project:400
+k5       GET    /v1.1/{project_id}/os-snapshots/{snapshot_id}        project:400
+k5       DELETE /v1.1/{project_id}/os-snapshots/{snapshot_id}        project:400
 compute  GET    /servers/{server_id}/diagnostics                     admin
 compute  GET    /servers/{server_id}/migrations                      admin
 compute  GET    /servers/{server_id}/os-server-password              owned

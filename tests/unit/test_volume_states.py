@@ -25,6 +25,8 @@ FLOWS = {
     "detach of a multi-attached volume": ("in-use", "detaching", "in-use"),
     "unreserve": ("available", "reserved", "available"),
     "forced upload of an attached volume": ("in-use", "uploading", "in-use"),
+    "revert to a snapshot (K5's fcx-restore)": ("available", "reverting", "available"),
+    "revert fails": ("available", "reverting", "error"),
 }
 
 
@@ -36,7 +38,7 @@ def test_cinders_flows_are_allowed(flow):
 
 
 def test_every_status_is_known_and_the_table_names_only_them():
-    assert len(set(vm.VOLUME_STATUSES)) == 13
+    assert len(set(vm.VOLUME_STATUSES)) == 14
     for old, moves in vm.TRANSITIONS.items():
         assert old in vm.VOLUME_STATUSES and set(moves) <= set(vm.VOLUME_STATUSES), old
 
