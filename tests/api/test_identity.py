@@ -211,7 +211,8 @@ async def test_validate_needs_an_admin_or_the_tokens_own_user(api, admin_token, 
     alice_second = await api.token("alice", "pw-alice", "demo")
     bob = await make_user("demo", "member", name="bob")
     for subject in (alice, admin_token):
-        resp = await api.client.get("/identity/v3/auth/tokens", headers={"X-Auth-Token": bob, "X-Subject-Token": subject})
+        resp = await api.client.get("/identity/v3/auth/tokens",
+                                    headers={"X-Auth-Token": bob, "X-Subject-Token": subject})
         await assert_keystone_error(resp, 403, "You are not authorized to perform the requested action: "
                                                "identity:validate_token.")
     resp = await api.client.get("/identity/v3/auth/tokens", headers={"X-Auth-Token": bob, "X-Subject-Token": "bogus"})
