@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -229,13 +230,17 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=random.SystemRandom().randrange(1 << 31))
     parser.add_argument("--max-delay", type=float, default=3.0)
     args = parser.parse_args()
-    daemon = make_daemon(Path(tempfile.mkdtemp(prefix="nccrash", dir="/tmp")))
+    data_dir = Path(tempfile.mkdtemp(prefix="nccrash", dir="/tmp"))
     try:
-        loop = Loop(daemon, args.seed, args.iterations, args.max_delay)
-        loop.start()
-        outcome = loop.run()
+        daemon = make_daemon(data_dir)
+        try:
+            loop = Loop(daemon, args.seed, args.iterations, args.max_delay)
+            loop.start()
+            outcome = loop.run()
+        finally:
+            daemon.close()
     finally:
-        daemon.close()
+        shutil.rmtree(data_dir, ignore_errors=True)  # the daemon's data: its guests are gone with close()
     print(f"seed {outcome.seed}: {len(outcome.violations)} violations; covered {sorted(outcome.covered)}")
     for line in outcome.violations:
         print(line)

@@ -150,9 +150,7 @@ def _issued_view(out: Out, result: tuple[str, AuthContext]) -> Reply:
 
 async def validate_v3(request: web.Request) -> web.StreamResponse:
     subject = request.headers.get("X-Subject-Token")
-    ctx = request.config_dict[identity_key].validate(subject)
-    if ctx is None:
-        raise NotFound("Could not find token.")
+    ctx = request.config_dict[identity_key].subject(context(request), subject, "identity:validate_token")
     return respond(request, (subject, ctx))
 
 
@@ -164,8 +162,6 @@ def _validated_view(out: Out, result: tuple[str, AuthContext]) -> Reply:
 
 async def revoke_v3(request: web.Request) -> web.StreamResponse:
     subject = request.headers.get("X-Subject-Token")
-    if not subject:
-        raise NotFound("Could not find token.")
     await request.config_dict[identity_key].revoke(context(request), subject)
     return respond(request)
 

@@ -113,12 +113,20 @@ class IdentityService:
     def project(self, ref: str) -> Project | None:
         return self.store.read(identity_db.find_project, ref)
 
+    def subject(self, caller: AuthContext, token: str | None, action: str) -> AuthContext:
+        """The token `token` stands for, for `caller` (Keystone's identity:validate_token and revoke_token rules:
+        an admin, or the token's own user). As Keystone's enforcer, which reads the subject token for the rule's
+        target: a token that does not exist is 404 for anyone, another user's token 403 for a caller who is not an
+        admin."""
+        found = self.validate(token) if token else None
+        if found is None:
+            raise NotFound("Could not find token.")
+        if not caller.is_admin and caller.user_id != found.user_id:
+            raise ForbiddenAction(action=action)
+        return found
+
     async def revoke(self, caller: AuthContext, token: str) -> None:
         """Keystone's identity:revoke_token rule: an admin, or the token's own user."""
-        subject = self.validate(token)
-        if subject is None:
-            raise NotFound("Could not find token.")
-        if not caller.is_admin and caller.user_id != subject.user_id:
-            raise ForbiddenAction(action="identity:revoke_token")
+        self.subject(caller, token, "identity:revoke_token")
         await self.store.write(identity_db.delete_token, accounts.token_digest(token))  # the commit empties the cache
 

@@ -202,3 +202,24 @@ async def test_revoke_needs_an_admin_or_the_tokens_own_user(api, admin_token, ma
     assert (await api.get("/flavors", alice_second)).status == 401
     resp = await api.client.delete("/identity/v3/auth/tokens", headers={"X-Auth-Token": bob, "X-Subject-Token": "x"})
     await assert_keystone_error(resp, 404)
+
+
+async def test_validate_needs_an_admin_or_the_tokens_own_user(api, admin_token, make_user):
+    """Keystone's identity:validate_token rule: another user's token is 403 for a caller who is not an admin; one
+    that does not exist is 404 (Keystone's enforcer reads the subject token first)."""
+    alice = await make_user("demo", "member", name="alice")
+    alice_second = await api.token("alice", "pw-alice", "demo")
+    bob = await make_user("demo", "member", name="bob")
+    for subject in (alice, admin_token):
+        resp = await api.client.get("/identity/v3/auth/tokens",
+                                    headers={"X-Auth-Token": bob, "X-Subject-Token": subject})
+        await assert_keystone_error(resp, 403, "You are not authorized to perform the requested action: "
+                                               "identity:validate_token.")
+    resp = await api.client.get("/identity/v3/auth/tokens", headers={"X-Auth-Token": bob, "X-Subject-Token": "bogus"})
+    await assert_keystone_error(resp, 404)
+    resp = await api.client.get("/identity/v3/auth/tokens", headers={"X-Auth-Token": alice_second,
+                                                                     "X-Subject-Token": alice})
+    assert resp.status == 200 and (await resp.json())["token"]["user"]["name"] == "alice"
+    resp = await api.client.get("/identity/v3/auth/tokens", headers={"X-Auth-Token": admin_token,
+                                                                     "X-Subject-Token": alice})
+    assert resp.status == 200 and resp.headers["X-Subject-Token"] == alice
