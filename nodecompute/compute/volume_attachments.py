@@ -26,6 +26,7 @@ from nodecompute.compute.guests import crash_point
 from nodecompute.compute.server_access import check_writable
 from nodecompute.compute.servers import ServerService
 from nodecompute.compute.volume_attach_side import AttachedDisk
+from nodecompute.compute.volume_boot import VolumeBoot
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db import volumes as volumes_db
 from nodecompute.domain import states
@@ -43,6 +44,7 @@ SWAPPABLE = (states.ACTIVE, states.PAUSED_VM, states.RESIZED)  # Nova's swap_vol
 ATTACHABLE = (states.ACTIVE, states.PAUSED_VM, states.STOPPED, states.RESIZED, states.SOFT_DELETED, states.SHELVED,
               states.SHELVED_OFFLOADED)  # Nova's attach_volume/detach_volume vm_states (task_state None)
 LIVE = (states.ACTIVE, states.PAUSED_VM)  # a domain that runs: the plug is live too
+ROOT_DEVICE = "/dev/vda"
 MAX_DISKS = 26 * 27  # vda ... vdzz
 GIB = 1024 ** 3
 
@@ -74,6 +76,7 @@ class VolumeAttachments:
         servers.guests.volume_disks = self.guest_disks
         servers.guests.disks_named = self.record_names
         servers.release_volumes = self.release_server
+        servers.volume_boot = VolumeBoot(self.store, blocks, clock)
 
     # reads ------------------------------------------------------------------------------------------------------
 
@@ -90,9 +93,12 @@ class VolumeAttachments:
 
     def guest_disks(self, server_uuid: str) -> list[designer.GuestDisk]:
         """The attached volumes as the domain's disks, after the local ones (each keeps its device name)."""
+        attached = [a for a in self.store.read(attachments_db.of_server, server_uuid) if a.attached_at is not None]
+        attached.sort(key=lambda a: a.boot_index != 0)  # a volume-backed server's root first (Guests.disks: vda)
         return [designer.GuestDisk(str(self.blocks.volumes.files.volume_path(a.volume_id)), "qcow2",
-                                   serial=a.volume_id[:20], requested=a.device)
-                for a in self.store.read(attachments_db.of_server, server_uuid) if a.attached_at is not None]
+                                   bus=a.disk_bus or designer.LOCAL_DISK_BUS, serial=a.volume_id[:20],
+                                   requested=a.device)
+                for a in attached]
 
     def disk_of(self, volume_id: str) -> AttachedDisk | None:
         """block storage's AttachedDisks: the running domain's disk that is this volume."""
@@ -134,12 +140,12 @@ class VolumeAttachments:
         return self.store.read(attachments_db.find, server.uuid, volume.id)
 
     async def record_names(self, server: Server, named: tuple[domain_xml.DiskSpec, ...]) -> None:
-        """A volume attached while the server had no domain (shelved offloaded) gets the device name its defined
-        domain gave it (Nova names such mappings at unshelve)."""
+        """A volume attached while the server had no domain (shelved offloaded, or a create's volume: issue 20) gets
+        the device name its defined domain gave it (Nova names such mappings at unshelve and at build)."""
         targets = {disk.path: disk.target for disk in named}
         for attachment in self.store.read(attachments_db.of_server, server.uuid):
             target = targets.get(str(self.blocks.volumes.files.volume_path(attachment.volume_id)))
-            if attachment.attached_at is not None and not attachment.device and target:
+            if attachment.attached_at is not None and target and attachment.device != f"/dev/{target}":
                 await self.store.write(attachments_db.set_device, attachment.id, f"/dev/{target}")
 
     async def _plug(self, server: Server, volume_id: str, requested: str | None) -> str:
@@ -230,6 +236,8 @@ class VolumeAttachments:
         server = self._writable(ctx, server_id, "detach_volume", shelved_ok)
         self.blocks.volumes.get(ctx, volume_id)  # 404 for a volume that is not there (Nova asks Cinder)
         attachment = self.get(ctx, server.uuid, volume_id)
+        if attachment.boot_index == 0 or (server.volume_backed and attachment.device == ROOT_DEVICE):
+            raise BadRequest("Cannot detach a root device volume")  # Nova's InvalidVolume for the root BDM
         moved = await self.store.write(volumes_db.update_volume, volume_id, {"status": vm.DETACHING}, (vm.IN_USE,),
                                        now=self.clock())
         if moved is None:

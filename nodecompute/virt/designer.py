@@ -60,6 +60,13 @@ def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | N
     return disks
 
 
+def volume_backed_disks(*, root: GuestDisk, ephemeral: str | None = None, swap: str | None = None,
+                        config_drive: str | None = None) -> list[GuestDisk]:
+    """A server booted from a volume (Nova's layout): the root volume first, then the local ephemeral and swap,
+    then the config drive."""
+    return [root] + image_backed_disks(root="", ephemeral=ephemeral, swap=swap, config_drive=config_drive)[1:]
+
+
 def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
     """Device names in list order: the requested name where free, else the next free one of the disk's bus."""
     named: list[DiskSpec] = []
