@@ -274,6 +274,6 @@ def _created(out: Out, result: tuple[CreateRequest, CreateResult]) -> dict | Rep
                  headers={"Location": out.links.self_href("servers", first.uuid)})
 
 
-VIEWS = {"#201": _brief_page, "#202": DETAIL_PARTS.map(_detail_page), "#203": _created,
+VIEWS = {"#201": _brief_page, "#202": DETAIL_PARTS.map(_detail_page), "#203": _created, "#204": _created,
          "#205": SHOW_PARTS.map(_one), "#206": UPDATE_PARTS.map(_one)}
-STATUSES = {"#203": 202, "#207": 204}
+STATUSES = {"#203": 202, "#204": 202, "#207": 204}  # #204 os-volumes_boot: the create's alias

@@ -32,7 +32,8 @@ BLANK_VOLUME_SIZE = "Blank volumes (source: 'blank', dest: 'volume') need to hav
 DISK_BUSES = ("fdc", "ide", "sata", "scsi", "usb", "virtio", "xen", "lxc", "uml")  # Nova's fields.DiskBus.ALL
 
 
-VOLUME_TYPE_LOCAL = "Specifying a volume_type with destination_type=local is not supported."
+VOLUME_TYPE_LOCAL = INVALID + "Specifying a volume_type with destination_type=local is not supported."
+VOLUME_TYPE_EXISTING = INVALID + "Specifying volume type to existing volume is not supported."
 MULTIPLE_WITH_VOLUME = "Cannot attach one or more volumes to multiple instances"
 
 
@@ -134,8 +135,10 @@ def _check_mapping(mapping: BlockDeviceRequest) -> None:
             raise BadRequest(BLANK_VOLUME_SIZE)
     if mapping.disk_bus and mapping.disk_bus not in DISK_BUSES:
         raise BadRequest(UNKNOWN_BUS)
-    if mapping.volume_type and mapping.destination_type != "volume":
+    if mapping.volume_type and mapping.destination_type == "local":
         raise BadRequest(VOLUME_TYPE_LOCAL)
+    if mapping.volume_type and mapping.source_type == "volume":
+        raise BadRequest(VOLUME_TYPE_EXISTING)
 
 
 def _check_boot_sequence(image_ref: str, mappings: tuple[BlockDeviceRequest, ...]) -> None:

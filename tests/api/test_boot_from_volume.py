@@ -213,3 +213,24 @@ async def test_a_failed_build_lets_its_volumes_go_as_nova_does(cloud: Cloud, mon
     assert (await cloud.cinder.show(left.pop()))["status"] == "available"
     await cloud.delete(server["id"])
     assert (await cloud.cinder.show(root["id"]))["status"] == "available"
+
+
+async def test_os_volumes_boot_is_the_create_up_to_2_102(cloud: Cloud):
+    """#204: Nova's old boot-from-volume path, the legacy mapping its api-ref shows (volume_id, device_name vda,
+    imageRef ""); gone (the bare 404 of Nova's version check) from 2.103."""
+    source = await cloud.cinder.create(name="boot", imageRef=cloud.image)
+    body = {"server": {"name": "vboot", "imageRef": "", "flavorRef": "42", "networks": "none",
+                       "block_device_mapping": [{"volume_id": source["id"], "device_name": "vda"}]}}
+    resp = await cloud.api.post("/os-volumes_boot", cloud.token, json=body,
+                                headers={"X-OpenStack-Nova-API-Version": "2.103"})
+    await assert_fault(resp, 404, "itemNotFound", "The resource could not be found.")
+    assert (await cloud.cinder.show(source["id"]))["status"] == "available"
+    resp = await cloud.api.post("/os-volumes_boot", cloud.token, json=body,
+                                headers={"X-OpenStack-Nova-API-Version": "2.102"})
+    assert resp.status == 202, await resp.text()
+    created = (await resp.json())["server"]
+    assert resp.headers["Location"].endswith(f"/servers/{created['id']}") and created["adminPass"]
+    await cloud.service.wait_idle()
+    server = await cloud.show(created["id"], "2.102")
+    assert (server["status"], server["image"]) == ("ACTIVE", "")
+    assert (await cloud.defined_disks(created["id"]))["vda"] == str(cloud.cinder.volume_file(source["id"]))

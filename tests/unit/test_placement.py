@@ -9,7 +9,8 @@ import pytest
 from nodecompute.compute import placement
 from nodecompute.compute.block_devices import (BAD_BOOT_SEQUENCE, BLANK_VOLUME_SIZE, BLANK_WITH_UUID,
                                                IMAGE_VOLUME_SIZE, MISSING_UUID, MIXED_SYNTAX, MULTIPLE_WITH_VOLUME,
-                                               NO_LOCAL_DISKS, UNKNOWN_BUS, VOLUME_TYPE_LOCAL, BlockDevicePlan,
+                                               NO_LOCAL_DISKS, UNKNOWN_BUS, VOLUME_TYPE_EXISTING, VOLUME_TYPE_LOCAL,
+                                               BlockDevicePlan,
                                                VolumeMapping, plan_block_devices)
 from nodecompute.compute.requested_networks import plan_networks
 from nodecompute.config import ComputeConfig
@@ -135,8 +136,10 @@ def test_the_image_root_mapping_is_accepted(image_ref, mappings, plan):
     ("", (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME),
           BlockDeviceRequest(source_type="blank", destination_type="local", boot_index=-1, volume_size=1)),
      NO_LOCAL_DISKS),
-    ("", (BlockDeviceRequest(source_type="volume", destination_type="local", boot_index=0, uuid=VOLUME,
+    ("", (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0, uuid=IMAGE,
                              volume_type="fast"),), VOLUME_TYPE_LOCAL),
+    ("", (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME,
+                             volume_type="fast"),), VOLUME_TYPE_EXISTING),
     (IMAGE, (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0,
                                 uuid="6a1a5c4e-0000-4000-8000-000000000000"),), BAD_BOOT_SEQUENCE),
     ("", (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0),), MISSING_UUID),
