@@ -67,6 +67,10 @@ class ServerImages:
         if not ctx.can_write:
             raise errors.Forbidden("Policy doesn't allow os_compute_api:servers:create_image to be performed.")
         check_state(states.ACTIONS[action], server)
+        if server.volume_backed and backup is not None:
+            raise errors.BadRequest("Backup is not supported for volume-backed instances.")  # Nova's text
+        if server.volume_backed:  # Nova snapshots its volumes into an image of size 0 (issue 20: not yet here)
+            raise errors.BadRequest("Snapshots of volume-backed servers are not supported yet.")
         image = await self.images.create(ctx, *self._record(ctx, server, name, metadata, backup))
         try:
             await self.actions.begin(ctx, action, server, (None,), work=self._work(ctx, image, backup))

@@ -77,6 +77,7 @@ class VolumeAttachments:
         servers.guests.disks_named = self.record_names
         servers.release_volumes = self.release_server
         servers.volume_boot = VolumeBoot(self.store, blocks, clock)
+        servers.rebuilds.root_image_of = self.root_image
 
     # reads ------------------------------------------------------------------------------------------------------
 
@@ -99,6 +100,14 @@ class VolumeAttachments:
                                    bus=a.disk_bus or designer.LOCAL_DISK_BUS, serial=a.volume_id[:20],
                                    requested=a.device)
                 for a in attached]
+
+    def root_image(self, server: Server) -> str | None:
+        """The image a volume-backed server's root volume was made from (Nova reads volume_image_metadata)."""
+        for attachment in self.store.read(attachments_db.of_server, server.uuid):
+            if attachment.boot_index == 0 or attachment.device == ROOT_DEVICE:
+                volume = self.store.read(volumes_db.get_volume, attachment.volume_id)
+                return (volume.image_metadata or {}).get("image_id") if volume else None
+        return None
 
     def disk_of(self, volume_id: str) -> AttachedDisk | None:
         """block storage's AttachedDisks: the running domain's disk that is this volume."""

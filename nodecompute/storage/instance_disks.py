@@ -156,6 +156,7 @@ async def create_extra_disks(inst_dir: Path, *, ephemeral_gb: int, swap_mb: int)
     """A volume-backed server's local disks (its root is a volume): disk.local and disk.swap when the flavor has
     them; on any failure remove what this call created and re-raise."""
     inst_dir = Path(inst_dir).absolute()
+    make_dir(inst_dir)
     planned = {}
     if ephemeral_gb > 0:
         planned[EPHEMERAL] = _make_ephemeral(inst_dir / EPHEMERAL, ephemeral_gb * GiB)

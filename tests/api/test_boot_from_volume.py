@@ -234,3 +234,52 @@ async def test_os_volumes_boot_is_the_create_up_to_2_102(cloud: Cloud):
     server = await cloud.show(created["id"], "2.102")
     assert (server["status"], server["image"]) == ("ACTIVE", "")
     assert (await cloud.defined_disks(created["id"]))["vda"] == str(cloud.cinder.volume_file(source["id"]))
+
+
+async def test_volume_backed_server_through_the_actions(cloud: Cloud):
+    """resize changes the flavor only (even to a zero-disk one), rebuild takes the root volume's own image only
+    (Nova before 2.93: the volume is not re-imaged), shelve offloads at once without an image and unshelve boots
+    the same volume again; rescue, createBackup and createImage get their faults and change nothing."""
+    server = await cloud.boot([image_root(cloud.image, delete_on_termination=True)])
+    server_id, root = server["id"], server["os-extended-volumes:volumes_attached"][0]["id"]
+    root_file = str(cloud.cinder.volume_file(root))
+
+    async def act(body: dict, status: int = 202, version: str = "2.1") -> dict | None:
+        resp = await cloud.api.post(f"/servers/{server_id}/action", cloud.token, json=body,
+                                    headers={"X-OpenStack-Nova-API-Version": version})
+        if status != 202:
+            return await assert_fault(resp, status)
+        assert resp.status in (202, 204), await resp.text()  # confirmResize: 204
+        await cloud.service.wait_idle()
+        return await cloud.show(server_id, version)
+
+    resp = await cloud.api.post("/flavors", cloud.token, json={"flavor": {"name": "nodisk", "ram": 128, "vcpus": 1,
+                                                                           "disk": 0}})
+    flavor = (await resp.json())["flavor"]["id"]
+    resized = await act({"resize": {"flavorRef": flavor}})
+    assert (resized["status"], resized["flavor"]["id"]) == ("VERIFY_RESIZE", flavor)
+    assert (await cloud.defined_disks(server_id))["vda"] == root_file
+    assert (await act({"confirmResize": None}))["status"] == "ACTIVE"
+
+    other = await upload_raw_image(cloud.api.client.server.app, cloud.token)
+    fault = await act({"rebuild": {"imageRef": other}}, 400)
+    assert fault["message"] == (f"Image {other} is unacceptable: Unable to rebuild with a different image for a "
+                                f"volume-backed server.")
+    rebuilt = await act({"rebuild": {"imageRef": cloud.image, "name": "again"}})
+    assert (rebuilt["status"], rebuilt["name"], rebuilt["image"]) == ("ACTIVE", "again", "")
+    assert (await cloud.defined_disks(server_id))["vda"] == root_file
+
+    fault = await act({"rescue": None}, 400)
+    assert fault["message"].endswith("cannot be rescued: Cannot rescue a volume-backed instance")
+    fault = await act({"createBackup": {"name": "b", "backup_type": "daily", "rotation": 1}}, 400)
+    assert fault["message"] == "Backup is not supported for volume-backed instances."
+    fault = await act({"createImage": {"name": "snap"}}, 400)
+    assert "not supported yet" in fault["message"]
+
+    shelved = await act({"shelve": None})
+    assert shelved["status"] == "SHELVED_OFFLOADED"
+    assert (await cloud.cinder.show(root))["status"] == "in-use"
+    assert (await act({"unshelve": None}))["status"] == "ACTIVE"
+    assert (await cloud.defined_disks(server_id))["vda"] == root_file
+    await cloud.delete(server_id)
+    assert root not in await cloud.volume_ids()
