@@ -229,6 +229,8 @@ class ServerService:
             await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
             if devices.volumes:
                 await self.volume_boot.prepare(ctx, server, devices)
+                tagged = self.volume_boot.tagged_disks(server.uuid)  # meta_data.json `devices` (2.32, 2.42+)
+                drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
             await self.guests.make_disks(server, image)
             crash_point("overlay_made")
             await self._set(server, {"task_state": states.SPAWNING})

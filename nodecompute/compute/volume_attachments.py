@@ -26,7 +26,7 @@ from nodecompute.compute.guests import crash_point
 from nodecompute.compute.server_access import check_writable
 from nodecompute.compute.servers import ServerService
 from nodecompute.compute.volume_attach_side import AttachedDisk
-from nodecompute.compute.volume_boot import VolumeBoot
+from nodecompute.compute.volume_boot import VolumeBoot, disk_pci_slots
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db import volumes as volumes_db
 from nodecompute.domain import states
@@ -95,10 +95,11 @@ class VolumeAttachments:
     def guest_disks(self, server_uuid: str) -> list[designer.GuestDisk]:
         """The attached volumes as the domain's disks, after the local ones (each keeps its device name)."""
         attached = [a for a in self.store.read(attachments_db.of_server, server_uuid) if a.attached_at is not None]
+        slots = disk_pci_slots(attached)  # tagged ones at the address their device metadata names
         attached.sort(key=lambda a: a.boot_index != 0)  # a volume-backed server's root first (Guests.disks: vda)
         return [designer.GuestDisk(str(self.blocks.volumes.files.volume_path(a.volume_id)), "qcow2",
                                    bus=a.disk_bus or designer.LOCAL_DISK_BUS, serial=a.volume_id[:20],
-                                   requested=a.device)
+                                   requested=a.device, pci_slot=slots.get(a.id))
                 for a in attached]
 
     def root_image(self, server: Server) -> str | None:

@@ -24,6 +24,7 @@ from datetime import datetime
 from nodecompute.compute import attachment_records as records
 from nodecompute.compute.block_devices import INVALID, BlockDevicePlan, VolumeMapping
 from nodecompute.compute.block_storage import BlockStorage
+from nodecompute.compute.metadata_documents import DeviceMetadata
 from nodecompute.db import servers as servers_db
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db import volumes as volumes_db
@@ -54,6 +55,23 @@ class VolumeRoot:
     id: str = ""
     content_sha256: str | None = None
     virtual_size: int = 0
+
+
+FIRST_DISK_SLOT = 0x18  # a tagged virtio volume's PCI slot on bus 0: this plus its rank (NICs take 0x10-0x17)
+TAGGED_DISK_SLOTS = 8
+
+
+def disk_pci_slots(attachments: list[vm.Attachment]) -> dict[str, int]:
+    """attachment id -> the pinned PCI slot of each tagged virtio volume, in attachment order (the first 8)."""
+    tagged = [a for a in attachments if a.tag and (a.disk_bus or "virtio") == "virtio"]
+    return {a.id: FIRST_DISK_SLOT + rank for rank, a in enumerate(tagged[:TAGGED_DISK_SLOTS])}
+
+
+def disk_devices(attachments: list[vm.Attachment]) -> tuple[DeviceMetadata, ...]:
+    """meta_data.json `devices` entries of the tagged volumes (Nova's DiskMetadata: PCI address, serial, tag)."""
+    slots = disk_pci_slots(attachments)
+    return tuple(DeviceMetadata(type="disk", bus="pci", address=f"0000:00:{slots[a.id]:02x}.0", serial=a.volume_id,
+                                tags=(a.tag,)) for a in attachments if a.id in slots)
 
 
 class VolumeNotCreated(Exception):
@@ -159,6 +177,9 @@ class VolumeBoot:
             volume_id = await self._make(ctx, server, mapping)
             attachment = self._attachment(server.uuid, server.host, mapping, volume_id)
             await self.store.write(_reserve_and_attach_tx, attachment, self.clock())
+
+    def tagged_disks(self, server_uuid: str) -> tuple[DeviceMetadata, ...]:
+        return disk_devices(self.store.read(attachments_db.of_server, server_uuid))
 
     async def _make(self, ctx: AuthContext, server: Server, mapping: VolumeMapping) -> str:
         request = vm.VolumeCreate(

@@ -99,6 +99,10 @@ async def test_boot_from_a_volume_made_from_an_image_and_delete_with_it(cloud: C
     disks = await cloud.defined_disks(server["id"])
     assert disks["vda"] == str(cloud.cinder.volume_file(volume["id"]))  # the root volume is the domain's vda
     assert not (cloud.service.guests.instance_dir(server["id"]) / "disk").exists()  # no local root disk
+    server_row = cloud.service.get(cloud.cinder.ctx, server["id"])
+    root = ET.fromstring(await cloud.service.guests.hv.live_xml(server_row.instance_name))
+    address = root.find("devices/disk/address")  # the tagged root volume's pinned PCI slot
+    assert (address.get("bus"), address.get("slot")) == ("0x00", "0x18")
     listed = await cloud.api.get(f"/servers/{server['id']}/os-volume_attachments", cloud.token)
     assert [a["device"] for a in (await listed.json())["volumeAttachments"]] == ["/dev/vda"]
     await cloud.delete(server["id"])

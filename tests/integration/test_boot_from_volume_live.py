@@ -1,5 +1,5 @@
 """Boot from volume on the real daemon (issue 20): a server boots from a volume made from the test image (the guest
-reports its config drive and its root disk: the volume, vda), and the stock `openstack` CLI's
+reports its config drive, its root disk: the volume, vda, and the tagged volume in meta_data.json's devices), and the stock `openstack` CLI's
 `server create --boot-from-volume 1 --wait` and `server create --volume` reach ACTIVE; deleting the servers honours
 delete_on_termination (the CLI's --boot-from-volume volume goes only when asked; --volume's stays, available).
 One daemon for the module; one guest is watched to its report, the CLI's two only to ACTIVE."""
@@ -56,18 +56,21 @@ def volume_status(cloud: Cloud, volume_id: str) -> int:
 
 def test_a_guest_boots_from_a_volume_made_from_the_image(daemon, cloud, image_id, flavor_id):
     started = time.monotonic()
-    created = cloud.create_server(name="bfv-guest", imageRef="", flavorRef=flavor_id, config_drive=True,
-                                  block_device_mapping_v2=[{
-                                      "boot_index": 0, "uuid": image_id, "source_type": "image",
-                                      "destination_type": "volume", "volume_size": 1,
-                                      "delete_on_termination": True}])
-    server_id = created["server"]["id"]
+    resp = cloud.post("/servers", {"server": {
+        "name": "bfv-guest", "imageRef": "", "flavorRef": flavor_id, "config_drive": True, "networks": "none",
+        "block_device_mapping_v2": [{"boot_index": 0, "uuid": image_id, "source_type": "image",
+                                     "destination_type": "volume", "volume_size": 1, "delete_on_termination": True,
+                                     "tag": "root"}]}}, headers={"X-OpenStack-Nova-API-Version": "2.42"})
+    assert resp.status_code == 202, resp.text
+    server_id = resp.json()["server"]["id"]
     server = cloud.wait_status(server_id, "ACTIVE")
     assert server["image"] == ""
     report = cloud.wait_report(server_id)
     assert (report.value("boot="), report.value("uuid=")) == ("1", server_id)  # read off its config drive
     assert report.value("disk ").startswith(f"root={GiB} ")  # the 1 GiB volume, not the image's size
     volume_id = server["os-extended-volumes:volumes_attached"][0]["id"]
+    # the tagged root volume in meta_data.json's `devices` (2.42), at the PCI address the guest has it
+    assert report.values("device ") == [f"type=disk bus=pci address=0000:00:18.0 serial={volume_id} tags=root"]
     volume = wait_for(cloud, f"/volumes/{volume_id}", "volume", "in-use")
     assert [a["device"] for a in volume["attachments"]] == ["/dev/vda"]
     disks = defined_disks(daemon, cloud.server(server_id)["OS-EXT-SRV-ATTR:instance_name"])
