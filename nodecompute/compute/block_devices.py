@@ -13,6 +13,7 @@ names against block storage and makes them.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 from nodecompute.domain.errors import BadRequest
@@ -92,6 +93,29 @@ def plan_block_devices(image_ref: str, mappings: tuple[BlockDeviceRequest, ...],
     if image_ref == "":
         raise BadRequest(BAD_BOOT_SEQUENCE)
     return BlockDevicePlan(image_ref=image_ref, volumes=volumes)
+
+
+def from_image_properties(properties: dict[str, str]) -> tuple[BlockDeviceRequest, ...]:
+    """The mappings an image defines (Nova's _get_image_defined_bdms: a volume-backed server's snapshot carries
+    `block_device_mapping`, v2 with `bdm_v2`); () when it defines none or they cannot be read."""
+    if str(properties.get("bdm_v2", "")).lower() != "true":
+        return ()
+    try:
+        found = json.loads(properties.get("block_device_mapping") or "[]")
+    except ValueError:
+        return ()
+    mappings = []
+    for item in found if isinstance(found, list) else ():
+        if not isinstance(item, dict):
+            continue
+        source = item.get("source_type")
+        mappings.append(BlockDeviceRequest(
+            source_type=source, destination_type=item.get("destination_type"), boot_index=item.get("boot_index"),
+            uuid=item.get(f"{source}_id") if source in ("image", "volume", "snapshot") else None,
+            volume_size=item.get("volume_size"), device_name=item.get("device_name"),
+            disk_bus=item.get("disk_bus"), delete_on_termination=bool(item.get("delete_on_termination")),
+            volume_type=item.get("volume_type"), tag=item.get("tag"), no_device=bool(item.get("no_device"))))
+    return tuple(mappings)
 
 
 def from_legacy(mappings: tuple[BlockDeviceRequest, ...], image_ref: str) -> tuple[BlockDeviceRequest, ...]:

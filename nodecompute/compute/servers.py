@@ -24,7 +24,7 @@ from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.passwords import generate_password  # noqa: F401 (admin_actions imports it from here)
 from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
 from nodecompute.compute import placement, resize, shelve
-from nodecompute.compute.block_devices import NO_VOLUMES, plan_block_devices
+from nodecompute.compute.block_devices import NO_VOLUMES, from_image_properties, plan_block_devices
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.server_zones import repinned
 from nodecompute.compute.network_data import nic_devices
@@ -137,6 +137,7 @@ class ServerService:
 
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
         plan = await self.ports.plan(ctx, req)
+        req = self._with_image_mappings(ctx, req)
         devices = plan_block_devices(req.image_ref, req.block_devices, req.max_count)
         flavor = self._flavor_for_boot(ctx, req.flavor_ref)
         if devices.volumes and self.volume_boot is None:
@@ -181,6 +182,18 @@ class ServerService:
             action_id = await self.action_log.start(ctx, server, "create")
             self.track(server.uuid, self._build_recorded(server, boot, drive, ctx, plan.nics, action_id, devices))
         return CreateResult(servers=tuple(servers), admin_pass=admin_pass, reservation_id=rows[0]["reservation_id"])
+
+    def _with_image_mappings(self, ctx: AuthContext, req: CreateRequest) -> CreateRequest:
+        """An image whose properties define a volume root (a volume-backed server's snapshot): its mappings come
+        first and the server boots from their volumes (Nova merges image-defined mappings with the request's)."""
+        try:
+            image = self.images.get_for_boot(req.image_ref, ctx.project_id) if req.image_ref else None
+        except (NotFound, BadRequest):
+            return req  # the image checks below give the fault
+        defined = from_image_properties(image.properties) if image else ()
+        if not any(m.boot_index == 0 for m in defined):
+            return req
+        return dataclasses.replace(req, image_ref="", block_devices=defined + req.block_devices)
 
     def _flavor_for_boot(self, ctx: AuthContext, ref: str):
         flavor_id = id_from_ref(ref)

@@ -26,6 +26,7 @@ from nodecompute.compute.guests import crash_point
 from nodecompute.compute.server_access import check_writable
 from nodecompute.compute.servers import ServerService
 from nodecompute.compute.volume_attach_side import AttachedDisk
+from nodecompute.compute.volume_backed_images import VolumeBackedImages
 from nodecompute.compute.volume_boot import VolumeBoot, disk_pci_slots
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db import volumes as volumes_db
@@ -78,6 +79,7 @@ class VolumeAttachments:
         servers.release_volumes = self.release_server
         servers.volume_boot = VolumeBoot(self.store, blocks, clock)
         servers.rebuilds.root_image_of = self.root_image
+        servers.images_of.volume_backed = VolumeBackedImages(self.store, blocks, servers.images)
 
     # reads ------------------------------------------------------------------------------------------------------
 
