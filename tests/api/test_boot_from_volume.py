@@ -18,6 +18,7 @@ from nodecompute.storage.volumes import VolumeFiles
 from tests.api.attachment_fakes import RecordingPlug
 from tests.api.helpers import Api, assert_fault, upload_raw_image
 from tests.api.volume_helpers import Cinder
+from tests.oracle import validate_with_tempest
 
 
 @dataclasses.dataclass
@@ -233,7 +234,9 @@ async def test_os_volumes_boot_is_the_create_up_to_2_102(cloud: Cloud):
     resp = await cloud.api.post("/os-volumes_boot", cloud.token, json=body,
                                 headers={"X-OpenStack-Nova-API-Version": "2.102"})
     assert resp.status == 202, await resp.text()
-    created = (await resp.json())["server"]
+    body = await resp.json()
+    validate_with_tempest("POST", "/servers", None, "2.102", 202, body)  # the create's answer
+    created = body["server"]
     assert resp.headers["Location"].endswith(f"/servers/{created['id']}") and created["adminPass"]
     await cloud.service.wait_idle()
     server = await cloud.show(created["id"], "2.102")
