@@ -138,9 +138,8 @@ def test_tempest_table_covers_the_served_operations():
     # client for the server topology, does not validate server migrations (Nova's samples do), and its networks
     # client (the os-networks proxy) has no schema; resetNetwork is gone from Nova (410, the catalog's status is
     # its oracle) and Tempest has no client for it; Tempest's evacuate picks its schema by version in the client
-    # (Nova's 2.1 response sample is the oracle); it has no client for os-volumes_boot either (the create's alias:
-    # tests/api/test_boot_from_volume.py checks it answers as the create)
-    without_schema = {("POST", "/os-volumes_boot", None),("POST", "/servers/{}/action", "resetNetwork"), ("POST", "/servers/{}/action", "evacuate"),
+    # (Nova's 2.1 response sample is the oracle)
+    without_schema = {("POST", "/servers/{}/action", "resetNetwork"), ("POST", "/servers/{}/action", "evacuate"),
                       ("GET", "/extensions/{}", None), ("GET", "/os-floating-ip-pools", None),
                       ("GET", "/os-networks", None), ("GET", "/os-networks/{}", None),
                       ("GET", "/servers/{}/topology", None),
