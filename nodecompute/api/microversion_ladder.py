@@ -78,7 +78,7 @@ SERVED: frozenset[Touch] = frozenset({
     ("GET", "/images"), ("GET", "/images/detail"), ("GET", "/images/{image_id}"), ("DELETE", "/images/{image_id}"),
     *((method, "/images/{image_id}/metadata") for method in ("GET", "POST", "PUT")),
     *((method, "/images/{image_id}/metadata/{key}") for method in ("GET", "PUT", "DELETE")),
-    LIST, DETAIL, CREATE, SHOW, UPDATE, ("DELETE", "/servers/{server_id}"),
+    LIST, DETAIL, CREATE, SHOW, UPDATE, ("DELETE", "/servers/{server_id}"), ("POST", "/os-volumes_boot"),
     act("reboot"), act("os-start"), act("os-stop"), act("os-getConsoleOutput"),
     act("os-getVNCConsole"), act("os-getSerialConsole"),
     ("POST", "/servers/{server_id}/remote-consoles"),

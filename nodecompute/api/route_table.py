@@ -146,6 +146,7 @@ ROUTES: tuple[Route, ...] = (
     _compute("#201", "GET", "/servers", servers.list_servers),
     _compute("#202", "GET", "/servers/detail", servers.list_servers_detail),
     _compute("#203", "POST", "/servers", servers.create_server),
+    _compute("#204", "POST", "/os-volumes_boot", servers.create_server, until=(2, 102)),  # Nova's alias of #203
     _compute("#205", "GET", SERVER, servers.show_server),
     _compute("#206", "PUT", SERVER, servers.update_server),
     _compute("#207", "DELETE", SERVER, servers.delete_server),

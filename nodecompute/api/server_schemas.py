@@ -340,6 +340,7 @@ BODIES = {
 }
 _LIST_QUERY = Versioned(QuerySchema(list_query, list_query_multi),
                         ((2, 75), QuerySchema(list_query_v275, list_query_multi_v275)))
+BODIES["#204"] = BODIES["#203"]  # os-volumes_boot (up to 2.102) is Nova's alias of the create
 QUERIES = {"#201": _LIST_QUERY, "#202": _LIST_QUERY}
 
 
@@ -377,3 +378,4 @@ _LIST_RULES = Versioned(ListRules(), ((2, 5), ListRules(("ip6",))), ((2, 26), _R
                         ((2, 90), _RULES_290))
 RULES = {"#201": _LIST_RULES, "#202": _LIST_RULES,
          "#203": Versioned(CreateRules(description_is_name=True), ((2, 19), CreateRules(description_is_name=False)))}
+RULES["#204"] = RULES["#203"]  # os-volumes_boot (up to 2.102) is Nova's alias of the create

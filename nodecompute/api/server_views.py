@@ -264,6 +264,6 @@ def _created(out: Out, result: tuple[CreateRequest, CreateResult]) -> dict | Rep
 
 
 detail_page, one_server = _detail_page, _one  # for the vendor dialects' own server views (api/k5_compute.py)
-VIEWS = {"#201": _brief_page, "#202": DETAIL_PARTS.map(_detail_page), "#203": _created,
+VIEWS = {"#201": _brief_page, "#202": DETAIL_PARTS.map(_detail_page), "#203": _created, "#204": _created,
          "#205": SHOW_PARTS.map(_one), "#206": UPDATE_PARTS.map(_one)}
-STATUSES = {"#203": 202, "#207": 204}
+STATUSES = {"#203": 202, "#204": 202, "#207": 204}  # #204 os-volumes_boot: the create's alias

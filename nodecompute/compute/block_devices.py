@@ -1,23 +1,28 @@
 """A create request's block device mappings -> what the server boots from (behaviour.md section 16; Nova's
 block_device.py and compute API checks).
 
-Today a server boots from its image onto local disks: the only mapping accepted is the image disk itself
-(source image -> destination local, boot_index 0), which `openstack server create --image` sends beside imageRef;
-with imageRef "" that mapping alone names the image. Every mapping first gets Nova's format checks (device UUID
+A server boots from its image onto local disks (imageRef, or the one image -> local boot_index 0 mapping that
+`openstack server create --image` sends beside it), or from a volume (issue 20): the mapping with destination
+volume and boot_index 0 is its root disk (vda), made from an image, a snapshot or nothing (blank) at build time,
+or an existing volume. Other destination-volume mappings are further disks. The legacy `block_device_mapping`
+(v1) becomes v2 as Nova's from_legacy_mapping does it. Every mapping first gets Nova's format checks (device UUID
 present or absent by source, sizes for new volumes, a known disk bus) and the boot sequence check (indexes 0, 1,
-... without gaps, imageRef counting as 0), so a malformed mapping gets Nova's fault. Volumes extend
-`plan_block_devices`: each check below that refuses a volume mapping becomes a volume entry of the plan
-(destination volume, source volume/snapshot/blank or image), and the refusal stays for what cannot be honoured.
+... without gaps, imageRef counting as 0), so a malformed mapping gets Nova's fault. Local disks other than the
+image's (ephemeral, swap from a mapping) are still refused. compute/volume_boot.py checks the volumes the plan
+names against block storage and makes them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 
 from nodecompute.domain.errors import BadRequest
+from nodecompute.domain.models import id_from_ref
 from nodecompute.domain.server_models import BlockDeviceRequest
 
 INVALID = "Block Device Mapping is Invalid: "
-NO_VOLUMES = INVALID + "volumes are not supported yet."
+NO_VOLUMES = INVALID + "volumes are not supported on this host."
+NO_LOCAL_DISKS = INVALID + "local disks other than the image's root disk are not supported yet."
 BAD_BOOT_SEQUENCE = INVALID + "Boot sequence for the instance and image/block device mapping combination is not valid."
 MIXED_SYNTAX = "Using different block_device_mapping syntaxes is not allowed"
 MISSING_UUID = INVALID + "Missing device UUID."
@@ -28,24 +33,115 @@ BLANK_VOLUME_SIZE = "Blank volumes (source: 'blank', dest: 'volume') need to hav
 DISK_BUSES = ("fdc", "ide", "sata", "scsi", "usb", "virtio", "xen", "lxc", "uml")  # Nova's fields.DiskBus.ALL
 
 
+VOLUME_TYPE_LOCAL = INVALID + "Specifying a volume_type with destination_type=local is not supported."
+VOLUME_TYPE_EXISTING = INVALID + "Specifying volume type to existing volume is not supported."
+MULTIPLE_WITH_VOLUME = "Cannot attach one or more volumes to multiple instances"
+
+
+@dataclass(frozen=True)
+class VolumeMapping:
+    """A disk that is a volume: an existing one (source volume) or one the build makes (image, snapshot, blank)."""
+
+    source_type: str  # volume | image | snapshot | blank
+    source_id: str | None  # the volume, image or snapshot (None for blank)
+    boot_index: int | None  # 0: the root disk
+    volume_size: int | None = None  # GiB of a volume the build makes (a snapshot's size when None)
+    device_name: str | None = None
+    disk_bus: str | None = None
+    delete_on_termination: bool = False
+    volume_type: str | None = None
+    tag: str | None = None
+
+    @property
+    def is_root(self) -> bool:
+        return self.boot_index == 0
+
+
 @dataclass(frozen=True)
 class BlockDevicePlan:
-    image_ref: str  # the image the root disk is made from (an id or an image URL, as given)
+    image_ref: str  # the image the root disk is made from (an id or an image URL, as given); "" volume-backed
+    volumes: tuple[VolumeMapping, ...] = ()
+
+    @property
+    def root_volume(self) -> VolumeMapping | None:
+        return next((v for v in self.volumes if v.is_root), None)
 
 
-def plan_block_devices(image_ref: str, mappings: tuple[BlockDeviceRequest, ...]) -> BlockDevicePlan:
+def plan_block_devices(image_ref: str, mappings: tuple[BlockDeviceRequest, ...], count: int = 1
+                       ) -> BlockDevicePlan:
     legacy = [m for m in mappings if m.legacy]
     if legacy and len(legacy) != len(mappings):
         raise BadRequest(MIXED_SYNTAX)
     if legacy:
-        raise BadRequest(NO_VOLUMES)
+        mappings = from_legacy(mappings, image_ref or "")
+    mappings = tuple(m for m in mappings if not m.no_device)
     for mapping in mappings:
         _check_mapping(mapping)
     _check_boot_sequence(image_ref or "", mappings)
-    image_ref = _image_root(mappings, image_ref or "")
+    volumes = tuple(_volume(m) for m in mappings if m.destination_type == "volume")
+    if count > 1 and any(v.source_type == "volume" for v in volumes):
+        raise BadRequest(MULTIPLE_WITH_VOLUME)
+    local = tuple(m for m in mappings if m.destination_type != "volume")
+    root = next((v for v in volumes if v.is_root), None)
+    if root is not None:  # the root is the volume: no image disk beside it (imageRef may name its image)
+        if local:
+            raise BadRequest(NO_LOCAL_DISKS)
+        if image_ref and (root.source_type != "image" or id_from_ref(image_ref) != root.source_id):
+            raise BadRequest(BAD_BOOT_SEQUENCE)
+        return BlockDevicePlan(image_ref="", volumes=volumes)
+    image_ref = _image_root(local, image_ref or "")
     if image_ref == "":
         raise BadRequest(BAD_BOOT_SEQUENCE)
-    return BlockDevicePlan(image_ref=image_ref)
+    return BlockDevicePlan(image_ref=image_ref, volumes=volumes)
+
+
+def from_image_properties(properties: dict[str, str]) -> tuple[BlockDeviceRequest, ...]:
+    """The mappings an image defines (Nova's _get_image_defined_bdms: a volume-backed server's snapshot carries
+    `block_device_mapping`, v2 with `bdm_v2`); () when it defines none or they cannot be read."""
+    if str(properties.get("bdm_v2", "")).lower() != "true":
+        return ()
+    try:
+        found = json.loads(properties.get("block_device_mapping") or "[]")
+    except ValueError:
+        return ()
+    mappings = []
+    for item in found if isinstance(found, list) else ():
+        if not isinstance(item, dict):
+            continue
+        source = item.get("source_type")
+        mappings.append(BlockDeviceRequest(
+            source_type=source, destination_type=item.get("destination_type"), boot_index=item.get("boot_index"),
+            uuid=item.get(f"{source}_id") if source in ("image", "volume", "snapshot") else None,
+            volume_size=item.get("volume_size"), device_name=item.get("device_name"),
+            disk_bus=item.get("disk_bus"), delete_on_termination=bool(item.get("delete_on_termination")),
+            volume_type=item.get("volume_type"), tag=item.get("tag"), no_device=bool(item.get("no_device"))))
+    return tuple(mappings)
+
+
+def from_legacy(mappings: tuple[BlockDeviceRequest, ...], image_ref: str) -> tuple[BlockDeviceRequest, ...]:
+    """Nova's BlockDeviceDict.from_legacy and from_legacy_mapping: a volume_id is a volume, a snapshot_id a new
+    volume from the snapshot; without imageRef the first of them boots (boot_index 0), with one the image does
+    (this cloud's images name no root_device_name that a legacy mapping could take over)."""
+    converted = []
+    for mapping in mappings:
+        if mapping.no_device:
+            converted.append(replace(mapping, legacy=False))
+            continue
+        source = "snapshot" if mapping.snapshot_id else "volume" if mapping.volume_id else "blank"
+        converted.append(replace(mapping, legacy=False, source_type=source, destination_type="volume",
+                                 uuid=mapping.snapshot_id or mapping.volume_id, boot_index=-1))
+    if not image_ref:
+        first = next((i for i, m in enumerate(converted) if not m.no_device and m.source_type != "blank"), None)
+        if first is not None:
+            converted[first] = replace(converted[first], boot_index=0)
+    return tuple(converted)
+
+
+def _volume(mapping: BlockDeviceRequest) -> VolumeMapping:
+    return VolumeMapping(
+        source_type=mapping.source_type or "blank", source_id=mapping.uuid, boot_index=mapping.boot_index,
+        volume_size=mapping.volume_size, device_name=mapping.device_name, disk_bus=mapping.disk_bus,
+        delete_on_termination=mapping.delete_on_termination, volume_type=mapping.volume_type, tag=mapping.tag)
 
 
 def _check_mapping(mapping: BlockDeviceRequest) -> None:
@@ -63,6 +159,10 @@ def _check_mapping(mapping: BlockDeviceRequest) -> None:
             raise BadRequest(BLANK_VOLUME_SIZE)
     if mapping.disk_bus and mapping.disk_bus not in DISK_BUSES:
         raise BadRequest(UNKNOWN_BUS)
+    if mapping.volume_type and mapping.destination_type == "local":
+        raise BadRequest(VOLUME_TYPE_LOCAL)
+    if mapping.volume_type and mapping.source_type == "volume":
+        raise BadRequest(VOLUME_TYPE_EXISTING)
 
 
 def _check_boot_sequence(image_ref: str, mappings: tuple[BlockDeviceRequest, ...]) -> None:
@@ -81,7 +181,7 @@ def _image_root(mappings: tuple[BlockDeviceRequest, ...], image_ref: str) -> str
         is_image_root = (mapping.source_type == "image" and (mapping.destination_type or "local") == "local"
                          and mapping.boot_index == 0 and len(mappings) == 1)
         if not is_image_root:
-            raise BadRequest(NO_VOLUMES)
+            raise BadRequest(NO_LOCAL_DISKS)
         if not mapping.uuid or (image_ref and mapping.uuid != image_ref):
             raise BadRequest(BAD_BOOT_SEQUENCE)
         image_ref = mapping.uuid

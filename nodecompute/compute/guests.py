@@ -106,24 +106,32 @@ class Guests:
         fs = os.statvfs(path)
         return fs.f_blocks * fs.f_frsize
 
-    async def make_disks(self, server: Server, image: BootImage) -> None:
+    async def make_disks(self, server: Server, image: BootImage | None) -> None:
+        """The local disks: the root from the image (none for a volume-backed server: image None), ephemeral, swap."""
         inst = self.instance_dir(server.uuid)
         filemodes.make_dir(inst, self.dir_access)
-        base = await self.base_cache.ensure(image.sha256, self.files.path_for(image.sha256), image.disk_format)
-        await instance_disks.create_instance_disks(
-            inst, base=base, base_format=image.disk_format, root_gb=server.root_gb,
-            image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap,
-        )
+        if image is None:
+            await instance_disks.create_extra_disks(inst, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
+        else:
+            base = await self.base_cache.ensure(image.sha256, self.files.path_for(image.sha256), image.disk_format)
+            await instance_disks.create_instance_disks(
+                inst, base=base, base_format=image.disk_format, root_gb=server.root_gb,
+                image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap,
+            )
         # Ours, 0600, before QEMU (root under qemu:///embed) appends to it: it can show an admin password.
         filemodes.create_file(self.console_log(server.uuid))
 
     def disks(self, server: Server) -> list[designer.GuestDisk]:
-        """The server's disks in boot order: the local ones, then its attached volumes."""
+        """The server's disks in boot order: the local ones, then its attached volumes; a volume-backed server's
+        root volume first (vda), then its local ones, then its other volumes."""
         inst = self.instance_dir(server.uuid)
-        return designer.image_backed_disks(
-            root=str(inst / "disk"), ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
-            swap=str(inst / "disk.swap") if server.swap else None,
-            config_drive=str(inst / "disk.config") if server.config_drive else None) + self.volume_disks(server.uuid)
+        volumes = self.volume_disks(server.uuid)
+        local = {"ephemeral": str(inst / "disk.local") if server.ephemeral_gb else None,
+                 "swap": str(inst / "disk.swap") if server.swap else None,
+                 "config_drive": str(inst / "disk.config") if server.config_drive else None}
+        if server.volume_backed and volumes:
+            return designer.volume_backed_disks(root=volumes[0], **local) + volumes[1:]
+        return designer.image_backed_disks(root=str(inst / "disk"), **local) + volumes
 
     def _domain_xml(self, server: Server, interfaces: Sequence[domain_xml.InterfaceSpec] = (),
                     disks: list[designer.GuestDisk] | None = None) -> str:

@@ -159,6 +159,14 @@ def _begin_upload_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Imag
     return images_db.save_image(db, dataclasses.replace(image, status=SAVING, updated_at=now), expected_status=QUEUED)
 
 
+def _activate_empty_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
+    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
+    if image.status != QUEUED:
+        raise ImageStateConflict(current=image.status, new=ACTIVE)
+    return images_db.save_image(db, dataclasses.replace(image, status=ACTIVE, size=0, updated_at=now),
+                                expected_status=QUEUED)
+
+
 def _reset_upload_tx(db, image_id: str, now: datetime) -> None:
     image = images_db.get_image(db, image_id)
     if image is not None and image.status == SAVING:
@@ -311,6 +319,11 @@ class ImageService:
             await asyncio.shield(self.store.write(_reset_upload_tx, image_id, self.clock()))
             raise
         return await self._commit_upload(image_id, stored)
+
+    async def activate_empty(self, ctx: AuthContext, image_id: str) -> Image:
+        """A queued image made active with no data (size 0): a volume-backed server's snapshot, whose content is
+        in its block_device_mapping's volume snapshots (Nova uploads zero bytes to get the same)."""
+        return await self.store.write(_activate_empty_tx, ctx, image_id, self.clock())
 
     async def upload_produced(self, ctx: AuthContext, image_id: str,
                               produce: Callable[[], Awaitable[StoredImage]]) -> Image:

@@ -70,6 +70,12 @@ def check_fit(ctx: AuthContext, flavor: Flavor, image: Image) -> None:
         raise Forbidden(ZERO_DISK_FLAVOR)
 
 
+def check_memory_fit(flavor: Flavor, image) -> None:
+    """A volume-backed server (Nova's _validate_flavor_image_nostatus with a volume root): only min_ram counts."""
+    if image.min_ram > flavor.memory_mb:
+        raise BadRequest("Flavor's memory is too small for requested image.")
+
+
 def check_metadata_count(limits: dict[str, int], count: int) -> None:
     """metadata_items is a per-server limit: the count is checked alone, nothing else is 'used'."""
     allowed = limits["metadata_items"]

@@ -74,6 +74,8 @@ class ServerRebuilds:
         self.actions = actions
         self.clock = clock
         self.drive_for = drive_for
+        # a volume-backed server's root volume's image (its volume_image_metadata; set by the attachments service)
+        self.root_image_of: Callable[[Server], str | None] = lambda server: None
         actions.work["rebuild"] = self._work(None)  # the replay after a stop: no admin password
 
     async def rebuild(self, ctx: AuthContext, server_id: str, req: RebuildRequest) -> tuple[Server, str]:
@@ -91,15 +93,23 @@ class ServerRebuilds:
             raise BadRequest("Cannot find image for rebuild") from None
         metadata_count = len(req.metadata if req.metadata is not None else server.metadata)
         placement.check_injection_limits(self.quotas.limits(ctx.project_id), metadata_count, req.personality)
-        placement.check_fit(ctx, Flavor(server.flavorid, server.flavor_name, server.memory_mb, server.vcpus,
-                                        server.root_gb), image)
+        flavor = Flavor(server.flavorid, server.flavor_name, server.memory_mb, server.vcpus, server.root_gb)
+        if server.volume_backed:  # Nova: the same image only (the root volume is not re-imaged), any disk size
+            if image.id != self.root_image_of(server):
+                raise BadRequest(f"Image {image.id} is unacceptable: Unable to rebuild with a different image for "
+                                 f"a volume-backed server.")
+            placement.check_memory_fit(flavor, image)
+        else:
+            placement.check_fit(ctx, flavor, image)
         if req.user_data is not UNCHANGED:
             values["user_data"] = req.user_data
-        values.update(
-            task_state=states.REBUILDING, progress=0, image_id=image.id, image_sha256=image.content_sha256,
-            root_disk_bytes=root_disk_bytes(server.root_gb, image.virtual_size or 0),
-            guest_channels=json.dumps(list(channels_for(image.properties))),
-            image_properties=json.dumps(image_properties.copied(image.properties)))
+        values.update(task_state=states.REBUILDING, progress=0)
+        if not server.volume_backed:
+            values.update(
+                image_id=image.id, image_sha256=image.content_sha256,
+                root_disk_bytes=root_disk_bytes(server.root_gb, image.virtual_size or 0),
+                guest_channels=json.dumps(list(channels_for(image.properties))),
+                image_properties=json.dumps(image_properties.copied(image.properties)))
         admin_pass = req.admin_pass or generate_password()
         claimed: list[Server] = []
 
@@ -139,11 +149,15 @@ class ServerRebuilds:
         inst = guests.instance_dir(server.uuid)
         staging = inst / STAGING
         await instance_disks.remove_instance_dir(staging)  # an earlier try's, cut short by a stop
-        image = self.store.read(_boot_image, server.image_id)
-        base = await guests.base_cache.ensure(image.sha256, guests.files.path_for(image.sha256), image.disk_format)
-        await instance_disks.create_instance_disks(
-            staging, base=base, base_format=image.disk_format, root_gb=server.root_gb,
-            image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
+        if server.volume_backed:  # its root volume stays as it is: fresh local ephemeral and swap only
+            await instance_disks.create_extra_disks(staging, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
+        else:
+            image = self.store.read(_boot_image, server.image_id)
+            base = await guests.base_cache.ensure(image.sha256, guests.files.path_for(image.sha256),
+                                                  image.disk_format)
+            await instance_disks.create_instance_disks(
+                staging, base=base, base_format=image.disk_format, root_gb=server.root_gb,
+                image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
         if server.config_drive:
             await guests.build_config_drive(server, self.drive_for(server, admin_pass), staging / "disk.config")
         crash_point("rebuild_staged")  # the crash tests' SIGKILL: new disks staged, the old ones in use

@@ -24,6 +24,7 @@ from nodecompute.compute.server_actions import ServerActions, Started, check_sta
 from nodecompute.db import images as images_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
+from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.models import AuthContext
 from nodecompute.domain.server_models import Server
 from nodecompute.storage import instance_disks
@@ -48,6 +49,8 @@ class ServerRescues:
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
         check_state(states.ACTIONS["rescue"], server)
+        if server.volume_backed:  # Nova's InstanceNotRescuable when no stable-device rescue image is named
+            raise BadRequest(f"Instance {server.uuid} cannot be rescued: Cannot rescue a volume-backed instance")
         if rescue_image_ref is not None:  # Nova's image API: 404 when it is not found, 400 when not active
             image = self.images.get_for_boot(rescue_image_ref, ctx.project_id)
         else:  # the server's own image, deleted since or not (its base stays cached while the server uses it)

@@ -103,7 +103,7 @@ class ServerResizes:
         flavor = self._flavor(ctx, id_from_ref(flavor_ref))
         if flavor.flavorid == server.flavorid:
             raise BadRequest(SAME_FLAVOR)
-        if flavor.root_gb == 0 and server.root_gb != 0:
+        if flavor.root_gb == 0 and server.root_gb != 0 and not server.volume_backed:
             raise BadRequest(ZERO_DISK)
         image = self.store.read(lambda db: images_db.get_image(db, server.image_id, include_deleted=True))
         if image is not None and flavor.root_gb:
@@ -112,7 +112,8 @@ class ServerResizes:
             "cores": max(0, flavor.vcpus - server.vcpus), "ram": max(0, flavor.memory_mb - server.memory_mb)})
         new = {"flavorid": flavor.flavorid, "flavor_name": flavor.name, "memory_mb": flavor.memory_mb,
                "vcpus": flavor.vcpus, "root_gb": flavor.root_gb,
-               "root_disk_bytes": flavor.root_gb * GIB if flavor.root_gb else server.root_disk_bytes,
+               "root_disk_bytes": 0 if server.volume_backed else  # its root is a volume: no local disk changes
+               flavor.root_gb * GIB if flavor.root_gb else server.root_disk_bytes,
                "ephemeral_gb": flavor.ephemeral_gb, "swap": flavor.swap,
                "flavor_extra_specs": self.flavors.extra_specs(flavor.flavorid, ctx.project_id, ctx.is_admin)}
         migration = await self.store.write(migrations_db.insert_migration, {
@@ -172,8 +173,8 @@ class ServerResizes:
             running = await guests.hv.power_state(server.instance_name) == states.RUNNING
             try:
                 async with step("compute_resize_instance"):
-                    if new["root_gb"] < old["root_gb"] or (
-                            old["ephemeral_gb"] and new["ephemeral_gb"] < old["ephemeral_gb"]):
+                    root_down = new["root_gb"] < old["root_gb"] and not server.volume_backed
+                    if root_down or (old["ephemeral_gb"] and new["ephemeral_gb"] < old["ephemeral_gb"]):
                         raise ResizeError(reason="Unable to resize disk down.")
                     await self._step(server, migration, states.RESIZE_MIGRATING, mig.MIGRATING)
                     await guests.power_off(server)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import uuid as uuidlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from nodecompute.compute.guests import Guests, crash_point
 from nodecompute.compute.images import ImageService
@@ -28,6 +29,9 @@ from nodecompute.domain.image_models import QUEUED, SAVING, Image, ImageQuery
 from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.domain.server_models import Server
 from nodecompute.storage.image_files import SNAPSHOT_TEMP_PREFIX
+
+if TYPE_CHECKING:
+    from nodecompute.compute.volume_backed_images import VolumeBackedImages
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ class ServerImages:
         self.images = images
         self.actions = actions
         self.clock = clock
+        self.volume_backed: VolumeBackedImages | None = None  # set by the attachments service (issue 20)
 
     async def create_image(self, ctx: AuthContext, server_id: str, name: str, metadata: dict[str, str]) -> Image:
         return await self._start(ctx, server_id, "snapshot", name, metadata, None)
@@ -67,12 +72,24 @@ class ServerImages:
         if not ctx.can_write:
             raise errors.Forbidden("Policy doesn't allow os_compute_api:servers:create_image to be performed.")
         check_state(states.ACTIONS[action], server)
+        if server.volume_backed and backup is not None:
+            raise errors.BadRequest("Backup is not supported for volume-backed instances.")  # Nova's text
+        if server.volume_backed:  # Nova: its volumes snapshotted, an image of size 0 naming them
+            return await self._volume_backed(ctx, server, name, metadata)
         image = await self.images.create(ctx, *self._record(ctx, server, name, metadata, backup))
         try:
             await self.actions.begin(ctx, action, server, (None,), work=self._work(ctx, image, backup))
         except BaseException:
             await self.images.delete_unfinished(image.id)
             raise
+        return image
+
+    async def _volume_backed(self, ctx: AuthContext, server: Server, name: str, metadata: dict[str, str]) -> Image:
+        if self.volume_backed is None:
+            raise errors.BadRequest("Snapshots of volume-backed servers are not supported on this host.")
+        fields, properties, _ = self._record(ctx, server, name, metadata, None)
+        image = await self.volume_backed.create_image(ctx, server, fields, properties)
+        await self.actions.begin(ctx, "snapshot", server, (None,), work=_recorded_only)
         return image
 
     def record(self, ctx: AuthContext, server: Server, name: str, metadata: dict[str, str]
@@ -149,3 +166,7 @@ class ServerImages:
             await self.images.delete_unfinished(image.id)
         await self.store.write(servers_db.update_server, server.uuid, {"task_state": None}, now=self.clock(),
                                expected_task_state=(server.task_state,))
+
+
+async def _recorded_only(guests: Guests, server: Server, started: Started) -> None:
+    """A volume-backed server's snapshot is made before the answer: the action is recorded, nothing more runs."""

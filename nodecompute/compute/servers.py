@@ -8,26 +8,23 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import traceback
-import uuid as uuidlib
 from collections.abc import Awaitable, Callable, Container
 import dataclasses
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from nodecompute.domain import states
-from nodecompute.domain.guest_channels import channels_for
 from nodecompute.domain.errors import BadRequest, Forbidden, InstanceInvalidState, InstanceNotFound, NotFound
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.host_services import HostServices
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
-from nodecompute.compute.metadata_documents import sanitize_hostname
 from nodecompute.compute.passwords import generate_password  # noqa: F401 (admin_actions imports it from here)
 from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
-from nodecompute.compute import image_properties, placement, resize, shelve
-from nodecompute.compute.block_devices import plan_block_devices
+from nodecompute.compute import placement, resize, shelve
+from nodecompute.compute.block_devices import NO_VOLUMES, from_image_properties, plan_block_devices
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.server_zones import repinned
 from nodecompute.compute.network_data import nic_devices
@@ -42,23 +39,24 @@ from nodecompute.compute.server_locks import ServerLocks
 from nodecompute.compute.server_groups import ServerGroupService
 from nodecompute.compute.server_admin_password import ServerAdminPassword
 from nodecompute.compute.server_images import ServerImages
+from nodecompute.compute.server_rows import server_rows
 from nodecompute.compute.rebuild import ServerRebuilds, drive_for
 from nodecompute.compute.rescue import ServerRescues
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
-                                              ServerRef, root_disk_bytes)
+                                              ServerRef)
 from nodecompute.config import Config
 from nodecompute.db import instance_actions as actions_db, server_lists, servers as servers_db
 from nodecompute.db.store import Store
+
+if TYPE_CHECKING:
+    from nodecompute.compute.block_devices import BlockDevicePlan
+    from nodecompute.compute.volume_boot import VolumeBoot
 
 log = logging.getLogger(__name__)
 
 BUILD_EVENT = "compute__do_build_and_run_instance"
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
-
-
-def reservation_id() -> str:
-    return "r-" + "".join(secrets.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(8))
 
 
 class ServerService:
@@ -95,6 +93,7 @@ class ServerService:
         self.interfaces = InterfaceService(store, self.ports, guests, self.tasks)
         # a deleted server's volumes are let go (set by the attachments service, compute/volume_attachments.py)
         self.release_volumes: Callable[[Server], Awaitable[None]] | None = None
+        self.volume_boot: VolumeBoot | None = None  # the volumes of a create's mappings (the same service sets it)
 
     # ----- reads -------------------------------------------------------------------------------------------------
 
@@ -142,10 +141,18 @@ class ServerService:
 
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
         plan = await self.ports.plan(ctx, req)
-        devices = plan_block_devices(req.image_ref, req.block_devices)
+        req = self._with_image_mappings(ctx, req)
+        devices = plan_block_devices(req.image_ref, req.block_devices, req.max_count)
         flavor = self._flavor_for_boot(ctx, req.flavor_ref)
-        image = self._image_for_boot(ctx, devices.image_ref)
-        placement.check_fit(ctx, flavor, image)
+        if devices.volumes and self.volume_boot is None:
+            raise BadRequest(NO_VOLUMES)
+        root = self.volume_boot.check(ctx, devices) if devices.volumes else None
+        if devices.root_volume is not None:  # volume-backed: Nova checks only the memory, any flavor disk will do
+            image = root
+            placement.check_memory_fit(flavor, root)
+        else:
+            image = self._image_for_boot(ctx, devices.image_ref)
+            placement.check_fit(ctx, flavor, image)
         key_data = None
         if req.key_name is not None:
             try:
@@ -161,17 +168,36 @@ class ServerService:
         group = self.groups.group_for_create(ctx, req.scheduler_hints, count)
         admin_pass = req.admin_pass or generate_password()
         rows = self._rows(ctx, req, flavor, image, key_data, count)
-        servers = await self.store.write(servers_db.insert_servers, rows, req.metadata, req.personality, req.tags)
+        if devices.volumes:  # the servers' rows with the reservations of the volumes they take
+            reserved = self.volume_boot.reservations(rows[0]["uuid"], self.cfg.host_name, devices)
+            servers = await self.store.write(self.volume_boot.insert_tx, rows, req.metadata, req.personality,
+                                             req.tags, reserved, self.clock())
+        else:
+            servers = await self.store.write(servers_db.insert_servers, rows, req.metadata, req.personality,
+                                             req.tags)
         if group is not None:
             await self.groups.join(group, servers)
         crash_point("row_written")
         drive = DriveContent(files=req.personality, user_data=req.user_data, admin_pass=admin_pass)
-        boot = BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
-                         virtual_size=image.virtual_size)
+        boot = None if devices.root_volume else BootImage(
+            image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
+            virtual_size=image.virtual_size)
         for server in servers:
             action_id = await self.action_log.start(ctx, server, "create")
-            self.track(server.uuid, self._build_recorded(server, boot, drive, ctx, plan.nics, action_id))
+            self.track(server.uuid, self._build_recorded(server, boot, drive, ctx, plan.nics, action_id, devices))
         return CreateResult(servers=tuple(servers), admin_pass=admin_pass, reservation_id=rows[0]["reservation_id"])
+
+    def _with_image_mappings(self, ctx: AuthContext, req: CreateRequest) -> CreateRequest:
+        """An image whose properties define a volume root (a volume-backed server's snapshot): its mappings come
+        first and the server boots from their volumes (Nova merges image-defined mappings with the request's)."""
+        try:
+            image = self.images.get_for_boot(req.image_ref, ctx.project_id) if req.image_ref else None
+        except (NotFound, BadRequest):
+            return req  # the image checks below give the fault
+        defined = from_image_properties(image.properties) if image else ()
+        if not any(m.boot_index == 0 for m in defined):
+            return req
+        return dataclasses.replace(req, image_ref="", block_devices=defined + req.block_devices)
 
     def _flavor_for_boot(self, ctx: AuthContext, ref: str):
         flavor_id = id_from_ref(ref)
@@ -194,49 +220,20 @@ class ServerService:
         return image
 
     def _rows(self, ctx, req: CreateRequest, flavor, image, key_data, count: int) -> list[dict]:
-        now = isotime(self.clock())
-        rid = reservation_id()
-        disk_config = req.disk_config or (
-            "AUTO" if str(image.properties.get("auto_disk_config", "")).lower() == "true" else "MANUAL")
-        wants_drive = (req.config_drive or self.cfg.compute.force_config_drive
-                       or image.properties.get("img_config_drive") == "mandatory")
         extra_specs = self.flavors.extra_specs(flavor.flavorid, ctx.project_id, ctx.is_admin)
-        rows = []
-        for index in range(count):
-            server_uuid = str(uuidlib.uuid4())
-            name = f"{req.name}-{index + 1}" if count > 1 else req.name
-            rows.append({
-                "uuid": server_uuid, "name": name, "project_id": ctx.project_id, "user_id": ctx.user_id,
-                "hostname": req.hostname or sanitize_hostname(name, server_uuid),
-                "flavorid": flavor.flavorid, "flavor_name": flavor.name, "memory_mb": flavor.memory_mb,
-                "vcpus": flavor.vcpus, "root_gb": flavor.root_gb,
-                "root_disk_bytes": root_disk_bytes(flavor.root_gb, image.virtual_size or 0),
-                "ephemeral_gb": flavor.ephemeral_gb,
-                "swap": flavor.swap, "image_id": image.id, "image_sha256": image.content_sha256,
-                "key_name": req.key_name, "key_data": key_data, "user_data": req.user_data,
-                "config_drive": int(bool(wants_drive)), "access_ipv4": req.access_ipv4,
-                "access_ipv6": req.access_ipv6, "disk_config": disk_config,
-                "availability_zone": self.cfg.compute.availability_zone, "vm_state": states.BUILDING,
-                "task_state": states.SCHEDULING, "power_state": states.NOSTATE, "launch_index": index,
-                "reservation_id": rid, "host": self.cfg.host_name, "scheduler_hints": req.scheduler_hints,
-                "guest_channels": channels_for(image.properties),
-                "created_at": now, "updated_at": now, "description": req.description,
-                "flavor_extra_specs": extra_specs, "device_tags": req.device_tags,
-                "pinned_availability_zone": req.availability_zone or None,
-                "image_properties": image_properties.copied(image.properties),
-            })
-        return rows
+        return server_rows(self.cfg, ctx, req, flavor, image, key_data, count, extra_specs, self.clock())
 
-    async def _build_recorded(self, server: Server, image: BootImage, drive: DriveContent, ctx: AuthContext,
-                              nics: tuple[NicRequest, ...], action_id: int) -> None:
+    async def _build_recorded(self, server: Server, image: BootImage | None, drive: DriveContent,
+                              ctx: AuthContext, nics: tuple[NicRequest, ...], action_id: int,
+                              devices: BlockDevicePlan) -> None:
         try:
             async with self.action_log.event(action_id, BUILD_EVENT):
-                await self._build(server, image, drive, ctx, nics)
+                await self._build(server, image, drive, ctx, nics, devices)
         except _BuildFailed:
             pass  # the server has its fault; the event its Error
 
-    async def _build(self, server: Server, image: BootImage, drive: DriveContent, ctx: AuthContext,
-                     nics: tuple[NicRequest, ...]) -> None:
+    async def _build(self, server: Server, image: BootImage | None, drive: DriveContent, ctx: AuthContext,
+                     nics: tuple[NicRequest, ...], devices: BlockDevicePlan) -> None:
         try:
             await self._set(server, {"task_state": states.NETWORKING})
             if not await self._host_has_room(server):
@@ -247,6 +244,10 @@ class ServerService:
                 drive = dataclasses.replace(drive, network_data=self.ports.network_data(server),
                                             devices=nic_devices(server.nics))
             await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
+            if devices.volumes:
+                await self.volume_boot.prepare(ctx, server, devices)
+                tagged = self.volume_boot.tagged_disks(server.uuid)  # meta_data.json `devices` (2.32, 2.42+)
+                drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
             await self.guests.make_disks(server, image)
             crash_point("overlay_made")
             await self._set(server, {"task_state": states.SPAWNING})
@@ -274,6 +275,8 @@ class ServerService:
     async def _undo_build(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)
         await self.ports.unplug_all(server.uuid)
+        if self.release_volumes is not None:  # Nova's _cleanup_volumes: detached, deleted if delete_on_termination
+            await self.release_volumes(server)
 
     async def _host_has_room(self, server: Server) -> bool:
         """The one-host scheduler: the compute service must be enabled and up (Nova's ComputeFilter), the server's

@@ -66,6 +66,9 @@ class ServerShelves:
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
         check_state(states.ACTIONS["shelve"], server)
+        if server.volume_backed:  # Nova: no image (the volumes keep the disks), offloaded at once
+            await self.actions.begin(ctx, "shelve", server, (None,), work=self._shelve_volume_backed)
+            return
         image = await self.images.create(ctx, *self.snapshots.record(ctx, server, f"{server.name}-shelved", {}))
         try:
             await self.actions.begin(ctx, "shelve", server, (None,), work=self._shelve_work(ctx, image))
@@ -89,6 +92,13 @@ class ServerShelves:
             if self.cfg.compute.shelved_offload_time == 0:
                 await self._offload(server)
         return work
+
+    async def _shelve_volume_backed(self, guests: Guests, server: Server, started: Started) -> None:
+        await guests.power_off(server)
+        await guest_power.drop_managed_save(guests.hv, server.instance_name)
+        await self.store.write(servers_db.update_server, server.uuid, {
+            "vm_state": states.SHELVED, "task_state": None, "power_state": states.SHUTDOWN}, now=self.clock())
+        await self._offload(server)
 
     async def _produce(self, server: Server):
         dest = self.images.files.images_dir / f"{SNAPSHOT_TEMP_PREFIX}{uuidlib.uuid4()}"
@@ -166,7 +176,9 @@ class ServerShelves:
     async def _unshelve(self, ctx: AuthContext | None, server: Server, pin: dict) -> None:
         shelf = self.store.read(shelves_db.shelved, server.uuid)
         inst = self.guests.instance_dir(server.uuid)
-        if not (inst / instance_disks.ROOT).exists():  # offloaded: the root disk from the shelved image
+        if server.volume_backed:  # offloaded: its root is its volume; fresh local ephemeral and swap
+            await instance_disks.create_extra_disks(inst, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
+        elif not (inst / instance_disks.ROOT).exists():  # offloaded: the root disk from the shelved image
             image = self.store.read(lambda db: images_db.get_image(db, shelf["image_id"])) if shelf else None
             if image is None or image.content_sha256 is None:
                 raise ComputeError(f"The shelved image of server {server.uuid} is gone: it cannot be unshelved.")

@@ -26,6 +26,8 @@ from nodecompute.compute.guests import crash_point
 from nodecompute.compute.server_access import check_writable
 from nodecompute.compute.servers import ServerService
 from nodecompute.compute.volume_attach_side import AttachedDisk
+from nodecompute.compute.volume_backed_images import VolumeBackedImages
+from nodecompute.compute.volume_boot import VolumeBoot, disk_pci_slots
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db import volumes as volumes_db
 from nodecompute.domain import states
@@ -43,6 +45,7 @@ SWAPPABLE = (states.ACTIVE, states.PAUSED_VM, states.RESIZED)  # Nova's swap_vol
 ATTACHABLE = (states.ACTIVE, states.PAUSED_VM, states.STOPPED, states.RESIZED, states.SOFT_DELETED, states.SHELVED,
               states.SHELVED_OFFLOADED)  # Nova's attach_volume/detach_volume vm_states (task_state None)
 LIVE = (states.ACTIVE, states.PAUSED_VM)  # a domain that runs: the plug is live too
+ROOT_DEVICE = "/dev/vda"
 MAX_DISKS = 26 * 27  # vda ... vdzz
 GIB = 1024 ** 3
 
@@ -74,6 +77,9 @@ class VolumeAttachments:
         servers.guests.volume_disks = self.guest_disks
         servers.guests.disks_named = self.record_names
         servers.release_volumes = self.release_server
+        servers.volume_boot = VolumeBoot(self.store, blocks, clock)
+        servers.rebuilds.root_image_of = self.root_image
+        servers.images_of.volume_backed = VolumeBackedImages(self.store, blocks, servers.images)
 
     # reads ------------------------------------------------------------------------------------------------------
 
@@ -90,9 +96,21 @@ class VolumeAttachments:
 
     def guest_disks(self, server_uuid: str) -> list[designer.GuestDisk]:
         """The attached volumes as the domain's disks, after the local ones (each keeps its device name)."""
+        attached = [a for a in self.store.read(attachments_db.of_server, server_uuid) if a.attached_at is not None]
+        slots = disk_pci_slots(attached)  # tagged ones at the address their device metadata names
+        attached.sort(key=lambda a: a.boot_index != 0)  # a volume-backed server's root first (Guests.disks: vda)
         return [designer.GuestDisk(str(self.blocks.volumes.files.volume_path(a.volume_id)), "qcow2",
-                                   serial=a.volume_id[:20], requested=a.device)
-                for a in self.store.read(attachments_db.of_server, server_uuid) if a.attached_at is not None]
+                                   bus=a.disk_bus or designer.LOCAL_DISK_BUS, serial=a.volume_id[:20],
+                                   requested=a.device, pci_slot=slots.get(a.id))
+                for a in attached]
+
+    def root_image(self, server: Server) -> str | None:
+        """The image a volume-backed server's root volume was made from (Nova reads volume_image_metadata)."""
+        for attachment in self.store.read(attachments_db.of_server, server.uuid):
+            if attachment.boot_index == 0 or attachment.device == ROOT_DEVICE:
+                volume = self.store.read(volumes_db.get_volume, attachment.volume_id)
+                return (volume.image_metadata or {}).get("image_id") if volume else None
+        return None
 
     def disk_of(self, volume_id: str) -> AttachedDisk | None:
         """block storage's AttachedDisks: the running domain's disk that is this volume."""
@@ -134,12 +152,12 @@ class VolumeAttachments:
         return self.store.read(attachments_db.find, server.uuid, volume.id)
 
     async def record_names(self, server: Server, named: tuple[domain_xml.DiskSpec, ...]) -> None:
-        """A volume attached while the server had no domain (shelved offloaded) gets the device name its defined
-        domain gave it (Nova names such mappings at unshelve)."""
+        """A volume attached while the server had no domain (shelved offloaded, or a create's volume: issue 20) gets
+        the device name its defined domain gave it (Nova names such mappings at unshelve and at build)."""
         targets = {disk.path: disk.target for disk in named}
         for attachment in self.store.read(attachments_db.of_server, server.uuid):
             target = targets.get(str(self.blocks.volumes.files.volume_path(attachment.volume_id)))
-            if attachment.attached_at is not None and not attachment.device and target:
+            if attachment.attached_at is not None and target and attachment.device != f"/dev/{target}":
                 await self.store.write(attachments_db.set_device, attachment.id, f"/dev/{target}")
 
     async def _plug(self, server: Server, volume_id: str, requested: str | None) -> str:
@@ -230,6 +248,8 @@ class VolumeAttachments:
         server = self._writable(ctx, server_id, "detach_volume", shelved_ok)
         self.blocks.volumes.get(ctx, volume_id)  # 404 for a volume that is not there (Nova asks Cinder)
         attachment = self.get(ctx, server.uuid, volume_id)
+        if attachment.boot_index == 0 or (server.volume_backed and attachment.device == ROOT_DEVICE):
+            raise BadRequest("Cannot detach a root device volume")  # Nova's InvalidVolume for the root BDM
         moved = await self.store.write(volumes_db.update_volume, volume_id, {"status": vm.DETACHING}, (vm.IN_USE,),
                                        now=self.clock())
         if moved is None:

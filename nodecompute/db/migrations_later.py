@@ -225,3 +225,15 @@ def m0020_server_migrations_and_shelves(db: Database) -> None:
             shelved_at TEXT NOT NULL, shelved_host TEXT);
         """
     )
+
+
+@migrations(name="0021_volume_attachments_boot_index")
+def m0021_volume_attachments_boot_index(db: Database) -> None:
+    """Boot from volume (issue 20): an attachment made by a create keeps its mapping's boot_index (0: the server's
+    root disk, vda) and disk_bus (Nova's block device mapping fields); a hot-plugged one has neither."""
+    db.executescript(
+        """
+        ALTER TABLE volume_attachments ADD COLUMN boot_index INTEGER;
+        ALTER TABLE volume_attachments ADD COLUMN disk_bus TEXT;
+        """
+    )

@@ -30,7 +30,8 @@ def _dt(text: str | None):
 def _attachment(row: sqlite3.Row) -> Attachment:
     return Attachment(id=row["id"], volume_id=row["volume_id"], server_id=row["server_id"], device=row["device"],
                       attached_at=_dt(row["attached_at"]), attached_host=row["attached_host"], tag=row["tag"],
-                      delete_on_termination=bool(row["delete_on_termination"]))
+                      delete_on_termination=bool(row["delete_on_termination"]), boot_index=row["boot_index"],
+                      disk_bus=row["disk_bus"])
 
 
 def _volume(row: sqlite3.Row, attachments: tuple[Attachment, ...]) -> Volume:
@@ -173,10 +174,10 @@ def usage(db: Database, project_id: str) -> dict[str, int]:
 
 def insert_attachment(db: Database, attachment: Attachment) -> None:
     db.execute("INSERT INTO volume_attachments (id, volume_id, server_id, device, attached_host, attached_at, tag, "
-               "delete_on_termination) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+               "delete_on_termination, boot_index, disk_bus) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                [attachment.id, attachment.volume_id, attachment.server_id, attachment.device,
                 attachment.attached_host, isotime(attachment.attached_at) if attachment.attached_at else None,
-                attachment.tag, int(attachment.delete_on_termination)])
+                attachment.tag, int(attachment.delete_on_termination), attachment.boot_index, attachment.disk_bus])
 
 
 def attachment_rows(db: Database, where: str, params: list[Any]) -> list[Attachment]:

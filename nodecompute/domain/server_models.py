@@ -109,6 +109,11 @@ class Server:
     server_groups: tuple[str, ...] = ()  # the group it is a member of (2.71); read for one server, not for lists
 
     @property
+    def volume_backed(self) -> bool:
+        """Booted from a volume: no image of its own (Nova shows its `image` as ""), its root disk is a volume."""
+        return not self.image_id
+
+    @property
     def instance_name(self) -> str:
         """The libvirt domain name, Nova's instance_name_template."""
         return f"instance-{self.serial:08x}"
@@ -164,6 +169,8 @@ class BlockDeviceRequest:
     delete_on_termination: bool = False
     no_device: bool = False
     legacy: bool = False
+    volume_type: str | None = None  # 2.67: the type of a volume the mapping makes
+    tag: str | None = None  # 2.32, 2.42+: the device's tag (meta_data.json `devices`)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,8 @@ class Attachment:
     attached_host: str | None = None
     tag: str | None = None
     delete_on_termination: bool = False
+    boot_index: int | None = None  # 0: the root disk of a volume-backed server (issue 20); None: hot-plugged
+    disk_bus: str | None = None  # as the create's mapping asked (virtio when None)
 
 
 @dataclass(frozen=True)

@@ -152,6 +152,28 @@ async def create_instance_disks(inst_dir: Path, *, base: Path, base_format: str,
                          formats=formats)
 
 
+async def create_extra_disks(inst_dir: Path, *, ephemeral_gb: int, swap_mb: int) -> None:
+    """A volume-backed server's local disks (its root is a volume): disk.local and disk.swap when the flavor has
+    them; on any failure remove what this call created and re-raise."""
+    inst_dir = Path(inst_dir).absolute()
+    make_dir(inst_dir)
+    planned = {}
+    if ephemeral_gb > 0:
+        planned[EPHEMERAL] = _make_ephemeral(inst_dir / EPHEMERAL, ephemeral_gb * GiB)
+    if swap_mb > 0:
+        planned[SWAP] = _make_swap(inst_dir / SWAP, swap_mb * MiB)
+    existing = [str(inst_dir / name) for name in planned if (inst_dir / name).exists()]
+    if existing:
+        for step in planned.values():
+            step.close()
+        raise StorageError(f"instance disks exist already: {', '.join(existing)}")
+    results = await asyncio.gather(*planned.values(), return_exceptions=True)
+    failure = next((result for result in results if isinstance(result, BaseException)), None)
+    if failure is not None:
+        _undo([inst_dir / name for name in planned], None)
+        raise failure
+
+
 def _undo(paths, made_dir: Path | None) -> None:
     for path in paths:
         path.unlink(missing_ok=True)

@@ -43,11 +43,11 @@ async def keep(inst_dir: Path) -> None:
 
 
 async def grow(inst_dir: Path, *, root_bytes: int, ephemeral_gb: int, swap_mb: int) -> None:
-    """The disks to the new flavor's sizes: the root (qcow2) and an existing ephemeral disk grow (never shrink: the
-    resize refused that before), a new ephemeral disk or a swap disk of another size is made afresh."""
+    """The disks to the new flavor's sizes: the root (qcow2; none when root_bytes is 0: a volume-backed server) and
+    an existing ephemeral disk grow (never shrink: the resize refused that before), a new ephemeral disk or a swap disk of another size is made afresh."""
     inst = Path(inst_dir)
     root = inst / ROOT
-    if (await qemu_img.info(root)).virtual_size < root_bytes:
+    if root_bytes and (await qemu_img.info(root)).virtual_size < root_bytes:  # 0: a volume-backed server's
         await qemu_img.resize(root, root_bytes, fmt="qcow2")
     ephemeral = inst / EPHEMERAL
     if ephemeral_gb and ephemeral.exists():

@@ -49,6 +49,7 @@ class GuestDisk:
     readonly: bool = False
     serial: str | None = None
     requested: str | None = None  # a device name asked for (/dev/vdb); None: the next free one
+    pci_slot: int | None = None  # pinned PCI slot (a tagged volume: its device metadata names the address)
 
 
 def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | None = None,
@@ -60,13 +61,20 @@ def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | N
     return disks
 
 
+def volume_backed_disks(*, root: GuestDisk, ephemeral: str | None = None, swap: str | None = None,
+                        config_drive: str | None = None) -> list[GuestDisk]:
+    """A server booted from a volume (Nova's layout): the root volume first, then the local ephemeral and swap,
+    then the config drive."""
+    return [root] + image_backed_disks(root="", ephemeral=ephemeral, swap=swap, config_drive=config_drive)[1:]
+
+
 def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
     """Device names in list order: the requested name where free, else the next free one of the disk's bus."""
     named: list[DiskSpec] = []
     for disk in disks:
         target = next_device_name([d.target for d in named], bus=disk.bus, requested=disk.requested)
         named.append(DiskSpec(path=disk.path, target=target, bus=disk.bus, device=disk.device, format=disk.format,
-                              serial=disk.serial, readonly=disk.readonly))
+                              serial=disk.serial, readonly=disk.readonly, pci_slot=disk.pci_slot))
     return tuple(named)
 
 

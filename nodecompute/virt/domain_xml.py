@@ -35,6 +35,7 @@ class DiskSpec:
     format: str = "qcow2"
     serial: str | None = None
     readonly: bool = False
+    pci_slot: int | None = None  # a tagged virtio disk's pinned slot on PCI bus 0 (its device metadata names it)
 
 
 @dataclass(frozen=True)
@@ -288,4 +289,7 @@ def _disk(disk: DiskSpec) -> ET.Element:
         _text(element, "serial", disk.serial)
     if disk.readonly:
         ET.SubElement(element, "readonly")
+    if disk.pci_slot is not None and disk.bus == "virtio":
+        ET.SubElement(element, "address", {"type": "pci", "domain": "0x0000", "bus": "0x00",
+                                           "slot": f"0x{disk.pci_slot:02x}", "function": "0x0"})
     return element

@@ -310,6 +310,11 @@ async def _create_server(world: World, version: str) -> Call:
     return Call("/servers", _create_server_body(world, version))
 
 
+async def _create_server_by_volumes_boot(world: World, version: str) -> Call:
+    """#204: Nova's alias of the create (boot from volume is tests/api/test_boot_from_volume.py's)."""
+    return Call("/os-volumes_boot", _create_server_body(world, version))
+
+
 async def _fresh_server(world: World, version: str) -> Call:
     return Call(f"/servers/{await world.server()}")
 
@@ -739,6 +744,7 @@ CASES: dict[tuple[str, str, str | None], Case] = {
     ("GET", "/servers", None): _fixed("/servers", optional=NOT_A_FULL_PAGE),
     ("GET", "/servers/detail", None): _server_view("/servers/detail", "servers[]", optional=NOT_A_FULL_PAGE),
     ("POST", "/servers", None): _create_server,
+    ("POST", "/os-volumes_boot", None): _create_server_by_volumes_boot,
     ("GET", SERVER, None): _server_view("/servers/{server}", "server"),
     ("PUT", SERVER, None): _update_server,
     ("DELETE", SERVER, None): _fresh_server,

@@ -95,6 +95,7 @@ compute  DELETE /os-security-group-default-rules/{security_group_default_rule_id
 compute  GET    /servers                                             list
 compute  GET    /servers/detail                                      list
 compute  POST   /servers                                             create
+compute  POST   /os-volumes_boot                                     create
 compute  GET    /servers/{server_id}                                 owned
 compute  PUT    /servers/{server_id}                                 owned
 compute  DELETE /servers/{server_id}                                 owned

@@ -106,11 +106,17 @@ async def test_2_66_changes_before(api, member, admin_token):
 
 
 async def test_2_67_block_device_volume_type(api, member, image_id):
-    mapping = _root_mapping(image_id, volume_type="fast")
-    await _refused(api, member, _body(image_id, networks="none", block_device_mapping_v2=mapping), "2.66",
+    mapping = [{"uuid": image_id, "boot_index": 0, "source_type": "image", "destination_type": "volume",
+                "volume_size": 1, "volume_type": "__DEFAULT__"}]  # Cinder's default type, by name
+    await _refused(api, member, _body("", networks="none", block_device_mapping_v2=mapping), "2.66",
                    UNEXPECTED.format("volume_type"))
-    assert (await _create(api, member, _body(image_id, networks="none", block_device_mapping_v2=mapping),
+    assert (await _create(api, member, _body("", networks="none", block_device_mapping_v2=mapping),
                           "2.67"))["id"]
+    local = _root_mapping(image_id, volume_type="__DEFAULT__")  # Nova's InvalidBDMFormat
+    resp = await api.post("/servers", member, json=_body(image_id, networks="none", block_device_mapping_v2=local),
+                          **at("2.67"))
+    await assert_fault(resp, 400, "badRequest", "Specifying a volume_type with destination_type=local is not "
+                                                "supported.")
     too_long = _root_mapping(image_id, volume_type="v" * 256)
     resp = await api.post("/servers", member, json=_body(image_id, networks="none", block_device_mapping_v2=too_long),
                           **at("2.67"))

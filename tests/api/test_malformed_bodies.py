@@ -69,6 +69,7 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
     ("PUT", "/images/{image_id}/metadata"): [{"metadata": {"k": "v"}}],
     ("PUT", "/images/{image_id}/metadata/{key}"): [{"meta": {"k": "v"}}],
     ("POST", "/servers"): [{"server": SERVER, "os:scheduler_hints": {"group": "g"}}, {"server": SERVER_BDM_ONLY}],
+    ("POST", "/os-volumes_boot"): [{"server": SERVER_BDM_ONLY}],
     ("PUT", "/servers/{server_id}"): [{"server": {"name": "n", "accessIPv4": "1.2.3.4",
                                                   "OS-DCF:diskConfig": "AUTO"}}],
     ("POST", "/servers/{server_id}/action"): [{"reboot": {"type": "SOFT"}}, {"os-stop": None},

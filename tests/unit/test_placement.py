@@ -8,8 +8,10 @@ import pytest
 
 from nodecompute.compute import placement
 from nodecompute.compute.block_devices import (BAD_BOOT_SEQUENCE, BLANK_VOLUME_SIZE, BLANK_WITH_UUID,
-                                               IMAGE_VOLUME_SIZE, MISSING_UUID, MIXED_SYNTAX, NO_VOLUMES,
-                                               UNKNOWN_BUS, BlockDevicePlan, plan_block_devices)
+                                               IMAGE_VOLUME_SIZE, MISSING_UUID, MIXED_SYNTAX, MULTIPLE_WITH_VOLUME,
+                                               NO_LOCAL_DISKS, UNKNOWN_BUS, VOLUME_TYPE_EXISTING, VOLUME_TYPE_LOCAL,
+                                               BlockDevicePlan,
+                                               VolumeMapping, plan_block_devices)
 from nodecompute.compute.requested_networks import plan_networks
 from nodecompute.config import ComputeConfig
 from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, NotFound, QuotaExceeded
@@ -21,6 +23,8 @@ from nodecompute.domain.server_models import (BlockDeviceRequest, CreateRequest,
 
 GIB = 1 << 30
 IMAGE = "155d900f-4e14-4e4c-a73d-069cbf4541e6"
+VOLUME = "0c0b7a3e-8a34-4a0e-9d59-9a1b9f2a0c01"
+SNAPSHOT = "0c0b7a3e-8a34-4a0e-9d59-9a1b9f2a0c02"
 NOW = datetime(2024, 1, 1)
 LIMITS = {"metadata_items": 2, "injected_files": 1, "injected_file_path_bytes": 8,
           "injected_file_content_bytes": 4}
@@ -124,11 +128,18 @@ def test_the_image_root_mapping_is_accepted(image_ref, mappings, plan):
 
 @pytest.mark.parametrize("image_ref, mappings, message", [
     ("", (), BAD_BOOT_SEQUENCE),
-    (IMAGE, (BlockDeviceRequest(boot_index=0, uuid=IMAGE),), NO_VOLUMES),
-    (IMAGE, (BlockDeviceRequest(source_type="image", destination_type="volume", boot_index=0, uuid=IMAGE,
-                                volume_size=1),), NO_VOLUMES),
+    (IMAGE, (BlockDeviceRequest(boot_index=0, uuid=IMAGE),), NO_LOCAL_DISKS),
     (IMAGE, (ROOT, BlockDeviceRequest(source_type="blank", destination_type="local", boot_index=-1,
-                                      guest_format="swap", volume_size=1)), NO_VOLUMES),
+                                      guest_format="swap", volume_size=1)), NO_LOCAL_DISKS),
+    (IMAGE, (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME),),
+     BAD_BOOT_SEQUENCE),  # imageRef names no image of the root volume
+    ("", (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME),
+          BlockDeviceRequest(source_type="blank", destination_type="local", boot_index=-1, volume_size=1)),
+     NO_LOCAL_DISKS),
+    ("", (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0, uuid=IMAGE,
+                             volume_type="fast"),), VOLUME_TYPE_LOCAL),
+    ("", (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME,
+                             volume_type="fast"),), VOLUME_TYPE_EXISTING),
     (IMAGE, (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0,
                                 uuid="6a1a5c4e-0000-4000-8000-000000000000"),), BAD_BOOT_SEQUENCE),
     ("", (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0),), MISSING_UUID),
@@ -145,15 +156,51 @@ def test_the_image_root_mapping_is_accepted(image_ref, mappings, plan):
      BAD_BOOT_SEQUENCE),  # imageRef is boot index 0: the sequence has a gap
     ("", (BlockDeviceRequest(source_type="volume", destination_type="volume", uuid=IMAGE, boot_index=1),),
      BAD_BOOT_SEQUENCE),  # no boot index 0 without imageRef
-    (IMAGE, (BlockDeviceRequest(source_type="volume", destination_type="volume", uuid=IMAGE, boot_index=1),),
-     NO_VOLUMES),  # a valid mapping: what volumes have still to honour
-    (IMAGE, (BlockDeviceRequest(volume_id="v", legacy=True),), NO_VOLUMES),
     (IMAGE, (BlockDeviceRequest(volume_id="v", legacy=True), ROOT), MIXED_SYNTAX),
 ])
 def test_other_mappings_are_400(image_ref, mappings, message):
     with pytest.raises(BadRequest) as raised:
         plan_block_devices(image_ref, mappings)
     assert raised.value.message == message
+
+
+def test_one_existing_volume_cannot_boot_several_servers():
+    mapping = BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME)
+    with pytest.raises(BadRequest) as raised:
+        plan_block_devices("", (mapping,), count=2)
+    assert raised.value.message == MULTIPLE_WITH_VOLUME
+    made = BlockDeviceRequest(source_type="image", destination_type="volume", boot_index=0, uuid=IMAGE,
+                              volume_size=1)
+    assert plan_block_devices("", (made,), count=2).root_volume.source_type == "image"  # each makes its own
+
+
+@pytest.mark.parametrize("image_ref, mappings, volumes", [
+    ("", (BlockDeviceRequest(source_type="image", destination_type="volume", boot_index=0, uuid=IMAGE,
+                             volume_size=2, delete_on_termination=True, device_name="vda", disk_bus="virtio",
+                             volume_type="fast", tag="root"),),
+     (VolumeMapping("image", IMAGE, 0, 2, "vda", "virtio", True, "fast", "root"),)),
+    (IMAGE, (BlockDeviceRequest(source_type="image", destination_type="volume", boot_index=0, uuid=IMAGE,
+                                volume_size=1),),  # imageRef naming the root volume's image
+     (VolumeMapping("image", IMAGE, 0, 1),)),
+    ("", (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME),
+          BlockDeviceRequest(source_type="blank", destination_type="volume", boot_index=-1, volume_size=1),
+          BlockDeviceRequest(source_type="snapshot", destination_type="volume", boot_index=None, uuid=SNAPSHOT)),
+     (VolumeMapping("volume", VOLUME, 0), VolumeMapping("blank", None, -1, 1),
+      VolumeMapping("snapshot", SNAPSHOT, None))),
+    # legacy (v1): without imageRef the first volume or snapshot boots, with one the image does
+    ("", (BlockDeviceRequest(volume_size=1, legacy=True), BlockDeviceRequest(snapshot_id=SNAPSHOT, legacy=True),
+          BlockDeviceRequest(volume_id=VOLUME, device_name="/dev/vdc", delete_on_termination=True, legacy=True)),
+     (VolumeMapping("blank", None, -1, 1), VolumeMapping("snapshot", SNAPSHOT, 0),
+      VolumeMapping("volume", VOLUME, -1, device_name="/dev/vdc", delete_on_termination=True))),
+])
+def test_volume_mappings_are_planned(image_ref, mappings, volumes):
+    plan = plan_block_devices(image_ref, mappings)
+    assert (plan.image_ref, plan.volumes) == ("", volumes)
+
+
+def test_an_image_backed_server_takes_further_volumes():
+    plan = plan_block_devices(IMAGE, (BlockDeviceRequest(volume_id=VOLUME, legacy=True),))
+    assert (plan.image_ref, plan.volumes, plan.root_volume) == (IMAGE, (VolumeMapping("volume", VOLUME, -1),), None)
 
 
 # ----- networks and security groups ------------------------------------------------------------------------------

@@ -1,0 +1,121 @@
+"""Boot from volume on the real daemon (issue 20): a server boots from a volume made from the test image (the guest
+reports its config drive, its root disk: the volume, vda, and the tagged volume in meta_data.json's devices; its
+createImage is a snapshot of the running volume, and a server boots from that image), and the stock `openstack` CLI's
+`server create --boot-from-volume 1 --wait` and `server create --volume` reach ACTIVE; deleting the servers honours
+delete_on_termination (the CLI's --boot-from-volume volume goes only when asked; --volume's stays, available).
+One daemon for the module; one guest is watched to its report, the CLI's two only to ACTIVE."""
+from __future__ import annotations
+
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from tests.integration.cloud import Cloud
+from tests.integration.daemon import Daemon
+from tests.integration.test_servers_clients import cli_json
+from tests.integration.test_volumes_cli import volume_api, wait_for
+
+pytestmark = pytest.mark.integration
+GiB = 1 << 30
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory):
+    started = Daemon(tmp_path_factory.mktemp("bfv")).start()
+    yield started
+    started.stop()
+
+
+@pytest.fixture(scope="module")
+def cloud(daemon) -> Cloud:
+    return Cloud(daemon)
+
+
+@pytest.fixture(scope="module")
+def image_id(cloud) -> str:
+    return cloud.import_guest(properties={"nodecompute_test_channel": "yes"})
+
+
+@pytest.fixture(scope="module")
+def flavor_id(cloud) -> str:
+    """No local disk at all: a volume-backed server needs none (Nova's rule for zero-disk flavors)."""
+    resp = cloud.post("/flavors", {"flavor": {"name": "bfv", "ram": 128, "vcpus": 1, "disk": 0}})
+    assert resp.status_code == 200, resp.text
+    return resp.json()["flavor"]["id"]
+
+
+def defined_disks(daemon: Daemon, instance_name: str) -> dict[str, str]:
+    root = ET.parse(daemon.libvirt_root / "etc" / "qemu" / f"{instance_name}.xml").getroot()
+    return {d.find("target").get("dev"): d.find("source").get("file") for d in root.findall("devices/disk")
+            if d.find("source") is not None}
+
+
+def volume_status(cloud: Cloud, volume_id: str) -> int:
+    return volume_api(cloud, "GET", f"/volumes/{volume_id}").status_code
+
+
+def test_a_guest_boots_from_a_volume_made_from_the_image(daemon, cloud, image_id, flavor_id):
+    started = time.monotonic()
+    resp = cloud.post("/servers", {"server": {
+        "name": "bfv-guest", "imageRef": "", "flavorRef": flavor_id, "config_drive": True, "networks": "none",
+        "block_device_mapping_v2": [{"boot_index": 0, "uuid": image_id, "source_type": "image",
+                                     "destination_type": "volume", "volume_size": 1, "delete_on_termination": True,
+                                     "tag": "root"}]}}, headers={"X-OpenStack-Nova-API-Version": "2.42"})
+    assert resp.status_code == 202, resp.text
+    server_id = resp.json()["server"]["id"]
+    server = cloud.wait_status(server_id, "ACTIVE")
+    assert server["image"] == ""
+    report = cloud.wait_report(server_id)
+    assert (report.value("boot="), report.value("uuid=")) == ("1", server_id)  # read off its config drive
+    assert report.value("disk ").startswith(f"root={GiB} ")  # the 1 GiB volume, not the image's size
+    volume_id = server["os-extended-volumes:volumes_attached"][0]["id"]
+    # the tagged root volume in meta_data.json's `devices` (2.42), at the PCI address the guest has it
+    assert report.values("device ") == [f"type=disk bus=pci address=0000:00:18.0 serial={volume_id} tags=root"]
+    volume = wait_for(cloud, f"/volumes/{volume_id}", "volume", "in-use")
+    assert [a["device"] for a in volume["attachments"]] == ["/dev/vda"]
+    disks = defined_disks(daemon, cloud.server(server_id)["OS-EXT-SRV-ATTR:instance_name"])
+    assert disks["vda"] == str(daemon.data_dir / "volumes" / f"volume-{volume_id}")
+    # createImage of the running guest: its volume's snapshot through libvirt's backup job, an image of size 0
+    resp = cloud.post(f"/servers/{server_id}/action", {"createImage": {"name": "bfv-snap"}},
+                      headers={"X-OpenStack-Nova-API-Version": "2.45"})
+    assert resp.status_code == 202, resp.text
+    image = cloud.get(f"/images/{resp.json()['image_id']}").json()["image"]
+    assert (image["status"], image["OS-EXT-IMG-SIZE:size"]) == ("ACTIVE", 0)
+    from_snapshot = cloud.create_server(name="from-snap", imageRef=image["id"], flavorRef=flavor_id)["server"]["id"]
+    again = cloud.wait_status(from_snapshot, "ACTIVE")
+    made = wait_for(cloud, f"/volumes/{again['os-extended-volumes:volumes_attached'][0]['id']}", "volume", "in-use")
+    assert made["snapshot_id"] and made["bootable"] == "true"
+    for gone in (server_id, from_snapshot):
+        assert cloud.delete(f"/servers/{gone}").status_code == 204
+        cloud.wait_gone(gone)
+    deadline = time.monotonic() + 60
+    while volume_status(cloud, made["id"]) != 404:  # delete_on_termination (the image's mapping kept it)
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    # the first root volume has the image's snapshot: Cinder refuses its deletion, Nova logs it, it stays
+    assert wait_for(cloud, f"/volumes/{volume_id}", "volume", "available")["attachments"] == []
+    print(f"boot from volume, guest report, delete: {time.monotonic() - started:.1f}s")
+
+
+def test_the_stock_cli_boots_from_volumes(daemon, cloud, image_id, flavor_id):
+    started = time.monotonic()
+    made = cli_json(daemon, "server", "create", "--image", image_id, "--flavor", flavor_id, "--boot-from-volume",
+                    "1", "--wait", "cli-bfv")
+    assert (made["status"], made["image"]) == ("ACTIVE", "N/A (booted from volume)")
+    made_volume = cloud.server(made["id"])["os-extended-volumes:volumes_attached"][0]["id"]
+
+    resp = volume_api(cloud, "POST", "/volumes", json={"volume": {"size": 1, "imageRef": image_id,
+                                                                  "name": "cli-root"}})
+    assert resp.status_code == 202, resp.text
+    root = wait_for(cloud, f"/volumes/{resp.json()['volume']['id']}", "volume", "available")
+    given = cli_json(daemon, "server", "create", "--volume", root["id"], "--flavor", flavor_id, "--wait",
+                     "cli-volume")
+    assert given["status"] == "ACTIVE"
+    assert wait_for(cloud, f"/volumes/{root['id']}", "volume", "in-use")["attachments"][0]["device"] == "/dev/vda"
+    for server_id in (made["id"], given["id"]):
+        assert cloud.delete(f"/servers/{server_id}").status_code == 204
+        cloud.wait_gone(server_id)
+    assert wait_for(cloud, f"/volumes/{root['id']}", "volume", "available")["attachments"] == []
+    assert wait_for(cloud, f"/volumes/{made_volume}", "volume", "available")  # the CLI asked no deletion
+    print(f"CLI --boot-from-volume and --volume: {time.monotonic() - started:.1f}s")
