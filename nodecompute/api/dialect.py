@@ -167,6 +167,9 @@ class Dialect:
     url_project_message: str = NOVA_URL_PROJECT  # formatted with `url` and `token`
     # (method, root-relative path, the request's version or None) -> the answer to a route the face does not have
     unknown_route: Callable[[str, str, Version | None], ComputeError] = lambda method, path, version: NotFound()
+    # middlewares in front of the face's own (a vendor's wire formats: Helion's XML and `.xml` suffix)
+    middlewares: tuple[Callable[..., Any], ...] = ()
+    own_401: bool = False  # a missing or bad token answers in the dialect's fault shape, not keystonemiddleware's
 
     @property
     def microversions(self) -> Microversions | None:

@@ -33,7 +33,7 @@ _unmatched_key = web.AppKey("unmatched", dict)  # version root path -> the Bound
 
 def mount(app: web.Application, dialect: Dialect) -> web.Application:
     """Add `dialect` to `app` (before `app` freezes) as a sub-application at its prefix."""
-    sub = web.Application(middlewares=[face_middleware])
+    sub = web.Application(middlewares=[*dialect.middlewares, face_middleware])
     bindings: dict[web.AbstractRoute, Bound] = {}
     for route in dialect.routes:
         if not route.versioned:
@@ -142,7 +142,8 @@ async def _serve(request: web.Request, handler: faults.Handler, bound: Bound) ->
         if _needs_token(request, bound):
             failure = auth.check_token(request, dialect.checks_url_project, dialect.url_project_message)
             if failure is not None:
-                return failure
+                return dialect.faults.response(errors.Unauthorized(), errors.Unauthorized.msg_fmt) \
+                    if dialect.own_401 else failure
         if request.query_string and bound.route is not None and bound.route.op in dialect.checked_queries.at(
                 request[api_version_key]):
             respond.parse_query(request)  # before the handler, as Nova's query_schema decorator (2.102)
