@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 XML_TYPES = frozenset({"application/xml", "text/xml", "application/vnd.openstack.compute+xml"})
 XML = "application/xml"
+JSON_TYPES = frozenset({"application/json", "application/vnd.openstack.compute+json", ""})  # "": JSON
 # operation -> the request kind of xml_helion_requests (any other operation: its root element names the key)
 REQUEST_KINDS = {
     "#203": "server_create", "#206": "server_update", "#301": "action",
@@ -82,8 +83,10 @@ def _operation(request: web.Request) -> str | None:
 
 async def _adapt_body(request: web.Request) -> None:
     ctype = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if ctype not in XML_TYPES or not request.body_exists:
+    if not request.body_exists or ctype in JSON_TYPES:
         return
+    if ctype not in XML_TYPES:
+        raise errors.UnsupportedMediaType()
     op = _operation(request)
     if op in JSON_ONLY_REQUESTS:
         raise errors.UnsupportedMediaType()
@@ -139,6 +142,9 @@ async def wire_middleware(request: web.Request, handler: faults.Handler) -> web.
             await _adapt_body(request)
         except errors.ComputeError as exc:
             response = _fault(request, exc)
+        except Exception:
+            log.exception("Unexpected error reading %s %s", request.method, request.path)
+            response = _fault(request, errors.InternalError())
         else:
             response = await face.face_middleware(request, handler) if suffix else await handler(request)
     return _as_xml(response, _operation(request)) if wants_xml else response

@@ -106,7 +106,7 @@ def validate(schema: Mapping[str, Any], data: Any, where: str = "field/attribute
 
 
 # the request key under which a dialect's request adapter leaves a body it parsed from another format
-ADAPTED_BODY = "adapted_body"
+ADAPTED_BODY = web.RequestKey("adapted_body", dict)
 
 
 async def json_body(request: web.Request, schema: Mapping[str, Any] | None = None) -> Any:
