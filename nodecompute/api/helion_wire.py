@@ -7,6 +7,7 @@
   The suffix is stripped and the request routed again on the bare path. JSON answers (faults included) are
   re-rendered by xml_helion.
 - A known URL with a method it does not take: 405 `badMethod` with `Allow` (D8).
+- A server path may name the server by its integer serial instead of its UUID (D10).
 """
 from __future__ import annotations
 
@@ -17,9 +18,10 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
 from nodecompute.api import face, faults, validation, xml_helion
-from nodecompute.api.keys import bindings_key, dialect_key
+from nodecompute.api.keys import bindings_key, dialect_key, servers_key
 from nodecompute.api.xml_common import XMLRequestError
 from nodecompute.api.xml_helion_requests import parse_request
+from nodecompute.compute import serial_ids
 from nodecompute.domain import errors
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,14 @@ async def _adapt_body(request: web.Request) -> None:
         raise errors.MalformedBody(str(exc)) from None
 
 
+def _serials_to_ids(request: web.Request) -> None:
+    """A server named by its integer serial in the path is named by its UUID from here on (D10)."""
+    ref = request.match_info.get("server_id")
+    if ref is not None and ref.isdigit() and servers_key in request.config_dict:
+        store = request.config_dict[servers_key].store
+        request.match_info["server_id"] = serial_ids.public_id(store, "servers", ref)
+
+
 def _fault(request: web.Request, exc: errors.ComputeError) -> web.Response:
     return request.app[dialect_key].faults.response(exc, exc.message)
 
@@ -139,6 +149,7 @@ async def wire_middleware(request: web.Request, handler: faults.Handler) -> web.
     response = _method_not_allowed(request)
     if response is None:
         try:
+            _serials_to_ids(request)
             await _adapt_body(request)
         except errors.ComputeError as exc:
             response = _fault(request, exc)

@@ -1,0 +1,91 @@
+"""Helion's servers (dialects.md D21-D28, D33; section 6): the openstack views and create handler with Helion's
+differences.
+
+- Views: STOPPED for SHUTOFF (D28; the task stays in `OS-EXT-STS:task_state`), `config_drive` "true" or "" (D27);
+  the create answer is `{id, links, adminPass, security_groups}` with `Location` from the request's host and
+  scheme, no `OS-DCF:diskConfig` (D21).
+- Create (D22-D24): `password`, `accessIPv4`, `accessIPv6` ignored; a name must contain a letter (400) and be unused
+  among the project's non-deleted servers (409; siblings of one multiple create are `<name>-<n>`, the core's
+  naming); an unknown security group by name is 400 "Unable to find security_group with name '<name>'".
+  `key_name` and `networks` are optional as in Nova (one network: used; several: Nova's 409).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from aiohttp import web
+
+from nodecompute.api import auth, servers, validation
+from nodecompute.api.dialects.openstack import OPENSTACK
+from nodecompute.api.keys import servers_key
+from nodecompute.api.respond import Out, Reply
+from nodecompute.domain.errors import BadRequest, Conflict, SecurityGroupNameNotFound
+from nodecompute.domain.server_models import ServerFilters
+
+V2 = (2, 0)
+STATUS_NAMES = {"SHUTOFF": "STOPPED"}
+IGNORED_CREATE_FIELDS = ("password", "accessIPv4", "accessIPv6")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def helion_server(view: dict[str, Any]) -> dict[str, Any]:
+    """An openstack server view as Helion shows it (in place)."""
+    if "status" in view:
+        view["status"] = STATUS_NAMES.get(view["status"], view["status"])
+    if "config_drive" in view:
+        view["config_drive"] = "true" if view["config_drive"] else ""
+    return view
+
+
+def _one(op: str):
+    core = OPENSTACK.views[op].at(V2)
+
+    def view(out: Out, result: Any) -> dict[str, Any]:
+        body = core(out, result)
+        helion_server(body["server"])
+        return body
+    return view
+
+
+def _detail(out: Out, result: Any) -> dict[str, Any]:
+    body = OPENSTACK.views["#202"].at(V2)(out, result)
+    for server in body["servers"]:
+        helion_server(server)
+    return body
+
+
+def _created(out: Out, result: Any) -> Any:
+    reply = OPENSTACK.views["#203"].at(V2)(out, result)
+    if isinstance(reply, Reply):
+        reply.body["server"].pop("OS-DCF:diskConfig", None)
+    return reply
+
+
+async def _check_name(request: web.Request, name: Any) -> None:
+    if not isinstance(name, str):
+        return  # the schema answers it
+    if not _LETTER.search(name):
+        raise BadRequest("Invalid input for field/attribute name. The server name must contain at least one letter.")
+    ctx = auth.context(request)
+    same = ServerFilters(name=f"^{re.escape(name)}$", project_id=ctx.project_id, limit=1)
+    if await request.config_dict[servers_key].list(ctx, same, brief=True):
+        raise Conflict(f"A server named '{name}' already exists in this project.")
+
+
+async def create_server(request: web.Request) -> web.StreamResponse:
+    auth.require_writer(request, "os_compute_api:servers:create")
+    body = await validation.json_body(request)
+    server = body.get("server")
+    if isinstance(server, dict):
+        for field in IGNORED_CREATE_FIELDS:
+            server.pop(field, None)
+        await _check_name(request, server.get("name"))
+    request[validation.ADAPTED_BODY] = body
+    try:
+        return await servers.create_server(request)
+    except SecurityGroupNameNotFound as exc:
+        raise BadRequest(f"Unable to find security_group with name '{exc.kwargs['name']}'") from None
+
+
+VIEWS = {"#202": _detail, "#203": _created, "#205": _one("#205"), "#206": _one("#206")}
