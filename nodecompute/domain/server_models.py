@@ -251,9 +251,11 @@ class ServerRef(NamedTuple):
 @dataclass(frozen=True)
 class ActionRequest:
     """A server action that runs in the background: its name in domain/states.py ACTIONS (the API parsed the body
-    into it: "reboot" with type HARD is "reboot_hard")."""
+    into it: "reboot" with type HARD is "reboot_hard"). `work`: the work of another action to run under this one's
+    states (a vendor dialect's soft reboot done hard, D36: "reboot" with the work of "reboot_hard")."""
 
     action: str
+    work: str | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ entry points here (operations.md #2206).
 """
 from __future__ import annotations
 
-from nodecompute.api import faults, helion_discovery, helion_servers, helion_wire
+from nodecompute.api import faults, helion_actions, helion_discovery, helion_servers, helion_wire
 from nodecompute.api.dialect import Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import OPENSTACK
@@ -30,18 +30,22 @@ _OWN_ROUTES = (
     Route("compute", "#104", "GET", "/extensions", helion_discovery.list_extensions),
     Route("compute", "#105", "GET", "/extensions/{alias}", helion_discovery.show_extension),
     Route("compute", "#203", "POST", "/servers", helion_servers.create_server),
+    Route("compute", "#301", "POST", "/servers/{server_id}/action", helion_actions.server_action,
+          actions=helion_actions.ACTIONS),
 )
 
 HELION_FAULTS = Faults(faults.nova_fault, faults.NOVA_FAULT_NAMES, HELION_DEFAULT_FAULT,
-                       by_class={QuotaExceeded: (413, "overLimit")})
+                       by_class={QuotaExceeded: (413, "overLimit"),
+                                 helion_actions.ResizeNotAllowed: (403, "resizeNotAllowed")})
 
 HELION = OPENSTACK.derive(
     name="helion",
     prefix=PREFIX,
     roots=(VersionRoot("/v2", fixed=(2, 0), project_segment=True),),
-    routes=route_filter(ROUTES, "compute", lacks=_VERSION_DOCS | {"#104", "#105", "#203"}, adds=_OWN_ROUTES),
+    routes=route_filter(ROUTES, "compute", lacks=_VERSION_DOCS | {"#104", "#105", "#203", "#301"}, adds=_OWN_ROUTES),
     faults=HELION_FAULTS,
     views=versioned({**helion_discovery.VIEWS, **helion_servers.VIEWS}),
+    statuses=versioned(helion_actions.STATUSES),
     checked_queries=Versioned(frozenset()),
     middlewares=(helion_wire.wire_middleware,),
     own_401=True,
