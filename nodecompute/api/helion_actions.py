@@ -4,12 +4,16 @@
   HARD_REBOOT): a SOFT request is the core's soft reboot running the hard reboot's work.
 - `resize`: 403 `resizeNotAllowed` (confirmResize and revertResize stay as openstack: 409 unless VERIFY_RESIZE).
 - `unrescue`: 200 instead of 202 (the dialect's status table).
+- `os-getVNCConsole`: the URL is `<console base>/vnc_auto.html?token=<token>&title=<name>(<uuid>)` (D41; the
+  console listener's vnc_auto.html hands the token on to vnc_lite.html).
 """
 from __future__ import annotations
 
+from urllib.parse import parse_qs, quote, urlsplit
+
 from aiohttp import web
 
-from nodecompute.api import auth, server_actions
+from nodecompute.api import auth, consoles, server_actions
 from nodecompute.api.respond import respond
 from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.keys import servers_key
@@ -35,10 +39,28 @@ async def resize(request: web.Request, body: dict) -> web.StreamResponse:
     raise ResizeNotAllowed()
 
 
+def helion_console_url(nova_url: str, name: str, uuid: str) -> str:
+    """Nova's `<base>?path=%3Ftoken%3D<token>` as Helion's `<base dir>/vnc_auto.html?token=<token>&title=...`."""
+    parts = urlsplit(nova_url)
+    path = parse_qs(parts.query).get("path", [""])[0]
+    token = parse_qs(urlsplit(path).query).get("token", [""])[0]
+    base = f"{parts.scheme}://{parts.netloc}{parts.path.rsplit('/', 1)[0]}"
+    return f"{base}/vnc_auto.html?token={quote(token, safe='')}&title={quote(f'{name}({uuid})', safe='()')}"
+
+
+async def vnc_console(request: web.Request, body: dict) -> web.StreamResponse:
+    console_type = body["os-getVNCConsole"]["type"]
+    ctx = auth.context(request)
+    server = request.config_dict[servers_key].get(ctx, request.match_info["server_id"])
+    url = await consoles.console_url(request, "vnc", console_type)
+    return respond(request, (console_type, helion_console_url(url, server.name, server.uuid)))
+
+
 ACTIONS = {
     **server_actions.ACTIONS,
     "reboot": server_actions.ACTIONS["reboot"]._replace(handler=reboot),
     "resize": Action("#304", resize, "os_compute_api:servers:resize"),
+    "os-getVNCConsole": server_actions.ACTIONS["os-getVNCConsole"]._replace(handler=vnc_console),
 }
 
 
