@@ -21,10 +21,12 @@ from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key, flavors_key,
                                   host_services_key, identity_key, images_key, keypairs_key, large_list_gate_key,
                                   mounted_dialects_key, network_key, network_off_key, quotas_key, reconciler_key,
-                                  response_cache_key, root_routes_key, server_groups_key, server_passwords_key,
-                                  server_tags_key, servers_key, usage_key, volume_attachments_key)
+                                  response_cache_key, root_routes_key, serial_ids_key, server_groups_key,
+                                  server_passwords_key, server_tags_key, servers_key, usage_key,
+                                  volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import VersionedCache
+from nodecompute.compute.serial_ids import SerialIds
 from nodecompute.config import ComputeConfig, Config, ConfigError
 from nodecompute.db import host_services as host_services_db
 from nodecompute.db.store import Store
@@ -98,6 +100,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     app[quotas_key] = quotas
     app[flavors_key] = FlavorService(store, clock)
     app[keypairs_key] = KeypairService(store, quotas, clock)
+    app[serial_ids_key] = SerialIds(store)  # the helion dialect's integer ids
     app[images_key] = images
     app[block_storage_key] = blocks
     app[host_services_key] = HostServices(store, cfg, clock)

@@ -18,10 +18,9 @@ from aiohttp import web
 from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
 from nodecompute.api import face, faults, validation, xml_helion
-from nodecompute.api.keys import bindings_key, dialect_key, servers_key
+from nodecompute.api.keys import bindings_key, dialect_key, serial_ids_key
 from nodecompute.api.xml_common import XMLRequestError
 from nodecompute.api.xml_helion_requests import parse_request
-from nodecompute.compute import serial_ids
 from nodecompute.domain import errors
 
 log = logging.getLogger(__name__)
@@ -102,9 +101,8 @@ async def _adapt_body(request: web.Request) -> None:
 def _serials_to_ids(request: web.Request) -> None:
     """A server named by its integer serial in the path is named by its UUID from here on (D10)."""
     ref = request.match_info.get("server_id")
-    if ref is not None and ref.isdigit() and servers_key in request.config_dict:
-        store = request.config_dict[servers_key].store
-        request.match_info["server_id"] = serial_ids.public_id(store, "servers", ref)
+    if ref is not None and ref.isdigit():
+        request.match_info["server_id"] = request.config_dict[serial_ids_key].public_id("servers", ref)
 
 
 def _fault(request: web.Request, exc: errors.ComputeError) -> web.Response:

@@ -225,3 +225,15 @@ def m0020_server_migrations_and_shelves(db: Database) -> None:
             shelved_at TEXT NOT NULL, shelved_host TEXT);
         """
     )
+
+
+@migrations(name="0021_public_serials")
+def m0021_public_serials(db: Database) -> None:
+    """Integer serials for resources whose rows have none (security groups, their rules, floating IPs: Neutron's
+    UUID rows), given on first sight and never reused: the helion dialect shows and takes them (D54, D55)."""
+    db.executescript(
+        """
+        CREATE TABLE public_serials (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, id TEXT NOT NULL, UNIQUE (kind, id));
+        """
+    )

@@ -10,7 +10,8 @@ entry points here (operations.md #2206).
 """
 from __future__ import annotations
 
-from nodecompute.api import faults, helion_actions, helion_discovery, helion_resources, helion_servers, helion_wire
+from nodecompute.api import (faults, helion_actions, helion_discovery, helion_networking, helion_resources,
+                             helion_servers, helion_wire)
 from nodecompute.api.dialect import Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import OPENSTACK
@@ -35,7 +36,10 @@ _OWN_ROUTES = (
     Route("compute", "#1102", "POST", "/servers/{server_id}/os-volume_attachments", helion_resources.attach),
     Route("compute", "#1211", "GET", "/os-volume-types", helion_resources.list_volume_types),
     Route("compute", "#1212", "GET", "/os-volume-types/{volume_type_id}", helion_resources.show_volume_type),
+    *helion_networking.ROUTES,
 )
+
+_REPLACED = {route.op for route in _OWN_ROUTES}  # the core rows Helion serves with its own handlers
 
 HELION_FAULTS = Faults(faults.nova_fault, faults.NOVA_FAULT_NAMES, HELION_DEFAULT_FAULT,
                        by_class={QuotaExceeded: (413, "overLimit"),
@@ -45,10 +49,10 @@ HELION = OPENSTACK.derive(
     name="helion",
     prefix=PREFIX,
     roots=(VersionRoot("/v2", fixed=(2, 0), project_segment=True),),
-    routes=route_filter(ROUTES, "compute", lacks=_VERSION_DOCS | {"#104", "#105", "#203", "#301", "#1102"}, adds=_OWN_ROUTES),
+    routes=route_filter(ROUTES, "compute", lacks=_VERSION_DOCS | _REPLACED, adds=_OWN_ROUTES),
     faults=HELION_FAULTS,
     views=versioned({**helion_discovery.VIEWS, **helion_servers.VIEWS, **helion_resources.VIEWS}),
-    statuses=versioned({**helion_actions.STATUSES, **helion_resources.STATUSES}),
+    statuses=versioned({**helion_actions.STATUSES, **helion_resources.STATUSES, **helion_networking.STATUSES}),
     checked_queries=Versioned(frozenset()),
     middlewares=(helion_wire.wire_middleware,),
     own_401=True,
