@@ -6,7 +6,8 @@ the openstack dialect's handlers with Helion's statuses and shapes.
 - os-volumes: create 202 with a snake_case body; `volumeType` "None" (a string) for a volume of the default type;
   `attachments` `[{}]` when unattached (D57); os-snapshots: create 202, snake_case everywhere (D58);
 - os-volume-types: Cinder's `{"volume_types": [{id, name, extra_specs}]}` (D59, #1211/#1212);
-- instance-action show: 200 without `events` (D62); limits: no server-group keys, `rate: []` (D64).
+- instance-action show: 200 without `events` (D62); limits: no server-group keys, `rate: []` (D64);
+- a metadata item PUT takes `meta`, or a `metadata` wrapper holding exactly the URL's key (D43, section 6).
 """
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from typing import Any
 
 from aiohttp import web
 
-from nodecompute.api import validation, volume_attachments
+from nodecompute.api import images, server_metadata, validation, volume_attachments
 from nodecompute.api.auth import context
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import block_storage_key, config_key
 from nodecompute.api.respond import Out, Reply, respond
+from nodecompute.api.routing import Handler
 from nodecompute.domain.models import zulu
 
 V2 = (2, 0)
@@ -58,6 +60,21 @@ async def attach(request: web.Request) -> web.StreamResponse:
         del inner["device"]
     request[validation.ADAPTED_BODY] = body
     return await volume_attachments.attach(request)
+
+
+def _meta_item(core: Handler) -> Handler:
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = await validation.json_body(request)
+        wrapped = body.get("metadata")
+        if "meta" not in body and isinstance(wrapped, dict) and list(wrapped) == [request.match_info["key"]]:
+            body = {"meta": wrapped, **{k: v for k, v in body.items() if k != "metadata"}}
+        request[validation.ADAPTED_BODY] = body
+        return await core(request)
+    return handler
+
+
+set_server_metadata_item = _meta_item(server_metadata.set_metadata_item)
+set_image_metadata_item = _meta_item(images.set_metadata_item)
 
 
 # ----- os-volumes, os-snapshots -------------------------------------------------------------------------------

@@ -36,6 +36,9 @@ _OWN_ROUTES = (
     Route("compute", "#1102", "POST", "/servers/{server_id}/os-volume_attachments", helion_resources.attach),
     Route("compute", "#1211", "GET", "/os-volume-types", helion_resources.list_volume_types),
     Route("compute", "#1212", "GET", "/os-volume-types/{volume_type_id}", helion_resources.show_volume_type),
+    Route("compute", "#405", "PUT", "/servers/{server_id}/metadata/{key}", helion_resources.set_server_metadata_item),
+    Route("compute", "#709", "PUT", "/images/{image_id}/metadata/{key}", helion_resources.set_image_metadata_item,
+          until=(2, 38)),
     *helion_networking.ROUTES,
 )
 
