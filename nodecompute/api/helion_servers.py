@@ -8,9 +8,13 @@ differences.
   among the project's non-deleted servers (409; siblings of one multiple create are `<name>-<n>`, the core's
   naming); an unknown security group by name is 400 "Unable to find security_group with name '<name>'".
   `key_name` and `networks` are optional as in Nova (one network: used; several: Nova's 409).
+- Config drive (D65): a server that asks for one gets a vfat drive (64 MiB, label config-2) holding, besides
+  Nova's tree, `/meta.js` (its metadata as JSON) and each personality file at its own path.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 from typing import Any
 
@@ -19,9 +23,9 @@ from aiohttp import web
 from nodecompute.api import auth, servers, validation
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import servers_key
-from nodecompute.api.respond import Out, Reply
+from nodecompute.api.respond import Out, Reply, parse_body, respond, rules
 from nodecompute.domain.errors import BadRequest, Conflict, SecurityGroupNameNotFound
-from nodecompute.domain.server_models import ServerFilters
+from nodecompute.domain.server_models import CreateRequest, ServerFilters
 
 V2 = (2, 0)
 STATUS_NAMES = {"SHUTOFF": "STOPPED"}
@@ -82,10 +86,21 @@ async def create_server(request: web.Request) -> web.StreamResponse:
             server.pop(field, None)
         await _check_name(request, server.get("name"))
     request[validation.ADAPTED_BODY] = body
+    create = helion_drive(servers.decode_create(await parse_body(request), rules(request).description_is_name))
+    service = request.config_dict[servers_key]
     try:
-        return await servers.create_server(request)
+        return respond(request, (create, await service.create(auth.context(request), create)))
     except SecurityGroupNameNotFound as exc:
         raise BadRequest(f"Unable to find security_group with name '{exc.kwargs['name']}'") from None
+
+
+def helion_drive(create: CreateRequest) -> CreateRequest:
+    """The vfat drive with /meta.js and the personality files at their paths, when a drive is asked for."""
+    if not create.config_drive:
+        return create
+    files = (("meta.js", json.dumps(create.metadata).encode()),
+             *((spec.path, spec.contents) for spec in create.personality))
+    return dataclasses.replace(create, config_drive_format="vfat", config_drive_files=files)
 
 
 VIEWS = {"#202": _detail, "#203": _created, "#205": _one("#205"), "#206": _one("#206")}

@@ -56,6 +56,8 @@ class DriveContent:
     admin_pass: str | None
     network_data: Mapping = field(default_factory=dict)  # network_data.json ({} without a NIC)
     devices: Sequence[metadata_documents.DeviceMetadata] = ()  # tagged devices (meta_data.json `devices`)
+    drive_format: str | None = None  # a dialect's format for this server's drive (None: config_drive_format)
+    extra_files: tuple[tuple[str, bytes], ...] = ()  # (path, contents) beside Nova's tree (Helion's /meta.js)
 
 
 class Guests:
@@ -152,8 +154,11 @@ class Guests:
                             user_data=content.user_data, admin_pass=content.admin_pass,
                             network_data=content.network_data, devices=content.devices)
         tree = metadata_documents.build_tree(md)
+        for path, contents in content.extra_files:
+            tree.setdefault(path.strip("/"), contents)
         dest = dest or self.instance_dir(server.uuid) / "disk.config"
-        write = configdrive.write_vfat if self.cfg.compute.config_drive_format == "vfat" else configdrive.write_iso
+        drive_format = content.drive_format or self.cfg.compute.config_drive_format
+        write = configdrive.write_vfat if drive_format == "vfat" else configdrive.write_iso
         await run_in_thread(write, tree, dest)  # a delete's undo must not race a drive still being written
 
     async def start(self, server: Server, timeout: float = 60.0) -> None:

@@ -2,13 +2,16 @@
 the create answer, names, STOPPED, config_drive, serial ids in paths, and the same server through both dialects."""
 from __future__ import annotations
 
+import base64
+import json
+import subprocess
 import xml.etree.ElementTree as ET
 from urllib.parse import urlsplit
 
 import pytest
 
 from nodecompute.api import xml_helion
-from nodecompute.api.keys import identity_key
+from nodecompute.api.keys import identity_key, servers_key
 from nodecompute.domain import states
 from tests.api.helpers import assert_fault
 from tests.api.test_servers_api import _insert, _project_id, api, image_id, servers_api  # noqa: F401 (fixtures)
@@ -108,3 +111,29 @@ async def test_volume_attachments_are_json_only(api, member):  # noqa: F811
     resp = await member("POST", f"/servers/{server.uuid}/os-volume_attachments", XML_IN,
                         data=b'<volumeAttachment volumeId="v" device="auto"/>')
     await assert_fault(resp, 415, "badMediaType")
+
+
+async def test_config_drive_is_vfat_with_meta_js_and_personality(api, member, image_id):  # noqa: F811
+    """D65 (seed 002 line 4466, Create With Config Drive): a vfat drive labelled config-2 holding /meta.js and each
+    personality file at its own path, beside Nova's tree."""
+    body = {"server": {"name": "drive", "imageRef": image_id, "flavorRef": "42", "config_drive": True,
+                       "metadata": {"role": "web"},
+                       "personality": [{"path": "/etc/banner.txt", "contents": base64.b64encode(b"hi").decode()}]}}
+    resp = await member("POST", "/servers", json=body)
+    assert resp.status == 202, await resp.text()
+    server_id = (await resp.json())["server"]["id"]
+    service = api.client.server.app[servers_key]
+    await service.wait_idle()
+    drive = service.guests.instance_dir(server_id) / "disk.config"
+    assert drive.stat().st_size == 64 << 20
+    with open(drive, "rb") as f:
+        boot = f.read(512)
+    assert b"config-2" in boot.lower() and b"FAT" in boot  # the boot sector's label and file system type
+
+    def mtype(path: str) -> bytes:
+        return subprocess.run(["mtype", "-i", str(drive), f"::/{path}"], check=True, capture_output=True).stdout
+    assert json.loads(mtype("meta.js")) == {"role": "web"}
+    assert mtype("etc/banner.txt") == b"hi"
+    assert json.loads(mtype("openstack/latest/meta_data.json"))["uuid"] == server_id
+    shown = (await (await member("GET", f"/servers/{server_id}")).json())["server"]
+    assert shown["config_drive"] == "true"
