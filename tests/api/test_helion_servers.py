@@ -101,6 +101,10 @@ async def test_stopped_config_drive_and_serial_paths(api, member):  # noqa: F811
     assert helion["OS-EXT-STS:vm_state"] == "stopped"
     detail = (await (await member("GET", "/servers/detail")).json())["servers"]
     assert [s["status"] for s in detail] == ["STOPPED"]
+    as_xml = await member("GET", f"/servers/{server.uuid}.xml")
+    assert xml_helion.read_back(await as_xml.read()) == {"server": helion}  # seed 002 line 1817, XML
+    root = ET.fromstring(await (await member("GET", f"/servers/{server.uuid}", XML_OUT)).read())
+    assert (root.get("userId"), root.get("tenantId"), root.get("status")) == ("u-1", member.project, "STOPPED")
     by_serial = await member("GET", f"/servers/{server.serial}")
     assert by_serial.status == 200 and (await by_serial.json())["server"]["id"] == server.uuid
     await assert_fault(await member("GET", "/servers/999999"), 404, "itemNotFound")
