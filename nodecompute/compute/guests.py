@@ -122,10 +122,13 @@ class Guests:
     def disks(self, server: Server) -> list[designer.GuestDisk]:
         """The server's disks in boot order: the local ones, then its attached volumes."""
         inst = self.instance_dir(server.uuid)
+        drive = inst / "disk.config"
         return designer.image_backed_disks(
             root=str(inst / "disk"), ephemeral=str(inst / "disk.local") if server.ephemeral_gb else None,
             swap=str(inst / "disk.swap") if server.swap else None,
-            config_drive=str(inst / "disk.config") if server.config_drive else None) + self.volume_disks(server.uuid)
+            config_drive=str(drive) if server.config_drive else None,
+            config_drive_device="disk" if server.config_drive and configdrive.is_vfat(drive) else "cdrom",
+        ) + self.volume_disks(server.uuid)
 
     def _domain_xml(self, server: Server, interfaces: Sequence[domain_xml.InterfaceSpec] = (),
                     disks: list[designer.GuestDisk] | None = None) -> str:
