@@ -66,14 +66,15 @@ def _created(out: Out, result: Any) -> Any:
     return reply
 
 
-async def _check_name(request: web.Request, name: Any) -> None:
+async def _check_name(request: web.Request, name: Any, renamed: str | None = None) -> None:
     if not isinstance(name, str):
         return  # the schema answers it
     if not _LETTER.search(name):
         raise BadRequest("Invalid input for field/attribute name. The server name must contain at least one letter.")
     ctx = auth.context(request)
-    same = ServerFilters(name=f"^{re.escape(name)}$", project_id=ctx.project_id, limit=1)
-    if await request.config_dict[servers_key].list(ctx, same, brief=True):
+    same = ServerFilters(name=f"^{re.escape(name)}$", project_id=ctx.project_id, limit=2)
+    if [found for found in await request.config_dict[servers_key].list(ctx, same, brief=True)
+            if found.uuid != renamed]:
         raise Conflict(f"A server named '{name}' already exists in this project.")
 
 
@@ -92,6 +93,18 @@ async def create_server(request: web.Request) -> web.StreamResponse:
         return respond(request, (create, await service.create(auth.context(request), create)))
     except SecurityGroupNameNotFound as exc:
         raise BadRequest(f"Unable to find security_group with name '{exc.kwargs['name']}'") from None
+
+
+async def update_server(request: web.Request) -> web.StreamResponse:
+    """A rename follows the create's name rules (D24)."""
+    body = await validation.json_body(request)
+    server = body.get("server")
+    if isinstance(server, dict) and "name" in server:
+        ctx = auth.context(request)
+        renamed = request.config_dict[servers_key].get(ctx, request.match_info["server_id"]).uuid
+        await _check_name(request, server["name"], renamed)
+    request[validation.ADAPTED_BODY] = body
+    return await servers.update_server(request)
 
 
 def helion_drive(create: CreateRequest) -> CreateRequest:

@@ -141,3 +141,34 @@ async def test_config_drive_is_vfat_with_meta_js_and_personality(api, member, im
     assert json.loads(mtype("openstack/latest/meta_data.json"))["uuid"] == server_id
     shown = (await (await member("GET", f"/servers/{server_id}")).json())["server"]
     assert shown["config_drive"] == "true"
+
+
+async def test_hints_in_json_and_xml(member, image_id):  # noqa: F811
+    """Seed 002 line 5990 (Create Server With Hints): hints under OS-SCH-HNT:scheduler_hints (also os:), JSON and
+    XML; an XML element in the hints namespace."""
+    for name, key in (("hinted-1", "OS-SCH-HNT:scheduler_hints"), ("hinted-2", "os:scheduler_hints")):
+        body = {"server": {"name": name, "imageRef": image_id, "flavorRef": "42"}, key: {"near": "x"}}
+        resp = await member("POST", "/servers", json=body)
+        assert resp.status == 202, (key, await resp.text())
+    xml = (f'<server xmlns="http://docs.openstack.org/compute/api/v1.1" '
+           f'xmlns:OS-SCH-HNT="http://docs.openstack.org/compute/ext/scheduler-hints/api/v2" name="hinted-3" '
+           f'imageRef="{image_id}" flavorRef="42"><OS-SCH-HNT:scheduler_hints><near>x</near>'
+           f'</OS-SCH-HNT:scheduler_hints></server>').encode()
+    resp = await member("POST", "/servers", XML_IN, data=xml)
+    assert resp.status == 202, await resp.text()
+    assert set((await resp.json())["server"]) == {"id", "links", "adminPass", "security_groups"}
+    assert await _names(member) == ["hinted-1", "hinted-2", "hinted-3"]
+
+
+async def test_a_rename_follows_the_name_rules(api, member):  # noqa: F811
+    one = await _insert(api, member.project, name="one")
+    await _insert(api, member.project, name="two")
+    await assert_fault(await member("PUT", f"/servers/{one.uuid}", json={"server": {"name": "two"}}), 409,
+                       "conflictingRequest")
+    await assert_fault(await member("PUT", f"/servers/{one.uuid}", json={"server": {"name": "42"}}), 400,
+                       "badRequest")
+    resp = await member("PUT", f"/servers/{one.uuid}", json={"server": {"name": "one"}})
+    assert resp.status == 200 and (await resp.json())["server"]["name"] == "one"
+    resp = await member("PUT", f"/servers/{one.serial}", json={"server": {"name": "uno"}})
+    assert resp.status == 200 and (await resp.json())["server"]["status"] == "ACTIVE"
+    assert await _names(member) == ["two", "uno"]

@@ -31,6 +31,7 @@ _OWN_ROUTES = (
     Route("compute", "#104", "GET", "/extensions", helion_discovery.list_extensions),
     Route("compute", "#105", "GET", "/extensions/{alias}", helion_discovery.show_extension),
     Route("compute", "#203", "POST", "/servers", helion_servers.create_server),
+    Route("compute", "#206", "PUT", "/servers/{server_id}", helion_servers.update_server),
     Route("compute", "#301", "POST", "/servers/{server_id}/action", helion_actions.server_action,
           actions=helion_actions.ACTIONS),
     Route("compute", "#1102", "POST", "/servers/{server_id}/os-volume_attachments", helion_resources.attach),
