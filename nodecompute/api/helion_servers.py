@@ -17,6 +17,7 @@ import dataclasses
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -60,10 +61,15 @@ def _detail(out: Out, result: Any) -> dict[str, Any]:
 
 
 def _created(out: Out, result: Any) -> Any:
+    """Nova's create answer without `OS-DCF:diskConfig`; `Location` on the host and scheme the request used
+    (section 6: Helion's samples name an internal host), whatever the configured public URL."""
     reply = OPENSTACK.views["#203"].at(V2)(out, result)
-    if isinstance(reply, Reply):
-        reply.body["server"].pop("OS-DCF:diskConfig", None)
-    return reply
+    if not isinstance(reply, Reply):
+        return reply
+    reply.body["server"].pop("OS-DCF:diskConfig", None)
+    request = out.request
+    location = f"{request.scheme}://{request.host}{urlsplit(reply.headers['Location']).path}"
+    return reply._replace(headers={**reply.headers, "Location": location})
 
 
 async def _check_name(request: web.Request, name: Any, renamed: str | None = None) -> None:

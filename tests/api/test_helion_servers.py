@@ -3,6 +3,7 @@ the create answer, names, STOPPED, config_drive, serial ids in paths, and the sa
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 import subprocess
 import xml.etree.ElementTree as ET
@@ -17,6 +18,13 @@ from tests.api.helpers import assert_fault
 from tests.api.test_servers_api import _insert, _project_id, api, image_id, servers_api  # noqa: F401 (fixtures)
 
 XML_IN = {"Content-Type": "application/xml"}
+PUBLIC_URL = "http://internal.example:8774"
+
+
+@pytest.fixture
+def cfg(cfg):
+    """A configured public URL, which the create's Location does not use (section 6: the request's host)."""
+    return dataclasses.replace(cfg, server=dataclasses.replace(cfg.server, public_url=PUBLIC_URL))
 XML_OUT = {"Accept": "application/xml"}
 
 
@@ -47,7 +55,7 @@ async def test_create_answer_and_location(member, image_id):  # noqa: F811
     server = (await resp.json())["server"]
     assert set(server) == {"id", "links", "adminPass", "security_groups"}
     location = urlsplit(resp.headers["Location"])
-    assert location.netloc == "helion.example:8774"
+    assert location.netloc == "helion.example:8774" and server["links"][0]["href"].startswith(PUBLIC_URL)
     assert location.path == f"/helion/v2/{member.project}/servers/{server['id']}"
     shown = (await (await member("GET", f"/servers/{server['id']}")).json())["server"]
     assert shown["accessIPv4"] == "" and shown["name"] == "web1"
