@@ -45,3 +45,14 @@ async def test_metadata_item_takes_meta_or_a_metadata_wrapper_of_that_key(api, a
         assert await resp.json() == {"meta": body[next(iter(body))]}
     resp = await api.client.put(path, headers={"X-Auth-Token": admin_token}, json={"metadata": {"k": "a", "j": "b"}})
     await assert_fault(resp, 400, "badRequest")
+
+
+async def test_too_many_metadata_items_are_413_over_limit(api, admin_token, cfg):
+    """D15: a metadata count over the limit is 413 overLimit (openstack: 403), server and image alike."""
+    image = await upload_raw_image(api.client.server.app, admin_token)
+    project = api.client.server.app[identity_key].validate(admin_token).project_id
+    many = {"metadata": {f"k{n}": "v" for n in range(cfg.quota.metadata_items + 1)}}
+    resp = await api.client.post(f"/helion/v2/{project}/images/{image}/metadata",
+                                 headers={"X-Auth-Token": admin_token}, json=many)
+    await assert_fault(resp, 413, "overLimit")
+    await assert_fault(await api.post(f"/images/{image}/metadata", admin_token, json=many), 403, "forbidden")

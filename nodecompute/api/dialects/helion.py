@@ -17,6 +17,7 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.route_table import ROUTES
 from nodecompute.api.routing import Route
+from nodecompute.compute.images import ImagePropertyLimit
 from nodecompute.domain.errors import QuotaExceeded
 
 PREFIX = "/helion"
@@ -46,7 +47,7 @@ _OWN_ROUTES = (
 _REPLACED = {route.op for route in _OWN_ROUTES}  # the core rows Helion serves with its own handlers
 
 HELION_FAULTS = Faults(faults.nova_fault, faults.NOVA_FAULT_NAMES, HELION_DEFAULT_FAULT,
-                       by_class={QuotaExceeded: (413, "overLimit"),
+                       by_class={QuotaExceeded: (413, "overLimit"), ImagePropertyLimit: (413, "overLimit"),
                                  helion_actions.ResizeNotAllowed: (403, "resizeNotAllowed")})
 
 HELION = OPENSTACK.derive(
