@@ -94,3 +94,14 @@ async def test_unsafe_xml_is_400_and_writes_nothing(helion, body):
 async def test_other_content_types_are_415(helion):
     resp = await helion("POST", "/os-keypairs", {"Content-Type": "text/plain"}, data=b"name=x")
     await assert_fault(resp, 415, "badMediaType")
+
+
+async def test_401_and_405_in_xml(api, admin_token):
+    resp = await api.client.get("/helion/v2/p/flavors.xml")
+    assert resp.status == 401 and resp.content_type == "application/xml"
+    assert ET.fromstring(await resp.read()).tag == COMPUTE_NS + "unauthorized"
+    project = api.client.server.app[identity_key].validate(admin_token).project_id
+    resp = await api.client.delete(f"/helion/v2/{project}/flavors", headers={"X-Auth-Token": admin_token, **XML})
+    assert resp.status == 405 and resp.headers["Allow"]
+    root = ET.fromstring(await resp.read())
+    assert root.tag == COMPUTE_NS + "badMethod" and root.get("code") == "405"
