@@ -13,6 +13,7 @@ from aiohttp import web
 from nodecompute import filemodes
 from nodecompute.api import access_log, face, faults
 from nodecompute.api.dialects.identity import IDENTITY
+from nodecompute.api.dialects.helion import HELION, HELION_IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
@@ -22,10 +23,11 @@ from nodecompute.api.keys import (block_storage_key, clock_key, config_key, cons
                                   flavors_key, host_services_key, identity_key, images_key, keypairs_key,
                                   large_list_gate_key, mounted_dialects_key, network_key, network_off_key, quotas_key,
                                   reconciler_key, rendered_servers_key, response_cache_key, root_routes_key,
-                                  server_groups_key, server_passwords_key, server_tags_key, servers_key, usage_key,
-                                  volume_attachments_key)
+                                  serial_ids_key, server_groups_key, server_passwords_key, server_tags_key, servers_key,
+                                  usage_key, volume_attachments_key)
 from nodecompute.api.route_table import face_routes
 from nodecompute.caching import RenderedItems, VersionedCache
+from nodecompute.compute.serial_ids import SerialIds
 from nodecompute.config import ComputeConfig, Config, ConfigError
 from nodecompute.db import host_services as host_services_db
 from nodecompute.db.store import Store
@@ -66,7 +68,8 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     app[root_routes_key] = face_routes("root")
     for route in app[root_routes_key]:
         app.router.add_route(route.method, route.path, route.handler)
-    app[mounted_dialects_key] = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME, K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME)
+    app[mounted_dialects_key] = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME, K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME,
+                                 HELION_IDENTITY, HELION)
     for dialect in app[mounted_dialects_key]:
         face.mount(app, dialect)
     return app
@@ -102,6 +105,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     app[quotas_key] = quotas
     app[flavors_key] = FlavorService(store, clock)
     app[keypairs_key] = KeypairService(store, quotas, clock)
+    app[serial_ids_key] = SerialIds(store)  # the helion dialect's integer ids
     app[images_key] = images
     app[block_storage_key] = blocks
     app[host_services_key] = HostServices(store, cfg, clock)

@@ -20,7 +20,7 @@ POLICY = "os_compute_api:os-remote-consoles"
 _ACTION_PROTOCOL = {"os-getVNCConsole": "vnc", "os-getSerialConsole": "serial"}
 
 
-async def _url(request: web.Request, protocol: str, console_type: str) -> str:
+async def console_url(request: web.Request, protocol: str, console_type: str) -> str:
     return await request.config_dict[consoles_key].get_console(
         auth.context(request), request.match_info["server_id"], protocol, console_type)
 
@@ -28,7 +28,7 @@ async def _url(request: web.Request, protocol: str, console_type: str) -> str:
 def _action(key: str):
     async def handler(request: web.Request, body: dict) -> web.StreamResponse:
         console_type = body[key]["type"]
-        return respond(request, (console_type, await _url(request, _ACTION_PROTOCOL[key], console_type)))
+        return respond(request, (console_type, await console_url(request, _ACTION_PROTOCOL[key], console_type)))
 
     return handler
 
@@ -38,7 +38,7 @@ async def create_remote_console(request: web.Request) -> web.StreamResponse:
     auth.require_writer(request, POLICY)
     body = check_body(request, await validation.json_body(request))
     protocol, console_type = body["remote_console"]["protocol"], body["remote_console"]["type"]
-    return respond(request, (protocol, console_type, await _url(request, protocol, console_type)))
+    return respond(request, (protocol, console_type, await console_url(request, protocol, console_type)))
 
 
 ACTIONS = {

@@ -25,6 +25,7 @@ from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.server_passwords import ServerPasswordService
 from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.compute.quotas import QuotaService
+from nodecompute.compute.serial_ids import SerialIds
 from nodecompute.config import Config
 from nodecompute.identity.service import IdentityService
 
@@ -44,6 +45,7 @@ quotas_key = web.AppKey("quotas", QuotaService)
 flavors_key = web.AppKey("flavors", FlavorService)
 server_passwords_key = web.AppKey("server_passwords", ServerPasswordService)  # os-server-password
 keypairs_key = web.AppKey("keypairs", KeypairService)
+serial_ids_key = web.AppKey("serial_ids", SerialIds)  # integer ids for the vendor dialects
 images_key = web.AppKey("images", ImageService)
 block_storage_key = web.AppKey("block_storage", BlockStorage)  # volumes, snapshots, types, quotas (/volume)
 host_services_key = web.AppKey("host_services", HostServices)  # os-services, os-hypervisors

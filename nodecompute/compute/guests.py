@@ -56,6 +56,8 @@ class DriveContent:
     admin_pass: str | None
     network_data: Mapping = field(default_factory=dict)  # network_data.json ({} without a NIC)
     devices: Sequence[metadata_documents.DeviceMetadata] = ()  # tagged devices (meta_data.json `devices`)
+    drive_format: str | None = None  # a dialect's format for this server's drive (None: config_drive_format)
+    extra_files: tuple[tuple[str, bytes], ...] = ()  # (path, contents) beside Nova's tree (Helion's /meta.js)
 
 
 class Guests:
@@ -126,9 +128,11 @@ class Guests:
         root volume first (vda), then its local ones, then its other volumes."""
         inst = self.instance_dir(server.uuid)
         volumes = self.volume_disks(server.uuid)
+        drive = inst / "disk.config"
         local = {"ephemeral": str(inst / "disk.local") if server.ephemeral_gb else None,
                  "swap": str(inst / "disk.swap") if server.swap else None,
-                 "config_drive": str(inst / "disk.config") if server.config_drive else None}
+                 "config_drive": str(drive) if server.config_drive else None,
+                 "config_drive_device": "disk" if server.config_drive and configdrive.is_vfat(drive) else "cdrom"}
         if server.volume_backed and volumes:
             return designer.volume_backed_disks(root=volumes[0], **local) + volumes[1:]
         return designer.image_backed_disks(root=str(inst / "disk"), **local) + volumes
@@ -160,8 +164,11 @@ class Guests:
                             user_data=content.user_data, admin_pass=content.admin_pass,
                             network_data=content.network_data, devices=content.devices)
         tree = metadata_documents.build_tree(md)
+        for path, contents in content.extra_files:
+            tree.setdefault(path.strip("/"), contents)
         dest = dest or self.instance_dir(server.uuid) / "disk.config"
-        write = configdrive.write_vfat if self.cfg.compute.config_drive_format == "vfat" else configdrive.write_iso
+        drive_format = content.drive_format or self.cfg.compute.config_drive_format
+        write = configdrive.write_vfat if drive_format == "vfat" else configdrive.write_iso
         await run_in_thread(write, tree, dest)  # a delete's undo must not race a drive still being written
 
     async def start(self, server: Server, timeout: float = 60.0) -> None:

@@ -17,7 +17,7 @@ import ipaddress
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, NotFound
+from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, NotFound, SecurityGroupNameNotFound
 from nodecompute.domain.models import AuthContext
 from nodecompute.domain.server_models import CreateRequest
 
@@ -76,7 +76,7 @@ def plan_networks(req: CreateRequest, ctx: AuthContext, lookup: NetworkLookup | 
     if lookup is None:
         for name in req.security_groups:
             if name != DEFAULT_SECURITY_GROUP:
-                raise BadRequest(f"Security group {name} not found for project {ctx.project_id}.")
+                raise SecurityGroupNameNotFound(name=name, project_id=ctx.project_id)
     if req.networks == "none":
         return NetworkPlan(mode="none")
     if not isinstance(req.networks, tuple) or not req.networks:

@@ -115,7 +115,7 @@ class ServerActions:
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
         check_state(rule, server)
-        await self.begin(ctx, req.action, server, rule.expected)
+        await self.begin(ctx, req.action, server, rule.expected, self.work[req.work] if req.work else None)
 
     async def begin(self, ctx: AuthContext | None, name: str, server: Server,
                     expected: tuple[str | None, ...], work: Work | None = None, claim: Claim | None = None) -> None:

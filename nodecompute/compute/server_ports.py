@@ -30,7 +30,7 @@ from nodecompute.db import ports as ports_db
 from nodecompute.db import server_nics as nics_db
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
-from nodecompute.domain.errors import BadRequest, ComputeError
+from nodecompute.domain.errors import BadRequest, ComputeError, SecurityGroupNameNotFound
 from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.domain.network_errors import AutoAllocationFailure
 from nodecompute.domain.network_models import COMPUTE_OWNER_PREFIX, Binding, Port, PortRequest
@@ -68,7 +68,7 @@ class ServerPorts:
             try:
                 self.net.server_groups.resolve(ctx.project_id, (name,))
             except BadRequest:
-                raise BadRequest(f"Security group {name} not found for project {ctx.project_id}.") from None
+                raise SecurityGroupNameNotFound(name=name, project_id=ctx.project_id) from None
         return with_groups(plan, self.net.server_groups.resolve(ctx.project_id, req.security_groups))
 
     def _can_auto_allocate(self) -> bool:

@@ -178,7 +178,8 @@ class ServerService:
         if group is not None:
             await self.groups.join(group, servers)
         crash_point("row_written")
-        drive = DriveContent(files=req.personality, user_data=req.user_data, admin_pass=admin_pass)
+        drive = DriveContent(files=req.personality, user_data=req.user_data, admin_pass=admin_pass,
+                             drive_format=req.config_drive_format, extra_files=req.config_drive_files)
         boot = None if devices.root_volume else BootImage(
             image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
             virtual_size=image.virtual_size)

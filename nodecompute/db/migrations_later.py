@@ -237,3 +237,23 @@ def m0021_volume_attachments_boot_index(db: Database) -> None:
         ALTER TABLE volume_attachments ADD COLUMN disk_bus TEXT;
         """
     )
+
+
+@migrations(name="0022_public_serials")
+def m0022_public_serials(db: Database) -> None:
+    """Integer serials for the resources whose tables key them by UUID alone, for the dialects that show integer
+    ids: networks and ports (Cyclades, D11) get theirs as each row is inserted (a trigger), the rows already there
+    in creation order; security groups, their rules and floating IPs (Helion, D54, D55) on first sight. One
+    sequence; a serial is never reused."""
+    db.executescript(
+        """
+        CREATE TABLE public_serials (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, id TEXT NOT NULL, UNIQUE (kind, id));
+        INSERT INTO public_serials (kind, id) SELECT 'network', id FROM networks ORDER BY created_at, id;
+        INSERT INTO public_serials (kind, id) SELECT 'port', id FROM ports ORDER BY created_at, id;
+        CREATE TRIGGER networks_public_serial AFTER INSERT ON networks BEGIN
+            INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('network', NEW.id); END;
+        CREATE TRIGGER ports_public_serial AFTER INSERT ON ports BEGIN
+            INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('port', NEW.id); END;
+        """
+    )

@@ -27,6 +27,12 @@ class ValidationError(BadRequest):
     """Schema failure: message in Nova's 'Invalid input for field/attribute ...' form."""
 
 
+class SecurityGroupNameNotFound(BadRequest):
+    """A server create names a security group the project lacks (Nova's text; Helion words it its own way)."""
+
+    msg_fmt = "Security group %(name)s not found for project %(project_id)s."
+
+
 class MalformedBody(BadRequest):
     msg_fmt = "Malformed request body"
 

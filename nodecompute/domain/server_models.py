@@ -214,6 +214,9 @@ class CreateRequest:
     requested_host: str | None = None  # 2.74 host
     requested_node: str | None = None  # 2.74 hypervisor_hostname
     hostname: str | None = None  # 2.90 (a FQDN from 2.94); None: made from the name
+    # a dialect's own config drive (Helion, D65): its format (None: the host's) and files at paths beside Nova's tree
+    config_drive_format: str | None = None
+    config_drive_files: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -258,9 +261,11 @@ class ServerRef(NamedTuple):
 @dataclass(frozen=True)
 class ActionRequest:
     """A server action that runs in the background: its name in domain/states.py ACTIONS (the API parsed the body
-    into it: "reboot" with type HARD is "reboot_hard")."""
+    into it: "reboot" with type HARD is "reboot_hard"). `work`: the work of another action to run under this one's
+    states (a vendor dialect's soft reboot done hard, D36: "reboot" with the work of "reboot_hard")."""
 
     action: str
+    work: str | None = None
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,17 @@ def _run(argv: list[str]) -> None:
         raise ConfigDriveError(reason=f"{Path(argv[0]).name} exited {result.returncode}: {detail}")
 
 
+def is_vfat(path: Path) -> bool:
+    """Whether the drive at `path` is a FAT image (write_vfat's) rather than ISO 9660: its boot sector's signature
+    and file system type. A missing drive is not."""
+    try:
+        with open(path, "rb") as drive:
+            boot = drive.read(512)
+    except OSError:
+        return False
+    return len(boot) == 512 and boot[510:512] == b"\x55\xaa" and b"FAT" in (boot[54:62] + boot[82:90])
+
+
 def write_vfat(tree: Mapping[str, bytes], dest: Path) -> None:
     """Nova's config_drive_format=vfat: a 64 MiB FAT image labelled config-2 (mkfs.vfat + mcopy, no mount),
     built beside dest and renamed over it (mode 0600, like write_iso)."""

@@ -53,11 +53,15 @@ class GuestDisk:
 
 
 def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | None = None,
-                       config_drive: str | None = None, root_format: str = "qcow2") -> list[GuestDisk]:
+                       config_drive: str | None = None, root_format: str = "qcow2",
+                       config_drive_device: str = "cdrom") -> list[GuestDisk]:
+    """`config_drive_device`: "cdrom" for an ISO 9660 drive, "disk" for a vfat one (writable, as in Nova's libvirt
+    driver)."""
     disks = [GuestDisk(root, root_format)]
     disks += [GuestDisk(path, "raw") for path in (ephemeral, swap) if path is not None]
     if config_drive is not None:
-        disks.append(GuestDisk(config_drive, "raw", bus=CONFIG_DRIVE_BUS, device="cdrom", readonly=True))
+        disks.append(GuestDisk(config_drive, "raw", bus=CONFIG_DRIVE_BUS, device=config_drive_device,
+                               readonly=config_drive_device == "cdrom"))  # QEMU has no read-only IDE disk
     return disks
 
 

@@ -259,3 +259,14 @@ def test_layout_rejects_bad_paths(bad):
 def test_layout_rejects_file_and_directory_with_one_name():
     with pytest.raises(ConfigDriveError, match="both a file and a directory"):
         drive_layout({"a": b"", "a/b": b""})
+
+
+def test_a_vfat_drive_is_told_from_an_iso_one(tmp_path):
+    """The drive's own bytes say how the domain attaches it (a vfat drive as a disk, an ISO as a cdrom)."""
+    from nodecompute.storage.configdrive import is_vfat, write_iso, write_vfat
+
+    tree = {"openstack/latest/meta_data.json": b"{}", "meta.js": b"{}"}
+    write_vfat(tree, tmp_path / "vfat.config")
+    write_iso(tree, tmp_path / "iso.config")
+    assert is_vfat(tmp_path / "vfat.config") and not is_vfat(tmp_path / "iso.config")
+    assert not is_vfat(tmp_path / "missing.config")
