@@ -22,9 +22,10 @@ from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_po
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.passwords import generate_password  # noqa: F401 (admin_actions imports it from here)
-from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
+from nodecompute.domain.models import AuthContext, Clock, isotime
 from nodecompute.compute import placement, resize, shelve
-from nodecompute.compute.block_devices import NO_VOLUMES, from_image_properties, plan_block_devices
+from nodecompute.compute.block_devices import NO_VOLUMES, plan_block_devices
+from nodecompute.compute.boot_sources import flavor_for_boot, image_for_boot, with_image_mappings
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.server_zones import repinned
 from nodecompute.compute.network_data import nic_devices
@@ -141,9 +142,9 @@ class ServerService:
 
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
         plan = await self.ports.plan(ctx, req)
-        req = self._with_image_mappings(ctx, req)
+        req = with_image_mappings(self.images, ctx, req)
         devices = plan_block_devices(req.image_ref, req.block_devices, req.max_count)
-        flavor = self._flavor_for_boot(ctx, req.flavor_ref)
+        flavor = flavor_for_boot(self.flavors, ctx, req.flavor_ref)
         if devices.volumes and self.volume_boot is None:
             raise BadRequest(NO_VOLUMES)
         root = self.volume_boot.check(ctx, devices) if devices.volumes else None
@@ -151,7 +152,7 @@ class ServerService:
             image = root
             placement.check_memory_fit(flavor, root)
         else:
-            image = self._image_for_boot(ctx, devices.image_ref)
+            image = image_for_boot(self.images, ctx, devices.image_ref)
             placement.check_fit(ctx, flavor, image)
         key_data = None
         if req.key_name is not None:
@@ -187,38 +188,6 @@ class ServerService:
             action_id = await self.action_log.start(ctx, server, "create")
             self.track(server.uuid, self._build_recorded(server, boot, drive, ctx, plan.nics, action_id, devices))
         return CreateResult(servers=tuple(servers), admin_pass=admin_pass, reservation_id=rows[0]["reservation_id"])
-
-    def _with_image_mappings(self, ctx: AuthContext, req: CreateRequest) -> CreateRequest:
-        """An image whose properties define a volume root (a volume-backed server's snapshot): its mappings come
-        first and the server boots from their volumes (Nova merges image-defined mappings with the request's)."""
-        try:
-            image = self.images.get_for_boot(req.image_ref, ctx.project_id) if req.image_ref else None
-        except (NotFound, BadRequest):
-            return req  # the image checks below give the fault
-        defined = from_image_properties(image.properties) if image else ()
-        if not any(m.boot_index == 0 for m in defined):
-            return req
-        return dataclasses.replace(req, image_ref="", block_devices=defined + req.block_devices)
-
-    def _flavor_for_boot(self, ctx: AuthContext, ref: str):
-        flavor_id = id_from_ref(ref)
-        try:
-            flavor = self.flavors.get_for_project(flavor_id, ctx.project_id, ctx.is_admin)
-        except NotFound:
-            raise BadRequest(f"Flavor {flavor_id} could not be found.") from None
-        if flavor.disabled:
-            raise BadRequest("Flavor is disabled.")
-        return flavor
-
-    def _image_for_boot(self, ctx: AuthContext, ref: str):
-        image_id = id_from_ref(ref)
-        try:
-            image = self.images.get_for_boot(image_id, ctx.project_id)
-        except NotFound:
-            raise BadRequest(f"Image {image_id} could not be found.") from None
-        if image.status != "active":
-            raise BadRequest(f"Image {image_id} is not active.")
-        return image
 
     def _rows(self, ctx, req: CreateRequest, flavor, image, key_data, count: int) -> list[dict]:
         extra_specs = self.flavors.extra_specs(flavor.flavorid, ctx.project_id, ctx.is_admin)
