@@ -167,6 +167,11 @@ class Dialect:
     url_project_message: str = NOVA_URL_PROJECT  # formatted with `url` and `token`
     # (method, root-relative path, the request's version or None) -> the answer to a route the face does not have
     unknown_route: Callable[[str, str, Version | None], ComputeError] = lambda method, path, version: NotFound()
+    # aiohttp middlewares of the face's sub-application: `outer` run around the face middleware (they see every
+    # answer it gives, faults and 401s included), `inner` inside it (after the token check; their errors are
+    # rendered as the dialect's faults)
+    outer_middlewares: tuple[Any, ...] = ()
+    inner_middlewares: tuple[Any, ...] = ()
 
     @property
     def microversions(self) -> Microversions | None:

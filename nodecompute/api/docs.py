@@ -9,6 +9,7 @@ from pathlib import Path
 
 from nodecompute.api.catalog import served_by, served_op_id
 from nodecompute.api.dialect import Dialect, VersionRoot
+from nodecompute.api.dialects.cyclades import CYCLADES, CYCLADES_IDENTITY
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
 from nodecompute.api.dialects.network import NETWORK
@@ -21,7 +22,7 @@ from nodecompute.api.route_table import ROUTES
 from nodecompute.api.routing import Route
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME)
+FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME, CYCLADES, CYCLADES_IDENTITY)
 
 HEADER = """# The nodecompute API
 

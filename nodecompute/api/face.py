@@ -33,7 +33,7 @@ _unmatched_key = web.AppKey("unmatched", dict)  # version root path -> the Bound
 
 def mount(app: web.Application, dialect: Dialect) -> web.Application:
     """Add `dialect` to `app` (before `app` freezes) as a sub-application at its prefix."""
-    sub = web.Application(middlewares=[face_middleware])
+    sub = web.Application(middlewares=[*dialect.outer_middlewares, face_middleware, *dialect.inner_middlewares])
     bindings: dict[web.AbstractRoute, Bound] = {}
     for route in dialect.routes:
         if not route.versioned:

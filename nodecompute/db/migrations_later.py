@@ -225,3 +225,22 @@ def m0020_server_migrations_and_shelves(db: Database) -> None:
             shelved_at TEXT NOT NULL, shelved_host TEXT);
         """
     )
+
+
+@migrations(name="0021_public_serials")
+def m0021_public_serials(db: Database) -> None:
+    """Integer serials for the resources whose tables key them by UUID alone (networks, ports), for the dialects
+    that show integer ids (Cyclades, D11): one sequence, given to each row as it is inserted (a trigger), to the
+    rows already there in creation order; a serial is never reused."""
+    db.executescript(
+        """
+        CREATE TABLE public_serials (
+            serial INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, id TEXT NOT NULL, UNIQUE (kind, id));
+        INSERT INTO public_serials (kind, id) SELECT 'network', id FROM networks ORDER BY created_at, id;
+        INSERT INTO public_serials (kind, id) SELECT 'port', id FROM ports ORDER BY created_at, id;
+        CREATE TRIGGER networks_public_serial AFTER INSERT ON networks BEGIN
+            INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('network', NEW.id); END;
+        CREATE TRIGGER ports_public_serial AFTER INSERT ON ports BEGIN
+            INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('port', NEW.id); END;
+        """
+    )

@@ -1,0 +1,186 @@
+"""Cyclades' servers (#201-#203, #205-#207 in the cyclades column; dialects.md D10, D11, D18-D24, D30-D33) over
+the same ServerService as every dialect, and the serials in its paths.
+
+`serial_ids` (an inner middleware of the face) turns the integer serials of a path into the public ids the core
+handlers take: a non-integer server id is 400 "Malformed server id", a serial that never existed 404, a deleted
+server 400 "machine already deleted" on delete and the address calls (D10); flavors the same way.
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from nodecompute.api import auth, cyclades_views as views
+from nodecompute.api.faults import Handler
+from nodecompute.api.keys import clock_key, config_key, servers_key
+from nodecompute.api.respond import Out, Reply, check_body, operation, respond
+from nodecompute.api.servers import decode_create
+from nodecompute.api.validation import json_body, parse_changes_since
+from nodecompute.compute.public_serials import PublicSerials, ViewSerials
+from nodecompute.domain import states
+from nodecompute.domain.errors import BadRequest, Conflict, InstanceNotFound, NotFound
+from nodecompute.domain.server_models import CreateResult, Server, ServerFilters
+
+MALFORMED_SERVER = "Malformed server id"
+MALFORMED_FLAVOR = "Malformed flavor id"
+ALREADY_DELETED = "machine already deleted"
+# operations that answer 400 for a deleted server (D10) rather than 404
+DELETED_IS_400 = frozenset({"#207", "#501", "#502", "cyclades:stats", "cyclades:diagnostics"})
+BUILDING = "Server is being built"
+POLL_WINDOW = 3600  # seconds: POLL_TIME, how long deleted servers stay visible to changes-since (D20)
+
+
+class BuildInProgress(Conflict):
+    """409 `buildInProgress` (D13, D31): the server is still being built."""
+
+    msg_fmt = BUILDING
+
+
+def serials(request: web.Request) -> PublicSerials:
+    return PublicSerials(request.config_dict[servers_key].store)
+
+
+def _integer(text: str, message: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise BadRequest(message)
+    return int(text)
+
+
+@web.middleware
+async def serial_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    info = request.match_info
+    if "server_id" in info:
+        found = serials(request).server(_integer(info["server_id"], MALFORMED_SERVER))
+        if found is None:
+            raise InstanceNotFound(instance_id=info["server_id"])
+        if found.deleted and operation(request) in DELETED_IS_400:
+            raise BadRequest(ALREADY_DELETED)
+        info["server_id"] = found.uuid
+    if "flavor_id" in info:
+        flavorid = serials(request).flavor(_integer(info["flavor_id"], MALFORMED_FLAVOR))
+        if flavorid is None:
+            raise NotFound(f"Flavor {info['flavor_id']} could not be found.")
+        info["flavor_id"] = flavorid
+    return await handler(request)
+
+
+def _for_views(request: web.Request, servers: list[Server]) -> ViewSerials:
+    nics = [nic for server in servers for nic in server.nics]
+    return serials(request).for_views([nic.network_id for nic in nics], [nic.port_id for nic in nics])
+
+
+def not_building(server: Server) -> Server:
+    if server.vm_state == states.BUILDING:
+        raise BuildInProgress()
+    return server
+
+
+# ----- handlers ------------------------------------------------------------------------------------------------
+
+async def _list(request: web.Request) -> web.StreamResponse:
+    """Only `changes-since` (D18); with it, the deleted servers too and 304 when nothing changed (D19, D20)."""
+    ctx = auth.context(request)
+    since_text = request.query.get("changes-since")
+    since = parse_changes_since(since_text) if since_text is not None else None
+    if since is not None:
+        now = request.config_dict[clock_key]()
+        since = max(since, now - timedelta(seconds=POLL_WINDOW))
+    found = await request.config_dict[servers_key].list(ctx, ServerFilters(changes_since=since))
+    if since is not None and not found:
+        return web.Response(status=304)
+    return respond(request, (found, _for_views(request, found)))
+
+
+list_servers = list_servers_detail = _list
+
+
+async def show_server(request: web.Request) -> web.StreamResponse:
+    server = request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
+    return respond(request, (server, _for_views(request, [server])))
+
+
+def _cyclades_create_body(request: web.Request, body: Any) -> dict:
+    """The Cyclades extras out of the body, the flavor serial made the flavor's id (D11, D22)."""
+    if not isinstance(body, dict) or not isinstance(body.get("server"), dict):
+        return body
+    server = dict(body["server"])
+    flavor_ref = server.get("flavorRef")
+    if isinstance(flavor_ref, int) or (isinstance(flavor_ref, str) and flavor_ref.isdigit()):
+        flavorid = serials(request).flavor(int(flavor_ref))
+        if flavorid is None:
+            raise NotFound(f"Flavor {flavor_ref} could not be found.")
+        server["flavorRef"] = flavorid
+    for key in ("project", "SNF:key_names"):
+        server.pop(key, None)
+    return {**body, "server": server}
+
+
+async def create_server(request: web.Request) -> web.StreamResponse:
+    ctx = auth.require_writer(request, "os_compute_api:servers:create")
+    body = check_body(request, _cyclades_create_body(request, await json_body(request)))
+    create = decode_create(body)
+    service = request.config_dict[servers_key]
+    result = await service.create(ctx, create)
+    return respond(request, (result, _for_views(request, list(result.servers))))
+
+
+async def update_server(request: web.Request) -> web.StreamResponse:
+    """Rename (D30): 204, the access addresses ignored; 409 buildInProgress while building (D31)."""
+    ctx = auth.require_writer(request, "os_compute_api:servers:update")
+    body = check_body(request, await json_body(request))
+    service = request.config_dict[servers_key]
+    server = not_building(service.get(ctx, request.match_info["server_id"]))
+    if "name" in body["server"]:
+        await service.update(ctx, server.uuid, {"name": body["server"]["name"]})
+    return respond(request)
+
+
+async def delete_server(request: web.Request) -> web.StreamResponse:
+    ctx = auth.require_writer(request, "os_compute_api:servers:delete")
+    service = request.config_dict[servers_key]
+    server = not_building(service.get(ctx, request.match_info["server_id"]))
+    await service.delete(ctx, server.uuid)
+    return respond(request)
+
+
+# ----- views ---------------------------------------------------------------------------------------------------
+
+def _domain(out: Out) -> str:
+    return out.request.config_dict[config_key].compute.cyclades_domain
+
+
+def _brief_list(out: Out, result: tuple[list[Server], ViewSerials]) -> dict:
+    links = views.CycladesLinks(out)
+    return {"servers": [views.server_brief(server, links) for server in result[0]]}
+
+
+def _detail_list(out: Out, result: tuple[list[Server], ViewSerials]) -> dict:
+    links, domain = views.CycladesLinks(out), _domain(out)
+    return {"servers": [views.server_full(server, result[1], links, domain) for server in result[0]]}
+
+
+def _show(out: Out, result: tuple[Server, ViewSerials]) -> dict:
+    return {"server": views.server_full(result[0], result[1], views.CycladesLinks(out), _domain(out))}
+
+
+def _created(out: Out, result: tuple[CreateResult, ViewSerials]) -> Reply:
+    created, found = result
+    server = views.server_full(created.servers[0], found, views.CycladesLinks(out), _domain(out))
+    return Reply({"server": {**server, "adminPass": created.admin_pass}})
+
+
+VIEWS = {"#201": _brief_list, "#202": _detail_list, "#203": _created, "#205": _show,
+         "#206": lambda out, result: None, "#207": lambda out, result: None}
+STATUSES = {"#203": 200, "#206": 204, "#207": 204}
+
+
+def replace_handlers(route: Any) -> Any:
+    """This module's handler for a core server row, else the row as it is."""
+    handler = HANDLERS.get(route.op)
+    return route._replace(handler=handler) if handler is not None else route
+
+
+HANDLERS = {"#201": list_servers, "#202": list_servers_detail, "#203": create_server, "#205": show_server,
+            "#206": update_server, "#207": delete_server}

@@ -1,0 +1,56 @@
+"""The `cyclades` dialect: Synnefo's compute API (seeds 000, 001; dialects.md, the cyclades column) over the same
+core, mounted at /cyclades with one version root, /compute/v2.0, and no project segment; `CYCLADES_IDENTITY` at
+/cyclades/identity serves the same tokens with a catalog of the Cyclades endpoints.
+
+What differs from the openstack dialect is data here and in the cyclades_* modules: the routes (the core rows
+less what Cyclades marks unsupported, D9, with its own server handlers), the protocol middlewares
+(api/cyclades_protocol.py: 400 for unknown URLs and methods, required JSON media type, ?xml, the 20 s timeout,
+the unauthorized fault), integer serials in paths and bodies (api/cyclades_servers.py), the server view
+(api/cyclades_views.py), faults (413 overLimit for quotas, 409 buildInProgress) and the legacy-v2 validation.
+"""
+from __future__ import annotations
+
+from nodecompute.api import cyclades_actions, cyclades_identity, cyclades_protocol, cyclades_servers
+from nodecompute.api.dialect import LEGACY, Faults, Versioned, VersionRoot, route_filter, versioned
+from nodecompute.api.dialects.identity import IDENTITY
+from nodecompute.api.dialects.openstack import NOVA_FAULTS, OPENSTACK
+from nodecompute.api.route_table import ROUTES
+from nodecompute.domain.errors import QuotaExceeded
+
+PREFIX = "/cyclades"
+# The operations Cyclades does not serve (D1, D3, D9, D45, D64): what is not in its table answers 400 (D7).
+UNSUPPORTED = frozenset({
+    "#101", "#102", "#103", "compute:choices", "#104", "#105", "#106",  # versions, extensions, limits
+    "#402", "#707",  # replace-all server and image metadata
+})
+
+_FAULTS = Faults(NOVA_FAULTS.render, NOVA_FAULTS.names, NOVA_FAULTS.default_name, by_class={
+    QuotaExceeded: (413, "overLimit"),
+    cyclades_servers.BuildInProgress: (409, "buildInProgress"),
+})
+
+_ROUTES = tuple(cyclades_actions.replace_action_route(cyclades_servers.replace_handlers(route))
+                for route in route_filter(ROUTES, "compute", lacks=UNSUPPORTED))
+
+CYCLADES = OPENSTACK.derive(
+    name="cyclades",
+    prefix=PREFIX,
+    roots=(VersionRoot("/compute/v2.0", fixed=(2, 0)),),
+    routes=_ROUTES,
+    faults=_FAULTS,
+    statuses=versioned({**cyclades_servers.STATUSES, **cyclades_actions.STATUSES}),
+    bodies=versioned(cyclades_actions.BODIES),
+    views=versioned(cyclades_servers.VIEWS),
+    checked_queries=Versioned(frozenset()),
+    validation=Versioned(LEGACY),
+    checks_url_project=False,
+    unknown_route=cyclades_protocol.unknown_route,
+    outer_middlewares=(cyclades_protocol.request_timeout(), cyclades_protocol.response_format),
+    inner_middlewares=(cyclades_protocol.request_rules, cyclades_servers.serial_ids),
+)
+
+CYCLADES_IDENTITY = IDENTITY.derive(
+    name="cyclades-identity",
+    prefix=PREFIX + "/identity",
+    views=versioned(cyclades_identity.VIEWS),
+)

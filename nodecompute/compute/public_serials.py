@@ -1,0 +1,50 @@
+"""Integer serials for the dialects that show them (Cyclades, D10/D11): a path's serial to the resource's public id,
+and the serials a view shows for the ids it holds. Reads only; the rows give their serials as they are inserted."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from nodecompute.db import public_serials as serials_db
+from nodecompute.db.store import Store
+
+
+@dataclass(frozen=True)
+class ServerSerial:
+    uuid: str
+    deleted: bool
+
+
+@dataclass(frozen=True)
+class ViewSerials:
+    """What a view needs beside the resources: flavor, network and port serials by public id."""
+
+    flavors: dict[str, int] = field(default_factory=dict)
+    networks: dict[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+
+
+class PublicSerials:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def server(self, serial: int) -> ServerSerial | None:
+        found = self.store.read(serials_db.server_by_serial, serial)
+        return None if found is None else ServerSerial(*found)
+
+    def flavor(self, serial: int) -> str | None:
+        return self.store.read(serials_db.flavor_by_serial, serial)
+
+    def network(self, serial: int) -> str | None:
+        return self.store.read(serials_db.id_of, serials_db.NETWORK, serial)
+
+    def port(self, serial: int) -> str | None:
+        return self.store.read(serials_db.id_of, serials_db.PORT, serial)
+
+    def network_serials(self, ids: Iterable[str]) -> dict[str, int]:
+        return self.store.read(serials_db.serials_of, serials_db.NETWORK, ids)
+
+    def for_views(self, network_ids: Iterable[str] = (), port_ids: Iterable[str] = ()) -> ViewSerials:
+        return ViewSerials(flavors=self.store.read(serials_db.flavor_serials),
+                           networks=self.store.read(serials_db.serials_of, serials_db.NETWORK, network_ids),
+                           ports=self.store.read(serials_db.serials_of, serials_db.PORT, port_ids))
