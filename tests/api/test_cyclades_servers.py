@@ -160,3 +160,18 @@ async def test_the_same_server_in_both_dialects(api, cyc, image):
     serial = api.client.server.app[store_key].read(servers_db.get_server, made).serial
     shown = (await cyc.ok("GET", f"/servers/{serial}"))["server"]
     assert shown["name"] == "from-nova" and shown["status"] == "ACTIVE"
+
+
+async def test_flavor_list_detail_and_show(api, cyc):
+    # seed 000 lines 1978-2020 (Example List Flavors (detail)) and 2082 (Example Flavor Details), D51
+    brief = (await cyc.ok("GET", "/flavors"))["flavors"]
+    assert brief and all(set(f) == {"id", "name", "links"} and isinstance(f["id"], int) for f in brief)
+    await _same_in_xml(cyc, "/flavors", {"flavors": brief})
+    detail = await cyc.ok("GET", "/flavors/detail")
+    first = detail["flavors"][0]
+    assert set(first) == {"id", "name", "links", "ram", "disk", "vcpus", "SNF:disk_template", "SNF:flavor-access",
+                          "os-flavor-access:is_public"}
+    await _same_in_xml(cyc, "/flavors/detail", detail)
+    shown = await cyc.ok("GET", f"/flavors/{first['id']}")
+    assert shown["flavor"] == first
+    await _same_in_xml(cyc, f"/flavors/{first['id']}", shown)

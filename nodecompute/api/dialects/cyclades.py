@@ -10,7 +10,7 @@ the unauthorized fault), integer serials in paths and bodies (api/cyclades_serve
 """
 from __future__ import annotations
 
-from nodecompute.api import cyclades_actions, cyclades_identity, cyclades_protocol, cyclades_servers
+from nodecompute.api import cyclades_actions, cyclades_flavors, cyclades_identity, cyclades_protocol, cyclades_servers
 from nodecompute.api.dialect import LEGACY, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import NOVA_FAULTS, OPENSTACK
@@ -40,7 +40,7 @@ CYCLADES = OPENSTACK.derive(
     faults=_FAULTS,
     statuses=versioned({**cyclades_servers.STATUSES, **cyclades_actions.STATUSES}),
     bodies=versioned(cyclades_actions.BODIES),
-    views=versioned(cyclades_servers.VIEWS),
+    views=versioned({**cyclades_servers.VIEWS, **cyclades_flavors.VIEWS}),
     checked_queries=Versioned(frozenset()),
     validation=Versioned(LEGACY),
     checks_url_project=False,
