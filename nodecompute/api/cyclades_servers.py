@@ -66,7 +66,7 @@ async def serial_ids(request: web.Request, handler: Handler) -> web.StreamRespon
     return await handler(request)
 
 
-def _for_views(request: web.Request, servers: list[Server]) -> ViewSerials:
+def for_views(request: web.Request, servers: list[Server]) -> ViewSerials:
     nics = [nic for server in servers for nic in server.nics]
     return serials(request).for_views([nic.network_id for nic in nics], [nic.port_id for nic in nics])
 
@@ -90,7 +90,7 @@ async def _list(request: web.Request) -> web.StreamResponse:
     found = await request.config_dict[servers_key].list(ctx, ServerFilters(changes_since=since))
     if since is not None and not found:
         return web.Response(status=304)
-    return respond(request, (found, _for_views(request, found)))
+    return respond(request, (found, for_views(request, found)))
 
 
 list_servers = list_servers_detail = _list
@@ -98,7 +98,7 @@ list_servers = list_servers_detail = _list
 
 async def show_server(request: web.Request) -> web.StreamResponse:
     server = request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
-    return respond(request, (server, _for_views(request, [server])))
+    return respond(request, (server, for_views(request, [server])))
 
 
 def _cyclades_create_body(request: web.Request, body: Any) -> dict:
@@ -114,7 +114,24 @@ def _cyclades_create_body(request: web.Request, body: Any) -> dict:
         server["flavorRef"] = flavorid
     for key in ("project", "SNF:key_names"):
         server.pop(key, None)
+    if isinstance(server.get("networks"), list):
+        server["networks"] = [_network_by_serial(request, item) for item in server["networks"]]
     return {**body, "server": server}
+
+
+def _network_by_serial(request: web.Request, item: Any) -> Any:
+    """A requested NIC's network and port serials made their ids (D11); ids pass as they are."""
+    if not isinstance(item, dict):
+        return item
+    item = dict(item)
+    for key, lookup in (("uuid", serials(request).network), ("port", serials(request).port)):
+        ref = item.get(key)
+        if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+            found = lookup(int(ref))
+            if found is None:
+                raise NotFound(f"Network {ref} could not be found." if key == "uuid" else f"Port {ref} could not be found.")
+            item[key] = found
+    return item
 
 
 async def create_server(request: web.Request) -> web.StreamResponse:
@@ -123,7 +140,7 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     create = decode_create(body)
     service = request.config_dict[servers_key]
     result = await service.create(ctx, create)
-    return respond(request, (result, _for_views(request, list(result.servers))))
+    return respond(request, (result, for_views(request, list(result.servers))))
 
 
 async def update_server(request: web.Request) -> web.StreamResponse:
@@ -176,9 +193,9 @@ VIEWS = {"#201": _brief_list, "#202": _detail_list, "#203": _created, "#205": _s
 STATUSES = {"#203": 200, "#206": 204, "#207": 204}
 
 
-def replace_handlers(route: Any) -> Any:
-    """This module's handler for a core server row, else the row as it is."""
-    handler = HANDLERS.get(route.op)
+def replace_handlers(route: Any, handlers: dict) -> Any:
+    """The Cyclades handler for a core row (`handlers` by operation), else the row as it is."""
+    handler = handlers.get(route.op)
     return route._replace(handler=handler) if handler is not None else route
 
 
