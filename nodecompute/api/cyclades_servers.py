@@ -14,13 +14,14 @@ from aiohttp import web
 
 from nodecompute.api import auth, cyclades_views as views
 from nodecompute.api.faults import Handler
-from nodecompute.api.keys import clock_key, config_key, servers_key
+from nodecompute.api.keys import clock_key, config_key, images_key, servers_key
 from nodecompute.api.respond import Out, Reply, check_body, operation, respond
 from nodecompute.api.servers import decode_create
 from nodecompute.api.validation import json_body, parse_changes_since
 from nodecompute.compute.public_serials import PublicSerials, ViewSerials
 from nodecompute.domain import states
-from nodecompute.domain.errors import BadRequest, Conflict, InstanceNotFound, NotFound
+from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, InstanceNotFound, NotFound
+from nodecompute.domain.models import AuthContext, id_from_ref
 from nodecompute.domain.server_models import CreateResult, Server, ServerFilters
 
 MALFORMED_SERVER = "Malformed server id"
@@ -29,6 +30,8 @@ ALREADY_DELETED = "machine already deleted"
 # operations that answer 400 for a deleted server (D10) rather than 404
 DELETED_IS_400 = frozenset({"#207", "#501", "#502", "cyclades:stats", "cyclades:diagnostics"})
 BUILDING = "Server is being built"
+FOREIGN_PROJECT = "A server can only be created in the token's own project"
+IMAGE_METADATA = ("OS", "USERS")  # copied from the image unless given (D32)
 POLL_WINDOW = 3600  # seconds: POLL_TIME, how long deleted servers stay visible to changes-since (D20)
 
 
@@ -101,8 +104,10 @@ async def show_server(request: web.Request) -> web.StreamResponse:
     return respond(request, (server, for_views(request, [server])))
 
 
-def _cyclades_create_body(request: web.Request, body: Any) -> dict:
-    """The Cyclades extras out of the body, the flavor serial made the flavor's id (D11, D22)."""
+def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> dict:
+    """The Cyclades extras out of the body (D22: `project` must be the token's; the first of `SNF:key_names` is the
+    key; D32: `OS` and `USERS` from the image's metadata unless given; D23: an unknown image or flavor is 404), the
+    flavor, network and port serials made their ids (D11)."""
     if not isinstance(body, dict) or not isinstance(body.get("server"), dict):
         return body
     server = dict(body["server"])
@@ -112,8 +117,19 @@ def _cyclades_create_body(request: web.Request, body: Any) -> dict:
         if flavorid is None:
             raise NotFound(f"Flavor {flavor_ref} could not be found.")
         server["flavorRef"] = flavorid
-    for key in ("project", "SNF:key_names"):
-        server.pop(key, None)
+    project = server.pop("project", None)
+    if project is not None and project != ctx.project_id:
+        raise Forbidden(FOREIGN_PROJECT)
+    key_names = server.pop("SNF:key_names", None)
+    if isinstance(key_names, list) and key_names and "key_name" not in server:
+        server["key_name"] = key_names[0]
+    image_ref = server.get("imageRef")
+    if isinstance(image_ref, str) and image_ref:
+        properties = request.config_dict[images_key].get(ctx, id_from_ref(image_ref)).properties  # else 404
+        given = server.get("metadata") if isinstance(server.get("metadata"), dict) else {}
+        copied = {key: str(properties[key]) for key in IMAGE_METADATA if key in properties and key not in given}
+        if copied:
+            server["metadata"] = {**copied, **given}
     if isinstance(server.get("networks"), list):
         server["networks"] = [_network_by_serial(request, item) for item in server["networks"]]
     return {**body, "server": server}
@@ -136,7 +152,7 @@ def _network_by_serial(request: web.Request, item: Any) -> Any:
 
 async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
-    body = check_body(request, _cyclades_create_body(request, await json_body(request)))
+    body = check_body(request, _cyclades_create_body(request, ctx, await json_body(request)))
     create = decode_create(body)
     service = request.config_dict[servers_key]
     result = await service.create(ctx, create)

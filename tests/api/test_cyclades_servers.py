@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from nodecompute.api import xml_cyclades
-from nodecompute.api.keys import clock_key, servers_key
+from nodecompute.api.keys import clock_key, identity_key, images_key, servers_key
 from nodecompute.app import store_key
 from nodecompute.db import public_serials
 from nodecompute.db import servers as servers_db
@@ -175,3 +175,30 @@ async def test_flavor_list_detail_and_show(api, cyc):
     shown = await cyc.ok("GET", f"/flavors/{first['id']}")
     assert shown["flavor"] == first
     await _same_in_xml(cyc, f"/flavors/{first['id']}", shown)
+
+
+async def test_create_extras_and_errors(api, cyc, image):
+    # seed 000 lines 534-560 (create attributes: project, metadata OS/USERS), D22, D23, D32
+    images = api.client.server.app[images_key]
+    ctx = api.client.server.app[identity_key].validate(cyc.token)
+    await images.set_properties(ctx, image, {"OS": "debian", "USERS": "root"}, replace=False)
+    server = await _create(cyc, image)
+    assert server["metadata"] == {"OS": "debian", "USERS": "root"}
+    body = {"server": {"name": "x", "imageRef": image, "flavorRef": 1, "networks": [], "metadata": {"OS": "mine"}}}
+    given = (await cyc.ok("POST", "/servers", json=body))["server"]
+    assert given["metadata"] == {"OS": "mine", "USERS": "root"}
+    for change, code in (({"imageRef": "00000000-0000-0000-0000-000000000000"}, 404), ({"flavorRef": 99999}, 404),
+                         ({"project": "someone-else"}, 403)):
+        resp = await cyc.post("/servers", json={"server": {**body["server"], **change}})
+        await assert_fault(resp, code)
+
+
+async def test_quota_exceeded_is_413_overlimit(api, cyc, image):
+    # seed 000 line 592 (create: 413 Over Limit), D15
+    project = api.client.server.app[identity_key].validate(cyc.token).project_id
+    resp = await api.put(f"/os-quota-sets/{project}", cyc.token, json={"quota_set": {"instances": 0}})
+    assert resp.status == 200, await resp.text()
+    resp = await cyc.post("/servers", json={"server": {"name": "x", "imageRef": image, "flavorRef": 1,
+                                                       "networks": []}})
+    await assert_fault(resp, 413, "overLimit")
+    assert (await cyc.ok("GET", "/servers"))["servers"] == []
