@@ -172,6 +172,8 @@ class Dialect:
     # rendered as the dialect's faults)
     outer_middlewares: tuple[Any, ...] = ()
     inner_middlewares: tuple[Any, ...] = ()
+    # called with the face's sub-application before it is mounted (its own keys, cleanup contexts)
+    on_mount: Callable[[web.Application], None] | None = None
 
     @property
     def microversions(self) -> Microversions | None:
