@@ -15,6 +15,7 @@ from nodecompute.api.cyclades_servers import for_views, not_building, serials
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import parse_body, respond
 from nodecompute.api.server_ips import NOT_A_MEMBER
+from nodecompute.domain.action_models import ActionFilters, InstanceAction
 from nodecompute.domain.errors import BadRequest, NotFound
 
 
@@ -64,3 +65,26 @@ HANDLERS = {"#501": list_ips, "#502": show_ips, "#405": set_metadata_item}
 VIEWS = {"#501": lambda out, body: body, "#502": lambda out, body: body, "#404": _item, "#405": _item}
 STATUSES = {"#403": 201, "#405": 201}
 BODIES = {"#405": METADATA_ITEM}
+
+
+async def diagnostics(request: web.Request) -> web.StreamResponse:
+    """The server's log for its owner (D48): its instance actions' events, newest first (a deleted server is 400
+    before this, D10)."""
+    ctx = auth.context(request)
+    server_id = request.match_info["server_id"]
+    request.config_dict[servers_key].get(ctx, server_id)  # visible, else 404
+    found = request.config_dict[servers_key].action_log.list(ctx, server_id, ActionFilters(), include_deleted=True)
+    return respond(request, found)
+
+
+def diagnostic_entries(actions: list[InstanceAction]) -> list[dict]:
+    """One entry per instance action (Nova's record of what was asked of the server and how it ended)."""
+    ordered = sorted(actions, key=lambda action: (action.updated_at, action.id), reverse=True)
+    return [{"level": "ERROR" if action.message == "Error" else "DEBUG", "created": views.snf_time(action.updated_at),
+             "source": action.action, "source_date": views.snf_time(action.start_time),
+             "message": f"{action.action}: {'failed' if action.message == 'Error' else 'done'}",
+             "details": action.message if action.message not in (None, "Error") else None} for action in ordered]
+
+
+HANDLERS["#1901"] = diagnostics
+VIEWS["#1901"] = lambda out, actions: diagnostic_entries(actions)

@@ -28,7 +28,7 @@ MALFORMED_SERVER = "Malformed server id"
 MALFORMED_FLAVOR = "Malformed flavor id"
 ALREADY_DELETED = "machine already deleted"
 # operations that answer 400 for a deleted server (D10) rather than 404
-DELETED_IS_400 = frozenset({"#207", "#501", "#502", "cyclades:stats", "cyclades:diagnostics"})
+DELETED_IS_400 = frozenset({"#207", "#501", "#502", "#1901", "cyclades:stats"})
 BUILDING = "Server is being built"
 FOREIGN_PROJECT = "A server can only be created in the token's own project"
 IMAGE_METADATA = ("OS", "USERS")  # copied from the image unless given (D32)

@@ -86,3 +86,19 @@ async def test_metadata_over_the_quota_is_413(api, made):
     many = {f"k{n}": "v" for n in range(200)}
     await assert_fault(await cyc.post(f"/servers/{server['id']}/metadata", json={"metadata": many}), 413,
                        "overLimit")
+
+
+async def test_diagnostics_are_the_servers_log(api, made):
+    # seed 000 lines 893-911 (Example Get Server Diagnostics Response), D48: for the owner, newest first
+    cyc, server, _network = made
+    entries = await cyc.ok("GET", f"/servers/{server['id']}/diagnostics")
+    assert entries and all(set(e) == {"level", "created", "source", "source_date", "message", "details"}
+                           for e in entries)
+    assert [e["created"] for e in entries] == sorted((e["created"] for e in entries), reverse=True)
+    assert any(e["message"].startswith("create") for e in entries)
+    resp = await cyc.get(f"/servers/{server['id']}/diagnostics?xml")
+    assert xml_cyclades.read_back(await resp.read()) == xml_cyclades.xml_view_of(entries)
+    assert (await cyc.delete(f"/servers/{server['id']}")).status == 204
+    await api.client.server.app[servers_key].wait_idle()
+    await assert_fault(await cyc.get(f"/servers/{server['id']}/diagnostics"), 400, "badRequest",
+                       "machine already deleted")
