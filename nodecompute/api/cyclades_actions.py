@@ -4,11 +4,43 @@ any unknown key), plus `start` (#311, STOPPED -> ACTIVE) and `shutdown` (#312, A
 no body and run by the same state machine as os-start and os-stop, and `console` (#1602, api/cyclades_console.py)."""
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
-from nodecompute.api import cyclades_console, server_actions
+from nodecompute.api import auth, cyclades_console, server_actions
 from nodecompute.api.actions import Action, dispatch
+from nodecompute.api.cyclades_servers import serials
+from nodecompute.api.keys import servers_key
+from nodecompute.api.respond import respond
 from nodecompute.api.routing import Route
+from nodecompute.domain import states
+from nodecompute.domain.errors import NotFound
+
+
+async def resize(request: web.Request, body: dict) -> web.StreamResponse:
+    """Resize to a flavor serial, confirmed automatically once done (D37): the status stays ACTIVE (RESIZE and
+    VERIFY_RESIZE show as ACTIVE), the task shows in SNF:task_state."""
+    ref = body["resize"]["flavorRef"]
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
+        flavorid = serials(request).flavor(int(ref))
+        if flavorid is None:
+            raise NotFound(f"Flavor {ref} could not be found.")
+        ref = flavorid
+    service = request.config_dict[servers_key]
+    server_id = request.match_info["server_id"]
+    ctx = auth.context(request)
+    await service.resizes.resize(ctx, server_id, ref)
+    running = service.tasks.running(server_id)
+    if running is not None:
+        service.tasks.track(server_id, _confirm_after(service, ctx, server_id, running))
+    return respond(request)
+
+
+async def _confirm_after(service, ctx, server_id: str, running: asyncio.Future) -> None:
+    await asyncio.gather(running, return_exceptions=True)
+    if service.get(ctx, server_id).vm_state == states.RESIZED:
+        await service.resizes.confirm(ctx, server_id)
 
 UNSUPPORTED = frozenset({"changePassword", "rebuild", "confirmResize", "revertResize", "createImage"})
 ACTIONS = {
@@ -16,6 +48,7 @@ ACTIONS = {
     "start": Action("#311", server_actions.state_action(server_actions.parse_start), "os_compute_api:servers:start"),
     "shutdown": Action("#312", server_actions.state_action(server_actions.parse_stop),
                        "os_compute_api:servers:stop"),
+    "resize": Action("#304", resize, "os_compute_api:servers:resize"),
     "console": Action("#1602", cyclades_console.console, "os_compute_api:os-remote-consoles"),
 }
 

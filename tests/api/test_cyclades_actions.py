@@ -65,3 +65,15 @@ async def test_unsupported_actions_are_400(api, made, body):
     # D9, D38: the actions Cyclades does not serve
     cyc, serial, _uuid = made
     await assert_fault(await cyc.post(f"/servers/{serial}/action", json=body), 400, "badRequest")
+
+
+async def test_resize_is_confirmed_automatically(api, made):
+    # seed 000 line 1744 (resize example, an integer flavorRef: 202), D37: no VERIFY_RESIZE to confirm
+    cyc, serial, uuid = made
+    flavors = (await cyc.ok("GET", "/flavors/detail"))["flavors"]
+    current = (await cyc.ok("GET", f"/servers/{serial}"))["server"]["flavor"]["id"]
+    bigger = next(f["id"] for f in flavors if f["id"] != current and f["disk"] >= 1)
+    await _act(api, cyc, serial, {"resize": {"flavorRef": bigger}})
+    shown = (await cyc.ok("GET", f"/servers/{serial}"))["server"]
+    assert (shown["status"], shown["flavor"]["id"], shown["SNF:task_state"]) == ("ACTIVE", bigger, "")
+    assert await _statuses(api, cyc, serial, uuid) == ("ACTIVE", "ACTIVE")
