@@ -18,6 +18,13 @@ from nodecompute.domain import states
 from nodecompute.domain.errors import NotFound
 
 
+async def set_suspended(request: web.Request, body: dict) -> web.StreamResponse:
+    """The admin action `SNF:suspend` ({"SNF:suspend": {"suspended": true|false}}): sets or clears `suspended`."""
+    server = request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
+    await serials(request).set_suspended(auth.context(request), server.uuid, body["SNF:suspend"]["suspended"])
+    return respond(request)
+
+
 async def resize(request: web.Request, body: dict) -> web.StreamResponse:
     """Resize to a flavor serial, confirmed automatically once done (D37): the status stays ACTIVE (RESIZE and
     VERIFY_RESIZE show as ACTIVE), the task shows in SNF:task_state."""
@@ -49,6 +56,7 @@ ACTIONS = {
     "shutdown": Action("#312", server_actions.state_action(server_actions.parse_stop),
                        "os_compute_api:servers:stop"),
     "resize": Action("#304", resize, "os_compute_api:servers:resize"),
+    "SNF:suspend": Action("cyclades:suspend", set_suspended),
     "console": Action("#1602", cyclades_console.console, "os_compute_api:os-remote-consoles"),
 }
 
@@ -61,8 +69,10 @@ def _empty(key: str) -> dict:
     return {"type": "object", "properties": {key: {}}, "required": [key]}
 
 
-BODIES = {"#311": _empty("start"), "#312": _empty("shutdown"), **cyclades_console.BODIES}
-STATUSES = {"#311": 202, "#312": 202, **cyclades_console.STATUSES}
+SUSPEND = {"type": "object", "required": ["SNF:suspend"], "properties": {"SNF:suspend": {
+    "type": "object", "required": ["suspended"], "properties": {"suspended": {"type": "boolean"}}}}}
+BODIES = {"#311": _empty("start"), "#312": _empty("shutdown"), "cyclades:suspend": SUSPEND, **cyclades_console.BODIES}
+STATUSES = {"#311": 202, "#312": 202, "cyclades:suspend": 204, **cyclades_console.STATUSES}
 VIEWS = cyclades_console.VIEWS
 
 

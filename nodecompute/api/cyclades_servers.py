@@ -29,6 +29,9 @@ MALFORMED_FLAVOR = "Malformed flavor id"
 ALREADY_DELETED = "machine already deleted"
 # operations that answer 400 for a deleted server (D10) rather than 404
 DELETED_IS_400 = frozenset({"#207", "#501", "#502", "#1901", "cyclades:stats"})
+# operations that answer 403 for an administratively suspended server, but to admins (D14)
+SUSPENDED_IS_403 = frozenset({"#205", "#401", "#402", "#403", "#404", "#405", "#406", "#1901", "cyclades:stats"})
+SUSPENDED = "Administratively Suspended VM"
 BUILDING = "Server is being built"
 FOREIGN_PROJECT = "A server can only be created in the token's own project"
 IMAGE_METADATA = ("OS", "USERS")  # copied from the image unless given (D32)
@@ -60,6 +63,9 @@ async def serial_ids(request: web.Request, handler: Handler) -> web.StreamRespon
             raise InstanceNotFound(instance_id=info["server_id"])
         if found.deleted and operation(request) in DELETED_IS_400:
             raise BadRequest(ALREADY_DELETED)
+        if (operation(request) in SUSPENDED_IS_403 and not auth.context(request).is_admin
+                and serials(request).suspended(found.uuid)):
+            raise Forbidden(SUSPENDED)
         info["server_id"] = found.uuid
     if "flavor_id" in info:
         flavorid = serials(request).flavor(_integer(info["flavor_id"], MALFORMED_FLAVOR))
@@ -71,7 +77,8 @@ async def serial_ids(request: web.Request, handler: Handler) -> web.StreamRespon
 
 def for_views(request: web.Request, servers: list[Server]) -> ViewSerials:
     nics = [nic for server in servers for nic in server.nics]
-    return serials(request).for_views([nic.network_id for nic in nics], [nic.port_id for nic in nics])
+    return serials(request).for_views([nic.network_id for nic in nics], [nic.port_id for nic in nics],
+                                      [server.uuid for server in servers])
 
 
 def not_building(server: Server) -> Server:

@@ -123,7 +123,7 @@ def server_full(server: Server, serials: ViewSerials, links: CycladesLinks, doma
         "SNF:fqdn": f"snf-{server.serial}.{domain}",
         "SNF:port_forwarding": {},
         "SNF:task_state": task_state(server),
-        "suspended": False,
+        "suspended": server.uuid in serials.suspended,
         "diagnostics": [],
         "deleted": server.deleted,
     }

@@ -1,5 +1,6 @@
 """Integer serials for the dialects that show them (Cyclades, D10/D11): a path's serial to the resource's public id,
-and the serials a view shows for the ids it holds. Reads only; the rows give their serials as they are inserted."""
+and the serials a view shows for the ids it holds (the rows give their serials as they are inserted); and the
+administrative suspension of a server that the same dialect shows (D14, D25)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -7,6 +8,8 @@ from dataclasses import dataclass, field
 
 from nodecompute.db import public_serials as serials_db
 from nodecompute.db.store import Store
+from nodecompute.domain.errors import PolicyNotAuthorized
+from nodecompute.domain.models import AuthContext, isotime, utcnow
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class ViewSerials:
     flavors: dict[str, int] = field(default_factory=dict)
     networks: dict[str, int] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
+    suspended: frozenset[str] = frozenset()  # the uuids of the servers an admin suspended
 
 
 class PublicSerials:
@@ -44,7 +48,18 @@ class PublicSerials:
     def network_serials(self, ids: Iterable[str]) -> dict[str, int]:
         return self.store.read(serials_db.serials_of, serials_db.NETWORK, ids)
 
-    def for_views(self, network_ids: Iterable[str] = (), port_ids: Iterable[str] = ()) -> ViewSerials:
+    def for_views(self, network_ids: Iterable[str] = (), port_ids: Iterable[str] = (),
+                  server_ids: Iterable[str] = ()) -> ViewSerials:
         return ViewSerials(flavors=self.store.read(serials_db.flavor_serials),
                            networks=self.store.read(serials_db.serials_of, serials_db.NETWORK, network_ids),
-                           ports=self.store.read(serials_db.serials_of, serials_db.PORT, port_ids))
+                           ports=self.store.read(serials_db.serials_of, serials_db.PORT, port_ids),
+                           suspended=frozenset(self.store.read(serials_db.suspended_of, server_ids)))
+
+    def suspended(self, server_uuid: str) -> bool:
+        return bool(self.store.read(serials_db.suspended_of, [server_uuid]))
+
+    async def set_suspended(self, ctx: AuthContext, server_uuid: str, suspended: bool) -> None:
+        """The administrative suspension (admins only; the caller checked the server exists)."""
+        if not ctx.is_admin:
+            raise PolicyNotAuthorized(action="cyclades:servers:suspend")
+        await self.store.write(serials_db.set_suspended, server_uuid, suspended, isotime(utcnow()))

@@ -244,3 +244,15 @@ def m0021_public_serials(db: Database) -> None:
             INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('port', NEW.id); END;
         """
     )
+
+
+@migrations(name="0022_suspended_servers")
+def m0022_suspended_servers(db: Database) -> None:
+    """The administrative suspension of a server (the Cyclades dialect's `suspended`, D14): a row while set; the
+    server's owner may not read it (show, metadata, diagnostics, stats answer 403) until an admin clears it."""
+    db.executescript(
+        """
+        CREATE TABLE suspended_servers (
+            server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, suspended_at TEXT NOT NULL);
+        """
+    )

@@ -38,3 +38,20 @@ def serials_of(db: Database, kind: str, ids: Iterable[str]) -> dict[str, int]:
 def id_of(db: Database, kind: str, serial: int) -> str | None:
     row = db.execute("SELECT id FROM public_serials WHERE kind = ? AND serial = ?", [kind, serial]).fetchone()
     return None if row is None else row["id"]
+
+
+def suspended_of(db: Database, uuids: Iterable[str]) -> set[str]:
+    """Those of `uuids` an admin suspended (migration 0022)."""
+    wanted = sorted(set(uuids))
+    if not wanted:
+        return set()
+    marks = ",".join("?" * len(wanted))
+    return {row[0] for row in db.execute(f"SELECT server_uuid FROM suspended_servers WHERE server_uuid IN ({marks})",
+                                         wanted)}
+
+
+def set_suspended(db: Database, uuid: str, suspended: bool, now: str) -> None:
+    if suspended:
+        db.execute("INSERT OR IGNORE INTO suspended_servers VALUES (?, ?)", [uuid, now])
+    else:
+        db.execute("DELETE FROM suspended_servers WHERE server_uuid = ?", [uuid])

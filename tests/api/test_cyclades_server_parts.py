@@ -102,3 +102,20 @@ async def test_diagnostics_are_the_servers_log(api, made):
     await api.client.server.app[servers_key].wait_idle()
     await assert_fault(await cyc.get(f"/servers/{server['id']}/diagnostics"), 400, "badRequest",
                        "machine already deleted")
+
+
+async def test_suspended_server_is_403_to_its_owner(api, made, make_user):
+    # D14, D25: an admin suspends; the owner's show, metadata and diagnostics answer 403 until it is cleared
+    cyc, server, _network = made
+    path = f"/servers/{server['id']}"
+    owner = Cyc(api, await make_user("admin", "member"))
+    assert (await owner.ok("GET", path))["server"]["suspended"] is False
+    await assert_fault(await owner.post(f"{path}/action", json={"SNF:suspend": {"suspended": True}}), 403)
+    resp = await cyc.post(f"{path}/action", json={"SNF:suspend": {"suspended": True}})
+    assert resp.status == 204, await resp.text()
+    assert (await cyc.ok("GET", path))["server"]["suspended"] is True
+    for sub in ("", "/metadata", "/metadata/OS", "/diagnostics"):
+        await assert_fault(await owner.get(path + sub), 403, "forbidden")
+    assert [s["suspended"] for s in (await owner.ok("GET", "/servers/detail"))["servers"]] == [True]
+    assert (await cyc.post(f"{path}/action", json={"SNF:suspend": {"suspended": False}})).status == 204
+    assert (await owner.ok("GET", path))["server"]["suspended"] is False
