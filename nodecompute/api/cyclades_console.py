@@ -31,7 +31,7 @@ class NoConsolePort(ComputeError):
     msg_fmt = "No console port is free"
 
 
-def on_mount(sub: web.Application) -> None:
+def on_mount(root: web.Application, sub: web.Application) -> None:
     holder: dict[str, VncAuthProxy] = {}
     sub[proxy_key] = holder
 

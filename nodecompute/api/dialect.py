@@ -172,8 +172,9 @@ class Dialect:
     # rendered as the dialect's faults)
     outer_middlewares: tuple[Any, ...] = ()
     inner_middlewares: tuple[Any, ...] = ()
-    # called with the face's sub-application before it is mounted (its own keys, cleanup contexts)
-    on_mount: Callable[[web.Application], None] | None = None
+    # called with the root application and the face's sub-application before the face is mounted (the face's own
+    # keys; startup and shutdown work that needs the root's services)
+    on_mount: Callable[[web.Application, web.Application], None] | None = None
 
     @property
     def microversions(self) -> Microversions | None:

@@ -11,7 +11,8 @@ the unauthorized fault), integer serials in paths and bodies (api/cyclades_serve
 from __future__ import annotations
 
 from nodecompute.api import (cyclades_actions, cyclades_console, cyclades_flavors, cyclades_identity, cyclades_images,
-                             cyclades_keypairs, cyclades_protocol, cyclades_server_parts, cyclades_servers)
+                             cyclades_keypairs, cyclades_protocol, cyclades_server_parts, cyclades_servers,
+                             cyclades_stats)
 from nodecompute.api.dialect import LEGACY, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import NOVA_FAULTS, OPENSTACK
@@ -32,7 +33,14 @@ _FAULTS = Faults(NOVA_FAULTS.render, NOVA_FAULTS.names, NOVA_FAULTS.default_name
 
 _HANDLERS = {**cyclades_servers.HANDLERS, **cyclades_server_parts.HANDLERS, **cyclades_images.HANDLERS}
 _ROUTES = tuple(cyclades_actions.replace_action_route(cyclades_servers.replace_handlers(route, _HANDLERS))
-                for route in route_filter(ROUTES, "compute", lacks=UNSUPPORTED))
+                for route in route_filter(ROUTES, "compute", lacks=UNSUPPORTED, adds=cyclades_stats.ROUTES))
+
+
+
+def _on_mount(root, sub) -> None:
+    cyclades_console.on_mount(root, sub)
+    cyclades_stats.on_mount(root, sub)
+
 
 CYCLADES = OPENSTACK.derive(
     name="cyclades",
@@ -44,14 +52,15 @@ CYCLADES = OPENSTACK.derive(
                         **cyclades_images.STATUSES, **cyclades_keypairs.STATUSES}),
     bodies=versioned({**cyclades_actions.BODIES, **cyclades_server_parts.BODIES, **cyclades_images.BODIES}),
     views=versioned({**cyclades_servers.VIEWS, **cyclades_flavors.VIEWS, **cyclades_server_parts.VIEWS,
-                     **cyclades_images.VIEWS, **cyclades_keypairs.VIEWS, **cyclades_actions.VIEWS}),
+                     **cyclades_images.VIEWS, **cyclades_keypairs.VIEWS, **cyclades_actions.VIEWS,
+                     **cyclades_stats.VIEWS}),
     checked_queries=Versioned(frozenset()),
     validation=Versioned(LEGACY),
     checks_url_project=False,
     unknown_route=cyclades_protocol.unknown_route,
     outer_middlewares=(cyclades_protocol.request_timeout(), cyclades_protocol.response_format),
     inner_middlewares=(cyclades_protocol.request_rules, cyclades_servers.serial_ids),
-    on_mount=cyclades_console.on_mount,
+    on_mount=_on_mount,
 )
 
 CYCLADES_IDENTITY = IDENTITY.derive(
