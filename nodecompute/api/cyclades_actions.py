@@ -11,9 +11,10 @@ from aiohttp import web
 from nodecompute.api import auth, cyclades_console, server_actions
 from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.cyclades_servers import serials
-from nodecompute.api.keys import servers_key
+from nodecompute.api.keys import clock_key, quotas_key, servers_key
 from nodecompute.api.respond import respond
 from nodecompute.api.routing import Route
+from nodecompute.compute.server_reassign import ServerReassign
 from nodecompute.domain import states
 from nodecompute.domain.errors import NotFound
 
@@ -22,6 +23,14 @@ async def set_suspended(request: web.Request, body: dict) -> web.StreamResponse:
     """The admin action `SNF:suspend` ({"SNF:suspend": {"suspended": true|false}}): sets or clears `suspended`."""
     server = request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
     await serials(request).set_suspended(auth.context(request), server.uuid, body["SNF:suspend"]["suspended"])
+    return respond(request)
+
+
+async def reassign(request: web.Request, body: dict) -> web.StreamResponse:
+    """#328: the server moves to `project` (compute/server_reassign.py); 202, no body."""
+    config = request.config_dict
+    mover = ServerReassign(config[servers_key].store, config[quotas_key], config[clock_key])
+    await mover.reassign(auth.context(request), request.match_info["server_id"], body["reassign"]["project"])
     return respond(request)
 
 
@@ -57,6 +66,7 @@ ACTIONS = {
                        "os_compute_api:servers:stop"),
     "resize": Action("#304", resize, "os_compute_api:servers:resize"),
     "SNF:suspend": Action("cyclades:suspend", set_suspended),
+    "reassign": Action("#328", reassign, "os_compute_api:servers:update"),
     "console": Action("#1602", cyclades_console.console, "os_compute_api:os-remote-consoles"),
 }
 
@@ -71,8 +81,10 @@ def _empty(key: str) -> dict:
 
 SUSPEND = {"type": "object", "required": ["SNF:suspend"], "properties": {"SNF:suspend": {
     "type": "object", "required": ["suspended"], "properties": {"suspended": {"type": "boolean"}}}}}
-BODIES = {"#311": _empty("start"), "#312": _empty("shutdown"), "cyclades:suspend": SUSPEND, **cyclades_console.BODIES}
-STATUSES = {"#311": 202, "#312": 202, "cyclades:suspend": 204, **cyclades_console.STATUSES}
+REASSIGN = {"type": "object", "required": ["reassign"], "properties": {"reassign": {
+    "type": "object", "required": ["project"], "properties": {"project": {"type": "string", "minLength": 1}}}}}
+BODIES = {"#328": REASSIGN, "#311": _empty("start"), "#312": _empty("shutdown"), "cyclades:suspend": SUSPEND, **cyclades_console.BODIES}
+STATUSES = {"#328": 202, "#311": 202, "#312": 202, "cyclades:suspend": 204, **cyclades_console.STATUSES}
 VIEWS = cyclades_console.VIEWS
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from nodecompute.api.keys import servers_key
+from nodecompute.api.keys import quotas_key, servers_key
 from nodecompute.app import store_key
+from nodecompute.db import identity as identity_db
 from nodecompute.db import public_serials
+from nodecompute.db import servers as servers_db
 from tests.api.cyclades_fixtures import Cyc, servers_api  # noqa: F401 (a fixture)
 from tests.api.helpers import Api, assert_fault, upload_raw_image
 
@@ -77,3 +79,33 @@ async def test_resize_is_confirmed_automatically(api, made):
     shown = (await cyc.ok("GET", f"/servers/{serial}"))["server"]
     assert (shown["status"], shown["flavor"]["id"], shown["SNF:task_state"]) == ("ACTIVE", bigger, "")
     assert await _statuses(api, cyc, serial, uuid) == ("ACTIVE", "ACTIVE")
+
+
+async def test_reassign_moves_usage_and_visibility(api, made, make_user):
+    # seed 000 line 1850 (Example Action reassign), #328 and the decisions: 403, 413, usage moves
+    cyc, serial, uuid = made
+    quotas = api.client.server.app[quotas_key]
+    owner = Cyc(api, await make_user("admin", "member", name="mover"))
+    store = api.client.server.app[store_key]
+    await make_user("target", "member", name="target-member")
+    target = store.read(identity_db.find_project, "target").id
+    mover = store.read(identity_db.find_user, "mover")[0]
+    await store.write(identity_db.grant_role, mover.id, target, "member")  # the mover is a member of both
+    await make_user("elsewhere", "member", name="stranger")
+    elsewhere = api.client.server.app[store_key].read(identity_db.find_project, "elsewhere").id
+    source = api.client.server.app[store_key].read(identity_db.find_project, "admin").id
+    before = (quotas.usage(source), quotas.usage(target))
+    await assert_fault(await owner.post(f"/servers/{serial}/action", json={"reassign": {"project": elsewhere}}),
+                       403, "forbidden")
+    await quotas.update_project(target, {"cores": 0})
+    await assert_fault(await owner.post(f"/servers/{serial}/action", json={"reassign": {"project": target}}),
+                       413, "overLimit")
+    assert (quotas.usage(source), quotas.usage(target)) == before
+    await quotas.update_project(target, {"cores": 20})
+    resp = await owner.post(f"/servers/{serial}/action", json={"reassign": {"project": target}})
+    assert resp.status == 202, await resp.text()
+    after_source, after_target = quotas.usage(source), quotas.usage(target)
+    server = api.client.server.app[store_key].read(servers_db.get_server, uuid)
+    for key, amount in (("instances", 1), ("cores", server.vcpus), ("ram", server.memory_mb)):
+        assert before[0][key] - after_source[key] == amount and after_target[key] - before[1][key] == amount
+    assert server.project_id == target
