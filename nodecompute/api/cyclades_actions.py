@@ -11,9 +11,10 @@ from aiohttp import web
 from nodecompute.api import auth, cyclades_console, server_actions
 from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.cyclades_servers import serials
-from nodecompute.api.keys import clock_key, quotas_key, servers_key
+from nodecompute.api.keys import clock_key, network_key, quotas_key, servers_key
 from nodecompute.api.respond import respond
 from nodecompute.api.routing import Route
+from nodecompute.compute.firewall_profiles import FirewallProfiles
 from nodecompute.compute.server_reassign import ServerReassign
 from nodecompute.domain import states
 from nodecompute.domain.errors import NotFound
@@ -31,6 +32,18 @@ async def reassign(request: web.Request, body: dict) -> web.StreamResponse:
     config = request.config_dict
     mover = ServerReassign(config[servers_key].store, config[quotas_key], config[clock_key])
     await mover.reassign(auth.context(request), request.match_info["server_id"], body["reassign"]["project"])
+    return respond(request)
+
+
+async def firewall_profile(request: web.Request, body: dict) -> web.StreamResponse:
+    """#327: `{"firewallProfile": {"profile": ..., "nic": <port serial>}}`, 202 with no body."""
+    ctx = auth.context(request)
+    server = request.config_dict[servers_key].get(ctx, request.match_info["server_id"])
+    nic = body["firewallProfile"]["nic"]
+    port_id = serials(request).port(int(nic)) if str(nic).isdigit() else None
+    network = request.config_dict.get(network_key)
+    profiles = FirewallProfiles(request.config_dict[servers_key].store, network.firewall if network else None)
+    await profiles.set(server, port_id, body["firewallProfile"]["profile"])
     return respond(request)
 
 
@@ -67,6 +80,7 @@ ACTIONS = {
     "resize": Action("#304", resize, "os_compute_api:servers:resize"),
     "SNF:suspend": Action("cyclades:suspend", set_suspended),
     "reassign": Action("#328", reassign, "os_compute_api:servers:update"),
+    "firewallProfile": Action("#327", firewall_profile, "os_compute_api:servers:update"),
     "console": Action("#1602", cyclades_console.console, "os_compute_api:os-remote-consoles"),
 }
 
@@ -83,8 +97,11 @@ SUSPEND = {"type": "object", "required": ["SNF:suspend"], "properties": {"SNF:su
     "type": "object", "required": ["suspended"], "properties": {"suspended": {"type": "boolean"}}}}}
 REASSIGN = {"type": "object", "required": ["reassign"], "properties": {"reassign": {
     "type": "object", "required": ["project"], "properties": {"project": {"type": "string", "minLength": 1}}}}}
-BODIES = {"#328": REASSIGN, "#311": _empty("start"), "#312": _empty("shutdown"), "cyclades:suspend": SUSPEND, **cyclades_console.BODIES}
-STATUSES = {"#328": 202, "#311": 202, "#312": 202, "cyclades:suspend": 204, **cyclades_console.STATUSES}
+FIREWALL = {"type": "object", "required": ["firewallProfile"], "properties": {"firewallProfile": {
+    "type": "object", "required": ["profile", "nic"],
+    "properties": {"profile": {"type": "string"}, "nic": {"type": ["integer", "string"]}}}}}
+BODIES = {"#327": FIREWALL, "#328": REASSIGN, "#311": _empty("start"), "#312": _empty("shutdown"), "cyclades:suspend": SUSPEND, **cyclades_console.BODIES}
+STATUSES = {"#327": 202, "#328": 202, "#311": 202, "#312": 202, "cyclades:suspend": 204, **cyclades_console.STATUSES}
 VIEWS = cyclades_console.VIEWS
 
 

@@ -89,12 +89,12 @@ def addresses(server: Server, serials: ViewSerials) -> dict[str, list[dict]]:
 
 
 def attachments(server: Server, serials: ViewSerials) -> list[dict]:
-    """The server's ports (D25); firewall profiles start DISABLED."""
+    """The server's ports (D25) with their firewall profiles (DISABLED unless set)."""
     if server.deleted:
         return []
     return [{"id": str(serials.ports.get(nic.port_id, nic.port_id)),
              "network_id": str(serials.networks.get(nic.network_id, nic.network_id)),
-             "mac_address": nic.mac, "firewallProfile": "DISABLED",
+             "mac_address": nic.mac, "firewallProfile": serials.profiles.get(nic.port_id, "DISABLED"),
              "ipv4": _fixed(nic, 4), "ipv6": _fixed(nic, 6), "OS-EXT-IPS:type": "fixed"} for nic in server.nics]
 
 

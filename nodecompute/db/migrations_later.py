@@ -256,3 +256,15 @@ def m0022_suspended_servers(db: Database) -> None:
             server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, suspended_at TEXT NOT NULL);
         """
     )
+
+
+@migrations(name="0023_port_firewall_profiles")
+def m0023_port_firewall_profiles(db: Database) -> None:
+    """A port's firewall profile (the Cyclades `firewallProfile` action, #327): ENABLED or PROTECTED while set (a
+    port without a row is DISABLED), enforced by hostnet's profile chain before the security-group chain."""
+    db.executescript(
+        """
+        CREATE TABLE port_firewall_profiles (
+            port_id TEXT PRIMARY KEY REFERENCES ports(id) ON DELETE CASCADE, profile TEXT NOT NULL);
+        """
+    )
