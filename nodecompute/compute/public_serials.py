@@ -47,6 +47,15 @@ class PublicSerials:
     def port(self, serial: int) -> str | None:
         return self.store.read(serials_db.id_of, serials_db.PORT, serial)
 
+    def volume(self, serial: int) -> str | None:
+        return self.store.read(serials_db.volume_by_serial, serial)
+
+    def volume_serials(self, ids: Iterable[str]) -> dict[str, int]:
+        return self.store.read(serials_db.volume_serials, ids)
+
+    def server_serials(self, uuids: Iterable[str]) -> dict[str, int]:
+        return self.store.read(serials_db.server_serials, uuids)
+
     def network_serials(self, ids: Iterable[str]) -> dict[str, int]:
         return self.store.read(serials_db.serials_of, serials_db.NETWORK, ids)
 

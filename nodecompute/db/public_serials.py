@@ -55,3 +55,26 @@ def set_suspended(db: Database, uuid: str, suspended: bool, now: str) -> None:
         db.execute("INSERT OR IGNORE INTO suspended_servers VALUES (?, ?)", [uuid, now])
     else:
         db.execute("DELETE FROM suspended_servers WHERE server_uuid = ?", [uuid])
+
+
+def volume_by_serial(db: Database, serial: int) -> str | None:
+    row = db.execute("SELECT id FROM volumes WHERE serial = ?", [serial]).fetchone()
+    return None if row is None else row["id"]
+
+
+def volume_serials(db: Database, ids: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    return {row["id"]: row["serial"] for row in db.execute(f"SELECT id, serial FROM volumes WHERE id IN ({marks})",
+                                                           wanted)}
+
+
+def server_serials(db: Database, uuids: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(uuids))
+    if not wanted:
+        return {}
+    marks = ",".join("?" * len(wanted))
+    return {row["uuid"]: row["serial"] for row in db.execute(
+        f"SELECT uuid, serial FROM servers WHERE uuid IN ({marks})", wanted)}

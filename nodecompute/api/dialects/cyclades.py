@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from nodecompute.api import (cyclades_actions, cyclades_console, cyclades_flavors, cyclades_identity, cyclades_images,
                              cyclades_keypairs, cyclades_protocol, cyclades_server_parts, cyclades_servers,
-                             cyclades_stats)
+                             cyclades_stats, cyclades_volumes)
 from nodecompute.api.dialect import LEGACY, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import NOVA_FAULTS, OPENSTACK
@@ -31,7 +31,8 @@ _FAULTS = Faults(NOVA_FAULTS.render, NOVA_FAULTS.names, NOVA_FAULTS.default_name
     cyclades_servers.BuildInProgress: (409, "buildInProgress"),
 })
 
-_HANDLERS = {**cyclades_servers.HANDLERS, **cyclades_server_parts.HANDLERS, **cyclades_images.HANDLERS}
+_HANDLERS = {**cyclades_servers.HANDLERS, **cyclades_server_parts.HANDLERS, **cyclades_images.HANDLERS,
+             **cyclades_volumes.HANDLERS}
 _ROUTES = tuple(cyclades_actions.replace_action_route(cyclades_servers.replace_handlers(route, _HANDLERS))
                 for route in route_filter(ROUTES, "compute", lacks=UNSUPPORTED, adds=cyclades_stats.ROUTES))
 
@@ -49,11 +50,12 @@ CYCLADES = OPENSTACK.derive(
     routes=_ROUTES,
     faults=_FAULTS,
     statuses=versioned({**cyclades_servers.STATUSES, **cyclades_actions.STATUSES, **cyclades_server_parts.STATUSES,
-                        **cyclades_images.STATUSES, **cyclades_keypairs.STATUSES}),
-    bodies=versioned({**cyclades_actions.BODIES, **cyclades_server_parts.BODIES, **cyclades_images.BODIES}),
+                        **cyclades_images.STATUSES, **cyclades_keypairs.STATUSES, **cyclades_volumes.STATUSES}),
+    bodies=versioned({**cyclades_actions.BODIES, **cyclades_server_parts.BODIES, **cyclades_images.BODIES,
+                      **cyclades_volumes.BODIES}),
     views=versioned({**cyclades_servers.VIEWS, **cyclades_flavors.VIEWS, **cyclades_server_parts.VIEWS,
                      **cyclades_images.VIEWS, **cyclades_keypairs.VIEWS, **cyclades_actions.VIEWS,
-                     **cyclades_stats.VIEWS}),
+                     **cyclades_stats.VIEWS, **cyclades_volumes.VIEWS}),
     checked_queries=Versioned(frozenset()),
     validation=Versioned(LEGACY),
     checks_url_project=False,
