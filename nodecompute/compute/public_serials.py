@@ -47,6 +47,12 @@ class PublicSerials:
     def port(self, serial: int) -> str | None:
         return self.store.read(serials_db.id_of, serials_db.PORT, serial)
 
+    def floating_ip(self, serial: int) -> str | None:
+        return self.store.read(serials_db.id_of, serials_db.FLOATING_IP, serial)
+
+    def floating_ip_serials(self, ids: Iterable[str]) -> dict[str, int]:
+        return self.store.read(serials_db.serials_of, serials_db.FLOATING_IP, ids)
+
     def volume(self, serial: int) -> str | None:
         return self.store.read(serials_db.volume_by_serial, serial)
 

@@ -229,9 +229,9 @@ def m0020_server_migrations_and_shelves(db: Database) -> None:
 
 @migrations(name="0021_public_serials")
 def m0021_public_serials(db: Database) -> None:
-    """Integer serials for the resources whose tables key them by UUID alone (networks, ports), for the dialects
-    that show integer ids (Cyclades, D11): one sequence, given to each row as it is inserted (a trigger), to the
-    rows already there in creation order; a serial is never reused."""
+    """Integer serials for the resources whose tables key them by UUID alone (networks, ports, floating IPs), for
+    the dialects that show integer ids (Cyclades, D11): one sequence, given to each row as it is inserted (a
+    trigger), to the rows already there in creation order; a serial is never reused."""
     db.executescript(
         """
         CREATE TABLE public_serials (
@@ -242,6 +242,9 @@ def m0021_public_serials(db: Database) -> None:
             INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('network', NEW.id); END;
         CREATE TRIGGER ports_public_serial AFTER INSERT ON ports BEGIN
             INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('port', NEW.id); END;
+        INSERT INTO public_serials (kind, id) SELECT 'floatingip', id FROM floatingips ORDER BY created_at, id;
+        CREATE TRIGGER floatingips_public_serial AFTER INSERT ON floatingips BEGIN
+            INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('floatingip', NEW.id); END;
         """
     )
 

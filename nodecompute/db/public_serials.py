@@ -1,5 +1,5 @@
 """Integer serials next to public ids (dialects.md section 2): servers and flavors carry theirs in their own rows,
-networks and ports in `public_serials` (migration 0021). Lookups both ways, in bulk where a list needs them."""
+networks, ports and floating IPs in `public_serials` (migration 0021). Lookups both ways, in bulk where a list needs them."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 NETWORK = "network"
 PORT = "port"
+FLOATING_IP = "floatingip"
 
 
 def server_by_serial(db: Database, serial: int) -> tuple[str, bool] | None:

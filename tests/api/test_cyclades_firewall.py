@@ -8,6 +8,7 @@ import dataclasses
 
 import pytest
 
+from nodecompute.api import xml_cyclades
 from nodecompute.api.keys import servers_key
 from nodecompute.app import create_app, store_key
 from nodecompute.db import public_serials
@@ -66,3 +67,19 @@ async def test_profile_on_the_public_nic_only(api, hostnet):
     assert resp.status == 202
     assert (await cyc.ok("GET", f"/servers/{server['id']}"))["server"]["attachments"][0]["firewallProfile"] == \
         "DISABLED"
+
+
+async def test_floating_ips_by_serial_with_all_five_keys(api):
+    # seed 000 lines 2924 (List floating ips), 2989 (Get details), 3042 (Create), 3097 (Delete), D54
+    cyc = Cyc(api, await api.token("admin", "admin-secret", "admin"))
+    made = (await cyc.ok("POST", "/os-floating-ips", json={"pool": "public"}))["floating_ip"]
+    assert set(made) == {"id", "ip", "pool", "fixed_ip", "instance_id"} and isinstance(made["id"], int)
+    assert made["fixed_ip"] is None and made["instance_id"] is None and made["ip"].startswith("198.19.0.")
+    assert (await cyc.ok("GET", "/os-floating-ips")) == {"floating_ips": [made]}
+    shown = await cyc.ok("GET", f"/os-floating-ips/{made['id']}")
+    assert shown == {"floating_ip": made}
+    resp = await cyc.get(f"/os-floating-ips/{made['id']}?xml")
+    assert xml_cyclades.read_back(await resp.read()) == xml_cyclades.xml_view_of(shown)
+    await assert_fault(await cyc.get("/os-floating-ips/x1"), 400, "badRequest")
+    assert (await cyc.delete(f"/os-floating-ips/{made['id']}")).status == 202
+    await assert_fault(await cyc.get(f"/os-floating-ips/{made['id']}"), 404, "itemNotFound")

@@ -10,9 +10,9 @@ the unauthorized fault), integer serials in paths and bodies (api/cyclades_serve
 """
 from __future__ import annotations
 
-from nodecompute.api import (cyclades_actions, cyclades_console, cyclades_flavors, cyclades_identity, cyclades_images,
-                             cyclades_keypairs, cyclades_protocol, cyclades_server_parts, cyclades_servers,
-                             cyclades_stats, cyclades_volumes)
+from nodecompute.api import (cyclades_actions, cyclades_console, cyclades_flavors, cyclades_floating_ips,
+                             cyclades_identity, cyclades_images, cyclades_keypairs, cyclades_protocol,
+                             cyclades_server_parts, cyclades_servers, cyclades_stats, cyclades_volumes)
 from nodecompute.api.dialect import LEGACY, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import NOVA_FAULTS, OPENSTACK
@@ -61,7 +61,8 @@ CYCLADES = OPENSTACK.derive(
     checks_url_project=False,
     unknown_route=cyclades_protocol.unknown_route,
     outer_middlewares=(cyclades_protocol.request_timeout(), cyclades_protocol.response_format),
-    inner_middlewares=(cyclades_protocol.request_rules, cyclades_servers.serial_ids),
+    inner_middlewares=(cyclades_protocol.request_rules, cyclades_servers.serial_ids,
+                       cyclades_floating_ips.floating_ip_ids),
     on_mount=_on_mount,
 )
 
