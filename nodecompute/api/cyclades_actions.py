@@ -100,7 +100,8 @@ REASSIGN = {"type": "object", "required": ["reassign"], "properties": {"reassign
 FIREWALL = {"type": "object", "required": ["firewallProfile"], "properties": {"firewallProfile": {
     "type": "object", "required": ["profile", "nic"],
     "properties": {"profile": {"type": "string"}, "nic": {"type": ["integer", "string"]}}}}}
-BODIES = {"#327": FIREWALL, "#328": REASSIGN, "#311": _empty("start"), "#312": _empty("shutdown"), "cyclades:suspend": SUSPEND, **cyclades_console.BODIES}
+BODIES = {"#327": FIREWALL, "#328": REASSIGN, "#311": _empty("start"), "#312": _empty("shutdown"),
+          "cyclades:suspend": SUSPEND, **cyclades_console.BODIES}
 STATUSES = {"#327": 202, "#328": 202, "#311": 202, "#312": 202, "cyclades:suspend": 204, **cyclades_console.STATUSES}
 VIEWS = cyclades_console.VIEWS
 

@@ -11,7 +11,8 @@ from nodecompute.api import identity
 from nodecompute.api.keys import config_key
 from nodecompute.api.respond import Out, Reply
 
-SERVICES = (("compute", "cyclades_compute", "/cyclades/compute/v2.0"), ("identity", "keystone", "/cyclades/identity/v3"))
+SERVICES = (("compute", "cyclades_compute", "/cyclades/compute/v2.0"),
+            ("identity", "keystone", "/cyclades/identity/v3"))
 
 
 def catalog(out: Out) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ from nodecompute.api.auth import context, require_writer
 from nodecompute.api.cyclades_views import CycladesLinks
 from nodecompute.api.images import PROGRESS, STATUS
 from nodecompute.api.keys import clock_key, images_key
-from nodecompute.api.respond import Out, parse_body, respond
+from nodecompute.api.respond import parse_body, respond
 from nodecompute.domain import errors
 from nodecompute.domain.image_models import Image, ImageQuery
 
@@ -40,7 +40,8 @@ def _changes_since(request: web.Request) -> datetime | None:
 
 async def list_images(request: web.Request) -> web.StreamResponse:
     since = _changes_since(request)
-    found = request.config_dict[images_key].list(context(request), ImageQuery(changes_since=since, limit=validation.MAX_LIMIT))
+    query = ImageQuery(changes_since=since, limit=validation.MAX_LIMIT)
+    found = request.config_dict[images_key].list(context(request), query)
     if since is not None and not found:
         return web.Response(status=304)
     return respond(request, found)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from nodecompute.api import auth, cyclades_views as views
-from nodecompute.api.cyclades_servers import for_views, not_building, serials
+from nodecompute.api.cyclades_servers import for_views, not_building
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import parse_body, respond
 from nodecompute.api.server_ips import NOT_A_MEMBER

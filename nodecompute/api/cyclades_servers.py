@@ -152,7 +152,7 @@ def _network_by_serial(request: web.Request, item: Any) -> Any:
         if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
             found = lookup(int(ref))
             if found is None:
-                raise NotFound(f"Network {ref} could not be found." if key == "uuid" else f"Port {ref} could not be found.")
+                raise NotFound(f"{'Network' if key == 'uuid' else 'Port'} {ref} could not be found.")
             item[key] = found
     return item
 

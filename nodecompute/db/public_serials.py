@@ -1,5 +1,6 @@
 """Integer serials next to public ids (dialects.md section 2): servers and flavors carry theirs in their own rows,
-networks, ports and floating IPs in `public_serials` (migration 0021). Lookups both ways, in bulk where a list needs them."""
+networks, ports and floating IPs in `public_serials` (migration 0021). Lookups both ways, in bulk where a list
+needs them; and the servers an admin suspended (migration 0022)."""
 from __future__ import annotations
 
 from collections.abc import Iterable

@@ -1,7 +1,8 @@
 """Cyclades' firewallProfile action (#327; D40 and the issue's decisions) on libvirt's test driver with the
 recording host side: a profile on the server's external-network NIC is stored, shown in `attachments` and reaches
 the firewall model the host enforces; a private-network NIC or another server's NIC is 400. The packets' fate
-under each profile is tests/integration/test_hostnet_nft.py's (test_firewall_profiles_filter_inbound_before_the_groups)."""
+under each profile is tests/integration/test_hostnet_nft.py's
+(test_firewall_profiles_filter_inbound_before_the_groups). And floating IPs on that external network (D54)."""
 from __future__ import annotations
 
 import dataclasses
