@@ -7,14 +7,13 @@ server 400 "machine already deleted" on delete and the address calls (D10); flav
 """
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
 from nodecompute.api import auth, cyclades_views as views
 from nodecompute.api.faults import Handler
-from nodecompute.api.keys import clock_key, config_key, images_key, servers_key
+from nodecompute.api.keys import config_key, images_key, servers_key
 from nodecompute.api.respond import Out, Reply, check_body, operation, respond
 from nodecompute.api.servers import decode_create
 from nodecompute.api.validation import json_body, parse_changes_since
@@ -35,7 +34,6 @@ SUSPENDED = "Administratively Suspended VM"
 BUILDING = "Server is being built"
 FOREIGN_PROJECT = "A server can only be created in the token's own project"
 IMAGE_METADATA = ("OS", "USERS")  # copied from the image unless given (D32)
-POLL_WINDOW = 3600  # seconds: POLL_TIME, how long deleted servers stay visible to changes-since (D20)
 
 
 class BuildInProgress(Conflict):
@@ -90,13 +88,11 @@ def not_building(server: Server) -> Server:
 # ----- handlers ------------------------------------------------------------------------------------------------
 
 async def _list(request: web.Request) -> web.StreamResponse:
-    """Only `changes-since` (D18); with it, the deleted servers too and 304 when nothing changed (D19, D20)."""
+    """Only `changes-since` (D18); with it, the deleted servers too (kept `[compute] deleted_retention`, at least
+    Synnefo's POLL_TIME of 3600 s, before they are purged) and 304 when nothing changed (D19, D20)."""
     ctx = auth.context(request)
     since_text = request.query.get("changes-since")
     since = parse_changes_since(since_text) if since_text is not None else None
-    if since is not None:
-        now = request.config_dict[clock_key]()
-        since = max(since, now - timedelta(seconds=POLL_WINDOW))
     found = await request.config_dict[servers_key].list(ctx, ServerFilters(changes_since=since))
     if since is not None and not found:
         return web.Response(status=304)

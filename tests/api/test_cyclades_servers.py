@@ -202,3 +202,17 @@ async def test_quota_exceeded_is_413_overlimit(api, cyc, image):
                                                        "networks": []}})
     await assert_fault(resp, 413, "overLimit")
     assert (await cyc.ok("GET", "/servers"))["servers"] == []
+
+
+async def test_another_projects_server_is_not_there(api, cyc, image, make_user):
+    # tenancy (as tests/api/test_tenant_isolation.py for the openstack faces): B neither lists nor reaches A's server
+    server = await _create(cyc, image)
+    await _idle(api)
+    other = Cyc(api, await make_user("project-b", "member"))
+    assert (await other.ok("GET", "/servers"))["servers"] == []
+    for method, path in (("GET", ""), ("GET", "/ips"), ("GET", "/metadata"), ("GET", "/stats"),
+                         ("GET", "/diagnostics"), ("DELETE", "")):
+        resp = await other.request(method, f"/servers/{server['id']}{path}")
+        await assert_fault(resp, 404, "itemNotFound")
+    resp = await other.post(f"/servers/{server['id']}/action", json={"shutdown": {}})
+    await assert_fault(resp, 404, "itemNotFound")
