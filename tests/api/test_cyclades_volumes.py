@@ -45,4 +45,5 @@ async def test_attach_list_show_detach_examples(api):
     resp = await cyc.delete(f"{path}/{serial}")
     assert resp.status == 200, await resp.text()
     await api.client.server.app[servers_key].wait_idle()
+    await cinder.idle()
     assert (await cyc.ok("GET", path)) == {"volumeAttachments": []}
