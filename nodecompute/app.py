@@ -12,6 +12,7 @@ from aiohttp import web
 
 from nodecompute import filemodes
 from nodecompute.api import access_log, face, faults
+from nodecompute.api.dialects.cyclades import CYCLADES, CYCLADES_IDENTITY
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.helion import HELION, HELION_IDENTITY
 from nodecompute.api.dialects.image import IMAGE
@@ -68,8 +69,8 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     app[root_routes_key] = face_routes("root")
     for route in app[root_routes_key]:
         app.router.add_route(route.method, route.path, route.handler)
-    app[mounted_dialects_key] = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME, K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME,
-                                 HELION_IDENTITY, HELION)
+    app[mounted_dialects_key] = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME, CYCLADES, CYCLADES_IDENTITY,
+                                 K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME, HELION_IDENTITY, HELION)
     for dialect in app[mounted_dialects_key]:
         face.mount(app, dialect)
     return app

@@ -65,6 +65,7 @@ class ComputeConfig:
     force_config_drive: bool = True
     config_drive_format: str = "iso9660"
     dhcp_domain: str = "novalocal"
+    cyclades_domain: str = "vm.nodecompute.local"  # the Cyclades view's SNF:fqdn is snf-<serial>.<this> (D34)
     deleted_retention: int = 3600
     console_log_max_bytes: int = 1048576
     # Seconds a SOFT reboot (Nova's [libvirt] wait_soft_reboot_seconds) and a stop (Nova's shutdown_timeout; 0: at
@@ -264,8 +265,7 @@ _MINIMUM = {
     ("compute", "reclaim_instance_interval"): 0,
     ("compute", "max_vcpus"): 0, ("compute", "max_memory_mb"): 0,
     ("compute", "max_disk_gb"): 0,
-    ("console", "novncproxy_port"): 0,
-    ("console", "serialproxy_port"): 0,
+    ("console", "novncproxy_port"): 0, ("console", "serialproxy_port"): 0,
     ("console", "token_ttl"): 10,
     ("console", "vncauth_port_min"): 1,
     ("console", "vncauth_port_max"): 1,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from nodecompute.api.catalog import served_by, served_op_id
 from nodecompute.api.dialect import Dialect, VersionRoot
+from nodecompute.api.dialects.cyclades import CYCLADES, CYCLADES_IDENTITY
 from nodecompute.api.dialects.helion import HELION, HELION_IDENTITY
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
@@ -23,7 +24,8 @@ from nodecompute.api.route_table import ROUTES
 from nodecompute.api.routing import Route
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
-FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME, K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME, HELION_IDENTITY, HELION)
+FACES = (OPENSTACK, IDENTITY, IMAGE, NETWORK, VOLUME, CYCLADES, CYCLADES_IDENTITY, K5, K5_IDENTITY, K5_IMAGE,
+         K5_VOLUME, HELION_IDENTITY, HELION)
 
 HEADER = """# The nodecompute API
 

@@ -50,6 +50,8 @@ def mount(app: web.Application, dialect: Dialect) -> web.Application:
     sub[bindings_key] = bindings
     sub[_public_key] = frozenset(dialect.prefix + path for path in _public_paths(dialect))
     sub[_unmatched_key] = {root.path: Bound(dialect, None, root) for root in dialect.roots}
+    if dialect.on_mount is not None:
+        dialect.on_mount(app, sub)
     app.add_subapp(dialect.prefix, sub)
     return sub
 

@@ -19,7 +19,7 @@ from nodecompute.api.faults import json_response
 from nodecompute.api.keys import serial_ids_key
 from nodecompute.api.routing import Handler, Route
 
-GROUP, RULE, FLOATING_IP = "security_group", "security_group_rule", "floating_ip"
+GROUP, RULE, FLOATING_IP = "security_group", "security_group_rule", "floatingip"
 # path parameter -> the kind of serial it may carry
 PATH_KINDS = {"security_group_id": GROUP, "security_group_rule_id": RULE, "floating_ip_id": FLOATING_IP}
 BODY_KINDS = {"parent_group_id": GROUP, "group_id": GROUP}

@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nodecompute.compute.secgroup_rules import protocol_number
+from nodecompute.db import firewall_profiles as firewall_profiles_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db import security_groups as security_groups_db
 from nodecompute.db.store import Store
@@ -32,8 +33,11 @@ RETRY_SECONDS = 5.0
 
 
 def build_model(ports: Iterable[Port], plugs: Mapping[str, PortPlug], zones: Mapping[str, int],
-                dhcp_servers: Mapping[str, tuple[str, ...]], groups: Iterable[SecurityGroup]) -> fw.FirewallModel:
-    """The plugged ports, their networks and their groups as the nftables builder's model."""
+                dhcp_servers: Mapping[str, tuple[str, ...]], groups: Iterable[SecurityGroup],
+                profiles: Mapping[str, str] | None = None) -> fw.FirewallModel:
+    """The plugged ports, their networks and their groups as the nftables builder's model; `profiles`: the ports'
+    firewall profiles (Cyclades' firewallProfile; a port without one has none)."""
+    profiles = profiles or {}
     plugged = [port for port in ports if port.id in plugs]
     network_ids = sorted({port.network_id for port in plugged})
     used = {group_id for port in plugged if port.port_security_enabled for group_id in port.security_group_ids}
@@ -44,7 +48,8 @@ def build_model(ports: Iterable[Port], plugs: Mapping[str, PortPlug], zones: Map
                             fixed_ips=tuple(f.ip_address for f in port.fixed_ips), mark=plugs[port.id].mark,
                             bridge=bridge_name(port.network_id),
                             security_groups=tuple(sorted(port.security_group_ids)) if port.port_security_enabled
-                            else (), port_security_enabled=port.port_security_enabled)
+                            else (), port_security_enabled=port.port_security_enabled,
+                            firewall_profile=profiles.get(port.id))
                     for port in sorted(plugged, key=lambda p: plugs[p.id].mark)),
         groups=tuple(_group(group) for group in sorted(groups, key=lambda g: g.id) if group.id in used),
     )
@@ -67,7 +72,8 @@ def read_model(db: Any) -> fw.FirewallModel:
             for port in ports if port.is_dhcp and port.network_id in networks}
     group_ids = {group_id for port in plugged for group_id in port.security_group_ids}
     groups = security_groups_db.list_groups(db, ids=group_ids) if group_ids else []
-    return build_model(plugged, plugs, security_groups_db.network_zones(db), dhcp, groups)
+    return build_model(plugged, plugs, security_groups_db.network_zones(db), dhcp, groups,
+                       firewall_profiles_db.profiles(db))
 
 
 class Firewall:

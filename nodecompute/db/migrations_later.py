@@ -242,9 +242,9 @@ def m0021_volume_attachments_boot_index(db: Database) -> None:
 @migrations(name="0022_public_serials")
 def m0022_public_serials(db: Database) -> None:
     """Integer serials for the resources whose tables key them by UUID alone, for the dialects that show integer
-    ids: networks and ports (Cyclades, D11) get theirs as each row is inserted (a trigger), the rows already there
-    in creation order; security groups, their rules and floating IPs (Helion, D54, D55) on first sight. One
-    sequence; a serial is never reused."""
+    ids: networks, ports and floating IPs (Cyclades, D11; Helion, D54) get theirs as each row is inserted (a
+    trigger), the rows already there in creation order; security groups and their rules (Helion, D55) on first
+    sight. One sequence; a serial is never reused."""
     db.executescript(
         """
         CREATE TABLE public_serials (
@@ -255,5 +255,32 @@ def m0022_public_serials(db: Database) -> None:
             INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('network', NEW.id); END;
         CREATE TRIGGER ports_public_serial AFTER INSERT ON ports BEGIN
             INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('port', NEW.id); END;
+        INSERT INTO public_serials (kind, id) SELECT 'floatingip', id FROM floatingips ORDER BY created_at, id;
+        CREATE TRIGGER floatingips_public_serial AFTER INSERT ON floatingips BEGIN
+            INSERT OR IGNORE INTO public_serials (kind, id) VALUES ('floatingip', NEW.id); END;
+        """
+    )
+
+
+@migrations(name="0023_suspended_servers")
+def m0023_suspended_servers(db: Database) -> None:
+    """The administrative suspension of a server (the Cyclades dialect's `suspended`, D14): a row while set; the
+    server's owner may not read it (show, metadata, diagnostics, stats answer 403) until an admin clears it."""
+    db.executescript(
+        """
+        CREATE TABLE suspended_servers (
+            server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, suspended_at TEXT NOT NULL);
+        """
+    )
+
+
+@migrations(name="0024_port_firewall_profiles")
+def m0024_port_firewall_profiles(db: Database) -> None:
+    """A port's firewall profile (the Cyclades `firewallProfile` action, #327): ENABLED or PROTECTED while set (a
+    port without a row is DISABLED), enforced by hostnet's profile chain before the security-group chain."""
+    db.executescript(
+        """
+        CREATE TABLE port_firewall_profiles (
+            port_id TEXT PRIMARY KEY REFERENCES ports(id) ON DELETE CASCADE, profile TEXT NOT NULL);
         """
     )

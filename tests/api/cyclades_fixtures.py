@@ -1,0 +1,52 @@
+"""Fixtures of the Cyclades API tests: the whole app with servers on libvirt's test driver, and a client for
+/cyclades/compute/v2.0 with a token."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from nodecompute.api.keys import servers_key
+from nodecompute.app import create_app
+from nodecompute.db import servers as servers_db
+from tests.api.helpers import Api
+
+ROOT = "/cyclades/compute/v2.0"
+
+
+class Cyc:
+    """Requests to /cyclades/compute/v2.0 with one token."""
+
+    def __init__(self, api: Api, token: str) -> None:
+        self.api, self.client, self.token = api, api.client, token
+
+    def request(self, method: str, path: str, **kw: Any):
+        headers = {"X-Auth-Token": self.token, **kw.pop("headers", {})}
+        return self.client.request(method, ROOT + path, headers=headers, **kw)
+
+    def get(self, path: str, **kw: Any):
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any):
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any):
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any):
+        return self.request("DELETE", path, **kw)
+
+    async def ok(self, method: str, path: str, status: int = 200, **kw: Any) -> Any:
+        resp = await self.request(method, path, **kw)
+        assert resp.status == status, await resp.text()
+        return await resp.json() if resp.content_length else None
+
+
+@pytest.fixture
+async def servers_api(aiohttp_client, cfg) -> Api:
+    client = await aiohttp_client(create_app(cfg))
+    yield Api(client)
+    service = client.server.app[servers_key]
+    await service.wait_idle()
+    for server in service.store.read(servers_db.list_all_live):  # test:///default is shared by the process
+        await service.guests.destroy(server.uuid, server.instance_name)

@@ -1,0 +1,218 @@
+"""Cyclades servers (dialects.md D10, D11, D18-D21, D25-D31, D33, D66, D67) on libvirt's test driver: each test
+names the seed 000 example it checks, creates what it reads, and checks the ?xml answer reads back as the JSON one.
+A server made in one dialect is the same server in the other."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from nodecompute.api import xml_cyclades
+from nodecompute.api.keys import clock_key, identity_key, images_key, servers_key
+from nodecompute.app import store_key
+from nodecompute.db import public_serials
+from nodecompute.db import servers as servers_db
+from nodecompute.domain import states
+from nodecompute.domain.models import isotime
+from tests.api.cyclades_fixtures import Cyc, servers_api  # noqa: F401 (a fixture)
+from tests.api.helpers import Api, assert_fault, upload_raw_image
+
+# seed 000 lines 263-350: the keys of a detailed server (the example's, plus D25's `deleted`)
+DETAIL_KEYS = {"addresses", "attachments", "links", "image", "suspended", "flavor", "id", "security_groups",
+               "user_id", "accessIPv4", "accessIPv6", "progress", "config_drive", "status", "updated", "hostId",
+               "SNF:fqdn", "key_name", "SNF:key_names", "name", "created", "tenant_id", "SNF:port_forwarding",
+               "SNF:task_state", "diagnostics", "metadata", "deleted"}
+
+
+@pytest.fixture
+async def api(servers_api) -> Api:  # noqa: F811
+    return servers_api
+
+
+@pytest.fixture
+async def cyc(api) -> Cyc:
+    return Cyc(api, await api.token("admin", "admin-secret", "admin"))
+
+
+@pytest.fixture
+async def image(api, cyc) -> str:
+    return await upload_raw_image(api.client.server.app, cyc.token)
+
+
+async def _idle(api: Api) -> None:
+    await api.client.server.app[servers_key].wait_idle()
+
+
+async def _create(cyc: Cyc, image: str, name: str = "My Example Server") -> dict:
+    body = await cyc.ok("POST", "/servers", json={"server": {"name": name, "imageRef": image, "flavorRef": 1,
+                                                             "networks": []}})
+    return body["server"]
+
+
+async def _same_in_xml(cyc: Cyc, path: str, body: dict) -> None:
+    resp = await cyc.get(path + ("&xml" if "?" in path else "?xml"))
+    assert resp.status == 200 and resp.content_type == "application/xml"
+    assert xml_cyclades.read_back(await resp.read()) == xml_cyclades.xml_view_of(body)
+
+
+async def test_create_answers_200_with_the_full_server(api, cyc, image):
+    # seed 000 lines 614-632 (Example Create Server Response: 200, status BUILD, progress 0, adminPass) and D21
+    server = await _create(cyc, image)
+    assert set(server) == DETAIL_KEYS | {"adminPass"}
+    assert server["status"] == "BUILD" and server["progress"] == 0 and server["name"] == "My Example Server"
+    row = api.client.server.app[store_key].read(servers_db.get_server, _uuid(api, server["id"]))
+    assert server["id"] == str(row.serial) and isinstance(server["flavor"]["id"], int)
+    assert server["created"] == row.created_at.strftime("%Y-%m-%dT%H:%M:%S.%f") + "+00:00"
+    assert (server["hostId"], server["accessIPv4"], server["accessIPv6"], server["config_drive"]) == ("",) * 4
+    assert server["SNF:fqdn"] == f"snf-{row.serial}.vm.nodecompute.local"
+
+
+def _uuid(api: Api, serial: str) -> str:
+    return api.client.server.app[store_key].read(public_serials.server_by_serial, int(serial))[0]
+
+
+async def test_list_and_detail_examples(api, cyc, image):
+    # seed 000 lines 228-254 (Example List Servers: JSON (regular)) and 256-480 (detail)
+    server = await _create(cyc, image, "My Server")
+    await _idle(api)
+    brief = await cyc.ok("GET", "/servers")
+    href = f"{ROOT_URL(api)}/servers/{server['id']}"
+    assert brief["servers"] == [{"id": server["id"], "name": "My Server",
+                                 "links": [{"href": href, "rel": "self"}, {"href": href, "rel": "bookmark"}]}]
+    await _same_in_xml(cyc, "/servers", brief)
+    detail = await cyc.ok("GET", "/servers/detail")
+    [shown] = detail["servers"]
+    assert set(shown) == DETAIL_KEYS
+    assert shown["status"] == "ACTIVE" and shown["progress"] == 100 and shown["SNF:task_state"] == ""
+    assert shown["image"]["links"][2] == {"href": f"{api.client.make_url('/cyclades/image/v1.0/images/')}{image}",
+                                          "rel": "alternate"}
+    await _same_in_xml(cyc, "/servers/detail", detail)
+    show = await cyc.ok("GET", f"/servers/{server['id']}")
+    assert show["server"] == shown
+    await _same_in_xml(cyc, f"/servers/{server['id']}", show)
+
+
+def ROOT_URL(api: Api) -> str:  # noqa: N802
+    return str(api.client.make_url("/cyclades/compute/v2.0"))
+
+
+async def test_ids_malformed_unknown_and_deleted(api, cyc, image):
+    # seed 000 lines 1174-1178 (Delete Server: 400 malformed id or machine already deleted, 404 not found), D10
+    await assert_fault(await cyc.get("/servers/abc"), 400, "badRequest", "Malformed server id")
+    await assert_fault(await cyc.get("/servers/987654"), 404, "itemNotFound")
+    await assert_fault(await cyc.get("/flavors/x"), 400, "badRequest")
+    server = await _create(cyc, image)
+    await _idle(api)
+    assert (await cyc.delete(f"/servers/{server['id']}")).status == 204
+    await _idle(api)
+    await assert_fault(await cyc.delete(f"/servers/{server['id']}"), 400, "badRequest", "machine already deleted")
+    await assert_fault(await cyc.get(f"/servers/{server['id']}/ips"), 400, "badRequest", "machine already deleted")
+
+
+async def test_rename_is_204_and_build_guard_is_409(api, cyc, image):
+    # seed 000 lines 1101-1146 (Example Rename Server Request; 204, 409 Build In Progress), D30, D31
+    server = await _create(cyc, image)
+    store = api.client.server.app[store_key]
+    uuid = _uuid(api, server["id"])
+    await _idle(api)
+    await store.write(servers_db.update_server, uuid, {"vm_state": states.BUILDING, "task_state": "spawning"},
+                      now=api.client.server.app[clock_key]())
+    await assert_fault(await cyc.put(f"/servers/{server['id']}", json={"server": {"name": "New name"}}),
+                       409, "buildInProgress")
+    await assert_fault(await cyc.delete(f"/servers/{server['id']}"), 409, "buildInProgress")
+    await store.write(servers_db.update_server, uuid, {"vm_state": states.ACTIVE, "task_state": None},
+                      now=api.client.server.app[clock_key]())
+    resp = await cyc.put(f"/servers/{server['id']}", json={"server": {"name": "New name", "accessIPv4": "1.2.3.4"}})
+    assert resp.status == 204 and await resp.read() == b""
+    shown = (await cyc.ok("GET", f"/servers/{server['id']}"))["server"]
+    assert shown["name"] == "New name" and shown["accessIPv4"] == ""
+
+
+async def test_changes_since_304_and_deleted_servers(api, cyc, image):
+    # seed 000 lines 39-49 (changes-since polling, POLL_TIME) and 204 (304 when nothing changed), D19, D20
+    server = await _create(cyc, image)
+    await _idle(api)
+    clock = api.client.server.app[clock_key]
+    later = isotime(clock() + timedelta(minutes=5))
+    resp = await cyc.get(f"/servers/detail?changes-since={later}")
+    assert resp.status == 304 and await resp.read() == b""
+    before = isotime(clock() - timedelta(minutes=5))
+    assert (await cyc.delete(f"/servers/{server['id']}")).status == 204
+    await _idle(api)
+    assert (await cyc.ok("GET", "/servers"))["servers"] == []
+    polled = (await cyc.ok("GET", f"/servers/detail?changes-since={before}"))["servers"]
+    assert [(s["id"], s["status"], s["deleted"]) for s in polled] == [(server["id"], "DELETED", True)]
+    await assert_fault(await cyc.get("/servers?changes-since=yesterday"), 400, "badRequest")
+
+
+async def test_the_same_server_in_both_dialects(api, cyc, image):
+    server = await _create(cyc, image)
+    await _idle(api)
+    uuid = _uuid(api, server["id"])
+    nova = (await (await api.get(f"/servers/{uuid}", cyc.token)).json())["server"]
+    assert nova["name"] == server["name"] and nova["status"] == "ACTIVE"
+    resp = await api.post("/servers", cyc.token, json={"server": {"name": "from-nova", "imageRef": image,
+                                                                  "flavorRef": "1", "networks": "none"}},
+                         headers={"OpenStack-API-Version": "compute 2.37"})
+    assert resp.status == 202, await resp.text()
+    made = (await resp.json())["server"]["id"]
+    await _idle(api)
+    serial = api.client.server.app[store_key].read(servers_db.get_server, made).serial
+    shown = (await cyc.ok("GET", f"/servers/{serial}"))["server"]
+    assert shown["name"] == "from-nova" and shown["status"] == "ACTIVE"
+
+
+async def test_flavor_list_detail_and_show(api, cyc):
+    # seed 000 lines 1978-2020 (Example List Flavors (detail)) and 2082 (Example Flavor Details), D51
+    brief = (await cyc.ok("GET", "/flavors"))["flavors"]
+    assert brief and all(set(f) == {"id", "name", "links"} and isinstance(f["id"], int) for f in brief)
+    await _same_in_xml(cyc, "/flavors", {"flavors": brief})
+    detail = await cyc.ok("GET", "/flavors/detail")
+    first = detail["flavors"][0]
+    assert set(first) == {"id", "name", "links", "ram", "disk", "vcpus", "SNF:disk_template", "SNF:flavor-access",
+                          "os-flavor-access:is_public"}
+    await _same_in_xml(cyc, "/flavors/detail", detail)
+    shown = await cyc.ok("GET", f"/flavors/{first['id']}")
+    assert shown["flavor"] == first
+    await _same_in_xml(cyc, f"/flavors/{first['id']}", shown)
+
+
+async def test_create_extras_and_errors(api, cyc, image):
+    # seed 000 lines 534-560 (create attributes: project, metadata OS/USERS), D22, D23, D32
+    images = api.client.server.app[images_key]
+    ctx = api.client.server.app[identity_key].validate(cyc.token)
+    await images.set_properties(ctx, image, {"OS": "debian", "USERS": "root"}, replace=False)
+    server = await _create(cyc, image)
+    assert server["metadata"] == {"OS": "debian", "USERS": "root"}
+    body = {"server": {"name": "x", "imageRef": image, "flavorRef": 1, "networks": [], "metadata": {"OS": "mine"}}}
+    given = (await cyc.ok("POST", "/servers", json=body))["server"]
+    assert given["metadata"] == {"OS": "mine", "USERS": "root"}
+    for change, code in (({"imageRef": "00000000-0000-0000-0000-000000000000"}, 404), ({"flavorRef": 99999}, 404),
+                         ({"project": "someone-else"}, 403)):
+        resp = await cyc.post("/servers", json={"server": {**body["server"], **change}})
+        await assert_fault(resp, code)
+
+
+async def test_quota_exceeded_is_413_overlimit(api, cyc, image):
+    # seed 000 line 592 (create: 413 Over Limit), D15
+    project = api.client.server.app[identity_key].validate(cyc.token).project_id
+    resp = await api.put(f"/os-quota-sets/{project}", cyc.token, json={"quota_set": {"instances": 0}})
+    assert resp.status == 200, await resp.text()
+    resp = await cyc.post("/servers", json={"server": {"name": "x", "imageRef": image, "flavorRef": 1,
+                                                       "networks": []}})
+    await assert_fault(resp, 413, "overLimit")
+    assert (await cyc.ok("GET", "/servers"))["servers"] == []
+
+
+async def test_another_projects_server_is_not_there(api, cyc, image, make_user):
+    # tenancy (as tests/api/test_tenant_isolation.py for the openstack faces): B neither lists nor reaches A's server
+    server = await _create(cyc, image)
+    await _idle(api)
+    other = Cyc(api, await make_user("project-b", "member"))
+    assert (await other.ok("GET", "/servers"))["servers"] == []
+    for method, path in (("GET", ""), ("GET", "/ips"), ("GET", "/metadata"), ("GET", "/stats"),
+                         ("GET", "/diagnostics"), ("DELETE", "")):
+        resp = await other.request(method, f"/servers/{server['id']}{path}")
+        await assert_fault(resp, 404, "itemNotFound")
+    resp = await other.post(f"/servers/{server['id']}/action", json={"shutdown": {}})
+    await assert_fault(resp, 404, "itemNotFound")
