@@ -34,12 +34,15 @@ WRITES = ("POST", "PUT", "PATCH", "DELETE")
 
 
 def _served(app) -> list:
-    """(face, row) of every served route, once: a vendor dialect serving a core row again (at its own prefix, with
-    the same handler) adds only its own rows."""
+    """(face, row) of every route served at the prefix this matrix gives its face (UNVERSIONED), once. A vendor
+    dialect's rows at its own prefix (/cyclades, /helion, /k5's compute rows) serve the core's handlers, or its own
+    whose tenancy its tests check (tests/api/test_<vendor>_*.py); a face of its own listed here (k5's /v1.1 rows)
+    is walked like the core's."""
     rows = {("root", route.method, route.path): ("root", route) for route in app[root_routes_key]}
     for dialect in app[mounted_dialects_key]:
         for route in dialect.routes:
-            rows.setdefault((route.face, route.method, route.path), (route.face, route))
+            if UNVERSIONED.get(route.face) == dialect.prefix:
+                rows.setdefault((route.face, route.method, route.path), (route.face, route))
     return list(rows.values())
 
 
