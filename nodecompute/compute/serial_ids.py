@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nodecompute.db import serial_ids as serial_ids_db
+from nodecompute.db import public_serials as serials_db
 from nodecompute.db.store import Store
 
 MAX_DIGITS = 18
@@ -24,17 +24,17 @@ class SerialIds:
         serial = _serial(ref)
         if serial is None:
             return ref
-        return self.store.read(serial_ids_db.public_id, table, serial) or ref
+        return self.store.read(serials_db.public_id, table, serial) or ref
 
     def id_of_serial(self, kind: str, ref: str | int) -> str | None:
         """The id a given serial stands for (None: no such serial, or not a serial)."""
         serial = _serial(ref)
-        return None if serial is None else self.store.read(serial_ids_db.id_of_serial, kind, serial)
+        return None if serial is None else self.store.read(serials_db.id_of, kind, serial)
 
     async def serials_of(self, kind: str, ids: Iterable[str]) -> dict[str, int]:
         """Each id's serial, giving one (for good) to an id seen for the first time."""
         wanted = [i for i in ids if isinstance(i, str)]
-        known = self.store.read(serial_ids_db.known_serials, kind, wanted)
+        known = self.store.read(serials_db.serials_of, kind, wanted)
         if len(known) == len(set(wanted)):
             return known
-        return await self.store.write(serial_ids_db.give_serials, kind, wanted)
+        return await self.store.write(serials_db.give_serials, kind, wanted)

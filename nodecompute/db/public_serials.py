@@ -1,6 +1,7 @@
 """Integer serials next to public ids (dialects.md section 2): servers and flavors carry theirs in their own rows,
-networks, ports and floating IPs in `public_serials` (migration 0022). Lookups both ways, in bulk where a list
-needs them; and the servers an admin suspended (migration 0023)."""
+networks, ports and floating IPs in `public_serials` (migration 0022, as their rows are inserted), security groups
+and their rules there too, on first sight (`give_serials`). Lookups both ways, in bulk where a list needs them; and
+the servers an admin suspended (migration 0023)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -10,6 +11,8 @@ from sqlite_utils import Database
 NETWORK = "network"
 PORT = "port"
 FLOATING_IP = "floatingip"
+# table -> its public id column (rows with their own serial column)
+PUBLIC_ID = {"servers": "uuid"}
 
 
 def server_by_serial(db: Database, serial: int) -> tuple[str, bool] | None:
@@ -80,3 +83,16 @@ def server_serials(db: Database, uuids: Iterable[str]) -> dict[str, int]:
     marks = ",".join("?" * len(wanted))
     return {row["uuid"]: row["serial"] for row in db.execute(
         f"SELECT uuid, serial FROM servers WHERE uuid IN ({marks})", wanted)}
+
+
+def public_id(db: Database, table: str, serial: int) -> str | None:
+    """The public id of the live row of `table` with that serial, if any."""
+    row = db.execute(f"SELECT {PUBLIC_ID[table]} FROM {table} WHERE serial = ? AND deleted = 0", [serial]).fetchone()
+    return row[0] if row is not None else None
+
+
+def give_serials(db: Database, kind: str, ids: Iterable[str]) -> dict[str, int]:
+    """The serial of each id, given now to those without one."""
+    wanted = sorted(set(ids))
+    db.conn.executemany("INSERT OR IGNORE INTO public_serials (kind, id) VALUES (?, ?)", [(kind, i) for i in wanted])
+    return serials_of(db, kind, wanted)
