@@ -66,10 +66,11 @@ def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | N
 
 
 def volume_backed_disks(*, root: GuestDisk, ephemeral: str | None = None, swap: str | None = None,
-                        config_drive: str | None = None) -> list[GuestDisk]:
+                        config_drive: str | None = None, config_drive_device: str = "cdrom") -> list[GuestDisk]:
     """A server booted from a volume (Nova's layout): the root volume first, then the local ephemeral and swap,
     then the config drive."""
-    return [root] + image_backed_disks(root="", ephemeral=ephemeral, swap=swap, config_drive=config_drive)[1:]
+    return [root] + image_backed_disks(root="", ephemeral=ephemeral, swap=swap, config_drive=config_drive,
+                                       config_drive_device=config_drive_device)[1:]
 
 
 def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
