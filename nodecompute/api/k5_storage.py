@@ -20,8 +20,6 @@ from nodecompute.api.respond import Out, check_body, respond
 from nodecompute.api.routing import Route
 from nodecompute.api.validation import json_body
 from nodecompute.compute import volume_revert
-from nodecompute.domain.errors import BadRequest
-from nodecompute.domain.volume_models import VolumeCreate
 
 SOURCE_VOLUME_ALIASES = ("source_vol_id", "source_volume_id")  # K5's table and response names (section 6)
 NO_TYPE = "None"
@@ -35,14 +33,7 @@ async def create_volume(request: web.Request) -> web.StreamResponse:
             if alias in raw["volume"]:
                 raw["volume"].setdefault("source_volid", raw["volume"].pop(alias))
     volume = schemas.check_names(check_body(request, raw)["volume"])
-    if volume.get("multiattach") is not None and schemas.to_bool(volume["multiattach"]):
-        raise BadRequest(volumes.MULTIATTACH_REMOVED)
-    named = schemas.name_and_description(volume)
-    image_ref = volume["imageRef"] if volume.get("imageRef") is not None else volume.get("image_id")
-    req = VolumeCreate(size=volume.get("size"), name=named.get("name"), description=named.get("description"),
-                       volume_type=volume.get("volume_type"), availability_zone=volume.get("availability_zone"),
-                       snapshot_id=volume.get("snapshot_id"), source_volid=volume.get("source_volid"),
-                       image_ref=image_ref, metadata=volume.get("metadata"))
+    req = volumes.create_request(volume)
     return respond(request, await volumes.block(request).volumes.create(context(request), req))
 
 

@@ -42,15 +42,19 @@ async def list_volumes(request: web.Request) -> web.StreamResponse:
 
 async def create_volume(request: web.Request) -> web.StreamResponse:
     volume = schemas.check_names((await parse_body(request))["volume"])
+    return respond(request, await block(request).volumes.create(context(request), create_request(volume)))
+
+
+def create_request(volume: dict) -> VolumeCreate:
+    """A checked `volume` body as the create the service makes (also K5's, api/k5_storage.py)."""
     if volume.get("multiattach") is not None and schemas.to_bool(volume["multiattach"]):
         raise BadRequest(MULTIATTACH_REMOVED)
     named = schemas.name_and_description(volume)
     image_ref = volume["imageRef"] if volume.get("imageRef") is not None else volume.get("image_id")
-    req = VolumeCreate(size=volume.get("size"), name=named.get("name"), description=named.get("description"),
-                       volume_type=volume.get("volume_type"), availability_zone=volume.get("availability_zone"),
-                       snapshot_id=volume.get("snapshot_id"), source_volid=volume.get("source_volid"),
-                       image_ref=image_ref, metadata=volume.get("metadata"))
-    return respond(request, await block(request).volumes.create(context(request), req))
+    return VolumeCreate(size=volume.get("size"), name=named.get("name"), description=named.get("description"),
+                        volume_type=volume.get("volume_type"), availability_zone=volume.get("availability_zone"),
+                        snapshot_id=volume.get("snapshot_id"), source_volid=volume.get("source_volid"),
+                        image_ref=image_ref, metadata=volume.get("metadata"))
 
 
 async def show_volume(request: web.Request) -> web.StreamResponse:

@@ -9,7 +9,7 @@ import pytest
 from nodecompute.api.keys import servers_key
 from nodecompute.app import create_app
 from nodecompute.db import servers as servers_db
-from tests.api.helpers import Api
+from tests.api.helpers import Api, upload_raw_image
 
 ROOT = "/cyclades/compute/v2.0"
 
@@ -50,3 +50,19 @@ async def servers_api(aiohttp_client, cfg) -> Api:
     await service.wait_idle()
     for server in service.store.read(servers_db.list_all_live):  # test:///default is shared by the process
         await service.guests.destroy(server.uuid, server.instance_name)
+
+
+@pytest.fixture
+async def api(servers_api) -> Api:  # noqa: F811
+    return servers_api
+
+
+@pytest.fixture
+async def made(api) -> tuple[Cyc, str]:
+    """The admin's Cyclades client and a server of theirs with no NIC, built."""
+    cyc = Cyc(api, await api.token("admin", "admin-secret", "admin"))
+    image = await upload_raw_image(api.client.server.app, cyc.token)
+    server = (await cyc.ok("POST", "/servers", json={"server": {"name": "vm", "imageRef": image, "flavorRef": 1,
+                                                                "networks": []}}))["server"]
+    await api.client.server.app[servers_key].wait_idle()
+    return cyc, server["id"]

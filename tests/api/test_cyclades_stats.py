@@ -9,29 +9,14 @@ from urllib.parse import urlsplit
 import pytest
 
 from nodecompute.api.keys import servers_key
-from tests.api.cyclades_fixtures import Cyc, servers_api  # noqa: F401 (a fixture)
-from tests.api.helpers import Api, assert_fault, upload_raw_image
+from tests.api.cyclades_fixtures import Cyc, api, made, servers_api  # noqa: F401 (fixtures)
+from tests.api.helpers import assert_fault
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
 
 def _path(url: str) -> str:
     return urlsplit(url).path
-
-
-@pytest.fixture
-async def api(servers_api) -> Api:  # noqa: F811
-    return servers_api
-
-
-@pytest.fixture
-async def made(api) -> tuple[Cyc, str]:
-    cyc = Cyc(api, await api.token("admin", "admin-secret", "admin"))
-    image = await upload_raw_image(api.client.server.app, cyc.token)
-    server = (await cyc.ok("POST", "/servers", json={"server": {"name": "vm", "imageRef": image, "flavorRef": 1,
-                                                                "networks": []}}))["server"]
-    await api.client.server.app[servers_key].wait_idle()
-    return cyc, server["id"]
 
 
 async def test_stats_example_and_graphs(api, made):
