@@ -10,11 +10,12 @@ comes back with the server as it was, running, and no image or disk copy left.
 A second guest, on a network, proves rebuild and rescue: the stock CLI's `openstack server rebuild --wait` gives it
 a fresh root disk (its boot counter starts again, the file written before is gone) and a config drive with the new
 user data, metadata and name, while it keeps its port and address; a daemon SIGKILLed mid-rebuild comes back and
-finishes it (the guest pings its network's DHCP address after each of these actions); rescue boots a fresh copy of the image with the original disk second (the guest prints a file read
-from it) and the rescue password on its drive; unrescue boots the original disk again. Last, a daemon SIGKILLed
-mid-resize leaves the first guest off, in ERROR, with its old flavor. The state rules and the failure paths:
-tests/api/test_server_images.py, test_server_admin_password.py, test_server_resize.py, test_server_shelve.py,
-test_server_rebuild.py.
+finishes it; rescue boots a fresh copy of the image with the original disk second (the guest prints a file read
+from it) and the rescue password on its drive; unrescue boots the original disk again; a resize (confirmed) and a
+shelve-offload/unshelve keep its port and address, and the guest pings its network's DHCP address after every one
+of these actions. Last, a daemon SIGKILLed mid-resize leaves the first guest off, in ERROR, with its old flavor.
+The state rules and the failure paths: tests/api/test_server_images.py, test_server_admin_password.py,
+test_server_resize.py, test_server_shelve.py, test_server_rebuild.py.
 """
 from __future__ import annotations
 
@@ -333,6 +334,31 @@ def test_rescue_boots_the_image_with_the_original_disk_second_and_unrescue_boots
     assert boot.values("rootfile ") == ["keep rescued-from-vdb"]
     assert boot.value("nic eth0 ").startswith(f"mac={_port(admin, server_id)[1]} ip={_port(admin, server_id)[2]}/")
     assert not (daemon.data_dir / "instances" / server_id / "disk.rescue").exists()
+    _pings_its_network(admin, daemon, net_guest)
+
+
+def test_the_networked_guest_keeps_its_address_and_pings_after_resize_and_unshelve(net_guest, admin, daemon):
+    """Resize (confirmed) and shelve-offload/unshelve of the guest on a network: the same port and address after
+    each, the guest up again on them and pinging its network."""
+    server_id = net_guest["id"]
+    port = _port(admin, server_id)
+    flavor = {"flavor": {"name": "nano-net", "ram": 192, "vcpus": 1, "disk": 1, "id": "nano-net"}}
+    assert admin.post("/flavors", flavor).status_code == 200
+    boots = len(admin.boots(server_id))
+    act(admin, server_id, {"resize": {"flavorRef": "nano-net"}})
+    admin.wait_status(server_id, "VERIFY_RESIZE")
+    resp = admin.post(f"/servers/{server_id}/action", {"confirmResize": None})
+    assert resp.status_code == 204, resp.text
+    admin.wait_status(server_id, "ACTIVE")
+    boot = _last_boot(admin, server_id, boots + 1)
+    assert _port(admin, server_id) == port and boot.value("nic eth0 ").startswith(f"mac={port[1]} ip={port[2]}/")
+    _pings_its_network(admin, daemon, net_guest)
+    act(admin, server_id, {"shelve": None})
+    admin.wait_status(server_id, "SHELVED_OFFLOADED")
+    act(admin, server_id, {"unshelve": None})
+    admin.wait_status(server_id, "ACTIVE")
+    boot = _last_boot(admin, server_id, boots + 2)
+    assert _port(admin, server_id) == port and boot.value("nic eth0 ").startswith(f"mac={port[1]} ip={port[2]}/")
     _pings_its_network(admin, daemon, net_guest)
 
 
