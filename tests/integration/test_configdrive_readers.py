@@ -10,6 +10,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import pycdlib
 import pytest
 
 from nodecompute.storage import configdrive
@@ -176,7 +177,7 @@ def test_write_iso_replaces_atomically(tree, tmp_path, monkeypatch):
         out.write(b"\0" * 4096)
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(configdrive.pycdlib.PyCdlib, "write_fp", write_half_then_fail)
+    monkeypatch.setattr(pycdlib.PyCdlib, "write_fp", write_half_then_fail)  # configdrive imports it when writing
     with pytest.raises(ConfigDriveError):
         write_iso(tree, dest)
     assert dest.read_bytes() == b"previous drive"
