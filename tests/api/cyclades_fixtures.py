@@ -7,9 +7,8 @@ from typing import Any
 import pytest
 
 from nodecompute.api.keys import servers_key
-from nodecompute.app import create_app
-from nodecompute.db import servers as servers_db
 from tests.api.helpers import Api, upload_raw_image
+from tests.api.test_servers_api import servers_api  # noqa: F401 (the fixture: the whole app on test:///)
 
 ROOT = "/cyclades/compute/v2.0"
 
@@ -40,16 +39,6 @@ class Cyc:
         resp = await self.request(method, path, **kw)
         assert resp.status == status, await resp.text()
         return await resp.json() if resp.content_length else None
-
-
-@pytest.fixture
-async def servers_api(aiohttp_client, cfg) -> Api:
-    client = await aiohttp_client(create_app(cfg))
-    yield Api(client)
-    service = client.server.app[servers_key]
-    await service.wait_idle()
-    for server in service.store.read(servers_db.list_all_live):  # test:///default is shared by the process
-        await service.guests.destroy(server.uuid, server.instance_name)
 
 
 @pytest.fixture
