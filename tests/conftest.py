@@ -4,6 +4,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections import defaultdict
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,24 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "integration" in item.keywords:
                 item.add_marker(skip)
+
+
+_FILE_SECONDS: dict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    # Setup, call and teardown of every test, summed per file (under xdist, in the controller, from the workers'
+    # reports): the suite-time budget is kept per module, and a module-scoped fixture's cost lands on its first test.
+    _FILE_SECONDS[report.nodeid.split("::", 1)[0]] += report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _FILE_SECONDS:
+        return
+    ranked = sorted(_FILE_SECONDS.items(), key=lambda item: -item[1])
+    terminalreporter.write_sep("=", f"slowest files (of {len(ranked)}, {sum(_FILE_SECONDS.values()):.0f} s in all)")
+    for path, seconds in ranked[:25]:
+        terminalreporter.write_line(f"{seconds:8.1f}s {path}")
 
 
 @pytest.fixture(autouse=True)
