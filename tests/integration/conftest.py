@@ -17,6 +17,7 @@ import pytest
 
 from nodecompute.virt.hypervisor import Hypervisor
 from tests.integration.artifacts import artifact_dir, keep_artifacts
+from tests.integration.cloud import Cloud
 from tests.integration.daemon import Daemon
 
 
@@ -38,6 +39,17 @@ def daemon(tmp_path_factory):
     d.close()  # guests, networks, libvirt root
     if d.proc and d.proc.returncode not in (0, -15):
         print(d.log_tail())
+
+
+@pytest.fixture(scope="module")
+def cloud(daemon) -> Cloud:
+    """The admin's client of the module's daemon (whichever `daemon` the module defines)."""
+    return Cloud(daemon)
+
+
+@pytest.fixture(scope="module")
+def admin(cloud) -> Cloud:
+    return cloud
 
 
 @pytest.fixture(scope="session")

@@ -40,11 +40,6 @@ def daemon(tmp_path_factory):
         d.close()
 
 
-@pytest.fixture(scope="module")
-def cloud(daemon) -> Cloud:
-    return Cloud(daemon)
-
-
 @pytest.fixture
 def play(daemon, tmp_path):
     """play(tasks, name) runs one play of `tasks` on localhost; each call gets its own directory."""

@@ -28,11 +28,6 @@ def daemon(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cloud(daemon) -> Cloud:
-    return Cloud(daemon)
-
-
-@pytest.fixture(scope="module")
 def image_id(cloud) -> str:
     return cloud.import_guest(properties={"nodecompute_test_channel": "yes"})
 

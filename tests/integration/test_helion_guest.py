@@ -11,24 +11,11 @@ import pytest
 
 from tests.integration import guest_channel
 from tests.integration.cloud import Cloud
-from tests.integration.daemon import Daemon
 
 pytestmark = pytest.mark.integration
 
 METADATA = {"role": "helion-web"}
 BANNER = b"personality at its own path\n"
-
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
-    d = Daemon(tmp_path_factory.mktemp("daemon")).start()
-    yield d
-    d.close()
-
-
-@pytest.fixture(scope="module")
-def admin(daemon) -> Cloud:
-    return Cloud(daemon)
 
 
 def helion(cloud: Cloud, method: str, path: str, body: dict | None = None, status: int = 200) -> dict | None:

@@ -30,22 +30,10 @@ import pytest
 from nodecompute.compute.guests import CRASH_ENV
 from tests.integration import guest_channel
 from tests.integration.cloud import Cloud, b64, guest_lines, sha256
-from tests.integration.daemon import Daemon, qemu_pids_under
+from tests.integration.daemon import qemu_pids_under
 from tests.integration.test_servers_clients import cli, cli_json
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def daemon(tmp_path_factory):
-    d = Daemon(tmp_path_factory.mktemp("daemon")).start()
-    yield d
-    d.close()
-
-
-@pytest.fixture(scope="module")
-def admin(daemon) -> Cloud:
-    return Cloud(daemon)
 
 
 @pytest.fixture(scope="module")

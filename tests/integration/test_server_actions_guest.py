@@ -42,11 +42,6 @@ def nodecompute_cli(daemon: Daemon, *args: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def admin(daemon) -> Cloud:
-    return Cloud(daemon)
-
-
-@pytest.fixture(scope="module")
 def member(daemon) -> Cloud:
     nodecompute_cli(daemon, "project", "create", "demo")
     nodecompute_cli(daemon, "user", "create", "alice", "--project", "demo", "--role", "member", "--password", "pw-a")

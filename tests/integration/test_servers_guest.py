@@ -36,11 +36,6 @@ METADATA = {"role": "web server", "equation": "a=b", "greek": "\u03b1\u03b2\u03b
 
 
 @pytest.fixture(scope="module")
-def cloud(daemon) -> Cloud:
-    return Cloud(daemon)
-
-
-@pytest.fixture(scope="module")
 def image_id(cloud) -> str:
     """The test guest, with the command channel and the guest agent asked for (domain/guest_channels.py)."""
     return cloud.import_guest(properties={"nodecompute_test_channel": "yes", "hw_qemu_guest_agent": "yes"})

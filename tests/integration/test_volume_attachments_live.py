@@ -41,11 +41,6 @@ def daemon(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def cloud(daemon) -> Cloud:
-    return Cloud(daemon)
-
-
-@pytest.fixture(scope="module")
 def guest(cloud) -> dict:
     image_id = cloud.import_guest(properties={"nodecompute_test_channel": "yes"})
     resp = cloud.post("/flavors", {"flavor": {"name": "attach", "ram": 128, "vcpus": 1, "disk": 1}})
