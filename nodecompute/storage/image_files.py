@@ -1,7 +1,8 @@
 """The local image store's files: content-addressed, written once, never half-visible.
 
 An upload is copied into a temp file beside the store while md5 (Glance "checksum"), sha512 ("os_hash_value") and
-sha256 (the file name) are computed in the same pass; the copy is checked with qemu-img, made 0600 (private, like
+sha256 (the file name) are computed in the same pass (each chunk's three digests in parallel: hashlib lets go of the
+GIL, and hashing, not the copy, is what a 1 GiB snapshot waits for); the copy is checked with qemu-img, made 0600 (private, like
 everything under the data directory) and linked to images/<sha256>. Linking (not renaming) makes "stored once" atomic: when the name exists already, the other
 copy won and ours is dropped. A file a converter already wrote beside the store (a K5 import's qemu-img output) is
 adopted the same way: hashed in place, checked, linked. The DB rows pointing at the content belong to the image
@@ -16,7 +17,7 @@ import re
 import tempfile
 import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -31,7 +32,18 @@ ZERO_BLOCK = bytes(HOLE_BLOCK_BYTES)
 TEMP_PREFIX = ".incoming-"
 SNAPSHOT_TEMP_PREFIX = TEMP_PREFIX + "snapshot-"  # a server's disk copy on its way in (compute/server_images.py)
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
+PARALLEL_HASH_BYTES = 1 << 20  # smaller chunks are hashed in the copying thread: a hand-off costs more than it saves
 Progress = Callable[[int, int], None]
+_hash_pool: ThreadPoolExecutor | None = None
+_hash_pool_lock = threading.Lock()
+
+
+def _hashers() -> ThreadPoolExecutor:
+    global _hash_pool
+    with _hash_pool_lock:
+        if _hash_pool is None:
+            _hash_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="image-hash")
+        return _hash_pool
 
 
 @dataclass(frozen=True)
@@ -65,9 +77,16 @@ class _HashingWriter:
             raise _Stopped()
         if self.target is not None:
             self._write_keeping_holes(memoryview(chunk))
-        self.md5.update(chunk)
-        self.sha256.update(chunk)
-        self.sha512.update(chunk)
+        if len(chunk) >= PARALLEL_HASH_BYTES:
+            pool = _hashers()
+            others = [pool.submit(self.md5.update, chunk), pool.submit(self.sha512.update, chunk)]
+            self.sha256.update(chunk)
+            for other in others:
+                other.result()
+        else:
+            self.md5.update(chunk)
+            self.sha256.update(chunk)
+            self.sha512.update(chunk)
         self.size += len(chunk)
 
     def _write_keeping_holes(self, chunk: memoryview) -> None:
