@@ -17,6 +17,7 @@ from nodecompute.api.keys import config_key, images_key, servers_key
 from nodecompute.api.respond import Out, Reply, check_body, operation, respond
 from nodecompute.api.servers import decode_create
 from nodecompute.api.validation import json_body, parse_changes_since
+from nodecompute.compute.project_members import acting_in
 from nodecompute.compute.public_serials import PublicSerials, ViewSerials
 from nodecompute.domain import states
 from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, InstanceNotFound, NotFound
@@ -32,7 +33,6 @@ DELETED_IS_400 = frozenset({"#207", "#501", "#502", "#1901", "cyclades:stats"})
 SUSPENDED_IS_403 = frozenset({"#205", "#401", "#402", "#403", "#404", "#405", "#406", "#1901", "cyclades:stats"})
 SUSPENDED = "Administratively Suspended VM"
 BUILDING = "Server is being built"
-FOREIGN_PROJECT = "A server can only be created in the token's own project"
 IMAGE_METADATA = ("OS", "USERS")  # copied from the image unless given (D32)
 
 
@@ -107,12 +107,13 @@ async def show_server(request: web.Request) -> web.StreamResponse:
     return respond(request, (server, for_views(request, [server])))
 
 
-def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> dict:
-    """The Cyclades extras out of the body (D22: `project` must be the token's; the first of `SNF:key_names` is the
+def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> tuple[AuthContext, Any]:
+    """The Cyclades extras out of the body (D22: `project`, a project the user is a member of, is the caller's
+    context for the create, compute/project_members.py; the first of `SNF:key_names` is the
     key; D32: `OS` and `USERS` from the image's metadata unless given; D23: an unknown image or flavor is 404), the
     flavor, network and port serials made their ids (D11)."""
     if not isinstance(body, dict) or not isinstance(body.get("server"), dict):
-        return body
+        return ctx, body
     server = dict(body["server"])
     flavor_ref = server.get("flavorRef")
     if isinstance(flavor_ref, int) or (isinstance(flavor_ref, str) and flavor_ref.isdigit()):
@@ -121,8 +122,10 @@ def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> 
             raise NotFound(f"Flavor {flavor_ref} could not be found.")
         server["flavorRef"] = flavorid
     project = server.pop("project", None)
-    if project is not None and project != ctx.project_id:
-        raise Forbidden(FOREIGN_PROJECT)
+    if project is not None:
+        if not isinstance(project, str) or not project:
+            raise BadRequest("Invalid project")
+        ctx = acting_in(request.config_dict[servers_key].store, ctx, project)
     key_names = server.pop("SNF:key_names", None)
     if isinstance(key_names, list) and key_names and "key_name" not in server:
         server["key_name"] = key_names[0]
@@ -135,7 +138,7 @@ def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> 
             server["metadata"] = {**copied, **given}
     if isinstance(server.get("networks"), list):
         server["networks"] = [_network_by_serial(request, item) for item in server["networks"]]
-    return {**body, "server": server}
+    return ctx, {**body, "server": server}
 
 
 def _network_by_serial(request: web.Request, item: Any) -> Any:
@@ -155,7 +158,8 @@ def _network_by_serial(request: web.Request, item: Any) -> Any:
 
 async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
-    body = check_body(request, _cyclades_create_body(request, ctx, await json_body(request)))
+    ctx, body = _cyclades_create_body(request, ctx, await json_body(request))
+    body = check_body(request, body)
     create = decode_create(body)
     service = request.config_dict[servers_key]
     result = await service.create(ctx, create)

@@ -8,8 +8,9 @@ from datetime import timedelta
 import pytest
 
 from nodecompute.api import xml_cyclades
-from nodecompute.api.keys import clock_key, identity_key, images_key, servers_key
+from nodecompute.api.keys import clock_key, identity_key, images_key, quotas_key, servers_key
 from nodecompute.app import store_key
+from nodecompute.db import identity as identity_db
 from nodecompute.db import public_serials
 from nodecompute.db import servers as servers_db
 from nodecompute.domain import states
@@ -191,6 +192,31 @@ async def test_create_extras_and_errors(api, cyc, image):
                          ({"project": "someone-else"}, 403)):
         resp = await cyc.post("/servers", json={"server": {**body["server"], **change}})
         await assert_fault(resp, code)
+
+
+async def test_create_in_another_project_of_the_user(api, make_user):
+    # seed 000 lines 554-556 (project: "the project where the VM is to be assigned"), D22: a project the user is a
+    # member of takes the server and its usage; one they are not a member of is 403 and creates nothing
+    store = api.client.server.app[store_key]
+    user = Cyc(api, await make_user("home", "member", name="two-projects"))
+    await make_user("billing", "member", name="billing-member")
+    await make_user("foreign", "member", name="foreign-member")
+    billing, foreign = (store.read(identity_db.find_project, name).id for name in ("billing", "foreign"))
+    await store.write(identity_db.grant_role, store.read(identity_db.find_user, "two-projects")[0].id, billing,
+                      "member")
+    quotas = api.client.server.app[quotas_key]
+    before = quotas.usage(billing)["instances"]
+    in_billing = Cyc(api, await api.token("two-projects", "pw-two-projects", "billing"))
+    image = await upload_raw_image(api.client.server.app, in_billing.token)
+    body = {"name": "billed", "imageRef": image, "flavorRef": 1, "networks": []}
+    for project in (foreign, "no-such-project"):
+        await assert_fault(await user.post("/servers", json={"server": {**body, "project": project}}), 403,
+                           "forbidden")
+    assert quotas.usage(foreign)["instances"] == 0 and (await user.ok("GET", "/servers"))["servers"] == []
+    server = (await user.ok("POST", "/servers", json={"server": {**body, "project": billing}}))["server"]
+    await _idle(api)
+    assert server["tenant_id"] == billing and quotas.usage(billing)["instances"] == before + 1
+    assert (await in_billing.ok("GET", f"/servers/{server['id']}"))["server"]["tenant_id"] == billing
 
 
 async def test_quota_exceeded_is_413_overlimit(api, cyc, image):
