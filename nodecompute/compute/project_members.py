@@ -24,3 +24,10 @@ def acting_in(store: Store, ctx: AuthContext, project_id: str) -> AuthContext:
     if ctx.is_admin and project is not None and project.id == project_id:
         return dataclasses.replace(ctx, project_id=project.id, project_name=project.name)
     raise Forbidden(NOT_A_MEMBER.format(project=project_id))
+
+
+def member_projects(store: Store, ctx: AuthContext, projects: list[str]) -> list[str]:
+    """Those of `projects` the caller holds a role in (all of them for an admin), in their order."""
+    if ctx.is_admin:
+        return list(projects)
+    return [project for project in projects if store.read(identity_db.roles_for, ctx.user_id, project)]

@@ -178,6 +178,33 @@ async def test_flavor_list_detail_and_show(api, cyc):
     await _same_in_xml(cyc, f"/flavors/{first['id']}", shown)
 
 
+async def test_flavor_access_lists_the_members_projects(api, cyc, make_user):
+    # seed 000 lines 2003-2024 (detail example: a private flavor's SNF:flavor-access lists project ids), line 3292
+    # (the projects the user is a member of), line 1896 (the SNF:flavor-access list query), D51
+    member = Cyc(api, await make_user("shared-a", "member", name="flavor-user"))
+    await make_user("shared-b", "member")
+    store = api.client.server.app[store_key]
+    shared_a, shared_b = (store.read(identity_db.find_project, name).id for name in ("shared-a", "shared-b"))
+    made = await api.post("/flavors", cyc.token, json={"flavor": {"name": "private", "ram": 64, "vcpus": 1,
+                                                                  "disk": 1, "os-flavor-access:is_public": False}})
+    assert made.status == 200, await made.text()
+    flavorid = (await made.json())["flavor"]["id"]
+    for project in (shared_a, shared_b):
+        resp = await api.post(f"/flavors/{flavorid}/action", cyc.token, json={"addTenantAccess": {"tenant": project}})
+        assert resp.status == 200, await resp.text()
+    serial = next(f["id"] for f in (await member.ok("GET", "/flavors"))["flavors"] if f["name"] == "private")
+    shown = (await cyc.ok("GET", f"/flavors/{serial}"))["flavor"]
+    assert shown["os-flavor-access:is_public"] is False
+    assert sorted(shown["SNF:flavor-access"]) == sorted([shared_a, shared_b])  # the admin sees every project
+    mine = (await member.ok("GET", f"/flavors/{serial}"))["flavor"]
+    assert mine["SNF:flavor-access"] == [shared_a]  # the member sees only their own
+    public = [f for f in (await member.ok("GET", "/flavors/detail"))["flavors"] if f["id"] != serial]
+    assert public and all(f["SNF:flavor-access"] == [] and f["os-flavor-access:is_public"] for f in public)
+    only = (await cyc.ok("GET", f"/flavors/detail?is_public=none&SNF:flavor-access={shared_b}"))["flavors"]
+    assert [f["id"] for f in only] == [serial]
+    assert (await cyc.ok("GET", "/flavors?SNF:flavor-access=nobody"))["flavors"] == []
+
+
 async def test_create_extras_and_errors(api, cyc, image):
     # seed 000 lines 534-560 (create attributes: project, metadata OS/USERS), D22, D23, D32
     images = api.client.server.app[images_key]
