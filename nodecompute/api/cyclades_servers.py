@@ -20,7 +20,7 @@ from nodecompute.api.validation import json_body, parse_changes_since
 from nodecompute.compute.project_members import acting_in
 from nodecompute.compute.public_serials import PublicSerials, ViewSerials
 from nodecompute.domain import states
-from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, InstanceNotFound, NotFound
+from nodecompute.domain.errors import BadRequest, ComputeError, Conflict, Forbidden, InstanceNotFound, NotFound
 from nodecompute.domain.models import AuthContext, id_from_ref
 from nodecompute.domain.server_models import CreateResult, Server, ServerFilters
 
@@ -33,6 +33,7 @@ DELETED_IS_400 = frozenset({"#207", "#501", "#502", "#1901", "cyclades:stats"})
 SUSPENDED_IS_403 = frozenset({"#205", "#401", "#402", "#403", "#404", "#405", "#406", "#1901", "cyclades:stats"})
 SUSPENDED = "Administratively Suspended VM"
 BUILDING = "Server is being built"
+NO_CAPACITY = "No available backends: the host has no room for this flavor"
 IMAGE_METADATA = ("OS", "USERS")  # copied from the image unless given (D32)
 
 
@@ -40,6 +41,14 @@ class BuildInProgress(Conflict):
     """409 `buildInProgress` (D13, D31): the server is still being built."""
 
     msg_fmt = BUILDING
+
+
+class NoCapacity(ComputeError):
+    """503 `serviceUnavailable` (D23): the host has no room for the server (seed 000 line 597, "No available
+    backends")."""
+
+    code = 503
+    msg_fmt = NO_CAPACITY
 
 
 def serials(request: web.Request) -> PublicSerials:
@@ -162,6 +171,8 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     body = check_body(request, body)
     create = decode_create(body)
     service = request.config_dict[servers_key]
+    if not service.has_room_for(ctx, create.flavor_ref):  # an unknown flavor is 404 here
+        raise NoCapacity()
     result = await service.create(ctx, create)
     return respond(request, (result, for_views(request, list(result.servers))))
 

@@ -10,6 +10,7 @@ import pytest
 from nodecompute.api import xml_cyclades
 from nodecompute.api.keys import clock_key, identity_key, images_key, quotas_key, servers_key
 from nodecompute.app import store_key
+from nodecompute.compute import placement
 from nodecompute.db import identity as identity_db
 from nodecompute.db import public_serials
 from nodecompute.db import servers as servers_db
@@ -255,6 +256,21 @@ async def test_quota_exceeded_is_413_overlimit(api, cyc, image):
                                                        "networks": []}})
     await assert_fault(resp, 413, "overLimit")
     assert (await cyc.ok("GET", "/servers"))["servers"] == []
+
+
+async def test_no_capacity_is_503_service_unavailable(api, cyc, image):
+    # seed 000 lines 597-598 (create: 503 "No available backends"), D23: refused before anything is made
+    service = api.client.server.app[servers_key]
+    full = service.capacity
+    service.capacity = placement.HostCapacity(vcpus=full.vcpus, memory_mb=0, disk_bytes=full.disk_bytes)
+    try:
+        resp = await cyc.post("/servers", json={"server": {"name": "x", "imageRef": image, "flavorRef": 1,
+                                                           "networks": []}})
+        await assert_fault(resp, 503, "serviceUnavailable")
+        assert (await cyc.ok("GET", "/servers"))["servers"] == []
+    finally:
+        service.capacity = full
+    await _create(cyc, image)
 
 
 async def test_another_projects_server_is_not_there(api, cyc, image, make_user):
