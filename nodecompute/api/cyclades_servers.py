@@ -7,6 +7,7 @@ server 400 "machine already deleted" on delete and the address calls (D10); flav
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -22,7 +23,7 @@ from nodecompute.compute.public_serials import PublicSerials, ViewSerials
 from nodecompute.domain import states
 from nodecompute.domain.errors import BadRequest, ComputeError, Conflict, Forbidden, InstanceNotFound, NotFound
 from nodecompute.domain.models import AuthContext, id_from_ref
-from nodecompute.domain.server_models import CreateResult, Server, ServerFilters
+from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFilters
 
 MALFORMED_SERVER = "Malformed server id"
 MALFORMED_FLAVOR = "Malformed flavor id"
@@ -136,8 +137,13 @@ def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> 
             raise BadRequest("Invalid project")
         ctx = acting_in(request.config_dict[servers_key].store, ctx, project)
     key_names = server.pop("SNF:key_names", None)
-    if isinstance(key_names, list) and key_names and "key_name" not in server:
+    if key_names is not None and (not isinstance(key_names, list)
+                                  or not all(isinstance(name, str) and name for name in key_names)):
+        raise BadRequest("SNF:key_names must be a list of keypair names")
+    if key_names and "key_name" not in server:
         server["key_name"] = key_names[0]
+    if isinstance(server.get("personality"), list):
+        server["personality"] = [_without_ownership(item) for item in server["personality"]]
     image_ref = server.get("imageRef")
     if isinstance(image_ref, str) and image_ref:
         properties = request.config_dict[images_key].get(ctx, id_from_ref(image_ref)).properties  # else 404
@@ -148,6 +154,40 @@ def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> 
     if isinstance(server.get("networks"), list):
         server["networks"] = [_network_by_serial(request, item) for item in server["networks"]]
     return ctx, {**body, "server": server}
+
+
+OWNERSHIP = ("owner", "group", "mode")
+
+
+def _without_ownership(item: Any) -> Any:
+    """A personality entry without Cyclades' owner, group and mode (`_with_ownership` puts them back on the
+    decoded file), which the core's schema does not know."""
+    return {key: value for key, value in item.items() if key not in OWNERSHIP} if isinstance(item, dict) else item
+
+
+def _ownership(item: Any) -> dict[str, Any]:
+    """owner and group (strings) and mode (a number, seed 000 line 664: an integer 0-4095, 0o7777) of one entry."""
+    found = {key: item[key] for key in OWNERSHIP if isinstance(item, dict) and item.get(key) is not None}
+    for key in ("owner", "group"):
+        if key in found and not (isinstance(found[key], str) and 0 < len(found[key]) <= 255):
+            raise BadRequest(f"Invalid personality {key}")
+    mode = found.get("mode")
+    if mode is not None and (isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o7777):
+        raise BadRequest("Invalid personality mode: a number from 0 to 4095 (0o7777)")
+    return found
+
+
+def _with_extras(create: CreateRequest, raw: Any) -> CreateRequest:
+    """The decoded create with the personality files' ownership and every `SNF:key_names` key after the first."""
+    server = raw.get("server") if isinstance(raw, dict) else None
+    if not isinstance(server, dict):
+        return create
+    items = server.get("personality") if isinstance(server.get("personality"), list) else []
+    files = tuple(dataclasses.replace(spec, **_ownership(item)) if isinstance(item, dict) else spec
+                  for spec, item in zip(create.personality, items))
+    names = server.get("SNF:key_names") or []
+    extra = tuple(dict.fromkeys(name for name in names if name != create.key_name))
+    return dataclasses.replace(create, personality=files + create.personality[len(files):], extra_key_names=extra)
 
 
 def _network_by_serial(request: web.Request, item: Any) -> Any:
@@ -167,9 +207,9 @@ def _network_by_serial(request: web.Request, item: Any) -> Any:
 
 async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
-    ctx, body = _cyclades_create_body(request, ctx, await json_body(request))
-    body = check_body(request, body)
-    create = decode_create(body)
+    raw = await json_body(request)
+    ctx, body = _cyclades_create_body(request, ctx, raw)
+    create = _with_extras(decode_create(check_body(request, body)), raw)
     service = request.config_dict[servers_key]
     if not service.has_room_for(ctx, create.flavor_ref):  # an unknown flavor is 404 here
         raise NoCapacity()

@@ -3,8 +3,11 @@ names the seed 000 example it checks, creates what it reads, and checks the ?xml
 A server made in one dialect is the same server in the other."""
 from __future__ import annotations
 
+import io
+import json
 from datetime import timedelta
 
+import pycdlib
 import pytest
 
 from nodecompute.api import xml_cyclades
@@ -256,6 +259,50 @@ async def test_quota_exceeded_is_413_overlimit(api, cyc, image):
                                                        "networks": []}})
     await assert_fault(resp, 413, "overLimit")
     assert (await cyc.ok("GET", "/servers"))["servers"] == []
+
+
+async def test_key_names_and_personality_ownership_reach_the_config_drive(api, cyc, image):
+    # seed 000 lines 670-692 (Example Create Server Request with personality owner/group/mode) and line 3209
+    # (SNF:key_names: every key inserted), D22, D65: every key in meta_data.json, each file's owner, group and
+    # mode in its files[] entry, the mode on the drive's own copy (Rock Ridge)
+    keys = {}
+    for name in ("first", "second"):
+        made = await cyc.ok("POST", "/os-keypairs", 201, json={"keypair": {"name": name}})
+        keys[name] = made["keypair"]["public_key"]
+    personality = [{"path": "/home/someuser/.ssh/authorized_keys", "contents": "c29tZSBrZXk=", "group": "users",
+                    "mode": 0o600, "owner": "someuser"},
+                   {"path": "/home/someuser/.bashrc", "contents": "YmFzaA==", "mode": 0o777}]
+    body = {"name": "keys", "imageRef": image, "flavorRef": 1, "networks": [], "personality": personality,
+            "SNF:key_names": ["first", "second"]}
+    for wrong in ({"personality": [{**personality[0], "mode": "0600"}]}, {"personality": [{**personality[0],
+                  "mode": 0o10000}]}, {"SNF:key_names": ["first", "missing"]}, {"SNF:key_names": "first"}):
+        await assert_fault(await cyc.post("/servers", json={"server": {**body, **wrong}}), 400, "badRequest")
+    assert (await cyc.ok("GET", "/servers"))["servers"] == []
+    server = (await cyc.ok("POST", "/servers", json={"server": body}))["server"]
+    assert (server["key_name"], server["SNF:key_names"]) == ("first", ["first", "second"])
+    await _idle(api)
+    uuid = api.client.server.app[store_key].read(public_serials.server_by_serial, int(server["id"]))[0]
+    iso = pycdlib.PyCdlib()
+    iso.open(str(api.client.server.app[servers_key].guests.instance_dir(uuid) / "disk.config"))
+    try:
+        meta = json.loads(_iso_file(iso, "/openstack/latest/meta_data.json"))
+        modes = [iso.get_record(rr_path=f"/openstack/content/{n:04d}").rock_ridge.get_file_mode() for n in (0, 1)]
+    finally:
+        iso.close()
+    assert meta["public_keys"] == keys
+    assert meta["keys"] == [{"name": name, "type": "ssh", "data": key} for name, key in keys.items()]
+    assert meta["files"] == [
+        {"path": "/home/someuser/.ssh/authorized_keys", "content_path": "/content/0000", "owner": "someuser",
+         "group": "users", "mode": 0o600},
+        {"path": "/home/someuser/.bashrc", "content_path": "/content/0001", "mode": 0o777}]
+    assert modes == [0o100600, 0o100777]
+    assert (await cyc.ok("GET", f"/servers/{server['id']}"))["server"]["SNF:key_names"] == ["first", "second"]
+
+
+def _iso_file(iso: pycdlib.PyCdlib, path: str) -> bytes:
+    out = io.BytesIO()
+    iso.get_file_from_iso_fp(out, rr_path=path)
+    return out.getvalue()
 
 
 async def test_no_capacity_is_503_service_unavailable(api, cyc, image):
