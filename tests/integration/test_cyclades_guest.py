@@ -1,18 +1,25 @@
 """The Cyclades dialect on a real guest (issue 23's Proof): one guest made through /cyclades on the external network
-("public", the daemon's), with the command channel. The console action's one-shot VNC proxy opened by a plain RFB
-client (VNC authentication, ServerInit, a framebuffer update from the guest's display), the same password refused
-on a second connection; firewallProfile's rule sets seen from an "outside" namespace on the external network:
-DISABLED lets a TCP port the guest listens on through, ENABLED drops it, PROTECTED drops it but lets TCP 22 in.
+("public", the daemon's), with the command channel, on a daemon sampling the stats graphs every 2 s. The console
+action's one-shot VNC proxy opened by a plain RFB client (VNC authentication, ServerInit, a framebuffer update from
+the guest's display), its port refusing a second connection and a new console refusing the previous password; the
+CPU bar of cpu-bar.png (its pixels in the bar colour) at least twice as tall while the guest runs a busy loop as
+when idle; firewallProfile's rule sets seen from an "outside" namespace on the external network: DISABLED lets a
+TCP port the guest listens on through, ENABLED drops it, PROTECTED drops it but lets TCP 22 in.
 
 Needs root and the host networking tools, like test_servers_network_guest.py (whose fixtures' shapes this follows).
 """
 from __future__ import annotations
 
 import asyncio
+import io
 import secrets
+import time
 
 import pytest
+import requests
+from PIL import Image
 
+from nodecompute.compute.graphs import BAR_COLOUR, CPU_BAR_WIDTH
 from nodecompute.hostnet import bridge_name
 from tests.integration import guest_channel
 from tests.integration.cloud import Cloud
@@ -22,11 +29,12 @@ from tests.rfb_client import Viewer, first_update
 
 pytestmark = pytest.mark.integration
 SERVED, SSH = 8080, 22  # the TCP ports the guest listens on
+INTERVAL = 2  # seconds between the stats samples ([compute] stats_interval), so a bar follows the load quickly
 
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory):
-    d = Daemon(tmp_path_factory.mktemp("daemon"), external_network=True)
+    d = Daemon(tmp_path_factory.mktemp("daemon"), external_network=True, extra=f"stats_interval = {INTERVAL}\n")
     try:
         yield d.start()
     finally:
@@ -129,6 +137,33 @@ def test_the_console_proxy_opens_the_guests_display_once(cloud, guest):
     result, _reason, _kind, _rectangles = asyncio.run(_viewer_update(again["host"], again["port"],
                                                                      console["password"]))
     assert result == 1  # the previous password is refused
+
+
+def _bar_rows(url: str) -> int:
+    """The CPU bar's height in rows: cpu-bar.png's pixels in the bar colour over the bar's width (no token: an
+    <img> sends none, the URL carries it)."""
+    resp = requests.get(url, timeout=30)
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "image/png", resp.text
+    image = Image.open(io.BytesIO(resp.content)).convert("RGB")
+    raw = image.tobytes()
+    return sum(1 for i in range(0, len(raw), 3) if tuple(raw[i:i + 3]) == BAR_COLOUR) // CPU_BAR_WIDTH
+
+
+def _bar_after_samples(url: str) -> int:
+    """The bar once two more samples (and the 2 s graph cache) have passed."""
+    time.sleep(3 * INTERVAL + 0.5)
+    return _bar_rows(url)
+
+
+def test_the_cpu_bar_is_taller_while_the_guest_is_busy(cloud, daemon, guest):
+    # seed 000 lines 742-830 (Get Server Stats: serverRef, refresh, cpuBar, cpuTimeSeries, netBar, netTimeSeries);
+    # #1902, #1903: the graph drawn from the counters the daemon samples
+    stats = cyclades(cloud, "GET", f"/servers/{guest['serial']}/stats")["stats"]
+    assert (stats["serverRef"], stats["refresh"]) == (int(guest["serial"]), INTERVAL)
+    idle = _bar_after_samples(stats["cpuBar"])
+    assert guest_channel.run(cloud, daemon, guest["server"], f"busy {4 * INTERVAL} >/dev/null 2>&1 &").rc == 0
+    busy = _bar_after_samples(stats["cpuBar"])  # the loop ends soon after, before the firewall test
+    assert busy >= 2 * idle and busy > idle, (idle, busy)
 
 
 def _from_outside(outside: Standin, address: str, port: int) -> str:
