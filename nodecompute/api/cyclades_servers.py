@@ -21,7 +21,8 @@ from nodecompute.api.validation import json_body, parse_changes_since
 from nodecompute.compute.project_members import acting_in
 from nodecompute.compute.public_serials import PublicSerials, ViewSerials
 from nodecompute.domain import states
-from nodecompute.domain.errors import BadRequest, ComputeError, Conflict, Forbidden, InstanceNotFound, NotFound
+from nodecompute.domain.errors import (BadRequest, ComputeError, Conflict, Forbidden, InstanceNotFound, NotFound,
+                                       PolicyNotAuthorized)
 from nodecompute.domain.models import AuthContext, id_from_ref
 from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFilters
 
@@ -136,6 +137,8 @@ def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> 
         if not isinstance(project, str) or not project:
             raise BadRequest("Invalid project")
         ctx = acting_in(request.config_dict[servers_key].store, ctx, project)
+        if not ctx.can_write:  # a reader there may not create
+            raise PolicyNotAuthorized(action="os_compute_api:servers:create")
     key_names = server.pop("SNF:key_names", None)
     if key_names is not None and (not isinstance(key_names, list)
                                   or not all(isinstance(name, str) and name for name in key_names)):
@@ -160,7 +163,7 @@ OWNERSHIP = ("owner", "group", "mode")
 
 
 def _without_ownership(item: Any) -> Any:
-    """A personality entry without Cyclades' owner, group and mode (`_with_ownership` puts them back on the
+    """A personality entry without Cyclades' owner, group and mode (`_with_extras` puts them back on the
     decoded file), which the core's schema does not know."""
     return {key: value for key, value in item.items() if key not in OWNERSHIP} if isinstance(item, dict) else item
 

@@ -233,8 +233,9 @@ async def test_create_in_another_project_of_the_user(api, make_user):
     await make_user("billing", "member", name="billing-member")
     await make_user("foreign", "member", name="foreign-member")
     billing, foreign = (store.read(identity_db.find_project, name).id for name in ("billing", "foreign"))
-    await store.write(identity_db.grant_role, store.read(identity_db.find_user, "two-projects")[0].id, billing,
-                      "member")
+    user_id = store.read(identity_db.find_user, "two-projects")[0].id
+    await store.write(identity_db.grant_role, user_id, billing, "member")
+    await store.write(identity_db.grant_role, user_id, foreign, "reader")  # a reader there may not create
     quotas = api.client.server.app[quotas_key]
     before = quotas.usage(billing)["instances"]
     in_billing = Cyc(api, await api.token("two-projects", "pw-two-projects", "billing"))
