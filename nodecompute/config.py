@@ -66,6 +66,7 @@ class ComputeConfig:
     config_drive_format: str = "iso9660"
     dhcp_domain: str = "novalocal"
     cyclades_domain: str = "vm.nodecompute.local"  # the Cyclades view's SNF:fqdn is snf-<serial>.<this> (D34)
+    stats_interval: int = 60  # seconds between the Cyclades graphs' samples, the stats `refresh` (#1902, #1903)
     deleted_retention: int = 3600
     console_log_max_bytes: int = 1048576
     # Seconds a SOFT reboot (Nova's [libvirt] wait_soft_reboot_seconds) and a stop (Nova's shutdown_timeout; 0: at
@@ -264,11 +265,10 @@ _MINIMUM = {
     ("compute", "wait_soft_reboot_seconds"): 1, ("compute", "shutdown_timeout"): 0,
     ("compute", "reclaim_instance_interval"): 0,
     ("compute", "max_vcpus"): 0, ("compute", "max_memory_mb"): 0,
-    ("compute", "max_disk_gb"): 0,
+    ("compute", "max_disk_gb"): 0, ("compute", "stats_interval"): 1,
     ("console", "novncproxy_port"): 0, ("console", "serialproxy_port"): 0,
     ("console", "token_ttl"): 10,
-    ("console", "vncauth_port_min"): 1,
-    ("console", "vncauth_port_max"): 1,
+    ("console", "vncauth_port_min"): 1, ("console", "vncauth_port_max"): 1,
     ("console", "vncauth_window"): 1,
     ("network", "mtu"): 68,
     ("volume", "reserved_mb"): 0,

@@ -68,3 +68,11 @@ class Viewer:
 
     def close(self) -> None:
         self.writer.close()
+
+
+async def first_update(viewer: Viewer, width: int, height: int) -> tuple[int, int]:
+    """A FramebufferUpdateRequest (non-incremental, the whole screen) -> the answer's message type (0 for a
+    FramebufferUpdate) and its number of rectangles."""
+    viewer.writer.write(struct.pack(">BBHHHH", 3, 0, 0, 0, width, height))
+    kind, _padding, rectangles = struct.unpack(">BBH", await asyncio.wait_for(viewer.reader.readexactly(4), 30))
+    return kind, rectangles

@@ -7,6 +7,7 @@ server 400 "machine already deleted" on delete and the address calls (D10); flav
 """
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from aiohttp import web
@@ -17,11 +18,13 @@ from nodecompute.api.keys import config_key, images_key, servers_key
 from nodecompute.api.respond import Out, Reply, check_body, operation, respond
 from nodecompute.api.servers import decode_create
 from nodecompute.api.validation import json_body, parse_changes_since
+from nodecompute.compute.project_members import acting_in
 from nodecompute.compute.public_serials import PublicSerials, ViewSerials
 from nodecompute.domain import states
-from nodecompute.domain.errors import BadRequest, Conflict, Forbidden, InstanceNotFound, NotFound
+from nodecompute.domain.errors import (BadRequest, ComputeError, Conflict, Forbidden, InstanceNotFound, NotFound,
+                                       PolicyNotAuthorized)
 from nodecompute.domain.models import AuthContext, id_from_ref
-from nodecompute.domain.server_models import CreateResult, Server, ServerFilters
+from nodecompute.domain.server_models import CreateRequest, CreateResult, Server, ServerFilters
 
 MALFORMED_SERVER = "Malformed server id"
 MALFORMED_FLAVOR = "Malformed flavor id"
@@ -32,7 +35,7 @@ DELETED_IS_400 = frozenset({"#207", "#501", "#502", "#1901", "cyclades:stats"})
 SUSPENDED_IS_403 = frozenset({"#205", "#401", "#402", "#403", "#404", "#405", "#406", "#1901", "cyclades:stats"})
 SUSPENDED = "Administratively Suspended VM"
 BUILDING = "Server is being built"
-FOREIGN_PROJECT = "A server can only be created in the token's own project"
+NO_CAPACITY = "No available backends: the host has no room for this flavor"
 IMAGE_METADATA = ("OS", "USERS")  # copied from the image unless given (D32)
 
 
@@ -40,6 +43,14 @@ class BuildInProgress(Conflict):
     """409 `buildInProgress` (D13, D31): the server is still being built."""
 
     msg_fmt = BUILDING
+
+
+class NoCapacity(ComputeError):
+    """503 `serviceUnavailable` (D23): the host has no room for the server (seed 000 line 597, "No available
+    backends")."""
+
+    code = 503
+    msg_fmt = NO_CAPACITY
 
 
 def serials(request: web.Request) -> PublicSerials:
@@ -107,12 +118,13 @@ async def show_server(request: web.Request) -> web.StreamResponse:
     return respond(request, (server, for_views(request, [server])))
 
 
-def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> dict:
-    """The Cyclades extras out of the body (D22: `project` must be the token's; the first of `SNF:key_names` is the
+def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> tuple[AuthContext, Any]:
+    """The Cyclades extras out of the body (D22: `project`, a project the user is a member of, is the caller's
+    context for the create, compute/project_members.py; the first of `SNF:key_names` is the
     key; D32: `OS` and `USERS` from the image's metadata unless given; D23: an unknown image or flavor is 404), the
     flavor, network and port serials made their ids (D11)."""
     if not isinstance(body, dict) or not isinstance(body.get("server"), dict):
-        return body
+        return ctx, body
     server = dict(body["server"])
     flavor_ref = server.get("flavorRef")
     if isinstance(flavor_ref, int) or (isinstance(flavor_ref, str) and flavor_ref.isdigit()):
@@ -121,11 +133,20 @@ def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> 
             raise NotFound(f"Flavor {flavor_ref} could not be found.")
         server["flavorRef"] = flavorid
     project = server.pop("project", None)
-    if project is not None and project != ctx.project_id:
-        raise Forbidden(FOREIGN_PROJECT)
+    if project is not None:
+        if not isinstance(project, str) or not project:
+            raise BadRequest("Invalid project")
+        ctx = acting_in(request.config_dict[servers_key].store, ctx, project)
+        if not ctx.can_write:  # a reader there may not create
+            raise PolicyNotAuthorized(action="os_compute_api:servers:create")
     key_names = server.pop("SNF:key_names", None)
-    if isinstance(key_names, list) and key_names and "key_name" not in server:
+    if key_names is not None and (not isinstance(key_names, list)
+                                  or not all(isinstance(name, str) and name for name in key_names)):
+        raise BadRequest("SNF:key_names must be a list of keypair names")
+    if key_names and "key_name" not in server:
         server["key_name"] = key_names[0]
+    if isinstance(server.get("personality"), list):
+        server["personality"] = [_without_ownership(item) for item in server["personality"]]
     image_ref = server.get("imageRef")
     if isinstance(image_ref, str) and image_ref:
         properties = request.config_dict[images_key].get(ctx, id_from_ref(image_ref)).properties  # else 404
@@ -135,7 +156,41 @@ def _cyclades_create_body(request: web.Request, ctx: AuthContext, body: Any) -> 
             server["metadata"] = {**copied, **given}
     if isinstance(server.get("networks"), list):
         server["networks"] = [_network_by_serial(request, item) for item in server["networks"]]
-    return {**body, "server": server}
+    return ctx, {**body, "server": server}
+
+
+OWNERSHIP = ("owner", "group", "mode")
+
+
+def _without_ownership(item: Any) -> Any:
+    """A personality entry without Cyclades' owner, group and mode (`_with_extras` puts them back on the
+    decoded file), which the core's schema does not know."""
+    return {key: value for key, value in item.items() if key not in OWNERSHIP} if isinstance(item, dict) else item
+
+
+def _ownership(item: Any) -> dict[str, Any]:
+    """owner and group (strings) and mode (a number, seed 000 line 664: an integer 0-4095, 0o7777) of one entry."""
+    found = {key: item[key] for key in OWNERSHIP if isinstance(item, dict) and item.get(key) is not None}
+    for key in ("owner", "group"):
+        if key in found and not (isinstance(found[key], str) and 0 < len(found[key]) <= 255):
+            raise BadRequest(f"Invalid personality {key}")
+    mode = found.get("mode")
+    if mode is not None and (isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o7777):
+        raise BadRequest("Invalid personality mode: a number from 0 to 4095 (0o7777)")
+    return found
+
+
+def _with_extras(create: CreateRequest, raw: Any) -> CreateRequest:
+    """The decoded create with the personality files' ownership and every `SNF:key_names` key after the first."""
+    server = raw.get("server") if isinstance(raw, dict) else None
+    if not isinstance(server, dict):
+        return create
+    items = server.get("personality") if isinstance(server.get("personality"), list) else []
+    files = tuple(dataclasses.replace(spec, **_ownership(item)) if isinstance(item, dict) else spec
+                  for spec, item in zip(create.personality, items))
+    names = server.get("SNF:key_names") or []
+    extra = tuple(dict.fromkeys(name for name in names if name != create.key_name))
+    return dataclasses.replace(create, personality=files + create.personality[len(files):], extra_key_names=extra)
 
 
 def _network_by_serial(request: web.Request, item: Any) -> Any:
@@ -155,9 +210,12 @@ def _network_by_serial(request: web.Request, item: Any) -> Any:
 
 async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
-    body = check_body(request, _cyclades_create_body(request, ctx, await json_body(request)))
-    create = decode_create(body)
+    raw = await json_body(request)
+    ctx, body = _cyclades_create_body(request, ctx, raw)
+    create = _with_extras(decode_create(check_body(request, body)), raw)
     service = request.config_dict[servers_key]
+    if not service.has_room_for(ctx, create.flavor_ref):  # an unknown flavor is 404 here
+        raise NoCapacity()
     result = await service.create(ctx, create)
     return respond(request, (result, for_views(request, list(result.servers))))
 

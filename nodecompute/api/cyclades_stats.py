@@ -28,7 +28,9 @@ def on_mount(root: web.Application, sub: web.Application) -> None:
 
     async def start(app: web.Application) -> None:
         if servers_key in app:
-            holder["stats"] = server_stats.for_hypervisor(app[servers_key].guests.hv, app[config_key].data_dir)
+            config = app[config_key]
+            holder["stats"] = server_stats.for_hypervisor(app[servers_key].guests.hv, config.data_dir,
+                                                          config.compute.stats_interval)
             holder["stats"].start()
 
     async def stop(app: web.Application) -> None:
@@ -59,13 +61,14 @@ async def show_graph(request: web.Request) -> web.StreamResponse:
     if server_uuid is None or graph not in GRAPHS:
         raise NotFound()
     return web.Response(body=await stats.graph(server_uuid, graph), content_type="image/png",
-                        headers={"Cache-Control": f"max-age={server_stats.REFRESH}"})
+                        headers={"Cache-Control": f"max-age={int(stats.sampler.interval)}"})
 
 
 def _view(out, result: tuple[int, str]) -> dict:
     serial, token = result
     base = f"{out.links.base}{out.dialect.prefix}/stats/{token}"
-    return {"stats": {"serverRef": serial, "refresh": server_stats.REFRESH,
+    refresh = out.request.config_dict[config_key].compute.stats_interval
+    return {"stats": {"serverRef": serial, "refresh": refresh,
                       **{key: f"{base}/{graph}.png" for key, graph in URL_KEYS.items()}}}
 
 

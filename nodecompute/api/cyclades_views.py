@@ -119,7 +119,7 @@ def server_full(server: Server, serials: ViewSerials, links: CycladesLinks, doma
         "links": links.pair("servers", server.serial),
         "security_groups": security_groups(server),
         "key_name": server.key_name,
-        "SNF:key_names": [server.key_name] if server.key_name else [],
+        "SNF:key_names": ([server.key_name] if server.key_name else []) + [name for name, _key in server.extra_keys],
         "SNF:fqdn": f"snf-{server.serial}.{domain}",
         "SNF:port_forwarding": {},
         "SNF:task_state": task_state(server),

@@ -7,6 +7,7 @@ it, so no step can leave an orphan behind. `crash_point` lets the crash tests ki
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -168,7 +169,8 @@ class Guests:
             tree.setdefault(path.strip("/"), contents)
         dest = dest or self.instance_dir(server.uuid) / "disk.config"
         drive_format = content.drive_format or self.cfg.compute.config_drive_format
-        write = configdrive.write_vfat if drive_format == "vfat" else configdrive.write_iso
+        write = configdrive.write_vfat if drive_format == "vfat" else functools.partial(
+            configdrive.write_iso, file_modes=metadata_documents.content_modes(md))
         await run_in_thread(write, tree, dest)  # a delete's undo must not race a drive still being written
 
     async def start(self, server: Server, timeout: float = 60.0) -> None:

@@ -22,12 +22,19 @@ def drive_metadata(server: Server, *, dhcp_domain: str, files: Iterable[Injected
         availability_zone=server.availability_zone, project_id=server.project_id,
         reservation_id=server.reservation_id, ec2_id=server.serial, flavor_name=server.flavor_name,
         image_id=server.image_id, meta=dict(server.metadata),
-        public_keys={server.key_name: server.key_data} if server.key_name and server.key_data else {},
-        files=tuple(metadata_documents.InjectedFile(path=f.path, contents=f.contents) for f in files),
+        public_keys=public_keys(server),
+        files=tuple(metadata_documents.InjectedFile(path=f.path, contents=f.contents, owner=f.owner, group=f.group,
+                                                    mode=f.mode) for f in files),
         user_data=user_data, admin_pass=admin_pass, network_data=dict(network_data or {}),
         dhcp_domain=dhcp_domain, devices=tuple(devices),
         fixed_ipv4=first_fixed_ipv4(server), floating_ipv4=floating_ipv4,
     )
+
+
+def public_keys(server: Server) -> dict[str, str]:
+    """Name -> public key of every keypair the server holds, its first (`key_name`) first."""
+    first = {server.key_name: server.key_data} if server.key_name and server.key_data else {}
+    return {**first, **{name: key for name, key in server.extra_keys if name not in first}}
 
 
 def first_fixed_ipv4(server: Server) -> str | None:

@@ -117,6 +117,13 @@ def _files_entries(md: DriveMetadata) -> list[dict]:
     return entries
 
 
+def content_modes(md: DriveMetadata) -> dict[str, int]:
+    """Tree path -> permission bits of the personality files given a mode (the Cyclades extra), for the drive's
+    own copy of each (Rock Ridge)."""
+    return {f"openstack/content/{index:04d}": injected.mode & 0o7777
+            for index, injected in enumerate(md.files) if injected.mode is not None}
+
+
 def _device_entry(device: DeviceMetadata, version: str) -> dict | None:
     """nova/api/metadata/base.py::_get_device_metadata for one device; None when it is not shown."""
     entry: dict = {}

@@ -52,6 +52,13 @@ def host_has_room(capacity: HostCapacity, used: HostUsage) -> bool:
     return used.cores <= capacity.vcpus and used.ram <= capacity.memory_mb and used.disk <= capacity.disk_bytes
 
 
+def room_for(capacity: HostCapacity, used: HostUsage, flavor: Flavor) -> bool:
+    """Whether one more server of `flavor` fits beside what `used` counts (every live server)."""
+    disk = flavor.root_gb * GIB + flavor.ephemeral_gb * GIB + flavor.swap * 1024 * 1024
+    return host_has_room(capacity, HostUsage(cores=used.cores + flavor.vcpus, ram=used.ram + flavor.memory_mb,
+                                             disk=used.disk + disk))
+
+
 def check_fit(ctx: AuthContext, flavor: Flavor, image: Image) -> None:
     """Nova's _validate_flavor_image_nostatus for an image-backed server."""
     if image.min_ram > flavor.memory_mb:

@@ -128,12 +128,12 @@ class ServerRebuilds:
         if req.key_name is UNCHANGED:
             return {}
         if req.key_name is None:
-            return {"key_name": None, "key_data": None}
+            return {"key_name": None, "key_data": None, "extra_keys": "[]"}
         try:
             keypair = self.keypairs.get(ctx.user_id, req.key_name)
         except NotFound:
             raise BadRequest("Invalid key_name provided.") from None
-        return {"key_name": keypair.name, "key_data": keypair.public_key}
+        return {"key_name": keypair.name, "key_data": keypair.public_key, "extra_keys": "[]"}
 
     def _work(self, admin_pass: str | None):
         async def work(guests: Guests, server: Server, started: Started) -> None:

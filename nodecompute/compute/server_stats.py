@@ -19,7 +19,7 @@ from nodecompute.compute.graph_cache import GraphCache
 from nodecompute.compute.stats_sampler import CounterSource, StatsSampler
 
 SECRET_FILE = "graph_secret"
-REFRESH = 60  # seconds: the sampling interval and the `refresh` a client is told
+REFRESH = 60  # seconds: the default sampling interval and `refresh` ([compute] stats_interval)
 
 
 def load_secret(data_dir: Path) -> bytes:
@@ -70,7 +70,7 @@ class ServerStats:
         return png
 
 
-def for_hypervisor(hv, data_dir: Path) -> ServerStats:
+def for_hypervisor(hv, data_dir: Path, interval: float = REFRESH) -> ServerStats:
     """The daemon's: every running domain's counters from libvirt, the secret in the data directory."""
     from nodecompute.virt.domain_stats import read_all_counters
-    return ServerStats(lambda: read_all_counters(hv), load_secret(data_dir))
+    return ServerStats(lambda: read_all_counters(hv), load_secret(data_dir), interval=interval)

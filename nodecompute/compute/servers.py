@@ -57,6 +57,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BUILD_EVENT = "compute__do_build_and_run_instance"
+ALL_SERIALS = 1 << 62  # host_usage of every live server
 NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
 
 
@@ -154,12 +155,8 @@ class ServerService:
         else:
             image = image_for_boot(self.images, ctx, devices.image_ref)
             placement.check_fit(ctx, flavor, image)
-        key_data = None
-        if req.key_name is not None:
-            try:
-                key_data = self.keypairs.get(ctx.user_id, req.key_name).public_key
-            except NotFound:
-                raise BadRequest("Invalid key_name provided.") from None
+        key_data = self._public_key(ctx, req.key_name) if req.key_name is not None else None
+        extra_keys = [(name, self._public_key(ctx, name)) for name in req.extra_key_names]
         zone = req.availability_zone
         if zone and zone != self.cfg.compute.availability_zone:
             raise BadRequest("The requested availability zone is not available")
@@ -168,7 +165,7 @@ class ServerService:
         count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
         group = self.groups.group_for_create(ctx, req.scheduler_hints, count)
         admin_pass = req.admin_pass or generate_password()
-        rows = self._rows(ctx, req, flavor, image, key_data, count)
+        rows = [{**row, "extra_keys": extra_keys} for row in self._rows(ctx, req, flavor, image, key_data, count)]
         if devices.volumes:  # the servers' rows with the reservations of the volumes they take
             reserved = self.volume_boot.reservations(rows[0]["uuid"], self.cfg.host_name, devices)
             servers = await self.store.write(self.volume_boot.insert_tx, rows, req.metadata, req.personality,
@@ -188,6 +185,12 @@ class ServerService:
             action_id = await self.action_log.start(ctx, server, "create")
             self.track(server.uuid, self._build_recorded(server, boot, drive, ctx, plan.nics, action_id, devices))
         return CreateResult(servers=tuple(servers), admin_pass=admin_pass, reservation_id=rows[0]["reservation_id"])
+
+    def _public_key(self, ctx: AuthContext, name: str) -> str:
+        try:
+            return self.keypairs.get(ctx.user_id, name).public_key
+        except NotFound:
+            raise BadRequest("Invalid key_name provided.") from None
 
     def _rows(self, ctx, req: CreateRequest, flavor, image, key_data, count: int) -> list[dict]:
         extra_specs = self.flavors.extra_specs(flavor.flavorid, ctx.project_id, ctx.is_admin)
@@ -256,6 +259,13 @@ class ServerService:
             return False
         used = placement.HostUsage(**self.store.read(servers_db.host_usage, server.serial))
         return placement.host_has_room(self.capacity, used)
+
+    def has_room_for(self, ctx: AuthContext, flavor_ref: str) -> bool:
+        """Whether a server of the flavor would fit now (the compute service up, the host's capacity beside every
+        live server): the Cyclades dialect answers 503 before a create that the scheduler would refuse."""
+        flavor = self.flavors.get_for_project(flavor_ref, ctx.project_id, ctx.is_admin)
+        used = placement.HostUsage(**self.store.read(servers_db.host_usage, ALL_SERIALS))
+        return self.host_services.compute_accepts_servers() and placement.room_for(self.capacity, used, flavor)
 
     # ----- update, delete ----------------------------------------------------------------------------------------
 

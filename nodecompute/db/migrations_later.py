@@ -284,3 +284,24 @@ def m0024_port_firewall_profiles(db: Database) -> None:
             port_id TEXT PRIMARY KEY REFERENCES ports(id) ON DELETE CASCADE, profile TEXT NOT NULL);
         """
     )
+
+
+@migrations(name="0025_server_extra_keys")
+def m0025_server_extra_keys(db: Database) -> None:
+    """The keypairs a server holds besides its first (`key_name`/`key_data`), as a JSON list of [name, public key]:
+    Cyclades' `SNF:key_names` installs every named key (meta_data.json `public_keys` and `keys`, like Nova's
+    instance.keypairs)."""
+    db.executescript("ALTER TABLE servers ADD COLUMN extra_keys TEXT NOT NULL DEFAULT '[]';")
+
+
+@migrations(name="0026_server_file_ownership")
+def m0026_server_file_ownership(db: Database) -> None:
+    """A personality file's owner, group and mode (Cyclades, D22 and D65): NULL when not given; they go into the
+    config drive's `files[]` entry and the mode onto the drive's copy of the file."""
+    db.executescript(
+        """
+        ALTER TABLE server_files ADD COLUMN owner TEXT;
+        ALTER TABLE server_files ADD COLUMN file_group TEXT;
+        ALTER TABLE server_files ADD COLUMN mode INTEGER;
+        """
+    )

@@ -55,7 +55,8 @@ def _server(row: dict[str, Any], metadata: dict[str, str], tags: tuple[str, ...]
         description=row["description"], tags=tags, flavor_extra_specs=_json(row["flavor_extra_specs"]),
         user_data=bytes(row["user_data"]) if row["user_data"] is not None else None,
         device_tags=tuple(DeviceTag(**item) for item in _json(row["device_tags"])),
-        guest_channels=tuple(_json(row["guest_channels"])), nics=nics, locked_by=row["locked_by"],
+        guest_channels=tuple(_json(row["guest_channels"])),
+        extra_keys=tuple((name, key) for name, key in _json(row["extra_keys"])), nics=nics, locked_by=row["locked_by"],
         locked_reason=row["locked_reason"], pinned_availability_zone=row["pinned_availability_zone"],
         image_properties=_json(row["image_properties"]), volumes=volumes, server_groups=(),
     ))
@@ -98,16 +99,23 @@ def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str,
                    flavor_extra_specs=json.dumps(row.get("flavor_extra_specs", {})),
                    device_tags=json.dumps([vars(tag) for tag in row.get("device_tags", ())]),
                    guest_channels=json.dumps(list(row.get("guest_channels", ()))),
+                   extra_keys=json.dumps([list(pair) for pair in row.get("extra_keys", ())]),
                    image_properties=json.dumps(row.get("image_properties", {})))
         cols = ",".join(row)
         db.execute(f"INSERT INTO servers ({cols}) VALUES ({','.join('?' * len(row))})", list(row.values()))
         for key, value in metadata.items():
             db.execute("INSERT INTO server_metadata VALUES (?, ?, ?)", [row["uuid"], key, value])
-        for position, spec in enumerate(files):
-            db.execute("INSERT INTO server_files VALUES (?, ?, ?, ?)", [row["uuid"], position, spec.path, spec.contents])
+        _insert_files(db, row["uuid"], files)
         for tag in tags:
             db.execute("INSERT INTO server_tags VALUES (?, ?)", [row["uuid"], tag])
     return [get_server(db, row["uuid"]) for row in rows]
+
+
+def _insert_files(db: Database, uuid: str, files: Iterable[InjectedFileSpec]) -> None:
+    for position, spec in enumerate(files):
+        db.execute("INSERT INTO server_files (server_uuid, position, path, contents, owner, file_group, mode)"
+                   " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [uuid, position, spec.path, spec.contents, spec.owner, spec.group, spec.mode])
 
 
 def get_server(db: Database, uuid: str, *, include_deleted: bool = False) -> Server:
@@ -127,8 +135,10 @@ def find_server(db: Database, uuid: str) -> Server | None:
 
 
 def server_files(db: Database, uuid: str) -> list[InjectedFileSpec]:
-    rows = db.execute("SELECT path, contents FROM server_files WHERE server_uuid = ? ORDER BY position", [uuid])
-    return [InjectedFileSpec(path=r["path"], contents=bytes(r["contents"])) for r in rows.fetchall()]
+    rows = db.execute("SELECT path, contents, owner, file_group, mode FROM server_files WHERE server_uuid = ?"
+                      " ORDER BY position", [uuid])
+    return [InjectedFileSpec(path=r["path"], contents=bytes(r["contents"]), owner=r["owner"], group=r["file_group"],
+                             mode=r["mode"]) for r in rows.fetchall()]
 
 
 def user_data(db: Database, uuid: str) -> bytes | None:
@@ -179,7 +189,7 @@ def mark_deleted(db: Database, uuid: str, *, now: datetime) -> None:
     db.execute("DELETE FROM server_files WHERE server_uuid = ?", [uuid])
     db.execute("DELETE FROM server_tags WHERE server_uuid = ?", [uuid])  # as Nova's instance_destroy
     db.execute("DELETE FROM server_passwords WHERE server_uuid = ?", [uuid])
-    db.execute("UPDATE servers SET user_data = NULL, key_data = NULL WHERE uuid = ?", [uuid])
+    db.execute("UPDATE servers SET user_data = NULL, key_data = NULL, extra_keys = '[]' WHERE uuid = ?", [uuid])
 
 
 def soft_deleted_before(db: Database, before: datetime) -> list[Server]:
@@ -211,8 +221,7 @@ def rebuild_server(db: Database, uuid: str, values: dict[str, Any], metadata: di
         db.execute("DELETE FROM server_metadata WHERE server_uuid = ?", [uuid])
         merge_metadata(db, uuid, metadata, now=now)
     db.execute("DELETE FROM server_files WHERE server_uuid = ?", [uuid])
-    for position, spec in enumerate(files):
-        db.execute("INSERT INTO server_files VALUES (?, ?, ?, ?)", [uuid, position, spec.path, spec.contents])
+    _insert_files(db, uuid, files)
     return get_server(db, uuid)
 
 

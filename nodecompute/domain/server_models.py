@@ -100,6 +100,7 @@ class Server:
     user_data: bytes | None = None
     device_tags: tuple[DeviceTag, ...] = ()
     guest_channels: tuple[str, ...] = ()  # virtio-serial port names (domain/guest_channels.py)
+    extra_keys: tuple[tuple[str, str], ...] = ()  # (name, public key) of its keypairs after the first (Cyclades)
     nics: tuple[ServerNic, ...] = ()  # its ports, in the order they were plugged
     locked_by: str | None = None  # "owner" or "admin" while locked (Nova)
     locked_reason: str | None = None  # 2.73
@@ -148,6 +149,9 @@ class DeviceTag:
 class InjectedFileSpec:
     path: str
     contents: bytes
+    owner: str | None = None  # Cyclades' personality extras (D22, D65); None when not given
+    group: str | None = None
+    mode: int | None = None
 
 
 @dataclass(frozen=True)
@@ -195,6 +199,7 @@ class CreateRequest:
     user_data: bytes | None = None
     config_drive: bool = False
     key_name: str | None = None
+    extra_key_names: tuple[str, ...] = ()  # keypairs installed besides key_name (Cyclades' SNF:key_names)
     availability_zone: str | None = None
     access_ipv4: str = ""
     access_ipv6: str = ""

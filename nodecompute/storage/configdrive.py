@@ -25,6 +25,7 @@ from nodecompute.storage.errors import StorageError
 VOLUME_ID = "config-2"
 VFAT_SIZE_BYTES = 64 * 1024 * 1024
 _FILE_MODE, _DIR_MODE = 0o100444, 0o040555  # what genisoimage -r records
+_REGULAR = 0o100000
 
 
 class ConfigDriveError(StorageError):
@@ -158,13 +159,17 @@ def _write_atomically(dest: Path, write: Callable[[BinaryIO], None]) -> None:
         raise
 
 
-def write_iso(tree: Mapping[str, bytes], dest: Path, *, publisher: str = "") -> None:
+def write_iso(tree: Mapping[str, bytes], dest: Path, *, publisher: str = "",
+              file_modes: Mapping[str, int] | None = None) -> None:
     """Master `tree` as ISO 9660 (interchange level 4) + Joliet level 3 + Rock Ridge 1.09, volume id config-2.
+    Files are r--r--r-- (genisoimage -r) but those `file_modes` names (path -> permission bits, the Cyclades
+    personality `mode`), which Rock Ridge records as given.
 
     The file is created mode 0600 (it may hold admin_pass and user_data); libvirt's dynamic ownership hands it to
     the QEMU user."""
     import pycdlib  # here, not at the top: the idle daemon need not hold its modules (issue 22, RSS)
 
+    modes = file_modes or {}
     iso = pycdlib.PyCdlib()
     iso.new(interchange_level=4, joliet=3, rock_ridge="1.09", vol_ident=VOLUME_ID, pub_ident_str=publisher)
     try:
@@ -174,7 +179,8 @@ def write_iso(tree: Mapping[str, bytes], dest: Path, *, publisher: str = "") -> 
                                   file_mode=_DIR_MODE)
             else:
                 iso.add_fp(io.BytesIO(entry.contents), len(entry.contents), entry.iso_path,
-                           rr_name=entry.rr_name, joliet_path=entry.joliet_path, file_mode=_FILE_MODE)
+                           rr_name=entry.rr_name, joliet_path=entry.joliet_path,
+                           file_mode=_REGULAR | modes[entry.rr_path] if entry.rr_path in modes else _FILE_MODE)
         _write_atomically(Path(dest), iso.write_fp)
     except (pycdlib.pycdlibexception.PyCdlibException, OSError) as exc:
         raise ConfigDriveError(reason=str(exc)) from exc

@@ -3,13 +3,18 @@ names the seed 000 example it checks, creates what it reads, and checks the ?xml
 A server made in one dialect is the same server in the other."""
 from __future__ import annotations
 
+import io
+import json
 from datetime import timedelta
 
+import pycdlib
 import pytest
 
 from nodecompute.api import xml_cyclades
-from nodecompute.api.keys import clock_key, identity_key, images_key, servers_key
+from nodecompute.api.keys import clock_key, identity_key, images_key, quotas_key, servers_key
 from nodecompute.app import store_key
+from nodecompute.compute import placement
+from nodecompute.db import identity as identity_db
 from nodecompute.db import public_serials
 from nodecompute.db import servers as servers_db
 from nodecompute.domain import states
@@ -177,6 +182,33 @@ async def test_flavor_list_detail_and_show(api, cyc):
     await _same_in_xml(cyc, f"/flavors/{first['id']}", shown)
 
 
+async def test_flavor_access_lists_the_members_projects(api, cyc, make_user):
+    # seed 000 lines 2003-2024 (detail example: a private flavor's SNF:flavor-access lists project ids), line 3292
+    # (the projects the user is a member of), line 1896 (the SNF:flavor-access list query), D51
+    member = Cyc(api, await make_user("shared-a", "member", name="flavor-user"))
+    await make_user("shared-b", "member")
+    store = api.client.server.app[store_key]
+    shared_a, shared_b = (store.read(identity_db.find_project, name).id for name in ("shared-a", "shared-b"))
+    made = await api.post("/flavors", cyc.token, json={"flavor": {"name": "private", "ram": 64, "vcpus": 1,
+                                                                  "disk": 1, "os-flavor-access:is_public": False}})
+    assert made.status == 200, await made.text()
+    flavorid = (await made.json())["flavor"]["id"]
+    for project in (shared_a, shared_b):
+        resp = await api.post(f"/flavors/{flavorid}/action", cyc.token, json={"addTenantAccess": {"tenant": project}})
+        assert resp.status == 200, await resp.text()
+    serial = next(f["id"] for f in (await member.ok("GET", "/flavors"))["flavors"] if f["name"] == "private")
+    shown = (await cyc.ok("GET", f"/flavors/{serial}"))["flavor"]
+    assert shown["os-flavor-access:is_public"] is False
+    assert sorted(shown["SNF:flavor-access"]) == sorted([shared_a, shared_b])  # the admin sees every project
+    mine = (await member.ok("GET", f"/flavors/{serial}"))["flavor"]
+    assert mine["SNF:flavor-access"] == [shared_a]  # the member sees only their own
+    public = [f for f in (await member.ok("GET", "/flavors/detail"))["flavors"] if f["id"] != serial]
+    assert public and all(f["SNF:flavor-access"] == [] and f["os-flavor-access:is_public"] for f in public)
+    only = (await cyc.ok("GET", f"/flavors/detail?is_public=none&SNF:flavor-access={shared_b}"))["flavors"]
+    assert [f["id"] for f in only] == [serial]
+    assert (await cyc.ok("GET", "/flavors?SNF:flavor-access=nobody"))["flavors"] == []
+
+
 async def test_create_extras_and_errors(api, cyc, image):
     # seed 000 lines 534-560 (create attributes: project, metadata OS/USERS), D22, D23, D32
     images = api.client.server.app[images_key]
@@ -193,6 +225,32 @@ async def test_create_extras_and_errors(api, cyc, image):
         await assert_fault(resp, code)
 
 
+async def test_create_in_another_project_of_the_user(api, make_user):
+    # seed 000 lines 554-556 (project: "the project where the VM is to be assigned"), D22: a project the user is a
+    # member of takes the server and its usage; one they are not a member of is 403 and creates nothing
+    store = api.client.server.app[store_key]
+    user = Cyc(api, await make_user("home", "member", name="two-projects"))
+    await make_user("billing", "member", name="billing-member")
+    await make_user("foreign", "member", name="foreign-member")
+    billing, foreign = (store.read(identity_db.find_project, name).id for name in ("billing", "foreign"))
+    user_id = store.read(identity_db.find_user, "two-projects")[0].id
+    await store.write(identity_db.grant_role, user_id, billing, "member")
+    await store.write(identity_db.grant_role, user_id, foreign, "reader")  # a reader there may not create
+    quotas = api.client.server.app[quotas_key]
+    before = quotas.usage(billing)["instances"]
+    in_billing = Cyc(api, await api.token("two-projects", "pw-two-projects", "billing"))
+    image = await upload_raw_image(api.client.server.app, in_billing.token)
+    body = {"name": "billed", "imageRef": image, "flavorRef": 1, "networks": []}
+    for project in (foreign, "no-such-project"):
+        await assert_fault(await user.post("/servers", json={"server": {**body, "project": project}}), 403,
+                           "forbidden")
+    assert quotas.usage(foreign)["instances"] == 0 and (await user.ok("GET", "/servers"))["servers"] == []
+    server = (await user.ok("POST", "/servers", json={"server": {**body, "project": billing}}))["server"]
+    await _idle(api)
+    assert server["tenant_id"] == billing and quotas.usage(billing)["instances"] == before + 1
+    assert (await in_billing.ok("GET", f"/servers/{server['id']}"))["server"]["tenant_id"] == billing
+
+
 async def test_quota_exceeded_is_413_overlimit(api, cyc, image):
     # seed 000 line 592 (create: 413 Over Limit), D15
     project = api.client.server.app[identity_key].validate(cyc.token).project_id
@@ -202,6 +260,65 @@ async def test_quota_exceeded_is_413_overlimit(api, cyc, image):
                                                        "networks": []}})
     await assert_fault(resp, 413, "overLimit")
     assert (await cyc.ok("GET", "/servers"))["servers"] == []
+
+
+async def test_key_names_and_personality_ownership_reach_the_config_drive(api, cyc, image):
+    # seed 000 lines 670-692 (Example Create Server Request with personality owner/group/mode) and line 3209
+    # (SNF:key_names: every key inserted), D22, D65: every key in meta_data.json, each file's owner, group and
+    # mode in its files[] entry, the mode on the drive's own copy (Rock Ridge)
+    keys = {}
+    for name in ("first", "second"):
+        made = await cyc.ok("POST", "/os-keypairs", 201, json={"keypair": {"name": name}})
+        keys[name] = made["keypair"]["public_key"]
+    personality = [{"path": "/home/someuser/.ssh/authorized_keys", "contents": "c29tZSBrZXk=", "group": "users",
+                    "mode": 0o600, "owner": "someuser"},
+                   {"path": "/home/someuser/.bashrc", "contents": "YmFzaA==", "mode": 0o777}]
+    body = {"name": "keys", "imageRef": image, "flavorRef": 1, "networks": [], "personality": personality,
+            "SNF:key_names": ["first", "second"]}
+    for wrong in ({"personality": [{**personality[0], "mode": "0600"}]}, {"personality": [{**personality[0],
+                  "mode": 0o10000}]}, {"SNF:key_names": ["first", "missing"]}, {"SNF:key_names": "first"}):
+        await assert_fault(await cyc.post("/servers", json={"server": {**body, **wrong}}), 400, "badRequest")
+    assert (await cyc.ok("GET", "/servers"))["servers"] == []
+    server = (await cyc.ok("POST", "/servers", json={"server": body}))["server"]
+    assert (server["key_name"], server["SNF:key_names"]) == ("first", ["first", "second"])
+    await _idle(api)
+    uuid = api.client.server.app[store_key].read(public_serials.server_by_serial, int(server["id"]))[0]
+    iso = pycdlib.PyCdlib()
+    iso.open(str(api.client.server.app[servers_key].guests.instance_dir(uuid) / "disk.config"))
+    try:
+        meta = json.loads(_iso_file(iso, "/openstack/latest/meta_data.json"))
+        modes = [iso.get_record(rr_path=f"/openstack/content/{n:04d}").rock_ridge.get_file_mode() for n in (0, 1)]
+    finally:
+        iso.close()
+    assert meta["public_keys"] == keys
+    assert meta["keys"] == [{"name": name, "type": "ssh", "data": key} for name, key in keys.items()]
+    assert meta["files"] == [
+        {"path": "/home/someuser/.ssh/authorized_keys", "content_path": "/content/0000", "owner": "someuser",
+         "group": "users", "mode": 0o600},
+        {"path": "/home/someuser/.bashrc", "content_path": "/content/0001", "mode": 0o777}]
+    assert modes == [0o100600, 0o100777]
+    assert (await cyc.ok("GET", f"/servers/{server['id']}"))["server"]["SNF:key_names"] == ["first", "second"]
+
+
+def _iso_file(iso: pycdlib.PyCdlib, path: str) -> bytes:
+    out = io.BytesIO()
+    iso.get_file_from_iso_fp(out, rr_path=path)
+    return out.getvalue()
+
+
+async def test_no_capacity_is_503_service_unavailable(api, cyc, image):
+    # seed 000 lines 597-598 (create: 503 "No available backends"), D23: refused before anything is made
+    service = api.client.server.app[servers_key]
+    full = service.capacity
+    service.capacity = placement.HostCapacity(vcpus=full.vcpus, memory_mb=0, disk_bytes=full.disk_bytes)
+    try:
+        resp = await cyc.post("/servers", json={"server": {"name": "x", "imageRef": image, "flavorRef": 1,
+                                                           "networks": []}})
+        await assert_fault(resp, 503, "serviceUnavailable")
+        assert (await cyc.ok("GET", "/servers"))["servers"] == []
+    finally:
+        service.capacity = full
+    await _create(cyc, image)
 
 
 async def test_another_projects_server_is_not_there(api, cyc, image, make_user):

@@ -7,6 +7,7 @@ import pytest
 from nodecompute.api import xml_cyclades
 from nodecompute.api.keys import servers_key, volume_attachments_key
 from nodecompute.app import store_key
+from nodecompute.db import identity as identity_db
 from nodecompute.db import volumes as volumes_db
 from tests.api.attachment_fakes import RecordingPlug
 from tests.api.cyclades_fixtures import Cyc, servers_api  # noqa: F401 (a fixture)
@@ -47,3 +48,33 @@ async def test_attach_list_show_detach_examples(api):
     await api.client.server.app[servers_key].wait_idle()
     await cinder.idle()
     assert (await cyc.ok("GET", path)) == {"volumeAttachments": []}
+
+
+async def test_reassign_with_an_attached_volume_is_409(api, make_user):
+    # issue 23's reassign decision: a server with attached volumes gives 409 until they are detached; nothing moves
+    cyc = Cyc(api, await api.token("admin", "admin-secret", "admin"))
+    image = await upload_raw_image(api.client.server.app, cyc.token)
+    server = (await cyc.ok("POST", "/servers", json={"server": {"name": "vm", "imageRef": image, "flavorRef": 1,
+                                                                "networks": []}}))["server"]
+    await api.client.server.app[servers_key].wait_idle()
+    cinder = Cinder(api, cyc.token)
+    volume = await cinder.create(size=1)
+    await cinder.idle()
+    store = api.client.server.app[store_key]
+    serial = store.read(volumes_db.get_volume, volume["id"]).serial
+    await cyc.ok("POST", f"/servers/{server['id']}/os-volume_attachments",
+                 json={"volumeAttachment": {"volumeId": serial}})
+    await api.client.server.app[servers_key].wait_idle()
+    await make_user("target", "member")
+    target = store.read(identity_db.find_project, "target").id
+    source = (await cyc.ok("GET", f"/servers/{server['id']}"))["server"]["tenant_id"]
+    await assert_fault(await cyc.post(f"/servers/{server['id']}/action", json={"reassign": {"project": target}}),
+                       409, "conflictingRequest")
+    assert (await cyc.ok("GET", f"/servers/{server['id']}"))["server"]["tenant_id"] == source != target
+    resp = await cyc.delete(f"/servers/{server['id']}/os-volume_attachments/{serial}")
+    assert resp.status == 200, await resp.text()
+    await api.client.server.app[servers_key].wait_idle()
+    await cinder.idle()
+    resp = await cyc.post(f"/servers/{server['id']}/action", json={"reassign": {"project": target}})
+    assert resp.status == 202, await resp.text()
+    assert (await cyc.ok("GET", f"/servers/{server['id']}"))["server"]["tenant_id"] == target
