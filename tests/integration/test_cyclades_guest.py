@@ -41,11 +41,6 @@ def daemon(tmp_path_factory):
         d.close()
 
 
-@pytest.fixture(scope="module")
-def cloud(daemon) -> Cloud:
-    return Cloud(daemon)
-
-
 def cyclades(cloud: Cloud, method: str, path: str, body: dict | None = None, status: int = 200) -> dict:
     resp = cloud.http.request(method, f"{cloud.daemon.url}/cyclades/compute/v2.0{path}", json=body, timeout=60)
     assert resp.status_code == status, resp.text
