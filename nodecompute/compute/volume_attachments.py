@@ -23,6 +23,7 @@ from typing import Protocol
 from nodecompute.compute import attachment_records as records
 from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.guests import crash_point
+from nodecompute.compute.root_volumes import RootVolumes
 from nodecompute.compute.server_access import check_writable
 from nodecompute.compute.servers import ServerService
 from nodecompute.compute.volume_attach_side import AttachedDisk
@@ -78,7 +79,7 @@ class VolumeAttachments:
         servers.guests.disks_named = self.record_names
         servers.release_volumes = self.release_server
         servers.volume_boot = VolumeBoot(self.store, blocks, clock)
-        servers.rebuilds.root_image_of = self.root_image
+        servers.rebuilds.root_volumes = servers.rescues.root_volumes = RootVolumes(self.store, blocks, clock)
         servers.images_of.volume_backed = VolumeBackedImages(self.store, blocks, servers.images)
 
     # reads ------------------------------------------------------------------------------------------------------
@@ -103,14 +104,6 @@ class VolumeAttachments:
                                    bus=a.disk_bus or designer.LOCAL_DISK_BUS, serial=a.volume_id[:20],
                                    requested=a.device, pci_slot=slots.get(a.id))
                 for a in attached]
-
-    def root_image(self, server: Server) -> str | None:
-        """The image a volume-backed server's root volume was made from (Nova reads volume_image_metadata)."""
-        for attachment in self.store.read(attachments_db.of_server, server.uuid):
-            if attachment.boot_index == 0 or attachment.device == ROOT_DEVICE:
-                volume = self.store.read(volumes_db.get_volume, attachment.volume_id)
-                return (volume.image_metadata or {}).get("image_id") if volume else None
-        return None
 
     def disk_of(self, volume_id: str) -> AttachedDisk | None:
         """block storage's AttachedDisks: the running domain's disk that is this volume."""
