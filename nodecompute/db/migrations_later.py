@@ -284,3 +284,15 @@ def m0024_port_firewall_profiles(db: Database) -> None:
             port_id TEXT PRIMARY KEY REFERENCES ports(id) ON DELETE CASCADE, profile TEXT NOT NULL);
         """
     )
+
+
+@migrations(name="0025_servers_root_is_volume")
+def m0025_servers_root_is_volume(db: Database) -> None:
+    """A server whose root disk is a volume (issue 20): told apart from its image, which Nova shows as the request's
+    imageRef (a volume-backed server's snapshot image booted from: its id; booted from a volume alone: "")."""
+    db.executescript(
+        """
+        ALTER TABLE servers ADD COLUMN root_is_volume INTEGER NOT NULL DEFAULT 0;
+        UPDATE servers SET root_is_volume = 1 WHERE image_id = '';
+        """
+    )
