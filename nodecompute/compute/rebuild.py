@@ -35,7 +35,9 @@ from nodecompute.compute.network_data import nic_devices
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state
 from nodecompute.compute.server_ports import ServerPorts
+from nodecompute.compute.volume_boot import disk_devices
 from nodecompute.db import images as images_db, servers as servers_db
+from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
 from nodecompute.domain.errors import BadRequest, ComputeError, NotFound
@@ -208,5 +210,6 @@ def drive_for(store: Store, ports: ServerPorts) -> DriveFor:
         return DriveContent(files=tuple(store.read(servers_db.server_files, server.uuid)),
                             user_data=server.user_data, admin_pass=admin_pass,
                             network_data=ports.network_data(server) if server.nics else {},
-                            devices=nic_devices(server.nics))
+                            devices=(*nic_devices(server.nics),
+                                     *disk_devices(store.read(attachments_db.of_server, server.uuid))))
     return content
