@@ -136,8 +136,9 @@ STEPS: tuple[Step, ...] = (
                  "volumeAttachment.delete_on_termination")),
     done("2.86", "Extra specs in the known namespaces are validated against Nova's registry",
          change("request-body", EXTRA_SPECS_SET, "extra_specs"), change("status", EXTRA_SPECS_SET, "400")),
-    owned("2.87", "volumes", "Servers booted from volume can be rescued (no server boots from a volume yet)",
-          change("behaviour", act("rescue"), "boot from volume")),
+    done("2.87", "Servers booted from volume can be rescued (a rescue image with hw_rescue_bus and "
+         "hw_rescue_device boots first, the root volume follows)",
+         change("behaviour", act("rescue"), "boot from volume")),
     done("2.88", "Hypervisors drop the resource fields; statistics and uptime routes answer 404; "
           "`uptime` moves into the hypervisor",
           change("view-field", HYPERVISORS[1:], "vcpus", "memory_mb", "local_gb", "vcpus_used", "memory_mb_used",
@@ -155,8 +156,8 @@ STEPS: tuple[Step, ...] = (
     done("2.92", "Keypairs are no longer generated (`public_key` required); names may contain `@` and `.`",
          change("request-body", KEYPAIRS[1], "keypair.public_key", "keypair.name"),
          change("view-field", KEYPAIRS[1], "private_key")),
-    owned("2.93", "volumes", "Servers booted from volume can be rebuilt (the volume is reimaged; no server boots "
-          "from a volume yet)", change("behaviour", REBUILD, "boot from volume")),
+    done("2.93", "Servers booted from volume can be rebuilt (the root volume is re-imaged from any image, the same "
+         "volume id)", change("behaviour", REBUILD, "boot from volume")),
     done("2.94", "The `hostname` of create, update and rebuild may be a fully qualified domain name",
          change("request-body", (CREATE, UPDATE, REBUILD), "hostname")),
     done("2.95", "An evacuated server is left stopped at its destination (on one host an accepted evacuation "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import dataclasses
 
 from aiohttp import web
 
@@ -87,15 +88,16 @@ def parse_rebuild(body: dict) -> RebuildRequest:
 
 async def action_rebuild(request: web.Request, body: dict) -> web.StreamResponse:
     service = request.config_dict[servers_key]
-    result = await service.rebuilds.rebuild(auth.context(request), request.match_info["server_id"],
-                                            parse_rebuild(body))
+    req = dataclasses.replace(parse_rebuild(body), reimage_boot_volume=request[api_version_key] >= (2, 93))
+    result = await service.rebuilds.rebuild(auth.context(request), request.match_info["server_id"], req)
     return respond(request, result)
 
 
 async def action_rescue(request: web.Request, body: dict) -> web.StreamResponse:
     inner = body["rescue"] or {}
     password = await request.config_dict[servers_key].rescues.rescue(
-        auth.context(request), request.match_info["server_id"], inner.get("rescue_image_ref"), inner.get("adminPass"))
+        auth.context(request), request.match_info["server_id"], inner.get("rescue_image_ref"), inner.get("adminPass"),
+        allow_volume_backed=request[api_version_key] >= (2, 87))
     return respond(request, password)
 
 

@@ -19,11 +19,13 @@ import logging
 from nodecompute.compute.instance_metadata import drive_metadata, first_fixed_ipv4
 from nodecompute.compute.metadata_documents import DriveMetadata
 from nodecompute.compute.network_data import network_data, nic_devices
+from nodecompute.compute.volume_boot import disk_devices
 from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
 from nodecompute.db import routers as routers_db
 from nodecompute.db import servers as servers_db
+from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
 from nodecompute.domain.network_models import COMPUTE_OWNER_PREFIX, ROUTER_INTERFACE_OWNER, Subnet
 
@@ -74,7 +76,9 @@ class MetadataLookup:
         subnets = {s.id: s for s in (networks_db.get_subnet(db, i) for i in sorted(subnet_ids)) if s is not None}
         return drive_metadata(server, dhcp_domain=self.cfg.compute.dhcp_domain,
                               files=servers_db.server_files(db, server.uuid), user_data=server.user_data,
-                              network_data=network_data(server.nics, subnets), devices=nic_devices(server.nics),
+                              network_data=network_data(server.nics, subnets),
+                              devices=(*nic_devices(server.nics),  # and the tagged volumes, as the drive has them
+                                       *disk_devices(attachments_db.of_server(db, server.uuid))),
                               floating_ipv4=_floating_ipv4(db, server))
 
 

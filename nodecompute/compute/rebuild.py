@@ -30,14 +30,17 @@ from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.passwords import generate_password
 from nodecompute.compute.quotas import QuotaService
+from nodecompute.compute.root_volumes import RootVolumes
 from nodecompute.compute.network_data import nic_devices
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state
 from nodecompute.compute.server_ports import ServerPorts
+from nodecompute.compute.volume_boot import disk_devices
 from nodecompute.db import images as images_db, servers as servers_db
+from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
-from nodecompute.domain.errors import BadRequest, NotFound
+from nodecompute.domain.errors import BadRequest, ComputeError, NotFound
 from nodecompute.domain.guest_channels import channels_for
 from nodecompute.domain.models import AuthContext, Clock, Flavor
 from nodecompute.domain.server_models import InjectedFileSpec, Server, root_disk_bytes
@@ -46,6 +49,7 @@ from nodecompute.storage import instance_disks
 log = logging.getLogger(__name__)
 
 STAGING = "rebuild.new"
+GIB = 1 << 30
 UNCHANGED: Any = object()  # a field the request did not name (key_name and user_data may be set to null)
 DriveFor = Callable[[Server, "str | None"], DriveContent]
 
@@ -61,6 +65,7 @@ class RebuildRequest:
     user_data: Any = UNCHANGED  # 2.57: bytes, or None to remove it
     trusted_certs: tuple[str, ...] = ()
     preserve_ephemeral: bool = False  # Nova's libvirt driver cannot: the rebuild fails (ERROR), as there
+    reimage_boot_volume: bool = False  # 2.93: a volume-backed server's root volume is re-imaged (any image)
 
 
 class ServerRebuilds:
@@ -74,8 +79,8 @@ class ServerRebuilds:
         self.actions = actions
         self.clock = clock
         self.drive_for = drive_for
-        # a volume-backed server's root volume's image (its volume_image_metadata; set by the attachments service)
-        self.root_image_of: Callable[[Server], str | None] = lambda server: None
+        # a volume-backed server's root volume (compute/root_volumes.py; set by the attachments service)
+        self.root_volumes: RootVolumes | None = None
         actions.work["rebuild"] = self._work(None)  # the replay after a stop: no admin password
 
     async def rebuild(self, ctx: AuthContext, server_id: str, req: RebuildRequest) -> tuple[Server, str]:
@@ -84,7 +89,7 @@ class ServerRebuilds:
         check_writable(ctx, server)
         check_state(states.ACTIONS["rebuild"], server)
         values = {**req.columns, **self._keypair(ctx, req)}
-        if req.trusted_certs:  # as create (compute/servers.py): this cloud validates no image signatures
+        if req.trusted_certs and not server.volume_backed:  # as create (compute/servers.py): this cloud validates no image signatures
             raise BadRequest(f"Image signature certificate validation failed for certificate: "
                              f"{req.trusted_certs[0]}. This cloud does not validate image signatures.")
         try:
@@ -94,22 +99,32 @@ class ServerRebuilds:
         metadata_count = len(req.metadata if req.metadata is not None else server.metadata)
         placement.check_injection_limits(self.quotas.limits(ctx.project_id), metadata_count, req.personality)
         flavor = Flavor(server.flavorid, server.flavor_name, server.memory_mb, server.vcpus, server.root_gb)
-        if server.volume_backed:  # Nova: the same image only (the root volume is not re-imaged), any disk size
-            if image.id != self.root_image_of(server):
+        reimage: str | None = None
+        if server.volume_backed:  # Nova: before 2.93 the same image only (not re-imaged); from 2.93 any, re-imaged
+            root = self.root_volumes.of(server) if self.root_volumes else None
+            if root is None:
+                raise ComputeError("Unable to find root block device mapping for volume-backed instance.")
+            if req.trusted_certs:
+                raise BadRequest("Image certificate validation is not supported for volume-backed servers.")
+            if image.id != root.image_id and not req.reimage_boot_volume:
                 raise BadRequest(f"Image {image.id} is unacceptable: Unable to rebuild with a different image for "
                                  f"a volume-backed server.")
             placement.check_memory_fit(flavor, image)
+            if image.min_disk > root.size_gb:  # Nova's VolumeSmallerThanMinDisk against the root's volume_size
+                raise BadRequest(f"Volume is smaller than the minimum size specified in image metadata. Volume "
+                                 f"size is {root.size_gb * GIB} bytes, minimum size is {image.min_disk * GIB} "
+                                 f"bytes.")
+            reimage = image.id if req.reimage_boot_volume else None
         else:
             placement.check_fit(ctx, flavor, image)
         if req.user_data is not UNCHANGED:
             values["user_data"] = req.user_data
         values.update(task_state=states.REBUILDING, progress=0)
-        if not server.volume_backed:
-            values.update(
-                image_id=image.id, image_sha256=image.content_sha256,
-                root_disk_bytes=root_disk_bytes(server.root_gb, image.virtual_size or 0),
-                guest_channels=json.dumps(list(channels_for(image.properties))),
-                image_properties=json.dumps(image_properties.copied(image.properties)))
+        values.update(guest_channels=json.dumps(list(channels_for(image.properties))),
+                      image_properties=json.dumps(image_properties.copied(image.properties)))
+        if not server.volume_backed:  # Nova keeps a volume-backed server's image_ref empty over a rebuild
+            values.update(image_id=image.id, image_sha256=image.content_sha256,
+                          root_disk_bytes=root_disk_bytes(server.root_gb, image.virtual_size or 0))
         admin_pass = req.admin_pass or generate_password()
         claimed: list[Server] = []
 
@@ -119,7 +134,7 @@ class ServerRebuilds:
             claimed.extend([found] if found is not None else [])
             return found
 
-        work = _cannot_preserve_ephemeral if req.preserve_ephemeral else self._work(admin_pass)
+        work = _cannot_preserve_ephemeral if req.preserve_ephemeral else self._work(admin_pass, reimage)
         await self.actions.begin(ctx, "rebuild", server, (None,), work=work, claim=claim)
         return claimed[0], admin_pass
 
@@ -135,21 +150,23 @@ class ServerRebuilds:
             raise BadRequest("Invalid key_name provided.") from None
         return {"key_name": keypair.name, "key_data": keypair.public_key, "extra_keys": "[]"}
 
-    def _work(self, admin_pass: str | None):
+    def _work(self, admin_pass: str | None, reimage: str | None = None):
+        """`reimage`: the image a volume-backed server's root volume is re-imaged from (2.93); the replay after a
+        stop re-images nothing (the volume is whole, old or new: root_volumes.py)."""
         async def work(guests: Guests, server: Server, started: Started) -> None:
             staging = guests.instance_dir(server.uuid) / STAGING
             try:
-                await self._rebuild_guest(guests, server, admin_pass, started)
+                await self._rebuild_guest(guests, server, admin_pass, started, reimage)
             finally:
                 await instance_disks.remove_instance_dir(staging)
         return work
 
     async def _rebuild_guest(self, guests: Guests, server: Server, admin_pass: str | None,
-                             started: Started) -> None:
+                             started: Started, reimage: str | None) -> None:
         inst = guests.instance_dir(server.uuid)
         staging = inst / STAGING
         await instance_disks.remove_instance_dir(staging)  # an earlier try's, cut short by a stop
-        if server.volume_backed:  # its root volume stays as it is: fresh local ephemeral and swap only
+        if server.volume_backed:  # its root volume is re-imaged below (2.93) or kept: fresh ephemeral and swap
             await instance_disks.create_extra_disks(staging, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
         else:
             image = self.store.read(_boot_image, server.image_id)
@@ -165,6 +182,8 @@ class ServerRebuilds:
         await guests.power_off(server)
         for staged in sorted(staging.iterdir()):
             os.replace(staged, inst / staged.name)
+        if reimage is not None and self.root_volumes is not None:
+            await self.root_volumes.reimage(server, reimage)
         crash_point("rebuild_swapped")  # the crash tests' SIGKILL: the new disks in place, the domain off
         await guests.define(server)
         if server.vm_state != states.STOPPED:
@@ -191,5 +210,6 @@ def drive_for(store: Store, ports: ServerPorts) -> DriveFor:
         return DriveContent(files=tuple(store.read(servers_db.server_files, server.uuid)),
                             user_data=server.user_data, admin_pass=admin_pass,
                             network_data=ports.network_data(server) if server.nics else {},
-                            devices=nic_devices(server.nics))
+                            devices=(*nic_devices(server.nics),
+                                     *disk_devices(store.read(attachments_db.of_server, server.uuid))))
     return content

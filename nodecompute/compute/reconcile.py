@@ -55,6 +55,7 @@ class Redo:
     confirm_resizes: Callable[[int], Awaitable[int]] | None = None  # resize.py: those unconfirmed for the window
     settle_shelve: Callable[[Server], Awaitable[bool]] | None = None  # shelve.py: False when none was cut short
     offload_shelved: Callable[[int], Awaitable[int]] | None = None  # shelve.py: those shelved for the offload time
+    release_volumes: Callable[[Server], Awaitable[None]] | None = None  # an abandoned build's (as a failed build's)
 
 
 class Reconciler:
@@ -102,6 +103,8 @@ class Reconciler:
             log.warning("server %s was building at the last stop: ERROR", server.uuid)
             await self.guests.destroy(server.uuid, server.instance_name)
             await self.store.write(servers_db.set_fault, server.uuid, 500, INTERRUPTED_BUILD, now=self.clock())
+            if self.redo.release_volumes is not None:  # Nova's _cleanup_volumes of a failed build
+                await self.redo.release_volumes(server)
         elif task == states.DELETING:
             await self.redo.finish_delete(server)
         elif task in states.ABANDONED_TASKS and self.redo.abandon is not None:

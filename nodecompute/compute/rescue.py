@@ -9,16 +9,25 @@ powered off and its domain defined with the rescue disk first, the root disk sec
 started: RESCUED. Unrescue powers it off, defines the server's own domain, starts it and removes the rescue files.
 A failure of either leaves ERROR with a fault and the server's own domain; a stop during either boots the server
 from its own disk at start (its `replay` is unrescue).
+
+A volume-backed server (2.87, Nova's stable device rescue): only when the rescue image (the request's, else the
+server's own: its root volume's) has both hw_rescue_bus and hw_rescue_device; the rescue disk is made on that bus
+and device and boots first, the server's own disks (its root volume, its other volumes) follow. Below 2.87, or
+without those properties, Nova's InstanceNotRescuable (400). A rescue image that is a volume snapshot (its
+properties carry block_device_mapping) is Nova's UnsupportedRescueImage (400).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from nodecompute.compute.guests import BootImage, DriveContent, Guests
 from nodecompute.compute.images import ImageNotFound, ImageService
 from nodecompute.compute.passwords import generate_password
+from nodecompute.compute.root_volumes import RootVolumes
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state
 from nodecompute.db import images as images_db
@@ -29,10 +38,22 @@ from nodecompute.domain.models import AuthContext
 from nodecompute.domain.server_models import Server
 from nodecompute.storage import instance_disks
 from nodecompute.virt import designer
+from nodecompute.virt.disk_devices import BUS_PREFIX
 
 log = logging.getLogger(__name__)
 
 RESCUE_DISK, RESCUE_DRIVE, RESCUE_STAGING = "disk.rescue", "disk.config.rescue", "rescue.new"
+
+
+@dataclass(frozen=True)
+class RescueDisk:
+    """The disk a rescue boots: the image, its bus and device (hw_rescue_bus/hw_rescue_device, Nova's stable
+    device rescue), and whether the server's own disks are volumes."""
+
+    image: BootImage
+    bus: str = designer.LOCAL_DISK_BUS
+    device: str = "disk"
+    volume_backed: bool = False
 
 
 class ServerRescues:
@@ -41,26 +62,38 @@ class ServerRescues:
         self.images = images
         self.actions = actions
         self.drive_for = drive_for  # (server, admin password) -> its config drive's content (servers.py)
+        self.root_volumes: RootVolumes | None = None  # a volume-backed server's (set by the attachments service)
         actions.work["unrescue"] = unrescue_guest
 
     async def rescue(self, ctx: AuthContext, server_id: str, rescue_image_ref: str | None,
-                     admin_pass: str | None) -> str:
-        """Check and start the rescue; the admin password of the rescued guest."""
+                     admin_pass: str | None, *, allow_volume_backed: bool = False) -> str:
+        """Check and start the rescue; the admin password of the rescued guest. `allow_volume_backed`: 2.87 (a
+        volume-backed server is rescued when the rescue image asks for a stable device rescue)."""
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
         check_state(states.ACTIONS["rescue"], server)
-        if server.volume_backed:  # Nova's InstanceNotRescuable when no stable-device rescue image is named
-            raise BadRequest(f"Instance {server.uuid} cannot be rescued: Cannot rescue a volume-backed instance")
+        image = None
         if rescue_image_ref is not None:  # Nova's image API: 404 when it is not found, 400 when not active
             image = self.images.get_for_boot(rescue_image_ref, ctx.project_id)
-        else:  # the server's own image, deleted since or not (its base stays cached while the server uses it)
-            image = self.store.read(lambda db: images_db.get_image(db, server.image_id, include_deleted=True))
+            if set(image.properties) & {"block_device_mapping", "img_block_device_mapping"}:
+                raise BadRequest(f"Requested rescue image '{rescue_image_ref}' is not supported")  # a volume snapshot
+        properties = image.properties if image is not None else server.image_properties
+        stable = {"hw_rescue_bus", "hw_rescue_device"} <= set(properties)  # Nova's check_hw_rescue_props
+        if server.volume_backed and not (allow_volume_backed and stable):  # Nova's InstanceNotRescuable
+            raise BadRequest(f"Instance {server.uuid} cannot be rescued: Cannot rescue a volume-backed instance")
+        if image is None:  # the server's own image (a volume-backed one's: its root volume's), deleted or not
+            own = self.root_volumes.image_of(server) if server.volume_backed and self.root_volumes else server.image_id
+            image = self.store.read(lambda db: images_db.get_image(db, own or "", include_deleted=True))
             if image is None:
-                raise ImageNotFound(f"Image {server.image_id} could not be found.")
+                raise ImageNotFound(f"Image {own} could not be found.")
         boot = BootImage(image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
                          virtual_size=image.virtual_size or 0)
         password = admin_pass or generate_password()
-        await self.actions.begin(ctx, "rescue", server, (None,), work=self._work(boot, password))
+        bus = str(properties.get("hw_rescue_bus", designer.LOCAL_DISK_BUS))
+        device = str(properties.get("hw_rescue_device", "disk"))
+        rescue_disk = RescueDisk(boot, bus if bus in BUS_PREFIX else designer.LOCAL_DISK_BUS,
+                                 device if device in ("disk", "cdrom") else "disk", server.volume_backed)
+        await self.actions.begin(ctx, "rescue", server, (None,), work=self._work(rescue_disk, password))
         return password
 
     async def unrescue(self, ctx: AuthContext, server_id: str) -> None:
@@ -69,7 +102,7 @@ class ServerRescues:
         check_state(states.ACTIONS["unrescue"], server)
         await self.actions.begin(ctx, "unrescue", server, (None,))
 
-    def _work(self, image: BootImage, password: str):
+    def _work(self, image: RescueDisk, password: str):
         async def work(guests: Guests, server: Server, started: Started) -> None:
             try:
                 await self._rescue_guest(guests, server, image, password)
@@ -78,9 +111,10 @@ class ServerRescues:
                 raise
         return work
 
-    async def _rescue_guest(self, guests: Guests, server: Server, image: BootImage, password: str) -> None:
+    async def _rescue_guest(self, guests: Guests, server: Server, rescue: RescueDisk, password: str) -> None:
         inst = guests.instance_dir(server.uuid)
         staging = inst / RESCUE_STAGING
+        image = rescue.image
         _remove_rescue_files(inst)
         base = await guests.base_cache.ensure(image.sha256, guests.files.path_for(image.sha256), image.disk_format)
         try:
@@ -90,8 +124,13 @@ class ServerRescues:
             made.root.replace(inst / RESCUE_DISK)
         finally:
             await instance_disks.remove_instance_dir(staging)
-        disks = [designer.GuestDisk(str(inst / RESCUE_DISK), "qcow2"),
-                 designer.GuestDisk(str(inst / instance_disks.ROOT), "qcow2")]
+        first = designer.GuestDisk(str(inst / RESCUE_DISK), "qcow2", bus=rescue.bus, device=rescue.device,
+                                   readonly=rescue.device == "cdrom")
+        if rescue.volume_backed:  # 2.87: the rescue image first, then the server's own disks (its root volume)
+            own = [d for d in guests.disks(server) if d.path != str(inst / "disk.config")]
+            disks = [first] + [dataclasses.replace(d, requested=None) for d in own]
+        else:
+            disks = [first, designer.GuestDisk(str(inst / instance_disks.ROOT), "qcow2")]
         if server.config_drive:
             content: DriveContent = self.drive_for(server, password)
             await guests.build_config_drive(server, content, inst / RESCUE_DRIVE)

@@ -106,7 +106,7 @@ class ServerResizes:
         if flavor.root_gb == 0 and server.root_gb != 0 and not server.volume_backed:
             raise BadRequest(ZERO_DISK)
         image = self.store.read(lambda db: images_db.get_image(db, server.image_id, include_deleted=True))
-        if image is not None and flavor.root_gb:
+        if image is not None and flavor.root_gb and not server.volume_backed:
             check_fit(ctx, flavor, image)
         self.quotas.check(server.project_id, server.user_id, {
             "cores": max(0, flavor.vcpus - server.vcpus), "ram": max(0, flavor.memory_mb - server.memory_mb)})

@@ -19,9 +19,10 @@ def reservation_id() -> str:
 
 
 def server_rows(cfg: Config, ctx: AuthContext, req: CreateRequest, flavor: Flavor, image, key_data: str | None,
-                count: int, extra_specs: dict[str, str], now: datetime) -> list[dict]:
+                count: int, extra_specs: dict[str, str], now: datetime, root_is_volume: bool = False) -> list[dict]:
     """The rows of one create request's servers (BUILD, scheduling). `image` is the image booted from, or for a
-    volume-backed server compute/volume_boot.py's VolumeRoot (no image id, no local root disk)."""
+    volume-backed server (root_is_volume) compute/volume_boot.py's VolumeRoot (no local root disk; its id the
+    imageRef the request gave beside the volume root, as Nova's instance.image_ref, or "")."""
     now = isotime(now)
     rid = reservation_id()
     disk_config = req.disk_config or (
@@ -37,7 +38,8 @@ def server_rows(cfg: Config, ctx: AuthContext, req: CreateRequest, flavor: Flavo
             "hostname": req.hostname or sanitize_hostname(name, server_uuid),
             "flavorid": flavor.flavorid, "flavor_name": flavor.name, "memory_mb": flavor.memory_mb,
             "vcpus": flavor.vcpus, "root_gb": flavor.root_gb,
-            "root_disk_bytes": root_disk_bytes(flavor.root_gb, image.virtual_size or 0) if image.id else 0,
+            "root_disk_bytes": 0 if root_is_volume else root_disk_bytes(flavor.root_gb, image.virtual_size or 0),
+            "root_is_volume": int(root_is_volume),
             "ephemeral_gb": flavor.ephemeral_gb,
             "swap": flavor.swap, "image_id": image.id, "image_sha256": image.content_sha256,
             "key_name": req.key_name, "key_data": key_data, "user_data": req.user_data,

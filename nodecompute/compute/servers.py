@@ -7,6 +7,7 @@ rescue.py have their own.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Container
@@ -143,6 +144,7 @@ class ServerService:
 
     async def create(self, ctx: AuthContext, req: CreateRequest) -> CreateResult:
         plan = await self.ports.plan(ctx, req)
+        requested_image = req.image_ref  # Nova's instance.image_ref: shown even when the root is a volume
         req = with_image_mappings(self.images, ctx, req)
         devices = plan_block_devices(req.image_ref, req.block_devices, req.max_count)
         flavor = flavor_for_boot(self.flavors, ctx, req.flavor_ref)
@@ -152,6 +154,8 @@ class ServerService:
         if devices.root_volume is not None:  # volume-backed: Nova checks only the memory, any flavor disk will do
             image = root
             placement.check_memory_fit(flavor, root)
+            if requested_image:  # Nova's _get_image of the imageRef given beside the volume root
+                image = dataclasses.replace(root, id=image_for_boot(self.images, ctx, requested_image).id)
         else:
             image = image_for_boot(self.images, ctx, devices.image_ref)
             placement.check_fit(ctx, flavor, image)
@@ -165,7 +169,8 @@ class ServerService:
         count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
         group = self.groups.group_for_create(ctx, req.scheduler_hints, count)
         admin_pass = req.admin_pass or generate_password()
-        rows = [{**row, "extra_keys": extra_keys} for row in self._rows(ctx, req, flavor, image, key_data, count)]
+        rows = [{**row, "extra_keys": extra_keys}
+                for row in self._rows(ctx, req, flavor, image, key_data, count, devices.root_volume is not None)]
         if devices.volumes:  # the servers' rows with the reservations of the volumes they take
             reserved = self.volume_boot.reservations(rows[0]["uuid"], self.cfg.host_name, devices)
             servers = await self.store.write(self.volume_boot.insert_tx, rows, req.metadata, req.personality,
@@ -192,9 +197,11 @@ class ServerService:
         except NotFound:
             raise BadRequest("Invalid key_name provided.") from None
 
-    def _rows(self, ctx, req: CreateRequest, flavor, image, key_data, count: int) -> list[dict]:
+    def _rows(self, ctx, req: CreateRequest, flavor, image, key_data, count: int, root_is_volume: bool
+              ) -> list[dict]:
         extra_specs = self.flavors.extra_specs(flavor.flavorid, ctx.project_id, ctx.is_admin)
-        return server_rows(self.cfg, ctx, req, flavor, image, key_data, count, extra_specs, self.clock())
+        return server_rows(self.cfg, ctx, req, flavor, image, key_data, count, extra_specs, self.clock(),
+                           root_is_volume)
 
     async def _build_recorded(self, server: Server, image: BootImage | None, drive: DriveContent,
                               ctx: AuthContext, nics: tuple[NicRequest, ...], action_id: int,

@@ -4,7 +4,10 @@ Attach (Nova's attach_volume with Cinder's attachment flow on one host): the vol
 and the attachment row is written in one transaction, then under the server's lock the device name is chosen
 (disk_devices.next_device_name over the domain's disks: the requested one when free, else the next free vdX) and
 the virtio disk is plugged (LIVE|CONFIG on a running or paused guest, CONFIG on a stopped one); then the row gets
-its device and the volume goes in-use. A failed plug puts the volume back to available and removes the row.
+its device and the volume goes in-use. The device name's faults come before the answer (Nova's
+reserve_block_device_name); a failed plug does not fail the request (Nova's compute attaches after the answer):
+the volume is available again, the row removed, and the `attach_volume` instance action's `compute_attach_volume`
+event records the error.
 
 Detach answers 202 at once (the volume is detaching) and unplugs in the background: Nova's retry loop
 (`[volume] detach_attempts` x `detach_wait_seconds`) until the guest lets go; then the row goes and the volume is
@@ -18,11 +21,13 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from typing import Protocol
 
 from nodecompute.compute import attachment_records as records
 from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.guests import crash_point
+from nodecompute.compute.root_volumes import RootVolumes
 from nodecompute.compute.server_access import check_writable
 from nodecompute.compute.servers import ServerService
 from nodecompute.compute.volume_attach_side import AttachedDisk
@@ -78,7 +83,7 @@ class VolumeAttachments:
         servers.guests.disks_named = self.record_names
         servers.release_volumes = self.release_server
         servers.volume_boot = VolumeBoot(self.store, blocks, clock)
-        servers.rebuilds.root_image_of = self.root_image
+        servers.rebuilds.root_volumes = servers.rescues.root_volumes = RootVolumes(self.store, blocks, clock)
         servers.images_of.volume_backed = VolumeBackedImages(self.store, blocks, servers.images)
 
     # reads ------------------------------------------------------------------------------------------------------
@@ -103,14 +108,6 @@ class VolumeAttachments:
                                    bus=a.disk_bus or designer.LOCAL_DISK_BUS, serial=a.volume_id[:20],
                                    requested=a.device, pci_slot=slots.get(a.id))
                 for a in attached]
-
-    def root_image(self, server: Server) -> str | None:
-        """The image a volume-backed server's root volume was made from (Nova reads volume_image_metadata)."""
-        for attachment in self.store.read(attachments_db.of_server, server.uuid):
-            if attachment.boot_index == 0 or attachment.device == ROOT_DEVICE:
-                volume = self.store.read(volumes_db.get_volume, attachment.volume_id)
-                return (volume.image_metadata or {}).get("image_id") if volume else None
-        return None
 
     def disk_of(self, volume_id: str) -> AttachedDisk | None:
         """block storage's AttachedDisks: the running domain's disk that is this volume."""
@@ -142,13 +139,25 @@ class VolumeAttachments:
         await self.store.write(records.reserve_tx, attachment, self.clock())
         try:
             async with self.servers.tasks.lock(server.uuid):
-                device = await self._plug(self._live_server(server.uuid) or server, volume.id, req.device)
-                crash_point("volume_plugged")
+                current = self._live_server(server.uuid) or server
+                target = await self._device_for(current, req.device)  # Nova's reserve_block_device_name: faults now
+                action_id = await self.servers.action_log.start(ctx, server, "attach_volume")
+                try:
+                    async with self.servers.action_log.event(action_id, "compute_attach_volume"):
+                        if current.vm_state != states.SHELVED_OFFLOADED:
+                            await self.plug.plug(current.instance_name,
+                                                 str(self.blocks.volumes.files.volume_path(volume.id)),
+                                                 target.removeprefix("/dev/"), volume.id)
+                        crash_point("volume_plugged")
+                except Exception as exc:  # Nova's compute fails after the answer: the volume available again
+                    log.error("attach of volume %s to server %s failed: %s", volume.id, server.uuid, exc)
+                    await self.store.write(records.unreserve_tx, attachment, self.clock())
+                    return replace(attachment, device=target or None)
         except BaseException:
             await self.store.write(records.unreserve_tx, attachment, self.clock())
             raise
-        await self.store.write(records.attached_tx, attachment, device, self.clock())
-        log.info("volume %s attached to server %s as %s", volume.id, server.uuid, device)
+        await self.store.write(records.attached_tx, attachment, target, self.clock())
+        log.info("volume %s attached to server %s as %s", volume.id, server.uuid, target)
         return self.store.read(attachments_db.find, server.uuid, volume.id)
 
     async def record_names(self, server: Server, named: tuple[domain_xml.DiskSpec, ...]) -> None:
@@ -160,7 +169,8 @@ class VolumeAttachments:
             if attachment.attached_at is not None and target and attachment.device != f"/dev/{target}":
                 await self.store.write(attachments_db.set_device, attachment.id, f"/dev/{target}")
 
-    async def _plug(self, server: Server, volume_id: str, requested: str | None) -> str:
+    async def _device_for(self, server: Server, requested: str | None) -> str:
+        """The device the volume will be (Nova's reserve_block_device_name, before the answer)."""
         if server.vm_state == states.SHELVED_OFFLOADED:  # no domain: the device is chosen at unshelve
             return requested or ""
         try:
@@ -173,8 +183,6 @@ class VolumeAttachments:
             raise (Conflict(str(exc)) if exc.in_use else BadRequest(str(exc))) from None
         except TooManyDisks as exc:
             raise Forbidden(str(exc)) from None
-        await self.plug.plug(server.instance_name, str(self.blocks.volumes.files.volume_path(volume_id)), target,
-                             volume_id)
         return f"/dev/{target}"
 
     # update and swap (#1104) ------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from datetime import datetime
 from nodecompute.compute import attachment_records as records
 from nodecompute.compute.block_devices import INVALID, BlockDevicePlan, VolumeMapping
 from nodecompute.compute.block_storage import BlockStorage
+from nodecompute.compute.guests import crash_point
 from nodecompute.compute.metadata_documents import DeviceMetadata
 from nodecompute.db import servers as servers_db
 from nodecompute.db import volume_attachments as attachments_db
@@ -174,26 +175,32 @@ class VolumeBoot:
                     await self.store.write(records.reserve_tx, reserved, self.clock())
                 await self.store.write(records.attached_tx, reserved, reserved.device or "", self.clock())
                 continue
-            volume_id = await self._make(ctx, server, mapping)
-            attachment = self._attachment(server.uuid, server.host, mapping, volume_id)
-            await self.store.write(_reserve_and_attach_tx, attachment, self.clock())
+            await self._make(ctx, server, mapping)
+        crash_point("volumes_attached")  # the crash tests' SIGKILL: every volume made and attached, no domain yet
 
     def tagged_disks(self, server_uuid: str) -> tuple[DeviceMetadata, ...]:
         return disk_devices(self.store.read(attachments_db.of_server, server_uuid))
 
-    async def _make(self, ctx: AuthContext, server: Server, mapping: VolumeMapping) -> str:
+    async def _make(self, ctx: AuthContext, server: Server, mapping: VolumeMapping) -> None:
+        """The volume made, linked to the server by an attachment row from the moment its row exists (a stop in
+        the middle leaves no volume the server does not name: reconcile.py lets an abandoned build's volumes go),
+        then attached once available."""
         request = vm.VolumeCreate(
             size=mapping.volume_size, name=f"{server.uuid}-blank-vol" if mapping.source_type == "blank" else "",
             volume_type=mapping.volume_type, snapshot_id=mapping.source_id if mapping.source_type == "snapshot"
             else None, image_ref=mapping.source_id if mapping.source_type == "image" else None)
         volume = await self.blocks.volumes.create(ctx, request)
+        attachment = self._attachment(server.uuid, server.host, mapping, volume.id)
+        await self.store.write(volumes_db.insert_attachment, attachment)
+        crash_point("volume_creating")  # the crash tests' SIGKILL: a volume row (creating) the build names
         try:
             await asyncio.shield(self._wait_available(volume.id))
         except BaseException:
+            await asyncio.shield(self.store.write(attachments_db.delete, attachment.id))
             if mapping.delete_on_termination:  # Nova's _call_wait_func
                 await asyncio.shield(self._delete(volume.id))
             raise
-        return volume.id
+        await self.store.write(_attach_made_tx, attachment, self.clock())
 
     async def _wait_available(self, volume_id: str) -> None:
         status = vm.CREATING
@@ -227,6 +234,9 @@ class VolumeBoot:
                              disk_bus=mapping.disk_bus)
 
 
-def _reserve_and_attach_tx(db, attachment: vm.Attachment, now: datetime) -> None:
-    records.reserve_tx(db, attachment, now)
+def _attach_made_tx(db, attachment: vm.Attachment, now: datetime) -> None:
+    """A volume the build made (its attachment row written with it), now available: attached."""
+    if volumes_db.update_volume(db, attachment.volume_id, {"status": vm.ATTACHING}, (vm.AVAILABLE,),
+                                now=now) is None:
+        raise VolumeNotCreated(f"Volume {attachment.volume_id} is no longer available to attach.")
     records.attached_tx(db, attachment, attachment.device or "", now)

@@ -2,7 +2,10 @@
 
 Nothing of block storage runs yet when this runs, so (as Cinder's volume manager does at init_host):
 - partial files (`.partial-*`, a write or a backup job that never finished) are removed;
-- a volume left `creating` (or `downloading`) goes to `error` and loses any file; a snapshot left `creating` too;
+- a volume left `downloading` by a server's re-image (previous status in-use) is in-use again (its file is the old
+  content or the new one, renamed whole);
+- a volume left `creating` (or `downloading` otherwise) goes to `error` and loses any file; a snapshot left
+  `creating` too;
 - a volume or snapshot left `deleting` is deleted (file, then row);
 - a volume left `extending` is `available` at the size its file has now (qemu-img resize rewrites one header, so
   the file is at the old size or the new one), or `error_extending` when the file cannot be read;
@@ -34,6 +37,11 @@ async def reconcile(volumes: VolumeService, snapshots: SnapshotService) -> None:
     removed = files.remove_partials()
     if removed:
         log.warning("removed %d partial volume files left by an interrupted write: %s", len(removed), removed)
+    for volume in store.read(volumes_db.in_status, (vm.DOWNLOADING,)):
+        if volume.previous_status == vm.IN_USE:  # a root volume's re-image (rename over: old or new, whole)
+            log.warning("volume %s was being re-imaged when the daemon stopped: in-use again", volume.id)
+            await store.write(volumes_db.update_volume, volume.id, {"status": vm.IN_USE, "previous_status": None},
+                              (vm.DOWNLOADING,), now=volumes.clock())
     for volume in store.read(volumes_db.in_status, (vm.CREATING, vm.DOWNLOADING)):
         log.warning("volume %s was being created when the daemon stopped: error", volume.id)
         await files.delete_volume(volume.id)

@@ -305,3 +305,15 @@ def m0026_server_file_ownership(db: Database) -> None:
         ALTER TABLE server_files ADD COLUMN mode INTEGER;
         """
     )
+
+
+@migrations(name="0027_servers_root_is_volume")
+def m0027_servers_root_is_volume(db: Database) -> None:
+    """A server whose root disk is a volume (issue 20): told apart from its image, which Nova shows as the request's
+    imageRef (a volume-backed server's snapshot image booted from: its id; booted from a volume alone: "")."""
+    db.executescript(
+        """
+        ALTER TABLE servers ADD COLUMN root_is_volume INTEGER NOT NULL DEFAULT 0;
+        UPDATE servers SET root_is_volume = 1 WHERE image_id = '';
+        """
+    )

@@ -43,6 +43,7 @@ def _server(row: dict[str, Any], metadata: dict[str, str], tags: tuple[str, ...]
         user_id=row["user_id"], hostname=row["hostname"], flavorid=row["flavorid"], flavor_name=row["flavor_name"],
         memory_mb=row["memory_mb"], vcpus=row["vcpus"], root_gb=row["root_gb"], root_disk_bytes=row["root_disk_bytes"],
         ephemeral_gb=row["ephemeral_gb"], swap=row["swap"], image_id=row["image_id"],
+        root_is_volume=bool(row["root_is_volume"]),
         image_sha256=row["image_sha256"], key_name=row["key_name"],
         key_data=row["key_data"], config_drive=bool(row["config_drive"]), access_ipv4=row["access_ipv4"],
         access_ipv6=row["access_ipv6"], disk_config=row["disk_config"], availability_zone=row["availability_zone"],

@@ -109,10 +109,13 @@ class Server:
     volumes: tuple[AttachedVolume, ...] = ()  # its volume attachments, in the order they were made
     server_groups: tuple[str, ...] = ()  # the group it is a member of (2.71); read for one server, not for lists
 
+    root_is_volume: bool = False  # booted from a volume (its image_id is the imageRef asked for, or "")
+
     @property
     def volume_backed(self) -> bool:
-        """Booted from a volume: no image of its own (Nova shows its `image` as ""), its root disk is a volume."""
-        return not self.image_id
+        """Booted from a volume: its root disk is a volume. Its image is the request's imageRef (a volume-backed
+        server's snapshot image: Nova shows its id) or none (Nova shows `image` as "")."""
+        return self.root_is_volume or not self.image_id
 
     @property
     def instance_name(self) -> str:

@@ -20,11 +20,11 @@ VOLUME_STATUSES = (CREATING, AVAILABLE, RESERVED, ATTACHING, IN_USE, DETACHING, 
 # status -> the statuses it may move to (Cinder's volume manager and API, as far as one host has them)
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     CREATING: (AVAILABLE, ERROR),
-    DOWNLOADING: (AVAILABLE, ERROR),  # Cinder's re-image (not served); a create from an image stays creating
+    DOWNLOADING: (AVAILABLE, IN_USE, ERROR),  # Cinder's re-image (a volume-backed server's 2.93 rebuild)
     AVAILABLE: (RESERVED, ATTACHING, DELETING, EXTENDING, UPLOADING, REVERTING),
     RESERVED: (ATTACHING, AVAILABLE),
     ATTACHING: (IN_USE, AVAILABLE),
-    IN_USE: (DETACHING, UPLOADING),
+    IN_USE: (DETACHING, UPLOADING, DOWNLOADING),
     DETACHING: (AVAILABLE, IN_USE),
     EXTENDING: (AVAILABLE, ERROR_EXTENDING),
     UPLOADING: (AVAILABLE, IN_USE),

@@ -126,6 +126,32 @@ class VolumeFiles:
             temp.unlink(missing_ok=True)
         return _volume_file(dest, found.virtual_size)
 
+    async def reimage(self, volume_id: str, image: Path, image_format: str, size_gb: int) -> VolumeFile:
+        """Cinder's re-image: the volume's content replaced by the image's, at the volume's size (an image larger
+        than the volume is refused: InvalidSize). Written beside the volume and renamed over it, so the volume is
+        whole before and after, as revert_to_snapshot."""
+        image, dest = Path(image).absolute(), self.volume_path(volume_id)
+        found = await qemu_img.check_importable(image, image_format)
+        size = size_bytes(size_gb)
+        if size < found.virtual_size:
+            raise InvalidSize(f"Volume size {size_gb} GiB is smaller than the image's virtual size of "
+                              f"{found.virtual_size} bytes")
+        make_dir(self.volumes_dir, self.dir_access)
+        self._ensure_space(self.volumes_dir, await _measure(image, found.format))
+        temp = _temp_in(self.volumes_dir, f"{TEMP_PREFIX}{dest.name}.")
+        try:
+            await qemu_img.run_tool(qemu_img.QEMU_IMG, "convert", "-q", "-f", found.format, "-O", VOLUME_FORMAT,
+                                    str(image), str(temp))
+            if size > found.virtual_size:
+                await qemu_img.resize(temp, size, fmt=VOLUME_FORMAT)
+            await self._in_thread(_sync_file, temp)
+            temp.chmod(FILE_MODE)
+            os.replace(temp, dest)
+            _sync_dir(self.volumes_dir)
+        finally:
+            temp.unlink(missing_ok=True)
+        return _volume_file(dest, size)
+
     async def extend(self, volume_id: str, size_gb: int) -> VolumeFile:
         """Grow a detached volume (qemu-img resize rewrites the qcow2 header in place: one small write).
         Not larger than now is refused with Cinder's text."""

@@ -324,4 +324,7 @@ async def test_create_image_of_a_volume_backed_server_and_boot_it(cloud: Cloud):
     again = await cloud.show((await resp.json())["server"]["id"])
     made = await cloud.cinder.show(again["os-extended-volumes:volumes_attached"][0]["id"])
     assert (again["status"], made["snapshot_id"], made["size"]) == ("ACTIVE", snapshot["id"], 2)
+    assert again["image"]["id"] == image_id  # Nova's instance.image_ref: the imageRef booted from
+    resp = await cloud.api.get(f"/servers?image={image_id}", cloud.token)
+    assert [s["id"] for s in (await resp.json())["servers"]] == [again["id"]]
     assert (await cloud.defined_disks(again["id"]))["vda"] == str(cloud.cinder.volume_file(made["id"]))

@@ -164,3 +164,39 @@ async def test_the_posted_password_is_kept_once_and_cleared(cloud):
     assert (await api.delete(f"/servers/{server_id}", admin)).status == 204
     await api.client.server.app[servers_key].wait_idle()
     assert await passwords.get(server_id) is None  # gone with the server
+
+
+async def test_tagged_volumes_are_in_the_metadata_services_devices_as_in_the_drive(cloud):
+    """meta_data.json `devices` of the metadata service lists a tagged root volume (2.42) as the config drive does:
+    type disk, bus pci, the pinned address, the volume id as serial, the tag; the NIC's entry beside it."""
+    from nodecompute.api.keys import volume_attachments_key
+    from nodecompute.compute.volume_boot import disk_devices
+    from nodecompute.db import volume_attachments as attachments_db
+    from tests.api.attachment_fakes import RecordingPlug
+
+    api, admin, net, image_id, hostnet = cloud
+    app = api.client.server.app
+    app[volume_attachments_key].plug = RecordingPlug()
+    app[servers_key].volume_boot.interval = 0.02
+    blue = await net.network("blue")
+    await net.subnet(blue["id"], "198.18.9.0/24")
+    body = {"server": {"name": "tagged", "imageRef": "", "flavorRef": "42", "config_drive": False,
+                       "networks": [{"uuid": blue["id"], "tag": "nic1"}],
+                       "block_device_mapping_v2": [{"boot_index": 0, "uuid": image_id, "source_type": "image",
+                                                    "destination_type": "volume", "volume_size": 1,
+                                                    "delete_on_termination": True, "tag": "root"}]}}
+    resp = await api.post("/servers", admin, json=body, headers={"X-OpenStack-Nova-API-Version": "2.42"})
+    assert resp.status == 202, await resp.text()
+    server_id = (await resp.json())["server"]["id"]
+    await app[servers_key].wait_idle()
+    ports = await (await api.client.get(f"/networking/v2.0/ports?device_id={server_id}",
+                                        headers={"X-Auth-Token": admin})).json()
+    address = ports["ports"][0]["fixed_ips"][0]["ip_address"]
+    md = await _lookup(api, hostnet)(hostnet.dhcp_namespace(blue["id"]), address)
+    assert md is not None and md.uuid == server_id
+    disks = [d for d in md.devices if d.type == "disk"]
+    attachments = app[store_key].read(attachments_db.of_server, server_id)
+    assert disks == list(disk_devices(attachments))  # what the config drive is given at build
+    assert [(d.bus, d.address, d.serial, d.tags) for d in disks] == [
+        ("pci", "0000:00:18.0", attachments[0].volume_id, ("root",))]
+    assert [d.tags for d in md.devices if d.type == "nic"] == [("nic1",)]

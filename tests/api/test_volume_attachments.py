@@ -166,11 +166,25 @@ async def test_refusals_change_nothing(cloud: Cloud):
         await assert_fault(resp, code, message=message)
         assert cloud.volume_status(volume["id"]) == "available", (path, fields)
     assert [c for c in cloud.plug.calls if c[0] == "plug"] == []
+    # a failed plug: Nova's compute attaches after the answer (the reserved device answered), then the volume is
+    # available again, no attachment, and the attach_volume action's event records the error
     cloud.plug.fail_next = RuntimeError("libvirt said no")
     resp = await cloud.api.post(base, cloud.token, json={"volumeAttachment": {"volumeId": volume["id"]}})
-    assert resp.status == 500
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["volumeAttachment"]["device"] == "/dev/vdb"
     assert cloud.volume_status(volume["id"]) == "available"
     assert (await cloud.call("GET", base, 200)) == {"volumeAttachments": []}
+    at_2_84 = {"X-OpenStack-Nova-API-Version": "2.84"}
+    resp = await cloud.api.get(f"/servers/{server_id}/os-instance-actions", cloud.token, headers=at_2_84)
+    actions = (await resp.json())["instanceActions"]
+    assert [a["action"] for a in actions][:1] == ["attach_volume"]
+    resp = await cloud.api.get(f"/servers/{server_id}/os-instance-actions/{actions[0]['request_id']}", cloud.token,
+                               headers=at_2_84)
+    shown = (await resp.json())["instanceAction"]
+    assert [(e["event"], e["result"]) for e in shown["events"]] == [("compute_attach_volume", "Error")]
+    assert "libvirt said no" in shown["events"][0]["details"]
+    resp = await cloud.api.get(f"/servers/{server_id}", cloud.token)
+    assert (await resp.json())["server"]["status"] == "ACTIVE"  # the server itself is as it was
     instance = cloud.api.client.server.app[servers_key].get(cloud.cinder.ctx, server_id).instance_name
     cloud.plug.gone.add(instance)
     resp = await cloud.api.post(base, cloud.token, json={"volumeAttachment": {"volumeId": volume["id"]}})

@@ -127,7 +127,7 @@ async def test_the_start_up_reconciliation_tells_the_truth(member: Cinder, aioht
     store, block = member.app[store_key], member.app[block_storage_key]
     files = block.volumes.files
     made = {name: await member.create(name=name) for name in ("creating", "partial", "deleting", "grown", "same",
-                                                               "uploading", "kept")}
+                                                               "uploading", "kept", "reimaging")}
     snap_creating = await member.snapshot(made["kept"]["id"])
     snap_deleting = await member.snapshot(made["kept"]["id"])
     image = await member.app[images_key].create(member.ctx, {"name": "half", "disk_format": "raw",
@@ -136,7 +136,8 @@ async def test_the_start_up_reconciliation_tells_the_truth(member: Cinder, aioht
                          ("deleting", {"status": "deleting"}), ("grown", {"status": "extending", "extend_to": 3}),
                          ("same", {"status": "extending", "extend_to": 2}),
                          ("uploading", {"status": "uploading", "previous_status": "available",
-                                        "upload_image_id": image.id})):
+                                        "upload_image_id": image.id}),
+                         ("reimaging", {"status": "downloading", "previous_status": "in-use"})):
         await store.write(volumes_db.update_volume, made[name]["id"], values, now=utcnow())
     await store.write(volume_snapshots_db.update_snapshot, snap_creating["id"], {"status": "creating"}, now=utcnow())
     await store.write(volume_snapshots_db.update_snapshot, snap_deleting["id"], {"status": "deleting"}, now=utcnow())
@@ -156,9 +157,10 @@ async def test_the_start_up_reconciliation_tells_the_truth(member: Cinder, aioht
     shown = {name: await again.show(volume["id"]) for name, volume in made.items() if name != "deleting"}
     assert {name: (v["status"], v["size"]) for name, v in shown.items()} == {
         "creating": ("error", 1), "partial": ("error", 1), "grown": ("available", 3), "same": ("available", 1),
-        "uploading": ("available", 1), "kept": ("available", 1)}
+        "uploading": ("available", 1), "kept": ("available", 1),
+        "reimaging": ("in-use", 1)}  # a root volume's re-image: its file whole, old or new (renamed over)
     assert (await again.ok("GET", f"/snapshots/{snap_creating['id']}", 200))["snapshot"]["status"] == "error"
     await again.fault("GET", f"/snapshots/{snap_deleting['id']}", 404)
     assert again.app[images_key].list(again.ctx, ImageQuery()) == []  # the half-made image went
     assert again.files() == sorted(["operator-notes", *(f"volume-{made[n]['id']}" for n in
-                                                        ("grown", "same", "uploading", "kept"))])
+                                                        ("grown", "same", "uploading", "kept", "reimaging"))])

@@ -1,6 +1,7 @@
 """Boot from volume on the real daemon (issue 20): a server boots from a volume made from the test image (the guest
 reports its config drive, its root disk: the volume, vda, and the tagged volume in meta_data.json's devices; its
-createImage is a snapshot of the running volume, and a server boots from that image), and the stock `openstack` CLI's
+a 2.93 rebuild re-images the root volume: the guest boots a fresh disk; its createImage is a snapshot of the running
+volume, and a server boots from that image), and the stock `openstack` CLI's
 `server create --boot-from-volume 1 --wait` and `server create --volume` reach ACTIVE; deleting the servers honours
 delete_on_termination (the CLI's --boot-from-volume volume goes only when asked; --volume's stays, available).
 One daemon for the module; one guest is watched to its report, the CLI's two only to ACTIVE."""
@@ -11,7 +12,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from tests.integration.cloud import Cloud
+from tests.integration.cloud import BOOT_TIMEOUT, Cloud, guest_lines
 from tests.integration.daemon import Daemon
 from tests.integration.test_servers_clients import cli_json
 from tests.integration.test_volumes_cli import volume_api, wait_for
@@ -71,6 +72,19 @@ def test_a_guest_boots_from_a_volume_made_from_the_image(daemon, cloud, image_id
     assert [a["device"] for a in volume["attachments"]] == ["/dev/vda"]
     disks = defined_disks(daemon, cloud.server(server_id)["OS-EXT-SRV-ATTR:instance_name"])
     assert disks["vda"] == str(daemon.data_dir / "volumes" / f"volume-{volume_id}")
+    # 2.93: rebuild re-images the root volume (the same volume) from the image: the guest boots a fresh disk, its
+    # boot counter (kept on the root file system) starts again at 1
+    seen, rebuild_started = len(guest_lines(cloud.console(server_id))), time.monotonic()
+    resp = cloud.post(f"/servers/{server_id}/action", {"rebuild": {"imageRef": image_id}},
+                      headers={"X-OpenStack-Nova-API-Version": "2.93"})
+    assert resp.status_code == 202, resp.text
+    assert cloud.wait_status(server_id, "ACTIVE")["os-extended-volumes:volumes_attached"][0]["id"] == volume_id
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while "ready" not in (after := guest_lines(cloud.console(server_id))[seen:]):
+        assert time.monotonic() < deadline, after
+        time.sleep(0.5)
+    assert [line for line in after if line.startswith("boot=")] == ["boot=1"]
+    print(f"2.93 rebuild re-imaged the root volume: {time.monotonic() - rebuild_started:.1f}s")
     # createImage of the running guest: its volume's snapshot through libvirt's backup job, an image of size 0
     resp = cloud.post(f"/servers/{server_id}/action", {"createImage": {"name": "bfv-snap"}},
                       headers={"X-OpenStack-Nova-API-Version": "2.45"})

@@ -27,6 +27,7 @@ FLOWS = {
     "forced upload of an attached volume": ("in-use", "uploading", "in-use"),
     "revert to a snapshot (K5's fcx-restore)": ("available", "reverting", "available"),
     "revert fails": ("available", "reverting", "error"),
+    "re-image of a server's root volume (2.93's rebuild)": ("in-use", "downloading", "in-use"),
 }
 
 
