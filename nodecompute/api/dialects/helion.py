@@ -10,6 +10,10 @@ entry points here (operations.md #2206).
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from aiohttp import web
+
 from nodecompute.api import (faults, helion_actions, helion_discovery, helion_networking, helion_resources,
                              helion_servers, helion_wire)
 from nodecompute.api.dialect import Faults, Versioned, VersionRoot, route_filter, versioned
@@ -17,6 +21,7 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.route_table import ROUTES
 from nodecompute.api.routing import Route
+from nodecompute.domain import request_ids
 from nodecompute.compute.images import ImagePropertyLimit
 from nodecompute.domain.errors import QuotaExceeded, Unauthorized
 
@@ -46,7 +51,19 @@ _OWN_ROUTES = (
 
 _REPLACED = {route.op for route in _OWN_ROUTES}  # the core rows Helion serves with its own handlers
 
-HELION_FAULTS = Faults(faults.nova_fault, faults.NOVA_FAULT_NAMES, HELION_DEFAULT_FAULT,
+def helion_fault(code: int, name: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
+    """Nova's fault body, plus `details` where Helion's examples show it: for `overLimit` the explanation of the
+    refusal (the limit's message), for `cloudServersFault` the request id the service logged the error under (a
+    stack trace stays in the log). No `retryAfter` in the body (D16)."""
+    body: dict = {"code": code, "message": message}
+    if name == "overLimit":
+        body["details"] = message
+    elif name == HELION_DEFAULT_FAULT:
+        body["details"] = f"The service logged this error under request {request_ids.current()}."
+    return faults.json_response({name: body}, status=code, headers=headers)
+
+
+HELION_FAULTS = Faults(helion_fault, faults.NOVA_FAULT_NAMES, HELION_DEFAULT_FAULT,
                        by_class={QuotaExceeded: (413, "overLimit"), ImagePropertyLimit: (413, "overLimit"),
                                  helion_actions.ResizeNotAllowed: (403, "resizeNotAllowed")})
 
