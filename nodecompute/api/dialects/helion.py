@@ -14,8 +14,8 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
-from nodecompute.api import (faults, helion_actions, helion_discovery, helion_networking, helion_resources,
-                             helion_servers, helion_wire)
+from nodecompute.api import (faults, helion_actions, helion_discovery, helion_ids, helion_networking,
+                             helion_resources, helion_servers, helion_wire)
 from nodecompute.api.dialect import Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import OPENSTACK
@@ -73,7 +73,8 @@ HELION = OPENSTACK.derive(
     roots=(VersionRoot("/v2", fixed=(2, 0), project_segment=True),),
     routes=route_filter(ROUTES, "compute", lacks=_VERSION_DOCS | _REPLACED, adds=_OWN_ROUTES),
     faults=HELION_FAULTS,
-    views=versioned({**helion_discovery.VIEWS, **helion_servers.VIEWS, **helion_resources.VIEWS}),
+    views=versioned({**helion_discovery.VIEWS, **helion_servers.VIEWS, **helion_resources.VIEWS,
+                     **helion_ids.VIEWS}),
     statuses=versioned({**helion_actions.STATUSES, **helion_resources.STATUSES, **helion_networking.STATUSES}),
     checked_queries=Versioned(frozenset()),
     outer_middlewares=(helion_wire.wire_middleware,),
