@@ -14,7 +14,6 @@ differences.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -26,6 +25,7 @@ from nodecompute.api import auth, helion_ids, servers, validation
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import Out, Reply, parse_body, respond, rules
+from nodecompute.compute import drive_layouts
 from nodecompute.domain.errors import BadRequest, Conflict, SecurityGroupNameNotFound
 from nodecompute.domain.server_models import CreateRequest, ServerFilters
 
@@ -120,12 +120,11 @@ async def update_server(request: web.Request) -> web.StreamResponse:
 
 
 def helion_drive(create: CreateRequest) -> CreateRequest:
-    """The vfat drive with /meta.js and the personality files at their paths, when a drive is asked for."""
+    """The vfat drive with /meta.js and the personality files at their paths (compute/drive_layouts.py), when a
+    drive is asked for; kept for the server's rebuilds and rescues."""
     if not create.config_drive:
         return create
-    files = (("meta.js", json.dumps(create.metadata).encode()),
-             *((spec.path, spec.contents) for spec in create.personality))
-    return dataclasses.replace(create, config_drive_format="vfat", config_drive_files=files)
+    return dataclasses.replace(create, config_drive_format="vfat", config_drive_layout=drive_layouts.META_JS)
 
 
 VIEWS = {"#202": _detail, "#203": _created, "#205": _one("#205"), "#206": _one("#206"), "#303": _one("#303")}

@@ -284,3 +284,17 @@ def m0024_port_firewall_profiles(db: Database) -> None:
             port_id TEXT PRIMARY KEY REFERENCES ports(id) ON DELETE CASCADE, profile TEXT NOT NULL);
         """
     )
+
+
+@migrations(name="0025_server_config_drives")
+def m0025_server_config_drives(db: Database) -> None:
+    """A server's own config drive form, when a dialect chose one at create (Helion's vfat drive with /meta.js and
+    the personality files at their paths, D65): its format and layout (compute/drive_layouts.py), so that a
+    rebuild's and a rescue's drive is written the same way. No row: the host's format, Nova's tree only."""
+    db.executescript(
+        """
+        CREATE TABLE server_config_drives (
+            server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, format TEXT NOT NULL,
+            layout TEXT NOT NULL DEFAULT '');
+        """
+    )
