@@ -12,8 +12,11 @@ import base64
 from nodecompute.api import xml_helion
 from nodecompute.api.keys import block_storage_key, identity_key, servers_key
 from nodecompute.api.xml_common import EXTENSION_NS
-from tests.api.helpers import assert_fault
+import pytest
+
+from tests.api.helpers import assert_fault, upload_raw_image
 from tests.api.test_server_actions import _row, scripted  # noqa: F401 (fixture)
+from tests.api.test_servers_api import api, servers_api  # noqa: F401 (fixtures)
 from tests.unit.xml_helion_requests_cases import REQUESTS
 from tests.unit.xml_helion_responses import SEED
 from tests.unit.xml_seed import example_text, load_examples
@@ -30,6 +33,12 @@ def seed_xml(line: int, *subs: tuple[str, str]) -> bytes:
         assert old in text, (line, old)
         text = text.replace(old, new)
     return text.encode()
+
+
+@pytest.fixture
+async def plain(api, admin_token):  # noqa: F811
+    """The scripted fixture's shape without its server (cheaper), for the examples that need none."""
+    return api, admin_token, None, None
 
 
 class Helion:
@@ -64,6 +73,8 @@ class Helion:
         return (await self.json(f"/servers/{server_id or self.server_id}"))["server"]
 
     async def image(self) -> str:
+        if self.server_id is None:
+            return await upload_raw_image(self.app, self.token)
         return (await self.server())["image"]["id"]
 
     async def network(self) -> str:
@@ -183,24 +194,24 @@ async def test_2762_create_image(scripted):  # noqa: F811
     assert actions[0]["action"] == "createImage"
 
 
-async def test_3470_update_image_metadata(scripted):  # noqa: F811
-    helion = Helion(scripted)
+async def test_3470_update_image_metadata(plain):
+    helion = Helion(plain)
     image = await helion.image()
     answer = await helion.xml("POST", f"/images/{image}/metadata", seed_xml(3470), 200)
     assert {"key-1": "value-1", "key-2": "value-2"}.items() <= answer["metadata"].items()
     assert await helion.json(f"/images/{image}/metadata") == answer
 
 
-async def test_3605_replace_image_metadata(scripted):  # noqa: F811
-    helion = Helion(scripted)
+async def test_3605_replace_image_metadata(plain):
+    helion = Helion(plain)
     image = await helion.image()
     answer = await helion.xml("PUT", f"/images/{image}/metadata", seed_xml(3605), 200)
     assert answer == {"metadata": {"key-1": "value-1", "key-2": "value-2"}}
     assert await helion.json(f"/images/{image}/metadata") == answer
 
 
-async def test_3794_image_metadata_item(scripted):  # noqa: F811
-    helion = Helion(scripted)
+async def test_3794_image_metadata_item(plain):
+    helion = Helion(plain)
     image = await helion.image()
     answer = await helion.xml("PUT", f"/images/{image}/metadata/key-1", seed_xml(3794), 200)
     assert answer == {"meta": {"key-1": "value-1"}}
@@ -222,8 +233,8 @@ async def test_4698_console_output(scripted):  # noqa: F811
     assert set(answer) == {"output"} and isinstance(answer["output"], str)
 
 
-async def test_5848_create_keypair(scripted):  # noqa: F811
-    helion = Helion(scripted)
+async def test_5848_create_keypair(plain):
+    helion = Helion(plain)
     answer = (await helion.xml("POST", "/os-keypairs", seed_xml(5848), 202))["keypair"]
     assert answer["name"] == "keypair-2" and answer["private_key"].startswith("-----BEGIN")
     shown = (await helion.json("/os-keypairs/keypair-2"))["keypair"]
@@ -265,16 +276,16 @@ async def test_6374_remove_security_group(scripted):  # noqa: F811
     assert [g["name"] for g in (await helion.server())["security_groups"]] == ["default"]
 
 
-async def test_6599_create_security_group(scripted):  # noqa: F811
-    helion = Helion(scripted)
+async def test_6599_create_security_group(plain):
+    helion = Helion(plain)
     answer = (await helion.xml("POST", "/os-security-groups", seed_xml(6599), 202))["security_group"]
     assert (answer["name"], answer["description"]) == ("security-group-2", "Security group 2")
     assert isinstance(answer["id"], int)
     assert (await helion.json(f"/os-security-groups/{answer['id']}"))["security_group"] == answer
 
 
-async def test_6791_create_security_group_rule(scripted):  # noqa: F811
-    helion = Helion(scripted)
+async def test_6791_create_security_group_rule(plain):
+    helion = Helion(plain)
     group = await _group(helion)
     body = seed_xml(6791, ("17963", str(group["id"])))
     rule = (await helion.xml("POST", "/os-security-group-rules", body, 202))["security_group_rule"]
@@ -293,8 +304,8 @@ async def _volume(helion: Helion) -> str:
     return volume_id
 
 
-async def test_7194_create_volume(scripted):  # noqa: F811
-    helion = Helion(scripted)
+async def test_7194_create_volume(plain):
+    helion = Helion(plain)
     source = await _volume(helion)
     resp = await helion.call("POST", "/os-snapshots", json={"snapshot": {"volume_id": source}})
     assert resp.status == 202, await resp.text()
@@ -311,8 +322,8 @@ async def test_7194_create_volume(scripted):  # noqa: F811
     assert (shown["displayDescription"], shown["snapshotId"]) == ("Another volume.", snapshot)
 
 
-async def test_7372_create_snapshot(scripted):  # noqa: F811
-    helion = Helion(scripted)
+async def test_7372_create_snapshot(plain):
+    helion = Helion(plain)
     volume = await _volume(helion)
     body = seed_xml(7372, ("521752a6-acf6-4b2d-bc7a-119f9148cd8c", volume))
     answer = (await helion.xml("POST", "/os-snapshots", body, 202))["snapshot"]
