@@ -12,7 +12,6 @@ from collections.abc import Iterable, Mapping
 from nodecompute.domain.server_models import InjectedFileSpec
 
 META_JS = "meta.js"
-LAYOUTS = frozenset({META_JS})
 
 
 def extra_files(layout: str | None, metadata: Mapping[str, str],

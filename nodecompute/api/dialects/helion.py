@@ -4,9 +4,9 @@
 It is the openstack dialect's legacy v2 (fixed at 2.0, Nova's legacy relaxation of bodies) with Helion's
 deviations as data: its version documents (`/helion/v2`, `/helion/`, D1), its 26 extensions (D3), JSON or XML both
 ways (D4-D6, api/helion_wire.py), 405 `badMethod` with `Allow` for a known URL and another method (D8), the
-`unauthorized` fault for 401 (D12), `cloudServersFault` for 500 and unnamed codes (D13), 413 `overLimit` for
-quota (D15). No rate limiting (D16). `/helion/identity` is the one token store with a catalogue whose compute
-entry points here (operations.md #2206).
+`unauthorized` fault for 401 (D12), `cloudServersFault` for 500 and unnamed codes, `details` where the seed shows
+it (D13), 413 `overLimit` for quota (D15). No rate limiting (D16). `/helion/identity` is the one token store with
+a catalogue whose compute entry points here (operations.md #2206).
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.route_table import ROUTES
 from nodecompute.api.routing import Route
-from nodecompute.domain import request_ids
 from nodecompute.compute.images import ImagePropertyLimit
+from nodecompute.domain import request_ids
 from nodecompute.domain.errors import QuotaExceeded, Unauthorized
 
 PREFIX = "/helion"
@@ -50,6 +50,7 @@ _OWN_ROUTES = (
 )
 
 _REPLACED = {route.op for route in _OWN_ROUTES}  # the core rows Helion serves with its own handlers
+
 
 def helion_fault(code: int, name: str, message: str, headers: Mapping[str, str] | None = None) -> web.Response:
     """Nova's fault body, plus `details` where Helion's examples show it: for `overLimit` the explanation of the
