@@ -14,17 +14,18 @@ differences.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from nodecompute.api import auth, servers, validation
+from nodecompute.api import auth, helion_ids, servers, validation
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import Out, Reply, parse_body, respond, rules
+from nodecompute.compute import drive_layouts
 from nodecompute.domain.errors import BadRequest, Conflict, SecurityGroupNameNotFound
 from nodecompute.domain.server_models import CreateRequest, ServerFilters
 
@@ -34,8 +35,10 @@ IGNORED_CREATE_FIELDS = ("password", "accessIPv4", "accessIPv6")
 _LETTER = re.compile(r"[^\W\d_]")
 
 
-def helion_server(view: dict[str, Any]) -> dict[str, Any]:
-    """An openstack server view as Helion shows it (in place)."""
+def helion_server(view: dict[str, Any], flavor_serials: Mapping[str, int]) -> dict[str, Any]:
+    """An openstack server view as Helion shows it (in place): its flavor by serial (api/helion_ids.py)."""
+    if isinstance(view.get("flavor"), dict):
+        helion_ids.shown_flavor(view["flavor"], flavor_serials)
     if "status" in view:
         view["status"] = STATUS_NAMES.get(view["status"], view["status"])
     if "config_drive" in view:
@@ -48,15 +51,16 @@ def _one(op: str):
 
     def view(out: Out, result: Any) -> dict[str, Any]:
         body = core(out, result)
-        helion_server(body["server"])
+        helion_server(body["server"], helion_ids.flavor_serials(out))
         return body
     return view
 
 
 def _detail(out: Out, result: Any) -> dict[str, Any]:
     body = OPENSTACK.views["#202"].at(V2)(out, result)
+    serials = helion_ids.flavor_serials(out)
     for server in body["servers"]:
-        helion_server(server)
+        helion_server(server, serials)
     return body
 
 
@@ -91,6 +95,8 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     if isinstance(server, dict):
         for field in IGNORED_CREATE_FIELDS:
             server.pop(field, None)
+        if "flavorRef" in server:
+            server["flavorRef"] = helion_ids.flavor_ref(server["flavorRef"], request)
         await _check_name(request, server.get("name"))
     request[validation.ADAPTED_BODY] = body
     create = helion_drive(servers.decode_create(await parse_body(request), rules(request).description_is_name))
@@ -114,12 +120,11 @@ async def update_server(request: web.Request) -> web.StreamResponse:
 
 
 def helion_drive(create: CreateRequest) -> CreateRequest:
-    """The vfat drive with /meta.js and the personality files at their paths, when a drive is asked for."""
+    """The vfat drive with /meta.js and the personality files at their paths (compute/drive_layouts.py), when a
+    drive is asked for; kept for the server's rebuilds and rescues."""
     if not create.config_drive:
         return create
-    files = (("meta.js", json.dumps(create.metadata).encode()),
-             *((spec.path, spec.contents) for spec in create.personality))
-    return dataclasses.replace(create, config_drive_format="vfat", config_drive_files=files)
+    return dataclasses.replace(create, config_drive_format="vfat", config_drive_layout=drive_layouts.META_JS)
 
 
-VIEWS = {"#202": _detail, "#203": _created, "#205": _one("#205"), "#206": _one("#206")}
+VIEWS = {"#202": _detail, "#203": _created, "#205": _one("#205"), "#206": _one("#206"), "#303": _one("#303")}

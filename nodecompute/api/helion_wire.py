@@ -7,7 +7,7 @@
   The suffix is stripped and the request routed again on the bare path. JSON answers (faults included) are
   re-rendered by xml_helion.
 - A known URL with a method it does not take: 405 `badMethod` with `Allow` (D8).
-- A server path may name the server by its integer serial instead of its UUID (D10).
+- A server, flavor or volume path may name it by its integer serial instead of its public id (D10).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import logging
 from aiohttp import web
 from aiohttp.web_urldispatcher import UrlMappingMatchInfo
 
-from nodecompute.api import face, faults, validation, xml_helion
+from nodecompute.api import face, faults, helion_ids, validation, xml_helion
 from nodecompute.api.keys import bindings_key, dialect_key, serial_ids_key
 from nodecompute.api.xml_common import XMLRequestError
 from nodecompute.api.xml_helion_requests import parse_request
@@ -99,10 +99,12 @@ async def _adapt_body(request: web.Request) -> None:
 
 
 def _serials_to_ids(request: web.Request) -> None:
-    """A server named by its integer serial in the path is named by its UUID from here on (D10)."""
+    """A server (flavor, volume) named by its integer serial in the path is named by its public id from here on
+    (D10)."""
     ref = request.match_info.get("server_id")
     if ref is not None and ref.isdigit():
         request.match_info["server_id"] = request.config_dict[serial_ids_key].public_id("servers", ref)
+    helion_ids.serials_in_path(request)
 
 
 def _fault(request: web.Request, exc: errors.ComputeError) -> web.Response:

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from nodecompute.compute import image_properties, placement
+from nodecompute.compute import drive_layouts, image_properties, placement
 from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
@@ -36,7 +36,7 @@ from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state
 from nodecompute.compute.server_ports import ServerPorts
 from nodecompute.compute.volume_boot import disk_devices
-from nodecompute.db import images as images_db, servers as servers_db
+from nodecompute.db import images as images_db, server_drives, servers as servers_db
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
@@ -205,11 +205,16 @@ def _boot_image(db, image_id: str) -> BootImage:
 
 def drive_for(store: Store, ports: ServerPorts) -> DriveFor:
     """The config drive content of a server as its row stands (a rebuild's, a rescue's): its files and user data,
-    its NICs' network data, the given admin password."""
+    its NICs' network data, the given admin password; in the format and layout chosen at its create, if any (the
+    layout's files made from the server's metadata and files as they are now)."""
     def content(server: Server, admin_pass: str | None) -> DriveContent:
-        return DriveContent(files=tuple(store.read(servers_db.server_files, server.uuid)),
-                            user_data=server.user_data, admin_pass=admin_pass,
+        files = tuple(store.read(servers_db.server_files, server.uuid))
+        own = store.read(server_drives.drive_of, server.uuid)
+        drive_format, layout = own if own is not None else (None, None)
+        metadata = store.read(servers_db.get_server, server.uuid).metadata if layout else {}
+        return DriveContent(files=files, user_data=server.user_data, admin_pass=admin_pass,
                             network_data=ports.network_data(server) if server.nics else {},
                             devices=(*nic_devices(server.nics),
-                                     *disk_devices(store.read(attachments_db.of_server, server.uuid))))
+                                     *disk_devices(store.read(attachments_db.of_server, server.uuid))),
+                            drive_format=drive_format, extra_files=drive_layouts.extra_files(layout, metadata, files))
     return content

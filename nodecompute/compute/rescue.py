@@ -36,7 +36,7 @@ from nodecompute.domain import states
 from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.models import AuthContext
 from nodecompute.domain.server_models import Server
-from nodecompute.storage import instance_disks
+from nodecompute.storage import configdrive, instance_disks
 from nodecompute.virt import designer
 from nodecompute.virt.disk_devices import BUS_PREFIX
 
@@ -134,7 +134,9 @@ class ServerRescues:
         if server.config_drive:
             content: DriveContent = self.drive_for(server, password)
             await guests.build_config_drive(server, content, inst / RESCUE_DRIVE)
-            disks += designer.image_backed_disks(root="", config_drive=str(inst / RESCUE_DRIVE))[1:]
+            device = "disk" if configdrive.is_vfat(inst / RESCUE_DRIVE) else "cdrom"  # a vfat drive stays one
+            disks += designer.image_backed_disks(root="", config_drive=str(inst / RESCUE_DRIVE),
+                                                 config_drive_device=device)[1:]
         await guests.power_off(server)
         await guests.define(server, disks)
         await guests.start(server)

@@ -1,5 +1,6 @@
-"""Integer serials in place of public ids (the helion dialect: servers by serial or UUID in paths, D10; security
-groups, rules and floating IPs shown and taken by integer id, D54, D55)."""
+"""Integer serials in place of public ids (the helion dialect: servers, flavors and volumes by serial or public id
+in paths, D10; flavors shown by serial; security groups, rules and floating IPs shown and taken by integer id,
+D54, D55)."""
 from __future__ import annotations
 
 from collections.abc import Iterable
@@ -38,3 +39,19 @@ class SerialIds:
         if len(known) == len(set(wanted)):
             return known
         return await self.store.write(serials_db.give_serials, kind, wanted)
+
+    def flavor_id(self, ref: str | int) -> str:
+        """The flavorid of the flavor whose serial `ref` is; else `ref` itself (a flavorid)."""
+        serial = _serial(ref)
+        found = self.store.read(serials_db.flavor_by_serial, serial) if serial is not None else None
+        return found if found is not None else str(ref)
+
+    def flavor_serials(self) -> dict[str, int]:
+        """flavorid -> serial of every flavor."""
+        return self.store.read(serials_db.flavor_serials)
+
+    def volume_id(self, ref: str) -> str:
+        """The id of the volume whose serial `ref` is; else `ref` itself."""
+        serial = _serial(ref)
+        found = self.store.read(serials_db.volume_by_serial, serial) if serial is not None else None
+        return found if found is not None else ref

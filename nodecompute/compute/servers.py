@@ -24,7 +24,7 @@ from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.passwords import generate_password  # noqa: F401 (admin_actions imports it from here)
 from nodecompute.domain.models import AuthContext, Clock, isotime
-from nodecompute.compute import placement, resize, shelve
+from nodecompute.compute import drive_layouts, placement, resize, shelve
 from nodecompute.compute.block_devices import NO_VOLUMES, plan_block_devices
 from nodecompute.compute.boot_sources import flavor_for_boot, image_for_boot, with_image_mappings
 from nodecompute.compute.quotas import QuotaService
@@ -48,7 +48,7 @@ from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
                                               ServerRef)
 from nodecompute.config import Config
-from nodecompute.db import instance_actions as actions_db, server_lists, servers as servers_db
+from nodecompute.db import instance_actions as actions_db, server_drives, server_lists, servers as servers_db
 from nodecompute.db.store import Store
 
 if TYPE_CHECKING:
@@ -180,9 +180,13 @@ class ServerService:
                                              req.tags)
         if group is not None:
             await self.groups.join(group, servers)
+        if req.config_drive_format is not None:  # kept for the server's rebuilds and rescues
+            await self.store.write(server_drives.set_drives, [server.uuid for server in servers],
+                                   req.config_drive_format, req.config_drive_layout or "")
         crash_point("row_written")
+        extra = drive_layouts.extra_files(req.config_drive_layout, req.metadata, req.personality)
         drive = DriveContent(files=req.personality, user_data=req.user_data, admin_pass=admin_pass,
-                             drive_format=req.config_drive_format, extra_files=req.config_drive_files)
+                             drive_format=req.config_drive_format, extra_files=extra + req.config_drive_files)
         boot = None if devices.root_volume else BootImage(
             image_id=image.id, sha256=image.content_sha256, disk_format=image.disk_format,
             virtual_size=image.virtual_size)

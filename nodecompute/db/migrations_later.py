@@ -317,3 +317,17 @@ def m0027_servers_root_is_volume(db: Database) -> None:
         UPDATE servers SET root_is_volume = 1 WHERE image_id = '';
         """
     )
+
+
+@migrations(name="0028_server_config_drives")
+def m0028_server_config_drives(db: Database) -> None:
+    """A server's own config drive form, when a dialect chose one at create (Helion's vfat drive with /meta.js and
+    the personality files at their paths, D65): its format and layout (compute/drive_layouts.py), so that a
+    rebuild's and a rescue's drive is written the same way. No row: the host's format, Nova's tree only."""
+    db.executescript(
+        """
+        CREATE TABLE server_config_drives (
+            server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, format TEXT NOT NULL,
+            layout TEXT NOT NULL DEFAULT '');
+        """
+    )

@@ -222,9 +222,11 @@ class CreateRequest:
     requested_host: str | None = None  # 2.74 host
     requested_node: str | None = None  # 2.74 hypervisor_hostname
     hostname: str | None = None  # 2.90 (a FQDN from 2.94); None: made from the name
-    # a dialect's own config drive (Helion, D65): its format (None: the host's) and files at paths beside Nova's tree
+    # a dialect's own config drive (Helion, D65): its format (None: the host's), its layout (compute/drive_layouts.py:
+    # files made from the server beside Nova's tree, again at each rebuild and rescue) and files at paths
     config_drive_format: str | None = None
     config_drive_files: tuple[tuple[str, bytes], ...] = ()
+    config_drive_layout: str | None = None
 
 
 @dataclass(frozen=True)

@@ -63,3 +63,18 @@ async def test_unrescue_is_200(scripted):  # noqa: F811
     assert resp.status == 200 and await resp.read() == b""
     await api.client.server.app[servers_key].wait_idle()
     assert _row(api, server_id).vm_state == states.ACTIVE
+
+
+async def test_addresses_are_keyed_by_network_name_and_ips_takes_the_name(scripted):  # noqa: F811
+    """D33 (seed 002 lines 2790, 2857): `addresses` by network name; `ips/{name}` answers, a network UUID does not."""
+    from tests.api.test_helion_xml_requests import Helion
+
+    helion = Helion(scripted)
+    server_id = await helion.networked_server()
+    addresses = (await helion.server(server_id))["addresses"]
+    assert list(addresses) == ["xml-net"]
+    by_name = await helion.json(f"/servers/{server_id}/ips/xml-net")
+    assert by_name == {"xml-net": [{"version": 4, "addr": addresses["xml-net"][0]["addr"]}]}
+    networks = await helion.api.client.get("/networking/v2.0/networks", headers={"X-Auth-Token": helion.token})
+    network_id = next(n["id"] for n in (await networks.json())["networks"] if n["name"] == "xml-net")
+    await assert_fault(await helion.call("GET", f"/servers/{server_id}/ips/{network_id}"), 404, "itemNotFound")

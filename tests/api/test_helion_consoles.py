@@ -31,3 +31,20 @@ async def test_vnc_url_is_helions_form_and_opens(world):  # noqa: F811
         assert parse_qs(urlsplit(location).query)["path"] == [f"?token={token}"]
         async with session.ws_connect(f"ws://127.0.0.1:{port}/?token={token}", protocols=("binary",)) as ws:
             assert await ws.receive_bytes(timeout=5) == f"RFB 003.008\n{a}".encode()
+
+
+async def test_8006_the_xml_request_of_the_seed(world):  # noqa: F811
+    """Seed 002 line 8006 (`<os-getVNCConsole type="novnc" />`), answer in XML: the same console as in JSON."""
+    from nodecompute.api import xml_helion
+    from tests.api.test_helion_xml_requests import seed_xml
+
+    api, admin, (a, _b), _, _ = world
+    project = api.client.server.app[identity_key].validate(admin).project_id
+    resp = await api.client.post(f"/helion/v2/{project}/servers/{a}/action", data=seed_xml(8006),
+                                 headers={"X-Auth-Token": admin, "Content-Type": "application/xml",
+                                          "Accept": "application/xml"})
+    assert resp.status == 200 and resp.content_type == "application/xml", await resp.text()
+    console = xml_helion.read_back(await resp.read())["console"]
+    assert console["type"] == "novnc"
+    _port, _token, title = HELION_URL.match(console["url"]).groups()
+    assert unquote(title) == f"a({a})"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from nodecompute.api.keys import identity_key
+from nodecompute.api.keys import flavors_key, identity_key
 from tests.api.helpers import Api, assert_fault
 
 SEED_EXTENSION_KEYS = {"alias", "description", "links", "name", "namespace", "updated"}
@@ -70,7 +70,26 @@ async def test_quota_is_413_over_limit(helion, admin_token, make_user):
     assert resp.status == 200
     resp = await helion.client.post(f"/helion/v2/{project}/os-keypairs", headers={"X-Auth-Token": token},
                                     json={"keypair": {"name": "over"}})
-    await assert_fault(resp, 413, "overLimit")
+    fault = await assert_fault(resp, 413, "overLimit")
+    # seed 002 line 557: the explanation of the refusal in `details`; no retryAfter (D16)
+    assert set(fault) == {"code", "message", "details"} and "key pairs" in fault["details"]
+
+
+async def test_an_unexpected_error_is_cloud_servers_fault_with_details(helion, admin_token, monkeypatch):
+    """Seed 002 line 495 (D13): 500 is `cloudServersFault` with `details` naming the request id the log has, and
+    nothing of the error itself; 404 (line 530) has no `details`."""
+    def broken(*_args, **_kw):
+        raise RuntimeError("boom")
+
+    project = project_of(helion, admin_token)
+    monkeypatch.setattr(helion.client.server.app[flavors_key], "show", broken)
+    resp = await helion.client.get(f"/helion/v2/{project}/flavors/1", headers={"X-Auth-Token": admin_token})
+    fault = await assert_fault(resp, 500, "cloudServersFault")
+    assert set(fault) == {"code", "message", "details"} and "boom" not in str(fault)
+    assert resp.headers["x-compute-request-id"] in fault["details"]
+    monkeypatch.undo()
+    resp = await helion.client.get(f"/helion/v2/{project}/flavors/nope", headers={"X-Auth-Token": admin_token})
+    assert set(await assert_fault(resp, 404, "itemNotFound")) == {"code", "message"}
 
 
 async def test_identity_catalogue_points_at_helion(helion):

@@ -180,3 +180,46 @@ async def test_a_rename_follows_the_name_rules(api, member):  # noqa: F811
     resp = await member("PUT", f"/servers/{one.serial}", json={"server": {"name": "uno"}})
     assert resp.status == 200 and (await resp.json())["server"]["status"] == "ACTIVE"
     assert await _names(member) == ["two", "uno"]
+
+
+async def test_the_vfat_drive_stays_vfat_and_current_after_rebuild_and_in_rescue(api, member, image_id):  # noqa: F811
+    """D65 after a rebuild (seed 002 line 2609: new metadata and personality) and in rescue: the drive the daemon
+    writes is again the vfat one, its /meta.js and personality files the server's as they are now; an openstack
+    server's ISO drive stays ISO."""
+    from nodecompute.compute.rescue import RESCUE_DRIVE
+    from nodecompute.db import servers as servers_db
+    from nodecompute.storage import configdrive
+
+    def b64(data: bytes) -> str:
+        return base64.b64encode(data).decode()
+    body = {"server": {"name": "redrive", "imageRef": image_id, "flavorRef": "42", "config_drive": True,
+                       "metadata": {"role": "web"},
+                       "personality": [{"path": "/etc/banner.txt", "contents": b64(b"hi")}]}}
+    resp = await member("POST", "/servers", json=body)
+    assert resp.status == 202, await resp.text()
+    server_id = (await resp.json())["server"]["id"]
+    service = api.client.server.app[servers_key]
+    await service.wait_idle()
+    rebuild = {"rebuild": {"imageRef": image_id, "metadata": {"role": "db"},
+                           "personality": [{"path": "/etc/motd", "contents": b64(b"rebuilt")}]}}
+    resp = await member("POST", f"/servers/{server_id}/action", json=rebuild)
+    assert resp.status == 202, await resp.text()
+    await service.wait_idle()
+    inst = service.guests.instance_dir(server_id)
+
+    def mtype(drive, path: str) -> bytes:
+        return subprocess.run(["mtype", "-i", str(drive), f"::/{path}"], check=True, capture_output=True).stdout
+    drive = inst / "disk.config"
+    assert configdrive.is_vfat(drive) and drive.stat().st_size == 64 << 20
+    assert json.loads(mtype(drive, "meta.js")) == {"role": "db"} and mtype(drive, "etc/motd") == b"rebuilt"
+    assert (await (await member("GET", f"/servers/{server_id}")).json())["server"]["status"] == "ACTIVE"
+
+    resp = await member("POST", f"/servers/{server_id}/action", json={"rescue": None})
+    assert resp.status == 200, await resp.text()
+    await service.wait_idle()
+    rescue_drive = inst / RESCUE_DRIVE
+    assert configdrive.is_vfat(rescue_drive) and json.loads(mtype(rescue_drive, "meta.js")) == {"role": "db"}
+    instance_name = service.store.read(servers_db.get_server, server_id).instance_name
+    domain = ET.fromstring(await service.guests.hv.live_xml(instance_name))
+    drive_disk = next(d for d in domain.iter("disk") if d.find("source").get("file") == str(rescue_drive))
+    assert drive_disk.get("device") == "disk"  # a vfat drive is a disk, not a cdrom, in rescue too
