@@ -30,9 +30,10 @@ from nodecompute.compute.instance_actions import ActionLog
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.db import servers as servers_db
+from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
-from nodecompute.domain.errors import InstanceInvalidState
+from nodecompute.domain.errors import Conflict, InstanceInvalidState
 from nodecompute.domain.models import AuthContext, Clock, isotime
 from nodecompute.domain.server_models import ActionRequest, Server
 
@@ -115,6 +116,9 @@ class ServerActions:
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
         check_state(rule, server)
+        if self.store.read(attachments_db.volume_reverting, server.uuid):
+            raise Conflict(f"Cannot '{rule.message_name}' instance {server.uuid} while one of its volumes is being "
+                           f"reverted to a snapshot")
         await self.begin(ctx, req.action, server, rule.expected, self.work[req.work] if req.work else None)
 
     async def begin(self, ctx: AuthContext | None, name: str, server: Server,
