@@ -10,6 +10,8 @@ import pytest
 from nodecompute.api import k5_compute
 from nodecompute.api.keys import config_key, servers_key
 from nodecompute.app import store_key
+from nodecompute.db import servers as servers_db
+from nodecompute.domain import states
 from nodecompute.domain.models import utcnow
 from nodecompute.identity import accounts
 from nodecompute.compute.metadata_documents import openstack_meta_data
@@ -110,6 +112,10 @@ async def test_host_names_in_meta_data_and_k5_views(k5_world):
     assert resp.status == 202, await resp.text()
     await app[servers_key].wait_idle()
     assert (await (await _k5(api, "GET", f"/servers/{first}", admin)).json())["server"]["status"] == "STOPPED"
+    for path in ("/servers?status=STOPPED", "/servers/detail?status=stopped"):
+        listed = (await (await _k5(api, "GET", path, admin)).json())["servers"]
+        assert [s["id"] for s in listed] == [first]
+    assert len((await (await _k5(api, "GET", "/servers?status=ACTIVE", admin)).json())["servers"]) == len(made) - 1
     detail = (await (await _k5(api, "GET", "/servers/detail", admin)).json())["servers"]
     assert {s["id"]: s["status"] for s in detail}[first] == "STOPPED"
     assert (await (await api.get(f"/servers/{first}", admin)).json())["server"]["status"] == "SHUTOFF"
@@ -193,6 +199,17 @@ async def test_reboot_is_hard_consoles_novnc_and_console_output_length(k5_world,
         assert resp.status == 202, await resp.text()
         await app[servers_key].wait_idle()
     assert asked == ["reboot_hard", "reboot_hard"]
+    # the status follows the type asked (D36): a reboot running shows REBOOT after SOFT, HARD_REBOOT after HARD
+    store = app[servers_key].store
+    for kind, status in (("SOFT", "REBOOT"), ("HARD", "HARD_REBOOT")):
+        resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin, json={"reboot": {"type": kind}})
+        assert resp.status == 202, await resp.text()
+        await app[servers_key].wait_idle()
+        await store.write(servers_db.update_server, server_id, {"task_state": states.REBOOTING_HARD}, now=utcnow())
+        shown = (await (await _k5(api, "GET", f"/servers/{server_id}", admin)).json())["server"]
+        assert shown["status"] == status
+        assert (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]["status"] == "HARD_REBOOT"
+        await store.write(servers_db.update_server, server_id, {"task_state": None}, now=utcnow())
     await assert_fault(await _k5(api, "POST", f"/servers/{server_id}/action", admin,
                                  json={"os-getVNCConsole": {"type": "xvpvnc"}}), 400)
     # rebuild without imageRef: the current image (D38)
