@@ -25,6 +25,7 @@ from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import Out, parse_body, respond, rules
 from nodecompute.api.routing import Handler, Route
 from nodecompute.api.validation import FALSE_STRINGS, json_body, to_bool
+from nodecompute.compute.instance_metadata import ADDRESS_HOSTNAME
 from nodecompute.domain import errors
 
 BOOT_FROM_VOLUME = "K5 servers boot from volumes: give block_device_mapping_v2"
@@ -59,10 +60,12 @@ def check_create(body: Any) -> None:
 
 
 def host_name(name: str) -> str | None:
-    """K5's guest host name for a server name (D34, inventory 3.8, Linux): None for names of 64 characters or more
-    (the guest's `host-<eth0 fixed IP>`) and for names that leave nothing (the core's default then)."""
+    """K5's guest host name for a server name (D34, inventory 3.8, Linux): for names of 64 characters or more
+    `host-<eth0 fixed IP>` (the core fills it in once the ports are plugged: instance_metadata.ADDRESS_HOSTNAME,
+    the address's dots as hyphens, as Neutron names a port's host); None for names that leave nothing (the core's
+    default then)."""
     if len(name) >= HOST_NAME_LIMIT:
-        return None
+        return ADDRESS_HOSTNAME
     text = re.sub(r"[ _]", "-", name).lower()
     text = re.sub(r"[^a-z0-9.\-]", "", text).strip(".")
     return None if not text or set(text) <= {"-"} else text

@@ -25,13 +25,14 @@ HOST_NAMES = [
     ("..DB#1!..", "db1"),
     ("a(b)c@d", "abcd"),
     ("x" * 63, "x" * 63),
+    ("Long " * 13, "host-<eth0>"),  # 65 characters: host-<the eth0 fixed IP, dots as hyphens>
 ]
 METADATA = {"who": "k5", "admin_pass": "passwordSetForInstance"}  # seed 003 §1.4's Windows password key
 
 
-@pytest.mark.parametrize(("name", "expected"), HOST_NAMES + [("---", None), ("x" * 64, None), ("日本", None)])
+@pytest.mark.parametrize(("name", "expected"), HOST_NAMES + [("---", None), ("x" * 64, "host-{fixed_ip}"), ("日本", None)])
 def test_host_name_rules(name, expected):
-    assert k5_compute.host_name(name) == expected
+    assert k5_compute.host_name(name) == (expected.replace("<eth0>", "{fixed_ip}") if expected else None)
 
 
 def _k5(api, method, path, token, **kw):
@@ -93,6 +94,7 @@ async def test_host_names_in_meta_data_and_k5_views(k5_world):
         md = await lookup(namespace, address)
         assert md.uuid == server_id
         document = openstack_meta_data(md, "latest")
+        expected = expected.replace("<eth0>", address.replace(".", "-"))
         assert document["hostname"] == f"{expected}.{md.dhcp_domain}"
         assert document["meta"] == METADATA  # admin_pass reaches cloudbase-init through `meta` (D32, D50)
         dedicated = expected == HOST_NAMES[0][1]
