@@ -284,7 +284,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
                 prune_base_cache=service.prune_base_cache, reclaim=service.reclaim,
                 abandon=service.images_of.abandon, settle_resize=service.resizes.settle,
                 confirm_resizes=service.resizes.confirm_due, settle_shelve=service.shelves.settle,
-                offload_shelved=service.shelves.offload_due)
+                offload_shelved=service.shelves.offload_due, restart=service.actions.restart)
     own_driver = cfg.libvirt_uri.startswith("qemu:///embed")  # libvirt lives and dies with this process
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock, reap_orphans=own_driver,
                             settle_domains=own_driver)

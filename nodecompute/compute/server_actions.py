@@ -136,6 +136,11 @@ class ServerActions:
         action_id = await self.log.start(ctx, server, rule.record)
         self.tasks.track(server.uuid, self._run(name, updated, action_id, work or self.work[name]))
 
+    async def restart(self, server: Server) -> None:
+        """Start a stopped server with no caller (the reconciler's automatic failover, reconcile.py)."""
+        rule = states.ACTIONS["start"]
+        await self.begin(None, "start", server, rule.expected)
+
     async def replay(self, server: Server) -> bool:
         """Run again, in the background, the action a stop interrupted (start-up reconciliation). False when the
         server's task_state names no action."""

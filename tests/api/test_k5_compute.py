@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from nodecompute.api import k5_compute
-from nodecompute.api.keys import config_key, servers_key
+from nodecompute.api.keys import config_key, reconciler_key, servers_key
 from nodecompute.app import store_key
 from nodecompute.db import servers as servers_db
 from nodecompute.domain import states
@@ -225,3 +225,29 @@ async def test_reboot_is_hard_consoles_novnc_and_console_output_length(k5_world,
                          json={"os-getConsoleOutput": {"length": length}})
         assert resp.status == 200, await resp.text()
         assert isinstance((await resp.json())["output"], str)
+
+
+async def test_autofailover_restarts_a_guest_found_gone_at_start(k5_world):
+    """fcx.autofailover "true" (inventory 3.9, behaviour.md section 12): a guest killed while the daemon was down is
+    ACTIVE again after the start-up reconciliation; with "false", and for an ERROR server, it is not."""
+    api, admin, image_id, network_id, _ = k5_world
+    app = api.client.server.app
+    service = app[servers_key]
+    made = {}
+    for name, value in (("fails-over", "true"), ("stays-down", "false"), ("broken", "true")):
+        body = _body(image_id, network_id, name=name, metadata={"fcx.autofailover": value})
+        resp = await _k5(api, "POST", "/servers", admin, json=body)
+        assert resp.status == 202, await resp.text()
+        made[name] = (await resp.json())["server"]["id"]
+    await service.wait_idle()
+    await app[store_key].write(servers_db.set_fault, made["broken"], 500, "broken on purpose", now=utcnow())
+    for server_id in made.values():  # QEMU killed while the daemon is down
+        row = app[store_key].read(servers_db.get_server, server_id)
+        await service.guests.hv.destroy(row.instance_name)
+    await app[reconciler_key].at_start()
+    await service.wait_idle()
+    shown = {name: (await (await _k5(api, "GET", f"/servers/{server_id}", admin)).json())["server"]["status"]
+             for name, server_id in made.items()}
+    assert shown == {"fails-over": "ACTIVE", "stays-down": "STOPPED", "broken": "ERROR"}
+    row = app[store_key].read(servers_db.get_server, made["fails-over"])
+    assert await service.guests.hv.power_state(row.instance_name) == states.RUNNING
