@@ -76,6 +76,7 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
     check_create(await json_body(request))
     create = servers.decode_create(await parse_body(request), rules(request).description_is_name)
+    create = dataclasses.replace(create, no_config_drive=True)  # D65: the metadata service, even if one is forced
     hostname = host_name(create.name)
     if hostname is not None and create.max_count == 1:  # siblings of a multi-create keep the core's <name>-<n> names
         create = dataclasses.replace(create, hostname=hostname)

@@ -217,6 +217,8 @@ class CreateRequest:
     # a dialect's own config drive (Helion, D65): its format (None: the host's) and files at paths beside Nova's tree
     config_drive_format: str | None = None
     config_drive_files: tuple[tuple[str, bytes], ...] = ()
+    # a dialect whose guests never get a drive (K5, D65: the metadata service only), not even a forced one
+    no_config_drive: bool = False
 
 
 @dataclass(frozen=True)

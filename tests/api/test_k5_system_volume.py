@@ -7,6 +7,7 @@ gives K5's fault message on the ERROR server; fcx-restore reverts the system vol
 it runs)."""
 from __future__ import annotations
 
+from nodecompute.api.keys import config_key
 from nodecompute.compute import volume_boot
 from nodecompute.db import volumes as volumes_db
 from nodecompute.domain import volume_models as vm
@@ -43,8 +44,9 @@ async def boot(cloud: Cloud, mappings: list[dict], status: int = 202, **fields) 
 async def test_k5_boot_from_an_image_volume_detach_refused_and_snapshot_survives(cloud: Cloud):  # noqa: F811
     fault = await boot(cloud, [system_volume("image", cloud.image)], 400)
     assert "volume_size" in fault["message"] or "non-zero size" in fault["message"]
+    assert cloud.api.client.server.app[config_key].compute.force_config_drive  # the host forces drives
     server = await boot(cloud, [system_volume("image", cloud.image, volume_size="2")])
-    assert server["status"] == "ACTIVE"
+    assert (server["status"], server["config_drive"]) == ("ACTIVE", "")  # never a drive in K5 (D65), even forced
     [attached] = server["os-extended-volumes:volumes_attached"]
     volume = await cloud.cinder.show(attached["id"])
     assert (volume["status"], volume["size"], volume["bootable"]) == ("in-use", 2, "true")
