@@ -11,7 +11,8 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from nodecompute.api import auth, consoles, k5_compute, k5_volumes, keypairs, server_actions, server_groups, server_rebuild
+from nodecompute.api import (auth, consoles, k5_compute, k5_volumes, keypairs, server_actions, server_groups,
+                             server_rebuild)
 from nodecompute.api.k5_faces import zone
 from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.dialect import Versioned

@@ -30,7 +30,8 @@ HOST_NAMES = [
 METADATA = {"who": "k5", "admin_pass": "passwordSetForInstance"}  # seed 003 §1.4's Windows password key
 
 
-@pytest.mark.parametrize(("name", "expected"), HOST_NAMES + [("---", None), ("x" * 64, "host-{fixed_ip}"), ("日本", None)])
+@pytest.mark.parametrize(("name", "expected"),
+                         HOST_NAMES + [("---", None), ("x" * 64, "host-{fixed_ip}"), ("日本", None)])
 def test_host_name_rules(name, expected):
     assert k5_compute.host_name(name) == (expected.replace("<eth0>", "{fixed_ip}") if expected else None)
 
