@@ -5,6 +5,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +101,7 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     quotas = QuotaService(store, cfg)
     images = ImageService(store, image_files(cfg), cfg, quotas, clock=clock)
     await images.requeue_interrupted_uploads()
-    image_jobs = k5_image_jobs(cfg, images)
+    image_jobs = k5_image_jobs(cfg, store, images, clock)
     await image_jobs.resume()
     blocks = block_storage(store, cfg, images, filemodes.guest_dir_access(cfg.libvirt_uri), clock)
     await blocks.start()
@@ -127,14 +128,15 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
         await store.close()
 
 
-def k5_image_jobs(cfg: Config, images):
+def k5_image_jobs(cfg: Config, store: Store, images, clock: Callable[[], datetime]):
     """K5's image import/export jobs (api/k5_image_jobs.py): objects under <data_dir>/objects/<project>/<container>
-    (until object storage exists), the jobs in memory."""
+    (until object storage exists), the jobs in their table (they survive a restart: `resume` at start)."""
     from nodecompute.compute.image_job_runner import ImageJobs, ServiceCatalog
-    from nodecompute.compute.image_job_store import InMemoryJobStore
+    from nodecompute.compute.image_job_table import TableJobStore
     from nodecompute.storage.object_paths import ObjectRoot
 
-    return ImageJobs(InMemoryJobStore(), ServiceCatalog(images), images.files, ObjectRoot(cfg.data_dir / "objects"))
+    return ImageJobs(TableJobStore(store), ServiceCatalog(images), images.files, ObjectRoot(cfg.data_dir / "objects"),
+                     clock=clock)
 
 
 def prepare_data_dir(cfg: Config) -> None:

@@ -6,13 +6,17 @@ error body, never a Nova fault. (The jobs themselves, cancel while processing an
 tests/integration/test_k5_image_import.py.)"""
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
+import os
 import subprocess
 import uuid
 
 from nodecompute.api.k5_image_jobs import image_jobs_key
-from nodecompute.api.keys import config_key, identity_key
+from nodecompute.api.keys import config_key, identity_key, images_key
+from nodecompute.app import k5_image_jobs, store_key
+from nodecompute.domain.models import utcnow
 from tests.api.volume_helpers import make_qcow2
 
 OTHER_PROJECT = "100f1c092038413a8dd6771a455b17f5"
@@ -108,3 +112,54 @@ async def test_malformed_bodies_get_k5s_error_body(api, admin_token):
             assert set(answer) in ({"error_code", "message"}, {"error_code", "error_message"}), answer
     assert await app[image_jobs_key].list_imports(app[identity_key].validate(admin_token).project_id) == {
         "imports": []}
+
+
+class HoldAt:
+    """The test-only throttle: holds the conversion (qemu-img stopped) once it reports `percent`."""
+
+    def __init__(self, percent: float) -> None:
+        self.percent = percent
+        self.reached = asyncio.Event()
+        self.released = asyncio.Event()
+
+    def hold(self, percent: float):
+        if percent >= self.percent and not self.released.is_set():
+            self.reached.set()
+            return self.released.wait()
+        return None
+
+
+async def test_a_job_survives_a_restart_in_its_table(api, admin_token, tmp_path):
+    """The daemon stops during an import (its job back to `queued` in the table, no partial file): the next
+    start's jobs (a new runner on the same table) find it, resume it and it succeeds; the export list is read
+    from the table too."""
+    app = api.client.server.app
+    project = app[identity_key].validate(admin_token).project_id
+    root = app[config_key].data_dir / "objects"
+    (root / project / "uploads").mkdir(parents=True)
+    vmdk = root / project / "uploads" / "guest.vmdk"
+    source = make_qcow2(tmp_path / "guest.qcow2", "8M")
+    subprocess.run(["qemu-img", "convert", "-f", "qcow2", "-O", "vmdk", str(source), str(vmdk)], check=True)
+    jobs = app[image_jobs_key]
+    held = jobs.throttle = HoldAt(0.0)
+    image_id = str(uuid.uuid4())
+    resp = await api.client.post("/k5/v1/imageimport", headers={"X-Auth-Token": admin_token}, json={
+        "name": "restarted", "location": f"/v1/AUTH_{project}/uploads/guest.vmdk", "id": image_id,
+        "conversion": True, "os_type": "ubuntu", "user_name": "admin",
+        "password": base64.b64encode(b"admin-secret").decode(), "domain_name": "Default"})
+    assert resp.status == 201, await resp.text()
+    import_id = (await resp.json())["import_id"]
+    await asyncio.wait_for(held.reached.wait(), 30)
+    assert (await jobs.import_status(project, import_id))["import_status"] == "processing"
+    await jobs.close()  # the daemon stops
+    assert (await jobs.import_status(project, import_id))["import_status"] == "queued"
+
+    again = k5_image_jobs(app[config_key], app[store_key], app[images_key], utcnow)  # the next start
+    assert [job.id for job in await again.resume()] == [import_id]
+    await again.wait_idle()
+    status = await again.import_status(project, import_id)
+    assert (status["import_status"], status["id"], status["progress"]) == ("succeeded", image_id, 100)
+    assert app[images_key].get(app[identity_key].validate(admin_token), image_id).status == "active"
+    images_dir = app[images_key].files.images_dir  # no partial file left anywhere
+    assert [name for name in os.listdir(images_dir) if name.startswith(".")] == []
+    assert not again.root.staging_dir.exists() or os.listdir(again.root.staging_dir) == []
