@@ -5,6 +5,7 @@ import asyncio
 import functools
 import logging
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from nodecompute.api.dialects.network import NETWORK
 from nodecompute.api.dialects.openstack import OPENSTACK
 from nodecompute.api.dialects.k5 import K5, K5_IDENTITY, K5_IMAGE, K5_VOLUME
 from nodecompute.api.dialects.volume import VOLUME
+from nodecompute.api.k5_image_jobs import image_jobs_key
 from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key,
                                   flavors_key, host_services_key, identity_key, images_key, keypairs_key,
                                   large_list_gate_key, mounted_dialects_key, network_key, network_off_key, quotas_key,
@@ -99,6 +101,8 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     quotas = QuotaService(store, cfg)
     images = ImageService(store, image_files(cfg), cfg, quotas, clock=clock)
     await images.requeue_interrupted_uploads()
+    image_jobs = k5_image_jobs(cfg, store, images, clock)
+    await image_jobs.resume()
     blocks = block_storage(store, cfg, images, filemodes.guest_dir_access(cfg.libvirt_uri), clock)
     await blocks.start()
     app[store_key] = store
@@ -113,13 +117,26 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
     app[server_groups_key] = ServerGroupService(store, quotas, clock)
     app[usage_key] = UsageService(store, clock)
     app[server_passwords_key] = ServerPasswordService(store)
+    app[image_jobs_key] = image_jobs
     log.info("state ready in %s (clouds.yaml written)", cfg.data_dir)
     try:
         yield
     finally:
+        await image_jobs.close()
         await blocks.close()
         identity.close()
         await store.close()
+
+
+def k5_image_jobs(cfg: Config, store: Store, images, clock: Callable[[], datetime]):
+    """K5's image import/export jobs (api/k5_image_jobs.py): objects under <data_dir>/objects/<project>/<container>
+    (until object storage exists), the jobs in their table (they survive a restart: `resume` at start)."""
+    from nodecompute.compute.image_job_runner import ImageJobs, ServiceCatalog
+    from nodecompute.compute.image_job_table import TableJobStore
+    from nodecompute.storage.object_paths import ObjectRoot
+
+    return ImageJobs(TableJobStore(store), ServiceCatalog(images), images.files, ObjectRoot(cfg.data_dir / "objects"),
+                     clock=clock)
 
 
 def prepare_data_dir(cfg: Config) -> None:
@@ -284,7 +301,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
                 prune_base_cache=service.prune_base_cache, reclaim=service.reclaim,
                 abandon=service.images_of.abandon, settle_resize=service.resizes.settle,
                 confirm_resizes=service.resizes.confirm_due, settle_shelve=service.shelves.settle,
-                offload_shelved=service.shelves.offload_due, release_volumes=service.release_volumes)
+                offload_shelved=service.shelves.offload_due, release_volumes=service.release_volumes,
+                restart=service.actions.restart)
     own_driver = cfg.libvirt_uri.startswith("qemu:///embed")  # libvirt lives and dies with this process
     reconciler = Reconciler(store, guests, hv, cfg, redo, clock=clock, reap_orphans=own_driver,
                             settle_domains=own_driver)

@@ -4,7 +4,9 @@ vendor handlers the K5 face serves instead of the core's rows:
 - create (#203): `networks` required; `config_drive` only false-ish, at server level or inside a mapping;
   `imageRef` without a boot mapping is refused (K5 servers boot from volumes: the mapping goes to the core create
   unchanged); the guest host name derived by K5's rules (D34, inventory 3.8);
-- the server views: STOPPED for SHUTOFF (D28), `OS-SCH-HNT:scheduler_hints` on dedicated servers (D25);
+- the server views: STOPPED for SHUTOFF (D28) and `?status=STOPPED` listing the stopped servers, a reboot's status
+  following the type asked though every reboot is hard (D36), `OS-SCH-HNT:scheduler_hints` on dedicated servers
+  (D25);
 - GET /flavors detailed (D51), a flavor with K5's keys only; server metadata POST 202 echoing only the keys sent (D42);
 - image show and every image-metadata call denied by role answer 500 (D14).
 """
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +25,7 @@ from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import Out, parse_body, respond, rules
 from nodecompute.api.routing import Handler, Route
 from nodecompute.api.validation import FALSE_STRINGS, json_body, to_bool
+from nodecompute.compute.instance_metadata import ADDRESS_HOSTNAME
 from nodecompute.domain import errors
 
 BOOT_FROM_VOLUME = "K5 servers boot from volumes: give block_device_mapping_v2"
@@ -56,10 +60,12 @@ def check_create(body: Any) -> None:
 
 
 def host_name(name: str) -> str | None:
-    """K5's guest host name for a server name (D34, inventory 3.8, Linux): None for names of 64 characters or more
-    (the guest's `host-<eth0 fixed IP>`) and for names that leave nothing (the core's default then)."""
+    """K5's guest host name for a server name (D34, inventory 3.8, Linux): for names of 64 characters or more
+    `host-<eth0 fixed IP>` (the core fills it in once the ports are plugged: instance_metadata.ADDRESS_HOSTNAME,
+    the address's dots as hyphens, as Neutron names a port's host); None for names that leave nothing (the core's
+    default then)."""
     if len(name) >= HOST_NAME_LIMIT:
-        return None
+        return ADDRESS_HOSTNAME
     text = re.sub(r"[ _]", "-", name).lower()
     text = re.sub(r"[^a-z0-9.\-]", "", text).strip(".")
     return None if not text or set(text) <= {"-"} else text
@@ -70,6 +76,7 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     ctx = auth.require_writer(request, "os_compute_api:servers:create")
     check_create(await json_body(request))
     create = servers.decode_create(await parse_body(request), rules(request).description_is_name)
+    create = dataclasses.replace(create, no_config_drive=True)  # D65: the metadata service, even if one is forced
     hostname = host_name(create.name)
     if hostname is not None and create.max_count == 1:  # siblings of a multi-create keep the core's <name>-<n> names
         create = dataclasses.replace(create, hostname=hostname)
@@ -88,10 +95,26 @@ async def merge_metadata(request: web.Request) -> web.StreamResponse:
 
 # ----- views ---------------------------------------------------------------------------------------------------
 
+# D36: the servers whose last reboot through /k5 asked SOFT (every reboot runs hard; the status shows REBOOT for
+# them, HARD_REBOOT otherwise). Kept in memory, the most recent ones: a reboot a restart interrupts is replayed hard.
+SOFT_REBOOTS: OrderedDict[str, None] = OrderedDict()
+SOFT_REBOOTS_KEPT = 4096
+
+
+def asked_reboot(server_uuid: str, kind: str) -> None:
+    SOFT_REBOOTS.pop(server_uuid, None)
+    if kind.upper() == "SOFT":
+        SOFT_REBOOTS[server_uuid] = None
+        while len(SOFT_REBOOTS) > SOFT_REBOOTS_KEPT:
+            SOFT_REBOOTS.popitem(last=False)
+
+
 def _k5_part(view: dict, server: Any, out: Out) -> None:
-    """STOPPED for SHUTOFF (D28); a dedicated server shows its hint (D25)."""
+    """STOPPED for SHUTOFF (D28); REBOOT for a reboot asked SOFT (D36); a dedicated server shows its hint (D25)."""
     if view.get("status") == "SHUTOFF":
         view["status"] = "STOPPED"
+    elif view.get("status") == "HARD_REBOOT" and server.uuid in SOFT_REBOOTS:
+        view["status"] = "REBOOT"
     if to_bool(server.scheduler_hints.get(DEDICATED, False)):
         view["OS-SCH-HNT:scheduler_hints"] = {DEDICATED: "True"}
 
@@ -140,6 +163,20 @@ def _role_denied_is_500(handler: Handler) -> Handler:
     return k5_handler
 
 
+def _stopped_is_shutoff(handler: Handler) -> Handler:
+    """D28: `?status=STOPPED` is the core's SHUTOFF filter."""
+    async def k5_handler(request: web.Request) -> web.StreamResponse:
+        asked = request.query.getall("status", [])
+        if any(status.strip().upper() == "STOPPED" for status in asked):
+            query = request.rel_url.query.copy()
+            query.popall("status")
+            for status in asked:
+                query.add("status", "SHUTOFF" if status.strip().upper() == "STOPPED" else status)
+            request = request.clone(rel_url=request.rel_url.with_query(query))
+        return await handler(request)
+    return k5_handler
+
+
 _HANDLERS: Mapping[str, Handler] = {"#203": create_server, "#403": merge_metadata, **k5_images.HANDLERS}
 
 
@@ -151,6 +188,8 @@ def k5_rows(routes: tuple[Route, ...]) -> tuple[Route, ...]:
             route = route._replace(handler=_HANDLERS[route.op])
         elif route.op in k5_images.METADATA_WRITES:
             route = route._replace(handler=_role_denied_is_500(k5_images.needs_checksum(route.op, route.handler)))
+        elif route.op in ("#201", "#202"):
+            route = route._replace(handler=_stopped_is_shutoff(route.handler))
         elif route.op in ROLE_DENIED_IS_500:
             route = route._replace(handler=_role_denied_is_500(route.handler))
         changed.append(route)

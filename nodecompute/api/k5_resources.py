@@ -11,7 +11,8 @@ from typing import Any
 from aiohttp import web
 from yarl import URL
 
-from nodecompute.api import auth, consoles, k5_volumes, keypairs, server_actions, server_groups, server_rebuild
+from nodecompute.api import (auth, consoles, k5_compute, k5_volumes, keypairs, server_actions, server_groups,
+                             server_rebuild)
 from nodecompute.api.k5_faces import zone
 from nodecompute.api.actions import Action, dispatch
 from nodecompute.api.dialect import Versioned
@@ -37,6 +38,16 @@ def _hard_reboot(body: dict) -> ActionRequest:
     return ActionRequest("reboot_hard")
 
 
+_run_hard_reboot = server_actions.state_action(_hard_reboot)
+
+
+async def _reboot(request: web.Request, body: dict) -> web.StreamResponse:
+    """D36: hard, the status following the type asked (REBOOT for SOFT, HARD_REBOOT for HARD: k5_compute.py)."""
+    server = request.config_dict[servers_key].get(auth.context(request), request.match_info["server_id"])
+    k5_compute.asked_reboot(server.uuid, body["reboot"]["type"])
+    return await _run_hard_reboot(request, body)
+
+
 async def _rebuild(request: web.Request, body: dict) -> web.StreamResponse:
     """D38: `imageRef` optional, the server's current image by default."""
     if "imageRef" not in body["rebuild"]:
@@ -47,7 +58,7 @@ async def _rebuild(request: web.Request, body: dict) -> web.StreamResponse:
 
 ACTIONS: Mapping[str, Action] = {
     **server_actions.ACTIONS,
-    "reboot": server_actions.ACTIONS["reboot"]._replace(handler=server_actions.state_action(_hard_reboot)),
+    "reboot": server_actions.ACTIONS["reboot"]._replace(handler=_reboot),
     "rebuild": server_actions.ACTIONS["rebuild"]._replace(handler=_rebuild),
 }
 _REBUILD = copy.deepcopy(server_rebuild.BODIES["#303"].first)  # legacy v2.0's, as every K5 body

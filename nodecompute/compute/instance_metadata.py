@@ -37,6 +37,19 @@ def public_keys(server: Server) -> dict[str, str]:
     return {**first, **{name: key for name, key in server.extra_keys if name not in first}}
 
 
+# A create may ask for the host name `host-<first fixed IPv4, dots as hyphens>` (K5's rule for names of 64
+# characters or more, inventory 3.8, as Neutron names a port's host): the row holds this until the ports are plugged
+ADDRESS_HOSTNAME = "host-{fixed_ip}"
+
+
+def address_hostname(server: Server) -> str:
+    """The host name ADDRESS_HOSTNAME stands for, once the server has its ports (Nova's default without one)."""
+    address = first_fixed_ipv4(server)
+    if address is None:
+        return metadata_documents.sanitize_hostname(server.name, server.uuid)
+    return ADDRESS_HOSTNAME.format(fixed_ip=address.replace(".", "-"))
+
+
 def first_fixed_ipv4(server: Server) -> str | None:
     """EC2 local-ipv4: the first fixed address of the first NIC (Nova's `fixed_ips[0]`)."""
     return next((ip for nic in server.nics for _subnet, ip in nic.fixed_ips if ":" not in ip), None)

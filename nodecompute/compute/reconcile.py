@@ -8,7 +8,9 @@
   and its disk copy removed), tagged domains without a live row are reaped (under our own qemu:///embed root) or
   reported (under a shared libvirtd), instance directories and display sockets without a
   row are removed, and servers whose VNC display still listens on TCP (defined before displays became UNIX
-  sockets) are named in the log: they keep it until their next stop/start or hard reboot.
+  sockets) are named in the log: they keep it until their next stop/start or hard reboot. A server ACTIVE at the
+  last stop whose metadata `fcx.autofailover` is "true" (K5's automatic failover, behaviour.md section 12) and
+  whose guest the sync found gone is started again (`Redo.restart`); "false", other values and ERROR servers not.
 - Lifecycle events: a small record goes on the hypervisor's queue; one consumer syncs that server's power state,
   waiting 15 s after a stop event so a reboot's stop+start does not look like a stop.
 - Periodically: the same power-state sync for every server, and the purge of deleted rows past retention; and,
@@ -40,6 +42,12 @@ log = logging.getLogger(__name__)
 STOP_EVENT_DELAY = 15.0
 SYNC_INTERVAL = 600.0
 INTERRUPTED_BUILD = "The server was being built when nodecompute stopped; the build was abandoned."
+AUTOFAILOVER = "fcx.autofailover"  # metadata key: "true" restarts a guest found gone at start
+
+
+def fails_over(server: Server) -> bool:
+    return (server.vm_state == states.ACTIVE and server.task_state is None
+            and str(server.metadata.get(AUTOFAILOVER, "")).strip().lower() == "true")
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,7 @@ class Redo:
     settle_resize: Callable[[Server], Awaitable[bool]] | None = None  # resize.py: False when no resize was cut short
     confirm_resizes: Callable[[int], Awaitable[int]] | None = None  # resize.py: those unconfirmed for the window
     settle_shelve: Callable[[Server], Awaitable[bool]] | None = None  # shelve.py: False when none was cut short
+    restart: Callable[[Server], Awaitable[None]] | None = None  # server_actions.py: a start with no caller
     offload_shelved: Callable[[int], Awaitable[int]] | None = None  # shelve.py: those shelved for the offload time
     release_volumes: Callable[[Server], Awaitable[None]] | None = None  # an abandoned build's (as a failed build's)
 
@@ -80,6 +89,8 @@ class Reconciler:
         for server in servers:
             await self._settle(server)
             await self._recover(server)
+            if fails_over(server):
+                await self._fail_over(server)
         domains = await self.hv.list_ours()
         for name, tags in domains.items():
             server = by_name.get(name)
@@ -116,6 +127,13 @@ class Reconciler:
             await self.sync_power_state(server.uuid)  # an abandoned shelve: does the guest still run?
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)
+
+    async def _fail_over(self, server: Server) -> None:
+        now = self.store.read(servers_db.find_server, server.uuid)
+        if self.redo.restart is None or now is None or now.vm_state != states.STOPPED or now.task_state is not None:
+            return
+        log.warning("server %s (%s true) found its guest gone at start: starting it again", server.uuid, AUTOFAILOVER)
+        await self.redo.restart(now)
 
     async def _settle(self, server: Server) -> None:
         if not self.settle_domains:

@@ -30,9 +30,10 @@ from nodecompute.compute.instance_actions import ActionLog
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.db import servers as servers_db
+from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
-from nodecompute.domain.errors import InstanceInvalidState
+from nodecompute.domain.errors import Conflict, InstanceInvalidState
 from nodecompute.domain.models import AuthContext, Clock, isotime
 from nodecompute.domain.server_models import ActionRequest, Server
 
@@ -115,6 +116,9 @@ class ServerActions:
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
         check_state(rule, server)
+        if self.store.read(attachments_db.volume_reverting, server.uuid):
+            raise Conflict(f"Cannot '{rule.message_name}' instance {server.uuid} while one of its volumes is being "
+                           f"reverted to a snapshot")
         await self.begin(ctx, req.action, server, rule.expected, self.work[req.work] if req.work else None)
 
     async def begin(self, ctx: AuthContext | None, name: str, server: Server,
@@ -131,6 +135,11 @@ class ServerActions:
                                        state=current.task_state)
         action_id = await self.log.start(ctx, server, rule.record)
         self.tasks.track(server.uuid, self._run(name, updated, action_id, work or self.work[name]))
+
+    async def restart(self, server: Server) -> None:
+        """Start a stopped server with no caller (the reconciler's automatic failover, reconcile.py)."""
+        rule = states.ACTIONS["start"]
+        await self.begin(None, "start", server, rule.expected)
 
     async def replay(self, server: Server) -> bool:
         """Run again, in the background, the action a stop interrupted (start-up reconciliation). False when the

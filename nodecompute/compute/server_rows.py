@@ -27,8 +27,8 @@ def server_rows(cfg: Config, ctx: AuthContext, req: CreateRequest, flavor: Flavo
     rid = reservation_id()
     disk_config = req.disk_config or (
         "AUTO" if str(image.properties.get("auto_disk_config", "")).lower() == "true" else "MANUAL")
-    wants_drive = (req.config_drive or cfg.compute.force_config_drive
-                   or image.properties.get("img_config_drive") == "mandatory")
+    wants_drive = not req.no_config_drive and (req.config_drive or cfg.compute.force_config_drive
+                                               or image.properties.get("img_config_drive") == "mandatory")
     rows = []
     for index in range(count):
         server_uuid = str(uuidlib.uuid4())

@@ -24,7 +24,7 @@ from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.passwords import generate_password  # noqa: F401 (admin_actions imports it from here)
 from nodecompute.domain.models import AuthContext, Clock, isotime
-from nodecompute.compute import drive_layouts, placement, resize, shelve
+from nodecompute.compute import drive_layouts, instance_metadata, placement, resize, shelve
 from nodecompute.compute.block_devices import NO_VOLUMES, plan_block_devices
 from nodecompute.compute.boot_sources import flavor_for_boot, image_for_boot, with_image_mappings
 from nodecompute.compute.quotas import QuotaService
@@ -227,6 +227,9 @@ class ServerService:
                 server = self.store.read(servers_db.get_server, server.uuid)
                 drive = dataclasses.replace(drive, network_data=self.ports.network_data(server),
                                             devices=nic_devices(server.nics))
+            if server.hostname == instance_metadata.ADDRESS_HOSTNAME:
+                await self._set(server, {"hostname": instance_metadata.address_hostname(server)})
+                server = self.store.read(servers_db.get_server, server.uuid)
             await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
             if devices.volumes:
                 await self.volume_boot.prepare(ctx, server, devices)

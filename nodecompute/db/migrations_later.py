@@ -331,3 +331,18 @@ def m0028_server_config_drives(db: Database) -> None:
             layout TEXT NOT NULL DEFAULT '');
         """
     )
+
+
+@migrations(name="0029_k5_image_jobs")
+def m0029_k5_image_jobs(db: Database) -> None:
+    """K5's image import and export jobs (#2401-#2407), kept across restarts: one row per job, its record as JSON
+    (an import's credentials included, purged with the row 7 days after it finished); `seq` is the admission order
+    (newest first lists by it)."""
+    db.executescript(
+        """
+        CREATE TABLE k5_image_jobs (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL,
+            project_id TEXT NOT NULL, finished INTEGER NOT NULL, finished_at TEXT, record TEXT NOT NULL);
+        CREATE INDEX k5_image_jobs_project ON k5_image_jobs(kind, project_id);
+        """
+    )

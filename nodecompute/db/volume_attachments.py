@@ -27,6 +27,13 @@ def find(db: Database, server_id: str, volume_id: str) -> Attachment | None:
     return found[0] if found else None
 
 
+def volume_reverting(db: Database, server_id: str) -> bool:
+    """One of the server's volumes is being reverted to a snapshot (K5's fcx-restore of a stopped server's system
+    volume): the server takes no action meanwhile."""
+    return db.execute("SELECT 1 FROM volume_attachments a JOIN volumes v ON v.id = a.volume_id "
+                      "WHERE a.server_id = ? AND v.status = 'reverting' LIMIT 1", [server_id]).fetchone() is not None
+
+
 def pending(db: Database) -> list[Attachment]:
     """Attachments whose hot-plug never finished (no attached_at)."""
     return attachment_rows(db, "attached_at IS NULL", [])

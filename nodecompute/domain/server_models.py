@@ -227,6 +227,8 @@ class CreateRequest:
     config_drive_format: str | None = None
     config_drive_files: tuple[tuple[str, bytes], ...] = ()
     config_drive_layout: str | None = None
+    # a dialect whose guests never get a drive (K5, D65: the metadata service only), not even a forced one
+    no_config_drive: bool = False
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,13 @@ k5       GET    /v1.1/{project_id}/os-snapshots/detail               project:400
 k5       POST   /v1.1/{project_id}/os-snapshots                      project:400
 k5       GET    /v1.1/{project_id}/os-snapshots/{snapshot_id}        project:400
 k5       DELETE /v1.1/{project_id}/os-snapshots/{snapshot_id}        project:400
+k5       POST   /v1/imageimport                                      create
+k5       GET    /v1/imageimport                                      list
+k5       GET    /v1/imageimport/{job_id}/status                      nothing:404
+k5       POST   /v1/imageexport                                      create
+k5       GET    /v1/imageexport                                      list
+k5       GET    /v1/imageexport/{job_id}/status                      nothing:404
+k5       POST   /v1/imageexport/{job_id}/cancel                      nothing:404
 compute  GET    /servers/{server_id}/diagnostics                     admin
 compute  GET    /servers/{server_id}/migrations                      admin
 compute  GET    /servers/{server_id}/os-server-password              owned

@@ -8,8 +8,10 @@ from __future__ import annotations
 import pytest
 
 from nodecompute.api import k5_compute
-from nodecompute.api.keys import config_key, servers_key
+from nodecompute.api.keys import config_key, reconciler_key, servers_key
 from nodecompute.app import store_key
+from nodecompute.db import servers as servers_db
+from nodecompute.domain import states
 from nodecompute.domain.models import utcnow
 from nodecompute.identity import accounts
 from nodecompute.compute.metadata_documents import openstack_meta_data
@@ -23,13 +25,15 @@ HOST_NAMES = [
     ("..DB#1!..", "db1"),
     ("a(b)c@d", "abcd"),
     ("x" * 63, "x" * 63),
+    ("Long " * 13, "host-<eth0>"),  # 65 characters: host-<the eth0 fixed IP, dots as hyphens>
 ]
 METADATA = {"who": "k5", "admin_pass": "passwordSetForInstance"}  # seed 003 §1.4's Windows password key
 
 
-@pytest.mark.parametrize(("name", "expected"), HOST_NAMES + [("---", None), ("x" * 64, None), ("日本", None)])
+@pytest.mark.parametrize(("name", "expected"),
+                         HOST_NAMES + [("---", None), ("x" * 64, "host-{fixed_ip}"), ("日本", None)])
 def test_host_name_rules(name, expected):
-    assert k5_compute.host_name(name) == expected
+    assert k5_compute.host_name(name) == (expected.replace("<eth0>", "{fixed_ip}") if expected else None)
 
 
 def _k5(api, method, path, token, **kw):
@@ -91,6 +95,7 @@ async def test_host_names_in_meta_data_and_k5_views(k5_world):
         md = await lookup(namespace, address)
         assert md.uuid == server_id
         document = openstack_meta_data(md, "latest")
+        expected = expected.replace("<eth0>", address.replace(".", "-"))
         assert document["hostname"] == f"{expected}.{md.dhcp_domain}"
         assert document["meta"] == METADATA  # admin_pass reaches cloudbase-init through `meta` (D32, D50)
         dedicated = expected == HOST_NAMES[0][1]
@@ -110,6 +115,10 @@ async def test_host_names_in_meta_data_and_k5_views(k5_world):
     assert resp.status == 202, await resp.text()
     await app[servers_key].wait_idle()
     assert (await (await _k5(api, "GET", f"/servers/{first}", admin)).json())["server"]["status"] == "STOPPED"
+    for path in ("/servers?status=STOPPED", "/servers/detail?status=stopped"):
+        listed = (await (await _k5(api, "GET", path, admin)).json())["servers"]
+        assert [s["id"] for s in listed] == [first]
+    assert len((await (await _k5(api, "GET", "/servers?status=ACTIVE", admin)).json())["servers"]) == len(made) - 1
     detail = (await (await _k5(api, "GET", "/servers/detail", admin)).json())["servers"]
     assert {s["id"]: s["status"] for s in detail}[first] == "STOPPED"
     assert (await (await api.get(f"/servers/{first}", admin)).json())["server"]["status"] == "SHUTOFF"
@@ -193,6 +202,17 @@ async def test_reboot_is_hard_consoles_novnc_and_console_output_length(k5_world,
         assert resp.status == 202, await resp.text()
         await app[servers_key].wait_idle()
     assert asked == ["reboot_hard", "reboot_hard"]
+    # the status follows the type asked (D36): a reboot running shows REBOOT after SOFT, HARD_REBOOT after HARD
+    store = app[servers_key].store
+    for kind, status in (("SOFT", "REBOOT"), ("HARD", "HARD_REBOOT")):
+        resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin, json={"reboot": {"type": kind}})
+        assert resp.status == 202, await resp.text()
+        await app[servers_key].wait_idle()
+        await store.write(servers_db.update_server, server_id, {"task_state": states.REBOOTING_HARD}, now=utcnow())
+        shown = (await (await _k5(api, "GET", f"/servers/{server_id}", admin)).json())["server"]
+        assert shown["status"] == status
+        assert (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]["status"] == "HARD_REBOOT"
+        await store.write(servers_db.update_server, server_id, {"task_state": None}, now=utcnow())
     await assert_fault(await _k5(api, "POST", f"/servers/{server_id}/action", admin,
                                  json={"os-getVNCConsole": {"type": "xvpvnc"}}), 400)
     # rebuild without imageRef: the current image (D38)
@@ -206,3 +226,29 @@ async def test_reboot_is_hard_consoles_novnc_and_console_output_length(k5_world,
                          json={"os-getConsoleOutput": {"length": length}})
         assert resp.status == 200, await resp.text()
         assert isinstance((await resp.json())["output"], str)
+
+
+async def test_autofailover_restarts_a_guest_found_gone_at_start(k5_world):
+    """fcx.autofailover "true" (inventory 3.9, behaviour.md section 12): a guest killed while the daemon was down is
+    ACTIVE again after the start-up reconciliation; with "false", and for an ERROR server, it is not."""
+    api, admin, image_id, network_id, _ = k5_world
+    app = api.client.server.app
+    service = app[servers_key]
+    made = {}
+    for name, value in (("fails-over", "true"), ("stays-down", "false"), ("broken", "true")):
+        body = _body(image_id, network_id, name=name, metadata={"fcx.autofailover": value})
+        resp = await _k5(api, "POST", "/servers", admin, json=body)
+        assert resp.status == 202, await resp.text()
+        made[name] = (await resp.json())["server"]["id"]
+    await service.wait_idle()
+    await app[store_key].write(servers_db.set_fault, made["broken"], 500, "broken on purpose", now=utcnow())
+    for server_id in made.values():  # QEMU killed while the daemon is down
+        row = app[store_key].read(servers_db.get_server, server_id)
+        await service.guests.hv.destroy(row.instance_name)
+    await app[reconciler_key].at_start()
+    await service.wait_idle()
+    shown = {name: (await (await _k5(api, "GET", f"/servers/{server_id}", admin)).json())["server"]["status"]
+             for name, server_id in made.items()}
+    assert shown == {"fails-over": "ACTIVE", "stays-down": "STOPPED", "broken": "ERROR"}
+    row = app[store_key].read(servers_db.get_server, made["fails-over"])
+    assert await service.guests.hv.power_state(row.instance_name) == states.RUNNING

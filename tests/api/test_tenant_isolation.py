@@ -19,6 +19,7 @@ from tests.api.tenant_matrix import MATRIX, NOT_IN_THE_WORLD
 from tests.api.helpers import Net
 from tests.api.volume_helpers import Cinder
 from tests.api.test_malformed_bodies import SAMPLES, _fill, cfg, world  # noqa: F401 (fixtures)
+from tests.api.test_k5_image_jobs_api import SAMPLES as K5_JOB_SAMPLES
 from tests.api.test_servers_api import _insert, _project_id, api, servers_api  # noqa: F401 (fixtures)
 
 PREFIX = {"compute": "/compute/v2.1", "volume": "/volume/v3", "network": "/networking", "image": "/image",
@@ -119,7 +120,7 @@ def _request(face: str, route, ids: dict[str, str]) -> tuple[str, dict, bytes | 
     if route.path.endswith("/file"):
         return url, {**headers, "Content-Type": "application/octet-stream"}, b"\0" * 512
     key = (route.method, _sample_path(face, route.path))
-    sample = SAMPLES[key][0]
+    sample = (SAMPLES.get(key) or K5_JOB_SAMPLES[key])[0]
     content_type = glance.PATCH_TYPE if route.method == "PATCH" else "application/json"
     return url, {**headers, "Content-Type": content_type}, _fill(json.dumps(sample), ids).encode()
 

@@ -128,3 +128,47 @@ def test_the_stock_cli_boots_from_volumes(daemon, cloud, image_id, flavor_id):
     assert wait_for(cloud, f"/volumes/{root['id']}", "volume", "available")["attachments"] == []
     assert wait_for(cloud, f"/volumes/{made_volume}", "volume", "available")  # the CLI asked no deletion
     print(f"CLI --boot-from-volume and --volume: {time.monotonic() - started:.1f}s")
+
+
+def test_a_k5_guest_boots_from_its_system_volume_and_reads_the_metadata_service(daemon, cloud, image_id, flavor_id):
+    """Issue 25's Proof: a server made through /k5 from a volume made from the test image (the mapping's values all
+    strings, as K5's example), on a network (K5 requires one) and with no config drive, reaches ACTIVE, reads its
+    metadata from 169.254.169.254 (the DHCP port's listener, option 121), is the same server through /compute/v2.1,
+    its name of 64 characters giving the host name host-<eth0 fixed IP> (inventory 3.8); its system volume cannot
+    be detached (400)."""
+    started = time.monotonic()
+    network = cloud.http.post(f"{daemon.url}/networking/v2.0/networks", json={"network": {"name": "k5"}}, timeout=60)
+    assert network.status_code == 201, network.text
+    network_id = network.json()["network"]["id"]
+    subnet = cloud.http.post(f"{daemon.url}/networking/v2.0/subnets", json={"subnet": {
+        "network_id": network_id, "ip_version": 4, "cidr": str(daemon.subnet_range)}}, timeout=60)
+    assert subnet.status_code == 201, subnet.text
+    k5 = f"{daemon.url}/k5/v2/{cloud.project_id}"
+    name = "k5-" + "x" * 61  # 64 characters: host-<eth0 fixed IP>
+    resp = cloud.http.post(f"{k5}/servers", timeout=60, json={"server": {
+        "name": name, "imageRef": image_id, "flavorRef": flavor_id, "networks": [{"uuid": network_id}],
+        "metadata": {"fcx.autofailover": "false"},
+        "block_device_mapping_v2": [{"boot_index": "0", "uuid": image_id, "source_type": "image",
+                                     "destination_type": "volume", "volume_size": "1", "device_name": "/dev/vda",
+                                     "delete_on_termination": "True"}]}})
+    assert resp.status_code == 202, resp.text
+    server_id = resp.json()["server"]["id"]
+    server = cloud.wait_status(server_id, "ACTIVE")  # the same server through /compute/v2.1
+    assert (server["config_drive"], server["image"]) == ("", "")
+    report = cloud.wait_report(server_id)
+    lines = report.lines
+    assert lines.index("configdrive=none") < lines.index("source=metadata-service") < lines.index(
+        f"uuid={server_id}")
+    address = server["addresses"]["k5"][0]["addr"]
+    assert report.value("hostname=").split(".")[0] == "host-" + address.replace(".", "-")
+    volume_id = server["os-extended-volumes:volumes_attached"][0]["id"]
+    detach = cloud.http.delete(f"{k5}/servers/{server_id}/os-volume_attachments/{volume_id}", timeout=60)
+    assert detach.status_code == 400, detach.text
+    assert cloud.http.get(f"{k5}/servers/{server_id}", timeout=60).json()["server"]["status"] == "ACTIVE"
+    assert cloud.delete(f"/servers/{server_id}").status_code == 204
+    cloud.wait_gone(server_id)
+    deadline = time.monotonic() + 60
+    while volume_status(cloud, volume_id) != 404:  # delete_on_termination "True", no snapshot
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    print(f"k5 system volume boot, metadata service report, delete: {time.monotonic() - started:.1f}s")

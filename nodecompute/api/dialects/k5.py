@@ -8,7 +8,8 @@ endpoints (row #2203).
 """
 from __future__ import annotations
 
-from nodecompute.api import faults, identity, k5_compute, k5_faces, k5_resources, k5_storage, k5_volumes
+from nodecompute.api import (faults, identity, k5_compute, k5_faces, k5_image_jobs, k5_resources, k5_storage,
+                             k5_volumes)
 from nodecompute.api.dialect import Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
 from nodecompute.api.dialects.image import IMAGE
@@ -25,7 +26,8 @@ K5 = OPENSTACK.derive(
     prefix=k5_faces.PREFIX,
     roots=(VersionRoot("/v2", fixed=(2, 0), project_segment=True),),
     routes=k5_resources.k5_rows(k5_compute.k5_rows(route_filter(
-        ROUTES, "compute", lacks={"#103", "compute:choices"}, adds=k5_faces.volume_extension_v11()))),
+        ROUTES, "compute", lacks={"#103", "compute:choices"},
+        adds=k5_faces.volume_extension_v11() + k5_image_jobs.routes()))),
     faults=K5_FAULTS,
     views={**versioned(k5_compute.VIEWS), **versioned(k5_resources.VIEWS), **versioned(k5_volumes.VIEWS),
            "#101": Versioned(k5_faces.versions_view), "#102": Versioned(k5_faces.v2_view)},
