@@ -49,6 +49,7 @@ from nodecompute.domain.server_models import (ActionRequest, CreateRequest, Crea
 from nodecompute.config import Config
 from nodecompute.db import instance_actions as actions_db, server_lists, servers as servers_db
 from nodecompute.db.store import Store
+from nodecompute.threads import finish_all
 
 if TYPE_CHECKING:
     from nodecompute.compute.block_devices import BlockDevicePlan
@@ -208,23 +209,23 @@ class ServerService:
             await self._set(server, {"task_state": states.NETWORKING})
             if not await self._host_has_room(server):
                 raise _BuildFailure(NO_VALID_HOST)
+            # As Nova does, the ports are made while the disks are (its allocation is asynchronous); each runs to
+            # its end before a failure of the other is raised, so the undo finds all they made.
+            server, tagged = await finish_all(self._plug(ctx, server, nics),
+                                              self._block_devices(ctx, server, image, devices))
             if nics:
-                await self.ports.plug(ctx, server, nics)
-                server = self.store.read(servers_db.get_server, server.uuid)
                 drive = dataclasses.replace(drive, network_data=self.ports.network_data(server),
                                             devices=nic_devices(server.nics))
-            await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
-            if devices.volumes:
-                await self.volume_boot.prepare(ctx, server, devices)
-                tagged = self.volume_boot.tagged_disks(server.uuid)  # meta_data.json `devices` (2.32, 2.42+)
-                drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
-            await self.guests.make_disks(server, image)
+            drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
             crash_point("overlay_made")
             await self._set(server, {"task_state": states.SPAWNING})
+            # the config drive is written while the NICs' taps are made and filtered (the domain needs both)
+            steps = [self.guests.interfaces_of(server)]
             if server.config_drive:
-                await self.guests.build_config_drive(server, drive)
+                steps.append(self.guests.build_config_drive(server, drive))
+            interfaces, *_drive = await finish_all(*steps)
             crash_point("drive_built")
-            await self.guests.define(server)
+            await self.guests.define(server, interfaces=interfaces)
             crash_point("domain_defined")
             await self.guests.start(server)
             crash_point("domain_started")
@@ -241,6 +242,24 @@ class ServerService:
             details = None if isinstance(exc, _BuildFailure) else traceback.format_exc()
             await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
             raise _BuildFailed(message) from exc
+
+    async def _plug(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...]) -> Server:
+        """The build's ports (NETWORKING): the server as it is once they are plugged."""
+        if not nics:
+            return server
+        await self.ports.plug(ctx, server, nics)
+        return self.store.read(servers_db.get_server, server.uuid)
+
+    async def _block_devices(self, ctx: AuthContext, server: Server, image: BootImage | None,
+                             devices: BlockDevicePlan) -> tuple:
+        """The build's volumes and local disks (BLOCK_DEVICE_MAPPING): the tagged volumes for meta_data.json."""
+        await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
+        tagged: tuple = ()
+        if devices.volumes:
+            await self.volume_boot.prepare(ctx, server, devices)
+            tagged = tuple(self.volume_boot.tagged_disks(server.uuid))  # meta_data.json `devices` (2.32, 2.42+)
+        await self.guests.make_disks(server, image)
+        return tagged
 
     async def _undo_build(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)
