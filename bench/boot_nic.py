@@ -91,6 +91,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="boots per side, at least 5")
     parser.add_argument("--poll-ms", type=float, default=20.0, help="status poll interval, at most 20 ms")
+    parser.add_argument("--keep", action="store_true", help="keep the temp dir (daemon log, database) for profiling")
     args = parser.parse_args()
     if not 5 <= args.runs <= 50 or not 0 < args.poll_ms <= 20:
         parser.error("--runs must be 5..50 and --poll-ms in (0, 20]")
@@ -158,8 +159,10 @@ def main() -> int:
         if raw is not None:
             raw.close()
         kill_qemu_under(raw_root)
-        for path in (tmp, raw_root):
+        for path in (raw_root,) if args.keep else (tmp, raw_root):
             shutil.rmtree(path, ignore_errors=True)
+        if args.keep:
+            print(f"kept {tmp} (daemon log: {daemon.log_path})")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from typing import Any, TypeVar
 
@@ -37,3 +37,14 @@ async def run_in_thread(fn: Callable[..., T], *args: Any, executor: Executor | N
     """asyncio.to_thread / run_in_executor whose thread is waited for even when the caller is cancelled."""
     loop = asyncio.get_running_loop()
     return await finish_then_cancel(loop.run_in_executor(executor, functools.partial(fn, *args)))
+
+
+async def finish_all(*steps: Awaitable[Any]) -> list[Any]:
+    """Run `steps` together; each runs to its end, whatever another one or a cancellation of the caller does (so an
+    undo afterwards sees everything they made). Then the first failure in argument order is raised (or the
+    cancellation), else their results in order."""
+    results = await finish_then_cancel(asyncio.gather(*steps, return_exceptions=True))
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results

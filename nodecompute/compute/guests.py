@@ -149,9 +149,16 @@ class Guests:
         )
         return domain_xml.render(spec, self.hv.host)
 
-    async def define(self, server: Server, disks: list[designer.GuestDisk] | None = None) -> None:
-        """The server's domain, with its own disks unless given others (a rescue's: compute/rescue.py)."""
-        interfaces = await self.interfaces(server) if self.interfaces is not None and server.nics else ()
+    async def interfaces_of(self, server: Server) -> Sequence[domain_xml.InterfaceSpec]:
+        """The server's NICs for its domain, their taps made and filtered (none without networking)."""
+        return await self.interfaces(server) if self.interfaces is not None and server.nics else ()
+
+    async def define(self, server: Server, disks: list[designer.GuestDisk] | None = None, *,
+                     interfaces: Sequence[domain_xml.InterfaceSpec] | None = None) -> None:
+        """The server's domain, with its own disks unless given others (a rescue's: compute/rescue.py), and its NICs
+        (made here unless `interfaces_of` gave them already)."""
+        if interfaces is None:
+            interfaces = await self.interfaces_of(server)
         own = disks is None
         disks = self.disks(server) if own else disks
         await self.hv.define(self._domain_xml(server, interfaces, disks))

@@ -6,12 +6,9 @@ rescue.py have their own.
 """
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
-import traceback
 from collections.abc import Awaitable, Callable, Container
-import dataclasses
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -23,14 +20,12 @@ from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_po
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.passwords import generate_password  # noqa: F401 (admin_actions imports it from here)
-from nodecompute.domain.models import AuthContext, Clock, isotime
-from nodecompute.compute import drive_layouts, instance_metadata, placement, resize, shelve
+from nodecompute.domain.models import AuthContext, Clock
+from nodecompute.compute import drive_layouts, placement, resize, shelve
 from nodecompute.compute.block_devices import NO_VOLUMES, plan_block_devices
 from nodecompute.compute.boot_sources import flavor_for_boot, image_for_boot, with_image_mappings
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.server_zones import repinned
-from nodecompute.compute.network_data import nic_devices
-from nodecompute.compute.requested_networks import NicRequest
 from nodecompute.compute.server_interfaces import InterfaceService
 from nodecompute.compute.server_ports import ServerPorts
 from nodecompute.compute.server_access import check_writable, visible_server
@@ -41,6 +36,7 @@ from nodecompute.compute.server_locks import ServerLocks
 from nodecompute.compute.server_groups import ServerGroupService
 from nodecompute.compute.server_admin_password import ServerAdminPassword
 from nodecompute.compute.server_images import ServerImages
+from nodecompute.compute.server_build import NO_VALID_HOST, ServerBuild  # noqa: F401 (tests import NO_VALID_HOST)
 from nodecompute.compute.server_rows import server_rows
 from nodecompute.compute.rebuild import ServerRebuilds, drive_for
 from nodecompute.compute.rescue import ServerRescues
@@ -52,17 +48,14 @@ from nodecompute.db import instance_actions as actions_db, server_drives, server
 from nodecompute.db.store import Store
 
 if TYPE_CHECKING:
-    from nodecompute.compute.block_devices import BlockDevicePlan
     from nodecompute.compute.volume_boot import VolumeBoot
 
 log = logging.getLogger(__name__)
 
-BUILD_EVENT = "compute__do_build_and_run_instance"
 ALL_SERIALS = 1 << 62  # host_usage of every live server
-NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
 
 
-class ServerService:
+class ServerService(ServerBuild):
     def __init__(self, store: Store, cfg: Config, guests: Guests, *, capacity: placement.HostCapacity,
                  flavors: FlavorService, images: ImageService, keypairs: KeypairService, quotas: QuotaService,
                  clock: Clock, host_services: HostServices, groups: ServerGroupService,
@@ -207,73 +200,6 @@ class ServerService:
         return server_rows(self.cfg, ctx, req, flavor, image, key_data, count, extra_specs, self.clock(),
                            root_is_volume)
 
-    async def _build_recorded(self, server: Server, image: BootImage | None, drive: DriveContent,
-                              ctx: AuthContext, nics: tuple[NicRequest, ...], action_id: int,
-                              devices: BlockDevicePlan) -> None:
-        try:
-            async with self.action_log.event(action_id, BUILD_EVENT):
-                await self._build(server, image, drive, ctx, nics, devices)
-        except _BuildFailed:
-            pass  # the server has its fault; the event its Error
-
-    async def _build(self, server: Server, image: BootImage | None, drive: DriveContent, ctx: AuthContext,
-                     nics: tuple[NicRequest, ...], devices: BlockDevicePlan) -> None:
-        try:
-            await self._set(server, {"task_state": states.NETWORKING})
-            if not await self._host_has_room(server):
-                raise _BuildFailure(NO_VALID_HOST)
-            if nics:
-                await self.ports.plug(ctx, server, nics)
-                server = self.store.read(servers_db.get_server, server.uuid)
-                drive = dataclasses.replace(drive, network_data=self.ports.network_data(server),
-                                            devices=nic_devices(server.nics))
-            if server.hostname == instance_metadata.ADDRESS_HOSTNAME:
-                await self._set(server, {"hostname": instance_metadata.address_hostname(server)})
-                server = self.store.read(servers_db.get_server, server.uuid)
-            await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
-            if devices.volumes:
-                await self.volume_boot.prepare(ctx, server, devices)
-                tagged = self.volume_boot.tagged_disks(server.uuid)  # meta_data.json `devices` (2.32, 2.42+)
-                drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
-            await self.guests.make_disks(server, image)
-            crash_point("overlay_made")
-            await self._set(server, {"task_state": states.SPAWNING})
-            if server.config_drive:
-                await self.guests.build_config_drive(server, drive)
-            crash_point("drive_built")
-            await self.guests.define(server)
-            crash_point("domain_defined")
-            await self.guests.start(server)
-            crash_point("domain_started")
-            await self._set(server, {"vm_state": states.ACTIVE, "task_state": None, "power_state": states.RUNNING,
-                                     "launched_at": isotime(self.clock()), "progress": 100})
-            log.info("server %s (%s) is ACTIVE", server.uuid, server.instance_name)
-        except asyncio.CancelledError:
-            await asyncio.shield(self._undo_build(server))
-            raise
-        except Exception as exc:
-            log.error("build of server %s failed: %s", server.uuid, exc, exc_info=not isinstance(exc, _BuildFailure))
-            await self._undo_build(server)
-            message = str(exc) if isinstance(exc, _BuildFailure) else f"Build of instance {server.uuid} failed: {exc}"
-            details = None if isinstance(exc, _BuildFailure) else traceback.format_exc()
-            await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
-            raise _BuildFailed(message) from exc
-
-    async def _undo_build(self, server: Server) -> None:
-        await self.guests.destroy(server.uuid, server.instance_name)
-        await self.ports.unplug_all(server.uuid)
-        if self.release_volumes is not None:  # Nova's _cleanup_volumes: detached, deleted if delete_on_termination
-            await self.release_volumes(server)
-
-    async def _host_has_room(self, server: Server) -> bool:
-        """The one-host scheduler: the compute service must be enabled and up (Nova's ComputeFilter), the server's
-        group policy must hold (server_groups.py), and the server must fit the host's capacity beside every earlier
-        server."""
-        if not self.host_services.compute_accepts_servers() or not self.groups.admits(server):
-            return False
-        used = placement.HostUsage(**self.store.read(servers_db.host_usage, server.serial))
-        return placement.host_has_room(self.capacity, used)
-
     def has_room_for(self, ctx: AuthContext, flavor_ref: str) -> bool:
         """Whether a server of the flavor would fit now (the compute service up, the host's capacity beside every
         live server): the Cyclades dialect answers 503 before a create that the scheduler would refuse."""
@@ -389,12 +315,4 @@ class ServerService:
     async def close(self) -> None:
         """On shutdown: background tasks stop where they are; guests keep running."""
         await self.tasks.close()
-
-
-class _BuildFailed(Exception):
-    """A build failed and its failure was recorded (the server's fault)."""
-
-
-class _BuildFailure(Exception):
-    """A build failure whose message is meant for the user (the server's fault)."""
 

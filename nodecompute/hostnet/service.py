@@ -87,7 +87,8 @@ class HostNet:
 
         def job() -> None:
             with self._worker.ipr() as ipr:
-                links.ensure_bridge(ipr, bridge_name(port.network_id), mtu=mtu)
+                if links.index(ipr, bridge_name(port.network_id)) is None:  # else as its network made it
+                    links.ensure_bridge(ipr, bridge_name(port.network_id), mtu=mtu)
                 links.ensure_tap(ipr, name, mac=port.mac, master=bridge_name(port.network_id), mtu=mtu)
 
         await self.run(job)

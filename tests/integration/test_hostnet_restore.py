@@ -13,6 +13,7 @@ import signal
 import pytest
 
 from nodecompute.hostnet.dnsmasq import cmdline as cmdline_of
+from nodecompute.hostnet.names import dhcp_leg_name
 from nodecompute.hostnet import FixedIp, FloatingIp, HostNet, Port, Recorded, Router, RouterLeg, tap_name
 from tests.integration.hostnet_env import Bed, ip, new_id, random_mac, random_subnets, serve
 
@@ -164,3 +165,21 @@ async def test_deleting_everything_leaves_no_interface_namespace_process_or_file
 
     assert await bed.hostnet.list_links(made) == set()
     assert bed.leftovers() == []
+
+
+async def test_a_port_added_reloads_dnsmasq_and_a_changed_network_redoes_its_dhcp_leg(bed):
+    """Adding hosts to a settled network takes the short way (files and a SIGHUP, the leg not checked again); a
+    change of what the leg is made of (here the MTU) still reaches the leg."""
+    (cidr,) = random_subnets(1)
+    network = bed.network(cidr)
+    pid = await bed.hostnet.ensure_network(network)
+    guest = bed.guest(network, 14)
+    assert await bed.hostnet.ensure_network(network, bed.ports(network)) == pid
+    assert (await asyncio.to_thread(guest.dhcp, bed.hook))["ip"] == str(cidr[14])
+
+    smaller = dataclasses.replace(network, mtu=1400)
+    await bed.hostnet.ensure_network(smaller, bed.ports(network))
+    inner = ip("netns", "exec", bed.hostnet.dhcp_namespace(network.id), "ip", "-o", "link", "show",
+               dhcp_leg_name(network.dhcp_port.id)).stdout
+    assert " mtu 1400 " in inner
+    assert " mtu 1400 " in ip("-o", "link", "show", tap_name(network.dhcp_port.id)).stdout

@@ -1,0 +1,127 @@
+"""The build of a server, as ServerService's background task (the steps of Nova's _build_and_run_instance): the
+one-host scheduler's check, the ports made while the volumes and disks are (Nova allocates networks
+asynchronously), the config drive written while the taps are made, define, start; any failure undoes what the
+steps made and records the server's fault. A mixin of ServerService: it uses the service's store, guests, ports,
+volume_boot, groups, host_services, capacity, action_log and clock.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import traceback
+from typing import TYPE_CHECKING
+
+from nodecompute.compute import instance_metadata, placement
+from nodecompute.compute.guests import BootImage, DriveContent, crash_point
+from nodecompute.compute.network_data import nic_devices
+from nodecompute.compute.requested_networks import NicRequest
+from nodecompute.db import servers as servers_db
+from nodecompute.domain import states
+from nodecompute.domain.models import AuthContext, isotime
+from nodecompute.domain.server_models import Server
+from nodecompute.threads import finish_all
+
+if TYPE_CHECKING:
+    from nodecompute.compute.block_devices import BlockDevicePlan
+
+log = logging.getLogger(__name__)
+
+BUILD_EVENT = "compute__do_build_and_run_instance"
+NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
+
+
+class ServerBuild:
+    async def _build_recorded(self, server: Server, image: BootImage | None, drive: DriveContent,
+                              ctx: AuthContext, nics: tuple[NicRequest, ...], action_id: int,
+                              devices: BlockDevicePlan) -> None:
+        try:
+            async with self.action_log.event(action_id, BUILD_EVENT):
+                await self._build(server, image, drive, ctx, nics, devices)
+        except _BuildFailed:
+            pass  # the server has its fault; the event its Error
+
+    async def _build(self, server: Server, image: BootImage | None, drive: DriveContent, ctx: AuthContext,
+                     nics: tuple[NicRequest, ...], devices: BlockDevicePlan) -> None:
+        try:
+            await self._set(server, {"task_state": states.NETWORKING})
+            if not await self._host_has_room(server):
+                raise _BuildFailure(NO_VALID_HOST)
+            # As Nova does, the ports are made while the disks are (its allocation is asynchronous); each runs to
+            # its end before a failure of the other is raised, so the undo finds all they made.
+            server, tagged = await finish_all(self._plug(ctx, server, nics),
+                                              self._block_devices(ctx, server, image, devices))
+            if nics:
+                drive = dataclasses.replace(drive, network_data=self.ports.network_data(server),
+                                            devices=nic_devices(server.nics))
+            if server.hostname == instance_metadata.ADDRESS_HOSTNAME:
+                await self._set(server, {"hostname": instance_metadata.address_hostname(server)})
+                server = self.store.read(servers_db.get_server, server.uuid)
+            drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
+            crash_point("overlay_made")
+            await self._set(server, {"task_state": states.SPAWNING})
+            # the config drive is written while the NICs' taps are made and filtered (the domain needs both)
+            steps = [self.guests.interfaces_of(server)]
+            if server.config_drive:
+                steps.append(self.guests.build_config_drive(server, drive))
+            interfaces, *_drive = await finish_all(*steps)
+            crash_point("drive_built")
+            await self.guests.define(server, interfaces=interfaces)
+            crash_point("domain_defined")
+            await self.guests.start(server)
+            crash_point("domain_started")
+            await self._set(server, {"vm_state": states.ACTIVE, "task_state": None, "power_state": states.RUNNING,
+                                     "launched_at": isotime(self.clock()), "progress": 100})
+            log.info("server %s (%s) is ACTIVE", server.uuid, server.instance_name)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._undo_build(server))
+            raise
+        except Exception as exc:
+            log.error("build of server %s failed: %s", server.uuid, exc, exc_info=not isinstance(exc, _BuildFailure))
+            await self._undo_build(server)
+            message = str(exc) if isinstance(exc, _BuildFailure) else f"Build of instance {server.uuid} failed: {exc}"
+            details = None if isinstance(exc, _BuildFailure) else traceback.format_exc()
+            await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
+            raise _BuildFailed(message) from exc
+
+    async def _plug(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...]) -> Server:
+        """The build's ports (NETWORKING): the server as it is once they are plugged."""
+        if not nics:
+            return server
+        await self.ports.plug(ctx, server, nics)
+        return self.store.read(servers_db.get_server, server.uuid)
+
+    async def _block_devices(self, ctx: AuthContext, server: Server, image: BootImage | None,
+                             devices: BlockDevicePlan) -> tuple:
+        """The build's volumes and local disks (BLOCK_DEVICE_MAPPING): the tagged volumes for meta_data.json."""
+        await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
+        tagged: tuple = ()
+        if devices.volumes:
+            await self.volume_boot.prepare(ctx, server, devices)
+            tagged = tuple(self.volume_boot.tagged_disks(server.uuid))  # meta_data.json `devices` (2.32, 2.42+)
+        await self.guests.make_disks(server, image)
+        return tagged
+
+    async def _undo_build(self, server: Server) -> None:
+        await self.guests.destroy(server.uuid, server.instance_name)
+        await self.ports.unplug_all(server.uuid)
+        if self.release_volumes is not None:  # Nova's _cleanup_volumes: detached, deleted if delete_on_termination
+            await self.release_volumes(server)
+
+    async def _host_has_room(self, server: Server) -> bool:
+        """The one-host scheduler: the compute service must be enabled and up (Nova's ComputeFilter), the server's
+        group policy must hold (server_groups.py), and the server must fit the host's capacity beside every earlier
+        server."""
+        if not self.host_services.compute_accepts_servers() or not self.groups.admits(server):
+            return False
+        used = placement.HostUsage(**self.store.read(servers_db.host_usage, server.serial))
+        return placement.host_has_room(self.capacity, used)
+
+
+class _BuildFailed(Exception):
+    """A build failed and its failure was recorded (the server's fault)."""
+
+
+class _BuildFailure(Exception):
+    """A build failure whose message is meant for the user (the server's fault)."""
+
