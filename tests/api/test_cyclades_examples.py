@@ -36,6 +36,13 @@ async def _get(cyc: Cyc, path: str, example) -> dict:
     return body
 
 
+async def _same_again_in_xml(cyc: Cyc, method: str, path: str, status: int, body: dict, **kw) -> None:
+    """The same (idempotent) request with ?xml: the same code, and the XML reads back as the JSON answer."""
+    resp = await cyc.request(method, path + "?xml", **kw)
+    assert resp.status == status and resp.content_type == "application/xml", await resp.text()
+    assert xml_cyclades.read_back(await resp.read()) == xml_cyclades.xml_view_of(body)
+
+
 async def test_server_examples(api, made):  # noqa: F811
     # seed 000 lines 965-1073 (Example get server Details), 230 (List Servers), 266 (detail): strict, D25 adds deleted
     cyc, server, network = made
@@ -200,6 +207,7 @@ async def test_image_metadata_examples(api, made, line, method, sub, body, statu
     got = await cyc.ok(method, f"/images/{image}/metadata{sub}", status, **kw)
     ex.assert_like_example(got, {"metadata": ex.METADATA})
     assert got == answer, f"seed 000 line {line}"
+    await _same_again_in_xml(cyc, method, f"/images/{image}/metadata{sub}", status, got, **kw)
 
 
 @pytest.mark.parametrize(("line", "method", "sub", "body", "status", "answer"), [
@@ -216,3 +224,4 @@ async def test_server_metadata_examples(api, made, line, method, sub, body, stat
     got = await cyc.ok(method, f"/servers/{server['id']}/metadata{sub}", status, **kw)
     ex.assert_like_example(got, {"metadata": ex.METADATA})
     assert got == answer, f"seed 000 line {line}"
+    await _same_again_in_xml(cyc, method, f"/servers/{server['id']}/metadata{sub}", status, got, **kw)
