@@ -15,7 +15,7 @@ from nodecompute.api.cyclades_servers import for_views, not_building
 from nodecompute.api.keys import servers_key
 from nodecompute.api.respond import parse_body, respond
 from nodecompute.api.server_ips import NOT_A_MEMBER
-from nodecompute.domain.action_models import ActionFilters, InstanceAction
+from nodecompute.domain.action_models import ActionFilters
 from nodecompute.domain.errors import BadRequest, NotFound
 
 
@@ -77,14 +77,5 @@ async def diagnostics(request: web.Request) -> web.StreamResponse:
     return respond(request, found)
 
 
-def diagnostic_entries(actions: list[InstanceAction]) -> list[dict]:
-    """One entry per instance action (Nova's record of what was asked of the server and how it ended)."""
-    ordered = sorted(actions, key=lambda action: (action.updated_at, action.id), reverse=True)
-    return [{"level": "ERROR" if action.message == "Error" else "DEBUG", "created": views.snf_time(action.updated_at),
-             "source": action.action, "source_date": views.snf_time(action.start_time),
-             "message": f"{action.action}: {'failed' if action.message == 'Error' else 'done'}",
-             "details": action.message if action.message not in (None, "Error") else None} for action in ordered]
-
-
 HANDLERS["#1901"] = diagnostics
-VIEWS["#1901"] = lambda out, actions: diagnostic_entries(actions)
+VIEWS["#1901"] = lambda out, actions: views.diagnostic_entries(actions)

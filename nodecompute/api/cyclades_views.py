@@ -15,6 +15,7 @@ from nodecompute.api.respond import Out
 from nodecompute.api.server_views import security_groups
 from nodecompute.compute.public_serials import ViewSerials
 from nodecompute.domain import states
+from nodecompute.domain.action_models import InstanceAction
 from nodecompute.domain.server_models import Server
 
 COMPUTE_ROOT = "/compute/v2.0"
@@ -98,6 +99,15 @@ def attachments(server: Server, serials: ViewSerials) -> list[dict]:
              "ipv4": _fixed(nic, 4), "ipv6": _fixed(nic, 6), "OS-EXT-IPS:type": "fixed"} for nic in server.nics]
 
 
+def diagnostic_entries(actions: list[InstanceAction]) -> list[dict]:
+    """One entry per instance action (Nova's record of what was asked of the server and how it ended)."""
+    ordered = sorted(actions, key=lambda action: (action.updated_at, action.id), reverse=True)
+    return [{"level": "ERROR" if action.message == "Error" else "DEBUG", "created": snf_time(action.updated_at),
+             "source": action.action, "source_date": snf_time(action.start_time),
+             "message": f"{action.action}: {'failed' if action.message == 'Error' else 'done'}",
+             "details": action.message if action.message not in (None, "Error") else None} for action in ordered]
+
+
 def server_brief(server: Server, links: CycladesLinks) -> dict:
     return {"id": str(server.serial), "name": server.name, "links": links.pair("servers", server.serial)}
 
@@ -124,7 +134,7 @@ def server_full(server: Server, serials: ViewSerials, links: CycladesLinks, doma
         "SNF:port_forwarding": {},
         "SNF:task_state": task_state(server),
         "suspended": server.uuid in serials.suspended,
-        "diagnostics": [],
+        "diagnostics": diagnostic_entries(serials.actions.get(server.uuid, [])),
         "deleted": server.deleted,
     }
     return view

@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from nodecompute.db import firewall_profiles as firewall_profiles_db
+from nodecompute.db import firewall_profiles as firewall_profiles_db, instance_actions as actions_db
 from nodecompute.db import public_serials as serials_db
 from nodecompute.db.store import Store
+from nodecompute.domain.action_models import InstanceAction
 from nodecompute.domain.errors import PolicyNotAuthorized
 from nodecompute.domain.models import AuthContext, isotime, utcnow
 
@@ -28,6 +29,7 @@ class ViewSerials:
     ports: dict[str, int] = field(default_factory=dict)
     suspended: frozenset[str] = frozenset()  # the uuids of the servers an admin suspended
     profiles: dict[str, str] = field(default_factory=dict)  # port id -> firewall profile, where not DISABLED
+    actions: dict[str, list[InstanceAction]] = field(default_factory=dict)  # server uuid -> its actions, newest first
 
 
 class PublicSerials:
@@ -67,12 +69,13 @@ class PublicSerials:
 
     def for_views(self, network_ids: Iterable[str] = (), port_ids: Iterable[str] = (),
                   server_ids: Iterable[str] = ()) -> ViewSerials:
-        port_ids = list(port_ids)
+        port_ids, server_ids = list(port_ids), list(server_ids)
         return ViewSerials(flavors=self.store.read(serials_db.flavor_serials),
                            networks=self.store.read(serials_db.serials_of, serials_db.NETWORK, network_ids),
                            ports=self.store.read(serials_db.serials_of, serials_db.PORT, port_ids),
                            suspended=frozenset(self.store.read(serials_db.suspended_of, server_ids)),
-                           profiles=self.store.read(firewall_profiles_db.profiles, port_ids))
+                           profiles=self.store.read(firewall_profiles_db.profiles, port_ids),
+                           actions=self.store.read(actions_db.actions_of, server_ids))
 
     def suspended(self, server_uuid: str) -> bool:
         return bool(self.store.read(serials_db.suspended_of, [server_uuid]))

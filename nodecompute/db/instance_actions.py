@@ -79,6 +79,18 @@ def list_actions(db: Database, server_uuid: str, f: ActionFilters) -> list[Insta
     return [_action(row) for row in db.execute(sql, args).fetchall()]
 
 
+def actions_of(db: Database, server_uuids: list[str]) -> dict[str, list[InstanceAction]]:
+    """Every action of each of the servers, newest first (the Cyclades server view's `diagnostics`, D25/D48)."""
+    found: dict[str, list[InstanceAction]] = {}
+    for start in range(0, len(server_uuids), 500):  # under SQLite's bound-parameter limit
+        chunk = server_uuids[start:start + 500]
+        rows = db.execute(f"SELECT * FROM instance_actions WHERE server_uuid IN ({', '.join('?' * len(chunk))})"
+                          " ORDER BY start_time DESC, id DESC", chunk).fetchall()
+        for row in rows:
+            found.setdefault(row["server_uuid"], []).append(_action(row))
+    return found
+
+
 def get_action(db: Database, server_uuid: str, request_id: str) -> InstanceAction | None:
     row = db.execute("SELECT * FROM instance_actions WHERE server_uuid = ? AND request_id = ?"
                      " ORDER BY start_time DESC, id DESC", [server_uuid, request_id]).fetchone()

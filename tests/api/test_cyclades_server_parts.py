@@ -96,6 +96,10 @@ async def test_diagnostics_are_the_servers_log(api, made):
                            for e in entries)
     assert [e["created"] for e in entries] == sorted((e["created"] for e in entries), reverse=True)
     assert any(e["message"].startswith("create") for e in entries)
+    # D25: the server view carries the same log, in the show and in the detailed list
+    assert (await cyc.ok("GET", f"/servers/{server['id']}"))["server"]["diagnostics"] == entries
+    listed = (await cyc.ok("GET", "/servers/detail"))["servers"]
+    assert next(s for s in listed if s["id"] == server["id"])["diagnostics"] == entries
     resp = await cyc.get(f"/servers/{server['id']}/diagnostics?xml")
     assert xml_cyclades.read_back(await resp.read()) == xml_cyclades.xml_view_of(entries)
     assert (await cyc.delete(f"/servers/{server['id']}")).status == 204
