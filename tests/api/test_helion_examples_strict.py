@@ -51,7 +51,12 @@ def _swap_as_core(doc: dict) -> dict:
     return doc
 
 
-DECIDED = {5364: _flavor_show, 8131: _flavor_show, 8187: _swap_as_core,
+def _meta_wrapper(doc: dict) -> dict:
+    """2452 answers a metadata item PUT with a `metadata` wrapper: D43 and section 6 decide `meta` (the 2378 shape)."""
+    return {"meta": doc["metadata"]}
+
+
+DECIDED = {5364: _flavor_show, 8131: _flavor_show, 8187: _swap_as_core, 2452: _meta_wrapper,
            8261: lambda doc: _flavor_show(_swap_as_core(doc))}
 
 
