@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from nodecompute.api import xml_helion
 from nodecompute.api.keys import identity_key
 from tests.api.helion_strict_keys import strict_mismatches
 from tests.api.helpers import upload_raw_image
@@ -89,7 +90,8 @@ EXT_IMAGE = {"/image": CORE_IMAGE, "/image/links[]": D52}
 GETS = [
     (940, 965, "/extensions", {}), (1283, 1306, "/extensions/os-keypairs", {}), (1341, 1368, "/limits", {}),
     (6872, 6893, "/limits", {}),
-    (1439, 1464, "/servers", {}), (1680, 1710, "/servers/detail", SERVERS), (4341, 4361, "/servers/detail", EXT_SERVERS),
+    (1439, 1464, "/servers", {}), (1680, 1710, "/servers/detail", SERVERS),
+    (4341, 4361, "/servers/detail", EXT_SERVERS),
     (4774, 4795, "/servers/detail", EXT_SERVERS), (5018, 5039, "/servers/detail", EXT_SERVERS),
     (6061, 6081, "/servers/detail", EXT_SERVERS), (8656, 8677, "/servers/detail", EXT_SERVERS),
     (8913, 8934, "/servers/detail", EXT_SERVERS),
@@ -102,7 +104,8 @@ GETS = [
     (2921, 2964, "/images", IMAGES), (3055, 3098, "/images/detail", IMAGES), (8296, 8316, "/images/detail", EXT_IMAGES),
     (3191, 3220, "/images/{image}", IMAGE), (8377, 8399, "/images/{image}", EXT_IMAGE),
     (3348, 3377, "/images/{image}/metadata", {}), (3704, 3734, "/images/{image}/metadata/os", {}),
-    (3871, 3903, "/flavors", {}), (3969, 4001, "/flavors/detail", FLAVORS), (5269, 5290, "/flavors/detail", EXT_FLAVORS),
+    (3871, 3903, "/flavors", {}), (3969, 4001, "/flavors/detail", FLAVORS),
+    (5269, 5290, "/flavors/detail", EXT_FLAVORS),
     (8036, 8057, "/flavors/detail", EXT_FLAVORS), (8166, 8187, "/flavors/detail", EXT_FLAVORS),
     (4078, 4102, "/flavors/{flavor}", FLAVOR), (5343, 5364, "/flavors/{flavor}", EXT_FLAVOR),
     (8110, 8131, "/flavors/{flavor}", EXT_FLAVOR), (8240, 8261, "/flavors/{flavor}", EXT_FLAVOR),
@@ -159,6 +162,15 @@ async def test_every_get_example_has_exactly_its_keys_and_types(world):
         assert strict_mismatches(theirs, {}), line  # the example has keys to hold the answer to
         answer = await resp.json()
         found[line] = strict_mismatches(theirs, answer, extra) + wrong_names(path, answer, names)
+        as_xml = await api.client.get(base + path.format(**names) + ".xml", headers=headers)
+        assert as_xml.status == 200 and as_xml.content_type == "application/xml", (line, await as_xml.text())
+        if xml_helion.read_back(await as_xml.read(), None) != answer:  # the documented read-back rules (D4-D6)
+            found[line].append("the XML answer does not read back to the JSON one")
+    version = await api.client.get("/helion/v2", headers=headers)  # 858: outside the project
+    assert version.status == 200
+    found[858] = strict_mismatches(example(879), await version.json())
+    version_xml = await api.client.get("/helion/v2.xml", headers=headers)
+    assert version_xml.status == 200 and xml_helion.read_back(await version_xml.read(), None) == await version.json()
     assert {line: diff for line, diff in found.items() if diff} == {}
 
 
@@ -196,8 +208,8 @@ def test_the_strict_comparison_finds_each_kind_of_difference():
         "/server/OS-DCF:diskConfig: not in the example", "/server/id: example str, answer number",
         "/server/links[0]/type: not in the example", "/server/metadata/*: example str, answer number"]
     allowed = {"/server": frozenset({"OS-DCF:diskConfig"}), "/server/links[]": frozenset({"type"})}
-    assert strict_mismatches(theirs, ours, allowed) == ["/server/id: example str, answer number",
-                                                         "/server/metadata/*: example str, answer number"]
+    assert sorted(strict_mismatches(theirs, ours, allowed)) == ["/server/id: example str, answer number",
+                                                                 "/server/metadata/*: example str, answer number"]
     assert strict_mismatches(theirs, {"server": {"id": "y"}}) == ["/server/links: missing", "/server/metadata: missing"]
-    assert wrong_names("/servers/{server}", {"server": {"id": "a", "key_name": "kp", "image": {"id": "i", "links": [1]}}},
-                       {"server": "b", "image": "i"}) == ["id: 'a', not 'b'"]
+    shown = {"server": {"id": "a", "key_name": "kp", "image": {"id": "i", "links": [1]}}}
+    assert wrong_names("/servers/{server}", shown, {"server": "b", "image": "i"}) == ["id: 'a', not 'b'"]

@@ -4,6 +4,7 @@
 the values naming a resource equal to that resource's own."""
 from __future__ import annotations
 
+from nodecompute.api import xml_helion
 import pytest
 
 from tests.api.helion_strict_keys import strict_mismatches
@@ -26,8 +27,10 @@ async def test_floating_ip_examples(cloud):  # noqa: F811
     assert isinstance(allocated["id"], int) and allocated["instance_id"] is None
     listed = await helion.json("/os-floating-ips")
     assert strict_mismatches(example(5512), listed) == [] and listed["floating_ips"] == [allocated]
+    assert await read_back(helion, "/os-floating-ips") == listed  # 5531
     shown = await helion.json(f"/os-floating-ips/{allocated['id']}")
     assert strict_mismatches(example(5642), shown) == [] and shown["floating_ip"] == allocated
+    assert await read_back(helion, f"/os-floating-ips/{allocated['id']}") == shown  # 5653
 
     act = f"/servers/{server_id}/action"
     fixed = (await helion.server())["addresses"][network["name"]][0]["addr"]
@@ -38,6 +41,7 @@ async def test_floating_ip_examples(cloud):  # noqa: F811
     # the one key is the network's name: compared as the data key of `addresses`
     assert list(ips) == [network["name"]]
     assert strict_mismatches({"addresses": example(2887)}, {"addresses": ips}) == [], 2857
+    assert await read_back(helion, f"/servers/{server_id}/ips/{network['name']}", "network") == ips  # 2902
     assert sorted(entry["addr"] for entry in ips[network["name"]]) == sorted([fixed, allocated["ip"]])
     await send(helion, "POST", act, (5445, 5468, None), 202, request(5468, ("15.185.230.113", allocated["ip"])))
     assert (await helion.json(f"/os-floating-ips/{allocated['id']}"))["floating_ip"]["instance_id"] is None
@@ -47,3 +51,10 @@ async def test_floating_ip_examples(cloud):  # noqa: F811
     await send(helion, "POST", act, (5445, 5468, None), 202, request(5468, ("15.185.230.113", allocated["ip"])))
     await send(helion, "DELETE", f"/os-floating-ips/{allocated['id']}", (5673, 0, None), 202)
     assert (await helion.json("/os-floating-ips"))["floating_ips"] == []
+
+
+async def read_back(helion: Helion, path: str, kind: str | None = None) -> object:
+    """The `.xml` answer of a GET read back by the documented rules."""
+    resp = await helion.call("GET", path + ".xml")
+    assert resp.status == 200 and resp.content_type == "application/xml", (path, await resp.text())
+    return xml_helion.read_back(await resp.read(), kind)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 
+from nodecompute.api import xml_helion
 from nodecompute.api.keys import servers_key
 from tests.api.helion_strict_keys import strict_mismatches
 from tests.api.test_helion_examples_strict import D25, example
@@ -143,6 +144,14 @@ async def test_server_writes(scripted):  # noqa: F811
                                                                                                ["xml-net"])
     assert made[4461]["config_drive"] == "true" and made[4461]["metadata"] == {"id": "25"}
 
+    networked = f"/servers/{made[1505]['id']}/action"  # security groups act on ports: the server with a NIC
+    await send(helion, "POST", "/os-security-groups", (6566, 6590, 6612), 202, request(6590))
+    await send(helion, "POST", networked, (6298, 6322, None), 202, request(6322))
+    assert {g["name"] for g in (await helion.server(made[1505]["id"]))["security_groups"]} == \
+        {"default", "security-group-1"}
+    await send(helion, "POST", networked, (6344, 6366, None), 202, request(6366))
+    assert [g["name"] for g in (await helion.server(made[1505]["id"]))["security_groups"]] == ["default"]
+
     path = f"/servers/{server_id}"
     renamed = await send(helion, "PUT", path, (1946, 1969, 1993), 200, request(1969, ("{name}", "renamed")),
                          SERVER)
@@ -206,3 +215,5 @@ async def test_volume_attachments_and_action_show(cloud: Cloud):  # noqa: F811
     assert strict_mismatches(example(8503), shown) == [], 8481
     assert (shown["instanceAction"]["instance_uuid"], shown["instanceAction"]["request_id"]) == \
         (server_id, create["request_id"])
+    resp = await helion.call("GET", f"/servers/{server_id}/os-instance-actions/{create['request_id']}.xml")
+    assert resp.status == 200 and xml_helion.read_back(await resp.read(), None) == shown  # 8517
