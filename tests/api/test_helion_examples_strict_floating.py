@@ -51,6 +51,10 @@ async def test_floating_ip_examples(cloud):  # noqa: F811
     await send(helion, "POST", act, (5445, 5468, None), 202, request(5468, ("15.185.230.113", allocated["ip"])))
     await send(helion, "DELETE", f"/os-floating-ips/{allocated['id']}", (5673, 0, None), 202)
     assert (await helion.json("/os-floating-ips"))["floating_ips"] == []
+    resp = await helion.call("POST", "/os-floating-ips.xml")  # 5599: the allocate answered in XML
+    assert resp.status == 200 and resp.content_type == "application/xml", await resp.text()
+    again = xml_helion.read_back(await resp.read(), None)
+    assert again == await helion.json(f"/os-floating-ips/{again['floating_ip']['id']}")
 
 
 async def read_back(helion: Helion, path: str, kind: str | None = None) -> object:
