@@ -136,6 +136,7 @@ async def test_server_writes(scripted):  # noqa: F811
                         ((8528, 8550, 8572), request(8550, ("8dbf51b8-8fcd-4218-823c-62b4b79acd0b", image),
                                                      ('"101"', '"42"')))]:
         answer = (await send(helion, "POST", "/servers", lines, 202, body, CREATED))["server"]
+        assert [link["href"].rsplit("/", 1)[1] for link in answer["links"]] == [answer["id"]] * 2, lines
         shown = await helion.server(answer["id"])
         assert shown["name"] in (body["server"]["name"], body["server"]["name"] + "-1"), lines
         assert shown["image"]["id"] == image and shown["status"] == "ACTIVE", lines
