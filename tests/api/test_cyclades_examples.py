@@ -43,6 +43,16 @@ async def _same_again_in_xml(cyc: Cyc, method: str, path: str, status: int, body
     assert xml_cyclades.read_back(await resp.read()) == xml_cyclades.xml_view_of(body)
 
 
+async def _made_in_xml(cyc: Cyc, path: str, status: int, body: dict, example) -> dict:
+    """A request that makes something, sent again with ?xml for a second one: the same code, and the XML answer read
+    back is shaped like the example exactly as the JSON answer is (the same keys and JSON types at every level)."""
+    resp = await cyc.request("POST", path + "?xml", json=body)
+    assert resp.status == status and resp.content_type == "application/xml", await resp.text()
+    back = xml_cyclades.read_back(await resp.read())
+    ex.assert_like_example(back, example)
+    return back
+
+
 async def test_server_examples(api, made):  # noqa: F811
     # seed 000 lines 965-1073 (Example get server Details), 230 (List Servers), 266 (detail): strict, D25 adds deleted
     cyc, server, network = made
@@ -85,6 +95,8 @@ async def test_floating_ip_examples(external_api):
     cyc = Cyc(external_api, await external_api.token("admin", "admin-secret", "admin"))
     made_ip = await cyc.ok("POST", "/os-floating-ips", json={"pool": "public"})
     ex.assert_like_example(made_ip, {"floating_ip": ex.FLOATING_IP})
+    in_xml = await _made_in_xml(cyc, "/os-floating-ips", 200, {"pool": "public"}, {"floating_ip": ex.FLOATING_IP})
+    assert (await cyc.delete(f"/os-floating-ips/{in_xml['floating_ip']['id']}")).status == 202
     listed = await _get(cyc, "/os-floating-ips", {"floating_ips": [ex.FLOATING_IP]})
     assert listed["floating_ips"] == [made_ip["floating_ip"]]
     shown = await _get(cyc, f"/os-floating-ips/{made_ip['floating_ip']['id']}", {"floating_ip": ex.FLOATING_IP})
@@ -114,6 +126,11 @@ async def test_create_example(api, made):  # noqa: F811
     ex.assert_like_example(created, ex.CREATED_SERVER)
     assert (created["server"]["name"], created["server"]["status"]) == ("My Example Server", "BUILD")
     assert created["server"]["image"]["id"] == image and created["server"]["flavor"]["id"] == 1
+    body = {"server": {"name": "In XML", "imageRef": image, "flavorRef": 1, "networks": []}}
+    in_xml = (await _made_in_xml(cyc, "/servers", 200, body, ex.CREATED_SERVER))["server"]
+    shown = (await cyc.ok("GET", f"/servers/{in_xml['id']}"))["server"]
+    assert (in_xml["name"], in_xml["image"], in_xml["flavor"], in_xml["links"]) == (
+        "In XML", shown["image"], shown["flavor"], shown["links"])
 
 
 async def test_create_on_various_networks_example(api, made):  # noqa: F811
@@ -152,6 +169,8 @@ async def test_console_example(api, made):  # noqa: F811
     ex.assert_like_example(console, ex.CONSOLE)
     public_host = urlsplit(api.client.server.app[config_key].public_url).hostname  # the seed's vm42.example.org
     assert console["console"]["type"] == "vnc" and console["console"]["host"] == public_host
+    again = await _made_in_xml(cyc, f"/servers/{server['id']}/action", 200, {"console": {"type": "vnc"}}, ex.CONSOLE)
+    assert (again["console"]["type"], again["console"]["host"]) == ("vnc", public_host)  # its own one-shot port
 
 
 async def test_flavor_examples(api, made):  # noqa: F811
@@ -184,6 +203,11 @@ async def test_keypair_examples(api, made):  # noqa: F811
     imported = await cyc.ok("POST", "/os-keypairs", 201, json={"keypair": {"name": "import_key",
                                                                             "public_key": ED25519_KEY}})
     ex.assert_like_example(imported, ex.KEYPAIR_IMPORTED)
+    await _made_in_xml(cyc, "/os-keypairs", 201, {"keypair": {"name": "create_in_xml"}}, ex.KEYPAIR_CREATED)
+    await _made_in_xml(cyc, "/os-keypairs", 201, {"keypair": {"name": "import_in_xml", "public_key": ED25519_KEY}},
+                       ex.KEYPAIR_IMPORTED)
+    for name in ("create_in_xml", "import_in_xml"):
+        assert (await cyc.delete(f"/os-keypairs/{name}")).status in (202, 204)
     assert imported["keypair"]["name"] == "import_key" and imported["keypair"]["public_key"] == ED25519_KEY
     listed = await _get(cyc, "/os-keypairs", ex.KEYPAIR_LIST)
     assert sorted(k["keypair"]["name"] for k in listed["keypairs"]) == ["create_key", "import_key"]
