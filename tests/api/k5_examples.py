@@ -1,0 +1,36 @@
+"""The strict check of the K5 seed-example tests (issue 25's proof): an answer has exactly the example's keys plus
+the keys the k5 D-cells of dialects.md add, and its values have the example's types, compared recursively."""
+from __future__ import annotations
+
+from typing import Any
+
+JSON_TYPES = (dict, list, str, bool, int, float)
+MAPS = ("metadata", "extra_specs")  # the caller's own key-value pairs: any keys, string values
+
+
+def _kind(value: Any) -> type | None:
+    if value is None:
+        return None
+    return next(t for t in JSON_TYPES if isinstance(value, t))
+
+
+def assert_like(answer: Any, example: Any, added: dict[str, set[str]] | None = None, path: str = "$") -> None:
+    """`answer` has `example`'s shape. `added` maps a path ("$.volume", "$.volumes[]") to the keys a D-cell adds
+    there. A null in the example stands for a string or null (the seed shows nulls for unset names and ids); an
+    empty list in the example leaves the items unchecked; a list's items are each checked against its first; a
+    `metadata` or `extra_specs` map has any keys with string values."""
+    added = added or {}
+    if example is None:
+        assert answer is None or isinstance(answer, str), (path, answer)
+        return
+    assert _kind(answer) is _kind(example), (path, answer, example)
+    if isinstance(example, dict) and path.rsplit(".", 1)[-1] in MAPS:
+        assert all(isinstance(k, str) and isinstance(v, str) for k, v in answer.items()), (path, answer)
+    elif isinstance(example, dict):
+        expected = set(example) | added.get(path, set())
+        assert set(answer) == expected, (path, "extra", set(answer) - expected, "missing", set(expected) - set(answer))
+        for key in example:
+            assert_like(answer[key], example[key], added, f"{path}.{key}")
+    elif isinstance(example, list) and example:
+        for item in answer:
+            assert_like(item, example[0], added, f"{path}[]")
