@@ -141,7 +141,7 @@ async def test_glance_list_l9306_and_show_l9402(k5, image, api, admin_token):  #
         image, f"/v2/images/{image}", f"/v2/images/{image}/file", 4096)
 
 
-async def test_glance_patch_l9250_l9259(k5, image):
+async def test_glance_patch_l9250_l9259_l9276_l9284(k5, image):
     patch = [{"op": "replace", "path": "/name", "value": "Fedora 17"},
              {"op": "replace", "path": "/tags", "value": ["fedora", "beefy"]}]  # L9250
     updated = await k5("PATCH", f"/v2/images/{image}", 200, root="/k5/image", json=patch,
@@ -149,3 +149,13 @@ async def test_glance_patch_l9250_l9259(k5, image):
     example = {k: v for k, v in GLANCE_IMAGE.items() if k not in ("size", "checksum")}  # L9259: a queued image
     assert_like(updated, example, {"$": GLANCE_ADDED | {"size", "checksum"}})
     assert (updated["id"], updated["name"], updated["tags"]) == (image, "Fedora 17", ["fedora", "beefy"])
+    added = await k5("PATCH", f"/v2/images/{image}", 200, root="/k5/image", json=[  # L9276
+        {"op": "add", "path": "/login-user", "value": "kvothe"}],
+        headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
+    assert_like(added, example, {"$": GLANCE_ADDED | {"size", "checksum", "login-user"}})
+    assert (added["id"], added["login-user"]) == (image, "kvothe")
+    removed = await k5("PATCH", f"/v2/images/{image}", 200, root="/k5/image", json=[  # L9284
+        {"op": "remove", "path": "/login-user"}],
+        headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
+    assert_like(removed, example, {"$": GLANCE_ADDED | {"size", "checksum"}})
+    assert (removed["id"], removed["name"], "login-user" in removed) == (image, "Fedora 17", False)
