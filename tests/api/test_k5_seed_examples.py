@@ -101,7 +101,8 @@ async def test_os_volumes_and_os_snapshots_l10327_l10346_l10386_l10446_l10461_l1
         "display_name": "vol-001", "display_description": "Another volume.", "size": 1,
         "volume_type": types[0]["id"], "metadata": {"contents": "junk"}, "availability_zone": zone}}))["volume"]
     example = {"id": "521752a6-acf6-4b2d-bc7a-119f9148cd8c", "displayName": "vol-001",
-               "displayDescription": "Another volume.", "size": 30, "volumeType": "289da7f8-6440-407c-9fb4-7db01ec49164",
+               "displayDescription": "Another volume.", "size": 30,
+               "volumeType": "289da7f8-6440-407c-9fb4-7db01ec49164",
                "metadata": {"contents": "junk"}, "availabilityZone": "us-east1", "snapshotId": None,
                "attachments": [], "createdAt": "2012-02-14T20:53:07Z"}  # L10346
     assert_like(made, example)

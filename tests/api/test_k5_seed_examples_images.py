@@ -31,7 +31,7 @@ GLANCE_IMAGE = {"id": "da3b75d9-3f4a-40e7-8a2c-bfab23927dea", "name": "cirros-0.
 # dialects.md section 2 (image v2 at /k5/image, no k5 D-cell on its view) and section 1 rule 1: Glance v2 as
 # upstream; these are the keys today's Glance shows that the 2012 example predates.
 GLANCE_ADDED = {"disk_format", "container_format", "min_disk", "min_ram", "owner", "protected", "os_hidden",
-                "os_hash_algo", "os_hash_value", "virtual_size"} | set(METADATA)  # + the image's own properties, top-level
+                "os_hash_algo", "os_hash_value", "virtual_size"} | set(METADATA)  # + the image's properties
 
 
 @pytest.fixture

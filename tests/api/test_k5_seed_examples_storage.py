@@ -136,13 +136,15 @@ async def test_volume_upload_image_l10960_l10975(cinder, volume):
     made = await cinder.ok("POST", f"/volumes/{volume['id']}/action", 202, json={  # L10960
         "os-volume_upload_image": {"container_format": "bare", "disk_format": "raw", "image_name": "my_image",
                                    "force": "True"}})
-    assert_like(made, {"os-volume_upload_image": {  # L10975 (volume_type null when untyped, D60)
+    assert_like(made, {"os-volume_upload_image": {  # L10975: the type object whole (null if untyped, D60)
         "status": "uploading", "image_id": "3dc6c4d9-95e9-4cdb-a076-cc3ed50b9654", "image_name": "my_image",
         "volume_type": {"name": "M1", "qos_specs_id": None, "deleted": False,
                         "created_at": "2014-10-11T11:26:56.000000", "updated_at": None, "deleted_at": None,
-                        "id": "13a0247c-9363-401d-acd3-c5d07ccd1a45"}, "container_format": "bare", "size": 2, "disk_format": "raw",
+                        "id": "13a0247c-9363-401d-acd3-c5d07ccd1a45"},
+        "container_format": "bare", "size": 2, "disk_format": "raw",
         "id": "52102306-e352-4c84-9233-2ac2b511d29b", "display_description": None,
-        "updated_at": "2015-04-30T06:31:31.000000"}}, {"$.os-volume_upload_image": V2_UPLOAD, "$.os-volume_upload_image.volume_type": V2_UPLOAD_TYPE})
+        "updated_at": "2015-04-30T06:31:31.000000"}},
+        {"$.os-volume_upload_image": V2_UPLOAD, "$.os-volume_upload_image.volume_type": V2_UPLOAD_TYPE})
     upload = made["os-volume_upload_image"]
     types = {t["id"]: t["name"] for t in (await cinder.ok("GET", "/types", 200))["volume_types"]}
     assert types[upload["volume_type"]["id"]] == upload["volume_type"]["name"] == volume["volume_type"]
