@@ -1,9 +1,13 @@
-"""The K5 seed's documented server action examples that show no response (seeds/003 section 1.2.6), sent through
-/k5/v2/{tenant_id} to a server the test makes on libvirt's test:///: 202 with no body, and the status the action
-leads to as K5 shows it (STOPPED, D28). Each step names the seed line of its example."""
+"""The K5 seed's documented server create and action examples (seeds/003 section 1.2.6), sent through
+/k5/v2/{tenant_id} to servers the test makes on libvirt's test:///: create's keys as the example's (strict,
+tests/api/k5_examples.py); the actions with no response shown give their code with no body, and the status the
+action leads to as K5 shows it (STOPPED, D28). Each step names the seed line of its example."""
 from __future__ import annotations
 
+from nodecompute.api import k5_compute
 from nodecompute.api.keys import servers_key
+from tests.api.helpers import assert_fault
+from tests.api.k5_examples import assert_like
 from tests.api.test_k5_compute import _body, _k5, k5_world  # noqa: F401 (fixture)
 from tests.api.test_metadata_wiring import cloud  # noqa: F401 (fixture)
 
@@ -53,3 +57,27 @@ async def test_resize_confirm_revert_l1570_l1599_l1626(k5_world):  # noqa: F811
         await app[servers_key].wait_idle()
         shown = (await (await _k5(api, "GET", f"/servers/{server_id}", admin)).json())["server"]
         assert (shown["status"], shown["flavor"]["id"]) == ("ACTIVE", target if line == 1599 else start)
+
+
+async def test_create_l923_l990(k5_world):  # noqa: F811
+    api, admin, image_id, network_id, _ = k5_world
+    example = {"server": {"name": "server-test-1", "imageRef": image_id, "flavorRef": "42",
+                          "networks": [{"uuid": network_id}]}}  # L923 (its flavor "2" is the test cloud's "42")
+    # as shown, with no boot mapping: refused (issue 25's decision, docs/k5.md)
+    await assert_fault(await _k5(api, "POST", "/servers", admin, json=example), 400, "badRequest",
+                       k5_compute.BOOT_FROM_VOLUME)
+    body = {"server": {**example["server"],
+                       "block_device_mapping_v2": _body(image_id, network_id)["server"]["block_device_mapping_v2"]}}
+    resp = await _k5(api, "POST", "/servers", admin, json=body)
+    assert resp.status == 202, await resp.text()
+    made = await resp.json()
+    href = "http://166.78.46.130:8774/v2/4fd44f30292945e481c7b8a0c8908869/servers/c6d04159-9bfc-4ab8-823d-0d5ca2abe152"
+    assert_like(made, {"server": {"security_groups": [{"name": "default"}], "OS-DCF:diskConfig": "MANUAL",
+                                  "id": "c6d04159-9bfc-4ab8-823d-0d5ca2abe152",
+                                  "links": [{"href": href, "rel": "self"}, {"href": href, "rel": "bookmark"}],
+                                  "adminPass": "aabbccddeeff"}})  # L990
+    server = made["server"]
+    await api.client.server.app[servers_key].wait_idle()
+    shown = (await (await _k5(api, "GET", f"/servers/{server['id']}", admin)).json())["server"]
+    assert (shown["id"], shown["name"], shown["status"]) == (server["id"], "server-test-1", "ACTIVE")
+    assert server["links"][0]["href"].endswith(f"/k5/v2/servers/{server['id']}")  # as asked: no tenant in the path
