@@ -6,6 +6,7 @@ from typing import Any
 
 JSON_TYPES = (dict, list, str, bool, int, float)
 MAPS = ("metadata", "extra_specs")  # the caller's own key-value pairs: any keys, string values
+NAMED = ("addresses",)  # keyed by the caller's names (networks): each value has the shape of the example's first
 
 
 def _kind(value: Any) -> type | None:
@@ -18,7 +19,7 @@ def assert_like(answer: Any, example: Any, added: dict[str, set[str]] | None = N
     """`answer` has `example`'s shape. `added` maps a path ("$.volume", "$.volumes[]") to the keys a D-cell adds
     there. A null in the example stands for a string or null (the seed shows nulls for unset names and ids); an
     empty list in the example leaves the items unchecked; a list's items each have the shape of one of its items; a
-    `metadata` or `extra_specs` map has any keys with string values."""
+    `metadata` or `extra_specs` map has any keys with string values; `addresses` any network names."""
     added = added or {}
     if example is None:
         assert answer is None or isinstance(answer, str), (path, answer)
@@ -26,6 +27,9 @@ def assert_like(answer: Any, example: Any, added: dict[str, set[str]] | None = N
     assert _kind(answer) is _kind(example), (path, answer, example)
     if isinstance(example, dict) and path.rsplit(".", 1)[-1] in MAPS:
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in answer.items()), (path, answer)
+    elif isinstance(example, dict) and path.rsplit(".", 1)[-1] in NAMED:
+        for name, value in answer.items():
+            assert_like(value, next(iter(example.values())), added, f"{path}.*")
     elif isinstance(example, dict):
         expected = set(example) | added.get(path, set())
         assert set(answer) == expected, (path, "extra", set(answer) - expected, "missing", set(expected) - set(answer))
