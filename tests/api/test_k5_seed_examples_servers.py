@@ -81,3 +81,47 @@ async def test_list_l813_l2708_l4265(k5_world):  # noqa: F811
     assert_like(listed, {"servers": [SUMMARY]})
     assert sorted(s["id"] for s in listed["servers"]) == sorted(made)
     assert {s["name"] for s in listed["servers"]} == {"new-server-test"}
+
+
+# L1158/L1251 (update), L1465 (rebuild): L1043's keys; Nova's view adds `OS-DCF:diskConfig` (L3064) and the address
+# extensions (L2865, L3938). L1158/L1251 also show `name` and `self` links under image and flavor, which L1043 and
+# L1465 do not: the seed contradicts itself and Nova's view is kept (dialects.md section 1 rule 4).
+BASE = {key: SERVER[key] for key in ("accessIPv4", "accessIPv6", "addresses", "created", "flavor", "hostId", "id",
+                                     "image", "links", "metadata", "name", "progress", "status", "tenant_id",
+                                     "updated", "user_id", "OS-DCF:diskConfig")}
+
+
+async def test_update_l1131_l1158_l1143_l1251(k5_world):  # noqa: F811
+    api, admin, *_ = k5_world
+    server_id, _ = await _servers(k5_world)
+    resp = await _k5(api, "PUT", f"/servers/{server_id}", admin, json={"server": {"name": "new-server-test"}})
+    assert resp.status == 200, await resp.text()  # L1131
+    renamed = await resp.json()
+    assert_like(renamed, {"server": BASE})  # L1158
+    assert (renamed["server"]["id"], renamed["server"]["name"]) == (server_id, "new-server-test")
+    resp = await _k5(api, "PUT", f"/servers/{server_id}", admin, json={"server": {  # L1143
+        "accessIPv4": "67.23.10.132", "accessIPv6": "::babe:67.23.10.132"}})
+    assert resp.status == 200, await resp.text()
+    readdressed = await resp.json()
+    assert_like(readdressed, {"server": BASE})  # L1251
+    # the v6 address comes back in its canonical form (as Nova's netaddr writes it)
+    assert (readdressed["server"]["id"], readdressed["server"]["accessIPv4"], readdressed["server"]["accessIPv6"]) == (
+        server_id, "67.23.10.132", "::babe:4317:a84")
+
+
+async def test_rebuild_l1442_l1465(k5_world):  # noqa: F811
+    api, admin, image_id, *_ = k5_world
+    server_id, _ = await _servers(k5_world)
+    resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin, json={"rebuild": {  # L1442 (imageRef: D38)
+        "name": "foobar", "adminPass": "seekr3t", "accessIPv4": "1.2.3.4", "accessIPv6": "fe80::100",
+        "metadata": {"meta var": "meta val"}}})
+    assert resp.status == 202, await resp.text()
+    rebuilt = await resp.json()
+    # L1465: its addresses as shown there (Nova's rebuild view leaves out the address extensions)
+    assert_like(rebuilt, {"server": {**BASE, "adminPass": "seekr3t",
+                                     "addresses": {"private": [{"addr": "192.168.0.3", "version": 4}]}}})
+    one = rebuilt["server"]
+    assert (one["id"], one["name"], one["adminPass"], one["metadata"], one["image"]["id"]) == (
+        server_id, "foobar", "seekr3t", {"meta var": "meta val"}, image_id)
+    assert (one["accessIPv4"], one["accessIPv6"]) == ("1.2.3.4", "fe80::100")
+    await api.client.server.app[servers_key].wait_idle()
