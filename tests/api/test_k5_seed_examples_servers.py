@@ -10,6 +10,7 @@ from nodecompute.api.keys import servers_key
 from tests.api.k5_examples import assert_like
 from tests.api.test_k5_compute import _body, _k5, k5_world  # noqa: F401 (fixture)
 from tests.api.test_metadata_wiring import cloud  # noqa: F401 (fixture)
+from tests.api.test_servers_networks import hotplug  # noqa: F401 (fixture: test:/// cannot hot-plug a NIC)
 
 LINK = {"href": "http://openstack.example.com/openstack/flavors/1", "rel": "bookmark"}
 # L1043 (and L427 with the zone), with the keys L2526, L2775, L3064, L3655, L3938/L2865 add
@@ -125,3 +126,33 @@ async def test_rebuild_l1442_l1465(k5_world):  # noqa: F811
         server_id, "foobar", "seekr3t", {"meta var": "meta val"}, image_id)
     assert (one["accessIPv4"], one["accessIPv6"]) == ("1.2.3.4", "fe80::100")
     await api.client.server.app[servers_key].wait_idle()
+
+
+# L4703 (create), L4741 (list items), L4787 (show): the same keys
+INTERFACE = {"fixed_ips": [{"ip_address": "192.168.1.1", "subnet_id": "f8a6e8f8-c2ec-497c-9f23-da9616de54ef"}],
+             "mac_addr": "fa:16:3e:4c:2c:30", "net_id": "3cb9bc59-5699-4588-a4b1-b87f96708bc6",
+             "port_id": "ce531f90-199f-48c0-816c-13e38010b442", "port_state": "ACTIVE"}
+
+
+async def test_interfaces_l4691_l4703_l4741_l4787(k5_world, cloud, hotplug):  # noqa: F811
+    api, admin, image_id, network_id, _ = k5_world
+    net = cloud[2]
+    server_id, _ = await _servers(k5_world)
+    port = await net.port(network_id)
+    resp = await _k5(api, "POST", f"/servers/{server_id}/os-interface", admin,
+                     json={"interfaceAttachment": {"port_id": port["id"]}})  # L4691
+    assert resp.status == 200, await resp.text()
+    attached = await resp.json()
+    assert_like(attached, {"interfaceAttachment": INTERFACE})  # L4703
+    one = attached["interfaceAttachment"]
+    assert (one["port_id"], one["net_id"], one["mac_addr"]) == (port["id"], network_id, port["mac_address"])
+    assert one["fixed_ips"] == [{"ip_address": ip["ip_address"], "subnet_id": ip["subnet_id"]}
+                                for ip in port["fixed_ips"]]
+    await api.client.server.app[servers_key].wait_idle()
+    listed = await (await _k5(api, "GET", f"/servers/{server_id}/os-interface", admin)).json()  # L4741
+    assert_like(listed, {"interfaceAttachments": [INTERFACE]})
+    assert port["id"] in {i["port_id"] for i in listed["interfaceAttachments"]}
+    shown = await (await _k5(api, "GET", f"/servers/{server_id}/os-interface/{port['id']}", admin)).json()  # L4787
+    assert_like(shown, {"interfaceAttachment": INTERFACE})
+    assert shown["interfaceAttachment"] in listed["interfaceAttachments"]
+    assert [call[0] for call in hotplug] == ["attach"]
