@@ -7,6 +7,7 @@ import re
 import aiohttp
 
 from tests.api.helpers import assert_fault
+from tests.api.k5_examples import assert_like
 from tests.api.test_consoles import world  # noqa: F401 (fixture)
 
 K5_URL = re.compile(r"^http://cloud\.example:(\d+)/vnc_auto\.html\?token=([0-9a-f-]{36})$")
@@ -15,9 +16,12 @@ K5_URL = re.compile(r"^http://cloud\.example:(\d+)/vnc_auto\.html\?token=([0-9a-
 async def test_novnc_only_with_the_vnc_auto_url(world):  # noqa: F811
     api, admin, (server_id, _), *_ = world
     resp = await api.client.post(f"/k5/v2/servers/{server_id}/action", headers={"X-Auth-Token": admin},
-                                 json={"os-getVNCConsole": {"type": "novnc"}})
+                                 json={"os-getVNCConsole": {"type": "novnc"}})  # seed 003 L9706
     assert resp.status == 200, await resp.text()
-    console = (await resp.json())["console"]
+    answer = await resp.json()
+    assert_like(answer, {"console": {"type": "novnc", "url": (  # L9718
+        "http://127.0.0.1:6080/vnc_auto.html?token=191996c3-7b0f-42f3-95a7-f1839f2da6ed")}})
+    console = answer["console"]
     assert console["type"] == "novnc"
     port, token = K5_URL.match(console["url"]).groups()
     async with aiohttp.ClientSession() as session:

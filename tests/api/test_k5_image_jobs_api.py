@@ -17,9 +17,23 @@ from nodecompute.api.k5_image_jobs import image_jobs_key
 from nodecompute.api.keys import config_key, identity_key, images_key
 from nodecompute.app import k5_image_jobs, store_key
 from nodecompute.domain.models import utcnow
+from tests.api.k5_examples import assert_like
 from tests.api.volume_helpers import make_qcow2
 
 OTHER_PROJECT = "100f1c092038413a8dd6771a455b17f5"
+# seed 003's examples (section 1.6.3), checked strictly with tests/api/k5_examples.py
+IMPORT_STATUS = {  # L5748
+    "import_status": "succeeded", "progress": 100, "name": "sample_image", "disk_format": "raw",
+    "container_format": "bare", "is_public": False,
+    "location": "/v1/AUTH_790f1c092038413a8dd6771a033b17f5/test_container/test_image.vmdk",
+    "id": "14294f46-d9fe-45bb-ba5f-0b93a69c4416", "min_ram": 0, "min_disk": 0, "properties": {},
+    "ovf_location": None,  # the example's "/v1/AUTH_.../test_image.ovf": null when the import gave none
+    "conversion": True,
+    "os_type": "RHEL", "user_name": "testuser", "password": "cGFzc3dvcmQ=", "domain_name": "testdomain"}
+EXPORT_STATUS = {  # L6042
+    "export_status": "succeeded", "progress": 100, "image_id": "14294f46-d9fe-45bb-ba5f-0b93a69c4416",
+    "image_name": "CentOS", "storage_container": "/v1/AUTH_100f1c092038413a8dd6771a455b17f5/test_container",
+    "request_time": "2016-04-22T00:10:24Z"}
 # a body for each POST route (tests/api/test_tenant_isolation.py sends them; K5's routes are outside SAMPLES)
 SAMPLES = {
     ("POST", "/v1/imageimport"): [{"name": "i", "location": "/v1/AUTH_PROJECT/c/o.vmdk", "conversion": True,
@@ -57,9 +71,10 @@ async def test_import_and_export_through_k5(api, admin_token, tmp_path):
 
     good = body()
     made = await call("POST", "/imageimport", 201, json=good)
-    assert set(made) == {"import_id"}
+    assert_like(made, {"import_id": "6bf65660-70ee-4a75-b61a-36ac040c289c"})  # L5653
     await jobs.wait_idle()
     status = await call("GET", f"/imageimport/{made['import_id']}/status", 200)
+    assert_like(status, IMPORT_STATUS)
     assert (status["import_status"], status["id"], status["progress"]) == ("succeeded", good["id"], 100)
     image = await (await api.client.get(f"/k5/image/v2/images/{good['id']}",
                                         headers={"X-Auth-Token": admin_token})).json()
@@ -81,21 +96,33 @@ async def test_import_and_export_through_k5(api, admin_token, tmp_path):
     await call("POST", "/imageimport", 401, token=None, json=good)
     listed = (await call("GET", "/imageimport", 200))["imports"]
     assert {item["import_id"] for item in listed} == {made["import_id"], failed["import_id"]}
+    assert_like({"imports": listed}, {"imports": [{  # L5846
+        "import_id": "6bf65660-70ee-4a75-b61a-36ac040c289c", "import_status": "succeeded",
+        "status": "/v1/imageimport/6bf65660-70ee-4a75-b61a-36ac040c289c/status"}]})
+    assert {item["status"] for item in listed} == {f"/v1/imageimport/{made['import_id']}/status",
+                                                   f"/v1/imageimport/{failed['import_id']}/status"}
     assert (await call("GET", "/imageimport?start=x", 400))["error_code"] == "40013"
     assert (await call("GET", f"/imageimport/{uuid.uuid4()}/status", 404))["error_code"] == "40401"
 
     exported = await call("POST", "/imageexport", 202, json={"image_id": good["id"],
                                                              "storage_container": f"/v1/AUTH_{project}/exports"})
-    assert set(exported) == {"export_id"}
+    assert_like(exported, {"export_id": "2df79018-758e-11e6-8797-6b9192ea4ac2"})  # L5937
     await jobs.wait_idle()
     status = await call("GET", f"/imageexport/{exported['export_id']}/status", 200)
-    assert (status["export_status"], status["image_id"]) == ("succeeded", good["id"])
+    assert_like(status, EXPORT_STATUS)
+    assert (status["export_status"], status["image_id"], status["image_name"], status["storage_container"]) == (
+        "succeeded", good["id"], "imported", f"/v1/AUTH_{project}/exports")
     assert [path.name for path in (root / project / "exports").iterdir()] == [f"{good['id']}.vmdk"]
     finished = await call("POST", f"/imageexport/{exported['export_id']}/cancel", 404)
     assert finished == {"error_code": "40402", "error_message": "Export_id was already finished."}
     assert (await call("GET", "/imageexport?limit=-1", 400))["error_code"] == "40014"
-    assert [item["export_id"] for item in (await call("GET", "/imageexport", 200))["exports"]] == [
-        exported["export_id"]]
+    exports = await call("GET", "/imageexport", 200)
+    assert_like(exports, {"exports": [{  # L6135
+        "export_id": "6bf65660-70ee-4a75-b61a-36ac040c289c", "export_status": "succeeded",
+        "status": "/v1/imageexport/6bf65660-70ee-4a75-b61a-36ac040c289c/status",
+        "image_id": "ce050928-bdc2-4c15-95dc-be6fbc7d6d83", "request_time": "2016-04-25T00:10:24Z"}]})
+    assert [(item["export_id"], item["image_id"], item["status"]) for item in exports["exports"]] == [
+        (exported["export_id"], good["id"], f"/v1/imageexport/{exported['export_id']}/status")]
     assert (await call("POST", "/imageexport", 400, data=b"{"))["error_code"] == "40008"
 
 

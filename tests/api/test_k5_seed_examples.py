@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from nodecompute.api.keys import block_storage_key, config_key, identity_key
+from tests.api.k5_examples import assert_like
 from tests.api.test_servers_api import _insert, _project_id, api, servers_api  # noqa: F401 (fixtures)
 
 # the example's key is cut short in the seed (not a valid key): any valid public key stands for it
@@ -32,8 +33,8 @@ async def test_server_groups_l4889_l4904_l4941_l4844(k5):
     made = await k5("POST", "/os-server-groups", 200,
                     json={"server_group": {"name": "test", "policies": ["anti-affinity"]}})
     group = made["server_group"]
-    assert set(made) == {"server_group"}
-    assert set(group) == {"members", "metadata", "id", "policies", "name"}
+    assert_like(made, {"server_group": {"members": [], "metadata": {}, "id": "03a54e57-4fcc-40bc-b532-6426a238ee70",
+                                        "policies": ["anti-affinity"], "name": "test"}})
     assert (group["name"], group["policies"], group["members"], group["metadata"]) == (
         "test", ["anti-affinity"], [], {})
     # L4941: show puts availability_zone beside server_group (D47)
@@ -48,7 +49,8 @@ async def test_keypairs_l8729_l8747_l8805_l8678(k5, api, admin_token):  # noqa: 
     name = "keypair-dab428fe-6186-4a14-b3de-92131f76cd39"
     made = await k5("POST", "/os-keypairs", 200, json={"keypair": {
         "name": name, "public_key": RSA_KEY, "availability_zone": k5.zone}})  # L8729
-    assert set(made["keypair"]) == {"fingerprint", "name", "public_key", "user_id"}  # L8747
+    assert_like(made, {"keypair": {"fingerprint": "1e:2c:9b:56:79:4b:45:77:f9:ca:7a:98:2c:b0:d5:3c", "name": name,
+                                   "public_key": RSA_KEY, "user_id": "fake"}})  # L8747
     user_id = api.client.server.app[identity_key].validate(admin_token).user_id
     assert (made["keypair"]["name"], made["keypair"]["public_key"], made["keypair"]["user_id"]) == (
         name, RSA_KEY, user_id)
@@ -65,9 +67,10 @@ async def test_keypairs_l8729_l8747_l8805_l8678(k5, api, admin_token):  # noqa: 
 async def test_flavors_l4519_l4645(k5):
     listed = await k5("GET", "/flavors", 200)  # L4519: detailed, these keys only (D51)
     assert listed["flavors"]
+    assert_like(listed, {"flavors": [{"disk": 1, "id": "1", "links": [
+        {"href": "http://openstack.example.com/v2/openstack/flavors/1", "rel": "self"}], "name": "m1.tiny",
+        "os-flavor-access:is_public": True, "ram": 512, "vcpus": 1}]})
     for flavor in listed["flavors"]:
-        assert set(flavor) == {"disk", "id", "links", "name", "os-flavor-access:is_public", "ram", "vcpus"}
-        assert isinstance(flavor["id"], str) and isinstance(flavor["ram"], int) and isinstance(flavor["disk"], int)
         assert [link["rel"] for link in flavor["links"]] == ["self", "bookmark"]
         assert flavor["links"][0]["href"].endswith(f"/k5/v2/{k5.tenant}/flavors/{flavor['id']}")
     first = listed["flavors"][0]
@@ -97,21 +100,28 @@ async def test_os_volumes_and_os_snapshots_l10327_l10346_l10386_l10446_l10461_l1
     made = (await call("POST", "/os-volumes", 200, json={"volume": {  # L10327
         "display_name": "vol-001", "display_description": "Another volume.", "size": 1,
         "volume_type": types[0]["id"], "metadata": {"contents": "junk"}, "availability_zone": zone}}))["volume"]
-    keys = {"id", "displayName", "displayDescription", "size", "volumeType", "metadata", "availabilityZone",
-            "snapshotId", "attachments", "createdAt"}  # L10346
-    assert set(made) == keys
+    example = {"id": "521752a6-acf6-4b2d-bc7a-119f9148cd8c", "displayName": "vol-001",
+               "displayDescription": "Another volume.", "size": 30,
+               "volumeType": "289da7f8-6440-407c-9fb4-7db01ec49164",
+               "metadata": {"contents": "junk"}, "availabilityZone": "us-east1", "snapshotId": None,
+               "attachments": [], "createdAt": "2012-02-14T20:53:07Z"}  # L10346
+    assert_like(made, example)
     assert (made["displayName"], made["displayDescription"], made["size"], made["volumeType"], made["metadata"],
             made["availabilityZone"], made["snapshotId"], made["attachments"]) == (
         "vol-001", "Another volume.", 1, types[0]["id"], {"contents": "junk"}, zone, None, [])
     await api.client.server.app[block_storage_key].wait_idle()
     shown = (await call("GET", f"/os-volumes/{made['id']}", 200))["volume"]  # L10386
-    assert set(shown) == keys and shown["id"] == made["id"]
+    assert_like(shown, example)  # L10386
+    assert shown["id"] == made["id"]
 
     snapshot = (await call("POST", "/os-snapshots", 200, json={"snapshot": {  # L10446
         "display_name": "snap-001", "display_description": "Daily backup", "volume_id": made["id"],
         "force": True}}))["snapshot"]
-    assert set(snapshot) == {"id", "displayName", "displayDescription", "volumeId", "status", "size",
-                             "createdAt"}  # L10461
+    snapshot_example = {"id": "3fbbcccf-d058-4502-8844-6feeffdf4cb5", "displayName": "snap-001",
+                        "displayDescription": "Daily backup", "volumeId": "521752a6-acf6-4b2d-bc7a-119f9148cd8c",
+                        "status": "available", "size": 30, "createdAt": "2012-02-29T03:50:07Z"}
+    assert_like(snapshot, snapshot_example)  # L10461
     assert (snapshot["displayName"], snapshot["volumeId"], snapshot["size"]) == ("snap-001", made["id"], 1)
     shown = (await call("GET", f"/os-snapshots/{snapshot['id']}", 200))["snapshot"]  # L10594
-    assert set(shown) == set(snapshot) | {"availability_zone"} and shown["availability_zone"] == zone
+    assert_like(shown, {**snapshot_example, "availability_zone": "jp-east-1a"})  # D58, D63
+    assert (shown["id"], shown["availability_zone"]) == (snapshot["id"], zone)

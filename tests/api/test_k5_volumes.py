@@ -6,7 +6,13 @@ from __future__ import annotations
 from nodecompute.api import k5_volumes
 from nodecompute.api.keys import config_key
 from tests.api.helpers import assert_fault
+from tests.api.k5_examples import assert_like
 from tests.api.test_volume_attachments import Cloud, cloud  # noqa: F401 (fixture)
+
+
+# seed 003 L4325 (the items of L4357 alike)
+ATTACHMENT = {"device": "/dev/vdd", "id": "a26887c6-c47b-4654-abb5-dfadf7d3f803",
+              "serverId": "0c92f3f6-c253-4c9b-bd43-e880a8d2eb0a", "volumeId": "a26887c6-c47b-4654-abb5-dfadf7d3f803"}
 
 
 def _k5(cloud, method, path, **kw):  # noqa: F811
@@ -47,10 +53,14 @@ async def test_volumes_snapshots_and_attachments(cloud: Cloud):  # noqa: F811
         attached = await _k5(cloud, "POST", f"/servers/{server_id}/os-volume_attachments",
                              json={"volumeAttachment": {"volumeId": volume["id"], "device": device}})
         attachment = (await _ok(attached))["volumeAttachment"]  # seed 003 L4312/L4325
-        assert set(attachment) == {"device", "id", "serverId", "volumeId"}
+        assert_like(attachment, ATTACHMENT)
         assert (attachment["id"], attachment["volumeId"], attachment["serverId"]) == (volume["id"], volume["id"],
                                                                                       server_id)
         devices.append(attachment["device"])
         shown = (await _ok(await _k5(cloud, "GET", f"/servers/{server_id}/os-volume_attachments/{volume['id']}")))
         assert shown == {"volumeAttachment": {**attachment, "availability_zone": zone}}  # L4398
     assert devices == ["/dev/vdb", "/dev/vdc"]
+    listed = await _ok(await _k5(cloud, "GET", f"/servers/{server_id}/os-volume_attachments"))  # L4357
+    assert_like(listed, {"volumeAttachments": [ATTACHMENT]})
+    assert sorted(a["device"] for a in listed["volumeAttachments"]) == devices
+    assert {a["serverId"] for a in listed["volumeAttachments"]} == {server_id}
