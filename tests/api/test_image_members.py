@@ -176,3 +176,36 @@ async def test_a_member_boots_the_shared_image(cloud: Cloud):  # noqa: F811
     assert booted.status == 202, await booted.text()
     await cloud.idle()
     assert cloud.row((await booted.json())["server"]["id"]).vm_state == states.ACTIVE
+
+
+async def test_k5_rejected_member_still_lists_and_uses_the_image(api, gl, share):  # noqa: F811
+    """D61: at /k5/image a `rejected` member still lists the shared image (only removing the member revokes it);
+    the core's face hides it; a pending one is listed by neither; a volume is made from it through /k5."""
+    from nodecompute.api.keys import block_storage_key
+
+    image, t, ids = share["image"], share["tokens"], share["ids"]
+
+    async def k5_listed(token, query=""):
+        resp = await api.client.get(f"/k5/image/v2/images{query}", headers={"X-Auth-Token": token})
+        assert resp.status == 200, await resp.text()
+        return [i["id"] for i in (await resp.json())["images"]]
+
+    assert image not in await k5_listed(t["b"])  # pending
+    await gl.request("PUT", f"/images/{image}/members/{ids['b']}", t["b"], json={"status": "rejected"})
+    assert image in await k5_listed(t["b"])
+    assert image not in await _listed(gl, t["b"])
+    assert await k5_listed(t["b"], "?member_status=accepted") == []  # an explicit filter is still Glance's
+    assert image not in await k5_listed(t["c"])
+    owned = await upload_raw_image(api.client.server.app, t["a"])
+    made = await patch(gl, t["a"], owned, {"op": "replace", "path": "/visibility", "value": "shared"})
+    assert made.status == 200, await made.text()
+    added = await gl.request("POST", f"/images/{owned}/members", t["a"], json={"member": ids["b"]})
+    assert added.status == 200, await added.text()
+    await gl.request("PUT", f"/images/{owned}/members/{ids['b']}", t["b"], json={"status": "rejected"})
+    volume = await api.client.post(f"/k5/volume/v2/{ids['b']}/volumes", headers={"X-Auth-Token": t["b"]},
+                                   json={"volume": {"size": 1, "imageRef": owned}})
+    assert volume.status == 202, await volume.text()
+    await api.client.server.app[block_storage_key].wait_idle()
+    shown = await api.client.get(f"/k5/volume/v2/{ids['b']}/volumes/{(await volume.json())['volume']['id']}",
+                                 headers={"X-Auth-Token": t["b"]})
+    assert (await shown.json())["volume"]["status"] == "available"
