@@ -209,3 +209,14 @@ async def test_k5_rejected_member_still_lists_and_uses_the_image(api, gl, share)
     shown = await api.client.get(f"/k5/volume/v2/{ids['b']}/volumes/{(await volume.json())['volume']['id']}",
                                  headers={"X-Auth-Token": t["b"]})
     assert (await shown.json())["volume"]["status"] == "available"
+
+
+async def test_the_member_quota_is_413(gl, share, monkeypatch):  # noqa: F811
+    from nodecompute.compute import image_members
+
+    monkeypatch.setattr(image_members, "MAX_MEMBERS", 1)
+    image, t = share["image"], share["tokens"]
+    resp = await gl.request("POST", f"/images/{image}/members", t["a"], json={"member": "one-too-many"})
+    await assert_glance_error(resp, 413, "Maximum: 1")
+    listed = await _members(gl, t["a"], image)
+    assert len((await listed.json())["members"]) == 1
