@@ -56,8 +56,10 @@ async def add_member(request: web.Request) -> web.StreamResponse:
     """#809: 200 with the new member, `pending`."""
     ctx = require_writer(request, "add_member")
     member_id = _field(await json_body(request), "member", "Member to be added not specified")
-    if not isinstance(member_id, str) or not member_id.strip():
+    if not member_id:
         raise errors.BadRequest("Member can't be empty")
+    if not isinstance(member_id, str):
+        raise errors.BadRequest('Expected a member in the form: {"member": "image_id"}')
     if len(member_id) > 255:
         raise errors.BadRequest("Member ID must be at most 255 characters")
     return respond(request, await _service(request).add(ctx, request.match_info["image_id"], member_id))
@@ -76,8 +78,6 @@ async def update_member(request: web.Request) -> web.StreamResponse:
     """#812: only the member itself changes its status."""
     ctx = require_writer(request, "modify_member")
     status = _field(await json_body(request), "status", "Status not specified")
-    if not isinstance(status, str):
-        raise errors.BadRequest(f"Invalid status: {status}")
     member = await _service(request).set_status(ctx, request.match_info["image_id"], request.match_info["member_id"],
                                                 status)
     return respond(request, member)

@@ -67,17 +67,19 @@ async def test_a_member_sees_itself_only_and_a_stranger_nothing(gl, share):  # n
 async def test_only_the_member_changes_its_status(gl, share):  # noqa: F811
     image, t, ids = share["image"], share["tokens"], share["ids"]
     url = f"/images/{image}/members/{ids['b']}"
-    await assert_glance_error(await gl.request("PUT", url, t["a"], json={"status": "accepted"}), 403, "status")
+    await assert_glance_error(await gl.request("PUT", url, t["a"], json={"status": "accepted"}), 403,
+                              f"Not allowed to update members for image {image}.")
     await assert_glance_error(await gl.request("PUT", url, t["c"], json={"status": "accepted"}), 404)
-    for body, message in (({"status": "maybe"}, "Invalid status: maybe"), ({}, "Status not specified"),
-                          ({"status": 1}, "Invalid status"), ([], "must be a JSON object")):
+    for body, message in (({"status": "maybe"}, 'Status must be "pending", "accepted" or "rejected".'),
+                          ({}, "Status not specified"), ({"status": 1}, "Incorrect request"),
+                          ([], "must be a JSON object")):
         await assert_glance_error(await gl.request("PUT", url, t["b"], json=body), 400, message)
     for status in ("accepted", "rejected", "pending"):
         resp = await gl.request("PUT", url, t["b"], json={"status": status})
         assert resp.status == 200, await resp.text()
         assert (await resp.json())["status"] == status
-    unknown = await gl.request("PUT", f"/images/{image}/members/nobody", t["a"], json={"status": "accepted"})
-    await assert_glance_error(unknown, 404, "Member nobody not found")
+    unknown = await gl.request("PUT", f"/images/{image}/members/nobody", t["b"], json={"status": "accepted"})
+    await assert_glance_error(unknown, 404, f"nobody not found in the member list of the image {image}.")
 
 
 async def test_adding_faults_change_nothing(gl, share, admin_token):  # noqa: F811
@@ -88,11 +90,14 @@ async def test_adding_faults_change_nothing(gl, share, admin_token):  # noqa: F8
                               "Not allowed to create members")
     await assert_glance_error(await gl.request("POST", url, t["c"], json={"member": ids["c"]}), 404)
     for body, message in (({}, "Member to be added not specified"), ({"member": ""}, "Member can't be empty"),
-                          ({"member": 5}, "Member can't be empty"), (["x"], "must be a JSON object")):
+                          ({"member": 5}, "Expected a member in the form"), (["x"], "must be a JSON object")):
         await assert_glance_error(await gl.request("POST", url, t["a"], json=body), 400, message)
     private = await gl.create(t["a"], name="private")
     await assert_glance_error(await gl.request("POST", f"/images/{private['id']}/members", t["a"],
                                                json={"member": ids["b"]}), 403, "Only shared images have members.")
+    listed = await _members(gl, t["a"], private["id"])
+    await assert_glance_error(listed, 403, "Only shared images have members.")
+    await assert_glance_error(await _members(gl, t["a"], private["id"], f"/{ids['b']}"), 404, "Only shared")
     public = await gl.create(admin_token, name="public", visibility="public")
     await assert_glance_error(await gl.request("POST", f"/images/{public['id']}/members", admin_token,
                                                json={"member": ids["b"]}), 403, "Only shared images have members.")
@@ -220,3 +225,14 @@ async def test_the_member_quota_is_413(gl, share, monkeypatch):  # noqa: F811
     await assert_glance_error(resp, 413, "Maximum: 1")
     listed = await _members(gl, t["a"], image)
     assert len((await listed.json())["members"]) == 1
+
+
+async def test_making_the_image_private_again_takes_access_away(gl, share):  # noqa: F811
+    image, t, ids = share["image"], share["tokens"], share["ids"]
+    await gl.request("PUT", f"/images/{image}/members/{ids['b']}", t["b"], json={"status": "accepted"})
+    made = await patch(gl, t["a"], image, {"op": "replace", "path": "/visibility", "value": "private"})
+    assert made.status == 200, await made.text()
+    await assert_glance_error(await gl.request("GET", f"/images/{image}", t["b"]), 404)
+    assert image not in await _listed(gl, t["b"], "?member_status=all")
+    resp = await gl.request("DELETE", f"/images/{image}/members/{ids['b']}", t["a"])
+    await assert_glance_error(resp, 403, f"Not allowed to delete members for image {image}.")
