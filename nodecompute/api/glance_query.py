@@ -96,7 +96,7 @@ def _member_statuses(query: MultiMapping[str], default: tuple[str, ...]) -> tupl
     if value is None:
         return default
     if value not in MEMBER_STATUS_VALUES:
-        raise BadRequest(f"Invalid status value: {value}")
+        raise BadRequest(f"Invalid status: {value}")
     return None if value == "all" else (value,)
 
 

@@ -143,7 +143,7 @@ async def test_the_list_shows_an_accepted_share_and_follows_member_status(gl, sh
     assert shown.status == 200
     assert image not in await _listed(gl, t["c"], "?member_status=all")
     await assert_glance_error(await gl.request("GET", "/images?member_status=maybe", t["b"]), 400,
-                              "Invalid status value: maybe")
+                              "Invalid status: maybe")
 
 
 async def test_a_member_may_not_change_the_image(gl, share):  # noqa: F811
