@@ -16,7 +16,7 @@ from aiohttp import web
 from nodecompute.domain.models import zulu
 from nodecompute.api import glance_query
 from nodecompute.api.auth import context, require_writer
-from nodecompute.api.keys import images_key
+from nodecompute.api.keys import bound_key, images_key
 from nodecompute.api.respond import Out, RawBody, Reply, respond
 from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body, parse_json
@@ -111,8 +111,13 @@ async def show_versions(request: web.Request) -> web.StreamResponse:
 
 # Images.
 
+MEMBER_LISTING_RULE = "image:member_listing"  # a dialect rule: the member statuses that list a shared image
+
+
 async def list_images(request: web.Request) -> web.StreamResponse:
-    query = glance_query.parse(request.query)
+    """#802; a member lists a shared image while its status is the face's default (Glance: accepted)."""
+    own = request[bound_key].dialect.rules.get(MEMBER_LISTING_RULE)
+    query = glance_query.parse(request.query, own.first if own is not None else ("accepted",))
     return respond(request, (query, request.config_dict[images_key].list(context(request), query)))
 
 

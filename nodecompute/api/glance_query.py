@@ -1,8 +1,9 @@
 """Glance v2 list query (#802) -> ImageQuery, and the `first`/`next` page links.
 
 Filters: name, id, status, owner (each also as `in:a,b`), visibility, size_min/size_max, tag (repeatable),
-sort_key/sort_dir (repeatable) or sort=k1:dir,k2, limit (default 25, max 1000) and marker; member_status and
-os_hidden=false are accepted; any other key filters on a custom property (Glance does the same).
+sort_key/sort_dir (repeatable) or sort=k1:dir,k2, limit (default 25, max 1000) and marker, member_status (which of
+the caller's memberships list a shared image); os_hidden=false is accepted; any other key filters on a custom
+property (Glance does the same).
 """
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from nodecompute.domain.image_models import SORT_COLUMNS, Image, ImageQuery
 DEFAULT_LIMIT = 25
 IN_FILTERS = {"name": "names", "id": "ids", "status": "statuses", "owner": "owners"}
 PAGING = ("limit", "marker", "sort_key", "sort_dir", "sort")
-IGNORED = ("member_status",)
-SPECIAL = ("visibility", "size_min", "size_max", "tag", "os_hidden")
+SPECIAL = ("visibility", "member_status", "size_min", "size_max", "tag", "os_hidden")
+MEMBER_STATUS_VALUES = ("pending", "accepted", "rejected", "all")
 
 
 def _values(text: str) -> tuple[str, ...]:
@@ -81,26 +82,37 @@ def _visibility(query: MultiMapping[str]) -> tuple[str | None, bool]:
     value = query.get("visibility")
     if value is None or value == "all":
         return None, False
-    if value in ("public", "private"):
+    if value in ("public", "private", "shared"):
         return value, False
-    if value in ("shared", "community"):
+    if value == "community":
         return None, True
     raise BadRequest(f"Invalid visibility value: {value}")
 
 
-def parse(query: MultiMapping[str]) -> ImageQuery:
+def _member_statuses(query: MultiMapping[str], default: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The member statuses whose shared images are listed: `member_status` (Glance's default `accepted`, a face's
+    own default otherwise); `all`: any (None)."""
+    value = query.get("member_status")
+    if value is None:
+        return default
+    if value not in MEMBER_STATUS_VALUES:
+        raise BadRequest(f"Invalid status: {value}")
+    return None if value == "all" else (value,)
+
+
+def parse(query: MultiMapping[str], member_default: tuple[str, ...] = ("accepted",)) -> ImageQuery:
     visibility, impossible = _visibility(query)
     hidden = query.get("os_hidden", "false").lower()
     if hidden not in ("true", "false"):
         raise BadRequest(f"Invalid value for os_hidden: {hidden}")
     fields: dict[str, Any] = {attr: _values(query[key]) for key, attr in IN_FILTERS.items() if key in query}
-    properties = {k: query[k] for k in query.keys() if k not in (*IN_FILTERS, *PAGING, *IGNORED, *SPECIAL)}
+    properties = {k: query[k] for k in query.keys() if k not in (*IN_FILTERS, *PAGING, *SPECIAL)}
     if impossible or hidden == "true":
         fields["ids"] = ("",)  # no image has an empty id: an honest empty result
     return ImageQuery(
         **fields, visibility=visibility, tags=tuple(query.getall("tag", [])), properties=tuple(properties.items()),
         size_min=_size(query, "size_min"), size_max=_size(query, "size_max"), sort=_sort(query),
-        limit=_limit(query), marker=query.get("marker"),
+        limit=_limit(query), marker=query.get("marker"), member_statuses=_member_statuses(query, member_default),
     )
 
 

@@ -11,7 +11,8 @@ parametrised ones (`/servers/detail` before `/servers/{server_id}`).
 """
 from __future__ import annotations
 
-from nodecompute.api import (admin_actions, aggregates, consoles, extensions, flavors, floating_ips, glance, hosts,
+from nodecompute.api import (admin_actions, aggregates, consoles, extensions, flavors, floating_ips, glance,
+                             glance_members, hosts,
                              hypervisors, identity, images, instance_actions, keypairs, limits, migrations,
                              network_proxies, neutron, neutron_floatingips, neutron_networks, neutron_ports,
                              neutron_quotas, neutron_routers, neutron_secgroups, nova_secgroups, nova_sg_default_rules,
@@ -256,6 +257,13 @@ ROUTES: tuple[Route, ...] = (
     _image("#806", "DELETE", IMAGE, glance.delete_image),
     _image("#807", "PUT", IMAGE + "/file", glance.upload_image_data),
     _image("#808", "GET", IMAGE + "/file", glance.download_image_data),
+    _image("#809", "POST", IMAGE + "/members", glance_members.add_member),
+    _image("#810", "GET", IMAGE + "/members", glance_members.list_members),
+    _image("#811", "GET", IMAGE + "/members/{member_id}", glance_members.show_member),
+    _image("#812", "PUT", IMAGE + "/members/{member_id}", glance_members.update_member),
+    _image("#813", "DELETE", IMAGE + "/members/{member_id}", glance_members.delete_member),
+    _image("#814", "GET", "/v2/schemas/member", glance_members.show_schema),
+    _image("#814", "GET", "/v2/schemas/members", glance_members.show_schema),
     # network (the Neutron v2.0 subset), relative to /networking
     _network("#2801", "GET", "", neutron.show_versions, token=False),
     _network("#2801", "GET", "/", neutron.show_versions, token=False),

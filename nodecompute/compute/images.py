@@ -22,6 +22,7 @@ from nodecompute.compute.image_patch import PatchOp, apply_patch, check_property
 from nodecompute.domain.models import AuthContext, Clock, id_from_ref, isotime
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.config import Config
+from nodecompute.db import image_members as image_members_db
 from nodecompute.db import images as images_db
 from nodecompute.db.store import Store
 from nodecompute.storage.errors import ImageTooLarge as StoredTooLarge
@@ -87,9 +88,19 @@ def with_content(image: Image, stored: StoredImage, now: datetime) -> Image:
         os_hash_value=stored.sha512, content_sha256=stored.sha256, updated_at=now)
 
 
-def _owned(image: Image | None, image_id: str, ctx: AuthContext) -> Image:
+def seen_by(db, image: Image | None, project_id: str, is_admin: bool = False) -> bool:
+    """Does the project see the image: public, its own, or shared with it (a member in any status)?"""
+    if image is None:
+        return False
+    if image.visible_to(project_id, is_admin):
+        return True
+    return image.visibility == "shared" and image_members_db.get_member(db, image.id, project_id) is not None
+
+
+def _owned(db, image_id: str, ctx: AuthContext) -> Image:
     """The image if the caller may change it: 404 when invisible, 403 when visible but someone else's."""
-    if image is None or not image.visible_to(ctx.project_id, ctx.is_admin):
+    image = images_db.get_image(db, image_id)
+    if not seen_by(db, image, ctx.project_id, ctx.is_admin):
         raise ImageNotFound(image_id=image_id)
     if not ctx.is_admin and image.owner != ctx.project_id:
         raise ImageNotAuthorized(image_id=image_id)
@@ -115,7 +126,7 @@ def create_tx(db, image: Image) -> Image:
 
 
 def _patch_tx(db, ctx: AuthContext, image_id: str, ops: list[PatchOp], limit: int, now: datetime) -> Image:
-    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
+    image = _owned(db, image_id, ctx)
     changed = apply_patch(image, ops, now)
     _check_publicize(ctx, image.visibility, changed.visibility)
     if len(changed.properties) > len(image.properties):
@@ -128,14 +139,14 @@ def _patch_tx(db, ctx: AuthContext, image_id: str, ops: list[PatchOp], limit: in
 
 def _properties_tx(db, ctx: AuthContext, image_id: str, properties: dict[str, str], replace: bool,
                    limit: int, now: datetime) -> Image:
-    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
+    image = _owned(db, image_id, ctx)
     merged = dict(properties) if replace else {**image.properties, **properties}
     _check_limit(len(merged), limit)
     return images_db.save_image(db, dataclasses.replace(image, properties=merged, updated_at=now))
 
 
 def _delete_property_tx(db, ctx: AuthContext, image_id: str, key: str, now: datetime) -> Image:
-    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
+    image = _owned(db, image_id, ctx)
     if key not in image.properties:
         raise errors.NotFound("Invalid metadata key")
     remaining = {k: v for k, v in image.properties.items() if k != key}
@@ -143,7 +154,7 @@ def _delete_property_tx(db, ctx: AuthContext, image_id: str, key: str, now: date
 
 
 def delete_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
-    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
+    image = _owned(db, image_id, ctx)
     if image.protected:
         raise ImageProtected(image_id=image_id)
     if image.status == SAVING:
@@ -153,14 +164,14 @@ def delete_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
 
 
 def _begin_upload_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
-    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
+    image = _owned(db, image_id, ctx)
     if image.status != QUEUED:
         raise ImageStateConflict(current=image.status, new=SAVING)
     return images_db.save_image(db, dataclasses.replace(image, status=SAVING, updated_at=now), expected_status=QUEUED)
 
 
 def _activate_empty_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
-    image = _owned(images_db.get_image(db, image_id), image_id, ctx)
+    image = _owned(db, image_id, ctx)
     if image.status != QUEUED:
         raise ImageStateConflict(current=image.status, new=ACTIVE)
     return images_db.save_image(db, dataclasses.replace(image, status=ACTIVE, size=0, updated_at=now),
@@ -204,7 +215,7 @@ class ImageService:
 
     def get(self, ctx: AuthContext, image_id: str) -> Image:
         image = self.store.read(images_db.get_image, image_id)
-        if image is None or not image.visible_to(ctx.project_id, ctx.is_admin):
+        if not self.store.read(seen_by, image, ctx.project_id, ctx.is_admin):
             raise ImageNotFound(image_id=image_id)
         return image
 
@@ -214,7 +225,7 @@ class ImageService:
         if query.marker is not None:
             deleted_too = query.changes_since is not None
             marker = self.store.read(lambda db: images_db.get_image(db, query.marker, include_deleted=deleted_too))
-            if marker is None or not marker.visible_to(ctx.project_id, ctx.is_admin):
+            if not self.store.read(seen_by, marker, ctx.project_id, ctx.is_admin):
                 raise errors.MarkerNotFound(marker=query.marker)
         return self.store.read(images_db.list_images, query, visible_to, marker)
 
@@ -222,7 +233,7 @@ class ImageService:
         """The active image a server of `project_id` may boot: `image_ref` is an id or a URL ending in it."""
         image_id = id_from_ref(image_ref)
         image = self.store.read(images_db.get_image, image_id)
-        if image is None or not image.visible_to(project_id):
+        if not self.store.read(seen_by, image, project_id):
             raise ImageNotFound(f"Image {image_id} could not be found.")
         if image.status != ACTIVE:
             raise errors.BadRequest(f"Image {image_id} is not active.")

@@ -117,8 +117,14 @@ def _filters(q: ImageQuery, visible_to: str | None) -> tuple[list[str], list]:
     else:
         where.append("deleted = 0")
     if visible_to is not None:
-        where.append("(visibility = 'public' OR owner = ?)")
-        params.append(visible_to)
+        statuses = q.member_statuses
+        status_sql = "" if statuses is None else f" AND status IN ({', '.join('?' for _ in statuses)})"
+        member_sql = f"SELECT 1 FROM image_members WHERE image_id = images.id AND member_id = ?{status_sql}"
+        if q.visibility == "shared":  # Glance: the caller's shared images and those shared with it
+            where.append(f"(owner = ? OR EXISTS ({member_sql}))")
+        else:
+            where.append(f"(visibility = 'public' OR owner = ? OR (visibility = 'shared' AND EXISTS ({member_sql})))")
+        params.extend([visible_to, visible_to, *(statuses or ())])
     for column, values in (("name", q.names), ("id", q.ids), ("status", q.statuses), ("owner", q.owners)):
         _in(column, values, where, params)
     for column, op, value in (("visibility", "=", q.visibility), ("size", ">=", q.size_min),

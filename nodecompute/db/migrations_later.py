@@ -346,3 +346,18 @@ def m0029_k5_image_jobs(db: Database) -> None:
         CREATE INDEX k5_image_jobs_project ON k5_image_jobs(kind, project_id);
         """
     )
+
+
+@migrations(name="0030_image_members")
+def m0030_image_members(db: Database) -> None:
+    """Glance v2 image members (#809-#813): the projects a `shared` image is shared with and each one's answer
+    (pending, accepted, rejected); the rows go with the image row."""
+    db.executescript(
+        """
+        CREATE TABLE image_members (
+            image_id TEXT NOT NULL REFERENCES images(id) ON DELETE CASCADE, member_id TEXT NOT NULL,
+            status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
+            PRIMARY KEY (image_id, member_id));
+        CREATE INDEX image_members_member ON image_members(member_id, status);
+        """
+    )

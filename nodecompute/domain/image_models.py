@@ -8,7 +8,8 @@ from datetime import datetime
 QUEUED, SAVING, ACTIVE, DELETED = "queued", "saving", "active", "deleted"
 DISK_FORMATS = ("qcow2", "raw")
 CONTAINER_FORMATS = ("bare",)
-VISIBILITIES = ("public", "private")
+VISIBILITIES = ("public", "private", "shared")  # shared: seen by its members (image_members)
+MEMBER_STATUSES = ("pending", "accepted", "rejected")
 HASH_ALGO = "sha512"
 SORT_COLUMNS = ("name", "status", "container_format", "disk_format", "size", "virtual_size", "id", "created_at",
                 "updated_at", "min_disk", "min_ram", "visibility", "owner")
@@ -66,3 +67,17 @@ class ImageQuery:
     sort: tuple[tuple[str, str], ...] = (("created_at", "desc"),)
     limit: int = 25
     marker: str | None = None
+    # a member's shared images listed when its membership has one of these statuses (Glance's member_status,
+    # default accepted); None: any status
+    member_statuses: tuple[str, ...] | None = ("accepted",)
+
+
+@dataclass(frozen=True)
+class ImageMember:
+    """A project an image is shared with (Glance v2 image members, #809-#813)."""
+
+    image_id: str
+    member_id: str
+    status: str
+    created_at: datetime
+    updated_at: datetime

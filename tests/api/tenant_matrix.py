@@ -214,6 +214,13 @@ image    PATCH  /v2/images/{image_id}                                owned
 image    DELETE /v2/images/{image_id}                                owned
 image    PUT    /v2/images/{image_id}/file                           owned
 image    GET    /v2/images/{image_id}/file                           owned
+image    POST   /v2/images/{image_id}/members                        owned
+image    GET    /v2/images/{image_id}/members                        owned
+image    GET    /v2/images/{image_id}/members/{member_id}            owned
+image    PUT    /v2/images/{image_id}/members/{member_id}            owned
+image    DELETE /v2/images/{image_id}/members/{member_id}            owned
+image    GET    /v2/schemas/member                                   shared
+image    GET    /v2/schemas/members                                  shared
 network  GET    (empty)                                              public
 network  GET    /                                                    public
 network  GET    /v2.0/                                               shared

@@ -118,6 +118,8 @@ SAMPLES: dict[tuple[str, str], list[Any]] = {
                                                 {"op": "add", "path": "/min_ram", "value": 1},
                                                 {"op": "add", "path": "/prop", "value": "v"},
                                                 {"op": "remove", "path": "/prop2"}]],
+    ("POST", "/image/v2/images/{image_id}/members"): [{"member": "{member_id}"}],
+    ("PUT", "/image/v2/images/{image_id}/members/{member_id}"): [{"status": "accepted"}],
     ("POST", "/networking/v2.0/networks"): [{"network": {"name": "n", "description": "d", "admin_state_up": True,
                                                          "shared": False, "mtu": 1400, "port_security_enabled": True,
                                                          "router:external": False, "project_id": "PROJECT"}}],
@@ -327,6 +329,7 @@ async def world(api: Api, admin_token, monkeypatch):
             "SUBNET": subnet, "{port_id}": port["id"], "GROUP": port["security_groups"][0], "{project_id}": pid,
             "{alias}": "quotas", "{volume_id}": volume.id, "VOLUME": volume.id, "{snapshot_id}": snapshot.id,
             "SNAPSHOT": snapshot.id, "{type_id}": volume_type.id, "{security_group_id}": group, "{service_id}": "3", "USERGROUP": group,
+            "{member_id}": "walk-member",
             "{host_name}": app[host_services_key].cfg.host_name, "{migration_id}": "1",
             **await _l3_world(api, headers, network, subnet, port)}
 

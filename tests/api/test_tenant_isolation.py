@@ -85,7 +85,12 @@ async def isolated(api, world, admin_token, make_user):  # noqa: F811
     assert made.status == 200, await made.text()
     server = world["{server_id}"]
     made = await api.client.patch(f"/image/v2/images/{world['{image_id}']}", headers={
-        **headers, "Content-Type": glance.PATCH_TYPE}, data=json.dumps([{"op": "add", "path": "/k", "value": "v"}]))
+        **headers, "Content-Type": glance.PATCH_TYPE}, data=json.dumps([{"op": "add", "path": "/k", "value": "v"},
+                                                                         {"op": "replace", "path": "/visibility",
+                                                                          "value": "shared"}]))
+    assert made.status == 200, await made.text()
+    made = await api.client.post(f"/image/v2/images/{world['{image_id}']}/members", headers=headers,
+                                 json={"member": "iso-member"})  # a member of A's shared image, for its routes
     assert made.status == 200, await made.text()
     made = await api.client.put(f"/volume/v3/volumes/{world['{volume_id}']}/metadata", headers=headers,
                                 json={"metadata": {"k": "v"}})
@@ -101,7 +106,7 @@ async def isolated(api, world, admin_token, make_user):  # noqa: F811
            "{security_group_default_rule_id}": str(default_rule), "{floating_ip_id}": world["{floatingip_id}"],
            "{zone_name}": "nova", "{request_id}": "req-iso", "{network_label}": "walk", "{migration_id}": "1",
            "{hypervisor_id}": "1", "{pattern}": "h", "{before_timestamp}": "2026-12-01 00:00:00",
-           "{alias}": "os-keypairs", "{service_id}": service}
+           "{alias}": "os-keypairs", "{service_id}": service, "{member_id}": "iso-member"}
     return {**world, **ids, "B": await make_user("proj-b", "member"), "READER": await make_user("admin", "reader"),
             "ADMIN": admin_token}
 

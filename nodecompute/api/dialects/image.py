@@ -1,7 +1,7 @@
 """The image face: the Glance v2 subset at /image, Glance's error shape, no microversions."""
 from __future__ import annotations
 
-from nodecompute.api import faults, glance
+from nodecompute.api import faults, glance, glance_members
 from nodecompute.api.dialect import Dialect, Faults, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 
@@ -11,7 +11,7 @@ IMAGE = Dialect(
     roots=(VersionRoot(""),),
     routes=route_filter(ROUTES, "image"),
     faults=Faults(faults.glance_error, {}, "error"),
-    statuses=versioned(glance.STATUSES),
-    views=versioned(glance.VIEWS),
-    bodies=versioned(glance.BODIES),
+    statuses=versioned({**glance.STATUSES, **glance_members.STATUSES}),
+    views=versioned({**glance.VIEWS, **glance_members.VIEWS}),
+    bodies=versioned({**glance.BODIES, **glance_members.BODIES}),
 )

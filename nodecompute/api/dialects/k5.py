@@ -8,7 +8,8 @@ endpoints (row #2203).
 """
 from __future__ import annotations
 
-from nodecompute.api import (faults, identity, k5_compute, k5_faces, k5_image_jobs, k5_resources, k5_storage,
+from nodecompute.api import (faults, glance, identity, k5_compute, k5_faces, k5_image_jobs, k5_resources,
+                             k5_storage,
                              k5_volumes)
 from nodecompute.api.dialect import Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.dialects.identity import IDENTITY
@@ -46,7 +47,9 @@ K5_IDENTITY = IDENTITY.derive(
     rules={identity.CATALOG_RULE: Versioned(k5_faces.catalog_services)},
 )
 
-K5_IMAGE = IMAGE.derive(name="k5-image", prefix=f"{k5_faces.PREFIX}/image")
+# D61: a `rejected` member still lists (and uses) a shared image; only removing the member revokes it
+K5_IMAGE = IMAGE.derive(name="k5-image", prefix=f"{k5_faces.PREFIX}/image",
+                        rules={glance.MEMBER_LISTING_RULE: Versioned(("accepted", "rejected"))})
 
 K5_VOLUME = VOLUME.derive(
     name="k5-volume",
