@@ -14,28 +14,7 @@ from nodecompute.config import ComputeConfig, Config, ConsoleConfig, IdentityCon
 REPO = Path(__file__).resolve().parent.parent
 
 
-# The files that take longest, slowest first, as the run's own "slowest files" summary measured them (22 min run of
-# stop 32): xdist's loadfile hands out files in collection order, so these start first and the many short files
-# fill both workers at the end, instead of one worker finishing a long real-guest module alone.
-SLOWEST_FILES = (
-    "tests/integration/test_server_actions2_guest.py", "tests/integration/test_servers_guest.py",
-    "tests/integration/test_crash_loop.py", "tests/integration/test_servers_network_guest.py",
-    "tests/integration/test_ansible.py", "tests/api/test_malformed_bodies.py", "tests/api/test_oracle_routes.py",
-    "tests/integration/test_server_actions_guest.py", "tests/integration/test_servers_clients.py",
-    "tests/integration/test_readme_quickstart.py", "tests/integration/test_servers_crash.py",
-    "tests/integration/test_boot_from_volume_live.py", "tests/api/test_fuzz_openapi.py",
-)
-
-
-def _run_order(item) -> tuple[int, int]:
-    path = item.nodeid.split("::", 1)[0]
-    if path in SLOWEST_FILES:
-        return 0, SLOWEST_FILES.index(path)
-    return (1 if "/integration/" in path else 2), 0  # then the other real-guest files, then the short ones
-
-
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=_run_order)  # stable: a file's tests keep their order
     # CI never skips the real-guest tests; a developer may opt out locally with NODECOMPUTE_SKIP_INTEGRATION=1.
     if os.environ.get("NODECOMPUTE_SKIP_INTEGRATION") == "1" and not os.environ.get("CI"):
         skip = pytest.mark.skip(reason="NODECOMPUTE_SKIP_INTEGRATION=1")
