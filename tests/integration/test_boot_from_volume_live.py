@@ -25,7 +25,7 @@ GiB = 1 << 30
 def daemon(tmp_path_factory):
     started = Daemon(tmp_path_factory.mktemp("bfv")).start()
     yield started
-    started.stop()
+    started.close()  # the guests and networks too: they outlive the daemon by design
 
 
 @pytest.fixture(scope="module")

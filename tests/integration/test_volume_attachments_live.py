@@ -37,7 +37,7 @@ def daemon(tmp_path_factory):
                                                              "detach_wait_seconds = 5.0\n",
                      env={CRASH_ENV: "volume_plugged"}).start()
     yield started
-    started.stop()
+    started.close()  # the guests and networks too: they outlive the daemon by design
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ def daemon(tmp_path_factory):
     """The real daemon, on libvirt's test driver (an embedded QEMU driver takes seconds to open)."""
     started = Daemon(tmp_path_factory.mktemp("volumes"), libvirt_uri=NO_GUESTS).start()
     yield started
-    started.stop()
+    started.close()  # the guests and networks too: they outlive the daemon by design
 
 
 def volume_api(cloud: Cloud, method: str, path: str, **kw):
