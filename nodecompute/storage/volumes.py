@@ -112,18 +112,7 @@ class VolumeFiles:
         volume, which is then renamed over it (the volume is whole before and after; no temp stays)."""
         source, dest = self.snapshot_path(snapshot_id), self.volume_path(volume_id)
         found = await _standalone(source)
-        make_dir(self.volumes_dir, self.dir_access)
-        self._ensure_space(self.volumes_dir, await _measure(source, found.format))
-        temp = _temp_in(self.volumes_dir, f"{TEMP_PREFIX}{dest.name}.")
-        try:
-            await qemu_img.run_tool(qemu_img.QEMU_IMG, "convert", "-q", "-f", found.format, "-O", VOLUME_FORMAT,
-                                    str(source), str(temp))
-            await self._in_thread(_sync_file, temp)
-            temp.chmod(FILE_MODE)
-            os.replace(temp, dest)
-            _sync_dir(self.volumes_dir)
-        finally:
-            temp.unlink(missing_ok=True)
+        await self._replace_with_converted(dest, source, found.format, found.virtual_size, found.virtual_size)
         return _volume_file(dest, found.virtual_size)
 
     async def reimage(self, volume_id: str, image: Path, image_format: str, size_gb: int) -> VolumeFile:
@@ -136,13 +125,20 @@ class VolumeFiles:
         if size < found.virtual_size:
             raise InvalidSize(f"Volume size {size_gb} GiB is smaller than the image's virtual size of "
                               f"{found.virtual_size} bytes")
+        await self._replace_with_converted(dest, image, found.format, found.virtual_size, size)
+        return _volume_file(dest, size)
+
+    async def _replace_with_converted(self, dest: Path, source: Path, source_format: str, source_size: int,
+                                      size: int) -> None:
+        """`source` converted to a temporary volume file beside `dest` (grown to `size` when larger than the source),
+        synced and renamed over it: the volume is whole before and after, and no temp stays."""
         make_dir(self.volumes_dir, self.dir_access)
-        self._ensure_space(self.volumes_dir, await _measure(image, found.format))
+        self._ensure_space(self.volumes_dir, await _measure(source, source_format))
         temp = _temp_in(self.volumes_dir, f"{TEMP_PREFIX}{dest.name}.")
         try:
-            await qemu_img.run_tool(qemu_img.QEMU_IMG, "convert", "-q", "-f", found.format, "-O", VOLUME_FORMAT,
-                                    str(image), str(temp))
-            if size > found.virtual_size:
+            await qemu_img.run_tool(qemu_img.QEMU_IMG, "convert", "-q", "-f", source_format, "-O", VOLUME_FORMAT,
+                                    str(source), str(temp))
+            if size > source_size:
                 await qemu_img.resize(temp, size, fmt=VOLUME_FORMAT)
             await self._in_thread(_sync_file, temp)
             temp.chmod(FILE_MODE)
@@ -150,7 +146,6 @@ class VolumeFiles:
             _sync_dir(self.volumes_dir)
         finally:
             temp.unlink(missing_ok=True)
-        return _volume_file(dest, size)
 
     async def extend(self, volume_id: str, size_gb: int) -> VolumeFile:
         """Grow a detached volume (qemu-img resize rewrites the qcow2 header in place: one small write).
