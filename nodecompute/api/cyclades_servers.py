@@ -214,7 +214,7 @@ async def create_server(request: web.Request) -> web.StreamResponse:
     ctx, body = _cyclades_create_body(request, ctx, raw)
     create = _with_extras(decode_create(check_body(request, body)), raw)
     service = request.config_dict[servers_key]
-    if not service.has_room_for(ctx, create.flavor_ref):  # an unknown flavor is 404 here
+    if not service.has_room_for(ctx, create):  # an unknown flavor is 404 here
         raise NoCapacity()
     result = await service.create(ctx, create)
     return respond(request, (result, for_views(request, list(result.servers))))

@@ -52,9 +52,10 @@ def host_has_room(capacity: HostCapacity, used: HostUsage) -> bool:
     return used.cores <= capacity.vcpus and used.ram <= capacity.memory_mb and used.disk <= capacity.disk_bytes
 
 
-def room_for(capacity: HostCapacity, used: HostUsage, flavor: Flavor) -> bool:
-    """Whether one more server of `flavor` fits beside what `used` counts (every live server)."""
-    disk = flavor.root_gb * GIB + flavor.ephemeral_gb * GIB + flavor.swap * 1024 * 1024
+def room_for(capacity: HostCapacity, used: HostUsage, flavor: Flavor, root_is_volume: bool = False) -> bool:
+    """Whether one more server of `flavor` fits beside what `used` counts (every live server); a volume-backed
+    server takes no local root disk (Nova asks placement for no root DISK_GB then)."""
+    disk = (0 if root_is_volume else flavor.root_gb * GIB) + flavor.ephemeral_gb * GIB + flavor.swap * 1024 * 1024
     return host_has_room(capacity, HostUsage(cores=used.cores + flavor.vcpus, ram=used.ram + flavor.memory_mb,
                                              disk=used.disk + disk))
 

@@ -200,12 +200,16 @@ class ServerService(ServerBuild):
         return server_rows(self.cfg, ctx, req, flavor, image, key_data, count, extra_specs, self.clock(),
                            root_is_volume)
 
-    def has_room_for(self, ctx: AuthContext, flavor_ref: str) -> bool:
-        """Whether a server of the flavor would fit now (the compute service up, the host's capacity beside every
-        live server): the Cyclades dialect answers 503 before a create that the scheduler would refuse."""
-        flavor = self.flavors.get_for_project(flavor_ref, ctx.project_id, ctx.is_admin)
+    def has_room_for(self, ctx: AuthContext, req: CreateRequest) -> bool:
+        """Whether the server asked for would fit now (the compute service up, the host's capacity beside every
+        live server; a volume-backed one without its flavor's root disk): the Cyclades dialect answers 503 before
+        a create that the scheduler would refuse."""
+        flavor = self.flavors.get_for_project(req.flavor_ref, ctx.project_id, ctx.is_admin)
+        req = with_image_mappings(self.images, ctx, req)
+        on_volume = plan_block_devices(req.image_ref, req.block_devices, req.max_count).root_volume is not None
         used = placement.HostUsage(**self.store.read(servers_db.host_usage, ALL_SERIALS))
-        return self.host_services.compute_accepts_servers() and placement.room_for(self.capacity, used, flavor)
+        return self.host_services.compute_accepts_servers() and placement.room_for(self.capacity, used, flavor,
+                                                                                    on_volume)
 
     # ----- update, delete ----------------------------------------------------------------------------------------
 

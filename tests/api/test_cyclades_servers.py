@@ -321,6 +321,28 @@ async def test_no_capacity_is_503_service_unavailable(api, cyc, image):
     await _create(cyc, image)
 
 
+async def test_a_volume_backed_server_needs_no_room_for_its_flavors_root_disk(api, cyc, image):
+    # D23 beside the core's boot from volume: the root is a volume, so a host whose disk the flavor's root would
+    # not fit still takes it (Nova asks placement for no root DISK_GB then); an image-backed one is refused
+    service = api.client.server.app[servers_key]
+    full = service.capacity
+    service.capacity = placement.HostCapacity(vcpus=full.vcpus, memory_mb=full.memory_mb, disk_bytes=0)
+    try:
+        resp = await cyc.post("/servers", json={"server": {"name": "local", "imageRef": image, "flavorRef": 1,
+                                                           "networks": []}})
+        await assert_fault(resp, 503, "serviceUnavailable")
+        mapping = {"boot_index": 0, "uuid": image, "source_type": "image", "destination_type": "volume",
+                   "volume_size": 1, "delete_on_termination": True}
+        server = await cyc.ok("POST", "/servers", json={"server": {
+            "name": "on-volume", "imageRef": image, "flavorRef": 1, "networks": [],
+            "block_device_mapping_v2": [mapping]}})
+        await _idle(api)
+        shown = (await cyc.ok("GET", f"/servers/{server['server']['id']}"))["server"]
+        assert (shown["name"], shown["status"]) == ("on-volume", "ACTIVE")
+    finally:
+        service.capacity = full
+
+
 async def test_another_projects_server_is_not_there(api, cyc, image, make_user):
     # tenancy (as tests/api/test_tenant_isolation.py for the openstack faces): B neither lists nor reaches A's server
     server = await _create(cyc, image)
