@@ -38,6 +38,37 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class PortTaken(Exception):
+    """The daemon could not bind its port: another process took it after free_port() chose it."""
+
+
+def listening_pid_holds(pid: int, port: int) -> bool:
+    """Whether process `pid` holds a TCP socket listening on `port` (/proc/net/tcp and tcp6, state 0A)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{fields[9]}]")
+    if not inodes:
+        return False
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd) in inodes:
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def qemu_pids_under(root: Path) -> list[int]:
     """PIDs of the QEMU processes whose command line names `root` (an embed root's paths are in it)."""
     pids = []
@@ -100,6 +131,23 @@ class Daemon:
         return self.data_dir / "clouds.yaml"
 
     def start(self, timeout: float = 60.0) -> "Daemon":
+        """Starts the daemon and waits until IT listens on its port (another process that took the port between
+        free_port() and the bind would answer a mere connect). A first start that finds the port taken moves to
+        another free port; a restart keeps its port (clients hold the URL)."""
+        first = self.proc is None
+        for _ in range(3):
+            try:
+                return self._start_once(timeout)
+            except PortTaken:
+                if not first:
+                    raise
+                old, self.port = self.port, free_port()
+                self.config.write_text(self.config.read_text().replace(f"listen_port = {old}\n",
+                                                                       f"listen_port = {self.port}\n"))
+        raise RuntimeError(f"no free port found for the daemon:\n{self.log_tail()}")
+
+    def _start_once(self, timeout: float) -> "Daemon":
+        log_start = self.log_path.stat().st_size if self.log_path.exists() else 0
         with open(self.log_path, "ab") as log:  # the child keeps its own descriptor
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "nodecompute", "--config", str(self.config), "serve"],
@@ -108,12 +156,12 @@ class Daemon:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
+                if "address already in use" in self.log_path.read_text(errors="replace")[log_start:].lower():
+                    raise PortTaken(self.port)
                 raise RuntimeError(f"daemon exited with {self.proc.returncode}:\n{self.log_tail()}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
-            except OSError:
-                time.sleep(0.1)
+            if listening_pid_holds(self.proc.pid, self.port):
+                return self
+            time.sleep(0.1)
         raise TimeoutError(f"daemon did not listen within {timeout}s:\n{self.log_tail()}")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
