@@ -7,9 +7,10 @@ volume and boot_index 0 is its root disk (vda), made from an image, a snapshot o
 or an existing volume. Other destination-volume mappings are further disks. The legacy `block_device_mapping`
 (v1) becomes v2 as Nova's from_legacy_mapping does it. Every mapping first gets Nova's format checks (device UUID
 present or absent by source, sizes for new volumes, a known disk bus) and the boot sequence check (indexes 0, 1,
-... without gaps, imageRef counting as 0), so a malformed mapping gets Nova's fault. Local disks other than the
-image's (ephemeral, swap from a mapping) are still refused. compute/volume_boot.py checks the volumes the plan
-names against block storage and makes them.
+... without gaps, imageRef counting as 0), so a malformed mapping gets Nova's fault. Blank -> local mappings are
+ephemeral and swap disks (compute/local_disk_plan.py sizes them against the flavor); other local mappings than the
+image's root are refused. compute/volume_boot.py checks the volumes the plan names against block storage and makes
+them.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from nodecompute.domain.server_models import BlockDeviceRequest
 
 INVALID = "Block Device Mapping is Invalid: "
 NO_VOLUMES = INVALID + "volumes are not supported on this host."
-NO_LOCAL_DISKS = INVALID + "local disks other than the image's root disk are not supported yet."
+NO_LOCAL_DISKS = INVALID + "Mapping image to local is not supported."  # Nova's from_api
 BAD_BOOT_SEQUENCE = INVALID + "Boot sequence for the instance and image/block device mapping combination is not valid."
 MIXED_SYNTAX = "Using different block_device_mapping syntaxes is not allowed"
 MISSING_UUID = INVALID + "Missing device UUID."
@@ -61,6 +62,7 @@ class VolumeMapping:
 class BlockDevicePlan:
     image_ref: str  # the image the root disk is made from (an id or an image URL, as given); "" volume-backed
     volumes: tuple[VolumeMapping, ...] = ()
+    blanks: tuple[BlockDeviceRequest, ...] = ()  # blank -> local: ephemeral and swap disks (local_disk_plan.py)
 
     @property
     def root_volume(self) -> VolumeMapping | None:
@@ -81,18 +83,24 @@ def plan_block_devices(image_ref: str, mappings: tuple[BlockDeviceRequest, ...],
     volumes = tuple(_volume(m) for m in mappings if m.destination_type == "volume")
     if count > 1 and any(v.source_type == "volume" for v in volumes):
         raise BadRequest(MULTIPLE_WITH_VOLUME)
-    local = tuple(m for m in mappings if m.destination_type != "volume")
+    blanks = tuple(m for m in mappings if is_blank_local(m))
+    local = tuple(m for m in mappings if m.destination_type != "volume" and not is_blank_local(m))
     root = next((v for v in volumes if v.is_root), None)
     if root is not None:  # the root is the volume: no image disk beside it (imageRef may name its image)
         if local:
             raise BadRequest(NO_LOCAL_DISKS)
         if image_ref and (root.source_type != "image" or id_from_ref(image_ref) != root.source_id):
             raise BadRequest(BAD_BOOT_SEQUENCE)
-        return BlockDevicePlan(image_ref="", volumes=volumes)
+        return BlockDevicePlan(image_ref="", volumes=volumes, blanks=blanks)
     image_ref = _image_root(local, image_ref or "")
     if image_ref == "":
         raise BadRequest(BAD_BOOT_SEQUENCE)
-    return BlockDevicePlan(image_ref=image_ref, volumes=volumes)
+    return BlockDevicePlan(image_ref=image_ref, volumes=volumes, blanks=blanks)
+
+
+def is_blank_local(mapping: BlockDeviceRequest) -> bool:
+    """An ephemeral or swap disk (Nova's new_format_is_ephemeral / new_format_is_swap)."""
+    return mapping.source_type == "blank" and mapping.destination_type == "local"
 
 
 def from_image_properties(properties: dict[str, str]) -> tuple[BlockDeviceRequest, ...]:

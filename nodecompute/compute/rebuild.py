@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodecompute.compute import drive_layouts, image_properties, placement
-from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
+from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point, make_server_disks
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.passwords import generate_password
@@ -166,15 +166,10 @@ class ServerRebuilds:
         inst = guests.instance_dir(server.uuid)
         staging = inst / STAGING
         await instance_disks.remove_instance_dir(staging)  # an earlier try's, cut short by a stop
-        if server.volume_backed:  # its root volume is re-imaged below (2.93) or kept: fresh ephemeral and swap
-            await instance_disks.create_extra_disks(staging, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
-        else:
-            image = self.store.read(_boot_image, server.image_id)
-            base = await guests.base_cache.ensure(image.sha256, guests.files.path_for(image.sha256),
-                                                  image.disk_format)
-            await instance_disks.create_instance_disks(
-                staging, base=base, base_format=image.disk_format, root_gb=server.root_gb,
-                image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
+        # a volume-backed server's root volume is re-imaged below (2.93) or kept; fresh ephemeral and swap disks
+        # (its mappings' or the flavor's: Nova's rebuild spawns them anew, preserve_ephemeral is refused)
+        image = None if server.volume_backed else self.store.read(_boot_image, server.image_id)
+        await make_server_disks(guests.base_cache, guests.files, staging, server, image)
         if server.config_drive:
             await guests.build_config_drive(server, self.drive_for(server, admin_pass), staging / "disk.config")
         crash_point("rebuild_staged")  # the crash tests' SIGKILL: new disks staged, the old ones in use

@@ -361,3 +361,10 @@ def m0030_image_members(db: Database) -> None:
         CREATE INDEX image_members_member ON image_members(member_id, status);
         """
     )
+
+
+@migrations(name="0031_server_local_disks")
+def m0031_server_local_disks(db: Database) -> None:
+    """A server's ephemeral and swap disks when its create's block_device_mapping_v2 asked for them (blank -> local
+    mappings: sizes, guest_format, device names), as JSON; NULL: the flavor's own ephemeral and swap disks."""
+    db.executescript("ALTER TABLE servers ADD COLUMN local_disks TEXT;")
