@@ -121,7 +121,8 @@ def from_image_properties(properties: dict[str, str]) -> tuple[BlockDeviceReques
             source_type=source, destination_type=item.get("destination_type"), boot_index=item.get("boot_index"),
             uuid=item.get(f"{source}_id") if source in ("image", "volume", "snapshot") else None,
             volume_size=item.get("volume_size"), device_name=item.get("device_name"),
-            disk_bus=item.get("disk_bus"), delete_on_termination=bool(item.get("delete_on_termination")),
+            disk_bus=item.get("disk_bus"), guest_format=item.get("guest_format"),
+            delete_on_termination=bool(item.get("delete_on_termination")),
             volume_type=item.get("volume_type"), tag=item.get("tag"), no_device=bool(item.get("no_device"))))
     return tuple(mappings)
 
