@@ -15,6 +15,7 @@ them.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 
 from nodecompute.domain.errors import BadRequest
@@ -136,14 +137,26 @@ def from_legacy(mappings: tuple[BlockDeviceRequest, ...], image_ref: str) -> tup
         if mapping.no_device:
             converted.append(replace(mapping, legacy=False))
             continue
+        if _is_swap_or_ephemeral(mapping.virtual_name):  # Nova: a blank local disk, deleted with the server
+            converted.append(replace(mapping, legacy=False, source_type="blank", destination_type="local",
+                                     delete_on_termination=True, boot_index=-1,
+                                     guest_format="swap" if mapping.virtual_name == "swap" else None))
+            continue
         source = "snapshot" if mapping.snapshot_id else "volume" if mapping.volume_id else "blank"
         converted.append(replace(mapping, legacy=False, source_type=source, destination_type="volume",
                                  uuid=mapping.snapshot_id or mapping.volume_id, boot_index=-1))
     if not image_ref:
         first = next((i for i, m in enumerate(converted) if not m.no_device and m.source_type != "blank"), None)
+        # (a legacy ephemeral or swap disk is blank too: never the root)
         if first is not None:
             converted[first] = replace(converted[first], boot_index=0)
     return tuple(converted)
+
+
+def _is_swap_or_ephemeral(virtual_name: str | None) -> bool:
+    """Nova's block_device.is_swap_or_ephemeral: "swap" or "ephemeral<N>"."""
+    return bool(virtual_name) and (virtual_name == "swap" or re.fullmatch(r"ephemeral(\d|[1-9]\d+)", virtual_name)
+                                   is not None)
 
 
 def _volume(mapping: BlockDeviceRequest) -> VolumeMapping:

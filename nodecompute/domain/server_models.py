@@ -216,6 +216,7 @@ class BlockDeviceRequest:
     legacy: bool = False
     volume_type: str | None = None  # 2.67: the type of a volume the mapping makes
     tag: str | None = None  # 2.32, 2.42+: the device's tag (meta_data.json `devices`)
+    virtual_name: str | None = None  # legacy: "swap" or "ephemeral<N>" (a blank -> local disk)
 
 
 @dataclass(frozen=True)

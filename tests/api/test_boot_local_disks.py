@@ -193,3 +193,16 @@ async def test_ephemeral_disks_through_rebuild_resize_and_shelve(cloud: Cloud):
     assert (await cloud.show(server_id))["status"] == "ACTIVE"
     assert disk_facts(ephemeral)[1:] == (GiB, "ext4:ephemeral0")
     await cloud.delete(server_id)
+
+
+async def test_the_legacy_mappings_swap_and_ephemeral_virtual_names(cloud: Cloud):
+    """Nova's BlockDeviceDict.from_legacy: virtual_name "swap" and "ephemeral<N>" are blank -> local disks."""
+    flavor_id = await flavor(cloud, "eph-legacy", ephemeral=1, swap=64)
+    server = await cloud.boot([{"virtual_name": "ephemeral0", "device_name": "/dev/vdb"},
+                               {"virtual_name": "swap", "volume_size": 16, "device_name": "/dev/vdc"}],
+                              legacy=True, imageRef=cloud.image, flavorRef=flavor_id)
+    assert server["status"] == "ACTIVE", server
+    inst = cloud.service.guests.instance_dir(server["id"])
+    assert disk_facts(inst / "disk.eph0")[1:] == (GiB, "vfat:ephemeral0")
+    assert disk_facts(inst / "disk.swap")[1:] == (16 * MiB, "swap:None")
+    await cloud.delete(server["id"])

@@ -133,6 +133,11 @@ def test_blank_local_mappings_are_the_plans_ephemeral_and_swap_disks():
     assert plan_block_devices(IMAGE, (ROOT, swap, ephemeral)) == BlockDevicePlan(IMAGE, blanks=(swap, ephemeral))
     volume = BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME)
     assert plan_block_devices("", (volume, swap)).blanks == (swap,)  # beside a root volume too
+    legacy = (BlockDeviceRequest(virtual_name="swap", volume_size=8, legacy=True),
+              BlockDeviceRequest(virtual_name="ephemeral0", legacy=True))
+    assert [(m.source_type, m.destination_type, m.guest_format, m.volume_size, m.delete_on_termination)
+            for m in plan_block_devices(IMAGE, legacy).blanks] == [("blank", "local", "swap", 8, True),
+                                                                    ("blank", "local", None, None, True)]
 
 
 @pytest.mark.parametrize("image_ref, mappings, message", [
