@@ -24,6 +24,13 @@ async def act(cloud: Cloud, server_id: str, body: dict, version: str, status: in
     return answer
 
 
+async def attachments(cloud: Cloud, server_id: str) -> list[dict]:
+    resp = await cloud.api.get(f"/servers/{server_id}/os-volume_attachments", cloud.token,
+                               headers={"X-OpenStack-Nova-API-Version": "2.89"})
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["volumeAttachments"]
+
+
 async def events(cloud: Cloud, server_id: str, version: str = "2.93") -> list[tuple[str, list[str]]]:
     headers = {"X-OpenStack-Nova-API-Version": version}
     resp = await cloud.api.get(f"/servers/{server_id}/os-instance-actions", cloud.token, headers=headers)
@@ -51,6 +58,7 @@ async def test_rebuild_at_2_93_reimages_the_root_volume(cloud: Cloud, tmp_path):
                                 "is 1073741824 bytes, minimum size is 2147483648 bytes.")
     volume_file = cloud.cinder.volume_file(root)
     assert not compare(volume_file, source)  # nothing changed by the refusals
+    [before] = await attachments(cloud, server_id)
 
     answer = await act(cloud, server_id, {"rebuild": {"imageRef": new.id, "name": "reimaged"}}, "2.93")
     assert (answer["server"]["image"], answer["server"]["name"]) == ("", "reimaged")
@@ -64,6 +72,12 @@ async def test_rebuild_at_2_93_reimages_the_root_volume(cloud: Cloud, tmp_path):
     assert compare(volume_file, source)  # the image's content (grown to the volume's 1 GiB)
     assert (await cloud.defined_disks(server_id))["vda"] == str(volume_file)
     assert ("rebuild", ["compute_rebuild_instance"]) in await events(cloud, server_id)
+    # Nova's _rebuild_volume_backed_instance: a new attachment (Cinder's view too), the same block device mapping
+    [after] = await attachments(cloud, server_id)
+    assert after["attachment_id"] != before["attachment_id"]
+    assert ({k: after[k] for k in ("bdm_uuid", "device", "volumeId")}
+            == {k: before[k] for k in ("bdm_uuid", "device", "volumeId")})
+    assert [a["attachment_id"] for a in volume["attachments"]] == [after["attachment_id"]]
     # the new image is now the root's: the pre-2.93 rebuild takes it, and does not re-image
     again = await act(cloud, server_id, {"rebuild": {"imageRef": new.id}}, "2.92")
     assert again["server"]["image"] == ""
