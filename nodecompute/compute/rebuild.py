@@ -13,7 +13,8 @@ the 202 answer shows the new image and name, as Nova's. In the background (serve
 
 A failure leaves ERROR with a fault (Nova); the staged files are removed. A stop in the middle (the crash points
 `rebuild_staged`, `rebuild_swapped`) is settled at start by running the rebuild again from the row (reconcile.py's
-replay): the finished rebuild, without the request's admin password, which was never stored.
+replay): the finished rebuild, without the request's admin password, which was never stored; a 2.93 rebuild's
+re-image of the root volume too (its image is kept from the claim to the end of the work: db/server_reimages.py).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state
 from nodecompute.compute.server_ports import ServerPorts
 from nodecompute.compute.volume_boot import disk_devices
-from nodecompute.db import images as images_db, server_drives, servers as servers_db
+from nodecompute.db import images as images_db, server_drives, server_reimages, servers as servers_db
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
@@ -129,8 +130,8 @@ class ServerRebuilds:
         claimed: list[Server] = []
 
         async def claim() -> Server | None:
-            found = await self.store.write(servers_db.rebuild_server, server.uuid, values, req.metadata,
-                                           req.personality, now=self.clock())
+            found = await self.store.write(_claim, server.uuid, values, req.metadata, req.personality, reimage,
+                                           now=self.clock())
             claimed.extend([found] if found is not None else [])
             return found
 
@@ -152,13 +153,17 @@ class ServerRebuilds:
 
     def _work(self, admin_pass: str | None, reimage: str | None = None):
         """`reimage`: the image a volume-backed server's root volume is re-imaged from (2.93); the replay after a
-        stop re-images nothing (the volume is whole, old or new: root_volumes.py)."""
+        stop reads it from the claim's record (the volume is whole, old or new: root_volumes.py, and is re-imaged
+        again)."""
         async def work(guests: Guests, server: Server, started: Started) -> None:
             staging = guests.instance_dir(server.uuid) / STAGING
+            image_id = reimage or self.store.read(server_reimages.reimage_of, server.uuid)
             try:
-                await self._rebuild_guest(guests, server, admin_pass, started, reimage)
+                await self._rebuild_guest(guests, server, admin_pass, started, image_id)
             finally:
                 await instance_disks.remove_instance_dir(staging)
+                if image_id is not None:
+                    await self.store.write(server_reimages.set_reimage, server.uuid, None)
         return work
 
     async def _rebuild_guest(self, guests: Guests, server: Server, admin_pass: str | None,
@@ -183,6 +188,14 @@ class ServerRebuilds:
         await guests.define(server)
         if server.vm_state != states.STOPPED:
             await guests.start(server)
+
+
+def _claim(db, uuid: str, values: dict, metadata, files, reimage: str | None, *, now) -> Server | None:
+    """The rebuild's compare-and-set and, in the same transaction, the image its work re-images from (if any)."""
+    found = servers_db.rebuild_server(db, uuid, values, metadata, files, now=now)
+    if found is not None:
+        server_reimages.set_reimage(db, uuid, reimage)
+    return found
 
 
 async def _cannot_preserve_ephemeral(guests: Guests, server: Server, started: Started) -> None:

@@ -375,3 +375,15 @@ def m0032_volume_attachment_bdm_uuid(db: Database) -> None:
     """An attachment's block device mapping uuid (2.89 `bdm_uuid`) once its id changed (a 2.93 re-image makes the
     attachment anew, Nova keeps the BDM); NULL: derived from the id, as before."""
     db.executescript("ALTER TABLE volume_attachments ADD COLUMN bdm_uuid TEXT;")
+
+
+@migrations(name="0033_server_reimages")
+def m0033_server_reimages(db: Database) -> None:
+    """The image of a volume-backed server's 2.93 rebuild while it runs (db/server_reimages.py): a rebuild replayed
+    after a stop re-images the root volume as the request asked."""
+    db.executescript(
+        """
+        CREATE TABLE server_reimages (
+            server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, image_id TEXT NOT NULL);
+        """
+    )

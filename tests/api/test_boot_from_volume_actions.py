@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from nodecompute.api.keys import reconciler_key
+from nodecompute.compute import rebuild
+from nodecompute.db import server_reimages, servers as servers_db
+from nodecompute.domain import states
 from nodecompute.storage.volumes import VolumeFiles
 from tests.api.helpers import assert_fault
 from tests.api.test_boot_from_volume import Cloud, cloud, image_root  # noqa: F401 (the fixture)
@@ -82,6 +86,32 @@ async def test_rebuild_at_2_93_reimages_the_root_volume(cloud: Cloud, tmp_path):
     again = await act(cloud, server_id, {"rebuild": {"imageRef": new.id}}, "2.92")
     assert again["server"]["image"] == ""
     assert (await cloud.cinder.show(root))["status"] == "in-use"
+
+
+async def test_a_2_93_rebuild_cut_short_by_a_stop_reimages_the_volume_at_start(cloud: Cloud, tmp_path):
+    server = await cloud.boot([image_root(cloud.image, 1, delete_on_termination=True)])
+    server_id, root = server["id"], server["os-extended-volumes:volumes_attached"][0]["id"]
+    source = make_qcow2(tmp_path / "new.qcow2", "64M", pattern=0x5A)
+    new = await store_image(cloud.api, cloud.token, source, "replayed-root")
+    [before] = await attachments(cloud, server_id)
+    service = cloud.service
+    # what a SIGKILL at `rebuild_staged` leaves: the claim's row (task and the image to re-image from), the
+    # task rebuild_spawning, nothing re-imaged yet
+    claimed = await service.store.write(rebuild._claim, server_id, {"task_state": states.REBUILDING}, None, (),
+                                        new.id, now=service.clock())
+    assert claimed is not None and service.store.read(server_reimages.reimage_of, server_id) == new.id
+    await service.store.write(servers_db.update_server, server_id, {"task_state": states.REBUILD_SPAWNING},
+                              now=service.clock())
+    await cloud.api.client.server.app[reconciler_key].at_start()
+    await service.wait_idle()
+    await cloud.cinder.idle()
+    assert (await cloud.show(server_id, "2.93"))["status"] == "ACTIVE"
+    volume = await cloud.cinder.show(root)
+    assert (volume["status"], volume["volume_image_metadata"]["image_id"]) == ("in-use", new.id)
+    assert compare(cloud.cinder.volume_file(root), source)  # re-imaged as the 2.93 rebuild would have
+    [after] = await attachments(cloud, server_id)
+    assert (after["attachment_id"] != before["attachment_id"], after["bdm_uuid"]) == (True, before["bdm_uuid"])
+    assert service.store.read(server_reimages.reimage_of, server_id) is None  # kept only while the work runs
 
 
 async def test_a_failed_reimage_leaves_the_volume_whole_and_the_server_in_error(cloud: Cloud, monkeypatch, tmp_path):
