@@ -50,6 +50,7 @@ class GuestDisk:
     serial: str | None = None
     requested: str | None = None  # a device name asked for (/dev/vdb); None: the next free one
     pci_slot: int | None = None  # pinned PCI slot (a tagged volume: its device metadata names the address)
+    boot_order: int | None = None  # a per-disk boot order (Nova's stable device rescue: the rescue disk's 1)
 
 
 def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | None = None,
@@ -81,7 +82,8 @@ def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
     for disk in disks:
         target = next_device_name([d.target for d in named], bus=disk.bus, requested=disk.requested)
         named.append(DiskSpec(path=disk.path, target=target, bus=disk.bus, device=disk.device, format=disk.format,
-                              serial=disk.serial, readonly=disk.readonly, pci_slot=disk.pci_slot))
+                              serial=disk.serial, readonly=disk.readonly, pci_slot=disk.pci_slot,
+                              boot_order=disk.boot_order))
     return tuple(named)
 
 

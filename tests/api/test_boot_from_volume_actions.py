@@ -155,9 +155,14 @@ async def test_rescue_of_a_volume_backed_server_from_2_87(cloud: Cloud, tmp_path
     assert (await cloud.show(server_id))["status"] == "RESCUE"
     row = cloud.service.get(cloud.cinder.ctx, server_id)
     domain = ET.fromstring(await cloud.service.guests.hv.live_xml(row.instance_name))
-    disks = [d.find("source").get("file") for d in domain.findall("devices/disk")]
+    disks = {d.find("target").get("dev"): (d.find("source").get("file"), d.find("boot").get("order")
+                                           if d.find("boot") is not None else None)
+             for d in domain.findall("devices/disk")}
     inst = cloud.service.guests.instance_dir(server_id)
-    assert disks[:2] == [str(inst / "disk.rescue"), str(cloud.cinder.volume_file(root))]  # rescue boots, root second
+    # Nova's stable device rescue: the root volume keeps vda, the rescue disk comes after it and boots first
+    assert (disks["vda"], disks["vdb"]) == ((str(cloud.cinder.volume_file(root)), None),
+                                            (str(inst / "disk.rescue"), "1"))
+    assert domain.find("os/boot") is None  # libvirt takes per-disk boot orders or <os><boot dev>, not both
     assert (await cloud.cinder.show(root))["status"] == "in-use"
     await act(cloud, server_id, {"unrescue": None}, "2.87")
     assert (await cloud.show(server_id))["status"] == "ACTIVE"
