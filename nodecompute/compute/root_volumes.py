@@ -1,11 +1,11 @@
 """The root volume of a volume-backed server (issue 20): the image it holds and its re-image (Nova 2.93's rebuild).
 
-Nova's rebuild of a volume-backed server reads the image from the root volume's volume_image_metadata; from 2.93
-it re-images that volume (Cinder's reimage: the volume `downloading`, its content the image's at the volume's size,
-its volume_image_metadata the image's, then in-use again; the same volume id). As Nova's
+Nova's rebuild of a volume-backed server reads the image from the root volume's volume_image_metadata; from 2.93 it
+re-images that volume (Cinder's reimage: the volume `downloading`, its content the image's at the volume's size, its
+volume_image_metadata the image's, then in-use again; the same volume id). As Nova's
 _rebuild_volume_backed_instance, the root volume's attachment is made anew first (a new attachment id, the same
-block device mapping: its bdm_uuid stays), in the transaction that starts the re-image. A failure leaves the volume in-use
-with its old content and fails the rebuild with Nova's BuildAbortException (the server goes to ERROR).
+block device mapping: its bdm_uuid stays), in the transaction that starts the re-image. A failure leaves the volume
+in-use with its old content and fails the rebuild with Nova's BuildAbortException (the server goes to ERROR).
 """
 from __future__ import annotations
 

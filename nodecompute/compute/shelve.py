@@ -189,7 +189,7 @@ class ServerShelves:
             partial.rename(inst / instance_disks.ROOT)
             await resize_disks.grow(inst, root_bytes=server.root_disk_bytes, ephemeral_gb=ephemeral_gb,
                                     swap_mb=swap_mb, keep_local=mapped)
-        if server.local_disks and not (inst / server.local_disks[0].file).exists():  # offloaded: fresh ones (Nova's spawn)
+        if server.local_disks and not (inst / server.local_disks[0].file).exists():  # offloaded: made anew (a spawn)
             await instance_disks.create_local_disks(inst, server.local_disks)
         here = await self.store.write(servers_db.update_server, server.uuid, {"host": self.cfg.host_name, **pin},
                                       now=self.clock())
