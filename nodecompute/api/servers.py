@@ -97,6 +97,7 @@ def _block_device(mapping: dict, legacy: bool) -> BlockDeviceRequest:
         delete_on_termination=to_bool(mapping.get("delete_on_termination", False)),
         no_device="no_device" in mapping and mapping["no_device"] not in (None, False), legacy=legacy,
         volume_type=mapping.get("volume_type"), tag=mapping.get("tag"),
+        virtual_name=mapping.get("virtual_name") if legacy else None,
     )
 
 

@@ -5,12 +5,12 @@ Bodies and views per microversion as Nova has them: `tag` on attach from 2.49 an
 `delete_on_termination` may change; a different `volumeId` is still a swap, admin only), from 2.89 the views drop
 `id` for `attachment_id` and `bdm_uuid`, from 2.101 attach answers 202 with no body; the list query refuses unknown
 parameters from 2.75. Below 2.85 every PUT is a swap (admin).
-The attachment's `id` is the volume's (Nova's). `bdm_uuid` is a stable name derived from the attachment (one
-host keeps one record per attachment, no separate block device mapping).
+The attachment's `id` is the volume's (Nova's). `bdm_uuid` is a stable name derived from the attachment's first id
+(one host keeps one record per attachment, no separate block device mapping; a 2.93 re-image gives the attachment a
+new id and keeps the name, as Nova keeps its BDM).
 """
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -24,7 +24,6 @@ from nodecompute.domain.volume_models import AttachmentChanges, AttachRequest, A
 
 POLICY = "os_compute_api:os-volumes-attachments:%s"
 MAX_LIMIT = 1000  # Nova's [api] max_limit
-BDM_NAMESPACE = uuid.UUID("4c1d3a52-9b7e-5f0e-8a61-0d5e8c1f2b90")
 DEVICE = {"type": ["string", "null"], "pattern": "(^/dev/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$"}
 TAG = {"type": "string", "maxLength": 60, "pattern": "^[^,/]*$"}
 
@@ -126,7 +125,7 @@ def _view(tag: bool = False, delete_on_termination: bool = False, ids_2_89: bool
         if delete_on_termination:
             view["delete_on_termination"] = attachment.delete_on_termination
         if ids_2_89:
-            view.update(attachment_id=attachment.id, bdm_uuid=str(uuid.uuid5(BDM_NAMESPACE, attachment.id)))
+            view.update(attachment_id=attachment.id, bdm_uuid=attachment.bdm_id)
         return view
     return render
 

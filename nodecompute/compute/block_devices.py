@@ -7,13 +7,15 @@ volume and boot_index 0 is its root disk (vda), made from an image, a snapshot o
 or an existing volume. Other destination-volume mappings are further disks. The legacy `block_device_mapping`
 (v1) becomes v2 as Nova's from_legacy_mapping does it. Every mapping first gets Nova's format checks (device UUID
 present or absent by source, sizes for new volumes, a known disk bus) and the boot sequence check (indexes 0, 1,
-... without gaps, imageRef counting as 0), so a malformed mapping gets Nova's fault. Local disks other than the
-image's (ephemeral, swap from a mapping) are still refused. compute/volume_boot.py checks the volumes the plan
-names against block storage and makes them.
+... without gaps, imageRef counting as 0), so a malformed mapping gets Nova's fault. Blank -> local mappings are
+ephemeral and swap disks (compute/local_disk_plan.py sizes them against the flavor); other local mappings than the
+image's root are refused. compute/volume_boot.py checks the volumes the plan names against block storage and makes
+them.
 """
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 
 from nodecompute.domain.errors import BadRequest
@@ -22,7 +24,7 @@ from nodecompute.domain.server_models import BlockDeviceRequest
 
 INVALID = "Block Device Mapping is Invalid: "
 NO_VOLUMES = INVALID + "volumes are not supported on this host."
-NO_LOCAL_DISKS = INVALID + "local disks other than the image's root disk are not supported yet."
+NO_LOCAL_DISKS = INVALID + "Mapping image to local is not supported."  # Nova's from_api
 BAD_BOOT_SEQUENCE = INVALID + "Boot sequence for the instance and image/block device mapping combination is not valid."
 MIXED_SYNTAX = "Using different block_device_mapping syntaxes is not allowed"
 MISSING_UUID = INVALID + "Missing device UUID."
@@ -61,6 +63,7 @@ class VolumeMapping:
 class BlockDevicePlan:
     image_ref: str  # the image the root disk is made from (an id or an image URL, as given); "" volume-backed
     volumes: tuple[VolumeMapping, ...] = ()
+    blanks: tuple[BlockDeviceRequest, ...] = ()  # blank -> local: ephemeral and swap disks (local_disk_plan.py)
 
     @property
     def root_volume(self) -> VolumeMapping | None:
@@ -81,18 +84,24 @@ def plan_block_devices(image_ref: str, mappings: tuple[BlockDeviceRequest, ...],
     volumes = tuple(_volume(m) for m in mappings if m.destination_type == "volume")
     if count > 1 and any(v.source_type == "volume" for v in volumes):
         raise BadRequest(MULTIPLE_WITH_VOLUME)
-    local = tuple(m for m in mappings if m.destination_type != "volume")
+    blanks = tuple(m for m in mappings if is_blank_local(m))
+    local = tuple(m for m in mappings if m.destination_type != "volume" and not is_blank_local(m))
     root = next((v for v in volumes if v.is_root), None)
     if root is not None:  # the root is the volume: no image disk beside it (imageRef may name its image)
         if local:
             raise BadRequest(NO_LOCAL_DISKS)
         if image_ref and (root.source_type != "image" or id_from_ref(image_ref) != root.source_id):
             raise BadRequest(BAD_BOOT_SEQUENCE)
-        return BlockDevicePlan(image_ref="", volumes=volumes)
+        return BlockDevicePlan(image_ref="", volumes=volumes, blanks=blanks)
     image_ref = _image_root(local, image_ref or "")
     if image_ref == "":
         raise BadRequest(BAD_BOOT_SEQUENCE)
-    return BlockDevicePlan(image_ref=image_ref, volumes=volumes)
+    return BlockDevicePlan(image_ref=image_ref, volumes=volumes, blanks=blanks)
+
+
+def is_blank_local(mapping: BlockDeviceRequest) -> bool:
+    """An ephemeral or swap disk (Nova's new_format_is_ephemeral / new_format_is_swap)."""
+    return mapping.source_type == "blank" and mapping.destination_type == "local"
 
 
 def from_image_properties(properties: dict[str, str]) -> tuple[BlockDeviceRequest, ...]:
@@ -113,7 +122,8 @@ def from_image_properties(properties: dict[str, str]) -> tuple[BlockDeviceReques
             source_type=source, destination_type=item.get("destination_type"), boot_index=item.get("boot_index"),
             uuid=item.get(f"{source}_id") if source in ("image", "volume", "snapshot") else None,
             volume_size=item.get("volume_size"), device_name=item.get("device_name"),
-            disk_bus=item.get("disk_bus"), delete_on_termination=bool(item.get("delete_on_termination")),
+            disk_bus=item.get("disk_bus"), guest_format=item.get("guest_format"),
+            delete_on_termination=bool(item.get("delete_on_termination")),
             volume_type=item.get("volume_type"), tag=item.get("tag"), no_device=bool(item.get("no_device"))))
     return tuple(mappings)
 
@@ -127,14 +137,26 @@ def from_legacy(mappings: tuple[BlockDeviceRequest, ...], image_ref: str) -> tup
         if mapping.no_device:
             converted.append(replace(mapping, legacy=False))
             continue
+        if _is_swap_or_ephemeral(mapping.virtual_name):  # Nova: a blank local disk, deleted with the server
+            converted.append(replace(mapping, legacy=False, source_type="blank", destination_type="local",
+                                     delete_on_termination=True, boot_index=-1,
+                                     guest_format="swap" if mapping.virtual_name == "swap" else None))
+            continue
         source = "snapshot" if mapping.snapshot_id else "volume" if mapping.volume_id else "blank"
         converted.append(replace(mapping, legacy=False, source_type=source, destination_type="volume",
                                  uuid=mapping.snapshot_id or mapping.volume_id, boot_index=-1))
     if not image_ref:
         first = next((i for i, m in enumerate(converted) if not m.no_device and m.source_type != "blank"), None)
+        # (a legacy ephemeral or swap disk is blank too: never the root)
         if first is not None:
             converted[first] = replace(converted[first], boot_index=0)
     return tuple(converted)
+
+
+def _is_swap_or_ephemeral(virtual_name: str | None) -> bool:
+    """Nova's block_device.is_swap_or_ephemeral: "swap" or "ephemeral<N>"."""
+    return bool(virtual_name) and (virtual_name == "swap" or re.fullmatch(r"ephemeral(\d|[1-9]\d+)", virtual_name)
+                                   is not None)
 
 
 def _volume(mapping: BlockDeviceRequest) -> VolumeMapping:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from nodecompute import filemodes
 from nodecompute.compute import metadata_documents
-from nodecompute.compute.instance_metadata import drive_metadata
+from nodecompute.compute.instance_metadata import drive_metadata, local_disk_names
 from nodecompute.domain import states
 from nodecompute.domain.guest_channels import TEST_CHANNEL
 from nodecompute.domain.server_models import InjectedFileSpec, Server
@@ -113,14 +113,7 @@ class Guests:
         """The local disks: the root from the image (none for a volume-backed server: image None), ephemeral, swap."""
         inst = self.instance_dir(server.uuid)
         filemodes.make_dir(inst, self.dir_access)
-        if image is None:
-            await instance_disks.create_extra_disks(inst, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
-        else:
-            base = await self.base_cache.ensure(image.sha256, self.files.path_for(image.sha256), image.disk_format)
-            await instance_disks.create_instance_disks(
-                inst, base=base, base_format=image.disk_format, root_gb=server.root_gb,
-                image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap,
-            )
+        await make_server_disks(self.base_cache, self.files, inst, server, image)
         # Ours, 0600, before QEMU (root under qemu:///embed) appends to it: it can show an admin password.
         filemodes.create_file(self.console_log(server.uuid))
 
@@ -130,8 +123,11 @@ class Guests:
         inst = self.instance_dir(server.uuid)
         volumes = self.volume_disks(server.uuid)
         drive = inst / "disk.config"
-        local = {"ephemeral": str(inst / "disk.local") if server.ephemeral_gb else None,
-                 "swap": str(inst / "disk.swap") if server.swap else None,
+        mapped = server.local_disks is not None  # the disks its mappings asked for, not the flavor's
+        local = {"ephemeral": str(inst / "disk.local") if server.ephemeral_gb and not mapped else None,
+                 "swap": str(inst / "disk.swap") if server.swap and not mapped else None,
+                 "local": [designer.GuestDisk(str(inst / disk.file), disk.disk_format, bus=bus, requested=name)
+                           for disk, name, bus in local_disk_names(server) if mapped],
                  "config_drive": str(drive) if server.config_drive else None,
                  "config_drive_device": "disk" if server.config_drive and configdrive.is_vfat(drive) else "cdrom"}
         if server.volume_backed and volumes:
@@ -306,3 +302,19 @@ class Guests:
         from nodecompute.virt.console import read_console_tail
 
         return read_console_tail(self.console_log(server_uuid), self.cfg.compute.console_log_max_bytes)
+
+
+async def make_server_disks(base_cache, files, inst: Path, server: Server, image: BootImage | None) -> None:
+    """A server's local disks in `inst`: the root from the image (none for a volume-backed server: image None),
+    the ephemeral and swap disks (its mappings' or the flavor's)."""
+    mapped = server.local_disks is not None
+    ephemeral_gb, swap_mb = (0, 0) if mapped else (server.ephemeral_gb, server.swap)
+    if image is None:
+        await instance_disks.create_extra_disks(inst, ephemeral_gb=ephemeral_gb, swap_mb=swap_mb)
+    else:
+        base = await base_cache.ensure(image.sha256, files.path_for(image.sha256), image.disk_format)
+        await instance_disks.create_instance_disks(
+            inst, base=base, base_format=image.disk_format, root_gb=server.root_gb,
+            image_virtual_size=image.virtual_size, ephemeral_gb=ephemeral_gb, swap_mb=swap_mb)
+    if mapped:
+        await instance_disks.create_local_disks(inst, server.local_disks)

@@ -7,7 +7,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from nodecompute.compute import metadata_documents
-from nodecompute.domain.server_models import InjectedFileSpec, Server
+from nodecompute.domain.server_models import InjectedFileSpec, LocalDisk, Server
+from nodecompute.virt import disk_devices
+from nodecompute.virt.errors import InvalidDevicePath
 
 
 def drive_metadata(server: Server, *, dhcp_domain: str, files: Iterable[InjectedFileSpec], user_data: bytes | None,
@@ -28,7 +30,26 @@ def drive_metadata(server: Server, *, dhcp_domain: str, files: Iterable[Injected
         user_data=user_data, admin_pass=admin_pass, network_data=dict(network_data or {}),
         dhcp_domain=dhcp_domain, devices=tuple(devices),
         fixed_ipv4=first_fixed_ipv4(server), floating_ipv4=floating_ipv4,
+        ephemeral_devices=tuple(f"/dev/{name}" for disk, name, _ in local_disk_names(server)
+                                if disk.kind == "ephemeral"),
+        swap_device=next((f"/dev/{name}" for disk, name, _ in local_disk_names(server) if disk.kind == "swap"), None),
     )
+
+
+def local_disk_names(server: Server) -> list[tuple[LocalDisk, str, str]]:
+    """The device names of the server's ephemeral and swap disks, the root being vda (Nova's block device names:
+    ephemeral<N> and swap in EC2's block-device-mapping): the name a mapping asked for when its bus has it and it
+    is free, else the next free one on the disk's bus (virtio when the bus asked for is none of libvirt's)."""
+    used, named = ["vda"], []
+    for disk in server.own_local_disks:
+        bus = disk.disk_bus if disk.disk_bus in disk_devices.BUS_PREFIX else "virtio"
+        try:
+            name = disk_devices.next_device_name(used, bus=bus, requested=disk.device_name)
+        except InvalidDevicePath:
+            name = disk_devices.next_device_name(used, bus=bus)
+        used.append(name)
+        named.append((disk, name, bus))
+    return named
 
 
 def public_keys(server: Server) -> dict[str, str]:

@@ -13,7 +13,8 @@ the 202 answer shows the new image and name, as Nova's. In the background (serve
 
 A failure leaves ERROR with a fault (Nova); the staged files are removed. A stop in the middle (the crash points
 `rebuild_staged`, `rebuild_swapped`) is settled at start by running the rebuild again from the row (reconcile.py's
-replay): the finished rebuild, without the request's admin password, which was never stored.
+replay): the finished rebuild, without the request's admin password, which was never stored; a 2.93 rebuild's
+re-image of the root volume too (its image is kept from the claim to the end of the work: db/server_reimages.py).
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nodecompute.compute import drive_layouts, image_properties, placement
-from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point
+from nodecompute.compute.guests import BootImage, DriveContent, Guests, crash_point, make_server_disks
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.keypairs import KeypairService
 from nodecompute.compute.passwords import generate_password
@@ -36,7 +37,7 @@ from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state
 from nodecompute.compute.server_ports import ServerPorts
 from nodecompute.compute.volume_boot import disk_devices
-from nodecompute.db import images as images_db, server_drives, servers as servers_db
+from nodecompute.db import images as images_db, server_drives, server_reimages, servers as servers_db
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
@@ -129,8 +130,8 @@ class ServerRebuilds:
         claimed: list[Server] = []
 
         async def claim() -> Server | None:
-            found = await self.store.write(servers_db.rebuild_server, server.uuid, values, req.metadata,
-                                           req.personality, now=self.clock())
+            found = await self.store.write(_claim, server.uuid, values, req.metadata, req.personality, reimage,
+                                           now=self.clock())
             claimed.extend([found] if found is not None else [])
             return found
 
@@ -152,13 +153,17 @@ class ServerRebuilds:
 
     def _work(self, admin_pass: str | None, reimage: str | None = None):
         """`reimage`: the image a volume-backed server's root volume is re-imaged from (2.93); the replay after a
-        stop re-images nothing (the volume is whole, old or new: root_volumes.py)."""
+        stop reads it from the claim's record (the volume is whole, old or new: root_volumes.py, and is re-imaged
+        again)."""
         async def work(guests: Guests, server: Server, started: Started) -> None:
             staging = guests.instance_dir(server.uuid) / STAGING
+            image_id = reimage or self.store.read(server_reimages.reimage_of, server.uuid)
             try:
-                await self._rebuild_guest(guests, server, admin_pass, started, reimage)
+                await self._rebuild_guest(guests, server, admin_pass, started, image_id)
             finally:
                 await instance_disks.remove_instance_dir(staging)
+                if image_id is not None:
+                    await self.store.write(server_reimages.set_reimage, server.uuid, None)
         return work
 
     async def _rebuild_guest(self, guests: Guests, server: Server, admin_pass: str | None,
@@ -166,15 +171,10 @@ class ServerRebuilds:
         inst = guests.instance_dir(server.uuid)
         staging = inst / STAGING
         await instance_disks.remove_instance_dir(staging)  # an earlier try's, cut short by a stop
-        if server.volume_backed:  # its root volume is re-imaged below (2.93) or kept: fresh ephemeral and swap
-            await instance_disks.create_extra_disks(staging, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
-        else:
-            image = self.store.read(_boot_image, server.image_id)
-            base = await guests.base_cache.ensure(image.sha256, guests.files.path_for(image.sha256),
-                                                  image.disk_format)
-            await instance_disks.create_instance_disks(
-                staging, base=base, base_format=image.disk_format, root_gb=server.root_gb,
-                image_virtual_size=image.virtual_size, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
+        # a volume-backed server's root volume is re-imaged below (2.93) or kept; fresh ephemeral and swap disks
+        # (its mappings' or the flavor's: Nova's rebuild spawns them anew, preserve_ephemeral is refused)
+        image = None if server.volume_backed else self.store.read(_boot_image, server.image_id)
+        await make_server_disks(guests.base_cache, guests.files, staging, server, image)
         if server.config_drive:
             await guests.build_config_drive(server, self.drive_for(server, admin_pass), staging / "disk.config")
         crash_point("rebuild_staged")  # the crash tests' SIGKILL: new disks staged, the old ones in use
@@ -188,6 +188,14 @@ class ServerRebuilds:
         await guests.define(server)
         if server.vm_state != states.STOPPED:
             await guests.start(server)
+
+
+def _claim(db, uuid: str, values: dict, metadata, files, reimage: str | None, *, now) -> Server | None:
+    """The rebuild's compare-and-set and, in the same transaction, the image its work re-images from (if any)."""
+    found = servers_db.rebuild_server(db, uuid, values, metadata, files, now=now)
+    if found is not None:
+        server_reimages.set_reimage(db, uuid, reimage)
+    return found
 
 
 async def _cannot_preserve_ephemeral(guests: Guests, server: Server, started: Started) -> None:

@@ -10,9 +10,10 @@ started: RESCUED. Unrescue powers it off, defines the server's own domain, start
 A failure of either leaves ERROR with a fault and the server's own domain; a stop during either boots the server
 from its own disk at start (its `replay` is unrescue).
 
-A volume-backed server (2.87, Nova's stable device rescue): only when the rescue image (the request's, else the
-server's own: its root volume's) has both hw_rescue_bus and hw_rescue_device; the rescue disk is made on that bus
-and device and boots first, the server's own disks (its root volume, its other volumes) follow. Below 2.87, or
+A rescue image with both hw_rescue_bus and hw_rescue_device is Nova's stable device rescue: the server's own disks
+keep their device names (a volume-backed server's root volume stays vda), the rescue disk is added last on that bus
+and device (the next free name) and boots first through a per-disk boot order. A volume-backed server is rescued
+only so (2.87), when the rescue image (the request's, else its root volume's) has both properties. Below 2.87, or
 without those properties, Nova's InstanceNotRescuable (400). A rescue image that is a volume snapshot (its
 properties carry block_device_mapping) is Nova's UnsupportedRescueImage (400).
 """
@@ -47,13 +48,13 @@ RESCUE_DISK, RESCUE_DRIVE, RESCUE_STAGING = "disk.rescue", "disk.config.rescue",
 
 @dataclass(frozen=True)
 class RescueDisk:
-    """The disk a rescue boots: the image, its bus and device (hw_rescue_bus/hw_rescue_device, Nova's stable
-    device rescue), and whether the server's own disks are volumes."""
+    """The disk a rescue boots: the image, its bus and device (hw_rescue_bus/hw_rescue_device), and whether the
+    image asks for Nova's stable device rescue (both properties)."""
 
     image: BootImage
     bus: str = designer.LOCAL_DISK_BUS
     device: str = "disk"
-    volume_backed: bool = False
+    stable: bool = False
 
 
 class ServerRescues:
@@ -92,7 +93,7 @@ class ServerRescues:
         bus = str(properties.get("hw_rescue_bus", designer.LOCAL_DISK_BUS))
         device = str(properties.get("hw_rescue_device", "disk"))
         rescue_disk = RescueDisk(boot, bus if bus in BUS_PREFIX else designer.LOCAL_DISK_BUS,
-                                 device if device in ("disk", "cdrom") else "disk", server.volume_backed)
+                                 device if device in ("disk", "cdrom") else "disk", stable)
         await self.actions.begin(ctx, "rescue", server, (None,), work=self._work(rescue_disk, password))
         return password
 
@@ -126,10 +127,11 @@ class ServerRescues:
             await instance_disks.remove_instance_dir(staging)
         first = designer.GuestDisk(str(inst / RESCUE_DISK), "qcow2", bus=rescue.bus, device=rescue.device,
                                    readonly=rescue.device == "cdrom")
-        if rescue.volume_backed:  # 2.87: the rescue image first, then the server's own disks (its root volume)
-            own = [d for d in guests.disks(server) if d.path != str(inst / "disk.config")]
-            disks = [first] + [dataclasses.replace(d, requested=None) for d in own]
-        else:
+        if rescue.stable:  # Nova's stable device rescue: the server's own disks keep their device names, the
+            # rescue disk comes last (the next free name on its bus) and boots first (boot order 1)
+            disks = [d for d in guests.disks(server) if d.path != str(inst / "disk.config")]
+            first = dataclasses.replace(first, boot_order=1)
+        else:  # the legacy rescue: the rescue disk first (vda), the root disk second
             disks = [first, designer.GuestDisk(str(inst / instance_disks.ROOT), "qcow2")]
         if server.config_drive:
             content: DriveContent = self.drive_for(server, password)
@@ -137,6 +139,8 @@ class ServerRescues:
             device = "disk" if configdrive.is_vfat(inst / RESCUE_DRIVE) else "cdrom"  # a vfat drive stays one
             disks += designer.image_backed_disks(root="", config_drive=str(inst / RESCUE_DRIVE),
                                                  config_drive_device=device)[1:]
+        if rescue.stable:
+            disks.append(first)
         await guests.power_off(server)
         await guests.define(server, disks)
         await guests.start(server)

@@ -174,7 +174,7 @@ class ServerResizes:
             try:
                 async with step("compute_resize_instance"):
                     root_down = new["root_gb"] < old["root_gb"] and not server.volume_backed
-                    if root_down or (old["ephemeral_gb"] and new["ephemeral_gb"] < old["ephemeral_gb"]):
+                    if root_down or new["ephemeral_gb"] < _ephemeral_gb(server, old["ephemeral_gb"]):
                         raise ResizeError(reason="Unable to resize disk down.")
                     await self._step(server, migration, states.RESIZE_MIGRATING, mig.MIGRATING)
                     await guests.power_off(server)
@@ -183,7 +183,8 @@ class ServerResizes:
                     await self._step(server, migration, states.RESIZE_MIGRATED, mig.POST_MIGRATING, row_values(new))
                 async with step("compute_finish_resize"):
                     await resize_disks.grow(guests.instance_dir(server.uuid), root_bytes=new["root_disk_bytes"],
-                                            ephemeral_gb=new["ephemeral_gb"], swap_mb=new["swap"])
+                                            ephemeral_gb=new["ephemeral_gb"], swap_mb=new["swap"],
+                                            keep_local=server.local_disks is not None)
                     resized = await self._step(server, migration, states.RESIZE_FINISH, None)
                     await guests.define(resized)
                     crash_point("resize_domain_defined")
@@ -357,3 +358,10 @@ class ServerResizes:
         else:
             await self._finish_confirm(server, migration)
         return True
+
+
+def _ephemeral_gb(server: Server, flavor_ephemeral_gb: int) -> int:
+    """The ephemeral GiB a new flavor must hold (Nova's libvirt migrate_disk_and_power_off: the mappings'
+    ephemeral disks, else the old flavor's); a mapping's disks are kept as they are through the resize."""
+    mapped = sum(disk.size_bytes for disk in server.local_disks or () if disk.kind == "ephemeral") >> 30
+    return mapped or flavor_ephemeral_gb

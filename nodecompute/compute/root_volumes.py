@@ -1,13 +1,16 @@
 """The root volume of a volume-backed server (issue 20): the image it holds and its re-image (Nova 2.93's rebuild).
 
-Nova's rebuild of a volume-backed server reads the image from the root volume's volume_image_metadata; from 2.93
-it re-images that volume (Cinder's reimage: the volume `downloading`, its content the image's at the volume's size,
-its volume_image_metadata the image's, then in-use again; the same volume id). A failure leaves the volume in-use
-with its old content and fails the rebuild with Nova's BuildAbortException (the server goes to ERROR).
+Nova's rebuild of a volume-backed server reads the image from the root volume's volume_image_metadata; from 2.93 it
+re-images that volume (Cinder's reimage: the volume `downloading`, its content the image's at the volume's size, its
+volume_image_metadata the image's, then in-use again; the same volume id). As Nova's
+_rebuild_volume_backed_instance, the root volume's attachment is made anew first (a new attachment id, the same
+block device mapping: its bdm_uuid stays), in the transaction that starts the re-image. A failure leaves the volume
+in-use with its old content and fails the rebuild with Nova's BuildAbortException (the server goes to ERROR).
 """
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 
 from nodecompute.compute.block_storage import BlockStorage
@@ -33,6 +36,7 @@ class RootVolume:
     volume_id: str
     size_gb: int
     image_id: str | None  # volume_image_metadata's image_id
+    attachment: vm.Attachment | None = None
 
 
 class RootVolumes:
@@ -48,7 +52,7 @@ class RootVolumes:
                 volume = self.store.read(volumes_db.get_volume, attachment.volume_id)
                 if volume is None:
                     return None
-                return RootVolume(volume.id, volume.size, (volume.image_metadata or {}).get("image_id"))
+                return RootVolume(volume.id, volume.size, (volume.image_metadata or {}).get("image_id"), attachment)
         return None
 
     def image_of(self, server: Server) -> str | None:
@@ -61,9 +65,7 @@ class RootVolumes:
         image = self.store.read(lambda db: images_db.get_image(db, image_id, include_deleted=True))
         if root is None or image is None or not image.content_sha256:
             raise ReimageFailed(self._abort(server))
-        moved = await self.store.write(volumes_db.update_volume, root.volume_id,
-                                       {"status": vm.DOWNLOADING, "previous_status": vm.IN_USE}, (vm.IN_USE,),
-                                       now=self.clock())
+        moved = await self.store.write(_begin_reimage, root, str(uuid.uuid4()), self.clock())
         if moved is None:
             raise ReimageFailed(self._abort(server))
         values: dict = {"status": vm.IN_USE, "previous_status": None}
@@ -84,3 +86,12 @@ class RootVolumes:
     @staticmethod
     def _abort(server: Server) -> str:
         return f"Build of instance {server.uuid} aborted: Failed to rebuild volume backed instance."
+
+
+def _begin_reimage(db, root: RootVolume, attachment_id: str, now) -> vm.Volume | None:
+    """The volume in-use -> downloading and its attachment made anew (one transaction); None: not in-use."""
+    moved = volumes_db.update_volume(db, root.volume_id, {"status": vm.DOWNLOADING, "previous_status": vm.IN_USE},
+                                     (vm.IN_USE,), now=now)
+    if moved is not None and root.attachment is not None:
+        attachments_db.renew(db, root.attachment, attachment_id)
+    return moved

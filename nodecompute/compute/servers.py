@@ -23,6 +23,7 @@ from nodecompute.compute.passwords import generate_password  # noqa: F401 (admin
 from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.compute import drive_layouts, placement, resize, shelve
 from nodecompute.compute.block_devices import NO_VOLUMES, plan_block_devices
+from nodecompute.compute.local_disk_plan import plan_local_disks
 from nodecompute.compute.boot_sources import flavor_for_boot, image_for_boot, with_image_mappings
 from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.server_zones import repinned
@@ -144,6 +145,7 @@ class ServerService(ServerBuild):
         if devices.volumes and self.volume_boot is None:
             raise BadRequest(NO_VOLUMES)
         root = self.volume_boot.check(ctx, devices) if devices.volumes else None
+        local_disks = plan_local_disks(devices.blanks, flavor, image_root=devices.root_volume is None)
         if devices.root_volume is not None:  # volume-backed: Nova checks only the memory, any flavor disk will do
             image = root
             placement.check_memory_fit(flavor, root)
@@ -162,7 +164,7 @@ class ServerService(ServerBuild):
         count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
         group = self.groups.group_for_create(ctx, req.scheduler_hints, count)
         admin_pass = req.admin_pass or generate_password()
-        rows = [{**row, "extra_keys": extra_keys}
+        rows = [{**row, "extra_keys": extra_keys, "local_disks": local_disks}
                 for row in self._rows(ctx, req, flavor, image, key_data, count, devices.root_volume is not None)]
         if devices.volumes:  # the servers' rows with the reservations of the volumes they take
             reserved = self.volume_boot.reservations(rows[0]["uuid"], self.cfg.host_name, devices)

@@ -129,7 +129,7 @@ class ServerShelves:
         await self.guests.hv.undefine(server.instance_name)
         inst = self.guests.instance_dir(server.uuid)
         await resize_disks.drop(inst)
-        for name in resize_disks.DISKS:
+        for name in (*resize_disks.DISKS, *(disk.file for disk in server.local_disks or ())):
             (inst / name).unlink(missing_ok=True)
         crash_point("shelve_offloaded")
         await self.store.write(servers_db.update_server, server.uuid, {
@@ -176,8 +176,10 @@ class ServerShelves:
     async def _unshelve(self, ctx: AuthContext | None, server: Server, pin: dict) -> None:
         shelf = self.store.read(shelves_db.shelved, server.uuid)
         inst = self.guests.instance_dir(server.uuid)
+        mapped = server.local_disks is not None  # the ephemeral and swap disks its mappings asked for
+        ephemeral_gb, swap_mb = (0, 0) if mapped else (server.ephemeral_gb, server.swap)
         if server.volume_backed:  # offloaded: its root is its volume; fresh local ephemeral and swap
-            await instance_disks.create_extra_disks(inst, ephemeral_gb=server.ephemeral_gb, swap_mb=server.swap)
+            await instance_disks.create_extra_disks(inst, ephemeral_gb=ephemeral_gb, swap_mb=swap_mb)
         elif not (inst / instance_disks.ROOT).exists():  # offloaded: the root disk from the shelved image
             image = self.store.read(lambda db: images_db.get_image(db, shelf["image_id"])) if shelf else None
             if image is None or image.content_sha256 is None:
@@ -185,8 +187,10 @@ class ServerShelves:
             partial = inst / f"{instance_disks.TEMP_PREFIX}{instance_disks.ROOT}"
             await instance_disks.copy_to_qcow2(self.images.files.path_for(image.content_sha256), partial)
             partial.rename(inst / instance_disks.ROOT)
-            await resize_disks.grow(inst, root_bytes=server.root_disk_bytes, ephemeral_gb=server.ephemeral_gb,
-                                    swap_mb=server.swap)
+            await resize_disks.grow(inst, root_bytes=server.root_disk_bytes, ephemeral_gb=ephemeral_gb,
+                                    swap_mb=swap_mb, keep_local=mapped)
+        if server.local_disks and not (inst / server.local_disks[0].file).exists():  # offloaded: made anew (a spawn)
+            await instance_disks.create_local_disks(inst, server.local_disks)
         here = await self.store.write(servers_db.update_server, server.uuid, {"host": self.cfg.host_name, **pin},
                                       now=self.clock())
         await self.guests.define(here)

@@ -12,6 +12,7 @@ import logging
 
 from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.images import ImageService
+from nodecompute.compute.instance_metadata import local_disk_names
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db import volume_snapshots as volume_snapshots_db
 from nodecompute.db.store import Store
@@ -19,7 +20,7 @@ from nodecompute.domain import volume_models as vm
 from nodecompute.domain.errors import ComputeError
 from nodecompute.domain.image_models import Image
 from nodecompute.domain.models import AuthContext
-from nodecompute.domain.server_models import Server
+from nodecompute.domain.server_models import LocalDisk, Server
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class VolumeBackedImages:
                                                           volume.description, True)
             await self._wait(snapshot.id)
             mapping.append(_image_mapping(attachment, snapshot.id, volume.size))
+        mapping += [_blank_mapping(disk, f"/dev/{name}") for disk, name, _ in local_disk_names(server)]
         properties = {key: value for key, value in properties.items()
                       if key not in ("block_device_mapping", "bdm_v2", "root_device_name")}
         properties["root_device_name"] = ROOT_DEVICE
@@ -79,4 +81,14 @@ def _image_mapping(attachment: vm.Attachment, snapshot_id: str, size: int) -> di
                    disk_bus=attachment.disk_bus, boot_index=attachment.boot_index,
                    delete_on_termination=attachment.delete_on_termination, volume_size=size,
                    device_name=attachment.device)
+    return mapping
+
+
+def _blank_mapping(disk: LocalDisk, device_name: str) -> dict:
+    """Nova's image mapping of an ephemeral or swap disk's blank -> local mapping (its size in GiB, a swap's MiB,
+    the device name it has): booting the image makes it again."""
+    mapping: dict = dict.fromkeys(MAPPING_FIELDS)
+    mapping.update(source_type="blank", destination_type="local", guest_format=disk.guest_format,
+                   device_type="disk", disk_bus=disk.disk_bus, boot_index=-1, delete_on_termination=True,
+                   volume_size=disk.size_bytes >> (20 if disk.kind == "swap" else 30), device_name=device_name)
     return mapping

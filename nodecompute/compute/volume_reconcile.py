@@ -4,8 +4,13 @@ Nothing of block storage runs yet when this runs, so (as Cinder's volume manager
 - partial files (`.partial-*`, a write or a backup job that never finished) are removed;
 - a volume left `downloading` by a server's re-image (previous status in-use) is in-use again (its file is the old
   content or the new one, renamed whole);
-- a volume left `creating` (or `downloading` otherwise) goes to `error` and loses any file; a snapshot left
-  `creating` too;
+- a volume a server's build was making (its attachment row not attached) without delete_on_termination, left
+  `creating`, is made again from its source and ends `available`: in Nova's deployment a compute service's crash
+  does not stop Cinder's create, and Nova's _cleanup_volumes of the abandoned build keeps such a volume (a volume
+  the build had finished is kept available the same way); never an `error` volume nobody asked for;
+- any other volume left `creating` (or `downloading` otherwise) goes to `error` and loses any file, as Cinder's
+  init_host does (a build's volume with delete_on_termination is then deleted with the abandoned build); a snapshot
+  left `creating` too;
 - a volume or snapshot left `deleting` is deleted (file, then row);
 - a volume left `extending` is `available` at the size its file has now (qemu-img resize rewrites one header, so
   the file is at the old size or the new one), or `error_extending` when the file cannot be read;
@@ -22,6 +27,7 @@ import re
 from nodecompute.compute import volume_revert
 from nodecompute.compute.volume_snapshots import SnapshotService
 from nodecompute.compute.volumes import VolumeService
+from nodecompute.db import volume_attachments as volume_attachments_db
 from nodecompute.db import volume_snapshots as volume_snapshots_db
 from nodecompute.db import volumes as volumes_db
 from nodecompute.domain import volume_models as vm
@@ -42,7 +48,17 @@ async def reconcile(volumes: VolumeService, snapshots: SnapshotService) -> None:
             log.warning("volume %s was being re-imaged when the daemon stopped: in-use again", volume.id)
             await store.write(volumes_db.update_volume, volume.id, {"status": vm.IN_USE, "previous_status": None},
                               (vm.DOWNLOADING,), now=volumes.clock())
+    remade = set()
+    for volume in store.read(volumes_db.in_status, (vm.CREATING,)):
+        if _kept_by_its_build(store, volume):
+            await files.delete_volume(volume.id)  # whatever the cut-short write left
+            if volumes.resume_create(volume):
+                log.warning("volume %s was being made for a server's build when the daemon stopped: made again",
+                            volume.id)
+                remade.add(volume.id)
     for volume in store.read(volumes_db.in_status, (vm.CREATING, vm.DOWNLOADING)):
+        if volume.id in remade:
+            continue
         log.warning("volume %s was being created when the daemon stopped: error", volume.id)
         await files.delete_volume(volume.id)
         await store.write(volumes_db.update_volume, volume.id, {"status": vm.ERROR}, (volume.status,),
@@ -63,6 +79,12 @@ async def reconcile(volumes: VolumeService, snapshots: SnapshotService) -> None:
     for volume in store.read(volumes_db.in_status, (vm.DELETING,)):
         await volumes.finish_delete(volume.id)
     _remove_orphans(volumes)
+
+
+def _kept_by_its_build(store, volume: vm.Volume) -> bool:
+    """A volume a build makes has its attachment row from the moment its row exists (volume_boot.py)."""
+    found = store.read(volume_attachments_db.of_volume, volume.id)
+    return bool(found) and all(a.attached_at is None and not a.delete_on_termination for a in found)
 
 
 async def _settle_extend(volumes: VolumeService, volume: vm.Volume) -> None:

@@ -22,6 +22,7 @@ from nodecompute.compute.volume_listing import VOLUME_COLUMNS, page, sort_keys, 
 from nodecompute.compute.volume_quotas import VolumeQuotas, check_size_limit, over_quota, volume_deltas
 from nodecompute.compute.volume_types import VolumeTypeService
 from nodecompute.config import Config
+from nodecompute.db import images as images_db
 from nodecompute.db import volume_snapshots as volume_snapshots_db
 from nodecompute.db import volumes as volumes_db
 from nodecompute.db.store import Store
@@ -118,6 +119,20 @@ class VolumeService:
         created = await self.store.write(_create_tx, volume, limits, volume_type.name)
         self.jobs.start(f"create of volume {volume.id}", self._make(created, image, snapshot, source))
         return created
+
+    def resume_create(self, volume: vm.Volume) -> bool:
+        """A create a stop cut short, made again from its row's source (start-up: volume_reconcile.py); False when
+        that source is gone (the snapshot, the source volume, or the image's data)."""
+        snapshot = self.store.read(volume_snapshots_db.get_snapshot, volume.snapshot_id) if volume.snapshot_id \
+            else None
+        source = self.store.read(volumes_db.get_volume, volume.source_volid) if volume.source_volid else None
+        image = self.store.read(lambda db: images_db.get_image(db, volume.image_id, include_deleted=True)) \
+            if volume.image_id else None
+        if (volume.snapshot_id and snapshot is None) or (volume.source_volid and source is None) or (
+                volume.image_id and (image is None or not image.content_sha256)):
+            return False
+        self.jobs.start(f"create of volume {volume.id}", self._make(volume, image, snapshot, source))
+        return True
 
     def _image_for(self, ctx: AuthContext, ref: str, size: int) -> Image:
         image = self._find_image(ctx, ref)

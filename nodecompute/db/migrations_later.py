@@ -361,3 +361,29 @@ def m0030_image_members(db: Database) -> None:
         CREATE INDEX image_members_member ON image_members(member_id, status);
         """
     )
+
+
+@migrations(name="0031_server_local_disks")
+def m0031_server_local_disks(db: Database) -> None:
+    """A server's ephemeral and swap disks when its create's block_device_mapping_v2 asked for them (blank -> local
+    mappings: sizes, guest_format, device names), as JSON; NULL: the flavor's own ephemeral and swap disks."""
+    db.executescript("ALTER TABLE servers ADD COLUMN local_disks TEXT;")
+
+
+@migrations(name="0032_volume_attachment_bdm_uuid")
+def m0032_volume_attachment_bdm_uuid(db: Database) -> None:
+    """An attachment's block device mapping uuid (2.89 `bdm_uuid`) once its id changed (a 2.93 re-image makes the
+    attachment anew, Nova keeps the BDM); NULL: derived from the id, as before."""
+    db.executescript("ALTER TABLE volume_attachments ADD COLUMN bdm_uuid TEXT;")
+
+
+@migrations(name="0033_server_reimages")
+def m0033_server_reimages(db: Database) -> None:
+    """The image of a volume-backed server's 2.93 rebuild while it runs (db/server_reimages.py): a rebuild replayed
+    after a stop re-images the root volume as the request asked."""
+    db.executescript(
+        """
+        CREATE TABLE server_reimages (
+            server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, image_id TEXT NOT NULL);
+        """
+    )

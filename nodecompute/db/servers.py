@@ -14,8 +14,8 @@ from nodecompute.domain import states
 from nodecompute.domain.errors import InstanceNotFound, MetadataItemNotFound, NotFound
 from nodecompute.domain.models import isotime, parse_isotime
 from nodecompute.db import server_nics, volume_attachments
-from nodecompute.domain.server_models import (AttachedVolume, DeviceTag, InjectedFileSpec, Server, ServerFault,
-                                              ServerNic, server_from_fields)
+from nodecompute.domain.server_models import (AttachedVolume, DeviceTag, InjectedFileSpec, LocalDisk, Server,
+                                              ServerFault, ServerNic, server_from_fields)
 
 
 IN_JSON = "(SELECT value FROM json_each(?))"  # `x IN` a JSON array of values: one argument however many there are
@@ -60,7 +60,12 @@ def _server(row: dict[str, Any], metadata: dict[str, str], tags: tuple[str, ...]
         extra_keys=tuple((name, key) for name, key in _json(row["extra_keys"])), nics=nics, locked_by=row["locked_by"],
         locked_reason=row["locked_reason"], pinned_availability_zone=row["pinned_availability_zone"],
         image_properties=_json(row["image_properties"]), volumes=volumes, server_groups=(),
+        local_disks=_local_disks(row["local_disks"]),
     ))
+
+
+def _local_disks(text: str | None) -> tuple[LocalDisk, ...] | None:
+    return None if text is None else tuple(LocalDisk(**item) for item in json.loads(text))
 
 
 def _tags_for(db: Database, uuids: list[str]) -> dict[str, tuple[str, ...]]:
@@ -101,7 +106,9 @@ def insert_servers(db: Database, rows: list[dict[str, Any]], metadata: dict[str,
                    device_tags=json.dumps([vars(tag) for tag in row.get("device_tags", ())]),
                    guest_channels=json.dumps(list(row.get("guest_channels", ()))),
                    extra_keys=json.dumps([list(pair) for pair in row.get("extra_keys", ())]),
-                   image_properties=json.dumps(row.get("image_properties", {})))
+                   image_properties=json.dumps(row.get("image_properties", {})),
+                   local_disks=None if row.get("local_disks") is None
+                   else json.dumps([disk.as_dict() for disk in row["local_disks"]]))
         cols = ",".join(row)
         db.execute(f"INSERT INTO servers ({cols}) VALUES ({','.join('?' * len(row))})", list(row.values()))
         for key, value in metadata.items():

@@ -52,6 +52,13 @@ def set_delete_on_termination(db: Database, attachment_id: str, value: bool) -> 
     db.execute("UPDATE volume_attachments SET delete_on_termination = ? WHERE id = ?", [int(value), attachment_id])
 
 
+def renew(db: Database, attachment: Attachment, new_id: str) -> None:
+    """The attachment made anew under `new_id` (Nova's attachment_create then attachment_delete of the old one),
+    in place: its device, tag, order and block device mapping uuid stay."""
+    db.execute("UPDATE volume_attachments SET id = ?, bdm_uuid = ? WHERE id = ?",
+               [new_id, attachment.bdm_id, attachment.id])
+
+
 def delete(db: Database, attachment_id: str) -> None:
     db.execute("DELETE FROM volume_attachments WHERE id = ?", [attachment_id])
 

@@ -31,7 +31,7 @@ def _attachment(row: sqlite3.Row) -> Attachment:
     return Attachment(id=row["id"], volume_id=row["volume_id"], server_id=row["server_id"], device=row["device"],
                       attached_at=_dt(row["attached_at"]), attached_host=row["attached_host"], tag=row["tag"],
                       delete_on_termination=bool(row["delete_on_termination"]), boot_index=row["boot_index"],
-                      disk_bus=row["disk_bus"])
+                      disk_bus=row["disk_bus"], bdm_uuid=row["bdm_uuid"])
 
 
 def _volume(row: sqlite3.Row, attachments: tuple[Attachment, ...]) -> Volume:

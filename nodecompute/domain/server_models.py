@@ -15,6 +15,37 @@ def root_disk_bytes(root_gb: int, image_virtual_size: int) -> int:
 
 
 @dataclass(frozen=True)
+class LocalDisk:
+    """An ephemeral or swap disk of a server, in its instance directory (Nova's blank -> local mapping)."""
+
+    kind: str  # ephemeral | swap
+    file: str  # its name in the instance directory: disk.local, disk.swap (the flavor's), disk.eph<N>, disk.swap
+    size_bytes: int
+    guest_format: str | None  # the file system made on it: vfat, ext4 ...; "swap"
+    label: str | None  # the file system's label (Nova's "ephemeral<N>")
+    disk_format: str = "raw"  # raw (the flavor's disks, resized with it) | qcow2 (a mapping's)
+    device_name: str | None = None  # asked for in the mapping (/dev/vdb)
+    disk_bus: str | None = None
+
+    def as_dict(self) -> dict:
+        return dict(vars(self))
+
+
+FLAVOR_EPHEMERAL, FLAVOR_SWAP = "disk.local", "disk.swap"
+
+
+def flavor_local_disks(ephemeral_gb: int, swap_mb: int) -> tuple[LocalDisk, ...]:
+    """A flavor's own ephemeral (vfat, label ephemeral0: Nova's default file system without an os_type) and swap
+    disks, raw, when no mapping names any."""
+    disks = []
+    if ephemeral_gb:
+        disks.append(LocalDisk("ephemeral", FLAVOR_EPHEMERAL, ephemeral_gb * GIB, "vfat", "ephemeral0"))
+    if swap_mb:
+        disks.append(LocalDisk("swap", FLAVOR_SWAP, swap_mb << 20, "swap", None))
+    return tuple(disks)
+
+
+@dataclass(frozen=True)
 class ServerFault:
     code: int
     message: str
@@ -110,6 +141,13 @@ class Server:
     server_groups: tuple[str, ...] = ()  # the group it is a member of (2.71); read for one server, not for lists
 
     root_is_volume: bool = False  # booted from a volume (its image_id is the imageRef asked for, or "")
+    local_disks: tuple[LocalDisk, ...] | None = None  # from blank -> local mappings; None: the flavor's own
+
+    @property
+    def own_local_disks(self) -> tuple[LocalDisk, ...]:
+        """Its ephemeral and swap disks: the ones its mappings asked for (with the flavor's beside them where no
+        mapping of that kind was given, as Nova's _get_flavor_defined_bdms), else the flavor's."""
+        return self.local_disks if self.local_disks is not None else flavor_local_disks(self.ephemeral_gb, self.swap)
 
     @property
     def volume_backed(self) -> bool:
@@ -178,6 +216,7 @@ class BlockDeviceRequest:
     legacy: bool = False
     volume_type: str | None = None  # 2.67: the type of a volume the mapping makes
     tag: str | None = None  # 2.32, 2.42+: the device's tag (meta_data.json `devices`)
+    virtual_name: str | None = None  # legacy: "swap" or "ephemeral<N>" (a blank -> local disk)
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ status (or the error one). Attachments (issue 20) use reserved/attaching/in-use/
 """
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,6 +49,9 @@ def may_move(current: str, new: str) -> bool:
     return new in TRANSITIONS.get(current, ())
 
 
+BDM_NAMESPACE = uuid.UUID("4c1d3a52-9b7e-5f0e-8a61-0d5e8c1f2b90")  # bdm_uuid names (2.89)
+
+
 @dataclass(frozen=True)
 class Attachment:
     id: str
@@ -60,6 +64,13 @@ class Attachment:
     delete_on_termination: bool = False
     boot_index: int | None = None  # 0: the root disk of a volume-backed server (issue 20); None: hot-plugged
     disk_bus: str | None = None  # as the create's mapping asked (virtio when None)
+    bdm_uuid: str | None = None  # kept when the attachment was made anew (a 2.93 re-image); None: derived from id
+
+    @property
+    def bdm_id(self) -> str:
+        """Nova's block device mapping uuid (2.89 `bdm_uuid`): one mapping per attachment here, named from the
+        attachment's first id, so it stays when a re-image gives the attachment a new id (Nova keeps the BDM)."""
+        return self.bdm_uuid or str(uuid.uuid5(BDM_NAMESPACE, self.id))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@
 <instances>/<uuid>/disk         qcow2 overlay on the base, sized to the flavor's root disk
 <instances>/<uuid>/disk.local   ephemeral disk: raw sparse, vfat, label "ephemeral0" (Nova's default for Linux)
 <instances>/<uuid>/disk.swap    raw sparse, mkswap
+<instances>/<uuid>/disk.eph<N>  an ephemeral disk a block device mapping asked for: qcow2, made with its
+                                guest_format and label ephemeral<N> (Nova's libvirt driver); its swap disk.swap, qcow2
 Delete renames <uuid> to <uuid>_del first (atomic), then removes the tree, as Nova does.
 Every file here is created 0600 and every directory 0700 whatever the umask (nodecompute.filemodes).
 """
@@ -21,7 +23,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from nodecompute.domain.server_models import root_disk_bytes
+from nodecompute.domain.server_models import LocalDisk, root_disk_bytes
 from nodecompute.filemodes import FILE_MODE, create_file, make_dir
 from nodecompute.storage import qemu_img
 from nodecompute.storage.errors import FlavorDiskTooSmall, InvalidImage, StorageError
@@ -172,6 +174,45 @@ async def create_extra_disks(inst_dir: Path, *, ephemeral_gb: int, swap_mb: int)
     if failure is not None:
         _undo([inst_dir / name for name in planned], None)
         raise failure
+
+
+async def create_local_disks(inst_dir: Path, disks: tuple[LocalDisk, ...]) -> None:
+    """A server's ephemeral and swap disks as its mappings asked for them (raw ones: the flavor's, qcow2 ones: a
+    mapping's); on any failure remove what this call created and re-raise."""
+    inst_dir = Path(inst_dir).absolute()
+    make_dir(inst_dir)
+    existing = [str(inst_dir / disk.file) for disk in disks if (inst_dir / disk.file).exists()]
+    if existing:
+        raise StorageError(f"instance disks exist already: {', '.join(existing)}")
+    results = await asyncio.gather(*(_make_local(inst_dir / disk.file, disk) for disk in disks),
+                                   return_exceptions=True)
+    failure = next((result for result in results if isinstance(result, BaseException)), None)
+    if failure is not None:
+        _undo([inst_dir / disk.file for disk in disks], None)
+        raise failure
+
+
+async def _make_local(path: Path, disk: LocalDisk) -> None:
+    """Formatted on a sparse raw file (Nova's mkfs: `mkfs -t <fs>`, -F for ext3/ext4, the label; mkswap), then
+    converted to qcow2 beside it when the disk is one."""
+    raw = path if disk.disk_format == "raw" else path.with_name(f"{TEMP_PREFIX}{path.name}")
+    raw.unlink(missing_ok=True)
+    try:
+        _sparse_file(raw, disk.size_bytes)
+        if disk.guest_format == "swap":
+            await qemu_img.run_tool("mkswap", str(raw))
+        elif disk.guest_format:
+            force = ("-F",) if disk.guest_format in ("ext3", "ext4", "ntfs") else ()
+            label = ("-n" if disk.guest_format in ("vfat", "msdos") else "-L", disk.label) if disk.label else ()
+            await qemu_img.run_tool("mkfs", "-t", disk.guest_format, *force, *label, str(raw))
+        if raw != path:
+            await copy_to_qcow2(raw, path)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    finally:
+        if raw != path:
+            raw.unlink(missing_ok=True)
 
 
 def _undo(paths, made_dir: Path | None) -> None:

@@ -42,13 +42,16 @@ async def keep(inst_dir: Path) -> None:
     partial.rename(kept_dir(inst))
 
 
-async def grow(inst_dir: Path, *, root_bytes: int, ephemeral_gb: int, swap_mb: int) -> None:
+async def grow(inst_dir: Path, *, root_bytes: int, ephemeral_gb: int, swap_mb: int, keep_local: bool = False
+               ) -> None:
     """The disks to the new flavor's sizes: the root (qcow2; none when root_bytes is 0: a volume-backed server) and
     an existing ephemeral disk grow (never shrink: the resize refused that before), a new ephemeral disk or a swap disk of another size is made afresh."""
     inst = Path(inst_dir)
     root = inst / ROOT
     if root_bytes and (await qemu_img.info(root)).virtual_size < root_bytes:  # 0: a volume-backed server's
         await qemu_img.resize(root, root_bytes, fmt="qcow2")
+    if keep_local:  # the ephemeral and swap disks block device mappings asked for: kept as they are (Nova)
+        return
     ephemeral = inst / EPHEMERAL
     if ephemeral_gb and ephemeral.exists():
         if ephemeral.stat().st_size < ephemeral_gb * GiB:

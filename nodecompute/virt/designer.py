@@ -50,15 +50,17 @@ class GuestDisk:
     serial: str | None = None
     requested: str | None = None  # a device name asked for (/dev/vdb); None: the next free one
     pci_slot: int | None = None  # pinned PCI slot (a tagged volume: its device metadata names the address)
+    boot_order: int | None = None  # a per-disk boot order (Nova's stable device rescue: the rescue disk's 1)
 
 
 def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | None = None,
                        config_drive: str | None = None, root_format: str = "qcow2",
-                       config_drive_device: str = "cdrom") -> list[GuestDisk]:
+                       config_drive_device: str = "cdrom", local: Sequence[GuestDisk] = ()) -> list[GuestDisk]:
     """`config_drive_device`: "cdrom" for an ISO 9660 drive, "disk" for a vfat one (writable, as in Nova's libvirt
-    driver)."""
+    driver); `local`: the ephemeral and swap disks block device mappings asked for (in place of the flavor's)."""
     disks = [GuestDisk(root, root_format)]
     disks += [GuestDisk(path, "raw") for path in (ephemeral, swap) if path is not None]
+    disks += local
     if config_drive is not None:
         disks.append(GuestDisk(config_drive, "raw", bus=CONFIG_DRIVE_BUS, device=config_drive_device,
                                readonly=config_drive_device == "cdrom"))  # QEMU has no read-only IDE disk
@@ -66,11 +68,12 @@ def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | N
 
 
 def volume_backed_disks(*, root: GuestDisk, ephemeral: str | None = None, swap: str | None = None,
-                        config_drive: str | None = None, config_drive_device: str = "cdrom") -> list[GuestDisk]:
+                        config_drive: str | None = None, config_drive_device: str = "cdrom",
+                        local: Sequence[GuestDisk] = ()) -> list[GuestDisk]:
     """A server booted from a volume (Nova's layout): the root volume first, then the local ephemeral and swap,
     then the config drive."""
     return [root] + image_backed_disks(root="", ephemeral=ephemeral, swap=swap, config_drive=config_drive,
-                                       config_drive_device=config_drive_device)[1:]
+                                       config_drive_device=config_drive_device, local=local)[1:]
 
 
 def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
@@ -79,7 +82,8 @@ def name_disks(disks: Sequence[GuestDisk]) -> tuple[DiskSpec, ...]:
     for disk in disks:
         target = next_device_name([d.target for d in named], bus=disk.bus, requested=disk.requested)
         named.append(DiskSpec(path=disk.path, target=target, bus=disk.bus, device=disk.device, format=disk.format,
-                              serial=disk.serial, readonly=disk.readonly, pci_slot=disk.pci_slot))
+                              serial=disk.serial, readonly=disk.readonly, pci_slot=disk.pci_slot,
+                              boot_order=disk.boot_order))
     return tuple(named)
 
 

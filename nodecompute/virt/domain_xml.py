@@ -36,6 +36,7 @@ class DiskSpec:
     serial: str | None = None
     readonly: bool = False
     pci_slot: int | None = None  # a tagged virtio disk's pinned slot on PCI bus 0 (its device metadata names it)
+    boot_order: int | None = None  # <boot order=N/>: then the domain has no <os><boot dev> (libvirt allows one)
 
 
 @dataclass(frozen=True)
@@ -186,7 +187,8 @@ def _os(spec: DomainSpec, host: HostInfo) -> ET.Element:
     if host.machine:
         type_attrs["machine"] = host.machine
     _text(os_el, "type", "hvm", **type_attrs)
-    ET.SubElement(os_el, "boot", {"dev": spec.boot_dev})
+    if not any(disk.boot_order is not None for disk in spec.disks):
+        ET.SubElement(os_el, "boot", {"dev": spec.boot_dev})
     if spec.bios_serial:
         ET.SubElement(os_el, "bios", {"useserial": "yes"})
     if spec.smbios:
@@ -287,6 +289,8 @@ def _disk(disk: DiskSpec) -> ET.Element:
     ET.SubElement(element, "target", {"dev": disk.target, "bus": disk.bus})
     if disk.serial:
         _text(element, "serial", disk.serial)
+    if disk.boot_order is not None:
+        ET.SubElement(element, "boot", {"order": str(disk.boot_order)})
     if disk.readonly:
         ET.SubElement(element, "readonly")
     if disk.pci_slot is not None and disk.bus == "virtio":

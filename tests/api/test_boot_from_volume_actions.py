@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from nodecompute.api.keys import reconciler_key
+from nodecompute.compute import rebuild
+from nodecompute.db import server_reimages, servers as servers_db
+from nodecompute.domain import states
 from nodecompute.storage.volumes import VolumeFiles
 from tests.api.helpers import assert_fault
 from tests.api.test_boot_from_volume import Cloud, cloud, image_root  # noqa: F401 (the fixture)
@@ -22,6 +26,13 @@ async def act(cloud: Cloud, server_id: str, body: dict, version: str, status: in
     await cloud.service.wait_idle()
     await cloud.cinder.idle()
     return answer
+
+
+async def attachments(cloud: Cloud, server_id: str) -> list[dict]:
+    resp = await cloud.api.get(f"/servers/{server_id}/os-volume_attachments", cloud.token,
+                               headers={"X-OpenStack-Nova-API-Version": "2.89"})
+    assert resp.status == 200, await resp.text()
+    return (await resp.json())["volumeAttachments"]
 
 
 async def events(cloud: Cloud, server_id: str, version: str = "2.93") -> list[tuple[str, list[str]]]:
@@ -51,6 +62,7 @@ async def test_rebuild_at_2_93_reimages_the_root_volume(cloud: Cloud, tmp_path):
                                 "is 1073741824 bytes, minimum size is 2147483648 bytes.")
     volume_file = cloud.cinder.volume_file(root)
     assert not compare(volume_file, source)  # nothing changed by the refusals
+    [before] = await attachments(cloud, server_id)
 
     answer = await act(cloud, server_id, {"rebuild": {"imageRef": new.id, "name": "reimaged"}}, "2.93")
     assert (answer["server"]["image"], answer["server"]["name"]) == ("", "reimaged")
@@ -64,10 +76,42 @@ async def test_rebuild_at_2_93_reimages_the_root_volume(cloud: Cloud, tmp_path):
     assert compare(volume_file, source)  # the image's content (grown to the volume's 1 GiB)
     assert (await cloud.defined_disks(server_id))["vda"] == str(volume_file)
     assert ("rebuild", ["compute_rebuild_instance"]) in await events(cloud, server_id)
+    # Nova's _rebuild_volume_backed_instance: a new attachment (Cinder's view too), the same block device mapping
+    [after] = await attachments(cloud, server_id)
+    assert after["attachment_id"] != before["attachment_id"]
+    assert ({k: after[k] for k in ("bdm_uuid", "device", "volumeId")}
+            == {k: before[k] for k in ("bdm_uuid", "device", "volumeId")})
+    assert [a["attachment_id"] for a in volume["attachments"]] == [after["attachment_id"]]
     # the new image is now the root's: the pre-2.93 rebuild takes it, and does not re-image
     again = await act(cloud, server_id, {"rebuild": {"imageRef": new.id}}, "2.92")
     assert again["server"]["image"] == ""
     assert (await cloud.cinder.show(root))["status"] == "in-use"
+
+
+async def test_a_2_93_rebuild_cut_short_by_a_stop_reimages_the_volume_at_start(cloud: Cloud, tmp_path):
+    server = await cloud.boot([image_root(cloud.image, 1, delete_on_termination=True)])
+    server_id, root = server["id"], server["os-extended-volumes:volumes_attached"][0]["id"]
+    source = make_qcow2(tmp_path / "new.qcow2", "64M", pattern=0x5A)
+    new = await store_image(cloud.api, cloud.token, source, "replayed-root")
+    [before] = await attachments(cloud, server_id)
+    service = cloud.service
+    # what a SIGKILL at `rebuild_staged` leaves: the claim's row (task and the image to re-image from), the
+    # task rebuild_spawning, nothing re-imaged yet
+    claimed = await service.store.write(rebuild._claim, server_id, {"task_state": states.REBUILDING}, None, (),
+                                        new.id, now=service.clock())
+    assert claimed is not None and service.store.read(server_reimages.reimage_of, server_id) == new.id
+    await service.store.write(servers_db.update_server, server_id, {"task_state": states.REBUILD_SPAWNING},
+                              now=service.clock())
+    await cloud.api.client.server.app[reconciler_key].at_start()
+    await service.wait_idle()
+    await cloud.cinder.idle()
+    assert (await cloud.show(server_id, "2.93"))["status"] == "ACTIVE"
+    volume = await cloud.cinder.show(root)
+    assert (volume["status"], volume["volume_image_metadata"]["image_id"]) == ("in-use", new.id)
+    assert compare(cloud.cinder.volume_file(root), source)  # re-imaged as the 2.93 rebuild would have
+    [after] = await attachments(cloud, server_id)
+    assert (after["attachment_id"] != before["attachment_id"], after["bdm_uuid"]) == (True, before["bdm_uuid"])
+    assert service.store.read(server_reimages.reimage_of, server_id) is None  # kept only while the work runs
 
 
 async def test_a_failed_reimage_leaves_the_volume_whole_and_the_server_in_error(cloud: Cloud, monkeypatch, tmp_path):
@@ -111,9 +155,14 @@ async def test_rescue_of_a_volume_backed_server_from_2_87(cloud: Cloud, tmp_path
     assert (await cloud.show(server_id))["status"] == "RESCUE"
     row = cloud.service.get(cloud.cinder.ctx, server_id)
     domain = ET.fromstring(await cloud.service.guests.hv.live_xml(row.instance_name))
-    disks = [d.find("source").get("file") for d in domain.findall("devices/disk")]
+    disks = {d.find("target").get("dev"): (d.find("source").get("file"), d.find("boot").get("order")
+                                           if d.find("boot") is not None else None)
+             for d in domain.findall("devices/disk")}
     inst = cloud.service.guests.instance_dir(server_id)
-    assert disks[:2] == [str(inst / "disk.rescue"), str(cloud.cinder.volume_file(root))]  # rescue boots, root second
+    # Nova's stable device rescue: the root volume keeps vda, the rescue disk comes after it and boots first
+    assert (disks["vda"], disks["vdb"]) == ((str(cloud.cinder.volume_file(root)), None),
+                                            (str(inst / "disk.rescue"), "1"))
+    assert domain.find("os/boot") is None  # libvirt takes per-disk boot orders or <os><boot dev>, not both
     assert (await cloud.cinder.show(root))["status"] == "in-use"
     await act(cloud, server_id, {"unrescue": None}, "2.87")
     assert (await cloud.show(server_id))["status"] == "ACTIVE"

@@ -133,7 +133,7 @@ BAD_CREATE = [
                                    "destination_type": "local"},
                                   {"boot_index": -1, "source_type": "blank", "destination_type": "local",
                                    "guest_format": "swap", "volume_size": 1}]},
-     "Block Device Mapping is Invalid: local disks other than the image's root disk are not supported yet."),
+     "Swap drive requested is larger than instance type allows."),  # the flavor has no swap
     ({"block_device_mapping_v2": [{"boot_index": 0, "uuid": "6a1a5c4e-0000-4000-8000-000000000000",
                                    "source_type": "image", "destination_type": "local"}]},
      "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination"),

@@ -15,6 +15,7 @@ from nodecompute.app import create_app, store_key
 from nodecompute.db import volume_snapshots as volume_snapshots_db
 from nodecompute.db import volumes as volumes_db
 from nodecompute.domain.image_models import ImageQuery
+from nodecompute.domain.volume_models import Attachment
 from nodecompute.domain.models import utcnow
 from nodecompute.storage import qemu_img, volumes as storage_volumes
 from tests.api.helpers import Api
@@ -127,7 +128,8 @@ async def test_the_start_up_reconciliation_tells_the_truth(member: Cinder, aioht
     store, block = member.app[store_key], member.app[block_storage_key]
     files = block.volumes.files
     made = {name: await member.create(name=name) for name in ("creating", "partial", "deleting", "grown", "same",
-                                                               "uploading", "kept", "reimaging")}
+                                                               "uploading", "kept", "reimaging", "for-build",
+                                                               "for-build-dot")}
     snap_creating = await member.snapshot(made["kept"]["id"])
     snap_deleting = await member.snapshot(made["kept"]["id"])
     image = await member.app[images_key].create(member.ctx, {"name": "half", "disk_format": "raw",
@@ -137,8 +139,14 @@ async def test_the_start_up_reconciliation_tells_the_truth(member: Cinder, aioht
                          ("same", {"status": "extending", "extend_to": 2}),
                          ("uploading", {"status": "uploading", "previous_status": "available",
                                         "upload_image_id": image.id}),
-                         ("reimaging", {"status": "downloading", "previous_status": "in-use"})):
+                         ("reimaging", {"status": "downloading", "previous_status": "in-use"}),
+                         ("for-build", {"status": "creating"}), ("for-build-dot", {"status": "creating"})):
         await store.write(volumes_db.update_volume, made[name]["id"], values, now=utcnow())
+    for name in ("for-build", "for-build-dot"):  # volumes a server's build was making (volume_boot.py's link)
+        await store.write(volumes_db.insert_attachment, Attachment(
+            id=str(uuid.uuid4()), volume_id=made[name]["id"], server_id=str(uuid.uuid4()), device=None,
+            attached_at=None, delete_on_termination=name == "for-build-dot", boot_index=0))
+    files.volume_path(made["for-build"]["id"]).write_bytes(b"half written")
     await store.write(volume_snapshots_db.update_snapshot, snap_creating["id"], {"status": "creating"}, now=utcnow())
     await store.write(volume_snapshots_db.update_snapshot, snap_deleting["id"], {"status": "deleting"}, now=utcnow())
     files.volume_path(made["partial"]["id"]).unlink()
@@ -152,15 +160,20 @@ async def test_the_start_up_reconciliation_tells_the_truth(member: Cinder, aioht
 
     restarted = Api(await aiohttp_client(create_app(cfg, with_servers=False)))  # its start-up reconciles
     again = Cinder(restarted, member.token)
+    await again.idle()  # the build's volume being made again
     status = {name: (await again.request("GET", f"/volumes/{volume['id']}")).status for name, volume in made.items()}
     assert status["deleting"] == 404
     shown = {name: await again.show(volume["id"]) for name, volume in made.items() if name != "deleting"}
     assert {name: (v["status"], v["size"]) for name, v in shown.items()} == {
         "creating": ("error", 1), "partial": ("error", 1), "grown": ("available", 3), "same": ("available", 1),
         "uploading": ("available", 1), "kept": ("available", 1),
-        "reimaging": ("in-use", 1)}  # a root volume's re-image: its file whole, old or new (renamed over)
+        "reimaging": ("in-use", 1),  # a root volume's re-image: its file whole, old or new (renamed over)
+        # a build's volume without delete_on_termination is made again (Cinder's create goes on when Nova's
+        # compute crashes); with it, error (the abandoned build deletes it)
+        "for-build": ("available", 1), "for-build-dot": ("error", 1)}
     assert (await again.ok("GET", f"/snapshots/{snap_creating['id']}", 200))["snapshot"]["status"] == "error"
     await again.fault("GET", f"/snapshots/{snap_deleting['id']}", 404)
     assert again.app[images_key].list(again.ctx, ImageQuery()) == []  # the half-made image went
     assert again.files() == sorted(["operator-notes", *(f"volume-{made[n]['id']}" for n in
-                                                        ("grown", "same", "uploading", "kept", "reimaging"))])
+                                                        ("grown", "same", "uploading", "kept", "reimaging",
+                                                         "for-build"))])

@@ -4,7 +4,8 @@ NODECOMPUTE_TEST_CRASH_AT) while a volume the build makes is still being created
 every volume is made and attached but before the domain is defined (`volumes_attached`). After each restart the
 server is ERROR with the abandoned-build fault and holds no volume, the existing volume it named is available
 again, the volumes the build made with delete_on_termination are gone, one made without it is kept available (Nova's
-_cleanup_volumes), no attachment is left, and every volume file belongs to a volume."""
+_cleanup_volumes) even when it was still being created at the kill (made again at start: a compute crash does not
+stop Cinder's create), no attachment is left, and every volume file belongs to a volume."""
 from __future__ import annotations
 
 import signal
@@ -81,8 +82,9 @@ def test_sigkill_during_a_volume_boot_leaves_no_orphan(lab, step, next_step):
     existing = new_volume(cloud, f"data-{step}")
     before = set(volumes(cloud))
     body = {"server": {"name": f"bfv-{step}", "imageRef": "", "flavorRef": "42", "block_device_mapping_v2": [
+        # the root is the volume being created at the first kill: made without delete_on_termination there
         {"boot_index": 0, "uuid": image_id, "source_type": "image", "destination_type": "volume",
-         "volume_size": 1, "delete_on_termination": True},
+         "volume_size": 1, "delete_on_termination": step != "volume_creating"},
         {"boot_index": 1, "uuid": existing, "source_type": "volume", "destination_type": "volume"},
         {"source_type": "blank", "destination_type": "volume", "volume_size": 1}]}}
     try:  # the 202 comes before the build reaches the hook, unless the build is quicker than the answer
@@ -103,10 +105,17 @@ def test_sigkill_during_a_volume_boot_leaves_no_orphan(lab, step, next_step):
     assert (after[existing]["status"], after[existing]["attachments"]) == ("available", [])
     made = {v: after[v] for v in set(after) - before}
     names = sorted(v["name"] or "" for v in made.values())
-    # the root made from the image (delete_on_termination) is gone; the blank one, made only once the root was
-    # attached, is kept available (Nova keeps a made volume without delete_on_termination)
-    assert names == ([] if step == "volume_creating" else [f"{server['id']}-blank-vol"])
+    # volume_creating: the root, still being created at the kill and without delete_on_termination, is made
+    # again and kept available, with the image's content; volumes_attached: the root made from the image
+    # (delete_on_termination) is gone; the blank one, made only once the root was attached, is kept available
+    # (Nova keeps a made volume without delete_on_termination)
+    assert names == ([""] if step == "volume_creating" else [f"{server['id']}-blank-vol"])
     assert all(v["status"] == "available" and v["attachments"] == [] for v in made.values())
+    if step == "volume_creating":
+        [root] = made.values()
+        assert (root["bootable"], root["volume_image_metadata"]["image_id"]) == ("true", image_id)
+        assert (f"volume {root['id']} was being made for a server's build when the daemon stopped: made again"
+                in (daemon.data_dir / "daemon.log").read_text())
     files = {p.name for p in (daemon.data_dir / "volumes").iterdir()}
     assert files == {f"volume-{v}" for v in after}  # no file without its volume, no partial
     assert cloud.delete(f"/servers/{server['id']}").status_code == 204

@@ -1,5 +1,6 @@
-"""Boot from volume on the real daemon (issue 20): a server boots from a volume made from the test image (the guest
-reports its config drive, its root disk: the volume, vda, and the tagged volume in meta_data.json's devices; its
+"""Boot from volume on the real daemon (issue 20): a server boots from a volume made from the test image with an
+ephemeral and a swap disk from its mappings (the guest reports its config drive, its root disk: the volume, vda, the
+ephemeral disk by its label and the swap disk with their sizes, and the tagged volume in meta_data.json's devices; its
 a 2.93 rebuild re-images the root volume: the guest boots a fresh disk; its createImage is a snapshot of the running
 volume, and a server boots from that image), and the stock `openstack` CLI's
 `server create --boot-from-volume 1 --wait` and `server create --volume` reach ACTIVE; deleting the servers honours
@@ -51,20 +52,29 @@ def volume_status(cloud: Cloud, volume_id: str) -> int:
     return volume_api(cloud, "GET", f"/volumes/{volume_id}").status_code
 
 
-def test_a_guest_boots_from_a_volume_made_from_the_image(daemon, cloud, image_id, flavor_id):
+def test_a_guest_boots_from_a_volume_made_from_the_image(daemon, cloud, image_id):
     started = time.monotonic()
+    resp = cloud.post("/flavors", {"flavor": {"name": "bfv-local", "ram": 128, "vcpus": 1, "disk": 0,
+                                              "OS-FLV-EXT-DATA:ephemeral": 1, "swap": 32}})
+    assert resp.status_code == 200, resp.text
+    flavor_id = resp.json()["flavor"]["id"]
     resp = cloud.post("/servers", {"server": {
         "name": "bfv-guest", "imageRef": "", "flavorRef": flavor_id, "config_drive": True, "networks": "none",
         "block_device_mapping_v2": [{"boot_index": 0, "uuid": image_id, "source_type": "image",
                                      "destination_type": "volume", "volume_size": 1, "delete_on_termination": True,
-                                     "tag": "root"}]}}, headers={"X-OpenStack-Nova-API-Version": "2.42"})
+                                     "tag": "root"},
+                                    # an ephemeral (the flavor's size) and a swap disk (MiB) from the mappings
+                                    {"source_type": "blank", "destination_type": "local", "guest_format": "ext4"},
+                                    {"source_type": "blank", "destination_type": "local", "guest_format": "swap",
+                                     "volume_size": 16}]}}, headers={"X-OpenStack-Nova-API-Version": "2.42"})
     assert resp.status_code == 202, resp.text
     server_id = resp.json()["server"]["id"]
     server = cloud.wait_status(server_id, "ACTIVE")
     assert server["image"] == ""
     report = cloud.wait_report(server_id)
     assert (report.value("boot="), report.value("uuid=")) == ("1", server_id)  # read off its config drive
-    assert report.value("disk ").startswith(f"root={GiB} ")  # the 1 GiB volume, not the image's size
+    # the 1 GiB volume (not the image's size), the ephemeral disk the guest finds by its label, the swap disk
+    assert report.value("disk ") == f"root={GiB} ephemeral={GiB} swap={16 << 20}"
     volume_id = server["os-extended-volumes:volumes_attached"][0]["id"]
     # the tagged root volume in meta_data.json's `devices` (2.42), at the PCI address the guest has it
     assert report.values("device ") == [f"type=disk bus=pci address=0000:00:18.0 serial={volume_id} tags=root"]

@@ -104,6 +104,19 @@ def test_swap_without_ephemeral_takes_next_free_name():
     assert [(d.path, d.target) for d in spec.disks] == [("/r", "vda"), ("/s", "vdb"), ("/c", "hda")]
 
 
+def test_a_per_disk_boot_order_replaces_the_os_boot_device():
+    """Nova's stable device rescue: the rescue disk, last, boots first (libvirt takes one way of ordering boot)."""
+    disks = designer.image_backed_disks(root="/r", config_drive="/c") + [
+        designer.GuestDisk("/rescue", "qcow2", boot_order=1)]
+    spec = designer.design_domain(name="i", uuid=UUID, display_name="", memory_mb=64, vcpus=1, disks=disks,
+                                  console_log="/l", vnc_socket=None, server_id=UUID, project_id="p")
+    root = ET.fromstring(domain_xml.render(spec, TCG_HOST))
+    assert [(d.find("target").get("dev"), d.find("boot").get("order") if d.find("boot") is not None else None)
+            for d in root.findall("devices/disk")] == [("vda", None), ("hda", None), ("vdb", "1")]
+    assert root.find("os/boot") is None
+    assert ET.fromstring(domain_xml.render(minimal_spec(), TCG_HOST)).find("os/boot").get("dev") == "hd"
+
+
 def test_disks_take_the_requested_name_or_the_next_free_one_of_their_bus():
     disks = [designer.GuestDisk("/r", "qcow2"), designer.GuestDisk("/v", "raw", requested="/dev/vdd"),
              designer.GuestDisk("/e", "raw"), designer.GuestDisk("/s", "raw", bus="scsi", serial="vol-1"),

@@ -126,15 +126,27 @@ def test_the_image_root_mapping_is_accepted(image_ref, mappings, plan):
     assert plan_block_devices(image_ref, mappings) == BlockDevicePlan(image_ref=plan)
 
 
+def test_blank_local_mappings_are_the_plans_ephemeral_and_swap_disks():
+    swap = BlockDeviceRequest(source_type="blank", destination_type="local", boot_index=-1, guest_format="swap",
+                              volume_size=1)
+    ephemeral = BlockDeviceRequest(source_type="blank", destination_type="local", volume_size=1)
+    assert plan_block_devices(IMAGE, (ROOT, swap, ephemeral)) == BlockDevicePlan(IMAGE, blanks=(swap, ephemeral))
+    volume = BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME)
+    assert plan_block_devices("", (volume, swap)).blanks == (swap,)  # beside a root volume too
+    legacy = (BlockDeviceRequest(virtual_name="swap", volume_size=8, legacy=True),
+              BlockDeviceRequest(virtual_name="ephemeral0", legacy=True))
+    assert [(m.source_type, m.destination_type, m.guest_format, m.volume_size, m.delete_on_termination)
+            for m in plan_block_devices(IMAGE, legacy).blanks] == [("blank", "local", "swap", 8, True),
+                                                                    ("blank", "local", None, None, True)]
+
+
 @pytest.mark.parametrize("image_ref, mappings, message", [
     ("", (), BAD_BOOT_SEQUENCE),
     (IMAGE, (BlockDeviceRequest(boot_index=0, uuid=IMAGE),), NO_LOCAL_DISKS),
-    (IMAGE, (ROOT, BlockDeviceRequest(source_type="blank", destination_type="local", boot_index=-1,
-                                      guest_format="swap", volume_size=1)), NO_LOCAL_DISKS),
     (IMAGE, (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME),),
      BAD_BOOT_SEQUENCE),  # imageRef names no image of the root volume
     ("", (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME),
-          BlockDeviceRequest(source_type="blank", destination_type="local", boot_index=-1, volume_size=1)),
+          BlockDeviceRequest(source_type="snapshot", destination_type="local", boot_index=-1, uuid=VOLUME)),
      NO_LOCAL_DISKS),
     ("", (BlockDeviceRequest(source_type="image", destination_type="local", boot_index=0, uuid=IMAGE,
                              volume_type="fast"),), VOLUME_TYPE_LOCAL),
