@@ -28,6 +28,7 @@ from nodecompute.compute.instance_metadata import ADDRESS_HOSTNAME
 from nodecompute.domain import errors
 
 BOOT_FROM_VOLUME = "K5 servers boot from volumes: give block_device_mapping_v2"
+VOLUME_DESTINATION = 'K5 servers boot from volumes: destination_type may only be "volume"'
 CONFIG_DRIVE = "K5 servers read their data from the metadata service: config_drive may only be false"
 NETWORKS_REQUIRED = "Invalid input for field/attribute server. Value: networks is a required property"
 HOST_NAME_LIMIT = 64  # names this long or longer are not used as host names (inventory 3.8)
@@ -56,6 +57,10 @@ def check_create(body: Any) -> None:
         raise errors.BadRequest(CONFIG_DRIVE)
     if server.get("imageRef") and not entries:
         raise errors.BadRequest(BOOT_FROM_VOLUME)
+    # "Specifies the connection destination ("volume")" (seed 003 section 1.2.6.2): the only one K5 documents; one
+    # left out would be the core's local disk (compute/block_devices.py)
+    if any(entry.get("destination_type") != "volume" for entry in entries if isinstance(entry, dict)):
+        raise errors.BadRequest(VOLUME_DESTINATION)
 
 
 def host_name(name: str) -> str | None:

@@ -43,8 +43,8 @@ def _k5(api, method, path, token, **kw):
 
 
 def _body(image_id, network_id, name="k5-vm", **server):
-    mapping = [{"boot_index": "0", "uuid": image_id, "source_type": "image", "destination_type": "local",
-                "delete_on_termination": "True"}]
+    mapping = [{"boot_index": "0", "uuid": image_id, "source_type": "image", "destination_type": "volume",
+                "volume_size": "1", "delete_on_termination": "True"}]
     return {"server": {"name": name, "imageRef": image_id, "flavorRef": "42", "networks": [{"uuid": network_id}],
                        "block_device_mapping_v2": mapping, **server}}
 
@@ -73,6 +73,15 @@ async def test_create_rules(k5_world):
     del body["server"]["block_device_mapping_v2"]
     await assert_fault(await _k5(api, "POST", "/servers", admin, json=body), 400, "badRequest",
                        k5_compute.BOOT_FROM_VOLUME)
+    # "volume" is the only destination K5 documents (seed 003 section 1.2.6.2): local (given or left out) is refused
+    for destination in ("local", None):
+        body = _body(image_id, network_id)
+        body["server"]["block_device_mapping_v2"].append({"source_type": "blank", "volume_size": "1",
+                                                          "boot_index": "-1", "destination_type": destination})
+        if destination is None:
+            del body["server"]["block_device_mapping_v2"][1]["destination_type"]
+        await assert_fault(await _k5(api, "POST", "/servers", admin, json=body), 400, "badRequest",
+                           k5_compute.VOLUME_DESTINATION)
     # nothing was made; the openstack face takes the same imageRef-only body
     assert (await (await _k5(api, "GET", "/servers", admin)).json())["servers"] == []
 
