@@ -67,7 +67,10 @@ class HoldOnce:
 
     def hold(self, percent: float) -> Awaitable[None] | None:
         armed, self.last = self.last == 0 and percent > 0, percent
-        return self._wait_out() if armed else None
+        return self if armed else None
+
+    def __await__(self):  # (an awaitable, not a coroutine: a hold never awaited leaves no warning)
+        return self._wait_out().__await__()
 
     async def _wait_out(self) -> None:
         until = asyncio.get_running_loop().time() + self.seconds
@@ -121,14 +124,20 @@ async def _report(progress: Progress | None, percent: float) -> None:
 
 
 async def _hold(proc: asyncio.subprocess.Process, waiting: Awaitable[None] | None) -> None:
+    """Wait for `waiting` with qemu-img stopped, or already gone (a report read after it ended: the hold still
+    holds, its file complete)."""
     if waiting is None:
         return
-    proc.send_signal(signal.SIGSTOP)
+    try:
+        proc.send_signal(signal.SIGSTOP)
+    except ProcessLookupError:
+        pass
     try:
         await waiting
     finally:
         if proc.returncode is None:
-            proc.send_signal(signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGCONT)
 
 
 async def _follow(proc: asyncio.subprocess.Process, progress: Progress | None, throttle: Throttle | None) -> None:
