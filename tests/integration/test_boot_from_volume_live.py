@@ -246,7 +246,8 @@ def test_k5_fcx_restore_brings_back_the_marker_the_guest_wrote(daemon, cloud, k5
     wait_for(cloud, f"/volumes/{volume_id}", "volume", "in-use")
     assert cloud.http.post(f"{k5}/servers/{server_id}/action", json={"os-start": None}, timeout=60).status_code == 202
     cloud.wait_status(server_id, "ACTIVE")
-    cloud.wait_report(server_id, count=boots + 1)
+    # the root files are reported early in a boot, before the guest looks for a config drive (K5: none)
+    cloud.wait_report(server_id, last_line="configdrive=none", count=boots + 1)
     assert cloud.boots(server_id)[-1].values("rootfile ") == ["k5mark A-before-the-snapshot"]
     print(f"k5 fcx-restore of the guest's own marker: {time.monotonic() - started:.1f}s")
 
@@ -254,9 +255,9 @@ def test_k5_fcx_restore_brings_back_the_marker_the_guest_wrote(daemon, cloud, k5
 AUTOFAILOVER_OPT_IN = "NODECOMPUTE_TEST_K5_AUTOFAILOVER_GUEST"
 
 
-@pytest.mark.skipif(not os.environ.get(AUTOFAILOVER_OPT_IN), reason=f"opt-in ({AUTOFAILOVER_OPT_IN}=1): a third boot "
-                    "of the K5 guest (~34 s under load) does not fit the suite's time; tests/api/test_k5_compute.py "
-                    "proves the restart on test:///")
+@pytest.mark.skipif(not os.environ.get(AUTOFAILOVER_OPT_IN), reason=f"opt-in ({AUTOFAILOVER_OPT_IN}=1): a daemon "
+                    "restart and a third boot of the K5 guest (20-41 s under load 6-7) do not fit the suite's time; "
+                    "tests/api/test_k5_compute.py proves the restart on test:///")
 def test_k5_autofailover_runs_the_guest_again_after_a_kill_while_the_daemon_was_down(daemon, cloud, k5_guest):
     """fcx.autofailover "true" (metadata POST, D42's 202 echoing the key sent): the guest's QEMU, started through
     the daemon, killed by its pid while the daemon is stopped; the daemon's start runs the guest again."""
@@ -276,8 +277,12 @@ def test_k5_autofailover_runs_the_guest_again_after_a_kill_while_the_daemon_was_
     daemon.start()
     cloud = Cloud(daemon)
     cloud.wait_status(server_id, "ACTIVE")
-    cloud.wait_report(server_id, count=boots + 1)
-    assert cloud.boots(server_id)[-1].value("uuid=") == server_id
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    while len(reports := cloud.boots(server_id)) < boots + 1:  # its first report line: the boot counter
+        assert time.monotonic() < deadline, cloud.console(server_id, 40)
+        time.sleep(0.5)
+    # the same system volume booted once more (the counter lives on it)
+    assert int(reports[-1].value("boot=")) == int(reports[-2].value("boot=")) + 1
     assert instance_pid(daemon, k5_guest) != qemu
     print(f"k5 autofailover after a kill while the daemon was down: {time.monotonic() - started:.1f}s")
 
