@@ -129,14 +129,19 @@ async def _state_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def k5_image_jobs(cfg: Config, store: Store, images, clock: Callable[[], datetime]):
-    """K5's image import/export jobs (api/k5_image_jobs.py): objects under <data_dir>/objects/<project>/<container>
-    (until object storage exists), the jobs in their table (they survive a restart: `resume` at start)."""
-    from nodecompute.compute.image_job_runner import ImageJobs, ServiceCatalog
+    """K5's image import/export jobs (api/k5_image_jobs.py): objects under <[k5] object_root>/<project>/<container>
+    (<data_dir>/objects by default, until object storage exists), the jobs in their table (they survive a restart:
+    `resume` at start), at most [k5] image_jobs_max_active unfinished at once."""
+    from nodecompute.compute.image_job_runner import ImageJobs, JobSettings, ServiceCatalog
     from nodecompute.compute.image_job_table import TableJobStore
+    from nodecompute.storage.image_import import HoldOnce
     from nodecompute.storage.object_paths import ObjectRoot
 
-    return ImageJobs(TableJobStore(store), ServiceCatalog(images), images.files, ObjectRoot(cfg.data_dir / "objects"),
-                     clock=clock)
+    k5 = cfg.k5
+    root = Path(k5.object_root).expanduser() if k5.object_root else cfg.data_dir / "objects"
+    settings = JobSettings(max_active=k5.image_jobs_max_active, max_running=k5.image_jobs_max_running)
+    return ImageJobs(TableJobStore(store), ServiceCatalog(images), images.files, ObjectRoot(root), settings,
+                     clock=clock, throttle=HoldOnce(k5.test_hold_conversions) if k5.test_hold_conversions else None)
 
 
 def prepare_data_dir(cfg: Config) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from nodecompute.config_network import external_network_problem
+from nodecompute.config_network import network_problem
 
 
 class ConfigError(Exception):
@@ -191,6 +191,18 @@ class NetworkQuotaConfig:
 
 
 @dataclass(frozen=True)
+class K5Config:
+    # K5's image import and export (/k5/v1/imageimport, /k5/v1/imageexport): the directory object paths
+    # /v1/AUTH_<project>/<container>/<object> resolve under (empty: <data_dir>/objects), the unfinished jobs allowed
+    # at once (one more: 503 50301), the conversions run at once, and a test-only hold (seconds each conversion
+    # waits at its first progress past 0%, qemu-img stopped, a cancel included; 0: none).
+    object_root: str = ""
+    image_jobs_max_active: int = 4
+    image_jobs_max_running: int = 1
+    test_hold_conversions: int = 0
+
+
+@dataclass(frozen=True)
 class Config:
     data_dir: Path = field(default_factory=default_data_dir)
     log_level: str = "INFO"
@@ -202,6 +214,7 @@ class Config:
     network: NetworkConfig = field(default_factory=NetworkConfig)
     network_quota: NetworkQuotaConfig = field(default_factory=NetworkQuotaConfig)
     volume: VolumeConfig = field(default_factory=VolumeConfig)
+    k5: K5Config = field(default_factory=K5Config)
 
     @property
     def db_path(self) -> Path:
@@ -246,7 +259,7 @@ class Config:
 
 _SECTIONS = {"server": ServerConfig, "identity": IdentityConfig, "compute": ComputeConfig, "quota": QuotaConfig,
              "console": ConsoleConfig, "network": NetworkConfig, "network_quota": NetworkQuotaConfig,
-             "volume": VolumeConfig}
+             "volume": VolumeConfig, "k5": K5Config}
 _CHOICES = {
     ("compute", "virt_type"): ("auto", "kvm", "qemu"),
     ("compute", "config_drive_format"): ("iso9660", "vfat"),
@@ -272,6 +285,7 @@ _MINIMUM = {
     ("console", "vncauth_window"): 1,
     ("network", "mtu"): 68,
     ("volume", "reserved_mb"): 0,
+    ("k5", "image_jobs_max_active"): 1, ("k5", "image_jobs_max_running"): 1, ("k5", "test_hold_conversions"): 0,
 }
 _PORTS = {("server", "listen_port"), ("console", "novncproxy_port"), ("console", "serialproxy_port"),
           ("console", "vncauth_port_min"), ("console", "vncauth_port_max")}
@@ -322,30 +336,13 @@ def _build(section: str, cls: type, raw: Any) -> Any:
             raise ConfigError(f"[{section}] {key}: unknown key (known: {', '.join(sorted(known))})")
         values[key] = _check_value(section, key, value, getattr(defaults, key))
     built = cls(**values)
-    if isinstance(built, NetworkConfig):
-        _check_network(built)
+    problem = network_problem(built) if isinstance(built, NetworkConfig) else None
+    if problem:
+        raise ConfigError(problem)
     if isinstance(built, ConsoleConfig) and built.vncauth_port_min > built.vncauth_port_max:
         raise ConfigError(f"[{section}] vncauth_port_min: must not exceed vncauth_port_max "
                           f"({built.vncauth_port_min} > {built.vncauth_port_max})")
     return built
-
-
-def _check_network(built: NetworkConfig) -> None:
-    problem = external_network_problem(built)
-    if problem:
-        raise ConfigError(problem)
-    if built.mtu > 9000:
-        raise ConfigError(f"[network] mtu: must be at most 9000, got {built.mtu}")
-    for cidr in built.subnet_ranges:
-        try:
-            ipaddress.IPv4Network(cidr)
-        except ValueError:
-            raise ConfigError(f"[network] subnet_ranges: {cidr!r} is not an IPv4 network such as 10.0.0.0/8") from None
-    for server in built.dns_servers:
-        try:
-            ipaddress.ip_address(server)
-        except ValueError:
-            raise ConfigError(f"[network] dns_servers: {server!r} is not an IP address") from None
 
 
 def from_dict(raw: dict[str, Any]) -> Config:

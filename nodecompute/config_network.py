@@ -1,4 +1,4 @@
-"""Checks of the `[network]` keys that describe the external network (config.py raises what they find).
+"""Checks of the `[network]` keys, those of the external network among them (config.py raises what they find).
 
 The external network is an IPv4 cidr apart from the tenant ranges, with the upstream router's address (its
 gateway) and the ranges router gateways and floating IPs are taken from inside it.
@@ -24,6 +24,23 @@ def external_network_problem(network: Any) -> str | None:
     except _Problem as problem:
         return str(problem)
     return None
+
+
+def network_problem(network: Any) -> str | None:
+    """What is wrong with any key of a NetworkConfig, naming the key (None: nothing)."""
+    if network.mtu > 9000:
+        return f"[network] mtu: must be at most 9000, got {network.mtu}"
+    for cidr in network.subnet_ranges:
+        try:
+            ipaddress.IPv4Network(cidr)
+        except ValueError:
+            return f"[network] subnet_ranges: {cidr!r} is not an IPv4 network such as 10.0.0.0/8"
+    for server in network.dns_servers:
+        try:
+            ipaddress.ip_address(server)
+        except ValueError:
+            return f"[network] dns_servers: {server!r} is not an IP address"
+    return external_network_problem(network)
 
 
 def _check(network: Any) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +28,7 @@ from nodecompute.compute.instance_metadata import ADDRESS_HOSTNAME
 from nodecompute.domain import errors
 
 BOOT_FROM_VOLUME = "K5 servers boot from volumes: give block_device_mapping_v2"
+VOLUME_DESTINATION = 'K5 servers boot from volumes: destination_type may only be "volume"'
 CONFIG_DRIVE = "K5 servers read their data from the metadata service: config_drive may only be false"
 NETWORKS_REQUIRED = "Invalid input for field/attribute server. Value: networks is a required property"
 HOST_NAME_LIMIT = 64  # names this long or longer are not used as host names (inventory 3.8)
@@ -57,6 +57,10 @@ def check_create(body: Any) -> None:
         raise errors.BadRequest(CONFIG_DRIVE)
     if server.get("imageRef") and not entries:
         raise errors.BadRequest(BOOT_FROM_VOLUME)
+    # "Specifies the connection destination ("volume")" (seed 003 section 1.2.6.2): the only one K5 documents; one
+    # left out would be the core's local disk (compute/block_devices.py)
+    if any(entry.get("destination_type") != "volume" for entry in entries if isinstance(entry, dict)):
+        raise errors.BadRequest(VOLUME_DESTINATION)
 
 
 def host_name(name: str) -> str | None:
@@ -95,26 +99,11 @@ async def merge_metadata(request: web.Request) -> web.StreamResponse:
 
 # ----- views ---------------------------------------------------------------------------------------------------
 
-# D36: the servers whose last reboot through /k5 asked SOFT (every reboot runs hard; the status shows REBOOT for
-# them, HARD_REBOOT otherwise). Kept in memory, the most recent ones: a reboot a restart interrupts is replayed hard.
-SOFT_REBOOTS: OrderedDict[str, None] = OrderedDict()
-SOFT_REBOOTS_KEPT = 4096
-
-
-def asked_reboot(server_uuid: str, kind: str) -> None:
-    SOFT_REBOOTS.pop(server_uuid, None)
-    if kind.upper() == "SOFT":
-        SOFT_REBOOTS[server_uuid] = None
-        while len(SOFT_REBOOTS) > SOFT_REBOOTS_KEPT:
-            SOFT_REBOOTS.popitem(last=False)
-
-
 def _k5_part(view: dict, server: Any, out: Out) -> None:
-    """STOPPED for SHUTOFF (D28); REBOOT for a reboot asked SOFT (D36); a dedicated server shows its hint (D25)."""
+    """STOPPED for SHUTOFF (D28); a dedicated server shows its hint (D25). (D36's REBOOT for a reboot asked SOFT is
+    the core's: k5_resources.py runs it as a soft reboot doing the hard work.)"""
     if view.get("status") == "SHUTOFF":
         view["status"] = "STOPPED"
-    elif view.get("status") == "HARD_REBOOT" and server.uuid in SOFT_REBOOTS:
-        view["status"] = "REBOOT"
     if to_bool(server.scheduler_hints.get(DEDICATED, False)):
         view["OS-SCH-HNT:scheduler_hints"] = {DEDICATED: "True"}
 

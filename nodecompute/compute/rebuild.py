@@ -34,7 +34,7 @@ from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.root_volumes import RootVolumes
 from nodecompute.compute.network_data import nic_devices
 from nodecompute.compute.server_access import check_writable, visible_server
-from nodecompute.compute.server_actions import ServerActions, Started, check_state
+from nodecompute.compute.server_actions import ServerActions, Started, check_state, unless_reverting
 from nodecompute.compute.server_ports import ServerPorts
 from nodecompute.compute.volume_boot import disk_devices
 from nodecompute.db import images as images_db, server_drives, server_reimages, servers as servers_db
@@ -130,8 +130,8 @@ class ServerRebuilds:
         claimed: list[Server] = []
 
         async def claim() -> Server | None:
-            found = await self.store.write(_claim, server.uuid, values, req.metadata, req.personality, reimage,
-                                           now=self.clock())
+            found = await self.store.write(unless_reverting("rebuild", _claim), server.uuid, values, req.metadata,
+                                           req.personality, reimage, now=self.clock())
             claimed.extend([found] if found is not None else [])
             return found
 

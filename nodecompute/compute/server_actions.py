@@ -24,6 +24,7 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
+from typing import TypeVar
 
 from nodecompute.compute.guests import Guests
 from nodecompute.compute.instance_actions import ActionLog
@@ -38,6 +39,7 @@ from nodecompute.domain.models import AuthContext, Clock, isotime
 from nodecompute.domain.server_models import ActionRequest, Server
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 Started = Callable[[], Awaitable[None]]
 Work = Callable[[Guests, Server, Started], Awaitable[None]]
@@ -101,6 +103,17 @@ DONE_VALUES: dict[str, Callable[[str, Server], dict]] = {
 Claim = Callable[[], Awaitable[Server | None]]
 
 
+def unless_reverting(action: str, claim: Callable[..., T]) -> Callable[..., T]:
+    """`claim(db, uuid, ...)` (a task's compare-and-set) run only when none of the server's volumes is reverting to
+    a snapshot (K5's fcx-restore of a stopped server's system volume): 409 otherwise, in the same transaction."""
+    def guarded(db, uuid: str, *args, **kwargs) -> T:
+        if attachments_db.volume_reverting(db, uuid):
+            raise Conflict(f"Cannot '{action}' instance {uuid} while one of its volumes is being reverted to a "
+                           f"snapshot")
+        return claim(db, uuid, *args, **kwargs)
+    return guarded
+
+
 class ServerActions:
     def __init__(self, store: Store, guests: Guests, tasks: ServerTasks, clock: Clock, log: ActionLog) -> None:
         self.store = store
@@ -116,9 +129,6 @@ class ServerActions:
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
         check_state(rule, server)
-        if self.store.read(attachments_db.volume_reverting, server.uuid):
-            raise Conflict(f"Cannot '{rule.message_name}' instance {server.uuid} while one of its volumes is being "
-                           f"reverted to a snapshot")
         await self.begin(ctx, req.action, server, rule.expected, self.work[req.work] if req.work else None)
 
     async def begin(self, ctx: AuthContext | None, name: str, server: Server,
@@ -128,7 +138,7 @@ class ServerActions:
         changePassword: server_images.py, server_admin_password.py); `claim` the request's own compare-and-set,
         which also writes what the request changes (rebuild.py)."""
         rule = states.ACTIONS[name]
-        updated = await (claim() if claim is not None else self._begin(server, rule, expected))
+        updated = await (claim() if claim is not None else self._begin(server, rule, expected, guarded=True))
         if updated is None:
             current = self.store.read(servers_db.get_server, server.uuid)
             raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="task_state",
@@ -154,13 +164,19 @@ class ServerActions:
             self.tasks.track(server.uuid, self._run(name, updated, None, self.work[name]))
         return True
 
-    async def _begin(self, server: Server, rule: states.ActionRule,
-                     expected: tuple[str | None, ...]) -> Server | None:
+    async def _begin(self, server: Server, rule: states.ActionRule, expected: tuple[str | None, ...], *,
+                     guarded: bool = False) -> Server | None:
+        """The task's compare-and-set; `guarded` (an action asked, not one replayed at start) also refuses, in the
+        same transaction, a server one of whose volumes is reverting (volume_revert.py sets `reverting` in one
+        transaction with its check that the server has no task: the two cannot both win)."""
         if rule.task is None:  # a stateless action (crash dump): the task must still be idle
             current = self.store.read(servers_db.get_server, server.uuid)
+            if guarded:
+                self.store.read(unless_reverting(rule.message_name, lambda db, uuid: None), server.uuid)
             return current if current.task_state in expected else None
-        return await self.store.write(servers_db.update_server, server.uuid, {"task_state": rule.task},
-                                      now=self.clock(), expected_task_state=expected)
+        update = unless_reverting(rule.message_name, servers_db.update_server) if guarded else servers_db.update_server
+        return await self.store.write(update, server.uuid, {"task_state": rule.task}, now=self.clock(),
+                                      expected_task_state=expected)
 
     async def _run(self, name: str, server: Server, action_id: int | None, work: Work) -> None:
         rule = states.ACTIONS[name]

@@ -55,6 +55,35 @@ class Throttle(Protocol):
         """None to go on; else an awaitable the copy waits for, the converter stopped meanwhile."""
 
 
+class HoldOnce:
+    """Test-only ([k5] test_hold_conversions): each conversion waits `seconds` at its first report past 0% (its
+    target file written in part or whole, qemu-img stopped), and waits them out even when cancelled (the job shows
+    `cancelling` meanwhile, observable through HTTP) before the cancellation goes on. Every conversion reports 0%
+    first (qemu-img -p), which arms the next hold."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.last = 0.0
+
+    def hold(self, percent: float) -> Awaitable[None] | None:
+        armed, self.last = self.last == 0 and percent > 0, percent
+        return self if armed else None
+
+    def __await__(self):  # (an awaitable, not a coroutine: a hold never awaited leaves no warning)
+        return self._wait_out().__await__()
+
+    async def _wait_out(self) -> None:
+        until = asyncio.get_running_loop().time() + self.seconds
+        cancelled = False
+        while (left := until - asyncio.get_running_loop().time()) > 0:
+            try:
+                await asyncio.sleep(left)
+            except asyncio.CancelledError:
+                cancelled = True
+        if cancelled:
+            raise asyncio.CancelledError
+
+
 class ChecksumMismatch(InvalidImage):
     def __init__(self) -> None:
         super().__init__("The SHA1 checksum of the VM image file does not match 'checksum'.")
@@ -95,14 +124,20 @@ async def _report(progress: Progress | None, percent: float) -> None:
 
 
 async def _hold(proc: asyncio.subprocess.Process, waiting: Awaitable[None] | None) -> None:
+    """Wait for `waiting` with qemu-img stopped, or already gone (a report read after it ended: the hold still
+    holds, its file complete)."""
     if waiting is None:
         return
-    proc.send_signal(signal.SIGSTOP)
+    try:
+        proc.send_signal(signal.SIGSTOP)
+    except ProcessLookupError:
+        pass
     try:
         await waiting
     finally:
         if proc.returncode is None:
-            proc.send_signal(signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGCONT)
 
 
 async def _follow(proc: asyncio.subprocess.Process, progress: Progress | None, throttle: Throttle | None) -> None:

@@ -5,6 +5,8 @@ mapping refused), the host name derivation checked in meta_data.json (D34, inven
 (D42), image metadata denied by role -> 500 (D14). The same servers show through /compute/v2.1 unchanged."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from nodecompute.api import k5_compute
@@ -41,8 +43,8 @@ def _k5(api, method, path, token, **kw):
 
 
 def _body(image_id, network_id, name="k5-vm", **server):
-    mapping = [{"boot_index": "0", "uuid": image_id, "source_type": "image", "destination_type": "local",
-                "delete_on_termination": "True"}]
+    mapping = [{"boot_index": "0", "uuid": image_id, "source_type": "image", "destination_type": "volume",
+                "volume_size": "1", "delete_on_termination": "True"}]
     return {"server": {"name": name, "imageRef": image_id, "flavorRef": "42", "networks": [{"uuid": network_id}],
                        "block_device_mapping_v2": mapping, **server}}
 
@@ -71,6 +73,15 @@ async def test_create_rules(k5_world):
     del body["server"]["block_device_mapping_v2"]
     await assert_fault(await _k5(api, "POST", "/servers", admin, json=body), 400, "badRequest",
                        k5_compute.BOOT_FROM_VOLUME)
+    # "volume" is the only destination K5 documents (seed 003 section 1.2.6.2): local (given or left out) is refused
+    for destination in ("local", None):
+        body = _body(image_id, network_id)
+        body["server"]["block_device_mapping_v2"].append({"source_type": "blank", "volume_size": "1",
+                                                          "boot_index": "-1", "destination_type": destination})
+        if destination is None:
+            del body["server"]["block_device_mapping_v2"][1]["destination_type"]
+        await assert_fault(await _k5(api, "POST", "/servers", admin, json=body), 400, "badRequest",
+                           k5_compute.VOLUME_DESTINATION)
     # nothing was made; the openstack face takes the same imageRef-only body
     assert (await (await _k5(api, "GET", "/servers", admin)).json())["servers"] == []
 
@@ -193,26 +204,46 @@ async def test_reboot_is_hard_consoles_novnc_and_console_output_length(k5_world,
     real_act = app[servers_key].act
 
     async def act(ctx, uuid, request):
-        asked.append(request.action)
+        asked.append((request.action, request.work))
         return await real_act(ctx, uuid, request)
 
     monkeypatch.setattr(app[servers_key], "act", act)
-    for kind in ("SOFT", "HARD"):
+    # every reboot runs the hard reboot's work (D36); the status follows the type asked, kept as the server's
+    # task_state in the database (no memory of the face's: a restart shows it as well): REBOOT after SOFT,
+    # HARD_REBOOT after HARD, here while the work is held
+    store, release = app[servers_key].store, asyncio.Event()
+    hard_work = app[servers_key].actions.work["reboot_hard"]
+    ran = []
+
+    async def held_hard_work(guests, server, started):
+        await release.wait()
+        ran.append(server.uuid)
+        await hard_work(guests, server, started)
+
+    monkeypatch.setitem(app[servers_key].actions.work, "reboot_hard", held_hard_work)
+    for kind, task, status in (("SOFT", states.REBOOTING, "REBOOT"), ("HARD", states.REBOOTING_HARD, "HARD_REBOOT")):
+        release.clear()
         resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin, json={"reboot": {"type": kind}})
         assert resp.status == 202, await resp.text()
-        await app[servers_key].wait_idle()
-    assert asked == ["reboot_hard", "reboot_hard"]
-    # the status follows the type asked (D36): a reboot running shows REBOOT after SOFT, HARD_REBOOT after HARD
-    store = app[servers_key].store
-    for kind, status in (("SOFT", "REBOOT"), ("HARD", "HARD_REBOOT")):
-        resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin, json={"reboot": {"type": kind}})
-        assert resp.status == 202, await resp.text()
-        await app[servers_key].wait_idle()
-        await store.write(servers_db.update_server, server_id, {"task_state": states.REBOOTING_HARD}, now=utcnow())
+        assert store.read(servers_db.get_server, server_id).task_state == task
         shown = (await (await _k5(api, "GET", f"/servers/{server_id}", admin)).json())["server"]
         assert shown["status"] == status
-        assert (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]["status"] == "HARD_REBOOT"
-        await store.write(servers_db.update_server, server_id, {"task_state": None}, now=utcnow())
+        assert (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]["status"] == status
+        release.set()
+        await app[servers_key].wait_idle()
+        assert store.read(servers_db.get_server, server_id).task_state is None
+    # the type is ignored where Nova allows only HARD (seed 003 section 1.2.6.6): SOFT of a stopped server runs hard
+    resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin, json={"os-stop": None})
+    assert resp.status == 202, await resp.text()
+    await app[servers_key].wait_idle()
+    resp = await _k5(api, "POST", f"/servers/{server_id}/action", admin, json={"reboot": {"type": "SOFT"}})
+    assert resp.status == 202, await resp.text()
+    assert store.read(servers_db.get_server, server_id).task_state == states.REBOOTING_HARD
+    await app[servers_key].wait_idle()
+    assert [a for a in asked if a[0].startswith("reboot")] == [
+        ("reboot", "reboot_hard"), ("reboot_hard", None), ("reboot_hard", None)]
+    assert ran == [server_id] * 3
+    assert store.read(servers_db.get_server, server_id).vm_state == states.ACTIVE
     await assert_fault(await _k5(api, "POST", f"/servers/{server_id}/action", admin,
                                  json={"os-getVNCConsole": {"type": "xvpvnc"}}), 400)
     # rebuild without imageRef: the current image (D38)

@@ -2,12 +2,13 @@
 imported with its SHA1 becomes an active raw/bare image with the given id (seen at /k5/image), a wrong checksum
 ends `failed` with no image, another project's AUTH_ gives 403 40301, credentials not the caller's 400 40010;
 the image exported into a container, a cancel after completion 404 40402; bad start/limit 400 40013/40014; K5's
-error body, never a Nova fault. (The jobs themselves, cancel while processing and restarts:
-tests/integration/test_k5_image_import.py.)"""
+error body, never a Nova fault; an export cancelled while `processing` (held by the [k5] test-only hold), the object root
+and job cap from [k5]. (The jobs themselves and restarts: tests/integration/test_k5_image_import.py.)"""
 from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import hashlib
 import os
 import subprocess
@@ -15,8 +16,10 @@ import uuid
 
 from nodecompute.api.k5_image_jobs import image_jobs_key
 from nodecompute.api.keys import config_key, identity_key, images_key
-from nodecompute.app import k5_image_jobs, store_key
+from nodecompute.app import create_app, k5_image_jobs, store_key
+from nodecompute.config import K5Config
 from nodecompute.domain.models import utcnow
+from tests.api.helpers import Api, upload_raw_image
 from tests.api.k5_examples import assert_like
 from tests.api.volume_helpers import make_qcow2
 
@@ -190,3 +193,57 @@ async def test_a_job_survives_a_restart_in_its_table(api, admin_token, tmp_path)
     images_dir = app[images_key].files.images_dir  # no partial file left anywhere
     assert [name for name in os.listdir(images_dir) if name.startswith(".")] == []
     assert not again.root.staging_dir.exists() or os.listdir(again.root.staging_dir) == []
+
+
+async def test_an_export_cancelled_while_processing_leaves_no_file(aiohttp_client, cfg, tmp_path):
+    """Issue 25's Proof through HTTP, with the test-only hold ([k5] test_hold_conversions: each conversion waits at
+    its first report past 0%, qemu-img stopped, a cancel included) and the object root and job cap from [k5]: an export cancelled
+    while `processing` answers 200 with no body, its status goes `cancelling` then `canceled`, the container holds
+    no file and no temp file stays; a second cancel is 400 40010, one after the end 404 40402."""
+    root = tmp_path / "objects-elsewhere"
+    cfg = dataclasses.replace(cfg, k5=K5Config(object_root=str(root), image_jobs_max_active=2,
+                                               test_hold_conversions=3))
+    api = Api(await aiohttp_client(create_app(cfg, with_servers=False)))
+    token = await api.token("admin", "admin-secret", "admin")
+    app = api.client.server.app
+    project = app[identity_key].validate(token).project_id
+    (root / project / "exports").mkdir(parents=True)
+    image_id = await upload_raw_image(app, token)
+    export = {"image_id": image_id, "storage_container": f"/v1/AUTH_{project}/exports"}
+
+    async def call(method: str, path: str, status: int, **kw) -> dict | None:
+        resp = await api.client.request(method, f"/k5/v1{path}", headers={"X-Auth-Token": token}, **kw)
+        assert resp.status == status, (method, path, resp.status, await resp.text())
+        return await resp.json() if resp.content_length else None
+
+    export_id = (await call("POST", "/imageexport", 202, json=export))["export_id"]
+    deadline = asyncio.get_running_loop().time() + 30
+    while (status := await call("GET", f"/imageexport/{export_id}/status", 200))["export_status"] == "queued":
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    staging = app[image_jobs_key].root.staging_dir
+    assert staging.is_relative_to(root)  # [k5] object_root
+    while not (staging / f"{export_id}.part").exists():  # qemu-img wrote it and is held at its first report
+        assert asyncio.get_running_loop().time() < deadline
+        await asyncio.sleep(0.05)
+    assert (await call("GET", f"/imageexport/{export_id}/status", 200))["export_status"] == "processing"
+    # the cap of [k5] image_jobs_max_active (2): a second unfinished job is admitted, a third is 503 50301
+    (root / project / "exports2").mkdir()
+    (root / project / "exports3").mkdir()
+    second = await call("POST", "/imageexport", 202, json={**export, "storage_container": export[
+        "storage_container"] + "2"})
+    full = await call("POST", "/imageexport", 503, json={**export, "storage_container": export[
+        "storage_container"] + "3"})
+    assert full["error_code"] == "50301"
+
+    assert await call("POST", f"/imageexport/{export_id}/cancel", 200) is None
+    assert (await call("GET", f"/imageexport/{export_id}/status", 200))["export_status"] == "cancelling"
+    again = await call("POST", f"/imageexport/{export_id}/cancel", 400)
+    assert again == {"error_code": "40010", "error_message": "Export_id is already accepted cancelling."}
+    await call("POST", f"/imageexport/{second['export_id']}/cancel", 200)
+    await asyncio.wait_for(app[image_jobs_key].wait_idle(), 30)
+    for job_id in (export_id, second["export_id"]):
+        assert (await call("GET", f"/imageexport/{job_id}/status", 200))["export_status"] == "canceled"
+    assert os.listdir(root / project / "exports") == [] and os.listdir(root / project / "exports2") == []
+    assert os.listdir(staging) == []
+    assert (await call("POST", f"/imageexport/{export_id}/cancel", 404))["error_code"] == "40402"

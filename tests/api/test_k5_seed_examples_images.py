@@ -1,5 +1,5 @@
-"""The K5 seed's documented image examples (seeds/003 sections 1.2.6.11-1.2.6.19, 1.2.6.30-31, 1.8.6.6-1.8.6.11;
-image members are another branch's), sent through /k5/v2/{tenant_id}/images (the compute proxy) and /k5/image
+"""The K5 seed's documented image examples (seeds/003 sections 1.2.6.11-1.2.6.19, 1.2.6.30-31, 1.8.6.6-1.8.6.11,
+the image members 1.8.6.13 and 1.8.6.17), sent through /k5/v2/{tenant_id}/images (the compute proxy) and /k5/image
 (Glance v2) against an image the test makes: the status, the keys (the example's plus the D-cells', no others,
 tests/api/k5_examples.py), the value types, and every value naming a resource equal to that resource's own. Each
 test names the seed lines of its example. Server password (1.8.6.8) is here too, being in the same section."""
@@ -159,3 +159,43 @@ async def test_glance_patch_l9250_l9259_l9276_l9284(k5, image):
         headers={"Content-Type": "application/openstack-images-v2.1-json-patch"})
     assert_like(removed, example, {"$": GLANCE_ADDED | {"size", "checksum"}})
     assert (removed["id"], removed["name"], "login-user" in removed) == (image, "Fedora 17", False)
+
+
+# L9496's answer: the seed prints it as two fragments (the first ending in a stray comma); joined, it is Glance's
+# member view. L9665's answer is the same view, `accepted`.
+MEMBER = {"created_at": "2013-09-20T19:22:19Z", "image_id": "a96be11e-8536-4910-92cb-de50aa19dfe6",
+          "member_id": "8989447062e04a818baf9e073fd04fa7", "schema": "/v2/schemas/member", "status": "pending",
+          "updated_at": "2013-09-20T19:25:31Z"}
+PATCH_TYPE = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
+
+
+async def _shared_with_a_member(k5, image, make_user):
+    """The image made `shared` (members exist only on shared images: docs/k5.md, D61) and a member project's token."""
+    await k5("PATCH", f"/v2/images/{image}", 200, root="/k5/image", headers=PATCH_TYPE,
+             json=[{"op": "replace", "path": "/visibility", "value": "shared"}])
+    return await make_user("k5-member-project", "member")
+
+
+async def test_image_member_create_l9496(k5, image, make_user, api):  # noqa: F811
+    token = await _shared_with_a_member(k5, image, make_user)
+    member = api.client.server.app[identity_key].validate(token).project_id
+    made = await k5("POST", f"/v2/images/{image}/members", 200, root="/k5/image", json={"member": member})
+    assert_like(made, MEMBER)
+    assert (made["image_id"], made["member_id"], made["status"], made["schema"]) == (
+        image, member, "pending", "/v2/schemas/member")
+    listed = await k5("GET", f"/v2/images/{image}/members", 200, root="/k5/image")
+    assert listed["members"] == [made]
+
+
+async def test_image_member_update_l9665(k5, image, make_user, api):  # noqa: F811
+    token = await _shared_with_a_member(k5, image, make_user)
+    member = api.client.server.app[identity_key].validate(token).project_id
+    await k5("POST", f"/v2/images/{image}/members", 200, root="/k5/image", json={"member": member})
+    resp = await api.client.put(f"/k5/image/v2/images/{image}/members/{member}", json={"status": "accepted"},
+                                headers={"X-Auth-Token": token})  # the member's own call
+    assert resp.status == 200, await resp.text()
+    updated = await resp.json()
+    assert_like(updated, {**MEMBER, "status": "accepted", "updated_at": "2013-09-20T20:15:31Z"})
+    assert (updated["image_id"], updated["member_id"], updated["status"]) == (image, member, "accepted")
+    listed = await api.client.get("/k5/image/v2/images", headers={"X-Auth-Token": token})
+    assert image in [i["id"] for i in (await listed.json())["images"]]  # accepted: listed for the member

@@ -7,10 +7,15 @@ gives K5's fault message on the ERROR server; fcx-restore reverts the system vol
 it runs)."""
 from __future__ import annotations
 
+import pytest
+
 from nodecompute.api.keys import config_key
 from nodecompute.compute import volume_boot
+from nodecompute.db import servers as servers_db
 from nodecompute.db import volumes as volumes_db
+from nodecompute.domain import states
 from nodecompute.domain import volume_models as vm
+from nodecompute.domain.errors import Conflict
 from nodecompute.domain.models import utcnow
 from tests.api.helpers import assert_fault
 from tests.api.test_boot_from_volume import Cloud, cloud  # noqa: F401 (fixture)
@@ -119,3 +124,33 @@ async def test_k5_fcx_restore_of_a_stopped_servers_system_volume(cloud: Cloud): 
     await store.write(volumes_db.update_volume, source["id"], {"status": vm.IN_USE}, now=utcnow())
     await act({"os-start": None}, "ACTIVE")
     assert (await cloud.defined_disks(server["id"]))["vda"] == str(path)
+
+
+async def test_k5_fcx_restore_and_an_action_cannot_both_win(cloud: Cloud):  # noqa: F811
+    """The revert's check (the server STOPPED with no task) and its `reverting` are one transaction; so are an
+    action's check (no volume reverting) and its task's compare-and-set: an action whose request was checked before
+    the revert began is refused when it claims the server (409, nothing started), a rebuild too; a revert asked
+    while an action holds the task is refused."""
+    source = await cloud.cinder.create(name="system", imageRef=cloud.image)
+    server = await boot(cloud, [system_volume("volume", source["id"], delete_on_termination="False")])
+    stop = await _k5(cloud, "POST", f"/servers/{server['id']}/action", json={"os-stop": None})
+    assert stop.status == 202, await stop.text()
+    await cloud.service.wait_idle()
+    snapshot = await cloud.cinder.snapshot(source["id"], force=True)
+    k5_cinder = Cinder(cloud.api, cloud.token, root="/k5/volume/v2")
+    store, actions = cloud.service.store, cloud.service.actions
+
+    checked = store.read(servers_db.get_server, server["id"])  # the start's request checked: STOPPED, no task
+    await store.write(volumes_db.update_volume, source["id"], {"status": vm.REVERTING}, now=utcnow())  # revert won
+    with pytest.raises(Conflict, match="being reverted"):
+        await actions.begin(None, "start", checked, states.ACTIONS["start"].expected)
+    assert store.read(servers_db.get_server, server["id"]).task_state is None
+    rebuild = await _k5(cloud, "POST", f"/servers/{server['id']}/action", json={"rebuild": {"imageRef": cloud.image}})
+    await assert_fault(rebuild, 409, "conflictingRequest", "being reverted")
+    await store.write(volumes_db.update_volume, source["id"], {"status": vm.IN_USE}, now=utcnow())
+
+    # the other order: the action claimed the task first; the revert's transaction sees it
+    await store.write(servers_db.update_server, server["id"], {"task_state": states.POWERING_ON}, now=utcnow())
+    await k5_cinder.fault("POST", f"/snapshots/{snapshot['id']}/action", 409, json={"fcx-restore": {}})
+    assert (await cloud.cinder.show(source["id"]))["status"] == "in-use"
+    await store.write(servers_db.update_server, server["id"], {"task_state": None}, now=utcnow())

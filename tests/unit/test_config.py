@@ -61,6 +61,8 @@ def test_every_example_key_is_known():
     ({"network": {"subnet_ranges": ["10.0.0.0/33"]}}, "[network] subnet_ranges: '10.0.0.0/33' is not an IPv4"),
     ({"network": {"subnet_ranges": ["fd00::/8"]}}, "[network] subnet_ranges: 'fd00::/8' is not an IPv4"),
     ({"network": {"dns_servers": ["dns.example"]}}, "[network] dns_servers: 'dns.example' is not an IP address"),
+    ({"k5": {"image_jobs_max_active": 0}}, "[k5] image_jobs_max_active: must be at least 1"),
+    ({"k5": {"object_root": 5}}, "[k5] object_root: expected a string"),
     ({"network": {"mtu": 9001}}, "[network] mtu: must be at most 9000"),
     ({"network": {"mtu": 67}}, "[network] mtu: must be at least 68"),
     ({"network_quota": {"port": -2}}, "[network_quota] port: must be at least -1"),
