@@ -262,12 +262,6 @@ def test_k5_fcx_restore_brings_back_the_marker_the_guest_wrote(daemon, cloud, k5
     print(f"k5 fcx-restore of the guest's own marker: {time.monotonic() - started:.1f}s")
 
 
-AUTOFAILOVER_OPT_IN = "NODECOMPUTE_TEST_K5_AUTOFAILOVER_GUEST"
-
-
-@pytest.mark.skipif(not os.environ.get(AUTOFAILOVER_OPT_IN), reason=f"opt-in ({AUTOFAILOVER_OPT_IN}=1): a daemon "
-                    "restart and a third boot of the K5 guest (20-41 s under load 6-7) do not fit the suite's time; "
-                    "tests/api/test_k5_compute.py proves the restart on test:///")
 def test_k5_autofailover_runs_the_guest_again_after_a_kill_while_the_daemon_was_down(daemon, cloud, k5_guest):
     """fcx.autofailover "true" (metadata POST, D42's 202 echoing the key sent): the guest's QEMU, started through
     the daemon, killed by its pid while the daemon is stopped; the daemon's start runs the guest again."""
