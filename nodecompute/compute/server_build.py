@@ -1,8 +1,8 @@
 """The build of a server, as ServerService's background task (the steps of Nova's _build_and_run_instance): the
 one-host scheduler's check, the ports made while the volumes and disks are (Nova allocates networks
-asynchronously), the config drive written while the taps are made, define, start; any failure undoes what the
-steps made and records the server's fault. A mixin of ServerService: it uses the service's store, guests, ports,
-volume_boot, groups, host_services, capacity, action_log and clock.
+asynchronously), the config drive written and then the domain defined while the taps are made, start; any failure
+undoes what the steps made and records the server's fault. A mixin of ServerService: it uses the service's store,
+guests, ports, volume_boot, groups, host_services, capacity, action_log and clock.
 """
 from __future__ import annotations
 
@@ -60,14 +60,9 @@ class ServerBuild:
             drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
             crash_point("overlay_made")
             await self._set(server, {"task_state": states.SPAWNING})
-            # the config drive is written while the NICs' taps are made and filtered (the domain needs both)
-            steps = [self.guests.interfaces_of(server)]
-            if server.config_drive:
-                steps.append(self.guests.build_config_drive(server, drive))
-            interfaces, *_drive = await finish_all(*steps)
-            crash_point("drive_built")
-            await self.guests.define(server, interfaces=interfaces)
-            crash_point("domain_defined")
+            # the config drive is written, then the domain defined, while the NICs' taps are made and filtered (a
+            # definition names its taps, it does not open them: the start does)
+            await finish_all(self.guests.interfaces_of(server), self._drive_and_domain(server, drive))
             await self.guests.start(server)
             crash_point("domain_started")
             await self._set(server, {"vm_state": states.ACTIVE, "task_state": None, "power_state": states.RUNNING,
@@ -101,6 +96,16 @@ class ServerBuild:
             tagged = tuple(self.volume_boot.tagged_disks(server.uuid))  # meta_data.json `devices` (2.32, 2.42+)
         await self.guests.make_disks(server, image)
         return tagged
+
+    async def _drive_and_domain(self, server: Server, drive: DriveContent) -> None:
+        """The config drive, then the domain (its disks tell the drive's format from the file). Its NICs are the
+        ports' taps, made beside this; a SIGKILL at either crash point finds them made or not (the restart undoes
+        the build either way)."""
+        if server.config_drive:
+            await self.guests.build_config_drive(server, drive)
+        crash_point("drive_built")
+        await self.guests.define(server, interfaces=self.ports.interface_specs(server))
+        crash_point("domain_defined")
 
     async def _undo_build(self, server: Server) -> None:
         await self.guests.destroy(server.uuid, server.instance_name)

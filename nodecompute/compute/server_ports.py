@@ -151,6 +151,14 @@ class ServerPorts:
         await finish_all(self.net.host.ensure_tap(port, nic.mtu),
                          self.net.ports.bind(nic.port_id, nic.tap, self.cfg.host_name))
 
+    def interface_specs(self, server: Server) -> list[InterfaceSpec]:
+        """The domain's NICs as `interfaces` answers them, without making their taps (a build defines its domain
+        while they are made)."""
+        if not self.enabled:
+            return []
+        return [self.interface_spec(nic) for nic in server.nics
+                if self.store.read(ports_db.get_port, nic.port_id) is not None]
+
     @staticmethod
     def interface_spec(nic: ServerNic) -> InterfaceSpec:
         return InterfaceSpec(mac=nic.mac, tap=nic.tap, mtu=nic.mtu, pci_slot=netdata.nic_pci_slot(nic))
