@@ -1,8 +1,9 @@
 """Servers on networks through the whole app (libvirt's test driver, the recording host side): create with
 `networks` (auto, none, a network, a port, a fixed IP, a tag) with Nova's refusals; the ports bound to the server;
-each NIC's tap made before the domain and the domain's `type='ethernet'` interface on it with the port's MAC;
-`addresses` and the ips routes; network_data.json on the config drive; ports released (made ones deleted, given
-ones unbound) and taps removed on delete and on a failed build; start-up reconciliation of ports left behind."""
+each NIC's tap made (while the domain is defined) before the guest starts and the domain's `type='ethernet'`
+interface on it with the port's MAC; `addresses` and the ips routes; network_data.json on the config drive; ports
+released (made ones deleted, given ones unbound) and taps removed on delete and on a failed build (of the tap or of
+its filtering); start-up reconciliation of ports left behind."""
 from __future__ import annotations
 
 import json
