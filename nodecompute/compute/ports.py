@@ -7,7 +7,7 @@ managed with its subnets: it is listed like any port but cannot be deleted or re
 legs and floating IP ports belong to their router or floating IP the same way. Only an admin (or the owner) makes a
 port on the external network. Deleting a port disassociates its floating IPs.
 
-`bind(port_id, tap, host)` is the seam the server side calls once the port's tap exists and before the guest
+`bind(port_id, tap, host)` is the seam the server side calls as the port's tap is made and before the guest
 sends anything: the port is recorded as plugged on that tap (ACTIVE, bound to the host) and its filtering is in the
 kernel when it returns; `unbind` takes it out again. Every change to a port's addresses, MAC, groups or port
 security, and its deletion, brings the firewall in line (compute/firewall.py).

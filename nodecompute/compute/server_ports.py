@@ -6,7 +6,7 @@
 - `plug` (the build's NETWORKING step) makes or binds each port (device id, `compute:<zone>` owner, binding host,
   the server's host name for DHCP, status ACTIVE) and records it in server_interfaces, one at a time, so a failure
   midway is unwound by `unplug_all` like a delete.
-- `interfaces` makes each port's tap in its network's bridge (the host side, hostnet), plugs the port on it
+- `interfaces` makes each port's tap in its network's bridge (the host side, hostnet) while it plugs the port on it
   (`PortService.bind`: its security groups are in the kernel before the guest sends anything) and answers the
   domain's NICs: libvirt gets them as `type='ethernet'` on those taps. Called by every define (build, hard reboot).
 - `unplug_all` (server delete, failed build): tap removed, then the port deleted when the server made it, else
@@ -35,6 +35,7 @@ from nodecompute.domain.models import AuthContext, Clock
 from nodecompute.domain.network_errors import AutoAllocationFailure
 from nodecompute.domain.network_models import COMPUTE_OWNER_PREFIX, Binding, Port, PortRequest
 from nodecompute.domain.server_models import CreateRequest, Server, ServerNic
+from nodecompute.threads import finish_all
 from nodecompute.virt.domain_xml import InterfaceSpec
 
 log = logging.getLogger(__name__)
@@ -139,15 +140,24 @@ class ServerPorts:
         restarted without privileges defines its guests without their NICs rather than not at all)."""
         if not self.enabled:
             return []
-        specs = []
-        for nic in server.nics:
-            port = self.store.read(ports_db.get_port, nic.port_id)
-            if port is None:
-                continue
-            await self.net.host.ensure_tap(port, nic.mtu)
-            await self.net.ports.bind(nic.port_id, nic.tap, self.cfg.host_name)  # filtered before the guest runs
-            specs.append(self.interface_spec(nic))
-        return specs
+        plugged = [(nic, port) for nic in server.nics
+                   if (port := self.store.read(ports_db.get_port, nic.port_id)) is not None]
+        await finish_all(*(self._tap_filtered(nic, port) for nic, port in plugged))
+        return [self.interface_spec(nic) for nic, _port in plugged]
+
+    async def _tap_filtered(self, nic: ServerNic, port: Port) -> None:
+        """The NIC's tap made while its port's filtering is loaded (the rules name the tap, they need not find it):
+        both are in place before the guest runs. Each runs to its end, so a failure's undo (`unplug`) finds both."""
+        await finish_all(self.net.host.ensure_tap(port, nic.mtu),
+                         self.net.ports.bind(nic.port_id, nic.tap, self.cfg.host_name))
+
+    def interface_specs(self, server: Server) -> list[InterfaceSpec]:
+        """The domain's NICs as `interfaces` answers them, without making their taps (a build defines its domain
+        while they are made)."""
+        if not self.enabled:
+            return []
+        return [self.interface_spec(nic) for nic in server.nics
+                if self.store.read(ports_db.get_port, nic.port_id) is not None]
 
     @staticmethod
     def interface_spec(nic: ServerNic) -> InterfaceSpec:

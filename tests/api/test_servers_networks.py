@@ -1,8 +1,9 @@
 """Servers on networks through the whole app (libvirt's test driver, the recording host side): create with
 `networks` (auto, none, a network, a port, a fixed IP, a tag) with Nova's refusals; the ports bound to the server;
-each NIC's tap made before the domain and the domain's `type='ethernet'` interface on it with the port's MAC;
-`addresses` and the ips routes; network_data.json on the config drive; ports released (made ones deleted, given
-ones unbound) and taps removed on delete and on a failed build; start-up reconciliation of ports left behind."""
+each NIC's tap made (while the domain is defined) before the guest starts and the domain's `type='ethernet'`
+interface on it with the port's MAC; `addresses` and the ips routes; network_data.json on the config drive; ports
+released (made ones deleted, given ones unbound) and taps removed on delete and on a failed build (of the tap or of
+its filtering); start-up reconciliation of ports left behind."""
 from __future__ import annotations
 
 import json
@@ -211,6 +212,21 @@ async def test_a_failed_build_leaves_no_port_or_tap(cloud):
     assert server["status"] == "ERROR"
     assert (await net.ok("GET", f"/ports?device_id={server_id}"))["ports"] == []
     assert hostnet.taps == {} and api.client.server.app[store_key].read(nics_db.recorded) == []
+    assert hostnet.firewall is None  # the port's filtering, loaded while the tap failed, went with it
+
+
+async def test_a_build_whose_filtering_fails_leaves_no_port_or_tap(cloud):
+    api, admin, net, image_id, hostnet = cloud
+    await _network(net)
+    hostnet.fail("apply_firewall")
+    server_id = (await _create(api, admin, image_id))["server"]["id"]
+    await api.client.server.app[servers_key].wait_idle()
+    server = (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]
+    assert server["status"] == "ERROR"
+    assert (await net.ok("GET", f"/ports?device_id={server_id}"))["ports"] == []
+    assert any(call[0] == "ensure_tap" for call in hostnet.calls)  # the tap was made beside the failed bind
+    assert hostnet.taps == {} and api.client.server.app[store_key].read(nics_db.recorded) == []
+    assert hostnet.firewall is None
 
 
 async def test_start_releases_the_ports_of_servers_that_are_gone(cloud):
