@@ -1,5 +1,5 @@
 """PagePayload (api/rendered_pages.py): a page of kept servers is written in chunks, and the chunks together are
-the page's JSON; a large body waits for the one-at-a-time gate, a small one is written whole without it."""
+the page's JSON; a large body waits for the one-at-a-time gate, a smaller one is written whole without it."""
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +7,7 @@ import json
 
 import orjson
 
-from nodecompute.api.rendered_pages import CHUNK_BYTES, PagePayload
+from nodecompute.api.rendered_pages import CHUNK_BYTES, LARGE_BODY_BYTES, PagePayload
 
 
 class RecordingWriter:
@@ -35,7 +35,7 @@ def _fragments(servers: list[dict]) -> list:
 
 
 def test_a_large_page_is_written_in_chunks_that_make_its_json():
-    servers = _servers(3000)
+    servers = _servers(12000)
     links = [{"rel": "next", "href": "http://h/v2.1/servers/detail?limit=3000&marker=id-2999"}]
 
     async def run() -> tuple[RecordingWriter, PagePayload]:
@@ -55,6 +55,8 @@ def test_a_large_page_is_written_in_chunks_that_make_its_json():
 
 def test_a_small_page_is_written_whole_and_an_empty_one_is_an_empty_list():
     servers = _servers(3)
+    below = _servers(1500)  # some 100 KB: more than a chunk, less than a large body
+    assert CHUNK_BYTES < len(orjson.dumps(below)) < LARGE_BODY_BYTES
 
     async def written(fragments: list) -> list[bytes]:
         writer = RecordingWriter()
@@ -65,10 +67,13 @@ def test_a_small_page_is_written_whole_and_an_empty_one_is_an_empty_list():
     assert len(chunks) == 1
     assert json.loads(chunks[0]) == {"servers": servers}
     assert json.loads(b"".join(asyncio.run(written([])))) == {"servers": []}
+    chunks = asyncio.run(written(_fragments(below)))
+    assert len(chunks) == 1
+    assert json.loads(chunks[0]) == {"servers": below}
 
 
 def test_large_pages_are_sent_one_at_a_time():
-    servers = _servers(2000)
+    servers = _servers(12000)
     order: list[str] = []
 
     class Tagged(RecordingWriter):
