@@ -11,8 +11,9 @@ to a bare aiohttp handler (another process) that `json.dumps` the same parsed bo
 Then: token check and `GET /flavors` p99 from another client, idle, while servers detail is hammered, and while
 the bare handler's copy of it is hammered instead (the daemon idle: what the loader and the host's load alone
 cost the probe; on a loaded 2-core host this alone can exceed 2x); the daemon's RSS idle, seeded, and after each
-round of lists; and, with `--scale`, the page of 100 with a marker and the status filter (10 hits) again at that
-many servers, as a ratio to the same queries at `--servers`.
+round of lists (SETTLE_S after its last list; also the reading right after it, its last bodies still in flight);
+and, with `--scale`, the page of 100 with a marker and the status filter (10 hits) again at that many servers, as
+a ratio to the same queries at `--servers`.
 
 Targets (issue 22): servers and servers detail >= 0.5x the bare handler; a page of 100 >= 5x the whole detail
 list; token check and flavors p99 under load <= 2x idle; listing adds <= 20 MB RSS, does not grow over rounds,
@@ -41,6 +42,7 @@ from bench.cloud_util import Cloud  # noqa: E402
 from bench.daemon_util import Daemon, free_port  # noqa: E402
 from bench.list_seed import STOPPED_COUNT, Seeder  # noqa: E402
 
+SETTLE_S = 0.5  # after a round, before its RSS: the last responses' buffers are freed, a malloc_trim has run
 BARE_SERVER = r"""
 import json, sys
 from aiohttp import web
@@ -221,15 +223,18 @@ def main() -> int:
         print(f"\n{args.servers} servers, {args.clients} clients, {args.seconds:.0f} s each, microversion "
               f"{args.microversion}", flush=True)
         found: dict[str, dict] = {}
-        rss_rounds = []
+        rss_rounds, right_after = [], []
         for round_no in range(args.rounds):
             if round_no == 0:
                 found = {name: bench.compare(name, path) for name, path in paths.items()}
             else:
                 for path in paths.values():
                     bench.run(daemon.url + path, seconds=1.0)
+            right_after.append(rss_mb(pid))
+            time.sleep(SETTLE_S)
             rss_rounds.append(rss_mb(pid))
-            print(f"round {round_no + 1}: RSS {rss_rounds[-1]:.1f} MB", flush=True)
+            print(f"round {round_no + 1}: RSS {rss_rounds[-1]:.1f} MB ({right_after[-1]:.1f} MB right after its last "
+                  f"list)", flush=True)
         print()
         for name in ("servers detail", "servers"):
             ratio = found[name]["ratio"]
@@ -240,7 +245,9 @@ def main() -> int:
         print(f"RSS: idle {idle_rss:.1f} MB, seeded {seeded_rss:.1f} MB, after rounds "
               + ", ".join(f"{r:.1f}" for r in rss_rounds)
               + f" MB; listing added {grew:.1f} MB (target <= 20: {'met' if grew <= 20 else 'NOT met'}), "
-              f"max {max(rss_rounds):.1f} MB (target < 100: {'met' if max(rss_rounds) < 100 else 'NOT met'})")
+              f"max {max(rss_rounds):.1f} MB (target < 100: {'met' if max(rss_rounds) < 100 else 'NOT met'}); "
+              f"right after each round's last list (its last bodies in flight): "
+              + ", ".join(f"{r:.1f}" for r in right_after) + " MB")
         print()
         stall(bench, paths["servers detail"])
         if args.scale > args.servers:

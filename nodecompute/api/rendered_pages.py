@@ -51,7 +51,7 @@ class PageView:
 
 
 Fragment = bytes | memoryview  # a rendered server's JSON
-TRIM_DELAY_S = 0.5
+TRIM_DELAY_S = 0.1
 
 
 class _Caller(NamedTuple):
