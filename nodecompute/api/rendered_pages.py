@@ -51,7 +51,7 @@ class PageView:
 
 
 Fragment = bytes | memoryview  # a rendered server's JSON
-TRIM_DELAY_S = 0.1
+TRIM_DELAY_S = 0.25
 
 
 class _Caller(NamedTuple):
@@ -169,7 +169,8 @@ async def respond_page(request: web.Request, cache: RenderedItems, data_version:
     known = cache.known(data_version, key)
     page = [entry if isinstance(entry, str) or entry.uuid not in known else entry.uuid
             for entry in await fetch(known)]
-    if not all(isinstance(entry, str) for entry in page):
+    rendered_fresh = not all(isinstance(entry, str) for entry in page)
+    if rendered_fresh:
         fresh = await asyncio.get_running_loop().run_in_executor(
             RENDERER, _render, view.item, ItemOut(version, links, _Caller(out.ctx.is_admin)), page, known)
         cache.add(data_version, key, fresh)
@@ -178,5 +179,6 @@ async def respond_page(request: web.Request, cache: RenderedItems, data_version:
     next_links = links.next_page(view.tail, page[-1]) if page and len(page) == limit else None
     body = PagePayload(view.collection, [known[uuid] for uuid in page], next_links,
                        request.config_dict[large_body_gate_key])
-    release_memory_soon()
+    if rendered_fresh or body.size > LARGE_BODY_BYTES:  # else too little was freed to be worth a trim
+        release_memory_soon()
     return web.Response(body=body, status=dialect.status(op, version), content_type=JSON, charset="UTF-8")
