@@ -24,7 +24,8 @@ from nodecompute.api.dialects.volume import VOLUME
 from nodecompute.api.k5_image_jobs import image_jobs_key
 from nodecompute.api.keys import (block_storage_key, clock_key, config_key, consoles_key, diagnostics_key,
                                   flavors_key, host_services_key, identity_key, images_key, keypairs_key,
-                                  large_list_gate_key, mounted_dialects_key, network_key, network_off_key, quotas_key,
+                                  large_body_gate_key, large_list_gate_key,
+                                  mounted_dialects_key, network_key, network_off_key, quotas_key,
                                   reconciler_key, rendered_servers_key, response_cache_key, root_routes_key,
                                   serial_ids_key, server_groups_key, server_passwords_key, server_tags_key, servers_key,
                                   usage_key, volume_attachments_key)
@@ -64,6 +65,7 @@ def create_app(cfg: Config, *, with_servers: bool = True,
     app[response_cache_key] = VersionedCache(max_entries=256)
     app[rendered_servers_key] = RenderedItems(max_items=RENDERED_SERVERS_KEPT)
     app[large_list_gate_key] = asyncio.Semaphore(1)
+    app[large_body_gate_key] = asyncio.Semaphore(1)
     app.cleanup_ctx.append(_state_ctx)
     app.cleanup_ctx.append(functools.partial(_network_ctx, make_hostnet=hostnet_factory or _hostnet))
     if with_servers:

@@ -3,13 +3,12 @@ floating IP's integer serial as `id` and in paths, and `instance_id` the server'
 are); all five keys always present (`null` when unset). A response adapter: the core answer is rewritten."""
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
 from nodecompute.api.cyclades_servers import serials
-from nodecompute.api.faults import Handler, json_response
+from nodecompute.api.faults import Handler, answer_json, json_response
 from nodecompute.api.respond import operation
 from nodecompute.domain.errors import BadRequest, NotFound
 
@@ -33,7 +32,7 @@ async def floating_ip_ids(request: web.Request, handler: Handler) -> web.StreamR
     response = await handler(request)
     if not isinstance(response, web.Response) or not response.body or response.status >= 400:
         return response
-    body = json.loads(response.body)
+    body = answer_json(response)
     for key in ("floating_ip", "floating_ips"):
         if key in body:
             items = body[key] if isinstance(body[key], list) else [body[key]]

@@ -14,13 +14,12 @@ Inner (after the token check; errors are rendered by the face as Cyclades faults
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import Callable
 
 from aiohttp import web
 
 from nodecompute.api import xml_cyclades
-from nodecompute.api.faults import NOVA_FAULT_NAMES, Handler, nova_fault
+from nodecompute.api.faults import NOVA_FAULT_NAMES, Handler, answer_json, nova_fault
 from nodecompute.domain.errors import BadRequest, Unauthorized, UnsupportedMediaType
 
 REQUEST_TIMEOUT = 20.0  # seconds (D17: Synnefo's session timeout)
@@ -71,7 +70,7 @@ def as_xml(response: web.StreamResponse) -> web.StreamResponse:
     """The XML form of a JSON answer (other answers unchanged)."""
     if not isinstance(response, web.Response) or response.content_type != "application/json" or not response.body:
         return response
-    doc = json.loads(response.body)
+    doc = answer_json(response)
     body = xml_cyclades.render(doc)
     headers = {k: v for k, v in response.headers.items() if k.lower() not in ("content-type", "content-length")}
     return web.Response(body=body, status=response.status, headers=headers, content_type=XML, charset="UTF-8")

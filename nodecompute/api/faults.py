@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from http import HTTPStatus
 
 from aiohttp import web
+from aiohttp.payload import Payload
 
 from nodecompute.api.keys import request_id_key
 from nodecompute.domain import errors, request_ids
@@ -68,6 +69,13 @@ def json_response(body: object, status: int = 200, headers: Mapping[str, str] | 
         body=json.dumps(body).encode(), status=status, headers=headers,
         content_type=JSON, charset="UTF-8",
     )
+
+
+def answer_json(response: web.Response) -> object:
+    """The parsed JSON body of an answer made here, for a middleware that rewrites it: bytes, or a payload written
+    in chunks (a page of kept servers, api/rendered_pages.py)."""
+    body = response.body
+    return json.loads(body.decode() if isinstance(body, Payload) else body)  # type: ignore[arg-type]
 
 
 def unauthorized(request: web.Request, identity_url: str) -> web.Response:

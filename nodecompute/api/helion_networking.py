@@ -8,14 +8,13 @@ body (D54); group and rule create answer 202 (the status table); rule ports may 
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 
 from nodecompute.api import floating_ips, nova_secgroups, server_security_groups, validation
-from nodecompute.api.faults import json_response
+from nodecompute.api.faults import answer_json, json_response
 from nodecompute.api.keys import serial_ids_key
 from nodecompute.api.routing import Handler, Route
 
@@ -102,7 +101,7 @@ def _rewrite(doc: Any, serials: Mapping[str, Mapping[str, int]]) -> None:
 async def _integer_ids(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
     if not isinstance(response, web.Response) or not response.body or response.status >= 400:
         return response
-    doc = json.loads(response.body)
+    doc = answer_json(response)
     if not isinstance(doc, dict):
         return response
     found: dict[str, set[str]] = {GROUP: set(), RULE: set(), FLOATING_IP: set()}

@@ -11,7 +11,6 @@
 """
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
@@ -125,7 +124,7 @@ def _as_xml(response: web.StreamResponse, op: str | None) -> web.StreamResponse:
     if not isinstance(response, web.Response) or not response.body or \
             not (response.content_type or "").startswith("application/json"):
         return response
-    doc = json.loads(response.body)
+    doc = faults.answer_json(response)
     try:
         body = xml_helion.render(doc, ANSWER_KINDS.get(op or ""))
     except ValueError:

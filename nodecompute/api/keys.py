@@ -67,6 +67,9 @@ rendered_servers_key = web.AppKey("rendered_servers", RenderedItems)
 # One large list at a time, read and rendered (api/servers.py): each holds some 11 MB while a thousand servers
 # render, so lists in flight together would add that much each to the daemon's memory (issue 22).
 large_list_gate_key = web.AppKey("large_list_gate", asyncio.Semaphore)
+# One large body sent at a time (api/rendered_pages.py): the loop then runs at most one of its chunks between two
+# steps of any other request (a token check waits for one chunk, not one chunk of every list in flight).
+large_body_gate_key = web.AppKey("large_body_gate", asyncio.Semaphore)
 
 # on each face's sub-application: its dialect, and the table row + version root of each registered aiohttp route
 dialect_key = web.AppKey("dialect", Dialect)

@@ -1,5 +1,9 @@
 """Interfaces through netlink (pyroute2 IPRoute), as idempotent blocking steps for the worker thread.
 
+pyroute2 (some 9 MB of the daemon's memory) is imported by the first step that needs it (worker.Worker.ipr), not
+when the daemon starts: an idle daemon with no network never loads it. Its NetlinkError is imported where it is
+caught (pyroute2 is loaded by then: the IPRoute the step got made it).
+
 Every ensure_* makes what is missing and corrects what differs (master, MAC, addresses, up); every delete_* is a
 no-op when the interface is gone. Lookups are by exact name: nothing is ever found or deleted by a pattern.
 Host-side interfaces (bridges, taps, veth host ends) get IPv6 disabled, so the host holds no address at all on a
@@ -11,11 +15,12 @@ import errno
 import ipaddress
 from collections.abc import Iterable
 from pathlib import Path
-
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
+from typing import TYPE_CHECKING
 
 from nodecompute.hostnet.errors import HostNetError
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
 
 IFF_UP = 0x1
 # As `ip tuntap add mode tap` (Nova's create_tap_dev) makes them: no packet-info header, one queue. QEMU sets the
@@ -123,6 +128,8 @@ def ensure_veth(ipr: IPRoute, ns_ipr: IPRoute, namespace_fd: int, host_name: str
 
 def delete_link(ipr: IPRoute, name: str) -> bool:
     """Delete the interface called exactly `name` (False when there is none). A veth takes its peer with it."""
+    from pyroute2.netlink.exceptions import NetlinkError
+
     idx = index(ipr, name)
     if idx is None:
         return False
@@ -167,6 +174,8 @@ def ensure_loopback_up(ns_ipr: IPRoute) -> None:
 
 
 def _create(ipr: IPRoute, name: str, **spec) -> None:
+    from pyroute2.netlink.exceptions import NetlinkError
+
     try:
         ipr.link("add", **spec)
     except NetlinkError as exc:

@@ -11,9 +11,6 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-from pyroute2 import Conntrack
-from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
-
 from nodecompute.hostnet import links, namespaces, router_nat
 from nodecompute.hostnet.dhcp import destroy_namespace
 from nodecompute.hostnet.names import DaemonNames, bridge_name, gateway_leg_name, router_leg_name, tap_name
@@ -80,7 +77,11 @@ class Routers:
 
     def _forget_connections(self, namespace: str, addresses: set[str]) -> None:
         """Drop tracked connections to floating IPs that went away (their NAT would otherwise outlive the rule).
-        pyroute2's Conntrack opens its socket on first use, so all of it runs inside the namespace."""
+        pyroute2's Conntrack opens its socket on first use, so all of it runs inside the namespace. pyroute2 is
+        imported here, on first use (links.py says why)."""
+        from pyroute2 import Conntrack
+        from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
+
         with self.worker.home.inside(namespace):
             ct = Conntrack()
             try:

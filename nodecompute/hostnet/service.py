@@ -16,9 +16,7 @@ import socket
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
-
-from pyroute2 import IPRoute
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nodecompute.hostnet import dnsmasq, links, namespaces, nft, privileges, probe, secgroups
 from nodecompute.hostnet.dhcp import Dhcp, destroy_namespace
@@ -28,6 +26,9 @@ from nodecompute.hostnet.router_nat import nft_binary
 from nodecompute.hostnet.routers import Routers
 from nodecompute.hostnet.specs import Network, Port, Recorded, Router
 from nodecompute.hostnet.worker import Worker
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -263,8 +264,9 @@ class HostNet:
                     self._stop_dnsmasq_of(directory.name[len(start):])
                     shutil.rmtree(directory, ignore_errors=True)
                     swept.dhcp_dirs.append(directory.name)
-        with self._worker.ipr() as ipr:
-            swept.links = [name for name in sorted(recorded.stale_links) if links.delete_link(ipr, name)]
+        if recorded.stale_links:  # else no netlink socket (nor pyroute2, links.py) at start
+            with self._worker.ipr() as ipr:
+                swept.links = [name for name in sorted(recorded.stale_links) if links.delete_link(ipr, name)]
         return swept
 
     def _stop_dnsmasq_of(self, network_id: str) -> None:

@@ -10,15 +10,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
-
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from nodecompute.hostnet.errors import HostNetError
 from nodecompute.hostnet.namespaces import Home
+
+if TYPE_CHECKING:
+    from pyroute2 import IPRoute
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -47,7 +48,7 @@ class Worker:
             return fn(*args)
         except HostNetError:
             raise
-        except NetlinkError as exc:
+        except _netlink_error() as exc:
             raise HostNetError(f"{_name(fn)}: netlink: {exc}") from exc
         except OSError as exc:
             raise HostNetError(f"{_name(fn)}: {exc}") from exc
@@ -62,7 +63,10 @@ class Worker:
     @contextlib.contextmanager
     def ipr(self, namespace: str | None = None) -> Iterator[IPRoute]:
         """An IPRoute bound to `namespace` (None: the host). Its socket is made inside the namespace, so it keeps
-        working there after the thread has come back."""
+        working there after the thread has come back. pyroute2 is imported here, by the first job that needs it
+        (links.py says why)."""
+        from pyroute2 import IPRoute
+
         if namespace is None:
             ipr = IPRoute()
         else:
@@ -72,6 +76,16 @@ class Worker:
             yield ipr
         finally:
             ipr.close()
+
+
+class _NoNetlinkYet(Exception):
+    """Stands for pyroute2's NetlinkError before pyroute2 is imported (nothing can raise it then)."""
+
+
+def _netlink_error() -> type[Exception]:
+    """pyroute2's NetlinkError once pyroute2 is loaded (Worker.ipr imports it), else a class nothing raises."""
+    module = sys.modules.get("pyroute2.netlink.exceptions")
+    return module.NetlinkError if module is not None else _NoNetlinkYet
 
 
 def _log_orphan_failure(future: asyncio.Future) -> None:

@@ -1,0 +1,94 @@
+"""PagePayload (api/rendered_pages.py): a page of kept servers is written in chunks, and the chunks together are
+the page's JSON; a large body waits for the one-at-a-time gate, a smaller one is written whole without it."""
+from __future__ import annotations
+
+import asyncio
+import json
+
+import orjson
+
+from nodecompute.api.rendered_pages import CHUNK_BYTES, LARGE_BODY_BYTES, PagePayload
+
+
+class RecordingWriter:
+    """What aiohttp's StreamWriter gets from a payload: the chunks, in order."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    async def write(self, chunk: bytes) -> None:
+        self.chunks.append(bytes(chunk))
+
+
+def _servers(count: int) -> list[dict]:
+    return [{"id": f"id-{n}", "name": f"vm-{n}", "metadata": {"role": "x" * (n % 50)}} for n in range(count)]
+
+
+def _fragments(servers: list[dict]) -> list:
+    whole = memoryview(b"".join(orjson.dumps(server) for server in servers))  # slices of one object, as kept
+    out, start = [], 0
+    for server in servers:
+        end = start + len(orjson.dumps(server))
+        out.append(whole[start:end])
+        start = end
+    return out
+
+
+def test_a_large_page_is_written_in_chunks_that_make_its_json():
+    servers = _servers(12000)
+    links = [{"rel": "next", "href": "http://h/v2.1/servers/detail?limit=3000&marker=id-2999"}]
+
+    async def run() -> tuple[RecordingWriter, PagePayload]:
+        gate = asyncio.Semaphore(1)
+        payload = PagePayload("servers", _fragments(servers), links, gate)
+        writer = RecordingWriter()
+        await payload.write(writer)
+        return writer, payload
+    writer, payload = asyncio.run(run())
+    body = b"".join(writer.chunks)
+    assert len(writer.chunks) > 1
+    assert all(CHUNK_BYTES <= len(chunk) < 2 * CHUNK_BYTES for chunk in writer.chunks[:-1])
+    assert json.loads(body) == {"servers": servers, "servers_links": links}
+    assert payload.size == len(body)
+    assert json.loads(payload.decode()) == json.loads(body)
+
+
+def test_a_small_page_is_written_whole_and_an_empty_one_is_an_empty_list():
+    servers = _servers(3)
+    below = _servers(1500)  # some 100 KB: more than a chunk, less than a large body
+    assert CHUNK_BYTES < len(orjson.dumps(below)) < LARGE_BODY_BYTES
+
+    async def written(fragments: list) -> list[bytes]:
+        writer = RecordingWriter()
+        gate = asyncio.Semaphore(0)  # taken: a small body must not wait for it
+        await asyncio.wait_for(PagePayload("servers", fragments, None, gate).write(writer), 5)
+        return writer.chunks
+    chunks = asyncio.run(written(_fragments(servers)))
+    assert len(chunks) == 1
+    assert json.loads(chunks[0]) == {"servers": servers}
+    assert json.loads(b"".join(asyncio.run(written([])))) == {"servers": []}
+    chunks = asyncio.run(written(_fragments(below)))
+    assert len(chunks) == 1
+    assert json.loads(chunks[0]) == {"servers": below}
+
+
+def test_large_pages_are_sent_one_at_a_time():
+    servers = _servers(12000)
+    order: list[str] = []
+
+    class Tagged(RecordingWriter):
+        def __init__(self, tag: str) -> None:
+            super().__init__()
+            self.tag = tag
+
+        async def write(self, chunk: bytes) -> None:
+            order.append(self.tag)
+            await super().write(chunk)
+
+    async def run() -> None:
+        gate = asyncio.Semaphore(1)
+        first, second = (PagePayload("servers", _fragments(servers), None, gate) for _ in range(2))
+        await asyncio.gather(first.write(Tagged("a")), second.write(Tagged("b")))
+    asyncio.run(run())
+    assert len(order) > 2
+    assert order == sorted(order)  # every chunk of one before any of the other
