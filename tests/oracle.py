@@ -308,12 +308,26 @@ def _samples() -> tuple[dict[str, Any], ...]:
     return tuple(s for s in json.loads((DATA / "samples.json").read_text()) if not _down_cell(s))
 
 
+@cache
+def _samples_by_operation() -> dict[tuple[str, str, str, str | None], list[dict[str, Any]]]:
+    """_samples() by (base, method, path shape, action), each operation's in their order there."""
+    found: dict[tuple[str, str, str, str | None], list[dict[str, Any]]] = {}
+    for sample in _samples():
+        found.setdefault((sample["base"], sample["method"], path_shape(sample["path"]), sample["action"]),
+                         []).append(sample)
+    return found
+
+
+def samples_of(base: str, method: str, path: str, action: str | None) -> list[dict[str, Any]]:
+    """Nova's samples of one operation (every version, both sides)."""
+    return _samples_by_operation().get((base, method, path_shape(path), action), [])
+
+
 def sample_keys(method: str, path: str, action: str | None, version: str, side: str = "response",
                 base: str = "/v2.1") -> tuple[str, list[Any]]:
     """(sample version, key structures) of Nova's samples at the nearest version at or below `version`."""
-    shape = path_shape(path)
-    matching = [s for s in _samples() if (s["base"], s["method"], path_shape(s["path"]), s["action"], s["side"])
-                == (base, method, shape, action, side) and version_key(s["version"]) <= version_key(version)]
+    matching = [s for s in samples_of(base, method, path, action)
+                if s["side"] == side and version_key(s["version"]) <= version_key(version)]
     if not matching:
         return "", []
     nearest = max(matching, key=lambda s: version_key(s["version"]))["version"]
