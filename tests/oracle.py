@@ -259,10 +259,23 @@ def _created_server_schema(method: str, path: str, action: str | None, version: 
     return module.create_server_with_admin_pass if with_admin_pass else module.create_server
 
 
+_VALIDATORS: dict[int, tuple[dict[str, Any], Any]] = {}  # id(schema) -> (the schema, kept alive; its validator)
+
+
+def _tempest_validator(schema: dict[str, Any]) -> Any:
+    """Tempest's validator of `schema`, the schema checked and the validator made once (Tempest's schemas are module
+    constants), not for every answer as jsonschema.validate does."""
+    from tempest.lib.common.jsonschema_validator import FORMAT_CHECKER, JSONSCHEMA_VALIDATOR
+
+    if id(schema) not in _VALIDATORS:
+        JSONSCHEMA_VALIDATOR.check_schema(schema)
+        _VALIDATORS[id(schema)] = (schema, JSONSCHEMA_VALIDATOR(schema, format_checker=FORMAT_CHECKER))
+    return _VALIDATORS[id(schema)][1]
+
+
 def validate_with_tempest(method: str, path: str, action: str | None, version: str, status: int, body: Any) -> None:
     """Raise AssertionError unless `status` and `body` are what Tempest accepts from Nova at `version`."""
     import jsonschema
-    from tempest.lib.common.jsonschema_validator import FORMAT_CHECKER, JSONSCHEMA_VALIDATOR
 
     schema = tempest_schema(method, path, action, version)
     if schema is _created_server_schema(method, path, action, version) and "adminPass" in (body or {}).get(
@@ -271,9 +284,10 @@ def validate_with_tempest(method: str, path: str, action: str | None, version: s
     expected = schema["status_code"]
     assert status in expected, f"{method} {path} {action or ''} at {version}: status {status}, Nova's {expected}"
     if schema.get("response_body"):
-        try:
-            jsonschema.validate(body, schema["response_body"], cls=JSONSCHEMA_VALIDATOR,
-                                format_checker=FORMAT_CHECKER)
+        try:  # what jsonschema.validate raises: the best match of the errors
+            error = jsonschema.exceptions.best_match(_tempest_validator(schema["response_body"]).iter_errors(body))
+            if error is not None:
+                raise error
         except jsonschema.ValidationError as error:
             raise AssertionError(f"{method} {path} {action or ''} at {version}: {error.message} "
                                  f"at {list(error.absolute_path)}") from None
@@ -294,12 +308,26 @@ def _samples() -> tuple[dict[str, Any], ...]:
     return tuple(s for s in json.loads((DATA / "samples.json").read_text()) if not _down_cell(s))
 
 
+@cache
+def _samples_by_operation() -> dict[tuple[str, str, str, str | None], list[dict[str, Any]]]:
+    """_samples() by (base, method, path shape, action), each operation's in their order there."""
+    found: dict[tuple[str, str, str, str | None], list[dict[str, Any]]] = {}
+    for sample in _samples():
+        found.setdefault((sample["base"], sample["method"], path_shape(sample["path"]), sample["action"]),
+                         []).append(sample)
+    return found
+
+
+def samples_of(base: str, method: str, path: str, action: str | None) -> list[dict[str, Any]]:
+    """Nova's samples of one operation (every version, both sides)."""
+    return _samples_by_operation().get((base, method, path_shape(path), action), [])
+
+
 def sample_keys(method: str, path: str, action: str | None, version: str, side: str = "response",
                 base: str = "/v2.1") -> tuple[str, list[Any]]:
     """(sample version, key structures) of Nova's samples at the nearest version at or below `version`."""
-    shape = path_shape(path)
-    matching = [s for s in _samples() if (s["base"], s["method"], path_shape(s["path"]), s["action"], s["side"])
-                == (base, method, shape, action, side) and version_key(s["version"]) <= version_key(version)]
+    matching = [s for s in samples_of(base, method, path, action)
+                if s["side"] == side and version_key(s["version"]) <= version_key(version)]
     if not matching:
         return "", []
     nearest = max(matching, key=lambda s: version_key(s["version"]))["version"]

@@ -77,12 +77,24 @@ def _examples(strategy: st.SearchStrategy, count: int) -> list[Any]:
 
 
 def _cases(operation: dict[str, Any]) -> list[tuple[Any, dict[str, str]]]:
-    """(body, query) cases of one operation, drawn from its request body and query parameter schemas."""
+    """(body, query) cases of one operation, drawn from its request body and query parameter schemas. The drawing
+    is a function of the schemas alone (a fixed seed), and it is most of the walk's time: operations with the same
+    schemas (most of them at both versions, many reads within one) share one drawing."""
     body_schema = None
     content = operation.get("requestBody", {}).get("content", {})
     if "application/json" in content:
         body_schema = _drawable(content["application/json"]["schema"])
     query = {p["name"]: _drawable(p["schema"]) for p in operation["parameters"] if p["in"] == "query"}
+    key = json.dumps([body_schema, query])  # key order kept: it is the order of the drawing
+    if key not in _DRAWN:
+        _DRAWN[key] = _draw(body_schema, query)
+    return _DRAWN[key]
+
+
+_DRAWN: dict[str, list[tuple[Any, dict[str, str]]]] = {}  # the drawings made, by their schemas (JSON text)
+
+
+def _draw(body_schema: Any, query: dict[str, Any]) -> list[tuple[Any, dict[str, str]]]:
     bodies = st.none() if body_schema is None else from_schema(body_schema)
     strings = {name: st.one_of(st.none(), st.text(max_size=12), st.integers(-3, 10**6).map(str))
                for name in query}
@@ -111,7 +123,7 @@ def _check(where: str, operation: dict[str, Any], status: int, text: str, versio
     declared = operation["responses"]
     if status >= 400:
         try:
-            jsonschema.validate(json.loads(text), declared["default"]["content"]["application/json"]["schema"])
+            _validate(json.loads(text), declared["default"]["content"]["application/json"]["schema"])
         except (ValueError, jsonschema.ValidationError) as error:
             return f"{where}: {status} not in the fault shape ({str(error)[:200]}): {text[:200]}"
         return None
@@ -123,6 +135,21 @@ def _check(where: str, operation: dict[str, Any], status: int, text: str, versio
         except AssertionError as error:
             return f"{where}: {str(error)[:300]}"
     return None
+
+
+_VALIDATORS: dict[str, Any] = {}  # fault schema (as JSON text) -> its validator, the schema checked once
+
+
+def _validate(instance: Any, schema: dict[str, Any]) -> None:
+    """jsonschema.validate(instance, schema), the schema checked and its validator made once, not per answer."""
+    key = json.dumps(schema, sort_keys=True)
+    if key not in _VALIDATORS:
+        cls = jsonschema.validators.validator_for(schema)
+        cls.check_schema(schema)
+        _VALIDATORS[key] = cls(schema)
+    error = jsonschema.exceptions.best_match(_VALIDATORS[key].iter_errors(instance))
+    if error is not None:
+        raise error
 
 
 @pytest.mark.parametrize("version", [MICROVERSIONS.max, MICROVERSIONS.min], ids=lambda v: f"{v[0]}.{v[1]}")

@@ -93,10 +93,8 @@ def _nova_points(op: Operation) -> set[Version]:
         points.add(version_key(status.min_version))
         if status.max_version:
             points.add(_next(version_key(status.max_version)))
-    for sample in oracle._samples():
-        if (sample["base"], sample["method"], path_shape(sample["path"]), sample["action"]) == (
-                op.base, op.method, path_shape(op.path), op.action):
-            points.add(version_key(sample["version"]))
+    for sample in oracle.samples_of(op.base, op.method, op.path, op.action):
+        points.add(version_key(sample["version"]))
     client = oracle._BY_SHAPE.get(_key(op.method, op.path, op.action), (None,))[0]
     for entry in oracle._versions_info(client) if client else ():
         points.add(version_key(entry["min"] or "2.1"))
