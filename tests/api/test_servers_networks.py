@@ -202,29 +202,19 @@ def _read(iso: pycdlib.PyCdlib, path: str) -> bytes:
     return out.getvalue()
 
 
-async def test_a_failed_build_leaves_no_port_or_tap(cloud):
-    api, admin, net, image_id, hostnet = cloud
-    network, _subnet = await _network(net)
-    hostnet.fail("ensure_tap")
-    server_id = (await _create(api, admin, image_id))["server"]["id"]
-    await api.client.server.app[servers_key].wait_idle()
-    server = (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]
-    assert server["status"] == "ERROR"
-    assert (await net.ok("GET", f"/ports?device_id={server_id}"))["ports"] == []
-    assert hostnet.taps == {} and api.client.server.app[store_key].read(nics_db.recorded) == []
-    assert hostnet.firewall is None  # the port's filtering, loaded while the tap failed, went with it
-
-
-async def test_a_build_whose_filtering_fails_leaves_no_port_or_tap(cloud):
+@pytest.mark.parametrize("failing", ["ensure_tap", "apply_firewall"])
+async def test_a_build_whose_tap_or_filtering_fails_leaves_no_port_tap_or_filtering(cloud, failing):
+    """The tap and the port's filtering are made side by side: either failing, the other (made or loaded meanwhile)
+    goes with the port."""
     api, admin, net, image_id, hostnet = cloud
     await _network(net)
-    hostnet.fail("apply_firewall")
+    hostnet.fail(failing)
     server_id = (await _create(api, admin, image_id))["server"]["id"]
     await api.client.server.app[servers_key].wait_idle()
     server = (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]
     assert server["status"] == "ERROR"
     assert (await net.ok("GET", f"/ports?device_id={server_id}"))["ports"] == []
-    assert any(call[0] == "ensure_tap" for call in hostnet.calls)  # the tap was made beside the failed bind
+    assert any(call[0] == "ensure_tap" for call in hostnet.calls)  # the tap was tried beside the bind
     assert hostnet.taps == {} and api.client.server.app[store_key].read(nics_db.recorded) == []
     assert hostnet.firewall is None
 
