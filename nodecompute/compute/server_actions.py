@@ -107,11 +107,14 @@ def unless_reverting(action: str, claim: Callable[..., T]) -> Callable[..., T]:
     """`claim(db, uuid, ...)` (a task's compare-and-set) run only when none of the server's volumes is reverting to
     a snapshot (K5's fcx-restore of a stopped server's system volume): 409 otherwise, in the same transaction."""
     def guarded(db, uuid: str, *args, **kwargs) -> T:
-        if attachments_db.volume_reverting(db, uuid):
-            raise Conflict(f"Cannot '{action}' instance {uuid} while one of its volumes is being reverted to a "
-                           f"snapshot")
+        check_not_reverting(db, action, uuid)
         return claim(db, uuid, *args, **kwargs)
     return guarded
+
+
+def check_not_reverting(db, action: str, uuid: str) -> None:
+    if attachments_db.volume_reverting(db, uuid):
+        raise Conflict(f"Cannot '{action}' instance {uuid} while one of its volumes is being reverted to a snapshot")
 
 
 class ServerActions:
@@ -172,7 +175,7 @@ class ServerActions:
         if rule.task is None:  # a stateless action (crash dump): the task must still be idle
             current = self.store.read(servers_db.get_server, server.uuid)
             if guarded:
-                self.store.read(unless_reverting(rule.message_name, lambda db, uuid: None), server.uuid)
+                self.store.read(check_not_reverting, rule.message_name, server.uuid)
             return current if current.task_state in expected else None
         update = unless_reverting(rule.message_name, servers_db.update_server) if guarded else servers_db.update_server
         return await self.store.write(update, server.uuid, {"task_state": rule.task}, now=self.clock(),
