@@ -8,7 +8,8 @@
   and its disk copy removed), tagged domains without a live row are reaped (under our own qemu:///embed root) or
   reported (under a shared libvirtd), instance directories and display sockets without a
   row are removed, and servers whose VNC display still listens on TCP (defined before displays became UNIX
-  sockets) are named in the log: they keep it until their next stop/start or hard reboot. A server ACTIVE at the
+  sockets) are named in the log: they keep it until their next stop/start or hard reboot. The daemon waits at most
+  START_WAIT for the servers' recovery before it listens; the rest goes on in the background (at_start). A server ACTIVE at the
   last stop whose metadata `fcx.autofailover` is "true" (K5's automatic failover, behaviour.md section 12) and
   whose guest the sync found gone is started again (`Redo.restart`); "false", other values and ERROR servers not.
 - Lifecycle events: a small record goes on the hypervisor's queue; one consumer syncs that server's power state,
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 STOP_EVENT_DELAY = 15.0
 SYNC_INTERVAL = 600.0
+START_WAIT = 20.0  # seconds the start-up recovery may hold the daemon back from listening (at_start)
 INTERRUPTED_BUILD = "The server was being built when nodecompute stopped; the build was abandoned."
 AUTOFAILOVER = "fcx.autofailover"  # metadata key: "true" restarts a guest found gone at start
 
@@ -80,17 +82,25 @@ class Reconciler:
         self.settle_domains = settle_domains  # the daemon owns the driver: its jobs died with the last process
         self.stop_event_delay = stop_event_delay
         self._pending: dict[str, asyncio.TimerHandle] = {}
+        self._recovery: asyncio.Task | None = None  # at_start's chains, while they run
 
-    async def at_start(self) -> None:
+    async def at_start(self, wait: float = START_WAIT) -> None:
+        """Recover every server (their chains in one task, in row order), waiting at most `wait` seconds for
+        them: a domain libvirt keeps busy (a job it waits 30 s for, from a predecessor killed mid-start) must not
+        keep the daemon from listening. Servers the chains have not reached by then keep their task states, so
+        their actions answer 409 until the chains get there; the rest of the start-up runs meanwhile."""
         for partial in self.guests.files.remove_snapshot_partials():
             log.warning("removed %s, the disk copy of a snapshot a stop cut short", partial)
         servers = self.store.read(servers_db.list_all_live)
         by_name = {s.instance_name: s for s in servers}
-        for server in servers:
-            await self._settle(server)
-            await self._recover(server)
-            if fails_over(server):
-                await self._fail_over(server)
+        self._recovery = asyncio.create_task(self._recover_all(servers))
+        done, _ = await asyncio.wait({self._recovery}, timeout=wait)
+        if done:
+            self._recovery.result()  # a failure fails the start, as before the wait was bounded
+        else:
+            log.warning("the start-up recovery of %d servers is still running after %.0f s: the daemon listens "
+                        "meanwhile and the recovery goes on in the background", len(servers), wait)
+            self._recovery.add_done_callback(_log_recovery_failure)
         domains = await self.hv.list_ours()
         for name, tags in domains.items():
             server = by_name.get(name)
@@ -107,6 +117,13 @@ class Reconciler:
         self._remove_orphan_sockets({s.uuid for s in servers})
         await self._report_tcp_displays(by_name)
         await self.redo.prune_base_cache()
+
+    async def _recover_all(self, servers: list[Server]) -> None:
+        for server in servers:
+            await self._settle(server)
+            await self._recover(server)
+            if fails_over(server):
+                await self._fail_over(server)
 
     async def _recover(self, server: Server) -> None:
         task = server.task_state
@@ -255,9 +272,16 @@ class Reconciler:
                      "offloading shelved servers failed")
 
     def close(self) -> None:
+        if self._recovery is not None:
+            self._recovery.cancel()
         for handle in self._pending.values():
             handle.cancel()
         self._pending.clear()
+
+
+def _log_recovery_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("the start-up recovery failed", exc_info=task.exception())
 
 
 def _log_failure(task: asyncio.Task) -> None:

@@ -3,6 +3,9 @@ in, a libvirt failure in the middle (the scripted hypervisor), and the replay of
 (reconcile.py at start). On libvirt's test driver, through the whole app."""
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import pytest
 
 from nodecompute.domain.models import utcnow
@@ -113,3 +116,37 @@ async def test_an_idle_server_is_not_replayed_at_start(scripted):
     assert "define" not in hv.calls and "destroy" not in hv.calls
     row = _row(api, server_id)
     assert (row.vm_state, row.power_state, row.task_state) == (states.ACTIVE, states.RUNNING, None)
+
+
+async def test_a_slow_recovery_does_not_hold_the_start_back(scripted, caplog):
+    """libvirt may keep a domain busy for its 30 s job wait at start (a predecessor killed mid-start): at_start
+    returns after its wait, the server keeps its task state (its actions answer 409) until the chain, going on in
+    the background, replays the interrupted start."""
+    api, admin, hv, server_id = scripted
+    app = api.client.server.app
+    reconciler = app[reconciler_key]
+    name = _row(api, server_id).instance_name
+    await hv.destroy(name)
+    await app[store_key].write(servers_db.update_server, server_id, {
+        "vm_state": states.STOPPED, "power_state": states.SHUTDOWN, "task_state": states.POWERING_ON}, now=utcnow())
+    libvirt_answers = asyncio.Event()
+    settle = reconciler._settle
+
+    async def busy_settle(server):
+        await libvirt_answers.wait()
+        await settle(server)
+
+    reconciler._settle = busy_settle
+    with caplog.at_level(logging.WARNING, logger="nodecompute.compute.reconcile"):
+        await asyncio.wait_for(reconciler.at_start(wait=0.2), timeout=10)
+    assert "still running after 0 s" in caplog.text
+    assert _row(api, server_id).task_state == states.POWERING_ON
+    resp = await api.post(f"/servers/{server_id}/action", admin, json={"os-stop": None})
+    assert resp.status == 409, await resp.text()
+
+    libvirt_answers.set()
+    await asyncio.wait_for(reconciler._recovery, timeout=10)
+    await app[servers_key].wait_idle()
+    row = _row(api, server_id)
+    assert (row.vm_state, row.power_state, row.task_state) == (states.ACTIVE, states.RUNNING, None)
+    assert await hv.power_state(name) == states.RUNNING
