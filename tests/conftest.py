@@ -1,6 +1,7 @@
 """Shared fixtures: a config on a temp data dir, and the app under an aiohttp test client."""
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -23,7 +24,25 @@ if getattr(re, "_MAXCACHE", 0) < 8192:
     re._MAXCACHE = 8192
 
 
+# Seconds each test file took in a whole run on 2 cores (scripts/test.sh; NODECOMPUTE_WRITE_FILE_SECONDS=1 writes
+# it again at the end of a run). Only the order of the files comes from it: see pytest_collection_modifyitems.
+FILE_SECONDS_TABLE = REPO / "tests" / "file_seconds.json"
+
+
+def file_seconds_table() -> dict[str, float]:
+    try:
+        return json.loads(FILE_SECONDS_TABLE.read_text())
+    except (OSError, ValueError):
+        return {}
+
+
 def pytest_collection_modifyitems(config, items):
+    # Longest files first: xdist's --dist loadfile hands out whole files in collection order (scripts/test.sh
+    # passes --no-loadscope-reorder; xdist's own order puts files with many tests first), so a four-minute guest
+    # module no longer starts last while the other worker sits idle. Files not in the table go last, in their
+    # collected order; every worker sorts the same way, so the collections stay equal.
+    seconds = file_seconds_table()
+    items.sort(key=lambda item: -seconds.get(item.nodeid.split("::", 1)[0], 0.0))
     # CI never skips the real-guest tests; a developer may opt out locally with NODECOMPUTE_SKIP_INTEGRATION=1.
     if os.environ.get("NODECOMPUTE_SKIP_INTEGRATION") == "1" and not os.environ.get("CI"):
         skip = pytest.mark.skip(reason="NODECOMPUTE_SKIP_INTEGRATION=1")
@@ -48,6 +67,10 @@ def pytest_terminal_summary(terminalreporter):
     terminalreporter.write_sep("=", f"slowest files (of {len(ranked)}, {sum(_FILE_SECONDS.values()):.0f} s in all)")
     for path, seconds in ranked[:25]:
         terminalreporter.write_line(f"{seconds:8.1f}s {path}")
+    if os.environ.get("NODECOMPUTE_WRITE_FILE_SECONDS") == "1":
+        table = {path: round(seconds, 1) for path, seconds in ranked}
+        FILE_SECONDS_TABLE.write_text(json.dumps(table, indent=0) + "\n")
+        terminalreporter.write_line(f"wrote {FILE_SECONDS_TABLE}")
 
 
 @pytest.fixture(scope="session", autouse=True)
