@@ -27,7 +27,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     logging.basicConfig(level=cfg.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("virEventAsyncIOImpl").setLevel(logging.INFO)  # libvirtaio logs every timer at DEBUG
-    logging.getLogger("pyroute2").setLevel(logging.INFO)  # every netlink message, dumped whole, at DEBUG
+    # pyroute2 (every netlink message dumped whole at DEBUG) is quieted when it is imported: hostnet/worker.py
     for warning in config_mod.warnings(cfg):
         logging.getLogger("nodecompute").warning("%s", warning)
     tune_process()

@@ -1,8 +1,9 @@
 """The build of a server, as ServerService's background task (the steps of Nova's _build_and_run_instance): the
 one-host scheduler's check, the ports made while the volumes and disks are (Nova allocates networks
-asynchronously), the config drive written and then the domain defined while the taps are made, start; any failure
-undoes what the steps made and records the server's fault. A mixin of ServerService: it uses the service's store,
-guests, ports, volume_boot, groups, host_services, capacity, action_log and clock.
+asynchronously), their taps made and filtered as soon as they are, while the disks are made, the config drive
+written and the domain defined; start; any failure undoes what the steps made and records the server's fault. A
+mixin of ServerService: it uses the service's store, guests, ports, volume_boot, groups, host_services, capacity,
+action_log and clock.
 """
 from __future__ import annotations
 
@@ -49,22 +50,13 @@ class ServerBuild:
             await self._set(server, {"task_state": states.NETWORKING})
             if not await self._host_has_room(server):
                 raise _BuildFailure(NO_VALID_HOST)
-            # As Nova does, the ports are made while the disks are (its allocation is asynchronous); each runs to
-            # its end before a failure of the other is raised, so the undo finds all they made.
-            server, tagged = await finish_all(self._plug(ctx, server, nics),
-                                              self._block_devices(ctx, server, image, devices))
-            if nics:
-                drive = dataclasses.replace(drive, network_data=self.ports.network_data(server),
-                                            devices=nic_devices(server.nics))
-            if server.hostname == instance_metadata.ADDRESS_HOSTNAME:
-                await self._set(server, {"hostname": instance_metadata.address_hostname(server)})
-                server = self.store.read(servers_db.get_server, server.uuid)
-            drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
-            crash_point("overlay_made")
-            await self._set(server, {"task_state": states.SPAWNING})
-            # the config drive is written, then the domain defined, while the NICs' taps are made and filtered (a
-            # definition names its taps, it does not open them: the start does)
-            await finish_all(self.guests.interfaces_of(server), self._drive_and_domain(server, drive))
+            # As Nova does, the ports are made while the disks are (its allocation is asynchronous), and their taps
+            # made and filtered as soon as they are, while the disks, the config drive and the domain are (a
+            # definition names its taps, it does not open them: the start does). Each runs to its end before a
+            # failure of the other is raised, so the undo finds all they made.
+            plugged: asyncio.Future[Server] = asyncio.get_running_loop().create_future()
+            _, server = await finish_all(self._ports_and_taps(ctx, server, nics, plugged),
+                                         self._disks_and_domain(ctx, server, image, devices, drive, nics, plugged))
             starting = time.perf_counter()
             await self.guests.start(server)
             log.debug("build of server %s: %.3f s before libvirt's start, %.3f s in it (bench/boot_nic.py --keep)",
@@ -83,6 +75,37 @@ class ServerBuild:
             details = None if isinstance(exc, _BuildFailure) else traceback.format_exc()
             await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
             raise _BuildFailed(message) from exc
+
+    async def _ports_and_taps(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...],
+                              plugged: asyncio.Future[Server]) -> None:
+        """The ports (NETWORKING), handed to the disks' side through `plugged` (cancelled if they failed), then
+        their taps made and filtered."""
+        try:
+            server = await self._plug(ctx, server, nics)
+        except BaseException:
+            plugged.cancel()
+            raise
+        plugged.set_result(server)
+        await self.guests.interfaces_of(server)
+
+    async def _disks_and_domain(self, ctx: AuthContext, server: Server, image: BootImage | None,
+                                devices: BlockDevicePlan, drive: DriveContent, nics: tuple[NicRequest, ...],
+                                plugged: asyncio.Future[Server]) -> Server:
+        """The volumes and local disks, then (the ports made) the config drive and the domain: the server as it is
+        then."""
+        tagged = await self._block_devices(ctx, server, image, devices)
+        server = await plugged
+        if nics:
+            drive = dataclasses.replace(drive, network_data=self.ports.network_data(server),
+                                        devices=nic_devices(server.nics))
+        if server.hostname == instance_metadata.ADDRESS_HOSTNAME:
+            await self._set(server, {"hostname": instance_metadata.address_hostname(server)})
+            server = self.store.read(servers_db.get_server, server.uuid)
+        drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
+        crash_point("overlay_made")
+        await self._set(server, {"task_state": states.SPAWNING})
+        await self._drive_and_domain(server, drive)
+        return server
 
     async def _plug(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...]) -> Server:
         """The build's ports (NETWORKING): the server as it is once they are plugged."""

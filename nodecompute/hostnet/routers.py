@@ -15,7 +15,7 @@ from nodecompute.hostnet import links, namespaces, router_nat
 from nodecompute.hostnet.dhcp import destroy_namespace
 from nodecompute.hostnet.names import DaemonNames, bridge_name, gateway_leg_name, router_leg_name, tap_name
 from nodecompute.hostnet.specs import Router, RouterLeg
-from nodecompute.hostnet.worker import Worker
+from nodecompute.hostnet.worker import Worker, quiet_pyroute2
 
 
 class Routers:
@@ -79,6 +79,7 @@ class Routers:
         """Drop tracked connections to floating IPs that went away (their NAT would otherwise outlive the rule).
         pyroute2's Conntrack opens its socket on first use, so all of it runs inside the namespace. pyroute2 is
         imported here, on first use (links.py says why)."""
+        quiet_pyroute2()
         from pyroute2 import Conntrack
         from pyroute2.netlink.nfnetlink.nfctsocket import NFCTAttrTuple
 

@@ -65,6 +65,7 @@ class Worker:
         """An IPRoute bound to `namespace` (None: the host). Its socket is made inside the namespace, so it keeps
         working there after the thread has come back. pyroute2 is imported here, by the first job that needs it
         (links.py says why)."""
+        quiet_pyroute2()
         from pyroute2 import IPRoute
 
         if namespace is None:
@@ -76,6 +77,23 @@ class Worker:
             yield ipr
         finally:
             ipr.close()
+
+
+def quiet_pyroute2() -> None:
+    """Import pyroute2 (on first use: links.py says why), its logger no more verbose than INFO (nor than the
+    daemon's own level). pyroute2's import sets its `pyroute2` logger to NOTSET (pyroute2/config/log.py), which
+    undid a level set before it: under log_level DEBUG every netlink message was dumped whole into the log, each
+    netlink call some 4x slower (a build's port and tap, before its guest starts). Once per process."""
+    global _pyroute2_quiet
+    if _pyroute2_quiet:
+        return
+    import pyroute2  # noqa: F401  (its logging module resets the level; set it after)
+
+    logging.getLogger("pyroute2").setLevel(max(logging.INFO, logging.getLogger().getEffectiveLevel()))
+    _pyroute2_quiet = True
+
+
+_pyroute2_quiet = False
 
 
 class _NoNetlinkYet(Exception):
