@@ -21,8 +21,6 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from sqlite_utils import Database
-
 from nodecompute.compute.addresses import allocate, new_mac
 from nodecompute.compute.default_group import ensure_default
 from nodecompute.compute.network_quotas import check_room
@@ -47,7 +45,7 @@ DHCP_PORT_FIELDS = frozenset({"name", "description", "admin_state_up"})  # what 
 RESERVED_OWNERS = (DHCP_OWNER, ROUTER_INTERFACE_OWNER, ROUTER_GATEWAY_OWNER, FLOATINGIP_OWNER)
 
 
-def _visible_ports(ctx: AuthContext) -> Callable[[Database], list[Port]]:
+def _visible_ports(ctx: AuthContext) -> Callable[[Any], list[Port]]:
     """The read of the ports `ctx` may see: every port for an admin."""
     return functools.partial(ports_db.list_ports, project_id=None if ctx.is_admin else ctx.project_id)
 

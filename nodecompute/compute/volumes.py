@@ -15,8 +15,7 @@ import math
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-
-from sqlite_utils import Database
+from typing import Any
 
 from nodecompute.compute.images import ImageService
 from nodecompute.compute.volume_attach_side import LiveCopier
@@ -95,13 +94,13 @@ class VolumeService:
         return await self.store.read_in_thread(self._listed(ctx, query))
 
     @staticmethod
-    def _listed(ctx: AuthContext, query: vm.ListQuery) -> Callable[[Database], list[vm.Volume]]:
+    def _listed(ctx: AuthContext, query: vm.ListQuery) -> Callable[[Any], list[vm.Volume]]:
         """The read of a list: the sort and the filters checked now (a bad one raises here), the rows read later."""
         sort = sort_keys(query.sort, VOLUME_COLUMNS, name_alias=True)
         project = None if ctx.is_admin and query.all_projects else ctx.project_id
         wanted = volume_filters(query.filters, ctx.is_admin)
 
-        def read(db: Database) -> list[vm.Volume]:
+        def read(db: Any) -> list[vm.Volume]:
             return page(volumes_db.list_volumes(db, project, sort), wanted, query.marker, query.limit, query.offset,
                         lambda marker: VolumeNotFound(volume_id=marker))
         return read
