@@ -2,17 +2,13 @@
 attributes its default policy shows to admins only."""
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from nodecompute.domain.models import zulu
 from nodecompute.domain.network_models import Network, Port, Subnet
 
 # Neutron's default policy shows these port attributes to admins only.
 ADMIN_ONLY = frozenset({"binding:host_id", "binding:profile", "binding:vif_details", "binding:vif_type"})
-
-
-def zulu(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _standard(record: Any) -> dict[str, Any]:

@@ -18,6 +18,8 @@ request in flight holds its own 2 MB copies.
 from __future__ import annotations
 
 import asyncio
+import bisect
+import itertools
 from collections.abc import Awaitable, Callable, Collection, Iterator
 from typing import Any, NamedTuple
 
@@ -90,44 +92,49 @@ class PagePayload(Payload):
     copied once, a chunk at a time), the event loop running other callbacks between chunks, while holding `gate`
     (one such body at a time, keys.large_body_gate_key). A body up to LARGE_BODY_BYTES is written whole: gated
     and chunked, a page of 100 or the brief list of a thousand (0.2-0.3 MB) lost half its rate to waiting for
-    other lists' clients to read, for a step of the loop that costs a fraction of a millisecond."""
+    other lists' clients to read, for a step of the loop that costs a fraction of a millisecond. Nothing is
+    joined or listed per fragment in Python: a chunk is one `b",".join` of a slice of the fragments (the loop
+    built a list of 2,000 parts and summed them, a millisecond, for every thousand servers sent)."""
 
     _autoclose = True
 
     def __init__(self, collection: str, fragments: list[Fragment], links: list[dict] | None,
                  gate: asyncio.Semaphore) -> None:
-        head = f'{{"{collection}":['.encode()
-        tail = b"]" + (f',"{collection}_links":'.encode() + orjson.dumps(links) if links else b"") + b"}"
-        parts: list[Fragment] = [head]
-        for n, fragment in enumerate(fragments):
-            if n:
-                parts.append(b",")
-            parts.append(fragment)
-        parts.append(tail)
-        super().__init__(parts, content_type=JSON)
-        self._parts = parts
-        self._size = sum(len(part) for part in parts)
+        self._head = f'{{"{collection}":['.encode()
+        self._tail = b"]" + (f',"{collection}_links":'.encode() + orjson.dumps(links) if links else b"") + b"}"
+        self._fragments = fragments
+        self._fragment_bytes = sum(map(len, fragments))
+        super().__init__(fragments, content_type=JSON)
+        self._size = len(self._head) + self._fragment_bytes + max(len(fragments) - 1, 0) + len(self._tail)
         self._gate = gate
 
     def _chunks(self) -> Iterator[bytes]:
-        """The body, about CHUNK_BYTES at a time (the last one shorter), each joined as it is asked for."""
-        group: list[Fragment] = []
-        size = 0
-        for part in self._parts:
-            group.append(part)
-            size += len(part)
-            if size >= CHUNK_BYTES:
-                yield b"".join(group)
-                group, size = [], 0
-        if group:
-            yield b"".join(group)
+        """The body in pieces of whole fragments, each CHUNK_BYTES or more (the last one shorter), the head on the
+        first, the tail on the last; each joined as it is asked for. The ends of the pieces are found by bisection
+        of the fragments' running sizes, not by a Python step per fragment."""
+        fragments = self._fragments
+        if not fragments:
+            yield self._head + self._tail
+            return
+        ends = list(itertools.accumulate(map(len, fragments)))  # bytes of the fragments up to and with each
+        start, before = 0, 0
+        while start < len(fragments):
+            stop = bisect.bisect_left(ends, before + CHUNK_BYTES, lo=start) + 1  # past the one that fills it
+            parts = [self._head if start == 0 else b",", b",".join(fragments[start:stop])]
+            if stop >= len(fragments):
+                parts.append(self._tail)
+            yield b"".join(parts)
+            start, before = stop, ends[min(stop, len(ends)) - 1]
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return b"".join(self._parts).decode(encoding, errors)
+        return self._whole().decode(encoding, errors)
+
+    def _whole(self) -> bytes:
+        return b"".join((self._head, b",".join(self._fragments), self._tail))
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         if self._size <= LARGE_BODY_BYTES:
-            await writer.write(b"".join(self._parts))
+            await writer.write(self._whole())
             return
         async with self._gate:
             for chunk in self._chunks():

@@ -110,6 +110,7 @@ async def respond_in_thread(request: web.Request, result: Any) -> web.StreamResp
     view = dialect.views[op].at(version)
     out = Out(request, version)
     out.links  # noqa: B018 (made here: it reads the request, which belongs to the loop)
+    request.query, request.path  # noqa: B018 (the same: a view may read them; made here, the thread reads them made)
     body = await asyncio.get_running_loop().run_in_executor(RENDERER, _render, view, out, result)
     if not isinstance(body, bytes):  # a view that sets headers or a status: the ordinary path
         return respond(request, result)

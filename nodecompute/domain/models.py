@@ -15,13 +15,18 @@ def utcnow() -> datetime:
 
 
 def isotime(dt: datetime) -> str:
-    """Stored form and Nova's usec form: YYYY-MM-DDTHH:MM:SS.ffffff (UTC, no zone)."""
+    """Stored form and Nova's usec form: YYYY-MM-DDTHH:MM:SS.ffffff (UTC, no zone). A naive time of a four-digit
+    year is isoformat's same text at a third of strftime's cost (a thousand volumes or ports list thousands)."""
+    if dt.tzinfo is None and dt.year >= 1000:
+        return dt.isoformat(timespec="microseconds")
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 def zulu(dt: datetime, *, micro: bool = False) -> str:
     """The API's UTC timestamps with a Z: YYYY-MM-DDTHH:MM:SSZ (Nova's created/updated, Glance, Keystone v2, K5), or
     with microseconds (Keystone v3's issued_at and expires_at)."""
+    if dt.tzinfo is None and dt.year >= 1000:  # isoformat's same text, as in isotime
+        return dt.isoformat(timespec="microseconds" if micro else "seconds") + "Z"
     return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ" if micro else "%Y-%m-%dT%H:%M:%SZ")
 
 

@@ -133,6 +133,17 @@ async def test_port_filters(net):
     await assert_neutron_fault(await net.get("/subnets?ip_version=four"), 400, "InvalidInput")
 
 
+async def test_each_listed_port_is_the_port_shown(net):
+    """A list is read and encoded off the event loop (another thread, orjson), a port shown inline: same bodies."""
+    network = await net.network()
+    await net.subnet(network["id"], "198.18.51.0/24")
+    made = [await net.port(network["id"], name=f"p{n}", device_id=f"vm-{n}") for n in range(3)]
+    listed = (await net.ok("GET", "/ports"))["ports"]
+    assert {p["id"] for p in made} <= {p["id"] for p in listed}
+    for port in listed:
+        assert port == (await net.ok("GET", f"/ports/{port['id']}"))["port"]
+
+
 async def test_an_empty_list_still_checks_its_query(net):
     assert (await net.ok("GET", "/ports?device_id=x"))["ports"] == []
     await assert_neutron_fault(await net.get("/ports?nope=1"), 400, "HTTPBadRequest")

@@ -66,3 +66,14 @@ async def test_sort_and_paging(member: Cinder, three):
                            ("offset=-1", "offset must be >= 0"), ("offset=x", "offset must be an integer")):
         await member.fault("GET", f"/volumes?{query}", 400, message=message)
     await member.fault("GET", f"/volumes?marker={missing}", 404, message=f"Volume {missing} could not be found.")
+
+
+async def test_each_listed_volume_is_the_volume_shown(member: Cinder, admin: Cinder, three):
+    """A list is read and encoded off the event loop (another thread, orjson), a volume shown inline: same bodies."""
+    for who, query in ((member, ""), (admin, "?all_tenants=1")):
+        listed = (await who.ok("GET", f"/volumes/detail{query}", 200))["volumes"]
+        assert sorted(v["id"] for v in listed) == sorted(v["id"] for v in three)
+        for volume in listed:
+            assert volume == (await who.ok("GET", f"/volumes/{volume['id']}", 200))["volume"]
+        brief = (await who.ok("GET", f"/volumes{query}", 200))["volumes"]
+        assert brief == [{"id": v["id"], "name": v["name"], "links": v["links"]} for v in listed]
