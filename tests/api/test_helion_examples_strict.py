@@ -5,6 +5,8 @@ and of the JSON response example; the keys the D-cells add are named per place, 
 "Seed examples"). GET examples here; the POST/PUT answers in test_helion_examples_strict_writes.py."""
 from __future__ import annotations
 
+import asyncio
+
 import copy
 from typing import Any
 
@@ -139,10 +141,13 @@ async def world(api, admin_token):  # noqa: F811
     server = await _insert(api, ctx.project_id, metadata={"role": "web"}, image_id=image, key_name="kp",
                            key_data=kp["public_key"])
     volume = (await post("/os-volumes", {"volume": {"size": 1}}))["volume"]["id"]
-    for _ in range(100):  # the volume becomes available in the background
+    for _ in range(600):  # the volume becomes available in the background (qemu-img in a thread: wait, not spin)
         shown = await api.client.get(f"{base}/os-volumes/{volume}", headers=headers)
         if (await shown.json())["volume"]["status"] == "available":
             break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the volume did not become available within 30 s")
     snapshot = (await post("/os-snapshots", {"snapshot": {"volume_id": volume, "force": True, "display_name": "snap",
                                                 "display_description": "daily"}}))["snapshot"]["id"]
     group = (await post("/os-security-groups", {"security_group": {"name": "web", "description": "w"}}))

@@ -56,7 +56,7 @@ async def send(helion: Helion, method: str, path: str, lines: tuple[int, int, in
 
 async def available(helion: Helion, path: str, key: str) -> None:
     """Wait for a volume or snapshot made in the background."""
-    for _ in range(100):
+    for _ in range(1500):  # 30 s: a loaded host's qemu-img may take seconds
         if (await helion.json(path))[key]["status"] == "available":
             return
         await asyncio.sleep(0.02)

@@ -2,6 +2,8 @@
 D57-D59, D64), each against the seed 002 example it names, in JSON and in XML where the seed shows XML."""
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from nodecompute.api import xml_helion
@@ -71,9 +73,12 @@ async def test_volumes_and_snapshots(helion):
     assert (shown["volumeType"], shown["attachments"], shown["id"]) == ("None", [{}], volume["id"])
     assert not shown["createdAt"].endswith("Z")
     assert await helion("GET", f"/os-volumes/{volume['id']}.xml", 200) == {"volume": shown}
-    for _ in range(100):  # the volume becomes available in the background
+    for _ in range(600):  # the volume becomes available in the background (qemu-img in a thread: wait, not spin)
         if (await helion("GET", f"/os-volumes/{volume['id']}", 200))["volume"]["status"] == "available":
             break
+        await asyncio.sleep(0.05)
+    else:
+        pytest.fail("the volume did not become available within 30 s")
     snap = {"snapshot": {"display_name": "snap-001", "display_description": "Daily backup",
                          "volume_id": volume["id"], "force": True}}
     made = (await helion("POST", "/os-snapshots", 202, json=snap))["snapshot"]
