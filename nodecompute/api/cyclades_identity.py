@@ -4,7 +4,6 @@ Synnefo-era client that starts from this identity reaches the Cyclades dialect. 
 api/identity.py's with the catalog replaced."""
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from nodecompute.api import identity
@@ -19,8 +18,8 @@ def catalog(out: Out) -> list[dict[str, Any]]:
     cfg = out.request.config_dict[config_key]
     entries = []
     for service_type, name, path in SERVICES:
-        sid = uuid.uuid5(uuid.NAMESPACE_URL, f"nodecompute:cyclades:{service_type}").hex
-        endpoints = [{"id": uuid.uuid5(uuid.NAMESPACE_URL, f"{sid}:{iface}").hex, "interface": iface,
+        sid = identity.stable_id(f"nodecompute:cyclades:{service_type}")
+        endpoints = [{"id": identity.stable_id(f"{sid}:{iface}"), "interface": iface,
                       "region": cfg.identity.region, "region_id": cfg.identity.region, "url": cfg.public_url + path}
                      for iface in ("public", "internal", "admin")]
         entries.append({"id": sid, "type": service_type, "name": name, "endpoints": endpoints})

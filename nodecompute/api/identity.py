@@ -1,6 +1,8 @@
 """The minimal Keystone (#2201-#2206): version documents, token issue/validate/revoke, v2.0 token issue."""
 from __future__ import annotations
 
+import functools
+
 import uuid
 from typing import Any
 
@@ -50,6 +52,13 @@ def _versions_view(out: Out, _: Any) -> Reply:
     return Reply({"versions": {"values": [_v3_doc(root), _v2_doc(root)]}}, headers={"Location": f"{root}/v3/"})
 
 
+@functools.lru_cache(maxsize=256)
+def stable_id(name: str) -> str:
+    """The id of a catalog service, endpoint or role: a UUID5 of its name, the same on every token (kept: every
+    token check built some twenty of them)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, name).hex
+
+
 def catalog(request: web.Request, project_id: str) -> list[dict[str, Any]]:
     """One entry per service; every endpoint has id, interface, region, region_id and url (clients.md). The services
     are the face's: a vendor dialect names its own in its `identity:catalog` rule ((type, name, url) triples)."""
@@ -58,8 +67,8 @@ def catalog(request: web.Request, project_id: str) -> list[dict[str, Any]]:
     region = request.config_dict[config_key].identity.region
     entries = []
     for service_type, name, url in services:
-        sid = uuid.uuid5(uuid.NAMESPACE_URL, f"nodecompute:{service_type}").hex
-        endpoints = [{"id": uuid.uuid5(uuid.NAMESPACE_URL, f"{sid}:{iface}").hex, "interface": iface,
+        sid = stable_id(f"nodecompute:{service_type}")
+        endpoints = [{"id": stable_id(f"{sid}:{iface}"), "interface": iface,
                       "region": region, "region_id": region, "url": url}
                      for iface in ("public", "internal", "admin")]
         entries.append({"id": sid, "type": service_type, "name": name, "endpoints": endpoints})
@@ -88,7 +97,7 @@ def token_body(request: web.Request, ctx: AuthContext, with_catalog: bool = True
         "methods": list(ctx.methods),
         "user": {"id": ctx.user_id, "name": ctx.user_name, "domain": dict(DOMAIN), "password_expires_at": None},
         "project": {"id": ctx.project_id, "name": ctx.project_name, "domain": dict(DOMAIN)},
-        "roles": [{"id": uuid.uuid5(uuid.NAMESPACE_URL, f"nodecompute:role:{r}").hex, "name": r} for r in ctx.roles],
+        "roles": [{"id": stable_id(f"nodecompute:role:{r}"), "name": r} for r in ctx.roles],
         "expires_at": zulu(ctx.expires_at, micro=True), "issued_at": zulu(ctx.issued_at, micro=True),
         "audit_ids": [ctx.audit_id], "is_domain": False,
     }
