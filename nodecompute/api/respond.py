@@ -176,6 +176,21 @@ def query_names(request: web.Request) -> frozenset[str]:
     return frozenset(dialect.queries[op].at(version).single.get("properties", {}))
 
 
+_repeated_schemas: dict[tuple[str, int], tuple[Mapping[str, Any], dict]] = {}
+
+
+def repeated_schema(key: str, item_schema: Mapping[str, Any]) -> dict:
+    """`{"type": "object", "properties": {key: item_schema}}`, the schema each value of a repeated query parameter
+    is checked with, made once per parameter: validation keeps a compiled validator per schema object, and one made
+    per request was compiled and kept per request (issue 22). As many as the QuerySchemas' repeated parameters
+    (module constants); the item schema is kept with it, so its id is never another's."""
+    found = _repeated_schemas.get((key, id(item_schema)))
+    if found is None or found[0] is not item_schema:
+        found = (item_schema, {"type": "object", "properties": {key: item_schema}})
+        _repeated_schemas[(key, id(item_schema))] = found
+    return found[1]
+
+
 def parse_query(request: web.Request, query: MultiMapping[str] | None = None, known_only: bool = False
                 ) -> dict[str, Any]:
     """The query parameters (the last value of each), checked against the operation's query schema. With
@@ -187,8 +202,7 @@ def parse_query(request: web.Request, query: MultiMapping[str] | None = None, kn
     values = validation.validate_query(spec.single, query)
     for key, item_schema in spec.repeated.items():
         for value in query.getall(key, []):
-            validation.validate({"type": "object", "properties": {key: item_schema}}, {key: value},
-                                where="query parameters")
+            validation.validate(repeated_schema(key, item_schema), {key: value}, where="query parameters")
     if known_only:
         values = {key: value for key, value in values.items() if key in query_names(request)}
     return values

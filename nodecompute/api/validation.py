@@ -9,6 +9,7 @@ import json
 import math
 import re
 import uuid
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -22,7 +23,11 @@ from nodecompute.domain.errors import BadRequest, MalformedBody, UnsupportedMedi
 JSON_TYPES = ("application/json", "application/vnd.openstack.compute+json", "text/plain", "application/octet-stream", "")
 
 MAX_LIMIT = 1000  # Nova's [api] max_limit: the largest page any list answers (Glance's api_limit_max too)
-_validators: dict[int, jsonschema.protocols.Validator] = {}
+# id(schema) -> its compiled validator, least recently used first. The validator holds its schema, so an id kept
+# here is never another schema's; bounded, so a schema made per request (respond.parse_query made one per repeated
+# query parameter: issue 22, a validator of ~4 KB and ~20 objects kept per request) costs a compile, not memory.
+MAX_VALIDATORS = 512
+_validators: OrderedDict[int, jsonschema.protocols.Validator] = OrderedDict()
 # Deeper than any body the API takes (a Keystone password auth is 6 levels), far below what would make the decoder,
 # jsonschema or json.dumps recurse past Python's stack.
 MAX_DEPTH = 32
@@ -85,9 +90,13 @@ def parse_json(raw: bytes) -> Any:
 def _validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
     key = id(schema)
     found = _validators.get(key)
-    if found is None:
-        found = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-        _validators[key] = found
+    if found is not None:
+        _validators.move_to_end(key)
+        return found
+    found = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    _validators[key] = found
+    while len(_validators) > MAX_VALIDATORS:
+        _validators.popitem(last=False)
     return found
 
 

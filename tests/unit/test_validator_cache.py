@@ -1,0 +1,59 @@
+"""The compiled-validator cache is bounded, and a repeated query parameter's schema is made once (issue 22: one
+validator was compiled and kept per request with `?status=`, a few MB per round of lists)."""
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import pytest
+
+from nodecompute.api import validation
+from nodecompute.api.respond import repeated_schema
+from nodecompute.domain.errors import ValidationError
+
+
+def _schema(n: int) -> dict:
+    return {"type": "object", "properties": {"n": {"type": "integer", "maximum": n}}}
+
+
+@pytest.fixture
+def small_cache(monkeypatch: pytest.MonkeyPatch) -> OrderedDict:
+    cache: OrderedDict = OrderedDict()
+    monkeypatch.setattr(validation, "_validators", cache)
+    monkeypatch.setattr(validation, "MAX_VALIDATORS", 8)
+    return cache
+
+
+def test_validators_of_schemas_made_per_call_stay_within_the_bound(small_cache: OrderedDict) -> None:
+    for n in range(100):
+        assert validation.validate(_schema(n), {"n": n}) == {"n": n}
+        with pytest.raises(ValidationError):
+            validation.validate(_schema(n), {"n": n + 1})
+        assert len(small_cache) <= 8
+    assert len(small_cache) == 8
+
+
+def test_a_kept_schema_keeps_its_validator_and_the_least_recently_used_goes(small_cache: OrderedDict) -> None:
+    kept = _schema(5)
+    first = validation._validator(kept)
+    others = [_schema(n) for n in range(20)]
+    for other in others:
+        validation.validate(other, {"n": 0})
+        assert validation._validator(kept) is first  # used again each time: never the least recent
+    assert id(others[0]) not in small_cache
+    validation.validate(others[0], {"n": 0})  # evicted, compiled again, still right
+    with pytest.raises(ValidationError):
+        validation.validate(others[0], {"n": 1})
+
+
+def test_a_repeated_query_parameter_is_checked_with_one_schema_and_one_validator(small_cache: OrderedDict) -> None:
+    item = {"type": "string", "enum": ["ACTIVE", "SHUTOFF"]}
+    wrapper = repeated_schema("status", item)
+    assert wrapper == {"type": "object", "properties": {"status": item}}
+    for value in ("ACTIVE", "SHUTOFF") * 50:
+        assert repeated_schema("status", item) is wrapper
+        validation.validate(repeated_schema("status", item), {"status": value}, where="query parameters")
+    assert len(small_cache) == 1
+    with pytest.raises(ValidationError, match="Invalid input for query parameters status"):
+        validation.validate(repeated_schema("status", item), {"status": "BUILD"}, where="query parameters")
+    assert repeated_schema("task_state", item) is not wrapper
+    assert repeated_schema("status", dict(item)) is not wrapper  # another item schema, though equal
