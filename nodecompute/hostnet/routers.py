@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import socket
 
-from nodecompute.hostnet import links, namespaces, router_nat
+from nodecompute.hostnet import garp, links, namespaces, router_nat
 from nodecompute.hostnet.dhcp import destroy_namespace
 from nodecompute.hostnet.names import DaemonNames, bridge_name, gateway_leg_name, router_leg_name, tap_name
 from nodecompute.hostnet.specs import Router, RouterLeg
@@ -71,6 +71,10 @@ class Routers:
         router_nat.apply(self.worker.home, namespace, batch)
         with self.worker.ipr(namespace) as nsr:
             links.ensure_addresses(nsr, inner, final)
+        new = sorted(str(ipaddress.IPv4Interface(a).ip) for a in final - have)
+        if new:  # as Neutron's L3 agent: neighbours that cached "nobody has it" learn the gateway's MAC now
+            with self.worker.home.inside(namespace):
+                garp.announce(inner, router.gateway.mac, new)
         gone = {str(ipaddress.IPv4Interface(a).ip) for a in have - final}
         if gone:
             self._forget_connections(namespace, gone)
