@@ -9,9 +9,10 @@
   reported (under a shared libvirtd), instance directories and display sockets without a
   row are removed, and servers whose VNC display still listens on TCP (defined before displays became UNIX
   sockets) are named in the log: they keep it until their next stop/start or hard reboot. The daemon waits at most
-  START_WAIT for the servers' recovery before it listens; the rest goes on in the background (at_start). A server ACTIVE at the
-  last stop whose metadata `fcx.autofailover` is "true" (K5's automatic failover, behaviour.md section 12) and
-  whose guest the sync found gone is started again (`Redo.restart`); "false", other values and ERROR servers not.
+  START_WAIT for the servers' recovery before it listens; the rest goes on in the background (at_start). A server
+  ACTIVE at the last stop whose metadata `fcx.autofailover` is "true" (K5's automatic failover, behaviour.md
+  section 12) and whose guest the sync found gone is started again (`Redo.restart`); "false", other values and
+  ERROR servers not.
 - Lifecycle events: a small record goes on the hypervisor's queue; one consumer syncs that server's power state,
   waiting 15 s after a stop event so a reboot's stop+start does not look like a stop.
 - Periodically: the same power-state sync for every server, and the purge of deleted rows past retention; and,
@@ -21,6 +22,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import shutil
 from collections.abc import Awaitable, Callable
@@ -100,7 +102,7 @@ class Reconciler:
         else:
             log.warning("the start-up recovery of %d servers is still running after %.0f s: the daemon listens "
                         "meanwhile and the recovery goes on in the background", len(servers), wait)
-            self._recovery.add_done_callback(_log_recovery_failure)
+            self._recovery.add_done_callback(functools.partial(_log_failure, what="the start-up recovery"))
         domains = await self.hv.list_ours()
         for name, tags in domains.items():
             server = by_name.get(name)
@@ -279,14 +281,9 @@ class Reconciler:
         self._pending.clear()
 
 
-def _log_recovery_failure(task: asyncio.Task) -> None:
+def _log_failure(task: asyncio.Task, what: str = "power state sync") -> None:
     if not task.cancelled() and task.exception() is not None:
-        log.error("the start-up recovery failed", exc_info=task.exception())
-
-
-def _log_failure(task: asyncio.Task) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("power state sync failed", exc_info=task.exception())
+        log.error("%s failed", what, exc_info=task.exception())
 
 
 async def _every(seconds: float, job: Callable[[], Awaitable[object]], failing: str) -> None:
