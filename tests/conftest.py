@@ -29,6 +29,11 @@ if getattr(re, "_MAXCACHE", 0) < 8192:
 FILE_SECONDS_TABLE = REPO / "tests" / "file_seconds.json"
 
 
+def file_of(nodeid: str) -> str:
+    """The test file of a test id, as the per-file seconds are kept."""
+    return nodeid.split("::", 1)[0]
+
+
 def file_seconds_table() -> dict[str, float]:
     try:
         return json.loads(FILE_SECONDS_TABLE.read_text())
@@ -42,7 +47,7 @@ def pytest_collection_modifyitems(config, items):
     # module no longer starts last while the other worker sits idle. Files not in the table go last, in their
     # collected order; every worker sorts the same way, so the collections stay equal.
     seconds = file_seconds_table()
-    items.sort(key=lambda item: -seconds.get(item.nodeid.split("::", 1)[0], 0.0))
+    items.sort(key=lambda item: -seconds.get(file_of(item.nodeid), 0.0))
     # CI never skips the real-guest tests; a developer may opt out locally with NODECOMPUTE_SKIP_INTEGRATION=1.
     if os.environ.get("NODECOMPUTE_SKIP_INTEGRATION") == "1" and not os.environ.get("CI"):
         skip = pytest.mark.skip(reason="NODECOMPUTE_SKIP_INTEGRATION=1")
@@ -57,7 +62,7 @@ _FILE_SECONDS: dict[str, float] = defaultdict(float)
 def pytest_runtest_logreport(report):
     # Setup, call and teardown of every test, summed per file (under xdist, in the controller, from the workers'
     # reports): the suite-time budget is kept per module, and a module-scoped fixture's cost lands on its first test.
-    _FILE_SECONDS[report.nodeid.split("::", 1)[0]] += report.duration
+    _FILE_SECONDS[file_of(report.nodeid)] += report.duration
 
 
 def pytest_terminal_summary(terminalreporter):
