@@ -14,6 +14,7 @@ the key stays, so the line still says what was sent.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import sys
@@ -40,6 +41,7 @@ _NOT_SECRET = frozenset({"sortkey"})
 _SEPARATORS = re.compile(r"[^a-z0-9]")
 
 
+@functools.lru_cache(maxsize=1024)  # names, never values: a page of servers' log line parsed its query each time
 def _is_secret(name: str) -> bool:
     key = _SEPARATORS.sub("", unquote_plus(name).lower())
     return key not in _NOT_SECRET and _SECRET_WORDS.search(key) is not None
@@ -47,6 +49,8 @@ def _is_secret(name: str) -> bool:
 
 def _holds_secret(item: str) -> bool:
     """A value that is itself a query with a secret: noVNC's `path=%3Ftoken%3D<token>` (the console URL)."""
+    if "?" not in item and "%3f" not in item.lower():  # no query inside: the common case, without unquoting
+        return False
     _, _, value = unquote_plus(item).partition("=")
     inner = value.partition("?")[2]
     return any(_is_secret(part.partition("=")[0]) for part in inner.split("&") if "=" in part)

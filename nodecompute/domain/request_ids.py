@@ -2,6 +2,7 @@
 action record). The HTTP layer sets it per request; work started by nodecompute itself gets a fresh one."""
 from __future__ import annotations
 
+import random
 import uuid
 from contextvars import ContextVar
 
@@ -9,7 +10,10 @@ _current: ContextVar[str] = ContextVar("request_id", default="")
 
 
 def new() -> str:
-    return f"req-{uuid.uuid4()}"
+    """A version-4 UUID from the `random` module's generator (seeded from the OS, again after a fork): request ids
+    name log lines and action records, they guard nothing, and uuid4's os.urandom released the GIL on every
+    request, so the event loop then waited for a list rendering on a worker thread to hand it back (issue 22)."""
+    return f"req-{uuid.UUID(int=random.getrandbits(128), version=4)}"
 
 
 def set_current(request_id: str) -> None:

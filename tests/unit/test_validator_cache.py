@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 import pytest
+from multidict import MultiDict
 
 from nodecompute.api import validation
 from nodecompute.api.respond import repeated_schema
@@ -57,3 +58,47 @@ def test_a_repeated_query_parameter_is_checked_with_one_schema_and_one_validator
         validation.validate(repeated_schema("status", item), {"status": "BUILD"}, where="query parameters")
     assert repeated_schema("task_state", item) is not wrapper
     assert repeated_schema("status", dict(item)) is not wrapper  # another item schema, though equal
+
+
+@pytest.fixture
+def checked_queries(monkeypatch: pytest.MonkeyPatch) -> OrderedDict:
+    cache: OrderedDict = OrderedDict()
+    monkeypatch.setattr(validation, "_checked_queries", cache)
+    monkeypatch.setattr(validation, "MAX_CHECKED_QUERIES", 4)
+    return cache
+
+
+def _query(**values: str | list[str]) -> MultiDict:
+    query: MultiDict = MultiDict()
+    for key, value in values.items():
+        for item in value if isinstance(value, list) else [value]:
+            query.add(key, item)
+    return query
+
+
+def test_a_valid_query_is_kept_and_given_back_as_a_copy(checked_queries: OrderedDict) -> None:
+    schema = {"type": "object", "properties": {"limit": {"type": "string", "pattern": "^[0-9]+$"},
+                                                 "tag": {"type": "array"}}}
+    first = validation.validate_query(schema, _query(limit="5", tag=["a", "b"]), multi=("tag",))
+    assert first == {"limit": "5", "tag": ["a", "b"]} and len(checked_queries) == 1
+    first["limit"], first["tag"][0] = "changed", "changed"  # a caller's changes never reach the kept one
+    again = validation.validate_query(schema, _query(limit="5", tag=["a", "b"]), multi=("tag",))
+    assert again == {"limit": "5", "tag": ["a", "b"]} and again is not first
+    for _ in range(2):  # an invalid query is never kept: the same fault every time
+        with pytest.raises(ValidationError, match="Invalid input for query parameters limit"):
+            validation.validate_query(schema, _query(limit="five"))
+    assert len(checked_queries) == 1
+    other = {"type": "object", "properties": {"limit": {"type": "string", "maxLength": 1}}}
+    with pytest.raises(ValidationError):  # the same values under another schema are checked by that schema
+        validation.validate_query(other, _query(limit="55"))
+
+
+def test_kept_queries_stay_within_the_bound_and_long_ones_are_not_kept(checked_queries: OrderedDict) -> None:
+    schema = {"type": "object", "properties": {"name": {"type": "string"}}}
+    for n in range(20):
+        assert validation.validate_query(schema, _query(name=f"web-{n}")) == {"name": f"web-{n}"}
+        assert len(checked_queries) <= 4
+    checked_queries.clear()
+    long_name = "x" * (validation.MAX_CHECKED_QUERY_CHARS + 1)
+    assert validation.validate_query(schema, _query(name=long_name)) == {"name": long_name}
+    assert not checked_queries
