@@ -38,7 +38,7 @@ from nodecompute.db.store import Store
 from nodecompute.domain.models import Clock, utcnow
 from nodecompute.identity import accounts
 from nodecompute.identity.service import IdentityService
-from nodecompute.process_tuning import release_free_memory
+from nodecompute.process_tuning import freeze_start_up_objects, release_free_memory
 
 if TYPE_CHECKING:
     from nodecompute.virt.hypervisor import Hypervisor
@@ -354,6 +354,7 @@ async def serve(cfg: Config, app: web.Application, on_ready: Callable[[], None] 
         site = web.TCPSite(runner, host=cfg.server.listen_host, port=cfg.server.listen_port)
         await site.start()
         log.info("listening on %s:%s, public URL %s", cfg.server.listen_host, cfg.server.listen_port, cfg.public_url)
+        freeze_start_up_objects()
         await asyncio.get_running_loop().run_in_executor(None, release_free_memory)  # what starting up freed
         if on_ready is not None:
             on_ready()
