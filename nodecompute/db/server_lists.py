@@ -9,7 +9,9 @@ MySQL), and the keyset comparison knows it.
 """
 from __future__ import annotations
 
+import itertools
 import json
+import operator
 from collections.abc import Container
 from typing import Any
 
@@ -63,13 +65,16 @@ def list_servers_except(db: Database, f: ServerFilters, known: Container[str]) -
     if not known:
         return list_servers(db, f)
     sql, args = _page_query("uuid", f, db)
-    uuids = [uuid for (uuid,) in db.execute(sql, args).fetchall()]
-    unknown = [uuid for uuid in uuids if uuid not in known]
-    read: dict[str, Server] = {}
-    if unknown:
-        rows = db.execute(f"SELECT * FROM servers WHERE uuid IN {servers_db.IN_JSON}", [json.dumps(unknown)])
-        read = {server.uuid: server for server in servers_db.servers_from_rows(db, rows.fetchall())}
+    uuids: list[Server | str] = list(map(_first, db.execute(sql, args).fetchall()))  # C loops: a thousand ids
+    unknown = list(itertools.filterfalse(known.__contains__, uuids))  # hold the GIL tens of microseconds less
+    if not unknown:
+        return uuids
+    rows = db.execute(f"SELECT * FROM servers WHERE uuid IN {servers_db.IN_JSON}", [json.dumps(unknown)])
+    read = {server.uuid: server for server in servers_db.servers_from_rows(db, rows.fetchall())}
     return [uuid if uuid in known else read[uuid] for uuid in uuids if uuid in known or uuid in read]
+
+
+_first = operator.itemgetter(0)
 
 
 def order_of(f: ServerFilters) -> list[tuple[str, bool]]:
