@@ -6,6 +6,7 @@ A key the daemon does not know, or a value of the wrong type or range, raises Co
 from __future__ import annotations
 
 import dataclasses
+import functools
 import ipaddress
 import os
 import sys
@@ -132,8 +133,7 @@ class ConsoleConfig:
     listen_host: str = "127.0.0.1"
     novncproxy_port: int = 6080
     serialproxy_port: int = 6083
-    # The console URLs users get (Nova's [vnc] novncproxy_base_url, [serial_console] base_url); empty: built on
-    # [server] public_url's host (config.example.toml).
+    # Console URLs (Nova's [vnc] novncproxy_base_url, [serial_console] base_url); empty: on public_url's host.
     novncproxy_base_url: str = ""
     serialproxy_base_url: str = ""
     # Seconds a console URL's token stays valid (reusable until then, as Nova's are).
@@ -249,12 +249,15 @@ class Config:
 
     @property
     def host_name(self) -> str:
-        return self.compute.host_name or os.uname().nodename
+        return self.compute.host_name or _node_name()
 
     @property
     def novnc_dir(self) -> Path:
         return Path(self.console.novnc_dir).expanduser() if self.console.novnc_dir else \
             Path(sys.prefix) / "share" / "novnc"
+
+
+_node_name = functools.cache(lambda: os.uname().nodename)  # once, as Nova's host defaults to it (issue 22)
 
 
 _SECTIONS = {"server": ServerConfig, "identity": IdentityConfig, "compute": ComputeConfig, "quota": QuotaConfig,
