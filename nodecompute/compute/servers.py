@@ -54,6 +54,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 ALL_SERIALS = 1 << 62  # host_usage of every live server
+# A page of servers all kept rendered needs only its ids: read on the event loop when the page is small and the
+# query (filters and marker by index) ends within the budget, as it usually does in ~50 us, a third of a reader
+# thread's round trip; else, and for a page with servers not kept, on the reader thread (issue 22).
+INLINE_PAGE_LIMIT = 200
+INLINE_READ_BUDGET_S = 0.0002
 
 
 class ServerService(ServerBuild):
@@ -107,6 +112,11 @@ class ServerService(ServerBuild):
         filters = dataclasses.replace(filters, project_id=project)
         if brief:
             return await self.store.read_in_thread(server_lists.list_server_refs, filters)
+        if known and filters.limit <= INLINE_PAGE_LIMIT and not server_lists.matches_by_regex(filters):
+            # a page of kept servers: its ids read inline, if quick
+            ids = self.store.read_within(INLINE_READ_BUDGET_S, server_lists.page_ids, filters)
+            if ids is not None and all(map(known.__contains__, ids)):
+                return ids
         return await self.store.read_in_thread(server_lists.list_servers_except, filters, known)
 
     def data_version(self) -> int:  # moves whenever stored data may have changed (caches of rendered servers)

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -26,6 +27,7 @@ from nodecompute.filemodes import create_file, make_dir
 
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 10.0
+PROGRESS_OPCODES = 50  # SQLite VM steps between read_within's checks of its deadline
 
 
 def connect(path: Path) -> Database:
@@ -109,6 +111,29 @@ class Store:
         (a `name REGEXP ?` filter evaluated on every candidate row), which must never hold the event loop."""
         assert self.reader is not None, "store not open"
         return await asyncio.get_running_loop().run_in_executor(self._slow_reader, self._run_slow_read, fn, args)
+
+    def read_within(self, budget_s: float, fn: Callable[..., T], *args: Any) -> T | None:
+        """fn(db, *args) inline on the read connection if its SQL finishes within `budget_s`, else None (its
+        statements interrupted by SQLite's progress handler, nothing kept): the caller then reads on a reader
+        thread. For reads usually far cheaper than a thread's round trip (a page of ids by index) whose cost still
+        depends on user input. fn's own Python work between statements is the caller's to keep small."""
+        assert self.reader is not None, "store not open"
+        deadline = time.perf_counter() + budget_s
+        over = False
+
+        def past_deadline() -> bool:
+            nonlocal over
+            over = time.perf_counter() > deadline
+            return over
+        self.reader.conn.set_progress_handler(past_deadline, PROGRESS_OPCODES)
+        try:
+            return fn(self.reader, *args)
+        except sqlite3.OperationalError:
+            if over:
+                return None
+            raise
+        finally:
+            self.reader.conn.set_progress_handler(None, 0)
 
     def _run_slow_read(self, fn: Callable[..., T], args: tuple) -> T:
         if self._slow_db is None:  # made on the thread that uses it
