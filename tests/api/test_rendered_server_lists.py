@@ -127,3 +127,34 @@ async def test_a_change_shows_in_the_next_list(world):
     with sqlite3.connect(str(store_path)) as other:  # another process (a `nodecompute` command) commits
         other.execute("UPDATE servers SET description = 'from outside' WHERE uuid = ?", [server])
     assert (await shown())["description"] == "from outside"
+
+
+async def test_a_page_read_inline_or_on_the_reader_thread_is_the_same_page(world, monkeypatch):
+    """A page of kept servers reads its ids on the event loop within a budget (compute/servers.py
+    INLINE_READ_BUDGET_S); past it, or with servers not kept, the reader thread reads it: the same page."""
+    from nodecompute.compute import servers as servers_service
+
+    api, admin, member, app, made = world
+    store = app[store_key]
+    marker = (await _list(api, member, "/servers/detail?limit=3", "latest"))["servers"][-1]["id"]
+    paths = [f"/servers/detail?limit=4&marker={marker}", "/servers/detail?limit=6&sort_key=display_name",
+             f"/servers/detail?limit=5&status=ACTIVE&marker={marker}"]
+    threaded: list[str] = []
+    read_in_thread = store.read_in_thread
+
+    async def counted(fn, *args):
+        threaded.append(fn.__name__)
+        return await read_in_thread(fn, *args)
+    monkeypatch.setattr(store, "read_in_thread", counted)
+    for path in paths:
+        await _list(api, member, path, "latest")  # now kept
+    threaded.clear()
+    inline = [await _list(api, member, path, "latest") for path in paths]
+    assert threaded == []  # every one answered by the inline read
+    monkeypatch.setattr(servers_service, "INLINE_READ_BUDGET_S", 0.0)  # gives up after its first SQLite steps
+    assert [await _list(api, member, path, "latest") for path in paths] == inline
+    assert threaded == ["list_servers_except"] * len(paths)
+    assert [s["id"] for s in inline[0]["servers"]] == [s["id"] for s in (await _list(
+        api, member, "/servers/detail?limit=7", "latest"))["servers"]][3:7]
+    resp = await api.get("/servers/detail?limit=2&marker=" + str(uuid.uuid4()), member)
+    assert resp.status == 400 and "marker" in (await resp.json())["badRequest"]["message"]
