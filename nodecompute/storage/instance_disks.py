@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,7 +51,7 @@ class InstanceDisks:
 class BaseCache:
     def __init__(self, base_dir: Path, templates_dir: Path | None = None) -> None:
         self.base_dir = Path(base_dir).absolute()
-        # the bases' root overlay templates (None: every overlay made by qemu-img); pruned with their bases
+        # the bases' root overlay templates (None: every overlay made by qemu-img), kept while their image is stored
         self.templates = OverlayTemplates(templates_dir) if templates_dir is not None else None
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -68,9 +69,13 @@ class BaseCache:
                 await self._materialise(Path(source), base)
         return base
 
-    async def prune(self, in_use: set[str]) -> list[str]:
-        """Remove bases not in `in_use` (and temp files older than an hour); return the removed sha256s."""
+    async def prune(self, in_use: set[str], stored: Callable[[str], bool] | None = None) -> list[str]:
+        """Remove bases not in `in_use` (and temp files older than an hour); return the removed sha256s. With
+        `stored` (whether an image's file is still in the store), the overlay templates of images no longer stored
+        go too: a pruned base comes back at the same path for the image's next server, and so do its templates."""
         removed = []
+        if self.templates is not None and stored is not None:
+            self.templates.prune(stored)
         if not self.base_dir.is_dir():
             return removed
         for entry in sorted(self.base_dir.iterdir()):
@@ -81,8 +86,6 @@ class BaseCache:
                 continue
             async with self._locks[entry.name]:
                 entry.unlink(missing_ok=True)
-                if self.templates is not None:
-                    self.templates.forget(entry.name)
             removed.append(entry.name)
         return removed
 

@@ -8,20 +8,24 @@ first overlay made for a (base, format, size) is kept as a template and the next
 <data_dir>/overlays/<sha256>.<format>.<size>.<hash of the base's absolute path>
   written through a temp name and renamed (never seen half written); 0600 (only copied, never opened by QEMU);
   the base's path is in the name because it is in the overlay: a moved instances directory makes new ones.
-  Outside <instances>, whose tree is the servers' and the base cache's alone; the base cache removes a base's
-  templates with the base (instance_disks.BaseCache.prune).
+  Outside <instances>, whose tree is the servers' and the base cache's alone. A template outlives its base (the
+  base comes back at the same path for the image's next server); it goes when its image leaves the store
+  (instance_disks.BaseCache.prune, after each server delete and at start).
 """
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from nodecompute.filemodes import make_dir
 
 DIR_NAME = "overlays"  # in the data directory
+_TEMPLATE_NAME = re.compile(r"([0-9a-f]{64})\.")
 
 
 class OverlayTemplates:
@@ -53,8 +57,11 @@ class OverlayTemplates:
             Path(name).unlink(missing_ok=True)
             raise
 
-    def forget(self, sha256: str) -> None:
-        """Remove the templates of the base `sha256` (pruned from the cache)."""
-        if self.directory.is_dir():
-            for template in self.directory.glob(f"{sha256}.*"):
+    def prune(self, stored: Callable[[str], bool]) -> None:
+        """Remove the templates of the images no longer `stored` (by sha256), and temp files a crash left."""
+        if not self.directory.is_dir():
+            return
+        for template in self.directory.iterdir():
+            named = _TEMPLATE_NAME.match(template.name)
+            if template.name.startswith(".partial-") or (named is not None and not stored(named.group(1))):
                 template.unlink(missing_ok=True)

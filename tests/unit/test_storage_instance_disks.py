@@ -239,12 +239,31 @@ async def test_a_failed_qemu_img_leaves_no_template(tmp_path, base, monkeypatch)
     assert not (tmp_path / "instances" / "u1").exists()
 
 
-async def test_prune_removes_a_base_with_its_templates(tmp_path, stored):
+async def test_templates_outlive_their_base_and_go_with_their_image(tmp_path, stored, monkeypatch):
+    """A pruned base comes back at the same path for the image's next server: its templates stay until the image
+    leaves the store (prune's `stored`), as do names that are not templates; temp files a crash left go."""
     cache = BaseCache(tmp_path / "instances" / "_base", tmp_path / "overlays")
     base = await cache.ensure(stored.sha256, stored.path, "qcow2")
     await create_instance_disks(tmp_path / "instances" / "u1", base=base, base_format="qcow2", root_gb=2,
                                 image_virtual_size=GiB, ephemeral_gb=0, swap_mb=0, templates=cache.templates)
-    other = cache.templates.directory / f"{SHA_B}.qcow2.{GiB}.0123456789abcdef"
-    other.write_bytes(b"x")
-    assert await cache.prune({SHA_B}) == [stored.sha256]
+    await remove_instance_dir(tmp_path / "instances" / "u1")
+    (template,) = cache.templates.directory.iterdir()
+    gone = cache.templates.directory / f"{SHA_B}.qcow2.{GiB}.0123456789abcdef"
+    partial = cache.templates.directory / ".partial-x"
+    other = cache.templates.directory / "lost+found"
+    for path in (gone, partial, other):
+        path.write_bytes(b"x")
+    assert await cache.prune(set(), stored=lambda sha256: sha256 == stored.sha256) == [stored.sha256]
+    assert sorted(cache.templates.directory.iterdir()) == sorted([template, other])
+
+    made = []
+    monkeypatch.setattr(qemu_img, "create_overlay", lambda *args, **kwargs: made.append(args))
+    base = await cache.ensure(stored.sha256, stored.path, "qcow2")          # the same path again
+    disks = await create_instance_disks(tmp_path / "instances" / "u2", base=base, base_format="qcow2", root_gb=2,
+                                        image_virtual_size=GiB, ephemeral_gb=0, swap_mb=0,
+                                        templates=cache.templates)
+    assert made == [] and disks.root.read_bytes() == template.read_bytes()
+    assert (await qemu_img.info(disks.root)).backing_file == str(base)
+
+    assert await cache.prune(set(), stored=lambda sha256: False) == [stored.sha256]
     assert list(cache.templates.directory.iterdir()) == [other]
