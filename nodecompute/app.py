@@ -271,6 +271,7 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     from nodecompute.compute.volume_attach_side import LibvirtDiskPlug, LiveCopier
     from nodecompute.compute.volume_attachments import VolumeAttachments
     from nodecompute.storage.instance_disks import BaseCache
+    from nodecompute.storage.overlay_templates import DIR_NAME as OVERLAY_TEMPLATES
     from nodecompute.virt import displays
     from nodecompute.virt.console import ConsoleLogTrimmer
     from nodecompute.virt.host_stats import read_host_stats
@@ -284,7 +285,8 @@ async def _servers_ctx(app: web.Application, make_hypervisor: Callable[[Config],
     hv = make_hypervisor(cfg)
     await hv.open()
     log.info("libvirt %s open: domain type %s", cfg.libvirt_uri, hv.host.domain_type)
-    guests = Guests(cfg, hv, app[images_key].files, BaseCache(cfg.instances_dir / "_base"), display_dir)
+    base_cache = BaseCache(cfg.instances_dir / "_base", cfg.data_dir / OVERLAY_TEMPLATES)
+    guests = Guests(cfg, hv, app[images_key].files, base_cache, display_dir)
     # On the path to guest disks: under qemu:///system QEMU (libvirt-qemu) must traverse them (filemodes).
     await asyncio.to_thread(filemodes.make_dir, cfg.instances_dir / "_base", guests.dir_access)
     capacity = placement.host_capacity(cfg.compute, host_vcpus=hv.host.vcpus, host_memory_mb=hv.host.memory_mb,

@@ -315,6 +315,7 @@ async def make_server_disks(base_cache, files, inst: Path, server: Server, image
         base = await base_cache.ensure(image.sha256, files.path_for(image.sha256), image.disk_format)
         await instance_disks.create_instance_disks(
             inst, base=base, base_format=image.disk_format, root_gb=server.root_gb,
-            image_virtual_size=image.virtual_size, ephemeral_gb=ephemeral_gb, swap_mb=swap_mb)
+            image_virtual_size=image.virtual_size, ephemeral_gb=ephemeral_gb, swap_mb=swap_mb,
+            templates=base_cache.templates)
     if mapped:
         await instance_disks.create_local_disks(inst, server.local_disks)

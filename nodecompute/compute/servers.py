@@ -291,7 +291,8 @@ class ServerService(ServerBuild):
 
     async def prune_base_cache(self) -> None:
         in_use = self.store.read(servers_db.image_sha256_in_use)
-        await self.guests.base_cache.prune(in_use)
+        files = self.guests.files
+        await self.guests.base_cache.prune(in_use, stored=lambda sha256: files.path_for(sha256).exists())
 
     # ----- actions (server_actions.py) -------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 <instances>/_base/<sha256>      the cached base: a hard link of the stored image (same inode, so removing the image
                                 never breaks a server), or a copy when the store is on another file system
+<data_dir>/overlays/            a fresh root overlay per base and size, copied for the next builds (overlay_templates)
 <instances>/<uuid>/disk         qcow2 overlay on the base, sized to the flavor's root disk
 <instances>/<uuid>/disk.local   ephemeral disk: raw sparse, vfat, label "ephemeral0" (Nova's default for Linux)
 <instances>/<uuid>/disk.swap    raw sparse, mkswap
@@ -20,6 +21,7 @@ import shutil
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ from nodecompute.filemodes import FILE_MODE, create_file, make_dir
 from nodecompute.storage import qemu_img
 from nodecompute.storage.errors import FlavorDiskTooSmall, InvalidImage, StorageError
 from nodecompute.storage.image_files import check_sha256
+from nodecompute.storage.overlay_templates import OverlayTemplates
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -46,8 +49,10 @@ class InstanceDisks:
 
 
 class BaseCache:
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, templates_dir: Path | None = None) -> None:
         self.base_dir = Path(base_dir).absolute()
+        # the bases' root overlay templates (None: every overlay made by qemu-img), kept while their image is stored
+        self.templates = OverlayTemplates(templates_dir) if templates_dir is not None else None
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     def path_for(self, sha256: str) -> Path:
@@ -64,9 +69,13 @@ class BaseCache:
                 await self._materialise(Path(source), base)
         return base
 
-    async def prune(self, in_use: set[str]) -> list[str]:
-        """Remove bases not in `in_use` (and temp files older than an hour); return the removed sha256s."""
+    async def prune(self, in_use: set[str], stored: Callable[[str], bool] | None = None) -> list[str]:
+        """Remove bases not in `in_use` (and temp files older than an hour); return the removed sha256s. With
+        `stored` (whether an image's file is still in the store), the overlay templates of images no longer stored
+        go too: a pruned base comes back at the same path for the image's next server, and so do its templates."""
         removed = []
+        if self.templates is not None and stored is not None:
+            self.templates.prune(stored)
         if not self.base_dir.is_dir():
             return removed
         for entry in sorted(self.base_dir.iterdir()):
@@ -120,8 +129,10 @@ def _remove_if_stale(entry: Path) -> None:
 
 
 async def create_instance_disks(inst_dir: Path, *, base: Path, base_format: str, root_gb: int,
-                                image_virtual_size: int, ephemeral_gb: int, swap_mb: int) -> InstanceDisks:
-    """Make disk (+ disk.local, disk.swap); on any failure remove what this call created and re-raise."""
+                                image_virtual_size: int, ephemeral_gb: int, swap_mb: int,
+                                templates: OverlayTemplates | None = None) -> InstanceDisks:
+    """Make disk (+ disk.local, disk.swap); on any failure remove what this call created and re-raise. With
+    `templates` (the base cache's), the root overlay is a copy of the last one made for its base and size."""
     root_bytes = root_disk_bytes(root_gb, image_virtual_size)
     if root_bytes < image_virtual_size:  # compute's placement refuses it first; never shrink an image here
         raise FlavorDiskTooSmall(flavor_size=root_bytes, image_size=image_virtual_size)
@@ -136,7 +147,7 @@ async def create_instance_disks(inst_dir: Path, *, base: Path, base_format: str,
         raise StorageError(f"instance disks exist already: {', '.join(existing)}")
     made_dir = not inst_dir.exists()
     make_dir(inst_dir)
-    steps = [_make_overlay(base, base_format, planned[ROOT], root_bytes, image_virtual_size or None)]
+    steps = [_make_overlay(base, base_format, planned[ROOT], root_bytes, image_virtual_size or None, templates)]
     if EPHEMERAL in planned:
         steps.append(_make_ephemeral(planned[EPHEMERAL], ephemeral_gb * GiB))
     if SWAP in planned:
@@ -224,10 +235,15 @@ def _undo(paths, made_dir: Path | None) -> None:
 
 
 async def _make_overlay(base: Path, base_format: str, dest: Path, size_bytes: int,
-                        base_virtual_size: int | None) -> None:
-    create_file(dest)  # 0600 before qemu-img writes it (qemu-img keeps an existing file's mode)
+                        base_virtual_size: int | None, templates: OverlayTemplates | None = None) -> None:
+    """A template exists only where qemu-img made this very overlay before (its size checks passed then)."""
+    create_file(dest)  # 0600 before qemu-img (or the template's copy) writes it: both keep an existing file's mode
     try:
+        if templates is not None and templates.copy_to(base, base_format, size_bytes, dest):
+            return
         await qemu_img.create_overlay(base, base_format, dest, size_bytes, base_virtual_size)
+        if templates is not None:
+            templates.keep(base, base_format, size_bytes, dest)
     except BaseException:
         dest.unlink(missing_ok=True)
         raise

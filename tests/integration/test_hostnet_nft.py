@@ -293,6 +293,29 @@ async def test_a_failed_diff_falls_back_to_a_full_rebuild(kernel_ready, caplog):
         await nft.delete_tables(our_tables(lab.prefix) + our_tables(twin.prefix))
 
 
+async def test_tables_created_after_a_remove_equal_a_full_rebuild_and_one_made_meanwhile_is_rebuilt(kernel_ready,
+                                                                                                    caplog):
+    lab, twin = Lab(), Lab()
+    model = two_network_model(lab.tag)
+    applier = nft.RulesetApplier()
+    try:
+        await applier.converge(build_ruleset(lab.prefix, model))
+        await applier.remove(our_tables(lab.prefix))
+        await applier.converge(build_ruleset(lab.prefix, model))       # created: no delete in the transaction
+        await nft.apply(nft.full_transaction(build_ruleset(twin.prefix, model)))
+        assert await _listing(lab.prefix) == await _listing(twin.prefix)
+        assert "rebuilding" not in caplog.text
+
+        await applier.remove(our_tables(lab.prefix))
+        family, name = our_tables(lab.prefix)[0]
+        await nft.apply([{"add": {"table": {"family": family, "name": name}}}])  # someone made one meanwhile
+        await applier.converge(build_ruleset(lab.prefix, model))
+        assert "creating the tables failed, rebuilding them" in caplog.text
+        assert await _listing(lab.prefix) == await _listing(twin.prefix)
+    finally:
+        await nft.delete_tables(our_tables(lab.prefix) + our_tables(twin.prefix))
+
+
 async def test_removing_the_tables_leaves_nothing_of_ours(lab):
     br = lab.bridge()
     a = lab.guest("a", br, 10)

@@ -86,6 +86,59 @@ def test_full_transaction_recreates_each_table_first():
     assert commands[:3] == [{"add": {"table": table}}, {"delete": {"table": table}}, {"add": {"table": table}}]
 
 
+def test_the_creation_transaction_is_the_full_one_with_create_for_its_table_steps():
+    ruleset = build_ruleset("nc1", two_network_model())
+    full, creation = full_transaction(ruleset), nft.creation_transaction(ruleset)
+    tables = [{"family": family, "name": name} for family, name in ruleset.tables]
+    assert creation[:len(tables)] == [{"create": {"table": table}} for table in tables]
+    assert creation[len(tables):] == full[3 * len(tables):]
+    assert not [c for c in creation if "delete" in c or "flush" in c]  # no grace period waited for
+
+
+class _RecordingNft:
+    """nft.apply and nft.delete_tables recorded, failing the commands the test names."""
+
+    def __init__(self, monkeypatch, failing: str | None = None) -> None:
+        self.applied: list[str] = []
+        self.failing = failing
+        monkeypatch.setattr(nft, "apply", self.apply)
+        monkeypatch.setattr(nft, "delete_tables", self.delete_tables)
+
+    async def apply(self, commands, *, netns=None):
+        verb = next(iter(commands[0]))
+        kind = {"create": "creation", "add": "full"}.get(verb, "diff")
+        if kind == "full" and commands[1] != {"delete": {"table": commands[0]["add"]["table"]}}:
+            kind = "diff"
+        if kind == self.failing:
+            raise nft.NftError("refused (as the test asked)")
+        self.applied.append(kind)
+
+    async def delete_tables(self, tables, *, netns=None):
+        self.applied.append("remove " + ",".join(name for _family, name in tables))
+
+
+async def test_the_applier_creates_the_tables_it_removed_and_rebuilds_in_any_other_case(monkeypatch, caplog):
+    recorded = _RecordingNft(monkeypatch)
+    first, second = build_ruleset("nc1", two_network_model()), build_ruleset("nc1", FirewallModel())
+    applier = nft.RulesetApplier()
+    await applier.converge(first)                       # at start the kernel's tables are unknown: rebuilt
+    await applier.converge(second)                      # then diffs
+    await applier.remove(our_tables("nc1"))
+    await applier.converge(first)                       # what it removed itself is absent: created
+    await applier.converge(second)
+    await applier.remove([("bridge", "nc1_antispoof")])
+    await applier.converge(first)                       # a table it did not remove may be there: rebuilt
+    assert recorded.applied == ["full", "diff", "remove nc1_antispoof,nc1_secgroups", "creation", "diff",
+                                "remove nc1_antispoof", "full"]
+    assert applier.applied is first
+
+    recorded.failing, recorded.applied = "creation", []
+    await applier.remove(our_tables("nc1"))
+    await applier.converge(first)                       # made behind its back meanwhile: rebuilt
+    assert recorded.applied == ["remove nc1_antispoof,nc1_secgroups", "full"] and applier.applied is first
+    assert "creating the tables failed, rebuilding them" in caplog.text
+
+
 def test_port_without_port_security_is_in_neither_table():
     ruleset = build_ruleset("nc1", two_network_model())
     assert not [name for (_, _, name) in ruleset.chains if "tapb1" in name]

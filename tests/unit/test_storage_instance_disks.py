@@ -15,6 +15,7 @@ from nodecompute.storage.image_files import ImageFiles
 from nodecompute.storage.instance_disks import (
     TEMP_PREFIX, BaseCache, create_instance_disks, remove_instance_dir,
 )
+from nodecompute.storage.overlay_templates import OverlayTemplates
 
 GiB = 1 << 30
 MiB = 1 << 20
@@ -189,3 +190,80 @@ async def test_prune_removes_only_unused_bases_and_stale_temp_files(tmp_path):
     assert sorted(os.listdir(cache.base_dir)) == sorted([SHA_B, "lost+found", TEMP_PREFIX + "new"])
     assert await cache.prune({SHA_B}) == []
     assert await BaseCache(tmp_path / "never-made").prune(set()) == []
+
+
+async def test_root_overlays_after_the_first_are_copies_of_its_template(tmp_path, base, monkeypatch):
+    """The first overlay of a base and size is qemu-img's and kept; the next ones are its bytes, which are what
+    qemu-img writes for that base and size (checked against a fresh one), 0600; another size is qemu-img's again."""
+    templates = OverlayTemplates(tmp_path / "overlays")
+    made = []
+    real = qemu_img.create_overlay
+
+    async def counted(*args, **kwargs):
+        made.append(args[3])
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(qemu_img, "create_overlay", counted)
+    first = await create_instance_disks(tmp_path / "instances" / "u1", base=base, base_format="qcow2", root_gb=2,
+                                        image_virtual_size=GiB, ephemeral_gb=0, swap_mb=0, templates=templates)
+    second = await create_instance_disks(tmp_path / "instances" / "u2", base=base, base_format="qcow2", root_gb=2,
+                                         image_virtual_size=GiB, ephemeral_gb=0, swap_mb=0, templates=templates)
+    assert made == [2 * GiB]  # the second one was copied
+    fresh = tmp_path / "fresh.qcow2"
+    await real(base, "qcow2", fresh, 2 * GiB, GiB)
+    assert first.root.read_bytes() == second.root.read_bytes() == fresh.read_bytes()
+    assert second.root.stat().st_mode & 0o777 == 0o600
+    info = await qemu_img.info(second.root)
+    assert (info.format, info.backing_file, info.virtual_size) == ("qcow2", str(base), 2 * GiB)
+    (template,) = templates.directory.iterdir()
+    assert template.name.startswith(f"{base.name}.qcow2.{2 * GiB}.") and template.stat().st_mode & 0o777 == 0o600
+
+    third = await create_instance_disks(tmp_path / "instances" / "u3", base=base, base_format="qcow2", root_gb=3,
+                                        image_virtual_size=GiB, ephemeral_gb=0, swap_mb=0, templates=templates)
+    assert made == [2 * GiB, 3 * GiB]
+    assert (await qemu_img.info(third.root)).virtual_size == 3 * GiB
+    assert len(list(templates.directory.iterdir())) == 2
+
+
+async def test_a_failed_qemu_img_leaves_no_template(tmp_path, base, monkeypatch):
+    templates = OverlayTemplates(tmp_path / "overlays")
+
+    async def failing(*_args, **_kwargs):
+        raise DiskError("qemu-img failed (as the test asked)")
+
+    monkeypatch.setattr(qemu_img, "create_overlay", failing)
+    with pytest.raises(DiskError):
+        await create_instance_disks(tmp_path / "instances" / "u1", base=base, base_format="qcow2", root_gb=2,
+                                    image_virtual_size=GiB, ephemeral_gb=0, swap_mb=0, templates=templates)
+    assert not templates.directory.exists() or list(templates.directory.iterdir()) == []
+    assert not (tmp_path / "instances" / "u1").exists()
+
+
+async def test_templates_outlive_their_base_and_go_with_their_image(tmp_path, stored, monkeypatch):
+    """A pruned base comes back at the same path for the image's next server: its templates stay until the image
+    leaves the store (prune's `stored`), as do names that are not templates; temp files a crash left go."""
+    cache = BaseCache(tmp_path / "instances" / "_base", tmp_path / "overlays")
+    base = await cache.ensure(stored.sha256, stored.path, "qcow2")
+    await create_instance_disks(tmp_path / "instances" / "u1", base=base, base_format="qcow2", root_gb=2,
+                                image_virtual_size=GiB, ephemeral_gb=0, swap_mb=0, templates=cache.templates)
+    await remove_instance_dir(tmp_path / "instances" / "u1")
+    (template,) = cache.templates.directory.iterdir()
+    gone = cache.templates.directory / f"{SHA_B}.qcow2.{GiB}.0123456789abcdef"
+    partial = cache.templates.directory / ".partial-x"
+    other = cache.templates.directory / "lost+found"
+    for path in (gone, partial, other):
+        path.write_bytes(b"x")
+    assert await cache.prune(set(), stored=lambda sha256: sha256 == stored.sha256) == [stored.sha256]
+    assert sorted(cache.templates.directory.iterdir()) == sorted([template, other])
+
+    made = []
+    monkeypatch.setattr(qemu_img, "create_overlay", lambda *args, **kwargs: made.append(args))
+    base = await cache.ensure(stored.sha256, stored.path, "qcow2")          # the same path again
+    disks = await create_instance_disks(tmp_path / "instances" / "u2", base=base, base_format="qcow2", root_gb=2,
+                                        image_virtual_size=GiB, ephemeral_gb=0, swap_mb=0,
+                                        templates=cache.templates)
+    assert made == [] and disks.root.read_bytes() == template.read_bytes()
+    assert (await qemu_img.info(disks.root)).backing_file == str(base)
+
+    assert await cache.prune(set(), stored=lambda sha256: False) == [stored.sha256]
+    assert list(cache.templates.directory.iterdir()) == [other]
