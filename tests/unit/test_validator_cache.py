@@ -16,12 +16,17 @@ def _schema(n: int) -> dict:
     return {"type": "object", "properties": {"n": {"type": "integer", "maximum": n}}}
 
 
+def _emptied(monkeypatch: pytest.MonkeyPatch, cache_name: str, bound_name: str, bound: int) -> OrderedDict:
+    """validation's cache `cache_name` replaced by an empty one, its bound `bound_name` set to `bound`."""
+    cache: OrderedDict = OrderedDict()
+    monkeypatch.setattr(validation, cache_name, cache)
+    monkeypatch.setattr(validation, bound_name, bound)
+    return cache
+
+
 @pytest.fixture
 def small_cache(monkeypatch: pytest.MonkeyPatch) -> OrderedDict:
-    cache: OrderedDict = OrderedDict()
-    monkeypatch.setattr(validation, "_validators", cache)
-    monkeypatch.setattr(validation, "MAX_VALIDATORS", 8)
-    return cache
+    return _emptied(monkeypatch, "_validators", "MAX_VALIDATORS", 8)
 
 
 def test_validators_of_schemas_made_per_call_stay_within_the_bound(small_cache: OrderedDict) -> None:
@@ -62,10 +67,7 @@ def test_a_repeated_query_parameter_is_checked_with_one_schema_and_one_validator
 
 @pytest.fixture
 def checked_queries(monkeypatch: pytest.MonkeyPatch) -> OrderedDict:
-    cache: OrderedDict = OrderedDict()
-    monkeypatch.setattr(validation, "_checked_queries", cache)
-    monkeypatch.setattr(validation, "MAX_CHECKED_QUERIES", 4)
-    return cache
+    return _emptied(monkeypatch, "_checked_queries", "MAX_CHECKED_QUERIES", 4)
 
 
 def _query(**values: str | list[str]) -> MultiDict:
