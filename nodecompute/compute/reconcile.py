@@ -59,7 +59,7 @@ class Redo:
     """The server service's calls that finish or redo a task interrupted by a stop (its locks and task tracking)."""
 
     finish_delete: Callable[[Server], Awaitable[None]]
-    replay: Callable[[Server], Awaitable[bool]]  # server_actions.py: False when no action was interrupted
+    replay: Callable[..., Awaitable[bool]]  # server_actions.py (server, action=its own): False when none was cut short
     prune_base_cache: Callable[[], Awaitable[None]]
     reclaim: Callable[[], Awaitable[int]] | None = None  # servers.py: reclaims the soft-deleted servers due
     abandon: Callable[[Server], Awaitable[None]] | None = None  # server_images.py: createImage, changePassword...
@@ -144,8 +144,23 @@ class Reconciler:
             pass  # a resize rolled back (ERROR), a revert or confirm finished
         elif self.redo.settle_shelve is not None and await self.redo.settle_shelve(server):
             await self.sync_power_state(server.uuid)  # an abandoned shelve: does the guest still run?
+        elif task in states.SOFT_REBOOT_TASKS and await self._soft_reboot_of_a_running_guest(server):
+            pass  # retried soft
         elif not await self.redo.replay(server):  # an interrupted action runs again (domain/states.py ACTIONS)
             await self.sync_power_state(server.uuid)
+
+    async def _soft_reboot_of_a_running_guest(self, server: Server) -> bool:
+        """Nova's _init_instance for a soft reboot a stop cut short before it went hard, its guest still running:
+        retried soft (the guest shuts down by ACPI and starts again; Nova retries its REBOOT_PENDING soft). False,
+        so the rule's replay (HARD) runs, when the guest does not run, as Nova's, and when it had gone hard
+        (REBOOT_STARTED: here the ACPI wait timed out; Nova clears the task of a running guest then, which would
+        leave an unresponsive guest unrebooted)."""
+        if server.task_state == states.REBOOT_STARTED or \
+                await self.hv.power_state(server.instance_name) != states.RUNNING:
+            return False
+        log.warning("server %s was in task_state %s at the last stop: redoing its soft reboot", server.uuid,
+                    server.task_state)
+        return await self.redo.replay(server, "reboot")
 
     async def _fail_over(self, server: Server) -> None:
         now = self.store.read(servers_db.find_server, server.uuid)

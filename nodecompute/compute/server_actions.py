@@ -154,10 +154,10 @@ class ServerActions:
         rule = states.ACTIONS["start"]
         await self.begin(None, "start", server, rule.expected)
 
-    async def replay(self, server: Server) -> bool:
-        """Run again, in the background, the action a stop interrupted (start-up reconciliation). False when the
-        server's task_state names no action."""
-        name = states.interrupted_action(server.task_state)
+    async def replay(self, server: Server, name: str | None = None) -> bool:
+        """Run again, in the background, the action a stop interrupted (start-up reconciliation), or `name` in its
+        place. False when the server's task_state names no action."""
+        name = name or states.interrupted_action(server.task_state)
         if name is None:
             return False
         log.warning("server %s was in task_state %s at the last stop: redoing %s", server.uuid, server.task_state,

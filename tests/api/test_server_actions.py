@@ -86,8 +86,11 @@ async def test_hard_reboot_records_its_started_task_state(scripted):
 @pytest.mark.parametrize("vm_state, power_state, task_state, replayed", [
     (states.ACTIVE, states.RUNNING, states.POWERING_OFF, "stop"),
     (states.STOPPED, states.SHUTDOWN, states.POWERING_ON, "start"),
-    (states.ACTIVE, states.RUNNING, states.REBOOTING, "reboot_hard"),
-    (states.ACTIVE, states.RUNNING, states.REBOOT_STARTED, "reboot_hard"),
+    (states.ACTIVE, states.RUNNING, states.REBOOTING, "reboot"),  # Nova retries a pending soft reboot soft
+    (states.ACTIVE, states.RUNNING, states.REBOOT_PENDING, "reboot"),
+    (states.ACTIVE, states.SHUTDOWN, states.REBOOTING, "reboot_hard"),  # ... and HARD when the guest is down
+    (states.ACTIVE, states.SHUTDOWN, states.REBOOT_STARTED, "reboot_hard"),
+    (states.ACTIVE, states.RUNNING, states.REBOOT_STARTED, "reboot_hard"),  # it had gone hard: redone hard
     (states.ACTIVE, states.RUNNING, states.REBOOT_PENDING_HARD, "reboot_hard"),
 ])
 async def test_an_interrupted_action_is_replayed_at_start(scripted, vm_state, power_state, task_state, replayed):
@@ -106,6 +109,8 @@ async def test_an_interrupted_action_is_replayed_at_start(scripted, vm_state, po
     assert await hv.power_state(name) == row.power_state
     if replayed == "reboot_hard":  # a hard reboot destroys and defines the domain again
         assert {"destroy", "define", "start"} <= set(hv.calls)
+    if replayed == "reboot":  # a soft one asks the guest to shut down and starts it again, defining nothing
+        assert "shutdown" in hv.calls and "define" not in hv.calls, hv.calls
 
 
 async def test_an_idle_server_is_not_replayed_at_start(scripted):
