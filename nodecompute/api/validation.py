@@ -96,10 +96,15 @@ def _validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
         _validators.move_to_end(key)
         return found
     found = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    _validators[key] = found
-    while len(_validators) > MAX_VALIDATORS:
-        _validators.popitem(last=False)
+    _remember(_validators, key, found, MAX_VALIDATORS)
     return found
+
+
+def _remember(cache: OrderedDict, key: Any, value: Any, bound: int) -> None:
+    """`value` kept under `key` as the most recently used, the least recently used going past `bound`."""
+    cache[key] = value
+    while len(cache) > bound:
+        cache.popitem(last=False)
 
 
 def _message(error: jsonschema.ValidationError, where: str) -> str:
@@ -148,7 +153,7 @@ def query_dict(query: MultiMapping[str], multi: tuple[str, ...] = ()) -> dict[st
     return out
 
 
-_checked_queries: OrderedDict[tuple, tuple[Mapping[str, Any], dict[str, Any]]] = OrderedDict()
+_checked_queries: OrderedDict[tuple, Mapping[str, Any]] = OrderedDict()  # (id(schema), values) -> the schema
 
 
 def validate_query(schema: Mapping[str, Any], query: MultiMapping[str], multi: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -159,17 +164,15 @@ def validate_query(schema: Mapping[str, Any], query: MultiMapping[str], multi: t
     data = query_dict(query, multi)
     if not data and not schema.get("required"):
         return data  # the common case, no query string: nothing to check
-    key = (id(schema), tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in data.items()))
-    found = _checked_queries.get(key)
-    if found is not None and found[0] is schema:
+    values = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in data.items())
+    key = (id(schema), values)
+    if _checked_queries.get(key) is schema:  # the schema kept with its id: never another's
         _checked_queries.move_to_end(key)
-        return {k: list(v) if isinstance(v, list) else v for k, v in found[1].items()}
+        return data
     validate(schema, data, where="query parameters")
-    if sum(len(k) + sum(map(len, v)) if isinstance(v, tuple) else len(k) + len(v) for k, v in key[1]) \
+    if sum(len(k) + sum(map(len, v)) if isinstance(v, tuple) else len(k) + len(v) for k, v in values) \
             <= MAX_CHECKED_QUERY_CHARS:
-        _checked_queries[key] = (schema, {k: list(v) if isinstance(v, list) else v for k, v in data.items()})
-        while len(_checked_queries) > MAX_CHECKED_QUERIES:
-            _checked_queries.popitem(last=False)
+        _remember(_checked_queries, key, schema, MAX_CHECKED_QUERIES)
     return data
 
 
