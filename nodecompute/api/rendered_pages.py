@@ -181,9 +181,10 @@ async def respond_page(request: web.Request, cache: RenderedItems, data_version:
     key = (dialect.name, op, version, out.ctx.is_admin, links.versioned, links.bookmark_root)
     known = cache.known(data_version, key)
     page = await fetch(known)
-    if not _all_ids(page):  # a brief list's refs: those kept stand as their uuids
-        page = [entry if isinstance(entry, str) or entry.uuid not in known else entry.uuid for entry in page]
     rendered_fresh = not _all_ids(page)
+    if rendered_fresh:  # a brief list's refs: those kept stand as their uuids
+        page = [entry if isinstance(entry, str) or entry.uuid not in known else entry.uuid for entry in page]
+        rendered_fresh = not _all_ids(page)
     if rendered_fresh:
         fresh = await asyncio.get_running_loop().run_in_executor(
             RENDERER, _render, view.item, ItemOut(version, links, _Caller(out.ctx.is_admin)), page, known)

@@ -64,7 +64,7 @@ def list_servers_except(db: Database, f: ServerFilters, known: Container[str]) -
     rendered) stands as its uuid, unread: only the others' rows, metadata, tags, NICs and volumes are read."""
     if not known:
         return list_servers(db, f)
-    uuids: list[Server | str] = list(page_ids(db, f))
+    uuids = page_ids(db, f)
     unknown = list(itertools.filterfalse(known.__contains__, uuids))  # hold the GIL tens of microseconds less
     if not unknown:
         return uuids
