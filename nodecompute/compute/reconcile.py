@@ -158,9 +158,7 @@ class Reconciler:
         if server.task_state == states.REBOOT_STARTED or \
                 await self.hv.power_state(server.instance_name) != states.RUNNING:
             return False
-        log.warning("server %s was in task_state %s at the last stop: redoing its soft reboot", server.uuid,
-                    server.task_state)
-        return await self.redo.replay(server, "reboot")
+        return await self.redo.replay(server, "reboot")  # which logs the redo
 
     async def _fail_over(self, server: Server) -> None:
         now = self.store.read(servers_db.find_server, server.uuid)
