@@ -9,8 +9,8 @@ import json
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from nodecompute.compute import metadata_documents
-from nodecompute.compute.block_devices import plan_block_devices
+from nodecompute.compute import metadata_documents, volume_backed_images
+from nodecompute.compute.block_devices import from_image_properties, plan_block_devices
 from nodecompute.compute.local_disk_plan import plan_local_disks
 from nodecompute.compute.metadata_documents import DeviceMetadata
 from nodecompute.compute.tagged_disks import local_disk_devices, local_pci_slots, root_pci_slot
@@ -110,3 +110,12 @@ def test_the_domain_pins_a_tagged_root_and_boots_it_first():
     assert root.find("os/boot") is None  # libvirt takes per-disk boot orders or <os><boot dev>, not both
     untagged = designer.image_backed_disks(root="/i/disk")
     assert (untagged[0].pci_slot, untagged[0].boot_order) == (None, None)
+
+
+def test_a_volume_backed_servers_image_keeps_the_tags_of_its_local_disks():
+    """Nova's snapshot of a volume-backed server maps its blank -> local disks with get_image_mapping(), tag
+    included: a server booted from that image gets its tagged disks again."""
+    mapping = volume_backed_images._blank_mapping(SWAP, "/dev/vdc")
+    assert mapping["tag"] == "swap"
+    defined = from_image_properties({"bdm_v2": "True", "block_device_mapping": json.dumps([mapping])})
+    assert [(m.source_type, m.guest_format, m.tag) for m in defined] == [("blank", "swap", "swap")]
