@@ -130,8 +130,7 @@ class ServerRescues:
                                    readonly=rescue.device == "cdrom")
         if rescue.stable:  # Nova's stable device rescue: the server's own disks keep their device names, the
             # rescue disk comes last (the next free name on its bus) and boots first (boot order 1)
-            disks = [dataclasses.replace(d, boot_order=None) for d in guests.disks(server)  # (a tagged root's)
-                     if d.path != str(inst / "disk.config")]
+            disks = [d for d in guests.disks(server) if d.path != str(inst / "disk.config")]
             first = dataclasses.replace(first, boot_order=1)
         else:  # the legacy rescue: the rescue disk first (vda), the root disk second (a tagged one where it was)
             disks = [first, designer.GuestDisk(str(inst / instance_disks.ROOT), "qcow2",

@@ -59,10 +59,9 @@ def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | N
                        root_pci_slot: int | None = None) -> list[GuestDisk]:
     """`config_drive_device`: "cdrom" for an ISO 9660 drive, "disk" for a vfat one (writable, as in Nova's libvirt
     driver); `local`: the ephemeral and swap disks block device mappings asked for (in place of the flavor's);
-    `root_pci_slot`: a tagged root's pinned slot. A pinned root also boots first by its boot order: without one,
-    SeaBIOS tries the disks in PCI slot order, and an untagged disk libvirt placed below it (a vfat ephemeral
-    disk's boot sector waits for a key) would come first."""
-    disks = [GuestDisk(root, root_format, pci_slot=root_pci_slot, boot_order=None if root_pci_slot is None else 1)]
+    `root_pci_slot`: a tagged root's pinned slot (it still boots first, below or above the other disks' slots:
+    libvirt gives the first disk of <boot dev='hd'/> the boot index)."""
+    disks = [GuestDisk(root, root_format, pci_slot=root_pci_slot)]
     disks += [GuestDisk(path, "raw") for path in (ephemeral, swap) if path is not None]
     disks += local
     if config_drive is not None:

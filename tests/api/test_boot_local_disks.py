@@ -247,7 +247,7 @@ async def test_tagged_local_disks_are_pinned_and_in_the_drives_devices(cloud: Cl
     expected = [{"type": "disk", "serial": None, "bus": "pci", "address": f"0000:00:{slot}.0", "tags": [tag]}
                 for slot, tag in (("0c", "root"), ("0e", "swap"))]  # the swap disk is the second local disk
     assert drive_devices(inst / "disk.config") == expected
-    pinned = {"vda": ("0x0c", "1"), "vdb": (None, None), "vdc": ("0x0e", None), "hda": (None, None)}
+    pinned = {"vda": ("0x0c", None), "vdb": (None, None), "vdc": ("0x0e", None), "hda": (None, None)}
     assert await pinned_disks(cloud, server_id) == pinned  # the untagged ephemeral disk where libvirt puts it
     await act(cloud, server_id, {"rebuild": {"imageRef": cloud.image}}, "2.1")
     assert drive_devices(inst / "disk.config") == expected and await pinned_disks(cloud, server_id) == pinned

@@ -132,8 +132,8 @@ def test_guest_disks_are_the_flavors(main_guest):
 
 def assert_tagged_root_where_the_metadata_says(report) -> None:
     """The tagged local root in meta_data.json's `devices` (serial null: no volume), at the PCI address where the
-    guest has its root disk; it booted from it (its boot order) although libvirt put the flavor's untagged vfat
-    ephemeral disk, whose boot sector waits for a key, at a lower slot."""
+    guest has its root disk; it booted from it although libvirt put the flavor's untagged ephemeral and swap disks
+    at lower slots (libvirt gives the boot index of <boot dev='hd'/> to the domain's first disk, not the lowest)."""
     assert report.values("device ") == ["type=disk bus=pci address=0000:00:0c.0 serial=null tags=root"]
     roles = {line.split()[1]: line.split()[2] for line in report.values("disk-pci ")}
     assert roles["0000:00:0c.0"] == "root" and sorted(roles.values()) == ["ephemeral", "root", "swap"]

@@ -1,7 +1,7 @@
 """Tagged local disks (compute/tagged_disks.py): the pinned PCI slots of a tagged image root and of tagged ephemeral
 and swap disks, their meta_data.json `devices` entries as Nova's metadata API shows a DiskMetadata whose serial is
 the BDM's volume_id (None: "serial": null, no "path"), their order beside tagged volumes, and the domain XML that
-pins them (the pinned root boots first)."""
+pins them."""
 from __future__ import annotations
 
 import dataclasses
@@ -96,7 +96,7 @@ def test_the_request_keeps_the_tags_of_local_mappings():
     assert LocalDisk(**{k: v for k, v in disks[0].as_dict().items() if k != "tag"}).tag is None  # rows before
 
 
-def test_the_domain_pins_a_tagged_root_and_boots_it_first():
+def test_the_domain_pins_a_tagged_root():
     disks = designer.image_backed_disks(root="/i/disk", root_pci_slot=0x0C, config_drive="/i/disk.config", local=[
         designer.GuestDisk("/i/disk.eph0", "qcow2"), designer.GuestDisk("/i/disk.swap", "qcow2", pci_slot=0x0E)])
     spec = designer.design_domain(name="instance-00000007", uuid="u-1", display_name="vm", memory_mb=64, vcpus=1,
@@ -106,10 +106,9 @@ def test_the_domain_pins_a_tagged_root_and_boots_it_first():
     slots = {d.find("target").get("dev"): (d.find("address").get("slot") if d.find("address") is not None else None,
                                            d.find("boot").get("order") if d.find("boot") is not None else None)
              for d in root.findall("devices/disk")}
-    assert slots == {"vda": ("0x0c", "1"), "vdb": (None, None), "vdc": ("0x0e", None), "hda": (None, None)}
-    assert root.find("os/boot") is None  # libvirt takes per-disk boot orders or <os><boot dev>, not both
-    untagged = designer.image_backed_disks(root="/i/disk")
-    assert (untagged[0].pci_slot, untagged[0].boot_order) == (None, None)
+    assert slots == {"vda": ("0x0c", None), "vdb": (None, None), "vdc": ("0x0e", None), "hda": (None, None)}
+    assert root.find("os/boot").get("dev") == "hd"  # libvirt's boot index goes to the first disk, vda
+    assert designer.image_backed_disks(root="/i/disk")[0].pci_slot is None
 
 
 def test_a_volume_backed_servers_image_keeps_the_tags_of_its_local_disks():
