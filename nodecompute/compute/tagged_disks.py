@@ -45,4 +45,3 @@ def local_disk_devices(server: Server) -> tuple[DeviceMetadata, ...]:
                                                                      local_pci_slots(server))]
     return tuple(DeviceMetadata(type="disk", bus="pci", address=f"0000:00:{slot:02x}.0", serial=None,
                                 tags=(tag,)) for tag, slot in tagged if tag and slot is not None)
-

@@ -188,9 +188,6 @@ class VolumeBoot:
             await self._make(ctx, server, mapping)
         crash_point("volumes_attached")  # the crash tests' SIGKILL: every volume made and attached, no domain yet
 
-    def tagged_disks(self, server: Server) -> tuple[DeviceMetadata, ...]:
-        return tagged_disk_devices(server, self.store.read(attachments_db.of_server, server.uuid))
-
     async def _make(self, ctx: AuthContext, server: Server, mapping: VolumeMapping) -> None:
         """The volume made, linked to the server by an attachment row from the moment its row exists (a stop in
         the middle leaves no volume the server does not name: reconcile.py lets an abandoned build's volumes go),
