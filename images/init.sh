@@ -93,13 +93,28 @@ find_swap_disk() {
 }
 
 report_disks() {
-	local root=$1 ephemeral swap disk
+	local root=$1 ephemeral swap disk pci
 	ephemeral=$(wait_for_label "ephemeral0 EPHEMERAL0" 1)
 	swap=$(find_swap_disk)
 	say "disk root=$(disk_bytes "$root") ephemeral=$(disk_bytes "$ephemeral") swap=$(disk_bytes "$swap")"
 	for disk in /sys/block/*; do
 		is_reported_disk "${disk##*/}" && say "disk-present $(disk_facts "${disk##*/}")"
 	done
+	# "disk-pci <name> <PCI address> <root|ephemeral|swap|other>" of each virtio block device: where the guest has
+	# it (the device metadata names tagged disks by that address) and what it found on it
+	for disk in /sys/bus/pci/devices/*/virtio*/block/*; do
+		[ -e "$disk" ] || continue
+		pci=${disk%/virtio*/block/*}
+		say "disk-pci ${disk##*/} ${pci##*/} $(disk_role "${disk##*/}" "$root" "$ephemeral" "$swap")"
+	done
+}
+
+# root, ephemeral, swap or other: which of the disks report_disks found (device nodes $2 $3 $4) is disk $1.
+disk_role() {
+	[ -n "$2" ] && [ "$1" = "$(disk_name "$2")" ] && { echo root; return; }
+	[ -n "$3" ] && [ "$1" = "$(disk_name "$3")" ] && { echo ephemeral; return; }
+	[ -n "$4" ] && [ "$1" = "$(disk_name "$4")" ] && { echo swap; return; }
+	echo other
 }
 
 # Port names arrive from the host shortly after the ports: wait up to 1 s for every port to have one.

@@ -64,6 +64,7 @@ class BlockDevicePlan:
     image_ref: str  # the image the root disk is made from (an id or an image URL, as given); "" volume-backed
     volumes: tuple[VolumeMapping, ...] = ()
     blanks: tuple[BlockDeviceRequest, ...] = ()  # blank -> local: ephemeral and swap disks (local_disk_plan.py)
+    root_tag: str | None = None  # the device tag of the image -> local root mapping, if one was given
 
     @property
     def root_volume(self) -> VolumeMapping | None:
@@ -96,7 +97,8 @@ def plan_block_devices(image_ref: str, mappings: tuple[BlockDeviceRequest, ...],
     image_ref = _image_root(local, image_ref or "")
     if image_ref == "":
         raise BadRequest(BAD_BOOT_SEQUENCE)
-    return BlockDevicePlan(image_ref=image_ref, volumes=volumes, blanks=blanks)
+    return BlockDevicePlan(image_ref=image_ref, volumes=volumes, blanks=blanks,
+                           root_tag=next((m.tag for m in local), None))  # (_image_root: at most one)
 
 
 def is_blank_local(mapping: BlockDeviceRequest) -> bool:

@@ -18,6 +18,7 @@ from pathlib import Path
 from nodecompute import filemodes
 from nodecompute.compute import metadata_documents
 from nodecompute.compute.instance_metadata import drive_metadata, local_disk_names
+from nodecompute.compute.tagged_disks import local_pci_slots, root_pci_slot
 from nodecompute.domain import states
 from nodecompute.domain.guest_channels import TEST_CHANNEL
 from nodecompute.domain.server_models import InjectedFileSpec, Server
@@ -126,13 +127,16 @@ class Guests:
         mapped = server.local_disks is not None  # the disks its mappings asked for, not the flavor's
         local = {"ephemeral": str(inst / "disk.local") if server.ephemeral_gb and not mapped else None,
                  "swap": str(inst / "disk.swap") if server.swap and not mapped else None,
-                 "local": [designer.GuestDisk(str(inst / disk.file), disk.disk_format, bus=bus, requested=name)
-                           for disk, name, bus in local_disk_names(server) if mapped],
+                 "local": [designer.GuestDisk(str(inst / disk.file), disk.disk_format, bus=bus, requested=name,
+                                              pci_slot=slot)  # a tagged one where its device metadata says
+                           for (disk, name, bus), slot in zip(local_disk_names(server), local_pci_slots(server))
+                           if mapped],
                  "config_drive": str(drive) if server.config_drive else None,
                  "config_drive_device": "disk" if server.config_drive and configdrive.is_vfat(drive) else "cdrom"}
         if server.volume_backed and volumes:
             return designer.volume_backed_disks(root=volumes[0], **local) + volumes[1:]
-        return designer.image_backed_disks(root=str(inst / "disk"), **local) + volumes
+        return designer.image_backed_disks(root=str(inst / "disk"), root_pci_slot=root_pci_slot(server),
+                                           **local) + volumes
 
     def _domain_xml(self, server: Server, interfaces: Sequence[domain_xml.InterfaceSpec] = (),
                     disks: list[designer.GuestDisk] | None = None) -> str:

@@ -46,9 +46,9 @@ def plan_local_disks(blanks: tuple[BlockDeviceRequest, ...], flavor: Flavor, *, 
         return None
     disks = [LocalDisk("ephemeral", f"disk.eph{n}", _size(m.volume_size, flavor.ephemeral_gb) * GIB,
                        m.guest_format or DEFAULT_EPHEMERAL_FORMAT, f"ephemeral{n}", "qcow2", m.device_name,
-                       m.disk_bus) for n, m in enumerate(ephemerals)]
+                       m.disk_bus, m.tag) for n, m in enumerate(ephemerals)]
     disks += [LocalDisk("swap", "disk.swap", _size(m.volume_size, flavor.swap) * MIB, "swap", None, "qcow2",
-                        m.device_name, m.disk_bus) for m in swaps]
+                        m.device_name, m.disk_bus, m.tag) for m in swaps]
     ordered = sorted(disks + list(flavor_disks), key=lambda disk: disk.kind != "ephemeral")  # ephemerals first
     return tuple(disk for disk in ordered if disk.size_bytes > 0)
 

@@ -136,8 +136,10 @@ def _device_entry(device: DeviceMetadata, version: str) -> dict | None:
         if not (device.tags or "vlan" in entry or "vf_trusted" in entry):
             return None
     elif device.type == "disk":
-        entry["type"] = "disk"
-        entry.update({key: value for key, value in (("serial", device.serial), ("path", device.path)) if value})
+        # Nova's libvirt driver sets the serial from the mapping's volume id (null for a local disk), never a path
+        entry.update(type="disk", serial=device.serial)
+        if device.path is not None:
+            entry["path"] = device.path
     else:
         return None
     entry.update(bus=device.bus, address=device.address)

@@ -19,7 +19,7 @@ import logging
 from nodecompute.compute.instance_metadata import drive_metadata, first_fixed_ipv4
 from nodecompute.compute.metadata_documents import DriveMetadata
 from nodecompute.compute.network_data import network_data, nic_devices
-from nodecompute.compute.volume_boot import disk_devices
+from nodecompute.compute.volume_boot import tagged_disk_devices
 from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
 from nodecompute.db import ports as ports_db
@@ -77,8 +77,8 @@ class MetadataLookup:
         return drive_metadata(server, dhcp_domain=self.cfg.compute.dhcp_domain,
                               files=servers_db.server_files(db, server.uuid), user_data=server.user_data,
                               network_data=network_data(server.nics, subnets),
-                              devices=(*nic_devices(server.nics),  # and the tagged volumes, as the drive has them
-                                       *disk_devices(attachments_db.of_server(db, server.uuid))),
+                              devices=(*nic_devices(server.nics),  # and the tagged disks, as the drive has them
+                                       *tagged_disk_devices(server, attachments_db.of_server(db, server.uuid))),
                               floating_ipv4=_floating_ipv4(db, server))
 
 

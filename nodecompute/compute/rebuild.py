@@ -36,7 +36,7 @@ from nodecompute.compute.network_data import nic_devices
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state, unless_reverting
 from nodecompute.compute.server_ports import ServerPorts
-from nodecompute.compute.volume_boot import disk_devices
+from nodecompute.compute.volume_boot import tagged_disk_devices
 from nodecompute.db import images as images_db, server_drives, server_reimages, servers as servers_db
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
@@ -222,7 +222,7 @@ def drive_for(store: Store, ports: ServerPorts) -> DriveFor:
         metadata = store.read(servers_db.get_server, server.uuid).metadata if layout else {}
         return DriveContent(files=files, user_data=server.user_data, admin_pass=admin_pass,
                             network_data=ports.network_data(server) if server.nics else {},
-                            devices=(*nic_devices(server.nics),
-                                     *disk_devices(store.read(attachments_db.of_server, server.uuid))),
+                            devices=(*nic_devices(server.nics), *tagged_disk_devices(
+                                server, store.read(attachments_db.of_server, server.uuid))),
                             drive_format=drive_format, extra_files=drive_layouts.extra_files(layout, metadata, files))
     return content

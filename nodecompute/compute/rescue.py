@@ -31,6 +31,7 @@ from nodecompute.compute.passwords import generate_password
 from nodecompute.compute.root_volumes import RootVolumes
 from nodecompute.compute.server_access import check_writable, visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state
+from nodecompute.compute.tagged_disks import root_pci_slot
 from nodecompute.db import images as images_db
 from nodecompute.db.store import Store
 from nodecompute.domain import states
@@ -131,8 +132,9 @@ class ServerRescues:
             # rescue disk comes last (the next free name on its bus) and boots first (boot order 1)
             disks = [d for d in guests.disks(server) if d.path != str(inst / "disk.config")]
             first = dataclasses.replace(first, boot_order=1)
-        else:  # the legacy rescue: the rescue disk first (vda), the root disk second
-            disks = [first, designer.GuestDisk(str(inst / instance_disks.ROOT), "qcow2")]
+        else:  # the legacy rescue: the rescue disk first (vda), the root disk second (a tagged one where it was)
+            disks = [first, designer.GuestDisk(str(inst / instance_disks.ROOT), "qcow2",
+                                               pci_slot=root_pci_slot(server))]
         if server.config_drive:
             content: DriveContent = self.drive_for(server, password)
             await guests.build_config_drive(server, content, inst / RESCUE_DRIVE)

@@ -18,7 +18,9 @@ from nodecompute.compute import instance_metadata, placement
 from nodecompute.compute.guests import BootImage, DriveContent, crash_point
 from nodecompute.compute.network_data import nic_devices
 from nodecompute.compute.requested_networks import NicRequest
+from nodecompute.compute.volume_boot import tagged_disk_devices
 from nodecompute.db import servers as servers_db
+from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.domain import states
 from nodecompute.domain.models import AuthContext, isotime
 from nodecompute.domain.server_models import Server
@@ -116,14 +118,14 @@ class ServerBuild:
 
     async def _block_devices(self, ctx: AuthContext, server: Server, image: BootImage | None,
                              devices: BlockDevicePlan) -> tuple:
-        """The build's volumes and local disks (BLOCK_DEVICE_MAPPING): the tagged volumes for meta_data.json."""
+        """The build's volumes and local disks (BLOCK_DEVICE_MAPPING): the tagged disks for meta_data.json's
+        `devices` (2.32, 2.42+)."""
         await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
-        tagged: tuple = ()
         if devices.volumes:
             await self.volume_boot.prepare(ctx, server, devices)
-            tagged = tuple(self.volume_boot.tagged_disks(server.uuid))  # meta_data.json `devices` (2.32, 2.42+)
         await self.guests.make_disks(server, image)
-        return tagged
+        attachments = self.store.read(attachments_db.of_server, server.uuid) if devices.volumes else []
+        return tagged_disk_devices(server, attachments)
 
     async def _drive_and_domain(self, server: Server, drive: DriveContent) -> None:
         """The config drive, then the domain (its disks tell the drive's format from the file). Its NICs are the

@@ -174,7 +174,7 @@ class ServerService(ServerBuild):
         count = placement.count_within_quota(self.quotas, ctx, flavor, req.min_count, req.max_count)
         group = self.groups.group_for_create(ctx, req.scheduler_hints, count)
         admin_pass = req.admin_pass or generate_password()
-        rows = [{**row, "extra_keys": extra_keys, "local_disks": local_disks}
+        rows = [{**row, "extra_keys": extra_keys, "local_disks": local_disks, "root_disk_tag": devices.root_tag}
                 for row in self._rows(ctx, req, flavor, image, key_data, count, devices.root_volume is not None)]
         if devices.volumes:  # the servers' rows with the reservations of the volumes they take
             reserved = self.volume_boot.reservations(rows[0]["uuid"], self.cfg.host_name, devices)

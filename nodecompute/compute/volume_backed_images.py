@@ -90,5 +90,6 @@ def _blank_mapping(disk: LocalDisk, device_name: str) -> dict:
     mapping: dict = dict.fromkeys(MAPPING_FIELDS)
     mapping.update(source_type="blank", destination_type="local", guest_format=disk.guest_format,
                    device_type="disk", disk_bus=disk.disk_bus, boot_index=-1, delete_on_termination=True,
-                   volume_size=disk.size_bytes >> (20 if disk.kind == "swap" else 30), device_name=device_name)
+                   volume_size=disk.size_bytes >> (20 if disk.kind == "swap" else 30), device_name=device_name,
+                   tag=disk.tag)  # Nova's get_image_mapping keeps the BDM's tag
     return mapping

@@ -26,6 +26,7 @@ from nodecompute.compute.block_devices import INVALID, BlockDevicePlan, VolumeMa
 from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.guests import crash_point
 from nodecompute.compute.metadata_documents import DeviceMetadata
+from nodecompute.compute.tagged_disks import local_disk_devices
 from nodecompute.db import servers as servers_db
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db import volumes as volumes_db
@@ -73,6 +74,15 @@ def disk_devices(attachments: list[vm.Attachment]) -> tuple[DeviceMetadata, ...]
     slots = disk_pci_slots(attachments)
     return tuple(DeviceMetadata(type="disk", bus="pci", address=f"0000:00:{slots[a.id]:02x}.0", serial=a.volume_id,
                                 tags=(a.tag,)) for a in attachments if a.id in slots)
+
+
+def tagged_disk_devices(server: Server, attachments: list[vm.Attachment]) -> tuple[DeviceMetadata, ...]:
+    """Every tagged disk's entry in the domain's disk order (Nova walks the guest's XML): a volume-backed server's
+    root volume, the local disks (compute/tagged_disks.py), the other volumes."""
+    volumes = disk_devices(attachments)
+    roots = {a.volume_id for a in attachments if a.boot_index == 0}
+    return (*(d for d in volumes if d.serial in roots), *local_disk_devices(server),
+            *(d for d in volumes if d.serial not in roots))
 
 
 class VolumeNotCreated(Exception):
@@ -177,9 +187,6 @@ class VolumeBoot:
                 continue
             await self._make(ctx, server, mapping)
         crash_point("volumes_attached")  # the crash tests' SIGKILL: every volume made and attached, no domain yet
-
-    def tagged_disks(self, server_uuid: str) -> tuple[DeviceMetadata, ...]:
-        return disk_devices(self.store.read(attachments_db.of_server, server_uuid))
 
     async def _make(self, ctx: AuthContext, server: Server, mapping: VolumeMapping) -> None:
         """The volume made, linked to the server by an attachment row from the moment its row exists (a stop in

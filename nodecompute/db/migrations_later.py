@@ -387,3 +387,10 @@ def m0033_server_reimages(db: Database) -> None:
             server_uuid TEXT PRIMARY KEY REFERENCES servers(uuid) ON DELETE CASCADE, image_id TEXT NOT NULL);
         """
     )
+
+
+@migrations(name="0034_server_root_disk_tag")
+def m0034_server_root_disk_tag(db: Database) -> None:
+    """The device tag of a server's image -> local root mapping (2.32, 2.42): its local root disk in the device
+    metadata. NULL: untagged (the tags of blank -> local mappings are in local_disks)."""
+    db.executescript("ALTER TABLE servers ADD COLUMN root_disk_tag TEXT;")

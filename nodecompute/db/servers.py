@@ -60,7 +60,7 @@ def _server(row: dict[str, Any], metadata: dict[str, str], tags: tuple[str, ...]
         extra_keys=tuple((name, key) for name, key in _json(row["extra_keys"])), nics=nics, locked_by=row["locked_by"],
         locked_reason=row["locked_reason"], pinned_availability_zone=row["pinned_availability_zone"],
         image_properties=_json(row["image_properties"]), volumes=volumes, server_groups=(),
-        local_disks=_local_disks(row["local_disks"]),
+        local_disks=_local_disks(row["local_disks"]), root_disk_tag=row["root_disk_tag"],
     ))
 
 

@@ -26,6 +26,7 @@ class LocalDisk:
     disk_format: str = "raw"  # raw (the flavor's disks, resized with it) | qcow2 (a mapping's)
     device_name: str | None = None  # asked for in the mapping (/dev/vdb)
     disk_bus: str | None = None
+    tag: str | None = None  # the mapping's device tag (2.32, 2.42): in the device metadata
 
     def as_dict(self) -> dict:
         return dict(vars(self))
@@ -142,6 +143,7 @@ class Server:
 
     root_is_volume: bool = False  # booted from a volume (its image_id is the imageRef asked for, or "")
     local_disks: tuple[LocalDisk, ...] | None = None  # from blank -> local mappings; None: the flavor's own
+    root_disk_tag: str | None = None  # the device tag of the image -> local root mapping (2.32, 2.42)
 
     @property
     def own_local_disks(self) -> tuple[LocalDisk, ...]:

@@ -49,16 +49,19 @@ class GuestDisk:
     readonly: bool = False
     serial: str | None = None
     requested: str | None = None  # a device name asked for (/dev/vdb); None: the next free one
-    pci_slot: int | None = None  # pinned PCI slot (a tagged volume: its device metadata names the address)
+    pci_slot: int | None = None  # pinned PCI slot (a tagged disk: its device metadata names the address)
     boot_order: int | None = None  # a per-disk boot order (Nova's stable device rescue: the rescue disk's 1)
 
 
 def image_backed_disks(*, root: str, ephemeral: str | None = None, swap: str | None = None,
                        config_drive: str | None = None, root_format: str = "qcow2",
-                       config_drive_device: str = "cdrom", local: Sequence[GuestDisk] = ()) -> list[GuestDisk]:
+                       config_drive_device: str = "cdrom", local: Sequence[GuestDisk] = (),
+                       root_pci_slot: int | None = None) -> list[GuestDisk]:
     """`config_drive_device`: "cdrom" for an ISO 9660 drive, "disk" for a vfat one (writable, as in Nova's libvirt
-    driver); `local`: the ephemeral and swap disks block device mappings asked for (in place of the flavor's)."""
-    disks = [GuestDisk(root, root_format)]
+    driver); `local`: the ephemeral and swap disks block device mappings asked for (in place of the flavor's);
+    `root_pci_slot`: a tagged root's pinned slot (it still boots first, below or above the other disks' slots:
+    libvirt gives the first disk of <boot dev='hd'/> the boot index)."""
+    disks = [GuestDisk(root, root_format, pci_slot=root_pci_slot)]
     disks += [GuestDisk(path, "raw") for path in (ephemeral, swap) if path is not None]
     disks += local
     if config_drive is not None:

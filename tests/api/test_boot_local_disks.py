@@ -7,8 +7,12 @@ through rebuild (fresh), resize (kept; a flavor too small for them is Nova's "Un
 shelve-offload and unshelve (fresh), and delete (gone)."""
 from __future__ import annotations
 
+import io
 import json
 import subprocess
+import xml.etree.ElementTree as ET
+
+import pycdlib
 
 from nodecompute.compute import metadata_documents
 from nodecompute.compute.instance_metadata import drive_metadata
@@ -206,3 +210,51 @@ async def test_the_legacy_mappings_swap_and_ephemeral_virtual_names(cloud: Cloud
     assert disk_facts(inst / "disk.eph0")[1:] == (GiB, "vfat:ephemeral0")
     assert disk_facts(inst / "disk.swap")[1:] == (16 * MiB, "swap:None")
     await cloud.delete(server["id"])
+
+
+def drive_devices(path) -> list[dict]:
+    """meta_data.json `devices` of an ISO 9660 config drive (latest)."""
+    iso = pycdlib.PyCdlib()
+    iso.open(str(path))
+    try:
+        out = io.BytesIO()
+        iso.get_file_from_iso_fp(out, rr_path="/openstack/latest/meta_data.json")
+    finally:
+        iso.close()
+    return json.loads(out.getvalue())["devices"]
+
+
+async def pinned_disks(cloud: Cloud, server_id: str) -> dict[str, tuple[str | None, str | None]]:
+    """target -> (pinned PCI slot, boot order) of the disks of the server's domain."""
+    server = cloud.service.get(cloud.cinder.ctx, server_id)
+    root = ET.fromstring(await cloud.service.guests.hv.live_xml(server.instance_name))
+    return {d.find("target").get("dev"): (d.find("address").get("slot") if d.find("address") is not None else None,
+                                          d.find("boot").get("order") if d.find("boot") is not None else None)
+            for d in root.findall("devices/disk")}
+
+
+async def test_tagged_local_disks_are_pinned_and_in_the_drives_devices(cloud: Cloud):
+    """2.42: a tagged image -> local root and tagged blank -> local disks are in meta_data.json's `devices` as Nova's
+    libvirt driver lists them (serial null), at the PCI slots the domain pins them to, through a rebuild and a
+    (legacy) rescue, whose domain keeps the root where the drive says."""
+    flavor_id = await flavor(cloud, "eph-tagged", ephemeral=1, swap=64)
+    server = await cloud.boot([image_local(cloud.image) | {"tag": "root"}, blank(1),
+                               blank(32, guest_format="swap", tag="swap")],
+                              imageRef=cloud.image, flavorRef=flavor_id, config_drive=True, version="2.42")
+    assert server["status"] == "ACTIVE", server
+    server_id = server["id"]
+    inst = cloud.service.guests.instance_dir(server_id)
+    expected = [{"type": "disk", "serial": None, "bus": "pci", "address": f"0000:00:{slot}.0", "tags": [tag]}
+                for slot, tag in (("0c", "root"), ("0e", "swap"))]  # the swap disk is the second local disk
+    assert drive_devices(inst / "disk.config") == expected
+    pinned = {"vda": ("0x0c", None), "vdb": (None, None), "vdc": ("0x0e", None), "hda": (None, None)}
+    assert await pinned_disks(cloud, server_id) == pinned  # the untagged ephemeral disk where libvirt puts it
+    await act(cloud, server_id, {"rebuild": {"imageRef": cloud.image}}, "2.1")
+    assert drive_devices(inst / "disk.config") == expected and await pinned_disks(cloud, server_id) == pinned
+    await act(cloud, server_id, {"rescue": None}, "2.1", status=200)
+    assert (await cloud.show(server_id))["status"] == "RESCUE"
+    assert drive_devices(inst / "disk.config.rescue") == expected
+    assert (await pinned_disks(cloud, server_id))["vdb"] == ("0x0c", None)  # the root, second: the same address
+    await act(cloud, server_id, {"unrescue": None}, "2.1")
+    assert await pinned_disks(cloud, server_id) == pinned
+    await cloud.delete(server_id)

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import uuid
 
 import pytest
 
 from nodecompute.api.keys import network_key, servers_key
 from nodecompute.app import store_key
+from nodecompute.compute.metadata_documents import build_tree
 from nodecompute.compute.metadata_listeners import ROUTER_METADATA_PORT
 from nodecompute.compute.metadata_lookup import MetadataLookup
 from nodecompute.compute.server_passwords import AlreadySet, StoredPasswords
@@ -200,3 +202,30 @@ async def test_tagged_volumes_are_in_the_metadata_services_devices_as_in_the_dri
     assert [(d.bus, d.address, d.serial, d.tags) for d in disks] == [
         ("pci", "0000:00:18.0", attachments[0].volume_id, ("root",))]
     assert [d.tags for d in md.devices if d.type == "nic"] == [("nic1",)]
+
+
+async def test_tagged_local_disks_are_in_the_metadata_services_devices_as_in_the_drive(cloud):
+    """A tagged image -> local root (2.42) is in the metadata service's `devices` as on the config drive: type disk,
+    serial null (Nova's DiskMetadata of a BDM without a volume), bus pci, its pinned address, the tag."""
+    from tests.api.test_boot_local_disks import drive_devices
+
+    api, admin, net, image_id, hostnet = cloud
+    app = api.client.server.app
+    blue = await net.network("blue")
+    await net.subnet(blue["id"], "198.18.9.0/24")
+    body = {"server": {"name": "tagged-root", "imageRef": image_id, "flavorRef": "42", "config_drive": True,
+                       "networks": [{"uuid": blue["id"]}],
+                       "block_device_mapping_v2": [{"boot_index": 0, "uuid": image_id, "source_type": "image",
+                                                    "destination_type": "local", "tag": "root"}]}}
+    resp = await api.post("/servers", admin, json=body, headers={"X-OpenStack-Nova-API-Version": "2.42"})
+    assert resp.status == 202, await resp.text()
+    server_id = (await resp.json())["server"]["id"]
+    await app[servers_key].wait_idle()
+    ports = await (await api.client.get(f"/networking/v2.0/ports?device_id={server_id}",
+                                        headers={"X-Auth-Token": admin})).json()
+    md = await _lookup(api, hostnet)(hostnet.dhcp_namespace(blue["id"]),
+                                     ports["ports"][0]["fixed_ips"][0]["ip_address"])
+    assert md is not None and md.uuid == server_id
+    served = json.loads(build_tree(md)["openstack/latest/meta_data.json"])["devices"]
+    assert served == [{"type": "disk", "serial": None, "bus": "pci", "address": "0000:00:0c.0", "tags": ["root"]}]
+    assert served == drive_devices(app[servers_key].guests.instance_dir(server_id) / "disk.config")

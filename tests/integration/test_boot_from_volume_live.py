@@ -1,6 +1,7 @@
 """Boot from volume on the real daemon (issue 20): a server boots from a volume made from the test image with an
 ephemeral and a swap disk from its mappings (the guest reports its config drive, its root disk: the volume, vda, the
-ephemeral disk by its label and the swap disk with their sizes, and the tagged volume in meta_data.json's devices; its
+ephemeral disk by its label and the swap disk with their sizes, and the tagged volume, ephemeral and swap disks in
+meta_data.json's devices, each at the PCI address where the guest has that disk; its
 a 2.93 rebuild re-images the root volume: the guest boots a fresh disk; its createImage is a snapshot of the running
 volume, and a server boots from that image), and the stock `openstack` CLI's
 `server create --boot-from-volume 1 --wait` and `server create --volume` reach ACTIVE; deleting the servers honours
@@ -74,9 +75,11 @@ def test_a_guest_boots_from_a_volume_made_from_the_image(daemon, cloud, image_id
                                      "destination_type": "volume", "volume_size": 1, "delete_on_termination": True,
                                      "tag": "root"},
                                     # an ephemeral (the flavor's size) and a swap disk (MiB) from the mappings
-                                    {"source_type": "blank", "destination_type": "local", "guest_format": "ext4"},
+                                    {"source_type": "blank", "destination_type": "local", "guest_format": "ext4",
+                                     "tag": "scratch"},
                                     {"source_type": "blank", "destination_type": "local", "guest_format": "swap",
-                                     "volume_size": 16}]}}, headers={"X-OpenStack-Nova-API-Version": "2.42"})
+                                     "volume_size": 16, "tag": "swap"}]}},
+        headers={"X-OpenStack-Nova-API-Version": "2.42"})
     assert resp.status_code == 202, resp.text
     server_id = resp.json()["server"]["id"]
     server = cloud.wait_status(server_id, "ACTIVE")
@@ -86,8 +89,15 @@ def test_a_guest_boots_from_a_volume_made_from_the_image(daemon, cloud, image_id
     # the 1 GiB volume (not the image's size), the ephemeral disk the guest finds by its label, the swap disk
     assert report.value("disk ") == f"root={GiB} ephemeral={GiB} swap={16 << 20}"
     volume_id = server["os-extended-volumes:volumes_attached"][0]["id"]
-    # the tagged root volume in meta_data.json's `devices` (2.42), at the PCI address the guest has it
-    assert report.values("device ") == [f"type=disk bus=pci address=0000:00:18.0 serial={volume_id} tags=root"]
+    # the tagged root volume and local disks in meta_data.json's `devices` (2.42; a local disk's serial is null),
+    # each at the PCI address where the guest has that disk (its kernel names them in PCI order, vda the disk at
+    # 0d, not as the domain's targets: hence the tags)
+    assert report.values("device ") == [f"type=disk bus=pci address=0000:00:18.0 serial={volume_id} tags=root",
+                                        "type=disk bus=pci address=0000:00:0d.0 serial=null tags=scratch",
+                                        "type=disk bus=pci address=0000:00:0e.0 serial=null tags=swap"]
+    roles = {line.split()[1]: line.split()[2] for line in report.values("disk-pci ")}
+    assert {address: roles[address] for address in ("0000:00:18.0", "0000:00:0d.0", "0000:00:0e.0")} == {
+        "0000:00:18.0": "root", "0000:00:0d.0": "ephemeral", "0000:00:0e.0": "swap"}
     volume = wait_for(cloud, f"/volumes/{volume_id}", "volume", "in-use")
     assert [a["device"] for a in volume["attachments"]] == ["/dev/vda"]
     disks = defined_disks(daemon, cloud.server(server_id)["OS-EXT-SRV-ATTR:instance_name"])

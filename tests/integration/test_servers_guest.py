@@ -59,11 +59,16 @@ def keypair(cloud) -> dict:
 
 @pytest.fixture(scope="module")
 def main_guest(cloud, image_id, flavor, keypair) -> dict:
-    created = cloud.create_server(
+    """Created at 2.32 with the image -> local root mapping `openstack server create --image` sends, tagged."""
+    resp = cloud.post("/servers", {"server": dict(
         name="Guest One", imageRef=image_id, flavorRef=flavor["id"], metadata=METADATA, key_name=keypair["name"],
         user_data=b64(USER_DATA), config_drive=True,
         personality=[{"path": path, "contents": b64(data)} for path, data in FILES.items()],
-    )
+        block_device_mapping_v2=[{"boot_index": 0, "uuid": image_id, "source_type": "image",
+                                  "destination_type": "local", "tag": "root"}],
+    )}, headers={"X-OpenStack-Nova-API-Version": "2.32"})
+    assert resp.status_code == 202, resp.text
+    created = resp.json()
     server_id = created["server"]["id"]
     server = cloud.wait_status(server_id, "ACTIVE")
     report = cloud.wait_report(server_id)
@@ -123,6 +128,19 @@ def test_guest_sees_key_files_and_user_data(main_guest):
 
 def test_guest_disks_are_the_flavors(main_guest):
     assert main_guest["report"].value("disk ") == f"root={1 * GIB} ephemeral={1 * GIB} swap={16 * MIB}"
+
+
+def assert_tagged_root_where_the_metadata_says(report) -> None:
+    """The tagged local root in meta_data.json's `devices` (serial null: no volume), at the PCI address where the
+    guest has its root disk; it booted from it although libvirt put the flavor's untagged ephemeral and swap disks
+    at lower slots (libvirt gives the boot index of <boot dev='hd'/> to the domain's first disk, not the lowest)."""
+    assert report.values("device ") == ["type=disk bus=pci address=0000:00:0c.0 serial=null tags=root"]
+    roles = {line.split()[1]: line.split()[2] for line in report.values("disk-pci ")}
+    assert roles["0000:00:0c.0"] == "root" and sorted(roles.values()) == ["ephemeral", "root", "swap"]
+
+
+def test_the_tagged_root_is_where_the_device_metadata_says(main_guest):
+    assert_tagged_root_where_the_metadata_says(main_guest["report"])
 
 
 def test_guest_files_are_private(main_guest, daemon):
@@ -226,6 +244,7 @@ def test_hard_reboot_is_counted_by_the_guest(main_guest, cloud, daemon):
     cloud.wait_report(main_guest["id"], count=before + 1)
     assert cloud.boots(main_guest["id"])[-1].value("boot=") == str(before + 1)
     assert qemu_pid_of(daemon, server) != old_pid  # a new QEMU: the domain was destroyed and started again
+    assert_tagged_root_where_the_metadata_says(cloud.boots(main_guest["id"])[-1])
 
 
 def test_state_rules_refuse_with_a_conflict(main_guest, cloud):
