@@ -209,11 +209,18 @@ class Reconciler:
                             server.uuid, name, address, self.guests.display_socket(server.uuid))
 
     async def sync_power_state(self, server_uuid: str) -> None:
-        """Nova's _sync_instance_power_state for one server, skipped while it has a task."""
+        """Nova's _sync_instance_power_state for one server, skipped while it has a task. An action that ran
+        while libvirt was asked (a soft delete, a stop and start) makes it give up: what it read is stale, and its
+        write only lands on the vm_state it read (compare-and-set), so it never turns a SOFT_DELETED server into
+        a SHUTOFF one."""
         server = self.store.read(servers_db.find_server, server_uuid)
         if server is None or server.deleted or server.task_state is not None:
             return
         power = await self.hv.power_state(server.instance_name)
+        now = self.store.read(servers_db.find_server, server_uuid)
+        if now is None or (now.deleted, now.vm_state, now.power_state, now.task_state) != (
+                False, server.vm_state, server.power_state, None):
+            return
         values: dict = {}
         if power != server.power_state:
             values["power_state"] = power
@@ -229,7 +236,7 @@ class Reconciler:
             values["power_state"] = states.SHUTDOWN
         if values:
             await self.store.write(servers_db.update_server, server.uuid, values, now=self.clock(),
-                                   expected_task_state=(None,))
+                                   expected_task_state=(None,), expected_vm_state=server.vm_state)
 
     async def consume_events(self) -> None:
         loop = asyncio.get_running_loop()

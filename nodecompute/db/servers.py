@@ -159,9 +159,10 @@ def list_all_live(db: Database) -> list[Server]:
 
 
 def update_server(db: Database, uuid: str, values: dict[str, Any], *, now: datetime,
-                  expected_task_state: tuple[str | None, ...] | None = None) -> Server | None:
-    """Set columns (updated_at = now); with expected_task_state, only if the task_state is one of those
-    (compare-and-set).
+                  expected_task_state: tuple[str | None, ...] | None = None,
+                  expected_vm_state: str | None = None) -> Server | None:
+    """Set columns (updated_at = now); with expected_task_state, only if the task_state is one of those, and
+    with expected_vm_state only if the vm_state is that one (compare-and-set).
 
     Returns the updated server, or None when the compare-and-set found another state.
     """
@@ -177,6 +178,9 @@ def update_server(db: Database, uuid: str, values: dict[str, Any], *, now: datet
             cond.append(f"task_state IN ({','.join('?' * len(allowed))})")
             args.extend(allowed)
         sql += " AND (" + " OR ".join(cond) + ")"
+    if expected_vm_state is not None:
+        sql += " AND vm_state = ?"
+        args.append(expected_vm_state)
     if db.execute(sql, args).rowcount == 0:
         return None
     return get_server(db, uuid)

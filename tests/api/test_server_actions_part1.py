@@ -4,12 +4,13 @@ topology (2.78), soft delete with restore/forceDelete and the reclaim, the soft-
 (changing nothing). The instance action record: test_instance_actions.py (this module's `cloud` fixture)."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
 
 from nodecompute import app as app_module
-from nodecompute.api.keys import servers_key
+from nodecompute.api.keys import reconciler_key, servers_key
 from nodecompute.app import create_app, store_key
 from nodecompute.config import Config
 from nodecompute.db import identity as identity_db
@@ -290,6 +291,30 @@ async def test_delete_with_a_reclaim_interval_is_soft_and_restore_brings_it_back
     row = cloud.row(server_id)
     assert (row.vm_state, row.power_state, row.deleted_at) == (states.ACTIVE, states.RUNNING, None)
     assert await hv.power_state(row.instance_name) == states.RUNNING
+
+
+async def test_a_power_sync_that_read_the_server_before_its_soft_delete_changes_nothing(cloud, monkeypatch):
+    """The sync a libvirt event starts reads the row, then asks libvirt: a soft delete that ran meanwhile (the
+    guest shut down by it) must stay SOFT_DELETED, not become SHUTOFF (seen once in a whole run)."""
+    server_id = await cloud.server()
+    hv = cloud.app[servers_key].guests.hv
+    real, asked, answer = hv.power_state, asyncio.Event(), asyncio.Event()
+
+    async def held(name: str) -> str:
+        asked.set()
+        await answer.wait()
+        return await real(name)
+    monkeypatch.setattr(hv, "power_state", held)
+    sync = asyncio.create_task(cloud.app[reconciler_key].sync_power_state(server_id))
+    await asked.wait()  # the sync has read the server ACTIVE
+    monkeypatch.setattr(hv, "power_state", real)
+    assert (await cloud.call("DELETE", f"/servers/{server_id}", cloud.member)).status == 204
+    await cloud.idle()
+    answer.set()
+    await sync
+    row = cloud.row(server_id)
+    assert (row.vm_state, row.power_state, row.task_state) == (states.SOFT_DELETED, states.SHUTDOWN, None)
+    assert await _status(cloud, server_id) == "SOFT_DELETED"
 
 
 async def test_the_reclaim_deletes_soft_deleted_servers_past_the_interval(cloud):
