@@ -46,6 +46,7 @@ import time
 import uuid as uuidlib
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
@@ -96,7 +97,9 @@ def server_body(name: str, image_id: str) -> dict:
 def api_boot(cloud: Cloud, image_id: str, name: str, poll: float,
              body: dict | None = None) -> tuple[float, str, dict[str, float]]:
     """POST /servers (`body`, else server_body's), poll until ACTIVE. Returns (seconds, server id, first time each
-    task_state was seen)."""
+    task_state was seen, and "launched_at": the daemon's own moment of ACTIVE, read from the server's
+    OS-SRV-USG:launched_at, which it stamps in the same write, once libvirt's start has returned)."""
+    wall = time.time()  # launched_at is the daemon's wall clock (the same host's)
     start = time.perf_counter()
     resp = cloud.post("/servers", body or server_body(name, image_id))
     if resp.status_code != 202:
@@ -110,12 +113,19 @@ def api_boot(cloud: Cloud, image_id: str, name: str, poll: float,
         task = server.get("OS-EXT-STS:task_state")
         seen.setdefault(task or server["status"], now)
         if server["status"] == "ACTIVE" and task is None:
+            seen["launched_at"] = launched_seconds(server["OS-SRV-USG:launched_at"], wall)
             return now, server_id, seen
         if server["status"] == "ERROR":
             raise RuntimeError(f"server {name} went to ERROR: {server.get('fault')}")
         if time.perf_counter() > deadline:
             raise TimeoutError(f"server {name} still {server['status']}/{task} after {BOOT_TIMEOUT}s")
         time.sleep(poll)
+
+
+def launched_seconds(launched_at: str, wall_start: float) -> float:
+    """Seconds from wall_start (time.time()) to a server's OS-SRV-USG:launched_at (naive UTC, microseconds)."""
+    stamp = datetime.fromisoformat(launched_at).replace(tzinfo=timezone.utc).timestamp()
+    return stamp - wall_start
 
 
 def delete_and_wait(cloud: Cloud, server_id: str) -> None:

@@ -21,7 +21,12 @@ b) raw: the first server's persisted domain XML (its NIC a `type='ethernet'` tap
    MAC, master = our bridge, up) + defineXML + create until RUNNING. Destroy/undefine and the tap's removal between
    runs are not timed. (a) and (b) runs alternate, so background load hits both alike.
 
-Target: median API create-to-ACTIVE with one NIC <= 1.1x the median raw tap + define + start.
+Target: median API create-to-ACTIVE with one NIC <= 1.1x the median raw tap + define + start, the API side's ACTIVE
+taken as the daemon's own moment: the server's OS-SRV-USG:launched_at, which the daemon stamps in the same write
+that makes it ACTIVE, once libvirt's start has returned (the raw side's time ends when its create returns, with no
+poll). The polled figure (first GET that saw ACTIVE) is printed beside it, with its ratio: it adds half the poll
+interval on average, and polling faster does not remove that bias for free: on this 2-core host the GETs take CPU
+from the starting QEMU and libvirt (status GETs every 2 ms lengthened the daemon's start; README, issue 13's row).
 Everything made is removed at the end (servers, network, daemon, its guests, the raw domains, tap and bridge).
 """
 from __future__ import annotations
@@ -113,7 +118,8 @@ def main() -> int:
         network_id = neutron(cloud, "POST", "/networks", {"network": {"name": "bench"}})["network"]["id"]
         neutron(cloud, "POST", "/subnets", {"subnet": {"network_id": network_id, "ip_version": 4,
                                                        "cidr": str(daemon.subnet_range)}})
-        api = Figures("a) API create -> ACTIVE, one NIC")
+        api = Figures("a) API create -> ACTIVE polled, one NIC")
+        launched = Figures("a') API create -> launched_at (ACTIVE)")
         rawf = Figures("b) raw tap + defineXML + create -> RUNNING")
         print(f"{args.runs} runs per side, poll every {args.poll_ms:g} ms; flavor m1.nano, config_drive true, "
               f"one NIC on network {network_id}\n")
@@ -123,6 +129,7 @@ def main() -> int:
             seconds, server_id, seen = api_boot(cloud, image_id, body["server"]["name"], poll, body)
             live.append(server_id)
             api.values.append(seconds)
+            launched.values.append(seen["launched_at"])
             if raw is None:
                 (port,) = neutron(cloud, "GET", f"/ports?device_id={server_id}")["ports"]
                 raw = RawWithNic(raw_root, raw_work, capture(daemon, server_id, raw_work),
@@ -135,12 +142,14 @@ def main() -> int:
             raw.remove()
             print(f"run {run + 1}: API {seconds:6.3f} s   raw {rawf.values[-1]:6.3f} s   (API, first seen at: "
                   + ", ".join(f"{k} {v:.3f}" for k, v in seen.items()) + ")")
-        ratio = api.median / rawf.median
+        ratio, polled_ratio = launched.median / rawf.median, api.median / rawf.median
         print(f"\nvirt type {raw.captured.virt_type}; {raw.versions()}; poll {args.poll_ms:g} ms\n")
         print(f"{'figure (seconds)':<44} {'n':>3}  {'median':>8}  {'min':>8}  {'max':>8}")
-        for fig in (api, rawf):
+        for fig in (api, launched, rawf):
             print(fig.row())
-        print(f"\na/b  API create with one NIC / raw tap + define+start (medians)  {ratio:5.2f}x  "
+        print(f"\na/b  API create with one NIC, polled / raw tap + define+start (medians)  {polled_ratio:5.2f}x  "
+              f"(poll {args.poll_ms:g} ms)")
+        print(f"a'/b API create with one NIC to launched_at / raw tap + define+start (medians)  {ratio:5.2f}x  "
               f"target <= {NIC_TARGET}x  {verdict(ratio <= NIC_TARGET)}")
         return 0
     finally:
