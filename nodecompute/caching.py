@@ -2,7 +2,8 @@
 
 The version is SQLite's `PRAGMA data_version` as the store reports it (Store.data_version): it moves whenever any
 connection commits, the daemon's writer thread or a `nodecompute` command in another process, so a cached value is
-never stale. Used for validated tokens, rendered flavor lists and rendered servers (RenderedItems).
+never stale. Used for validated tokens, rendered flavor lists, rendered servers (RenderedItems) and the ids of
+server lists asked again (KeptLists).
 """
 from __future__ import annotations
 
@@ -66,3 +67,32 @@ class RenderedItems:
         kept = self._by_key.setdefault(key, {})
         self._count += len(rendered.keys() - kept.keys())
         kept.update(rendered)
+
+
+class KeptLists:
+    """query -> the ids a list gave, all valid at one data version: a list asked again (a client polling its
+    servers) is answered without reading the database. Bounded by the number of ids kept, all queries together;
+    when full, start over rather than grow."""
+
+    def __init__(self, max_ids: int) -> None:
+        self.max_ids = max_ids
+        self._version: int | None = None
+        self._ids: dict[Hashable, list[str]] = {}
+        self._count = 0
+
+    def get(self, version: int, key: Hashable) -> list[str] | None:
+        """The ids kept for `key` at `version` (a newer version empties the cache first); the caller must not
+        change the list."""
+        if version != self._version:
+            self._ids, self._count, self._version = {}, 0, version
+        return self._ids.get(key)
+
+    def add(self, version: int, key: Hashable, ids: list[str]) -> None:
+        """Keep ids read at `version` or later (the version read before the list was); dropped when the cache has
+        moved on to another version."""
+        if version != self._version or len(ids) > self.max_ids or key in self._ids:
+            return
+        if self._count + len(ids) > self.max_ids:
+            self._ids, self._count = {}, 0
+        self._ids[key] = ids
+        self._count += len(ids)

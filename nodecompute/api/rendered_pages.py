@@ -139,7 +139,22 @@ class PagePayload(Payload):
         async with self._gate:
             for chunk in self._chunks():
                 await writer.write(chunk)  # waits for the socket when the transport's buffer is full
-                await asyncio.sleep(0)  # other requests' callbacks run between chunks
+                await after_fresh_io()  # other requests run between chunks, those just arrived too
+
+
+def _wake(future: asyncio.Future) -> None:
+    if not future.done():  # (cancelled: the client went away)
+        future.set_result(None)
+
+
+def after_fresh_io() -> asyncio.Future:
+    """Done once the event loop has polled for I/O again and run what it found: a request that arrived meanwhile
+    (a token check) has its handler run first, not after the large body's next step. (`sleep(0)` resumes the
+    caller in the next pass, ahead of the I/O that pass finds: the loop runs first what was already ready.)"""
+    loop = asyncio.get_running_loop()
+    future = loop.create_future()
+    loop.call_soon(loop.call_soon, _wake, future)  # the inner call_soon runs after the next poll's callbacks
+    return future
 
 
 def _all_ids(page: list) -> bool:

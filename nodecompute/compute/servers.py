@@ -44,6 +44,7 @@ from nodecompute.compute.rescue import ServerRescues
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
                                               ServerRef)
+from nodecompute.caching import KeptLists
 from nodecompute.config import Config
 from nodecompute.db import instance_actions as actions_db, server_drives, server_lists, servers as servers_db
 from nodecompute.db.store import Store
@@ -59,6 +60,7 @@ ALL_SERIALS = 1 << 62  # host_usage of every live server
 # thread's round trip; else, and for a page with servers not kept, on the reader thread (issue 22).
 INLINE_PAGE_LIMIT = 200
 INLINE_READ_BUDGET_S = 0.0002
+LIST_IDS_KEPT = 20_000  # ids of lists asked again (KeptLists): ~2 MB at most
 
 
 class ServerService(ServerBuild):
@@ -80,6 +82,7 @@ class ServerService(ServerBuild):
         self.ports = ports or ServerPorts(store, cfg, None, clock)
         guests.interfaces = self.ports.interfaces
         self.tasks = ServerTasks()
+        self.kept_lists = KeptLists(LIST_IDS_KEPT)
         self.action_log = ActionLog(store, clock, cfg.host_name)
         self.actions = ServerActions(store, guests, self.tasks, clock, self.action_log)
         self.locks = ServerLocks(store, clock, self.action_log)
@@ -104,7 +107,9 @@ class ServerService(ServerBuild):
 
     async def list(self, ctx: AuthContext, filters: ServerFilters, *, brief: bool = False,
                    known: Container[str] = frozenset()) -> list[Server] | list[ServerRef] | list[Server | str]:
-        """A page of servers (ids and names when `brief`; one in `known` as its uuid), read off the event loop."""
+        """A page of servers (ids and names when `brief`; one in `known` as its uuid), read off the event loop; or
+        the ids the same query gave at the same data version, when every one is in `known` (KeptLists: a client
+        polling its servers is answered without a read)."""
         if filters.all_tenants and not ctx.is_admin:
             raise Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.")
         project = filters.project_id if ctx.is_admin and filters.project_id else ctx.project_id
@@ -112,12 +117,21 @@ class ServerService(ServerBuild):
         filters = dataclasses.replace(filters, project_id=project)
         if brief:
             return await self.store.read_in_thread(server_lists.list_server_refs, filters)
+        version = self.store.data_version()  # before the read: what is kept under it is never older
+        ids = self.kept_lists.get(version, filters)
+        if ids is not None and all(map(known.__contains__, ids)):  # the same list again, every server kept
+            return ids
         if known and filters.limit <= INLINE_PAGE_LIMIT and not server_lists.matches_by_regex(filters):
             # a page of kept servers: its ids read inline, if quick
             ids = self.store.read_within(INLINE_READ_BUDGET_S, server_lists.page_ids, filters)
             if ids is not None and all(map(known.__contains__, ids)):
+                self.kept_lists.add(version, filters, ids)
                 return ids
-        return await self.store.read_in_thread(server_lists.list_servers_except, filters, known)
+        page = await self.store.read_in_thread(server_lists.list_servers_except, filters, known)
+        ids = page if all(map(str.__instancecheck__, page)) else [  # the servers read are rendered and kept next
+            entry if isinstance(entry, str) else entry.uuid for entry in page]
+        self.kept_lists.add(version, filters, ids)
+        return page
 
     def data_version(self) -> int:  # moves whenever stored data may have changed (caches of rendered servers)
         return self.store.data_version()

@@ -11,8 +11,9 @@ from datetime import timedelta
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from nodecompute.api.keys import rendered_servers_key
+from nodecompute.api.keys import rendered_servers_key, servers_key
 from nodecompute.app import create_app, store_key
+from nodecompute.caching import KeptLists
 from nodecompute.config import ComputeConfig, Config, IdentityConfig, NetworkConfig, ServerConfig
 from nodecompute.db import identity as identity_db
 from nodecompute.db import servers as servers_db
@@ -136,6 +137,7 @@ async def test_a_page_read_inline_or_on_the_reader_thread_is_the_same_page(world
 
     api, admin, member, app, made = world
     store = app[store_key]
+    monkeypatch.setattr(app[servers_key], "kept_lists", KeptLists(max_ids=0))  # no list's ids kept: each read
     marker = (await _list(api, member, "/servers/detail?limit=3", "latest"))["servers"][-1]["id"]
     paths = [f"/servers/detail?limit=4&marker={marker}", "/servers/detail?limit=6&sort_key=display_name",
              f"/servers/detail?limit=5&status=ACTIVE&marker={marker}"]
@@ -158,3 +160,62 @@ async def test_a_page_read_inline_or_on_the_reader_thread_is_the_same_page(world
         api, member, "/servers/detail?limit=7", "latest"))["servers"]][3:7]
     resp = await api.get("/servers/detail?limit=2&marker=" + str(uuid.uuid4()), member)
     assert resp.status == 400 and "marker" in (await resp.json())["badRequest"]["message"]
+
+
+async def test_a_list_asked_again_is_answered_from_its_kept_ids_until_a_commit(world, monkeypatch):
+    """The ids of a list whose servers are all kept are kept too (compute/servers.py, KeptLists): asked again at
+    the same data version, it reads nothing; a commit by the daemon (a new server, a status change, metadata) or
+    by another connection shows in the very next list."""
+    api, admin, member, app, made = world
+    store = app[store_key]
+    project = store.read(identity_db.find_project, "admin").id
+    reads: list[str] = []
+    read_in_thread, read_within = store.read_in_thread, store.read_within
+
+    async def counted(fn, *args):
+        reads.append(fn.__name__)
+        return await read_in_thread(fn, *args)
+
+    def counted_within(budget, fn, *args):
+        reads.append(fn.__name__)
+        return read_within(budget, fn, *args)
+    monkeypatch.setattr(store, "read_in_thread", counted)
+    monkeypatch.setattr(store, "read_within", counted_within)
+    paths = ("/servers/detail", "/servers/detail?status=SHUTOFF",
+             "/servers/detail?limit=5&sort_key=display_name&sort_dir=asc")
+
+    async def lists() -> list[dict]:
+        reads.clear()
+        for path in paths:
+            await _list(api, admin, path, "latest")  # every server kept, and the ids
+        assert reads  # read once, the first time at this version
+        reads.clear()
+        found = [await _list(api, admin, path, "latest") for path in paths]
+        assert reads == [], (reads, paths)  # the same lists again: nothing read
+        return found
+
+    def ids(body: dict) -> list[str]:
+        return [s["id"] for s in body["servers"]]
+
+    whole, stopped, page = await lists()
+    added = (await store.write(servers_db.insert_servers, [_row(project, COUNT + 1, utcnow())], {}, [], []))[0]
+    assert added.uuid not in ids(whole)
+    whole, stopped, page = await lists()
+    assert ids(whole)[0] == added.uuid  # the newest first
+    running = next(s["id"] for s in whole["servers"] if s["status"] == "ACTIVE" and s["id"] != added.uuid)
+    assert running not in ids(stopped)
+    await store.write(lambda db: db.conn.execute("UPDATE servers SET vm_state = ?, power_state = ? WHERE uuid = ?",
+                                                 (states.STOPPED, states.SHUTDOWN, running)))
+    whole, stopped, page = await lists()
+    assert running in ids(stopped)
+    with sqlite3.connect(str(store.path)) as other:  # another process (a `nodecompute` command) commits
+        other.execute("UPDATE servers SET vm_state = ?, power_state = ? WHERE uuid = ?",
+                      (states.ACTIVE, states.RUNNING, running))
+        other.execute("UPDATE servers SET name = 'aaa-first' WHERE uuid = ?", [made[9].uuid])
+    whole, stopped, page = await lists()
+    assert running not in ids(stopped)
+    assert ids(page)[0] == made[9].uuid
+    resp = await api.post(f"/servers/{running}/metadata", admin, json={"metadata": {"polled": "yes"}})
+    assert resp.status == 200, await resp.text()
+    whole, stopped, page = await lists()
+    assert next(s for s in whole["servers"] if s["id"] == running)["metadata"]["polled"] == "yes"

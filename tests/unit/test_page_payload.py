@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 
 import orjson
 
-from nodecompute.api.rendered_pages import CHUNK_BYTES, LARGE_BODY_BYTES, PagePayload
+from nodecompute.api.rendered_pages import CHUNK_BYTES, LARGE_BODY_BYTES, PagePayload, after_fresh_io
 
 
 class RecordingWriter:
@@ -92,3 +93,32 @@ def test_large_pages_are_sent_one_at_a_time():
     asyncio.run(run())
     assert len(order) > 2
     assert order == sorted(order)  # every chunk of one before any of the other
+
+
+def test_between_chunks_a_request_just_arrived_runs_first():
+    """after_fresh_io resumes its caller only after the loop has polled and run what it found (a token check that
+    arrived during a large body's step); sleep(0) would resume it first. A caller gone meanwhile is no error."""
+    async def order_with(pause) -> list[str]:
+        loop = asyncio.get_running_loop()
+        order: list[str] = []
+        ours, theirs = socket.socketpair()
+        with ours, theirs:
+            loop.add_reader(ours, lambda: order.append("arrived") or loop.remove_reader(ours))
+            theirs.send(b"GET")  # ready at the loop's next poll
+            await pause()
+            order.append("next chunk")
+            await asyncio.sleep(0.01)
+            loop.remove_reader(ours)
+        return order
+
+    async def run() -> tuple[list[str], list[str]]:
+        errors: list[dict] = []
+        asyncio.get_running_loop().set_exception_handler(lambda loop, context: errors.append(context))
+        waiting = asyncio.ensure_future(after_fresh_io())
+        waiting.cancel()
+        found = await order_with(after_fresh_io), await order_with(lambda: asyncio.sleep(0))
+        assert errors == []
+        return found
+    fresh_first, sleep_first = asyncio.run(run())
+    assert fresh_first == ["arrived", "next chunk"]
+    assert sleep_first == ["next chunk", "arrived"]

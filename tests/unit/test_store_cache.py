@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from nodecompute.caching import VersionedCache
+from nodecompute.caching import KeptLists, VersionedCache
 from nodecompute.db.store import Store
 
 calls: list[int] = []
@@ -49,3 +49,20 @@ def test_a_full_cache_starts_over_instead_of_growing():
     for n in range(3):
         assert cache.get_or_make(1, n, lambda n=n: n * 10) == n * 10
     assert cache.get(1, 0) is None and cache.get(1, 2) == 20
+
+
+def test_kept_lists_follow_the_version_and_stay_bounded():
+    kept = KeptLists(max_ids=5)
+    assert kept.get(1, "a") is None
+    kept.add(1, "a", ["x", "y"])
+    kept.add(1, "b", ["z"])
+    assert kept.get(1, "a") == ["x", "y"] and kept.get(1, "b") == ["z"]
+    kept.add(1, "c", ["1", "2", "3"])  # 6 ids > 5: starts over with this one
+    assert kept.get(1, "a") is None and kept.get(1, "c") == ["1", "2", "3"]
+    kept.add(1, "big", list("abcdef"))  # more than it may hold: not kept
+    assert kept.get(1, "big") is None and kept.get(1, "c") == ["1", "2", "3"]
+    assert kept.get(2, "c") is None  # a commit: everything forgotten
+    kept.add(1, "c", ["old"])  # read at an older version than the cache's: dropped
+    assert kept.get(2, "c") is None
+    kept.add(2, "c", [])
+    assert kept.get(2, "c") == []  # an empty list is a list too
