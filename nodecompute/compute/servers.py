@@ -60,7 +60,8 @@ ALL_SERIALS = 1 << 62  # host_usage of every live server
 # thread's round trip; else, and for a page with servers not kept, on the reader thread (issue 22).
 INLINE_PAGE_LIMIT = 200
 INLINE_READ_BUDGET_S = 0.0002
-LIST_IDS_KEPT = 20_000  # ids of lists asked again (KeptLists): ~2 MB at most
+LIST_IDS_KEPT = 20_000  # ids of lists asked again (KeptLists): ~2 MB at most; only lists longer than a page read
+KEPT_LIST_MIN_IDS = INLINE_PAGE_LIMIT + 1  # inline, whose read costs the reader thread's milliseconds
 
 
 class ServerService(ServerBuild):
@@ -82,7 +83,7 @@ class ServerService(ServerBuild):
         self.ports = ports or ServerPorts(store, cfg, None, clock)
         guests.interfaces = self.ports.interfaces
         self.tasks = ServerTasks()
-        self.kept_lists = KeptLists(LIST_IDS_KEPT)
+        self.kept_lists = KeptLists(LIST_IDS_KEPT, KEPT_LIST_MIN_IDS)
         self.action_log = ActionLog(store, clock, cfg.host_name)
         self.actions = ServerActions(store, guests, self.tasks, clock, self.action_log)
         self.locks = ServerLocks(store, clock, self.action_log)
@@ -109,7 +110,7 @@ class ServerService(ServerBuild):
                    known: Container[str] = frozenset()) -> list[Server] | list[ServerRef] | list[Server | str]:
         """A page of servers (ids and names when `brief`; one in `known` as its uuid), read off the event loop; or
         the ids the same query gave at the same data version, when every one is in `known` (KeptLists: a client
-        polling its servers is answered without a read)."""
+        polling its servers is answered without a read; only lists longer than a page read inline are kept)."""
         if filters.all_tenants and not ctx.is_admin:
             raise Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.")
         project = filters.project_id if ctx.is_admin and filters.project_id else ctx.project_id
@@ -125,7 +126,6 @@ class ServerService(ServerBuild):
             # a page of kept servers: its ids read inline, if quick
             ids = self.store.read_within(INLINE_READ_BUDGET_S, server_lists.page_ids, filters)
             if ids is not None and all(map(known.__contains__, ids)):
-                self.kept_lists.add(version, filters, ids)
                 return ids
         page = await self.store.read_in_thread(server_lists.list_servers_except, filters, known)
         ids = page if all(map(str.__instancecheck__, page)) else [  # the servers read are rendered and kept next

@@ -66,3 +66,11 @@ def test_kept_lists_follow_the_version_and_stay_bounded():
     assert kept.get(2, "c") is None
     kept.add(2, "c", [])
     assert kept.get(2, "c") == []  # an empty list is a list too
+
+
+def test_kept_lists_keep_only_lists_of_at_least_min_ids():
+    kept = KeptLists(max_ids=10, min_ids=3)
+    kept.get(1, "short")
+    kept.add(1, "short", ["a", "b"])  # a short page: read again each time
+    kept.add(1, "long", ["a", "b", "c"])
+    assert kept.get(1, "short") is None and kept.get(1, "long") == ["a", "b", "c"]
