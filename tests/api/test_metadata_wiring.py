@@ -187,15 +187,7 @@ async def test_tagged_volumes_are_in_the_metadata_services_devices_as_in_the_dri
                        "block_device_mapping_v2": [{"boot_index": 0, "uuid": image_id, "source_type": "image",
                                                     "destination_type": "volume", "volume_size": 1,
                                                     "delete_on_termination": True, "tag": "root"}]}}
-    resp = await api.post("/servers", admin, json=body, headers={"X-OpenStack-Nova-API-Version": "2.42"})
-    assert resp.status == 202, await resp.text()
-    server_id = (await resp.json())["server"]["id"]
-    await app[servers_key].wait_idle()
-    ports = await (await api.client.get(f"/networking/v2.0/ports?device_id={server_id}",
-                                        headers={"X-Auth-Token": admin})).json()
-    address = ports["ports"][0]["fixed_ips"][0]["ip_address"]
-    md = await _lookup(api, hostnet)(hostnet.dhcp_namespace(blue["id"]), address)
-    assert md is not None and md.uuid == server_id
+    server_id, md = await _create_and_look_up(api, admin, hostnet, blue["id"], body)
     disks = [d for d in md.devices if d.type == "disk"]
     attachments = app[store_key].read(attachments_db.of_server, server_id)
     assert disks == list(disk_devices(attachments))  # what the config drive is given at build
@@ -217,15 +209,21 @@ async def test_tagged_local_disks_are_in_the_metadata_services_devices_as_in_the
                        "networks": [{"uuid": blue["id"]}],
                        "block_device_mapping_v2": [{"boot_index": 0, "uuid": image_id, "source_type": "image",
                                                     "destination_type": "local", "tag": "root"}]}}
+    server_id, md = await _create_and_look_up(api, admin, hostnet, blue["id"], body)
+    served = json.loads(build_tree(md)["openstack/latest/meta_data.json"])["devices"]
+    assert served == [{"type": "disk", "serial": None, "bus": "pci", "address": "0000:00:0c.0", "tags": ["root"]}]
+    assert served == drive_devices(app[servers_key].guests.instance_dir(server_id) / "disk.config")
+
+
+async def _create_and_look_up(api, admin: str, hostnet, network_id: str, body: dict):
+    """POST `body` at 2.42, wait for the build; (server id, what the metadata service finds for its address)."""
+    app = api.client.server.app
     resp = await api.post("/servers", admin, json=body, headers={"X-OpenStack-Nova-API-Version": "2.42"})
     assert resp.status == 202, await resp.text()
     server_id = (await resp.json())["server"]["id"]
     await app[servers_key].wait_idle()
     ports = await (await api.client.get(f"/networking/v2.0/ports?device_id={server_id}",
                                         headers={"X-Auth-Token": admin})).json()
-    md = await _lookup(api, hostnet)(hostnet.dhcp_namespace(blue["id"]),
-                                     ports["ports"][0]["fixed_ips"][0]["ip_address"])
+    md = await _lookup(api, hostnet)(hostnet.dhcp_namespace(network_id), ports["ports"][0]["fixed_ips"][0]["ip_address"])
     assert md is not None and md.uuid == server_id
-    served = json.loads(build_tree(md)["openstack/latest/meta_data.json"])["devices"]
-    assert served == [{"type": "disk", "serial": None, "bus": "pci", "address": "0000:00:0c.0", "tags": ["root"]}]
-    assert served == drive_devices(app[servers_key].guests.instance_dir(server_id) / "disk.config")
+    return server_id, md
