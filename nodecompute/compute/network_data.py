@@ -17,12 +17,10 @@ from nodecompute.compute.metadata_documents import DeviceMetadata
 from nodecompute.domain.network_models import Subnet
 from nodecompute.domain.server_models import ServerNic
 
-FIRST_NIC_SLOT = 0x10  # a tagged NIC's PCI slot on bus 0 is this plus its position (domain_xml.InterfaceSpec)
-
-
 def nic_pci_slot(nic: ServerNic) -> int | None:
-    """The pinned PCI slot of a tagged NIC (the device metadata names it before the domain exists), else None."""
-    return FIRST_NIC_SLOT + nic.position % 16 if nic.tag else None
+    """The pinned PCI slot of a tagged NIC (the device metadata names it before the domain exists; chosen when it
+    was plugged, db/server_nics.py), else None."""
+    return nic.pci_slot if nic.tag else None
 
 
 def network_data(nics: Sequence[ServerNic], subnets: Mapping[str, Subnet]) -> dict:

@@ -1,5 +1,5 @@
-"""Schema migrations from 0010 (numbered, applied in order, never edited once shipped): a change to the schema is a
-new function at the end of this file."""
+"""Schema migrations 0010-0034 (numbered, applied in order, never edited once shipped): a change to the schema is a
+new function at the end of migrations_latest.py."""
 from __future__ import annotations
 
 import uuid

@@ -9,8 +9,8 @@ from sqlite_utils import Database
 from nodecompute.domain.server_models import ServerNic
 
 _SELECT = (
-    "SELECT si.server_uuid, si.port_id, si.tag, si.made_by_server, si.position, p.network_id, p.mac_address, "
-    "n.name AS network_name, n.mtu FROM server_interfaces si JOIN ports p ON p.id = si.port_id "
+    "SELECT si.server_uuid, si.port_id, si.tag, si.made_by_server, si.position, si.pci_slot, p.network_id, "
+    "p.mac_address, n.name AS network_name, n.mtu FROM server_interfaces si JOIN ports p ON p.id = si.port_id "
     "JOIN networks n ON n.id = p.network_id"
 )
 
@@ -43,19 +43,31 @@ def nics_for(db: Database, uuids: list[str]) -> dict[str, tuple[ServerNic, ...]]
             f"SELECT fixed_port_id, fixed_ip_address, floating_ip_address FROM floatingips WHERE fixed_port_id IN "
             f"{_IN_JSON} ORDER BY created_at, id", [ports]).fetchall():
         floating[port].append((fixed, address))
-    for server, port, tag, made_by_server, position, network_id, mac, network_name, mtu in rows:  # _SELECT's order
+    for server, port, tag, made_by_server, position, pci_slot, network_id, mac, network_name, mtu in rows:  # _SELECT's
         found[server].append(ServerNic(
             port_id=port, network_id=network_id, network_name=network_name, mac=mac, fixed_ips=tuple(ips[port]),
-            tag=tag, made_by_server=bool(made_by_server), mtu=mtu, position=position,
+            tag=tag, made_by_server=bool(made_by_server), mtu=mtu, position=position, pci_slot=pci_slot,
             security_groups=tuple(groups[port]), floating_ips=tuple(floating[port])))
     return {u: tuple(nics) for u, nics in found.items()}
 
 
+FIRST_NIC_SLOT = 0x10  # tagged NICs' pinned PCI slots on bus 0: 0x10-0x17 (tagged volumes take 0x18-0x1f)
+NIC_SLOTS = 8
+
+
 def add(db: Database, server_uuid: str, port_id: str, tag: str | None, made_by_server: bool) -> None:
+    """Plug record: the next position; a tagged NIC gets the lowest slot of 0x10-0x17 the server's other NICs leave
+    free (none free: unpinned, so it is not in the device metadata), so NICs attached and detached over time never
+    take another device's slot."""
     row = db.execute("SELECT coalesce(max(position), -1) + 1 FROM server_interfaces WHERE server_uuid = ?",
                      [server_uuid]).fetchone()
-    db.execute("INSERT OR REPLACE INTO server_interfaces (port_id, server_uuid, tag, made_by_server, position) "
-               "VALUES (?,?,?,?,?)", [port_id, server_uuid, tag, int(made_by_server), row[0]])
+    slot = None
+    if tag:
+        taken = {r[0] for r in db.execute("SELECT pci_slot FROM server_interfaces WHERE server_uuid = ? "
+                                          "AND port_id != ? AND pci_slot IS NOT NULL", [server_uuid, port_id])}
+        slot = next((s for s in range(FIRST_NIC_SLOT, FIRST_NIC_SLOT + NIC_SLOTS) if s not in taken), None)
+    db.execute("INSERT OR REPLACE INTO server_interfaces (port_id, server_uuid, tag, made_by_server, position, "
+               "pci_slot) VALUES (?,?,?,?,?,?)", [port_id, server_uuid, tag, int(made_by_server), row[0], slot])
 
 
 def remove(db: Database, port_id: str) -> None:

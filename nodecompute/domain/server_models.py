@@ -67,6 +67,7 @@ class ServerNic:
     made_by_server: bool = True  # the server made the port (deleted with it); False: a given port, only unbound
     mtu: int | None = None
     position: int = 0
+    pci_slot: int | None = None  # a tagged NIC's pinned PCI slot (db/server_nics.py), None: unpinned
     security_groups: tuple[str, ...] = ()  # the names of the port's groups (the id where a group has no name)
     floating_ips: tuple[tuple[str, str], ...] = ()  # (fixed address, floating address) on this port
 

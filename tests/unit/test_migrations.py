@@ -45,3 +45,16 @@ def test_ladder_fields_of_existing_servers():
     assert got == {"with-specs": ("with-specs", {"hw:cpu_policy": "shared", "quota:disk_read_bytes_sec": "1"}, "[]"),
                    "no-specs": ("no-specs", {}, "[]")}
     assert list(db.query("SELECT * FROM server_tags")) == []
+
+
+def test_tagged_nics_of_existing_servers_keep_their_slots():
+    """0035: a tagged NIC plugged before keeps the slot it had (0x10 + its position modulo 16); an untagged one none."""
+    db = Database(memory=True)
+    migrations.migrations.apply(db, stop_before="0035_server_interface_pci_slot")
+    db["server_interfaces"].insert_all([
+        {"port_id": "a", "server_uuid": "s", "tag": "x", "made_by_server": 1, "position": 0},
+        {"port_id": "b", "server_uuid": "s", "tag": None, "made_by_server": 1, "position": 1},
+        {"port_id": "c", "server_uuid": "s", "tag": "y", "made_by_server": 1, "position": 9}])
+    migrations.apply(db)
+    got = {r["port_id"]: r["pci_slot"] for r in db.query("SELECT port_id, pci_slot FROM server_interfaces")}
+    assert got == {"a": 0x10, "b": None, "c": 0x19}

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from sqlite_utils import Database
+
 from nodecompute.compute.network_data import network_data, nic_devices
+from nodecompute.db import migrations, server_nics as nics_db
 from nodecompute.domain.network_models import HostRoute, Subnet
 from nodecompute.domain.server_models import ServerNic
 from nodecompute.virt.domain_xml import InterfaceSpec, interface_macs, interface_xml
@@ -61,6 +64,35 @@ def test_a_nic_without_an_address_has_a_link_and_no_network():
 
 
 def test_only_tagged_nics_are_devices_at_their_pinned_slot():
-    devices = nic_devices((_nic(tag="front", position=2), _nic(position=3)))
+    devices = nic_devices((_nic(tag="front", position=2, pci_slot=0x12), _nic(position=3)))
     assert [(d.type, d.bus, d.address, d.mac, d.tags) for d in devices] == [
         ("nic", "pci", "0000:00:12.0", "fa:16:3e:00:00:01", ("front",))]
+
+
+def test_a_tagged_nic_takes_the_lowest_slot_its_servers_other_nics_leave_free():
+    """Slots are chosen when a NIC is plugged and kept: attaching and detaching over time never walks a tagged NIC
+    into the tagged volumes' 0x18-0x1f; a ninth tagged NIC at once is left unpinned (not in the device metadata)."""
+    db = Database(memory=True)
+    migrations.apply(db)
+
+    def slots() -> dict[str, int | None]:
+        rows = db.execute("SELECT port_id, pci_slot FROM server_interfaces WHERE server_uuid = 's'")
+        return {port: slot for port, slot in rows}
+    nics_db.add(db, "s", "p0", "a", True)
+    nics_db.add(db, "s", "plain", None, True)
+    nics_db.add(db, "s", "p1", "b", True)
+    assert slots() == {"p0": 0x10, "plain": None, "p1": 0x11}
+    for n in range(2, 12):  # churn: attach a new tagged NIC, detach the older one
+        nics_db.add(db, "s", f"p{n}", "t", True)
+        nics_db.remove(db, f"p{n - 1}")
+    assert slots() == {"p0": 0x10, "plain": None, "p11": 0x11}
+    nics_db.add(db, "other", "q0", "x", True)  # another server's NICs do not count
+    assert db.execute("SELECT pci_slot FROM server_interfaces WHERE port_id = 'q0'").fetchone()[0] == 0x10
+    for n in range(12, 18):
+        nics_db.add(db, "s", f"p{n}", "t", True)
+    assert sorted(s for s in slots().values() if s is not None) == list(range(0x10, 0x18))
+    assert slots()["p17"] == 0x17
+    nics_db.add(db, "s", "ninth", "t", True)
+    assert slots()["ninth"] is None
+    nics_db.add(db, "s", "p0", "a", True)  # plugged again (INSERT OR REPLACE): its own slot is free for it
+    assert slots()["p0"] == 0x10
