@@ -128,9 +128,10 @@ class ServerService(ServerBuild):
             if ids is not None and all(map(known.__contains__, ids)):
                 return ids
         page = await self.store.read_in_thread(server_lists.list_servers_except, filters, known)
-        ids = page if all(map(str.__instancecheck__, page)) else [  # the servers read are rendered and kept next
-            entry if isinstance(entry, str) else entry.uuid for entry in page]
-        self.kept_lists.add(version, filters, ids)
+        if len(page) >= self.kept_lists.min_ids:  # long enough to keep: its ids (the servers read are kept next)
+            ids = page if all(map(str.__instancecheck__, page)) else [
+                entry if isinstance(entry, str) else entry.uuid for entry in page]
+            self.kept_lists.add(version, filters, ids)
         return page
 
     def data_version(self) -> int:  # moves whenever stored data may have changed (caches of rendered servers)
