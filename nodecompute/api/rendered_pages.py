@@ -68,8 +68,7 @@ class ItemOut(NamedTuple):
     ctx: _Caller
 
 
-def _render(item: Callable[[Any, Any], dict], out: ItemOut, page: list, known: dict[str, Fragment]
-            ) -> dict[str, Fragment]:
+def _render(item: Callable[[Any, Any], dict], out: ItemOut, page: list) -> dict[str, Fragment]:
     """The JSON of the entries not kept (not a uuid), to be kept. They are slices of one bytes object: orjson
     gives each result a buffer of 32 KB or more, which would stay with every kept server of 2 KB."""
     rendered = bytearray()
@@ -202,9 +201,9 @@ async def respond_page(request: web.Request, cache: RenderedItems, data_version:
         rendered_fresh = not _all_ids(page)
     if rendered_fresh:
         fresh = await asyncio.get_running_loop().run_in_executor(
-            RENDERER, _render, view.item, ItemOut(version, links, _Caller(out.ctx.is_admin)), page, known)
+            RENDERER, _render, view.item, ItemOut(version, links, _Caller(out.ctx.is_admin)), page)
         cache.add(data_version, key, fresh)
-        known.update(fresh)
+        known = {**known, **fresh}
         page = [entry if isinstance(entry, str) else entry.uuid for entry in page]
     next_links = links.next_page(view.tail, page[-1]) if page and len(page) == limit else None
     body = PagePayload(view.collection, list(map(known.__getitem__, page)), next_links,

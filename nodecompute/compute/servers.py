@@ -43,7 +43,7 @@ from nodecompute.compute.rebuild import ServerRebuilds, drive_for
 from nodecompute.compute.rescue import ServerRescues
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
-                                              ServerRef)
+                                              ServerRef, filters_for_project)
 from nodecompute.caching import KeptLists
 from nodecompute.config import Config
 from nodecompute.db import instance_actions as actions_db, server_drives, server_lists, servers as servers_db
@@ -107,18 +107,21 @@ class ServerService(ServerBuild):
         return visible_server(self.store, ctx, server_id)
 
     async def list(self, ctx: AuthContext, filters: ServerFilters, *, brief: bool = False,
-                   known: Container[str] = frozenset()) -> list[Server] | list[ServerRef] | list[Server | str]:
+                   known: Container[str] = frozenset(), version: int | None = None
+                   ) -> list[Server] | list[ServerRef] | list[Server | str]:
         """A page of servers (ids and names when `brief`; one in `known` as its uuid), read off the event loop; or
         the ids the same query gave at the same data version, when every one is in `known` (KeptLists: a client
-        polling its servers is answered without a read; only lists longer than a page read inline are kept)."""
+        polling its servers is answered without a read; only lists longer than a page read inline are kept).
+        `version`: data_version() as the caller read it just before (else read here), before any read."""
         if filters.all_tenants and not ctx.is_admin:
             raise Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.")
         project = filters.project_id if ctx.is_admin and filters.project_id else ctx.project_id
         project = None if filters.all_tenants and not filters.project_id else project
-        filters = dataclasses.replace(filters, project_id=project)
+        filters = filters_for_project(filters, project)
         if brief:
             return await self.store.read_in_thread(server_lists.list_server_refs, filters)
-        version = self.store.data_version()  # before the read: what is kept under it is never older
+        if version is None:
+            version = self.store.data_version()  # before the read: what is kept under it is never older
         ids = self.kept_lists.get(version, filters)
         if ids is not None and all(map(known.__contains__, ids)):  # the same list again, every server kept
             return ids

@@ -27,7 +27,7 @@ from nodecompute.filemodes import create_file, make_dir
 
 T = TypeVar("T")
 BUSY_TIMEOUT_S = 10.0
-PROGRESS_OPCODES = 50  # SQLite VM steps between read_within's checks of its deadline
+PROGRESS_OPCODES = 200  # SQLite VM steps between read_within's checks of its deadline (a few microseconds)
 
 
 def connect(path: Path) -> Database:

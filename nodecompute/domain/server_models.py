@@ -1,6 +1,8 @@
 """Server records and the requests the server service takes. No I/O."""
 from __future__ import annotations
 
+import dataclasses
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -303,6 +305,14 @@ class ServerFilters:
     patterns: tuple[tuple[str, str], ...] = ()  # (filter name, RE2 pattern): Nova's regex filters (key_name...)
     ip: str | None = None  # RE2 pattern matched from the start of a fixed IPv4 address of the server's ports
     ip6: str | None = None  # the same for IPv6 (2.5 for non-admins)
+
+
+@functools.lru_cache(maxsize=256)
+def filters_for_project(filters: ServerFilters, project_id: str | None) -> ServerFilters:
+    """`filters` listing `project_id`'s servers (None: every project's), the same object for the same pair: a
+    query parsed once is asked again and again (api/server_list_query.py), and a replace of its 22 fields per
+    request was 10 us of a page's 300."""
+    return filters if filters.project_id == project_id else dataclasses.replace(filters, project_id=project_id)
 
 
 class ServerRef(NamedTuple):

@@ -7,17 +7,22 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from datetime import timedelta
+from urllib.parse import quote_plus, urlencode
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from multidict import MultiDict
 
+from nodecompute.api import server_list_query
 from nodecompute.api.keys import rendered_servers_key, servers_key
+from nodecompute.api.urls import query_around_marker
 from nodecompute.app import create_app, store_key
 from nodecompute.caching import KeptLists
 from nodecompute.compute.servers import LIST_IDS_KEPT
 from nodecompute.config import ComputeConfig, Config, IdentityConfig, NetworkConfig, ServerConfig
 from nodecompute.db import identity as identity_db
 from nodecompute.db import servers as servers_db
+from nodecompute.db import store as store_module
 from nodecompute.domain import states
 from nodecompute.domain.models import isotime, utcnow
 from nodecompute.identity import accounts
@@ -155,6 +160,7 @@ async def test_a_page_read_inline_or_on_the_reader_thread_is_the_same_page(world
     inline = [await _list(api, member, path, "latest") for path in paths]
     assert threaded == []  # every one answered by the inline read
     monkeypatch.setattr(servers_service, "INLINE_READ_BUDGET_S", 0.0)  # gives up after its first SQLite steps
+    monkeypatch.setattr(store_module, "PROGRESS_OPCODES", 1)  # (checked after every step: these pages are tiny)
     assert [await _list(api, member, path, "latest") for path in paths] == inline
     assert threaded == ["list_servers_except"] * len(paths)
     assert [s["id"] for s in inline[0]["servers"]] == [s["id"] for s in (await _list(
@@ -242,3 +248,38 @@ async def test_a_list_no_longer_than_a_page_read_inline_is_read_again_each_time(
     for _ in range(2):
         await _list(api, admin, "/servers/detail?status=SHUTOFF&limit=50", "latest")
     assert reads == ["page_ids"] * 2  # inline, each time
+
+
+async def test_a_query_kept_parsed_answers_as_a_fresh_parse_for_each_caller_and_version(world):
+    """api/server_list_query.py keeps parsed queries: the same query string from an admin and a member, and at
+    versions whose rules differ, each answered as its own parse would; an invalid one fails each time alike."""
+    api, admin, member, _, _ = world
+    everyone = len((await _list(api, member, "/servers/detail", "2.1"))["servers"])
+    server_list_query._parsed.clear()
+    for _ in range(2):  # parsed, then kept
+        assert len((await _list(api, member, "/servers/detail?host=elsewhere", "2.1"))["servers"]) == everyone
+        assert (await _list(api, admin, "/servers/detail?host=elsewhere", "2.1"))["servers"] == []  # admin-only
+        assert (await _list(api, member, "/servers?status=NOSUCH", "2.37"))["servers"] == []  # an empty list
+        resp = await api.get("/servers?status=NOSUCH", member, headers={"X-OpenStack-Nova-API-Version": "2.38"})
+        assert resp.status == 400 and "Invalid status value" in await resp.text()  # 400 from 2.38
+        resp = await api.get("/servers?limit=x", member)
+        assert resp.status == 400 and "query parameters" in await resp.text()
+    assert len(server_list_query._parsed) == 3  # the valid ones, per caller kind and version
+
+
+async def test_next_links_keep_the_query_sorted_with_the_new_marker(world):
+    """Links.next_page's encoding kept per query string (urls.query_around_marker) is urlencode of the sorted
+    query with the marker replaced, Nova's next link, whatever the marker and the other parameters."""
+    queries = [[], [("limit", "2")], [("marker", "old")], [("status", "ACTIVE"), ("limit", "5"), ("marker", "m")],
+               [("sort_key", "display_name"), ("all_tenants", "1"), ("name", "a b&c=d/é"), ("sort_key", "uuid")],
+               [("marker", "x"), ("markers", "y"), ("mark", "z"), ("Z", "1")]]
+    for pairs in queries:
+        query = MultiDict(pairs)
+        for marker in ("5e3c7b1a-0000-4000-8000-000000000001", "a name/with spaces&=?", ""):
+            expected = sorted([(k, v) for k, v in query.items() if k != "marker"] + [("marker", marker)])
+            before, after = query_around_marker(urlencode(pairs), query)
+            assert before + quote_plus(marker) + after == urlencode(expected), (pairs, marker)
+    api, _, member, _, _ = world
+    body = await _list(api, member, "/servers/detail?status=ACTIVE&limit=2&sort_dir=desc", "latest")
+    assert body["servers_links"][0]["href"].endswith(
+        "/servers/detail?limit=2&marker=" + body["servers"][-1]["id"] + "&sort_dir=desc&status=ACTIVE")

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from multidict import MultiDict
 
-from nodecompute.api import servers, validation
+from nodecompute.api import server_list_query, servers, validation
 from nodecompute.domain.errors import BadRequest, Forbidden
 from nodecompute.domain.models import AuthContext
 from nodecompute.domain.server_models import BlockDeviceRequest, NetworkRequest
@@ -107,7 +107,7 @@ def test_changes_since_refuses_what_is_not_a_time():
 
 def test_sort_params_pairing_follows_nova():
     def sort(*pairs, admin=False):
-        return servers.parse_sort(MultiDict(pairs), _ctx(admin))
+        return server_list_query.parse_sort(MultiDict(pairs), _ctx(admin))
 
     assert sort() == (("created_at", "desc"),)
     assert sort(("sort_dir", "asc")) == (("created_at", "asc"),)
@@ -125,7 +125,7 @@ def test_sort_params_pairing_follows_nova():
 
 def _list(query: dict, *, admin: bool = False, multi: list[tuple[str, str]] = ()):
     pairs = MultiDict([*query.items(), *multi])
-    return servers.parse_list_query(dict(query), pairs, _ctx(admin), "host1")
+    return server_list_query.parse_list_query(dict(query), pairs, _ctx(admin), "host1")
 
 
 def test_list_query_filters():

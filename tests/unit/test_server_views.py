@@ -5,6 +5,7 @@ import hashlib
 from dataclasses import replace
 from datetime import datetime
 from types import SimpleNamespace
+from urllib.parse import urlencode
 
 import pytest
 from multidict import MultiDict
@@ -35,7 +36,7 @@ class FixedLinks(Links):
         self.base = "http://h"
         self.versioned = "http://h/compute/v2.1"
         self.bookmark_root = "http://h/compute"
-        self.request = SimpleNamespace(query=MultiDict(query))
+        self.request = SimpleNamespace(query=MultiDict(query), query_string=urlencode(query))
 
 
 def _ctx(admin: bool = False) -> AuthContext:
