@@ -11,7 +11,7 @@ from aiohttp import web
 
 from nodecompute.api import faults
 from nodecompute.api.dialect import NOVA_URL_PROJECT
-from nodecompute.api.keys import config_key, context_key, identity_key, servers_key
+from nodecompute.api.keys import config_key, context_key, identity_key, root_app, servers_key
 from nodecompute.domain.errors import BadRequest, PolicyNotAuthorized
 from nodecompute.domain.models import AuthContext
 
@@ -25,7 +25,7 @@ def check_token(request: web.Request, check_url_project: bool,
     """Validate X-Auth-Token and keep the caller's context on the request; a 401 response when it is not valid.
     With `check_url_project`, a `{project_id}` in the URL must be the token's project (400 otherwise, with
     `url_project_message` formatted with `url` and `token`)."""
-    ctx = request.config_dict[identity_key].validate(request.headers.get("X-Auth-Token"))
+    ctx = root_app(request)[identity_key].validate(request.headers.get("X-Auth-Token"))
     if ctx is None:
         return faults.unauthorized(request, identity_url(request))
     request[context_key] = ctx

@@ -83,3 +83,10 @@ bound_key = web.RequestKey("bound", Bound)  # the matched route's row, root and 
 op_key = web.RequestKey("op", str)  # set by an action dispatcher: the action's operation id, for respond()
 context_key = web.RequestKey("context", AuthContext)
 api_version_key = web.RequestKey("api_version", tuple)  # (2, 1) on /v2.1; (2, 0) on legacy /v2
+
+
+def root_app(request: web.Request) -> web.Application:
+    """The root application, where the services are: `root_app(request)[key]` is `request.config_dict[key]` for
+    a service's key without what config_dict costs per access on a hot path (a chain of the applications built,
+    and a miss in the dialect's sub-application first, a KeyError raised and caught in aiohttp)."""
+    return request.match_info.apps[0]

@@ -29,7 +29,7 @@ from aiohttp.abc import AbstractStreamWriter
 from aiohttp.payload import Payload
 
 from nodecompute.api.faults import JSON
-from nodecompute.api.keys import large_body_gate_key
+from nodecompute.api.keys import large_body_gate_key, root_app
 from nodecompute.api.respond import RENDERER, Out, face_of, respond_in_thread
 from nodecompute.api.urls import Links
 from nodecompute.caching import RenderedItems
@@ -86,6 +86,20 @@ CHUNK_BYTES = 64 * 1024  # written at a time: one step of the loop copies and se
 LARGE_BODY_BYTES = 512 * 1024  # a body up to this is written whole, at once (a page of 100, the brief list)
 
 
+def page_ends(collection: str, links: list[dict] | None) -> tuple[bytes, bytes]:
+    """What comes before a page's fragments and after them: `{"servers":[` and `],"servers_links":[...]}`."""
+    head = f'{{"{collection}":['.encode()
+    return head, b"]" + (f',"{collection}_links":'.encode() + orjson.dumps(links) if links else b"") + b"}"
+
+
+def joined_page(head: bytes, fragments: list[Fragment], tail: bytes) -> bytes:
+    """The page's JSON in one copy: the head joined to the first fragment and the tail to the last (a few KB),
+    then all of them joined once (joining the fragments, then head, fragments and tail, copied the body twice)."""
+    if len(fragments) < 2:
+        return b"".join((head, *fragments, tail))
+    return b",".join([head + fragments[0], *fragments[1:-1], b"".join((fragments[-1], tail))])
+
+
 class PagePayload(Payload):
     """`{collection: [fragments...], collection_links: links}` written CHUNK_BYTES at a time (the fragments are
     copied once, a chunk at a time), the event loop running other callbacks between chunks, while holding `gate`
@@ -99,8 +113,7 @@ class PagePayload(Payload):
 
     def __init__(self, collection: str, fragments: list[Fragment], links: list[dict] | None,
                  gate: asyncio.Semaphore) -> None:
-        self._head = f'{{"{collection}":['.encode()
-        self._tail = b"]" + (f',"{collection}_links":'.encode() + orjson.dumps(links) if links else b"") + b"}"
+        self._head, self._tail = page_ends(collection, links)
         self._fragments = fragments
         self._fragment_bytes = sum(map(len, fragments))
         super().__init__(fragments, content_type=JSON)
@@ -129,7 +142,7 @@ class PagePayload(Payload):
         return self._whole().decode(encoding, errors)
 
     def _whole(self) -> bytes:
-        return b"".join((self._head, b",".join(self._fragments), self._tail))
+        return joined_page(self._head, self._fragments, self._tail)
 
     async def write(self, writer: AbstractStreamWriter) -> None:
         if self._size <= LARGE_BODY_BYTES:
@@ -206,8 +219,14 @@ async def respond_page(request: web.Request, cache: RenderedItems, data_version:
         known = {**known, **fresh}
         page = [entry if isinstance(entry, str) else entry.uuid for entry in page]
     next_links = links.next_page(view.tail, page[-1]) if page and len(page) == limit else None
-    body = PagePayload(view.collection, list(map(known.__getitem__, page)), next_links,
-                       request.config_dict[large_body_gate_key])
-    if rendered_fresh or body.size > LARGE_BODY_BYTES:  # else too little was freed to be worth a trim
+    fragments = list(map(known.__getitem__, page))
+    head, tail = page_ends(view.collection, next_links)
+    body: bytes | PagePayload
+    if len(head) + sum(map(len, fragments)) + len(fragments) + len(tail) <= LARGE_BODY_BYTES:
+        body = joined_page(head, fragments, tail)  # written whole, as bytes: no payload object to make
+    else:
+        body = PagePayload(view.collection, fragments, next_links, root_app(request)[large_body_gate_key])
+        release_memory_soon()
+    if rendered_fresh:  # else too little was freed to be worth a trim
         release_memory_soon()
     return web.Response(body=body, status=dialect.status(op, version), content_type=JSON, charset="UTF-8")

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from nodecompute.api import auth
-from nodecompute.api.keys import config_key, large_list_gate_key, rendered_servers_key, servers_key
+from nodecompute.api.keys import config_key, large_list_gate_key, rendered_servers_key, root_app, servers_key
 from nodecompute.api.rendered_pages import respond_page
 from nodecompute.api.respond import parse_body, respond, rules
 from nodecompute.api.server_list_query import parsed_list_query
@@ -164,19 +164,19 @@ def decode_create(body: dict, description_is_name: bool = False) -> CreateReques
 
 async def _list(request: web.Request, kind: str) -> web.StreamResponse:
     ctx = auth.context(request)
-    parsed = parsed_list_query(request, ctx, request.config_dict[config_key].host_name)
+    root = root_app(request)
+    parsed = parsed_list_query(request, ctx, root[config_key].host_name)
     if parsed.filters.all_tenants and not ctx.is_admin:
         raise PolicyNotAuthorized(action=f"os_compute_api:servers:{kind}:get_all_tenants")
-    service = request.config_dict[servers_key]
-    async with request.config_dict[large_list_gate_key]:
+    service = root[servers_key]
+    async with root[large_list_gate_key]:
         version = service.data_version()  # one read for both caches: the rendered servers and the kept lists
 
         async def fetch(known: Collection[str]) -> list:
             if parsed.matches_nothing:
                 return []
             return await service.list(ctx, parsed.filters, brief=kind == "index", known=known, version=version)
-        return await respond_page(request, request.config_dict[rendered_servers_key], version, parsed.filters.limit,
-                                  fetch)
+        return await respond_page(request, root[rendered_servers_key], version, parsed.filters.limit, fetch)
 
 
 async def list_servers(request: web.Request) -> web.StreamResponse:

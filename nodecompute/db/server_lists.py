@@ -81,7 +81,9 @@ def matches_by_regex(f: ServerFilters) -> bool:
 def page_ids(db: Database, f: ServerFilters) -> list[str]:
     """The uuids of the page list_servers gives, in its order."""
     sql, args = _page_query("uuid", f, db)
-    return list(map(_first, db.execute(sql, args).fetchall()))  # in C: a thousand ids without a Python loop
+    cursor = db.conn.cursor()
+    cursor.row_factory = None  # plain tuples: a sqlite3.Row per id was a sixth of the query's time
+    return list(map(_first, cursor.execute(sql, args).fetchall()))  # in C: a thousand ids without a Python loop
 
 
 _first = operator.itemgetter(0)
