@@ -7,13 +7,11 @@ server lists asked again (KeptLists).
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
-from types import MappingProxyType
+from collections.abc import Callable, Hashable
 from typing import Generic, TypeVar
 
 V = TypeVar("V")
 Buffer = bytes | memoryview
-_NOTHING: Mapping = MappingProxyType({})
 
 
 class VersionedCache(Generic[V]):
@@ -53,15 +51,11 @@ class RenderedItems:
         self._by_key: dict[Hashable, dict[str, Buffer]] = {}
         self._count = 0
 
-    def known(self, version: int, key: Hashable) -> Mapping[str, Buffer]:
-        """What is kept for `key` at `version` (a newer version empties the cache first): the kept mapping itself,
-        read-only, not a copy (a page of a thousand known servers copied it per request). While the caller holds
-        it, it only grows, with items of the same version (add): emptying the cache or a newer version puts a new
-        mapping in its place."""
+    def known(self, version: int, key: Hashable) -> dict[str, Buffer]:
+        """A copy of what is kept for `key` at `version` (a newer version empties the cache first)."""
         if version != self._version:
             self._by_key, self._count, self._version = {}, 0, version
-        kept = self._by_key.get(key)
-        return _NOTHING if kept is None else MappingProxyType(kept)
+        return dict(self._by_key.get(key, {}))
 
     def add(self, version: int, key: Hashable, rendered: dict[str, Buffer]) -> None:
         """Keep items rendered from data read at `version` or later; dropped when the cache has moved on (they

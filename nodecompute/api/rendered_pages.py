@@ -216,7 +216,7 @@ async def respond_page(request: web.Request, cache: RenderedItems, data_version:
         fresh = await asyncio.get_running_loop().run_in_executor(
             RENDERER, _render, view.item, ItemOut(version, links, _Caller(out.ctx.is_admin)), page)
         cache.add(data_version, key, fresh)
-        known = {**known, **fresh}
+        known.update(fresh)
         page = [entry if isinstance(entry, str) else entry.uuid for entry in page]
     next_links = links.next_page(view.tail, page[-1]) if page and len(page) == limit else None
     fragments = list(map(known.__getitem__, page))
