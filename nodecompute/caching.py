@@ -70,13 +70,12 @@ class RenderedItems:
 
 
 class KeptLists:
-    """query -> the ids a list gave, all valid at one data version: a list asked again (a client polling its
-    servers) is answered without reading the database. Only lists of at least `min_ids` ids are kept: a smaller
-    page is quick to read again (compute/servers.py reads one of up to 200 inline). Bounded by the number of ids
-    kept, all queries together; when full, start over rather than grow."""
+    """query -> the ids a list gave, all valid at one data version: a list or a page asked again (a client
+    polling its servers) is answered without reading the database. Bounded by the number of ids kept, all queries
+    together (0: none kept); when full, start over rather than grow."""
 
-    def __init__(self, max_ids: int, min_ids: int = 0) -> None:
-        self.max_ids, self.min_ids = max_ids, min_ids
+    def __init__(self, max_ids: int) -> None:
+        self.max_ids = max_ids
         self._version: int | None = None
         self._ids: dict[Hashable, list[str]] = {}
         self._count = 0
@@ -91,7 +90,7 @@ class KeptLists:
     def add(self, version: int, key: Hashable, ids: list[str]) -> None:
         """Keep ids read at `version` or later (the version read before the list was); dropped when the cache has
         moved on to another version."""
-        if version != self._version or not self.min_ids <= len(ids) <= self.max_ids or key in self._ids:
+        if version != self._version or not self.max_ids or len(ids) > self.max_ids or key in self._ids:
             return
         if self._count + len(ids) > self.max_ids:
             self._ids, self._count = {}, 0

@@ -84,6 +84,7 @@ class ComputeConfig:
     max_vcpus: int = 0
     max_memory_mb: int = 0
     max_disk_gb: int = 0  # GiB of root + ephemeral + swap in all (0: the instances file system's size, Nova's DISK_GB)
+    list_ids_kept: int = 20000  # ids of server lists asked again, kept until the next commit (0: none, read each time)
 
 
 @dataclass(frozen=True)
@@ -279,9 +280,8 @@ _MINIMUM = {
     ("compute", "deleted_retention"): 3600,
     ("compute", "console_log_max_bytes"): 65536,
     ("compute", "wait_soft_reboot_seconds"): 1, ("compute", "shutdown_timeout"): 0,
-    ("compute", "reclaim_instance_interval"): 0,
-    ("compute", "max_vcpus"): 0, ("compute", "max_memory_mb"): 0,
-    ("compute", "max_disk_gb"): 0, ("compute", "stats_interval"): 1,
+    ("compute", "reclaim_instance_interval"): 0, ("compute", "max_vcpus"): 0, ("compute", "max_memory_mb"): 0,
+    ("compute", "max_disk_gb"): 0, ("compute", "stats_interval"): 1, ("compute", "list_ids_kept"): 0,
     ("console", "novncproxy_port"): 0, ("console", "serialproxy_port"): 0,
     ("console", "token_ttl"): 10,
     ("console", "vncauth_port_min"): 1, ("console", "vncauth_port_max"): 1,

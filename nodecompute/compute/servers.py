@@ -60,8 +60,6 @@ ALL_SERIALS = 1 << 62  # host_usage of every live server
 # thread's round trip; else, and for a page with servers not kept, on the reader thread (issue 22).
 INLINE_PAGE_LIMIT = 200
 INLINE_READ_BUDGET_S = 0.0002
-LIST_IDS_KEPT = 20_000  # ids of lists asked again (KeptLists): ~2 MB at most; only lists longer than a page read
-KEPT_LIST_MIN_IDS = INLINE_PAGE_LIMIT + 1  # inline, whose read costs the reader thread's milliseconds
 
 
 class ServerService(ServerBuild):
@@ -83,7 +81,7 @@ class ServerService(ServerBuild):
         self.ports = ports or ServerPorts(store, cfg, None, clock)
         guests.interfaces = self.ports.interfaces
         self.tasks = ServerTasks()
-        self.kept_lists = KeptLists(LIST_IDS_KEPT, KEPT_LIST_MIN_IDS)
+        self.kept_lists = KeptLists(cfg.compute.list_ids_kept)  # ([compute] list_ids_kept: ~100 bytes each)
         self.action_log = ActionLog(store, clock, cfg.host_name)
         self.actions = ServerActions(store, guests, self.tasks, clock, self.action_log)
         self.locks = ServerLocks(store, clock, self.action_log)
@@ -111,7 +109,7 @@ class ServerService(ServerBuild):
                    ) -> list[Server] | list[ServerRef] | list[Server | str]:
         """A page of servers (ids and names when `brief`; one in `known` as its uuid), read off the event loop; or
         the ids the same query gave at the same data version, when every one is in `known` (KeptLists: a client
-        polling its servers is answered without a read; only lists longer than a page read inline are kept).
+        polling its servers, or a page of them, is answered without a read).
         `version`: data_version() as the caller read it just before (else read here), before any read."""
         if filters.all_tenants and not ctx.is_admin:
             raise Forbidden("Policy doesn't allow os_compute_api:servers:index:get_all_tenants to be performed.")
@@ -129,12 +127,12 @@ class ServerService(ServerBuild):
             # a page of kept servers: its ids read inline, if quick
             ids = self.store.read_within(INLINE_READ_BUDGET_S, server_lists.page_ids, filters)
             if ids is not None and all(map(known.__contains__, ids)):
+                self.kept_lists.add(version, filters, ids)
                 return ids
         page = await self.store.read_in_thread(server_lists.list_servers_except, filters, known)
-        if len(page) >= self.kept_lists.min_ids:  # long enough to keep: its ids (the servers read are kept next)
-            ids = page if all(map(str.__instancecheck__, page)) else [
-                entry if isinstance(entry, str) else entry.uuid for entry in page]
-            self.kept_lists.add(version, filters, ids)
+        ids = page if all(map(str.__instancecheck__, page)) else [
+            entry if isinstance(entry, str) else entry.uuid for entry in page]
+        self.kept_lists.add(version, filters, ids)  # the servers read are kept next (rendered_pages)
         return page
 
     def data_version(self) -> int:  # moves whenever stored data may have changed (caches of rendered servers)

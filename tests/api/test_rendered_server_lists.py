@@ -18,7 +18,6 @@ from nodecompute.api.keys import rendered_servers_key, servers_key
 from nodecompute.api.urls import query_around_marker
 from nodecompute.app import create_app, store_key
 from nodecompute.caching import KeptLists
-from nodecompute.compute.servers import LIST_IDS_KEPT
 from nodecompute.config import ComputeConfig, Config, IdentityConfig, NetworkConfig, ServerConfig
 from nodecompute.db import identity as identity_db
 from nodecompute.db import servers as servers_db
@@ -176,8 +175,7 @@ async def test_a_list_asked_again_is_answered_from_its_kept_ids_until_a_commit(w
     api, admin, member, app, made = world
     store = app[store_key]
     service = app[servers_key]
-    assert service.kept_lists.min_ids > len(made)  # by default no list of these 24 servers is kept: here any is
-    monkeypatch.setattr(service, "kept_lists", KeptLists(max_ids=LIST_IDS_KEPT))
+    monkeypatch.setattr(service, "kept_lists", KeptLists(ComputeConfig().list_ids_kept))  # none kept by others
     project = store.read(identity_db.find_project, "admin").id
     reads: list[str] = []
     read_in_thread, read_within = store.read_in_thread, store.read_within
@@ -201,7 +199,7 @@ async def test_a_list_asked_again_is_answered_from_its_kept_ids_until_a_commit(w
         assert reads  # read once, the first time at this version
         reads.clear()
         found = [await _list(api, admin, path, "latest") for path in paths]
-        assert reads == ["page_ids"], (reads, paths)  # the same lists again: only the page of 5, read inline
+        assert reads == [], (reads, paths)  # the same lists again, the page of 5 too: nothing read
         return found
 
     def ids(body: dict) -> list[str]:
@@ -231,9 +229,9 @@ async def test_a_list_asked_again_is_answered_from_its_kept_ids_until_a_commit(w
     assert next(s for s in whole["servers"] if s["id"] == running)["metadata"]["polled"] == "yes"
 
 
-async def test_a_list_no_longer_than_a_page_read_inline_is_read_again_each_time(world, monkeypatch):
-    """Kept ids pay for long lists (a reader thread's milliseconds): a short one is read again, inline, each time;
-    so a filtered page's cost stays that of its query."""
+async def test_a_page_read_inline_is_kept_and_a_page_never_asked_is_read(world, monkeypatch):
+    """A page whose ids were read inline is kept as a long list is: asked again at the same data version it reads
+    nothing; another page (another marker or limit) is read, inline."""
     api, admin, member, app, made = world
     store = app[store_key]
     reads: list[str] = []
@@ -243,11 +241,17 @@ async def test_a_list_no_longer_than_a_page_read_inline_is_read_again_each_time(
         reads.append(fn.__name__)
         return read_within(budget, fn, *args)
     monkeypatch.setattr(store, "read_within", counted_within)
-    await _list(api, admin, "/servers/detail?status=SHUTOFF&limit=50", "latest")  # its servers rendered and kept
+    monkeypatch.setattr(app[servers_key], "kept_lists", KeptLists(ComputeConfig().list_ids_kept))  # none kept yet
+    await _list(api, admin, "/servers/detail", "latest")  # every server rendered and kept (read on the thread)
     reads.clear()
+    first = await _list(api, admin, "/servers/detail?status=SHUTOFF&limit=50", "latest")
+    assert reads == ["page_ids"]  # inline
     for _ in range(2):
-        await _list(api, admin, "/servers/detail?status=SHUTOFF&limit=50", "latest")
-    assert reads == ["page_ids"] * 2  # inline, each time
+        assert await _list(api, admin, "/servers/detail?status=SHUTOFF&limit=50", "latest") == first
+    assert reads == ["page_ids"]  # kept: nothing read again
+    marker = first["servers"][0]["id"]
+    after = await _list(api, admin, f"/servers/detail?status=SHUTOFF&limit=50&marker={marker}", "latest")
+    assert after["servers"] == first["servers"][1:] and reads == ["page_ids"] * 2  # another page: read
 
 
 async def test_a_query_kept_parsed_answers_as_a_fresh_parse_for_each_caller_and_version(world):

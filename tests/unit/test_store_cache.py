@@ -68,9 +68,9 @@ def test_kept_lists_follow_the_version_and_stay_bounded():
     assert kept.get(2, "c") == []  # an empty list is a list too
 
 
-def test_kept_lists_keep_only_lists_of_at_least_min_ids():
-    kept = KeptLists(max_ids=10, min_ids=3)
-    kept.get(1, "short")
-    kept.add(1, "short", ["a", "b"])  # a short page: read again each time
-    kept.add(1, "long", ["a", "b", "c"])
-    assert kept.get(1, "short") is None and kept.get(1, "long") == ["a", "b", "c"]
+def test_kept_lists_of_no_ids_keep_nothing():
+    kept = KeptLists(max_ids=0)  # [compute] list_ids_kept = 0
+    kept.get(1, "a")
+    kept.add(1, "a", [])
+    kept.add(1, "b", ["x"])
+    assert kept.get(1, "a") is None and kept.get(1, "b") is None
