@@ -77,8 +77,8 @@ class MetadataLookup:
         return drive_metadata(server, dhcp_domain=self.cfg.compute.dhcp_domain,
                               files=servers_db.server_files(db, server.uuid), user_data=server.user_data,
                               network_data=network_data(server.nics, subnets),
-                              devices=(*nic_devices(server.nics),  # and the tagged disks, as the drive has them
-                                       *tagged_disk_devices(server, attachments_db.of_server(db, server.uuid))),
+                              devices=(*tagged_disk_devices(server, attachments_db.of_server(db, server.uuid)),
+                                       *nic_devices(server.nics)),  # disks first, as the drive and Nova have them
                               floating_ipv4=_floating_ipv4(db, server))
 
 

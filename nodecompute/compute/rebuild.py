@@ -222,7 +222,7 @@ def drive_for(store: Store, ports: ServerPorts) -> DriveFor:
         metadata = store.read(servers_db.get_server, server.uuid).metadata if layout else {}
         return DriveContent(files=files, user_data=server.user_data, admin_pass=admin_pass,
                             network_data=ports.network_data(server) if server.nics else {},
-                            devices=(*nic_devices(server.nics), *tagged_disk_devices(
-                                server, store.read(attachments_db.of_server, server.uuid))),
+                            devices=(*tagged_disk_devices(server, store.read(attachments_db.of_server, server.uuid)),
+                                     *nic_devices(server.nics)),  # disks first, as Nova's domain XML
                             drive_format=drive_format, extra_files=drive_layouts.extra_files(layout, metadata, files))
     return content

@@ -103,7 +103,7 @@ class ServerBuild:
         if server.hostname == instance_metadata.ADDRESS_HOSTNAME:
             await self._set(server, {"hostname": instance_metadata.address_hostname(server)})
             server = self.store.read(servers_db.get_server, server.uuid)
-        drive = dataclasses.replace(drive, devices=(*drive.devices, *tagged))
+        drive = dataclasses.replace(drive, devices=(*tagged, *drive.devices))  # disks first, as Nova's domain XML
         crash_point("overlay_made")
         await self._set(server, {"task_state": states.SPAWNING})
         await self._drive_and_domain(server, drive)

@@ -170,7 +170,8 @@ async def test_the_posted_password_is_kept_once_and_cleared(cloud):
 
 async def test_tagged_volumes_are_in_the_metadata_services_devices_as_in_the_drive(cloud):
     """meta_data.json `devices` of the metadata service lists a tagged root volume (2.42) as the config drive does:
-    type disk, bus pci, the pinned address, the volume id as serial, the tag; the NIC's entry beside it."""
+    type disk, bus pci, the pinned address, the volume id as serial, the tag; the NIC's entry after it (Nova lists
+    them in its domain XML's order, disks before interfaces)."""
     from nodecompute.api.keys import volume_attachments_key
     from nodecompute.compute.volume_boot import disk_devices
     from nodecompute.db import volume_attachments as attachments_db
@@ -193,7 +194,7 @@ async def test_tagged_volumes_are_in_the_metadata_services_devices_as_in_the_dri
     assert disks == list(disk_devices(attachments))  # what the config drive is given at build
     assert [(d.bus, d.address, d.serial, d.tags) for d in disks] == [
         ("pci", "0000:00:18.0", attachments[0].volume_id, ("root",))]
-    assert [d.tags for d in md.devices if d.type == "nic"] == [("nic1",)]
+    assert [(d.type, d.tags) for d in md.devices] == [("disk", ("root",)), ("nic", ("nic1",))]
 
 
 async def test_tagged_local_disks_are_in_the_metadata_services_devices_as_in_the_drive(cloud):
