@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from multidict import MultiDict
 
-from nodecompute.api import server_list_query
+from nodecompute.api import server_list_query, urls
 from nodecompute.api.keys import rendered_servers_key, servers_key
 from nodecompute.api.urls import query_around_marker
 from nodecompute.app import create_app, store_key
@@ -283,6 +283,11 @@ async def test_next_links_keep_the_query_sorted_with_the_new_marker(world):
             expected = sorted([(k, v) for k, v in query.items() if k != "marker"] + [("marker", marker)])
             before, after = query_around_marker(urlencode(pairs), query)
             assert before + quote_plus(marker) + after == urlencode(expected), (pairs, marker)
+    kept = len(urls._around_marker)
+    for marker in ("m1", "m2", "m3"):  # the pages of one walk share the encoding
+        query_around_marker(f"limit=2&marker={marker}&status=ACTIVE",
+                            MultiDict([("limit", "2"), ("marker", marker), ("status", "ACTIVE")]))
+    assert len(urls._around_marker) <= kept + 1
     api, _, member, _, _ = world
     body = await _list(api, member, "/servers/detail?status=ACTIVE&limit=2&sort_dir=desc", "latest")
     assert body["servers_links"][0]["href"].endswith(
