@@ -100,24 +100,33 @@ def joined_page(head: bytes, fragments: list[Fragment], tail: bytes) -> bytes:
     return b",".join([head + fragments[0], *fragments[1:-1], b"".join((fragments[-1], tail))])
 
 
+def page_body(collection: str, fragments: list[Fragment], links: list[dict] | None,
+              gate: asyncio.Semaphore) -> bytes | PagePayload:
+    """`{collection: [fragments...], collection_links: links}`: up to LARGE_BODY_BYTES its JSON joined once and
+    written whole, as bytes (gated and chunked, a page of 100 or the brief list of a thousand, 0.2-0.3 MB, lost half
+    its rate to waiting for other lists' clients to read, for a step of the loop that costs a fraction of a
+    millisecond); larger, a PagePayload that writes it a chunk at a time behind `gate`."""
+    head, tail = page_ends(collection, links)
+    size = len(head) + sum(map(len, fragments)) + max(len(fragments) - 1, 0) + len(tail)
+    if size <= LARGE_BODY_BYTES:
+        return joined_page(head, fragments, tail)
+    return PagePayload(head, fragments, tail, size, gate)
+
+
 class PagePayload(Payload):
-    """`{collection: [fragments...], collection_links: links}` written CHUNK_BYTES at a time (the fragments are
-    copied once, a chunk at a time), the event loop running other callbacks between chunks, while holding `gate`
-    (one such body at a time, keys.large_body_gate_key). A body up to LARGE_BODY_BYTES is written whole: gated
-    and chunked, a page of 100 or the brief list of a thousand (0.2-0.3 MB) lost half its rate to waiting for
-    other lists' clients to read, for a step of the loop that costs a fraction of a millisecond. Nothing is
-    joined or listed per fragment in Python: a chunk is one `b",".join` of a slice of the fragments (the loop
-    built a list of 2,000 parts and summed them, a millisecond, for every thousand servers sent)."""
+    """A large page (page_body): `head`, the fragments joined by commas and `tail`, `size` bytes in all, written
+    CHUNK_BYTES at a time (the fragments are copied once, a chunk at a time), the event loop running other callbacks
+    between chunks, while holding `gate` (one such body at a time, keys.large_body_gate_key). Nothing is joined or
+    listed per fragment in Python: a chunk is one `b",".join` of a slice of the fragments (the loop built a list of
+    2,000 parts and summed them, a millisecond, for every thousand servers sent)."""
 
     _autoclose = True
 
-    def __init__(self, collection: str, fragments: list[Fragment], links: list[dict] | None,
+    def __init__(self, head: bytes, fragments: list[Fragment], tail: bytes, size: int,
                  gate: asyncio.Semaphore) -> None:
-        self._head, self._tail = page_ends(collection, links)
-        self._fragments = fragments
-        self._fragment_bytes = sum(map(len, fragments))
+        self._head, self._fragments, self._tail = head, fragments, tail
         super().__init__(fragments, content_type=JSON)
-        self._size = len(self._head) + self._fragment_bytes + max(len(fragments) - 1, 0) + len(self._tail)
+        self._size = size
         self._gate = gate
 
     def _chunks(self) -> Iterator[bytes]:
@@ -139,15 +148,9 @@ class PagePayload(Payload):
             start, before = stop, ends[min(stop, len(ends)) - 1]
 
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return self._whole().decode(encoding, errors)
-
-    def _whole(self) -> bytes:
-        return joined_page(self._head, self._fragments, self._tail)
+        return joined_page(self._head, self._fragments, self._tail).decode(encoding, errors)
 
     async def write(self, writer: AbstractStreamWriter) -> None:
-        if self._size <= LARGE_BODY_BYTES:
-            await writer.write(self._whole())
-            return
         async with self._gate:
             for chunk in self._chunks():
                 await writer.write(chunk)  # waits for the socket when the transport's buffer is full
@@ -219,14 +222,8 @@ async def respond_page(request: web.Request, cache: RenderedItems, data_version:
         known.update(fresh)
         page = [entry if isinstance(entry, str) else entry.uuid for entry in page]
     next_links = links.next_page(view.tail, page[-1]) if page and len(page) == limit else None
-    fragments = list(map(known.__getitem__, page))
-    head, tail = page_ends(view.collection, next_links)
-    body: bytes | PagePayload
-    if len(head) + sum(map(len, fragments)) + len(fragments) + len(tail) <= LARGE_BODY_BYTES:
-        body = joined_page(head, fragments, tail)  # written whole, as bytes: no payload object to make
-    else:
-        body = PagePayload(view.collection, fragments, next_links, root_app(request)[large_body_gate_key])
-        release_memory_soon()
-    if rendered_fresh:  # else too little was freed to be worth a trim
+    body = page_body(view.collection, list(map(known.__getitem__, page)), next_links,
+                     root_app(request)[large_body_gate_key])
+    if rendered_fresh or isinstance(body, PagePayload):  # else too little was freed to be worth a trim
         release_memory_soon()
     return web.Response(body=body, status=dialect.status(op, version), content_type=JSON, charset="UTF-8")

@@ -1,5 +1,6 @@
-"""PagePayload (api/rendered_pages.py): a page of kept servers is written in chunks, and the chunks together are
-the page's JSON; a large body waits for the one-at-a-time gate, a smaller one is written whole without it."""
+"""page_body and PagePayload (api/rendered_pages.py): a large page of kept servers is written in chunks, and the
+chunks together are the page's JSON; a large body waits for the one-at-a-time gate, a smaller one is bytes, written
+whole without it."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +9,7 @@ import socket
 
 import orjson
 
-from nodecompute.api.rendered_pages import CHUNK_BYTES, LARGE_BODY_BYTES, PagePayload, after_fresh_io
+from nodecompute.api.rendered_pages import CHUNK_BYTES, LARGE_BODY_BYTES, PagePayload, after_fresh_io, page_body
 
 
 class RecordingWriter:
@@ -41,7 +42,8 @@ def test_a_large_page_is_written_in_chunks_that_make_its_json():
 
     async def run() -> tuple[RecordingWriter, PagePayload]:
         gate = asyncio.Semaphore(1)
-        payload = PagePayload("servers", _fragments(servers), links, gate)
+        payload = page_body("servers", _fragments(servers), links, gate)
+        assert isinstance(payload, PagePayload)
         writer = RecordingWriter()
         await payload.write(writer)
         return writer, payload
@@ -60,10 +62,10 @@ def test_a_small_page_is_written_whole_and_an_empty_one_is_an_empty_list():
     assert CHUNK_BYTES < len(orjson.dumps(below)) < LARGE_BODY_BYTES
 
     async def written(fragments: list) -> list[bytes]:
-        writer = RecordingWriter()
         gate = asyncio.Semaphore(0)  # taken: a small body must not wait for it
-        await asyncio.wait_for(PagePayload("servers", fragments, None, gate).write(writer), 5)
-        return writer.chunks
+        body = page_body("servers", fragments, None, gate)
+        assert isinstance(body, bytes)  # written whole, in one write: aiohttp's bytes body
+        return [body]
     chunks = asyncio.run(written(_fragments(servers)))
     assert len(chunks) == 1
     assert json.loads(chunks[0]) == {"servers": servers}
@@ -88,7 +90,7 @@ def test_large_pages_are_sent_one_at_a_time():
 
     async def run() -> None:
         gate = asyncio.Semaphore(1)
-        first, second = (PagePayload("servers", _fragments(servers), None, gate) for _ in range(2))
+        first, second = (page_body("servers", _fragments(servers), None, gate) for _ in range(2))
         await asyncio.gather(first.write(Tagged("a")), second.write(Tagged("b")))
     asyncio.run(run())
     assert len(order) > 2
