@@ -7,8 +7,9 @@ server lists asked again (KeptLists).
 """
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 V = TypeVar("V")
 Buffer = bytes | memoryview
@@ -96,3 +97,18 @@ class KeptLists:
             self._ids, self._count = {}, 0
         self._ids[key] = ids
         self._count += len(ids)
+
+
+def lru_get(cache: OrderedDict, key: Hashable) -> Any | None:
+    """The value kept under `key` in an LRU kept with lru_put, now the most recently used; None if absent."""
+    found = cache.get(key)
+    if found is not None:
+        cache.move_to_end(key)
+    return found
+
+
+def lru_put(cache: OrderedDict, key: Hashable, value: Any, bound: int) -> None:
+    """`value` kept under `key` as the most recently used, the least recently used going past `bound`."""
+    cache[key] = value
+    while len(cache) > bound:
+        cache.popitem(last=False)

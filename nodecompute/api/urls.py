@@ -9,6 +9,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from nodecompute.api.keys import bound_key, config_key
+from nodecompute.caching import lru_get, lru_put
 
 
 def base_url(request: web.Request) -> str:
@@ -72,16 +73,12 @@ def query_around_marker(query_string: str, query: MultiMapping[str]) -> tuple[st
     `before + quote_plus(m) + after` for any m (no other pair has the key "marker"). Kept per query string less its
     `marker=` items: every page of a walk through a list has the same (the encoding was 15 us of a page's 300)."""
     key = "&".join(item for item in query_string.split("&") if not item.startswith("marker="))
-    found = _around_marker.get(key)  # (the rest of the query string determines the other pairs)
-    if found is not None:
-        _around_marker.move_to_end(key)
-        return found
-    pairs = sorted((k, v) for k, v in query.items() if k != "marker")
-    at = sum(1 for k, _ in pairs if k < "marker")  # sorted by key first: those go before it
-    head, tail = urlencode(pairs[:at]), urlencode(pairs[at:])
-    found = (f"{head}&marker=" if head else "marker=", f"&{tail}" if tail else "")
-    if len(key) <= MAX_KEPT_QUERY_CHARS:
-        _around_marker[key] = found
-        if len(_around_marker) > MAX_KEPT_QUERIES:
-            _around_marker.popitem(last=False)
+    found = lru_get(_around_marker, key)  # (the rest of the query string determines the other pairs)
+    if found is None:
+        pairs = sorted((k, v) for k, v in query.items() if k != "marker")
+        at = sum(1 for k, _ in pairs if k < "marker")  # sorted by key first: those go before it
+        head, tail = urlencode(pairs[:at]), urlencode(pairs[at:])
+        found = (f"{head}&marker=" if head else "marker=", f"&{tail}" if tail else "")
+        if len(key) <= MAX_KEPT_QUERY_CHARS:
+            lru_put(_around_marker, key, found, MAX_KEPT_QUERIES)
     return found

@@ -18,6 +18,7 @@ import jsonschema
 from aiohttp import web
 from multidict import MultiMapping
 
+from nodecompute.caching import lru_get, lru_put
 from nodecompute.domain.errors import BadRequest, MalformedBody, UnsupportedMediaType, ValidationError
 
 JSON_TYPES = ("application/json", "application/vnd.openstack.compute+json", "text/plain", "application/octet-stream", "")
@@ -91,20 +92,11 @@ def parse_json(raw: bytes) -> Any:
 
 def _validator(schema: Mapping[str, Any]) -> jsonschema.protocols.Validator:
     key = id(schema)
-    found = _validators.get(key)
-    if found is not None:
-        _validators.move_to_end(key)
-        return found
-    found = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
-    _remember(_validators, key, found, MAX_VALIDATORS)
+    found = lru_get(_validators, key)
+    if found is None:
+        found = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+        lru_put(_validators, key, found, MAX_VALIDATORS)
     return found
-
-
-def _remember(cache: OrderedDict, key: Any, value: Any, bound: int) -> None:
-    """`value` kept under `key` as the most recently used, the least recently used going past `bound`."""
-    cache[key] = value
-    while len(cache) > bound:
-        cache.popitem(last=False)
 
 
 def _message(error: jsonschema.ValidationError, where: str) -> str:
@@ -172,7 +164,7 @@ def validate_query(schema: Mapping[str, Any], query: MultiMapping[str], multi: t
     validate(schema, data, where="query parameters")
     if sum(len(k) + sum(map(len, v)) if isinstance(v, tuple) else len(k) + len(v) for k, v in values) \
             <= MAX_CHECKED_QUERY_CHARS:
-        _remember(_checked_queries, key, schema, MAX_CHECKED_QUERIES)
+        lru_put(_checked_queries, key, schema, MAX_CHECKED_QUERIES)
     return data
 
 
