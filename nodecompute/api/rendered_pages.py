@@ -179,19 +179,28 @@ def _all_ids(page: list) -> bool:
 
 
 _release_pending = False
+_last_asked = 0.0  # the loop's time of the last release_memory_soon
 
 
 def release_memory_soon(delay: float = TRIM_DELAY_S) -> None:
-    """A moment after a large list (its transient objects gone), malloc_trim on the renderer thread: what the
-    list freed goes back to the system (process_tuning.release_free_memory). One pending at a time."""
-    global _release_pending
+    """Once large lists have paused for `delay` (their transient objects gone), malloc_trim on the renderer thread:
+    what they freed goes back to the system (process_tuning.release_free_memory). One pending at a time, and while
+    lists keep coming it waits for the pause: a trim holds malloc's locks for milliseconds, and one every `delay`
+    under a steady load of lists showed in the p99 of the requests beside them (a flavors list's p99 beside 4
+    clients of the detail list: 0.60-0.78 ms, 0.43-0.50 ms without the trims)."""
+    global _release_pending, _last_asked
+    loop = asyncio.get_running_loop()
+    _last_asked = loop.time()
     if _release_pending:
         return
     _release_pending = True
-    loop = asyncio.get_running_loop()
 
     def release() -> None:
         global _release_pending
+        quiet = loop.time() - _last_asked
+        if quiet < delay:  # asked again meanwhile: wait for `delay` after the last one
+            loop.call_later(delay - quiet, release)
+            return
         _release_pending = False
         loop.run_in_executor(RENDERER, release_free_memory)
     loop.call_later(delay, release)
