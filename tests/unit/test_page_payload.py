@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import time
 
 import orjson
+import pytest
 
 from nodecompute.api import rendered_pages
 from nodecompute.api.rendered_pages import CHUNK_BYTES, LARGE_BODY_BYTES, PagePayload, after_fresh_io, page_body
@@ -128,18 +128,46 @@ def test_between_chunks_a_request_just_arrived_runs_first():
     assert sleep_first == ["next chunk", "arrived"]
 
 
+class SteppedLoop:
+    """What release_memory_soon uses of the event loop, on a clock the test moves: its timers run when it says."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.timers: list[tuple[float, object]] = []
+        self.ran: list[float] = []  # when the executor was given a job
+
+    def time(self) -> float:
+        return self.now
+
+    def call_later(self, delay: float, callback) -> None:
+        self.timers.append((self.now + max(delay, 1e-6), callback))  # a real loop's pass takes microseconds
+
+    def run_in_executor(self, executor, fn) -> None:
+        self.ran.append(self.now)
+        fn()
+
+    def advance(self, to: float) -> None:
+        while (due := sorted(t for t in self.timers if t[0] <= to)):
+            at, callback = due[0]
+            self.timers.remove(due[0])
+            self.now = at
+            callback()
+        self.now = to
+
+
 def test_memory_is_released_once_large_lists_pause(monkeypatch):
     """release_memory_soon trims once the lists have paused for its delay, not every delay while they keep
     coming (a trim holds malloc's locks for milliseconds: it showed in the p99 of requests beside the lists)."""
+    loop = SteppedLoop()
     trims: list[float] = []
-    monkeypatch.setattr(rendered_pages, "release_free_memory", lambda: trims.append(time.monotonic()))
-
-    async def run() -> float:
-        for _ in range(10):  # a list every 20 ms for 200 ms, a delay of 50 ms
-            rendered_pages.release_memory_soon(0.05)
-            await asyncio.sleep(0.02)
-        last = time.monotonic() - 0.02
-        await asyncio.sleep(0.15)
-        return last
-    last = asyncio.run(run())
-    assert len(trims) == 1 and trims[0] >= last + 0.05
+    monkeypatch.setattr(rendered_pages.asyncio, "get_running_loop", lambda: loop)
+    monkeypatch.setattr(rendered_pages, "release_free_memory", lambda: trims.append(loop.now))
+    monkeypatch.setattr(rendered_pages, "_release_pending", False)
+    for n in range(10):  # a list every 20 ms for 200 ms, a delay of 50 ms
+        loop.advance(n * 0.02)
+        rendered_pages.release_memory_soon(0.05)
+    loop.advance(1.0)
+    assert trims == [pytest.approx(0.18 + 0.05, abs=1e-3)]  # once, 50 ms after the last list
+    rendered_pages.release_memory_soon(0.05)  # a later list: trimmed again after it
+    loop.advance(2.0)
+    assert trims == [pytest.approx(0.23, abs=1e-3), pytest.approx(1.05, abs=1e-3)]
