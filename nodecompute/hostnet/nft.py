@@ -3,8 +3,10 @@
 - `apply(commands)` runs one transaction, `nft -j -f -` with one `{"nftables": [...]}` document: the kernel takes
   all of it or nothing. `list_table`, `list_tables`, `list_ruleset` read back; `delete_tables` removes tables that
   may be absent.
-- Every call runs as a subprocess on the event loop (never blocking it); `netns=` runs it inside a named network
-  namespace (`ip netns exec`), for the router namespaces' NAT tables.
+- In the host's namespace every call goes through libnftables in-process (libnft.py: the same JSON and error text,
+  ~0.1 ms instead of 2-8 ms for a subprocess), on its own thread; `netns=` (the router namespaces' NAT tables), a
+  host without the library or `NFT` pointed at another binary run `[ip netns exec NS] nft` as a subprocess. The
+  event loop is never blocked.
 - A failure is an `NftError` carrying nft's own stderr.
 - `Ruleset` is a desired state (tables, chains with their rules, named sets and maps with their elements);
   `full_transaction` recreates its tables in one transaction, `diff_transaction` turns one state into another with
@@ -24,6 +26,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from nodecompute.hostnet import libnft
+from nodecompute.hostnet.errors import NftError
+
 log = logging.getLogger(__name__)
 
 NFT = "nft"
@@ -32,22 +37,6 @@ TOOL_ENV = {"LC_ALL": "C", "LANG": "C"}
 
 Expr = dict[str, Any]
 Command = dict[str, Any]
-
-
-class NftError(Exception):
-    """`nft` failed or is missing; `stderr` is nft's own explanation."""
-
-    def __init__(self, message: str, *, argv: tuple[str, ...] = (), returncode: int | None = None,
-                 stderr: str = "") -> None:
-        self.argv = argv
-        self.returncode = returncode
-        self.stderr = stderr.strip()
-        detail = f" (exit {returncode}): {self.stderr}" if returncode is not None else ""
-        super().__init__(message + detail)
-
-    @property
-    def no_such_object(self) -> bool:
-        return "No such file or directory" in self.stderr
 
 
 # ---------------------------------------------------------------- running nft
@@ -60,6 +49,10 @@ def _argv(args: Iterable[str], netns: str | None) -> tuple[str, ...]:
 async def run_nft(*args: str, stdin: str | None = None, netns: str | None = None,
                   timeout: float = TIMEOUT) -> str:
     """Run `nft ARGS` (inside `netns` if given) and return its stdout; NftError on failure."""
+    context = libnft.host_context() if netns is None and NFT == "nft" else None
+    command = libnft.command_for(args, stdin) if context is not None else None
+    if command is not None:
+        return await context.run(command, args, timeout)
     argv = _argv(args, netns)
     try:
         proc = await asyncio.create_subprocess_exec(

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from nodecompute.hostnet import nft, probe
+from nodecompute.hostnet.router_nat import nft_binary
 from nodecompute.hostnet.secgroups import (
     FirewallModel, Network, Port, SecurityGroup, SecurityGroupRule as Rule, build_ruleset, our_tables)
 from tests.conftest import REPO
@@ -354,6 +355,44 @@ async def test_nft_errors_carry_nfts_message_and_netns_keeps_tables_apart(lab):
     assert ("inet", f"{lab.prefix}_inside") not in await nft.list_tables()
     await nft.delete_tables([("inet", f"{lab.prefix}_inside")] * 2, netns=guest.ns)
     assert await nft.list_tables(netns=guest.ns) == []
+
+
+async def test_the_host_namespace_runs_nft_in_process_with_the_binarys_results(kernel_ready, monkeypatch):
+    """libnftables in the daemon (no subprocess at all), giving what `nft -j` gives: the same tables listed back
+    and errors with nft's message, whichever of the two applied them."""
+    import asyncio
+
+    from nodecompute.hostnet import libnft
+
+    assert libnft.host_context() is not None, "libnftables1 (a dependency of Debian's nftables) is not loadable"
+    prefix = Lab().tag
+    model = two_network_model()
+    spawned: list[tuple] = []
+
+    async def no_subprocess(*argv, **_kwargs):
+        spawned.append(argv)
+        raise AssertionError(f"nft ran as a subprocess: {argv}")
+
+    try:
+        with monkeypatch.context() as patched:
+            patched.setattr(asyncio, "create_subprocess_exec", no_subprocess)
+            await nft.apply(nft.full_transaction(build_ruleset(prefix, model)))
+            in_process = {name: await nft.list_table(family, name) for family, name in our_tables(prefix)}
+            with pytest.raises(nft.NftError) as library_error:
+                await nft.apply([{"add": {"chain": {"family": "inet", "table": f"{prefix}_absent", "name": "c"}}}])
+        assert spawned == [] and all(in_process.values())
+        monkeypatch.setattr(nft, "NFT", nft_binary())  # the binary, by its full path
+        assert {name: await nft.list_table(family, name) for family, name in our_tables(prefix)} == in_process
+        with pytest.raises(nft.NftError) as binary_error:
+            await nft.apply([{"add": {"chain": {"family": "inet", "table": f"{prefix}_absent", "name": "c"}}}])
+        for error in (library_error.value, binary_error.value):
+            assert error.no_such_object and error.returncode == 1 and "Error: No such file or directory" in str(error)
+        await nft.delete_tables(our_tables(prefix))  # by the binary; the library's next list sees it gone
+        monkeypatch.setattr(nft, "NFT", "nft")
+        assert [t for t in await nft.list_tables() if t[1].startswith(prefix)] == []
+    finally:
+        monkeypatch.setattr(nft, "NFT", "nft")
+        await nft.delete_tables(our_tables(prefix))
 
 
 async def test_the_probe_names_each_missing_feature(tmp_path, monkeypatch):
