@@ -47,15 +47,23 @@ def _require(ipr: IPRoute, name: str) -> int:
     return idx
 
 
-def _link(ipr: IPRoute, idx: int) -> dict:
-    return ipr.link("get", index=idx)[0]
+def _link(ipr: IPRoute, name: str) -> dict:
+    """The interface's attributes, index included, in one netlink call; HostNetError when it does not exist."""
+    from pyroute2.netlink.exceptions import NetlinkError
+
+    try:
+        return ipr.link("get", ifname=name)[0]
+    except NetlinkError as exc:
+        if exc.code == errno.ENODEV:
+            raise HostNetError(f"interface {name} does not exist") from None
+        raise
 
 
 def set_up(ipr: IPRoute, name: str, *, mac: str | None = None, master: int | None = None,
            mtu: int | None = None) -> int:
     """Bring `name` up with the given MAC, master and MTU (only the attributes that differ are changed)."""
-    idx = _require(ipr, name)
-    link = _link(ipr, idx)
+    link = _link(ipr, name)
+    idx = link["index"]
     changes: dict = {}
     if mac is not None and link.get("address", "").lower() != mac.lower():
         changes["address"] = mac
@@ -85,7 +93,7 @@ def ensure_bridge(ipr: IPRoute, name: str, *, mtu: int | None = None) -> int:
     return set_up(ipr, name, mtu=mtu)
 
 
-def ensure_tap(ipr: IPRoute, name: str, *, mac: str, master: str, mtu: int | None = None) -> int:
+def ensure_tap(ipr: IPRoute, name: str, *, mac: str, master: str | int, mtu: int | None = None) -> int:
     """A persistent tap in bridge `master`, made before QEMU opens it (libvirt type='ethernet', managed='no').
 
     Chosen over `<interface type='bridge'>` with a named target (which also hot-plugs under qemu:///embed): the
@@ -95,12 +103,13 @@ def ensure_tap(ipr: IPRoute, name: str, *, mac: str, master: str, mtu: int | Non
     leaves it (and its MAC) in place when the domain is destroyed.
 
     Its own MAC is the guest's with the first byte fe, as libvirt sets on the taps it makes: the bridge never takes
-    the guest's address as its own, and the tap never sorts below a real port.
+    the guest's address as its own, and the tap never sorts below a real port. `master`: the bridge's name or index.
     """
     if index(ipr, name) is None:
         _create(ipr, name, ifname=name, kind="tuntap", mode="tap", ifr=TAP_FLAGS)
     no_ipv6(name)
-    return set_up(ipr, name, mac=host_side_mac(mac), master=_require(ipr, master), mtu=mtu)
+    bridge = master if isinstance(master, int) else _require(ipr, master)
+    return set_up(ipr, name, mac=host_side_mac(mac), master=bridge, mtu=mtu)
 
 
 def host_side_mac(guest_mac: str) -> str:

@@ -88,9 +88,9 @@ class HostNet:
 
         def job() -> None:
             with self._worker.ipr() as ipr:
-                if links.index(ipr, bridge_name(port.network_id)) is None:  # else as its network made it
-                    links.ensure_bridge(ipr, bridge_name(port.network_id), mtu=mtu)
-                links.ensure_tap(ipr, name, mac=port.mac, master=bridge_name(port.network_id), mtu=mtu)
+                bridge = bridge_name(port.network_id)  # made if missing, else as its network made it
+                links.ensure_tap(ipr, name, mac=port.mac, mtu=mtu,
+                                 master=links.index(ipr, bridge) or links.ensure_bridge(ipr, bridge, mtu=mtu))
 
         await self.run(job)
         return name

@@ -30,6 +30,7 @@ class Worker:
         self.home = Home()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="hostnet")
         self._closed = False
+        self._host_ipr: IPRoute | None = None  # the host namespace's, kept between jobs (made on the worker thread)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run fn(*args) on the worker thread, starting from the host namespace."""
@@ -55,24 +56,38 @@ class Worker:
 
     def close(self) -> None:
         self._closed = True
+        self._executor.submit(self._drop_host_ipr)  # on its own thread: pyroute2 closes its loop there
         self._executor.shutdown(wait=True)
         self.home.close()
+
+    def _drop_host_ipr(self) -> None:
+        if self._host_ipr is not None:
+            self._host_ipr.close()
+            self._host_ipr = None
 
     # helpers for jobs (they run on the worker thread) ------------------------------------------------------
 
     @contextlib.contextmanager
     def ipr(self, namespace: str | None = None) -> Iterator[IPRoute]:
         """An IPRoute bound to `namespace` (None: the host). Its socket is made inside the namespace, so it keeps
-        working there after the thread has come back. pyroute2 is imported here, by the first job that needs it
-        (links.py says why)."""
+        working there after the thread has come back. The host's is kept from job to job (making one is ~0.4 ms of
+        a build's tap), and dropped after a job that failed in it; a namespace's is closed after its job. pyroute2
+        is imported here, by the first job that needs it (links.py says why)."""
         quiet_pyroute2()
         from pyroute2 import IPRoute
 
         if namespace is None:
+            if self._host_ipr is None:
+                self._host_ipr = IPRoute()
+            try:
+                yield self._host_ipr
+            except BaseException:
+                self._host_ipr.close()
+                self._host_ipr = None
+                raise
+            return
+        with self.home.inside(namespace):
             ipr = IPRoute()
-        else:
-            with self.home.inside(namespace):
-                ipr = IPRoute()
         try:
             yield ipr
         finally:
