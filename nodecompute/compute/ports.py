@@ -18,7 +18,7 @@ import dataclasses
 import functools
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from nodecompute.compute.addresses import allocate, new_mac
@@ -43,6 +43,7 @@ TAP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")  # an interface name
 
 DHCP_PORT_FIELDS = frozenset({"name", "description", "admin_state_up"})  # what an update may change on it
 RESERVED_OWNERS = (DHCP_OWNER, ROUTER_INTERFACE_OWNER, ROUTER_GATEWAY_OWNER, FLOATINGIP_OWNER)
+Recorded = Callable[[Port], Awaitable[None]]  # told the port's row as written, before its host side is applied
 
 
 def _visible_ports(ctx: AuthContext) -> Callable[[Any], list[Port]]:
@@ -72,8 +73,11 @@ class PortService:
             raise PortNotFound(port_id=port_id)
         return port
 
-    async def create(self, ctx: AuthContext, request: PortRequest, binding: Binding | None = None) -> Port:
-        """A new port; with `binding`, made already given to a server (compute/server_ports.py)."""
+    async def create(self, ctx: AuthContext, request: PortRequest, binding: Binding | None = None, *,
+                     recorded: Recorded | None = None) -> Port:
+        """A new port; with `binding`, made already given to a server (compute/server_ports.py), and `recorded`
+        awaited once its row is written, before the host has its DHCP entry (a build's next steps need the row
+        only; if the host side then fails, the row is deleted and this raises as without it)."""
         _check_not_reserved(request.device_owner)
         limit = self.core.quotas.limits(request.project_id)["port"]
         port_id = str(uuid.uuid4())
@@ -104,6 +108,8 @@ class PortService:
                 raise PolicyNotAuthorized(rule="rule:create_port")
             _check_owner_only(ctx, network, request)
             await self.core.store.write(insert, network)
+            if recorded is not None:
+                await recorded(self.core.store.read(ports_db.get_port, port_id))
             await self.core.apply_or_undo(network.id, lambda db: ports_db.delete_port(db, port_id))
         return self.get(ctx, port_id)
 
@@ -243,15 +249,18 @@ class PortService:
 
     # the device side of a server's ports (compute/server_ports.py; `bind` above is the tap and the firewall) -------
 
-    async def attach_to_server(self, ctx: AuthContext, port_id: str, binding: Binding) -> Port:
+    async def attach_to_server(self, ctx: AuthContext, port_id: str, binding: Binding, *,
+                               recorded: Recorded | None = None) -> Port:
         """Give an existing port to a server (device id and owner, host, the server's DHCP host name): 409 when
-        another device has it. Its tap and filtering come after, through `bind`."""
+        another device has it. Its tap and filtering come after, through `bind`. `recorded` as for create."""
         async with self.core.lock:
             port = self.get(ctx, port_id)
             if port.device_id or port.is_dhcp:
                 raise PortInUse(port_id=port_id, net_id=port.network_id, device_id=port.device_id or port.device_owner)
             now = isotime(self.core.clock())
             await self.core.store.write(ports_db.update_port, port_id, _bound_values(binding), now)
+            if recorded is not None:
+                await recorded(self.core.store.read(ports_db.get_port, port_id))
             await self.core.apply_or_undo(port.network_id, lambda db: ports_db.update_port(
                 db, port_id, _unbound_values(), now))
         return self.core.store.read(ports_db.get_port, port_id)

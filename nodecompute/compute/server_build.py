@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from nodecompute.compute import instance_metadata, placement
@@ -52,12 +53,13 @@ class ServerBuild:
             await self._set(server, {"task_state": states.NETWORKING})
             if not await self._host_has_room(server):
                 raise _BuildFailure(NO_VALID_HOST)
-            # As Nova does, the ports are made while the disks are (its allocation is asynchronous), and their taps
-            # made and filtered as soon as they are, while the disks, the config drive and the domain are (a
-            # definition names its taps, it does not open them: the start does). Each runs to its end before a
-            # failure of the other is raised, so the undo finds all they made.
+            # As Nova does, the ports are made while the disks are (its allocation is asynchronous). Once their rows
+            # are written, their DHCP entries and filtering are loaded on one side while the taps, the config drive
+            # and the domain are made on the other (a definition names its taps, it does not open them: the start
+            # does); the guest starts once both sides are done. Each side runs to its end before a failure of the
+            # other is raised, so the undo finds all they made.
             plugged: asyncio.Future[Server] = asyncio.get_running_loop().create_future()
-            _, server = await finish_all(self._ports_and_taps(ctx, server, nics, plugged),
+            _, server = await finish_all(self._ports_and_binding(ctx, server, nics, plugged),
                                          self._disks_and_domain(ctx, server, image, devices, drive, nics, plugged))
             starting = time.perf_counter()
             await self.guests.start(server)
@@ -78,23 +80,28 @@ class ServerBuild:
             await self.store.write(servers_db.set_fault, server.uuid, 500, message, details, now=self.clock())
             raise _BuildFailed(message) from exc
 
-    async def _ports_and_taps(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...],
-                              plugged: asyncio.Future[Server]) -> None:
-        """The ports (NETWORKING), handed to the disks' side through `plugged` (cancelled if they failed), then
-        their taps made and filtered."""
+    async def _ports_and_binding(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...],
+                                 plugged: asyncio.Future[Server]) -> None:
+        """The ports (NETWORKING), handed to the disks' side through `plugged` as soon as their rows are written
+        (their DHCP entries are made meanwhile; cancelled if they failed before), then plugged on their taps and
+        filtered."""
+        def hand_over() -> None:
+            plugged.set_result(self.store.read(servers_db.get_server, server.uuid))
+
         try:
-            server = await self._plug(ctx, server, nics)
+            server = await self._plug(ctx, server, nics, hand_over)
         except BaseException:
             plugged.cancel()
             raise
-        plugged.set_result(server)
-        await self.guests.interfaces_of(server)
+        if not plugged.done():
+            plugged.set_result(server)
+        await self.ports.bind_all(server)
 
     async def _disks_and_domain(self, ctx: AuthContext, server: Server, image: BootImage | None,
                                 devices: BlockDevicePlan, drive: DriveContent, nics: tuple[NicRequest, ...],
                                 plugged: asyncio.Future[Server]) -> Server:
-        """The volumes and local disks, then (the ports made) the config drive and the domain: the server as it is
-        then."""
+        """The volumes and local disks, then (the ports' rows written) the taps beside the config drive and the
+        domain: the server as it is then."""
         tagged = await self._block_devices(ctx, server, image, devices)
         server = await plugged
         if nics:
@@ -106,14 +113,15 @@ class ServerBuild:
         drive = dataclasses.replace(drive, devices=(*tagged, *drive.devices))  # disks first, as Nova's domain XML
         crash_point("overlay_made")
         await self._set(server, {"task_state": states.SPAWNING})
-        await self._drive_and_domain(server, drive)
+        await finish_all(self.ports.make_taps(server), self._drive_and_domain(server, drive))
         return server
 
-    async def _plug(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...]) -> Server:
+    async def _plug(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...],
+                    recorded: Callable[[], None]) -> Server:
         """The build's ports (NETWORKING): the server as it is once they are plugged."""
         if not nics:
             return server
-        await self.ports.plug(ctx, server, nics)
+        await self.ports.plug(ctx, server, nics, recorded)
         return self.store.read(servers_db.get_server, server.uuid)
 
     async def _block_devices(self, ctx: AuthContext, server: Server, image: BootImage | None,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from nodecompute.compute import network_data as netdata
@@ -115,15 +116,28 @@ class ServerPorts:
         return Binding(device_id=server.uuid, device_owner=COMPUTE_OWNER_PREFIX + server.availability_zone,
                        host_id=self.cfg.host_name, hostname=server.hostname)
 
-    async def plug(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...]) -> None:
-        for nic in nics:
-            await self.plug_one(ctx, server, nic)
+    async def plug(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...],
+                   recorded: Callable[[], None] | None = None) -> None:
+        """Each port made or bound and recorded as the server's, one at a time; `recorded()` once the last one's
+        rows are written, before its host side (DHCP entry) is applied: a build writes its config drive meanwhile."""
+        for index, nic in enumerate(nics):
+            await self.plug_one(ctx, server, nic, recorded if index == len(nics) - 1 else None)
 
-    async def plug_one(self, ctx: AuthContext, server: Server, nic: NicRequest) -> Port:
+    async def plug_one(self, ctx: AuthContext, server: Server, nic: NicRequest,
+                       recorded: Callable[[], None] | None = None) -> Port:
+        made: list[str] = []
+
+        async def record(port: Port) -> None:
+            if not nic.port_id:  # a bound port was recorded before (below)
+                await self.store.write(nics_db.add, server.uuid, port.id, nic.tag, True)
+                made.append(port.id)
+            if recorded is not None:
+                recorded()
+
         if nic.port_id:  # recorded first, so a crash right after the bind never leaves it unaccounted for
             await self.store.write(nics_db.add, server.uuid, nic.port_id, nic.tag, False)
             try:
-                return await self.net.ports.attach_to_server(ctx, nic.port_id, self.binding(server))
+                return await self.net.ports.attach_to_server(ctx, nic.port_id, self.binding(server), recorded=record)
             except Exception:  # not bound (taken meanwhile, gone): the undo must not unbind another's port
                 await self.store.write(nics_db.remove, nic.port_id)
                 raise
@@ -131,33 +145,46 @@ class ServerPorts:
                               fixed_ips=({"ip_address": nic.fixed_ip},) if nic.fixed_ip else None,
                               device_id=server.uuid, device_owner=COMPUTE_OWNER_PREFIX + server.availability_zone,
                               host_id=self.cfg.host_name, security_group_ids=nic.security_group_ids)
-        port = await self.net.ports.create(ctx, request, self.binding(server))
-        await self.store.write(nics_db.add, server.uuid, port.id, nic.tag, True)
-        return port
+        try:  # the record is written with the port's row (`record`), gone again if the port's host side fails
+            return await self.net.ports.create(ctx, request, self.binding(server), recorded=record)
+        except Exception:
+            for port_id in made:
+                await self.store.write(nics_db.remove, port_id)
+            raise
 
     async def interfaces(self, server: Server) -> list[InterfaceSpec]:
-        """The domain's NICs, each on its tap (made here when missing); none while networking is off (a daemon
-        restarted without privileges defines its guests without their NICs rather than not at all)."""
-        if not self.enabled:
-            return []
-        plugged = [(nic, port) for nic in server.nics
-                   if (port := self.store.read(ports_db.get_port, nic.port_id)) is not None]
+        """The domain's NICs, each on its tap (made here when missing) and filtered; none while networking is off (a
+        daemon restarted without privileges defines its guests without their NICs rather than not at all)."""
+        plugged = self._plugged(server)
         await finish_all(*(self._tap_filtered(nic, port) for nic, port in plugged))
         return [self.interface_spec(nic) for nic, _port in plugged]
+
+    async def make_taps(self, server: Server) -> None:
+        """The NICs' taps only (a build, which binds the ports beside them: `bind_all`)."""
+        await finish_all(*(self.net.host.ensure_tap(port, nic.mtu) for nic, port in self._plugged(server)))
+
+    async def bind_all(self, server: Server) -> None:
+        """The NICs' ports plugged on their taps and filtered (a build, which makes the taps beside: `make_taps`)."""
+        await finish_all(*(self._bind(nic) for nic, _port in self._plugged(server)))
+
+    def _plugged(self, server: Server) -> list[tuple[ServerNic, Port]]:
+        if not self.enabled:
+            return []
+        return [(nic, port) for nic in server.nics
+                if (port := self.store.read(ports_db.get_port, nic.port_id)) is not None]
 
     async def _tap_filtered(self, nic: ServerNic, port: Port) -> None:
         """The NIC's tap made while its port's filtering is loaded (the rules name the tap, they need not find it):
         both are in place before the guest runs. Each runs to its end, so a failure's undo (`unplug`) finds both."""
-        await finish_all(self.net.host.ensure_tap(port, nic.mtu),
-                         self.net.ports.bind(nic.port_id, nic.tap, self.cfg.host_name))
+        await finish_all(self.net.host.ensure_tap(port, nic.mtu), self._bind(nic))
+
+    async def _bind(self, nic: ServerNic) -> None:
+        await self.net.ports.bind(nic.port_id, nic.tap, self.cfg.host_name)
 
     def interface_specs(self, server: Server) -> list[InterfaceSpec]:
         """The domain's NICs as `interfaces` answers them, without making their taps (a build defines its domain
         while they are made)."""
-        if not self.enabled:
-            return []
-        return [self.interface_spec(nic) for nic in server.nics
-                if self.store.read(ports_db.get_port, nic.port_id) is not None]
+        return [self.interface_spec(nic) for nic, _port in self._plugged(server)]
 
     @staticmethod
     def interface_spec(nic: ServerNic) -> InterfaceSpec:

@@ -202,10 +202,11 @@ def _read(iso: pycdlib.PyCdlib, path: str) -> bytes:
     return out.getvalue()
 
 
-@pytest.mark.parametrize("failing", ["ensure_tap", "apply_firewall"])
-async def test_a_build_whose_tap_or_filtering_fails_leaves_no_port_tap_or_filtering(cloud, failing):
+@pytest.mark.parametrize("failing", ["ensure_tap", "apply_firewall", "ensure_network"])
+async def test_a_build_whose_tap_filtering_or_dhcp_entry_fails_leaves_no_port_tap_or_filtering(cloud, failing):
     """The tap and the port's filtering are made side by side: either failing, the other (made or loaded meanwhile)
-    goes with the port."""
+    goes with the port. The port's DHCP entry (its network's host side) is made while the disks and the domain are
+    (they need the port's row only): when it fails, the port, its record and the domain defined meanwhile go."""
     api, admin, net, image_id, hostnet = cloud
     await _network(net)
     hostnet.fail(failing)
@@ -214,9 +215,12 @@ async def test_a_build_whose_tap_or_filtering_fails_leaves_no_port_tap_or_filter
     server = (await (await api.get(f"/servers/{server_id}", admin)).json())["server"]
     assert server["status"] == "ERROR"
     assert (await net.ok("GET", f"/ports?device_id={server_id}"))["ports"] == []
-    assert any(call[0] == "ensure_tap" for call in hostnet.calls)  # the tap was tried beside the bind
+    if failing != "ensure_network":
+        assert any(call[0] == "ensure_tap" for call in hostnet.calls)  # the tap was tried beside the bind
     assert hostnet.taps == {} and api.client.server.app[store_key].read(nics_db.recorded) == []
     assert hostnet.firewall is None
+    row = api.client.server.app[store_key].read(servers_db.get_server, server_id)
+    assert row.instance_name not in await api.client.server.app[servers_key].guests.hv.list_ours()
 
 
 async def test_start_releases_the_ports_of_servers_that_are_gone(cloud):
@@ -306,6 +310,23 @@ async def test_a_refused_hot_plug_leaves_no_port_or_tap(cloud):
     await assert_fault(resp, 500, "computeFault", f"Failed to attach network adapter device to {server_id}")
     assert (await net.ok("GET", f"/ports?device_id={server_id}"))["ports"] == []
     assert hostnet.taps == {} and api.client.server.app[store_key].read(nics_db.recorded) == []
+
+
+async def test_an_attach_whose_dhcp_entry_fails_leaves_no_port_or_record(cloud, hotplug):
+    """The new port's record is written with its row, before its network's host side: when that fails, both go."""
+    api, admin, net, image_id, hostnet = cloud
+    network, _subnet = await _network(net)
+    server_id = (await _create(api, admin, image_id, networks=[{"uuid": network["id"]}]))["server"]["id"]
+    await _active(api, admin, server_id)
+    store = api.client.server.app[store_key]
+    before = store.read(nics_db.recorded)
+    hostnet.fail("ensure_network")
+    resp = await api.post(f"/servers/{server_id}/os-interface", admin,
+                          json={"interfaceAttachment": {"net_id": network["id"]}})
+    assert resp.status == 500, await resp.text()
+    assert store.read(nics_db.recorded) == before and hotplug == []
+    assert len((await net.ok("GET", f"/ports?device_id={server_id}"))["ports"]) == 1
+    assert len(store.read(servers_db.get_server, server_id).nics) == 1
 
 
 async def test_attach_refusals(cloud):
