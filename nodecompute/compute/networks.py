@@ -63,9 +63,10 @@ class NetworkCore:
             raise PolicyNotAuthorized(rule=f"rule:{rule}")
         return network
 
-    async def apply_or_undo(self, network_id: str, undo: Any) -> None:
+    async def apply_or_undo(self, network_id: str, undo: Any, *, firewall: bool = True) -> None:
         """Bring the host in line with the network's rows; when that fails, run `undo` (a write that restores
-        the rows), bring the host back in line with them, and answer 500. The firewall follows the rows."""
+        the rows), bring the host back in line with them, and answer 500. The firewall follows the rows, unless
+        the change cannot touch its model (`firewall` False: a port made or given that is not plugged yet)."""
         try:
             await self.host.apply(network_id)
         except Exception as exc:
@@ -77,7 +78,8 @@ class NetworkCore:
                 log.error("host networking still fails for network %s: %s", network_id, again)
             raise InternalError() from exc
         finally:
-            await self.firewall.sync_logged()
+            if firewall:
+                await self.firewall.sync_logged()
 
     async def apply_logged(self, network_id: str) -> None:
         """The host after a change that the database already holds for good (a delete): a failure is logged and

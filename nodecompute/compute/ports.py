@@ -18,7 +18,8 @@ import dataclasses
 import functools
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from nodecompute.compute.addresses import allocate, new_mac
@@ -43,12 +44,19 @@ TAP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$")  # an interface name
 
 DHCP_PORT_FIELDS = frozenset({"name", "description", "admin_state_up"})  # what an update may change on it
 RESERVED_OWNERS = (DHCP_OWNER, ROUTER_INTERFACE_OWNER, ROUTER_GATEWAY_OWNER, FLOATINGIP_OWNER)
-Recorded = Callable[[Port], Awaitable[None]]  # told the port's row as written, before its host side is applied
 
 
 def _visible_ports(ctx: AuthContext) -> Callable[[Any], list[Port]]:
     """The read of the ports `ctx` may see: every port for an admin."""
     return functools.partial(ports_db.list_ports, project_id=None if ctx.is_admin else ctx.project_id)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A server's port: what is written with the port's row (`write(db, port)`, in its transaction) and whom to tell
+    once it is (`written()`), before the port's host side (its DHCP entry) is applied."""
+    write: Callable[[Any, Port], None] | None = None
+    written: Callable[[], None] | None = None
 
 
 class PortService:
@@ -76,7 +84,7 @@ class PortService:
     async def create(self, ctx: AuthContext, request: PortRequest, binding: Binding | None = None, *,
                      recorded: Recorded | None = None) -> Port:
         """A new port; with `binding`, made already given to a server (compute/server_ports.py), and `recorded`
-        awaited once its row is written, before the host has its DHCP entry (a build's next steps need the row
+        written with its row and told before the host has its DHCP entry (a build's next steps need the rows
         only; if the host side then fails, the row is deleted and this raises as without it)."""
         _check_not_reserved(request.device_owner)
         limit = self.core.quotas.limits(request.project_id)["port"]
@@ -101,6 +109,8 @@ class PortService:
             if binding is not None:
                 port = dataclasses.replace(port, **_bound_values(binding))
             ports_db.insert_port(db, port)
+            if recorded is not None and recorded.write is not None:
+                recorded.write(db, port)
 
         async with self.core.lock:
             network = self.core.network(ctx, request.network_id)
@@ -108,9 +118,10 @@ class PortService:
                 raise PolicyNotAuthorized(rule="rule:create_port")
             _check_owner_only(ctx, network, request)
             await self.core.store.write(insert, network)
-            if recorded is not None:
-                await recorded(self.core.store.read(ports_db.get_port, port_id))
-            await self.core.apply_or_undo(network.id, lambda db: ports_db.delete_port(db, port_id))
+            if recorded is not None and recorded.written is not None:
+                recorded.written()
+            # not plugged (PortService.bind plugs it): not in the firewall's model, which reads plugged ports only
+            await self.core.apply_or_undo(network.id, lambda db: ports_db.delete_port(db, port_id), firewall=False)
         return self.get(ctx, port_id)
 
     def _groups(self, db: Any, ctx: AuthContext, request: PortRequest, security: bool, now) -> tuple[str, ...]:
@@ -252,15 +263,16 @@ class PortService:
     async def attach_to_server(self, ctx: AuthContext, port_id: str, binding: Binding, *,
                                recorded: Recorded | None = None) -> Port:
         """Give an existing port to a server (device id and owner, host, the server's DHCP host name): 409 when
-        another device has it. Its tap and filtering come after, through `bind`. `recorded` as for create."""
+        another device has it. Its tap and filtering come after, through `bind`. `recorded` is told as by create (its
+        `write` is not used: the caller recorded the port before)."""
         async with self.core.lock:
             port = self.get(ctx, port_id)
             if port.device_id or port.is_dhcp:
                 raise PortInUse(port_id=port_id, net_id=port.network_id, device_id=port.device_id or port.device_owner)
             now = isotime(self.core.clock())
             await self.core.store.write(ports_db.update_port, port_id, _bound_values(binding), now)
-            if recorded is not None:
-                await recorded(self.core.store.read(ports_db.get_port, port_id))
+            if recorded is not None and recorded.written is not None:
+                recorded.written()
             await self.core.apply_or_undo(port.network_id, lambda db: ports_db.update_port(
                 db, port_id, _unbound_values(), now))
         return self.core.store.read(ports_db.get_port, port_id)

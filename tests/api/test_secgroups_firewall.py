@@ -65,8 +65,10 @@ async def test_a_bound_port_is_filtered_with_its_groups_and_network(member, lab,
     assert {(r.direction, r.ethertype, r.remote_group_id) for r in group.rules} == {
         ("egress", "IPv4", None), ("egress", "IPv6", None), ("ingress", "IPv4", group.id),
         ("ingress", "IPv6", group.id)}
+    applied = len(hostnet.firewall_log)
     unplugged = await member.port(lab["id"], name="b")
     assert all(p.tap != unplugged["id"] for p in hostnet.firewall.ports) and len(hostnet.firewall.ports) == 1
+    assert len(hostnet.firewall_log) == applied  # a new port is not plugged: the tables are not even re-read
 
 
 async def test_rules_membership_and_port_security_reach_the_host(member, lab, ports, hostnet):
