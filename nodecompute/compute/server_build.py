@@ -112,8 +112,8 @@ class ServerBuild:
             server = self.store.read(servers_db.get_server, server.uuid)
         drive = dataclasses.replace(drive, devices=(*tagged, *drive.devices))  # disks first, as Nova's domain XML
         crash_point("overlay_made")
-        await self._set(server, {"task_state": states.SPAWNING})
-        await finish_all(self.ports.make_taps(server), self._drive_and_domain(server, drive))
+        await finish_all(self._set(server, {"task_state": states.SPAWNING}), self.ports.make_taps(server),
+                         self._drive_and_domain(server, drive))
         return server
 
     async def _plug(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...],

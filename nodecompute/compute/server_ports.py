@@ -24,6 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nodecompute.compute import network_data as netdata
+from nodecompute.compute.ports import Recorded
 from nodecompute.compute.requested_networks import NetworkPlan, NicRequest, plan_networks, with_groups
 from nodecompute.config import Config
 from nodecompute.db import networks as networks_db
@@ -125,19 +126,11 @@ class ServerPorts:
 
     async def plug_one(self, ctx: AuthContext, server: Server, nic: NicRequest,
                        recorded: Callable[[], None] | None = None) -> Port:
-        made: list[str] = []
-
-        async def record(port: Port) -> None:
-            if not nic.port_id:  # a bound port was recorded before (below)
-                await self.store.write(nics_db.add, server.uuid, port.id, nic.tag, True)
-                made.append(port.id)
-            if recorded is not None:
-                recorded()
-
         if nic.port_id:  # recorded first, so a crash right after the bind never leaves it unaccounted for
             await self.store.write(nics_db.add, server.uuid, nic.port_id, nic.tag, False)
             try:
-                return await self.net.ports.attach_to_server(ctx, nic.port_id, self.binding(server), recorded=record)
+                return await self.net.ports.attach_to_server(ctx, nic.port_id, self.binding(server),
+                                                             recorded=Recorded(written=recorded))
             except Exception:  # not bound (taken meanwhile, gone): the undo must not unbind another's port
                 await self.store.write(nics_db.remove, nic.port_id)
                 raise
@@ -145,9 +138,16 @@ class ServerPorts:
                               fixed_ips=({"ip_address": nic.fixed_ip},) if nic.fixed_ip else None,
                               device_id=server.uuid, device_owner=COMPUTE_OWNER_PREFIX + server.availability_zone,
                               host_id=self.cfg.host_name, security_group_ids=nic.security_group_ids)
-        try:  # the record is written with the port's row (`record`), gone again if the port's host side fails
-            return await self.net.ports.create(ctx, request, self.binding(server), recorded=record)
-        except Exception:
+        made: list[str] = []
+
+        def record(db: Any, port: Port) -> None:  # in the port's own transaction
+            nics_db.add(db, server.uuid, port.id, nic.tag, True)
+            made.append(port.id)
+
+        try:
+            return await self.net.ports.create(ctx, request, self.binding(server),
+                                               recorded=Recorded(write=record, written=recorded))
+        except Exception:  # the record is gone again when the port's host side failed (its row went too)
             for port_id in made:
                 await self.store.write(nics_db.remove, port_id)
             raise
