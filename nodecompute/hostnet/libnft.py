@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import ctypes
 import logging
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -35,9 +36,15 @@ class Context:
     def __init__(self, lib: ctypes.CDLL) -> None:
         self._lib = lib
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nft")
-        self._ctx = self._executor.submit(self._make).result()
+        try:
+            self._ctx = self._executor.submit(self._make).result()
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            raise
 
     def _make(self) -> ctypes.c_void_p:
+        if os.stat("/proc/thread-self/ns/net").st_ino != os.stat("/proc/self/ns/net").st_ino:
+            raise OSError("the thread was started inside another network namespace")  # its socket would be there
         ctx = self._lib.nft_ctx_new(NFT_CTX_DEFAULT)
         if not ctx:
             raise OSError("nft_ctx_new failed")
