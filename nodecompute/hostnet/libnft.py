@@ -52,6 +52,8 @@ class Context:
         if self._lib.nft_ctx_buffer_output(ctx) or self._lib.nft_ctx_buffer_error(ctx):
             self._lib.nft_ctx_free(ctx)
             raise OSError("libnftables cannot buffer its output")
+        self._lib.nft_run_cmd_from_buffer(ctx, b"list tables")  # every socket it uses is open after one command
+        self._lib.nft_ctx_get_output_buffer(ctx), self._lib.nft_ctx_get_error_buffer(ctx)  # (emptied)
         return ctx
 
     def _run(self, command: str, args: tuple[str, ...]) -> str:
@@ -72,6 +74,30 @@ class Context:
             return await asyncio.wait_for(asyncio.shield(future), timeout)
         except asyncio.TimeoutError as exc:
             raise NftError(f"nft did not finish within {timeout:g} s", argv=("libnftables", *args)) from exc
+
+
+def _sockets() -> set[tuple[int, str]]:
+    """(fd, "socket:[inode]") of the process's open sockets."""
+    found = set()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:  # the listing's own fd, or closed meanwhile
+            continue
+        if target.startswith("socket:"):
+            found.add((int(name), target))
+    return found
+
+
+def _close_on_exec(sockets: set[tuple[int, str]]) -> None:
+    """The library opens its netlink socket without close-on-exec (and gives no handle on it): set it on the sockets
+    that appeared while it was loaded and its context made, so no child of the daemon inherits one (Python's own are
+    not inheritable already)."""
+    for fd, _target in sockets:
+        try:
+            os.set_inheritable(fd, False)
+        except OSError:  # closed meanwhile
+            continue
 
 
 def command_for(args: tuple[str, ...], stdin: str | None) -> str | None:
@@ -95,8 +121,10 @@ def host_context() -> Context | None:
     with _lock:
         if not _tried:
             _tried = True
+            before = _sockets()
             try:
                 _context = Context(_load())
+                _close_on_exec(_sockets() - before)
             except OSError as exc:
                 log.info("libnftables is not usable (%s): nftables commands run the nft binary", exc)
         return _context

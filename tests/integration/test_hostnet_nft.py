@@ -395,6 +395,18 @@ async def test_the_host_namespace_runs_nft_in_process_with_the_binarys_results(k
         await nft.delete_tables(our_tables(prefix))
 
 
+def test_the_librarys_netlink_socket_is_not_inherited_by_children():
+    """libnftables opens its socket without close-on-exec; the daemon's children must not get it (checked in a
+    process of its own: the test process holds other libraries' sockets)."""
+    import subprocess
+    import sys
+
+    script = ("import os; from nodecompute.hostnet import libnft; assert libnft.host_context() is not None; "
+              "print(sorted(fd for fd, _ in libnft._sockets() if os.get_inheritable(fd)))")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done.stdout + done.stderr
+
+
 async def test_the_probe_names_each_missing_feature(tmp_path, monkeypatch):
     fake = tmp_path / "nft"
     fake.write_text('#!/bin/sh\nif [ "$1" = "-j" ] && [ "$2" = "-f" ] && grep -q \'"ct"\' -; then\n'
