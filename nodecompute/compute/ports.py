@@ -261,18 +261,18 @@ class PortService:
     # the device side of a server's ports (compute/server_ports.py; `bind` above is the tap and the firewall) -------
 
     async def attach_to_server(self, ctx: AuthContext, port_id: str, binding: Binding, *,
-                               recorded: Recorded | None = None) -> Port:
+                               written: Callable[[], None] | None = None) -> Port:
         """Give an existing port to a server (device id and owner, host, the server's DHCP host name): 409 when
-        another device has it. Its tap and filtering come after, through `bind`. `recorded` is told as by create (its
-        `write` is not used: the caller recorded the port before)."""
+        another device has it. Its tap and filtering come after, through `bind`. `written()` once the port's row is,
+        before its host side is applied (as create's `recorded.written`; the caller recorded the port before)."""
         async with self.core.lock:
             port = self.get(ctx, port_id)
             if port.device_id or port.is_dhcp:
                 raise PortInUse(port_id=port_id, net_id=port.network_id, device_id=port.device_id or port.device_owner)
             now = isotime(self.core.clock())
             await self.core.store.write(ports_db.update_port, port_id, _bound_values(binding), now)
-            if recorded is not None and recorded.written is not None:
-                recorded.written()
+            if written is not None:
+                written()
             await self.core.apply_or_undo(port.network_id, lambda db: ports_db.update_port(
                 db, port_id, _unbound_values(), now))
         return self.core.store.read(ports_db.get_port, port_id)

@@ -130,7 +130,7 @@ class ServerPorts:
             await self.store.write(nics_db.add, server.uuid, nic.port_id, nic.tag, False)
             try:
                 return await self.net.ports.attach_to_server(ctx, nic.port_id, self.binding(server),
-                                                             recorded=Recorded(written=recorded))
+                                                             written=recorded)
             except Exception:  # not bound (taken meanwhile, gone): the undo must not unbind another's port
                 await self.store.write(nics_db.remove, nic.port_id)
                 raise

@@ -82,8 +82,7 @@ class Worker:
             try:
                 yield self._host_ipr
             except BaseException:
-                self._host_ipr.close()
-                self._host_ipr = None
+                self._drop_host_ipr()
                 raise
             return
         with self.home.inside(namespace):
