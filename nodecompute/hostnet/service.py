@@ -90,7 +90,7 @@ class HostNet:
             with self._worker.ipr() as ipr:
                 bridge = bridge_name(port.network_id)  # made if missing, else as its network made it
                 links.ensure_tap(ipr, name, mac=port.mac, mtu=mtu,
-                                 master=links.index(ipr, bridge) or links.ensure_bridge(ipr, bridge, mtu=mtu))
+                                 master=links.host_index(bridge) or links.ensure_bridge(ipr, bridge, mtu=mtu))
 
         await self.run(job)
         return name

@@ -46,6 +46,28 @@ async def test_a_tap_is_made_before_the_guest_in_its_bridge_and_the_host_holds_n
     assert not await bed.hostnet.delete_link(tap)  # already gone: nothing to do
 
 
+async def test_an_existing_bridge_or_tap_that_differs_is_set_right_again(bed):
+    """The quick checks (ioctls) of a bridge or tap already there still catch one brought down, given another MTU
+    or moved to another bridge, and mend it."""
+    network = bed.network(random_subnets(1)[0], dhcp=False)
+    other = bed.network(random_subnets(1)[0], dhcp=False)
+    port = Port(new_id(), network.id, "fa:16:3e:12:34:57")
+    bridge = await bed.hostnet.ensure_bridge(network.id, mtu=1400)
+    elsewhere = await bed.hostnet.ensure_bridge(other.id)
+    bed.links.append(tap_name(port.id))
+    tap = await bed.hostnet.ensure_tap(port, mtu=1400)
+    ip("link", "set", "dev", bridge, "down", "mtu", "1300")
+    ip("link", "set", "dev", tap, "down", "mtu", "1280", "master", elsewhere, "address", "fe:16:3e:00:00:01")
+
+    assert await bed.hostnet.ensure_bridge(network.id, mtu=1400) == bridge
+    assert await bed.hostnet.ensure_tap(port, mtu=1400) == tap
+    bridge_shown = ip("-d", "-o", "link", "show", bridge).stdout
+    assert "mtu 1400" in bridge_shown and ",UP" in bridge_shown
+    tap_shown = ip("-d", "-o", "link", "show", tap).stdout
+    assert f"master {bridge}" in tap_shown and "mtu 1400" in tap_shown and ",UP" in tap_shown
+    assert "link/ether fe:16:3e:12:34:57" in tap_shown
+
+
 async def test_sysctls_are_set_inside_a_namespace_only(bed):
     namespace = bed.hostnet.router_namespace(new_id())
     host_value = Path("/proc/sys/net/ipv4/ip_forward").read_text()
