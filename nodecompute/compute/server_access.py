@@ -10,9 +10,13 @@ from nodecompute.domain.server_models import Server
 
 def visible_server(store: Store, ctx: AuthContext, server_id: str) -> Server:
     """The live server, if the caller's project owns it or the caller is an admin; else 404."""
-    server = store.read(servers_db.get_server, server_id)
+    return check_visible(ctx, store.read(servers_db.get_server, server_id))
+
+
+def check_visible(ctx: AuthContext, server: Server) -> Server:
+    """`server` itself, if the caller's project owns it or the caller is an admin; else 404."""
     if server.project_id != ctx.project_id and not ctx.is_admin:
-        raise InstanceNotFound(instance_id=server_id)
+        raise InstanceNotFound(instance_id=server.uuid)
     return server
 
 

@@ -29,7 +29,7 @@ from nodecompute.compute.quotas import QuotaService
 from nodecompute.compute.server_zones import repinned
 from nodecompute.compute.server_interfaces import InterfaceService
 from nodecompute.compute.server_ports import ServerPorts
-from nodecompute.compute.server_access import check_writable, visible_server
+from nodecompute.compute.server_access import check_visible, check_writable
 from nodecompute.compute.instance_actions import ActionLog
 from nodecompute.compute.server_actions import ServerActions
 from nodecompute.compute.server_admin import ServerAdmin
@@ -44,7 +44,7 @@ from nodecompute.compute.rescue import ServerRescues
 from nodecompute.compute.server_tasks import ServerTasks
 from nodecompute.domain.server_models import (ActionRequest, CreateRequest, CreateResult, Server, ServerFilters,
                                               ServerRef, filters_for_project)
-from nodecompute.caching import KeptLists
+from nodecompute.caching import KeptLists, VersionedCache
 from nodecompute.config import Config
 from nodecompute.db import instance_actions as actions_db, server_drives, server_lists, servers as servers_db
 from nodecompute.db.store import Store
@@ -59,6 +59,7 @@ ALL_SERIALS = 1 << 62  # host_usage of every live server
 # query (filters and marker by index) ends within the budget, as it usually does in ~50 us, a third of a reader
 # thread's round trip; else, and for a page with servers not kept, on the reader thread (issue 22).
 INLINE_PAGE_LIMIT = 200
+SERVERS_SHOWN_KEPT = 256  # servers read by a show (or an action's lookup) kept while the data version stays
 INLINE_READ_BUDGET_S = 0.0002
 
 
@@ -81,6 +82,7 @@ class ServerService(ServerBuild):
         self.ports = ports or ServerPorts(store, cfg, None, clock)
         guests.interfaces = self.ports.interfaces
         self.tasks = ServerTasks()
+        self.shown: VersionedCache[Server] = VersionedCache(SERVERS_SHOWN_KEPT)  # frozen: shared by every reader
         self.kept_lists = KeptLists(cfg.compute.list_ids_kept)  # ([compute] list_ids_kept: ~100 bytes each)
         self.action_log = ActionLog(store, clock, cfg.host_name)
         self.actions = ServerActions(store, guests, self.tasks, clock, self.action_log)
@@ -102,7 +104,14 @@ class ServerService(ServerBuild):
     # ----- reads -------------------------------------------------------------------------------------------------
 
     def get(self, ctx: AuthContext, server_id: str) -> Server:
-        return visible_server(self.store, ctx, server_id)
+        """The live server the caller may see (else 404). One shown again while the database stays at the same
+        version (a client polling it: a create's `--wait`) is not read again."""
+        version = self.store.data_version()  # before the read: what is kept under it is never older
+        server = self.shown.get(version, server_id)
+        if server is None:
+            server = self.store.read(servers_db.get_server, server_id)
+            self.shown.put(server_id, server)
+        return check_visible(ctx, server)
 
     async def list(self, ctx: AuthContext, filters: ServerFilters, *, brief: bool = False,
                    known: Container[str] = frozenset(), version: int | None = None

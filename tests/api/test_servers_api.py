@@ -405,6 +405,28 @@ async def test_show_404_for_names_other_projects_and_deleted(api, make_user):
     await assert_fault(await api.get(f"/servers/{server.uuid}", token_a), 404, "itemNotFound")
 
 
+async def test_a_server_shown_again_is_read_again_only_once_the_database_changed(api, make_user, monkeypatch):
+    token_a = await make_user("proj-a", "member")
+    token_b = await make_user("proj-b", "member")
+    server = await _insert(api, _project_id(api, "proj-a"), name="polled")
+    reads = []
+    real_get_server = servers_db.get_server
+    monkeypatch.setattr(servers_db, "get_server", lambda db, uuid, **kw: reads.append(uuid) or
+                        real_get_server(db, uuid, **kw))
+
+    for _ in range(3):  # a client polling its server
+        resp = await api.get(f"/servers/{server.uuid}", token_a)
+        assert resp.status == 200 and (await resp.json())["server"]["name"] == "polled"
+    assert reads == [server.uuid]
+    await assert_fault(await api.get(f"/servers/{server.uuid}", token_b), 404, "itemNotFound")  # kept, not shown
+    assert reads == [server.uuid]
+
+    await _store(api).write(servers_db.update_server, server.uuid, {"name": "renamed"}, now=utcnow())
+    reads.clear()  # (the update read it on the writer's connection)
+    resp = await api.get(f"/servers/{server.uuid}", token_a)
+    assert (await resp.json())["server"]["name"] == "renamed" and reads == [server.uuid]
+
+
 # ----- list, filters, paging, sorting ---------------------------------------------------------------------------
 
 async def test_list_brief_and_detail(api, make_user):
