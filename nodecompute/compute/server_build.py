@@ -89,13 +89,14 @@ class ServerBuild:
             plugged.set_result(self.store.read(servers_db.get_server, server.uuid))
 
         try:
-            server = await self._plug(ctx, server, nics, hand_over)
+            if nics:
+                await self.ports.plug(ctx, server, nics, hand_over)
         except BaseException:
             plugged.cancel()
             raise
         if not plugged.done():
-            plugged.set_result(server)
-        await self.ports.bind_all(server)
+            plugged.set_result(self.store.read(servers_db.get_server, server.uuid) if nics else server)
+        await self.ports.bind_all(plugged.result())  # the server read once its ports' rows were written
 
     async def _disks_and_domain(self, ctx: AuthContext, server: Server, image: BootImage | None,
                                 devices: BlockDevicePlan, drive: DriveContent, nics: tuple[NicRequest, ...],
@@ -116,24 +117,21 @@ class ServerBuild:
                          self._drive_and_domain(server, drive))
         return server
 
-    async def _plug(self, ctx: AuthContext, server: Server, nics: tuple[NicRequest, ...],
-                    recorded: Callable[[], None]) -> Server:
-        """The build's ports (NETWORKING): the server as it is once they are plugged."""
-        if not nics:
-            return server
-        await self.ports.plug(ctx, server, nics, recorded)
-        return self.store.read(servers_db.get_server, server.uuid)
-
     async def _block_devices(self, ctx: AuthContext, server: Server, image: BootImage | None,
                              devices: BlockDevicePlan) -> tuple:
         """The build's volumes and local disks (BLOCK_DEVICE_MAPPING): the tagged disks for meta_data.json's
-        `devices` (2.32, 2.42+)."""
-        await self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING})
+        `devices` (2.32, 2.42+). The state is written while they are made (the writer may still be busy with the
+        ports' rows; a restart undoes an unfinished build whatever its task state)."""
+        await finish_all(self._set(server, {"task_state": states.BLOCK_DEVICE_MAPPING}),
+                         self._volumes_and_disks(ctx, server, image, devices))
+        attachments = self.store.read(attachments_db.of_server, server.uuid) if devices.volumes else []
+        return tagged_disk_devices(server, attachments)
+
+    async def _volumes_and_disks(self, ctx: AuthContext, server: Server, image: BootImage | None,
+                                 devices: BlockDevicePlan) -> None:
         if devices.volumes:
             await self.volume_boot.prepare(ctx, server, devices)
         await self.guests.make_disks(server, image)
-        attachments = self.store.read(attachments_db.of_server, server.uuid) if devices.volumes else []
-        return tagged_disk_devices(server, attachments)
 
     async def _drive_and_domain(self, server: Server, drive: DriveContent) -> None:
         """The config drive, then the domain (its disks tell the drive's format from the file). Its NICs are the
