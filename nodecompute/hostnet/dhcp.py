@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pwd
 import shutil
-import socket
 import stat
 from pathlib import Path
 
@@ -49,7 +48,7 @@ class Dhcp:
         argv = dnsmasq_argv(dnsmasq.binary(), network, files, inner, self.user)
         settled = (_leg_settings(network), tuple(argv))
         new_leg = False
-        if self._settled.pop(network.id, None) != settled or not _host_link_exists(tap_name(network.dhcp_port.id)):
+        if self._settled.pop(network.id, None) != settled or links.host_index(tap_name(network.dhcp_port.id)) is None:
             new_leg = self._ensure_leg(network, namespace, inner)
         before = _host_lines(files.hosts)
         changed = self._write_files(files, network, ports)
@@ -140,15 +139,6 @@ def _leg_settings(network: Network) -> tuple:
     port = network.dhcp_port
     assert port is not None
     return port.id, port.mac.lower(), leg_addresses(network), network.mtu
-
-
-def _host_link_exists(name: str) -> bool:
-    """One ioctl in the calling thread's network namespace (the worker starts every job in the host's)."""
-    try:
-        socket.if_nametoindex(name)
-    except OSError:
-        return False
-    return True
 
 
 def _host_lines(path: Path) -> set[str]:
