@@ -94,8 +94,10 @@ class ServerBuild:
         except BaseException:
             plugged.cancel()
             raise
-        if not plugged.done():
-            plugged.set_result(self.store.read(servers_db.get_server, server.uuid) if nics else server)
+        if not plugged.done() and nics:  # no port told its rows written
+            hand_over()
+        elif not plugged.done():  # no ports
+            plugged.set_result(server)
         await self.ports.bind_all(plugged.result())  # the server read once its ports' rows were written
 
     async def _disks_and_domain(self, ctx: AuthContext, server: Server, image: BootImage | None,
