@@ -85,8 +85,12 @@ class Guest:
     def tcp_send(self, listener: Guest, port: int, text: str) -> str:
         """Send `text` with busybox nc to `listener` (nc -l there); return what the listener received."""
         address = listener.address()
+        # The listener's stdin stays open (a pipe, closed only by communicate): busybox nc half-closes the connection
+        # when its stdin ends, and the client's nc exits on that FIN; with an empty stdin, a client whose `echo` came
+        # later than its connect (a loaded host) left without sending anything.
         server = subprocess.Popen(["ip", "netns", "exec", listener.namespace, "busybox", "timeout", "5",
-                                   "busybox", "nc", "-l", "-p", str(port)], stdout=subprocess.PIPE, text=True)
+                                   "busybox", "nc", "-l", "-p", str(port)], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
         try:
             listener.wait_listening(port)  # busybox nc may exit 0 on a refused connect: never send before the listen
             for _ in range(50):
