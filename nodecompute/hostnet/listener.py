@@ -11,14 +11,17 @@ accepted connection's socket names the namespace; the metadata handler gets that
 """
 from __future__ import annotations
 
+import fcntl
+import os
 import socket
 import struct
 import threading
 
 from nodecompute.hostnet.errors import HostNetError
-from nodecompute.hostnet.namespaces import Home
+from nodecompute.hostnet.namespaces import Home, namespace_path
 
 SO_NETNS_COOKIE = getattr(socket, "SO_NETNS_COOKIE", 71)
+SIOCGSKNS = 0x894C  # linux/sockios.h: a descriptor of the socket's network namespace (Linux 4.9+)
 IP_FREEBIND = getattr(socket, "IP_FREEBIND", 15)
 BACKLOG = 128
 
@@ -55,19 +58,24 @@ class ListenerRegistry:
         with self._lock:
             return self._by_cookie.get(netns_cookie(sock))
 
-    def is_current(self, home: Home, sock: socket.socket) -> bool:
+    def is_current(self, sock: socket.socket) -> bool:
         """Whether a listener still lives in the namespace now known by its name (False after that namespace was
-        deleted and made again, e.g. by restore(): the listener must then be opened again)."""
+        deleted, or deleted and made again, e.g. by restore(): the listener must then be opened again). The name's
+        file and the socket's namespace (SIOCGSKNS) are compared as nsfs inodes: no thread enters the namespace, so
+        any thread may ask (a build's port asks on the event loop instead of queueing behind the host's jobs)."""
         namespace = self.namespace_of(sock)
         if namespace is None:
             return False
         try:
-            with home.inside(namespace):
-                probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        except HostNetError:
+            named = os.stat(namespace_path(namespace))
+            own_fd = fcntl.ioctl(sock.fileno(), SIOCGSKNS)
+        except OSError:
             return False
-        with probe:
-            return netns_cookie(probe) == netns_cookie(sock)
+        try:
+            own = os.fstat(own_fd)
+        finally:
+            os.close(own_fd)
+        return (named.st_dev, named.st_ino) == (own.st_dev, own.st_ino)
 
     def forget(self, namespace: str) -> None:
         with self._lock:

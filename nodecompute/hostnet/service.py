@@ -159,8 +159,9 @@ class HostNet:
         return self._listeners.namespace_of(sock)
 
     async def listener_is_current(self, sock: socket.socket) -> bool:
-        """False when the listener's namespace was deleted (and perhaps made again): open a new listener."""
-        return await self.run(self._listeners.is_current, self._worker.home, sock)
+        """False when the listener's namespace was deleted (and perhaps made again): open a new listener. Asked
+        here, not on the worker (listener.py says why)."""
+        return self._listeners.is_current(sock)
 
     # DHCP and routers -----------------------------------------------------------------------------------------
 

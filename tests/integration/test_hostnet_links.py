@@ -97,8 +97,12 @@ async def test_a_listener_knows_its_namespace_and_when_that_namespace_was_made_a
         with socket.socket() as host_socket:
             assert bed.hostnet.namespace_of(host_socket) is None
         ip("netns", "del", namespace)  # lost behind the adapter's back...
+        assert not await bed.hostnet.listener_is_current(sock)
         await bed.hostnet.ensure_namespace(namespace)  # ...and made again, as restore() does
         assert not await bed.hostnet.listener_is_current(sock)
+        again = await bed.hostnet.open_listener(namespace, "0.0.0.0", 9697)
+        with again:
+            assert await bed.hostnet.listener_is_current(again)
     finally:
         sock.close()
         await bed.hostnet.delete_namespace(namespace)
