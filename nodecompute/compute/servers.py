@@ -107,11 +107,8 @@ class ServerService(ServerBuild):
         """The live server the caller may see (else 404). One shown again while the database stays at the same
         version (a client polling it: a create's `--wait`) is not read again."""
         version = self.store.data_version()  # before the read: what is kept under it is never older
-        server = self.shown.get(version, server_id)
-        if server is None:
-            server = self.store.read(servers_db.get_server, server_id)
-            self.shown.put(server_id, server)
-        return check_visible(ctx, server)
+        return check_visible(ctx, self.shown.get_or_make(
+            version, server_id, lambda: self.store.read(servers_db.get_server, server_id)))
 
     async def list(self, ctx: AuthContext, filters: ServerFilters, *, brief: bool = False,
                    known: Container[str] = frozenset(), version: int | None = None
