@@ -13,7 +13,7 @@ import pytest
 from nodecompute.hostnet import FixedIp, Network, Port, Subnet
 from nodecompute.hostnet.dhcp import Dhcp
 from nodecompute.hostnet.dhcp_config import DhcpFiles, dnsmasq_argv, hosts_file, leg_addresses, opts_file
-from nodecompute.hostnet.dnsmasq import running_pid
+from nodecompute.hostnet.dnsmasq import cmdline, running_pid
 from nodecompute.hostnet.errors import HostNetError
 from nodecompute.hostnet.names import DaemonNames
 
@@ -110,7 +110,7 @@ def _wait_for_its_command_line(pid: int, seconds: float = 10.0) -> None:
     /proc/<pid>/cmdline reads empty for a moment (measured: a third of 400 reads right after Popen, nine in ten
     on a busy host). A dnsmasq the daemon finds by its pid file has long been running."""
     deadline = time.monotonic() + seconds
-    while not Path(f"/proc/{pid}/cmdline").read_bytes():
+    while cmdline(pid) is None:
         assert time.monotonic() < deadline, f"process {pid} has no command line after {seconds:g} s"
         time.sleep(0.005)
 
