@@ -181,7 +181,9 @@ def write_iso(tree: Mapping[str, bytes], dest: Path, *, publisher: str = "",
                 iso.add_fp(io.BytesIO(entry.contents), len(entry.contents), entry.iso_path,
                            rr_name=entry.rr_name, joliet_path=entry.joliet_path,
                            file_mode=_REGULAR | modes[entry.rr_path] if entry.rr_path in modes else _FILE_MODE)
-        _write_atomically(Path(dest), iso.write_fp)
+        image = io.BytesIO()  # pycdlib seeks and writes record by record: in memory, then one write to the file
+        iso.write_fp(image)
+        _write_atomically(Path(dest), lambda out: out.write(image.getbuffer()))
     except (pycdlib.pycdlibexception.PyCdlibException, OSError) as exc:
         raise ConfigDriveError(reason=str(exc)) from exc
     finally:
