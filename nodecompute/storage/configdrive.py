@@ -17,8 +17,6 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
-
 
 from nodecompute.storage.errors import StorageError
 
@@ -147,12 +145,13 @@ def _publish(tmp: Path, dest: Path) -> None:
         os.close(dir_fd)
 
 
-def _write_atomically(dest: Path, write: Callable[[BinaryIO], None]) -> None:
-    """Write through a temp file in dest's directory (mode 0600), then _publish: never a half drive at dest."""
+def _write_atomically(dest: Path, image: bytes | memoryview) -> None:
+    """Write `image` through a temp file in dest's directory (mode 0600), then _publish: never a half drive at
+    dest."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
     try:
         with os.fdopen(fd, "wb") as out:
-            write(out)
+            out.write(image)
         _publish(Path(tmp_name), dest)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
@@ -183,7 +182,7 @@ def write_iso(tree: Mapping[str, bytes], dest: Path, *, publisher: str = "",
                            file_mode=_REGULAR | modes[entry.rr_path] if entry.rr_path in modes else _FILE_MODE)
         image = io.BytesIO()  # pycdlib seeks and writes record by record: in memory, then one write to the file
         iso.write_fp(image)
-        _write_atomically(Path(dest), lambda out: out.write(image.getbuffer()))
+        _write_atomically(Path(dest), image.getbuffer())
     except (pycdlib.pycdlibexception.PyCdlibException, OSError) as exc:
         raise ConfigDriveError(reason=str(exc)) from exc
     finally:
