@@ -11,8 +11,11 @@ a stable rescue, which keeps the server's disks; a legacy rescue keeps the root'
   max_local_block_devices is 3: four slots are enough), below the tagged NICs' 0x10-0x17 (network_data.py) and the
   tagged volumes' 0x18-0x1f (volume_boot.py).
 - entries: type disk, bus pci, the address, serial = the mapping's volume id (null for a local disk: Nova sets it
-  from the BDM either way), the tag. A tagged disk on another bus than virtio is not pinned and not listed.
-  volume_boot.tagged_disk_devices puts them between a volume-backed server's root volume and its other volumes.
+  from the BDM either way), the tag. volume_boot.tagged_disk_devices puts them between a volume-backed server's
+  root volume and its other volumes.
+- a tagged disk on another bus is not pinned (it has a drive or USB address, not a PCI slot) and is listed as Nova's
+  _prepare_device_bus lists it: bus scsi, ide or usb and no address (Nova formats no drive address), a sata disk
+  (or any other bus) with neither: "bus": "none", "address": "none" in the document.
 """
 from __future__ import annotations
 
@@ -23,6 +26,14 @@ from nodecompute.domain.server_models import Server
 FIRST_LOCAL_DISK_SLOT = 0x0C  # the tagged root's; its tagged ephemeral and swap disks from 0x0d
 LOCAL_DISK_SLOTS = 4  # the root and the three local disks Nova's max_local_block_devices allows at most
 VIRTIO = "virtio"
+NOVA_DRIVE_BUSES = ("scsi", "ide", "usb")  # the disk buses Nova's metadata names; others show "none"
+
+
+def unpinned_disk_entry(bus: str, tag: str, serial: str | None) -> DeviceMetadata:
+    """The entry of a tagged disk that has no pinned PCI slot because it is not on virtio (Nova's DiskMetadata
+    with a SCSI, IDE or USB bus and no address, or with no bus at all)."""
+    return DeviceMetadata(type="disk", bus=bus if bus in NOVA_DRIVE_BUSES else "none", address="none",
+                          serial=serial, tags=(tag,))
 
 
 def root_pci_slot(server: Server) -> int | None:
@@ -40,8 +51,9 @@ def local_pci_slots(server: Server) -> list[int | None]:
 
 def local_disk_devices(server: Server) -> tuple[DeviceMetadata, ...]:
     """The device metadata entries of the tagged local disks: the root first, then in disk order."""
-    tagged = [(server.root_disk_tag, root_pci_slot(server))]
-    tagged += [(disk.tag, slot) for (disk, _name, _bus), slot in zip(local_disk_names(server),
-                                                                     local_pci_slots(server))]
-    return tuple(DeviceMetadata(type="disk", bus="pci", address=f"0000:00:{slot:02x}.0", serial=None,
-                                tags=(tag,)) for tag, slot in tagged if tag and slot is not None)
+    tagged = [(server.root_disk_tag, VIRTIO, root_pci_slot(server))]
+    tagged += [(disk.tag, bus, slot) for (disk, _name, bus), slot in zip(local_disk_names(server),
+                                                                         local_pci_slots(server))]
+    return tuple(DeviceMetadata(type="disk", bus="pci", address=f"0000:00:{slot:02x}.0", serial=None, tags=(tag,))
+                 if slot is not None else unpinned_disk_entry(bus, tag, None)
+                 for tag, bus, slot in tagged if tag and (slot is not None or bus != VIRTIO))

@@ -26,7 +26,7 @@ from nodecompute.compute.block_devices import INVALID, BlockDevicePlan, VolumeMa
 from nodecompute.compute.block_storage import BlockStorage
 from nodecompute.compute.guests import crash_point
 from nodecompute.compute.metadata_documents import DeviceMetadata
-from nodecompute.compute.tagged_disks import local_disk_devices
+from nodecompute.compute.tagged_disks import local_disk_devices, unpinned_disk_entry
 from nodecompute.db import servers as servers_db
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db import volumes as volumes_db
@@ -70,10 +70,13 @@ def disk_pci_slots(attachments: list[vm.Attachment]) -> dict[str, int]:
 
 
 def disk_devices(attachments: list[vm.Attachment]) -> tuple[DeviceMetadata, ...]:
-    """meta_data.json `devices` entries of the tagged volumes (Nova's DiskMetadata: PCI address, serial, tag)."""
+    """meta_data.json `devices` entries of the tagged volumes (Nova's DiskMetadata: PCI address, serial, tag), in
+    attachment order; one on another bus than virtio with that bus and no address (tagged_disks.py)."""
     slots = disk_pci_slots(attachments)
     return tuple(DeviceMetadata(type="disk", bus="pci", address=f"0000:00:{slots[a.id]:02x}.0", serial=a.volume_id,
-                                tags=(a.tag,)) for a in attachments if a.id in slots)
+                                tags=(a.tag,)) if a.id in slots
+                 else unpinned_disk_entry(a.disk_bus or "", a.tag or "", a.volume_id)
+                 for a in attachments if a.id in slots or (a.tag and (a.disk_bus or "virtio") != "virtio"))
 
 
 def tagged_disk_devices(server: Server, attachments: list[vm.Attachment]) -> tuple[DeviceMetadata, ...]:

@@ -3,13 +3,14 @@ ephemeral and a swap disk from its mappings (the guest reports its config drive,
 ephemeral disk by its label and the swap disk with their sizes, and the tagged volume, ephemeral and swap disks in
 meta_data.json's devices, each at the PCI address where the guest has that disk; its
 a 2.93 rebuild re-images the root volume: the guest boots a fresh disk; its createImage is a snapshot of the running
-volume, and a server boots from that image), and the stock `openstack` CLI's
+volume, and a server boots from that image); another's tagged SCSI local disk and IDE volume are in its `devices` as Nova
+lists them (no address); the stock `openstack` CLI's
 `server create --boot-from-volume 1 --wait` and `server create --volume` reach ACTIVE; deleting the servers honours
 delete_on_termination (the CLI's --boot-from-volume volume goes only when asked; --volume's stays, available).
 K5 (issue 25): the test image imported as vmdk through /k5/v1/imageimport boots through /k5 from a volume; its
 guest reads the metadata service, gets back its own marker through fcx-restore, and runs again after its QEMU is
 killed while the daemon is down (fcx.autofailover).
-One daemon for the module; one guest is watched to its report, the CLI's two only to ACTIVE."""
+One daemon for the module; two guests are watched to their reports, the CLI's two only to ACTIVE."""
 from __future__ import annotations
 
 import base64
@@ -135,6 +136,46 @@ def test_a_guest_boots_from_a_volume_made_from_the_image(daemon, cloud, image_id
     # the first root volume has the image's snapshot: Cinder refuses its deletion, Nova logs it, it stays
     assert wait_for(cloud, f"/volumes/{volume_id}", "volume", "available")["attachments"] == []
     print(f"boot from volume, guest report, delete: {time.monotonic() - started:.1f}s")
+
+
+def test_tagged_disks_on_other_buses_are_listed_as_novas_without_an_address(daemon, cloud, image_id):
+    """A tagged local disk on SCSI and a tagged volume on IDE: in meta_data.json's `devices` with their bus and no
+    address, as Nova's libvirt driver lists them (it formats no drive address), after the tagged root volume at its
+    pinned PCI slot; the domain has them on those buses (libvirt adds the SCSI controller)."""
+    resp = cloud.post("/flavors", {"flavor": {"name": "bfv-buses", "ram": 128, "vcpus": 1, "disk": 0,
+                                              "OS-FLV-EXT-DATA:ephemeral": 1}})
+    assert resp.status_code == 200, resp.text
+    resp = cloud.post("/servers", {"server": {
+        "name": "bfv-buses", "imageRef": "", "flavorRef": resp.json()["flavor"]["id"], "config_drive": True,
+        "networks": "none",
+        "block_device_mapping_v2": [{"boot_index": 0, "uuid": image_id, "source_type": "image",
+                                     "destination_type": "volume", "volume_size": 1, "delete_on_termination": True,
+                                     "tag": "root"},
+                                    {"source_type": "blank", "destination_type": "local", "guest_format": "ext4",
+                                     "disk_bus": "scsi", "tag": "scratch"},
+                                    {"source_type": "blank", "destination_type": "volume", "volume_size": 1,
+                                     "disk_bus": "ide", "delete_on_termination": True, "tag": "db"}]}},
+        headers={"X-OpenStack-Nova-API-Version": "2.42"})
+    assert resp.status_code == 202, resp.text
+    server_id = resp.json()["server"]["id"]
+    server = cloud.wait_status(server_id, "ACTIVE")
+    report = cloud.wait_report(server_id)
+    assert report.value("boot=") == "1"
+    volumes = {volume_api(cloud, "GET", f"/volumes/{v['id']}").json()["volume"]["bootable"]: v["id"]
+               for v in server["os-extended-volumes:volumes_attached"]}
+    assert report.values("device ") == [f"type=disk bus=pci address=0000:00:18.0 serial={volumes['true']} tags=root",
+                                        "type=disk bus=scsi address=none serial=null tags=scratch",
+                                        f"type=disk bus=ide address=none serial={volumes['false']} tags=db"]
+    root = ET.parse(daemon.libvirt_root / "etc" / "qemu" / f"{server['OS-EXT-SRV-ATTR:instance_name']}.xml").getroot()
+    buses = [d.find("target").get("bus") for d in root.findall("devices/disk")]
+    assert sorted(buses) == ["ide", "ide", "scsi", "virtio"]  # the root volume, scratch, db and the config drive
+    assert root.find("devices/controller[@type='scsi']") is not None
+    assert cloud.delete(f"/servers/{server_id}").status_code == 204
+    cloud.wait_gone(server_id)
+    deadline = time.monotonic() + 60
+    while any(volume_status(cloud, volume_id) != 404 for volume_id in volumes.values()):  # delete_on_termination
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
 
 
 def test_the_stock_cli_boots_from_volumes(daemon, cloud, image_id, flavor_id):

@@ -48,7 +48,7 @@ def test_slots_of_a_tagged_root_and_tagged_local_disks():
     # untagged disks keep libvirt's addresses; the slot is the disk's position, whatever the others' tags
     half = server(local_disks=(dataclasses.replace(EPHEMERAL, tag=None), SWAP))
     assert (root_pci_slot(half), local_pci_slots(half)) == (None, [None, 0x0E])
-    # the flavor's own disks carry no tag; a volume-backed server has no local root; a tagged scsi disk is not pinned
+    # the flavor's own disks carry no tag; a volume-backed server has no local root; a tagged scsi disk has no slot
     assert local_pci_slots(server(root_disk_tag="root", local_disks=None)) == [None, None]
     assert root_pci_slot(server(root_disk_tag="root", root_is_volume=True)) is None
     assert local_pci_slots(server(local_disks=(dataclasses.replace(EPHEMERAL, disk_bus="scsi"),))) == [None]
@@ -69,6 +69,35 @@ def test_entries_are_novas_disk_metadata_with_a_null_serial():
     for version in ("2016-06-30", "2018-08-27", "latest"):
         assert json.loads(tree[f"openstack/{version}/meta_data.json"])["devices"] == [root_entry]
     assert "devices" not in json.loads(tree["openstack/2015-10-15/meta_data.json"])  # before Newton
+
+
+def test_a_tagged_disk_on_another_bus_is_listed_as_novas_with_no_address():
+    """Nova's _prepare_device_bus: a disk with a drive (or USB) address gets a SCSI, IDE or USB bus and no address
+    (the drive address has no format_address), any other bus none at all: the document says "none" for both."""
+    buses = {"scsi": "scsi", "ide": "ide", "usb": "usb", "sata": "none"}
+    for disk_bus, shown in buses.items():
+        tagged = server(local_disks=(dataclasses.replace(EPHEMERAL, disk_bus=disk_bus), SWAP))
+        assert local_disk_devices(tagged) == (
+            DeviceMetadata(type="disk", bus=shown, address="none", serial=None, tags=("scratch",)),
+            DeviceMetadata(type="disk", bus="pci", address="0000:00:0e.0", serial=None, tags=("swap",))), disk_bus
+    untagged = server(local_disks=(dataclasses.replace(EPHEMERAL, disk_bus="scsi", tag=None),))
+    assert local_disk_devices(untagged) == ()
+    tree = metadata_documents.build_tree(drive_metadata(devices=local_disk_devices(server(
+        local_disks=(dataclasses.replace(EPHEMERAL, disk_bus="ide"),)))))
+    assert json.loads(tree["openstack/latest/meta_data.json"])["devices"] == [
+        {"type": "disk", "serial": None, "bus": "ide", "address": "none", "tags": ["scratch"]}]
+
+
+def test_tagged_volumes_on_other_buses_keep_their_place_and_serial():
+    def attachment(volume_id: str, tag: str | None, bus: str | None) -> vm.Attachment:
+        return vm.Attachment(id=f"a-{volume_id}", volume_id=volume_id, server_id="u-1", device=None,
+                             attached_at=None, attached_host=None, tag=tag, boot_index=None, disk_bus=bus)
+    attachments = [attachment("v1", "first", None), attachment("v2", "db", "scsi"), attachment("v3", None, "scsi"),
+                   attachment("v4", "logs", "virtio"), attachment("v5", "old", "sata")]
+    devices = tagged_disk_devices(server(local_disks=()), attachments)
+    assert [(d.tags, d.bus, d.address, d.serial) for d in devices] == [
+        (("first",), "pci", "0000:00:18.0", "v1"), (("db",), "scsi", "none", "v2"),
+        (("logs",), "pci", "0000:00:19.0", "v4"), (("old",), "none", "none", "v5")]
 
 
 def test_disk_order_is_the_domains():
