@@ -3,8 +3,8 @@ ephemeral and a swap disk from its mappings (the guest reports its config drive,
 ephemeral disk by its label and the swap disk with their sizes, and the tagged volume, ephemeral and swap disks in
 meta_data.json's devices, each at the PCI address where the guest has that disk; its
 a 2.93 rebuild re-images the root volume: the guest boots a fresh disk; its createImage is a snapshot of the running
-volume, and a server boots from that image); another's tagged SCSI local disk and IDE volume are in its `devices` as Nova
-lists them (no address); the stock `openstack` CLI's
+volume, and a server boots from that image); another's tagged SCSI local disk and IDE volume are in its `devices`
+as Nova lists them (no address); the stock `openstack` CLI's
 `server create --boot-from-volume 1 --wait` and `server create --volume` reach ACTIVE; deleting the servers honours
 delete_on_termination (the CLI's --boot-from-volume volume goes only when asked; --volume's stays, available).
 K5 (issue 25): the test image imported as vmdk through /k5/v1/imageimport boots through /k5 from a volume; its
