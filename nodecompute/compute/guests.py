@@ -17,8 +17,8 @@ from pathlib import Path
 
 from nodecompute import filemodes
 from nodecompute.compute import metadata_documents
-from nodecompute.compute.instance_metadata import drive_metadata, local_disk_names
-from nodecompute.compute.tagged_disks import local_pci_slots, root_pci_slot
+from nodecompute.compute.instance_metadata import drive_metadata
+from nodecompute.compute.tagged_disks import root_pci_slot, slotted_local_disks
 from nodecompute.domain import states
 from nodecompute.domain.guest_channels import TEST_CHANNEL
 from nodecompute.domain.server_models import InjectedFileSpec, Server
@@ -129,7 +129,7 @@ class Guests:
                  "swap": str(inst / "disk.swap") if server.swap and not mapped else None,
                  "local": [designer.GuestDisk(str(inst / disk.file), disk.disk_format, bus=bus, requested=name,
                                               pci_slot=slot)  # a tagged one where its device metadata says
-                           for (disk, name, bus), slot in zip(local_disk_names(server), local_pci_slots(server))
+                           for disk, name, bus, slot in slotted_local_disks(server)
                            if mapped],
                  "config_drive": str(drive) if server.config_drive else None,
                  "config_drive_device": "disk" if server.config_drive and configdrive.is_vfat(drive) else "cdrom"}

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from nodecompute.compute.instance_metadata import local_disk_names
 from nodecompute.compute.metadata_documents import DeviceMetadata
-from nodecompute.domain.server_models import Server
+from nodecompute.domain.server_models import LocalDisk, Server
 
 FIRST_LOCAL_DISK_SLOT = 0x0C  # the tagged root's; its tagged ephemeral and swap disks from 0x0d
 LOCAL_DISK_SLOTS = 4  # the root and the three local disks Nova's max_local_block_devices allows at most
@@ -41,19 +41,23 @@ def root_pci_slot(server: Server) -> int | None:
     return FIRST_LOCAL_DISK_SLOT if server.root_disk_tag and not server.volume_backed else None
 
 
-def local_pci_slots(server: Server) -> list[int | None]:
-    """The pinned slot of each of the server's ephemeral and swap disks (local_disk_names' order), None when the
+def slotted_local_disks(server: Server) -> list[tuple[LocalDisk, str, str, int | None]]:
+    """local_disk_names' (disk, device name, bus) of each ephemeral and swap disk with its pinned slot, None when the
     disk is untagged or not on virtio."""
-    return [FIRST_LOCAL_DISK_SLOT + 1 + position
-            if disk.tag and bus == VIRTIO and position < LOCAL_DISK_SLOTS - 1 else None
-            for position, (disk, _name, bus) in enumerate(local_disk_names(server))]
+    return [(disk, name, bus, FIRST_LOCAL_DISK_SLOT + 1 + position
+             if disk.tag and bus == VIRTIO and position < LOCAL_DISK_SLOTS - 1 else None)
+            for position, (disk, name, bus) in enumerate(local_disk_names(server))]
+
+
+def local_pci_slots(server: Server) -> list[int | None]:
+    """The pinned slot of each of the server's ephemeral and swap disks (local_disk_names' order)."""
+    return [slot for _disk, _name, _bus, slot in slotted_local_disks(server)]
 
 
 def local_disk_devices(server: Server) -> tuple[DeviceMetadata, ...]:
     """The device metadata entries of the tagged local disks: the root first, then in disk order."""
     tagged = [(server.root_disk_tag, VIRTIO, root_pci_slot(server))]
-    tagged += [(disk.tag, bus, slot) for (disk, _name, bus), slot in zip(local_disk_names(server),
-                                                                         local_pci_slots(server))]
+    tagged += [(disk.tag, bus, slot) for disk, _name, bus, slot in slotted_local_disks(server)]
     return tuple(DeviceMetadata(type="disk", bus="pci", address=f"0000:00:{slot:02x}.0", serial=None, tags=(tag,))
                  if slot is not None else unpinned_disk_entry(bus, tag, None)
                  for tag, bus, slot in tagged if tag and (slot is not None or bus != VIRTIO))
