@@ -71,14 +71,20 @@ def provision(daemon: Daemon) -> dict:
     """Projects and users for Tempest, an image and a second flavor; returns what the conf needs."""
     accounts = [{"username": "admin", "project_name": "admin", "password": daemon.cloud()["auth"]["password"],
                  "domain_name": "Default", "roles": ["admin"]}]
+    readers = []
     for name in ("tempest1", "tempest2", "tempest3"):
         _cli(daemon, "project", "create", name)
         _cli(daemon, "user", "create", name, "--project", name, "--role", "member", "--password", PASSWORD)
         _cli(daemon, "user", "create", name + "-reader", "--project", name, "--role", "reader",
              "--password", PASSWORD)
-        for user, role in ((name, "member"), (name + "-reader", "reader")):
-            accounts.append({"username": user, "project_name": name, "password": PASSWORD,
-                             "domain_name": "Default", "roles": [role]})
+        accounts.append({"username": name, "project_name": name, "password": PASSWORD,
+                         "domain_name": "Default", "roles": ["member"]})
+        readers.append({"username": name + "-reader", "project_name": name, "password": PASSWORD,
+                        "domain_name": "Default", "roles": ["reader"]})
+    # Tempest's alt credentials are the first free account of the file whatever its role: with the members first
+    # they are another project's member, not the primary project's reader (whose writes are refused with 403, not
+    # the 404 of another project's server the multi-tenant tests expect)
+    accounts += readers
     token = _token(daemon, daemon.cloud()["auth"])
     images = []
     for name in ("tempest-image", "tempest-image-alt"):
