@@ -1,6 +1,7 @@
 """The resize (#304), confirmResize (#305) and revertResize (#306) server actions: Nova's schemas, one call to the
-server service's resizes (compute/resize.py), Nova's statuses (202, confirmResize 204). The OS-DCF:diskConfig of a
-resize is accepted and changes nothing (the guest grows its own file system, as with MANUAL)."""
+server service's resizes (compute/resize.py), Nova's statuses (202, confirmResize 204). A resize's OS-DCF:diskConfig
+becomes the server's as Nova sets it (AUTO only when asked: domain/disk_config.py); the guest grows its own file
+system either way."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -24,7 +25,8 @@ def _any_value(key: str) -> dict:
 
 async def resize(request: web.Request, body: dict) -> web.StreamResponse:
     await request.config_dict[servers_key].resizes.resize(auth.context(request), request.match_info["server_id"],
-                                                          body["resize"]["flavorRef"])
+                                                          body["resize"]["flavorRef"],
+                                                          body["resize"].get("OS-DCF:diskConfig"))
     return respond(request)
 
 

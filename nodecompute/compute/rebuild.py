@@ -40,7 +40,7 @@ from nodecompute.compute.volume_boot import tagged_disk_devices
 from nodecompute.db import images as images_db, server_drives, server_reimages, servers as servers_db
 from nodecompute.db import volume_attachments as attachments_db
 from nodecompute.db.store import Store
-from nodecompute.domain import states
+from nodecompute.domain import disk_config, states
 from nodecompute.domain.errors import BadRequest, ComputeError, NotFound
 from nodecompute.domain.guest_channels import channels_for
 from nodecompute.domain.models import AuthContext, Clock, Flavor
@@ -97,6 +97,8 @@ class ServerRebuilds:
             image = self.images.get_for_boot(req.image_ref, ctx.project_id)
         except NotFound:
             raise BadRequest("Cannot find image for rebuild") from None
+        # the request's diskConfig, else the new image's (Nova's _inherit_properties_from_image)
+        values["disk_config"] = disk_config.for_boot(image.properties, req.columns.get("disk_config"), image.id)
         metadata_count = len(req.metadata if req.metadata is not None else server.metadata)
         placement.check_injection_limits(self.quotas.limits(ctx.project_id), metadata_count, req.personality)
         flavor = Flavor(server.flavorid, server.flavor_name, server.memory_mb, server.vcpus, server.root_gb)

@@ -44,6 +44,7 @@ from nodecompute.db import server_migrations as migrations_db
 from nodecompute.db import servers as servers_db
 from nodecompute.db.store import Store
 from nodecompute.domain import migration_models as mig
+from nodecompute.domain import disk_config as disk_configs
 from nodecompute.domain import states
 from nodecompute.domain.errors import BadRequest, ComputeError, NotFound
 from nodecompute.domain.migration_models import Migration
@@ -96,10 +97,13 @@ class ServerResizes:
 
     # ----- resize ------------------------------------------------------------------------------------------------
 
-    async def resize(self, ctx: AuthContext, server_id: str, flavor_ref: object) -> None:
+    async def resize(self, ctx: AuthContext, server_id: str, flavor_ref: object,
+                     disk_config: str | None = None) -> None:
+        """`disk_config`: the request's OS-DCF:diskConfig; the server's becomes AUTO only when asked (Nova)."""
         server = visible_server(self.store, ctx, server_id)
         check_writable(ctx, server)
         check_state(states.ACTIONS["resize"], server)
+        chosen_disk_config = disk_configs.for_resize(server.image_properties, disk_config, server.image_id)
         flavor = self._flavor(ctx, id_from_ref(flavor_ref))
         if flavor.flavorid == server.flavorid:
             raise BadRequest(SAME_FLAVOR)
@@ -124,7 +128,8 @@ class ServerResizes:
             "new_instance_type_id": flavor.serial, "old_flavor": flavor_values(server), "new_flavor": new,
             "old_vm_state": server.vm_state}, now=self.clock())
         try:
-            await self.actions.begin(ctx, "resize", server, (None,), work=self._resize_work(migration))
+            await self.actions.begin(ctx, "resize", server, (None,), work=self._resize_work(migration),
+                                     also={"disk_config": chosen_disk_config})
         except BaseException:
             await self._status(migration, mig.ERROR)
             raise

@@ -135,13 +135,16 @@ class ServerActions:
         await self.begin(ctx, req.action, server, rule.expected, self.work[req.work] if req.work else None)
 
     async def begin(self, ctx: AuthContext | None, name: str, server: Server,
-                    expected: tuple[str | None, ...], work: Work | None = None, claim: Claim | None = None) -> None:
+                    expected: tuple[str | None, ...], work: Work | None = None, claim: Claim | None = None,
+                    also: dict | None = None) -> None:
         """Compare-and-set the task, record the action, run the work in the background (the checks were made).
         `work` is the request's own work for an action with none in WORK (createImage, createBackup,
         changePassword: server_images.py, server_admin_password.py); `claim` the request's own compare-and-set,
-        which also writes what the request changes (rebuild.py)."""
+        which also writes what the request changes (rebuild.py); `also` columns written with the task (a
+        resize's disk config)."""
         rule = states.ACTIONS[name]
-        updated = await (claim() if claim is not None else self._begin(server, rule, expected, guarded=True))
+        updated = await (claim() if claim is not None else self._begin(server, rule, expected, guarded=True,
+                                                                        also=also))
         if updated is None:
             current = self.store.read(servers_db.get_server, server.uuid)
             raise InstanceInvalidState(action=rule.message_name, uuid=server.uuid, attr="task_state",
@@ -168,7 +171,7 @@ class ServerActions:
         return True
 
     async def _begin(self, server: Server, rule: states.ActionRule, expected: tuple[str | None, ...], *,
-                     guarded: bool = False) -> Server | None:
+                     guarded: bool = False, also: dict | None = None) -> Server | None:
         """The task's compare-and-set; `guarded` (an action asked, not one replayed at start) also refuses, in the
         same transaction, a server one of whose volumes is reverting (volume_revert.py sets `reverting` in one
         transaction with its check that the server has no task: the two cannot both win)."""
@@ -178,8 +181,8 @@ class ServerActions:
                 self.store.read(check_not_reverting, rule.message_name, server.uuid)
             return current if current.task_state in expected else None
         update = unless_reverting(rule.message_name, servers_db.update_server) if guarded else servers_db.update_server
-        return await self.store.write(update, server.uuid, {"task_state": rule.task}, now=self.clock(),
-                                      expected_task_state=expected)
+        return await self.store.write(update, server.uuid, {**(also or {}), "task_state": rule.task},
+                                      now=self.clock(), expected_task_state=expected)
 
     async def _run(self, name: str, server: Server, action_id: int | None, work: Work) -> None:
         rule = states.ACTIONS[name]

@@ -8,6 +8,7 @@ from datetime import datetime
 from nodecompute.compute import image_properties
 from nodecompute.compute.metadata_documents import sanitize_hostname
 from nodecompute.config import Config
+from nodecompute.domain import disk_config as disk_configs
 from nodecompute.domain import states
 from nodecompute.domain.models import AuthContext, Flavor, isotime
 from nodecompute.domain.guest_channels import channels_for
@@ -25,8 +26,7 @@ def server_rows(cfg: Config, ctx: AuthContext, req: CreateRequest, flavor: Flavo
     imageRef the request gave beside the volume root, as Nova's instance.image_ref, or "")."""
     now = isotime(now)
     rid = reservation_id()
-    disk_config = req.disk_config or (
-        "AUTO" if str(image.properties.get("auto_disk_config", "")).lower() == "true" else "MANUAL")
+    disk_config = disk_configs.for_boot(image.properties, req.disk_config, image.id)
     wants_drive = not req.no_config_drive and (req.config_drive or cfg.compute.force_config_drive
                                                or image.properties.get("img_config_drive") == "mandatory")
     rows = []

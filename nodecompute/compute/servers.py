@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Container
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from nodecompute.domain import states
+from nodecompute.domain import disk_config, states
 from nodecompute.domain.errors import BadRequest, Forbidden, InstanceInvalidState, InstanceNotFound, NotFound
 from nodecompute.compute.flavors import FlavorService
 from nodecompute.compute.host_services import HostServices
@@ -186,6 +186,7 @@ class ServerService(ServerBuild):
         else:
             image = image_for_boot(self.images, ctx, devices.image_ref)
             placement.check_fit(ctx, flavor, image)
+        disk_config.check_allowed(image.properties, req.disk_config, image.id)  # before any row (server_rows.py)
         key_data = self._public_key(ctx, req.key_name) if req.key_name is not None else None
         extra_keys = [(name, self._public_key(ctx, name)) for name in req.extra_key_names]
         zone = req.availability_zone
