@@ -176,13 +176,13 @@ snapshot = true
 interface_attach = true
 attach_encrypted_volume = false
 config_drive = true
-personality = false
+personality = true
 metadata_service = true
 block_migration_for_live_migration = false
 can_migrate_between_any_hosts = false
 swap_volume = false
 volume_multiattach = false
-disk_config = false
+disk_config = true
 hostname_fqdn_sanitization = true
 unified_limits = false
 
