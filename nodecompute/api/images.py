@@ -17,7 +17,7 @@ from nodecompute.api.auth import context, require_writer
 from nodecompute.api.keys import images_key
 from nodecompute.api.respond import Out, QuerySchema, parse_body, parse_query, respond
 from nodecompute.api.urls import Links, base_url
-from nodecompute.domain import errors
+from nodecompute.domain import disk_config, errors
 from nodecompute.domain.image_models import Image, ImageQuery
 from nodecompute.compute.images import ImageNotAuthorized, ImageNotFound, ImageProtected
 
@@ -100,9 +100,8 @@ def image_detail(request: web.Request, image: Image) -> dict[str, Any]:
     server = image.properties.get("instance_uuid")
     if server is not None:
         view["server"] = {"id": server, "links": Links(request).pair("servers", server)}
-    auto = image.properties.get("auto_disk_config")
-    if auto is not None:
-        view["OS-DCF:diskConfig"] = "AUTO" if validation.to_bool(auto) else "MANUAL"
+    if image.properties.get("auto_disk_config") is not None:
+        view["OS-DCF:diskConfig"] = disk_config.image_default(image.properties)
     return view
 
 

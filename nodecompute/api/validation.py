@@ -19,6 +19,7 @@ from aiohttp import web
 from multidict import MultiMapping
 
 from nodecompute.caching import lru_get, lru_put
+from nodecompute.domain.bool_strings import FALSE_STRINGS, TRUE_STRINGS
 from nodecompute.domain.errors import BadRequest, MalformedBody, UnsupportedMediaType, ValidationError
 
 JSON_TYPES = ("application/json", "application/vnd.openstack.compute+json", "text/plain", "application/octet-stream", "")
@@ -169,8 +170,6 @@ def validate_query(schema: Mapping[str, Any], query: MultiMapping[str], multi: t
 
 
 # Shared parameter types (Nova's parameter_types). Boolean-like strings as Nova's strutils accept them.
-TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
-FALSE_STRINGS = ("0", "f", "false", "off", "n", "no")
 boolean = {"type": ["boolean", "string"], "enum": [True, False] + [
     v for s in TRUE_STRINGS + FALSE_STRINGS for v in {s, s.upper(), s.capitalize()}]}
 non_negative_integer = {"type": ["integer", "string"], "pattern": "^[0-9]+$", "minimum": 0}

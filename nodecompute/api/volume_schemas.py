@@ -9,6 +9,7 @@ from typing import Any
 
 from multidict import MultiMapping
 
+from nodecompute.domain.bool_strings import FALSE_STRINGS, TRUE_STRINGS
 from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.volume_errors import InvalidInput
 
@@ -17,7 +18,6 @@ MAX_LIMIT = 1000
 BOOLEAN = {"type": ["boolean", "string"],
            "enum": [True, "True", "TRUE", "true", "1", "ON", "On", "on", "YES", "Yes", "yes", "y", "t",
                     False, "False", "FALSE", "false", "0", "OFF", "Off", "off", "NO", "No", "no", "n", "f"]}
-TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")
 NAME = {"type": ["string", "null"]}  # length checked after stripping (check_names)
 NAME_ZERO_MIN = {"type": ["string", "null"], "minLength": 0, "maxLength": 255}
 DESCRIPTION = {"type": ["string", "null"], "minLength": 0, "maxLength": 255, "pattern": r"^[^\x00-\x08\x0e-\x1f\x7f]*$"}
@@ -169,6 +169,6 @@ def strict_bool(value: str, name: str) -> bool:
     lowered = value.strip().lower()
     if lowered in TRUE_STRINGS:
         return True
-    if lowered in ("0", "f", "false", "off", "n", "no"):
+    if lowered in FALSE_STRINGS:
         return False
     raise BadRequest(f"Value '{value}' for '{name}' is not a boolean.")

@@ -16,11 +16,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from nodecompute.domain.bool_strings import FALSE_STRINGS, TRUE_STRINGS
 from nodecompute.domain.errors import BadRequest
 
 DATA = Path(__file__).resolve().parent / "data" / "nova_extra_specs.json"
-TRUE_STRINGS = ("1", "t", "true", "on", "y", "yes")  # oslo_utils.strutils, strict
-FALSE_STRINGS = ("0", "f", "false", "off", "n", "no")
 
 
 @dataclass(frozen=True)

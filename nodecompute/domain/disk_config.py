@@ -14,15 +14,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from nodecompute.domain.bool_strings import TRUE_STRINGS
 from nodecompute.domain.errors import BadRequest
 
 AUTO, MANUAL = "AUTO", "MANUAL"
-_TRUE = frozenset({"1", "t", "true", "on", "y", "yes"})  # oslo_utils.strutils.TRUE_STRINGS
 
 
 def image_default(properties: Mapping[str, Any]) -> str:
     """The disk config a server gets from its image when the request names none."""
-    return AUTO if str(properties.get("auto_disk_config", "")).strip().lower() in _TRUE else MANUAL
+    return AUTO if str(properties.get("auto_disk_config", "")).strip().lower() in TRUE_STRINGS else MANUAL
 
 
 def check_allowed(properties: Mapping[str, Any], requested: str | None, image_ref: str) -> None:
