@@ -26,7 +26,7 @@ def server_rows(cfg: Config, ctx: AuthContext, req: CreateRequest, flavor: Flavo
     imageRef the request gave beside the volume root, as Nova's instance.image_ref, or "")."""
     now = isotime(now)
     rid = reservation_id()
-    disk_config = disk_configs.for_boot(image.properties, req.disk_config, image.id)
+    disk_config = req.disk_config or disk_configs.image_default(image.properties)  # checked: servers.py
     wants_drive = not req.no_config_drive and (req.config_drive or cfg.compute.force_config_drive
                                                or image.properties.get("img_config_drive") == "mandatory")
     rows = []
