@@ -20,6 +20,7 @@ from multidict import MultiMapping
 
 from nodecompute.caching import lru_get, lru_put
 from nodecompute.domain.bool_strings import FALSE_STRINGS, TRUE_STRINGS
+from nodecompute.domain.bool_strings import bool_from_string as to_bool  # noqa: F401 (callers use validation.to_bool)
 from nodecompute.domain.errors import BadRequest, MalformedBody, UnsupportedMediaType, ValidationError
 
 JSON_TYPES = ("application/json", "application/vnd.openstack.compute+json", "text/plain", "application/octet-stream", "")
@@ -192,12 +193,6 @@ def is_uuid_like(value: str) -> bool:
         return str(uuid.UUID(value)).replace("-", "") == value.lower().replace("-", "").replace("urn:uuid:", "")
     except (TypeError, ValueError, AttributeError):
         return False
-
-
-def to_bool(value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in TRUE_STRINGS
 
 
 def to_int(value: Any) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 from multidict import MultiMapping
 
 from nodecompute.domain.bool_strings import FALSE_STRINGS, TRUE_STRINGS
+from nodecompute.domain.bool_strings import bool_from_string as to_bool  # noqa: F401 (callers use volume_schemas.to_bool)
 from nodecompute.domain.errors import BadRequest
 from nodecompute.domain.volume_errors import InvalidInput
 
@@ -83,10 +84,6 @@ EXTRA_SPECS_CREATE = {"type": "object", "properties": {"extra_specs": SPECS_NO_S
 EXTRA_SPEC_UPDATE = {**SPECS_NO_SPACES, "minProperties": 1, "maxProperties": 1}
 QUOTA_UPDATE = {"type": "object", "properties": {"quota_set": {"type": "object", "minProperties": 1}},
                 "required": ["quota_set"], "additionalProperties": False}
-
-
-def to_bool(value: Any) -> bool:
-    return value if isinstance(value, bool) else str(value).strip().lower() in TRUE_STRINGS
 
 
 def check_names(values: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from nodecompute.domain.bool_strings import TRUE_STRINGS
+from nodecompute.domain.bool_strings import bool_from_string
 from nodecompute.domain.errors import BadRequest
 
 AUTO, MANUAL = "AUTO", "MANUAL"
@@ -22,7 +22,7 @@ AUTO, MANUAL = "AUTO", "MANUAL"
 
 def image_default(properties: Mapping[str, Any]) -> str:
     """The disk config a server gets from its image when the request names none."""
-    return AUTO if str(properties.get("auto_disk_config", "")).strip().lower() in TRUE_STRINGS else MANUAL
+    return AUTO if bool_from_string(properties.get("auto_disk_config", "")) else MANUAL
 
 
 def check_allowed(properties: Mapping[str, Any], requested: str | None, image_ref: str) -> None:
