@@ -8,9 +8,11 @@ cookie, as Nova's proxy does, and asks the injected `resolve(token)` where it le
 Nova's rules (nova/console/websocketproxy.py): no Origin (a non-browser client) is fine; otherwise the Origin needs
 a scheme and a host name, the host name must be the Host header's or one of `allowed_origins`, and the scheme
 must match the console URL's (http for http, https for https; for a ws:// or wss:// URL also http or https),
-`X-Forwarded-Proto` taking the place of the Origin's scheme when a proxy sent it. Nova completes the websocket
-handshake first and drops the connection after; here a refused request never becomes a websocket: it gets 403
-(bad token, bad Origin) or 503 (the console socket is not there), with the reason as text.
+`X-Forwarded-Proto` taking the place of the Origin's scheme when a proxy sent it. A refused websocket (bad token,
+bad Origin, the console socket not there) is answered as Nova's proxy (websockify) answers it: the handshake
+completes (101), then the connection is closed with no frame and no data (a browser reports code 1006; Tempest's
+test_novnc_bad_token expects exactly that); the reason goes to the log. A request that is no websocket upgrade at
+all gets 400.
 
 While open, a session is registered in the shared ConsoleSessions, so stopping or deleting the server closes it.
 Data flows both ways with backpressure: a direction waits for its destination to drain before it reads more, and
@@ -127,32 +129,36 @@ def origin_refusal(request: web.Request, settings: ProxySettings) -> str | None:
     return None
 
 
-def _refuse(status: type[web.HTTPException], reason: str) -> web.HTTPException:
-    return status(text=reason, headers={"Cache-Control": "no-store"})
+async def _dropped(request: web.Request) -> web.WebSocketResponse:
+    """Nova's refusal: the websocket handshake, then the connection closed without a close frame or any data."""
+    ws = web.WebSocketResponse(protocols=("binary",))
+    await ws.prepare(request)
+    request.transport.close()  # the 101 already written goes out first
+    return ws
 
 
 async def console_websocket(request: web.Request) -> web.StreamResponse:
     settings = request.config_dict[proxy_settings_key]
     if request.headers.get("Upgrade", "").lower() != "websocket":
-        raise _refuse(web.HTTPBadRequest, "This is a console websocket: connect with a websocket client.")
+        raise web.HTTPBadRequest(text="This is a console websocket: connect with a websocket client.",
+                                 headers={"Cache-Control": "no-store"})
     try:
         target = await settings.resolve(request_token(request))
         if target.kind not in settings.kinds:
             raise ConsoleTokenInvalid()
     except ConsoleTokenInvalid:
-        # Nova's log line for it; the browser sees the websocket fail (code 1006), as with Nova.
-        log.info("console websocket refused: The token '***' is invalid or has expired")
-        raise _refuse(web.HTTPForbidden, "Invalid console token.") from None
+        log.info("console websocket refused: The token '***' is invalid or has expired")  # Nova's log line
+        return await _dropped(request)
     refusal = origin_refusal(request, settings)
     if refusal:
         log.warning("console websocket for server %s refused: %s (Origin %r, Host %r)", target.server_id,
                     refusal, request.headers.get("Origin"), request.headers.get("Host"))
-        raise _refuse(web.HTTPForbidden, refusal)
+        return await _dropped(request)
     try:
         reader, writer = await asyncio.open_unix_connection(target.socket_path, limit=CHUNK)
     except OSError as exc:
         log.warning("console of server %s unreachable at %s: %s", target.server_id, target.socket_path, exc)
-        raise _refuse(web.HTTPServiceUnavailable, "The console is not available.") from None
+        return await _dropped(request)
     writer.transport.set_write_buffer_limits(high=CHUNK)
     ws = web.WebSocketResponse(protocols=("binary",), max_msg_size=MAX_MESSAGE, heartbeat=HEARTBEAT)
     try:
