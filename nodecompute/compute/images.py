@@ -45,6 +45,13 @@ class ImageProtected(errors.Forbidden):
     msg_fmt = "Image %(image_id)s is protected and cannot be deleted."
 
 
+class ImageDeletedDuringUpload(errors.Gone):
+    """Glance's 410 for an upload whose image was deleted while its data came in (the data is not kept)."""
+
+    msg_fmt = ("Image %(image_id)s could not be found after upload. The image may have been deleted during the "
+               "upload, cleaning up the chunks uploaded.")
+
+
 class ImageStateConflict(errors.Conflict):
     msg_fmt = "Image status transition from %(current)s to %(new)s is not allowed"
 
@@ -157,8 +164,7 @@ def delete_tx(db, ctx: AuthContext, image_id: str, now: datetime) -> Image:
     image = _owned(db, image_id, ctx)
     if image.protected:
         raise ImageProtected(image_id=image_id)
-    if image.status == SAVING:
-        raise errors.Conflict(f"Image {image_id} could not be deleted because its data is being uploaded.")
+    # Glance deletes an image in any status, saving too: the upload then finds it gone (ImageDeletedDuringUpload)
     images_db.mark_deleted(db, image_id, isotime(now))
     return image
 
@@ -339,8 +345,12 @@ class ImageService:
     async def upload_produced(self, ctx: AuthContext, image_id: str,
                               produce: Callable[[], Awaitable[StoredImage]]) -> Image:
         """queued -> saving -> active on bytes `produce()` puts in the store (a volume the block storage service
-        converts and the store adopts); on any failure the image goes back to queued and nothing stays stored."""
-        await self.store.write(_begin_upload_tx, ctx, image_id, self.clock())
+        converts and the store adopts); on any failure the image goes back to queued and nothing stays stored. An
+        image deleted meanwhile (before or during the upload) raises ImageDeletedDuringUpload."""
+        try:
+            await self.store.write(_begin_upload_tx, ctx, image_id, self.clock())
+        except ImageNotFound:
+            raise ImageDeletedDuringUpload(image_id=image_id) from None
         try:
             stored = await produce()
         except BaseException:
@@ -371,5 +381,7 @@ class ImageService:
         if active is None:
             await asyncio.shield(self.store.write(_reset_upload_tx, image_id, self.clock()))
             await self.release_content(stored.sha256)
+            if self.store.read(images_db.get_image, image_id) is None:
+                raise ImageDeletedDuringUpload(image_id=image_id)
             raise errors.Conflict(f"Image {image_id} changed while its data was uploaded; upload it again.")
         return active

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from nodecompute.compute.guests import Guests, crash_point
-from nodecompute.compute.images import ImageService
+from nodecompute.compute.images import ImageDeletedDuringUpload, ImageService
 from nodecompute.compute.server_access import visible_server
 from nodecompute.compute.server_actions import ServerActions, Started, check_state
 from nodecompute.db import images as images_db
@@ -122,6 +122,9 @@ class ServerImages:
             try:
                 await started()
                 await self.images.upload_produced(ctx, image.id, lambda: self._produce(server))
+            except ImageDeletedDuringUpload:
+                # Nova: "Image not found during snapshot"; the server as it was, no fault, a backup still rotates
+                log.warning("server %s: image %s was deleted during its snapshot", server.uuid, image.id)
             except BaseException:
                 await self.images.delete_unfinished(image.id)
                 raise

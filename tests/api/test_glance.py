@@ -194,7 +194,7 @@ async def test_upload_over_the_size_cap(api, gl, make_user, qcow2):
     assert stored(api) == []
 
 
-async def test_upload_in_progress_blocks_second_upload_and_delete(api, gl, make_user, qcow2):
+async def test_upload_in_progress_blocks_a_second_upload(api, gl, make_user, qcow2):
     token = await make_user("proj-a", "member")
     image = await gl.create(token, name="slow", disk_format="qcow2")
     release = asyncio.Event()
@@ -212,10 +212,34 @@ async def test_upload_in_progress_blocks_second_upload_and_delete(api, gl, make_
         await asyncio.sleep(0.01)
     assert (await gl.show(token, image["id"]))["status"] == "saving"
     await assert_glance_error(await gl.upload(token, image["id"], qcow2, status=409), 409, "saving to saving")
-    await assert_glance_error(await gl.request("DELETE", f"/images/{image['id']}", token), 409)
     release.set()
     assert (await upload).status == 204
     assert (await gl.show(token, image["id"]))["status"] == "active"
+
+
+async def test_an_image_deleted_while_its_data_comes_in_is_gone_with_its_data(api, gl, make_user, qcow2):
+    """Glance deletes an image in any status; the upload then answers 410 and keeps nothing (Tempest's
+    test_delete_saving_image deletes a snapshot while it saves)."""
+    token = await make_user("proj-a", "member")
+    image = await gl.create(token, name="deleted-while-saving", disk_format="qcow2")
+    release = asyncio.Event()
+
+    async def slow_body():
+        yield qcow2[:1024]
+        await release.wait()
+        yield qcow2[1024:]
+
+    upload = asyncio.create_task(gl.request("PUT", f"/images/{image['id']}/file", token, headers=OCTETS,
+                                            data=slow_body()))
+    for _ in range(200):
+        if (await gl.show(token, image["id"]))["status"] == "saving":
+            break
+        await asyncio.sleep(0.01)
+    assert (await gl.request("DELETE", f"/images/{image['id']}", token)).status == 204
+    await assert_glance_error(await gl.request("GET", f"/images/{image['id']}", token), 404)
+    release.set()
+    await assert_glance_error(await upload, 410, f"Image {image['id']} could not be found after upload.")
+    assert stored(api) == []
 
 
 async def test_upload_broken_off_requeues_and_keeps_nothing(api, gl, make_user, qcow2):
@@ -451,3 +475,4 @@ async def test_list_isolation(api, gl, make_user, admin_token):
     other_member = await make_user("proj-b", "member")
     resp = await gl.request("PUT", f"/images/{private['id']}/file", other_member, headers=OCTETS, data=b"x")
     await assert_glance_error(resp, 404)
+

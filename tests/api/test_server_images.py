@@ -147,6 +147,39 @@ async def test_a_failed_copy_leaves_no_image_and_the_server_as_it_was(cloud):  #
     assert [(e["event"], e["result"]) for e in events] == [("compute_snapshot_instance", "Error")]
 
 
+async def test_an_image_deleted_while_it_saves_ends_the_snapshot_as_nova_does(cloud):  # noqa: F811
+    """Tempest's test_delete_saving_image: the image deleted (204) while the server's disk is copied; the snapshot
+    ends without a fault (Nova: "Image not found during snapshot"), nothing is stored, the server is as it was."""
+    server_id = await _stopped(cloud)
+    images = cloud.app[images_key]
+    produce = images.upload_produced
+    answers = []
+
+    async def deleting(ctx, image_id, make):
+        async def made():
+            stored = await make()
+            answers.append(await cloud.call("DELETE", f"/images/{image_id}", cloud.member, version="2.35"))
+            return stored
+        return await produce(ctx, image_id, made)
+
+    images.upload_produced = deleting
+    files_before = set(images.files.images_dir.iterdir())
+    resp = await cloud.call("POST", f"/servers/{server_id}/action", cloud.member, SNAPSHOT, version="2.45")
+    image_id = (await resp.json())["image_id"]
+    await cloud.idle()
+    assert [a.status for a in answers] == [204]
+    assert (await cloud.call("GET", f"/images/{image_id}", cloud.member, version="2.35")).status == 404
+    row = cloud.row(server_id)
+    assert (row.vm_state, row.power_state, row.task_state, row.fault) == (states.STOPPED, states.SHUTDOWN, None, None)
+    assert _images(cloud, server_id, "queued", "saving", "active") == []
+    assert set(images.files.images_dir.iterdir()) == files_before  # the copy's bytes went with the image
+    listed = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions", cloud.admin)
+    request_id = (await listed.json())["instanceActions"][0]["request_id"]
+    shown = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions/{request_id}", cloud.admin)
+    events = (await shown.json())["instanceAction"]["events"]
+    assert [(e["event"], e["result"]) for e in events] == [("compute_snapshot_instance", "Success")]
+
+
 async def test_a_snapshot_cut_short_by_a_stop_is_abandoned_at_start(cloud):  # noqa: F811
     server_id = await _stopped(cloud)
     images = cloud.app[images_key]
