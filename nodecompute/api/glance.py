@@ -204,6 +204,15 @@ async def delete_image(request: web.Request) -> web.StreamResponse:
     return respond(request)
 
 
+async def list_image_tasks(request: web.Request) -> web.StreamResponse:
+    """Glance's GET /v2/images/{image_id}/tasks (image API 2.12): the import tasks that worked on a visible image.
+    This service has no image import (data arrives by upload, snapshot or volume upload, none of them a Glance
+    task), so no image has any: 200 with an empty list, 404 for an image the caller cannot see. Tempest waits on it
+    after each server snapshot."""
+    request.config_dict[images_key].get(context(request), request.match_info["image_id"])
+    return respond(request)
+
+
 # Image data (#807-#808): streamed both ways, never held in memory.
 
 async def upload_image_data(request: web.Request) -> web.StreamResponse:
@@ -237,7 +246,7 @@ def _created_view(out: Out, image: Image) -> Reply:
 VIEWS = {
     "#801": lambda out, _: _versions_body(out.request), "image:versions": lambda out, _: _versions_body(out.request),
     "#802": _list_view, "#803": _created_view, "#804": lambda out, image: image_entity(image),
-    "#805": lambda out, image: image_entity(image), "#808": _data_view,
+    "#805": lambda out, image: image_entity(image), "#808": _data_view, "image:tasks": lambda out, _: {"tasks": []},
 }
 STATUSES = {"#801": 300, "#803": 201, "#806": 204, "#807": 204}
 BODIES = {"#803": IMAGE_BODY, "#805": PATCH_BODY, "#807": DATA_BODY}

@@ -257,6 +257,7 @@ ROUTES: tuple[Route, ...] = (
     _image("#806", "DELETE", IMAGE, glance.delete_image),
     _image("#807", "PUT", IMAGE + "/file", glance.upload_image_data),
     _image("#808", "GET", IMAGE + "/file", glance.download_image_data),
+    _image("image:tasks", "GET", IMAGE + "/tasks", glance.list_image_tasks),
     _image("#809", "POST", IMAGE + "/members", glance_members.add_member),
     _image("#810", "GET", IMAGE + "/members", glance_members.list_members),
     _image("#811", "GET", IMAGE + "/members/{member_id}", glance_members.show_member),

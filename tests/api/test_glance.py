@@ -476,3 +476,15 @@ async def test_list_isolation(api, gl, make_user, admin_token):
     resp = await gl.request("PUT", f"/images/{private['id']}/file", other_member, headers=OCTETS, data=b"x")
     await assert_glance_error(resp, 404)
 
+
+async def test_an_images_tasks_are_listed_for_whoever_sees_it(api, gl, make_user):
+    """GET /v2/images/{id}/tasks (Glance 2.12; Tempest waits on it after a snapshot): no image here is made by an
+    import task, so the list is empty; an image the caller cannot see is 404, and a token is needed."""
+    owner = await make_user("proj-a", "member")
+    stranger = await make_user("proj-b", "member")
+    image = await gl.create(owner, name="no-tasks")
+    resp = await gl.request("GET", f"/images/{image['id']}/tasks", owner)
+    assert (resp.status, await resp.json()) == (200, {"tasks": []})
+    await assert_glance_error(await gl.request("GET", f"/images/{image['id']}/tasks", stranger), 404)
+    await assert_glance_error(await gl.request("GET", f"/images/{uuid.uuid4()}/tasks", owner), 404)
+    assert (await api.client.get(f"/image/v2/images/{image['id']}/tasks")).status == 401
