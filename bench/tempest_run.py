@@ -38,6 +38,7 @@ SELECTION = (
 # (SSH validation is off, so Tempest skips most of those by itself).
 EXCLUDE = r"(test_live_migration|test_migrations|test_server_external_events|admin\.test_auto_allocate)"
 PASSWORD = "tempest-pw-0"
+GUEST_IMAGE = Path(__file__).resolve().parent.parent / "images" / "out" / "nodecompute-testguest.qcow2"
 
 
 def _request(url: str, method: str = "GET", token: str | None = None, body: object = None,
@@ -67,8 +68,9 @@ def _cli(daemon: Daemon, *args: str) -> None:
                    check=True, capture_output=True, env=daemon.env)
 
 
-def provision(daemon: Daemon) -> dict:
-    """Projects and users for Tempest, an image and a second flavor; returns what the conf needs."""
+def provision(daemon: Daemon, image: Path | None = None) -> dict:
+    """Projects and users for Tempest, two images (1 MiB of zeros, or `image`: a real guest's qcow2) and a second
+    flavor; returns what the conf needs."""
     accounts = [{"username": "admin", "project_name": "admin", "password": daemon.cloud()["auth"]["password"],
                  "domain_name": "Default", "roles": ["admin"]}]
     readers = []
@@ -88,11 +90,12 @@ def provision(daemon: Daemon) -> dict:
     token = _token(daemon, daemon.cloud()["auth"])
     images = []
     for name in ("tempest-image", "tempest-image-alt"):
-        _, _, image = _request(f"{daemon.url}/image/v2/images", "POST", token, {
-            "name": name, "disk_format": "raw", "container_format": "bare", "visibility": "public"})
-        _request(f"{daemon.url}/image/v2/images/{image['id']}/file", "PUT", token, data=b"\0" * (1 << 20),
-                 content_type="application/octet-stream")
-        images.append(image["id"])
+        _, _, made = _request(f"{daemon.url}/image/v2/images", "POST", token, {
+            "name": name, "disk_format": "qcow2" if image else "raw", "container_format": "bare",
+            "visibility": "public"})
+        _request(f"{daemon.url}/image/v2/images/{made['id']}/file", "PUT", token,
+                 data=image.read_bytes() if image else b"\0" * (1 << 20), content_type="application/octet-stream")
+        images.append(made["id"])
     halves = list(daemon.subnet_range.subnets(1))  # the shared network's, then the tests' own subnets
     # A shared network every project's servers get a port on (Tempest's fixed_network_name), the external one
     # ("public", floating IPs' pool) comes with the daemon.
@@ -278,13 +281,17 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1500.0, help="seconds for the whole run")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the workspace and the daemon's data directory")
+    parser.add_argument("--real", action="store_true",
+                        help="real guests: QEMU under qemu:///embed booting the test guest (images/build.sh) instead "
+                             "of libvirt's test driver; slower, for a narrow --regex")
     args = parser.parse_args()
     top = Path(tempfile.mkdtemp(prefix="nctempest", dir="/tmp"))
     (top / "daemon").mkdir()
-    daemon = Daemon(top / "daemon", libvirt_uri="test:///default", log_level="INFO", external_network=True)
+    daemon = Daemon(top / "daemon", libvirt_uri=None if args.real else "test:///default", log_level="INFO",
+                    external_network=True)
     daemon.start()
     try:
-        facts = provision(daemon)
+        facts = provision(daemon, GUEST_IMAGE if args.real else None)
         write_workspace(top / "workspace", daemon, facts)
         seconds, out = run(top / "workspace", args.regex, args.exclude, args.timeout, args.concurrency)
         statuses = summarize(top / "workspace")
