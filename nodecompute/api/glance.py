@@ -22,10 +22,12 @@ from nodecompute.api.urls import base_url
 from nodecompute.api.validation import json_body, parse_json
 from nodecompute.domain import errors
 from nodecompute.domain.image_models import CONTAINER_FORMATS, DISK_FORMATS, VISIBILITIES, Image, ImageQuery
-from nodecompute.compute.image_patch import READ_ONLY, RESERVED, PatchOp, ReadOnlyAttribute, ReservedAttribute
+from nodecompute.compute.image_patch import OPS, READ_ONLY, RESERVED, PatchOp, ReadOnlyAttribute, ReservedAttribute
 from nodecompute.compute.images import ImagePropertyLimit
 
-PATCH_TYPE = "application/openstack-images-v2.1-json-patch"
+PATCH_TYPE = "application/openstack-images-v2.1-json-patch"  # JSON patch as RFC 6902 (draft 10)
+PATCH_TYPE_V20 = "application/openstack-images-v2.0-json-patch"  # the older draft 4 form, which Glance still reads
+PATCH_DRAFTS = {PATCH_TYPE: 10, PATCH_TYPE_V20: 4}
 VERSIONS = [f"v2.{n}" for n in range(7, -1, -1)]  # v2.7 (os_hash_*, os_hidden) is the newest we answer like
 DOWNLOAD_CHUNK = 1 << 20
 MAX_INT = 0x7FFFFFFF  # min_disk and min_ram are 32-bit integer columns in Glance's database
@@ -163,8 +165,28 @@ def _pointer_name(path: Any) -> str:
     return segments[0].replace("~1", "/").replace("~0", "~")
 
 
-def parse_patch(raw: bytes) -> list[PatchOp]:
-    """A JSON-patch document (draft 10, Glance's v2.1 media type) -> ops; values checked against the schema."""
+def _op_and_path(item: Any, draft: int) -> tuple[str, Any]:
+    """One operation object's op and JSON pointer: draft 10 `{"op": "add", "path": "/x"}`, draft 4 (Glance's
+    v2.0 media type) `{"add": "/x"}`; Glance's messages."""
+    if draft == 10:
+        if not isinstance(item, dict) or "op" not in item or "path" not in item:
+            raise errors.BadRequest("Operation objects must contain \"op\" and \"path\" members.")
+        if item["op"] not in OPS:
+            raise errors.BadRequest(f"Invalid operation: `{item['op']}`. It must be one of the following: "
+                                    f"add, remove, replace.")
+        return item["op"], item["path"]
+    if not isinstance(item, dict):
+        raise errors.BadRequest("Operations must be JSON objects.")
+    named = [op for op in OPS if op in item]
+    if len(named) != 1:
+        raise errors.BadRequest(f"Operation objects must contain {'exactly' if not named else 'only'} one member "
+                                f"named \"add\", \"remove\", or \"replace\".")
+    return named[0], item[named[0]]
+
+
+def parse_patch(raw: bytes, draft: int = 10) -> list[PatchOp]:
+    """A JSON-patch document (draft 10: Glance's v2.1 media type; draft 4: its v2.0 one) -> ops; values checked
+    against the schema. Under draft 4 an `add` of a member the image has is refused (PatchOp.add_replaces)."""
     try:
         doc = parse_json(raw) if raw else None
     except ValueError:
@@ -173,26 +195,25 @@ def parse_patch(raw: bytes) -> list[PatchOp]:
         raise errors.BadRequest("Request body must be a JSON array of operation objects.")
     ops = []
     for item in doc:
-        if not isinstance(item, dict) or "op" not in item or "path" not in item:
-            raise errors.BadRequest("Operation objects must contain \"op\" and \"path\" members.")
-        if item["op"] not in ("add", "replace", "remove"):
-            raise errors.BadRequest(f"Invalid operation: `{item['op']}`. It must be one of the following: "
-                                    f"add, remove, replace.")
-        name = _pointer_name(item["path"])
-        if item["op"] != "remove":
+        op, path = _op_and_path(item, draft)
+        name = _pointer_name(path)
+        if op != "remove":
             if "value" not in item:
-                raise errors.BadRequest(f"Operation \"{item['op']}\" requires a member named \"value\".")
+                raise errors.BadRequest(f"Operation \"{op}\" requires a member named \"value\".")
             if name not in READ_ONLY and name not in RESERVED:
                 _check_attribute(name, item["value"])
-        ops.append(PatchOp(item["op"], name, item.get("value")))
+        ops.append(PatchOp(op, name, item.get("value"), add_replaces=draft == 10))
     return ops
 
 
 async def update_image(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "modify_image")
-    if request.content_type != PATCH_TYPE:
-        raise errors.UnsupportedMediaType(f"Unsupported Content-Type; use {PATCH_TYPE}")
-    ops = parse_patch(await request.read())
+    draft = PATCH_DRAFTS.get(request.content_type)
+    if draft is None:
+        refused = errors.UnsupportedMediaType(f"Unsupported Content-Type; use {PATCH_TYPE}")
+        refused.headers = {"Accept-Patch": ", ".join(sorted(PATCH_DRAFTS))}  # Glance's
+        raise refused
+    ops = parse_patch(await request.read(), draft)
     with _glance_errors():
         image = await request.config_dict[images_key].update(ctx, request.match_info["image_id"], ops)
     return respond(request, image)

@@ -37,6 +37,7 @@ class PatchOp:
     op: str  # add, replace, remove
     name: str  # the attribute or property: the one segment of the JSON pointer, unescaped
     value: Any = None
+    add_replaces: bool = True  # JSON patch draft 10; under draft 4 (Glance's v2.0 patch) `add` needs a new member
 
 
 def check_name(name: str) -> None:
@@ -76,7 +77,8 @@ def _apply_property(op: PatchOp, properties: dict[str, str]) -> None:
 
 
 def apply_patch(image: Image, ops: list[PatchOp], now: datetime) -> Image:
-    """The image after `ops`, in order (JSON patch draft 10: `add` on an existing member replaces it)."""
+    """The image after `ops`, in order (JSON patch draft 10: `add` on an existing member replaces it; draft 4:
+    409)."""
     fields: dict[str, Any] = {}
     properties = dict(image.properties)
     for op in ops:
@@ -84,6 +86,8 @@ def apply_patch(image: Image, ops: list[PatchOp], now: datetime) -> Image:
             raise errors.BadRequest(f"Invalid operation: `{op.op}`. It must be one of the following: "
                                     f"{', '.join(OPS)}.")
         check_name(op.name)
+        if op.op == "add" and not op.add_replaces and (op.name in BASE or op.name in properties):
+            raise errors.Conflict(f"Property {op.name} already present.")  # Glance's _do_add, draft 4
         if op.name in MUTABLE + MUTABLE_WHILE_QUEUED:
             _apply_base(image, op, fields)
         else:
