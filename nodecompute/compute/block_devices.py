@@ -19,7 +19,6 @@ import re
 from dataclasses import dataclass, replace
 
 from nodecompute.domain.errors import BadRequest
-from nodecompute.domain.models import id_from_ref
 from nodecompute.domain.server_models import BlockDeviceRequest
 
 INVALID = "Block Device Mapping is Invalid: "
@@ -88,11 +87,11 @@ def plan_block_devices(image_ref: str, mappings: tuple[BlockDeviceRequest, ...],
     blanks = tuple(m for m in mappings if is_blank_local(m))
     local = tuple(m for m in mappings if m.destination_type != "volume" and not is_blank_local(m))
     root = next((v for v in volumes if v.is_root), None)
-    if root is not None:  # the root is the volume: no image disk beside it (imageRef may name its image)
+    if root is not None:  # the root is the volume: no image disk beside it
+        # An imageRef beside it may name any image (Nova's create compares nothing: the image is the server's, its
+        # properties the boot metadata; Tempest boots a blank root volume so): compute/servers.py reads it.
         if local:
             raise BadRequest(NO_LOCAL_DISKS)
-        if image_ref and (root.source_type != "image" or id_from_ref(image_ref) != root.source_id):
-            raise BadRequest(BAD_BOOT_SEQUENCE)
         return BlockDevicePlan(image_ref="", volumes=volumes, blanks=blanks)
     image_ref = _image_root(local, image_ref or "")
     if image_ref == "":

@@ -41,7 +41,7 @@ def image_for_boot(images: ImageService, ctx: AuthContext, ref: str):
     try:
         image = images.get_for_boot(image_id, ctx.project_id)
     except NotFound:
-        raise BadRequest(f"Image {image_id} could not be found.") from None
+        raise BadRequest("Can not find requested image") from None  # Nova's create, for ImageNotFound
     if image.status != "active":
         raise BadRequest(f"Image {image_id} is not active.")
     return image

@@ -180,9 +180,12 @@ class ServerService(ServerBuild):
         local_disks = plan_local_disks(devices.blanks, flavor, image_root=devices.root_volume is None)
         if devices.root_volume is not None:  # volume-backed: Nova checks only the memory, any flavor disk will do
             image = root
-            placement.check_memory_fit(flavor, root)
-            if requested_image:  # Nova's _get_image of the imageRef given beside the volume root
-                image = dataclasses.replace(root, id=image_for_boot(self.images, ctx, requested_image).id)
+            if requested_image:  # Nova's _get_image: an imageRef beside the volume root is the server's image and
+                # its properties the boot metadata (the root's own image metadata otherwise)
+                given = image_for_boot(self.images, ctx, requested_image)
+                image = dataclasses.replace(root, id=given.id, properties=dict(given.properties),
+                                            min_ram=given.min_ram, min_disk=given.min_disk)
+            placement.check_memory_fit(flavor, image)
         else:
             image = image_for_boot(self.images, ctx, devices.image_ref)
             placement.check_fit(ctx, flavor, image)

@@ -168,7 +168,7 @@ async def test_a_member_boots_the_shared_image(cloud: Cloud):  # noqa: F811
     image_id = await upload_raw_image(cloud.app, owner)
     boot = {"server": {"name": "shared", "imageRef": image_id, "flavorRef": "42", "networks": "none"}}
     refused = await cloud.call("POST", "/servers", cloud.member, boot)
-    assert refused.status == 400, await refused.text()  # not shared yet: Nova's "Image ... could not be found."
+    assert refused.status == 400, await refused.text()  # not shared yet: Nova's "Can not find requested image"
     headers = {"X-Auth-Token": owner, "Content-Type": "application/openstack-images-v2.1-json-patch"}
     made = await cloud.api.client.patch(f"/image/v2/images/{image_id}", headers=headers,
                                         json=[{"op": "replace", "path": "/visibility", "value": "shared"}])

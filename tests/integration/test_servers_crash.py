@@ -342,7 +342,7 @@ def test_rejections_answer_nova_faults_and_change_nothing(host):
     gib = 1 << 30
     rejections = [
         ({"flavorRef": "no-such-flavor"}, 400, "Flavor no-such-flavor could not be found."),
-        ({"imageRef": no_image}, 400, f"Image {no_image} could not be found."),
+        ({"imageRef": no_image}, 400, "Can not find requested image"),
         ({"imageRef": host.min_disk_image_id}, 400,
          f"Flavor's disk is too small for requested image. Flavor disk is {gib} bytes, minimum requested disk is "
          f"{2 * gib} bytes."),

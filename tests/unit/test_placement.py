@@ -126,6 +126,18 @@ def test_the_image_root_mapping_is_accepted(image_ref, mappings, plan):
     assert plan_block_devices(image_ref, mappings) == BlockDevicePlan(image_ref=plan)
 
 
+@pytest.mark.parametrize("root", [
+    BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME),
+    BlockDeviceRequest(source_type="blank", destination_type="volume", boot_index=0, volume_size=1),
+    BlockDeviceRequest(source_type="image", destination_type="volume", boot_index=0, volume_size=1,
+                       uuid="6a1a5c4e-0000-4000-8000-000000000000"),
+])
+def test_an_imageref_beside_any_root_volume_is_accepted(root):
+    """Nova compares nothing: the imageRef is the server's image (compute/servers.py), the volume its root disk."""
+    plan = plan_block_devices(IMAGE, (root,))
+    assert (plan.image_ref, plan.root_volume.source_type) == ("", root.source_type)
+
+
 def test_blank_local_mappings_are_the_plans_ephemeral_and_swap_disks():
     swap = BlockDeviceRequest(source_type="blank", destination_type="local", boot_index=-1, guest_format="swap",
                               volume_size=1)
@@ -143,8 +155,6 @@ def test_blank_local_mappings_are_the_plans_ephemeral_and_swap_disks():
 @pytest.mark.parametrize("image_ref, mappings, message", [
     ("", (), BAD_BOOT_SEQUENCE),
     (IMAGE, (BlockDeviceRequest(boot_index=0, uuid=IMAGE),), NO_LOCAL_DISKS),
-    (IMAGE, (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME),),
-     BAD_BOOT_SEQUENCE),  # imageRef names no image of the root volume
     ("", (BlockDeviceRequest(source_type="volume", destination_type="volume", boot_index=0, uuid=VOLUME),
           BlockDeviceRequest(source_type="snapshot", destination_type="local", boot_index=-1, uuid=VOLUME)),
      NO_LOCAL_DISKS),
