@@ -150,8 +150,9 @@ class ServerRescues:
 
 async def unrescue_guest(guests: Guests, server: Server, started: Started) -> None:
     """The server's own domain again, started; the rescue files removed. Also the settling of a rescue or an
-    unrescue a stop cut short (reconcile.py replays it)."""
-    await guests.power_off(server)
+    unrescue a stop cut short (reconcile.py replays it). The rescue system is destroyed, not shut down, as Nova's
+    unrescue does (a rescue image that does not boot, stuck in its firmware, would never answer ACPI)."""
+    await guests.power_off(server, clean_timeout=0)
     await guests.define(server)
     await guests.start(server)
     _remove_rescue_files(guests.instance_dir(server.uuid))

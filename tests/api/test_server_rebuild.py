@@ -183,3 +183,23 @@ async def test_a_rebuild_or_rescue_cut_short_by_a_stop_is_settled_at_start(cloud
     assert (row.vm_state, row.task_state) == (states.ACTIVE, None)
     assert await _disk_sources(cloud, server_id) == [instance_disks.ROOT, "disk.config"]
     assert not (service.guests.instance_dir(server_id) / RESCUE_DISK).exists()
+
+
+async def test_unrescue_destroys_the_rescue_system_without_asking_it(cloud, monkeypatch):  # noqa: F811
+    """Nova's unrescue destroys the rescue domain at once (a rescue image stuck in its firmware would never answer
+    ACPI: Tempest's IDE cdrom stable rescue waited 60 s and timed out)."""
+    server_id = await cloud.server()
+    resp = await cloud.call("POST", f"/servers/{server_id}/action", cloud.member,
+                            {"rescue": {"rescue_image_ref": cloud.image}})
+    assert resp.status == 200
+    await cloud.idle()
+    hv = cloud.app[servers_key].guests.hv
+
+    async def ignore_acpi(name: str) -> None:
+        hv.calls.append("shutdown ignored")
+
+    monkeypatch.setattr(hv, "shutdown", ignore_acpi)
+    await cloud.act(server_id, {"unrescue": None})
+    assert "shutdown ignored" not in hv.calls and "destroy" in hv.calls  # never asked, so never waited on
+    row = cloud.row(server_id)
+    assert (row.vm_state, row.power_state, row.task_state) == (states.ACTIVE, states.RUNNING, None)
