@@ -214,6 +214,7 @@ image    PATCH  /v2/images/{image_id}                                owned
 image    DELETE /v2/images/{image_id}                                owned
 image    PUT    /v2/images/{image_id}/file                           owned
 image    GET    /v2/images/{image_id}/file                           owned
+image    GET    /v2/images/{image_id}/tasks                          owned
 image    POST   /v2/images/{image_id}/members                        owned
 image    GET    /v2/images/{image_id}/members                        owned
 image    GET    /v2/images/{image_id}/members/{member_id}            owned
