@@ -157,7 +157,7 @@ image_ref = {facts['images'][0]}
 image_ref_alt = {facts['images'][1]}
 flavor_ref = {facts['flavors'][0]}
 flavor_ref_alt = {facts['flavors'][1]}
-build_timeout = 60
+build_timeout = 196
 build_interval = 1
 min_compute_nodes = 1
 min_microversion = 2.1
@@ -226,7 +226,7 @@ run_validation = false
 connect_method = fixed
 
 [volume]
-build_timeout = 60
+build_timeout = 196
 build_interval = 1
 
 [volume-feature-enabled]
