@@ -194,23 +194,29 @@ async def test_upload_over_the_size_cap(api, gl, make_user, qcow2):
     assert stored(api) == []
 
 
-async def test_upload_in_progress_blocks_a_second_upload(api, gl, make_user, qcow2):
-    token = await make_user("proj-a", "member")
-    image = await gl.create(token, name="slow", disk_format="qcow2")
+async def _held_upload(gl, token, image_id, data: bytes) -> tuple[asyncio.Task, asyncio.Event]:
+    """An upload of `data` whose first KiB has arrived (the image is saving) and whose rest waits for the event."""
     release = asyncio.Event()
 
     async def slow_body():
-        yield qcow2[:1024]
+        yield data[:1024]
         await release.wait()
-        yield qcow2[1024:]
+        yield data[1024:]
 
-    upload = asyncio.create_task(gl.request("PUT", f"/images/{image['id']}/file", token, headers=OCTETS,
+    upload = asyncio.create_task(gl.request("PUT", f"/images/{image_id}/file", token, headers=OCTETS,
                                             data=slow_body()))
     for _ in range(200):
-        if (await gl.show(token, image["id"]))["status"] == "saving":
+        if (await gl.show(token, image_id))["status"] == "saving":
             break
         await asyncio.sleep(0.01)
-    assert (await gl.show(token, image["id"]))["status"] == "saving"
+    assert (await gl.show(token, image_id))["status"] == "saving"
+    return upload, release
+
+
+async def test_upload_in_progress_blocks_a_second_upload(api, gl, make_user, qcow2):
+    token = await make_user("proj-a", "member")
+    image = await gl.create(token, name="slow", disk_format="qcow2")
+    upload, release = await _held_upload(gl, token, image["id"], qcow2)
     await assert_glance_error(await gl.upload(token, image["id"], qcow2, status=409), 409, "saving to saving")
     release.set()
     assert (await upload).status == 204
@@ -222,19 +228,7 @@ async def test_an_image_deleted_while_its_data_comes_in_is_gone_with_its_data(ap
     test_delete_saving_image deletes a snapshot while it saves)."""
     token = await make_user("proj-a", "member")
     image = await gl.create(token, name="deleted-while-saving", disk_format="qcow2")
-    release = asyncio.Event()
-
-    async def slow_body():
-        yield qcow2[:1024]
-        await release.wait()
-        yield qcow2[1024:]
-
-    upload = asyncio.create_task(gl.request("PUT", f"/images/{image['id']}/file", token, headers=OCTETS,
-                                            data=slow_body()))
-    for _ in range(200):
-        if (await gl.show(token, image["id"]))["status"] == "saving":
-            break
-        await asyncio.sleep(0.01)
+    upload, release = await _held_upload(gl, token, image["id"], qcow2)
     assert (await gl.request("DELETE", f"/images/{image['id']}", token)).status == 204
     await assert_glance_error(await gl.request("GET", f"/images/{image['id']}", token), 404)
     release.set()
