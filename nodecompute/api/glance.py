@@ -114,6 +114,9 @@ async def show_versions(request: web.Request) -> web.StreamResponse:
 # Images.
 
 MEMBER_LISTING_RULE = "image:member_listing"  # a dialect rule: the member statuses that list a shared image
+# A dialect rule: the visibility of an image created without one. Glance's since image API 2.5 is `shared` (an image
+# its owner may share, seen by nobody else until then); older Glance (K5's document) made it `private`.
+DEFAULT_VISIBILITY_RULE = "image:default_visibility"
 
 
 async def list_images(request: web.Request) -> web.StreamResponse:
@@ -146,6 +149,7 @@ def _create_parts(body: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str],
 async def create_image(request: web.Request) -> web.StreamResponse:
     ctx = require_writer(request, "add_image")
     fields, properties, tags = _create_parts(await json_body(request))
+    fields.setdefault("visibility", request[bound_key].dialect.rules[DEFAULT_VISIBILITY_RULE].first)
     with _glance_errors():
         image = await request.config_dict[images_key].create(ctx, fields, properties, tags)
     return respond(request, image)

@@ -84,7 +84,7 @@ async def test_create_and_show_entity(api, gl, make_user):
     assert image["owner"] == project_id(api, "proj-a")
     assert {k: image[k] for k in ("status", "visibility", "protected", "os_hidden", "container_format",
                                   "size", "checksum", "min_disk", "min_ram", "tags", "os_distro")} == {
-        "status": "queued", "visibility": "private", "protected": False, "os_hidden": False,
+        "status": "queued", "visibility": "shared", "protected": False, "os_hidden": False,
         "container_format": "bare", "size": None, "checksum": None, "min_disk": 0, "min_ram": 0,
         "tags": ["a", "b"], "os_distro": "cirros"}
     assert image["self"] == f"/v2/images/{image['id']}" and image["file"] == f"/v2/images/{image['id']}/file"
@@ -414,8 +414,8 @@ async def test_list_filters(api, gl, make_user, admin_token, qcow2):
     assert await names(f"?id={public['id']}") == ["pub"]
     assert await names("?status=queued") == ["pub", "queued"]
     assert await names("?visibility=public") == ["pub"]
-    assert await names("?visibility=private") == ["queued", "raw-one", "small"]
-    assert await names("?visibility=shared") == []
+    assert await names("?visibility=private") == []
+    assert await names("?visibility=shared") == ["queued", "raw-one", "small"]  # Glance's default since 2.5
     assert await names(f"?owner={pid}") == ["queued", "raw-one", "small"]
     assert await names(f"?size_min={len(qcow2) + 1}") == ["raw-one"]
     assert await names(f"?size_max={len(qcow2)}") == ["small"]

@@ -92,7 +92,7 @@ async def test_adding_faults_change_nothing(gl, share, admin_token):  # noqa: F8
     for body, message in (({}, "Member to be added not specified"), ({"member": ""}, "Member can't be empty"),
                           ({"member": 5}, "Expected a member in the form"), (["x"], "must be a JSON object")):
         await assert_glance_error(await gl.request("POST", url, t["a"], json=body), 400, message)
-    private = await gl.create(t["a"], name="private")
+    private = await gl.create(t["a"], name="private", visibility="private")
     await assert_glance_error(await gl.request("POST", f"/images/{private['id']}/members", t["a"],
                                                json={"member": ids["b"]}), 403, "Only shared images have members.")
     listed = await _members(gl, t["a"], private["id"])
@@ -236,3 +236,14 @@ async def test_making_the_image_private_again_takes_access_away(gl, share):  # n
     assert image not in await _listed(gl, t["b"], "?member_status=all")
     resp = await gl.request("DELETE", f"/images/{image}/members/{ids['b']}", t["a"])
     await assert_glance_error(resp, 403, f"Not allowed to delete members for image {image}.")
+
+
+async def test_an_image_made_without_a_visibility_is_shared_and_takes_members(api, gl, make_user):  # noqa: F811
+    """Glance's default since image API 2.5: `shared` (Tempest's member tests add a member to such an image)."""
+    owner, other = await make_user("proj-a", "member"), await make_user("proj-b", "member")
+    image = await gl.create(owner, name="default")
+    assert image["visibility"] == "shared"
+    assert (await gl.request("GET", f"/images/{image['id']}", other)).status == 404  # nobody else sees it yet
+    added = await gl.request("POST", f"/images/{image['id']}/members", owner,
+                             json={"member": project_id(api, "proj-b")})
+    assert added.status == 200, await added.text()

@@ -199,3 +199,10 @@ async def test_image_member_update_l9665(k5, image, make_user, api):  # noqa: F8
     assert (updated["image_id"], updated["member_id"], updated["status"]) == (image, member, "accepted")
     listed = await api.client.get("/k5/image/v2/images", headers={"X-Auth-Token": token})
     assert image in [i["id"] for i in (await listed.json())["images"]]  # accepted: listed for the member
+
+
+async def test_a_k5_image_made_without_a_visibility_is_private(k5):
+    """K5's document shows its images private (Glance before image API 2.5); the openstack face makes them shared."""
+    made = await k5("POST", "/v2/images", 201, root="/k5/image", json={"name": "k5-default", "disk_format": "raw",
+                                                                       "container_format": "bare"})
+    assert made["visibility"] == "private"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from nodecompute.api import faults, glance, glance_members
-from nodecompute.api.dialect import Dialect, Faults, VersionRoot, route_filter, versioned
+from nodecompute.api.dialect import Dialect, Faults, Versioned, VersionRoot, route_filter, versioned
 from nodecompute.api.route_table import ROUTES
 
 IMAGE = Dialect(
@@ -14,4 +14,5 @@ IMAGE = Dialect(
     statuses=versioned({**glance.STATUSES, **glance_members.STATUSES}),
     views=versioned({**glance.VIEWS, **glance_members.VIEWS}),
     bodies=versioned({**glance.BODIES, **glance_members.BODIES}),
+    rules={glance.DEFAULT_VISIBILITY_RULE: Versioned("shared")},
 )

@@ -47,9 +47,11 @@ K5_IDENTITY = IDENTITY.derive(
     rules={identity.CATALOG_RULE: Versioned(k5_faces.catalog_services)},
 )
 
-# D61: a `rejected` member still lists (and uses) a shared image; only removing the member revokes it
+# D61: a `rejected` member still lists (and uses) a shared image; only removing the member revokes it. K5's images
+# are created private when the request names no visibility (its examples; Glance before image API 2.5).
 K5_IMAGE = IMAGE.derive(name="k5-image", prefix=f"{k5_faces.PREFIX}/image",
-                        rules={glance.MEMBER_LISTING_RULE: Versioned(("accepted", "rejected"))})
+                        rules={glance.MEMBER_LISTING_RULE: Versioned(("accepted", "rejected")),
+                               glance.DEFAULT_VISIBILITY_RULE: Versioned("private")})
 
 K5_VOLUME = VOLUME.derive(
     name="k5-volume",
