@@ -2,7 +2,8 @@
 
 Mutable base attributes: name, min_disk, min_ram, visibility, protected, tags (disk_format and container_format
 while the image is still queued). Everything else Glance shows is read-only (403), `location`, `deleted`,
-`deleted_at` and the `nodecompute:` namespace are reserved (403); any other name is a custom property.
+`deleted_at`, the `nodecompute:` namespace and Glance's `os_glance*` are reserved (403); any other name is a
+custom property.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ MUTABLE_WHILE_QUEUED = ("disk_format", "container_format")
 READ_ONLY = ("id", "status", "owner", "created_at", "updated_at", "checksum", "os_hash_algo", "os_hash_value",
              "size", "virtual_size", "self", "file", "schema", "direct_url", "stores", "locations", "os_hidden")
 RESERVED = ("location", "deleted", "deleted_at")
-RESERVED_PREFIX = "nodecompute:"
+RESERVED_PREFIXES = ("nodecompute:", "os_glance")  # Glance bans its os_glance_* namespace (since Wallaby)
 BASE = MUTABLE + MUTABLE_WHILE_QUEUED + READ_ONLY
 OPS = ("add", "replace", "remove")
 
@@ -44,7 +45,7 @@ def check_name(name: str) -> None:
     """403 for names no caller may write: read-only base attributes and reserved names."""
     if name in READ_ONLY:
         raise ReadOnlyAttribute(name=name)
-    if name in RESERVED or name.startswith(RESERVED_PREFIX):
+    if name in RESERVED or name.startswith(RESERVED_PREFIXES):
         raise ReservedAttribute(name=name)
 
 

@@ -112,6 +112,7 @@ async def test_create_and_show_entity(api, gl, make_user):
     ({"self": "/x"}, 403, "read-only"),
     ({"deleted": True}, 403, "Attribute 'deleted' is reserved."),
     ({"nodecompute:tags": "x"}, 403, "reserved"),
+    ({"os_glance_foo": "bar"}, 403, "Attribute 'os_glance_foo' is reserved."),  # Glance's own namespace
     ({"visibility": "public"}, 403, "publicize_image"),
     ({"owner": "someone-else"}, 403, "someone-else"),
 ])
@@ -339,6 +340,7 @@ async def test_patch_changes_attributes_properties_and_tags(api, gl, make_user, 
     ({"op": "replace", "path": "/size", "value": 1}, 403, "read-only"),
     ({"op": "add", "path": "/deleted", "value": "x"}, 403, "reserved"),
     ({"op": "add", "path": "/nodecompute:tags", "value": "x"}, 403, "reserved"),
+    ({"op": "add", "path": "/os_glance_foo", "value": "bar"}, 403, "Attribute 'os_glance_foo' is reserved."),
     ({"op": "remove", "path": "/name"}, 403, "may not be removed"),
     ({"op": "replace", "path": "/visibility", "value": "public"}, 403, "publicize_image"),
     ({"op": "replace", "path": "/missing", "value": "x"}, 409, "does not exist"),
