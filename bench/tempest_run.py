@@ -119,7 +119,7 @@ def provision(daemon: Daemon, image: Path | None = None) -> dict:
             "public": public["networks"][0], "project_cidr": str(halves[1])}
 
 
-def write_workspace(workspace: Path, daemon: Daemon, facts: dict) -> None:
+def write_workspace(workspace: Path, daemon: Daemon, facts: dict, api: str = "compute") -> None:
     etc = workspace / "etc"
     etc.mkdir(parents=True)
     (etc / "accounts.yaml").write_text(yaml.safe_dump(facts["accounts"]))
@@ -202,6 +202,9 @@ container_formats = bare
 [image-feature-enabled]
 api_v1 = false
 api_v2 = true
+os_glance_reserved = true
+import_image = false
+manage_locations = false
 
 [network]
 public_network_id = {facts['public']['id']}
@@ -237,7 +240,7 @@ snapshot = true
     (workspace / "logs").mkdir()
     (workspace / "locks").mkdir()
     package = Path(tempest.__file__).parent
-    (workspace / ".stestr.conf").write_text(f"[DEFAULT]\ntest_path={package}/api/compute\ntop_dir={package.parent}\n")
+    (workspace / ".stestr.conf").write_text(f"[DEFAULT]\ntest_path={package}/api/{api}\ntop_dir={package.parent}\n")
 
 
 def run(workspace: Path, regex: str, exclude: str, timeout: float, concurrency: int) -> tuple[int, str]:
@@ -286,6 +289,8 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1500.0, help="seconds for the whole run")
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the workspace and the daemon's data directory")
+    parser.add_argument("--api", default="compute", choices=("compute", "image", "volume", "network"),
+                        help="the Tempest API tree to discover tests in (give a --regex for another than compute)")
     parser.add_argument("--real", action="store_true",
                         help="real guests: QEMU under qemu:///embed booting the test guest (images/build.sh) instead "
                              "of libvirt's test driver; slower, for a narrow --regex")
@@ -297,7 +302,7 @@ def main() -> None:
     daemon.start()
     try:
         facts = provision(daemon, GUEST_IMAGE if args.real else None)
-        write_workspace(top / "workspace", daemon, facts)
+        write_workspace(top / "workspace", daemon, facts, args.api)
         seconds, out = run(top / "workspace", args.regex, args.exclude, args.timeout, args.concurrency)
         statuses = summarize(top / "workspace")
     finally:
