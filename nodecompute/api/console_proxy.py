@@ -133,7 +133,8 @@ async def _dropped(request: web.Request) -> web.WebSocketResponse:
     """Nova's refusal: the websocket handshake, then the connection closed without a close frame or any data."""
     ws = web.WebSocketResponse(protocols=("binary",))
     await ws.prepare(request)
-    request.transport.close()  # the 101 already written goes out first
+    if request.transport is not None:  # None: the client has gone already
+        request.transport.close()  # the 101 already written goes out first
     return ws
 
 
