@@ -2,13 +2,17 @@
 
 Starts the daemon on a temp data directory and a free loopback port (bench/daemon_util.py), adds two projects with a
 member user each (Tempest's primary and alt credentials, pre-provisioned: the daemon has no Keystone admin API),
-uploads a small raw image and makes a second flavor, writes a Tempest workspace (etc/tempest.conf, accounts.yaml,
+uploads two small raw images and makes a second flavor, writes a Tempest workspace (etc/tempest.conf, accounts.yaml,
 .stestr.conf) in a temp directory outside the repository, runs `stestr` on the selection with a time bound, prints
 the pass/fail/skip counts and each failing test's id, and removes the daemon and its files (`--keep` keeps the
-workspace and the daemon's log). Nothing is downloaded; everything stays on 127.0.0.1.
+workspace and the daemon's log). Nothing is downloaded; everything stays on 127.0.0.1. `--real` runs real guests
+instead (QEMU under qemu:///embed booting the test guest of images/build.sh: slower, for a narrow --regex);
+`--api` picks the Tempest tree (compute, image, volume, network).
 
     .venv/bin/python bench/tempest_run.py                      # the default selection
     .venv/bin/python bench/tempest_run.py --regex 'tempest.api.compute.keypairs' --keep
+    .venv/bin/python bench/tempest_run.py --real --regex 'tempest.api.compute.servers.test_server_rescue'
+    .venv/bin/python bench/tempest_run.py --api image --regex 'tempest.api.image.v2'
 """
 from __future__ import annotations
 
@@ -34,8 +38,6 @@ SELECTION = (
     r"tempest\.api\.compute\.(servers|flavors|keypairs|images|limits|quotas|server_groups|volumes|"
     r"security_groups|floating_ips|admin)\."
 )
-# change_password stays off in tempest.conf: without validation Tempest asks right after ACTIVE, before any guest's
-# agent is up, and gets Nova's 501 "Unable to set password on instance" (the real-guest tests cover changePassword).
 # Tests whose subject the daemon does not serve at all (whole features owned elsewhere) or which need a real guest
 # (SSH validation is off, so Tempest skips most of those by itself).
 EXCLUDE = r"(test_live_migration|test_migrations|test_server_external_events|admin\.test_auto_allocate)"
@@ -91,6 +93,7 @@ def provision(daemon: Daemon, image: Path | None = None) -> dict:
     accounts += readers
     token = _token(daemon, daemon.cloud()["auth"])
     images = []
+    data = image.read_bytes() if image else b"\0" * (1 << 20)
     for name in ("tempest-image", "tempest-image-alt"):
         # the test guest answers the guest agent's set-user-password (changePassword)
         agent = {"hw_qemu_guest_agent": "yes"} if image else {}
@@ -98,7 +101,7 @@ def provision(daemon: Daemon, image: Path | None = None) -> dict:
             "name": name, "disk_format": "qcow2" if image else "raw", "container_format": "bare",
             "visibility": "public", **agent})
         _request(f"{daemon.url}/image/v2/images/{made['id']}/file", "PUT", token,
-                 data=image.read_bytes() if image else b"\0" * (1 << 20), content_type="application/octet-stream")
+                 data=data, content_type="application/octet-stream")
         images.append(made["id"])
     halves = list(daemon.subnet_range.subnets(1))  # the shared network's, then the tests' own subnets
     # A shared network every project's servers get a port on (Tempest's fixed_network_name), the external one
@@ -172,6 +175,8 @@ live_migration = false
 cold_migration = false
 resize = true
 console_output = true
+# off: without validation Tempest asks right after ACTIVE, before a guest's agent is up, and gets Nova's 501
+# "Unable to set password on instance" (the real-guest tests cover changePassword)
 change_password = false
 vnc_console = true
 serial_console = false
