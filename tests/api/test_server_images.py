@@ -31,6 +31,14 @@ def _images(cloud: Cloud, server_id: str, *statuses: str) -> list:
     return cloud.app[servers_key].store.read(images_db.list_images, query, None)
 
 
+async def _last_action_events(cloud: Cloud, server_id: str) -> list[tuple[str, str]]:
+    """The (event, result) pairs of the server's newest instance action."""
+    listed = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions", cloud.admin)
+    request_id = (await listed.json())["instanceActions"][0]["request_id"]
+    shown = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions/{request_id}", cloud.admin)
+    return [(e["event"], e["result"]) for e in (await shown.json())["instanceAction"]["events"]]
+
+
 async def _stopped(cloud: Cloud) -> str:
     server_id = await cloud.server()
     await cloud.act(server_id, {"os-stop": None})
@@ -140,11 +148,7 @@ async def test_a_failed_copy_leaves_no_image_and_the_server_as_it_was(cloud):  #
         before.vm_state, before.power_state, None, None)
     assert _images(cloud, server_id, "queued", "saving", "active") == []
     assert not list(cloud.app[images_key].files.images_dir.glob(f"*{SNAPSHOT_TEMP_PREFIX}*"))
-    listed = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions", cloud.admin)
-    request_id = (await listed.json())["instanceActions"][0]["request_id"]
-    shown = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions/{request_id}", cloud.admin)
-    events = (await shown.json())["instanceAction"]["events"]
-    assert [(e["event"], e["result"]) for e in events] == [("compute_snapshot_instance", "Error")]
+    assert await _last_action_events(cloud, server_id) == [("compute_snapshot_instance", "Error")]
 
 
 async def test_an_image_deleted_while_it_saves_ends_the_snapshot_as_nova_does(cloud):  # noqa: F811
@@ -173,11 +177,7 @@ async def test_an_image_deleted_while_it_saves_ends_the_snapshot_as_nova_does(cl
     assert (row.vm_state, row.power_state, row.task_state, row.fault) == (states.STOPPED, states.SHUTDOWN, None, None)
     assert _images(cloud, server_id, "queued", "saving", "active") == []
     assert set(images.files.images_dir.iterdir()) == files_before  # the copy's bytes went with the image
-    listed = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions", cloud.admin)
-    request_id = (await listed.json())["instanceActions"][0]["request_id"]
-    shown = await cloud.call("GET", f"/servers/{server_id}/os-instance-actions/{request_id}", cloud.admin)
-    events = (await shown.json())["instanceAction"]["events"]
-    assert [(e["event"], e["result"]) for e in events] == [("compute_snapshot_instance", "Success")]
+    assert await _last_action_events(cloud, server_id) == [("compute_snapshot_instance", "Success")]
 
 
 async def test_a_snapshot_cut_short_by_a_stop_is_abandoned_at_start(cloud):  # noqa: F811
